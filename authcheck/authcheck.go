@@ -1,0 +1,119 @@
+// Package authcheck is how the provider asks the app whether a username and
+// password are right: the app implements [AuthChecker] over its own user
+// database (the Go form of the Pyramid seed's IAuthCheck and the Flask
+// seed's authenticate_handler).
+package authcheck
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/oauth2provider/oauth2provider/internal/passhash"
+)
+
+// ErrInvalidCredentials is what a checker returns for an unknown user or a
+// wrong password; the provider answers it with invalid_grant and never says
+// which of the two it was. Any other error is a failure of the user
+// database, answered with a server error and never with a token.
+var ErrInvalidCredentials = errors.New("authcheck: invalid credentials")
+
+// AuthChecker checks a resource owner's credentials (RFC 6749 §4.3.2).
+//
+// CheckAuth returns a stable user ID for valid credentials, or an error
+// that wraps ErrInvalidCredentials for an unknown user or a wrong password.
+// It should spend the same time on both (see [VerifyPassword] and
+// [DummyVerify]). Implementations must be safe for concurrent use and
+// should honour ctx.
+type AuthChecker interface {
+	CheckAuth(ctx context.Context, username, password string) (userID string, err error)
+}
+
+// Func adapts a function to [AuthChecker].
+type Func func(ctx context.Context, username, password string) (string, error)
+
+// CheckAuth calls f.
+func (f Func) CheckAuth(ctx context.Context, username, password string) (string, error) {
+	return f(ctx, username, password)
+}
+
+// HashPassword returns an argon2id hash of password (PHC string form) for
+// storing in a user table.
+func HashPassword(password string) (string, error) {
+	return passhash.Hash(password, passhash.Default)
+}
+
+// VerifyPassword reports whether password matches hash, an argon2id hash
+// from [HashPassword] or a bcrypt hash. The comparison is constant-time.
+// An unreadable hash is an error.
+func VerifyPassword(hash, password string) (bool, error) {
+	return passhash.Verify(hash, password)
+}
+
+// DummyVerify spends the time of one [VerifyPassword] against a fixed
+// hash. Call it when the user is unknown so that case costs what a wrong
+// password costs and timing does not tell which users exist.
+func DummyVerify(password string) {
+	_, _ = verify(passhash.Dummy(), password)
+}
+
+// verify is passhash.Verify; tests replace it to count hash work.
+var verify = passhash.Verify
+
+// Static is an in-memory user list (the Flask seed's credentials list) with
+// passwords kept as argon2id hashes. The zero value is empty and ready to
+// use; it is safe for concurrent use.
+type Static struct {
+	mu    sync.RWMutex
+	users map[string]staticUser
+}
+
+type staticUser struct {
+	id, hash string
+}
+
+// Add registers a user with a plaintext password, hashed at once, and the
+// user ID that CheckAuth returns for it. Adding a username again replaces
+// it.
+func (s *Static) Add(username, password, userID string) error {
+	h, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	return s.AddHash(username, h, userID)
+}
+
+// AddHash registers a user with a password hash from [HashPassword] (or
+// bcrypt).
+func (s *Static) AddHash(username, hash, userID string) error {
+	if !passhash.IsHash(hash) {
+		return passhash.ErrUnknownFormat
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.users == nil {
+		s.users = make(map[string]staticUser)
+	}
+	s.users[username] = staticUser{id: userID, hash: hash}
+	return nil
+}
+
+// CheckAuth implements [AuthChecker]. An unknown user costs the same
+// hashing work as a wrong password.
+func (s *Static) CheckAuth(_ context.Context, username, password string) (string, error) {
+	s.mu.RLock()
+	u, ok := s.users[username]
+	s.mu.RUnlock()
+	if !ok {
+		DummyVerify(password)
+		return "", ErrInvalidCredentials
+	}
+	match, err := verify(u.hash, password)
+	if err != nil {
+		return "", err
+	}
+	if !match {
+		return "", ErrInvalidCredentials
+	}
+	return u.id, nil
+}

@@ -1,0 +1,107 @@
+package authcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/oauth2provider/oauth2provider/internal/passhash"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+)
+
+func TestStatic(t *testing.T) {
+	var s Static
+	require.NoError(t, s.Add("johndoe", "foobar42", "u1"))
+	ctx := context.Background()
+
+	id, err := s.CheckAuth(ctx, "johndoe", "foobar42")
+	require.NoError(t, err)
+	assert.Equal(t, "u1", id)
+
+	_, err = s.CheckAuth(ctx, "johndoe", "wrong")
+	assert.ErrorIs(t, err, ErrInvalidCredentials)
+	_, err = s.CheckAuth(ctx, "nobody", "foobar42")
+	assert.ErrorIs(t, err, ErrInvalidCredentials)
+	_, err = s.CheckAuth(ctx, "JohnDoe", "foobar42")
+	assert.ErrorIs(t, err, ErrInvalidCredentials, "usernames are exact")
+}
+
+func TestStaticZeroValueIsEmpty(t *testing.T) {
+	var s Static
+	_, err := s.CheckAuth(context.Background(), "a", "b")
+	assert.ErrorIs(t, err, ErrInvalidCredentials)
+}
+
+func TestStaticStoresOnlyHashes(t *testing.T) {
+	var s Static
+	require.NoError(t, s.Add("johndoe", "foobar42", "u1"))
+	h := s.users["johndoe"].hash
+	assert.NotContains(t, h, "foobar42")
+	assert.Contains(t, h, "$argon2id$")
+}
+
+// An unknown user must cost the same hashing work as a wrong password: one
+// verification with the same parameters.
+func TestStaticUnknownUserCostsOneVerification(t *testing.T) {
+	var s Static
+	require.NoError(t, s.Add("johndoe", "foobar42", "u1"))
+	var hashes []string
+	orig := verify
+	verify = func(h, pw string) (bool, error) { hashes = append(hashes, h); return orig(h, pw) }
+	t.Cleanup(func() { verify = orig })
+
+	_, _ = s.CheckAuth(context.Background(), "johndoe", "wrong")
+	_, _ = s.CheckAuth(context.Background(), "nobody", "wrong")
+	require.Len(t, hashes, 2)
+	assert.Equal(t, params(t, hashes[0]), params(t, hashes[1]), "same cost parameters")
+}
+
+func params(t *testing.T, h string) string {
+	t.Helper()
+	var v, m, tm, p int
+	_, err := fmt.Sscanf(h, "$argon2id$v=%d$m=%d,t=%d,p=%d$", &v, &m, &tm, &p)
+	require.NoError(t, err)
+	return fmt.Sprint(v, m, tm, p)
+}
+
+func TestStaticAcceptsBcrypt(t *testing.T) {
+	h, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	require.NoError(t, err)
+	var s Static
+	require.NoError(t, s.AddHash("a", string(h), "ua"))
+	id, err := s.CheckAuth(context.Background(), "a", "pw")
+	require.NoError(t, err)
+	assert.Equal(t, "ua", id)
+	assert.Error(t, s.AddHash("b", "plaintext", "ub"), "a plaintext password is no hash")
+}
+
+func TestFuncAdapter(t *testing.T) {
+	boom := errors.New("db down")
+	var c AuthChecker = Func(func(_ context.Context, u, _ string) (string, error) {
+		if u == "down" {
+			return "", boom
+		}
+		return "id-" + u, nil
+	})
+	id, err := c.CheckAuth(context.Background(), "x", "y")
+	require.NoError(t, err)
+	assert.Equal(t, "id-x", id)
+	_, err = c.CheckAuth(context.Background(), "down", "y")
+	assert.ErrorIs(t, err, boom)
+}
+
+func TestHashAndVerifyPassword(t *testing.T) {
+	h, err := HashPassword("s3cret")
+	require.NoError(t, err)
+	ok, err := VerifyPassword(h, "s3cret")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	ok, err = VerifyPassword(h, "s3cret!")
+	require.NoError(t, err)
+	assert.False(t, ok)
+	_, err = VerifyPassword("not-a-hash", "x")
+	assert.ErrorIs(t, err, passhash.ErrUnknownFormat)
+}

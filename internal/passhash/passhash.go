@@ -1,0 +1,129 @@
+// Package passhash hashes and verifies secrets that people choose
+// (passwords, hand-picked client secrets) with argon2id, and verifies bcrypt
+// hashes made elsewhere. The stored form names its algorithm.
+package passhash
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Params are argon2id cost parameters.
+type Params struct {
+	Memory  uint32 // KiB
+	Time    uint32
+	Threads uint8
+}
+
+// Default follows the OWASP argon2id recommendation (19 MiB, 2 passes, 1 lane).
+var Default = Params{Memory: 19 * 1024, Time: 2, Threads: 1}
+
+const (
+	saltLen = 16
+	keyLen  = 32
+)
+
+var b64 = base64.RawStdEncoding
+
+// ErrUnknownFormat reports a stored hash in no form this package reads.
+var ErrUnknownFormat = errors.New("passhash: unknown hash format")
+
+// Hash returns the argon2id hash of secret in PHC string form
+// ($argon2id$v=19$m=...,t=...,p=...$salt$key).
+func Hash(secret string, p Params) (string, error) {
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(secret), salt, p.Time, p.Memory, p.Threads, keyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// IsHash reports whether stored is in a form Verify reads.
+func IsHash(stored string) bool {
+	return strings.HasPrefix(stored, "$argon2id$") || strings.HasPrefix(stored, "$2a$") ||
+		strings.HasPrefix(stored, "$2b$") || strings.HasPrefix(stored, "$2y$")
+}
+
+// Verify reports whether secret matches the stored argon2id or bcrypt hash.
+// The comparison of derived keys is constant-time.
+func Verify(stored, secret string) (bool, error) {
+	switch {
+	case strings.HasPrefix(stored, "$argon2id$"):
+		return verifyArgon2id(stored, secret)
+	case strings.HasPrefix(stored, "$2a$"), strings.HasPrefix(stored, "$2b$"), strings.HasPrefix(stored, "$2y$"):
+		err := bcrypt.CompareHashAndPassword([]byte(stored), []byte(secret))
+		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	return false, ErrUnknownFormat
+}
+
+// maxMemory bounds the memory cost a stored hash may ask for (1 GiB), so a
+// tampered hash cannot exhaust the server.
+const maxMemory = 1 << 20
+
+func verifyArgon2id(stored, secret string) (bool, error) {
+	p, salt, key, err := parseArgon2id(stored)
+	if err != nil {
+		return false, err
+	}
+	got := argon2.IDKey([]byte(secret), salt, p.Time, p.Memory, p.Threads, uint32(len(key))) // #nosec G115 -- parseArgon2id bounds len(key) to 16..128
+	return subtle.ConstantTimeCompare(got, key) == 1, nil
+}
+
+// parseArgon2id reads $argon2id$v=19$m=..,t=..,p=..$salt$key and refuses
+// parameters no hash of ours would carry.
+func parseArgon2id(stored string) (p Params, salt, key []byte, err error) {
+	parts := strings.Split(stored, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return p, nil, nil, ErrUnknownFormat
+	}
+	var v int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+		return p, nil, nil, ErrUnknownFormat
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+		return p, nil, nil, ErrUnknownFormat
+	}
+	if p.Memory == 0 || p.Memory > maxMemory || p.Time == 0 || p.Time > 64 || p.Threads == 0 {
+		return p, nil, nil, ErrUnknownFormat
+	}
+	if salt, err = b64.DecodeString(parts[4]); err != nil || len(salt) < 8 {
+		return p, nil, nil, ErrUnknownFormat
+	}
+	if key, err = b64.DecodeString(parts[5]); err != nil || len(key) < 16 || len(key) > 128 {
+		return p, nil, nil, ErrUnknownFormat
+	}
+	return p, salt, key, nil
+}
+
+var (
+	dummyOnce sync.Once
+	dummy     string
+)
+
+// Dummy returns a hash, made once per process with the Default
+// parameters, for verifying against when there is no real hash (an unknown
+// user), so that case costs the same time as a wrong secret.
+func Dummy() string {
+	dummyOnce.Do(func() {
+		h, err := Hash("dummy password for unknown users", Default)
+		if err != nil {
+			panic("passhash: cannot read random bytes: " + err.Error())
+		}
+		dummy = h
+	})
+	return dummy
+}

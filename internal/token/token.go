@@ -1,0 +1,139 @@
+// Package token mints and parses the provider's opaque tokens.
+//
+// A token is a type prefix, the grant ID (22 base64url characters), 256
+// random bits from crypto/rand in base64url and a CRC-32 checksum of all
+// that, e.g. "oat_<22><43><6>". The grant ID is not secret; it lets a store
+// keep a grant and its tokens together. The checksum lets a malformed or
+// mistyped token be refused without a store lookup; it is no defence
+// against forgery, which the 256 random bits are.
+package token
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+const (
+	prefixLen = 4  // "oat_"
+	grantLen  = 22 // base64url of 16 bytes, unpadded
+	bodyLen   = 43 // base64url of 32 bytes, unpadded
+	sumLen    = 6  // base64url of 4 bytes, unpadded
+	// Len is the length of every token string.
+	Len = prefixLen + grantLen + bodyLen + sumLen
+)
+
+var (
+	enc    = base64.RawURLEncoding
+	strict = enc.Strict()
+)
+
+// ErrMalformed reports a string that is no token of the expected kind.
+var ErrMalformed = errors.New("token: malformed")
+
+// Prefix returns the type prefix of tokens of kind k.
+func Prefix(k storage.TokenKind) string {
+	switch k {
+	case storage.KindAccess:
+		return "oat_"
+	case storage.KindRefresh:
+		return "ort_"
+	case storage.KindSession:
+		return "ost_"
+	case storage.KindCode:
+		return "oac_"
+	}
+	return "oxx_"
+}
+
+// NewGrantID returns a new random grant ID: 128 bits, 22 base64url
+// characters.
+func NewGrantID() (string, error) {
+	var raw [16]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	return enc.EncodeToString(raw[:]), nil
+}
+
+// New mints a token of kind k for the grant grantID (from NewGrantID) and
+// returns it with the reference a store finds it by.
+func New(k storage.TokenKind, grantID string) (string, storage.TokenRef, error) {
+	if len(grantID) != grantLen {
+		return "", storage.TokenRef{}, errors.New("token: bad grant ID")
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", storage.TokenRef{}, err
+	}
+	b := make([]byte, Len)
+	copy(b, Prefix(k))
+	copy(b[prefixLen:], grantID)
+	enc.Encode(b[prefixLen+grantLen:], raw[:])
+	var sum [4]byte
+	binary.BigEndian.PutUint32(sum[:], crc32.ChecksumIEEE(b[:Len-sumLen]))
+	enc.Encode(b[Len-sumLen:], sum[:])
+	s := string(b)
+	return s, storage.TokenRef{GrantID: grantID, Hash: storage.HashToken(s)}, nil
+}
+
+// Parse checks that s is well formed as a token of kind k (length,
+// prefix, alphabet, checksum) and returns the reference a store finds it
+// by. It does not allocate beyond the returned grant ID, which shares s.
+func Parse(k storage.TokenKind, s string) (storage.TokenRef, error) {
+	if len(s) != Len || s[:prefixLen] != Prefix(k) {
+		return storage.TokenRef{}, ErrMalformed
+	}
+	for i := prefixLen; i < Len; i++ {
+		if !isB64URL(s[i]) {
+			return storage.TokenRef{}, ErrMalformed
+		}
+	}
+	// 6 chars decode to 4 bytes + 4 spare bits, which must be zero.
+	var sum [4]byte
+	var tail [sumLen]byte
+	copy(tail[:], s[Len-sumLen:])
+	if n, err := strict.Decode(sum[:], tail[:]); err != nil || n != 4 {
+		return storage.TokenRef{}, ErrMalformed
+	}
+	if binary.BigEndian.Uint32(sum[:]) != crc32IEEE(s[:Len-sumLen]) {
+		return storage.TokenRef{}, ErrMalformed
+	}
+	var whole [Len]byte // hashing a stack copy keeps Parse allocation-free
+	copy(whole[:], s)
+	return storage.TokenRef{GrantID: s[prefixLen : prefixLen+grantLen], Hash: sha256.Sum256(whole[:])}, nil
+}
+
+// KindOf returns the kind whose prefix s carries, or 0.
+func KindOf(s string) storage.TokenKind {
+	if len(s) < prefixLen {
+		return 0
+	}
+	for _, k := range []storage.TokenKind{storage.KindAccess, storage.KindRefresh, storage.KindSession, storage.KindCode} {
+		if s[:prefixLen] == Prefix(k) {
+			return k
+		}
+	}
+	return 0
+}
+
+var crcTable = crc32.MakeTable(crc32.IEEE)
+
+// crc32IEEE is crc32.ChecksumIEEE over a string, bytewise from the
+// table, so that nothing is copied to the heap.
+func crc32IEEE(s string) uint32 {
+	c := ^uint32(0)
+	for i := 0; i < len(s); i++ {
+		c = crcTable[byte(c)^s[i]] ^ (c >> 8)
+	}
+	return ^c
+}
+
+func isB64URL(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+}

@@ -1,0 +1,103 @@
+package token
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestNewParseRoundTrip(t *testing.T) {
+	gid, err := NewGrantID()
+	require.NoError(t, err)
+	for _, k := range []storage.TokenKind{storage.KindAccess, storage.KindRefresh, storage.KindSession, storage.KindCode} {
+		tok, ref, err := New(k, gid)
+		require.NoError(t, err)
+		assert.Len(t, tok, Len)
+		assert.True(t, strings.HasPrefix(tok, Prefix(k)))
+		assert.Equal(t, k, KindOf(tok))
+		got, err := Parse(k, tok)
+		require.NoError(t, err)
+		assert.Equal(t, ref, got)
+		assert.Equal(t, gid, got.GrantID)
+		assert.Equal(t, storage.HashToken(tok), got.Hash)
+	}
+}
+
+func TestTokensAreUnique(t *testing.T) {
+	gid, _ := NewGrantID()
+	seen := map[string]bool{}
+	for range 1000 {
+		tok, _, err := New(storage.KindAccess, gid)
+		require.NoError(t, err)
+		require.False(t, seen[tok])
+		seen[tok] = true
+	}
+}
+
+func TestParseRefusesMalformed(t *testing.T) {
+	gid, _ := NewGrantID()
+	tok, _, _ := New(storage.KindAccess, gid)
+	flip := func(i int) string {
+		b := []byte(tok)
+		if b[i] == 'A' {
+			b[i] = 'B'
+		} else {
+			b[i] = 'A'
+		}
+		return string(b)
+	}
+	cases := map[string]string{
+		"empty":          "",
+		"short":          tok[:Len-1],
+		"long":           tok + "A",
+		"wrong kind":     "ort_" + tok[4:],
+		"body changed":   flip(40),
+		"grant changed":  flip(5),
+		"sum changed":    flip(Len - 2),
+		"bad alphabet":   tok[:30] + "+" + tok[31:],
+		"nonzero spare":  tok[:Len-1] + "B",
+		"unknown prefix": "xyz_" + tok[4:],
+	}
+	for name, s := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse(storage.KindAccess, s)
+			assert.ErrorIs(t, err, ErrMalformed)
+		})
+	}
+}
+
+func TestNewRefusesBadGrantID(t *testing.T) {
+	_, _, err := New(storage.KindAccess, "short")
+	assert.Error(t, err)
+}
+
+func TestParseDoesNotAllocate(t *testing.T) {
+	gid, _ := NewGrantID()
+	tok, _, _ := New(storage.KindAccess, gid)
+	allocs := testing.AllocsPerRun(100, func() {
+		_, _ = Parse(storage.KindAccess, tok)
+	})
+	assert.Zero(t, allocs)
+}
+
+func FuzzParse(f *testing.F) {
+	gid, _ := NewGrantID()
+	tok, _, _ := New(storage.KindAccess, gid)
+	f.Add(tok)
+	f.Add("")
+	f.Add("oat_")
+	f.Add(strings.Repeat("A", Len))
+	f.Fuzz(func(t *testing.T, s string) {
+		ref, err := Parse(storage.KindAccess, s)
+		if err != nil {
+			return
+		}
+		// Anything accepted is shaped like a token and hashes consistently.
+		if len(s) != Len || !strings.HasPrefix(s, "oat_") || ref.Hash != storage.HashToken(s) || ref.GrantID != s[4:26] {
+			t.Fatalf("accepted %q as %+v", s, ref)
+		}
+	})
+}
