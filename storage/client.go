@@ -1,0 +1,76 @@
+package storage
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// Grant types a [Client] may be allowed to use.
+const (
+	GrantPassword          = "password"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+	GrantAuthorizationCode = "authorization_code"
+)
+
+// Client is a registered OAuth 2.0 client (RFC 6749 §2).
+type Client struct {
+	// ID is the client identifier, unique in the store. Required.
+	ID string
+	// SecretHash is the client secret in the stored form made by
+	// [HashSecret]. Empty for a public client.
+	SecretHash string
+	// GrantTypes lists the grant types the client may use (GrantPassword,
+	// ...). A grant type not listed is refused with unauthorized_client.
+	GrantTypes []string
+	// Scopes lists the scopes the client may request. Empty means the
+	// client may request only the provider's default scopes.
+	Scopes []string
+	// DefaultScopes are granted when a request names no scope. Empty means
+	// the provider's default scopes.
+	DefaultScopes []string
+	// RedirectURIs are the registered redirection endpoints for the
+	// authorization code grant, compared as exact strings.
+	RedirectURIs []string
+	// Public marks a client that cannot keep a secret (RFC 6749 §2.1); it
+	// has no SecretHash and authenticates with its ID alone.
+	Public bool
+	// FirstParty marks a client of the app itself; it skips the consent page.
+	FirstParty bool
+	// Disabled refuses every request of the client at the provider's
+	// endpoints. Setting it in the store does not end tokens already
+	// issued; the provider's DisableClient sets it and revokes them.
+	Disabled bool
+	// CreatedAt is when the client was registered.
+	CreatedAt time.Time
+}
+
+// AllowsGrant reports whether the client may use grant type gt.
+func (c *Client) AllowsGrant(gt string) bool { return slices.Contains(c.GrantTypes, gt) }
+
+// VerifySecret reports, in constant time for secrets of equal length,
+// whether secret is the client's secret. A public client has no secret and
+// never verifies.
+func (c *Client) VerifySecret(secret string) bool {
+	if c.Public || c.SecretHash == "" {
+		return false
+	}
+	return VerifySecret(c.SecretHash, secret)
+}
+
+// ClientStore keeps registered clients. Implementations must be safe for
+// concurrent use.
+type ClientStore interface {
+	// GetClient returns the client with the given ID, or ErrNotFound.
+	// Disabled clients are returned; the caller refuses them.
+	GetClient(ctx context.Context, id string) (*Client, error)
+	// CreateClient stores a new client, or returns ErrAlreadyExists when
+	// the ID is taken.
+	CreateClient(ctx context.Context, c *Client) error
+	// UpdateClient replaces the stored client with the same ID, or returns
+	// ErrNotFound.
+	UpdateClient(ctx context.Context, c *Client) error
+	// ListClients returns every client, ordered by ID.
+	ListClients(ctx context.Context) ([]*Client, error)
+}

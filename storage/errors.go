@@ -1,0 +1,22 @@
+package storage
+
+import "errors"
+
+// Sentinel errors returned by stores, possibly wrapped. Check them with
+// [errors.Is]. Any other error from a store means the backend failed (an
+// outage, a timeout, a cancelled context).
+var (
+	// ErrNotFound reports that a client, grant or token does not exist, or
+	// no longer counts: it expired or was revoked. Stores do not tell these
+	// cases apart, so neither can a caller probing tokens.
+	ErrNotFound = errors.New("storage: not found")
+
+	// ErrAlreadyExists reports that a record with the same ID or token hash
+	// is already stored.
+	ErrAlreadyExists = errors.New("storage: already exists")
+
+	// ErrTokenReused reports that a refresh token which had already been
+	// exchanged was presented again. The store has revoked the whole grant
+	// by the time it returns this error (RFC 9700 §4.14.2).
+	ErrTokenReused = errors.New("storage: refresh token reused; grant revoked")
+)

@@ -1,0 +1,32 @@
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// Rate is a throttling rule for failed attempts: Burst failures are
+// allowed at once, and one more becomes allowed every Every (a token
+// bucket, or equivalently GCRA). After Burst failures in a row the key
+// must wait Every; each further failure adds Every, up to Burst×Every.
+// A Rate with Burst < 1 or Every ≤ 0 is an error.
+type Rate struct {
+	Burst int
+	Every time.Duration
+}
+
+// Limiter counts failed attempts per key, for brute-force throttling (RFC
+// 6749 §4.3.2). A backend that is shared by several provider instances
+// (Redis) gives a limit shared by all of them. Implementations must be
+// safe for concurrent use. Keys are opaque strings the provider makes;
+// they contain no password.
+type Limiter interface {
+	// Throttled reports how long key must wait under r before its next
+	// attempt may be judged: zero when it may try now. It counts nothing.
+	Throttled(ctx context.Context, key string, r Rate) (retryAfter time.Duration, err error)
+
+	// Fail counts one failed attempt under key and returns how long key
+	// must now wait under r (what Throttled would report right after it):
+	// zero when it may still try again at once.
+	Fail(ctx context.Context, key string, r Rate) (retryAfter time.Duration, err error)
+}

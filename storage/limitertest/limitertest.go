@@ -1,0 +1,329 @@
+// Package limitertest is the conformance suite every [storage.Limiter]
+// backend runs, in the manner of [testing/fstest.TestFS]:
+//
+//	func TestLimiter(t *testing.T) {
+//		limitertest.Run(t, func(t *testing.T, now func() time.Time) storage.Limiter {
+//			return memory.NewLimiter(memory.LimiterConfig{Now: now})
+//		}, limitertest.Options{})
+//	}
+//
+// The suite drives a controllable clock: it hands newLimiter a now function
+// and advances it instead of sleeping. A backend that reads its clock
+// elsewhere (Redis uses the server's TIME) ignores now and sets
+// [Options.RealClock]; the suite then waits for real where it must, with
+// short intervals, for well under two seconds in all.
+//
+// The semantics checked, for a Rate{Burst: b, Every: e} and one key:
+// the first b-1 failures leave the key free to try at once (Fail returns
+// 0); the b-th failure spends the burst, so Fail returns e, and so does
+// Throttled until the clock has advanced by e. A failure counted while
+// the bucket is empty adds e to the wait, up to a cap: the wait never
+// exceeds b*e. Throttled counts nothing, keys are independent and each
+// call names its own Rate.
+package limitertest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// Options tells [Run] what the backend under test can do.
+type Options struct {
+	// RealClock says that the backend ignores the now function it is
+	// given and uses a clock of its own (Redis: the server's TIME). The
+	// suite then sleeps where it would have advanced its fake clock, and
+	// allows for the time that passes between calls. The zero value
+	// means the backend honours now, and the suite never sleeps.
+	RealClock bool
+}
+
+// minute is the Every of the subtests that never wait: long enough that
+// real time elapsing during a subtest is negligible against it.
+const minute = time.Minute
+
+// clock is the suite's view of time: a fake clock it advances, or the real
+// one it sleeps on.
+type clock struct {
+	real bool
+
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	if c.real {
+		return time.Now()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// advance moves the clock forward by d. The real clock sleeps a little
+// longer than d, to absorb the rounding of the backend's wait and the
+// skew between the test's and the server's clocks.
+func (c *clock) advance(d time.Duration) {
+	if c.real {
+		time.Sleep(d + 15*time.Millisecond)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// suite holds one subtest's limiter, clock and tolerances.
+type suite struct {
+	t   *testing.T
+	ctx context.Context
+	lim storage.Limiter
+	clk *clock
+	// tol is how far a reported wait may fall short of the exact value:
+	// float rounding under a fake clock, elapsed time under a real one.
+	tol time.Duration
+	// short is the Every of subtests that must wait for the clock.
+	short time.Duration
+}
+
+// Run runs the conformance suite against the limiters newLimiter makes,
+// one fresh limiter per subtest. newLimiter is given the subtest's t (to
+// register cleanup and to skip) and the clock the limiter must read, which
+// a backend with [Options.RealClock] ignores.
+func Run(t *testing.T, newLimiter func(t *testing.T, now func() time.Time) storage.Limiter, opts Options) {
+	tests := []struct {
+		name string
+		fn   func(s *suite)
+	}{
+		{"FreshKeyIsNotThrottled", testFreshKey},
+		{"ThrottledCountsNothing", testThrottledCountsNothing},
+		{"BurstIsAllowedThenWaitEvery", testBurst},
+		{"WaitingAllowsOneMoreFailure", testWaitAllowsOneMore},
+		{"FullBucketForgetsFailures", testFullRefill},
+		{"KeysAreIndependent", testKeysIndependent},
+		{"RateIsPerCall", testRatesPerKey},
+		{"ConcurrentFailuresAllCount", testConcurrentFails},
+		{"RetryAfterIsCappedAtBurstTimesEvery", testCap},
+		{"InvalidRateIsAnError", testInvalidRate},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &clock{real: opts.RealClock, now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+			s := &suite{
+				t:     t,
+				ctx:   context.Background(),
+				clk:   clk,
+				tol:   time.Millisecond,
+				short: minute,
+			}
+			if opts.RealClock {
+				s.tol = 100 * time.Millisecond
+				s.short = 250 * time.Millisecond
+			}
+			s.lim = newLimiter(t, clk.Now)
+			require.NotNil(t, s.lim, "newLimiter returned nil")
+			tc.fn(s)
+		})
+	}
+}
+
+// fail calls Fail and requires it to succeed.
+func (s *suite) fail(key string, r storage.Rate) time.Duration {
+	s.t.Helper()
+	d, err := s.lim.Fail(s.ctx, key, r)
+	require.NoError(s.t, err, "Fail")
+	require.GreaterOrEqual(s.t, d, time.Duration(0), "Fail returned a negative wait")
+	return d
+}
+
+// throttled calls Throttled and requires it to succeed.
+func (s *suite) throttled(key string, r storage.Rate) time.Duration {
+	s.t.Helper()
+	d, err := s.lim.Throttled(s.ctx, key, r)
+	require.NoError(s.t, err, "Throttled")
+	require.GreaterOrEqual(s.t, d, time.Duration(0), "Throttled returned a negative wait")
+	return d
+}
+
+// near asserts that got is want, give or take s.tol below (time passes,
+// so a real clock's wait only shrinks) and no more than 1ms above
+// (rounding).
+func (s *suite) near(want, got time.Duration, msg string, args ...any) bool {
+	s.t.Helper()
+	msgAndArgs := append([]any{msg}, args...)
+	ok := assert.GreaterOrEqual(s.t, got, want-s.tol, msgAndArgs...)
+	return assert.LessOrEqual(s.t, got, want+time.Millisecond, msgAndArgs...) && ok
+}
+
+func testFreshKey(s *suite) {
+	r := storage.Rate{Burst: 3, Every: minute}
+	assert.Zero(s.t, s.throttled("fresh", r), "a key never seen must not be throttled")
+	r1 := storage.Rate{Burst: 1, Every: minute}
+	assert.Zero(s.t, s.throttled("fresh-burst-1", r1), "a key never seen must not be throttled, even with Burst 1")
+}
+
+func testThrottledCountsNothing(s *suite) {
+	r := storage.Rate{Burst: 3, Every: minute}
+	for range 10 {
+		require.Zero(s.t, s.throttled("k", r))
+	}
+	// Only Fail counts: two failures still leave the key free.
+	assert.Zero(s.t, s.fail("k", r), "failure 1 of burst 3")
+	assert.Zero(s.t, s.fail("k", r), "failure 2 of burst 3")
+	for range 10 {
+		require.Zero(s.t, s.throttled("k", r))
+	}
+	// Asking while throttled does not lengthen the wait.
+	w := s.fail("k", r)
+	s.near(minute, w, "failure 3 of burst 3")
+	for range 10 {
+		got := s.throttled("k", r)
+		require.Positive(s.t, got)
+		require.LessOrEqual(s.t, got, w, "Throttled must not lengthen the wait")
+	}
+}
+
+func testBurst(s *suite) {
+	const burst = 5
+	r := storage.Rate{Burst: burst, Every: minute}
+	for i := 1; i < burst; i++ {
+		assert.Zero(s.t, s.fail("k", r), "failure %d of burst %d must leave the key free", i, burst)
+		assert.Zero(s.t, s.throttled("k", r), "after failure %d of burst %d", i, burst)
+	}
+	w := s.fail("k", r)
+	s.near(minute, w, "the failure that spends the burst must return Every")
+	got := s.throttled("k", r)
+	s.near(w, got, "Throttled right after Fail must report Fail's wait")
+	assert.LessOrEqual(s.t, got, w)
+}
+
+func testWaitAllowsOneMore(s *suite) {
+	r := storage.Rate{Burst: 2, Every: s.short}
+	require.Zero(s.t, s.fail("k", r))
+	w := s.fail("k", r)
+	s.near(r.Every, w, "the failure that spends the burst")
+	if !s.clk.real {
+		s.clk.advance(w - time.Millisecond)
+		assert.Positive(s.t, s.throttled("k", r), "1ms before the wait is over, the key must still be throttled")
+		s.clk.advance(time.Millisecond)
+	} else {
+		s.clk.advance(s.throttled("k", r))
+	}
+	assert.Zero(s.t, s.throttled("k", r), "once the wait is over the key may try again")
+	// Exactly one more failure was allowed: it empties the bucket again.
+	w = s.fail("k", r)
+	s.near(r.Every, w, "the one failure allowed after the wait")
+	assert.Positive(s.t, s.throttled("k", r))
+}
+
+func testFullRefill(s *suite) {
+	r := storage.Rate{Burst: 2, Every: s.short}
+	require.Zero(s.t, s.fail("k", r))
+	require.Positive(s.t, s.fail("k", r))
+	s.clk.advance(time.Duration(r.Burst) * r.Every)
+	// The bucket is full again: the whole burst is available.
+	assert.Zero(s.t, s.throttled("k", r))
+	assert.Zero(s.t, s.fail("k", r), "after Burst*Every, a full burst is allowed again")
+	assert.Positive(s.t, s.fail("k", r))
+}
+
+func testKeysIndependent(s *suite) {
+	r := storage.Rate{Burst: 1, Every: minute}
+	s.near(minute, s.fail("a", r), "Burst 1: the first failure spends it")
+	require.Positive(s.t, s.throttled("a", r))
+	for _, k := range []string{"b", "A", "a ", "a\x00", ""} {
+		assert.Zero(s.t, s.throttled(k, r), "key %q must not share key %q's bucket", k, "a")
+	}
+	s.near(minute, s.fail("b", r), "key b's own first failure")
+	s.near(minute, s.throttled("a", r), "key a is unaffected by key b")
+}
+
+func testRatesPerKey(s *suite) {
+	strict := storage.Rate{Burst: 1, Every: 10 * minute}
+	lax := storage.Rate{Burst: 4, Every: minute}
+	s.near(strict.Every, s.fail("strict", strict), "Burst 1: the wait is Every")
+	for i := 1; i < lax.Burst; i++ {
+		assert.Zero(s.t, s.fail("lax", lax), "lax failure %d", i)
+	}
+	s.near(lax.Every, s.fail("lax", lax), "lax: the failure that spends the burst")
+	s.near(strict.Every, s.throttled("strict", strict), "strict key keeps its own rate")
+}
+
+func testConcurrentFails(s *suite) {
+	const workers = 16
+	r := storage.Rate{Burst: 10, Every: minute}
+	waits := make([]time.Duration, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range workers {
+		wg.Go(func() {
+			<-start
+			waits[i], errs[i] = s.lim.Fail(s.ctx, "k", r)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(s.t, err, "Fail in goroutine %d", i)
+	}
+	// The j-th failure (j from 1) must wait (j-Burst+1)*Every, whichever
+	// goroutine made it: Burst-1 zeros, then 1, 2, ... 7 times Every.
+	slices.Sort(waits)
+	for j, w := range waits {
+		want := max(0, time.Duration(j+1-r.Burst+1)*r.Every)
+		s.near(want, w, "failure %d of %d concurrent failures", j+1, workers)
+	}
+	want := time.Duration(workers-r.Burst+1) * r.Every
+	s.near(want, s.throttled("k", r), "after Burst+k concurrent failures the wait is (k+1)*Every")
+}
+
+func testCap(s *suite) {
+	r := storage.Rate{Burst: 3, Every: minute}
+	maxWait := time.Duration(r.Burst) * r.Every
+	var last time.Duration
+	for i := range 4 * r.Burst {
+		last = s.fail("k", r)
+		require.LessOrEqual(s.t, last, maxWait, "failure %d: the wait must not exceed Burst*Every", i+1)
+	}
+	s.near(maxWait, last, "many failures saturate the wait at Burst*Every")
+	got := s.throttled("k", r)
+	assert.LessOrEqual(s.t, got, maxWait)
+	s.near(maxWait, got, "Throttled once saturated")
+
+	// Failures beyond the cap are not counted: the wait reported is the
+	// truth, and once it has passed the key may try again.
+	short := storage.Rate{Burst: 1, Every: s.short}
+	for i := range 4 {
+		w := s.fail("short", short)
+		require.LessOrEqual(s.t, w, short.Every, "failure %d", i+1)
+	}
+	s.clk.advance(s.throttled("short", short))
+	assert.Zero(s.t, s.throttled("short", short), "a saturated key must be free once the reported wait has passed")
+}
+
+func testInvalidRate(s *suite) {
+	for _, r := range []storage.Rate{
+		{Burst: 0, Every: minute},
+		{Burst: -1, Every: minute},
+		{Burst: 1, Every: 0},
+		{Burst: 1, Every: -time.Second},
+	} {
+		name := fmt.Sprintf("%+v", r)
+		_, err := s.lim.Throttled(s.ctx, "k", r)
+		assert.Error(s.t, err, "Throttled with %s", name)
+		_, err = s.lim.Fail(s.ctx, "k", r)
+		assert.Error(s.t, err, "Fail with %s", name)
+	}
+	// The failed calls counted nothing.
+	assert.Zero(s.t, s.throttled("k", storage.Rate{Burst: 2, Every: minute}))
+	assert.Zero(s.t, s.fail("k", storage.Rate{Burst: 2, Every: minute}))
+}

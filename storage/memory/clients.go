@@ -1,0 +1,92 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// errNoClientID reports a client without an ID.
+var errNoClientID = errors.New("memory: client has no ID")
+
+// clientMap holds the clients: reads are lock-free, writes are serialised
+// by mu so that a check and the write that follows it are atomic. The
+// stored *storage.Client values are private copies, never modified after
+// they are stored.
+type clientMap struct {
+	mu sync.Mutex
+	m  sync.Map // string -> *storage.Client
+}
+
+// GetClient returns a copy of the client with the given ID, or
+// [storage.ErrNotFound].
+func (s *Store) GetClient(_ context.Context, id string) (*storage.Client, error) {
+	v, ok := s.clients.m.Load(id)
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return cloneClient(v.(*storage.Client)), nil
+}
+
+// CreateClient stores a copy of c, or returns [storage.ErrAlreadyExists]
+// when its ID is taken.
+func (s *Store) CreateClient(_ context.Context, c *storage.Client) error {
+	if c == nil || c.ID == "" {
+		return errNoClientID
+	}
+	if _, loaded := s.clients.m.LoadOrStore(c.ID, cloneClient(c)); loaded {
+		return storage.ErrAlreadyExists
+	}
+	return nil
+}
+
+// UpdateClient replaces the stored client with the ID of c by a copy of c,
+// or returns [storage.ErrNotFound].
+func (s *Store) UpdateClient(_ context.Context, c *storage.Client) error {
+	if c == nil || c.ID == "" {
+		return errNoClientID
+	}
+	s.clients.mu.Lock()
+	defer s.clients.mu.Unlock()
+	if _, ok := s.clients.m.Load(c.ID); !ok {
+		return storage.ErrNotFound
+	}
+	s.clients.m.Store(c.ID, cloneClient(c))
+	return nil
+}
+
+// ListClients returns copies of every client, ordered by ID.
+func (s *Store) ListClients(context.Context) ([]*storage.Client, error) {
+	var out []*storage.Client
+	s.clients.m.Range(func(_, v any) bool {
+		out = append(out, cloneClient(v.(*storage.Client)))
+		return true
+	})
+	slices.SortFunc(out, func(a, b *storage.Client) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// cloneClient returns a deep copy of c. Its four lists share one backing
+// array, each capped at its own length so that an append by the caller
+// cannot spill into the next one. A nil list stays nil.
+func cloneClient(c *storage.Client) *storage.Client {
+	out := *c
+	backing := make([]string, 0, len(c.GrantTypes)+len(c.Scopes)+len(c.DefaultScopes)+len(c.RedirectURIs))
+	take := func(list []string) []string {
+		if list == nil {
+			return nil
+		}
+		start := len(backing)
+		backing = append(backing, list...)
+		return backing[start:len(backing):len(backing)]
+	}
+	out.GrantTypes = take(c.GrantTypes)
+	out.Scopes = take(c.Scopes)
+	out.DefaultScopes = take(c.DefaultScopes)
+	out.RedirectURIs = take(c.RedirectURIs)
+	return &out
+}

@@ -1,0 +1,150 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/limitertest"
+)
+
+func TestLimiterConformance(t *testing.T) {
+	limitertest.Run(t, func(_ *testing.T, now func() time.Time) storage.Limiter {
+		return NewLimiter(LimiterConfig{Now: now})
+	}, limitertest.Options{})
+}
+
+// fakeNow is a clock the test advances.
+type fakeNow struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeNow) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeNow) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newFakeNow() *fakeNow { return &fakeNow{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
+func TestLimiterMaxKeysBoundsMemoryUnderFlood(t *testing.T) {
+	for _, maxKeys := range []int{1, 10, 64, 256, 1000} {
+		t.Run(fmt.Sprint(maxKeys), func(t *testing.T) {
+			clk := newFakeNow()
+			l := NewLimiter(LimiterConfig{Now: clk.now, MaxKeys: maxKeys})
+			r := storage.Rate{Burst: 5, Every: time.Minute}
+			for i := range 20 * maxKeys {
+				_, err := l.Fail(context.Background(), fmt.Sprint("flood-", i), r)
+				require.NoError(t, err)
+				require.LessOrEqual(t, l.len(), maxKeys, "after %d distinct keys", i+1)
+			}
+			assert.Positive(t, l.len(), "the flood's keys are remembered up to the bound")
+		})
+	}
+}
+
+func TestLimiterDefaultMaxKeys(t *testing.T) {
+	l := NewLimiter(LimiterConfig{})
+	assert.Equal(t, DefaultLimiterMaxKeys, l.perShard*len(l.shards))
+	l = NewLimiter(LimiterConfig{MaxKeys: -3})
+	assert.Equal(t, DefaultLimiterMaxKeys, l.perShard*len(l.shards))
+}
+
+func TestLimiterFloodOfSingleFailuresKeepsThrottledKey(t *testing.T) {
+	clk := newFakeNow()
+	l := NewLimiter(LimiterConfig{Now: clk.now, MaxKeys: 256})
+	ctx := context.Background()
+	r := storage.Rate{Burst: 3, Every: time.Minute}
+	for range r.Burst {
+		_, err := l.Fail(ctx, "victim", r)
+		require.NoError(t, err)
+	}
+	for i := range 10_000 {
+		_, err := l.Fail(ctx, fmt.Sprint("flood-", i), r)
+		require.NoError(t, err)
+	}
+	require.LessOrEqual(t, l.len(), 256)
+	w, err := l.Throttled(ctx, "victim", r)
+	require.NoError(t, err)
+	assert.Equal(t, time.Minute, w, "eviction must prefer the flood's fuller buckets over a throttled key")
+}
+
+func TestLimiterDropsKeysWhoseBucketRefilled(t *testing.T) {
+	clk := newFakeNow()
+	l := NewLimiter(LimiterConfig{Now: clk.now})
+	ctx := context.Background()
+	r := storage.Rate{Burst: 2, Every: time.Minute}
+
+	// Throttled adds nothing.
+	for i := range 100 {
+		_, err := l.Throttled(ctx, fmt.Sprint("probe-", i), r)
+		require.NoError(t, err)
+	}
+	require.Zero(t, l.len(), "Throttled must not remember keys")
+
+	for i := range 1000 {
+		_, err := l.Fail(ctx, fmt.Sprint("k-", i), r)
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1000, l.len(), "buckets that are not full are kept")
+
+	// A key whose bucket is full again is dropped when it is next used.
+	clk.advance(time.Minute)
+	w, err := l.Throttled(ctx, "k-0", r)
+	require.NoError(t, err)
+	require.Zero(t, w)
+	_, ok := l.shardOf("k-0").buckets["k-0"]
+	assert.False(t, ok, "a refilled key is dropped when it is next used")
+
+	// The others are dropped lazily by calls on other keys: each call
+	// sweeps a few keys of its shard, so about 1000/limiterSweep calls
+	// spread over the shards drop them all (5000 leave a wide margin).
+	for i := range 5000 {
+		_, err := l.Throttled(ctx, fmt.Sprint("other-", i), r)
+		require.NoError(t, err)
+	}
+	assert.Zero(t, l.len(), "idle keys whose bucket refilled must be dropped lazily")
+}
+
+func TestLimiterSweepKeepsKeysStillCounting(t *testing.T) {
+	clk := newFakeNow()
+	l := NewLimiter(LimiterConfig{Now: clk.now})
+	ctx := context.Background()
+	r := storage.Rate{Burst: 2, Every: time.Minute}
+	for i := range 100 {
+		_, err := l.Fail(ctx, fmt.Sprint("k-", i), r)
+		require.NoError(t, err)
+	}
+	clk.advance(time.Minute - time.Second) // not quite refilled
+	for i := range 5000 {
+		_, err := l.Throttled(ctx, fmt.Sprint("other-", i), r)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 100, l.len(), "a key whose bucket is not yet full carries information and must be kept")
+}
+
+func TestLimiterRateChangeOnKey(t *testing.T) {
+	clk := newFakeNow()
+	l := NewLimiter(LimiterConfig{Now: clk.now})
+	ctx := context.Background()
+	w, err := l.Fail(ctx, "k", storage.Rate{Burst: 1, Every: time.Minute})
+	require.NoError(t, err)
+	require.Equal(t, time.Minute, w)
+	// The same empty bucket, now refilling every 10s.
+	w, err = l.Throttled(ctx, "k", storage.Rate{Burst: 1, Every: 10 * time.Second})
+	require.NoError(t, err)
+	assert.Equal(t, 10*time.Second, w)
+}

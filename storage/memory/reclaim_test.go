@@ -1,0 +1,268 @@
+package memory
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/internal/token"
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// testClock is a clock the tests move by hand.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newTestClock() *testClock { return &testClock{now: time.Unix(1_900_000_000, 0)} }
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// issue stores a grant of client for user with an access and a refresh
+// token that live ttl, and returns the grant ID and the tokens' refs.
+func issue(tb testing.TB, s *Store, now time.Time, clientID, userID string, ttl time.Duration) (string, storage.TokenRef, storage.TokenRef) {
+	tb.Helper()
+	id, err := token.NewGrantID()
+	require.NoError(tb, err)
+	_, access, err := token.New(storage.KindAccess, id)
+	require.NoError(tb, err)
+	_, refresh, err := token.New(storage.KindRefresh, id)
+	require.NoError(tb, err)
+	g := &storage.Grant{ID: id, ClientID: clientID, UserID: userID, Scopes: []string{"read", "write"}, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	require.NoError(tb, s.CreateGrant(tb.Context(), g,
+		storage.Token{Hash: access.Hash, Kind: storage.KindAccess, GrantID: id, IssuedAt: now, ExpiresAt: now.Add(ttl)},
+		storage.Token{Hash: refresh.Hash, Kind: storage.KindRefresh, GrantID: id, IssuedAt: now, ExpiresAt: now.Add(ttl)},
+	))
+	return id, access, refresh
+}
+
+// counts returns how many grants, heap entries, user lists and client
+// lists the store holds.
+func (s *Store) counts() (grants, heap, users, clients int) {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		grants += len(sh.grants)
+		heap += len(sh.expiries)
+		users += len(sh.byUser)
+		clients += len(sh.byClient)
+		sh.mu.RUnlock()
+	}
+	return
+}
+
+// checkInvariants fails t unless every shard's map, heap and lists agree.
+func checkInvariants(t *testing.T, s *Store) {
+	t.Helper()
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		require.Len(t, sh.expiries, len(sh.grants), "shard %d: one heap entry per grant", i)
+		for j, g := range sh.expiries {
+			require.Same(t, g, sh.grants[g.id], "shard %d: heap holds a stored grant", i)
+			require.Equal(t, j, g.heapIndex, "shard %d: heap index", i)
+			if j > 0 {
+				require.LessOrEqual(t, sh.expiries[(j-1)/2].expires, g.expires, "shard %d: heap order", i)
+			}
+		}
+		listed := map[*grant]int{}
+		for user, head := range sh.byUser {
+			require.Nil(t, head.userPrev, "shard %d: list head", i)
+			for g := head; g != nil; g = g.userNext {
+				require.Equal(t, user, g.userID)
+				require.False(t, g.revoked, "a revoked grant is unlisted")
+				require.Same(t, g, sh.grants[g.id])
+				if g.userNext != nil {
+					require.Same(t, g, g.userNext.userPrev)
+				}
+				listed[g]++
+			}
+		}
+		for client, head := range sh.byClient {
+			require.Nil(t, head.clientPrev, "shard %d: list head", i)
+			for g := head; g != nil; g = g.clientNext {
+				require.Equal(t, client, g.clientID)
+				require.False(t, g.revoked, "a revoked grant is unlisted")
+				require.Same(t, g, sh.grants[g.id])
+				if g.clientNext != nil {
+					require.Same(t, g, g.clientNext.clientPrev)
+				}
+				listed[g]++
+			}
+		}
+		for _, g := range sh.grants {
+			want := 0
+			if !g.revoked {
+				want = 1 // its client's list
+				if g.userID != "" {
+					want++ // its user's list
+				}
+			}
+			require.Equal(t, want, listed[g], "shard %d: grant listed once per index", i)
+		}
+		sh.mu.RUnlock()
+	}
+}
+
+func TestExpiredGrantsAreReclaimedByLaterWrites(t *testing.T) {
+	clk := newTestClock()
+	s := New(Config{Now: clk.Now})
+	const old = 2000
+	perShard := make([]int, numShards)
+	for range old {
+		id, _, _ := issue(t, s, clk.Now(), "old-client", "old-user", time.Minute)
+		perShard[maphashIndex(s, id)]++
+	}
+	grants, heap, users, clients := s.counts()
+	require.Equal(t, old, grants)
+	require.Equal(t, old, heap)
+	require.Equal(t, numShards, users, "the old user is listed in every shard")
+	require.Equal(t, numShards, clients)
+	checkInvariants(t, s)
+
+	clk.Advance(time.Minute + time.Second)
+	// Reads do not reclaim; writes do, a few per write, in their shard.
+	// Write until every shard has had enough writes for its old grants.
+	fresh := 0
+	for {
+		done := true
+		for i := range perShard {
+			if perShard[i] > 0 {
+				done = false
+			}
+		}
+		if done {
+			break
+		}
+		id, _, _ := issue(t, s, clk.Now(), "new-client", "new-user", time.Hour)
+		fresh++
+		perShard[maphashIndex(s, id)] -= reclaimPerWrite
+		require.Less(t, fresh, 100*old, "writes never reclaimed everything")
+	}
+	grants, heap, _, _ = s.counts()
+	assert.Equal(t, fresh, grants, "only the fresh grants are left")
+	assert.Equal(t, fresh, heap)
+	for i := range s.shards {
+		_, ok := s.shards[i].byUser["old-user"]
+		assert.False(t, ok, "shard %d still lists the old user", i)
+		_, ok = s.shards[i].byClient["old-client"]
+		assert.False(t, ok, "shard %d still lists the old client", i)
+	}
+	checkInvariants(t, s)
+	n, err := s.RevokeUser(t.Context(), "old-user")
+	require.NoError(t, err)
+	assert.Zero(t, n)
+}
+
+func TestConsumedTokensAreKeptUntilTheirExpiry(t *testing.T) {
+	ctx := t.Context()
+	clk := newTestClock()
+	s := New(Config{Now: clk.Now})
+	id, _, r1 := issue(t, s, clk.Now(), "c", "u", time.Hour)
+
+	rotate := func(presented storage.TokenRef) storage.TokenRef {
+		t.Helper()
+		now := clk.Now()
+		_, next, err := token.New(storage.KindRefresh, id)
+		require.NoError(t, err)
+		_, err = s.ExchangeToken(ctx, storage.Exchange{
+			Kind: storage.KindRefresh, Presented: presented, ClientID: "c",
+			Issue: []storage.Token{{Hash: next.Hash, Kind: storage.KindRefresh, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}},
+		})
+		require.NoError(t, err)
+		return next
+	}
+	g := s.shardOf(id).grants[id]
+
+	clk.Advance(30 * time.Minute)
+	r2 := rotate(r1)
+	assert.Len(t, g.used, 1, "r1 is kept for reuse detection")
+	assert.Len(t, g.live, 2, "the first access token and r2")
+
+	clk.Advance(31 * time.Minute) // r1 and the first access token expired
+	rotate(r2)
+	assert.Len(t, g.used, 1, "r1 was dropped at the next write to the grant; r2 is kept")
+	assert.Len(t, g.live, 1, "the expired access token was dropped")
+	checkInvariants(t, s)
+}
+
+func TestRevokedGrantKeepsOnlyConsumedHashes(t *testing.T) {
+	ctx := t.Context()
+	clk := newTestClock()
+	s := New(Config{Now: clk.Now})
+	plain, _, _ := issue(t, s, clk.Now(), "c", "u", time.Hour)
+	require.NoError(t, s.RevokeGrant(ctx, plain))
+	_, ok := s.shardOf(plain).grants[plain]
+	assert.False(t, ok, "a revoked grant with no consumed token is deleted at once")
+
+	id, _, r1 := issue(t, s, clk.Now(), "c", "u", 24*time.Hour)
+	now := clk.Now()
+	_, r2, err := token.New(storage.KindRefresh, id)
+	require.NoError(t, err)
+	_, err = s.ExchangeToken(ctx, storage.Exchange{
+		Kind: storage.KindRefresh, Presented: r1, ClientID: "c",
+		Issue: []storage.Token{{Hash: r2.Hash, Kind: storage.KindRefresh, IssuedAt: now, ExpiresAt: now.Add(24 * time.Hour)}},
+	})
+	require.NoError(t, err)
+	require.NoError(t, s.RevokeGrant(ctx, id))
+	g := s.shardOf(id).grants[id]
+	require.NotNil(t, g, "kept for its consumed token")
+	assert.Empty(t, g.live)
+	assert.Nil(t, g.scopes)
+	assert.Len(t, g.used, 1)
+	checkInvariants(t, s)
+
+	clk.Advance(24*time.Hour + time.Second)
+	// A write to another shard leaves it; one to its shard reclaims it.
+	for i := 0; ; i++ {
+		require.Less(t, i, 10000, "no grant landed in the shard")
+		other, _, _ := issue(t, s, clk.Now(), "c", "u", time.Hour)
+		if maphashIndex(s, other) == maphashIndex(s, id) {
+			break
+		}
+		_, ok = s.shardOf(id).grants[id]
+		require.True(t, ok, "a write to another shard does not touch it")
+	}
+	_, ok = s.shardOf(id).grants[id]
+	assert.False(t, ok, "reclaimed after the consumed token expired")
+}
+
+func TestShardGivesMapMemoryBack(t *testing.T) {
+	var sh shard
+	sh.init()
+	for i := range 4 * shrinkFloor {
+		sh.add(&grant{id: string(rune(i + 1000)), clientID: "c", expires: 10, heapIndex: -1})
+	}
+	require.Equal(t, 4*shrinkFloor, sh.peak)
+	sh.reclaim(5, 4*shrinkFloor)
+	require.Len(t, sh.grants, 4*shrinkFloor, "nothing expired yet")
+	sh.reclaim(10, 3*shrinkFloor+1)
+	assert.Len(t, sh.grants, shrinkFloor-1)
+	assert.Equal(t, shrinkFloor-1, sh.peak, "the map was rebuilt at its new size")
+	assert.Len(t, sh.expiries, shrinkFloor-1)
+}
+
+// maphashIndex returns the index of the shard of grantID.
+func maphashIndex(s *Store, grantID string) int {
+	sh := s.shardOf(grantID)
+	for i := range s.shards {
+		if &s.shards[i] == sh {
+			return i
+		}
+	}
+	panic("no shard")
+}

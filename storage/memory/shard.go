@@ -1,0 +1,395 @@
+package memory
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// reclaimPerWrite is how many expired grants a write to a shard reclaims
+// at most before doing its own work. More than one, so that reclaiming
+// outpaces issuing.
+const reclaimPerWrite = 8
+
+// shrinkFloor is the map size under which a shard never rebuilds its grant
+// map to give memory back.
+const shrinkFloor = 1024
+
+// shard is one lock's worth of grants. A grant and all its tokens live in
+// the shard of the grant ID.
+type shard struct {
+	mu sync.RWMutex
+	// grants holds every grant that is live, or revoked but still
+	// remembering consumed tokens, or expired and not yet reclaimed.
+	grants map[string]*grant
+	// peak is the largest len(grants) since the map was last rebuilt.
+	peak int
+	// byUser and byClient are the heads of the lists of the shard's
+	// grants that are not revoked, per user and per client.
+	byUser   map[string]*grant
+	byClient map[string]*grant
+	// expiries orders the grants by expiry, earliest first.
+	expiries expiryHeap
+	_        [64]byte // keeps neighbouring shards' locks off one cache line
+}
+
+func (sh *shard) init() {
+	sh.grants = make(map[string]*grant)
+	sh.byUser = make(map[string]*grant)
+	sh.byClient = make(map[string]*grant)
+}
+
+// grant is a stored grant with its tokens. Times are Unix nanoseconds
+// (see toNano). Strings and slices are private copies or immutable.
+type grant struct {
+	id, clientID, userID, binding string
+	scopes                        []string
+	code                          *storage.CodeBinding
+	created, expires              int64
+
+	// live are the tokens that can still be used (some may have expired
+	// since the grant was last written). A grant has few of them.
+	live []liveToken
+	// used are consumed single-use tokens, kept until they expire to
+	// detect reuse.
+	used []usedToken
+
+	// Links of the shard's per-user and per-client lists.
+	userPrev, userNext, clientPrev, clientNext *grant
+
+	heapIndex int // in shard.expiries, -1 when not there
+	revoked   bool
+}
+
+// liveToken is a stored token. scopes is nil when the token carries the
+// grant's scopes.
+type liveToken struct {
+	hash            storage.Hash
+	issued, expires int64
+	scopes          *[]string
+	kind            storage.TokenKind
+}
+
+// usedToken is a consumed single-use token.
+type usedToken struct {
+	hash    storage.Hash
+	expires int64
+	kind    storage.TokenKind
+}
+
+// findLive returns the index of the live token with hash h, or -1. The
+// comparison is not constant-time, which needs no secret: h is a hash.
+func (g *grant) findLive(h storage.Hash) int {
+	for i := range g.live {
+		if g.live[i].hash == h {
+			return i
+		}
+	}
+	return -1
+}
+
+// findUsed returns the index of the consumed token with hash h, or -1.
+func (g *grant) findUsed(h storage.Hash) int {
+	for i := range g.used {
+		if g.used[i].hash == h {
+			return i
+		}
+	}
+	return -1
+}
+
+// has reports whether g holds a token, live or consumed, with hash h.
+func (g *grant) has(h storage.Hash) bool { return g.findLive(h) >= 0 || g.findUsed(h) >= 0 }
+
+// prune drops the tokens that expired by now.
+func (g *grant) prune(now int64) {
+	g.live = deleteExpired(g.live, now, func(t *liveToken) int64 { return t.expires })
+	g.used = deleteExpired(g.used, now, func(t *usedToken) int64 { return t.expires })
+}
+
+// deleteExpired removes in place the elements of s whose expiry is past,
+// and returns nil rather than an empty slice so that the array is freed.
+func deleteExpired[T any](s []T, now int64, expiry func(*T) int64) []T {
+	out := s[:0]
+	for i := range s {
+		if expiry(&s[i]) > now {
+			out = append(out, s[i])
+		}
+	}
+	clear(s[len(out):])
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// export returns a copy of the grant as a storage.Grant.
+func (g *grant) export() storage.Grant {
+	out := storage.Grant{
+		ID:        g.id,
+		ClientID:  g.clientID,
+		UserID:    g.userID,
+		Scopes:    cloneList(g.scopes),
+		Binding:   g.binding,
+		CreatedAt: fromNano(g.created),
+		ExpiresAt: fromNano(g.expires),
+	}
+	if g.code != nil {
+		c := *g.code
+		out.Code = &c
+	}
+	return out
+}
+
+// export returns a copy of the token of grant g as a storage.Token.
+func (t *liveToken) export(g *grant) storage.Token {
+	out := storage.Token{
+		Hash:      t.hash,
+		Kind:      t.kind,
+		GrantID:   g.id,
+		IssuedAt:  fromNano(t.issued),
+		ExpiresAt: fromNano(t.expires),
+	}
+	if t.scopes != nil {
+		out.Scopes = cloneList(*t.scopes)
+	}
+	return out
+}
+
+// newLiveToken returns the stored form of t.
+func newLiveToken(t *storage.Token) liveToken {
+	lt := liveToken{hash: t.Hash, kind: t.Kind, issued: toNano(t.IssuedAt), expires: toNano(t.ExpiresAt)}
+	if t.Scopes != nil {
+		s := cloneList(t.Scopes)
+		lt.scopes = &s
+	}
+	return lt
+}
+
+// cloneList copies a list, keeping nil as nil.
+func cloneList(s []string) []string {
+	if s == nil {
+		return nil
+	}
+	return append(make([]string, 0, len(s)), s...)
+}
+
+// add stores g, which must not be in the shard, and indexes it.
+func (sh *shard) add(g *grant) {
+	sh.grants[g.id] = g
+	sh.peak = max(sh.peak, len(sh.grants))
+	sh.expiries.push(g)
+	sh.link(g)
+}
+
+// link puts g at the head of its user's and its client's lists.
+func (sh *shard) link(g *grant) {
+	if g.userID != "" {
+		next := sh.byUser[g.userID]
+		g.userNext = next
+		if next != nil {
+			next.userPrev = g
+		}
+		sh.byUser[g.userID] = g
+	}
+	next := sh.byClient[g.clientID]
+	g.clientNext = next
+	if next != nil {
+		next.clientPrev = g
+	}
+	sh.byClient[g.clientID] = g
+}
+
+// unlink takes g off its user's and its client's lists.
+func (sh *shard) unlink(g *grant) {
+	if g.userID != "" {
+		if g.userPrev != nil {
+			g.userPrev.userNext = g.userNext
+		} else if g.userNext != nil {
+			sh.byUser[g.userID] = g.userNext
+		} else {
+			delete(sh.byUser, g.userID)
+		}
+		if g.userNext != nil {
+			g.userNext.userPrev = g.userPrev
+		}
+		g.userPrev, g.userNext = nil, nil
+	}
+	if g.clientPrev != nil {
+		g.clientPrev.clientNext = g.clientNext
+	} else if g.clientNext != nil {
+		sh.byClient[g.clientID] = g.clientNext
+	} else {
+		delete(sh.byClient, g.clientID)
+	}
+	if g.clientNext != nil {
+		g.clientNext.clientPrev = g.clientPrev
+	}
+	g.clientPrev, g.clientNext = nil, nil
+}
+
+// revoke ends g: its live tokens go at once; its consumed tokens stay
+// until they expire, so that presenting one is still reuse. It reports
+// whether g was live until now.
+func (sh *shard) revoke(g *grant, now int64) bool {
+	if g.revoked {
+		return false
+	}
+	wasLive := g.expires > now
+	g.revoked = true
+	sh.unlink(g)
+	g.live = nil
+	g.scopes, g.code, g.binding = nil, nil, ""
+	g.prune(now)
+	if len(g.used) == 0 {
+		sh.remove(g)
+		return wasLive
+	}
+	last := g.used[0].expires
+	for _, u := range g.used[1:] {
+		last = max(last, u.expires)
+	}
+	sh.setExpiry(g, min(g.expires, last))
+	return wasLive
+}
+
+// remove deletes g from the shard.
+func (sh *shard) remove(g *grant) {
+	if !g.revoked {
+		sh.unlink(g)
+	}
+	delete(sh.grants, g.id)
+	if g.heapIndex >= 0 {
+		sh.expiries.remove(g.heapIndex)
+	}
+}
+
+// setExpiry moves the expiry of g, keeping the heap in order.
+func (sh *shard) setExpiry(g *grant, expires int64) {
+	g.expires = expires
+	if g.heapIndex >= 0 {
+		sh.expiries.fix(g.heapIndex)
+	}
+}
+
+// reclaim removes up to limit grants that expired by now, earliest first,
+// and gives the grant map's memory back once it has shrunk a lot. Every
+// write calls it, so reclaiming keeps pace with issuing.
+func (sh *shard) reclaim(now int64, limit int) {
+	for range limit {
+		if len(sh.expiries) == 0 || sh.expiries[0].expires > now {
+			break
+		}
+		sh.remove(sh.expiries[0])
+	}
+	// Go maps keep their buckets when entries go: rebuild a map that
+	// holds under a quarter of its peak.
+	if sh.peak > shrinkFloor && len(sh.grants) < sh.peak/4 {
+		m := make(map[string]*grant, len(sh.grants))
+		for id, g := range sh.grants {
+			m[id] = g
+		}
+		sh.grants = m
+		sh.peak = len(m)
+	}
+}
+
+// expiryHeap is a min-heap of grants by expiry; each grant knows its index.
+type expiryHeap []*grant
+
+func (h *expiryHeap) push(g *grant) {
+	*h = append(*h, g)
+	g.heapIndex = len(*h) - 1
+	h.up(g.heapIndex)
+}
+
+func (h *expiryHeap) remove(i int) {
+	s := *h
+	last := len(s) - 1
+	removed := s[i]
+	if i != last {
+		h.swap(i, last)
+	}
+	s[last] = nil
+	*h = s[:last]
+	removed.heapIndex = -1
+	if i != last {
+		h.fix(i)
+	}
+	if cap(*h) > 64 && len(*h) < cap(*h)/4 {
+		*h = append(expiryHeap(nil), *h...)
+	}
+}
+
+func (h expiryHeap) fix(i int) {
+	if !h.down(i) {
+		h.up(i)
+	}
+}
+
+func (h expiryHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].heapIndex = i
+	h[j].heapIndex = j
+}
+
+func (h expiryHeap) up(i int) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if h[parent].expires <= h[i].expires {
+			break
+		}
+		h.swap(i, parent)
+		i = parent
+	}
+}
+
+// down sifts element i down and reports whether it moved.
+func (h expiryHeap) down(i int) bool {
+	start := i
+	for {
+		least := i
+		if l := 2*i + 1; l < len(h) && h[l].expires < h[least].expires {
+			least = l
+		}
+		if r := 2*i + 2; r < len(h) && h[r].expires < h[least].expires {
+			least = r
+		}
+		if least == i {
+			return i != start
+		}
+		h.swap(i, least)
+		i = least
+	}
+}
+
+// Times are kept as Unix nanoseconds, a third of the size of a time.Time.
+// The zero time is kept as math.MinInt64 so that it comes back as the zero
+// time; times outside the int64 range are clamped.
+var (
+	minTime = time.Unix(0, math.MinInt64+1)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// toNano returns t in Unix nanoseconds.
+func toNano(t time.Time) int64 {
+	switch {
+	case t.IsZero():
+		return math.MinInt64
+	case t.Before(minTime):
+		return math.MinInt64 + 1
+	case t.After(maxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// fromNano is the inverse of toNano.
+func fromNano(n int64) time.Time {
+	if n == math.MinInt64 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}

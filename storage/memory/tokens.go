@@ -1,0 +1,241 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// Errors for calls that break the contract (programming errors).
+var (
+	errNoGrantID         = errors.New("memory: grant has no ID")
+	errTokenOfOtherGrant = errors.New("memory: token's GrantID is not the grant's ID")
+	errNotSingleUse      = errors.New("memory: only refresh tokens and codes are exchanged")
+)
+
+// CreateGrant stores g with its first tokens, all or nothing. It returns
+// [storage.ErrAlreadyExists] when the grant ID is taken or two tokens have
+// one hash. (A token hash covers the grant ID, so a hash stored under
+// another grant can only come from a SHA-256 collision; it is not looked
+// for.) The grant's expiry is kept at least as late as its tokens'.
+func (s *Store) CreateGrant(_ context.Context, g *storage.Grant, tokens ...storage.Token) error {
+	if g == nil || g.ID == "" {
+		return errNoGrantID
+	}
+	ng := &grant{
+		id:        g.ID,
+		clientID:  g.ClientID,
+		userID:    g.UserID,
+		binding:   g.Binding,
+		scopes:    cloneList(g.Scopes),
+		created:   toNano(g.CreatedAt),
+		expires:   toNano(g.ExpiresAt),
+		heapIndex: -1,
+	}
+	if g.Code != nil {
+		c := *g.Code
+		ng.code = &c
+	}
+	if len(tokens) > 0 {
+		ng.live = make([]liveToken, 0, len(tokens))
+	}
+	for i := range tokens {
+		t := &tokens[i]
+		if t.GrantID != g.ID {
+			return errTokenOfOtherGrant
+		}
+		if ng.findLive(t.Hash) >= 0 {
+			return storage.ErrAlreadyExists
+		}
+		lt := newLiveToken(t)
+		ng.expires = max(ng.expires, lt.expires)
+		ng.live = append(ng.live, lt)
+	}
+
+	now := toNano(s.now())
+	sh := s.shardOf(g.ID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.reclaim(now, reclaimPerWrite)
+	if _, taken := sh.grants[g.ID]; taken {
+		return storage.ErrAlreadyExists
+	}
+	sh.add(ng)
+	return nil
+}
+
+// LookupToken returns a copy of the live token of the given kind that ref
+// names, with its grant, or [storage.ErrNotFound].
+func (s *Store) LookupToken(_ context.Context, kind storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {
+	now := toNano(s.now())
+	sh := s.shardOf(ref.GrantID)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	g := sh.grants[ref.GrantID]
+	if g == nil || g.revoked || g.expires <= now {
+		return nil, storage.ErrNotFound
+	}
+	i := g.findLive(ref.Hash)
+	if i < 0 {
+		return nil, storage.ErrNotFound
+	}
+	t := &g.live[i]
+	if t.kind != kind || t.expires <= now {
+		return nil, storage.ErrNotFound
+	}
+	return &storage.TokenInfo{Token: t.export(g), Grant: g.export()}, nil
+}
+
+// ExchangeToken consumes the presented refresh token or code and stores
+// the new tokens in its grant, atomically under the grant's shard lock;
+// see [storage.TokenStore]. x.Check runs under that lock: it must not call
+// the store.
+func (s *Store) ExchangeToken(_ context.Context, x storage.Exchange) (*storage.Grant, error) {
+	if x.Kind != storage.KindRefresh && x.Kind != storage.KindCode {
+		return nil, errNotSingleUse
+	}
+	issue := make([]liveToken, len(x.Issue))
+	for i := range x.Issue {
+		issue[i] = newLiveToken(&x.Issue[i])
+	}
+
+	now := toNano(s.now())
+	sh := s.shardOf(x.Presented.GrantID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.reclaim(now, reclaimPerWrite)
+	g := sh.grants[x.Presented.GrantID]
+	if g == nil || g.expires <= now || g.clientID != x.ClientID {
+		return nil, storage.ErrNotFound
+	}
+	i := g.findLive(x.Presented.Hash)
+	if i < 0 {
+		if u := g.findUsed(x.Presented.Hash); u >= 0 && g.used[u].kind == x.Kind && g.used[u].expires > now {
+			sh.revoke(g, now)
+			return nil, storage.ErrTokenReused
+		}
+		return nil, storage.ErrNotFound
+	}
+	presented := g.live[i]
+	if presented.kind != x.Kind || presented.expires <= now {
+		return nil, storage.ErrNotFound
+	}
+	if x.Check != nil {
+		view := g.export()
+		if err := x.Check(&view); err != nil {
+			return nil, err
+		}
+	}
+	for j := range issue {
+		if g.has(issue[j].hash) || hashIn(issue[:j], issue[j].hash) {
+			return nil, storage.ErrAlreadyExists
+		}
+	}
+
+	g.live = append(g.live[:i], g.live[i+1:]...)
+	g.used = append(g.used, usedToken{hash: presented.hash, expires: presented.expires, kind: presented.kind})
+	g.prune(now)
+	expires := g.expires
+	for _, t := range issue {
+		expires = max(expires, t.expires)
+	}
+	g.live = append(g.live, issue...)
+	sh.setExpiry(g, expires)
+	out := g.export()
+	return &out, nil
+}
+
+// hashIn reports whether one of toks has hash h.
+func hashIn(toks []liveToken, h storage.Hash) bool {
+	for i := range toks {
+		if toks[i].hash == h {
+			return true
+		}
+	}
+	return false
+}
+
+// ExtendToken moves the expiry of the live token ref names, and of its
+// grant if the token would outlive it, to expiresAt. A token that is not
+// live is [storage.ErrNotFound].
+func (s *Store) ExtendToken(_ context.Context, ref storage.TokenRef, expiresAt time.Time) error {
+	now := toNano(s.now())
+	exp := toNano(expiresAt)
+	sh := s.shardOf(ref.GrantID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.reclaim(now, reclaimPerWrite)
+	g := sh.grants[ref.GrantID]
+	if g == nil || g.revoked || g.expires <= now {
+		return storage.ErrNotFound
+	}
+	i := g.findLive(ref.Hash)
+	if i < 0 || g.live[i].expires <= now {
+		return storage.ErrNotFound
+	}
+	g.live[i].expires = exp
+	g.prune(now)
+	if exp > g.expires {
+		sh.setExpiry(g, exp)
+	}
+	return nil
+}
+
+// RevokeGrant ends the grant and all its tokens. An unknown grant is not
+// an error.
+func (s *Store) RevokeGrant(_ context.Context, grantID string) error {
+	now := toNano(s.now())
+	sh := s.shardOf(grantID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.reclaim(now, reclaimPerWrite)
+	if g := sh.grants[grantID]; g != nil {
+		sh.revoke(g, now)
+	}
+	return nil
+}
+
+// RevokeUser ends every grant of the user and returns how many live
+// grants it ended. It visits each shard's list of the user's grants, not
+// every grant.
+func (s *Store) RevokeUser(_ context.Context, userID string) (int, error) {
+	if userID == "" {
+		return 0, nil // client_credentials grants belong to no user
+	}
+	return s.revokeList(func(sh *shard) (*grant, func(*grant) *grant) {
+		return sh.byUser[userID], func(g *grant) *grant { return g.userNext }
+	}), nil
+}
+
+// RevokeClient ends every grant of the client and returns how many live
+// grants it ended. It visits each shard's list of the client's grants, not
+// every grant.
+func (s *Store) RevokeClient(_ context.Context, clientID string) (int, error) {
+	return s.revokeList(func(sh *shard) (*grant, func(*grant) *grant) {
+		return sh.byClient[clientID], func(g *grant) *grant { return g.clientNext }
+	}), nil
+}
+
+// revokeList revokes, shard by shard, the grants of one list (the head and
+// the step that list gives) and returns how many were live.
+func (s *Store) revokeList(list func(*shard) (head *grant, next func(*grant) *grant)) int {
+	now := toNano(s.now())
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		sh.reclaim(now, reclaimPerWrite)
+		g, next := list(sh)
+		for g != nil {
+			following := next(g) // revoke unlinks g
+			if sh.revoke(g, now) {
+				n++
+			}
+			g = following
+		}
+		sh.mu.Unlock()
+	}
+	return n
+}

@@ -1,0 +1,88 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// countRows returns the number of grants and of tokens stored.
+func countRows(t *testing.T, pool *pgxpool.Pool) (grants, tokens int) {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, pool.QueryRow(ctx, "select count(*) from oauth2_grants").Scan(&grants))
+	require.NoError(t, pool.QueryRow(ctx, "select count(*) from oauth2_tokens").Scan(&tokens))
+	return grants, tokens
+}
+
+// drain calls DeleteExpired with limit until it returns a short batch and
+// returns the total.
+func drain(t *testing.T, c storage.Cleaner, limit int) int {
+	t.Helper()
+	total := 0
+	for i := 0; ; i++ {
+		require.Less(t, i, 1000, "DeleteExpired keeps returning full batches")
+		n, err := c.DeleteExpired(context.Background(), limit)
+		require.NoError(t, err)
+		require.LessOrEqual(t, n, limit)
+		total += n
+		if n < limit {
+			return total
+		}
+	}
+}
+
+func TestDeleteExpired_KeepsConsumedTokensOfRevokedGrantsUntilTheyExpire(t *testing.T) {
+	clk := &clock{now: t0}
+	s, pool := newStore(t, clk.Now)
+	ctx := context.Background()
+	g := newGrant(t, clk.Now())
+	_, access := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
+	_, refresh := newToken(t, storage.KindRefresh, g.ID, clk.Now(), 2*time.Hour)
+	require.NoError(t, s.CreateGrant(ctx, g, access, refresh))
+	_, a2 := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
+	_, r2 := newToken(t, storage.KindRefresh, g.ID, clk.Now(), 3*time.Hour)
+	x := storage.Exchange{Kind: storage.KindRefresh, Presented: ref(refresh), ClientID: g.ClientID, Issue: []storage.Token{a2, r2}}
+	_, err := s.ExchangeToken(ctx, x)
+	require.NoError(t, err)
+	require.NoError(t, s.RevokeGrant(ctx, g.ID))
+
+	assert.Zero(t, drain(t, s, 1), "the consumed token keeps its revoked grant")
+	_, err = s.ExchangeToken(ctx, x)
+	assert.ErrorIs(t, err, storage.ErrTokenReused, "reuse is still detected after cleaning")
+
+	clk.Advance(2 * time.Hour) // the consumed token and the first access tokens expire
+	assert.Equal(t, 1, drain(t, s, 1), "the grant goes with its tokens")
+	grants, tokens := countRows(t, pool)
+	assert.Zero(t, grants)
+	assert.Zero(t, tokens)
+}
+
+func TestDeleteExpired_RemovesExpiredTokensOfLiveGrants(t *testing.T) {
+	clk := &clock{now: t0}
+	s, pool := newStore(t, clk.Now)
+	ctx := context.Background()
+	g := newGrant(t, clk.Now())
+	var toks []storage.Token
+	for range 5 {
+		_, tk := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Minute)
+		toks = append(toks, tk)
+	}
+	_, keep := newToken(t, storage.KindSession, g.ID, clk.Now(), time.Hour)
+	require.NoError(t, s.CreateGrant(ctx, g, append(toks, keep)...))
+
+	assert.Zero(t, drain(t, s, 2))
+	clk.Advance(time.Minute)
+	assert.Equal(t, 5, drain(t, s, 2))
+	grants, tokens := countRows(t, pool)
+	assert.Equal(t, 1, grants)
+	assert.Equal(t, 1, tokens)
+	_, err := s.LookupToken(ctx, storage.KindSession, ref(keep))
+	assert.NoError(t, err)
+}

@@ -1,0 +1,48 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/oauth2provider/oauth2provider/storage/storagetest"
+)
+
+func TestConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T, now func() time.Time) storagetest.Backend {
+		s, pool := newStore(t, now)
+		return storagetest.Backend{
+			Clients: s,
+			Tokens:  s,
+			Dump:    func(ctx context.Context) ([]byte, error) { return dump(ctx, pool) },
+		}
+	})
+}
+
+// dump returns every row of every table of the store, one per line, in
+// PostgreSQL's text form (bytea as hex).
+func dump(ctx context.Context, pool *pgxpool.Pool) ([]byte, error) {
+	var buf bytes.Buffer
+	for _, table := range []string{"oauth2_clients", "oauth2_grants", "oauth2_tokens"} {
+		rows, err := pool.Query(ctx, "select r::text from "+table+" r")
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			buf.WriteString(table + " " + line + "\n")
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return buf.Bytes(), nil
+}

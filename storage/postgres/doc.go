@@ -1,0 +1,63 @@
+// Package postgres is a PostgreSQL backend of the provider's stores: one
+// [Store] implements [storage.ClientStore], [storage.TokenStore] and
+// [storage.Cleaner] on a [pgxpool.Pool] the caller owns.
+//
+// # What it needs
+//
+// PostgreSQL 12 or later and a pgx/v5 pool. The tables (oauth2_clients,
+// oauth2_grants, oauth2_tokens and the version table oauth2_schema_version)
+// are found through the connections' search_path, so to keep them in their
+// own schema set search_path in the pool's config, e.g.
+//
+//	cfg, _ := pgxpool.ParseConfig(url)
+//	cfg.ConnConfig.RuntimeParams["search_path"] = "oauth2"
+//
+// (create the schema first: Migrate creates tables, not schemas).
+//
+// Tokens are kept as their SHA-256 only ([storage.Hash]) and client secrets
+// in the hashed form of [storage.HashSecret]: a dump of the tables gives no
+// usable token or secret.
+//
+// Times are kept to the microsecond, as PostgreSQL does, and read back in
+// UTC.
+//
+// # Migrations
+//
+// The schema is a set of versioned SQL migrations embedded in the binary,
+// applied by [Migrate] (with github.com/jackc/tern/v2). [New] never
+// migrates: run Migrate at deploy time, or at start-up before serving:
+//
+//	if err := postgres.Migrate(ctx, pool); err != nil { ... }
+//	store := postgres.New(pool, postgres.Config{})
+//
+// Migrate is safe to run from every instance at once: a PostgreSQL
+// advisory lock lets one migrator apply each migration and the others then
+// find the schema up to date. [SchemaVersion] reports the applied and the
+// latest version, for a start-up check.
+//
+// # Expiry and the janitor
+//
+// Expiry is judged against [Config.Now] in every query, so an expired or
+// revoked token is never returned, but its rows stay until they are
+// deleted. Run a janitor that calls [Store.DeleteExpired] in bounded
+// batches, for instance every few minutes from one instance:
+//
+//	for {
+//		n, err := store.DeleteExpired(ctx, 1000)
+//		if err != nil || n < 1000 {
+//			break
+//		}
+//	}
+//
+// A revoked grant is deleted with its tokens once none of its consumed
+// refresh tokens is unexpired: until then presenting one is still detected
+// as reuse (RFC 9700 §4.14.2). Expired tokens of live grants are deleted
+// too. Concurrent janitors skip each other's rows.
+//
+// # Round trips
+//
+// [Store.LookupToken], the hot path of every authenticated request, is a
+// single SELECT joining the token and its grant. [Store.ExchangeToken]
+// (refresh token rotation) is one transaction that locks the token row, so
+// of concurrent exchanges of one token exactly one wins.
+package postgres

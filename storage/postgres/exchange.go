@@ -1,0 +1,108 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// exchangeSQL finds the presented token and its grant and locks both rows
+// until the transaction ends: a concurrent exchange of the same token
+// waits here, then sees the token consumed.
+const exchangeSQL = `select t.expires_at, t.consumed_at, g.revoked_at, ` + grantColumns + `
+	from oauth2_tokens t join oauth2_grants g on g.id = t.grant_id
+	where t.hash = $1 and t.grant_id = $2 and t.kind = $3
+	for update of t, g`
+
+// ExchangeToken consumes the presented single-use token and stores the new
+// ones in one transaction; of concurrent exchanges of one token exactly
+// one succeeds, because each locks the token row before it decides.
+//
+// An unknown, expired or revoked token, one of another kind, or a grant of
+// another client is [storage.ErrNotFound] and changes nothing. A consumed
+// token, until it expires, is reuse: the grant is revoked (and that is
+// committed) before [storage.ErrTokenReused] is returned; a consumed token
+// of a grant revoked already is reuse too, so that every loser of a race
+// of exchanges learns of it. An error from x.Check is returned
+// as is and changes nothing. A taken hash among x.Issue is
+// [storage.ErrAlreadyExists] and changes nothing. The grant's expiry is
+// moved to the latest expiry of the new tokens when that is later.
+//
+// x.Check runs inside the transaction while the token and grant rows are
+// locked: it must be quick and must not call the store, or it waits on
+// its own locks.
+func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
+	const op = "exchange token"
+	now := s.now()
+
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	// Rollback after Commit is a no-op; on every early return it ends
+	// the transaction without changes. Its error adds nothing.
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	var (
+		tokenExpires      time.Time
+		consumed, revoked *time.Time
+		gf                grantFields
+	)
+	targets := append([]any{&tokenExpires, &consumed, &revoked}, gf.targets()...)
+	err = tx.QueryRow(ctx, exchangeSQL, x.Presented.Hash[:], x.Presented.GrantID, int16(x.Kind)).Scan(targets...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	g := gf.grant()
+	if !tokenExpires.After(now) || !g.ExpiresAt.After(now) || g.ClientID != x.ClientID {
+		return nil, notFound(op)
+	}
+
+	if consumed != nil {
+		// Reuse (RFC 9700 §4.14.2): end the grant, and make it stick. A
+		// consumed token stays reuse until it expires, revoked grant or
+		// not, so that every loser of a race learns of the reuse.
+		if revoked == nil {
+			if _, err := tx.Exec(ctx, `update oauth2_grants set revoked_at = $2 where id = $1`, g.ID, now); err != nil {
+				return nil, wrap(op, err)
+			}
+			if err := tx.Commit(ctx); err != nil {
+				return nil, wrap(op, err)
+			}
+		}
+		return nil, wrap(op, storage.ErrTokenReused)
+	}
+	if revoked != nil {
+		return nil, notFound(op)
+	}
+
+	if x.Check != nil {
+		if err := x.Check(g); err != nil {
+			return nil, err
+		}
+	}
+
+	b := &pgx.Batch{}
+	b.Queue(`update oauth2_tokens set consumed_at = $2 where hash = $1`, x.Presented.Hash[:], now)
+	expires := g.ExpiresAt
+	for _, t := range x.Issue {
+		queueInsertToken(b, g.ID, t)
+		if t.ExpiresAt.After(expires) {
+			expires = t.ExpiresAt
+		}
+	}
+	if expires.After(g.ExpiresAt) {
+		b.Queue(`update oauth2_grants set expires_at = $2 where id = $1`, g.ID, expires)
+		g.ExpiresAt = utc(expires)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, wrap(op, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, wrap(op, err)
+	}
+	return g, nil
+}

@@ -1,0 +1,173 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/postgres"
+)
+
+// exchangeFixture is a store holding one grant with an access and a
+// refresh token.
+type exchangeFixture struct {
+	s       *postgres.Store
+	clk     *clock
+	grant   *storage.Grant
+	access  storage.Token
+	refresh storage.Token
+}
+
+func newExchangeFixture(t *testing.T) *exchangeFixture {
+	t.Helper()
+	clk := &clock{now: t0}
+	s, _ := newStore(t, clk.Now)
+	g := newGrant(t, clk.Now())
+	_, access := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
+	_, refresh := newToken(t, storage.KindRefresh, g.ID, clk.Now(), 24*time.Hour)
+	require.NoError(t, s.CreateGrant(context.Background(), g, access, refresh))
+	return &exchangeFixture{s: s, clk: clk, grant: g, access: access, refresh: refresh}
+}
+
+// rotation returns an Exchange of the fixture's refresh token for a new
+// pair.
+func (f *exchangeFixture) rotation(t *testing.T) (storage.Exchange, []storage.Token) {
+	_, a := newToken(t, storage.KindAccess, f.grant.ID, f.clk.Now(), time.Hour)
+	_, r := newToken(t, storage.KindRefresh, f.grant.ID, f.clk.Now(), 48*time.Hour)
+	issue := []storage.Token{a, r}
+	return storage.Exchange{Kind: storage.KindRefresh, Presented: ref(f.refresh), ClientID: f.grant.ClientID, Issue: issue}, issue
+}
+
+func TestExchangeToken_ConcurrentExchangesHaveExactlyOneWinner(t *testing.T) {
+	f := newExchangeFixture(t)
+	ctx := context.Background()
+
+	const n = 16
+	type result struct {
+		issued []storage.Token
+		err    error
+	}
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		x, issued := f.rotation(t)
+		wg.Go(func() {
+			<-start
+			_, err := f.s.ExchangeToken(ctx, x)
+			results[i] = result{issued, err}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	var winners, reused int
+	var won []storage.Token
+	for i, r := range results {
+		if r.err == nil {
+			winners++
+			won = r.issued
+			continue
+		}
+		// The losers queue on the token's row lock and then find it
+		// consumed: each of them learns of the reuse.
+		if assert.ErrorIs(t, r.err, storage.ErrTokenReused, "loser %d", i) {
+			reused++
+		}
+	}
+	require.Equal(t, 1, winners, "exactly one exchange wins")
+	assert.Equal(t, n-1, reused)
+
+	// The reuse revoked the grant, the winner's tokens included.
+	for _, tk := range won {
+		_, err := f.s.LookupToken(ctx, tk.Kind, ref(tk))
+		assert.ErrorIs(t, err, storage.ErrNotFound, "winner's %s token after reuse", tk.Kind)
+	}
+}
+
+func TestExchangeToken_ReuseRevokesTheGrantDurably(t *testing.T) {
+	f := newExchangeFixture(t)
+	ctx := context.Background()
+
+	x, issued := f.rotation(t)
+	g, err := f.s.ExchangeToken(ctx, x)
+	require.NoError(t, err)
+	assert.Equal(t, f.grant.ID, g.ID)
+	assert.True(t, g.ExpiresAt.Equal(issued[1].ExpiresAt), "grant extended to the new refresh token's expiry")
+	for _, tk := range issued {
+		_, err := f.s.LookupToken(ctx, tk.Kind, ref(tk))
+		require.NoError(t, err, "new %s token is live", tk.Kind)
+	}
+	_, err = f.s.LookupToken(ctx, storage.KindRefresh, ref(f.refresh))
+	require.ErrorIs(t, err, storage.ErrNotFound, "consumed token is not live")
+
+	again, _ := f.rotation(t)
+	_, err = f.s.ExchangeToken(ctx, again)
+	require.ErrorIs(t, err, storage.ErrTokenReused)
+
+	// Seen from other connections, so the revocation was committed.
+	for _, tk := range append(issued, f.access) {
+		_, err := f.s.LookupToken(ctx, tk.Kind, ref(tk))
+		assert.ErrorIs(t, err, storage.ErrNotFound, "%s token after reuse", tk.Kind)
+	}
+	_, err = f.s.ExchangeToken(ctx, storage.Exchange{Kind: storage.KindRefresh, Presented: ref(issued[1]), ClientID: "c1"})
+	assert.ErrorIs(t, err, storage.ErrNotFound, "the new refresh token died with the grant")
+	_, err = f.s.ExchangeToken(ctx, again)
+	assert.ErrorIs(t, err, storage.ErrTokenReused, "a consumed token stays reuse until it expires")
+}
+
+func TestExchangeToken_RefusalsChangeNothing(t *testing.T) {
+	errCheck := errors.New("check refused")
+	tests := []struct {
+		name   string
+		modify func(f *exchangeFixture, x *storage.Exchange)
+		want   error
+	}{
+		{"another client's grant is not found", func(f *exchangeFixture, x *storage.Exchange) { x.ClientID = "c2" }, storage.ErrNotFound},
+		{"another kind is not found", func(f *exchangeFixture, x *storage.Exchange) { x.Kind = storage.KindCode }, storage.ErrNotFound},
+		{"a forged grant ID is not found", func(f *exchangeFixture, x *storage.Exchange) { x.Presented.GrantID = "AAAAAAAAAAAAAAAAAAAAAA" }, storage.ErrNotFound},
+		{"an access token is not exchanged", func(f *exchangeFixture, x *storage.Exchange) { x.Presented = ref(f.access) }, storage.ErrNotFound},
+		{"a check error is returned as is", func(f *exchangeFixture, x *storage.Exchange) {
+			x.Check = func(*storage.Grant) error { return errCheck }
+		}, errCheck},
+		{"a taken hash is already exists", func(f *exchangeFixture, x *storage.Exchange) { x.Issue[0].Hash = f.access.Hash }, storage.ErrAlreadyExists},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newExchangeFixture(t)
+			ctx := context.Background()
+			x, _ := f.rotation(t)
+			tt.modify(f, &x)
+			_, err := f.s.ExchangeToken(ctx, x)
+			require.ErrorIs(t, err, tt.want)
+
+			// Nothing changed: the right exchange still succeeds once.
+			ok, issued := f.rotation(t)
+			_, err = f.s.ExchangeToken(ctx, ok)
+			require.NoError(t, err)
+			_, err = f.s.LookupToken(ctx, storage.KindAccess, ref(issued[0]))
+			assert.NoError(t, err)
+		})
+	}
+}
+
+func TestExchangeToken_ExpiredTokenIsNotFoundNotReuse(t *testing.T) {
+	f := newExchangeFixture(t)
+	ctx := context.Background()
+	x, _ := f.rotation(t)
+	_, err := f.s.ExchangeToken(ctx, x)
+	require.NoError(t, err)
+
+	f.clk.Advance(24 * time.Hour) // the consumed token's expiry
+	again, _ := f.rotation(t)
+	_, err = f.s.ExchangeToken(ctx, again)
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	_, err = f.s.LookupToken(ctx, storage.KindRefresh, ref(x.Issue[1]))
+	assert.NoError(t, err, "grant not revoked")
+}

@@ -1,0 +1,76 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/tern/v2/migrate"
+)
+
+// migrationFiles are the versioned schema migrations, applied in order of
+// their number by tern.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// VersionTable is the table, in the first schema of the search_path, in
+// which [Migrate] records the schema version.
+const VersionTable = "oauth2_schema_version"
+
+// Migrate brings the schema of the store up to date, in the first schema
+// of the connections' search_path, using a connection from pool that it
+// closes afterwards (so that no session state it leaves goes back to the
+// pool). It is safe to run from several processes at once: tern holds a
+// PostgreSQL advisory lock while it reads and moves the version, so each
+// migration is applied once. Each migration runs in its own transaction.
+// Migrating an up-to-date schema does nothing.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	c, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	conn := c.Hijack()
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	return MigrateConn(ctx, conn)
+}
+
+// MigrateConn is [Migrate] on a single connection, which it leaves open.
+// If it fails, close the connection rather than reuse it: it may still
+// hold the migration lock.
+func MigrateConn(ctx context.Context, conn *pgx.Conn) error {
+	m, err := migrate.NewMigrator(ctx, conn, VersionTable)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	if err := m.LoadMigrations(sub); err != nil {
+		return fmt.Errorf("postgres: migrate: load: %w", err)
+	}
+	if err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return nil
+}
+
+// SchemaVersion returns the schema version recorded by [Migrate] and the
+// version this package's migrations bring the schema to. The store works
+// when they are equal.
+func SchemaVersion(ctx context.Context, pool *pgxpool.Pool) (current, latest int32, err error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return 0, 0, fmt.Errorf("postgres: schema version: %w", err)
+	}
+	latest = int32(len(names)) // #nosec G115 -- the number of embedded migration files
+	err = pool.QueryRow(ctx, `select version from `+VersionTable).Scan(&current)
+	if err != nil {
+		return 0, latest, fmt.Errorf("postgres: schema version: %w", err)
+	}
+	return current, latest, nil
+}

@@ -1,0 +1,95 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// Compile-time checks that *Store implements the store contracts.
+var (
+	_ storage.ClientStore = (*Store)(nil)
+	_ storage.TokenStore  = (*Store)(nil)
+	_ storage.Cleaner     = (*Store)(nil)
+)
+
+// Config configures a [Store].
+type Config struct {
+	// Now returns the current time; expiry is judged against it, never
+	// against the database server's clock. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Store keeps clients, grants and token hashes in PostgreSQL. It
+// implements [storage.ClientStore], [storage.TokenStore] and
+// [storage.Cleaner]. It is safe for concurrent use.
+//
+// The schema must have been created with [Migrate] first; New never
+// migrates.
+type Store struct {
+	pool *pgxpool.Pool
+	now  func() time.Time
+}
+
+// New returns a Store on pool, which the caller owns and closes. The
+// tables are looked up through the connections' search_path.
+func New(pool *pgxpool.Pool, cfg Config) *Store {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{pool: pool, now: now}
+}
+
+// uniqueViolation is the SQLSTATE of a duplicate key.
+const uniqueViolation = "23505"
+
+// wrap returns err annotated with the operation, translating the errors
+// pgx reports into the storage sentinels. The messages of the errors it
+// returns never contain a token or a secret (only their hashes exist here).
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres: %s: %w", op, storage.ErrNotFound)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
+		return fmt.Errorf("postgres: %s: %w", op, storage.ErrAlreadyExists)
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// notFound returns the ErrNotFound of operation op.
+func notFound(op string) error {
+	return fmt.Errorf("postgres: %s: %w", op, storage.ErrNotFound)
+}
+
+// utc returns t in UTC, so that times read back do not depend on the
+// time zone of the process.
+func utc(t time.Time) time.Time { return t.UTC() }
+
+// orNil returns s, or nil when s is empty: a NOT NULL array column reads
+// back as an empty slice, and the records use nil for "none".
+func orNil(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// orEmpty returns s, or an empty slice when s is nil, for NOT NULL array
+// columns.
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

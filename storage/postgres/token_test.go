@@ -1,0 +1,151 @@
+package postgres_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/postgres"
+)
+
+// queryCounter is a pgx tracer that counts the statements sent.
+type queryCounter struct{ queries, prepares atomic.Int64 }
+
+func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.queries.Add(1)
+	return ctx
+}
+
+func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *queryCounter) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
+	c.prepares.Add(1)
+	return ctx
+}
+
+func (c *queryCounter) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
+
+func TestLookupToken_IsOneStatement(t *testing.T) {
+	counter := &queryCounter{}
+	pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.Tracer = counter
+		cfg.MaxConns = 1 // one connection, so its statement cache is warm
+	})
+	ctx := context.Background()
+	require.NoError(t, postgres.Migrate(ctx, pool))
+	clk := &clock{now: t0}
+	s := postgres.New(pool, postgres.Config{Now: clk.Now})
+	g := newGrant(t, clk.Now())
+	_, access := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
+	require.NoError(t, s.CreateGrant(ctx, g, access))
+	_, err := s.LookupToken(ctx, storage.KindAccess, ref(access)) // prepares
+	require.NoError(t, err)
+
+	counter.queries.Store(0)
+	counter.prepares.Store(0)
+	ti, err := s.LookupToken(ctx, storage.KindAccess, ref(access))
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), counter.queries.Load(), "statements per lookup")
+	assert.Zero(t, counter.prepares.Load(), "prepares per warm lookup")
+	assert.Equal(t, g.ID, ti.Grant.ID)
+	assert.Equal(t, "u1", ti.Grant.UserID)
+}
+
+func TestLookupToken_RefusesWhatIsNotLive(t *testing.T) {
+	tests := []struct {
+		name string
+		act  func(t *testing.T, s *postgres.Store, clk *clock, g *storage.Grant, tk storage.Token) (storage.TokenKind, storage.TokenRef)
+	}{
+		{"another kind", func(t *testing.T, s *postgres.Store, clk *clock, g *storage.Grant, tk storage.Token) (storage.TokenKind, storage.TokenRef) {
+			return storage.KindSession, ref(tk)
+		}},
+		{"another grant ID", func(t *testing.T, s *postgres.Store, clk *clock, g *storage.Grant, tk storage.Token) (storage.TokenKind, storage.TokenRef) {
+			other := newGrant(t, clk.Now())
+			require.NoError(t, s.CreateGrant(context.Background(), other))
+			return tk.Kind, storage.TokenRef{GrantID: other.ID, Hash: tk.Hash}
+		}},
+		{"the token expired", func(t *testing.T, s *postgres.Store, clk *clock, g *storage.Grant, tk storage.Token) (storage.TokenKind, storage.TokenRef) {
+			clk.Advance(time.Hour)
+			return tk.Kind, ref(tk)
+		}},
+		{"the grant was revoked", func(t *testing.T, s *postgres.Store, clk *clock, g *storage.Grant, tk storage.Token) (storage.TokenKind, storage.TokenRef) {
+			require.NoError(t, s.RevokeGrant(context.Background(), g.ID))
+			return tk.Kind, ref(tk)
+		}},
+		{"the user was revoked", func(t *testing.T, s *postgres.Store, clk *clock, g *storage.Grant, tk storage.Token) (storage.TokenKind, storage.TokenRef) {
+			n, err := s.RevokeUser(context.Background(), g.UserID)
+			require.NoError(t, err)
+			require.Equal(t, 1, n)
+			return tk.Kind, ref(tk)
+		}},
+		{"the client was revoked", func(t *testing.T, s *postgres.Store, clk *clock, g *storage.Grant, tk storage.Token) (storage.TokenKind, storage.TokenRef) {
+			n, err := s.RevokeClient(context.Background(), g.ClientID)
+			require.NoError(t, err)
+			require.Equal(t, 1, n)
+			return tk.Kind, ref(tk)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &clock{now: t0}
+			s, _ := newStore(t, clk.Now)
+			g := newGrant(t, clk.Now())
+			_, tk := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
+			require.NoError(t, s.CreateGrant(context.Background(), g, tk))
+			_, err := s.LookupToken(context.Background(), tk.Kind, ref(tk))
+			require.NoError(t, err, "live before")
+
+			kind, r := tt.act(t, s, clk, g, tk)
+			_, err = s.LookupToken(context.Background(), kind, r)
+			assert.ErrorIs(t, err, storage.ErrNotFound)
+		})
+	}
+}
+
+func TestRevokeUser_EmptyUserIDEndsNothing(t *testing.T) {
+	clk := &clock{now: t0}
+	s, _ := newStore(t, clk.Now)
+	ctx := context.Background()
+	g := newGrant(t, clk.Now())
+	g.UserID = "" // client_credentials
+	_, tk := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
+	require.NoError(t, s.CreateGrant(ctx, g, tk))
+
+	n, err := s.RevokeUser(ctx, "")
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	_, err = s.LookupToken(ctx, tk.Kind, ref(tk))
+	assert.NoError(t, err)
+}
+
+func TestCreateGrant_RefusesATokenOfAnotherGrant(t *testing.T) {
+	clk := &clock{now: t0}
+	s, pool := newStore(t, clk.Now)
+	g := newGrant(t, clk.Now())
+	_, tk := newToken(t, storage.KindAccess, "BBBBBBBBBBBBBBBBBBBBBB", clk.Now(), time.Hour)
+	require.Error(t, s.CreateGrant(context.Background(), g, tk))
+	grants, tokens := countRows(t, pool)
+	assert.Zero(t, grants+tokens, "nothing stored")
+}
+
+func TestListClients_OrdersByteWise(t *testing.T) {
+	s, _ := newStore(t, nil)
+	ctx := context.Background()
+	for _, id := range []string{"b", "B", "a", "_x", "A"} {
+		require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: id, CreatedAt: t0}))
+	}
+	cs, err := s.ListClients(ctx)
+	require.NoError(t, err)
+	var ids []string
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	assert.Equal(t, []string{"A", "B", "_x", "a", "b"}, ids)
+}

@@ -1,0 +1,64 @@
+// Package redis stores clients, grants and token hashes in Redis, through a
+// go-redis v9 [goredis.UniversalClient]: one code path serves a single
+// node (*goredis.Client), Sentinel (goredis.NewFailoverClient) and Redis
+// Cluster (*goredis.ClusterClient). Create a store with [New]; the caller
+// owns the client. Redis 6.0 or later is assumed.
+//
+// # Key layout
+//
+// Every key starts with [Config.Prefix] (default "oauth2:", written P
+// below). All keys of one grant share the hash tag of the grant ID, which
+// every token carries ([storage.TokenRef]), so a token's keys are computed
+// from the ref and a grant lives on one Cluster slot:
+//
+//	P{grantID}:g          hash: client, user, scopes, binding, created, code, expires, revoked
+//	P{grantID}:ts         sorted set: hex hashes of the grant's tokens, by expiry
+//	P{grantID}:t:<hex>    hash: kind, scopes, issued, expires, consumed
+//	P user:{userID}       sorted set: the user's grant IDs, by grant expiry
+//	P cli:{clientID}      sorted set: the client's grant IDs, by grant expiry
+//	P client:<clientID>   string: the client, as JSON
+//	P clients             sorted set: every client ID (scores 0, so by ID)
+//
+// (without the spaces). Tokens are stored only as the hex SHA-256 in the key
+// name ([storage.Hash]); clients keep only their SecretHash. No token and no
+// plain secret is ever stored or put in an error message.
+//
+// # Expiry
+//
+// Every grant and token key has a TTL computed from its ExpiresAt and the
+// store's clock ([Config.Now]), so Redis reclaims it and the store needs no
+// janitor (it does not implement [storage.Cleaner]). Consumed refresh
+// tokens and codes stay until their own expiry, so presenting one again is
+// detected as reuse, even after the grant was revoked: revocation deletes
+// the grant's other tokens and leaves the grant hash, marked revoked, as a
+// tombstone until its expiry. Expiry is still checked by the scripts against the
+// store's clock, so a record is dead the moment the store's clock passes
+// its ExpiresAt, whenever Redis drops it. The user and client indexes drop
+// expired entries whenever they are written and carry a TTL up to their
+// latest entry, so they do not grow without bound. Client keys do not
+// expire.
+//
+// # Atomicity
+//
+// CreateGrant, LookupToken, ExchangeToken, ExtendToken and RevokeGrant each
+// run as one Lua script (EVALSHA) on the keys of one grant, so each is
+// atomic on a single node and on a cluster alike. LookupToken reads the
+// token and its grant in one round trip. ExchangeToken with a
+// [storage.Exchange.Check] makes two script calls: a read-only validation
+// whose grant Check inspects, then the exchange itself, which re-validates
+// the token and commits only if the grant still holds what Check saw; of
+// concurrent exchanges of one token exactly one succeeds, and any later one
+// is reuse, which revokes the grant (RFC 9700 §4.14.2).
+//
+// The user and client indexes live on their own slots, so they are updated
+// by separate calls: before a grant is created (a stale entry is harmless,
+// as revocation through an index checks the grant's user or client), and
+// after an exchange or extension moves a grant's expiry. RevokeUser and
+// RevokeClient revoke the indexed grants one by one, each atomically but
+// not all at once: a grant created concurrently with RevokeUser or
+// RevokeClient may survive it.
+//
+// CreateClient and UpdateClient are single commands (SET NX, SET XX);
+// ListClients reads the client index and fetches the clients in one
+// pipeline.
+package redis

@@ -1,0 +1,71 @@
+package redis
+
+import (
+	"context"
+	"strconv"
+	"time"
+)
+
+// index records grant gid, expiring at exp, in its user's index (when it
+// has a user) and its client's index, raising the entry's score when it is
+// already there. Each index is one key on its own slot, updated by its own
+// script, which also prunes expired entries and sets the key's TTL to its
+// latest entry, so an index never outlives its grants.
+func (s *Store) index(ctx context.Context, now time.Time, gid, userID, clientID string, exp time.Time) error {
+	nowMS := strconv.FormatInt(now.UnixMilli(), 10)
+	score := strconv.FormatInt(scoreMillis(exp), 10)
+	if userID != "" {
+		if err := indexScript.Run(ctx, s.rdb, []string{s.userGrantsKey(userID)}, nowMS, gid, score).Err(); err != nil {
+			return err
+		}
+	}
+	return indexScript.Run(ctx, s.rdb, []string{s.clientGrantsKey(clientID)}, nowMS, gid, score).Err()
+}
+
+// RevokeUser implements [storage.TokenStore]. It revokes each grant in the
+// user's index with its own script, so each grant ends atomically but the
+// user's grants do not end all at once: a grant created while RevokeUser
+// runs may survive it. It returns how many live grants it ended.
+func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
+	if userID == "" {
+		return 0, nil
+	}
+	n, err := s.revokeIndex(ctx, s.userGrantsKey(userID), "user", userID)
+	return n, wrap("revoke user", err)
+}
+
+// RevokeClient implements [storage.TokenStore] like [Store.RevokeUser],
+// with the client's index.
+func (s *Store) RevokeClient(ctx context.Context, clientID string) (int, error) {
+	n, err := s.revokeIndex(ctx, s.clientGrantsKey(clientID), "client", clientID)
+	return n, wrap("revoke client", err)
+}
+
+// revokeIndex revokes every grant listed in index key whose field equals
+// value, removes the listed entries and returns how many live grants ended.
+func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int, error) {
+	ids, err := s.rdb.ZRange(ctx, key, 0, -1).Result()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		ended, err := s.revoke(ctx, id, field, value)
+		if err != nil {
+			return n, err
+		}
+		if ended {
+			n++
+		}
+	}
+	if len(ids) > 0 {
+		members := make([]any, len(ids))
+		for i, id := range ids {
+			members[i] = id
+		}
+		if err := s.rdb.ZRem(ctx, key, members...).Err(); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,117 @@
+package redis
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/limitertest"
+)
+
+// newTestLimiter returns a Limiter on c under a fresh prefix (see
+// randomPrefix), whose keys are deleted when t ends.
+func newTestLimiter(t *testing.T, c goredis.UniversalClient) (*Limiter, string) {
+	t.Helper()
+	prefix := randomPrefix(t) + "limit:"
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := deleteKeys(ctx, c, "rate:"+prefix); err != nil {
+			t.Errorf("delete test keys: %v", err)
+		}
+	})
+	return NewLimiter(c, prefix), prefix
+}
+
+func TestLimiterConformance(t *testing.T) {
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) {
+			c := topo.client(t)
+			limitertest.Run(t, func(t *testing.T, _ func() time.Time) storage.Limiter {
+				l, _ := newTestLimiter(t, c)
+				return l
+			}, limitertest.Options{RealClock: true})
+		})
+	}
+}
+
+func TestLimiterKeys(t *testing.T) {
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) {
+			c := topo.client(t)
+			l, prefix := newTestLimiter(t, c)
+			ctx := context.Background()
+			r := storage.Rate{Burst: 2, Every: 10 * time.Second}
+
+			// Throttled stores nothing for a key never seen.
+			_, err := l.Throttled(ctx, "fresh", r)
+			require.NoError(t, err)
+			n, err := c.Exists(ctx, "rate:"+prefix+"fresh").Result()
+			require.NoError(t, err)
+			assert.Zero(t, n, "Throttled must not create a key")
+
+			// Fail stores one key, which expires once its bucket refilled.
+			_, err = l.Fail(ctx, "k", r)
+			require.NoError(t, err)
+			ttl, err := c.TTL(ctx, "rate:"+prefix+"k").Result()
+			require.NoError(t, err)
+			assert.Positive(t, ttl, "the key must expire")
+			assert.LessOrEqual(t, ttl, r.Every, "one failure of a burst of 2 refills within Every")
+		})
+	}
+}
+
+func TestLimiterIsSharedByInstances(t *testing.T) {
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) {
+			c := topo.client(t)
+			a, prefix := newTestLimiter(t, c)
+			b := NewLimiter(c, prefix) // another instance of the app
+			ctx := context.Background()
+			r := storage.Rate{Burst: 2, Every: time.Minute}
+			w, err := a.Fail(ctx, "k", r)
+			require.NoError(t, err)
+			require.Zero(t, w)
+			w, err = b.Fail(ctx, "k", r)
+			require.NoError(t, err)
+			assert.InDelta(t, time.Minute, w, float64(time.Second), "instance b must see instance a's failure")
+			w, err = a.Throttled(ctx, "k", r)
+			require.NoError(t, err)
+			assert.Positive(t, w, "instance a must see instance b's failure")
+
+			other := NewLimiter(c, prefix+"other:")
+			w, err = other.Throttled(ctx, "k", r)
+			require.NoError(t, err)
+			assert.Zero(t, w, "a different prefix is a different limiter")
+		})
+	}
+}
+
+func TestLimiterOutageIsAnError(t *testing.T) {
+	// Nothing listens on port 1 of loopback.
+	c := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { _ = c.Close() })
+	l := NewLimiter(c, "")
+	r := storage.Rate{Burst: 1, Every: time.Minute}
+	_, err := l.Throttled(context.Background(), "k", r)
+	assert.Error(t, err, "Throttled must report an outage, not a zero wait")
+	_, err = l.Fail(context.Background(), "k", r)
+	require.Error(t, err, "Fail must report an outage")
+	assert.True(t, strings.HasPrefix(err.Error(), "redis: limiter: "), "error %q", err)
+	assert.NotContains(t, err.Error(), `"k"`, "errors do not name the key")
+}
+
+func TestLimiterCancelledContextIsAnError(t *testing.T) {
+	c := singleClient(t)
+	l, _ := newTestLimiter(t, c)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := l.Fail(ctx, "k", storage.Rate{Burst: 1, Every: time.Minute})
+	assert.ErrorIs(t, err, context.Canceled)
+}

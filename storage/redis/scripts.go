@@ -1,0 +1,193 @@
+package redis
+
+import goredis "github.com/redis/go-redis/v9"
+
+// The Lua scripts. Each runs atomically on the keys of one grant, which
+// share a hash tag, so each is one EVALSHA on one Cluster slot.
+//
+// Grant hash fields: client, user, scopes, binding, created, code (the
+// immutable part, in grantFields order), expires, revoked ("0"/"1"). A
+// revoked grant stays as a tombstone until it expires, with its consumed
+// tokens, so that every later presentation of a consumed token is reuse.
+// Token hash fields: kind, scopes, issued, expires, consumed ("0"/"1").
+// Instants are Unix nanoseconds as decimal strings (see instant in
+// store.go); ARGV[1] is always the store clock's now.
+
+// luaPrelude holds the helpers every grant script uses.
+const luaPrelude = `
+-- lt reports a < b for non-negative decimal integers without leading zeros.
+local function lt(a, b)
+  if #a ~= #b then return #a < #b end
+  return a < b
+end
+-- ttl returns the milliseconds from now until exp, at least 1.
+local function ttl(exp, now)
+  local ms = math.ceil((tonumber(exp) - tonumber(now)) / 1000000)
+  if ms < 1 then ms = 1 end
+  if ms > 1e15 then ms = 1e15 end
+  return string.format('%d', ms)
+end
+-- ms returns instant v in Unix milliseconds, rounded up, for scores.
+local function ms(v)
+  return string.format('%d', math.ceil(tonumber(v) / 1000000))
+end
+-- revoke marks the grant revoked and deletes its tokens, except consumed
+-- ones: they stay until their own expiry so that presenting one again is
+-- still reuse. The grant hash stays as a tombstone until its expiry.
+local function revoke(base, gkey, skey)
+  local hs = redis.call('ZRANGE', skey, 0, -1)
+  for i = 1, #hs do
+    local k = base .. ':t:' .. hs[i]
+    if redis.call('HGET', k, 'consumed') ~= '1' then
+      redis.call('DEL', k)
+      redis.call('ZREM', skey, hs[i])
+    end
+  end
+  redis.call('HSET', gkey, 'revoked', '1')
+end
+-- puttoken writes a token hash from ARGV[i..i+4] (hex, kind, scopes,
+-- issued, expires) under key k, with its TTL, and adds it to the set.
+local function puttoken(k, skey, i, now)
+  redis.call('HSET', k, 'kind', ARGV[i+1], 'scopes', ARGV[i+2],
+    'issued', ARGV[i+3], 'expires', ARGV[i+4], 'consumed', '0')
+  redis.call('PEXPIRE', k, ttl(ARGV[i+4], now))
+  redis.call('ZADD', skey, ms(ARGV[i+4]), ARGV[i])
+end
+`
+
+// grantFields are the immutable grant hash fields, in the order the
+// scripts return them.
+var grantFields = []string{"client", "user", "scopes", "binding", "created", "code"}
+
+// createScript stores a new grant with its first tokens.
+// KEYS: grant, token set, token keys... ARGV: now, the six grantFields,
+// expires, then five values per token (hex, kind, scopes, issued, expires).
+// Returns "ok" or "exists".
+var createScript = goredis.NewScript(luaPrelude + `
+local now = ARGV[1]
+for i = 1, #KEYS do
+  if i ~= 2 and redis.call('EXISTS', KEYS[i]) == 1 then return 'exists' end
+end
+redis.call('HSET', KEYS[1], 'client', ARGV[2], 'user', ARGV[3], 'scopes', ARGV[4],
+  'binding', ARGV[5], 'created', ARGV[6], 'code', ARGV[7], 'expires', ARGV[8], 'revoked', '0')
+local t = ttl(ARGV[8], now)
+redis.call('PEXPIRE', KEYS[1], t)
+for j = 3, #KEYS do puttoken(KEYS[j], KEYS[2], 9 + (j - 3) * 5, now) end
+if #KEYS > 2 then redis.call('PEXPIRE', KEYS[2], t) end
+return 'ok'
+`)
+
+// lookupScript reads a live token and its grant.
+// KEYS: token, grant. ARGV: now, kind.
+// Returns nil when not live, else token scopes, issued, expires, then the
+// six grantFields and the grant's expires.
+var lookupScript = goredis.NewScript(luaPrelude + `
+local now = ARGV[1]
+local t = redis.call('HMGET', KEYS[1], 'kind', 'scopes', 'issued', 'expires', 'consumed')
+if not t[1] or t[1] ~= ARGV[2] or t[5] ~= '0' or not lt(now, t[4]) then return false end
+local g = redis.call('HMGET', KEYS[2], 'client', 'user', 'scopes', 'binding', 'created', 'code', 'expires', 'revoked')
+if not g[1] or g[8] ~= '0' or not lt(now, g[7]) then return false end
+return {t[2], t[3], t[4], g[1], g[2], g[3], g[4], g[5], g[6], g[7]}
+`)
+
+// exchangeScript consumes a single-use token and stores new ones.
+// KEYS: grant, token set, presented token, new token keys...
+// ARGV: now, kind, client ID, grant base key, mode ("peek" or "commit"),
+// guard ("1" to compare the grant with the next six values, else "0"),
+// six grantFields, then five values per new token.
+// Returns {"nf"}, {"reused"} (the grant is revoked), {"exists"},
+// {"changed"} (the guard failed), or {"ok", six grantFields, expires,
+// extended ("1" when the grant's expiry moved)}. "peek" stops before any
+// write, after the reuse check.
+var exchangeScript = goredis.NewScript(luaPrelude + `
+local now = ARGV[1]
+local t = redis.call('HMGET', KEYS[3], 'kind', 'expires', 'consumed')
+if not t[1] or t[1] ~= ARGV[2] or not lt(now, t[2]) then return {'nf'} end
+local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'scopes', 'binding', 'created', 'code', 'expires', 'revoked')
+if not g[1] or not lt(now, g[7]) or g[1] ~= ARGV[3] then return {'nf'} end
+if t[3] ~= '0' then
+  revoke(ARGV[4], KEYS[1], KEYS[2])
+  return {'reused'}
+end
+if g[8] ~= '0' then return {'nf'} end
+if ARGV[5] == 'peek' then
+  return {'ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], '0'}
+end
+if ARGV[6] == '1' then
+  for i = 1, 6 do
+    if g[i] ~= ARGV[6 + i] then return {'changed'} end
+  end
+end
+for j = 4, #KEYS do
+  if redis.call('EXISTS', KEYS[j]) == 1 then return {'exists'} end
+end
+redis.call('HSET', KEYS[3], 'consumed', '1')
+local exp = g[7]
+for j = 4, #KEYS do
+  local i = 13 + (j - 4) * 5
+  puttoken(KEYS[j], KEYS[2], i, now)
+  if lt(exp, ARGV[i + 4]) then exp = ARGV[i + 4] end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ms(now))
+local extended = '0'
+if exp ~= g[7] then
+  redis.call('HSET', KEYS[1], 'expires', exp)
+  redis.call('PEXPIRE', KEYS[1], ttl(exp, now))
+  extended = '1'
+end
+redis.call('PEXPIRE', KEYS[2], ttl(exp, now))
+return {'ok', g[1], g[2], g[3], g[4], g[5], g[6], exp, extended}
+`)
+
+// extendScript moves a live token's expiry, and its grant's when later.
+// KEYS: grant, token set, token. ARGV: now, new expires, token hex.
+// Returns nil when not live, else {client, user, grant expires, extended}.
+var extendScript = goredis.NewScript(luaPrelude + `
+local now = ARGV[1]
+local t = redis.call('HMGET', KEYS[3], 'expires', 'consumed')
+if not t[1] or t[2] ~= '0' or not lt(now, t[1]) then return false end
+local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'expires', 'revoked')
+if not g[1] or g[4] ~= '0' or not lt(now, g[3]) then return false end
+redis.call('HSET', KEYS[3], 'expires', ARGV[2])
+redis.call('PEXPIRE', KEYS[3], ttl(ARGV[2], now))
+redis.call('ZADD', KEYS[2], ms(ARGV[2]), ARGV[3])
+local exp, extended = g[3], '0'
+if lt(exp, ARGV[2]) then
+  exp, extended = ARGV[2], '1'
+  redis.call('HSET', KEYS[1], 'expires', exp)
+  redis.call('PEXPIRE', KEYS[1], ttl(exp, now))
+  redis.call('PEXPIRE', KEYS[2], ttl(exp, now))
+end
+return {g[1], g[2], exp, extended}
+`)
+
+// revokeScript revokes a grant and its tokens.
+// KEYS: grant, token set. ARGV: now, grant base key, and optionally a grant
+// field and the value it must have (so a stale index entry never revokes
+// another grant). Returns 1 when it ended a live grant, else 0.
+var revokeScript = goredis.NewScript(luaPrelude + `
+local g = redis.call('HMGET', KEYS[1], 'expires', 'revoked', ARGV[3] or 'client')
+if not g[1] or g[2] ~= '0' then return 0 end
+if ARGV[3] and g[3] ~= ARGV[4] then return 0 end
+revoke(ARGV[2], KEYS[1], KEYS[2])
+if lt(ARGV[1], g[1]) then return 1 end
+return 0
+`)
+
+// indexScript adds a grant to a user or client index, or raises its score,
+// prunes expired members and sets the index's TTL to its latest member.
+// KEYS: index. ARGV: now (Unix ms), grant ID, score (expiry, Unix ms).
+var indexScript = goredis.NewScript(`
+local old = redis.call('ZSCORE', KEYS[1], ARGV[2])
+if not old or tonumber(old) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if top[2] then
+  local ms = tonumber(top[2]) - tonumber(ARGV[1])
+  if ms < 1 then ms = 1 end
+  redis.call('PEXPIRE', KEYS[1], string.format('%d', ms))
+end
+return 0
+`)

@@ -1,0 +1,152 @@
+package redis
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// DefaultPrefix is the key prefix used when [Config.Prefix] is empty.
+const DefaultPrefix = "oauth2:"
+
+// Config configures a [Store].
+type Config struct {
+	// Prefix starts every key the store writes, so several stores (or
+	// other data) can share one Redis. Empty means [DefaultPrefix]. Braces
+	// in it act as a Redis Cluster hash tag ("{app}:" puts every key on one
+	// slot); it must not contain an empty pair "{}".
+	Prefix string
+	// Now is the store's clock, against which expiry is judged. Nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Store keeps clients, grants and token hashes in Redis. It implements
+// [storage.ClientStore] and [storage.TokenStore] and is safe for
+// concurrent use. Create it with [New].
+type Store struct {
+	rdb    goredis.UniversalClient
+	prefix string
+	now    func() time.Time
+}
+
+var (
+	_ storage.ClientStore = (*Store)(nil)
+	_ storage.TokenStore  = (*Store)(nil)
+)
+
+// New returns a Store on client, which may be a *goredis.Client (single
+// node), a Sentinel failover client or a *goredis.ClusterClient. The caller
+// owns client and closes it after the last use of the Store.
+func New(client goredis.UniversalClient, cfg Config) *Store {
+	s := &Store{rdb: client, prefix: cfg.Prefix, now: cfg.Now}
+	if s.prefix == "" {
+		s.prefix = DefaultPrefix
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
+}
+
+// Key layout. Every key of one grant shares the hash tag {grantID}, so the
+// scripts that touch a grant run on one Redis Cluster slot.
+
+// grantBase returns "<prefix>{<grantID>}", the start of every key of the grant.
+func (s *Store) grantBase(grantID string) string { return s.prefix + "{" + grantID + "}" }
+
+// grantKey is the grant hash.
+func grantKey(base string) string { return base + ":g" }
+
+// tokenSetKey is the sorted set of the grant's token hashes (hex), scored
+// by token expiry in Unix milliseconds.
+func tokenSetKey(base string) string { return base + ":ts" }
+
+// tokenKey is one token hash.
+func tokenKey(base string, h storage.Hash) string { return base + ":t:" + h.String() }
+
+// clientKey is one client, as JSON.
+func (s *Store) clientKey(id string) string { return s.prefix + "client:" + id }
+
+// clientIndexKey is the sorted set (all scores 0, so ordered by ID) of
+// client IDs.
+func (s *Store) clientIndexKey() string { return s.prefix + "clients" }
+
+// userGrantsKey is the sorted set of the user's grant IDs scored by grant
+// expiry in Unix milliseconds.
+func (s *Store) userGrantsKey(userID string) string { return s.prefix + "user:{" + userID + "}" }
+
+// clientGrantsKey is the sorted set of the client's grant IDs scored by
+// grant expiry in Unix milliseconds.
+func (s *Store) clientGrantsKey(clientID string) string { return s.prefix + "cli:{" + clientID + "}" }
+
+// Time encoding. Instants the scripts compare (now, expiries) are Unix
+// nanoseconds as decimal strings without sign or leading zeros, clamped to
+// [0, MaxInt64], which the scripts compare exactly by length, then bytes.
+// Other times are Unix nanoseconds too, or "" for the zero time.
+
+var (
+	minInstant = time.Unix(0, 0)
+	maxInstant = time.Unix(0, math.MaxInt64)
+)
+
+// instant encodes t for comparison in a script.
+func instant(t time.Time) string {
+	switch {
+	case t.Before(minInstant):
+		return "0"
+	case t.After(maxInstant):
+		return strconv.FormatInt(math.MaxInt64, 10)
+	}
+	return strconv.FormatInt(t.UnixNano(), 10)
+}
+
+// encTime encodes a time that is stored, not compared.
+func encTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.UnixNano(), 10)
+}
+
+// decTime decodes what encTime or instant made, in UTC.
+func decTime(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	ns, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bad stored time: %w", err)
+	}
+	return time.Unix(0, ns).UTC(), nil
+}
+
+// scoreMillis is the index score for expiry t: Unix milliseconds, rounded
+// up so a member is never pruned before its grant expired.
+func scoreMillis(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if t.After(time.UnixMilli(ms)) {
+		ms++
+	}
+	return ms
+}
+
+// wrap turns err from operation op into the error a store returns:
+// redis.Nil becomes [storage.ErrNotFound]; anything else is wrapped as an
+// outage. The message names the operation only, never a key (keys hold
+// only hashes and IDs, but keep errors short and uniform).
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, goredis.Nil) {
+		err = storage.ErrNotFound
+	}
+	return fmt.Errorf("redis: %s: %w", op, err)
+}

@@ -1,0 +1,336 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// errTokenGrant reports tokens passed to CreateGrant that name another grant.
+var errTokenGrant = errors.New("token GrantID differs from the grant's ID")
+
+// errNoGrantID reports a grant without an ID passed to CreateGrant.
+var errNoGrantID = errors.New("grant ID is empty")
+
+// CreateGrant implements [storage.TokenStore]. The grant, its token set and
+// its tokens are written by one script; the grant is then added to its
+// user's and client's indexes. The grant's expiry is kept at least as late
+// as its tokens'.
+func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...storage.Token) error {
+	const op = "create grant"
+	if g.ID == "" {
+		return fmt.Errorf("redis: %s: %w", op, errNoGrantID)
+	}
+	base := s.grantBase(g.ID)
+	exp := g.ExpiresAt
+	keys := make([]string, 0, 2+len(tokens))
+	keys = append(keys, grantKey(base), tokenSetKey(base))
+	for _, t := range tokens {
+		if t.GrantID != g.ID {
+			return fmt.Errorf("redis: %s: %w", op, errTokenGrant)
+		}
+		keys = append(keys, tokenKey(base, t.Hash))
+		if t.ExpiresAt.After(exp) {
+			exp = t.ExpiresAt
+		}
+	}
+	fields, err := encodeGrant(g)
+	if err != nil {
+		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	now := s.now()
+	args := make([]any, 0, 8+5*len(tokens))
+	args = append(args, instant(now))
+	args = append(args, fields...)
+	args = append(args, instant(exp))
+	for _, t := range tokens {
+		if args, err = appendToken(args, &t); err != nil {
+			return fmt.Errorf("redis: %s: %w", op, err)
+		}
+	}
+	// Index first: should the grant write fail or the process die after
+	// it, a dangling index entry is harmless (revocation through an index
+	// checks that the grant still belongs to the user or client), whereas
+	// a grant missing from its user's index would survive RevokeUser.
+	if err := s.index(ctx, now, g.ID, g.UserID, g.ClientID, exp); err != nil {
+		return wrap(op, err)
+	}
+	res, err := createScript.Run(ctx, s.rdb, keys, args...).Text()
+	if err != nil {
+		return wrap(op, err)
+	}
+	if res == "exists" {
+		return fmt.Errorf("redis: %s: %w", op, storage.ErrAlreadyExists)
+	}
+	return nil
+}
+
+// LookupToken implements [storage.TokenStore] with one script that reads
+// the token and its grant and checks kind, consumption and expiry.
+func (s *Store) LookupToken(ctx context.Context, kind storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {
+	const op = "lookup token"
+	if ref.GrantID == "" { // "{}" is no hash tag: the keys would span slots
+		return nil, fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
+	}
+	base := s.grantBase(ref.GrantID)
+	vals, err := lookupScript.Run(ctx, s.rdb,
+		[]string{tokenKey(base, ref.Hash), grantKey(base)},
+		instant(s.now()), strconv.Itoa(int(kind))).StringSlice()
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	if len(vals) != 10 {
+		return nil, fmt.Errorf("redis: %s: unexpected script reply", op)
+	}
+	ti := &storage.TokenInfo{Token: storage.Token{Hash: ref.Hash, Kind: kind, GrantID: ref.GrantID}}
+	if err := decodeToken(&ti.Token, vals[0], vals[1], vals[2]); err != nil {
+		return nil, fmt.Errorf("redis: %s: %w", op, err)
+	}
+	if err := decodeGrant(&ti.Grant, ref.GrantID, vals[3:]); err != nil {
+		return nil, fmt.Errorf("redis: %s: %w", op, err)
+	}
+	return ti, nil
+}
+
+// ExchangeToken implements [storage.TokenStore]. Without x.Check it is one
+// script. With x.Check, a first script validates the presented token
+// without writing (it does revoke the grant on reuse), Check runs on the
+// grant it returned, and a second script re-validates everything and
+// commits only if the grant is unchanged, so Check's verdict holds for the
+// state that is committed. When the exchange moved the grant's expiry, the
+// user and client indexes are updated after the script; if that fails the
+// error is returned although the exchange committed (failing closed: the
+// caller never sees the new tokens, and RevokeUser keeps finding the grant
+// until its old expiry).
+func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
+	const op = "exchange token"
+	if x.Presented.GrantID == "" || (x.Kind != storage.KindRefresh && x.Kind != storage.KindCode) {
+		return nil, fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
+	}
+	gid := x.Presented.GrantID
+	base := s.grantBase(gid)
+	keys := make([]string, 0, 3+len(x.Issue))
+	keys = append(keys, grantKey(base), tokenSetKey(base), tokenKey(base, x.Presented.Hash))
+	for _, t := range x.Issue {
+		keys = append(keys, tokenKey(base, t.Hash))
+	}
+	now := s.now()
+	head := []any{instant(now), strconv.Itoa(int(x.Kind)), x.ClientID, base}
+
+	guard := []any{"0", "", "", "", "", "", ""}
+	if x.Check != nil {
+		args := append(append([]any{}, head...), "peek")
+		args = append(args, guard...)
+		g, raw, err := s.runExchange(ctx, keys[:3], args, gid)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		// The guard is the grant as stored, taken before Check could
+		// touch the copy it is shown.
+		guard = []any{"1"}
+		for _, v := range raw[:len(grantFields)] {
+			guard = append(guard, v)
+		}
+		if err := x.Check(g); err != nil {
+			return nil, err
+		}
+	}
+
+	args := make([]any, 0, len(head)+1+len(guard)+5*len(x.Issue))
+	args = append(args, head...)
+	args = append(args, "commit")
+	args = append(args, guard...)
+	var err error
+	for _, t := range x.Issue {
+		t.GrantID = gid
+		if args, err = appendToken(args, &t); err != nil {
+			return nil, fmt.Errorf("redis: %s: %w", op, err)
+		}
+	}
+	g, raw, err := s.runExchange(ctx, keys, args, gid)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	if raw[len(raw)-1] == "1" { // the grant's expiry moved
+		if err := s.index(ctx, now, gid, g.UserID, g.ClientID, g.ExpiresAt); err != nil {
+			return nil, wrap(op, err)
+		}
+	}
+	return g, nil
+}
+
+// runExchange runs exchangeScript and decodes its reply. It returns the
+// grant and the raw reply after the status: the grantFields values,
+// expires and the extended flag.
+func (s *Store) runExchange(ctx context.Context, keys []string, args []any, gid string) (*storage.Grant, []string, error) {
+	vals, err := exchangeScript.Run(ctx, s.rdb, keys, args...).StringSlice()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(vals) == 0 {
+		return nil, nil, errors.New("unexpected script reply")
+	}
+	switch vals[0] {
+	case "ok":
+	case "nf", "changed":
+		return nil, nil, storage.ErrNotFound
+	case "reused":
+		return nil, nil, storage.ErrTokenReused
+	case "exists":
+		return nil, nil, storage.ErrAlreadyExists
+	default:
+		return nil, nil, errors.New("unexpected script reply")
+	}
+	if len(vals) != len(grantFields)+3 {
+		return nil, nil, errors.New("unexpected script reply")
+	}
+	g := &storage.Grant{}
+	if err := decodeGrant(g, gid, vals[1:len(grantFields)+2]); err != nil {
+		return nil, nil, err
+	}
+	return g, vals[1:], nil
+}
+
+// ExtendToken implements [storage.TokenStore] with one script; when the
+// grant's expiry moves, its index entries follow.
+func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt time.Time) error {
+	const op = "extend token"
+	if ref.GrantID == "" {
+		return fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
+	}
+	base := s.grantBase(ref.GrantID)
+	now := s.now()
+	vals, err := extendScript.Run(ctx, s.rdb,
+		[]string{grantKey(base), tokenSetKey(base), tokenKey(base, ref.Hash)},
+		instant(now), instant(expiresAt), ref.Hash.String()).StringSlice()
+	if err != nil {
+		return wrap(op, err)
+	}
+	if len(vals) != 4 {
+		return fmt.Errorf("redis: %s: unexpected script reply", op)
+	}
+	if vals[3] != "1" {
+		return nil
+	}
+	exp, err := decTime(vals[2])
+	if err != nil {
+		return fmt.Errorf("redis: %s: %w", op, err)
+	}
+	return wrap(op, s.index(ctx, now, ref.GrantID, vals[1], vals[0], exp))
+}
+
+// RevokeGrant implements [storage.TokenStore] with one script that marks
+// the grant revoked and deletes its tokens, except consumed ones, which
+// stay until they expire so that presenting one is still reuse. The grant
+// hash stays as a tombstone until it expires. Its entries in the user and
+// client indexes are left to expire; they name no live grant.
+func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
+	if grantID == "" {
+		return nil
+	}
+	_, err := s.revoke(ctx, grantID)
+	return wrap("revoke grant", err)
+}
+
+// revoke runs revokeScript on one grant; match, when given, is a grant
+// field and the value it must have. It reports whether a live grant ended.
+func (s *Store) revoke(ctx context.Context, grantID string, match ...string) (bool, error) {
+	base := s.grantBase(grantID)
+	args := []any{instant(s.now()), base}
+	for _, m := range match {
+		args = append(args, m)
+	}
+	n, err := revokeScript.Run(ctx, s.rdb, []string{grantKey(base), tokenSetKey(base)}, args...).Int()
+	return n == 1, err
+}
+
+// encodeGrant returns the grant's immutable fields in grantFields order.
+func encodeGrant(g *storage.Grant) ([]any, error) {
+	scopes, err := encScopes(g.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	code := ""
+	if g.Code != nil {
+		b, err := json.Marshal(g.Code)
+		if err != nil {
+			return nil, err
+		}
+		code = string(b)
+	}
+	return []any{g.ClientID, g.UserID, scopes, g.Binding, encTime(g.CreatedAt), code}, nil
+}
+
+// decodeGrant fills g from the grantFields values followed by expires.
+func decodeGrant(g *storage.Grant, id string, v []string) error {
+	if len(v) != len(grantFields)+1 {
+		return errors.New("bad stored grant")
+	}
+	g.ID, g.ClientID, g.UserID, g.Binding = id, v[0], v[1], v[3]
+	var err error
+	if g.Scopes, err = decScopes(v[2]); err != nil {
+		return err
+	}
+	if g.CreatedAt, err = decTime(v[4]); err != nil {
+		return err
+	}
+	if v[5] != "" {
+		g.Code = new(storage.CodeBinding)
+		if err := json.Unmarshal([]byte(v[5]), g.Code); err != nil {
+			return fmt.Errorf("bad stored code binding: %w", err)
+		}
+	}
+	g.ExpiresAt, err = decTime(v[6])
+	return err
+}
+
+// appendToken appends the five script values of t: hex hash, kind,
+// scopes, issued, expires.
+func appendToken(args []any, t *storage.Token) ([]any, error) {
+	scopes, err := encScopes(t.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	return append(args, t.Hash.String(), strconv.Itoa(int(t.Kind)), scopes,
+		encTime(t.IssuedAt), instant(t.ExpiresAt)), nil
+}
+
+// decodeToken fills the stored fields of t.
+func decodeToken(t *storage.Token, scopes, issued, expires string) error {
+	var err error
+	if t.Scopes, err = decScopes(scopes); err != nil {
+		return err
+	}
+	if t.IssuedAt, err = decTime(issued); err != nil {
+		return err
+	}
+	t.ExpiresAt, err = decTime(expires)
+	return err
+}
+
+// encScopes stores nil as "" and any other slice (empty included) as JSON,
+// so nil and empty stay apart.
+func encScopes(sc []string) (string, error) {
+	if sc == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(sc)
+	return string(b), err
+}
+
+// decScopes reverses encScopes.
+func decScopes(v string) ([]string, error) {
+	if v == "" {
+		return nil, nil
+	}
+	sc := []string{}
+	if err := json.Unmarshal([]byte(v), &sc); err != nil {
+		return nil, fmt.Errorf("bad stored scopes: %w", err)
+	}
+	return sc, nil
+}

@@ -1,0 +1,59 @@
+package storage
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+
+	"github.com/oauth2provider/oauth2provider/internal/passhash"
+)
+
+// sha256Prefix marks a stored secret hashed with plain SHA-256, which is
+// safe only for secrets with at least 256 bits of entropy (generated ones).
+const sha256Prefix = "sha256$"
+
+// NewClientSecret returns a new random client secret (256 bits from
+// crypto/rand, base64url) and its stored form. Show the secret to the
+// operator once; keep only the hash.
+func NewClientSecret() (secret, hash string, err error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", err
+	}
+	secret = base64.RawURLEncoding.EncodeToString(b)
+	return secret, HashGeneratedSecret(secret), nil
+}
+
+// HashGeneratedSecret returns the stored form of a secret made by
+// [NewClientSecret] or with as much entropy: a SHA-256, which needs no slow
+// hash because the secret cannot be guessed. Use [HashSecret] for a secret
+// a person chose.
+func HashGeneratedSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return sha256Prefix + hex.EncodeToString(sum[:])
+}
+
+// HashSecret returns the stored form of a secret a person chose: argon2id
+// with a random salt, slow on purpose so a leaked hash resists guessing.
+func HashSecret(secret string) (string, error) {
+	return passhash.Hash(secret, passhash.Default)
+}
+
+// VerifySecret reports whether secret matches the stored form made by
+// [HashGeneratedSecret] or [HashSecret] (bcrypt hashes are read too). The
+// comparison is constant-time. An unreadable stored form never matches.
+func VerifySecret(stored, secret string) bool {
+	if hexSum, ok := strings.CutPrefix(stored, sha256Prefix); ok {
+		want, err := hex.DecodeString(hexSum)
+		if err != nil || len(want) != sha256.Size {
+			return false
+		}
+		got := sha256.Sum256([]byte(secret))
+		return subtle.ConstantTimeCompare(got[:], want) == 1
+	}
+	ok, err := passhash.Verify(stored, secret)
+	return ok && err == nil
+}

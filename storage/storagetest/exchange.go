@@ -1,0 +1,324 @@
+package storagetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// exchangeClauses check ExchangeToken: refresh rotation and code exchange.
+var exchangeClauses = []clause{
+	{"RefreshRotates", testRefreshRotates},
+	{"CodeExchange", testCodeExchange},
+	{"ReuseRevokesGrant", testReuse},
+	{"WrongClientIsNotFound", testExchangeWrongClient},
+	{"CheckErrorChangesNothing", testExchangeCheckError},
+	{"CheckSeesGrant", testExchangeCheckSeesGrant},
+	{"CheckGetsACopy", testExchangeCheckGetsCopy},
+	{"ExpiredIsNotFound", testExchangeExpired},
+	{"WrongKindIsNotFound", testExchangeWrongKind},
+	{"UnknownIsNotFound", testExchangeUnknown},
+	{"RevokedIsNotFound", testExchangeRevoked},
+	{"ExtendsGrantExpiry", testExchangeExtendsGrant},
+	{"ConcurrentOneWinner", testExchangeRace},
+}
+
+// nextPair mints the access and refresh token a rotation issues.
+func (e *env) nextPair(t *testing.T, grantID string) (access, refresh minted) {
+	t.Helper()
+	now := e.clk.Now()
+	return mint(t, now, storage.KindAccess, grantID, accessTTL), mint(t, now, storage.KindRefresh, grantID, refreshTTL)
+}
+
+func testRefreshRotates(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+	e.clk.Advance(time.Minute)
+
+	a2, r2 := e.nextPair(t, f.g.ID)
+	a2.tok.Scopes = []string{"read"}
+	g, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a", a2, r2))
+	require.NoError(t, err)
+	assertGrant(t, f.g, g)
+
+	e.assertGone(t, f.refresh, "the presented refresh token is consumed")
+	for _, m := range []minted{a2, r2} {
+		ti := e.requireLive(t, m, "new %v token", m.tok.Kind)
+		assertToken(t, m.tok, ti.Token) // GrantID set by the store
+		assertGrant(t, f.g, &ti.Grant)
+	}
+
+	// The chain goes on.
+	e.clk.Advance(time.Minute)
+	a3, r3 := e.nextPair(t, f.g.ID)
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(r2, "client-a", a3, r3))
+	require.NoError(t, err)
+	e.assertGone(t, r2)
+	e.assertLive(t, a3)
+	e.assertLive(t, r3)
+}
+
+func testCodeExchange(t *testing.T, e *env) {
+	now := e.clk.Now()
+	id := newGrantID(t)
+	g := &storage.Grant{
+		ID:        id,
+		ClientID:  "spa",
+		UserID:    "user-1",
+		Scopes:    []string{"read"},
+		CreatedAt: now,
+		ExpiresAt: now.Add(codeTTL),
+		Code:      &storage.CodeBinding{RedirectURI: "https://spa.example/cb", Challenge: "abc", ChallengeMethod: "plain"},
+	}
+	code := mint(t, now, storage.KindCode, id, codeTTL)
+	e.store(t, g, code)
+
+	a1, r1 := e.nextPair(t, id)
+	var seen *storage.Grant
+	x := refreshExchange(code, "spa", a1, r1)
+	x.Kind = storage.KindCode
+	x.Check = func(g *storage.Grant) error {
+		c := *g
+		seen = &c
+		return nil
+	}
+	got, err := e.b.Tokens.ExchangeToken(e.ctx, x)
+	require.NoError(t, err)
+	assertGrant(t, g, got)
+	assertGrant(t, g, seen) // Check sees the code binding
+	notBefore(t, r1.tok.ExpiresAt, got.ExpiresAt, "grant outlives its new refresh token")
+
+	e.assertGone(t, code, "a code is single use")
+	e.assertLive(t, a1)
+	e.assertLive(t, r1)
+
+	// Presenting the code again revokes what it gave.
+	x.Issue = nil
+	x.Check = func(*storage.Grant) error { return nil }
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, x)
+	assert.ErrorIs(t, err, storage.ErrTokenReused)
+	e.assertGone(t, a1, "reused code revokes the grant")
+	e.assertGone(t, r1, "reused code revokes the grant")
+}
+
+func testReuse(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+	other := e.storedGrant(t, "client-a", "user-1")
+	a2, r2 := e.nextPair(t, f.g.ID)
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a", a2, r2))
+	require.NoError(t, err)
+
+	a3, r3 := e.nextPair(t, f.g.ID)
+	g, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a", a3, r3))
+	assert.ErrorIs(t, err, storage.ErrTokenReused)
+	assert.Nil(t, g)
+
+	for _, m := range []minted{f.access, a2, r2, a3, r3} {
+		e.assertGone(t, m, "reuse revokes the whole grant (%v token)", m.tok.Kind)
+	}
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(r2, "client-a"))
+	assert.ErrorIs(t, err, storage.ErrNotFound, "the unused refresh token of a revoked grant")
+
+	// A consumed token stays reuse until it expires, revoked grant or not,
+	// so that every loser of a race learns of the reuse.
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a"))
+	assert.ErrorIs(t, err, storage.ErrTokenReused, "presented a third time")
+
+	e.assertLive(t, other.access, "other grants of the same user and client stay")
+	e.assertLive(t, other.refresh, "other grants of the same user and client stay")
+}
+
+func testExchangeWrongClient(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+	a2, r2 := e.nextPair(t, f.g.ID)
+	called := false
+	x := refreshExchange(f.refresh, "client-b", a2, r2)
+	x.Check = func(*storage.Grant) error { called = true; return nil }
+	g, err := e.b.Tokens.ExchangeToken(e.ctx, x)
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+	assert.Nil(t, g)
+	assert.False(t, called, "Check does not run for another client's grant")
+	e.assertGone(t, a2, "nothing issued")
+	e.assertGone(t, r2, "nothing issued")
+	e.assertLive(t, f.refresh, "nothing consumed")
+
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a", a2, r2))
+	require.NoError(t, err, "the right client can still exchange it")
+	e.assertLive(t, a2)
+}
+
+func testExchangeCheckError(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+	a2, r2 := e.nextPair(t, f.g.ID)
+	x := refreshExchange(f.refresh, "client-a", a2, r2)
+	x.Check = func(*storage.Grant) error { return fmt.Errorf("scope widened: %w", errCheck) }
+	g, err := e.b.Tokens.ExchangeToken(e.ctx, x)
+	assert.ErrorIs(t, err, errCheck, "Check's error is returned")
+	assert.False(t, errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrTokenReused), "and is not turned into a sentinel: %v", err)
+	assert.Nil(t, g)
+	e.assertGone(t, a2, "nothing issued")
+	e.assertGone(t, r2, "nothing issued")
+	e.assertLive(t, f.refresh, "nothing consumed")
+	e.assertLive(t, f.access, "nothing revoked")
+
+	x.Check = nil
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, x)
+	require.NoError(t, err, "still exchangeable after a refused Check")
+	e.assertLive(t, a2)
+}
+
+func testExchangeCheckSeesGrant(t *testing.T, e *env) {
+	f := e.newGrant(t, "client-a", "user-1")
+	f.g.Binding = "ua-fingerprint"
+	e.store(t, f.g, f.tokens()...)
+	a2, r2 := e.nextPair(t, f.g.ID)
+	calls := 0
+	x := refreshExchange(f.refresh, "client-a", a2, r2)
+	x.Check = func(g *storage.Grant) error {
+		calls++
+		assertGrant(t, f.g, g)
+		return nil
+	}
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, x)
+	require.NoError(t, err)
+	assert.Equal(t, 1, calls, "Check runs once")
+}
+
+// testExchangeCheckGetsCopy checks that what Check does to the grant it is
+// shown neither changes the grant nor fails the exchange.
+func testExchangeCheckGetsCopy(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+	a2, r2 := e.nextPair(t, f.g.ID)
+	x := refreshExchange(f.refresh, "client-a", a2, r2)
+	x.Check = func(g *storage.Grant) error {
+		g.Scopes[0] = "admin"
+		g.UserID = "someone-else"
+		return nil
+	}
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, x)
+	require.NoError(t, err)
+	ti := e.requireLive(t, a2)
+	assertGrant(t, f.g, &ti.Grant)
+}
+
+func testExchangeExpired(t *testing.T, e *env) {
+	now := e.clk.Now()
+	f := e.newGrant(t, "client-a", "user-1")
+	f.refresh = mint(t, now, storage.KindRefresh, f.g.ID, time.Hour) // grant lives 24h
+	e.store(t, f.g, f.tokens()...)
+	e.clk.Advance(time.Hour + time.Millisecond)
+
+	a2, r2 := e.nextPair(t, f.g.ID)
+	g, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a", a2, r2))
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+	assert.Nil(t, g)
+	e.assertGone(t, a2, "nothing issued")
+}
+
+func testExchangeWrongKind(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+	a2, r2 := e.nextPair(t, f.g.ID)
+
+	// An access token presented as a refresh token.
+	g, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.access, "client-a", a2, r2))
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+	assert.Nil(t, g)
+	// A refresh token presented as a code.
+	x := refreshExchange(f.refresh, "client-a", a2, r2)
+	x.Kind = storage.KindCode
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, x)
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+
+	e.assertGone(t, a2, "nothing issued")
+	e.assertLive(t, f.access, "nothing consumed")
+	e.assertLive(t, f.refresh, "nothing consumed")
+}
+
+func testExchangeUnknown(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+	now := e.clk.Now()
+	for name, m := range map[string]minted{
+		"unknown grant": mint(t, now, storage.KindRefresh, newGrantID(t), refreshTTL),
+		"unknown hash":  mint(t, now, storage.KindRefresh, f.g.ID, refreshTTL),
+	} {
+		g, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(m, "client-a"))
+		assert.ErrorIs(t, err, storage.ErrNotFound, name)
+		assert.Nil(t, g, name)
+	}
+	e.assertLive(t, f.refresh, "an unknown token does not touch the grant")
+	e.assertLive(t, f.access, "an unknown token does not touch the grant")
+}
+
+func testExchangeRevoked(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+	require.NoError(t, e.b.Tokens.RevokeGrant(e.ctx, f.g.ID))
+	a2, r2 := e.nextPair(t, f.g.ID)
+	g, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a", a2, r2))
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+	assert.Nil(t, g)
+	e.assertGone(t, a2, "nothing issued into a revoked grant")
+}
+
+func testExchangeExtendsGrant(t *testing.T, e *env) {
+	now := e.clk.Now()
+	f := e.newGrant(t, "client-a", "user-1")
+	f.g.ExpiresAt = now.Add(time.Hour)
+	f.refresh = mint(t, now, storage.KindRefresh, f.g.ID, time.Hour)
+	e.store(t, f.g, f.tokens()...)
+
+	e.clk.Advance(30 * time.Minute)
+	a2 := mint(t, e.clk.Now(), storage.KindAccess, f.g.ID, accessTTL)
+	r2 := mint(t, e.clk.Now(), storage.KindRefresh, f.g.ID, 48*time.Hour)
+	g, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a", a2, r2))
+	require.NoError(t, err)
+	notBefore(t, r2.tok.ExpiresAt, g.ExpiresAt, "returned Grant.ExpiresAt")
+
+	e.clk.Advance(2 * time.Hour) // past the grant's first expiry
+	ti := e.requireLive(t, r2, "the new refresh token outlives the grant's first expiry")
+	notBefore(t, r2.tok.ExpiresAt, ti.Grant.ExpiresAt, "stored Grant.ExpiresAt")
+	e.clk.Advance(47 * time.Hour)
+	e.assertGone(t, r2)
+}
+
+func testExchangeRace(t *testing.T, e *env) {
+	const n = 16
+	f := e.storedGrant(t, "client-a", "user-1")
+
+	issued := make([][2]minted, n)
+	for i := range issued {
+		a, r := e.nextPair(t, f.g.ID)
+		issued[i] = [2]minted{a, r}
+	}
+	errs := make([]error, n)
+	var start, done sync.WaitGroup
+	start.Add(1)
+	for i := range n {
+		done.Go(func() {
+			start.Wait()
+			_, errs[i] = e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a", issued[i][0], issued[i][1]))
+		})
+	}
+	start.Done()
+	done.Wait()
+
+	winners := 0
+	for i, err := range errs {
+		if err == nil {
+			winners++
+			continue
+		}
+		assert.ErrorIs(t, err, storage.ErrTokenReused, "loser %d", i)
+	}
+	assert.Equal(t, 1, winners, "exactly one exchange wins")
+	for i := range issued {
+		e.assertGone(t, issued[i][0], "after reuse the grant is revoked (exchange %d)", i)
+		e.assertGone(t, issued[i][1], "after reuse the grant is revoked (exchange %d)", i)
+	}
+	e.assertGone(t, f.access, "after reuse the grant is revoked")
+}

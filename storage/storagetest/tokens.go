@@ -1,0 +1,217 @@
+package storagetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// tokenClauses check CreateGrant and LookupToken.
+var tokenClauses = []clause{
+	{"LookupReturnsTokenAndGrant", testLookupRoundTrip},
+	{"CodeBindingRoundTrip", testCodeBinding},
+	{"ClientCredentialsHasNoUser", testClientCredentials},
+	{"DuplicateGrantIsAlreadyExists", testDuplicateGrant},
+	{"WrongKindIsNotFound", testWrongKind},
+	{"UnknownRefIsNotFound", testUnknownRef},
+	{"HashUnderAnotherGrantIsNotFound", testHashUnderAnotherGrant},
+	{"ExpiredIsNotFound", testExpiry},
+	{"ValuesAreCopies", testGrantCopies},
+}
+
+func testLookupRoundTrip(t *testing.T, e *env) {
+	now := e.clk.Now()
+	id := newGrantID(t)
+	g := &storage.Grant{
+		ID:        id,
+		ClientID:  "client-a",
+		UserID:    "user-1",
+		Scopes:    []string{"read", "write", "profile"},
+		Binding:   "fingerprint-of-the-user-agent",
+		CreatedAt: now.Add(-123456789 * time.Nanosecond),
+		ExpiresAt: now.Add(refreshTTL),
+	}
+	access := mint(t, now, storage.KindAccess, id, accessTTL)
+	access.tok.Scopes = []string{"read"} // narrowed
+	refresh := mint(t, now, storage.KindRefresh, id, refreshTTL)
+	session := mint(t, now, storage.KindSession, id, 2*time.Hour)
+	session.tok.IssuedAt = now.Add(-5 * time.Second)
+	e.store(t, g, access, refresh, session)
+
+	for _, m := range []minted{access, refresh, session} {
+		t.Run(m.tok.Kind.String(), func(t *testing.T) {
+			ti := e.requireLive(t, m)
+			assertToken(t, m.tok, ti.Token)
+			assertGrant(t, g, &ti.Grant)
+			sameTime(t, g.ExpiresAt, ti.Grant.ExpiresAt, "Grant.ExpiresAt")
+		})
+	}
+	ti := e.requireLive(t, access)
+	assert.Equal(t, []string{"read"}, ti.EffectiveScopes(), "narrowed token")
+	ti = e.requireLive(t, refresh)
+	assert.Equal(t, []string{"read", "write", "profile"}, ti.EffectiveScopes(), "token with the grant's scopes")
+}
+
+func testCodeBinding(t *testing.T, e *env) {
+	now := e.clk.Now()
+	id := newGrantID(t)
+	g := &storage.Grant{
+		ID:        id,
+		ClientID:  "spa",
+		UserID:    "user-1",
+		Scopes:    []string{"openid"},
+		CreatedAt: now,
+		ExpiresAt: now.Add(codeTTL),
+		Code: &storage.CodeBinding{
+			RedirectURI:     "https://spa.example/callback?x=1",
+			Challenge:       "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+			ChallengeMethod: "S256",
+		},
+	}
+	code := mint(t, now, storage.KindCode, id, codeTTL)
+	e.store(t, g, code)
+	ti := e.requireLive(t, code)
+	assertToken(t, code.tok, ti.Token)
+	assertGrant(t, g, &ti.Grant)
+}
+
+func testClientCredentials(t *testing.T, e *env) {
+	now := e.clk.Now()
+	id := newGrantID(t)
+	g := &storage.Grant{
+		ID:        id,
+		ClientID:  "service",
+		Scopes:    []string{"read"},
+		CreatedAt: now,
+		ExpiresAt: now.Add(accessTTL),
+	}
+	access := mint(t, now, storage.KindAccess, id, accessTTL)
+	e.store(t, g, access)
+	ti := e.requireLive(t, access)
+	assert.Empty(t, ti.Grant.UserID, "client_credentials grant has no user")
+	assertGrant(t, g, &ti.Grant)
+	assertToken(t, access.tok, ti.Token)
+}
+
+func testDuplicateGrant(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+
+	// Same grant ID, new tokens: refused, all or nothing.
+	now := e.clk.Now()
+	dup := *f.g
+	dup.UserID = "user-2"
+	other := mint(t, now, storage.KindAccess, f.g.ID, accessTTL)
+	err := e.b.Tokens.CreateGrant(e.ctx, &dup, other.tok)
+	assert.ErrorIs(t, err, storage.ErrAlreadyExists)
+	e.assertGone(t, other, "a token of a refused grant is not stored")
+	ti := e.requireLive(t, f.access, "the first grant is untouched")
+	assert.Equal(t, "user-1", ti.Grant.UserID, "the first grant is untouched")
+	e.assertLive(t, f.refresh)
+}
+
+func testWrongKind(t *testing.T, e *env) {
+	now := e.clk.Now()
+	f := e.newGrant(t, "client-a", "user-1")
+	session := mint(t, now, storage.KindSession, f.g.ID, accessTTL)
+	code := mint(t, now, storage.KindCode, f.g.ID, codeTTL)
+	all := []minted{f.access, f.refresh, session, code}
+	e.store(t, f.g, all...)
+
+	kinds := []storage.TokenKind{storage.KindAccess, storage.KindRefresh, storage.KindSession, storage.KindCode}
+	for _, m := range all {
+		for _, k := range kinds {
+			if k == m.tok.Kind {
+				continue
+			}
+			ti, err := e.b.Tokens.LookupToken(e.ctx, k, m.ref)
+			assert.ErrorIs(t, err, storage.ErrNotFound, "%v token looked up as %v", m.tok.Kind, k)
+			assert.Nil(t, ti)
+		}
+		e.assertLive(t, m, "%v token under its own kind", m.tok.Kind)
+	}
+}
+
+func testUnknownRef(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+	now := e.clk.Now()
+
+	// A token of a grant that was never stored.
+	stranger := mint(t, now, storage.KindAccess, newGrantID(t), accessTTL)
+	e.assertGone(t, stranger, "unknown grant")
+
+	// A token minted for the stored grant but never stored.
+	unstored := mint(t, now, storage.KindAccess, f.g.ID, accessTTL)
+	e.assertGone(t, unstored, "unknown hash of a known grant")
+
+	// The zero reference.
+	ti, err := e.b.Tokens.LookupToken(e.ctx, storage.KindAccess, storage.TokenRef{})
+	assert.ErrorIs(t, err, storage.ErrNotFound, "zero ref")
+	assert.Nil(t, ti)
+}
+
+func testHashUnderAnotherGrant(t *testing.T, e *env) {
+	a := e.storedGrant(t, "client-a", "user-1")
+	b := e.storedGrant(t, "client-a", "user-1")
+
+	// The right hash with the ID of another stored grant.
+	moved := a.access
+	moved.ref.GrantID = b.g.ID
+	e.assertGone(t, moved, "hash of grant A under grant B")
+
+	// The right hash with an unknown grant ID.
+	moved.ref.GrantID = newGrantID(t)
+	e.assertGone(t, moved, "hash of grant A under an unknown grant")
+
+	e.assertLive(t, a.access)
+	e.assertLive(t, b.access)
+}
+
+func testExpiry(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+
+	e.clk.Advance(accessTTL - time.Millisecond)
+	e.assertLive(t, f.access, "just before its expiry")
+	e.clk.Advance(2 * time.Millisecond)
+	e.assertGone(t, f.access, "just after its expiry")
+	e.assertLive(t, f.refresh, "the refresh token lives longer")
+
+	e.clk.Advance(refreshTTL - accessTTL - 2*time.Millisecond)
+	e.assertLive(t, f.refresh, "just before its expiry")
+	e.clk.Advance(2 * time.Millisecond)
+	e.assertGone(t, f.refresh, "just after its expiry")
+
+	// A grant ends its tokens: a token that outlives its grant's stored
+	// expiry is not possible (stores keep the grant at least as late),
+	// but a grant given an early expiry is not returned after it.
+	now := e.clk.Now()
+	id := newGrantID(t)
+	short := &storage.Grant{ID: id, ClientID: "client-a", UserID: "user-1", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
+	tok := mint(t, now, storage.KindAccess, id, time.Minute)
+	e.store(t, short, tok)
+	e.assertLive(t, tok)
+	e.clk.Advance(time.Minute + time.Millisecond)
+	e.assertGone(t, tok, "grant and token expired")
+}
+
+func testGrantCopies(t *testing.T, e *env) {
+	f := e.newGrant(t, "client-a", "user-1")
+	f.access.tok.Scopes = []string{"read"}
+	want := *f.g
+	want.Scopes = []string{"read", "write"}
+	e.store(t, f.g, f.tokens()...)
+	f.g.Scopes[0] = "mutated-after-create"
+	f.g.UserID = "mutated"
+
+	ti := e.requireLive(t, f.access)
+	assertGrant(t, &want, &ti.Grant)
+	ti.Grant.Scopes[0] = "admin"
+	ti.Token.Scopes[0] = "admin"
+	ti.Grant.UserID = "someone-else"
+
+	again := e.requireLive(t, f.access)
+	assertGrant(t, &want, &again.Grant)
+	assert.Equal(t, []string{"read"}, again.Token.Scopes)
+}

@@ -1,0 +1,209 @@
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// Hash is the SHA-256 of a token string: the only form in which a store
+// sees or keeps a token.
+type Hash [sha256.Size]byte
+
+// HashToken returns the Hash of the token string tok.
+func HashToken(tok string) Hash { return sha256.Sum256([]byte(tok)) }
+
+// String returns the hash in lower-case hex. It is safe to log: a hash does
+// not give the token back.
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// TokenRef is how a store finds a presented token: the ID of its grant,
+// which every token carries in the clear so that a store can keep a grant
+// and its tokens together (one Redis Cluster slot), and the token's hash.
+// The hash covers the whole token, grant ID included, so a forged grant ID
+// finds nothing.
+type TokenRef struct {
+	GrantID string
+	Hash    Hash
+}
+
+// TokenKind tells what a token is for. A token is found only under its own
+// kind: an access token is no refresh token.
+type TokenKind uint8
+
+// Token kinds.
+const (
+	// KindAccess is a bearer access token (RFC 6750).
+	KindAccess TokenKind = 1
+	// KindRefresh is a single-use refresh token (RFC 6749 §6).
+	KindRefresh TokenKind = 2
+	// KindSession is a browser session behind a cookie.
+	KindSession TokenKind = 3
+	// KindCode is a single-use authorization code (RFC 6749 §4.1).
+	KindCode TokenKind = 4
+)
+
+// String returns the kind's name: "access", "refresh", "session" or "code".
+func (k TokenKind) String() string {
+	switch k {
+	case KindAccess:
+		return "access"
+	case KindRefresh:
+		return "refresh"
+	case KindSession:
+		return "session"
+	case KindCode:
+		return "code"
+	}
+	return "unknown"
+}
+
+// Grant is one authorization: what a client got on behalf of a user (or of
+// itself, for client_credentials). All tokens of a grant live and die with
+// it: revoking the grant, or any of its tokens, ends them all.
+type Grant struct {
+	// ID identifies the grant; the provider makes it random and unique
+	// (22 base64url characters). It is not secret: every token of the
+	// grant carries it.
+	ID string
+	// ClientID is the client the grant was issued to.
+	ClientID string
+	// UserID is the resource owner; empty for client_credentials.
+	UserID string
+	// Scopes are the scopes granted. Tokens of the grant may carry fewer.
+	Scopes []string
+	// Binding is an opaque fingerprint of the user agent the grant is bound
+	// to, or empty when the grant is not bound.
+	Binding string
+	// CreatedAt is when the grant was made.
+	CreatedAt time.Time
+	// ExpiresAt is when the grant and all its tokens end. Stores keep it
+	// at least as late as the latest expiry of the grant's tokens and may
+	// reclaim the grant after it.
+	ExpiresAt time.Time
+	// Code holds what an authorization code was bound to, for the
+	// authorization code grant; nil for other grants.
+	Code *CodeBinding
+}
+
+// CodeBinding is what an authorization code is bound to (RFC 6749 §4.1.3,
+// RFC 7636).
+type CodeBinding struct {
+	// RedirectURI is the redirect_uri of the authorization request.
+	RedirectURI string
+	// Challenge is the PKCE code_challenge, or empty.
+	Challenge string
+	// ChallengeMethod is "S256" or "plain", or empty with no Challenge.
+	ChallengeMethod string
+}
+
+// Token is one stored token of a grant.
+type Token struct {
+	// Hash is the SHA-256 of the token string.
+	Hash Hash
+	// Kind is what the token is for.
+	Kind TokenKind
+	// GrantID is the grant the token belongs to.
+	GrantID string
+	// Scopes narrow the grant's scopes for this token; nil means the
+	// grant's scopes.
+	Scopes []string
+	// IssuedAt is when the token was made.
+	IssuedAt time.Time
+	// ExpiresAt is when the token stops counting.
+	ExpiresAt time.Time
+}
+
+// TokenInfo is a live token with its grant, as [TokenStore.LookupToken]
+// returns it.
+type TokenInfo struct {
+	Token Token
+	Grant Grant
+}
+
+// EffectiveScopes returns the scopes the token carries: its own when it
+// narrows the grant, else the grant's.
+func (ti *TokenInfo) EffectiveScopes() []string {
+	if ti.Token.Scopes != nil {
+		return ti.Token.Scopes
+	}
+	return ti.Grant.Scopes
+}
+
+// Exchange describes the atomic trade of a single-use token (a refresh
+// token or an authorization code) for new tokens of the same grant.
+type Exchange struct {
+	// Kind is the kind of the presented token: KindRefresh or KindCode.
+	Kind TokenKind
+	// Presented finds the presented token.
+	Presented TokenRef
+	// ClientID must be the grant's client. Otherwise the store returns
+	// ErrNotFound and changes nothing.
+	ClientID string
+	// Check, when not nil, runs atomically with the exchange after the
+	// token was found live and before it is consumed. It is shown a copy
+	// of the grant; it runs while the store holds locks, so it must be
+	// quick and must not call the store. An error from Check is returned
+	// as is (wrapped at most) and nothing changes.
+	Check func(*Grant) error
+	// Issue are the new tokens, stored in the presented token's grant.
+	// Their GrantID is set by the store.
+	Issue []Token
+}
+
+// TokenStore keeps grants and the hashes of their tokens. Implementations
+// must be safe for concurrent use; every method is atomic. Expiry is judged
+// against the store's clock: an expired token or grant is never returned,
+// whether or not it has been reclaimed yet.
+type TokenStore interface {
+	// CreateGrant stores g with its first tokens, all or nothing. The
+	// tokens' GrantID must be g.ID. It returns ErrAlreadyExists when the
+	// grant ID is taken (or, for stores that index hashes globally, a
+	// token hash: the 256 random bits make that impossible in practice).
+	CreateGrant(ctx context.Context, g *Grant, tokens ...Token) error
+
+	// LookupToken returns the live token of the given kind that ref
+	// names, and its grant. An unknown, expired, revoked or consumed token,
+	// or one of another kind, is ErrNotFound.
+	LookupToken(ctx context.Context, kind TokenKind, ref TokenRef) (*TokenInfo, error)
+
+	// ExchangeToken consumes the presented single-use token and stores the
+	// new ones, atomically: of concurrent exchanges of one token exactly
+	// one succeeds. It returns the grant. A token that was already
+	// consumed is reuse: the store revokes the whole grant and returns
+	// ErrTokenReused; a consumed token stays reuse until its own expiry,
+	// even after its grant was revoked. An unknown or expired token, a
+	// live token of a revoked grant, or a grant of another client, is
+	// ErrNotFound and changes nothing.
+	ExchangeToken(ctx context.Context, x Exchange) (*Grant, error)
+
+	// ExtendToken moves the expiry of a live token (and of its grant, if
+	// needed) to expiresAt, for sliding sessions. A token that is not live
+	// is ErrNotFound.
+	ExtendToken(ctx context.Context, ref TokenRef, expiresAt time.Time) error
+
+	// RevokeGrant ends the grant and all its tokens. Revoking a grant that
+	// does not exist is not an error.
+	RevokeGrant(ctx context.Context, grantID string) error
+
+	// RevokeUser ends every live grant of the user and returns how many it
+	// ended. The empty user ID (client_credentials grants) ends nothing.
+	RevokeUser(ctx context.Context, userID string) (int, error)
+
+	// RevokeClient ends every grant of the client and returns how many it
+	// ended.
+	RevokeClient(ctx context.Context, clientID string) (int, error)
+}
+
+// Cleaner is implemented by stores that need expired records removed by a
+// janitor (Postgres). Stores whose backend expires records itself (Redis)
+// or that reclaim as they go (memory) need not implement it.
+type Cleaner interface {
+	// DeleteExpired removes up to limit expired or revoked records (a
+	// grant with its tokens counts as one; a lone expired token as one)
+	// and returns how many it removed; call it until it returns fewer than
+	// limit. Consumed refresh tokens are kept until they expire, for reuse
+	// detection.
+	DeleteExpired(ctx context.Context, limit int) (int, error)
+}
