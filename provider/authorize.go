@@ -1,0 +1,476 @@
+package provider
+
+import (
+	"crypto/rand"
+	"errors"
+	"html/template"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/internal/token"
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// Error codes of the authorization endpoint (RFC 6749 §4.1.2.1) that the
+// token endpoint does not use.
+const (
+	CodeUnsupportedResponseType = "unsupported_response_type"
+	CodeAccessDenied            = "access_denied"
+)
+
+// Code lifetimes.
+const (
+	// DefaultCodeTTL is the lifetime of an authorization code when
+	// AuthorizeConfig.CodeTTL is zero.
+	DefaultCodeTTL = time.Minute
+	// MaxCodeTTL is the longest AuthorizeConfig.CodeTTL accepted: a code
+	// travels through the browser and should be exchanged at once.
+	MaxCodeTTL = time.Minute
+	// DefaultReturnToParam is the query parameter that carries the
+	// return-to URL to the login page when AuthorizeConfig.ReturnToParam
+	// is empty.
+	DefaultReturnToParam = "return_to"
+)
+
+// Parameters of authorization requests (RFC 6749 §4.1.1, RFC 7636 §4.3)
+// and of the consent form.
+const (
+	paramResponseType        = "response_type"
+	paramState               = "state"
+	paramCodeChallenge       = "code_challenge"
+	paramCodeChallengeMethod = "code_challenge_method"
+	paramConsentToken        = "consent_token"
+	paramDecision            = "decision"
+)
+
+// authorizeParams are the parameters of an authorization request the
+// endpoint reads; each may appear at most once, and only these travel
+// through the login redirect and the consent form.
+var authorizeParams = []string{
+	paramResponseType, paramClientID, paramRedirectURI, paramScope, paramState,
+	paramCodeChallenge, paramCodeChallengeMethod,
+}
+
+// AuthorizeConfig configures the authorization endpoint made by
+// [Provider.AuthorizeHandler].
+type AuthorizeConfig struct {
+	// CurrentUser returns the ID of the user signed in on r (for example
+	// from the cookie session of policy.Cookie), and false when nobody
+	// is. Required.
+	CurrentUser func(r *http.Request) (userID string, ok bool)
+	// LoginURL is where a request without a signed-in user is sent, with
+	// the authorization request, as a local path and query, in the
+	// ReturnToParam query parameter; after signing in, the login page
+	// sends the browser back there. Required. The return-to value always
+	// starts with a single "/": a login page should refuse any other.
+	LoginURL string
+	// ReturnToParam names the query parameter of LoginURL that carries the
+	// return-to URL. Empty means "return_to".
+	ReturnToParam string
+
+	// ConsentTemplate renders the consent page with a [ConsentPage]. Nil
+	// means the embedded default. A replacement must POST a form to
+	// .Action with every one of .Fields as a hidden input and a "decision"
+	// field of "allow" or "deny".
+	ConsentTemplate *template.Template
+	// ErrorTemplate renders the error page shown, instead of a redirect,
+	// when the client or redirect URI of a request cannot be trusted; it
+	// gets an [ErrorPage]. Nil means the embedded default.
+	ErrorTemplate *template.Template
+	// ConsentKey is the HMAC-SHA256 key that binds a consent form to its
+	// user and request. Nil means a random key made by AuthorizeHandler:
+	// fine for one process, but every instance behind a load balancer
+	// needs the same key, of at least 32 bytes.
+	ConsentKey []byte
+	// ConsentTTL is how long a consent form may be submitted after it was
+	// shown. Zero means 10 minutes.
+	ConsentTTL time.Duration
+
+	// AllowPlainPKCE accepts code_challenge_method=plain from confidential
+	// clients. False means only S256 is accepted. Public clients must use
+	// S256 whatever this says.
+	AllowPlainPKCE bool
+	// CodeTTL is the lifetime of authorization codes, at most MaxCodeTTL.
+	// Zero means DefaultCodeTTL (60 s).
+	CodeTTL time.Duration
+}
+
+// authorizeHandler is the authorization endpoint.
+type authorizeHandler struct {
+	p       *Provider
+	cfg     AuthorizeConfig
+	consent *template.Template
+	errPage *template.Template
+	cop     *http.CrossOriginProtection
+}
+
+// AuthorizeHandler returns the authorization endpoint of the authorization
+// code grant with PKCE (RFC 6749 §4.1, RFC 7636, RFC 9700 §2.1); mount it
+// at GET and POST /oauth2/authorize. It validates the request; shows an
+// error page (never a redirect) while the client and redirect URI are not
+// yet trusted, and redirects back to the client with error,
+// error_description and state once they are; sends a visitor without a
+// session to cfg.LoginURL; shows the consent page (skipped for first-party
+// clients), whose POST must be same-origin and carry a form token bound to
+// the user and the request; and finally redirects to the client with a
+// single-use code. It returns an error when cfg is incomplete.
+func (p *Provider) AuthorizeHandler(cfg AuthorizeConfig) (http.Handler, error) {
+	var errs []error
+	if cfg.CurrentUser == nil {
+		errs = append(errs, errors.New("missing AuthorizeConfig.CurrentUser"))
+	}
+	if cfg.LoginURL == "" {
+		errs = append(errs, errors.New("missing AuthorizeConfig.LoginURL"))
+	} else if _, err := url.Parse(cfg.LoginURL); err != nil || strings.Contains(cfg.LoginURL, "#") {
+		errs = append(errs, errors.New("AuthorizeConfig.LoginURL is not a URL without a fragment"))
+	}
+	if cfg.CodeTTL < 0 || cfg.CodeTTL > MaxCodeTTL || (cfg.CodeTTL > 0 && cfg.CodeTTL < time.Second) {
+		errs = append(errs, errors.New("AuthorizeConfig.CodeTTL must be between 1 s and 60 s"))
+	}
+	if cfg.ConsentTTL < 0 {
+		errs = append(errs, errors.New("negative AuthorizeConfig.ConsentTTL"))
+	}
+	if cfg.ConsentKey != nil && len(cfg.ConsentKey) < 32 {
+		errs = append(errs, errors.New("AuthorizeConfig.ConsentKey is shorter than 32 bytes"))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(append([]error{errors.New("provider: invalid authorize config")}, errs...)...)
+	}
+	if cfg.ReturnToParam == "" {
+		cfg.ReturnToParam = DefaultReturnToParam
+	}
+	if cfg.CodeTTL == 0 {
+		cfg.CodeTTL = DefaultCodeTTL
+	}
+	if cfg.ConsentTTL == 0 {
+		cfg.ConsentTTL = defaultConsentTTL
+	}
+	if cfg.ConsentKey == nil {
+		cfg.ConsentKey = make([]byte, 32)
+		_, _ = rand.Read(cfg.ConsentKey) // never fails (crypto/rand)
+	} else {
+		cfg.ConsentKey = append([]byte(nil), cfg.ConsentKey...)
+	}
+	h := &authorizeHandler{p: p, cfg: cfg, consent: cfg.ConsentTemplate, errPage: cfg.ErrorTemplate, cop: http.NewCrossOriginProtection()}
+	if h.consent == nil {
+		h.consent = defaultConsentTemplate
+	}
+	if h.errPage == nil {
+		h.errPage = defaultErrorTemplate
+	}
+	return h, nil
+}
+
+// authorizeRequest is an authorization request being validated.
+type authorizeRequest struct {
+	params url.Values // the authorizeParams present, one value each
+	client *storage.Client
+	// redirectURI is where the answer goes; trusted once set.
+	redirectURI string
+	// boundRedirectURI is the redirect_uri parameter as sent, or empty
+	// when it was left out; the token request must repeat it.
+	boundRedirectURI string
+	state            string
+	scopes           []string
+	challenge        string
+	method           string
+}
+
+func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setNoStore(w.Header())
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		h.errorPage(w, &Error{Code: CodeInvalidRequest, Description: "the authorization endpoint accepts GET and POST only", Status: http.StatusMethodNotAllowed})
+		return
+	}
+	if !h.p.secureEnough(r) {
+		h.errorPage(w, errInvalidRequest("HTTPS is required"))
+		return
+	}
+	values, e := h.readParams(w, r)
+	if e != nil {
+		h.errorPage(w, e)
+		return
+	}
+	decision := r.Method == http.MethodPost && (values.Has(paramConsentToken) || values.Has(paramDecision))
+	if decision {
+		// The consent form: refuse a cross-origin POST before anything else.
+		if err := h.cop.Check(r); err != nil {
+			h.errorPage(w, &Error{Code: CodeAccessDenied, Description: "cross-origin request refused", Status: http.StatusForbidden})
+			return
+		}
+	}
+	ar, e := h.validate(r, values)
+	if e != nil {
+		if ar == nil || ar.redirectURI == "" {
+			h.errorPage(w, e)
+		} else {
+			h.redirectError(w, r, ar, e)
+		}
+		return
+	}
+	userID, ok := h.cfg.CurrentUser(r)
+	if !ok || userID == "" {
+		h.redirectToLogin(w, r, ar)
+		return
+	}
+	switch {
+	case decision:
+		if !h.checkConsentToken(first(values[paramConsentToken]), userID, ar) {
+			h.errorPage(w, &Error{Code: CodeAccessDenied, Description: "the consent form is invalid or expired; start again from the application", Status: http.StatusForbidden})
+			return
+		}
+		if first(values[paramDecision]) != "allow" {
+			h.redirectError(w, r, ar, &Error{Code: CodeAccessDenied, Description: "the user denied the request"})
+			return
+		}
+		h.issueCode(w, r, ar, userID)
+	case ar.client.FirstParty:
+		h.issueCode(w, r, ar, userID)
+	default:
+		h.showConsent(w, r, ar, userID)
+	}
+}
+
+// first returns the first of vs, or "".
+func first(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
+}
+
+// readParams returns the parameters of r: the URL query of a GET, the
+// form-urlencoded body of a POST (RFC 6749 §3.1). A repeated client_id or
+// redirect_uri is refused here, before either can be trusted.
+func (h *authorizeHandler) readParams(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
+	var raw string
+	if r.Method == http.MethodGet {
+		raw = r.URL.RawQuery
+	} else {
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || !strings.EqualFold(mt, "application/x-www-form-urlencoded") {
+			return nil, errInvalidRequest("Content-Type must be application/x-www-form-urlencoded")
+		}
+		if r.Body == nil {
+			return nil, errInvalidRequest("missing request body")
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.p.cfg.MaxRequestBytes))
+		if err != nil {
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				return nil, &Error{Code: CodeInvalidRequest, Description: "request body too large", Status: http.StatusRequestEntityTooLarge}
+			}
+			return nil, errInvalidRequest("could not read the request body")
+		}
+		raw = string(body)
+	}
+	values, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, errInvalidRequest("malformed request parameters")
+	}
+	for _, name := range []string{paramClientID, paramRedirectURI, paramConsentToken, paramDecision} {
+		if len(values[name]) > 1 {
+			return nil, errInvalidRequest("parameter " + name + " repeated")
+		}
+	}
+	return values, nil
+}
+
+// validate checks an authorization request in the order of RFC 6749
+// §4.1.2.1: first the client and redirect URI, whose errors are shown to
+// the user (ar.redirectURI is empty); then everything else, whose errors
+// go back to the client (ar.redirectURI is set).
+func (h *authorizeHandler) validate(r *http.Request, values url.Values) (*authorizeRequest, *Error) {
+	get := func(name string) string {
+		if v := values[name]; len(v) == 1 {
+			return v[0]
+		}
+		return ""
+	}
+	clientID := get(paramClientID)
+	if clientID == "" {
+		return nil, errInvalidRequest("missing client_id")
+	}
+	c, err := h.p.cfg.Clients.GetClient(r.Context(), clientID)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, errInvalidRequest("unknown client")
+	case err != nil:
+		return nil, errUnavailable(err)
+	case c.Disabled:
+		return nil, errInvalidRequest("unknown client")
+	}
+	ar := &authorizeRequest{client: c, params: url.Values{}}
+	requested := get(paramRedirectURI)
+	switch {
+	case requested != "":
+		if !matchRedirectURI(c.RedirectURIs, requested) {
+			return nil, errInvalidRequest("redirect_uri is not registered for this client")
+		}
+		ar.redirectURI, ar.boundRedirectURI = requested, requested
+	case len(c.RedirectURIs) == 1:
+		ar.redirectURI = c.RedirectURIs[0] // RFC 6749 §3.1.2.3
+	case len(c.RedirectURIs) == 0:
+		return nil, errInvalidRequest("the client has no registered redirect_uri")
+	default:
+		return nil, errInvalidRequest("missing redirect_uri")
+	}
+
+	// The redirect URI is trusted: errors now go back to the client.
+	ar.state = first(values[paramState])
+	for _, name := range authorizeParams {
+		switch vs := values[name]; {
+		case len(vs) > 1:
+			return ar, errInvalidRequest("parameter " + name + " repeated")
+		case len(vs) == 1 && vs[0] != "":
+			ar.params.Set(name, vs[0])
+		}
+	}
+	switch rt := get(paramResponseType); rt {
+	case "code":
+	case "":
+		return ar, errInvalidRequest("missing response_type")
+	default:
+		return ar, &Error{Code: CodeUnsupportedResponseType, Description: "only response_type=code is supported"}
+	}
+	if !c.AllowsGrant(storage.GrantAuthorizationCode) {
+		return ar, errUnauthorizedClient("the client may not use the authorization code grant")
+	}
+	scopes, e := h.p.grantScopes(c, get(paramScope))
+	if e != nil {
+		return ar, e
+	}
+	ar.scopes = scopes
+	if e := h.validatePKCE(ar, get(paramCodeChallenge), get(paramCodeChallengeMethod)); e != nil {
+		return ar, e
+	}
+	return ar, nil
+}
+
+// validatePKCE checks code_challenge and code_challenge_method (RFC 7636
+// §4.3, §4.4.1): public clients must send an S256 challenge; plain is
+// refused unless the app allowed it for confidential clients; a
+// confidential client may send no challenge at all.
+func (h *authorizeHandler) validatePKCE(ar *authorizeRequest, challenge, method string) *Error {
+	if challenge == "" {
+		if method != "" {
+			return errInvalidRequest("code_challenge_method without code_challenge")
+		}
+		if ar.client.Public {
+			return errInvalidRequest("PKCE is required: send code_challenge with code_challenge_method=S256")
+		}
+		return nil
+	}
+	if method == "" {
+		method = PKCEMethodPlain // RFC 7636 §4.3
+	}
+	switch method {
+	case PKCEMethodS256:
+		if !validS256Challenge(challenge) {
+			return errInvalidRequest("malformed code_challenge")
+		}
+	case PKCEMethodPlain:
+		if ar.client.Public || !h.cfg.AllowPlainPKCE {
+			return errInvalidRequest("code_challenge_method must be S256")
+		}
+		if !validPKCEString(challenge) {
+			return errInvalidRequest("malformed code_challenge")
+		}
+	default:
+		return errInvalidRequest("unsupported code_challenge_method; use S256")
+	}
+	ar.challenge, ar.method = challenge, method
+	return nil
+}
+
+// redirectStatus is 302 for a GET and 303 for a POST, so that the browser
+// does not repeat the POST at the client (RFC 9700 §4.12).
+func redirectStatus(r *http.Request) int {
+	if r.Method == http.MethodPost {
+		return http.StatusSeeOther
+	}
+	return http.StatusFound
+}
+
+// redirectResponse sends the browser to the client's redirect URI with
+// params, plus state and, when the provider has an Issuer, iss (RFC 9207).
+func (h *authorizeHandler) redirectResponse(w http.ResponseWriter, r *http.Request, ar *authorizeRequest, params url.Values) {
+	if ar.state != "" {
+		params.Set(paramState, ar.state)
+	}
+	if h.p.cfg.Issuer != "" {
+		params.Set("iss", h.p.cfg.Issuer)
+	}
+	w.Header().Set("Location", redirectWith(ar.redirectURI, params))
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(redirectStatus(r))
+}
+
+// redirectError sends e back to the client (RFC 6749 §4.1.2.1).
+func (h *authorizeHandler) redirectError(w http.ResponseWriter, r *http.Request, ar *authorizeRequest, e *Error) {
+	params := url.Values{"error": {e.Code}}
+	if e.Description != "" {
+		params.Set("error_description", e.Description)
+	}
+	h.redirectResponse(w, r, ar, params)
+}
+
+// redirectToLogin sends a visitor without a session to the login page,
+// with the authorization request as a local return-to URL.
+func (h *authorizeHandler) redirectToLogin(w http.ResponseWriter, r *http.Request, ar *authorizeRequest) {
+	path := r.URL.EscapedPath()
+	if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") || strings.HasPrefix(path, "/\\") {
+		path = "/"
+	}
+	returnTo := path + "?" + ar.params.Encode()
+	target := h.cfg.LoginURL
+	switch {
+	case !strings.Contains(target, "?"):
+		target += "?"
+	case !strings.HasSuffix(target, "?") && !strings.HasSuffix(target, "&"):
+		target += "&"
+	}
+	target += url.QueryEscape(h.cfg.ReturnToParam) + "=" + url.QueryEscape(returnTo)
+	w.Header().Set("Location", target)
+	w.WriteHeader(redirectStatus(r))
+}
+
+// issueCode stores a new authorization code for the user's grant and
+// redirects to the client with it (RFC 6749 §4.1.2). The code is a
+// KindCode token of a new grant that carries the code's binding; only
+// its hash is stored.
+func (h *authorizeHandler) issueCode(w http.ResponseWriter, r *http.Request, ar *authorizeRequest, userID string) {
+	now := h.p.now()
+	grantID, err := token.NewGrantID()
+	if err != nil {
+		h.redirectError(w, r, ar, errUnavailable(err))
+		return
+	}
+	code, err := mint(storage.KindCode, grantID, now, h.cfg.CodeTTL, nil)
+	if err != nil {
+		h.redirectError(w, r, ar, errUnavailable(err))
+		return
+	}
+	g := &storage.Grant{
+		ID:        grantID,
+		ClientID:  ar.client.ID,
+		UserID:    userID,
+		Scopes:    ar.scopes,
+		CreatedAt: now,
+		ExpiresAt: code.record.ExpiresAt,
+		Code: &storage.CodeBinding{
+			RedirectURI:     ar.boundRedirectURI,
+			Challenge:       ar.challenge,
+			ChallengeMethod: ar.method,
+		},
+	}
+	if err := h.p.cfg.Tokens.CreateGrant(r.Context(), g, code.record); err != nil {
+		h.redirectError(w, r, ar, errUnavailable(err))
+		return
+	}
+	h.redirectResponse(w, r, ar, url.Values{paramCode: {code.raw}})
+}

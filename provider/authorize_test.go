@@ -1,0 +1,392 @@
+package provider_test
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/internal/token"
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+func TestAuthorizeConfigValidation(t *testing.T) {
+	e := newEnv(t, nil)
+	cur := func(*http.Request) (string, bool) { return "", false }
+	for name, cfg := range map[string]provider.AuthorizeConfig{
+		"missing CurrentUser":    {LoginURL: "/login"},
+		"missing LoginURL":       {CurrentUser: cur},
+		"LoginURL with fragment": {CurrentUser: cur, LoginURL: "/login#x"},
+		"CodeTTL above 60 s":     {CurrentUser: cur, LoginURL: "/login", CodeTTL: 61 * time.Second},
+		"negative CodeTTL":       {CurrentUser: cur, LoginURL: "/login", CodeTTL: -time.Second},
+		"short ConsentKey":       {CurrentUser: cur, LoginURL: "/login", ConsentKey: []byte("short")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h, err := e.p.AuthorizeHandler(cfg)
+			assert.Error(t, err)
+			assert.Nil(t, h)
+		})
+	}
+	h, err := e.p.AuthorizeHandler(provider.AuthorizeConfig{CurrentUser: cur, LoginURL: "/login"})
+	require.NoError(t, err)
+	assert.NotNil(t, h)
+}
+
+// Before the client and redirect URI are trusted, errors are an HTML page,
+// never a redirect (RFC 6749 §3.1.2.4, §4.1.2.1).
+func TestAuthorizeUntrustedErrorsShowPage(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	cases := []struct {
+		name   string
+		query  string
+		status int
+		code   string
+	}{
+		{"missing client_id", spaParams("client_id", "").Encode(), 400, "invalid_request"},
+		{"unknown client", spaParams("client_id", "nobody").Encode(), 400, "invalid_request"},
+		{"disabled client", spaParams("client_id", "off", "redirect_uri", "https://off.example/cb").Encode(), 400, "invalid_request"},
+		{"unregistered redirect_uri", spaParams("redirect_uri", "https://evil.example/cb").Encode(), 400, "invalid_request"},
+		{"redirect_uri is exact: no longer path", spaParams("redirect_uri", "https://spa.example/cb/x").Encode(), 400, "invalid_request"},
+		{"redirect_uri is exact: no added query", spaParams("redirect_uri", "https://spa.example/cb?a=1").Encode(), 400, "invalid_request"},
+		{"redirect_uri is exact: no fragment", spaParams("redirect_uri", "https://spa.example/cb#f").Encode(), 400, "invalid_request"},
+		{"redirect_uri is exact: case matters", spaParams("redirect_uri", "https://SPA.example/cb").Encode(), 400, "invalid_request"},
+		{"loopback any port needs the same host", spaParams("redirect_uri", "http://localhost:5000/callback").Encode(), 400, "invalid_request"},
+		{"loopback any port needs the same path", spaParams("redirect_uri", "http://127.0.0.1:5000/other").Encode(), 400, "invalid_request"},
+		{"loopback any port is http only", spaParams("redirect_uri", "https://127.0.0.1:5000/callback").Encode(), 400, "invalid_request"},
+		{"loopback with user info", spaParams("redirect_uri", "http://x@127.0.0.1:5000/callback").Encode(), 400, "invalid_request"},
+		{"missing redirect_uri with several registered", spaParams("redirect_uri", "").Encode(), 400, "invalid_request"},
+		{"client without redirect URIs", spaParams("client_id", "no-redirect", "redirect_uri", "").Encode(), 400, "invalid_request"},
+		{"repeated client_id", spaParams().Encode() + "&client_id=spa", 400, "invalid_request"},
+		{"repeated redirect_uri", spaParams().Encode() + "&redirect_uri=https%3A%2F%2Fspa.example%2Fcb", 400, "invalid_request"},
+		{"malformed query", "client_id=spa&x=%zz", 400, "invalid_request"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := e.authorize(azReq{query: c.query, user: "user-1"})
+			assertErrorPage(t, w, c.status, c.code)
+		})
+	}
+
+	t.Run("HTTPS is required", func(t *testing.T) {
+		w := e.authorize(azReq{query: spaParams().Encode(), user: "user-1", plain: true})
+		assertErrorPage(t, w, 400, "invalid_request")
+	})
+	t.Run("GET and POST only", func(t *testing.T) {
+		w := e.authorize(azReq{method: http.MethodPut, query: spaParams().Encode()})
+		assertErrorPage(t, w, 405, "invalid_request")
+		assert.Equal(t, "GET, POST", w.Header().Get("Allow"))
+	})
+	t.Run("client store outage is 503", func(t *testing.T) {
+		e.store.setFail(errors.New("db down"))
+		defer e.store.setFail(nil)
+		w := e.get(spaParams(), "user-1")
+		assertErrorPage(t, w, 503, "temporarily_unavailable")
+		assert.NotContains(t, w.Body.String(), "db down")
+	})
+	t.Run("page escapes what it shows", func(t *testing.T) {
+		w := e.get(spaParams("client_id", "<script>"), "user-1")
+		assertErrorPage(t, w, 400, "invalid_request")
+		assert.NotContains(t, w.Body.String(), "<script>")
+	})
+}
+
+// Once the redirect URI is trusted, errors go back to the client with
+// error, error_description and state (RFC 6749 §4.1.2.1).
+func TestAuthorizeTrustedErrorsRedirect(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	const spaCB = "https://spa.example/cb"
+	cases := []struct {
+		name   string
+		params url.Values
+		base   string
+		code   string
+	}{
+		{"missing response_type", spaParams("response_type", ""), spaCB, "invalid_request"},
+		{"response_type token is unsupported", spaParams("response_type", "token"), spaCB, "unsupported_response_type"},
+		{"response_type code id_token is unsupported", spaParams("response_type", "code id_token"), spaCB, "unsupported_response_type"},
+		{"client may not use the code grant", spaParams("client_id", "no-code", "redirect_uri", "https://nocode.example/cb"), "https://nocode.example/cb", "unauthorized_client"},
+		{"unknown scope", spaParams("scope", "read nope"), spaCB, "invalid_scope"},
+		{"scope not allowed for the client", spaParams("scope", "admin"), spaCB, "invalid_scope"},
+		{"public client must send a code_challenge", spaParams("code_challenge", "", "code_challenge_method", ""), spaCB, "invalid_request"},
+		{"public client may not use plain", spaParams("code_challenge", testVerifier, "code_challenge_method", "plain"), spaCB, "invalid_request"},
+		{"absent method means plain, refused", spaParams("code_challenge_method", ""), spaCB, "invalid_request"},
+		{"unknown code_challenge_method", spaParams("code_challenge_method", "S512"), spaCB, "invalid_request"},
+		{"malformed S256 challenge", spaParams("code_challenge", "short"), spaCB, "invalid_request"},
+		{"S256 challenge is base64url", spaParams("code_challenge", strings.Repeat("+", 43)), spaCB, "invalid_request"},
+		{"method without challenge", spaParams("code_challenge", ""), spaCB, "invalid_request"},
+		{"confidential client: plain refused by default", spaParams("client_id", "web", "redirect_uri", "", "code_challenge", testVerifier, "code_challenge_method", "plain"), "https://web.example/cb", "invalid_request"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := e.get(c.params, "user-1")
+			assertRedirectError(t, w, c.base, c.code, "st-123")
+		})
+	}
+	t.Run("repeated state", func(t *testing.T) {
+		w := e.authorize(azReq{query: spaParams().Encode() + "&state=other", user: "user-1"})
+		assertRedirectError(t, w, spaCB, "invalid_request", "st-123")
+	})
+	t.Run("repeated scope", func(t *testing.T) {
+		w := e.authorize(azReq{query: spaParams().Encode() + "&scope=write", user: "user-1"})
+		assertRedirectError(t, w, spaCB, "invalid_request", "st-123")
+	})
+	t.Run("no state, none echoed", func(t *testing.T) {
+		w := e.get(spaParams("state", "", "response_type", "token"), "user-1")
+		q := assertRedirectError(t, w, spaCB, "unsupported_response_type", "")
+		assert.NotContains(t, q, "state")
+	})
+	t.Run("errors are checked before the session", func(t *testing.T) {
+		w := e.get(spaParams("response_type", "token"), "")
+		assertRedirectError(t, w, spaCB, "unsupported_response_type", "st-123")
+	})
+	t.Run("registered query is kept", func(t *testing.T) {
+		w := e.get(spaParams("redirect_uri", "https://spa.example/cb2?keep=1", "response_type", "token"), "user-1")
+		q := assertRedirectError(t, w, "https://spa.example/cb2", "unsupported_response_type", "st-123")
+		assert.Equal(t, "1", q.Get("keep"))
+	})
+}
+
+func TestAuthorizeIssuerParameter(t *testing.T) {
+	e := newAuthzEnv(t, func(c *provider.Config) { c.Issuer = "https://auth.example.com" }, nil)
+	w := e.get(spaParams("client_id", "first", "redirect_uri", "https://first.example/cb"), "user-1")
+	q := redirected(t, w, http.StatusFound, "https://first.example/cb")
+	assert.Equal(t, "https://auth.example.com", q.Get("iss"), "RFC 9207")
+	assert.NotEmpty(t, q.Get("code"))
+}
+
+// Without a session, the browser goes to the login page with a local
+// return-to URL that leads back to the same request.
+func TestAuthorizeLoginRedirect(t *testing.T) {
+	e := newAuthzEnv(t, nil, func(c *provider.AuthorizeConfig) { c.LoginURL = "https://auth.example.com/login?lang=en" })
+	params := spaParams("client_id", "first", "redirect_uri", "https://first.example/cb")
+	w := e.authorize(azReq{query: params.Encode() + "&unknown=x"})
+	require.Equal(t, http.StatusFound, w.Code)
+	loc, err := url.Parse(w.Header().Get("Location"))
+	require.NoError(t, err)
+	assert.Equal(t, "https://auth.example.com/login", loc.Scheme+"://"+loc.Host+loc.Path)
+	assert.Equal(t, "en", loc.Query().Get("lang"))
+	returnTo := loc.Query().Get("return_to")
+	require.True(t, strings.HasPrefix(returnTo, "/oauth2/authorize?"), returnTo)
+	rt, err := url.Parse(returnTo)
+	require.NoError(t, err)
+	assert.Empty(t, rt.Host, "return-to is local")
+	assert.Equal(t, params, rt.Query(), "return-to carries the authorization request, nothing else")
+
+	// After login, the return-to URL completes the request.
+	w = e.authorize(azReq{query: rt.RawQuery, user: "user-1"})
+	q := redirected(t, w, http.StatusFound, "https://first.example/cb")
+	assert.NotEmpty(t, q.Get("code"))
+	assert.Equal(t, "st-123", q.Get("state"))
+
+	t.Run("POST request: 303 and a GET return-to", func(t *testing.T) {
+		w := e.authorize(azReq{method: http.MethodPost, form: params})
+		require.Equal(t, http.StatusSeeOther, w.Code)
+		loc, err := url.Parse(w.Header().Get("Location"))
+		require.NoError(t, err)
+		rt, err := url.Parse(loc.Query().Get("return_to"))
+		require.NoError(t, err)
+		assert.Equal(t, "/oauth2/authorize", rt.Path)
+		assert.Equal(t, params, rt.Query())
+	})
+	t.Run("custom return-to parameter", func(t *testing.T) {
+		e := newAuthzEnv(t, nil, func(c *provider.AuthorizeConfig) { c.ReturnToParam = "next" })
+		w := e.get(params, "")
+		require.Equal(t, http.StatusFound, w.Code)
+		assert.True(t, strings.HasPrefix(w.Header().Get("Location"), "/login?next=%2Foauth2%2Fauthorize%3F"), w.Header().Get("Location"))
+	})
+}
+
+// A first-party client skips consent; the code is a hashed, single-use,
+// 60-second KindCode token of a grant bound to client, redirect URI,
+// challenge, user and scopes.
+func TestAuthorizeFirstPartyIssuesBoundCode(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	w := e.get(spaParams("client_id", "first", "redirect_uri", "https://first.example/cb", "scope", "read write"), "user-1")
+	q := redirected(t, w, http.StatusFound, "https://first.example/cb")
+	assert.Equal(t, "st-123", q.Get("state"))
+	code := q.Get("code")
+	ref, err := token.Parse(storage.KindCode, code)
+	require.NoError(t, err, "the code is a KindCode token")
+
+	ti, err := e.store.LookupToken(context.Background(), storage.KindCode, ref)
+	require.NoError(t, err)
+	assert.Equal(t, storage.HashToken(code), ti.Token.Hash, "only the hash is stored")
+	assert.Equal(t, 60*time.Second, ti.Token.ExpiresAt.Sub(ti.Token.IssuedAt), "code lifetime")
+	assert.Equal(t, "first", ti.Grant.ClientID)
+	assert.Equal(t, "user-1", ti.Grant.UserID)
+	assert.Equal(t, []string{"read", "write"}, ti.Grant.Scopes)
+	assert.Equal(t, &storage.CodeBinding{RedirectURI: "https://first.example/cb", Challenge: testChallenge, ChallengeMethod: "S256"}, ti.Grant.Code)
+	assert.Equal(t, "no-referrer", w.Header().Get("Referrer-Policy"))
+}
+
+func TestAuthorizeCodeTTL(t *testing.T) {
+	e := newAuthzEnv(t, nil, func(c *provider.AuthorizeConfig) { c.CodeTTL = 30 * time.Second })
+	code := e.code(t, spaParams("client_id", "first", "redirect_uri", "https://first.example/cb"), "user-1")
+	ref, _ := token.Parse(storage.KindCode, code)
+	ti, err := e.store.LookupToken(context.Background(), storage.KindCode, ref)
+	require.NoError(t, err)
+	assert.Equal(t, 30*time.Second, ti.Token.ExpiresAt.Sub(ti.Token.IssuedAt))
+}
+
+// RFC 8252 §7.3: a loopback IP redirect URI may use any port.
+func TestAuthorizeLoopbackAnyPort(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	for _, uri := range []string{"http://127.0.0.1:53123/callback", "http://127.0.0.1/callback", "http://[::1]:1234/cb", "http://[::1]/cb"} {
+		t.Run(uri, func(t *testing.T) {
+			w := e.get(spaParams("redirect_uri", uri, "client_id", "spa"), "user-1")
+			fields := consentFields(t, w)
+			assert.Equal(t, uri, fields.Get("redirect_uri"))
+			w = e.decide(fields, "user-1", "allow")
+			q := redirected(t, w, http.StatusSeeOther, uri)
+			assert.NotEmpty(t, q.Get("code"))
+		})
+	}
+}
+
+func TestAuthorizeConsent(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	const spaCB = "https://spa.example/cb"
+
+	t.Run("third-party client sees the consent page", func(t *testing.T) {
+		w := e.get(spaParams("scope", "read write"), "user-1")
+		fields := consentFields(t, w)
+		body := w.Body.String()
+		assert.Contains(t, body, `<ul id="scopes"><li>read</li><li>write</li></ul>`)
+		assert.Contains(t, body, `<form method="post" action="/oauth2/authorize" id="consent">`)
+		assert.Contains(t, body, `name="decision" value="allow"`)
+		assert.Contains(t, body, `name="decision" value="deny"`)
+		assert.Equal(t, "DENY", w.Header().Get("X-Frame-Options"))
+		assert.Equal(t, "frame-ancestors 'none'", w.Header().Get("Content-Security-Policy"))
+		assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+		assert.Equal(t, "no-referrer", w.Header().Get("Referrer-Policy"))
+		want := spaParams("scope", "read write")
+		want.Set("consent_token", fields.Get("consent_token"))
+		assert.Equal(t, want, fields)
+	})
+	t.Run("allow redirects with a code (303 after POST)", func(t *testing.T) {
+		fields := consentFields(t, e.get(spaParams(), "user-1"))
+		q := redirected(t, e.decide(fields, "user-1", "allow"), http.StatusSeeOther, spaCB)
+		assert.Equal(t, "st-123", q.Get("state"))
+		_, err := token.Parse(storage.KindCode, q.Get("code"))
+		assert.NoError(t, err)
+	})
+	t.Run("deny redirects with access_denied", func(t *testing.T) {
+		fields := consentFields(t, e.get(spaParams(), "user-1"))
+		q := redirected(t, e.decide(fields, "user-1", "deny"), http.StatusSeeOther, spaCB)
+		assert.Equal(t, "access_denied", q.Get("error"))
+		assert.Equal(t, "st-123", q.Get("state"))
+		assert.Empty(t, q.Get("code"))
+	})
+	t.Run("POST authorization request shows consent too", func(t *testing.T) {
+		w := e.authorize(azReq{method: http.MethodPost, form: spaParams(), user: "user-1"})
+		consentFields(t, w)
+	})
+
+	csrf := []struct {
+		name   string
+		mutate func(f url.Values) (url.Values, string, http.Header)
+	}{
+		{"cross-site POST is refused (CrossOriginProtection)", func(f url.Values) (url.Values, string, http.Header) {
+			return f, "user-1", http.Header{"Sec-Fetch-Site": {"cross-site"}}
+		}},
+		{"cross-origin Origin is refused", func(f url.Values) (url.Values, string, http.Header) {
+			return f, "user-1", http.Header{"Origin": {"https://evil.example"}}
+		}},
+		{"form token of another user", func(f url.Values) (url.Values, string, http.Header) {
+			return f, "user-2", nil
+		}},
+		{"missing form token", func(f url.Values) (url.Values, string, http.Header) {
+			f.Del("consent_token")
+			return f, "user-1", nil
+		}},
+		{"forged form token", func(f url.Values) (url.Values, string, http.Header) {
+			f.Set("consent_token", strings.Repeat("A", 54))
+			return f, "user-1", nil
+		}},
+		{"scope changed after consent", func(f url.Values) (url.Values, string, http.Header) {
+			f.Set("scope", "read write")
+			return f, "user-1", nil
+		}},
+		{"challenge changed after consent", func(f url.Values) (url.Values, string, http.Header) {
+			f.Set("code_challenge", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+			return f, "user-1", nil
+		}},
+		{"state changed after consent", func(f url.Values) (url.Values, string, http.Header) {
+			f.Set("state", "other")
+			return f, "user-1", nil
+		}},
+	}
+	for _, c := range csrf {
+		t.Run(c.name, func(t *testing.T) {
+			fields := consentFields(t, e.get(spaParams(), "user-1"))
+			f, user, hdr := c.mutate(fields)
+			f.Set("decision", "allow")
+			w := e.authorize(azReq{method: http.MethodPost, form: f, user: user, header: hdr})
+			assertErrorPage(t, w, http.StatusForbidden, "access_denied")
+		})
+	}
+	t.Run("expired form token", func(t *testing.T) {
+		fields := consentFields(t, e.get(spaParams(), "user-1"))
+		e.clock.Advance(10*time.Minute + time.Second)
+		assertErrorPage(t, e.decide(fields, "user-1", "allow"), http.StatusForbidden, "access_denied")
+	})
+	t.Run("session gone: back to login", func(t *testing.T) {
+		fields := consentFields(t, e.get(spaParams(), "user-1"))
+		w := e.decide(fields, "", "allow")
+		require.Equal(t, http.StatusSeeOther, w.Code)
+		assert.True(t, strings.HasPrefix(w.Header().Get("Location"), "/login?return_to="))
+		assert.NotContains(t, w.Header().Get("Location"), "consent_token")
+	})
+	t.Run("a form token from another handler's key is refused", func(t *testing.T) {
+		fields := consentFields(t, e.get(spaParams(), "user-1"))
+		other := newAuthzEnv(t, nil, nil)
+		assertErrorPage(t, other.decide(fields, "user-1", "allow"), http.StatusForbidden, "access_denied")
+	})
+}
+
+func TestAuthorizeSharedConsentKey(t *testing.T) {
+	key := []byte(strings.Repeat("k", 32))
+	set := func(c *provider.AuthorizeConfig) { c.ConsentKey = key }
+	a := newAuthzEnv(t, nil, set)
+	b := newAuthzEnv(t, nil, set)
+	fields := consentFields(t, a.get(spaParams(), "user-1"))
+	q := redirected(t, b.decide(fields, "user-1", "allow"), http.StatusSeeOther, "https://spa.example/cb")
+	assert.NotEmpty(t, q.Get("code"), "instances sharing ConsentKey accept each other's forms")
+}
+
+func TestAuthorizeCustomTemplates(t *testing.T) {
+	consent := template.Must(template.New("c").Parse(`custom {{.ClientID}} {{range .Fields}}[{{.Name}}]{{end}}`))
+	errPage := template.Must(template.New("e").Parse(`oops {{.Code}} {{.Status}}`))
+	e := newAuthzEnv(t, nil, func(c *provider.AuthorizeConfig) {
+		c.ConsentTemplate = consent
+		c.ErrorTemplate = errPage
+	})
+	w := e.get(spaParams(), "user-1")
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "custom spa [response_type][client_id][redirect_uri][scope][state][code_challenge][code_challenge_method][consent_token]", w.Body.String())
+	w = e.get(spaParams("client_id", "nobody"), "user-1")
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Equal(t, "oops invalid_request 400", w.Body.String())
+}
+
+func TestAuthorizePlainPKCEOptIn(t *testing.T) {
+	e := newAuthzEnv(t, nil, func(c *provider.AuthorizeConfig) { c.AllowPlainPKCE = true })
+	t.Run("confidential client may use plain", func(t *testing.T) {
+		params := spaParams("client_id", "web", "redirect_uri", "", "code_challenge", testVerifier, "code_challenge_method", "plain")
+		code := e.code(t, params, "user-1")
+		w := e.do(req{form: exchange(code, "client_id", "", "redirect_uri", ""), basic: []string{"web", confSecret}})
+		assertToken(t, w)
+	})
+	t.Run("public client still may not", func(t *testing.T) {
+		w := e.get(spaParams("code_challenge", testVerifier, "code_challenge_method", "plain"), "user-1")
+		assertRedirectError(t, w, "https://spa.example/cb", "invalid_request", "st-123")
+	})
+}

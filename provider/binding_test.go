@@ -1,0 +1,169 @@
+package provider_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var bindingKey = []byte("binding-key-0123456789abcdefghijklmnopqrstuvwxyz")
+
+// newBoundEnv is newEnv with binding on and 10.0.0.0/8 as trusted proxies.
+func newBoundEnv(t testing.TB) *env {
+	return newEnv(t, func(c *provider.Config) {
+		c.BindingKey = bindingKey
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	})
+}
+
+// apiRequest is a request to a protected route from remoteAddr with the
+// given User-Agent and X-Forwarded-For (empty: none).
+func apiRequest(remoteAddr, ua, xff string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "https://api.example.com/", nil)
+	r.RemoteAddr = remoteAddr
+	r.Header.Set("User-Agent", ua)
+	if xff != "" {
+		r.Header.Set("X-Forwarded-For", xff)
+	}
+	return r
+}
+
+func TestBindingKeyConfig(t *testing.T) {
+	st := newTestStore(newClock().Now)
+	_, err := provider.New(provider.Config{Clients: st, Tokens: st, BindingKey: make([]byte, 31)})
+	assert.ErrorContains(t, err, "BindingKey is shorter than 32 bytes")
+
+	key := make([]byte, 32)
+	p, err := provider.New(provider.Config{Clients: st, Tokens: st, BindingKey: key})
+	require.NoError(t, err)
+	before := p.Fingerprint(apiRequest("192.0.2.1:1", "ua", ""))
+	key[0] = 1
+	got := p.Config().BindingKey
+	got[1] = 1
+	assert.Equal(t, before, p.Fingerprint(apiRequest("192.0.2.1:1", "ua", "")),
+		"the provider keeps its own copy of the key")
+}
+
+func TestFingerprint(t *testing.T) {
+	e := newBoundEnv(t)
+	base := e.p.Fingerprint(apiRequest("192.0.2.1:1111", "Firefox", ""))
+	require.True(t, strings.HasPrefix(base, "b1."), base)
+	assert.NotContains(t, base, "192.0.2.1")
+	assert.NotContains(t, base, "Firefox")
+
+	tests := []struct {
+		name string
+		r    *http.Request
+		same bool
+	}{
+		{"another port of the same address is the same client", apiRequest("192.0.2.1:2222", "Firefox", ""), true},
+		{"X-Forwarded-For from an untrusted peer is ignored", apiRequest("192.0.2.1:1111", "Firefox", "198.51.100.9"), true},
+		{"another address differs", apiRequest("192.0.2.2:1111", "Firefox", ""), false},
+		{"another User-Agent differs", apiRequest("192.0.2.1:1111", "Chrome", ""), false},
+		{"a trusted proxy forwards the client's address", apiRequest("10.1.2.3:80", "Firefox", "192.0.2.1"), true},
+		{"a trusted proxy forwarding another address differs", apiRequest("10.1.2.3:80", "Firefox", "192.0.2.7"), false},
+		{"hops left of the first untrusted one are ignored", apiRequest("10.1.2.3:80", "Firefox", "203.0.113.5, 192.0.2.1"), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.same, e.p.Fingerprint(tc.r) == base)
+		})
+	}
+
+	off := newEnv(t, nil)
+	assert.Empty(t, off.p.Fingerprint(apiRequest("192.0.2.1:1111", "Firefox", "")), "binding off")
+	other := newEnv(t, func(c *provider.Config) { c.BindingKey = []byte(strings.Repeat("k", 32)) })
+	assert.NotEqual(t, base, other.p.Fingerprint(apiRequest("192.0.2.1:1111", "Firefox", "")), "the key matters")
+}
+
+// issueFrom runs a password grant from remoteAddr with User-Agent ua.
+func (e *env) issueFrom(t testing.TB, remoteAddr, ua string) map[string]any {
+	t.Helper()
+	return assertToken(t, e.do(req{form: password(), basic: conf, remoteAddr: remoteAddr,
+		header: http.Header{"User-Agent": {ua}}}))
+}
+
+func TestBindingRules(t *testing.T) {
+	tests := []struct {
+		name    string
+		request *http.Request
+		valid   bool
+	}{
+		{"the same client IP and User-Agent pass", apiRequest("192.0.2.1:5555", "Firefox", ""), true},
+		{"a spoofed X-Forwarded-For from an untrusted peer changes nothing", apiRequest("192.0.2.1:5555", "Firefox", "203.0.113.66"), true},
+		{"another User-Agent is invalid_token and revokes the grant", apiRequest("192.0.2.1:5555", "curl/8", ""), false},
+		{"another client IP is invalid_token and revokes the grant", apiRequest("198.51.100.1:5555", "Firefox", ""), false},
+		{"a spoofed X-Forwarded-For cannot claim the bound IP", apiRequest("198.51.100.1:5555", "Firefox", "192.0.2.1"), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newBoundEnv(t)
+			tok := e.issueFrom(t, "192.0.2.1:4444", "Firefox")
+			access := tok["access_token"].(string)
+
+			ti, err := e.p.ValidateAccessToken(tc.request, access)
+			if tc.valid {
+				require.NoError(t, err)
+				assert.NotEmpty(t, ti.Grant.Binding)
+				return
+			}
+			require.ErrorIs(t, err, provider.ErrInvalidToken)
+			_, err = e.p.ValidateAccessToken(apiRequest("192.0.2.1:5555", "Firefox", ""), access)
+			assert.ErrorIs(t, err, provider.ErrInvalidToken, "the grant is revoked: the rightful client is refused too")
+			w := e.do(req{form: with(password(), "grant_type", "refresh_token", "refresh_token", tok["refresh_token"].(string)),
+				basic: conf, remoteAddr: "192.0.2.1:4444", header: http.Header{"User-Agent": {"Firefox"}}})
+			assertError(t, w, http.StatusBadRequest, "invalid_grant")
+		})
+	}
+}
+
+func TestBindingRevocationFailureStillRefuses(t *testing.T) {
+	e := newBoundEnv(t)
+	access := e.issueFrom(t, "192.0.2.1:4444", "Firefox")["access_token"].(string)
+	ti, err := e.p.ValidateAccessToken(apiRequest("192.0.2.1:1", "Firefox", ""), access)
+	require.NoError(t, err)
+	store := &revokeFails{TokenStore: e.store}
+	p, err := provider.New(provider.Config{Clients: e.store, Tokens: store, BindingKey: bindingKey, Now: e.clock.Now})
+	require.NoError(t, err)
+	_, err = p.ValidateAccessToken(apiRequest("192.0.2.1:1", "curl/8", ""), access)
+	assert.ErrorIs(t, err, provider.ErrInvalidToken, "a mismatch is refused even when the revocation fails")
+	assert.Equal(t, []string{ti.Grant.ID}, store.tried)
+}
+
+// revokeFails is a TokenStore whose RevokeGrant fails.
+type revokeFails struct {
+	storage.TokenStore
+	tried []string
+}
+
+func (s *revokeFails) RevokeGrant(_ context.Context, id string) error {
+	s.tried = append(s.tried, id)
+	return errUserDBDown
+}
+
+func TestBindingOffIssuesUnboundGrants(t *testing.T) {
+	e := newEnv(t, nil)
+	access := e.issueFrom(t, "192.0.2.1:4444", "Firefox")["access_token"].(string)
+	ti, err := e.p.ValidateAccessToken(apiRequest("198.51.100.1:1", "curl/8", ""), access)
+	require.NoError(t, err)
+	assert.Empty(t, ti.Grant.Binding)
+}
+
+func TestBindingClientCredentialsGrantIsBoundToo(t *testing.T) {
+	e := newBoundEnv(t)
+	w := e.do(req{form: map[string][]string{"grant_type": {"client_credentials"}}, basic: conf,
+		remoteAddr: "192.0.2.1:1", header: http.Header{"User-Agent": {"svc"}}})
+	access := assertToken(t, w)["access_token"].(string)
+	_, err := e.p.ValidateAccessToken(apiRequest("192.0.2.1:2", "svc", ""), access)
+	require.NoError(t, err)
+	_, err = e.p.ValidateAccessToken(apiRequest("192.0.2.9:2", "svc", ""), access)
+	assert.ErrorIs(t, err, provider.ErrInvalidToken)
+}

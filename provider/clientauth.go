@@ -1,0 +1,162 @@
+package provider
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// Client authentication methods (RFC 7591 §2 names).
+const (
+	authMethodBasic = "client_secret_basic"
+	authMethodPost  = "client_secret_post"
+	authMethodNone  = "none"
+)
+
+// authenticatedClient is a client that passed authentication.
+type authenticatedClient struct {
+	*storage.Client
+	// method is how it authenticated: client_secret_basic,
+	// client_secret_post, or none (a public client naming itself).
+	method string
+	// basic is set when the client used the Authorization header.
+	basic bool
+}
+
+// confidential reports whether the client proved it holds a secret.
+func (c *authenticatedClient) confidential() bool { return c.method != authMethodNone }
+
+// dummySecretHash is what a secret for an unknown client is verified
+// against, so that an unknown client costs the same time as a wrong
+// secret of a client with a generated (SHA-256-stored) secret.
+var dummySecretHash = storage.HashGeneratedSecret("oauth2provider dummy secret for unknown clients")
+
+// errMalformedBasic reports an Authorization: Basic header that does not
+// decode to a form-urlencoded "id:secret".
+var errMalformedBasic = errors.New("malformed Basic credentials")
+
+// parseBasicAuth parses the value of an Authorization header in the Basic
+// scheme (RFC 7617) whose user-id and password are the client ID and
+// secret, each application/x-www-form-urlencoded first (RFC 6749 §2.3.1).
+// isBasic is false for another scheme; err is set when a Basic value is
+// malformed. The scheme name is case-insensitive.
+func parseBasicAuth(h string) (id, secret string, isBasic bool, err error) {
+	scheme, rest, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Basic") {
+		return "", "", false, nil
+	}
+	rest = strings.Trim(rest, " \t")
+	raw, err := base64.StdEncoding.DecodeString(rest)
+	if err != nil {
+		return "", "", true, errMalformedBasic
+	}
+	rawID, rawSecret, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return "", "", true, errMalformedBasic
+	}
+	if id, err = url.QueryUnescape(rawID); err != nil || id == "" {
+		return "", "", true, errMalformedBasic
+	}
+	if secret, err = url.QueryUnescape(rawSecret); err != nil {
+		return "", "", true, errMalformedBasic
+	}
+	return id, secret, true, nil
+}
+
+// authenticateClient authenticates the client of an endpoint request
+// (RFC 6749 §2.3): client_secret_basic, client_secret_post, or a public
+// client's client_id alone. Using two methods at once is invalid_request.
+// Any failure to authenticate is the same invalid_client (401), with a
+// Basic challenge when the request used (or should have used) Basic; an
+// unknown client costs the same secret verification as a wrong secret.
+// A disabled client never authenticates. A store outage is a 503.
+// Failed secrets are throttled per (client ID, client IP): over the limit
+// the request is refused with 429 before the secret is checked.
+func (p *Provider) authenticateClient(r *http.Request, f form) (*authenticatedClient, *Error) {
+	authz := r.Header.Values("Authorization")
+	if len(authz) > 1 {
+		return nil, errInvalidRequest("more than one Authorization header")
+	}
+	bodyID, bodySecret := f.get(paramClientID), f.get(paramClientSecret)
+
+	var id, secret, method string
+	switch {
+	case len(authz) == 1:
+		var isBasic bool
+		var err error
+		id, secret, isBasic, err = parseBasicAuth(authz[0])
+		if !isBasic {
+			return nil, p.errInvalidClient(true, "unsupported client authentication method")
+		}
+		if err != nil {
+			return nil, errInvalidRequest("malformed Basic client credentials")
+		}
+		if bodySecret != "" {
+			return nil, errInvalidRequest("more than one client authentication method")
+		}
+		if bodyID != "" && bodyID != id {
+			return nil, errInvalidRequest("client_id does not match the Authorization header")
+		}
+		method = authMethodBasic
+		if secret == "" { // "id:" names a public client, as some libraries send it
+			method = authMethodNone
+		}
+	case bodySecret != "":
+		if bodyID == "" {
+			return nil, errInvalidRequest("client_secret without client_id")
+		}
+		id, secret, method = bodyID, bodySecret, authMethodPost
+	case bodyID != "":
+		id, method = bodyID, authMethodNone
+	default:
+		return nil, p.errInvalidClient(true, "client authentication required")
+	}
+	basic := len(authz) == 1
+
+	c, err := p.cfg.Clients.GetClient(r.Context(), id)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil, errUnavailable(err)
+	}
+	if err != nil {
+		c = nil
+	}
+
+	if method == authMethodNone {
+		if c == nil || !c.Public || c.Disabled {
+			return nil, p.errInvalidClient(basic, "client authentication failed")
+		}
+		return &authenticatedClient{Client: c, method: method, basic: basic}, nil
+	}
+	a, e := p.beginClient(r, id)
+	if e != nil {
+		return nil, e
+	}
+	defer a.end()
+	var ok bool
+	if c == nil || c.Public {
+		storage.VerifySecret(dummySecretHash, secret)
+	} else {
+		ok = c.VerifySecret(secret)
+	}
+	if e := p.clientSecretChecked(r, a, c, ok); e != nil {
+		return nil, e
+	}
+	if !ok || c.Disabled {
+		return nil, p.errInvalidClient(basic, "client authentication failed")
+	}
+	return &authenticatedClient{Client: c, method: method, basic: basic}, nil
+}
+
+// errInvalidClient is the 401 invalid_client answer (RFC 6749 §5.2), with
+// a Basic challenge when basic is set.
+func (p *Provider) errInvalidClient(basic bool, desc string) *Error {
+	e := &Error{Code: CodeInvalidClient, Description: desc, Status: http.StatusUnauthorized}
+	if basic {
+		e.challenge = p.BasicChallenge()
+	}
+	return e
+}

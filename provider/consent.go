@@ -1,0 +1,127 @@
+package provider
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"html/template"
+	"net/http"
+	"time"
+
+	_ "embed"
+)
+
+// defaultConsentTTL is how long a consent form stays valid when
+// AuthorizeConfig.ConsentTTL is zero.
+const defaultConsentTTL = 10 * time.Minute
+
+//go:embed consent.html
+var defaultConsentHTML string
+
+// defaultConsentTemplate is the embedded consent page.
+var defaultConsentTemplate = template.Must(template.New("consent").Parse(defaultConsentHTML))
+
+// ConsentPage is what the consent template is executed with.
+type ConsentPage struct {
+	// ClientID identifies the client asking for access.
+	ClientID string
+	// UserID is the signed-in user who decides.
+	UserID string
+	// Scopes are the scopes the client asks for; empty means none.
+	Scopes []string
+	// RedirectURI is where the browser goes after the decision.
+	RedirectURI string
+	// Action is the URL the form must POST to: the authorization endpoint.
+	Action string
+	// Fields must all be posted back as hidden inputs: the authorization
+	// request and the form token that protects the decision against
+	// cross-site request forgery.
+	Fields []ConsentField
+}
+
+// ConsentField is one hidden input of the consent form.
+type ConsentField struct {
+	Name, Value string
+}
+
+// consentMAC returns the HMAC of a consent form for userID and the request
+// params, valid until exp (Unix seconds).
+func (h *authorizeHandler) consentMAC(exp uint64, userID string, ar *authorizeRequest) []byte {
+	m := hmac.New(sha256.New, h.cfg.ConsentKey)
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], exp)
+	m.Write([]byte("oauth2provider consent v1\x00"))
+	m.Write(b[:])
+	binary.BigEndian.PutUint64(b[:], uint64(len(userID)))
+	m.Write(b[:])
+	m.Write([]byte(userID))
+	m.Write([]byte(ar.params.Encode())) // sorted by key: canonical
+	return m.Sum(nil)
+}
+
+// consentToken makes the form token of a consent page: its expiry and an
+// HMAC over the expiry, the user and the authorization request, so that
+// only the page shown to this user for this request can approve it.
+func (h *authorizeHandler) consentToken(userID string, ar *authorizeRequest) string {
+	unix := max(h.p.now().Add(h.cfg.ConsentTTL).Unix(), 0)
+	exp := uint64(unix) // #nosec G115 -- clamped to >= 0 above
+	b := make([]byte, 8, 8+sha256.Size)
+	binary.BigEndian.PutUint64(b, exp)
+	b = append(b, h.consentMAC(exp, userID, ar)...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// checkConsentToken reports whether tok is a live form token of a consent
+// page shown to userID for the request ar; the MAC is compared in
+// constant time.
+func (h *authorizeHandler) checkConsentToken(tok, userID string, ar *authorizeRequest) bool {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(tok)
+	if err != nil || len(b) != 8+sha256.Size {
+		return false
+	}
+	exp := binary.BigEndian.Uint64(b[:8])
+	if exp > 1<<62 || h.p.now().Unix() >= int64(exp) {
+		return false
+	}
+	return hmac.Equal(b[8:], h.consentMAC(exp, userID, ar))
+}
+
+// showConsent renders the consent page for the request ar.
+func (h *authorizeHandler) showConsent(w http.ResponseWriter, r *http.Request, ar *authorizeRequest, userID string) {
+	page := ConsentPage{
+		ClientID:    ar.client.ID,
+		UserID:      userID,
+		Scopes:      ar.scopes,
+		RedirectURI: ar.redirectURI,
+		Action:      r.URL.EscapedPath(),
+	}
+	for _, name := range authorizeParams {
+		if v := ar.params.Get(name); v != "" {
+			page.Fields = append(page.Fields, ConsentField{Name: name, Value: v})
+		}
+	}
+	page.Fields = append(page.Fields, ConsentField{Name: paramConsentToken, Value: h.consentToken(userID, ar)})
+	var buf bytes.Buffer
+	if err := h.consent.Execute(&buf, page); err != nil {
+		http.Error(w, "the consent page could not be shown", http.StatusInternalServerError)
+		return
+	}
+	writeHTML(w, http.StatusOK, buf.Bytes())
+}
+
+// writeHTML writes a page of the authorization endpoint, which no other
+// site may frame (clickjacking) and whose URL, holding the authorization
+// request, is not sent on as a Referer.
+func writeHTML(w http.ResponseWriter, status int, body []byte) {
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	setNoStore(hd)
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Content-Security-Policy", "frame-ancestors 'none'")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,185 @@
+package provider
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Error codes of RFC 6749 §5.2 and RFC 6750 §3.1, plus
+// temporarily_unavailable (RFC 6749 §4.1.2.1), which the endpoints use for a
+// storage or user-database outage.
+const (
+	CodeInvalidRequest         = "invalid_request"
+	CodeInvalidClient          = "invalid_client"
+	CodeInvalidGrant           = "invalid_grant"
+	CodeUnauthorizedClient     = "unauthorized_client"
+	CodeUnsupportedGrantType   = "unsupported_grant_type"
+	CodeInvalidScope           = "invalid_scope"
+	CodeInvalidToken           = "invalid_token"
+	CodeInsufficientScope      = "insufficient_scope"
+	CodeTemporarilyUnavailable = "temporarily_unavailable"
+)
+
+// ErrInvalidToken is returned by [Provider.ValidateAccessToken] for a
+// token that is malformed, unknown, expired or revoked, or whose client is
+// disabled; the cases are not told apart. Check it with [errors.Is].
+var ErrInvalidToken = errors.New("provider: invalid token")
+
+// Error is an OAuth 2.0 error response (RFC 6749 §5.2): the JSON body's
+// error, error_description and error_uri, and the HTTP status. It never
+// holds a token, secret or password.
+type Error struct {
+	// Code is the error code, one of the Code constants.
+	Code string
+	// Description is human-readable text for the client developer; empty
+	// means none.
+	Description string
+	// URI identifies a page about the error; empty means none.
+	URI string
+	// Status is the HTTP status code; zero means 400.
+	Status int
+
+	// challenge, when not empty, is sent as WWW-Authenticate.
+	challenge string
+	// cause is the underlying error of an outage, for Unwrap; never sent.
+	cause error
+}
+
+// Error returns the code and description.
+func (e *Error) Error() string {
+	if e.Description == "" {
+		return "oauth2: " + e.Code
+	}
+	return "oauth2: " + e.Code + ": " + e.Description
+}
+
+// Unwrap returns the error that caused a temporarily_unavailable response,
+// or nil.
+func (e *Error) Unwrap() error { return e.cause }
+
+func (e *Error) status() int {
+	if e.Status == 0 {
+		return http.StatusBadRequest
+	}
+	return e.Status
+}
+
+func errInvalidRequest(desc string) *Error {
+	return &Error{Code: CodeInvalidRequest, Description: desc, Status: http.StatusBadRequest}
+}
+
+func errInvalidGrant(desc string) *Error {
+	return &Error{Code: CodeInvalidGrant, Description: desc, Status: http.StatusBadRequest}
+}
+
+func errInvalidScope(desc string) *Error {
+	return &Error{Code: CodeInvalidScope, Description: desc, Status: http.StatusBadRequest}
+}
+
+func errUnauthorizedClient(desc string) *Error {
+	return &Error{Code: CodeUnauthorizedClient, Description: desc, Status: http.StatusBadRequest}
+}
+
+// errUnavailable is the answer to a failure of a store or of the user
+// database: 503, no detail on the wire, the cause kept for Unwrap.
+func errUnavailable(cause error) *Error {
+	return &Error{
+		Code:        CodeTemporarilyUnavailable,
+		Description: "the service is temporarily unavailable, try again later",
+		Status:      http.StatusServiceUnavailable,
+		cause:       cause,
+	}
+}
+
+// errorBody is the JSON form of an Error.
+type errorBody struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description,omitempty"`
+	ErrorURI         string `json:"error_uri,omitempty"`
+}
+
+// setNoStore sets the headers RFC 6749 §5.1 requires on every response
+// that carries (or might carry) credentials.
+func setNoStore(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+}
+
+// writeJSON writes v as the JSON body with status, and the no-store
+// headers.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil { // only our own plain structs are written; cannot happen
+		status = http.StatusInternalServerError
+		body = []byte(`{"error":"server_error"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=utf-8")
+	setNoStore(h)
+	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// writeError writes err as an RFC 6749 §5.2 response. An error that is
+// not an *Error is answered as temporarily_unavailable (503).
+func writeError(w http.ResponseWriter, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = errUnavailable(err)
+	}
+	if e.challenge != "" {
+		w.Header().Set("WWW-Authenticate", e.challenge)
+	}
+	if e.status() == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, e.status(), errorBody{Error: e.Code, ErrorDescription: e.Description, ErrorURI: e.URI})
+}
+
+// WriteError writes err as an OAuth 2.0 error response (RFC 6749 §5.2)
+// with the no-store headers: an *[Error] as it is, any other error as a
+// 503 temporarily_unavailable whose detail is not sent. Handlers built
+// on the provider use it so that every endpoint answers alike.
+func WriteError(w http.ResponseWriter, err error) { writeError(w, err) }
+
+// quoteParam returns s as an RFC 7230 quoted-string for an auth-param.
+func quoteParam(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c == 0x7f: // no control characters in a header
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// BasicChallenge returns the WWW-Authenticate value for HTTP Basic client
+// authentication in the provider's realm.
+func (p *Provider) BasicChallenge() string { return "Basic realm=" + quoteParam(p.cfg.Realm) }
+
+// BearerChallenge returns an RFC 6750 §3 WWW-Authenticate value in the
+// provider's realm. code and desc are optional (empty means left out);
+// desc must not hold a token.
+func (p *Provider) BearerChallenge(code, desc string) string {
+	s := "Bearer realm=" + quoteParam(p.cfg.Realm)
+	if code != "" {
+		s += ", error=" + quoteParam(code)
+	}
+	if desc != "" {
+		s += ", error_description=" + quoteParam(desc)
+	}
+	return s
+}

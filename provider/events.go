@@ -1,0 +1,134 @@
+package provider
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/internal/token"
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// EventType names a security event of the provider.
+type EventType string
+
+// Security events. Each is reported to Config.Events, or logged to
+// Config.Logger, when it happens.
+const (
+	// EventTokenIssued: the token endpoint issued tokens (any grant,
+	// rotation included). GrantType, ClientID, GrantID and, for a user's
+	// grant, UserID are set.
+	EventTokenIssued EventType = "token_issued"
+	// EventRefreshReuse: a consumed refresh token was presented again;
+	// the store revoked its whole grant (RFC 9700 §4.14.2).
+	EventRefreshReuse EventType = "refresh_reuse_detected"
+	// EventGrantRevoked: a grant was revoked at the revocation endpoint
+	// (RFC 7009).
+	EventGrantRevoked EventType = "grant_revoked"
+	// EventBindingMismatch: a bound token was presented by another user
+	// agent (see Config token binding).
+	EventBindingMismatch EventType = "binding_mismatch"
+	// EventThrottled: failed attempts under a throttling key reached its
+	// limit; further attempts are refused with 429 until RetryAfter has
+	// passed. Reported once per failure that leaves the key throttled,
+	// not for each refused attempt, so that an attack cannot flood the
+	// log faster than the limit lets it guess.
+	EventThrottled EventType = "throttled"
+	// EventClientAuthFailed: a client presented a wrong secret, or a
+	// disabled client a right one.
+	EventClientAuthFailed EventType = "client_auth_failed"
+	// EventUserAuthFailed: a wrong username or password at the password
+	// grant or a login form ([Provider.AuthenticateUser]).
+	EventUserAuthFailed EventType = "user_auth_failed"
+)
+
+// Event is a security event. It carries identifiers only: never a
+// token, a secret, a password or a username (a username field sometimes
+// holds a mistyped password). An empty field is unknown or does not apply.
+type Event struct {
+	// Type is what happened.
+	Type EventType
+	// Time is when, by the provider's clock.
+	Time time.Time
+	// ClientID is the client, when it is a registered client. A client_id
+	// that names no client is left out: it may be a misplaced secret.
+	ClientID string
+	// UserID is the resource owner's stable ID.
+	UserID string
+	// GrantID identifies the grant (not secret: every token carries it).
+	GrantID string
+	// GrantType is the grant type of a token request.
+	GrantType string
+	// IP is the client's address (Provider.ClientIP); invalid when not
+	// known.
+	IP netip.Addr
+	// Reason is a short fixed explanation, never user input.
+	Reason string
+	// RetryAfter is how long a throttled key must wait (EventThrottled).
+	RetryAfter time.Duration
+}
+
+// Level returns the slog level the default logger records e at: Info for
+// routine events (tokens issued, grants revoked), Warn for the rest.
+func (e Event) Level() slog.Level {
+	switch e.Type {
+	case EventTokenIssued, EventGrantRevoked:
+		return slog.LevelInfo
+	}
+	return slog.LevelWarn
+}
+
+// Attrs returns e's non-empty fields as slog attributes, for handlers
+// that log events their own way.
+func (e Event) Attrs() []slog.Attr {
+	attrs := make([]slog.Attr, 0, 8)
+	attrs = append(attrs, slog.String("event", string(e.Type)))
+	add := func(k, v string) {
+		if v != "" {
+			attrs = append(attrs, slog.String(k, v))
+		}
+	}
+	add("client_id", e.ClientID)
+	add("user_id", e.UserID)
+	add("grant_id", e.GrantID)
+	add("grant_type", e.GrantType)
+	if e.IP.IsValid() {
+		attrs = append(attrs, slog.String("ip", e.IP.String()))
+	}
+	add("reason", e.Reason)
+	if e.RetryAfter > 0 {
+		attrs = append(attrs, slog.Duration("retry_after", e.RetryAfter))
+	}
+	return attrs
+}
+
+// emit reports a security event: to Config.Events when set, else to
+// Config.Logger (or slog's default logger, looked up now). It fills in
+// Time. Code of the provider calls it wherever a security event happens,
+// e.g. p.emit(ctx, Event{Type: EventBindingMismatch, GrantID: id, ...}).
+func (p *Provider) emit(ctx context.Context, e Event) {
+	if e.Time.IsZero() {
+		e.Time = p.now()
+	}
+	if p.cfg.Events != nil {
+		p.cfg.Events(ctx, e)
+		return
+	}
+	l := p.cfg.Logger
+	if l == nil {
+		l = slog.Default()
+	}
+	l.LogAttrs(ctx, e.Level(), "oauth2: "+string(e.Type), e.Attrs()...)
+}
+
+// emitIssued reports EventTokenIssued for a successful token response.
+// The grant ID is read from the access token, which carries it.
+func (p *Provider) emitIssued(r *http.Request, clientID, grantType string, resp *tokenResponse) {
+	ev := Event{Type: EventTokenIssued, ClientID: clientID, UserID: resp.UserID, GrantType: grantType, IP: p.ClientIP(r)}
+	if ref, err := token.Parse(storage.KindAccess, resp.AccessToken); err == nil {
+		ev.GrantID = ref.GrantID
+	}
+	p.emit(r.Context(), ev)
+}

@@ -1,0 +1,187 @@
+package provider_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/provider"
+)
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// tokenPattern matches a token of any kind (prefix, then 71 characters).
+var tokenPattern = regexp.MustCompile(`o(at|rt|st|ac|xx)_[A-Za-z0-9_-]{40,}`)
+
+// leaks returns what in log looks like a token, or is one of the test
+// suite's secrets and passwords.
+func leaks(log string) []string {
+	var found []string
+	for _, s := range []string{confSecret, otherSecret, weirdSecret, "foobar42", "nope", "other-secret", "demo-secret"} {
+		if strings.Contains(log, s) {
+			found = append(found, s)
+		}
+	}
+	return append(found, tokenPattern.FindAllString(log, 3)...)
+}
+
+// TestMain runs every test of the package with slog's default logger
+// capturing, which is where providers without Config.Events or
+// Config.Logger send their security events, and fails the run when any
+// record holds a token, a client secret or a password.
+func TestMain(m *testing.M) {
+	captured := &lockedBuffer{}
+	slog.SetDefault(slog.New(slog.NewTextHandler(captured, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	code := m.Run()
+	if code == 0 {
+		log := captured.String()
+		switch {
+		case !strings.Contains(log, "event=token_issued") || !strings.Contains(log, "event=user_auth_failed"):
+			fmt.Fprintln(os.Stderr, "events: the test flows logged no security events; the leak check checked nothing")
+			code = 1
+		case len(leaks(log)) > 0:
+			fmt.Fprintf(os.Stderr, "events: security event records hold secrets or tokens: %q\n", leaks(log))
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func TestLeakCheckFindsTokensAndSecrets(t *testing.T) {
+	e := newEnv(t, nil)
+	m := e.issue(t)
+	assert.NotEmpty(t, leaks("x="+m["access_token"].(string)))
+	assert.NotEmpty(t, leaks("x="+m["refresh_token"].(string)))
+	assert.NotEmpty(t, leaks("secret="+confSecret))
+	assert.Empty(t, leaks(`event=token_issued grant_id=ql7NjsVbk1lAYbBSgIx9nA`))
+}
+
+func TestEventsOfTheFlows(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		events []provider.Event
+	)
+	e := newEnv(t, func(c *provider.Config) {
+		c.Events = func(_ context.Context, ev provider.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, ev)
+		}
+	})
+	last := func() provider.Event {
+		mu.Lock()
+		defer mu.Unlock()
+		require.NotEmpty(t, events)
+		ev := events[len(events)-1]
+		events = nil
+		return ev
+	}
+	now := e.clock.Now()
+	ip := netip.MustParseAddr("192.0.2.1")
+
+	m := e.issue(t)
+	grantID := mustGrantID(t, e, m["access_token"].(string))
+	assert.Equal(t, provider.Event{Type: provider.EventTokenIssued, Time: now, ClientID: "conf", UserID: "user-1",
+		GrantID: grantID, GrantType: "password", IP: ip}, last())
+
+	rt := m["refresh_token"].(string)
+	refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}
+	assertToken(t, e.do(req{form: refresh, basic: conf}))
+	assert.Equal(t, provider.Event{Type: provider.EventTokenIssued, Time: now, ClientID: "conf", UserID: "user-1",
+		GrantID: grantID, GrantType: "refresh_token", IP: ip}, last())
+
+	assertError(t, e.do(req{form: refresh, basic: conf}), 400, "invalid_grant")
+	assert.Equal(t, provider.Event{Type: provider.EventRefreshReuse, Time: now, ClientID: "conf",
+		GrantID: grantID, IP: ip, Reason: "consumed refresh token presented again; grant revoked"}, last())
+
+	m = e.issue(t)
+	grantID = mustGrantID(t, e, m["access_token"].(string))
+	_ = last()
+	assertRevoked200(t, call(e.p.RevokeHandler(), req{form: tokenForm(m["access_token"].(string)), basic: conf}))
+	assert.Equal(t, provider.Event{Type: provider.EventGrantRevoked, Time: now, ClientID: "conf", UserID: "user-1",
+		GrantID: grantID, IP: ip, Reason: "revoked by the client (RFC 7009)"}, last())
+
+	assertError(t, e.do(req{form: password(), basic: []string{"conf", otherSecret}}), 401, "invalid_client")
+	assert.Equal(t, provider.Event{Type: provider.EventClientAuthFailed, Time: now, ClientID: "conf", IP: ip,
+		Reason: "wrong client secret or unknown client"}, last())
+
+	// A client_id naming no client may be a misplaced secret: not reported.
+	assertError(t, e.do(req{form: password("client_id", confSecret, "client_secret", "conf")}), 401, "invalid_client")
+	assert.Equal(t, provider.Event{Type: provider.EventClientAuthFailed, Time: now, IP: ip,
+		Reason: "wrong client secret or unknown client"}, last())
+
+	assertError(t, e.do(req{form: password(), basic: []string{"disabled", confSecret}}), 401, "invalid_client")
+	assert.Equal(t, provider.Event{Type: provider.EventClientAuthFailed, Time: now, ClientID: "disabled", IP: ip,
+		Reason: "client disabled"}, last())
+
+	for range provider.DefaultUserRate.Burst - 1 {
+		assertError(t, e.do(req{form: password("password", "nope"), basic: conf}), 400, "invalid_grant")
+		assert.Equal(t, provider.Event{Type: provider.EventUserAuthFailed, Time: now, IP: ip,
+			Reason: "invalid username or password"}, last())
+	}
+	assertError(t, e.do(req{form: password("password", "nope"), basic: conf}), 400, "invalid_grant")
+	mu.Lock()
+	got := events
+	events = nil
+	mu.Unlock()
+	require.Len(t, got, 2, "the failure that reaches the limit is reported, then the throttling")
+	assert.Equal(t, provider.EventUserAuthFailed, got[0].Type)
+	assert.Equal(t, provider.Event{Type: provider.EventThrottled, Time: now, IP: ip,
+		Reason: "invalid username or password", RetryAfter: time.Minute}, got[1])
+
+	// Refused attempts are not reported one by one.
+	assertThrottled(t, e.do(req{form: password(), basic: conf}), "60")
+	mu.Lock()
+	assert.Empty(t, events)
+	mu.Unlock()
+}
+
+func TestEventsLogToConfigLogger(t *testing.T) {
+	var buf lockedBuffer
+	e := newEnv(t, func(c *provider.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{
+			ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+				if a.Key == slog.TimeKey {
+					return slog.Attr{}
+				}
+				return a
+			},
+		}))
+	})
+	m := e.issue(t)
+	grantID := mustGrantID(t, e, m["access_token"].(string))
+	assertError(t, e.do(req{form: password(), basic: []string{"conf", otherSecret}}), 401, "invalid_client")
+	assert.Equal(t,
+		`level=INFO msg="oauth2: token_issued" event=token_issued client_id=conf user_id=user-1 grant_id=`+grantID+` grant_type=password ip=192.0.2.1`+"\n"+
+			`level=WARN msg="oauth2: client_auth_failed" event=client_auth_failed client_id=conf ip=192.0.2.1 reason="wrong client secret or unknown client"`+"\n",
+		buf.String())
+	assert.Empty(t, leaks(buf.String()))
+}

@@ -1,0 +1,112 @@
+package provider
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/internal/token"
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// authorizationCodeGrant is the authorization code grant at the token
+// endpoint (RFC 6749 §4.1.3, RFC 7636 §4.5-4.6). The code is consumed
+// atomically, so of concurrent exchanges exactly one wins; it must have
+// been issued to the authenticated client, and the request must repeat the
+// authorization request's redirect_uri and, when a code_challenge was
+// sent, carry the matching code_verifier (compared in constant time). A
+// code_verifier for a code issued without a challenge is refused (PKCE
+// downgrade, RFC 9700 §2.1.1). A refused request consumes nothing.
+// Presenting a code that was already exchanged revokes the grant and so
+// every token issued from the code (RFC 6749 §4.1.2). A refresh token is
+// issued when the client may use the refresh_token grant.
+func (p *Provider) authorizationCodeGrant(r *http.Request, c *authenticatedClient, f form) (*tokenResponse, *Error) {
+	raw := f.get(paramCode)
+	if raw == "" {
+		return nil, errInvalidRequest("missing code")
+	}
+	verifier := f.get(paramCodeVerifier)
+	if verifier != "" && !validPKCEString(verifier) {
+		return nil, errInvalidRequest("malformed code_verifier")
+	}
+	redirectURI := f.get(paramRedirectURI)
+	ref, err := token.Parse(storage.KindCode, raw)
+	if err != nil {
+		return nil, errInvalidGrant("invalid authorization code")
+	}
+
+	now := p.now()
+	access, err := mint(storage.KindAccess, ref.GrantID, now, p.cfg.AccessTokenTTL, nil)
+	if err != nil {
+		return nil, errUnavailable(err)
+	}
+	issue := []storage.Token{access.record}
+	withRefresh := c.AllowsGrant(storage.GrantRefreshToken)
+	var refresh minted
+	if withRefresh {
+		if refresh, err = mint(storage.KindRefresh, ref.GrantID, now, p.cfg.RefreshTokenTTL, nil); err != nil {
+			return nil, errUnavailable(err)
+		}
+		issue = append(issue, refresh.record)
+	}
+	if err := r.Context().Err(); err != nil { // the client is gone: consume nothing
+		return nil, errUnavailable(err)
+	}
+	g, err := p.cfg.Tokens.ExchangeToken(r.Context(), storage.Exchange{
+		Kind:      storage.KindCode,
+		Presented: ref,
+		ClientID:  c.ID,
+		Check: func(g *storage.Grant) error {
+			if g.ClientID != c.ID || g.Code == nil || !now.Before(g.ExpiresAt) {
+				return errInvalidGrant("invalid authorization code")
+			}
+			return checkCodeBinding(g.Code, c, redirectURI, verifier)
+		},
+		Issue: issue,
+	})
+	if err != nil {
+		if e, ok := errors.AsType[*Error](err); ok {
+			return nil, e
+		}
+		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrTokenReused) {
+			return nil, errInvalidGrant("invalid authorization code")
+		}
+		return nil, errUnavailable(err)
+	}
+	resp := &tokenResponse{
+		AccessToken: access.raw,
+		TokenType:   "Bearer",
+		ExpiresIn:   int64(p.cfg.AccessTokenTTL / time.Second),
+		Scope:       formatScope(g.Scopes),
+		UserID:      g.UserID,
+	}
+	if withRefresh {
+		resp.RefreshToken = refresh.raw
+	}
+	return resp, nil
+}
+
+// checkCodeBinding checks a token request against what its code is bound
+// to: the redirect_uri, repeated exactly when the authorization request
+// had one (RFC 6749 §4.1.3), and the PKCE verifier (RFC 7636 §4.6).
+func checkCodeBinding(b *storage.CodeBinding, c *authenticatedClient, redirectURI, verifier string) error {
+	if redirectURI != b.RedirectURI {
+		if b.RedirectURI == "" {
+			return errInvalidGrant("redirect_uri was not part of the authorization request")
+		}
+		return errInvalidGrant("redirect_uri does not match the authorization request")
+	}
+	switch {
+	case b.Challenge == "" && verifier != "":
+		return errInvalidGrant("code_verifier sent for a code issued without code_challenge")
+	case b.Challenge == "" && c.Public:
+		return errInvalidGrant("invalid authorization code") // cannot be issued; refuse anyway
+	case b.Challenge == "":
+		return nil
+	case verifier == "":
+		return errInvalidGrant("missing code_verifier")
+	case !verifyPKCE(b.ChallengeMethod, b.Challenge, verifier):
+		return errInvalidGrant("code_verifier does not match the code_challenge")
+	}
+	return nil
+}

@@ -1,0 +1,33 @@
+package provider
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// passwordGrant is the resource owner password credentials grant (RFC
+// 6749 §4.3). Wrong credentials are invalid_grant, and an unknown user and
+// a wrong password give the same answer; a failure of the user database
+// is a 503 and never a token. A refresh token is issued when the client
+// may use the refresh_token grant.
+func (p *Provider) passwordGrant(r *http.Request, c *authenticatedClient, f form) (*tokenResponse, *Error) {
+	username, password := f.get(paramUsername), f.get(paramPassword)
+	if username == "" || password == "" {
+		return nil, errInvalidRequest("username and password are required")
+	}
+	scopes, e := p.grantScopes(c.Client, f.get(paramScope))
+	if e != nil {
+		return nil, e
+	}
+	userID, err := p.AuthenticateUser(r, username, password)
+	if err != nil {
+		var pe *Error
+		if errors.As(err, &pe) {
+			return nil, pe
+		}
+		return nil, errInvalidGrant("invalid username or password")
+	}
+	return p.issueGrant(r.Context(), c.ID, userID, scopes, c.AllowsGrant(storage.GrantRefreshToken))
+}

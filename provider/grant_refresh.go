@@ -1,0 +1,91 @@
+package provider
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/internal/token"
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// refreshGrant is the refresh token grant (RFC 6749 §6) with rotation
+// (RFC 9700 §4.14.2): the presented refresh token is consumed and a new
+// access and refresh token of the same grant are issued, atomically in the
+// store. The request may narrow the scope for the new access token, never
+// widen it; the new refresh token keeps the grant's scope. An optional
+// user_id (the Pyramid seed's parameter) must be the grant's user. A token
+// of another client, a wrong user_id or a bad scope consume nothing.
+// Presenting a consumed refresh token revokes the whole grant.
+func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form) (*tokenResponse, *Error) {
+	raw := f.get(paramRefreshToken)
+	if raw == "" {
+		return nil, errInvalidRequest("missing refresh_token")
+	}
+	ref, err := token.Parse(storage.KindRefresh, raw)
+	if err != nil {
+		return nil, errInvalidGrant("invalid refresh token")
+	}
+	requested, e := parseScope(f.get(paramScope))
+	if e != nil {
+		return nil, e
+	}
+	userID := f.get(paramUserID)
+
+	now := p.now()
+	access, err := mint(storage.KindAccess, ref.GrantID, now, p.cfg.AccessTokenTTL, requested)
+	if err != nil {
+		return nil, errUnavailable(err)
+	}
+	refresh, err := mint(storage.KindRefresh, ref.GrantID, now, p.cfg.RefreshTokenTTL, nil)
+	if err != nil {
+		return nil, errUnavailable(err)
+	}
+	if err := r.Context().Err(); err != nil { // the client is gone: consume nothing
+		return nil, errUnavailable(err)
+	}
+	g, err := p.cfg.Tokens.ExchangeToken(r.Context(), storage.Exchange{
+		Kind:      storage.KindRefresh,
+		Presented: ref,
+		ClientID:  c.ID,
+		Check: func(g *storage.Grant) error {
+			if g.ClientID != c.ID {
+				return errInvalidGrant("invalid refresh token")
+			}
+			if userID != "" && subtle.ConstantTimeCompare([]byte(userID), []byte(g.UserID)) != 1 {
+				return errInvalidGrant("user_id does not match the refresh token")
+			}
+			if _, e := narrowScopes(requested, g.Scopes); e != nil {
+				return e
+			}
+			return nil
+		},
+		Issue: []storage.Token{access.record, refresh.record},
+	})
+	if err != nil {
+		if e, ok := errors.AsType[*Error](err); ok {
+			return nil, e
+		}
+		if errors.Is(err, storage.ErrTokenReused) {
+			p.emit(r.Context(), Event{Type: EventRefreshReuse, ClientID: c.ID, GrantID: ref.GrantID,
+				IP: p.ClientIP(r), Reason: "consumed refresh token presented again; grant revoked"})
+		}
+		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrTokenReused) {
+			return nil, errInvalidGrant("invalid refresh token")
+		}
+		return nil, errUnavailable(err)
+	}
+	scopes := requested
+	if len(scopes) == 0 {
+		scopes = g.Scopes
+	}
+	return &tokenResponse{
+		AccessToken:  access.raw,
+		TokenType:    "Bearer",
+		ExpiresIn:    int64(p.cfg.AccessTokenTTL / time.Second),
+		RefreshToken: refresh.raw,
+		Scope:        formatScope(scopes),
+		UserID:       g.UserID,
+	}, nil
+}

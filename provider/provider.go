@@ -1,0 +1,214 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// Defaults applied by [New] to zero fields of [Config].
+const (
+	DefaultAccessTokenTTL  = time.Hour
+	DefaultRefreshTokenTTL = 30 * 24 * time.Hour
+	DefaultRealm           = "oauth2provider"
+	DefaultMaxRequestBytes = 64 << 10
+)
+
+// Config configures a [Provider]. Only Clients and Tokens are required;
+// every other field documents what its zero value means.
+type Config struct {
+	// Clients finds registered clients. Required.
+	Clients storage.ClientStore
+	// Tokens keeps grants and tokens. Required.
+	Tokens storage.TokenStore
+	// Users checks resource owners' passwords for the password grant.
+	// Nil means the password grant is unsupported (unsupported_grant_type).
+	Users authcheck.AuthChecker
+
+	// AccessTokenTTL is the lifetime of access tokens. Zero means one hour.
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is the lifetime of refresh tokens; each rotation
+	// issues a new one with a full lifetime. Zero means 30 days.
+	RefreshTokenTTL time.Duration
+
+	// Scopes lists every scope the provider knows; a requested scope
+	// outside it is invalid_scope. Nil means no provider-wide list: only
+	// the clients' own lists restrict scopes.
+	Scopes []string
+	// DefaultScopes are granted when a request names no scope and the
+	// client has no DefaultScopes. A client with no Scopes of its own may
+	// request only these. Nil means none.
+	DefaultScopes []string
+
+	// Issuer is the provider's issuer identifier (RFC 8414), e.g.
+	// "https://auth.example.com". Empty means none; the metadata and
+	// introspection endpoints need it.
+	Issuer string
+	// Realm is the realm of WWW-Authenticate challenges. Empty means
+	// "oauth2provider".
+	Realm string
+
+	// AllowInsecureHTTP lets the endpoints serve over plain HTTP, for
+	// development. False means a request that did not arrive over TLS (or
+	// through a trusted proxy that says X-Forwarded-Proto: https) is
+	// refused with invalid_request.
+	AllowInsecureHTTP bool
+	// TrustedProxies are the networks of reverse proxies whose
+	// X-Forwarded-Proto and X-Forwarded-For headers are believed. Nil means
+	// no proxy is trusted and those headers are ignored.
+	TrustedProxies []netip.Prefix
+
+	// MaxRequestBytes caps the body of endpoint requests. Zero means 64 KiB.
+	MaxRequestBytes int64
+
+	// BindingKey, when set, binds every new grant (tokens and browser
+	// sessions alike) to an HMAC-SHA256 under this key of the client IP
+	// and User-Agent it was issued to ([Provider.Fingerprint]); a token
+	// presented with another fingerprint is invalid_token and its grant is
+	// revoked. At least 32 random bytes. Nil means grants are not bound.
+	BindingKey []byte
+
+	// Limiter counts failed password and client-secret attempts for
+	// brute-force throttling (RFC 6749 §4.3.2; see [Provider.AuthenticateUser]).
+	// Nil means an in-process storage/memory Limiter on Now, whose counts
+	// each instance keeps for itself; give every instance the same shared
+	// Limiter (storage/redis) when several serve.
+	Limiter storage.Limiter
+	// DisableThrottling turns brute-force throttling off, e.g. when a
+	// proxy in front does it. False means throttling is on.
+	DisableThrottling bool
+	// UserRate limits failed passwords per (username, client IP). Zero
+	// means [DefaultUserRate].
+	UserRate storage.Rate
+	// IPRate limits failed passwords per client IP (per /64 for IPv6),
+	// whatever the username. Zero means [DefaultIPRate].
+	IPRate storage.Rate
+	// ClientRate limits failed client secrets per (client ID, client IP).
+	// Zero means [DefaultClientRate].
+	ClientRate storage.Rate
+
+	// Events receives the provider's security events ([Event]). It must
+	// be safe for concurrent use and quick. Nil means each event is
+	// logged to Logger.
+	Events func(context.Context, Event)
+	// Logger logs security events when Events is nil. Nil means
+	// slog.Default() at the time of each event.
+	Logger *slog.Logger
+
+	// Endpoints are the paths the handlers are mounted at, which the
+	// metadata document advertises. Zero fields mean the quickstart's
+	// paths.
+	Endpoints Endpoints
+
+	// Now is the provider's clock. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Provider is an OAuth 2.0 authorization server. It is safe for
+// concurrent use; its handlers may serve any number of requests at once.
+type Provider struct {
+	cfg           Config
+	knownScopes   map[string]struct{} // nil: no provider-wide list
+	defaultScopes []string
+	throttle      *throttler // nil: throttling disabled
+}
+
+// New validates cfg, fills in defaults and returns a Provider. It returns
+// an error, and never a half-built Provider, when a required field is
+// missing or a value is out of range.
+func New(cfg Config) (*Provider, error) {
+	var errs []error
+	if cfg.Clients == nil {
+		errs = append(errs, errors.New("missing Config.Clients"))
+	}
+	if cfg.Tokens == nil {
+		errs = append(errs, errors.New("missing Config.Tokens"))
+	}
+	if cfg.AccessTokenTTL < 0 || (cfg.AccessTokenTTL > 0 && cfg.AccessTokenTTL < time.Second) {
+		errs = append(errs, errors.New("negative or sub-second AccessTokenTTL"))
+	}
+	if cfg.RefreshTokenTTL < 0 || (cfg.RefreshTokenTTL > 0 && cfg.RefreshTokenTTL < time.Second) {
+		errs = append(errs, errors.New("negative or sub-second RefreshTokenTTL"))
+	}
+	if cfg.MaxRequestBytes < 0 {
+		errs = append(errs, errors.New("negative MaxRequestBytes"))
+	}
+	for _, s := range cfg.Scopes {
+		if !validScopeToken(s) {
+			errs = append(errs, fmt.Errorf("scope %q in Scopes is not a valid scope token (RFC 6749 §3.3)", s))
+		}
+	}
+	for _, s := range cfg.DefaultScopes {
+		if !validScopeToken(s) {
+			errs = append(errs, fmt.Errorf("scope %q in DefaultScopes is not a valid scope token (RFC 6749 §3.3)", s))
+		} else if cfg.Scopes != nil && !slices.Contains(cfg.Scopes, s) {
+			errs = append(errs, fmt.Errorf("scope %q in DefaultScopes is not in Scopes", s))
+		}
+	}
+	for _, pfx := range cfg.TrustedProxies {
+		if !pfx.IsValid() {
+			errs = append(errs, errors.New("invalid prefix in TrustedProxies"))
+		}
+	}
+	if err := setUpBinding(&cfg); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, validateThrottle(&cfg)...)
+	errs = append(errs, validateEndpoints(&cfg)...)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("provider: invalid config: %w", errors.Join(errs...))
+	}
+
+	if cfg.AccessTokenTTL == 0 {
+		cfg.AccessTokenTTL = DefaultAccessTokenTTL
+	}
+	if cfg.RefreshTokenTTL == 0 {
+		cfg.RefreshTokenTTL = DefaultRefreshTokenTTL
+	}
+	if cfg.Realm == "" {
+		cfg.Realm = DefaultRealm
+	}
+	if cfg.MaxRequestBytes == 0 {
+		cfg.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.Scopes = slices.Clone(cfg.Scopes)
+	cfg.DefaultScopes = slices.Clone(cfg.DefaultScopes)
+	cfg.TrustedProxies = slices.Clone(cfg.TrustedProxies)
+
+	cfg.Endpoints = cfg.Endpoints.withDefaults()
+	throttle := newThrottler(&cfg)
+	p := &Provider{cfg: cfg, defaultScopes: dedupe(cfg.DefaultScopes), throttle: throttle}
+	if cfg.Scopes != nil {
+		p.knownScopes = make(map[string]struct{}, len(cfg.Scopes))
+		for _, s := range cfg.Scopes {
+			p.knownScopes[s] = struct{}{}
+		}
+	}
+	return p, nil
+}
+
+// Config returns the provider's configuration with defaults filled in.
+// The slices are copies; changing them changes nothing.
+func (p *Provider) Config() Config {
+	c := p.cfg
+	c.Scopes = slices.Clone(c.Scopes)
+	c.DefaultScopes = slices.Clone(c.DefaultScopes)
+	c.TrustedProxies = slices.Clone(c.TrustedProxies)
+	c.BindingKey = slices.Clone(c.BindingKey)
+	return c
+}
+
+// Realm returns the realm of the provider's WWW-Authenticate challenges.
+func (p *Provider) Realm() string { return p.cfg.Realm }
+
+func (p *Provider) now() time.Time { return p.cfg.Now() }

@@ -1,0 +1,177 @@
+package provider_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestNewValidatesConfig(t *testing.T) {
+	st := memory.New(memory.Config{})
+	tests := []struct {
+		name string
+		cfg  provider.Config
+	}{
+		{name: "Clients is required", cfg: provider.Config{Tokens: st}},
+		{name: "Tokens is required", cfg: provider.Config{Clients: st}},
+		{name: "negative AccessTokenTTL", cfg: provider.Config{Clients: st, Tokens: st, AccessTokenTTL: -time.Second}},
+		{name: "sub-second AccessTokenTTL", cfg: provider.Config{Clients: st, Tokens: st, AccessTokenTTL: time.Millisecond}},
+		{name: "negative RefreshTokenTTL", cfg: provider.Config{Clients: st, Tokens: st, RefreshTokenTTL: -time.Hour}},
+		{name: "negative MaxRequestBytes", cfg: provider.Config{Clients: st, Tokens: st, MaxRequestBytes: -1}},
+		{name: "malformed scope", cfg: provider.Config{Clients: st, Tokens: st, Scopes: []string{"a b"}}},
+		{name: "DefaultScopes outside Scopes", cfg: provider.Config{Clients: st, Tokens: st, Scopes: []string{"a"}, DefaultScopes: []string{"b"}}},
+		{name: "invalid trusted proxy prefix", cfg: provider.Config{Clients: st, Tokens: st, TrustedProxies: []netip.Prefix{{}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := provider.New(tc.cfg)
+			assert.Error(t, err)
+			assert.Nil(t, p)
+		})
+	}
+}
+
+func TestNewAppliesDefaults(t *testing.T) {
+	st := memory.New(memory.Config{})
+	p, err := provider.New(provider.Config{Clients: st, Tokens: st})
+	require.NoError(t, err)
+	c := p.Config()
+	assert.Equal(t, time.Hour, c.AccessTokenTTL)
+	assert.Equal(t, 720*time.Hour, c.RefreshTokenTTL)
+	assert.Equal(t, "oauth2provider", c.Realm)
+	assert.Equal(t, p.Realm(), c.Realm)
+	assert.Equal(t, int64(64<<10), c.MaxRequestBytes)
+	assert.NotNil(t, c.Now)
+	assert.False(t, c.AllowInsecureHTTP)
+}
+
+func TestClientIP(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+	tests := []struct {
+		name    string
+		trusted []netip.Prefix
+		remote  string
+		xff     []string
+		want    string
+	}{
+		{name: "RemoteAddr without trusted proxies", remote: "192.0.2.1:1234", xff: []string{"203.0.113.9"}, want: "192.0.2.1"},
+		{name: "X-Forwarded-For from an untrusted address is ignored", trusted: trusted, remote: "192.0.2.1:1234", xff: []string{"203.0.113.9"}, want: "192.0.2.1"},
+		{name: "trusted proxy: the right-most hop", trusted: trusted, remote: "10.0.0.1:1234", xff: []string{"203.0.113.9"}, want: "203.0.113.9"},
+		{name: "trusted proxy: hops left of the first untrusted one are ignored", trusted: trusted, remote: "10.0.0.1:1234", xff: []string{"1.1.1.1, 203.0.113.9"}, want: "203.0.113.9"},
+		{name: "trusted proxy chain is skipped", trusted: trusted, remote: "10.0.0.1:1234", xff: []string{"1.1.1.1, 203.0.113.9, 10.0.0.7"}, want: "203.0.113.9"},
+		{name: "several headers read as one list", trusted: trusted, remote: "10.0.0.1:1234", xff: []string{"1.1.1.1", "203.0.113.9, 10.0.0.7"}, want: "203.0.113.9"},
+		{name: "garbage hop ends the walk at the last trusted address", trusted: trusted, remote: "10.0.0.1:1234", xff: []string{"203.0.113.9, junk, 10.0.0.7"}, want: "10.0.0.7"},
+		{name: "all hops trusted gives the left-most", trusted: trusted, remote: "10.0.0.1:1234", xff: []string{"10.0.0.8, 10.0.0.7"}, want: "10.0.0.8"},
+		{name: "no X-Forwarded-For from a trusted proxy gives the proxy", trusted: trusted, remote: "10.0.0.1:1234", want: "10.0.0.1"},
+		{name: "IPv6 remote and hop", trusted: trusted, remote: "[fd00::1]:443", xff: []string{"2001:db8::5"}, want: "2001:db8::5"},
+		{name: "4in6 is unmapped", remote: "[::ffff:192.0.2.1]:1", want: "192.0.2.1"},
+		{name: "hop with a port", trusted: trusted, remote: "10.0.0.1:1234", xff: []string{"203.0.113.9:555"}, want: "203.0.113.9"},
+		{name: "unparsable RemoteAddr", remote: "nonsense", want: "invalid IP"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := memory.New(memory.Config{})
+			p, err := provider.New(provider.Config{Clients: st, Tokens: st, TrustedProxies: tc.trusted})
+			require.NoError(t, err)
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.RemoteAddr = tc.remote
+			for _, v := range tc.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			assert.Equal(t, tc.want, p.ClientIP(r).String())
+		})
+	}
+}
+
+func TestValidateAccessToken(t *testing.T) {
+	tests := []struct {
+		name string
+		// prepare returns the token to validate.
+		prepare func(t *testing.T, e *env, at string) string
+		wantErr error // nil: valid
+		outage  bool
+	}{
+		{name: "valid token", prepare: func(t *testing.T, e *env, at string) string { return at }},
+		{name: "malformed token", prepare: func(t *testing.T, e *env, at string) string { return corrupt(at) }, wantErr: provider.ErrInvalidToken},
+		{name: "token with a trailing character", prepare: func(t *testing.T, e *env, at string) string { return at + "x" }, wantErr: provider.ErrInvalidToken},
+		{name: "refresh token is no access token", prepare: func(t *testing.T, e *env, at string) string {
+			return e.issue(t)["refresh_token"].(string)
+		}, wantErr: provider.ErrInvalidToken},
+		{name: "expired token", prepare: func(t *testing.T, e *env, at string) string { e.clock.Advance(time.Hour); return at }, wantErr: provider.ErrInvalidToken},
+		{name: "revoked grant", prepare: func(t *testing.T, e *env, at string) string {
+			ti, err := e.validate(at)
+			require.NoError(t, err)
+			require.NoError(t, e.store.RevokeGrant(context.Background(), ti.Grant.ID))
+			return at
+		}, wantErr: provider.ErrInvalidToken},
+		{name: "client disabled after issuing", prepare: func(t *testing.T, e *env, at string) string {
+			_, err := e.p.DisableClient(context.Background(), "conf")
+			require.NoError(t, err)
+			c, err := e.store.GetClient(context.Background(), "conf")
+			require.NoError(t, err)
+			require.True(t, c.Disabled)
+			return at
+		}, wantErr: provider.ErrInvalidToken},
+		{name: "store outage is not ErrInvalidToken", prepare: func(t *testing.T, e *env, at string) string {
+			e.store.setFail(errors.New("redis: connection pool timeout"))
+			return at
+		}, outage: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			at := e.issue(t)["access_token"].(string)
+			ti, err := e.validate(tc.prepare(t, e, at))
+			switch {
+			case tc.outage:
+				require.Error(t, err)
+				assert.NotErrorIs(t, err, provider.ErrInvalidToken)
+				assert.NotContains(t, err.Error(), at)
+			case tc.wantErr != nil:
+				assert.ErrorIs(t, err, tc.wantErr)
+				assert.Nil(t, ti)
+			default:
+				require.NoError(t, err)
+				assert.Equal(t, storage.KindAccess, ti.Token.Kind)
+			}
+		})
+	}
+}
+
+func TestMalformedAccessTokenNeedsNoStoreLookup(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, at := range []string{"", "x", "oat_" + "AAAAAAAAAAAAAAAAAAAAAA" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" + "AAAAAA"} {
+		_, err := e.validate(at)
+		assert.ErrorIs(t, err, provider.ErrInvalidToken)
+	}
+	assert.Equal(t, int64(0), e.store.calls.Load())
+}
+
+func TestErrorType(t *testing.T) {
+	e := &provider.Error{Code: provider.CodeInvalidGrant, Description: "bad"}
+	assert.Equal(t, "oauth2: invalid_grant: bad", e.Error())
+	var target *provider.Error
+	assert.True(t, errors.As(error(e), &target))
+
+	w := httptest.NewRecorder()
+	provider.WriteError(w, e)
+	assert.Equal(t, 400, w.Code, "zero Status means 400")
+	assertNoStore(t, w)
+	assert.JSONEq(t, `{"error":"invalid_grant","error_description":"bad"}`, w.Body.String())
+
+	w = httptest.NewRecorder()
+	provider.WriteError(w, errors.New("secret internal detail"))
+	assert.Equal(t, 503, w.Code)
+	assert.NotContains(t, w.Body.String(), "secret internal detail")
+	assert.Equal(t, "temporarily_unavailable", body(t, w)["error"])
+}

@@ -1,0 +1,193 @@
+package provider_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// call sends rq to handler h.
+func call(h http.Handler, rq req) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, rq.build())
+	return w
+}
+
+// tokenForm is a revocation or introspection form for tok with extra pairs.
+func tokenForm(tok string, kv ...string) url.Values {
+	return with(url.Values{"token": {tok}}, kv...)
+}
+
+// flakyTokens is a token store whose lookups and revocations fail on
+// demand, for outage tests that still let clients authenticate.
+type flakyTokens struct {
+	storage.TokenStore
+	lookupErr, revokeErr error
+}
+
+func (f *flakyTokens) LookupToken(ctx context.Context, k storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {
+	if f.lookupErr != nil {
+		return nil, f.lookupErr
+	}
+	return f.TokenStore.LookupToken(ctx, k, ref)
+}
+
+func (f *flakyTokens) RevokeGrant(ctx context.Context, id string) error {
+	if f.revokeErr != nil {
+		return f.revokeErr
+	}
+	return f.TokenStore.RevokeGrant(ctx, id)
+}
+
+// assertRevoked200 checks the RFC 7009 §2.2 success answer: 200, empty
+// body, no-store.
+func assertRevoked200(t *testing.T, w *httptest.ResponseRecorder) {
+	t.Helper()
+	assert.Equal(t, http.StatusOK, w.Code, "body: %s", w.Body.String())
+	assert.Empty(t, w.Body.String())
+	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+	assert.Equal(t, "no-cache", w.Header().Get("Pragma"))
+}
+
+func TestRevocationRevokesTheGrant(t *testing.T) {
+	// Each case issues a fresh grant to conf and revokes one of its
+	// tokens: afterwards neither the access token validates nor the
+	// refresh token refreshes.
+	for _, tc := range []struct {
+		name  string
+		which string // "access" or "refresh"
+		hint  string
+	}{
+		{name: "RFC 7009 §2.1: access token without hint", which: "access"},
+		{name: "RFC 7009 §2.1: refresh token without hint", which: "refresh"},
+		{name: "RFC 7009 §2.1: access token with its hint", which: "access", hint: "access_token"},
+		{name: "RFC 7009 §2.1: refresh token with its hint", which: "refresh", hint: "refresh_token"},
+		{name: "RFC 7009 §2.1: a wrong hint still revokes an access token", which: "access", hint: "refresh_token"},
+		{name: "RFC 7009 §2.1: a wrong hint still revokes a refresh token", which: "refresh", hint: "access_token"},
+		{name: "RFC 7009 §2.2.1: an unknown hint still revokes", which: "refresh", hint: "id_token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			m := e.issue(t)
+			at, rt := m["access_token"].(string), m["refresh_token"].(string)
+			tok := at
+			if tc.which == "refresh" {
+				tok = rt
+			}
+			assertRevoked200(t, call(e.p.RevokeHandler(), req{form: tokenForm(tok, "token_type_hint", tc.hint), basic: conf}))
+
+			_, err := e.validate(at)
+			assert.ErrorIs(t, err, provider.ErrInvalidToken, "access token still valid")
+			assertError(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, basic: conf}), 400, "invalid_grant")
+		})
+	}
+}
+
+func TestRevocationRules(t *testing.T) {
+	e := newEnv(t, nil)
+	revoke := e.p.RevokeHandler()
+	m := e.issue(t)
+	at := m["access_token"].(string)
+	stillValid := func(t *testing.T) {
+		t.Helper()
+		_, err := e.validate(at)
+		assert.NoError(t, err, "the token must survive")
+	}
+
+	t.Run("RFC 7009 §2.2: an unknown token is 200", func(t *testing.T) {
+		other := e.issue(t)["access_token"].(string)
+		require.NoError(t, e.store.RevokeGrant(context.Background(), mustGrantID(t, e, other)))
+		assertRevoked200(t, call(revoke, req{form: tokenForm(other), basic: conf}))
+		stillValid(t)
+	})
+	t.Run("RFC 7009 §2.2: a malformed token is 200", func(t *testing.T) {
+		assertRevoked200(t, call(revoke, req{form: tokenForm("not-a-token"), basic: conf}))
+		assertRevoked200(t, call(revoke, req{form: tokenForm(corrupt(at)), basic: conf}))
+		stillValid(t)
+	})
+	t.Run("RFC 7009 §2.1: another client's token is not revoked, and the answer is the same 200", func(t *testing.T) {
+		assertRevoked200(t, call(revoke, req{form: tokenForm(at), basic: []string{"other", otherSecret}}))
+		stillValid(t)
+	})
+	t.Run("RFC 7009 §2.1: missing token is invalid_request", func(t *testing.T) {
+		assertError(t, call(revoke, req{form: url.Values{}, basic: conf}), 400, "invalid_request")
+	})
+	t.Run("RFC 7009 §2.1: client authentication is required", func(t *testing.T) {
+		w := call(revoke, req{form: tokenForm(at)})
+		assertError(t, w, 401, "invalid_client")
+		assert.Equal(t, `Basic realm="test-realm"`, w.Header().Get("WWW-Authenticate"))
+		stillValid(t)
+	})
+	t.Run("RFC 6749 §2.3.1: a wrong secret is invalid_client", func(t *testing.T) {
+		w := call(revoke, req{form: tokenForm(at), basic: []string{"conf", otherSecret}})
+		assertError(t, w, 401, "invalid_client")
+		assert.Equal(t, `Basic realm="test-realm"`, w.Header().Get("WWW-Authenticate"))
+		stillValid(t)
+	})
+	t.Run("RFC 7009 §2.1: POST only", func(t *testing.T) {
+		w := call(revoke, req{method: http.MethodGet, basic: conf})
+		assertError(t, w, 405, "invalid_request")
+		assert.Equal(t, "POST", w.Header().Get("Allow"))
+	})
+	t.Run("RFC 7009 §2: TLS is required", func(t *testing.T) {
+		assertError(t, call(revoke, req{form: tokenForm(at), basic: conf, plainHTTP: true}), 400, "invalid_request")
+		stillValid(t)
+	})
+	t.Run("RFC 6749 §2.3.1: the token must be in the body, not the URL", func(t *testing.T) {
+		assertError(t, call(revoke, req{query: "token=" + at, form: tokenForm(at), basic: conf}), 400, "invalid_request")
+		stillValid(t)
+	})
+	t.Run("RFC 7009 §2.1: a public client revokes its own token with its client_id", func(t *testing.T) {
+		pm := assertToken(t, e.do(req{form: password("client_id", "pub")}))
+		assertRevoked200(t, call(revoke, req{form: tokenForm(pm["refresh_token"].(string), "client_id", "pub")}))
+		_, err := e.validate(pm["access_token"].(string))
+		assert.ErrorIs(t, err, provider.ErrInvalidToken)
+	})
+	t.Run("RFC 9700 §4.14.2: a consumed refresh token is unknown, and revokes nothing", func(t *testing.T) {
+		m := e.issue(t)
+		rt := m["refresh_token"].(string)
+		m2 := assertToken(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, basic: conf}))
+		assertRevoked200(t, call(revoke, req{form: tokenForm(rt), basic: conf}))
+		_, err := e.validate(m2["access_token"].(string))
+		assert.NoError(t, err)
+	})
+}
+
+func TestRevocationStoreOutageIs503(t *testing.T) {
+	var ft *flakyTokens
+	e := newEnv(t, func(c *provider.Config) {
+		ft = &flakyTokens{TokenStore: c.Tokens}
+		c.Tokens = ft
+	})
+	at := e.issue(t)["access_token"].(string)
+	down := errors.New("connection refused")
+
+	ft.lookupErr = down
+	w := call(e.p.RevokeHandler(), req{form: tokenForm(at), basic: conf})
+	assertError(t, w, 503, "temporarily_unavailable")
+	assert.NotContains(t, w.Body.String(), "connection refused")
+
+	ft.lookupErr, ft.revokeErr = nil, down
+	assertError(t, call(e.p.RevokeHandler(), req{form: tokenForm(at), basic: conf}), 503, "temporarily_unavailable")
+
+	ft.revokeErr = nil
+	e.store.setFail(down) // client lookup too
+	assertError(t, call(e.p.RevokeHandler(), req{form: tokenForm(at), basic: conf}), 503, "temporarily_unavailable")
+}
+
+// mustGrantID returns the grant of a live access token.
+func mustGrantID(t *testing.T, e *env, at string) string {
+	t.Helper()
+	ti, err := e.validate(at)
+	require.NoError(t, err)
+	return ti.Grant.ID
+}

@@ -1,0 +1,108 @@
+package provider
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// validScopeToken reports whether s is a scope-token of RFC 6749 §3.3:
+// one or more of %x21 / %x23-5B / %x5D-7E.
+func validScopeToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c == 0x22 || c == 0x5c || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// parseScope splits a scope parameter (space-delimited, RFC 6749 §3.3)
+// into its distinct tokens, in order. Runs of spaces are tolerated; any
+// other malformed token is invalid_scope.
+func parseScope(s string) ([]string, *Error) {
+	var out []string
+	for tok := range strings.SplitSeq(s, " ") {
+		if tok == "" {
+			continue
+		}
+		if !validScopeToken(tok) {
+			return nil, errInvalidScope("malformed scope")
+		}
+		if !slices.Contains(out, tok) {
+			out = append(out, tok)
+		}
+	}
+	return out, nil
+}
+
+func dedupe(s []string) []string {
+	var out []string
+	for _, v := range s {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// formatScope joins scopes for the scope response parameter.
+func formatScope(scopes []string) string { return strings.Join(scopes, " ") }
+
+// grantScopes decides the scopes of a new grant for client c from the
+// request's scope parameter: when it names none, the client's
+// DefaultScopes, else the provider's; otherwise every requested scope
+// must be known to the provider (Config.Scopes, when set) and allowed to
+// the client (its Scopes, or the provider's DefaultScopes when it has
+// none), or the request is invalid_scope.
+func (p *Provider) grantScopes(c *storage.Client, requested string) ([]string, *Error) {
+	scopes, e := parseScope(requested)
+	if e != nil {
+		return nil, e
+	}
+	if len(scopes) == 0 {
+		if len(c.DefaultScopes) > 0 {
+			return dedupe(c.DefaultScopes), nil
+		}
+		return slices.Clone(p.defaultScopes), nil
+	}
+	allowed := c.Scopes
+	if len(allowed) == 0 {
+		allowed = p.defaultScopes
+	}
+	for _, s := range scopes {
+		if p.knownScopes != nil {
+			if _, ok := p.knownScopes[s]; !ok {
+				return nil, errInvalidScope("unknown scope")
+			}
+		}
+		if !slices.Contains(allowed, s) {
+			return nil, errInvalidScope("scope not allowed for this client")
+		}
+	}
+	return scopes, nil
+}
+
+// narrowScopes checks a refresh request's scope against the grant's
+// (RFC 6749 §6): it may narrow them, never widen them. It returns nil
+// when the request names no scope or all of the grant's, meaning the
+// grant's scopes.
+func narrowScopes(requested, granted []string) ([]string, *Error) {
+	if len(requested) == 0 {
+		return nil, nil
+	}
+	for _, s := range requested {
+		if !slices.Contains(granted, s) {
+			return nil, errInvalidScope("scope exceeds the scope originally granted")
+		}
+	}
+	if len(requested) == len(dedupe(granted)) {
+		return nil, nil
+	}
+	return requested, nil
+}

@@ -1,0 +1,134 @@
+package provider_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"hash/crc32"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/internal/token"
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func sessionRequest() *http.Request {
+	return apiRequest("192.0.2.1:1", "Firefox", "")
+}
+
+func TestSessionLifecycle(t *testing.T) {
+	e := newEnv(t, nil)
+	raw, exp, err := e.p.CreateSession(sessionRequest(), "user-1", []string{"read"}, time.Hour)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(raw, "ost_"), raw)
+	assert.Equal(t, e.clock.Now().Add(time.Hour), exp)
+
+	ti, err := e.p.ValidateSession(sessionRequest(), raw)
+	require.NoError(t, err)
+	assert.Equal(t, provider.SessionClientID, ti.Grant.ClientID)
+	assert.Equal(t, "user-1", ti.Grant.UserID)
+	assert.Equal(t, []string{"read"}, ti.EffectiveScopes())
+	assert.Empty(t, ti.Grant.Binding, "binding is off")
+
+	_, err = e.p.ValidateAccessToken(sessionRequest(), raw)
+	assert.ErrorIs(t, err, provider.ErrInvalidToken, "a session token is no access token")
+
+	e.clock.Advance(50 * time.Minute)
+	require.NoError(t, e.p.ExtendSession(context.Background(), raw, e.clock.Now().Add(time.Hour)))
+	e.clock.Advance(30 * time.Minute)
+	_, err = e.p.ValidateSession(sessionRequest(), raw)
+	require.NoError(t, err, "extended past its first expiry")
+
+	require.NoError(t, e.p.EndSession(context.Background(), raw))
+	_, err = e.p.ValidateSession(sessionRequest(), raw)
+	assert.ErrorIs(t, err, provider.ErrInvalidToken)
+	assert.ErrorIs(t, e.p.EndSession(context.Background(), raw), provider.ErrInvalidToken)
+	assert.ErrorIs(t, e.p.ExtendSession(context.Background(), raw, e.clock.Now().Add(time.Hour)), provider.ErrInvalidToken)
+}
+
+func TestSessionExpires(t *testing.T) {
+	e := newEnv(t, nil)
+	raw, _, err := e.p.CreateSession(sessionRequest(), "user-1", nil, time.Hour)
+	require.NoError(t, err)
+	e.clock.Advance(time.Hour)
+	_, err = e.p.ValidateSession(sessionRequest(), raw)
+	assert.ErrorIs(t, err, provider.ErrInvalidToken)
+}
+
+// A forged session token that names a real grant ID (grant IDs are not
+// secret) must not end that grant.
+func TestEndSessionForgedTokenEndsNothing(t *testing.T) {
+	e := newEnv(t, nil)
+	raw, _, err := e.p.CreateSession(sessionRequest(), "user-1", nil, time.Hour)
+	require.NoError(t, err)
+	ti, err := e.p.ValidateSession(sessionRequest(), raw)
+	require.NoError(t, err)
+	forged := forgeToken(t, "ost_", ti.Grant.ID)
+	ref, err := token.Parse(storage.KindSession, forged)
+	require.NoError(t, err, "the forgery is well formed: only the store can refuse it")
+	require.Equal(t, ti.Grant.ID, ref.GrantID)
+	assert.ErrorIs(t, e.p.EndSession(context.Background(), forged), provider.ErrInvalidToken)
+	_, err = e.p.ValidateSession(sessionRequest(), raw)
+	assert.NoError(t, err, "the real session lives on")
+}
+
+// forgeToken makes a well-formed token with prefix for grantID from a
+// real one of another grant: it passes the checksum but not the store.
+func forgeToken(t *testing.T, prefix, grantID string) string {
+	t.Helper()
+	e := newEnv(t, nil)
+	other, _, err := e.p.CreateSession(sessionRequest(), "x", nil, time.Hour)
+	require.NoError(t, err)
+	body := other[len(prefix)+len(grantID) : len(other)-6]
+	s := prefix + grantID + body
+	return s + checksum(s)
+}
+
+func TestCreateSessionRefusesBadInput(t *testing.T) {
+	e := newEnv(t, nil)
+	_, _, err := e.p.CreateSession(sessionRequest(), "", nil, time.Hour)
+	assert.Error(t, err)
+	_, _, err = e.p.CreateSession(sessionRequest(), "user-1", nil, time.Millisecond)
+	assert.Error(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _, err = e.p.CreateSession(sessionRequest().WithContext(ctx), "user-1", nil, time.Hour)
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+func TestSessionStoreOutage(t *testing.T) {
+	e := newEnv(t, nil)
+	raw, _, err := e.p.CreateSession(sessionRequest(), "user-1", nil, time.Hour)
+	require.NoError(t, err)
+	e.store.setFail(errUserDBDown)
+	_, err = e.p.ValidateSession(sessionRequest(), raw)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, provider.ErrInvalidToken, "an outage is no invalid token")
+	assert.NotContains(t, err.Error(), raw)
+	_, _, err = e.p.CreateSession(sessionRequest(), "user-1", nil, time.Hour)
+	assert.Error(t, err)
+}
+
+func TestBoundSession(t *testing.T) {
+	e := newBoundEnv(t)
+	raw, _, err := e.p.CreateSession(sessionRequest(), "user-1", nil, time.Hour)
+	require.NoError(t, err)
+	_, err = e.p.ValidateSession(apiRequest("192.0.2.1:9", "Firefox", "198.51.100.1"), raw)
+	require.NoError(t, err, "a spoofed X-Forwarded-For from an untrusted peer changes nothing")
+	_, err = e.p.ValidateSession(apiRequest("192.0.2.1:9", "Chrome", ""), raw)
+	assert.ErrorIs(t, err, provider.ErrInvalidToken)
+	_, err = e.p.ValidateSession(sessionRequest(), raw)
+	assert.ErrorIs(t, err, provider.ErrInvalidToken, "the mismatch ended the session")
+}
+
+// checksum is the token format's CRC-32 suffix of s.
+func checksum(s string) string {
+	var sum [4]byte
+	binary.BigEndian.PutUint32(sum[:], crc32.ChecksumIEEE([]byte(s)))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}

@@ -1,0 +1,340 @@
+package provider
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
+)
+
+// CodeSlowDown is the error code of a throttled request (429). RFC 8628
+// §3.5 defines it for a client that polls too fast; no OAuth error code
+// fits repeated failed attempts better, and temporarily_unavailable is
+// kept for outages (503) so that a client can tell the two apart.
+const CodeSlowDown = "slow_down"
+
+// Default throttling rates, applied by [New] to zero rates of [Config].
+var (
+	// DefaultUserRate: per (username, client IP), 5 failed passwords at
+	// once, then one more per minute.
+	DefaultUserRate = storage.Rate{Burst: 5, Every: time.Minute}
+	// DefaultIPRate: per client IP (per /64 for IPv6), 30 failed
+	// passwords at once, then one more every 10 seconds (whatever the
+	// usernames), which stops password spraying from one address.
+	DefaultIPRate = storage.Rate{Burst: 30, Every: 10 * time.Second}
+	// DefaultClientRate: per (client ID, client IP), 10 failed client
+	// secrets at once, then one more per minute.
+	DefaultClientRate = storage.Rate{Burst: 10, Every: time.Minute}
+)
+
+// throttler counts failed attempts with Config.Limiter and serializes
+// the judgement of attempts under the same key in this process, so that
+// concurrent guesses cannot all slip past the check before any of them
+// is counted. It is nil when throttling is disabled.
+type throttler struct {
+	limiter storage.Limiter
+	user    storage.Rate
+	ip      storage.Rate
+	client  storage.Rate
+	gates   gates
+}
+
+// limitKey is one throttling key with its rate.
+type limitKey struct {
+	key  string
+	rate storage.Rate
+}
+
+// validateThrottle checks the throttling fields of cfg.
+func validateThrottle(cfg *Config) []error {
+	var errs []error
+	for _, r := range []struct {
+		name string
+		rate storage.Rate
+	}{{"UserRate", cfg.UserRate}, {"IPRate", cfg.IPRate}, {"ClientRate", cfg.ClientRate}} {
+		if r.rate != (storage.Rate{}) && (r.rate.Burst < 1 || r.rate.Every <= 0) {
+			errs = append(errs, fmt.Errorf("%s: Burst and Every must both be positive, or both zero for the default", r.name))
+		}
+	}
+	return errs
+}
+
+// newThrottler applies the throttling defaults to cfg and returns the
+// throttler, or nil when cfg disables throttling.
+func newThrottler(cfg *Config) *throttler {
+	if cfg.UserRate == (storage.Rate{}) {
+		cfg.UserRate = DefaultUserRate
+	}
+	if cfg.IPRate == (storage.Rate{}) {
+		cfg.IPRate = DefaultIPRate
+	}
+	if cfg.ClientRate == (storage.Rate{}) {
+		cfg.ClientRate = DefaultClientRate
+	}
+	if cfg.DisableThrottling {
+		return nil
+	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = memory.NewLimiter(memory.LimiterConfig{Now: cfg.Now})
+	}
+	return &throttler{
+		limiter: cfg.Limiter,
+		user:    cfg.UserRate,
+		ip:      cfg.IPRate,
+		client:  cfg.ClientRate,
+		gates:   gates{m: make(map[string]*gate)},
+	}
+}
+
+// hashKey makes a limiter key of a kind and its parts: the kind in the
+// clear, then 128 bits of SHA-256 of the parts, so that no username or
+// client ID is stored in a shared limiter. The hash is not keyed:
+// it hides identifiers from a casual reader of the limiter's store,
+// not from someone who guesses them.
+func hashKey(kind string, parts ...string) string {
+	h := sha256.New()
+	h.Write([]byte("oauth2provider throttle\x00" + kind))
+	for _, s := range parts {
+		// Length-prefixed, so that ("ab","c") and ("a","bc") differ.
+		h.Write([]byte("\x00" + strconv.Itoa(len(s)) + ":" + s))
+	}
+	return kind + ":" + base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
+}
+
+// ipKeyPart is the part of a key naming a client address: an IPv4
+// address, or the /64 of an IPv6 one (a single host commonly holds a
+// whole /64). The zero Addr is "unknown", shared by every request whose
+// address could not be read.
+func ipKeyPart(ip netip.Addr) string {
+	switch {
+	case !ip.IsValid():
+		return "unknown"
+	case ip.Is6():
+		pfx, _ := ip.Prefix(64)
+		return pfx.String()
+	}
+	return ip.String()
+}
+
+// passwordKeys are the keys of a password attempt for username from ip:
+// the per-IP key first (its gate serializes the judgement), then the
+// per-(username, IP) key. Usernames are compared case-insensitively, so
+// that changing case does not buy an attacker a fresh budget.
+func (t *throttler) passwordKeys(username string, ip netip.Addr) []limitKey {
+	ipPart := ipKeyPart(ip)
+	return []limitKey{
+		{key: hashKey("pw-ip", ipPart), rate: t.ip},
+		{key: hashKey("pw-user", strings.ToLower(username), ipPart), rate: t.user},
+	}
+}
+
+// clientKeys are the keys of a client secret attempt for client id from
+// ip.
+func (t *throttler) clientKeys(id string, ip netip.Addr) []limitKey {
+	return []limitKey{{key: hashKey("client", id, ipKeyPart(ip)), rate: t.client}}
+}
+
+// attempt is one throttled judgement in progress: begun by
+// [throttler.begin], ended by [attempt.end] after the caller counted a
+// failure with [attempt.fail] or not.
+type attempt struct {
+	t      *throttler
+	keys   []limitKey
+	unlock func()
+}
+
+// beginPassword begins the judgement of a password for username sent
+// with r (per-IP and per-(username, IP) keys).
+func (p *Provider) beginPassword(r *http.Request, username string) (*attempt, *Error) {
+	if p.throttle == nil {
+		return &attempt{}, nil
+	}
+	return p.throttle.begin(r.Context(), p.throttle.passwordKeys(username, p.ClientIP(r)))
+}
+
+// beginClient begins the judgement of a secret for client id sent with r
+// (per-(client ID, IP) key).
+func (p *Provider) beginClient(r *http.Request, id string) (*attempt, *Error) {
+	if p.throttle == nil {
+		return &attempt{}, nil
+	}
+	return p.throttle.begin(r.Context(), p.throttle.clientKeys(id, p.ClientIP(r)))
+}
+
+// failed counts the failure of attempt a, reports ev, and reports
+// EventThrottled when the failure leaves a key throttled. A limiter
+// outage is a 503.
+func (p *Provider) failed(ctx context.Context, a *attempt, ev Event) *Error {
+	wait, e := a.fail(ctx)
+	if e != nil {
+		return e
+	}
+	p.emit(ctx, ev)
+	if wait > 0 {
+		ev.Type, ev.RetryAfter = EventThrottled, wait
+		p.emit(ctx, ev)
+	}
+	return nil
+}
+
+// begin waits for the gate of keys[0], then checks every key: when any
+// must wait, the attempt is refused with 429 and the gate released. A
+// limiter outage (or ctx ending while waiting for the gate) is a 503:
+// throttling fails closed.
+func (t *throttler) begin(ctx context.Context, keys []limitKey) (*attempt, *Error) {
+	unlock, err := t.gates.lock(ctx, keys[0].key)
+	if err != nil {
+		return nil, errUnavailable(err)
+	}
+	var wait time.Duration
+	for _, k := range keys {
+		d, err := t.limiter.Throttled(ctx, k.key, k.rate)
+		if err != nil {
+			unlock()
+			return nil, errUnavailable(err)
+		}
+		wait = max(wait, d)
+	}
+	if wait > 0 {
+		unlock()
+		return nil, errThrottled(wait)
+	}
+	return &attempt{t: t, keys: keys, unlock: unlock}, nil
+}
+
+// fail counts a failed attempt under every key and returns the longest
+// wait it leaves. A limiter outage is a 503.
+func (a *attempt) fail(ctx context.Context) (time.Duration, *Error) {
+	if a.t == nil {
+		return 0, nil
+	}
+	var wait time.Duration
+	for _, k := range a.keys {
+		d, err := a.t.limiter.Fail(ctx, k.key, k.rate)
+		if err != nil {
+			return 0, errUnavailable(err)
+		}
+		wait = max(wait, d)
+	}
+	return wait, nil
+}
+
+// end releases the attempt's gate. It may be called more than once.
+func (a *attempt) end() {
+	if a.unlock != nil {
+		a.unlock()
+		a.unlock = nil
+	}
+}
+
+// retryAfter is the cause of a throttled *Error: how long to wait.
+type retryAfter time.Duration
+
+func (d retryAfter) Error() string {
+	return "provider: throttled for " + time.Duration(d).String()
+}
+
+// errThrottled is the 429 answer to a throttled attempt.
+func errThrottled(wait time.Duration) *Error {
+	return &Error{
+		Code:        CodeSlowDown,
+		Description: "too many failed attempts, try again later",
+		Status:      http.StatusTooManyRequests,
+		cause:       retryAfter(wait),
+	}
+}
+
+// RetryAfter reports how long a request refused because of throttling
+// must wait before it is tried again: err is an error of
+// [Provider.AuthenticateUser] or of an endpoint, as is or wrapped. ok is
+// false when err is no throttling error.
+func RetryAfter(err error) (wait time.Duration, ok bool) {
+	if d, ok := errors.AsType[retryAfter](err); ok {
+		return time.Duration(d), true
+	}
+	return 0, false
+}
+
+// SetRetryAfter sets the Retry-After header (RFC 9110 §10.2.3) of a
+// response to a throttled request, in whole seconds rounded up, and does
+// nothing for any other err. Call it before [WriteError] when writing an
+// error of [Provider.AuthenticateUser] yourself.
+func SetRetryAfter(h http.Header, err error) {
+	wait, ok := RetryAfter(err)
+	if !ok {
+		return
+	}
+	secs := int64((wait + time.Second - 1) / time.Second)
+	h.Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+}
+
+// gates serializes judgements per key within the process.
+type gates struct {
+	mu sync.Mutex
+	m  map[string]*gate
+}
+
+// gate is one key's lock: a one-slot channel, with the number of
+// holders and waiters so that it is dropped when nobody uses it.
+type gate struct {
+	ch   chan struct{}
+	refs int
+}
+
+// lock takes key's gate, waiting while another attempt holds it, until
+// ctx ends. The map holds only keys in use, so it needs no eviction.
+func (g *gates) lock(ctx context.Context, key string) (unlock func(), err error) {
+	g.mu.Lock()
+	gt := g.m[key]
+	if gt == nil {
+		gt = &gate{ch: make(chan struct{}, 1)}
+		g.m[key] = gt
+	}
+	gt.refs++
+	g.mu.Unlock()
+
+	release := func() {
+		g.mu.Lock()
+		if gt.refs--; gt.refs == 0 {
+			delete(g.m, key)
+		}
+		g.mu.Unlock()
+	}
+	select {
+	case gt.ch <- struct{}{}:
+		return func() { <-gt.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+}
+
+// clientSecretChecked counts and reports a failed client secret (ok
+// false) under attempt a, and reports a right secret of a disabled
+// client, which is no guess and is not counted. c is nil for an unknown
+// client.
+func (p *Provider) clientSecretChecked(r *http.Request, a *attempt, c *storage.Client, ok bool) *Error {
+	ev := Event{Type: EventClientAuthFailed, IP: p.ClientIP(r)}
+	if c != nil {
+		ev.ClientID = c.ID
+	}
+	switch {
+	case !ok:
+		ev.Reason = "wrong client secret or unknown client"
+		return p.failed(r.Context(), a, ev)
+	case c.Disabled:
+		ev.Reason = "client disabled"
+		p.emit(r.Context(), ev)
+	}
+	return nil
+}

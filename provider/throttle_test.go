@@ -1,0 +1,353 @@
+package provider_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
+	redisstore "github.com/oauth2provider/oauth2provider/storage/redis"
+)
+
+const throttledBody = "{\"error\":\"slow_down\",\"error_description\":\"too many failed attempts, try again later\"}\n"
+
+// assertThrottled checks a 429 answer: slow_down JSON, no-store, and
+// Retry-After in whole seconds.
+func assertThrottled(t *testing.T, w *httptest.ResponseRecorder, retryAfter string) {
+	t.Helper()
+	assert.Equal(t, http.StatusTooManyRequests, w.Code, "body: %s", w.Body.String())
+	assertNoStore(t, w)
+	assert.Equal(t, throttledBody, w.Body.String())
+	assert.Equal(t, retryAfter, w.Header().Get("Retry-After"))
+}
+
+// wrongPassword is a password grant of johndoe with a wrong password.
+func wrongPassword(kv ...string) url.Values {
+	return password(append([]string{"password", "nope"}, kv...)...)
+}
+
+func TestThrottlePasswordPerUserAndIP(t *testing.T) {
+	e := newEnv(t, nil)
+	for range provider.DefaultUserRate.Burst {
+		assertError(t, e.do(req{form: wrongPassword(), basic: conf}), 400, "invalid_grant")
+	}
+	t.Run("RFC 6749 §4.3.2: over the limit even the right password is refused with 429 and Retry-After", func(t *testing.T) {
+		assertThrottled(t, e.do(req{form: password(), basic: conf}), "60")
+	})
+	t.Run("the user is not locked out from another IP", func(t *testing.T) {
+		assertToken(t, e.do(req{form: password(), basic: conf, remoteAddr: "198.51.100.7:4000"}))
+	})
+	t.Run("the IP is not locked out for another user", func(t *testing.T) {
+		// Only the per-(username, IP) key is throttled; alice is just wrong.
+		w := e.do(req{form: password("username", "alice", "password", "x"), basic: conf})
+		assertError(t, w, 400, "invalid_grant")
+	})
+	t.Run("changing the username's case buys no fresh budget", func(t *testing.T) {
+		assertThrottled(t, e.do(req{form: password("username", "JohnDoe"), basic: conf}), "60")
+	})
+	t.Run("a slot frees after Every", func(t *testing.T) {
+		e.clock.Advance(time.Minute)
+		assertToken(t, e.do(req{form: password(), basic: conf}))
+		// A success counts nothing; a failure uses the slot again.
+		assertError(t, e.do(req{form: wrongPassword(), basic: conf}), 400, "invalid_grant")
+		assertThrottled(t, e.do(req{form: password(), basic: conf}), "60")
+	})
+}
+
+func TestThrottlePasswordPerIP(t *testing.T) {
+	e := newEnv(t, func(c *provider.Config) {
+		c.IPRate = storage.Rate{Burst: 3, Every: 10 * time.Second}
+	})
+	for _, u := range []string{"a", "b", "c"} {
+		assertError(t, e.do(req{form: password("username", u, "password", "x"), basic: conf}), 400, "invalid_grant")
+	}
+	t.Run("password spraying from one IP is throttled whatever the username", func(t *testing.T) {
+		assertThrottled(t, e.do(req{form: password("username", "d", "password", "x"), basic: conf}), "10")
+		assertThrottled(t, e.do(req{form: password(), basic: conf}), "10")
+	})
+	t.Run("another IP is not affected", func(t *testing.T) {
+		assertToken(t, e.do(req{form: password(), basic: conf, remoteAddr: "198.51.100.7:4000"}))
+	})
+	t.Run("an IPv6 /64 is one address", func(t *testing.T) {
+		for _, a := range []string{"[2001:db8:1:2::1]:1", "[2001:db8:1:2::2]:1", "[2001:db8:1:2:ffff::3]:1"} {
+			assertError(t, e.do(req{form: password("username", "x", "password", "x"), basic: conf, remoteAddr: a}), 400, "invalid_grant")
+		}
+		assertThrottled(t, e.do(req{form: password(), basic: conf, remoteAddr: "[2001:db8:1:2::9]:1"}), "10")
+		assertToken(t, e.do(req{form: password(), basic: conf, remoteAddr: "[2001:db8:1:3::1]:1"}))
+	})
+}
+
+func TestThrottleForwardedFor(t *testing.T) {
+	xff := func(v string) http.Header { return http.Header{"X-Forwarded-For": {v}} }
+	t.Run("X-Forwarded-For from an untrusted peer is ignored", func(t *testing.T) {
+		e := newEnv(t, nil)
+		for i := range provider.DefaultUserRate.Burst {
+			w := e.do(req{form: wrongPassword(), basic: conf, header: xff("203.0.113." + strconv.Itoa(i))})
+			assertError(t, w, 400, "invalid_grant")
+		}
+		assertThrottled(t, e.do(req{form: password(), basic: conf, header: xff("203.0.113.99")}), "60")
+	})
+	t.Run("X-Forwarded-For from a trusted proxy names the client", func(t *testing.T) {
+		e := newEnv(t, func(c *provider.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} })
+		const proxy = "10.1.2.3:5555"
+		for range provider.DefaultUserRate.Burst {
+			w := e.do(req{form: wrongPassword(), basic: conf, remoteAddr: proxy, header: xff("203.0.113.1")})
+			assertError(t, w, 400, "invalid_grant")
+		}
+		assertThrottled(t, e.do(req{form: password(), basic: conf, remoteAddr: proxy, header: xff("203.0.113.1")}), "60")
+		assertToken(t, e.do(req{form: password(), basic: conf, remoteAddr: proxy, header: xff("203.0.113.2")}))
+	})
+}
+
+func TestThrottleRetryAfterRoundsUp(t *testing.T) {
+	e := newEnv(t, func(c *provider.Config) { c.UserRate = storage.Rate{Burst: 1, Every: 1500 * time.Millisecond} })
+	assertError(t, e.do(req{form: wrongPassword(), basic: conf}), 400, "invalid_grant")
+	assertThrottled(t, e.do(req{form: password(), basic: conf}), "2")
+	e.clock.Advance(1400 * time.Millisecond)
+	assertThrottled(t, e.do(req{form: password(), basic: conf}), "1")
+	e.clock.Advance(100 * time.Millisecond)
+	assertToken(t, e.do(req{form: password(), basic: conf}))
+}
+
+func TestThrottleClientSecrets(t *testing.T) {
+	e := newEnv(t, nil)
+	for range provider.DefaultClientRate.Burst {
+		assertError(t, e.do(req{form: password(), basic: []string{"conf", otherSecret}}), 401, "invalid_client")
+	}
+	t.Run("over the limit the right secret is refused with 429", func(t *testing.T) {
+		w := e.do(req{form: password(), basic: conf})
+		assertThrottled(t, w, "60")
+		assert.Empty(t, w.Header().Get("WWW-Authenticate"))
+		assertThrottled(t, call(e.p.RevokeHandler(), req{form: tokenForm("x"), basic: conf}), "60")
+		assertThrottled(t, call(e.p.IntrospectHandler(), req{form: tokenForm("x"), basic: conf}), "60")
+	})
+	t.Run("another client from the same IP is not affected", func(t *testing.T) {
+		assertToken(t, e.do(req{form: password(), basic: []string{"other", otherSecret}}))
+	})
+	t.Run("the client is not locked out from another IP", func(t *testing.T) {
+		assertToken(t, e.do(req{form: password(), basic: conf, remoteAddr: "198.51.100.7:4000"}))
+	})
+	t.Run("guessing an unknown client's secret is throttled too", func(t *testing.T) {
+		for range provider.DefaultClientRate.Burst {
+			assertError(t, e.do(req{form: password("client_id", "nobody", "client_secret", "x")}), 401, "invalid_client")
+		}
+		assertThrottled(t, e.do(req{form: password("client_id", "nobody", "client_secret", "x")}), "60")
+	})
+}
+
+func TestThrottleDisabled(t *testing.T) {
+	e := newEnv(t, func(c *provider.Config) { c.DisableThrottling = true })
+	for range 3 * provider.DefaultUserRate.Burst {
+		assertError(t, e.do(req{form: wrongPassword(), basic: conf}), 400, "invalid_grant")
+	}
+	e.issue(t)
+}
+
+// brokenLimiter is a limiter whose backend is down.
+type brokenLimiter struct{ throttledErr, failErr error }
+
+func (b brokenLimiter) Throttled(context.Context, string, storage.Rate) (time.Duration, error) {
+	return 0, b.throttledErr
+}
+
+func (b brokenLimiter) Fail(context.Context, string, storage.Rate) (time.Duration, error) {
+	return 0, b.failErr
+}
+
+func TestThrottleLimiterOutageFailsClosed(t *testing.T) {
+	down := errors.New("dial tcp: connection refused")
+	t.Run("Throttled fails: 503, no token for the right password", func(t *testing.T) {
+		e := newEnv(t, func(c *provider.Config) { c.Limiter = brokenLimiter{throttledErr: down} })
+		w := e.do(req{form: password(), basic: conf})
+		assertError(t, w, 503, "temporarily_unavailable")
+		assert.NotContains(t, w.Body.String(), "refused")
+	})
+	t.Run("Fail fails: 503", func(t *testing.T) {
+		e := newEnv(t, func(c *provider.Config) { c.Limiter = brokenLimiter{failErr: down} })
+		assertError(t, e.do(req{form: wrongPassword(), basic: conf}), 503, "temporarily_unavailable")
+		assertError(t, e.do(req{form: password(), basic: []string{"conf", otherSecret}}), 503, "temporarily_unavailable")
+		e.issue(t) // success counts nothing, so needs no Fail
+	})
+}
+
+func TestThrottleConfig(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.p.Config()
+	assert.NotNil(t, cfg.Limiter, "throttling is on by default, with an in-memory limiter")
+	assert.Equal(t, storage.Rate{Burst: 5, Every: time.Minute}, cfg.UserRate)
+	assert.Equal(t, storage.Rate{Burst: 30, Every: 10 * time.Second}, cfg.IPRate)
+	assert.Equal(t, storage.Rate{Burst: 10, Every: time.Minute}, cfg.ClientRate)
+	for _, r := range []storage.Rate{{Burst: 1}, {Every: time.Second}, {Burst: -1, Every: time.Second}} {
+		st := newTestStore(time.Now)
+		_, err := provider.New(provider.Config{Clients: st, Tokens: st, UserRate: r})
+		assert.Error(t, err, "%+v", r)
+	}
+}
+
+// countingUsers counts the password checks that reach the user database.
+type countingUsers struct {
+	n atomic.Int64
+}
+
+func (c *countingUsers) CheckAuth(ctx context.Context, username, password string) (string, error) {
+	c.n.Add(1)
+	return users.CheckAuth(ctx, username, password)
+}
+
+func TestThrottleConcurrentGuessing(t *testing.T) {
+	// Many guesses at once from one IP: exactly Burst of them are judged
+	// (reach the user database); all others are refused with 429.
+	cu := &countingUsers{}
+	e := newEnv(t, func(c *provider.Config) { c.Users = cu })
+	const guesses = 40
+	var wg sync.WaitGroup
+	codes := make([]int, guesses)
+	for i := range guesses {
+		wg.Go(func() {
+			codes[i] = e.do(req{form: wrongPassword(), basic: conf}).Code
+		})
+	}
+	wg.Wait()
+	judged, throttled := 0, 0
+	for _, c := range codes {
+		switch c {
+		case 400:
+			judged++
+		case 429:
+			throttled++
+		}
+	}
+	assert.Equal(t, int64(provider.DefaultUserRate.Burst), cu.n.Load(), "password checks")
+	assert.Equal(t, provider.DefaultUserRate.Burst, judged)
+	assert.Equal(t, guesses-provider.DefaultUserRate.Burst, throttled)
+}
+
+func TestThrottleAuthenticateUserForLoginForms(t *testing.T) {
+	e := newEnv(t, nil)
+	r := httptest.NewRequest(http.MethodPost, "https://app.example/login", nil)
+	for range provider.DefaultUserRate.Burst {
+		_, err := e.p.AuthenticateUser(r, "johndoe", "nope")
+		require.ErrorIs(t, err, provider.ErrInvalidCredentials)
+		_, ok := provider.RetryAfter(err)
+		assert.False(t, ok)
+	}
+	_, err := e.p.AuthenticateUser(r, "johndoe", "foobar42")
+	var pe *provider.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, http.StatusTooManyRequests, pe.Status)
+	assert.Equal(t, provider.CodeSlowDown, pe.Code)
+	wait, ok := provider.RetryAfter(err)
+	assert.True(t, ok)
+	assert.Equal(t, time.Minute, wait)
+
+	w := httptest.NewRecorder()
+	provider.SetRetryAfter(w.Header(), err)
+	provider.WriteError(w, err)
+	assertThrottled(t, w, "60")
+
+	w = httptest.NewRecorder()
+	provider.SetRetryAfter(w.Header(), provider.ErrInvalidCredentials)
+	assert.Empty(t, w.Header().Get("Retry-After"))
+}
+
+func TestThrottleWaitingForTheGateEndsWithTheRequest(t *testing.T) {
+	// "slow" holds the IP's gate until its request ends; a request from the
+	// same IP that gives up while waiting is a 503, not a hang.
+	e := newEnv(t, nil)
+	slowCtx, stopSlow := context.WithCancel(context.Background())
+	done := make(chan *httptest.ResponseRecorder)
+	go func() {
+		done <- e.do(req{form: password("username", "slow"), basic: conf, ctx: slowCtx})
+	}()
+	// Wait until slow holds the gate: a request from the same IP then
+	// blocks until its deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	deadline := time.Now().Add(5 * time.Second)
+	var w *httptest.ResponseRecorder
+	for time.Now().Before(deadline) {
+		w = e.do(req{form: password(), basic: conf, ctx: ctx})
+		if w.Code == 503 {
+			break
+		}
+		ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+	}
+	assertError(t, w, 503, "temporarily_unavailable")
+	stopSlow()
+	assertError(t, <-done, 503, "temporarily_unavailable")
+	e.issue(t) // the gate is free again
+}
+
+func TestThrottleSharedRedisLimiter(t *testing.T) {
+	rawURL := os.Getenv("OAUTH2_TEST_REDIS_URL")
+	if rawURL == "" {
+		t.Skip("OAUTH2_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0); skipping the shared Redis limiter test")
+	}
+	opts, err := goredis.ParseURL(rawURL)
+	require.NoError(t, err)
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:])
+	prefix := "oauth2test:throttle:" + hex.EncodeToString(nonce[:]) + ":"
+
+	// Two provider instances, each with its own client, share the counts.
+	newInstance := func() *env {
+		client := goredis.NewClient(opts)
+		t.Cleanup(func() { _ = client.Close() })
+		return newEnv(t, func(c *provider.Config) { c.Limiter = redisstore.NewLimiter(client, prefix) })
+	}
+	a, b := newInstance(), newInstance()
+	t.Cleanup(func() {
+		client := goredis.NewClient(opts)
+		defer func() { _ = client.Close() }()
+		keys, _ := client.Keys(context.Background(), "rate:"+prefix+"*").Result()
+		if len(keys) > 0 {
+			_ = client.Del(context.Background(), keys...).Err()
+		}
+	})
+
+	for i := range provider.DefaultUserRate.Burst {
+		inst := a
+		if i%2 == 1 {
+			inst = b
+		}
+		assertError(t, inst.do(req{form: wrongPassword(), basic: conf}), 400, "invalid_grant")
+	}
+	// Retry-After is Redis's arithmetic, about a minute.
+	for _, inst := range []*env{a, b} {
+		w := inst.do(req{form: password(), basic: conf})
+		assert.Equal(t, http.StatusTooManyRequests, w.Code)
+		assert.Equal(t, throttledBody, w.Body.String())
+		assert.Contains(t, []string{"60", "59"}, w.Header().Get("Retry-After"))
+	}
+	assertToken(t, b.do(req{form: password(), basic: conf, remoteAddr: "198.51.100.7:4000"}))
+
+	inspect := goredis.NewClient(opts)
+	defer func() { _ = inspect.Close() }()
+	keys, err := inspect.Keys(context.Background(), "rate:"+prefix+"*").Result()
+	require.NoError(t, err)
+	require.NotEmpty(t, keys)
+	for _, k := range keys {
+		assert.NotContains(t, k, "johndoe", "keys are hashed")
+		assert.NotContains(t, k, "192.0.2.1")
+	}
+}
+
+var _ authcheck.AuthChecker = (*countingUsers)(nil)

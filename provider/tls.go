@@ -1,0 +1,113 @@
+package provider
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// trusted reports whether addr is one of the configured reverse proxies.
+func (p *Provider) trusted(addr netip.Addr) bool {
+	if !addr.IsValid() {
+		return false
+	}
+	for _, pfx := range p.cfg.TrustedProxies {
+		if pfx.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// remoteAddr parses r.RemoteAddr ("ip:port", or a bare IP) into an
+// address, 4in6 unmapped. It returns the zero Addr when it cannot.
+func remoteAddr(r *http.Request) netip.Addr {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap()
+	}
+	if a, err := netip.ParseAddr(r.RemoteAddr); err == nil {
+		return a.Unmap()
+	}
+	return netip.Addr{}
+}
+
+// lastListValue returns the right-most element of the comma-separated
+// list formed by all the values of header name, trimmed; the right-most
+// one was set by the proxy nearest to us.
+func lastListValue(h http.Header, name string) string {
+	vs := h.Values(name)
+	if len(vs) == 0 {
+		return ""
+	}
+	v := vs[len(vs)-1]
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	return strings.TrimSpace(v)
+}
+
+// IsHTTPS reports whether r reached us over TLS: r.TLS is set, or r came
+// from a trusted proxy (Config.TrustedProxies) whose X-Forwarded-Proto is
+// "https". The header is ignored from anyone else, since a client can set
+// it at will.
+func (p *Provider) IsHTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if len(p.cfg.TrustedProxies) == 0 || !p.trusted(remoteAddr(r)) {
+		return false
+	}
+	return strings.EqualFold(lastListValue(r.Header, "X-Forwarded-Proto"), "https")
+}
+
+// secureEnough reports whether the endpoints may serve r: over HTTPS, or
+// over anything when Config.AllowInsecureHTTP is set.
+func (p *Provider) secureEnough(r *http.Request) bool {
+	return p.cfg.AllowInsecureHTTP || p.IsHTTPS(r)
+}
+
+// ClientIP returns the address of the client that sent r. It is the
+// connection's remote address, unless that is a trusted proxy
+// (Config.TrustedProxies): then X-Forwarded-For is read from the right and
+// the first hop that is not a trusted proxy is the client. Hops left of it
+// are ignored, because the client itself may have written them. When every
+// hop is trusted, the left-most is returned; when a hop cannot be parsed,
+// the last trusted address before it is. The zero Addr means RemoteAddr
+// could not be parsed.
+func (p *Provider) ClientIP(r *http.Request) netip.Addr {
+	addr := remoteAddr(r)
+	if len(p.cfg.TrustedProxies) == 0 || !p.trusted(addr) {
+		return addr
+	}
+	vs := r.Header.Values("X-Forwarded-For")
+	for i := len(vs) - 1; i >= 0; i-- {
+		list := vs[i]
+		for list != "" {
+			var hop string
+			if j := strings.LastIndexByte(list, ','); j >= 0 {
+				hop, list = list[j+1:], list[:j]
+			} else {
+				hop, list = list, ""
+			}
+			hop = strings.TrimSpace(hop)
+			if hop == "" {
+				continue
+			}
+			a, err := netip.ParseAddr(hop)
+			if err != nil {
+				// Some proxies write ip:port; anything else ends the walk.
+				ap, err2 := netip.ParseAddrPort(hop)
+				if err2 != nil {
+					return addr
+				}
+				a = ap.Addr()
+			}
+			a = a.Unmap()
+			if !p.trusted(a) {
+				return a
+			}
+			addr = a
+		}
+	}
+	return addr
+}

@@ -1,0 +1,52 @@
+package provider
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/oauth2provider/oauth2provider/authcheck"
+)
+
+// ErrInvalidCredentials is what [Provider.AuthenticateUser] returns for an
+// unknown user or a wrong password, which it never tells apart.
+var ErrInvalidCredentials = errors.New("provider: invalid username or password")
+
+// AuthenticateUser checks a resource owner's username and password with
+// Config.Users, for the password grant and for the app's own login forms
+// (policy.LoginHandler), so both get the same rules. It returns the user
+// ID, or [ErrInvalidCredentials] (unknown user or wrong password), or an
+// *[Error] the caller writes as it is (the password grant is unsupported,
+// the user database failed: 503).
+//
+// It throttles brute force (RFC 6749 §4.3.2): failed attempts are counted
+// with Config.Limiter per (username, client IP) and per client IP
+// ([Provider.ClientIP]); over either limit it refuses, without checking
+// the password, with a 429 slow_down *[Error] from which [SetRetryAfter]
+// sets the Retry-After header. There is no per-user limit across IPs, so
+// an attacker cannot lock a user out everywhere. Checks of attempts under
+// one client IP are serialized within the process, so that concurrent
+// guesses cannot outrun the count. A limiter outage is a 503.
+func (p *Provider) AuthenticateUser(r *http.Request, username, password string) (string, error) {
+	if p.cfg.Users == nil {
+		return "", &Error{Code: CodeUnsupportedGrantType, Description: "password authentication is not enabled", Status: http.StatusBadRequest}
+	}
+	a, e := p.beginPassword(r, username)
+	if e != nil {
+		return "", e
+	}
+	defer a.end()
+	userID, err := p.cfg.Users.CheckAuth(r.Context(), username, password)
+	switch {
+	case errors.Is(err, authcheck.ErrInvalidCredentials):
+		ev := Event{Type: EventUserAuthFailed, IP: p.ClientIP(r), Reason: "invalid username or password"}
+		if e := p.failed(r.Context(), a, ev); e != nil {
+			return "", e
+		}
+		return "", ErrInvalidCredentials
+	case err != nil:
+		return "", errUnavailable(err)
+	case userID == "":
+		return "", errUnavailable(errors.New("provider: AuthChecker returned an empty user ID"))
+	}
+	return userID, nil
+}
