@@ -1,0 +1,148 @@
+package policy
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/oauth2provider/oauth2provider/provider"
+)
+
+// credential is what an Authorization header holds, as far as the bearer
+// scheme is concerned.
+type credential int
+
+const (
+	credNone      credential = iota // no header, or another scheme
+	credMalformed                   // a bearer header that is not well formed
+	credBearer                      // one well-formed bearer token
+)
+
+// bearerToken reads the bearer token of RFC 6750 §2.1 from the values of
+// the Authorization header: exactly one header, the scheme "Bearer" in any
+// case, one or more spaces, and one b64token. Another scheme counts as no
+// credentials; a second header, a missing or malformed token, or anything
+// after it is credMalformed. It does not allocate.
+func bearerToken(values []string) (string, credential) {
+	switch len(values) {
+	case 0:
+		return "", credNone
+	case 1:
+	default:
+		return "", credMalformed
+	}
+	scheme, rest, _ := strings.Cut(values[0], " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", credNone
+	}
+	rest = strings.TrimLeft(rest, " ")
+	if !isB64Token(rest) {
+		return "", credMalformed
+	}
+	return rest, credBearer
+}
+
+// isB64Token reports whether s is a b64token (RFC 6750 §2.1):
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	n := len(s)
+	for n > 0 && s[n-1] == '=' {
+		n--
+	}
+	if n == 0 {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+			return false
+		}
+	}
+	return true
+}
+
+// failure is a precomputed error answer of the bearer policy.
+type failure struct {
+	status    int
+	challenge string
+	body      []byte
+}
+
+func newFailure(status int, challenge, code, desc string) failure {
+	body := `{"error":` + strconv.Quote(code) + `,"error_description":` + strconv.Quote(desc) + "}\n"
+	return failure{status: status, challenge: challenge, body: []byte(body)}
+}
+
+func (f *failure) write(w http.ResponseWriter) {
+	h := w.Header()
+	if f.challenge != "" {
+		h["Www-Authenticate"] = []string{f.challenge} // canonical form, set without allocating a key
+	}
+	h["Content-Type"] = []string{"application/json;charset=utf-8"}
+	h["Cache-Control"] = []string{"no-store"}
+	w.WriteHeader(f.status)
+	_, _ = w.Write(f.body)
+}
+
+// Bearer returns middleware that lets a request through only with a valid
+// access token of p in its Authorization header (RFC 6750 §2.1), and puts
+// the request's [Identity] (Method "bearer") in its context. Tokens in the
+// URL query or the form body are not accepted.
+//
+// Failures carry a WWW-Authenticate: Bearer challenge in p's realm and a
+// JSON body: no credentials (or another scheme) is 401 without an error
+// code (RFC 6750 §3.1); a malformed header is 400 invalid_request; a
+// malformed, unknown, expired or revoked token is 401 invalid_token; a
+// store outage is 503 temporarily_unavailable.
+//
+// Bearer panics if p is nil.
+func Bearer(p *provider.Provider) func(http.Handler) http.Handler {
+	if p == nil {
+		panic("policy: Bearer needs a provider")
+	}
+	var (
+		noCredentials = newFailure(http.StatusUnauthorized, p.BearerChallenge("", ""),
+			"unauthorized", "a bearer token is required")
+		malformed = newFailure(http.StatusBadRequest,
+			p.BearerChallenge(provider.CodeInvalidRequest, "malformed Authorization header"),
+			provider.CodeInvalidRequest, "malformed Authorization header")
+		invalidToken = newFailure(http.StatusUnauthorized,
+			p.BearerChallenge(provider.CodeInvalidToken, "the access token is invalid, expired or revoked"),
+			provider.CodeInvalidToken, "the access token is invalid, expired or revoked")
+		unavailable = newFailure(http.StatusServiceUnavailable, p.BearerChallenge("", ""),
+			provider.CodeTemporarilyUnavailable, "the service is temporarily unavailable, try again later")
+	)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			raw, cred := bearerToken(r.Header["Authorization"])
+			switch cred {
+			case credNone:
+				noCredentials.write(w)
+				return
+			case credMalformed:
+				malformed.write(w)
+				return
+			}
+			ti, err := p.ValidateAccessToken(r, raw)
+			if err != nil {
+				if errors.Is(err, provider.ErrInvalidToken) {
+					invalidToken.write(w)
+				} else {
+					w.Header()["Retry-After"] = []string{"1"}
+					unavailable.write(w)
+				}
+				return
+			}
+			ctx := WithIdentity(r.Context(), Identity{
+				UserID:   ti.Grant.UserID,
+				ClientID: ti.Grant.ClientID,
+				GrantID:  ti.Grant.ID,
+				Scopes:   ti.EffectiveScopes(),
+				Method:   MethodBearer,
+			})
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}

@@ -1,0 +1,251 @@
+package policy_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/policy"
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const secret = "policy-test-secret-0123456789abcdefghijklmn"
+
+// flakyStore is the memory store whose token lookups fail while down is set.
+type flakyStore struct {
+	*memory.Store
+	down atomic.Bool
+}
+
+func (s *flakyStore) LookupToken(ctx context.Context, k storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {
+	if s.down.Load() {
+		return nil, errors.New("redis: i/o timeout")
+	}
+	return s.Store.LookupToken(ctx, k, ref)
+}
+
+type env struct {
+	now   time.Time
+	store *flakyStore
+	p     *provider.Provider
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	e := &env{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	clock := func() time.Time { return e.now }
+	e.store = &flakyStore{Store: memory.New(memory.Config{Now: clock})}
+	require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{
+		ID: "app", SecretHash: storage.HashGeneratedSecret(secret),
+		GrantTypes: []string{storage.GrantPassword, storage.GrantClientCredentials}, Scopes: []string{"read", "write"},
+	}))
+	p, err := provider.New(provider.Config{
+		Clients: e.store, Tokens: e.store, Realm: "api", Now: clock,
+		Users: authcheck.Func(func(_ context.Context, u, pw string) (string, error) { return "user-" + u, nil }),
+	})
+	require.NoError(t, err)
+	e.p = p
+	return e
+}
+
+// token gets an access token over the token endpoint.
+func (e *env) token(t testing.TB, form string) string {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, "https://auth.example/oauth2/token", strings.NewReader(form))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.SetBasicAuth("app", secret)
+	w := httptest.NewRecorder()
+	e.p.TokenHandler().ServeHTTP(w, r)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	var m struct {
+		AccessToken string `json:"access_token"`
+	}
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &m))
+	return m.AccessToken
+}
+
+// protected is the bearer policy around a handler that echoes the identity.
+func (e *env) protected() http.Handler {
+	return policy.Bearer(e.p)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := policy.IdentityFrom(r.Context())
+		if !ok {
+			http.Error(w, "no identity", http.StatusInternalServerError)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(id)
+	}))
+}
+
+func TestBearerRules(t *testing.T) {
+	const realm = `Bearer realm="api"`
+	invalidToken := `Bearer realm="api", error="invalid_token", error_description="the access token is invalid, expired or revoked"`
+	invalidRequest := `Bearer realm="api", error="invalid_request", error_description="malformed Authorization header"`
+	tests := []struct {
+		name      string
+		prepare   func(e *env, tok string) (header []string, target string)
+		status    int
+		challenge string
+		code      string
+	}{
+		{name: "valid bearer token passes", status: 200,
+			prepare: func(e *env, tok string) ([]string, string) { return []string{"Bearer " + tok}, "/" }},
+		{name: "scheme is case-insensitive", status: 200,
+			prepare: func(e *env, tok string) ([]string, string) { return []string{"bEARER " + tok}, "/" }},
+		{name: "several spaces after the scheme", status: 200,
+			prepare: func(e *env, tok string) ([]string, string) { return []string{"Bearer   " + tok}, "/" }},
+		{name: "no Authorization header is 401 without an error code", status: 401, challenge: realm, code: "unauthorized",
+			prepare: func(e *env, tok string) ([]string, string) { return nil, "/" }},
+		{name: "another scheme counts as no credentials", status: 401, challenge: realm, code: "unauthorized",
+			prepare: func(e *env, tok string) ([]string, string) { return []string{"Basic YXBwOng="}, "/" }},
+		{name: "access_token in the URL query is not accepted", status: 401, challenge: realm, code: "unauthorized",
+			prepare: func(e *env, tok string) ([]string, string) { return nil, "/?access_token=" + tok }},
+		{name: "scheme without a token is invalid_request", status: 400, challenge: invalidRequest, code: "invalid_request",
+			prepare: func(e *env, tok string) ([]string, string) { return []string{"Bearer"}, "/" }},
+		{name: "two tokens are invalid_request", status: 400, challenge: invalidRequest, code: "invalid_request",
+			prepare: func(e *env, tok string) ([]string, string) { return []string{"Bearer " + tok + " " + tok}, "/" }},
+		{name: "characters outside b64token are invalid_request", status: 400, challenge: invalidRequest, code: "invalid_request",
+			prepare: func(e *env, tok string) ([]string, string) { return []string{"Bearer " + tok + ",x"}, "/" }},
+		{name: "two Authorization headers are invalid_request", status: 400, challenge: invalidRequest, code: "invalid_request",
+			prepare: func(e *env, tok string) ([]string, string) { return []string{"Bearer " + tok, "Bearer " + tok}, "/" }},
+		{name: "malformed token is invalid_token", status: 401, challenge: invalidToken, code: "invalid_token",
+			prepare: func(e *env, tok string) ([]string, string) { return []string{"Bearer abc.def~+/=="}, "/" }},
+		{name: "unknown token is invalid_token", status: 401, challenge: invalidToken, code: "invalid_token",
+			prepare: func(e *env, tok string) ([]string, string) {
+				return []string{"Bearer " + newEnv(t).token(t, "grant_type=password&username=x&password=y")}, "/"
+			}},
+		{name: "expired token is invalid_token", status: 401, challenge: invalidToken, code: "invalid_token",
+			prepare: func(e *env, tok string) ([]string, string) {
+				e.now = e.now.Add(time.Hour)
+				return []string{"Bearer " + tok}, "/"
+			}},
+		{name: "revoked token is invalid_token", status: 401, challenge: invalidToken, code: "invalid_token",
+			prepare: func(e *env, tok string) ([]string, string) {
+				_, err := e.store.RevokeUser(context.Background(), "user-johndoe")
+				require.NoError(t, err)
+				return []string{"Bearer " + tok}, "/"
+			}},
+		{name: "store outage is 503 with a challenge", status: 503, challenge: realm, code: "temporarily_unavailable",
+			prepare: func(e *env, tok string) ([]string, string) {
+				e.store.down.Store(true)
+				return []string{"Bearer " + tok}, "/"
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			tok := e.token(t, "grant_type=password&username=johndoe&password=x&scope=read")
+			header, target := tc.prepare(e, tok)
+			r := httptest.NewRequest(http.MethodGet, "https://api.example"+target, nil)
+			for _, h := range header {
+				r.Header.Add("Authorization", h)
+			}
+			w := httptest.NewRecorder()
+			e.protected().ServeHTTP(w, r)
+			require.Equal(t, tc.status, w.Code, w.Body.String())
+			if tc.status == 200 {
+				var id policy.Identity
+				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &id))
+				assert.Equal(t, "user-johndoe", id.UserID)
+				assert.Equal(t, "app", id.ClientID)
+				assert.Equal(t, []string{"read"}, id.Scopes)
+				assert.Equal(t, policy.MethodBearer, id.Method)
+				assert.NotEmpty(t, id.GrantID)
+				return
+			}
+			assert.Equal(t, tc.challenge, w.Header().Get("WWW-Authenticate"))
+			assert.Equal(t, "application/json;charset=utf-8", w.Header().Get("Content-Type"))
+			var m map[string]string
+			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &m))
+			assert.Equal(t, tc.code, m["error"])
+			assert.NotContains(t, w.Body.String(), tok)
+		})
+	}
+}
+
+func TestBearerClientCredentialsIdentityHasNoUser(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token(t, "grant_type=client_credentials&scope=read+write")
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	w := httptest.NewRecorder()
+	e.protected().ServeHTTP(w, r)
+	require.Equal(t, 200, w.Code)
+	var id policy.Identity
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &id))
+	assert.Empty(t, id.UserID)
+	assert.Equal(t, []string{"read", "write"}, id.Scopes)
+}
+
+func TestBearerNilProviderPanicsAtConstruction(t *testing.T) {
+	assert.Panics(t, func() { policy.Bearer(nil) })
+}
+
+func TestIdentityContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, ok := policy.IdentityFrom(ctx)
+	assert.False(t, ok)
+
+	type otherKey struct{}
+	ctx = context.WithValue(ctx, otherKey{}, "v")
+	ctx = policy.WithIdentity(ctx, policy.Identity{UserID: "u", Method: policy.MethodCookie})
+	id, ok := policy.IdentityFrom(ctx)
+	require.True(t, ok)
+	assert.Equal(t, "u", id.UserID)
+	assert.Equal(t, policy.MethodCookie, id.Method)
+	assert.Equal(t, "v", ctx.Value(otherKey{}), "other values pass through")
+
+	child, cancelChild := context.WithCancel(ctx)
+	defer cancelChild()
+	cancel()
+	<-child.Done() // cancellation crosses the identity context
+	id.UserID = "changed"
+	again, _ := policy.IdentityFrom(ctx)
+	assert.Equal(t, "u", again.UserID, "IdentityFrom returns a copy")
+}
+
+// BenchmarkBearer is one authenticated request through the middleware
+// around a no-op handler, over the memory store.
+func BenchmarkBearer(b *testing.B) {
+	e := newEnv(b)
+	tok := e.token(b, "grant_type=password&username=johndoe&password=x&scope=read")
+	h := policy.Bearer(e.p)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, r)
+	}
+	if w.Code != http.StatusOK {
+		b.Fatal(w.Code)
+	}
+}
+
+// BenchmarkBaselineSHA256Map is the floor a token check can reach: one
+// SHA-256 of the token and one map lookup.
+func BenchmarkBaselineSHA256Map(b *testing.B) {
+	e := newEnv(b)
+	tok := e.token(b, "grant_type=password&username=johndoe&password=x&scope=read")
+	m := map[[sha256.Size]byte]*policy.Identity{sha256.Sum256([]byte(tok)): {UserID: "user-johndoe"}}
+	b.ReportAllocs()
+	var found *policy.Identity
+	for b.Loop() {
+		found = m[sha256.Sum256([]byte(tok))]
+	}
+	if found == nil {
+		b.Fatal("not found")
+	}
+}

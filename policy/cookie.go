@@ -1,0 +1,108 @@
+package policy
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/oauth2provider/oauth2provider/provider"
+)
+
+// cookieFailures are the precomputed error answers of a cookie-checking
+// policy; the challenge differs between Cookie and CookieOrBearer.
+type cookieFailures struct {
+	noCredentials, invalid, crossOrigin, unavailable failure
+}
+
+func newCookieFailures(challenge, noCredentialsDesc string) cookieFailures {
+	return cookieFailures{
+		noCredentials: newFailure(http.StatusUnauthorized, challenge, "unauthorized", noCredentialsDesc),
+		invalid: newFailure(http.StatusUnauthorized, challenge,
+			provider.CodeInvalidToken, "the session is invalid, expired or ended"),
+		crossOrigin: newFailure(http.StatusForbidden, "",
+			"cross_origin_request", "cross-origin request refused"),
+		unavailable: newFailure(http.StatusServiceUnavailable, challenge,
+			provider.CodeTemporarilyUnavailable, "the service is temporarily unavailable, try again later"),
+	}
+}
+
+// Cookie returns middleware that lets a request through only with a live
+// session cookie of s, and puts the request's [Identity] (Method
+// "cookie", ClientID empty, the sessions' Scopes) in its context.
+//
+// Unsafe methods (POST, PUT, PATCH, DELETE, ...) must also pass
+// net/http.CrossOriginProtection: a cross-origin browser request is 403
+// even with a valid cookie. With SessionConfig.Sliding the session is
+// renewed on use.
+//
+// Failures are JSON (error, error_description) with Cache-Control:
+// no-store: no cookie is 401 unauthorized; an invalid, expired or ended
+// session (logout, user revoked, binding mismatch) is 401 invalid_token
+// and the cookie is cleared; a store outage is 503
+// temporarily_unavailable with Retry-After. A 401 carries
+// WWW-Authenticate: Cookie realm="<realm>", which names no standard
+// scheme but keeps browsers from offering a password dialog.
+//
+// Cookie panics if s is nil.
+func Cookie(s *Sessions) func(http.Handler) http.Handler {
+	if s == nil {
+		panic("policy: Cookie needs sessions")
+	}
+	f := newCookieFailures("Cookie realm="+quote(s.p.Realm()), "a session cookie is required")
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.serveCookie(w, r, next, &f)
+		})
+	}
+}
+
+// serveCookie authenticates r by its session cookie and calls next, or
+// answers with one of f.
+func (s *Sessions) serveCookie(w http.ResponseWriter, r *http.Request, next http.Handler, f *cookieFailures) {
+	raw := s.sessionToken(r)
+	if raw == "" {
+		f.noCredentials.write(w)
+		return
+	}
+	// Cheap before costly: the CSRF check needs no store lookup.
+	if err := s.cop.Check(r); err != nil {
+		f.crossOrigin.write(w)
+		return
+	}
+	ti, err := s.p.ValidateSession(r, raw)
+	if err != nil {
+		if errors.Is(err, provider.ErrInvalidToken) {
+			s.clearCookie(w)
+			f.invalid.write(w)
+		} else {
+			w.Header()["Retry-After"] = []string{"1"}
+			f.unavailable.write(w)
+		}
+		return
+	}
+	s.renew(w, r, raw, ti.Grant.CreatedAt, ti.Token.ExpiresAt)
+	ctx := WithIdentity(r.Context(), Identity{
+		UserID:   ti.Grant.UserID,
+		ClientID: ti.Grant.ClientID,
+		GrantID:  ti.Grant.ID,
+		Scopes:   ti.EffectiveScopes(),
+		Method:   MethodCookie,
+	})
+	next.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// quote returns s as an RFC 7230 quoted-string.
+func quote(s string) string {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20 || c == 0x7f:
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(append(b, '"'))
+}

@@ -1,0 +1,40 @@
+package policy
+
+import "net/http"
+
+// CookieOrBearer returns middleware for routes that serve both browsers
+// with a session cookie and API clients with a bearer token, like the
+// Pyramid seed's OauthTktAuthenticationPolicy:
+//
+//   - A request with an Authorization header is a bearer request: only the
+//     token counts, exactly as under [Bearer], and a cookie it also carries
+//     is ignored. A bad token is refused even next to a valid cookie.
+//   - A request without one is authenticated by the session cookie of s,
+//     exactly as under [Cookie]: unsafe methods must pass
+//     net/http.CrossOriginProtection (403 otherwise). Bearer requests are
+//     not subject to that check: a browser never attaches a bearer token
+//     to a request by itself, so a cross-site page cannot forge one. (A
+//     browser may replay cached Basic credentials, but another scheme
+//     counts as no credentials and is 401.)
+//
+// A request with neither is 401 with the bearer policy's challenge
+// (WWW-Authenticate: Bearer realm="..."), as is an invalid cookie.
+//
+// CookieOrBearer panics if s is nil.
+func CookieOrBearer(s *Sessions) func(http.Handler) http.Handler {
+	if s == nil {
+		panic("policy: CookieOrBearer needs sessions")
+	}
+	bearer := Bearer(s.p)
+	f := newCookieFailures(s.p.BearerChallenge("", ""), "a session cookie or a bearer token is required")
+	return func(next http.Handler) http.Handler {
+		bearerNext := bearer(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if len(r.Header["Authorization"]) > 0 {
+				bearerNext.ServeHTTP(w, r)
+				return
+			}
+			s.serveCookie(w, r, next, &f)
+		})
+	}
+}

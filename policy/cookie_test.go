@@ -1,0 +1,692 @@
+package policy_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/policy"
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// sessEnv is a provider over the memory store with sessions.
+type sessEnv struct {
+	*env
+	s *policy.Sessions
+}
+
+type sessOpts struct {
+	cfg      policy.SessionConfig
+	insecure bool // provider.Config.AllowInsecureHTTP
+	bind     bool // provider.Config.BindingKey
+}
+
+// errUserDB is the user database failing.
+var errUserDB = errors.New("users: connection refused")
+
+func newSessEnv(t testing.TB, o sessOpts) *sessEnv {
+	t.Helper()
+	e := &env{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	clock := func() time.Time { return e.now }
+	e.store = &flakyStore{Store: memory.New(memory.Config{Now: clock})}
+	require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{
+		ID: "app", SecretHash: storage.HashGeneratedSecret(secret),
+		GrantTypes: []string{storage.GrantPassword, storage.GrantClientCredentials}, Scopes: []string{"read", "write"},
+	}))
+	cfg := provider.Config{
+		Clients: e.store, Tokens: e.store, Realm: "api", Now: clock,
+		AllowInsecureHTTP: o.insecure,
+		TrustedProxies:    []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
+		Users: authcheck.Func(func(_ context.Context, u, pw string) (string, error) {
+			switch {
+			case u == "down":
+				return "", errUserDB
+			case pw == "foobar42":
+				return "user-" + u, nil
+			}
+			return "", authcheck.ErrInvalidCredentials
+		}),
+	}
+	if o.bind {
+		cfg.BindingKey = []byte(strings.Repeat("k", 32))
+	}
+	p, err := provider.New(cfg)
+	require.NoError(t, err)
+	e.p = p
+	if o.cfg.Scopes == nil {
+		o.cfg.Scopes = []string{"read"}
+	}
+	s, err := policy.NewSessions(p, o.cfg)
+	require.NoError(t, err)
+	return &sessEnv{env: e, s: s}
+}
+
+// reqOpts describes a request; zero fields mean an HTTPS same-origin
+// request from 192.0.2.1 with User-Agent "Firefox".
+type reqOpts struct {
+	cookie     string
+	bearer     string // full Authorization header value
+	site       string // Sec-Fetch-Site
+	origin     string
+	ua         string
+	remoteAddr string
+	xff        string
+	plain      bool
+}
+
+func (o reqOpts) build(method, path string, body url.Values) *http.Request {
+	base := "https://app.example"
+	if o.plain {
+		base = "http://app.example"
+	}
+	var r *http.Request
+	if body != nil {
+		r = httptest.NewRequest(method, base+path, strings.NewReader(body.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		r = httptest.NewRequest(method, base+path, nil)
+	}
+	r.RemoteAddr = "192.0.2.1:40000"
+	if o.remoteAddr != "" {
+		r.RemoteAddr = o.remoteAddr
+	}
+	r.Header.Set("User-Agent", "Firefox")
+	if o.ua != "" {
+		r.Header.Set("User-Agent", o.ua)
+	}
+	if o.cookie != "" {
+		r.Header.Set("Cookie", o.cookie)
+	}
+	if o.bearer != "" {
+		r.Header.Set("Authorization", o.bearer)
+	}
+	if o.site != "" {
+		r.Header.Set("Sec-Fetch-Site", o.site)
+	}
+	if o.origin != "" {
+		r.Header.Set("Origin", o.origin)
+	}
+	if o.xff != "" {
+		r.Header.Set("X-Forwarded-For", o.xff)
+	}
+	return r
+}
+
+func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func loginForm(user, pw string, kv ...string) url.Values {
+	v := url.Values{"username": {user}, "password": {pw}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
+}
+
+// login logs johndoe in and returns the "name=value" of the session cookie.
+func (e *sessEnv) login(t testing.TB, o reqOpts) string {
+	t.Helper()
+	w := serve(e.s.LoginHandler(), o.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	cookies := w.Result().Cookies()
+	require.Len(t, cookies, 1)
+	return cookies[0].Name + "=" + cookies[0].Value
+}
+
+// echo answers with the request's identity as JSON.
+var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	id, ok := policy.IdentityFrom(r.Context())
+	if !ok {
+		http.Error(w, "no identity", http.StatusInternalServerError)
+		return
+	}
+	_ = json.NewEncoder(w).Encode(id)
+})
+
+func identityOf(t testing.TB, w *httptest.ResponseRecorder) policy.Identity {
+	t.Helper()
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	var id policy.Identity
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &id))
+	return id
+}
+
+func errorCode(t testing.TB, w *httptest.ResponseRecorder) string {
+	t.Helper()
+	var m map[string]string
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &m), w.Body.String())
+	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+	return m["error"]
+}
+
+func TestLoginSetsAHardenedCookie(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	w := serve(e.s.LoginHandler(), reqOpts{site: "same-origin"}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Equal(t, "application/json;charset=utf-8", w.Header().Get("Content-Type"))
+	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+	assert.JSONEq(t, `{"user_id":"user-johndoe","scope":"read","expires_in":86400}`, w.Body.String())
+	assert.Regexp(t, `^__Host-session=ost_[A-Za-z0-9_-]{71}; Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=Lax$`,
+		w.Header().Get("Set-Cookie"))
+	assert.Equal(t, "__Host-session", e.s.CookieName())
+	assert.NotContains(t, w.Body.String(), "ost_", "the session token is in the cookie only")
+}
+
+func TestLoginOverPlainHTTPWhenAllowed(t *testing.T) {
+	e := newSessEnv(t, sessOpts{insecure: true, cfg: policy.SessionConfig{Name: "sid", TTL: time.Hour}})
+	w := serve(e.s.LoginHandler(), reqOpts{plain: true}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Regexp(t, `^sid=ost_[A-Za-z0-9_-]{71}; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax$`, w.Header().Get("Set-Cookie"))
+}
+
+func TestLoginRedirectsToReturnTo(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	w := serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login",
+		loginForm("johndoe", "foobar42", "return_to", "/account?tab=1")))
+	assert.Equal(t, http.StatusSeeOther, w.Code)
+	assert.Equal(t, "/account?tab=1", w.Header().Get("Location"))
+	assert.Contains(t, w.Header().Get("Set-Cookie"), "__Host-session=ost_")
+}
+
+func TestLoginFailuresSetNoCookie(t *testing.T) {
+	tests := []struct {
+		name   string
+		req    func() *http.Request
+		status int
+		code   string
+	}{
+		{"GET is 405", func() *http.Request {
+			return reqOpts{}.build(http.MethodGet, "/login?username=johndoe&password=foobar42", nil)
+		}, 405, "invalid_request"},
+		{"a cross-site POST is refused (login CSRF)", func() *http.Request {
+			return reqOpts{site: "cross-site"}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42"))
+		}, 403, "cross_origin_request"},
+		{"a foreign Origin is refused", func() *http.Request {
+			return reqOpts{origin: "https://evil.example"}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42"))
+		}, 403, "cross_origin_request"},
+		{"plain HTTP is refused", func() *http.Request {
+			return reqOpts{plain: true}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42"))
+		}, 400, "invalid_request"},
+		{"a wrong password is invalid_grant", func() *http.Request {
+			return reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "nope"))
+		}, 400, "invalid_grant"},
+		{"a missing password is invalid_request", func() *http.Request {
+			return reqOpts{}.build(http.MethodPost, "/login", url.Values{"username": {"johndoe"}})
+		}, 400, "invalid_request"},
+		{"credentials in the query are not read", func() *http.Request {
+			return reqOpts{}.build(http.MethodPost, "/login?username=johndoe&password=foobar42", url.Values{})
+		}, 400, "invalid_request"},
+		{"a JSON body is invalid_request", func() *http.Request {
+			r := reqOpts{}.build(http.MethodPost, "/login", nil)
+			r.Body = http.NoBody
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		}, 400, "invalid_request"},
+		{"a scheme-relative return_to is refused", func() *http.Request {
+			return reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42", "return_to", "//evil.example/"))
+		}, 400, "invalid_request"},
+		{"an absolute return_to is refused", func() *http.Request {
+			return reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42", "return_to", "https://evil.example/"))
+		}, 400, "invalid_request"},
+		{"a backslash return_to is refused", func() *http.Request {
+			return reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42", "return_to", `/\evil.example`))
+		}, 400, "invalid_request"},
+		{"a user database outage is 503", func() *http.Request {
+			return reqOpts{}.build(http.MethodPost, "/login", loginForm("down", "foobar42"))
+		}, 503, "temporarily_unavailable"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSessEnv(t, sessOpts{})
+			w := serve(e.s.LoginHandler(), tc.req())
+			assert.Equal(t, tc.status, w.Code, w.Body.String())
+			assert.Equal(t, tc.code, errorCode(t, w))
+			assert.Empty(t, w.Header().Values("Set-Cookie"), "a failed login sets no cookie")
+			if tc.status == 405 {
+				assert.Equal(t, "POST", w.Header().Get("Allow"))
+			}
+		})
+	}
+}
+
+func TestCookiePolicyRules(t *testing.T) {
+	tests := []struct {
+		name   string
+		prep   func(t *testing.T, e *sessEnv, cookie string) *http.Request
+		status int
+		code   string
+		clears bool // the answer clears the cookie
+	}{
+		{"a live session passes", func(t *testing.T, e *sessEnv, c string) *http.Request {
+			return reqOpts{cookie: c}.build(http.MethodGet, "/me", nil)
+		}, 200, "", false},
+		{"no cookie is 401", func(t *testing.T, e *sessEnv, c string) *http.Request {
+			return reqOpts{}.build(http.MethodGet, "/me", nil)
+		}, 401, "unauthorized", false},
+		{"a forged cookie is 401 and cleared", func(t *testing.T, e *sessEnv, c string) *http.Request {
+			return reqOpts{cookie: "__Host-session=ost_forged"}.build(http.MethodGet, "/me", nil)
+		}, 401, "invalid_token", true},
+		{"a cookie of another name does not count", func(t *testing.T, e *sessEnv, c string) *http.Request {
+			return reqOpts{cookie: "session" + strings.TrimPrefix(c, "__Host-session")}.build(http.MethodGet, "/me", nil)
+		}, 401, "unauthorized", false},
+		{"an expired session is 401", func(t *testing.T, e *sessEnv, c string) *http.Request {
+			e.now = e.now.Add(24 * time.Hour)
+			return reqOpts{cookie: c}.build(http.MethodGet, "/me", nil)
+		}, 401, "invalid_token", true},
+		{"revoking the user ends the session", func(t *testing.T, e *sessEnv, c string) *http.Request {
+			n, err := e.store.RevokeUser(context.Background(), "user-johndoe")
+			require.NoError(t, err)
+			require.Equal(t, 1, n)
+			return reqOpts{cookie: c}.build(http.MethodGet, "/me", nil)
+		}, 401, "invalid_token", true},
+		{"revoking every client leaves sessions alone", func(t *testing.T, e *sessEnv, c string) *http.Request {
+			_, err := e.p.DisableClient(context.Background(), "app")
+			require.NoError(t, err)
+			return reqOpts{cookie: c}.build(http.MethodGet, "/me", nil)
+		}, 200, "", false},
+		{"a cross-site POST with the cookie is 403", func(t *testing.T, e *sessEnv, c string) *http.Request {
+			return reqOpts{cookie: c, site: "cross-site"}.build(http.MethodPost, "/me", url.Values{})
+		}, 403, "cross_origin_request", false},
+		{"a same-origin POST with the cookie passes", func(t *testing.T, e *sessEnv, c string) *http.Request {
+			return reqOpts{cookie: c, site: "same-origin"}.build(http.MethodPost, "/me", url.Values{})
+		}, 200, "", false},
+		{"a cross-site GET with the cookie passes (safe method)", func(t *testing.T, e *sessEnv, c string) *http.Request {
+			return reqOpts{cookie: c, site: "cross-site"}.build(http.MethodGet, "/me", nil)
+		}, 200, "", false},
+		{"a store outage is 503", func(t *testing.T, e *sessEnv, c string) *http.Request {
+			e.store.down.Store(true)
+			return reqOpts{cookie: c}.build(http.MethodGet, "/me", nil)
+		}, 503, "temporarily_unavailable", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{Scopes: []string{"read", "write"}}})
+			cookie := e.login(t, reqOpts{})
+			w := serve(policy.Cookie(e.s)(echo), tc.prep(t, e, cookie))
+			if tc.status == 200 {
+				id := identityOf(t, w)
+				assert.Equal(t, policy.Identity{UserID: "user-johndoe", ClientID: "", GrantID: id.GrantID,
+					Scopes: []string{"read", "write"}, Method: policy.MethodCookie}, id)
+				assert.NotEmpty(t, id.GrantID)
+				assert.Empty(t, w.Header().Values("Set-Cookie"), "no sliding: no renewal")
+				return
+			}
+			assert.Equal(t, tc.status, w.Code, w.Body.String())
+			assert.Equal(t, tc.code, errorCode(t, w))
+			if tc.status == 401 {
+				assert.Equal(t, `Cookie realm="api"`, w.Header().Get("WWW-Authenticate"))
+			}
+			if tc.status == 503 {
+				assert.Equal(t, "1", w.Header().Get("Retry-After"))
+			}
+			if tc.clears {
+				assert.Equal(t, "__Host-session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax", w.Header().Get("Set-Cookie"))
+			} else {
+				assert.Empty(t, w.Header().Values("Set-Cookie"))
+			}
+		})
+	}
+}
+
+func TestLogoutEndsTheSessionServerSide(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	cookie := e.login(t, reqOpts{})
+	me := policy.Cookie(e.s)(echo)
+	require.Equal(t, 200, serve(me, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil)).Code)
+
+	w := serve(e.s.LogoutHandler(), reqOpts{cookie: cookie, site: "same-origin"}.build(http.MethodPost, "/logout", nil))
+	assert.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+	assert.Equal(t, "__Host-session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax", w.Header().Get("Set-Cookie"))
+
+	// A browser (or thief) that kept the old value is refused.
+	w = serve(me, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+	assert.Equal(t, "invalid_token", errorCode(t, w))
+
+	// Logging out again is harmless.
+	w = serve(e.s.LogoutHandler(), reqOpts{cookie: cookie}.build(http.MethodPost, "/logout", url.Values{"return_to": {"/"}}))
+	assert.Equal(t, http.StatusSeeOther, w.Code)
+	assert.Equal(t, "/", w.Header().Get("Location"))
+}
+
+func TestLogoutRules(t *testing.T) {
+	tests := []struct {
+		name   string
+		req    func(cookie string) *http.Request
+		status int
+		ended  bool
+	}{
+		{"a cross-site POST cannot log the user out", func(c string) *http.Request {
+			return reqOpts{cookie: c, site: "cross-site"}.build(http.MethodPost, "/logout", nil)
+		}, 403, false},
+		{"GET is 405", func(c string) *http.Request {
+			return reqOpts{cookie: c}.build(http.MethodGet, "/logout", nil)
+		}, 405, false},
+		{"an unsafe return_to is 400", func(c string) *http.Request {
+			return reqOpts{cookie: c}.build(http.MethodPost, "/logout", url.Values{"return_to": {"//evil.example"}})
+		}, 400, false},
+		{"without a cookie it is 204", func(c string) *http.Request {
+			return reqOpts{}.build(http.MethodPost, "/logout", nil)
+		}, 204, false},
+		{"with a forged cookie it is 204", func(c string) *http.Request {
+			return reqOpts{cookie: "__Host-session=ost_x"}.build(http.MethodPost, "/logout", nil)
+		}, 204, false},
+		{"a same-origin POST ends the session", func(c string) *http.Request {
+			return reqOpts{cookie: c, site: "same-origin"}.build(http.MethodPost, "/logout", nil)
+		}, 204, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSessEnv(t, sessOpts{})
+			cookie := e.login(t, reqOpts{})
+			w := serve(e.s.LogoutHandler(), tc.req(cookie))
+			assert.Equal(t, tc.status, w.Code, w.Body.String())
+			after := serve(policy.Cookie(e.s)(echo), reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+			if tc.ended {
+				assert.Equal(t, http.StatusUnauthorized, after.Code)
+			} else {
+				assert.Equal(t, http.StatusOK, after.Code, "the session lives on")
+			}
+		})
+	}
+}
+
+func TestLogoutStoreOutageKeepsTheCookie(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	cookie := e.login(t, reqOpts{})
+	e.store.down.Store(true)
+	w := serve(e.s.LogoutHandler(), reqOpts{cookie: cookie}.build(http.MethodPost, "/logout", nil))
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.Empty(t, w.Header().Values("Set-Cookie"))
+}
+
+func TestLoginEndsThePreviousSession(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	first := e.login(t, reqOpts{})
+	second := e.login(t, reqOpts{cookie: first})
+	assert.NotEqual(t, first, second, "a login always makes a new session ID")
+	me := policy.Cookie(e.s)(echo)
+	assert.Equal(t, http.StatusUnauthorized, serve(me, reqOpts{cookie: first}.build(http.MethodGet, "/me", nil)).Code)
+	assert.Equal(t, http.StatusOK, serve(me, reqOpts{cookie: second}.build(http.MethodGet, "/me", nil)).Code)
+}
+
+func TestSlidingSessions(t *testing.T) {
+	e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{TTL: 10 * time.Hour, Sliding: true, MaxLifetime: 25 * time.Hour}})
+	cookie := e.login(t, reqOpts{})
+	me := policy.Cookie(e.s)(echo)
+	get := func() *httptest.ResponseRecorder {
+		return serve(me, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+	}
+
+	e.now = e.now.Add(30 * time.Minute) // less than TTL/10 since login: no store write
+	w := get()
+	require.Equal(t, 200, w.Code)
+	assert.Empty(t, w.Header().Values("Set-Cookie"))
+
+	e.now = e.now.Add(8 * time.Hour) // 8h30 in: renewed to 10h from now
+	w = get()
+	require.Equal(t, 200, w.Code)
+	assert.Regexp(t, `^__Host-session=ost_[^;]+; Path=/; Max-Age=36000; HttpOnly; Secure; SameSite=Lax$`, w.Header().Get("Set-Cookie"))
+
+	e.now = e.now.Add(9 * time.Hour) // 17h30 in: alive only thanks to the renewal; renewed up to the cap (25h)
+	w = get()
+	require.Equal(t, 200, w.Code)
+	assert.Contains(t, w.Header().Get("Set-Cookie"), "Max-Age=27000")
+
+	e.now = e.now.Add(7*time.Hour + 29*time.Minute) // 24h59 in: still alive, no renewal past the cap
+	w = get()
+	require.Equal(t, 200, w.Code)
+	assert.Empty(t, w.Header().Values("Set-Cookie"))
+
+	e.now = e.now.Add(time.Minute) // 25h: MaxLifetime reached
+	assert.Equal(t, http.StatusUnauthorized, get().Code)
+}
+
+func TestFixedSessionsEndAfterTTL(t *testing.T) {
+	e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{TTL: 10 * time.Hour}})
+	cookie := e.login(t, reqOpts{})
+	me := policy.Cookie(e.s)(echo)
+	e.now = e.now.Add(9 * time.Hour)
+	require.Equal(t, 200, serve(me, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil)).Code)
+	e.now = e.now.Add(time.Hour)
+	assert.Equal(t, 401, serve(me, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil)).Code)
+}
+
+func TestSessionBinding(t *testing.T) {
+	tests := []struct {
+		name  string
+		o     reqOpts
+		valid bool
+	}{
+		{"the same browser passes", reqOpts{}, true},
+		{"a spoofed X-Forwarded-For from an untrusted peer changes nothing", reqOpts{xff: "203.0.113.9"}, true},
+		{"another User-Agent ends the session", reqOpts{ua: "curl/8"}, false},
+		{"another IP ends the session", reqOpts{remoteAddr: "198.51.100.7:1"}, false},
+		{"another IP cannot pass itself off as the bound one", reqOpts{remoteAddr: "198.51.100.7:1", xff: "192.0.2.1"}, false},
+		{"a trusted proxy forwarding the bound IP passes", reqOpts{remoteAddr: "10.0.0.2:1", xff: "192.0.2.1"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSessEnv(t, sessOpts{bind: true})
+			cookie := e.login(t, reqOpts{})
+			me := policy.Cookie(e.s)(echo)
+			o := tc.o
+			o.cookie = cookie
+			w := serve(me, o.build(http.MethodGet, "/me", nil))
+			if tc.valid {
+				assert.Equal(t, 200, w.Code, w.Body.String())
+				return
+			}
+			assert.Equal(t, 401, w.Code)
+			assert.Equal(t, "invalid_token", errorCode(t, w))
+			w = serve(me, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+			assert.Equal(t, 401, w.Code, "a wrong try destroys the session")
+		})
+	}
+}
+
+func TestCookieOrBearerRules(t *testing.T) {
+	tests := []struct {
+		name      string
+		req       func(cookie, bearer string) *http.Request
+		status    int
+		method    string // identity method on 200
+		challenge string
+	}{
+		{"a cookie alone passes as cookie", func(c, b string) *http.Request {
+			return reqOpts{cookie: c}.build(http.MethodGet, "/me", nil)
+		}, 200, "cookie", ""},
+		{"a bearer alone passes as bearer", func(c, b string) *http.Request {
+			return reqOpts{bearer: "Bearer " + b}.build(http.MethodGet, "/me", nil)
+		}, 200, "bearer", ""},
+		{"bearer wins over a valid cookie", func(c, b string) *http.Request {
+			return reqOpts{cookie: c, bearer: "Bearer " + b}.build(http.MethodGet, "/me", nil)
+		}, 200, "bearer", ""},
+		{"a bad bearer with a good cookie is 401", func(c, b string) *http.Request {
+			return reqOpts{cookie: c, bearer: "Bearer oat_bad"}.build(http.MethodGet, "/me", nil)
+		}, 401, "", `Bearer realm="api", error="invalid_token", error_description="the access token is invalid, expired or revoked"`},
+		{"another scheme with a good cookie is 401", func(c, b string) *http.Request {
+			return reqOpts{cookie: c, bearer: "Basic YXBwOng="}.build(http.MethodGet, "/me", nil)
+		}, 401, "", `Bearer realm="api"`},
+		{"neither is 401 with a bearer challenge", func(c, b string) *http.Request {
+			return reqOpts{}.build(http.MethodGet, "/me", nil)
+		}, 401, "", `Bearer realm="api"`},
+		{"a cross-site POST with the cookie is 403", func(c, b string) *http.Request {
+			return reqOpts{cookie: c, site: "cross-site"}.build(http.MethodPost, "/me", url.Values{})
+		}, 403, "", ""},
+		{"a cross-site DELETE with the cookie is 403", func(c, b string) *http.Request {
+			return reqOpts{cookie: c, origin: "https://evil.example"}.build(http.MethodDelete, "/me", nil)
+		}, 403, "", ""},
+		{"a same-origin POST with the cookie passes", func(c, b string) *http.Request {
+			return reqOpts{cookie: c, site: "same-origin"}.build(http.MethodPost, "/me", url.Values{})
+		}, 200, "cookie", ""},
+		{"a cross-site POST with a bearer token passes", func(c, b string) *http.Request {
+			return reqOpts{bearer: "Bearer " + b, site: "cross-site", origin: "https://other.example"}.build(http.MethodPost, "/me", url.Values{})
+		}, 200, "bearer", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSessEnv(t, sessOpts{})
+			cookie := e.login(t, reqOpts{})
+			bearer := e.token(t, "grant_type=password&username=johndoe&password=foobar42&scope=write")
+			w := serve(policy.CookieOrBearer(e.s)(echo), tc.req(cookie, bearer))
+			require.Equal(t, tc.status, w.Code, w.Body.String())
+			if tc.status == 200 {
+				id := identityOf(t, w)
+				assert.Equal(t, tc.method, id.Method)
+				assert.Equal(t, "user-johndoe", id.UserID)
+				if tc.method == "bearer" {
+					assert.Equal(t, "app", id.ClientID)
+					assert.Equal(t, []string{"write"}, id.Scopes)
+				} else {
+					assert.Empty(t, id.ClientID)
+					assert.Equal(t, []string{"read"}, id.Scopes)
+				}
+				return
+			}
+			assert.Equal(t, tc.challenge, w.Header().Get("WWW-Authenticate"))
+		})
+	}
+}
+
+func TestRevokeUserEndsCookiesAndBearerTokensAlike(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	cookie := e.login(t, reqOpts{})
+	bearer := e.token(t, "grant_type=password&username=johndoe&password=foobar42")
+	h := policy.CookieOrBearer(e.s)(echo)
+	n, err := e.store.RevokeUser(context.Background(), "user-johndoe")
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	assert.Equal(t, 401, serve(h, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil)).Code)
+	assert.Equal(t, 401, serve(h, reqOpts{bearer: "Bearer " + bearer}.build(http.MethodGet, "/me", nil)).Code)
+}
+
+func TestRequireRules(t *testing.T) {
+	tests := []struct {
+		name     string
+		scopes   []string // the session's scopes
+		required []string
+		noPolicy bool
+		status   int
+		header   string
+	}{
+		{"all required scopes present", []string{"read", "write"}, []string{"read", "write"}, false, 200, ""},
+		{"a missing scope is 403 insufficient_scope", []string{"read"}, []string{"read", "write"}, false, 403,
+			`Bearer error="insufficient_scope", scope="read write"`},
+		{"a session without scopes is 403", []string{}, []string{"read"}, false, 403,
+			`Bearer error="insufficient_scope", scope="read"`},
+		{"without a policy in front it is 401", []string{"read"}, []string{"read"}, true, 401, `Bearer`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{Scopes: tc.scopes}})
+			cookie := e.login(t, reqOpts{})
+			h := policy.Chain(policy.Cookie(e.s), policy.Require(tc.required...))(echo)
+			if tc.noPolicy {
+				h = policy.Require(tc.required...)(echo)
+			}
+			w := serve(h, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+			require.Equal(t, tc.status, w.Code, w.Body.String())
+			assert.Equal(t, tc.header, w.Header().Get("WWW-Authenticate"))
+			if tc.status == 403 {
+				assert.Equal(t, "insufficient_scope", errorCode(t, w))
+			}
+		})
+	}
+}
+
+func TestRequireBearerScopes(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	read := e.token(t, "grant_type=password&username=johndoe&password=foobar42&scope=read")
+	h := policy.Chain(policy.Bearer(e.p), policy.Require("write"))(echo)
+	w := serve(h, reqOpts{bearer: "Bearer " + read}.build(http.MethodGet, "/me", nil))
+	assert.Equal(t, 403, w.Code)
+	assert.Equal(t, `Bearer error="insufficient_scope", scope="write"`, w.Header().Get("WWW-Authenticate"))
+}
+
+func TestRequirePanicsOnBadScopes(t *testing.T) {
+	assert.Panics(t, func() { policy.Require() })
+	assert.Panics(t, func() { policy.Require(`a"b`) })
+	assert.Panics(t, func() { policy.Require("a b") })
+}
+
+func TestChainOrder(t *testing.T) {
+	var order []string
+	mw := func(name string) func(http.Handler) http.Handler {
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				order = append(order, name)
+				next.ServeHTTP(w, r)
+			})
+		}
+	}
+	policy.Chain(mw("a"), mw("b"), mw("c"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		order = append(order, "h")
+	})).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, []string{"a", "b", "c", "h"}, order)
+}
+
+func TestNewSessionsConfig(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	tests := []struct {
+		name string
+		cfg  policy.SessionConfig
+		err  string
+	}{
+		{"a name with a space", policy.SessionConfig{Name: "my session"}, "invalid cookie Name"},
+		{"a name with its own __Host- prefix", policy.SessionConfig{Name: "__Host-x"}, "invalid cookie Name"},
+		{"a sub-second TTL", policy.SessionConfig{TTL: time.Millisecond}, "sub-second TTL"},
+		{"a cap below the TTL", policy.SessionConfig{TTL: 2 * time.Hour, MaxLifetime: time.Hour, Sliding: true}, "MaxLifetime is shorter than TTL"},
+		{"an invalid scope", policy.SessionConfig{Scopes: []string{"a b"}}, "not a valid scope token"},
+		{"an invalid trusted origin", policy.SessionConfig{TrustedOrigins: []string{"not an origin"}}, "invalid"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := policy.NewSessions(e.p, tc.cfg)
+			assert.ErrorContains(t, err, tc.err)
+		})
+	}
+	_, err := policy.NewSessions(nil, policy.SessionConfig{})
+	assert.Error(t, err)
+	assert.Panics(t, func() { policy.Cookie(nil) })
+	assert.Panics(t, func() { policy.CookieOrBearer(nil) })
+}
+
+func TestTrustedOriginMayPost(t *testing.T) {
+	e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{TrustedOrigins: []string{"https://admin.example"}}})
+	cookie := e.login(t, reqOpts{})
+	h := policy.Cookie(e.s)(echo)
+	w := serve(h, reqOpts{cookie: cookie, site: "same-site", origin: "https://admin.example"}.build(http.MethodPost, "/me", url.Values{}))
+	assert.Equal(t, 200, w.Code, w.Body.String())
+	w = serve(h, reqOpts{cookie: cookie, site: "same-site", origin: "https://other.example"}.build(http.MethodPost, "/me", url.Values{}))
+	assert.Equal(t, 403, w.Code)
+}
+
+// The session token never appears in a response body or an error.
+func TestSessionTokenNotLeaked(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	cookie := e.login(t, reqOpts{})
+	value := cookie[strings.IndexByte(cookie, '=')+1:]
+	e.store.down.Store(true)
+	for _, h := range []http.Handler{policy.Cookie(e.s)(echo), e.s.LogoutHandler()} {
+		w := serve(h, reqOpts{cookie: cookie}.build(http.MethodPost, "/x", url.Values{}))
+		assert.NotContains(t, w.Body.String(), value)
+		assert.False(t, regexp.MustCompile(`ost_`).MatchString(w.Body.String()))
+	}
+}

@@ -1,0 +1,146 @@
+package policy_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+
+	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/policy"
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
+)
+
+// exampleProvider is a provider over the memory store with user
+// johndoe/foobar42 (ID "1") and the public client "spa".
+func exampleProvider() *provider.Provider {
+	store := memory.New(memory.Config{})
+	_ = store.CreateClient(context.Background(), &storage.Client{
+		ID: "spa", Public: true, GrantTypes: []string{storage.GrantPassword}, Scopes: []string{"read", "write"},
+	})
+	var users authcheck.Static
+	_ = users.Add("johndoe", "foobar42", "1")
+	p, err := provider.New(provider.Config{Clients: store, Tokens: store, Users: &users, AllowInsecureHTTP: true})
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// whoami answers with the caller's identity.
+var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	id, _ := policy.IdentityFrom(r.Context())
+	fmt.Fprintf(w, "user=%s auth=%s scopes=%v", id.UserID, id.Method, id.Scopes)
+})
+
+// send serves one request and prints the answer's status and body.
+func send(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	fmt.Println(strings.TrimSpace(fmt.Sprint(w.Code, " ", w.Body.String())))
+	return w
+}
+
+func postForm(path string, form url.Values) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return r
+}
+
+// A browser logs in with a form, uses its session cookie, and logs out;
+// the old cookie value is refused afterwards.
+func ExampleCookie() {
+	p := exampleProvider()
+	sessions, err := policy.NewSessions(p, policy.SessionConfig{Scopes: []string{"read"}})
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /login", sessions.LoginHandler())
+	mux.Handle("POST /logout", sessions.LogoutHandler())
+	mux.Handle("GET /account", policy.Cookie(sessions)(whoami))
+
+	w := send(mux, postForm("/login", url.Values{"username": {"johndoe"}, "password": {"foobar42"}}))
+	cookie := w.Result().Cookies()[0]
+	fmt.Println("cookie:", cookie.Name, "HttpOnly:", cookie.HttpOnly)
+
+	account := httptest.NewRequest(http.MethodGet, "/account", nil)
+	account.AddCookie(cookie)
+	send(mux, account)
+
+	logout := postForm("/logout", url.Values{})
+	logout.AddCookie(cookie)
+	send(mux, logout)
+	send(mux, account)
+	// Output:
+	// 200 {"user_id":"1","scope":"read","expires_in":86400}
+	// cookie: session HttpOnly: true
+	// 200 user=1 auth=cookie scopes=[read]
+	// 204
+	// 401 {"error":"invalid_token","error_description":"the session is invalid, expired or ended"}
+}
+
+// One route for browsers and API clients: the bearer token counts when an
+// Authorization header is present, the cookie otherwise; a cross-site
+// POST that relies on the cookie is refused.
+func ExampleCookieOrBearer() {
+	p := exampleProvider()
+	sessions, err := policy.NewSessions(p, policy.SessionConfig{Scopes: []string{"read"}})
+	if err != nil {
+		panic(err)
+	}
+	me := policy.CookieOrBearer(sessions)(whoami)
+
+	// An API client with a bearer token.
+	w := httptest.NewRecorder()
+	p.TokenHandler().ServeHTTP(w, postForm("/oauth2/token", url.Values{
+		"grant_type": {"password"}, "client_id": {"spa"}, "username": {"johndoe"}, "password": {"foobar42"}, "scope": {"read write"},
+	}))
+	access := w.Body.String()[len(`{"access_token":"`):]
+	access = access[:strings.IndexByte(access, '"')]
+	r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
+	r.Header.Set("Authorization", "Bearer "+access)
+	send(me, r)
+
+	// A browser with a session cookie.
+	w = httptest.NewRecorder()
+	sessions.LoginHandler().ServeHTTP(w, postForm("/login", url.Values{"username": {"johndoe"}, "password": {"foobar42"}}))
+	cookie := w.Result().Cookies()[0]
+	r = httptest.NewRequest(http.MethodGet, "/api/me", nil)
+	r.AddCookie(cookie)
+	send(me, r)
+
+	// A page on another site posting with the browser's cookie.
+	r = httptest.NewRequest(http.MethodPost, "/api/me", nil)
+	r.AddCookie(cookie)
+	r.Header.Set("Sec-Fetch-Site", "cross-site")
+	send(me, r)
+	// Output:
+	// 200 user=1 auth=bearer scopes=[read write]
+	// 200 user=1 auth=cookie scopes=[read]
+	// 403 {"error":"cross_origin_request","error_description":"cross-origin request refused"}
+}
+
+// Require goes after a policy and checks the identity's scopes.
+func ExampleRequire() {
+	p := exampleProvider()
+	sessions, err := policy.NewSessions(p, policy.SessionConfig{Scopes: []string{"read"}})
+	if err != nil {
+		panic(err)
+	}
+	write := policy.Chain(policy.CookieOrBearer(sessions), policy.Require("write"))(whoami)
+
+	w := httptest.NewRecorder()
+	sessions.LoginHandler().ServeHTTP(w, postForm("/login", url.Values{"username": {"johndoe"}, "password": {"foobar42"}}))
+	r := httptest.NewRequest(http.MethodGet, "/notes", nil)
+	r.AddCookie(w.Result().Cookies()[0])
+	w = send(write, r)
+	fmt.Println(w.Header().Get("WWW-Authenticate"))
+	// Output:
+	// 403 {"error":"insufficient_scope","error_description":"the request requires the scope write"}
+	// Bearer error="insufficient_scope", scope="write"
+}

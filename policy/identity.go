@@ -1,0 +1,55 @@
+package policy
+
+import "context"
+
+// Authentication methods recorded in [Identity.Method].
+const (
+	MethodBearer = "bearer"
+	MethodCookie = "cookie"
+)
+
+// Identity is who made an authenticated request.
+type Identity struct {
+	// UserID is the resource owner; empty for a client_credentials token.
+	UserID string
+	// ClientID is the client the token was issued to.
+	ClientID string
+	// GrantID identifies the grant, e.g. for revoking it at logout.
+	GrantID string
+	// Scopes are the scopes the token carries. Treat the slice as read-only.
+	Scopes []string
+	// Method is how the request authenticated: MethodBearer or MethodCookie.
+	Method string
+}
+
+// ctxKey is the context key of the Identity.
+type ctxKey struct{}
+
+// identityCtx carries an Identity; one allocation holds both the context
+// node and the Identity.
+type identityCtx struct {
+	context.Context
+	id Identity
+}
+
+func (c *identityCtx) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return &c.id
+	}
+	return c.Context.Value(key)
+}
+
+// WithIdentity returns a copy of ctx that carries id. Policies call it;
+// tests of handlers behind a policy may too.
+func WithIdentity(ctx context.Context, id Identity) context.Context {
+	return &identityCtx{Context: ctx, id: id}
+}
+
+// IdentityFrom returns the Identity of the authenticated request whose
+// context is ctx, and false when no policy authenticated it.
+func IdentityFrom(ctx context.Context) (Identity, bool) {
+	if id, ok := ctx.Value(ctxKey{}).(*Identity); ok {
+		return *id, true
+	}
+	return Identity{}, false
+}

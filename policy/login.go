@@ -1,0 +1,197 @@
+package policy
+
+import (
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/oauth2provider/oauth2provider/provider"
+)
+
+// Form fields of the login and logout handlers.
+const (
+	FieldUsername = "username"
+	FieldPassword = "password"
+	// FieldReturnTo names where to send the browser after a successful
+	// login or logout: a path on this site, e.g. "/account".
+	FieldReturnTo = "return_to"
+)
+
+// loginResponse is the JSON answer to a login without return_to.
+type loginResponse struct {
+	UserID    string `json:"user_id"`
+	Scope     string `json:"scope,omitempty"`
+	ExpiresIn int64  `json:"expires_in"`
+}
+
+// LoginHandler returns the login endpoint; mount it at POST /login. It
+// takes an application/x-www-form-urlencoded body with username and
+// password (never the URL query), checks them with
+// [provider.Provider.AuthenticateUser] (the password grant's check, with
+// its throttling) and starts a session: a new session record in the
+// store and its cookie (HttpOnly, SameSite=Lax, Path=/, Max-Age the TTL,
+// Secure with the __Host- prefix unless the provider allows plain HTTP).
+// A session cookie the request already carried is ended, so a login never
+// keeps a session ID the browser had before (session fixation).
+//
+// On success it answers 303 See Other to return_to when the form has one,
+// else 200 with JSON user_id, scope and expires_in. A failure sets no
+// cookie and is an RFC 6749 §5.2-style JSON error with Cache-Control:
+// no-store, like the seed's login and the password grant:
+//
+//   - 405 invalid_request for another method than POST (Allow: POST);
+//   - 403 cross_origin_request for a cross-origin browser request
+//     (net/http.CrossOriginProtection; this stops login CSRF, where a
+//     hostile page logs the victim into the attacker's account);
+//   - 400 invalid_request over plain HTTP (unless allowed), for another
+//     content type, a missing or empty username or password, or a
+//     return_to that is not a path on this site;
+//   - 400 invalid_grant for a wrong username or password (never told apart);
+//   - whatever AuthenticateUser answers otherwise (e.g. 429 when
+//     throttled, 503 when the user database or the store is down).
+func (s *Sessions) LoginHandler() http.Handler { return http.HandlerFunc(s.serveLogin) }
+
+func (s *Sessions) serveLogin(w http.ResponseWriter, r *http.Request) {
+	form, returnTo, ok := s.checkFormPost(w, r)
+	if !ok {
+		return
+	}
+	if s.secure && !s.p.IsHTTPS(r) {
+		provider.WriteError(w, invalidRequest("HTTPS is required"))
+		return
+	}
+	username, password := form.Get(FieldUsername), form.Get(FieldPassword)
+	if username == "" || password == "" {
+		provider.WriteError(w, invalidRequest("username and password are required"))
+		return
+	}
+	userID, err := s.p.AuthenticateUser(r, username, password)
+	if err != nil {
+		if errors.Is(err, provider.ErrInvalidCredentials) {
+			provider.WriteError(w, &provider.Error{Code: provider.CodeInvalidGrant,
+				Description: "invalid username or password", Status: http.StatusBadRequest})
+			return
+		}
+		provider.WriteError(w, err)
+		return
+	}
+	raw, expires, err := s.p.CreateSession(r, userID, s.scopes, s.ttl)
+	if err != nil {
+		provider.WriteError(w, err) // not an *Error: 503
+		return
+	}
+	if old := s.sessionToken(r); old != "" {
+		_ = s.p.EndSession(r.Context(), old) // best effort: it expires anyway
+	}
+	http.SetCookie(w, s.cookie(raw, expires))
+	if returnTo != "" {
+		seeOther(w, returnTo)
+		return
+	}
+	writeJSON(w, http.StatusOK, loginResponse{
+		UserID:    userID,
+		Scope:     strings.Join(s.scopes, " "),
+		ExpiresIn: secondsUntil(expires, s.now()),
+	})
+}
+
+// LogoutHandler returns the logout endpoint; mount it at POST /logout. It
+// ends the session of the request's cookie server-side (its grant is
+// revoked in the store, so the old cookie value is refused from then on,
+// even by a browser that kept it) and clears the cookie. It answers 303
+// See Other to return_to when the form has one, else 204 No Content; a
+// request without a live session gets the same answer (logout is
+// idempotent).
+//
+// Failures are JSON errors: 405 for another method than POST; 403
+// cross_origin_request for a cross-origin browser request (a hostile page
+// cannot log the user out); 400 invalid_request for a return_to that is
+// not a path on this site; 503 when the store is down, and then the cookie
+// is kept so that the user can try again.
+func (s *Sessions) LogoutHandler() http.Handler { return http.HandlerFunc(s.serveLogout) }
+
+func (s *Sessions) serveLogout(w http.ResponseWriter, r *http.Request) {
+	_, returnTo, ok := s.checkFormPost(w, r)
+	if !ok {
+		return
+	}
+	if raw := s.sessionToken(r); raw != "" {
+		if err := s.p.EndSession(r.Context(), raw); err != nil && !errors.Is(err, provider.ErrInvalidToken) {
+			provider.WriteError(w, err)
+			return
+		}
+	}
+	s.clearCookie(w)
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	if returnTo != "" {
+		seeOther(w, returnTo)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// checkFormPost checks what login and logout have in common: the method,
+// the origin, the content type and return_to. It returns the POST form and
+// return_to, or writes the error and returns false.
+func (s *Sessions) checkFormPost(w http.ResponseWriter, r *http.Request) (url.Values, string, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		provider.WriteError(w, &provider.Error{Code: provider.CodeInvalidRequest,
+			Description: "POST only", Status: http.StatusMethodNotAllowed})
+		return nil, "", false
+	}
+	if err := s.cop.Check(r); err != nil {
+		provider.WriteError(w, &provider.Error{Code: "cross_origin_request",
+			Description: "cross-origin request refused", Status: http.StatusForbidden})
+		return nil, "", false
+	}
+	form := url.Values{}
+	if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || mt != "application/x-www-form-urlencoded" {
+			provider.WriteError(w, invalidRequest("the body must be application/x-www-form-urlencoded"))
+			return nil, "", false
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+		if err := r.ParseForm(); err != nil {
+			provider.WriteError(w, invalidRequest("malformed form body"))
+			return nil, "", false
+		}
+		form = r.PostForm
+	}
+	returnTo := form.Get(FieldReturnTo)
+	if returnTo != "" && !safeReturnPath(returnTo) {
+		provider.WriteError(w, invalidRequest("return_to must be a path on this site"))
+		return nil, "", false
+	}
+	return form, returnTo, true
+}
+
+func invalidRequest(desc string) *provider.Error {
+	return &provider.Error{Code: provider.CodeInvalidRequest, Description: desc, Status: http.StatusBadRequest}
+}
+
+// seeOther redirects the browser to the local path to with a GET.
+func seeOther(w http.ResponseWriter, to string) {
+	h := w.Header()
+	h.Set("Location", to)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// writeJSON writes v as a JSON body with status and no-store headers.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, _ := json.Marshal(v) // our own plain structs: cannot fail
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}

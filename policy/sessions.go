@@ -1,0 +1,253 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/provider"
+)
+
+// Defaults applied by [NewSessions] to zero fields of [SessionConfig].
+const (
+	DefaultSessionName        = "session"
+	DefaultSessionTTL         = 24 * time.Hour
+	DefaultSessionMaxLifetime = 30 * 24 * time.Hour
+)
+
+// hostPrefix is the cookie name prefix that makes browsers insist on
+// Secure, Path=/ and no Domain, so a sibling subdomain cannot plant or
+// shadow the cookie.
+const hostPrefix = "__Host-"
+
+// SessionConfig configures [Sessions]. Every field documents what its zero
+// value means.
+type SessionConfig struct {
+	// Name is the cookie's name. Empty means "session". Unless the
+	// provider allows plain HTTP (provider.Config.AllowInsecureHTTP), the
+	// cookie is Secure and its name carries the "__Host-" prefix
+	// ("__Host-session").
+	Name string
+	// TTL is how long a session lasts after login or, with Sliding, after
+	// its last use. Zero means 24 hours.
+	TTL time.Duration
+	// Sliding renews a session on use, as the Flask seed did: a request
+	// with the cookie moves the expiry to TTL from now. To spare the store
+	// a write per request it does so once a tenth of TTL has passed since
+	// the last renewal. False means a session ends TTL after login.
+	Sliding bool
+	// MaxLifetime caps a sliding session: it ends MaxLifetime after login
+	// however active it is. Zero means 30 days. Ignored without Sliding.
+	MaxLifetime time.Duration
+	// Scopes are the scopes of a session, which [Require] checks like a
+	// token's. Nil means none: a route behind Require accepts no cookie.
+	Scopes []string
+	// TrustedOrigins are other origins ("https://app.example.com") whose
+	// pages may send cookie-authenticated unsafe requests (POST, PUT,
+	// PATCH, DELETE) and log in or out. Nil means the site's own origin
+	// only (net/http.CrossOriginProtection).
+	TrustedOrigins []string
+}
+
+// Sessions keeps browser sessions behind a cookie: server-side records in
+// the provider's TokenStore (the hash of a random token, with an expiry),
+// so that logout, revoking the user and binding end them like tokens. It
+// serves the login and logout handlers and backs the [Cookie] and
+// [CookieOrBearer] policies. It is safe for concurrent use.
+type Sessions struct {
+	p           *provider.Provider
+	name        string // with the __Host- prefix when secure
+	secure      bool   // the cookie is Secure; login requires HTTPS
+	ttl, maxAge time.Duration
+	sliding     bool
+	scopes      []string
+	maxBody     int64
+	now         func() time.Time
+	cop         *http.CrossOriginProtection
+}
+
+// NewSessions returns the sessions of p configured by cfg, or an error
+// when cfg is invalid.
+func NewSessions(p *provider.Provider, cfg SessionConfig) (*Sessions, error) {
+	if p == nil {
+		return nil, errors.New("policy: NewSessions needs a provider")
+	}
+	pc := p.Config()
+	var errs []error
+	if cfg.Name == "" {
+		cfg.Name = DefaultSessionName
+	}
+	if !validCookieName(cfg.Name) || strings.HasPrefix(cfg.Name, hostPrefix) || strings.HasPrefix(cfg.Name, "__Secure-") {
+		errs = append(errs, fmt.Errorf("invalid cookie Name %q (a token without a __Host- or __Secure- prefix)", cfg.Name))
+	}
+	if cfg.TTL < 0 || (cfg.TTL > 0 && cfg.TTL < time.Second) {
+		errs = append(errs, errors.New("negative or sub-second TTL"))
+	}
+	if cfg.MaxLifetime < 0 {
+		errs = append(errs, errors.New("negative MaxLifetime"))
+	}
+	for _, sc := range cfg.Scopes {
+		if !validScopeToken(sc) {
+			errs = append(errs, fmt.Errorf("scope %q is not a valid scope token (RFC 6749 §3.3)", sc))
+		}
+	}
+	cop := http.NewCrossOriginProtection()
+	for _, o := range cfg.TrustedOrigins {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultSessionTTL
+	}
+	if cfg.MaxLifetime == 0 {
+		cfg.MaxLifetime = DefaultSessionMaxLifetime
+	}
+	if cfg.Sliding && cfg.MaxLifetime < cfg.TTL {
+		errs = append(errs, errors.New("MaxLifetime is shorter than TTL"))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("policy: invalid session config: %w", errors.Join(errs...))
+	}
+	s := &Sessions{
+		p:       p,
+		name:    cfg.Name,
+		secure:  !pc.AllowInsecureHTTP,
+		ttl:     cfg.TTL,
+		maxAge:  cfg.MaxLifetime,
+		sliding: cfg.Sliding,
+		scopes:  slices.Clone(cfg.Scopes),
+		maxBody: pc.MaxRequestBytes,
+		now:     pc.Now,
+		cop:     cop,
+	}
+	if s.secure {
+		s.name = hostPrefix + s.name
+	}
+	return s, nil
+}
+
+// CookieName returns the name of the session cookie, with its "__Host-"
+// prefix when it has one.
+func (s *Sessions) CookieName() string { return s.name }
+
+// cookie returns the session cookie holding raw until expires.
+func (s *Sessions) cookie(raw string, expires time.Time) *http.Cookie {
+	maxAge := int(secondsUntil(expires, s.now()))
+	if maxAge < 1 {
+		maxAge = 1
+	}
+	return &http.Cookie{
+		Name:     s.name,
+		Value:    raw,
+		Path:     "/",
+		MaxAge:   maxAge,
+		Secure:   s.secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// secondsUntil returns the whole seconds from now to t, rounded up, so
+// that the time spent handling a request does not shave a second off.
+func secondsUntil(t, now time.Time) int64 {
+	return int64((t.Sub(now) + time.Second - 1) / time.Second)
+}
+
+// clearCookie tells the browser to drop the session cookie.
+func (s *Sessions) clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     s.name,
+		Value:    "",
+		Path:     "/",
+		MaxAge:   -1,
+		Secure:   s.secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// sessionToken returns the value of the session cookie of r, or "".
+func (s *Sessions) sessionToken(r *http.Request) string {
+	c, err := r.Cookie(s.name)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// renew slides the session raw, whose token expires at expires and whose
+// grant was created at created, when a tenth of TTL has passed since its
+// last renewal; it sets the renewed cookie on w. A failure to renew is not
+// the request's failure: the session stays valid until its old expiry.
+func (s *Sessions) renew(w http.ResponseWriter, r *http.Request, raw string, created, expires time.Time) {
+	if !s.sliding {
+		return
+	}
+	now := s.now()
+	next := now.Add(s.ttl)
+	if limit := created.Add(s.maxAge); next.After(limit) {
+		next = limit
+	}
+	if next.Sub(expires) < s.ttl/10 {
+		return
+	}
+	if err := s.p.ExtendSession(r.Context(), raw, next); err != nil {
+		return
+	}
+	http.SetCookie(w, s.cookie(raw, next))
+}
+
+// safeReturnPath reports whether v may be redirected to after login or
+// logout: an absolute path on this site ("/account?tab=1"), never a
+// scheme-relative or absolute URL, a backslash (which browsers read as a
+// slash) or a control character.
+func safeReturnPath(v string) bool {
+	if len(v) == 0 || v[0] != '/' || len(v) > 2048 {
+		return false
+	}
+	if strings.HasPrefix(v, "//") || strings.ContainsAny(v, "\\") {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] == 0x7f {
+			return false
+		}
+	}
+	u, err := url.Parse(v)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil
+}
+
+// validCookieName reports whether name is an RFC 6265 cookie-name (an
+// RFC 7230 token).
+func validCookieName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validScopeToken reports whether s is a scope-token (RFC 6749 §3.3):
+// 1*( %x21 / %x23-5B / %x5D-7E ).
+func validScopeToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c == '"' || c == '\\' || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
