@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+const clientCreateHelp = `Usage: oauth2ctl client create [flags]
+
+Registers a client. A confidential client gets a new secret of 256 random
+bits, printed once on stdout: the store keeps only its SHA-256, so it
+cannot be shown again (use rotate-secret to replace a lost one). Without
+--id the client ID is random.
+`
+
+const clientListHelp = `Usage: oauth2ctl client list [--store URL]
+
+Lists the registered clients. Secrets are never shown: the store holds
+only their hashes, and those are not printed either.
+`
+
+const clientDisableHelp = `Usage: oauth2ctl client disable ID [--store URL]
+
+Disables the client, so the provider refuses it from now on, and revokes
+every grant issued to it, so its access and refresh tokens stop working at
+once.
+`
+
+const clientRotateHelp = `Usage: oauth2ctl client rotate-secret ID [--store URL]
+
+Gives a confidential client a new secret of 256 random bits, printed once
+on stdout; the old secret stops working at once. Tokens already issued
+stay valid: revoke them with "oauth2ctl revoke --client ID" if the old
+secret leaked.
+`
+
+// listFlag is a comma- or space-separated list flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	*l = nil
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if !slices.Contains(*l, f) {
+			*l = append(*l, f)
+		}
+	}
+	return nil
+}
+
+// repeatedFlag collects every value of a flag given several times.
+type repeatedFlag []string
+
+func (r *repeatedFlag) String() string { return strings.Join(*r, " ") }
+
+func (r *repeatedFlag) Set(v string) error { *r = append(*r, v); return nil }
+
+// knownGrantTypes are the grant types a client may be given.
+var knownGrantTypes = []string{
+	storage.GrantPassword, storage.GrantRefreshToken,
+	storage.GrantClientCredentials, storage.GrantAuthorizationCode,
+}
+
+// cmdClientCreate registers a client and prints its secret once.
+func cmdClientCreate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("client create", clientCreateHelp, e)
+	id := fs.String("id", "", "client ID (default: a random one)")
+	grantTypes := listFlag{storage.GrantPassword, storage.GrantRefreshToken}
+	fs.Var(&grantTypes, "grant-types", "comma-separated grant types: "+strings.Join(knownGrantTypes, ", "))
+	var scopes, defaultScopes listFlag
+	fs.Var(&scopes, "scopes", "comma-separated scopes the client may request (default: only the provider's default scopes)")
+	fs.Var(&defaultScopes, "default-scopes", "comma-separated scopes granted when a request names none (default: the provider's)")
+	var redirectURIs repeatedFlag
+	fs.Var(&redirectURIs, "redirect-uri", "a redirection endpoint for the authorization code grant (repeatable)")
+	public := fs.Bool("public", false, "a public client (RFC 6749 §2.1): no secret")
+	firstParty := fs.Bool("first-party", false, "a client of the app itself: skips the consent page")
+	rest, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("client create: unexpected argument %q", rest[0])
+	}
+
+	c := &storage.Client{
+		ID:            *id,
+		GrantTypes:    grantTypes,
+		Scopes:        scopes,
+		DefaultScopes: defaultScopes,
+		RedirectURIs:  redirectURIs,
+		Public:        *public,
+		FirstParty:    *firstParty,
+		CreatedAt:     time.Now().UTC(),
+	}
+	if err := validateClient(c); err != nil {
+		return err
+	}
+	if c.ID == "" {
+		if c.ID, err = randomID(); err != nil {
+			return err
+		}
+	}
+	var secret string
+	if !c.Public {
+		if secret, c.SecretHash, err = storage.NewClientSecret(); err != nil {
+			return err
+		}
+	}
+
+	s, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.Clients.CreateClient(ctx, c); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return fmt.Errorf("client %s already exists", c.ID)
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "client_id: %s\n", c.ID)
+	if !c.Public {
+		fmt.Fprintf(e.stdout, "client_secret: %s\n", secret)
+		fmt.Fprintln(e.stderr, "The secret is shown only this once: the store keeps only its hash.")
+	}
+	return nil
+}
+
+// validateClient checks the client's flags before anything is stored.
+func validateClient(c *storage.Client) error {
+	if c.ID != "" && !validID(c.ID) {
+		return usagef("client create: --id must be 1 to 128 printable ASCII characters without spaces")
+	}
+	if len(c.GrantTypes) == 0 {
+		return usagef("client create: --grant-types is empty")
+	}
+	for _, gt := range c.GrantTypes {
+		if !slices.Contains(knownGrantTypes, gt) {
+			return usagef("client create: unknown grant type %q; want %s", gt, strings.Join(knownGrantTypes, ", "))
+		}
+	}
+	if c.Public && c.AllowsGrant(storage.GrantClientCredentials) {
+		return usagef("client create: a public client cannot use client_credentials (RFC 6749 §4.4)")
+	}
+	for _, s := range append(slices.Clone(c.Scopes), c.DefaultScopes...) {
+		if !validScope(s) {
+			return usagef("client create: %q is not a valid scope (RFC 6749 §3.3)", s)
+		}
+	}
+	if len(c.Scopes) > 0 {
+		for _, s := range c.DefaultScopes {
+			if !slices.Contains(c.Scopes, s) {
+				return usagef("client create: default scope %q is not in --scopes", s)
+			}
+		}
+	}
+	for _, u := range c.RedirectURIs {
+		p, err := url.Parse(u)
+		if err != nil || !p.IsAbs() || p.Fragment != "" || strings.Contains(u, "#") {
+			return usagef("client create: --redirect-uri %q must be an absolute URI without a fragment (RFC 6749 §3.1.2)", u)
+		}
+	}
+	if c.AllowsGrant(storage.GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
+		return usagef("client create: authorization_code needs at least one --redirect-uri")
+	}
+	return nil
+}
+
+// validID reports whether id is a usable client ID.
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= 0x20 || id[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validScope reports whether s is a scope-token of RFC 6749 §3.3.
+func validScope(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x21 || c == 0x22 || c == 0x5c || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// randomID returns a new client ID: 96 random bits, base64url.
+func randomID() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// cmdClientList prints the registered clients, never their secrets.
+func cmdClientList(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("client list", clientListHelp, e)
+	rest, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("client list: unexpected argument %q", rest[0])
+	}
+	s, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	clients, err := s.Clients.ListClients(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tGRANT TYPES\tSCOPES\tDEFAULT SCOPES\tCREATED")
+	for _, c := range clients {
+		typ := "confidential"
+		if c.Public {
+			typ = "public"
+		}
+		if c.FirstParty {
+			typ += ",first-party"
+		}
+		status := "enabled"
+		if c.Disabled {
+			status = "disabled"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, typ, status,
+			orDash(c.GrantTypes), orDash(c.Scopes), orDash(c.DefaultScopes),
+			c.CreatedAt.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+// orDash joins l with commas, or returns "-" for an empty list.
+func orDash(l []string) string {
+	if len(l) == 0 {
+		return "-"
+	}
+	return strings.Join(l, ",")
+}
+
+// oneID parses a command that takes exactly one client ID.
+func oneID(fs *flags, name string, args []string) (string, error) {
+	rest, err := fs.parse(args)
+	if err != nil {
+		return "", err
+	}
+	if len(rest) != 1 || rest[0] == "" {
+		return "", usagef("%s: want exactly one client ID", name)
+	}
+	return rest[0], nil
+}
+
+// cmdClientDisable disables a client and revokes its grants, as
+// provider.DisableClient does.
+func cmdClientDisable(ctx context.Context, e *env, args []string) error {
+	id, err := oneID(newFlags("client disable", clientDisableHelp, e), "client disable", args)
+	if err != nil {
+		return err
+	}
+	s, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	p, err := provider.New(provider.Config{Clients: s.Clients, Tokens: s.Tokens})
+	if err != nil {
+		return err
+	}
+	n, err := p.DisableClient(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no client %s", id)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "client %s disabled; revoked %d grant(s)\n", id, n)
+	return nil
+}
+
+// cmdClientRotateSecret gives a client a new secret and prints it once.
+func cmdClientRotateSecret(ctx context.Context, e *env, args []string) error {
+	id, err := oneID(newFlags("client rotate-secret", clientRotateHelp, e), "client rotate-secret", args)
+	if err != nil {
+		return err
+	}
+	s, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	c, err := s.Clients.GetClient(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no client %s", id)
+	}
+	if err != nil {
+		return err
+	}
+	if c.Public {
+		return fmt.Errorf("client %s is public: it has no secret", id)
+	}
+	secret, hash, err := storage.NewClientSecret()
+	if err != nil {
+		return err
+	}
+	c.SecretHash = hash
+	if err := s.Clients.UpdateClient(ctx, c); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "client_id: %s\nclient_secret: %s\n", id, secret)
+	fmt.Fprintln(e.stderr, "The secret is shown only this once: the store keeps only its hash.")
+	return nil
+}

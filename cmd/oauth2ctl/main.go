@@ -1,0 +1,46 @@
+// Command oauth2ctl is the operator's tool for an oauth2provider
+// deployment on PostgreSQL or Redis: it applies the Postgres schema
+// migrations, registers and manages clients and revokes tokens.
+//
+// Usage:
+//
+//	oauth2ctl [--store URL] <command> [flags]
+//
+//	migrate                      apply the Postgres schema migrations
+//	client create [flags]        register a client; prints its secret once
+//	client list                  list the registered clients (never secrets)
+//	client disable ID            disable a client and revoke its tokens
+//	client rotate-secret ID      give a client a new secret; prints it once
+//	revoke --user ID | --client ID
+//	                             revoke every token of a user or a client
+//
+// The store is a URL (see internal/storeurl): postgres://…, redis://…,
+// rediss://… or redis+cluster://host1:port,host2:port…, given by --store
+// (before or after the command) or the OAUTH2_STORE environment variable.
+// Every command takes --help. Exit status: 0 success, 1 failure (the store
+// could not be reached, the client does not exist, ...), 2 bad usage.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+func main() {
+	// go-redis logs each failed dial on its own; the command reports the
+	// error once.
+	goredis.SetLogger(quietLogger{})
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// quietLogger discards go-redis's log lines.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}

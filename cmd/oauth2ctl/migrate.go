@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/oauth2provider/oauth2provider/internal/storeurl"
+)
+
+const migrateHelp = `Usage: oauth2ctl migrate [--store URL]
+
+Applies the schema migrations embedded in this binary to the Postgres
+database of --store (in the first schema of its search_path, which must
+exist). It is safe to run from several places at once and does nothing
+when the schema is up to date. Run it at deploy time, before starting the
+new version of the app. Redis keeps no schema: there is nothing to do.
+`
+
+// cmdMigrate applies the Postgres schema migrations.
+func cmdMigrate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("migrate", migrateHelp, e)
+	rest, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("migrate: unexpected argument %q", rest[0])
+	}
+	s, err := e.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if s.Backend != storeurl.Postgres {
+		fmt.Fprintf(e.stdout, "nothing to migrate: %s keeps no schema\n", s.Backend)
+		return nil
+	}
+	if err := s.Migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "schema is up to date")
+	return nil
+}

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/internal/storeurl"
+	"github.com/oauth2provider/oauth2provider/internal/storeurl/storeurltest"
+	"github.com/oauth2provider/oauth2provider/provider"
+)
+
+// ctl runs oauth2ctl in-process and returns its exit status and output.
+func ctl(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+var secretLine = regexp.MustCompile(`(?m)^client_secret: ([A-Za-z0-9_-]{43})$`)
+
+// secretOf returns the secret printed in out.
+func secretOf(t *testing.T, out string) string {
+	t.Helper()
+	m := secretLine.FindStringSubmatch(out)
+	require.NotNil(t, m, "no secret printed in %q", out)
+	return m[1]
+}
+
+// testProvider is a provider on the store URL, with user "alice" (ID
+// "u-alice"), served over HTTP.
+func testProvider(t *testing.T, storeURL string) (*provider.Provider, *httptest.Server) {
+	t.Helper()
+	s, err := storeurl.Open(context.Background(), storeURL, storeurl.Options{})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	var users authcheck.Static
+	require.NoError(t, users.Add("alice", "correct horse", "u-alice"))
+	p, err := provider.New(provider.Config{
+		Clients: s.Clients, Tokens: s.Tokens, Users: &users,
+		Scopes: []string{"read", "write"}, AllowInsecureHTTP: true,
+	})
+	require.NoError(t, err)
+	srv := httptest.NewServer(p.TokenHandler())
+	t.Cleanup(srv.Close)
+	return p, srv
+}
+
+// passwordGrant asks srv for a token for alice as client id/secret and
+// returns the status and the access token.
+func passwordGrant(t *testing.T, srv *httptest.Server, id, secret string) (int, string) {
+	t.Helper()
+	form := url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"correct horse"}, "scope": {"read"}}
+	req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body.AccessToken
+}
+
+// valid reports whether p accepts the access token.
+func valid(t *testing.T, p *provider.Provider, access string) bool {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	_, err := p.ValidateAccessToken(req, access)
+	if err != nil {
+		require.ErrorIs(t, err, provider.ErrInvalidToken, "only invalid_token, no outage")
+		return false
+	}
+	return true
+}
+
+// The operator's whole session on each backend: migrate, create, list,
+// rotate, revoke a user, disable.
+func TestOperatorSession(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		url  func(testing.TB) string
+	}{
+		{"Postgres", storeurltest.Postgres},
+		{"Redis", storeurltest.Redis},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := tc.url(t)
+			t.Setenv(envStore, store)
+
+			code, out, errOut := ctl(t, "migrate")
+			require.Equal(t, exitOK, code, errOut)
+			assert.NotEmpty(t, out)
+
+			// create: the secret is printed once, on stdout.
+			code, out, errOut = ctl(t, "client", "create", "--id", "app", "--scopes", "read,write", "--default-scopes", "read")
+			require.Equal(t, exitOK, code, errOut)
+			assert.Contains(t, out, "client_id: app\n")
+			secret := secretOf(t, out)
+			assert.Contains(t, errOut, "only this once")
+
+			code, _, errOut = ctl(t, "client", "create", "--id", "app")
+			assert.Equal(t, exitFailure, code)
+			assert.Contains(t, errOut, "already exists")
+
+			// A random ID when --id is not given, with --store after the command.
+			t.Setenv(envStore, "")
+			code, out, errOut = ctl(t, "client", "create", "--grant-types", "client_credentials", "--store", store)
+			require.Equal(t, exitOK, code, errOut)
+			otherID := strings.TrimPrefix(strings.SplitN(out, "\n", 2)[0], "client_id: ")
+			assert.Len(t, otherID, 16)
+			t.Setenv(envStore, store)
+
+			p, srv := testProvider(t, store)
+			status, access := passwordGrant(t, srv, "app", secret)
+			require.Equal(t, http.StatusOK, status)
+			require.True(t, valid(t, p, access))
+
+			// list: both clients, no secret and no hash.
+			code, out, errOut = ctl(t, "client", "list")
+			require.Equal(t, exitOK, code, errOut)
+			assert.Contains(t, out, "app")
+			assert.Contains(t, out, otherID)
+			assert.Contains(t, out, "read,write")
+			assert.NotContains(t, out, secret)
+			assert.NotContains(t, out, "sha256$")
+
+			// rotate-secret: the old secret stops working, the new one works,
+			// tokens already issued stay valid.
+			code, out, errOut = ctl(t, "client", "rotate-secret", "app")
+			require.Equal(t, exitOK, code, errOut)
+			newSecret := secretOf(t, out)
+			assert.NotEqual(t, secret, newSecret)
+			status, _ = passwordGrant(t, srv, "app", secret)
+			assert.Equal(t, http.StatusUnauthorized, status, "the old secret is refused")
+			status, access2 := passwordGrant(t, srv, "app", newSecret)
+			require.Equal(t, http.StatusOK, status)
+			assert.True(t, valid(t, p, access))
+
+			// revoke --user ends both of alice's grants.
+			code, out, errOut = ctl(t, "revoke", "--user", "u-alice")
+			require.Equal(t, exitOK, code, errOut)
+			assert.Contains(t, out, "revoked 2 grant(s)")
+			assert.False(t, valid(t, p, access))
+			assert.False(t, valid(t, p, access2))
+
+			// disable: a token issued before is refused, and so is the client.
+			status, access3 := passwordGrant(t, srv, "app", newSecret)
+			require.Equal(t, http.StatusOK, status)
+			require.True(t, valid(t, p, access3))
+			code, out, errOut = ctl(t, "client", "disable", "app")
+			require.Equal(t, exitOK, code, errOut)
+			assert.Contains(t, out, "revoked 1 grant(s)")
+			assert.False(t, valid(t, p, access3), "a token issued before disable is refused")
+			status, _ = passwordGrant(t, srv, "app", newSecret)
+			assert.Equal(t, http.StatusUnauthorized, status, "a disabled client is refused")
+			_, out, _ = ctl(t, "client", "list")
+			assert.Regexp(t, `(?m)^app\s+confidential\s+disabled`, out)
+
+			// revoke --client on a client with no grants ends nothing.
+			code, out, errOut = ctl(t, "revoke", "--client", otherID)
+			require.Equal(t, exitOK, code, errOut)
+			assert.Contains(t, out, "revoked 0 grant(s)")
+
+			for _, args := range [][]string{
+				{"client", "disable", "nosuch"},
+				{"client", "rotate-secret", "nosuch"},
+			} {
+				code, _, errOut = ctl(t, args...)
+				assert.Equal(t, exitFailure, code, args)
+				assert.Contains(t, errOut, "no client nosuch", args)
+			}
+		})
+	}
+}
+
+func TestPublicClientHasNoSecret(t *testing.T) {
+	t.Setenv(envStore, storeurltest.Redis(t))
+	code, out, errOut := ctl(t, "client", "create", "--id", "spa", "--public")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Equal(t, "client_id: spa\n", out)
+	code, _, errOut = ctl(t, "client", "rotate-secret", "spa")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errOut, "public")
+}
+
+func TestUsageErrorsExitWith2(t *testing.T) {
+	t.Setenv(envStore, "redis://127.0.0.1:1/0") // never reached: usage is checked first
+	for _, tc := range []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"NoCommand", nil, "no command"},
+		{"UnknownCommand", []string{"frobnicate"}, "unknown command"},
+		{"UnknownClientCommand", []string{"client", "delete"}, "unknown command"},
+		{"ClientWithoutCommand", []string{"client"}, "want create"},
+		{"UnknownFlag", []string{"client", "list", "--bogus"}, "flag provided but not defined"},
+		{"RevokeNeedsOneTarget", []string{"revoke"}, "exactly one"},
+		{"RevokeNotBoth", []string{"revoke", "--user", "u", "--client", "c"}, "exactly one"},
+		{"DisableNeedsID", []string{"client", "disable"}, "exactly one client ID"},
+		{"DisableOneID", []string{"client", "disable", "a", "b"}, "exactly one client ID"},
+		{"UnknownGrantType", []string{"client", "create", "--grant-types", "implicit"}, "unknown grant type"},
+		{"PublicClientCredentials", []string{"client", "create", "--public", "--grant-types", "client_credentials"}, "public client"},
+		{"BadScope", []string{"client", "create", "--scopes", `a"b`}, "not a valid scope"},
+		{"DefaultScopeOutsideScopes", []string{"client", "create", "--scopes", "read", "--default-scopes", "write"}, "not in --scopes"},
+		{"BadID", []string{"client", "create", "--id", "a b"}, "--id"},
+		{"RelativeRedirect", []string{"client", "create", "--redirect-uri", "/cb"}, "absolute"},
+		{"RedirectFragment", []string{"client", "create", "--redirect-uri", "https://a.example/cb#x"}, "fragment"},
+		{"CodeNeedsRedirect", []string{"client", "create", "--grant-types", "authorization_code"}, "redirect-uri"},
+		{"UnsupportedStore", []string{"--store", "mysql://u:s3cret@h/db", "client", "list"}, "want a postgres://"},
+		{"MigrateTakesNoArgs", []string{"migrate", "now"}, "unexpected argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := ctl(t, tc.args...)
+			assert.Equal(t, exitUsage, code)
+			assert.Contains(t, errOut, tc.msg)
+			assert.NotContains(t, errOut, "s3cret")
+			assert.Empty(t, out)
+		})
+	}
+}
+
+func TestNoStoreIsAUsageError(t *testing.T) {
+	t.Setenv(envStore, "")
+	code, _, errOut := ctl(t, "client", "list")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, envStore)
+}
+
+func TestUnreachableStoreExitsWith1(t *testing.T) {
+	code, _, errOut := ctl(t, "--store", "redis://:s3cret@127.0.0.1:1/0", "client", "list")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errOut, "does not answer")
+	assert.NotContains(t, errOut, "s3cret")
+}
+
+func TestHelpOnEveryCommand(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"help"}, {"client", "--help"},
+		{"migrate", "--help"}, {"client", "create", "--help"}, {"client", "list", "-h"},
+		{"client", "disable", "--help"}, {"client", "rotate-secret", "--help"}, {"revoke", "--help"},
+	} {
+		code, out, errOut := ctl(t, args...)
+		assert.Equal(t, exitOK, code, args)
+		assert.Contains(t, out, "Usage: oauth2ctl", args)
+		assert.Empty(t, errOut, args)
+	}
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/oauth2provider/oauth2provider/internal/storeurl"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// envStore names the environment variable with the default store URL.
+const envStore = "OAUTH2_STORE"
+
+const mainUsage = `Usage: oauth2ctl [--store URL] <command> [flags]
+
+Commands:
+  migrate                        apply the Postgres schema migrations
+  client create [flags]          register a client; prints its secret once
+  client list                    list the registered clients
+  client disable ID              disable a client and revoke its tokens
+  client rotate-secret ID        give a client a new secret; prints it once
+  revoke --user ID | --client ID revoke every token of a user or a client
+
+The store is a URL: postgres://…, redis://…, rediss://… or
+redis+cluster://host1:port,host2:port…, from --store or $OAUTH2_STORE.
+Run "oauth2ctl <command> --help" for a command's flags.
+`
+
+// env is what every command gets: where to write and which store to use.
+type env struct {
+	stdout, stderr io.Writer
+	store          string // the global --store, or $OAUTH2_STORE
+}
+
+// usageError is a mistake on the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// errHelp reports that --help was asked for and the usage was printed.
+var errHelp = errors.New("help printed")
+
+// run runs oauth2ctl with args (without the program name) and returns the
+// exit status. Tests call it in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := &env{stdout: stdout, stderr: stderr, store: os.Getenv(envStore)}
+	fs := newFlags("oauth2ctl", mainUsage, e)
+	// Global flags end at the command's name.
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, mainUsage)
+	} else if err != nil {
+		err = &flagError{err}
+	} else {
+		err = dispatch(ctx, e, fs.Args())
+	}
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errHelp), errors.Is(err, flag.ErrHelp):
+		return exitOK
+	}
+	var ue *usageError
+	if errors.As(err, &ue) || isFlagError(err) {
+		if ue != nil {
+			fmt.Fprintln(stderr, "oauth2ctl:", ue.msg)
+		}
+		fmt.Fprintln(stderr, `Run "oauth2ctl --help" for usage.`)
+		return exitUsage
+	}
+	fmt.Fprintln(stderr, "oauth2ctl:", err)
+	return exitFailure
+}
+
+// dispatch runs the command named by args[0].
+func dispatch(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("no command")
+	}
+	switch args[0] {
+	case "migrate":
+		return cmdMigrate(ctx, e, args[1:])
+	case "client":
+		if len(args) < 2 {
+			return usagef("client: want create, list, disable or rotate-secret")
+		}
+		switch args[1] {
+		case "create":
+			return cmdClientCreate(ctx, e, args[2:])
+		case "list":
+			return cmdClientList(ctx, e, args[2:])
+		case "disable":
+			return cmdClientDisable(ctx, e, args[2:])
+		case "rotate-secret":
+			return cmdClientRotateSecret(ctx, e, args[2:])
+		case "-h", "-help", "--help", "help":
+			fmt.Fprint(e.stdout, mainUsage)
+			return errHelp
+		}
+		return usagef("client %s: unknown command; want create, list, disable or rotate-secret", args[1])
+	case "revoke":
+		return cmdRevoke(ctx, e, args[1:])
+	case "help":
+		fmt.Fprint(e.stdout, mainUsage)
+		return errHelp
+	}
+	return usagef("%s: unknown command", args[0])
+}
+
+// flagError marks the error of a flag set, which has printed its own
+// message already.
+type flagError struct{ err error }
+
+func (e *flagError) Error() string { return e.err.Error() }
+
+func isFlagError(err error) bool {
+	var fe *flagError
+	return errors.As(err, &fe)
+}
+
+// flags are a command's flag set and help text.
+type flags struct {
+	*flag.FlagSet
+	help string
+	e    *env
+}
+
+// newFlags returns the flag set of a command whose help text is help,
+// with the --store flag, which may be given after the command too.
+func newFlags(name, help string, e *env) *flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {} // parse prints the help; errors need none
+	fs.StringVar(&e.store, "store", e.store, "store URL (default $"+envStore+")")
+	return &flags{FlagSet: fs, help: help, e: e}
+}
+
+// parse parses args, flags and positional arguments in any order (a
+// lone "--" ends the flags), and returns the positional ones. On --help it
+// prints the command's help and flags to stdout and returns
+// flag.ErrHelp; a bad flag is a usage error whose message the flag set
+// has printed to stderr.
+func (f *flags) parse(args []string) ([]string, error) {
+	var positional []string
+	for {
+		err := f.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(f.e.stdout, f.help)
+			fmt.Fprintln(f.e.stdout, "\nFlags:")
+			f.SetOutput(f.e.stdout)
+			f.PrintDefaults()
+			return nil, err
+		}
+		if err != nil {
+			return nil, &flagError{err}
+		}
+		rest := f.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// open opens the store chosen by --store or $OAUTH2_STORE.
+func (e *env) open(ctx context.Context) (*storeurl.Stores, error) {
+	if e.store == "" {
+		return nil, usagef("no store: give --store URL or set %s", envStore)
+	}
+	s, err := storeurl.Open(ctx, e.store, storeurl.Options{})
+	if errors.Is(err, storeurl.ErrUnsupported) {
+		return nil, usagef("--store %s: want a postgres://, redis://, rediss:// or redis+cluster:// URL", storeurl.Redact(e.store))
+	}
+	return s, err
+}

@@ -1,0 +1,156 @@
+package storeurl
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/oauth2provider/oauth2provider/storage/redis"
+)
+
+// Query parameters of a redis URL that this package reads and takes out
+// before go-redis parses the rest.
+const (
+	paramPrefix        = "prefix"
+	paramLimiterPrefix = "limiter_prefix"
+)
+
+// openRedis opens a go-redis client on rawURL and a redis.Store on it.
+func openRedis(ctx context.Context, rawURL string, o Options) (*Stores, error) {
+	scheme, rest, _ := strings.Cut(rawURL, "://")
+	scheme = strings.ToLower(scheme)
+	rest, params, err := takeParams(rest, paramPrefix, paramLimiterPrefix)
+	if err != nil {
+		return nil, err
+	}
+	var rdb goredis.UniversalClient
+	switch scheme {
+	case "redis", "rediss":
+		opt, err := goredis.ParseURL(scheme + "://" + rest)
+		if err != nil {
+			return nil, err
+		}
+		if o.Timeout > 0 && !hasAnyParam(rawURL, "dial_timeout") {
+			opt.DialTimeout = o.Timeout
+		}
+		opt.ContextTimeoutEnabled = true
+		rdb = goredis.NewClient(opt)
+	default: // redis+cluster, rediss+cluster
+		clusterURL, err := clusterForm(strings.TrimSuffix(scheme, "+cluster"), rest)
+		if err != nil {
+			return nil, err
+		}
+		opt, err := goredis.ParseClusterURL(clusterURL)
+		if err != nil {
+			return nil, err
+		}
+		if o.Timeout > 0 && !hasAnyParam(rawURL, "dial_timeout") {
+			opt.DialTimeout = o.Timeout
+		}
+		opt.ContextTimeoutEnabled = true
+		rdb = goredis.NewClusterClient(opt)
+	}
+	if err := ping(ctx, o, func(ctx context.Context) error { return rdb.Ping(ctx).Err() }); err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
+	prefix := params.Get(paramPrefix)
+	if prefix == "" {
+		prefix = redis.DefaultPrefix
+	}
+	limiterPrefix := params.Get(paramLimiterPrefix)
+	if limiterPrefix == "" {
+		limiterPrefix = prefix + "limit:"
+	}
+	st := redis.New(rdb, redis.Config{Prefix: prefix, Now: o.Now})
+	return &Stores{
+		Backend: Redis,
+		Clients: st,
+		Tokens:  st,
+		Limiter: redis.NewLimiter(rdb, limiterPrefix),
+		close:   func() { _ = rdb.Close() },
+	}, nil
+}
+
+// takeParams removes the named query parameters from rest (a URL after
+// its "scheme://") and returns what is left and the removed values.
+func takeParams(rest string, names ...string) (string, url.Values, error) {
+	head, query, ok := strings.Cut(rest, "?")
+	if !ok {
+		return rest, url.Values{}, nil
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return "", nil, errors.New("bad query string")
+	}
+	taken := url.Values{}
+	for _, n := range names {
+		if q.Has(n) {
+			taken[n] = q[n]
+			q.Del(n)
+		}
+	}
+	if len(q) == 0 {
+		return head, taken, nil
+	}
+	return head + "?" + q.Encode(), taken, nil
+}
+
+// clusterForm turns "host1:p1,host2:p2/…?q" into the form
+// goredis.ParseClusterURL reads: "scheme://host1:p1/…?q&addr=host2:p2".
+func clusterForm(scheme, rest string) (string, error) {
+	end := strings.IndexAny(rest, "/?")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority, tail := rest[:end], rest[end:]
+	userinfo, hosts := "", authority
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		userinfo, hosts = authority[:at+1], authority[at+1:]
+	}
+	list := strings.Split(hosts, ",")
+	for _, h := range list {
+		if h == "" {
+			return "", errors.New("empty host in cluster URL")
+		}
+	}
+	path, query, _ := strings.Cut(tail, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return "", errors.New("bad query string")
+	}
+	for _, h := range list[1:] {
+		q.Add("addr", h)
+	}
+	out := scheme + "://" + userinfo + list[0] + path
+	if len(q) > 0 {
+		out += "?" + q.Encode()
+	}
+	return out, nil
+}
+
+// hasAnyParam reports whether rawURL's query sets any of names.
+func hasAnyParam(rawURL string, names ...string) bool {
+	for _, n := range names {
+		if _, ok := urlParam(rawURL, n); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// urlParam returns the value of query parameter name of rawURL.
+func urlParam(rawURL, name string) (string, bool) {
+	_, query, ok := strings.Cut(rawURL, "?")
+	if !ok {
+		return "", false
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil || !q.Has(name) {
+		return "", false
+	}
+	return q.Get(name), true
+}

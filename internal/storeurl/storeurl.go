@@ -1,0 +1,144 @@
+package storeurl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// DefaultTimeout bounds each store call, and a connection attempt, when
+// [Options.Timeout] is zero.
+const DefaultTimeout = 5 * time.Second
+
+// ErrUnsupported reports a URL whose scheme names no backend this package
+// opens. Check it with [errors.Is].
+var ErrUnsupported = errors.New("storeurl: unsupported store URL: want postgres://, postgresql://, redis://, rediss://, redis+cluster:// or rediss+cluster://")
+
+// Backend names the kind of store a URL opened.
+type Backend string
+
+// Backends [Open] knows.
+const (
+	Postgres Backend = "postgres"
+	Redis    Backend = "redis"
+)
+
+// Options configures [Open].
+type Options struct {
+	// Now is the stores' clock, against which expiry is judged. Nil means
+	// time.Now.
+	Now func() time.Time
+	// Timeout bounds each store call (and each connection attempt) on top
+	// of the caller's context. Zero means DefaultTimeout; negative means
+	// no bound other than the caller's context.
+	Timeout time.Duration
+}
+
+// Stores are the stores a URL opened. Close them after the last use.
+type Stores struct {
+	// Backend is the kind of store: Postgres or Redis.
+	Backend Backend
+	// Clients keeps registered clients.
+	Clients storage.ClientStore
+	// Tokens keeps grants and token hashes.
+	Tokens storage.TokenStore
+	// Cleaner removes expired records in batches (Postgres); nil when the
+	// backend expires records itself (Redis).
+	Cleaner storage.Cleaner
+	// Limiter is a brute-force limiter shared by every instance on the
+	// same backend (Redis); nil when the backend has none (Postgres).
+	Limiter storage.Limiter
+
+	migrate func(context.Context) error
+	close   func()
+}
+
+// Open connects to the store that rawURL names, checks that the server
+// answers (within the timeout) and returns its stores. It does not
+// migrate: call [Stores.Migrate] for that. Errors never contain the URL's
+// password.
+func Open(ctx context.Context, rawURL string, o Options) (*Stores, error) {
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	scheme, _, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return nil, ErrUnsupported
+	}
+	var (
+		s   *Stores
+		err error
+	)
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		s, err = openPostgres(ctx, rawURL, o)
+	case "redis", "rediss", "redis+cluster", "rediss+cluster":
+		s, err = openRedis(ctx, rawURL, o)
+	default:
+		return nil, ErrUnsupported
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storeurl: open %s: %w", Redact(rawURL), err)
+	}
+	if o.Timeout > 0 {
+		s.bound(o.Timeout)
+	}
+	return s, nil
+}
+
+// Migrate brings the schema up to date (Postgres, safe to run from several
+// processes at once); for Redis, which has no schema, it does nothing.
+func (s *Stores) Migrate(ctx context.Context) error {
+	if s.migrate == nil {
+		return nil
+	}
+	return s.migrate(ctx)
+}
+
+// Close releases the connections. The stores must not be used afterwards.
+func (s *Stores) Close() {
+	if s.close != nil {
+		s.close()
+	}
+}
+
+// Redact returns rawURL with its password, in the user information or in
+// a password= parameter, replaced by "xxxxx", for messages and logs.
+func Redact(rawURL string) string {
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return "(not a URL)"
+	}
+	// The cluster forms hold several hosts, which net/url refuses, so the
+	// URL is taken apart by hand.
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority, tail := rest[:end], rest[end:]
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		if name, _, hasPass := strings.Cut(authority[:at], ":"); hasPass {
+			authority = name + ":xxxxx" + authority[at:]
+		}
+	}
+	tail, _, _ = strings.Cut(tail, "#")
+	if path, query, hasQuery := strings.Cut(tail, "?"); hasQuery {
+		q, err := url.ParseQuery(query)
+		switch {
+		case err != nil:
+			tail = path + "?(unparsable query)"
+		case q.Has("password"):
+			q.Set("password", "xxxxx")
+			tail = path + "?" + q.Encode()
+		}
+	}
+	return scheme + "://" + authority + tail
+}

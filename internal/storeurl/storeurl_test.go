@@ -1,0 +1,203 @@
+package storeurl
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/internal/storeurl/storeurltest"
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+func TestRedactHidesPasswords(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"UserinfoPassword", "postgres://bob:s3cret@db:5432/app?sslmode=disable", "postgres://bob:xxxxx@db:5432/app?sslmode=disable"},
+		{"RedisPasswordOnly", "redis://:s3cret@127.0.0.1:6379/0", "redis://:xxxxx@127.0.0.1:6379/0"},
+		{"ClusterHosts", "redis+cluster://u:s3cret@h1:1,h2:2?prefix=a", "redis+cluster://u:xxxxx@h1:1,h2:2?prefix=a"},
+		{"QueryPassword", "postgres://db/app?password=s3cret&user=bob", "postgres://db/app?password=xxxxx&user=bob"},
+		{"NoPassword", "redis://127.0.0.1:6379", "redis://127.0.0.1:6379"},
+		{"AtSignInPassword", "redis://u:p@ss@h:1/0", "redis://u:xxxxx@h:1/0"},
+		{"Fragment", "redis://h:1/0#s3cret", "redis://h:1/0"},
+		{"NotAURL", "s3cret", "(not a URL)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Redact(tc.in)
+			assert.Equal(t, tc.want, got)
+			assert.NotContains(t, got, "s3cret")
+		})
+	}
+}
+
+func TestClusterFormListsEveryHost(t *testing.T) {
+	got, err := clusterForm("redis", "u:p@h1:7000,h2:7001,h3:7002?read_timeout=2s")
+	require.NoError(t, err)
+	u, err := url.Parse(got)
+	require.NoError(t, err)
+	assert.Equal(t, "h1:7000", u.Host)
+	assert.Equal(t, "u", u.User.Username())
+	assert.Equal(t, []string{"h2:7001", "h3:7002"}, u.Query()["addr"])
+	assert.Equal(t, "2s", u.Query().Get("read_timeout"))
+
+	_, err = clusterForm("redis", "h1:7000,,h2:7001")
+	assert.Error(t, err, "an empty host is refused")
+}
+
+func TestTakeParamsLeavesOthers(t *testing.T) {
+	rest, taken, err := takeParams("h:1/0?prefix=a:b:&db=2&limiter_prefix=l:", paramPrefix, paramLimiterPrefix)
+	require.NoError(t, err)
+	assert.Equal(t, "h:1/0?db=2", rest)
+	assert.Equal(t, "a:b:", taken.Get(paramPrefix))
+	assert.Equal(t, "l:", taken.Get(paramLimiterPrefix))
+
+	rest, taken, err = takeParams("h:1/0", paramPrefix)
+	require.NoError(t, err)
+	assert.Equal(t, "h:1/0", rest)
+	assert.Empty(t, taken)
+}
+
+func TestOpenRefusesUnknownSchemes(t *testing.T) {
+	for _, u := range []string{"memory", "mysql://h/db", "http://h", ""} {
+		_, err := Open(context.Background(), u, Options{})
+		assert.ErrorIs(t, err, ErrUnsupported, u)
+	}
+}
+
+// A server that accepts connections and never answers must not hang Open.
+func TestOpenIsBoundedOnASilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // hold it open, say nothing
+		}
+	}()
+	for _, u := range []string{
+		"postgres://u:s3cret@" + ln.Addr().String() + "/db?sslmode=disable",
+		"redis://:s3cret@" + ln.Addr().String() + "/0",
+	} {
+		start := time.Now()
+		_, err := Open(context.Background(), u, Options{Timeout: 300 * time.Millisecond})
+		require.Error(t, err, u)
+		assert.Less(t, time.Since(start), 3*time.Second, "Open must give up within about the timeout")
+		assert.NotContains(t, err.Error(), "s3cret", "no password in errors")
+	}
+}
+
+// blockingTokens is a TokenStore whose LookupToken waits for its context.
+type blockingTokens struct{ storage.TokenStore }
+
+func (blockingTokens) LookupToken(ctx context.Context, _ storage.TokenKind, _ storage.TokenRef) (*storage.TokenInfo, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestBoundEndsAStuckCall(t *testing.T) {
+	s := &Stores{Tokens: blockingTokens{}}
+	s.bound(20 * time.Millisecond)
+	_, err := s.Tokens.LookupToken(context.Background(), storage.KindAccess, storage.TokenRef{})
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+func TestOpenPostgresMigratesIntoSearchPath(t *testing.T) {
+	u := storeurltest.Postgres(t)
+	ctx := context.Background()
+	s, err := Open(ctx, u, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Equal(t, Postgres, s.Backend)
+	assert.NotNil(t, s.Cleaner)
+	assert.Nil(t, s.Limiter)
+	_, err = s.Clients.GetClient(ctx, "c1")
+	require.Error(t, err, "no tables before Migrate")
+	require.NoError(t, s.Migrate(ctx))
+	require.NoError(t, s.Migrate(ctx), "migrating twice is a no-op")
+
+	require.NoError(t, s.Clients.CreateClient(ctx, &storage.Client{ID: "c1", CreatedAt: time.Now()}))
+	_, err = s.Clients.GetClient(ctx, "nobody")
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+
+	// Another schema is another store.
+	other, err := Open(ctx, storeurltest.Postgres(t), Options{})
+	require.NoError(t, err)
+	defer other.Close()
+	require.NoError(t, other.Migrate(ctx))
+	_, err = other.Clients.GetClient(ctx, "c1")
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+	c, err := s.Clients.GetClient(ctx, "c1")
+	require.NoError(t, err)
+	assert.Equal(t, "c1", c.ID)
+}
+
+func TestOpenRedisUsesPrefix(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, storeurltest.Redis(t), Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Equal(t, Redis, s.Backend)
+	assert.Nil(t, s.Cleaner)
+	require.NotNil(t, s.Limiter)
+	require.NoError(t, s.Migrate(ctx), "Redis has nothing to migrate")
+
+	require.NoError(t, s.Clients.CreateClient(ctx, &storage.Client{ID: "c1", CreatedAt: time.Now()}))
+	other, err := Open(ctx, storeurltest.Redis(t), Options{})
+	require.NoError(t, err)
+	defer other.Close()
+	_, err = other.Clients.GetClient(ctx, "c1")
+	assert.ErrorIs(t, err, storage.ErrNotFound, "another prefix sees another store")
+	c, err := s.Clients.GetClient(ctx, "c1")
+	require.NoError(t, err)
+	assert.Equal(t, "c1", c.ID)
+	_, err = s.Limiter.Fail(ctx, "k", storage.Rate{Burst: 1, Every: time.Second})
+	require.NoError(t, err)
+}
+
+// The redis+cluster form reaches a real cluster: a grant's keys and the
+// client keys land on different slots and nodes, and both work.
+func TestOpenRedisCluster(t *testing.T) {
+	addrs := os.Getenv("OAUTH2_TEST_REDIS_CLUSTER_ADDRS")
+	if addrs == "" {
+		t.Skip("OAUTH2_TEST_REDIS_CLUSTER_ADDRS is not set; start a cluster with `bash scripts/redis-cluster.sh` and export the addresses it prints to run this test")
+	}
+	ctx := context.Background()
+	prefix := storeurltest.UniqueName(t) + ":"
+	s, err := Open(ctx, "redis+cluster://"+addrs+"?prefix="+prefix, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Equal(t, Redis, s.Backend)
+
+	ids := []string{"c1", "c2", "c3", "c4", "c5", "c6"} // spread over slots
+	for _, id := range ids {
+		require.NoError(t, s.Clients.CreateClient(ctx, &storage.Client{ID: id, CreatedAt: time.Now()}))
+	}
+	list, err := s.Clients.ListClients(ctx)
+	require.NoError(t, err)
+	assert.Len(t, list, len(ids))
+	n, err := s.Tokens.RevokeClient(ctx, "c1")
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	// Keys expire on their own only for grants; remove the clients.
+	t.Cleanup(func() {
+		c := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+		defer c.Close()
+		_ = c.ForEachMaster(context.Background(), func(ctx context.Context, n *goredis.Client) error {
+			it := n.Scan(ctx, 0, prefix+"*", 500).Iterator()
+			for it.Next(ctx) {
+				n.Del(ctx, it.Val())
+			}
+			return it.Err()
+		})
+	})
+}

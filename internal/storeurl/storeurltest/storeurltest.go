@@ -1,0 +1,110 @@
+// Package storeurltest gives tests a store URL of their own on the test
+// servers named by OAUTH2_TEST_POSTGRES_URL and OAUTH2_TEST_REDIS_URL: a
+// fresh Postgres schema or Redis key prefix, removed when the test ends.
+// A test skips with a clear message when the variable is unset.
+package storeurltest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+)
+
+// Environment variables naming the test servers.
+const (
+	EnvPostgres = "OAUTH2_TEST_POSTGRES_URL"
+	EnvRedis    = "OAUTH2_TEST_REDIS_URL"
+)
+
+// Postgres returns a postgres URL whose connections see a new, empty
+// schema (through search_path), dropped when t ends.
+func Postgres(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvPostgres)
+	if base == "" {
+		t.Skipf("%s is not set; set it to a PostgreSQL URL such as postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run this test", EnvPostgres)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	schema := UniqueName(t)
+	admin, err := pgx.Connect(ctx, base)
+	require.NoError(t, err)
+	defer func() { _ = admin.Close(context.Background()) }()
+	_, err = admin.Exec(ctx, "create schema "+schema)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		admin, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Errorf("drop test schema: %v", err)
+			return
+		}
+		defer func() { _ = admin.Close(context.Background()) }()
+		if _, err := admin.Exec(ctx, "drop schema "+schema+" cascade"); err != nil {
+			t.Errorf("drop test schema: %v", err)
+		}
+	})
+	return WithParam(base, "search_path", schema)
+}
+
+// Redis returns a redis URL with a new key prefix, whose keys are deleted
+// when t ends.
+func Redis(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvRedis)
+	if base == "" {
+		t.Skipf("%s is not set; set it to a Redis URL such as redis://127.0.0.1:6379/0 to run this test", EnvRedis)
+	}
+	prefix := UniqueName(t) + ":"
+	t.Cleanup(func() {
+		opt, err := goredis.ParseURL(base)
+		if err != nil {
+			t.Errorf("delete test keys: %v", err)
+			return
+		}
+		rdb := goredis.NewClient(opt)
+		defer rdb.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		it := rdb.Scan(ctx, 0, prefix+"*", 500).Iterator()
+		for it.Next(ctx) {
+			rdb.Del(ctx, it.Val())
+		}
+		// The limiter's keys start with go-redis/redis_rate's "rate:".
+		it = rdb.Scan(ctx, 0, "rate:"+prefix+"*", 500).Iterator()
+		for it.Next(ctx) {
+			rdb.Del(ctx, it.Val())
+		}
+		if err := it.Err(); err != nil {
+			t.Errorf("delete test keys: %v", err)
+		}
+	})
+	return WithParam(base, "prefix", prefix)
+}
+
+// UniqueName returns a lower-case identifier no other test run uses.
+func UniqueName(t testing.TB) string {
+	t.Helper()
+	var b [6]byte
+	_, err := rand.Read(b[:])
+	require.NoError(t, err)
+	return "oauth2test_" + hex.EncodeToString(b[:])
+}
+
+// WithParam returns rawURL with query parameter name set to value.
+func WithParam(rawURL, name, value string) string {
+	head, query, _ := strings.Cut(rawURL, "?")
+	q, _ := url.ParseQuery(query)
+	q.Set(name, value)
+	return head + "?" + q.Encode()
+}
