@@ -1,0 +1,204 @@
+package jsclient_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/contrib/jsclient"
+	"github.com/oauth2provider/oauth2provider/policy"
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
+)
+
+// browserUserID is the user ID behind johndoe; it differs from the username
+// so that seeing it in the page proves the answer came from /api/me.
+const browserUserID = "user-7d3f1c"
+
+// browserPage logs in through the <form class="oauth"> on load, then calls
+// /api/me with OAuthClient.fetch, refreshes the tokens, calls /api/me again
+// and writes every step into <pre id="result">.
+var browserPage = template.Must(template.New("page").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>jsclient browser test</title>
+<script src="/js/oauth_client.js" data-client-id="demo-spa"></script>
+</head><body>
+<form class="oauth" method="post" action="/oauth2/token">
+  <input name="username" autocomplete="username">
+  <input name="password" type="password" autocomplete="current-password">
+  <input name="scope" type="hidden" value="read">
+  <button type="submit">Log in</button>
+</form>
+<pre id="result">pending</pre>
+<script>
+var out = document.getElementById('result');
+function show(line) { out.textContent = (out.textContent === 'pending' ? '' : out.textContent + '\n') + line; }
+function me(label) {
+  return OAuthClient.fetch('/api/me').then(function (res) {
+    return res.text().then(function (body) { show(label + ' ' + res.status + ' ' + body.trim()); });
+  });
+}
+window.oauthResponseHandler = function (result) {
+  show('login ' + JSON.stringify(result));
+  if (result.error) { return; }
+  me('me1').then(function () {
+    return OAuthClient.refresh();
+  }).then(function (r) {
+    show('refresh ' + (r.error ? r.error : 'ok'));
+    return me('me2');
+  }).then(function () {
+    show('stored ' + localStorage.length + ' ' + sessionStorage.length + ' ' + JSON.stringify(document.cookie));
+    show('url ' + location.href);
+    show('done');
+  }, function (e) { show('exception ' + e); });
+};
+window.addEventListener('load', function () {
+  var form = document.querySelector('form.oauth');
+  form.elements.username.value = {{.Username}};
+  form.elements.password.value = {{.Password}};
+  form.requestSubmit();
+});
+</script>
+</body></html>
+`))
+
+// newBrowserServer serves the page, the script, the real token endpoint
+// over the memory store and a protected /api/me.
+func newBrowserServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	store := memory.New(memory.Config{})
+	require.NoError(t, store.CreateClient(t.Context(), &storage.Client{
+		ID:         "demo-spa",
+		Public:     true,
+		GrantTypes: []string{storage.GrantPassword, storage.GrantRefreshToken},
+		Scopes:     []string{"read", "write"},
+	}))
+	var users authcheck.Static
+	require.NoError(t, users.Add("johndoe", "foobar42", browserUserID))
+	p, err := provider.New(provider.Config{
+		Clients:           store,
+		Tokens:            store,
+		Users:             &users,
+		AllowInsecureHTTP: true,
+	})
+	require.NoError(t, err)
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /js/oauth_client.js", jsclient.Handler())
+	mux.Handle("POST /oauth2/token", p.TokenHandler())
+	mux.Handle("/api/me", policy.Bearer(p)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := policy.IdentityFrom(r.Context())
+		if !ok {
+			http.Error(w, "no identity", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{
+			"user_id":   id.UserID,
+			"client_id": id.ClientID,
+			"scope":     strings.Join(id.Scopes, " "),
+			"auth":      id.Method,
+		})
+	})))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = browserPage.Execute(w, struct{ Username, Password string }{
+			r.URL.Query().Get("u"), r.URL.Query().Get("p"),
+		})
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// chromium returns the Chromium binary from OAUTH2_TEST_CHROMIUM, or skips.
+func chromium(t *testing.T) string {
+	t.Helper()
+	path := os.Getenv("OAUTH2_TEST_CHROMIUM")
+	if path == "" {
+		t.Skip("OAUTH2_TEST_CHROMIUM not set: skipping the headless browser test (eval \"$(bash scripts/browser.sh)\" installs Chromium and sets it)")
+	}
+	return path
+}
+
+// dumpDOM loads url in headless Chromium and returns the text of
+// <pre id="result"> from the DOM after the page's scripts have run.
+func dumpDOM(t *testing.T, bin, url string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin,
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+		"--no-first-run", "--disable-background-networking", "--disable-component-update",
+		"--disable-sync", "--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000",
+		"--dump-dom", url)
+	cmd.WaitDelay = 5 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	require.NoError(t, err, "chromium failed: %s", stderr.String())
+	m := regexp.MustCompile(`(?s)<pre id="result">(.*?)</pre>`).FindStringSubmatch(stdout.String())
+	require.NotNil(t, m, "no <pre id=\"result\"> in the DOM:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	return unescape(m[1])
+}
+
+// unescape undoes the HTML escaping of text content in a DOM dump.
+func unescape(s string) string {
+	return strings.NewReplacer("&quot;", `"`, "&lt;", "<", "&gt;", ">", "&#39;", "'", "&amp;", "&").Replace(s)
+}
+
+// TestBrowserLogin drives the real script in headless Chromium against the
+// real token endpoint and bearer policy: the form logs in, OAuthClient.fetch
+// reaches /api/me with the token, a refresh rotates it, and no token shows up
+// in the page, the URL, Web Storage or a cookie.
+func TestBrowserLogin(t *testing.T) {
+	bin := chromium(t)
+	srv := newBrowserServer(t)
+
+	result := dumpDOM(t, bin, srv.URL+"/?u=johndoe&p=foobar42")
+	lines := strings.Split(result, "\n")
+	require.GreaterOrEqual(t, len(lines), 6, "page did not finish:\n%s", result)
+
+	assert.Regexp(t, `^login \{.*"token_type":"Bearer".*\}$`, lines[0])
+	assert.Contains(t, lines[0], `"user_id":"`+browserUserID+`"`)
+	assert.NotContains(t, result, "access_token", "the page must not see the tokens")
+	assert.NotContains(t, result, "refresh_token", "the page must not see the tokens")
+
+	wantMe := `{"auth":"bearer","client_id":"demo-spa","scope":"read","user_id":"` + browserUserID + `"}`
+	assert.Equal(t, "me1 200 "+wantMe, lines[1])
+	assert.Equal(t, "refresh ok", lines[2])
+	assert.Equal(t, "me2 200 "+wantMe, lines[3])
+	assert.Equal(t, `stored 0 0 ""`, lines[4], "nothing in localStorage, sessionStorage or cookies")
+	assert.Equal(t, "url "+srv.URL+"/?u=johndoe&p=foobar42", lines[5], "the form submit must not navigate")
+	assert.Equal(t, "done", lines[len(lines)-1])
+}
+
+// TestBrowserWrongPassword checks that a refused login reaches
+// oauthResponseHandler as the provider's RFC 6749 §5.2 error.
+func TestBrowserWrongPassword(t *testing.T) {
+	bin := chromium(t)
+	srv := newBrowserServer(t)
+
+	result := dumpDOM(t, bin, srv.URL+"/?u=johndoe&p=wrong")
+	require.True(t, strings.HasPrefix(result, "login "), "page did not finish:\n%s", result)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(result, "login ")), &got), result)
+	assert.Equal(t, "invalid_grant", got["error"])
+	assert.InDelta(t, 400, got["status"], 0)
+	assert.NotEmpty(t, got["description"])
+	assert.NotContains(t, result, "me1", "no API call after a failed login")
+}

@@ -1,0 +1,440 @@
+/*
+ * oauth_client.js: the browser client of oauth2provider.
+ *
+ * One file, no dependencies, no build step. Load it as a classic script:
+ *
+ *   <script src="/js/oauth_client.js" data-client-id="demo-spa"
+ *           data-revoke-endpoint="/oauth2/revoke"></script>
+ *
+ * It exposes window.OAuthClient and turns every <form class="oauth"> into a
+ * password-grant login (RFC 6749 section 4.3). Tokens are kept in this file's
+ * closure only: never in the URL, localStorage, sessionStorage or a cookie,
+ * and never handed to page code. Calls made with OAuthClient.fetch carry the
+ * access token (same origin only, unless allowedOrigins says otherwise); the
+ * token is renewed with the refresh token before it expires and once after a
+ * 401. A reload of the page forgets the session: log in again.
+ *
+ * Every result the client reports is either a success object (the token
+ * response minus access_token and refresh_token) or an error object
+ * {error, description, status, error_description?, error_uri?}; see README.md.
+ */
+(function (global) {
+  'use strict';
+
+  var config = {
+    tokenEndpoint: '/oauth2/token',
+    revokeEndpoint: '',
+    clientId: '',
+    scope: '',
+    allowedOrigins: [],
+    refreshRatio: 0.8,
+    onSessionEnd: null
+  };
+
+  // The session, in memory only. generation changes on every login and
+  // logout, so an answer that arrives late cannot revive an old session.
+  var accessToken = '';
+  var refreshToken = '';
+  var expiresAt = 0; // ms since the epoch; 0 means unknown
+  var sessionClientId = '';
+  var sessionTokenEndpoint = '';
+  var generation = 0;
+  var refreshing = null; // the one in-flight refresh, shared by all callers
+  var timer = null;
+
+  function now() {
+    return Date.now();
+  }
+
+  function errorObject(error, status, description) {
+    return { error: error, status: status, description: description };
+  }
+
+  // readResult turns a token-endpoint answer into a success object (with the
+  // tokens still inside, for internal use) or an error object. It never
+  // throws, whatever the body: JSON, an HTML error page or nothing at all.
+  function readResult(res) {
+    return res.text().then(function (text) {
+      var body = null;
+      if (text) {
+        try {
+          body = JSON.parse(text);
+        } catch (e) {
+          body = null;
+        }
+      }
+      if (body === null || typeof body !== 'object') {
+        body = null;
+      }
+      if (res.ok) {
+        if (!body || typeof body.access_token !== 'string' || !body.access_token) {
+          return errorObject('invalid_response', res.status,
+            'the token endpoint answered HTTP ' + res.status + ' without a token');
+        }
+        if (body.token_type && String(body.token_type).toLowerCase() !== 'bearer') {
+          return errorObject('invalid_response', res.status,
+            'unsupported token type');
+        }
+        return body;
+      }
+      if (body && typeof body.error === 'string' && body.error) {
+        var err = errorObject(body.error, res.status,
+          typeof body.error_description === 'string' ? body.error_description : body.error);
+        if (typeof body.error_description === 'string') err.error_description = body.error_description;
+        if (typeof body.error_uri === 'string') err.error_uri = body.error_uri;
+        return err;
+      }
+      var code = res.status >= 500 ? 'server_error' : (res.statusText || 'http_' + res.status);
+      return errorObject(code, res.status,
+        'HTTP ' + res.status + (res.statusText ? ' ' + res.statusText : '') +
+        (text ? ': the server did not answer with JSON' : ': empty response'));
+    }, function () {
+      return errorObject(res.status >= 500 ? 'server_error' : 'invalid_response', res.status,
+        'the response body could not be read');
+    });
+  }
+
+  // post sends an application/x-www-form-urlencoded POST and never rejects.
+  function post(url, params) {
+    var body = new URLSearchParams();
+    Object.keys(params).forEach(function (k) {
+      if (params[k] !== undefined && params[k] !== null && params[k] !== '') {
+        body.append(k, params[k]);
+      }
+    });
+    var p;
+    try {
+      p = global.fetch(url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded;charset=UTF-8',
+          'Accept': 'application/json'
+        },
+        body: body.toString(),
+        credentials: 'same-origin',
+        cache: 'no-store',
+        redirect: 'error'
+      });
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    return Promise.resolve(p).then(readResult, function (e) {
+      return errorObject('network_error', 0, (e && e.message) || 'network error');
+    });
+  }
+
+  // publicResult is what page code sees of a token response: everything but
+  // the tokens.
+  function publicResult(body) {
+    var out = {};
+    Object.keys(body).forEach(function (k) {
+      if (k !== 'access_token' && k !== 'refresh_token') out[k] = body[k];
+    });
+    return out;
+  }
+
+  function clearTimer() {
+    if (timer !== null) {
+      global.clearTimeout(timer);
+      timer = null;
+    }
+  }
+
+  function forget() {
+    generation++;
+    clearTimer();
+    accessToken = '';
+    refreshToken = '';
+    expiresAt = 0;
+    refreshing = null;
+  }
+
+  // store keeps a token response and schedules its renewal. A response that
+  // carries no new refresh token keeps the current one (RFC 6749 section 6).
+  function store(body) {
+    clearTimer();
+    accessToken = body.access_token;
+    if (typeof body.refresh_token === 'string' && body.refresh_token) {
+      refreshToken = body.refresh_token;
+    }
+    var ttl = Number(body.expires_in);
+    if (ttl > 0 && isFinite(ttl)) {
+      expiresAt = now() + ttl * 1000;
+      if (refreshToken) {
+        var ratio = Number(config.refreshRatio);
+        if (!(ratio > 0 && ratio < 1)) ratio = 0.8;
+        // setTimeout fires at once for delays above 2^31-1 ms.
+        var delay = Math.min(Math.max(ttl * 1000 * ratio, 1000), 2147483647);
+        var gen = generation;
+        timer = global.setTimeout(function () {
+          timer = null;
+          if (gen === generation) refresh();
+        }, delay);
+      }
+    } else {
+      expiresAt = 0;
+    }
+  }
+
+  function sessionEnded(err) {
+    forget();
+    if (typeof config.onSessionEnd === 'function') {
+      try {
+        config.onSessionEnd(err);
+      } catch (e) {
+        // page code must not break the client
+      }
+    }
+  }
+
+  function revoke(token, endpoint, clientId) {
+    if (!endpoint || !token) return Promise.resolve(false);
+    return post(endpoint, {
+      token: token,
+      token_type_hint: 'refresh_token',
+      client_id: clientId
+    }).then(function (r) {
+      return !r.error || r.status === 200;
+    });
+  }
+
+  /**
+   * refresh renews the tokens with the refresh token. Concurrent callers
+   * share one request. Resolves to a success object or an error object; never
+   * rejects. An OAuth error from the server (the refresh token was refused)
+   * ends the session; a network or 5xx error keeps it for a later try.
+   */
+  function refresh() {
+    if (refreshing) return refreshing;
+    if (!refreshToken) {
+      return Promise.resolve(errorObject('invalid_grant', 0, 'not logged in'));
+    }
+    var gen = generation;
+    var endpoint = sessionTokenEndpoint;
+    var clientId = sessionClientId;
+    var p = post(endpoint, {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: clientId
+    }).then(function (r) {
+      if (gen !== generation) {
+        // Logged out (or in again) meanwhile: drop what came back.
+        if (!r.error) revoke(r.refresh_token, config.revokeEndpoint, clientId);
+        return errorObject('invalid_grant', 0, 'the session ended during the refresh');
+      }
+      refreshing = null;
+      if (r.error) {
+        if (r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
+          sessionEnded(r);
+        }
+        return r;
+      }
+      store(r);
+      return publicResult(r);
+    });
+    refreshing = p;
+    return p;
+  }
+
+  /**
+   * login runs the password grant. Resolves to a success object or an error
+   * object; never rejects. options: clientId, scope, tokenEndpoint.
+   */
+  function login(username, password, options) {
+    options = options || {};
+    var endpoint = options.tokenEndpoint || config.tokenEndpoint;
+    var clientId = options.clientId || config.clientId;
+    var scope = options.scope !== undefined ? options.scope : config.scope;
+    var previous = refreshToken || accessToken;
+    var previousClient = sessionClientId;
+    forget();
+    if (previous) revoke(previous, config.revokeEndpoint, previousClient);
+    var gen = generation;
+    return post(endpoint, {
+      grant_type: 'password',
+      username: username,
+      password: password,
+      client_id: clientId,
+      scope: scope
+    }).then(function (r) {
+      if (r.error) return r;
+      if (gen !== generation) {
+        return errorObject('invalid_grant', 0, 'superseded by another login or a logout');
+      }
+      sessionClientId = clientId;
+      sessionTokenEndpoint = endpoint;
+      store(r);
+      return publicResult(r);
+    });
+  }
+
+  /**
+   * logout forgets the tokens at once and, when a revocation endpoint is
+   * configured, revokes the refresh token there (RFC 7009). Resolves to true
+   * when the server confirmed the revocation; never rejects, also when the
+   * endpoint is missing (404) or unreachable.
+   */
+  function logout() {
+    var token = refreshToken || accessToken;
+    var clientId = sessionClientId || config.clientId;
+    forget();
+    return revoke(token, config.revokeEndpoint, clientId);
+  }
+
+  function originOf(url) {
+    try {
+      return new URL(url, global.location.href).origin;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function tokenAllowedFor(url) {
+    var origin = originOf(url);
+    if (!origin || origin === 'null') return false;
+    if (origin === global.location.origin) return true;
+    return (config.allowedOrigins || []).some(function (o) {
+      return originOf(o) === origin;
+    });
+  }
+
+  function isRequest(input) {
+    return input !== null && typeof input === 'object' &&
+      typeof input.url === 'string' && typeof input.clone === 'function';
+  }
+
+  function withToken(input, init, token) {
+    var headers = new Headers(init && init.headers !== undefined ? init.headers
+      : (isRequest(input) ? input.headers : undefined));
+    headers.set('Authorization', 'Bearer ' + token);
+    var out = {};
+    if (init) Object.keys(init).forEach(function (k) { out[k] = init[k]; });
+    out.headers = headers;
+    return out;
+  }
+
+  /**
+   * fetch is window.fetch with the access token: for URLs of the page's own
+   * origin (or of config.allowedOrigins) it adds Authorization: Bearer, first
+   * refreshing an expired token; on a 401 it refreshes once and retries once.
+   * Any other URL, or a call that sets its own Authorization header, is
+   * passed to window.fetch untouched.
+   */
+  function authFetch(input, init) {
+    var url = isRequest(input) ? input.url : String(input);
+    var given = init && init.headers !== undefined ? init.headers
+      : (isRequest(input) ? input.headers : undefined);
+    var own = new Headers(given).has('Authorization');
+    if (!accessToken || own || !tokenAllowedFor(url)) {
+      return global.fetch(input, init);
+    }
+    var spare = isRequest(input) ? input.clone() : input;
+    var ready = expiresAt && now() >= expiresAt && refreshToken
+      ? refresh() : Promise.resolve(null);
+    return ready.then(function () {
+      if (!accessToken) return global.fetch(input, init);
+      var used = accessToken;
+      return global.fetch(input, withToken(input, init, used)).then(function (res) {
+        if (res.status !== 401 || !accessToken) return res;
+        var renewed = used !== accessToken ? Promise.resolve(null)
+          : (refreshToken ? refresh() : Promise.resolve({ error: 'invalid_token' }));
+        return renewed.then(function (r) {
+          if ((r && r.error) || !accessToken || accessToken === used) return res;
+          return global.fetch(spare, withToken(spare, init, accessToken));
+        });
+      });
+    });
+  }
+
+  function fieldValue(form, name) {
+    var el = form.elements && form.elements.namedItem
+      ? form.elements.namedItem(name) : null;
+    return el && typeof el.value === 'string' ? el.value : '';
+  }
+
+  function respond(result, form) {
+    var handler = global.oauthResponseHandler;
+    if (typeof handler === 'function') {
+      handler(result, form);
+    }
+  }
+
+  var busy = typeof WeakSet === 'function' ? new WeakSet() : null;
+
+  // onSubmit handles every <form class="oauth">, including forms added to the
+  // page later (the listener sits on the document).
+  function onSubmit(event) {
+    var form = event.target;
+    if (!form || !form.classList || !form.classList.contains('oauth')) return;
+    event.preventDefault();
+    if (busy) {
+      if (busy.has(form)) return;
+      busy.add(form);
+    }
+    var data = form.dataset || {};
+    var action = form.getAttribute && form.getAttribute('action');
+    var options = {
+      tokenEndpoint: action || config.tokenEndpoint,
+      clientId: data.clientId || fieldValue(form, 'client_id') || config.clientId,
+      scope: data.scope || fieldValue(form, 'scope') || config.scope
+    };
+    login(fieldValue(form, 'username'), fieldValue(form, 'password'), options)
+      .then(function (result) {
+        if (!result.error) {
+          var pw = form.elements && form.elements.namedItem
+            ? form.elements.namedItem('password') : null;
+          if (pw && 'value' in pw) pw.value = '';
+        }
+        if (busy) busy.delete(form);
+        respond(result, form);
+      });
+  }
+
+  /**
+   * configure changes the settings and returns the current ones. Settings:
+   * tokenEndpoint (default "/oauth2/token"), revokeEndpoint (default none),
+   * clientId, scope, allowedOrigins (extra origins that may receive the
+   * token, e.g. ["https://api.example.com"]), refreshRatio (0.8: renew at 80%
+   * of expires_in), onSessionEnd (called with the error object when a
+   * refresh is refused and the session is over).
+   */
+  function configure(options) {
+    if (options) {
+      Object.keys(config).forEach(function (k) {
+        if (options[k] !== undefined) config[k] = options[k];
+      });
+    }
+    var copy = {};
+    Object.keys(config).forEach(function (k) { copy[k] = config[k]; });
+    copy.allowedOrigins = (config.allowedOrigins || []).slice();
+    return copy;
+  }
+
+  // Settings from the <script> tag's data- attributes, so a page needs no
+  // inline script (friendly to a strict Content-Security-Policy).
+  var doc = global.document;
+  var script = doc && doc.currentScript;
+  if (script && script.dataset) {
+    var d = script.dataset;
+    configure({
+      clientId: d.clientId,
+      scope: d.scope,
+      tokenEndpoint: d.tokenEndpoint,
+      revokeEndpoint: d.revokeEndpoint,
+      allowedOrigins: d.allowedOrigins ? d.allowedOrigins.split(/\s+/).filter(Boolean) : undefined
+    });
+  }
+  if (doc && typeof doc.addEventListener === 'function') {
+    doc.addEventListener('submit', onSubmit);
+  }
+
+  global.OAuthClient = Object.freeze({
+    version: '1',
+    configure: configure,
+    login: login,
+    refresh: refresh,
+    fetch: authFetch,
+    logout: logout,
+    isAuthenticated: function () { return accessToken !== ''; }
+  });
+})(typeof window !== 'undefined' ? window : this);

@@ -1,0 +1,288 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { browser, json, tokenResponse, flush, ORIGIN } from './harness.mjs';
+
+const TOKEN_URL = ORIGIN + '/oauth2/token';
+
+// loggedIn returns a fake page whose token endpoint hands out a1/r1 for the
+// password grant and a2/r2, a3/r3, ... for each refresh; api(call) answers
+// the other calls.
+async function loggedIn({ expiresIn = 3600, api = () => json(200, { ok: true }), refreshAnswer } = {}) {
+  let n = 1;
+  const b = browser({
+    route(call) {
+      if (call.url === TOKEN_URL) {
+        const grant = call.body.get('grant_type');
+        if (grant === 'password') return tokenResponse('a1', 'r1', expiresIn);
+        if (grant === 'refresh_token') {
+          if (refreshAnswer) return refreshAnswer(call);
+          n++;
+          return tokenResponse('a' + n, 'r' + n, expiresIn);
+        }
+      }
+      return api(call);
+    },
+  });
+  b.client.configure({ clientId: 'demo-spa' });
+  const result = await b.client.login('johndoe', 'foobar42');
+  assert.equal(result.error, undefined);
+  b.calls.length = 0;
+  return b;
+}
+
+const refreshCalls = (b) => b.calls.filter((c) => c.url === TOKEN_URL && c.body.get('grant_type') === 'refresh_token');
+const bearerOf = (c) => c.headers.get('Authorization');
+
+test('login sends a form-encoded password grant and keeps the tokens in memory only', async () => {
+  const b = browser({ route: () => tokenResponse('secret-access', 'secret-refresh', 3600) });
+  b.client.configure({ clientId: 'demo-spa', scope: 'read' });
+  const result = await b.client.login('johndoe', 'foobar42');
+
+  assert.equal(b.calls.length, 1);
+  const call = b.calls[0];
+  assert.equal(call.url, TOKEN_URL);
+  assert.equal(call.method, 'POST');
+  assert.match(call.headers.get('Content-Type'), /^application\/x-www-form-urlencoded/);
+  assert.deepEqual(Object.fromEntries(call.body), {
+    grant_type: 'password', username: 'johndoe', password: 'foobar42', client_id: 'demo-spa', scope: 'read',
+  });
+  assert.ok(!call.url.includes('secret') && !call.url.includes('foobar42'), 'nothing secret in the URL');
+
+  assert.deepEqual({ ...result }, { token_type: 'Bearer', expires_in: 3600, scope: 'read write', user_id: 'johndoe' });
+  assert.equal(b.client.isAuthenticated(), true);
+  assert.deepEqual(b.storageWrites, []);
+  assert.deepEqual(b.cookieWrites, []);
+  // No property of the page's global object or of OAuthClient holds a token.
+  const seen = JSON.stringify(Object.keys(b.window).map((k) => {
+    try { return typeof b.window[k] === 'function' ? '' : JSON.stringify(b.window[k]); } catch { return ''; }
+  })) + JSON.stringify(b.client) + JSON.stringify(b.client.configure());
+  assert.ok(!seen.includes('secret-access') && !seen.includes('secret-refresh'), 'tokens leak into page-visible state');
+});
+
+test('fetch attaches the bearer token to same-origin calls only', async () => {
+  const b = await loggedIn();
+  await b.client.fetch('/api/me');
+  await b.client.fetch(ORIGIN + '/api/other', { headers: { 'X-Test': '1' } });
+  await b.client.fetch('https://evil.example/steal');
+  await b.client.fetch('//evil.example/steal');
+  await b.client.fetch('http://app.example/api/me'); // other scheme, other origin
+
+  assert.equal(b.calls.length, 5);
+  assert.equal(bearerOf(b.calls[0]), 'Bearer a1');
+  assert.equal(bearerOf(b.calls[1]), 'Bearer a1');
+  assert.equal(b.calls[1].headers.get('X-Test'), '1', 'keeps the caller\'s headers');
+  for (const c of b.calls.slice(2)) assert.equal(bearerOf(c), null, c.url);
+});
+
+test('fetch sends the token to an origin only when configured', async () => {
+  const b = await loggedIn();
+  b.client.configure({ allowedOrigins: ['https://api.example/'] });
+  await b.client.fetch('https://api.example/v1/me');
+  await b.client.fetch('https://other.example/v1/me');
+  assert.equal(bearerOf(b.calls[0]), 'Bearer a1');
+  assert.equal(bearerOf(b.calls[1]), null);
+});
+
+test('fetch leaves a caller-supplied Authorization header alone', async () => {
+  const b = await loggedIn({ api: () => json(401, { error: 'invalid_token' }) });
+  const res = await b.client.fetch('/api/me', { headers: { Authorization: 'Basic abc' } });
+  assert.equal(res.status, 401);
+  assert.equal(b.calls.length, 1, 'no refresh, no retry');
+  assert.equal(bearerOf(b.calls[0]), 'Basic abc');
+});
+
+test('fetch before login sends no token', async () => {
+  const b = browser({ route: () => json(200, {}) });
+  await b.client.fetch('/api/me');
+  assert.equal(bearerOf(b.calls[0]), null);
+});
+
+test('refresh runs at 80% of expires_in and rotates the refresh token', async () => {
+  const b = await loggedIn({ expiresIn: 100 });
+  await b.tick(79_000);
+  assert.equal(refreshCalls(b).length, 0, 'too early');
+  await b.tick(1_000);
+  let r = refreshCalls(b);
+  assert.equal(r.length, 1);
+  assert.deepEqual(Object.fromEntries(r[0].body), { grant_type: 'refresh_token', refresh_token: 'r1', client_id: 'demo-spa' });
+
+  await b.client.fetch('/api/me');
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a2');
+
+  await b.tick(80_000);
+  r = refreshCalls(b);
+  assert.equal(r.length, 2);
+  assert.equal(r[1].body.get('refresh_token'), 'r2', 'the newest refresh token is used');
+  await b.client.fetch('/api/me');
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a3');
+});
+
+test('a refresh answer without a refresh token keeps the current one', async () => {
+  const b = await loggedIn({ refreshAnswer: () => tokenResponse('a-new', null, 3600) });
+  await b.client.refresh();
+  await b.client.refresh();
+  const r = refreshCalls(b);
+  assert.equal(r.length, 2);
+  assert.equal(r[1].body.get('refresh_token'), 'r1');
+  await b.client.fetch('/api/me');
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a-new');
+});
+
+test('a huge expires_in does not overflow setTimeout', async () => {
+  const b = await loggedIn({ expiresIn: 60 * 60 * 24 * 365 });
+  const delays = [...b.timers.values()].map((t) => t.ms);
+  assert.equal(delays.length, 1);
+  assert.ok(delays[0] > 0 && delays[0] <= 2 ** 31 - 1, String(delays[0]));
+});
+
+test('an expired token is refreshed before the call when the timer was late', async () => {
+  const b = await loggedIn({ expiresIn: 100 });
+  b.timers.clear(); // a throttled background tab: the timer never ran
+  await b.tick(101_000);
+  await b.client.fetch('/api/me');
+  assert.equal(refreshCalls(b).length, 1);
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a2');
+});
+
+test('a 401 triggers one refresh and one retry', async () => {
+  const b = await loggedIn({
+    api: (call) => (bearerOf(call) === 'Bearer a2' ? json(200, { user_id: 'johndoe' }) : json(401, { error: 'invalid_token' })),
+  });
+  const res = await b.client.fetch('/api/me', { method: 'POST', body: 'x=1' });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { user_id: 'johndoe' });
+  const api = b.calls.filter((c) => c.url.endsWith('/api/me'));
+  assert.deepEqual(api.map(bearerOf), ['Bearer a1', 'Bearer a2']);
+  assert.equal(api[1].init.body, 'x=1', 'the retry sends the same body');
+  assert.equal(refreshCalls(b).length, 1);
+});
+
+test('a second 401 is returned, not retried again', async () => {
+  const b = await loggedIn({ api: () => json(401, { error: 'invalid_token' }) });
+  const res = await b.client.fetch('/api/me');
+  assert.equal(res.status, 401);
+  assert.equal(refreshCalls(b).length, 1);
+  assert.equal(b.calls.filter((c) => c.url.endsWith('/api/me')).length, 2);
+});
+
+test('concurrent 401s share one refresh', async () => {
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const b = await loggedIn({
+    api: (call) => (bearerOf(call) === 'Bearer a2' ? json(200, {}) : json(401, { error: 'invalid_token' })),
+    refreshAnswer: async () => { await gate; return tokenResponse('a2', 'r2', 3600); },
+  });
+  const pending = [b.client.fetch('/api/a'), b.client.fetch('/api/b'), b.client.fetch('/api/c'), b.client.refresh()];
+  await flush();
+  release();
+  const results = await Promise.all(pending);
+  assert.deepEqual(results.slice(0, 3).map((r) => r.status), [200, 200, 200]);
+  assert.equal(refreshCalls(b).length, 1);
+  assert.equal(b.calls.filter((c) => c.url.includes('/api/')).length, 6);
+});
+
+test('a refused refresh ends the session and returns the original 401', async () => {
+  const ended = [];
+  const b = await loggedIn({
+    api: () => json(401, { error: 'invalid_token' }),
+    refreshAnswer: () => json(400, { error: 'invalid_grant', error_description: 'refresh token revoked' }),
+  });
+  b.client.configure({ onSessionEnd: (e) => ended.push(e) });
+  const res = await b.client.fetch('/api/me');
+  assert.equal(res.status, 401);
+  assert.equal(b.client.isAuthenticated(), false);
+  assert.equal(ended.length, 1);
+  assert.equal(ended[0].error, 'invalid_grant');
+  assert.equal(ended[0].status, 400);
+  await b.client.fetch('/api/me');
+  assert.equal(bearerOf(b.calls.at(-1)), null);
+});
+
+test('a refresh that fails with a 5xx keeps the session', async () => {
+  const b = await loggedIn({ refreshAnswer: () => new Response('<html>Bad Gateway</html>', { status: 502, statusText: 'Bad Gateway' }) });
+  const r = await b.client.refresh();
+  assert.equal(r.error, 'server_error');
+  assert.equal(r.status, 502);
+  assert.equal(b.client.isAuthenticated(), true);
+});
+
+test('a 401 whose refresh fails transiently is returned without a retry', async () => {
+  const b = await loggedIn({
+    api: () => json(401, { error: 'invalid_token' }),
+    refreshAnswer: () => new Response('', { status: 503, statusText: 'Service Unavailable' }),
+  });
+  const res = await b.client.fetch('/api/me');
+  assert.equal(res.status, 401);
+  assert.equal(refreshCalls(b).length, 1);
+  assert.equal(b.calls.filter((c) => c.url.endsWith('/api/me')).length, 1);
+  assert.equal(b.client.isAuthenticated(), true);
+});
+
+test('logout forgets the tokens, stops the timer and revokes when configured', async () => {
+  const b = await loggedIn({ expiresIn: 100, api: (call) => (call.url.endsWith('/oauth2/revoke') ? new Response('', { status: 200 }) : json(200, {})) });
+  b.client.configure({ revokeEndpoint: '/oauth2/revoke' });
+  const revoked = await b.client.logout();
+  assert.equal(revoked, true);
+  assert.equal(b.client.isAuthenticated(), false);
+  const rv = b.calls.find((c) => c.url === ORIGIN + '/oauth2/revoke');
+  assert.ok(rv);
+  assert.equal(rv.method, 'POST');
+  assert.deepEqual(Object.fromEntries(rv.body), { token: 'r1', token_type_hint: 'refresh_token', client_id: 'demo-spa' });
+
+  assert.equal(b.timers.size, 0, 'the refresh timer is cancelled');
+  await b.tick(200_000);
+  assert.equal(refreshCalls(b).length, 0, 'no refresh after logout');
+  await b.client.fetch('/api/me');
+  assert.equal(bearerOf(b.calls.at(-1)), null);
+});
+
+test('logout tolerates a missing revocation endpoint and a network failure', async () => {
+  for (const answer of [() => new Response('<h1>404</h1>', { status: 404, statusText: 'Not Found' }), () => { throw new TypeError('Failed to fetch'); }]) {
+    const b = await loggedIn({ api: answer });
+    b.client.configure({ revokeEndpoint: '/oauth2/revoke' });
+    assert.equal(await b.client.logout(), false);
+    assert.equal(b.client.isAuthenticated(), false);
+  }
+});
+
+test('logging in again revokes the previous session when configured', async () => {
+  const b = await loggedIn({ api: () => new Response('', { status: 200 }) });
+  b.client.configure({ revokeEndpoint: '/oauth2/revoke' });
+  await b.client.login('johndoe', 'foobar42');
+  const rv = b.calls.filter((c) => c.url === ORIGIN + '/oauth2/revoke');
+  assert.equal(rv.length, 1);
+  assert.equal(rv[0].body.get('token'), 'r1');
+  assert.equal(b.client.isAuthenticated(), true);
+});
+
+test('logout without a revocation endpoint makes no call', async () => {
+  const b = await loggedIn();
+  assert.equal(await b.client.logout(), false);
+  assert.equal(b.calls.length, 0);
+  assert.equal(b.client.isAuthenticated(), false);
+});
+
+test('a refresh that completes after logout does not revive the session', async () => {
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const b = await loggedIn({ refreshAnswer: async () => { await gate; return tokenResponse('a2', 'r2', 3600); } });
+  const pending = b.client.refresh();
+  await flush();
+  await b.client.logout();
+  release();
+  const r = await pending;
+  assert.ok(r.error);
+  assert.equal(b.client.isAuthenticated(), false);
+});
+
+test('the script tag\'s data attributes configure the client', () => {
+  const b = browser({
+    currentScript: { dataset: { clientId: 'demo-spa', revokeEndpoint: '/oauth2/revoke', allowedOrigins: 'https://a.example https://b.example', scope: 'read' } },
+  });
+  const c = b.client.configure();
+  assert.equal(c.clientId, 'demo-spa');
+  assert.equal(c.revokeEndpoint, '/oauth2/revoke');
+  assert.equal(c.tokenEndpoint, '/oauth2/token');
+  assert.equal(c.scope, 'read');
+  assert.deepEqual([...c.allowedOrigins], ['https://a.example', 'https://b.example']);
+});

@@ -1,0 +1,151 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { browser, json, tokenResponse, flush, makeForm, ORIGIN } from './harness.mjs';
+
+// page loads the script with a recording window.oauthResponseHandler.
+function page(route) {
+  const b = browser({ route });
+  const seen = [];
+  b.window.oauthResponseHandler = (result, form) => seen.push({ result, form });
+  return { b, seen };
+}
+
+const loginForm = (extra = {}) => makeForm({ fields: { username: 'johndoe', password: 'foobar42' }, ...extra });
+
+test('submitting a form.oauth posts a password grant and calls oauthResponseHandler', async () => {
+  const { b, seen } = page(() => tokenResponse('a1', 'r1', 3600));
+  const form = loginForm({ dataset: { clientId: 'demo-spa', scope: 'read' } });
+  const event = b.submit(form);
+  assert.equal(event.defaultPrevented, true, 'the browser must not submit the form itself');
+  await flush();
+
+  assert.equal(b.calls.length, 1);
+  const call = b.calls[0];
+  assert.equal(call.url, ORIGIN + '/oauth2/token', 'default endpoint when the form has no action');
+  assert.equal(call.method, 'POST');
+  assert.deepEqual(Object.fromEntries(call.body), {
+    grant_type: 'password', username: 'johndoe', password: 'foobar42', client_id: 'demo-spa', scope: 'read',
+  });
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].form, form);
+  assert.deepEqual({ ...seen[0].result }, { token_type: 'Bearer', expires_in: 3600, scope: 'read write', user_id: 'johndoe' });
+  assert.equal(form.fields.password.value, '', 'the password field is cleared after a login');
+  assert.equal(form.fields.username.value, 'johndoe');
+  assert.equal(b.client.isAuthenticated(), true);
+});
+
+test('the form\'s action and hidden client_id input are used', async () => {
+  const { b, seen } = page(() => tokenResponse('a1', 'r1'));
+  b.submit(makeForm({ action: '/auth/token', fields: { username: 'u', password: 'p', client_id: 'hidden-client' } }));
+  await flush();
+  assert.equal(b.calls[0].url, ORIGIN + '/auth/token');
+  assert.equal(b.calls[0].body.get('client_id'), 'hidden-client');
+  assert.equal(b.calls[0].body.has('scope'), false, 'no empty scope parameter');
+  assert.equal(seen.length, 1);
+  // Refreshes go to the endpoint the session was created at.
+  await b.client.refresh();
+  assert.equal(b.calls[1].url, ORIGIN + '/auth/token');
+  assert.equal(b.calls[1].body.get('client_id'), 'hidden-client');
+});
+
+test('forms without the oauth class are left alone', async () => {
+  const { b, seen } = page(() => tokenResponse('a1', 'r1'));
+  const event = b.submit(makeForm({ classes: ['search'], fields: { q: 'x' } }));
+  await flush();
+  assert.equal(event.defaultPrevented, false);
+  assert.equal(b.calls.length, 0);
+  assert.equal(seen.length, 0);
+});
+
+test('a second submit while the first is in flight is ignored', async () => {
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const { b, seen } = page(async () => { await gate; return tokenResponse('a1', 'r1'); });
+  const form = loginForm();
+  b.submit(form);
+  await flush();
+  assert.equal(b.submit(form).defaultPrevented, true);
+  release();
+  await flush();
+  assert.equal(b.calls.length, 1);
+  assert.equal(seen.length, 1);
+});
+
+// Every failure reaches oauthResponseHandler as an error object; none throws.
+test('errors reach oauthResponseHandler as error objects', async (t) => {
+  const cases = [
+    {
+      name: 'RFC 6749 §5.2 JSON error is passed through',
+      answer: () => json(400, { error: 'invalid_grant', error_description: 'wrong username or password' }, 'Bad Request'),
+      want: { error: 'invalid_grant', status: 400, description: 'wrong username or password', error_description: 'wrong username or password' },
+    },
+    {
+      name: 'HTML 502 from a proxy is a server_error',
+      answer: () => new Response('<html><body><h1>502 Bad Gateway</h1></body></html>', { status: 502, statusText: 'Bad Gateway', headers: { 'Content-Type': 'text/html' } }),
+      want: { error: 'server_error', status: 502 },
+    },
+    {
+      name: 'empty 500 is a server_error',
+      answer: () => new Response(null, { status: 500, statusText: 'Internal Server Error' }),
+      want: { error: 'server_error', status: 500 },
+    },
+    {
+      name: 'HTML 404 carries the status text',
+      answer: () => new Response('<h1>nope</h1>', { status: 404, statusText: 'Not Found' }),
+      want: { error: 'Not Found', status: 404 },
+    },
+    {
+      name: 'non-JSON 4xx without status text',
+      answer: () => new Response('', { status: 429 }),
+      want: { error: 'http_429', status: 429 },
+    },
+    {
+      name: 'JSON that is not an error object',
+      answer: () => new Response('["error"]', { status: 400, statusText: 'Bad Request' }),
+      want: { error: 'Bad Request', status: 400 },
+    },
+    {
+      name: '200 with an HTML body is an invalid_response',
+      answer: () => new Response('<html>login page</html>', { status: 200 }),
+      want: { error: 'invalid_response', status: 200 },
+    },
+    {
+      name: '200 JSON without an access token is an invalid_response',
+      answer: () => json(200, { token_type: 'Bearer' }),
+      want: { error: 'invalid_response', status: 200 },
+    },
+    {
+      name: 'a token type other than bearer is an invalid_response',
+      answer: () => json(200, { access_token: 'x', token_type: 'mac' }),
+      want: { error: 'invalid_response', status: 200 },
+    },
+    {
+      name: 'a network failure is a network_error',
+      answer: () => { throw new TypeError('Failed to fetch'); },
+      want: { error: 'network_error', status: 0, description: 'Failed to fetch' },
+    },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, async () => {
+      const { b, seen } = page(c.answer);
+      const form = loginForm();
+      b.submit(form);
+      await flush();
+      assert.equal(seen.length, 1);
+      const got = seen[0].result;
+      for (const [k, v] of Object.entries(c.want)) assert.equal(got[k], v, k);
+      assert.equal(typeof got.description, 'string');
+      assert.ok(got.description.length > 0);
+      assert.ok(!got.description.includes('<'), 'no HTML in the description');
+      assert.equal(b.client.isAuthenticated(), false);
+      assert.equal(form.fields.password.value, 'foobar42', 'the password stays for a retry');
+    });
+  }
+});
+
+test('a form submit without a handler does not throw', async () => {
+  const b = browser({ route: () => tokenResponse('a1', 'r1') });
+  b.submit(loginForm());
+  await flush();
+  assert.equal(b.client.isAuthenticated(), true);
+});

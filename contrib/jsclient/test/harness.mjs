@@ -1,0 +1,123 @@
+// A fake browser for oauth_client.js: the script runs in a vm context with a
+// fake window, document, fetch, clock and timers that the tests control.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+
+const source = readFileSync(fileURLToPath(new URL('../oauth_client.js', import.meta.url)), 'utf8');
+
+export const ORIGIN = 'https://app.example';
+
+// json builds a Response with a JSON body.
+export function json(status, body, statusText = '') {
+  return new Response(JSON.stringify(body), {
+    status,
+    statusText,
+    headers: { 'Content-Type': 'application/json' },
+  });
+}
+
+// tokenResponse is a successful token-endpoint answer.
+export function tokenResponse(access, refresh, expiresIn = 3600, extra = {}) {
+  const body = { access_token: access, token_type: 'Bearer', expires_in: expiresIn, scope: 'read write', user_id: 'johndoe', ...extra };
+  if (refresh) body.refresh_token = refresh;
+  return json(200, body);
+}
+
+// flush lets pending promise callbacks (and the fake fetches) run.
+export async function flush() {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}
+
+// makeForm builds an object that looks enough like a <form> to the script.
+export function makeForm({ classes = ['oauth'], action = null, dataset = {}, fields = {} } = {}) {
+  const elements = {};
+  for (const [name, value] of Object.entries(fields)) elements[name] = { name, value };
+  return {
+    classList: { contains: (c) => classes.includes(c) },
+    dataset,
+    getAttribute: (name) => (name === 'action' ? action : null),
+    elements: { namedItem: (name) => elements[name] || null },
+    fields: elements,
+  };
+}
+
+// browser loads the script into a fresh fake page. route(call) answers each
+// fetch: call is {url, method, headers (a Headers), body (URLSearchParams or
+// null), init}; it returns a Response (or a promise of one) or throws to
+// simulate a network failure.
+export function browser({ route = () => json(404, { error: 'not_found' }), currentScript = null } = {}) {
+  const clock = { now: 1_700_000_000_000 };
+  const timers = new Map();
+  let nextTimer = 1;
+  const calls = [];
+  const listeners = {};
+  const storageWrites = [];
+  const cookieWrites = [];
+
+  const storage = {
+    setItem: (k, v) => storageWrites.push([k, v]),
+    getItem: () => null,
+    removeItem: () => {},
+  };
+  const document = {
+    currentScript,
+    addEventListener: (type, fn) => { (listeners[type] ||= []).push(fn); },
+    set cookie(v) { cookieWrites.push(v); },
+    get cookie() { return ''; },
+  };
+
+  const fetch = async (input, init = {}) => {
+    const isReq = typeof input === 'object' && input !== null && typeof input.clone === 'function';
+    const url = new URL(isReq ? input.url : String(input), ORIGIN + '/page').href;
+    const headers = new Headers(init.headers !== undefined ? init.headers : (isReq ? input.headers : undefined));
+    const method = init.method || (isReq ? input.method : 'GET');
+    const body = typeof init.body === 'string' ? new URLSearchParams(init.body) : null;
+    const call = { url, method, headers, body, init };
+    calls.push(call);
+    await null;
+    return route(call);
+  };
+
+  const window = {
+    location: { href: ORIGIN + '/page', origin: ORIGIN },
+    document,
+    fetch,
+    setTimeout: (fn, ms) => { const id = nextTimer++; timers.set(id, { fn, at: clock.now + ms, ms }); return id; },
+    clearTimeout: (id) => { timers.delete(id); },
+    localStorage: storage,
+    sessionStorage: storage,
+    Date: { now: () => clock.now },
+    URL,
+    URLSearchParams,
+    Headers,
+    console,
+  };
+  window.window = window;
+  const ctx = vm.createContext(window);
+  vm.runInContext(source, ctx, { filename: 'oauth_client.js' });
+
+  return {
+    window,
+    client: window.OAuthClient,
+    calls,
+    timers,
+    storageWrites,
+    cookieWrites,
+    // tick moves the clock on by ms and runs the timers that fall due.
+    async tick(ms) {
+      clock.now += ms;
+      for (const [id, t] of [...timers]) {
+        if (t.at <= clock.now) { timers.delete(id); t.fn(); }
+      }
+      await flush();
+    },
+    // submit dispatches a submit event for form, as the browser would.
+    submit(form) {
+      const event = { type: 'submit', target: form, defaultPrevented: false, preventDefault() { this.defaultPrevented = true; } };
+      for (const fn of listeners.submit || []) fn(event);
+      return event;
+    },
+    listeners,
+  };
+}

@@ -1,0 +1,235 @@
+package oauthotel
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// call is one observed storage call.
+type call struct {
+	in      *Instrumentation
+	ctx     context.Context
+	span    trace.Span
+	start   time.Time
+	backend attribute.KeyValue
+	op      attribute.KeyValue
+}
+
+// begin starts the span "oauth2.storage <op>" of a call to backend.
+func (in *Instrumentation) begin(ctx context.Context, backend attribute.KeyValue, op string, attrs ...attribute.KeyValue) (context.Context, *call) {
+	opAttr := AttrOperation.String(op)
+	ctx, span := in.tracer.Start(ctx, "oauth2.storage "+op, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(backend, opAttr), trace.WithAttributes(attrs...))
+	return ctx, &call{in: in, ctx: ctx, span: span, start: time.Now(), backend: backend, op: opAttr}
+}
+
+// end records the call's outcome and duration and ends its span. The
+// error's text is never recorded: a backend's message may quote the
+// values (token hashes) of a statement.
+func (c *call) end(err error, attrs ...attribute.KeyValue) {
+	outcome := outcomeOf(err)
+	c.span.SetAttributes(AttrOutcome.String(outcome))
+	c.span.SetAttributes(attrs...)
+	if outcome == OutcomeError {
+		c.span.SetStatus(codes.Error, "storage call failed")
+		c.in.storageErrors.Add(c.ctx, 1, metric.WithAttributes(c.backend, c.op))
+	}
+	c.in.storageDuration.Record(c.ctx, time.Since(c.start).Seconds(),
+		metric.WithAttributes(c.backend, c.op, AttrOutcome.String(outcome)))
+	c.span.End()
+}
+
+// outcomeOf classifies a store's error by its sentinel.
+func outcomeOf(err error) string {
+	switch {
+	case err == nil:
+		return OutcomeSuccess
+	case errors.Is(err, storage.ErrNotFound):
+		return OutcomeNotFound
+	case errors.Is(err, storage.ErrAlreadyExists):
+		return OutcomeAlreadyExists
+	case errors.Is(err, storage.ErrTokenReused):
+		return OutcomeTokenReused
+	}
+	return OutcomeError
+}
+
+// ClientStore returns s with a span per call and oauth2.storage.duration
+// and oauth2.storage.errors labelled with backend (e.g. "memory",
+// "postgres", "redis"). The client ID is recorded only for a client that
+// exists: GetClient's argument comes from the request, where it may be a
+// misplaced secret.
+func (in *Instrumentation) ClientStore(backend string, s storage.ClientStore) storage.ClientStore {
+	return &clientStore{in: in, s: s, backend: AttrBackend.String(backend)}
+}
+
+type clientStore struct {
+	in      *Instrumentation
+	s       storage.ClientStore
+	backend attribute.KeyValue
+}
+
+var _ storage.ClientStore = (*clientStore)(nil)
+
+func (cs *clientStore) GetClient(ctx context.Context, id string) (*storage.Client, error) {
+	ctx, c := cs.in.begin(ctx, cs.backend, "GetClient")
+	cl, err := cs.s.GetClient(ctx, id)
+	if err == nil && cl != nil {
+		c.end(nil, AttrClientID.String(cl.ID))
+	} else {
+		c.end(err)
+	}
+	return cl, err
+}
+
+func (cs *clientStore) CreateClient(ctx context.Context, cl *storage.Client) error {
+	ctx, c := cs.in.begin(ctx, cs.backend, "CreateClient", AttrClientID.String(cl.ID))
+	err := cs.s.CreateClient(ctx, cl)
+	c.end(err)
+	return err
+}
+
+func (cs *clientStore) UpdateClient(ctx context.Context, cl *storage.Client) error {
+	ctx, c := cs.in.begin(ctx, cs.backend, "UpdateClient", AttrClientID.String(cl.ID))
+	err := cs.s.UpdateClient(ctx, cl)
+	c.end(err)
+	return err
+}
+
+func (cs *clientStore) ListClients(ctx context.Context) ([]*storage.Client, error) {
+	ctx, c := cs.in.begin(ctx, cs.backend, "ListClients")
+	cls, err := cs.s.ListClients(ctx)
+	c.end(err, AttrCount.Int(len(cls)))
+	return cls, err
+}
+
+// TokenStore returns s with a span per call and oauth2.storage.duration
+// and oauth2.storage.errors labelled with backend. Spans record the token
+// kind, the client ID and the number of grants a revocation ended; never
+// a token or its hash. When s is a storage.Cleaner, so is the result, and
+// DeleteExpired is observed too.
+func (in *Instrumentation) TokenStore(backend string, s storage.TokenStore) storage.TokenStore {
+	ts := &tokenStore{in: in, s: s, backend: AttrBackend.String(backend)}
+	if cl, ok := s.(storage.Cleaner); ok {
+		return &cleaningTokenStore{tokenStore: ts, cl: cl}
+	}
+	return ts
+}
+
+type tokenStore struct {
+	in      *Instrumentation
+	s       storage.TokenStore
+	backend attribute.KeyValue
+}
+
+var (
+	_ storage.TokenStore = (*tokenStore)(nil)
+	_ storage.Cleaner    = (*cleaningTokenStore)(nil)
+)
+
+func (ts *tokenStore) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...storage.Token) error {
+	ctx, c := ts.in.begin(ctx, ts.backend, "CreateGrant", AttrClientID.String(g.ClientID), AttrCount.Int(len(tokens)))
+	err := ts.s.CreateGrant(ctx, g, tokens...)
+	c.end(err)
+	return err
+}
+
+func (ts *tokenStore) LookupToken(ctx context.Context, kind storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {
+	ctx, c := ts.in.begin(ctx, ts.backend, "LookupToken", AttrTokenKind.String(kind.String()))
+	ti, err := ts.s.LookupToken(ctx, kind, ref)
+	if err == nil && ti != nil {
+		c.end(nil, AttrClientID.String(ti.Grant.ClientID))
+	} else {
+		c.end(err)
+	}
+	return ti, err
+}
+
+func (ts *tokenStore) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
+	// x.ClientID is the authenticated client the provider exchanges for.
+	ctx, c := ts.in.begin(ctx, ts.backend, "ExchangeToken",
+		AttrTokenKind.String(x.Kind.String()), AttrClientID.String(x.ClientID), AttrCount.Int(len(x.Issue)))
+	g, err := ts.s.ExchangeToken(ctx, x)
+	c.end(err)
+	return g, err
+}
+
+func (ts *tokenStore) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt time.Time) error {
+	ctx, c := ts.in.begin(ctx, ts.backend, "ExtendToken")
+	err := ts.s.ExtendToken(ctx, ref, expiresAt)
+	c.end(err)
+	return err
+}
+
+func (ts *tokenStore) RevokeGrant(ctx context.Context, grantID string) error {
+	ctx, c := ts.in.begin(ctx, ts.backend, "RevokeGrant")
+	err := ts.s.RevokeGrant(ctx, grantID)
+	c.end(err)
+	return err
+}
+
+func (ts *tokenStore) RevokeUser(ctx context.Context, userID string) (int, error) {
+	ctx, c := ts.in.begin(ctx, ts.backend, "RevokeUser")
+	n, err := ts.s.RevokeUser(ctx, userID)
+	c.end(err, AttrCount.Int(n))
+	return n, err
+}
+
+func (ts *tokenStore) RevokeClient(ctx context.Context, clientID string) (int, error) {
+	ctx, c := ts.in.begin(ctx, ts.backend, "RevokeClient", AttrClientID.String(clientID))
+	n, err := ts.s.RevokeClient(ctx, clientID)
+	c.end(err, AttrCount.Int(n))
+	return n, err
+}
+
+// cleaningTokenStore is a tokenStore over a store that is also a Cleaner.
+type cleaningTokenStore struct {
+	*tokenStore
+	cl storage.Cleaner
+}
+
+func (cs *cleaningTokenStore) DeleteExpired(ctx context.Context, limit int) (int, error) {
+	ctx, c := cs.in.begin(ctx, cs.backend, "DeleteExpired")
+	n, err := cs.cl.DeleteExpired(ctx, limit)
+	c.end(err, AttrCount.Int(n))
+	return n, err
+}
+
+// Limiter returns l with a span per call and oauth2.storage.duration and
+// oauth2.storage.errors labelled with backend. Spans record whether the
+// key is throttled, never the key (it may hold a username).
+func (in *Instrumentation) Limiter(backend string, l storage.Limiter) storage.Limiter {
+	return &limiter{in: in, l: l, backend: AttrBackend.String(backend)}
+}
+
+type limiter struct {
+	in      *Instrumentation
+	l       storage.Limiter
+	backend attribute.KeyValue
+}
+
+var _ storage.Limiter = (*limiter)(nil)
+
+// AttrThrottled records whether a Limiter call left its key throttled.
+const AttrThrottled = attribute.Key("oauth2.throttled")
+
+func (lm *limiter) Throttled(ctx context.Context, key string, r storage.Rate) (time.Duration, error) {
+	ctx, c := lm.in.begin(ctx, lm.backend, "Throttled")
+	d, err := lm.l.Throttled(ctx, key, r)
+	c.end(err, AttrThrottled.Bool(d > 0))
+	return d, err
+}
+
+func (lm *limiter) Fail(ctx context.Context, key string, r storage.Rate) (time.Duration, error) {
+	ctx, c := lm.in.begin(ctx, lm.backend, "Fail")
+	d, err := lm.l.Fail(ctx, key, r)
+	c.end(err, AttrThrottled.Bool(d > 0))
+	return d, err
+}
