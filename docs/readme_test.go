@@ -1,0 +1,128 @@
+package docs_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for the README's users table
+	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/internal/storeurl/storeurltest"
+	"github.com/oauth2provider/oauth2provider/policy"
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The README's embedding example, verbatim (docs_test.go checks that).
+
+type userDB struct{ db *sql.DB }
+
+// CheckAuth returns the user's ID for a right password, and
+// authcheck.ErrInvalidCredentials for an unknown user or a wrong password.
+func (u userDB) CheckAuth(ctx context.Context, username, password string) (string, error) {
+	var id, hash string
+	err := u.db.QueryRowContext(ctx,
+		`SELECT id, password_hash FROM users WHERE username = $1`, username).Scan(&id, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		authcheck.DummyVerify(password) // same time as a wrong password
+		return "", authcheck.ErrInvalidCredentials
+	}
+	if err != nil {
+		return "", err // the provider answers 503, never a token
+	}
+	ok, err := authcheck.VerifyPassword(hash, password) // argon2id or bcrypt
+	if err != nil || !ok {
+		return "", authcheck.ErrInvalidCredentials
+	}
+	return id, nil
+}
+
+// newServer wires the provider over your users table and protects /api/.
+func newServer(db *sql.DB, apiHandler http.Handler) (http.Handler, error) {
+	store := memory.New(memory.Config{}) // or postgres.New(pool, …), redis.New(client, …)
+	p, err := provider.New(provider.Config{
+		Clients: store,
+		Tokens:  store,
+		Users:   userDB{db},
+		Scopes:  []string{"read", "write"},
+		Issuer:  "https://auth.example.com",
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /oauth2/token", p.TokenHandler())
+	mux.Handle("/api/", policy.Bearer(p)(apiHandler))
+	return mux, nil // serve it with http.ListenAndServeTLS
+}
+
+// The snippets of policies.md, compiled.
+func identitySnippet(w http.ResponseWriter, r *http.Request) {
+	id, ok := policy.IdentityFrom(r.Context())
+	// id.UserID, id.ClientID, id.GrantID, id.Scopes, id.Method ("bearer" or "cookie")
+	_, _ = id, ok
+}
+
+func policiesSnippet(p *provider.Provider, mux *http.ServeMux, listNotes, addNote, adminPage http.Handler) error {
+	sessions, err := policy.NewSessions(p, policy.SessionConfig{Scopes: []string{"read", "write"}})
+	if err != nil {
+		return err
+	}
+
+	mux.Handle("POST /login", sessions.LoginHandler())
+	mux.Handle("POST /logout", sessions.LogoutHandler())
+	mux.Handle("GET /api/notes", policy.CookieOrBearer(sessions)(listNotes))
+	mux.Handle("POST /api/notes", policy.Chain(policy.CookieOrBearer(sessions), policy.Require("write"))(addNote))
+	mux.Handle("GET /admin", policy.Chain(policy.Cookie(sessions), policy.Require("admin"))(adminPage))
+	return nil
+}
+
+var _ = policiesSnippet
+
+// TestReadmeUserDB runs the README's AuthChecker against a real users table.
+func TestReadmeUserDB(t *testing.T) {
+	db, err := sql.Open("pgx", storeurltest.Postgres(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	ctx := context.Background()
+	_, err = db.ExecContext(ctx, `CREATE TABLE users (id text PRIMARY KEY, username text UNIQUE NOT NULL, password_hash text NOT NULL)`)
+	require.NoError(t, err)
+	hash, err := authcheck.HashPassword("foobar42")
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `INSERT INTO users VALUES ('42', 'johndoe', $1)`, hash)
+	require.NoError(t, err)
+
+	users := userDB{db}
+	id, err := users.CheckAuth(ctx, "johndoe", "foobar42")
+	require.NoError(t, err)
+	assert.Equal(t, "42", id)
+	_, err = users.CheckAuth(ctx, "johndoe", "wrong")
+	assert.ErrorIs(t, err, authcheck.ErrInvalidCredentials)
+	_, err = users.CheckAuth(ctx, "nobody", "foobar42")
+	assert.ErrorIs(t, err, authcheck.ErrInvalidCredentials)
+
+	// newServer's token endpoint refuses plain HTTP (TLS is required unless
+	// the app opts out): the README's server is meant for ListenAndServeTLS.
+	h, err := newServer(db, http.HandlerFunc(identitySnippet))
+	require.NoError(t, err)
+	form := url.Values{"grant_type": {"password"}, "username": {"johndoe"}, "password": {"foobar42"}}
+	req := httptest.NewRequest(http.MethodPost, "http://example.com/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusBadRequest, rec.Code)
+	assert.Contains(t, rec.Body.String(), "HTTPS is required")
+
+	// A broken database is an outage, never invalid credentials.
+	require.NoError(t, db.Close())
+	_, err = users.CheckAuth(ctx, "johndoe", "foobar42")
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, authcheck.ErrInvalidCredentials)
+}

@@ -1,0 +1,143 @@
+// Command authcode is a client of the authorization code grant with PKCE
+// (RFC 6749 §4.1, RFC 7636), written with golang.org/x/oauth2. It listens
+// on a loopback redirect URI, prints the authorization URL for you to open
+// in a browser, waits for the code, checks state, exchanges the code with
+// its PKCE verifier and prints what it got (never the tokens themselves).
+//
+// Against a provider that serves /oauth2/authorize, /oauth2/token and
+// /api/me and has registered the public client demo-spa with the redirect
+// URI http://127.0.0.1:8081/callback:
+//
+//	go run ./examples/authcode -issuer http://127.0.0.1:8080
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// config is what the program needs to know.
+type config struct {
+	issuer   string // the provider's base URL
+	clientID string
+	listen   string // host:port of the loopback callback; port 0 picks one
+	scopes   []string
+	timeout  time.Duration
+}
+
+func main() {
+	var c config
+	var scope string
+	flag.StringVar(&c.issuer, "issuer", "http://127.0.0.1:8080", "provider base URL")
+	flag.StringVar(&c.clientID, "client", "demo-spa", "public client ID")
+	flag.StringVar(&c.listen, "listen", "127.0.0.1:8081", "loopback address of the redirect URI http://<listen>/callback")
+	flag.StringVar(&scope, "scope", "read", "space-separated scopes")
+	flag.DurationVar(&c.timeout, "timeout", 5*time.Minute, "how long to wait for the browser")
+	flag.Parse()
+	c.scopes = strings.Fields(scope)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	browse := func(u string) error {
+		fmt.Printf("Open this URL in your browser and log in (johndoe / foobar42 on the quickstart):\n\n  %s\n\n", u)
+		return nil
+	}
+	if _, err := run(ctx, c, os.Stdout, browse); err != nil {
+		fmt.Fprintln(os.Stderr, "authcode:", err)
+		os.Exit(1)
+	}
+}
+
+// callback is what the redirect URI received.
+type callback struct {
+	code, state, err string
+}
+
+// run does the whole flow: browse is handed the authorization URL and must
+// get a browser to it. It returns the token.
+func run(ctx context.Context, c config, out io.Writer, browse func(authURL string) error) (*oauth2.Token, error) {
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen for the callback: %w", err)
+	}
+	defer ln.Close()
+	base := strings.TrimSuffix(c.issuer, "/")
+	cfg := oauth2.Config{
+		ClientID: c.clientID,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:   base + "/oauth2/authorize",
+			TokenURL:  base + "/oauth2/token",
+			AuthStyle: oauth2.AuthStyleInParams, // a public client: client_id in the body, no secret
+		},
+		// A loopback redirect URI may use any port (RFC 8252 §7.3).
+		RedirectURL: "http://" + ln.Addr().String() + "/callback",
+		Scopes:      c.scopes,
+	}
+
+	got := make(chan callback, 1)
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/callback" {
+			http.NotFound(w, r)
+			return
+		}
+		q := r.URL.Query()
+		select {
+		case got <- callback{code: q.Get("code"), state: q.Get("state"), err: q.Get("error")}:
+		default:
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "You can close this window and return to the terminal.\n")
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+
+	state := rand.Text()
+	verifier := oauth2.GenerateVerifier()
+	authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
+	if err := browse(authURL); err != nil {
+		return nil, fmt.Errorf("open the authorization URL: %w", err)
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var cb callback
+	select {
+	case cb = <-got:
+	case <-ctx.Done():
+		return nil, errors.New("no answer on the redirect URI in time")
+	}
+	if cb.state != state {
+		return nil, errors.New("state mismatch: ignoring the answer")
+	}
+	if cb.err != "" {
+		return nil, fmt.Errorf("authorization refused: %s", cb.err)
+	}
+	tok, err := cfg.Exchange(ctx, cb.code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return nil, fmt.Errorf("exchange the code: %w", err)
+	}
+	fmt.Fprintf(out, "got a %s token for user %v, scope %q, expiring %s; refresh token: %v\n",
+		tok.Type(), tok.Extra("user_id"), tok.Extra("scope"), tok.Expiry.Format(time.RFC3339), tok.RefreshToken != "")
+
+	// Call the API with it.
+	resp, err := cfg.Client(ctx, tok).Get(base + "/api/me")
+	if err != nil {
+		return tok, fmt.Errorf("call /api/me: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	fmt.Fprintf(out, "GET /api/me: %d %s\n", resp.StatusCode, strings.TrimSpace(string(body)))
+	return tok, nil
+}

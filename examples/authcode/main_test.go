@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/policy"
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
+)
+
+// newServer is a stand-in for the quickstart's code flow: the memory
+// store, the first-party public client demo-spa with the redirect URI
+// http://127.0.0.1:8081/callback, the authorization and token endpoints
+// and /api/me behind the bearer policy. A request with the cookie
+// "user=1" is signed in as user 1.
+func newServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	store := memory.New(memory.Config{})
+	require.NoError(t, store.CreateClient(t.Context(), &storage.Client{
+		ID: "demo-spa", Public: true, FirstParty: true,
+		GrantTypes:   []string{storage.GrantAuthorizationCode, storage.GrantRefreshToken},
+		Scopes:       []string{"read", "write"},
+		RedirectURIs: []string{"http://127.0.0.1:8081/callback"},
+	}))
+	p, err := provider.New(provider.Config{Clients: store, Tokens: store, Scopes: []string{"read", "write"}, AllowInsecureHTTP: true})
+	require.NoError(t, err)
+	az, err := p.AuthorizeHandler(provider.AuthorizeConfig{
+		CurrentUser: func(r *http.Request) (string, bool) {
+			c, err := r.Cookie("user")
+			if err != nil {
+				return "", false
+			}
+			return c.Value, true
+		},
+		LoginURL: "/login",
+	})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/oauth2/authorize", az)
+	mux.Handle("POST /oauth2/token", p.TokenHandler())
+	mux.Handle("GET /api/me", policy.Bearer(p)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := policy.IdentityFrom(r.Context())
+		_ = json.NewEncoder(w).Encode(map[string]string{"user_id": id.UserID, "client_id": id.ClientID})
+	})))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestRunDoesTheWholeFlow runs the program's flow with a "browser" that is
+// signed in and follows redirects to the program's own callback.
+func TestRunDoesTheWholeFlow(t *testing.T) {
+	srv := newServer(t)
+	browse := func(u string) error {
+		req, err := http.NewRequest(http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		req.AddCookie(&http.Cookie{Name: "user", Value: "1"})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		return resp.Body.Close()
+	}
+	var out strings.Builder
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	tok, err := run(ctx, config{issuer: srv.URL, clientID: "demo-spa", listen: "127.0.0.1:0", scopes: []string{"read"}, timeout: 10 * time.Second}, &out, browse)
+	require.NoError(t, err, out.String())
+	assert.Equal(t, "1", tok.Extra("user_id"))
+	assert.NotEmpty(t, tok.RefreshToken)
+	assert.Contains(t, out.String(), `got a Bearer token for user 1, scope "read"`)
+	assert.Contains(t, out.String(), `GET /api/me: 200 {"client_id":"demo-spa","user_id":"1"}`)
+	assert.NotContains(t, out.String(), tok.AccessToken, "tokens are never printed")
+}
+
+// TestRunRefusedAuthorization checks that an error answer ends the run.
+func TestRunRefusedAuthorization(t *testing.T) {
+	srv := newServer(t)
+	browse := func(u string) error {
+		resp, err := http.Get(strings.Replace(u, "scope=read", "scope=admin", 1)) // invalid_scope comes back
+		if err != nil {
+			return err
+		}
+		return resp.Body.Close()
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	_, err := run(ctx, config{issuer: srv.URL, clientID: "demo-spa", listen: "127.0.0.1:0", scopes: []string{"read"}, timeout: 10 * time.Second}, &strings.Builder{}, browse)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "invalid_scope")
+}

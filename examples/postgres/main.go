@@ -1,0 +1,140 @@
+// Command postgres is an oauth2provider server on PostgreSQL with the
+// application's own users table: the Pyramid seed's set-up, in Go.
+//
+// It applies the provider's schema migrations, creates a users table
+// (argon2id hashes; bcrypt hashes of an older application are read too and
+// upgraded at the next login), checks passwords against it with an
+// authcheck.AuthChecker over pgx, runs the janitor that deletes expired
+// tokens, and serves the token, revocation, introspection and metadata
+// endpoints and GET /api/me behind the bearer policy.
+//
+// Set-up, against a database of your own:
+//
+//	export DATABASE_URL='postgres://postgres@127.0.0.1:5432/app?sslmode=disable'
+//	go run ./cmd/oauth2ctl --store "$DATABASE_URL" migrate
+//	go run ./cmd/oauth2ctl --store "$DATABASE_URL" client create --id shop-web --scopes read,write
+//	echo 'foobar42' | go run ./examples/postgres adduser johndoe
+//	go run ./examples/postgres
+//
+// oauth2ctl prints the client's secret once; the store keeps only its
+// hash. Then get a token and call the API:
+//
+//	curl -s -u shop-web:<client_secret> -d grant_type=password \
+//	    -d username=johndoe -d password=foobar42 http://127.0.0.1:8081/oauth2/token
+//	curl -s -H 'Authorization: Bearer <access_token>' http://127.0.0.1:8081/api/me
+//
+// Plain HTTP is allowed only when -addr is a loopback address; anywhere
+// else put the server behind TLS.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8081", "listen address")
+	db := flag.String("db", os.Getenv("DATABASE_URL"), "PostgreSQL URL (default $DATABASE_URL)")
+	issuer := flag.String("issuer", "", "issuer URL for the metadata document (default http://<addr>)")
+	every := flag.Duration("janitor", 5*time.Minute, "how often to delete expired tokens")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "Usage: postgres [flags]            serve\n       postgres [flags] adduser NAME  add a user; the password is read from stdin\n\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch args := flag.Args(); {
+	case *db == "":
+		err = errors.New("no database: set -db or DATABASE_URL")
+	case len(args) == 0:
+		if *issuer == "" {
+			*issuer = "http://" + *addr
+		}
+		err = serve(ctx, *db, *addr, *issuer, *every)
+	case len(args) == 2 && args[0] == "adduser":
+		err = addUser(ctx, *db, args[1], os.Stdin, os.Stdout)
+	default:
+		flag.Usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "postgres:", err)
+		os.Exit(1)
+	}
+}
+
+// addUser reads a password from in and adds the user.
+func addUser(ctx context.Context, dbURL, username string, in io.Reader, out io.Writer) error {
+	password, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	password = strings.TrimRight(password, "\r\n")
+	if password == "" {
+		return errors.New("adduser: empty password on stdin")
+	}
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	users, err := NewUsers(ctx, pool)
+	if err != nil {
+		return err
+	}
+	id, err := users.Add(ctx, username, password)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "user %s has ID %s\n", username, id)
+	return nil
+}
+
+func serve(ctx context.Context, dbURL, addr, issuer string, every time.Duration) error {
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host)
+	loopback := ip != nil && ip.IsLoopback()
+	a, err := newApp(ctx, pool, options{issuer: issuer, insecure: loopback})
+	if err != nil {
+		return err
+	}
+	go janitor(ctx, a.store, every, slog.Default())
+
+	srv := &http.Server{Addr: addr, Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	fmt.Printf("serving on http://%s (Ctrl-C to stop)\n", addr)
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

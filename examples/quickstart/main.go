@@ -1,0 +1,88 @@
+// Command quickstart runs a complete OAuth 2.0 authorization server with
+// demo fixtures, for trying the library in five minutes:
+//
+//	go run ./examples/quickstart
+//
+// Flags: -addr (127.0.0.1:8080), -store (memory, or a postgres:// or
+// redis:// URL), -access-ttl (1h), -refresh-ttl (720h), -bind (bind tokens
+// to User-Agent and client IP).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
+	flag.StringVar(&o.store, "store", "memory", "memory, or a postgres://… or redis://… URL")
+	flag.DurationVar(&o.accessTTL, "access-ttl", time.Hour, "access token lifetime")
+	flag.DurationVar(&o.refreshTTL, "refresh-ttl", 720*time.Hour, "refresh token lifetime")
+	flag.BoolVar(&o.bind, "bind", false, "bind tokens to User-Agent and client IP")
+	flag.Parse()
+
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	host, _, err := net.SplitHostPort(o.addr)
+	if err != nil {
+		return fmt.Errorf("bad -addr: %w", err)
+	}
+	o.loopback = isLoopback(host)
+
+	app, err := newApp(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	printBanner(os.Stdout, "http://"+ln.Addr().String(), o)
+	if !o.loopback {
+		slog.Warn("not on a loopback address: plain HTTP is refused; put a TLS-terminating proxy in front or use -addr 127.0.0.1:…")
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	slog.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func newTestServer(t *testing.T, o options) *httptest.Server {
+	t.Helper()
+	if o.store == "" {
+		o.store = "memory"
+	}
+	if o.accessTTL == 0 {
+		o.accessTTL = time.Hour
+		o.refreshTTL = 720 * time.Hour
+	}
+	o.addr = "127.0.0.1:0"
+	o.loopback = true
+	a, err := newApp(context.Background(), o)
+	require.NoError(t, err)
+	t.Cleanup(a.Close)
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func postForm(t *testing.T, srv *httptest.Server, path, user, pass string, form url.Values) (*http.Response, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var body map[string]any
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	if buf.Len() > 0 {
+		require.NoError(t, json.Unmarshal(buf.Bytes(), &body), buf.String())
+	}
+	return resp, body
+}
+
+func getMe(t *testing.T, srv *httptest.Server, access string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/me", nil)
+	req.Header.Set("Authorization", "Bearer "+access)
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp, body
+}
+
+// The README's curl session, step by step.
+func TestQuickstartCurlSession(t *testing.T) {
+	srv := newTestServer(t, options{})
+
+	resp, tok := postForm(t, srv, "/oauth2/token", "demo-client", "demo-secret", url.Values{
+		"grant_type": {"password"}, "username": {"johndoe"}, "password": {"foobar42"}, "scope": {"read"},
+	})
+	require.Equal(t, http.StatusOK, resp.StatusCode, tok)
+	assert.Equal(t, "Bearer", tok["token_type"])
+	assert.Equal(t, "read", tok["scope"])
+	assert.Equal(t, "1", tok["user_id"])
+	assert.EqualValues(t, 3600, tok["expires_in"])
+	access, _ := tok["access_token"].(string)
+	refresh, _ := tok["refresh_token"].(string)
+	require.True(t, strings.HasPrefix(access, "oat_"))
+	require.True(t, strings.HasPrefix(refresh, "ort_"))
+
+	resp, me := getMe(t, srv, access)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, map[string]any{"user_id": "1", "client_id": "demo-client", "scope": "read", "auth": "bearer"}, me)
+
+	resp, tok2 := postForm(t, srv, "/oauth2/token", "demo-client", "demo-secret", url.Values{
+		"grant_type": {"refresh_token"}, "refresh_token": {refresh},
+	})
+	require.Equal(t, http.StatusOK, resp.StatusCode, tok2)
+	assert.NotEqual(t, refresh, tok2["refresh_token"])
+
+	// Replaying the consumed refresh token revokes the grant.
+	resp, body := postForm(t, srv, "/oauth2/token", "demo-client", "demo-secret", url.Values{
+		"grant_type": {"refresh_token"}, "refresh_token": {refresh},
+	})
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Equal(t, "invalid_grant", body["error"])
+	resp, _ = getMe(t, srv, tok2["access_token"].(string))
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the whole grant is revoked")
+
+	resp, cc := postForm(t, srv, "/oauth2/token", "other-client", "other-secret", url.Values{"grant_type": {"client_credentials"}})
+	require.Equal(t, http.StatusOK, resp.StatusCode, cc)
+	assert.Nil(t, cc["refresh_token"])
+	assert.Nil(t, cc["user_id"])
+}
+
+func TestQuickstartRefusesWrongPassword(t *testing.T) {
+	srv := newTestServer(t, options{})
+	resp, body := postForm(t, srv, "/oauth2/token", "demo-client", "demo-secret", url.Values{
+		"grant_type": {"password"}, "username": {"johndoe"}, "password": {"nope"},
+	})
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Equal(t, "invalid_grant", body["error"])
+}
+
+func TestQuickstartAccessTTLFlag(t *testing.T) {
+	srv := newTestServer(t, options{accessTTL: 5 * time.Minute, refreshTTL: time.Hour})
+	resp, tok := postForm(t, srv, "/oauth2/token", "demo-client", "demo-secret", url.Values{
+		"grant_type": {"password"}, "username": {"johndoe"}, "password": {"foobar42"},
+	})
+	require.Equal(t, http.StatusOK, resp.StatusCode, tok)
+	assert.EqualValues(t, 300, tok["expires_in"])
+}
+
+func TestQuickstartBadStore(t *testing.T) {
+	_, err := newApp(context.Background(), options{store: "mysql://x", addr: "127.0.0.1:0"})
+	assert.ErrorContains(t, err, "want memory")
+}
+
+func TestBannerNamesCredentials(t *testing.T) {
+	var b bytes.Buffer
+	printBanner(&b, "http://127.0.0.1:8080", options{store: "memory"})
+	for _, want := range []string{"johndoe / foobar42", "demo-client / demo-secret", "curl -s -u demo-client:demo-secret"} {
+		assert.Contains(t, b.String(), want)
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	assert.True(t, isLoopback("127.0.0.1"))
+	assert.True(t, isLoopback("::1"))
+	assert.True(t, isLoopback("localhost"))
+	assert.False(t, isLoopback("0.0.0.0"))
+	assert.False(t, isLoopback("192.0.2.1"))
+}
