@@ -1,0 +1,308 @@
+package bench_test
+
+import (
+	"crypto/sha256"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/internal/token"
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
+)
+
+// BenchmarkValidate checks one access token on a protected route: ours
+// through policy.Bearer around a no-op handler, fosite with
+// IntrospectToken, go-oauth2 with ValidationBearerToken. The request is
+// built once; each library reads the token from its Authorization header.
+func BenchmarkValidate(b *testing.B) {
+	for _, lb := range validators() {
+		b.Run("lib="+lb.name, func(b *testing.B) {
+			l := lb.new(b)
+			tr, err := grant(l, passwordRq)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := bearerRequest(tr.AccessToken)
+			w := new(statusWriter)
+			b.ReportAllocs()
+			for b.Loop() {
+				if !l.validate(w, r) {
+					b.Fatal("valid token refused")
+				}
+			}
+		})
+	}
+	// The floor: one SHA-256 of the token and one map lookup.
+	b.Run("lib=baseline-sha256-map", func(b *testing.B) {
+		l := oursMemory(b)
+		tr, err := grant(l, passwordRq)
+		if err != nil {
+			b.Fatal(err)
+		}
+		type identity struct{ userID, clientID string }
+		m := map[[sha256.Size]byte]*identity{sha256.Sum256([]byte(tr.AccessToken)): {userID, clientID}}
+		tok := tr.AccessToken
+		b.ReportAllocs()
+		for b.Loop() {
+			if id := m[sha256.Sum256([]byte(tok))]; id == nil || id.userID != userID || id.clientID != clientID {
+				b.Fatal("not found")
+			}
+		}
+	})
+}
+
+// validators are the set-ups of the validation benchmarks. The client
+// secret plays no part in validating a token, so the peers run with the
+// SHA-256 hasher, which only makes their set-up (the first grant) quick;
+// they are named after the library alone.
+func validators() []struct {
+	name string
+	new  func(testing.TB) *lib
+} {
+	var out []struct {
+		name string
+		new  func(testing.TB) *lib
+	}
+	for _, lb := range libs {
+		switch lb.name {
+		case "fosite", "gooauth2", "ours-logged":
+			continue
+		case "fosite-sha256", "gooauth2-sha256":
+			lb.name = strings.TrimSuffix(lb.name, "-sha256")
+		}
+		out = append(out, lb)
+	}
+	return out
+}
+
+// BenchmarkPasswordGrant is one password grant through each library's
+// token endpoint: client authentication (Basic), the trivial user check,
+// minting and storing an access and a refresh token, and the JSON
+// response.
+func BenchmarkPasswordGrant(b *testing.B) {
+	for _, lb := range libs {
+		b.Run("lib="+lb.name, func(b *testing.B) {
+			l := lb.new(b)
+			b.ReportAllocs()
+			for b.Loop() {
+				w := newRecorder()
+				l.token.ServeHTTP(w, tokenRequest(l, passwordRq))
+				if w.Code != http.StatusOK {
+					b.Fatal(w.Code, w.Body.String())
+				}
+			}
+		})
+	}
+}
+
+// refreshChain is how many times BenchmarkRefreshGrant rotates one
+// grant's refresh token before it starts a new grant (untimed): an app
+// session refreshed every hour for most of a day. longChain is the
+// length of BenchmarkRefreshLongChain's chains: a session refreshed every
+// few minutes for days.
+const (
+	refreshChain = 16
+	longChain    = 1000
+)
+
+// BenchmarkRefreshGrant is one refresh grant with rotation through each
+// library's token endpoint: the old refresh token is consumed and a new
+// pair issued. Reading the new refresh token out of the JSON response is
+// part of the loop for every library.
+func BenchmarkRefreshGrant(b *testing.B) {
+	for _, lb := range libs {
+		b.Run("lib="+lb.name, func(b *testing.B) { benchRefresh(b, lb.new(b), refreshChain) })
+	}
+}
+
+// BenchmarkRefreshLongChain is BenchmarkRefreshGrant on grants rotated
+// longChain times, which shows whether a rotation costs more the longer
+// a grant has lived.
+func BenchmarkRefreshLongChain(b *testing.B) {
+	for _, lb := range libs {
+		switch lb.name {
+		case "ours", "fosite-sha256", "gooauth2":
+			b.Run("lib="+lb.name, func(b *testing.B) { benchRefresh(b, lb.new(b), longChain) })
+		}
+	}
+}
+
+// benchRefresh refreshes chains of chain rotations; starting a chain (a
+// password grant) is not timed.
+func benchRefresh(b *testing.B, l *lib, chain int) {
+	start := func() string {
+		tr, err := grant(l, passwordRq)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return tr.RefreshToken
+	}
+	rt := start()
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		if n == chain {
+			b.StopTimer()
+			rt, n = start(), 0
+			b.StartTimer()
+		}
+		tr, err := grant(l, "grant_type=refresh_token&refresh_token="+rt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rt = tr.RefreshToken
+		n++
+	}
+}
+
+// BenchmarkStoreFloor is what one round trip costs on the servers our
+// Redis and Postgres stores use: a bare GET of a small value, and a
+// SELECT of one row by primary key. Validation there is compared with it.
+func BenchmarkStoreFloor(b *testing.B) {
+	b.Run("op=redis-GET", func(b *testing.B) {
+		c, prefix := redisClient(b)
+		ctx := b.Context()
+		key := prefix + "floor"
+		if err := c.Set(ctx, key, "a value of about the size of a stored grant record", time.Hour).Err(); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := c.Get(ctx, key).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("op=postgres-SELECT", func(b *testing.B) {
+		pool := pgPool(b)
+		ctx := b.Context()
+		if _, err := pool.Exec(ctx, "create table floor (hash bytea primary key, kind smallint not null)"); err != nil {
+			b.Fatal(err)
+		}
+		h := sha256.Sum256([]byte("token"))
+		if _, err := pool.Exec(ctx, "insert into floor values ($1, 1)", h[:]); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			var kind int16
+			if err := pool.QueryRow(ctx, "select kind from floor where hash = $1", h[:]).Scan(&kind); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkParallelValidate validates tokens from GOMAXPROCS goroutines,
+// each its own token of its own grant (so spread over the store's
+// shards). Run it with -cpu 1,2: without a global lock ns/op halves.
+func BenchmarkParallelValidate(b *testing.B) {
+	for _, lb := range validators()[:3] {
+		b.Run("lib="+lb.name, func(b *testing.B) {
+			l := lb.new(b)
+			reqs := make([]*http.Request, 64)
+			for i := range reqs {
+				tr, err := grant(l, passwordRq)
+				if err != nil {
+					b.Fatal(err)
+				}
+				reqs[i] = bearerRequest(tr.AccessToken)
+			}
+			var next atomic.Int64
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				// http.Request is read-only here but the libraries may
+				// set fields on it: give each goroutine its own.
+				r := reqs[next.Add(1)%int64(len(reqs))].Clone(b.Context())
+				w := new(statusWriter)
+				for pb.Next() {
+					if !l.validate(w, r) {
+						b.Error("valid token refused")
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkParallelIssue runs password grants from GOMAXPROCS goroutines.
+// Run it with -cpu 1,2: without a global lock ns/op halves.
+func BenchmarkParallelIssue(b *testing.B) {
+	for _, lb := range libs[:6] {
+		switch lb.name {
+		case "fosite", "ours-logged":
+			continue // bcrypt is the whole cost; fosite-sha256 shows the library
+		}
+		b.Run("lib="+lb.name, func(b *testing.B) {
+			l := lb.new(b)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					w := newRecorder()
+					l.token.ServeHTTP(w, tokenRequest(l, passwordRq))
+					if w.Code != http.StatusOK {
+						b.Error(w.Code, w.Body.String())
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// memoryTokens is how many live tokens BenchmarkMemoryPerToken stores:
+// grants of an access and a refresh token each.
+const memoryTokens = 1_000_000
+
+// BenchmarkMemoryPerToken reports the heap our memory store holds per
+// live token (bytes/token) with memoryTokens tokens stored, as the
+// provider stores them: grants of one access and one refresh token, real
+// token hashes, 1000 users. ns/op is the time to store them all.
+func BenchmarkMemoryPerToken(b *testing.B) {
+	const grants, users = memoryTokens / 2, 1000
+	userIDs := make([]string, users)
+	for i := range userIDs {
+		userIDs[i] = "user-" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676))
+	}
+	scopes := []string{"read"}
+	for b.Loop() {
+		now := time.Now()
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		s := memory.New(memory.Config{})
+		for i := range grants {
+			gid, err := token.NewGrantID()
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, access, err := token.New(storage.KindAccess, gid)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, refresh, err := token.New(storage.KindRefresh, gid)
+			if err != nil {
+				b.Fatal(err)
+			}
+			g := &storage.Grant{ID: gid, ClientID: clientID, UserID: userIDs[i%users], Scopes: scopes,
+				CreatedAt: now, ExpiresAt: now.Add(720 * time.Hour)}
+			err = s.CreateGrant(b.Context(), g,
+				storage.Token{Hash: access.Hash, Kind: storage.KindAccess, GrantID: gid, IssuedAt: now, ExpiresAt: now.Add(time.Hour)},
+				storage.Token{Hash: refresh.Hash, Kind: storage.KindRefresh, GrantID: gid, IssuedAt: now, ExpiresAt: now.Add(720 * time.Hour)})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/memoryTokens, "bytes/token")
+		runtime.KeepAlive(s)
+	}
+}

@@ -1,0 +1,47 @@
+package bench_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestSetups_IssueRefreshAndValidate proves that every set-up the
+// benchmarks measure really does the work: a password grant issues a
+// token pair, the access token validates, a wrong one does not, a wrong
+// client secret and a wrong password are refused, the refresh grant
+// rotates, and a rotated-away refresh token no longer works.
+func TestSetups_IssueRefreshAndValidate(t *testing.T) {
+	for _, lb := range libs {
+		t.Run(lb.name, func(t *testing.T) {
+			l := lb.new(t)
+
+			tr, err := grant(l, passwordRq)
+			require.NoError(t, err)
+			assert.True(t, l.validate(new(statusWriter), bearerRequest(tr.AccessToken)), "issued access token validates")
+			assert.False(t, l.validate(new(statusWriter), bearerRequest(tr.AccessToken[:len(tr.AccessToken)-2]+"xx")), "altered token is refused")
+			assert.False(t, l.validate(new(statusWriter), bearerRequest(tr.RefreshToken)), "refresh token is no access token")
+
+			_, err = grant(l, strings.Replace(passwordRq, "password="+password, "password=wrong", 1))
+			assert.Error(t, err, "wrong user password is refused")
+			wrongClient := *l
+			wrongClient.authz = basic(clientID, "wrong-secret")
+			_, err = grant(&wrongClient, passwordRq)
+			assert.Error(t, err, "wrong client secret is refused")
+
+			next, err := grant(l, "grant_type=refresh_token&refresh_token="+tr.RefreshToken)
+			require.NoError(t, err)
+			assert.NotEqual(t, tr.RefreshToken, next.RefreshToken, "refresh rotates the refresh token")
+			assert.True(t, l.validate(new(statusWriter), bearerRequest(next.AccessToken)), "refreshed access token validates")
+			_, err = grant(l, "grant_type=refresh_token&refresh_token="+tr.RefreshToken)
+			assert.Error(t, err, "a rotated-away refresh token is refused")
+
+			w := newRecorder()
+			l.token.ServeHTTP(w, tokenRequest(l, passwordRq))
+			assert.Equal(t, http.StatusOK, w.Code)
+		})
+	}
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: starts (or installs) the
+# services, installs the linters, then for every module in the repo runs
+# gofmt, go vet, staticcheck and go test -race, and every fuzz target briefly.
+#
+#   bash scripts/test.sh            # everything
+#   FUZZTIME=0 bash scripts/test.sh # skip the fuzzing pass
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH)/bin"
+export CI="${CI:-}"
+
+eval "$(bash scripts/services.sh)"
+echo "postgres: $OAUTH2_TEST_POSTGRES_URL"
+echo "redis:    $OAUTH2_TEST_REDIS_URL ${OAUTH2_TEST_REDIS_CLUSTER_ADDRS:+cluster: $OAUTH2_TEST_REDIS_CLUSTER_ADDRS}"
+
+command -v staticcheck >/dev/null || go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+if [ -f scripts/browser.sh ]; then eval "$(bash scripts/browser.sh)"; fi
+if [ -f scripts/gosec.sh ]; then bash scripts/gosec.sh; fi
+
+modules=$(git ls-files '*go.mod' 2>/dev/null | xargs -n1 dirname | sort)
+[ -n "$modules" ] || modules=.
+
+fail=0
+for m in $modules; do
+  echo "=== module $m"
+  (
+    cd "$m"
+    unformatted=$(gofmt -l $(git ls-files '*.go'))
+    if [ -n "$unformatted" ]; then echo "gofmt: $unformatted"; exit 1; fi
+    go vet ./...
+    staticcheck ./...
+    go test -race -count=1 -timeout 20m ./...
+  ) || fail=1
+done
+
+FUZZTIME="${FUZZTIME:-3s}"
+if [ "$FUZZTIME" != 0 ]; then
+  echo "=== fuzz ($FUZZTIME each)"
+  for pkg in $(go list ./...); do
+    for f in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
+      echo "--- $pkg $f"
+      go test -run '^$' -fuzz "^$f\$" -fuzztime "$FUZZTIME" "$pkg" >/dev/null || { echo "FAIL fuzz $pkg $f"; fail=1; }
+    done
+  done
+fi
+
+if [ "$fail" != 0 ]; then echo "FAIL"; exit 1; fi
+echo "all tests passed"
