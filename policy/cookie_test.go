@@ -365,6 +365,33 @@ func TestLogoutEndsTheSessionServerSide(t *testing.T) {
 	assert.Equal(t, "/", w.Header().Get("Location"))
 }
 
+func TestCurrentUser(t *testing.T) {
+	e := newSessEnv(t, sessOpts{bind: true})
+	get := func(o reqOpts) (string, bool) {
+		return e.s.CurrentUser(o.build(http.MethodGet, "/oauth2/authorize", nil))
+	}
+
+	_, ok := get(reqOpts{})
+	assert.False(t, ok, "no cookie: nobody is signed in")
+	_, ok = get(reqOpts{cookie: "__Host-session=ost_bogus"})
+	assert.False(t, ok, "a malformed session is nobody")
+
+	cookie := e.login(t, reqOpts{})
+	id, ok := get(reqOpts{cookie: cookie})
+	assert.True(t, ok)
+	assert.Equal(t, "user-johndoe", id)
+
+	e.store.down.Store(true)
+	_, ok = get(reqOpts{cookie: cookie})
+	assert.False(t, ok, "a store outage signs nobody in")
+	e.store.down.Store(false)
+
+	_, ok = get(reqOpts{cookie: cookie, ua: "curl/8"})
+	assert.False(t, ok, "a binding mismatch is nobody")
+	_, ok = get(reqOpts{cookie: cookie})
+	assert.False(t, ok, "and it ended the session")
+}
+
 func TestLogoutRules(t *testing.T) {
 	tests := []struct {
 		name   string

@@ -171,6 +171,24 @@ func (s *Sessions) clearCookie(w http.ResponseWriter) {
 	})
 }
 
+// CurrentUser returns the ID of the user whose live session cookie r
+// carries. It answers false when r has no session cookie, when the session
+// is malformed, unknown, expired, ended or bound to another client (which
+// ends it), and when the store cannot be reached. It neither slides the
+// session nor checks cross-origin protection: it only says who is signed
+// in. Its signature fits provider.AuthorizeConfig.CurrentUser.
+func (s *Sessions) CurrentUser(r *http.Request) (userID string, ok bool) {
+	raw := s.sessionToken(r)
+	if raw == "" {
+		return "", false
+	}
+	ti, err := s.p.ValidateSession(r, raw)
+	if err != nil {
+		return "", false
+	}
+	return ti.Grant.UserID, true
+}
+
 // sessionToken returns the value of the session cookie of r, or "".
 func (s *Sessions) sessionToken(r *http.Request) string {
 	c, err := r.Cookie(s.name)

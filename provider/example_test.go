@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/policy"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/oauth2provider/oauth2provider/storage/memory"
@@ -94,4 +95,74 @@ func Example() {
 	// 200 OK no-store
 	// Bearer 3600 read write user-1
 	// true true
+}
+
+// ExampleProvider_AuthorizeHandler registers a public client for the
+// authorization code grant with PKCE and mounts the authorization
+// endpoint, whose signed-in user is the one of policy's session cookie. A
+// visitor without a session is sent to the login page with a local
+// return_to.
+func ExampleProvider_AuthorizeHandler() {
+	ctx := context.Background()
+	store := memory.New(memory.Config{})
+	clients := store
+	p, err := provider.New(provider.Config{
+		Clients:   store,
+		Tokens:    store,
+		Scopes:    []string{"read", "write"},
+		Issuer:    "https://auth.example",
+		Endpoints: provider.Endpoints{Authorization: "/oauth2/authorize"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sessions, err := policy.NewSessions(p, policy.SessionConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+
+	err = clients.CreateClient(ctx, &storage.Client{
+		ID:           "my-spa",
+		Public:       true,  // no secret: must use PKCE S256
+		FirstParty:   false, // true skips the consent page (your own apps only)
+		GrantTypes:   []string{storage.GrantAuthorizationCode, storage.GrantRefreshToken},
+		Scopes:       []string{"read", "write"},
+		RedirectURIs: []string{"https://spa.example/callback", "http://127.0.0.1/callback"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	az, err := p.AuthorizeHandler(provider.AuthorizeConfig{
+		CurrentUser: sessions.CurrentUser, // the user of policy's session cookie
+		LoginURL:    "/login",             // gets ?return_to=/oauth2/authorize?...
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux.Handle("GET /oauth2/authorize", az)
+	mux.Handle("POST /oauth2/authorize", az)
+	mux.Handle("POST /oauth2/token", p.TokenHandler()) // serves grant_type=authorization_code
+
+	q := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {"my-spa"},
+		"redirect_uri":          {"https://spa.example/callback"},
+		"scope":                 {"read"},
+		"state":                 {"xyz"},
+		"code_challenge":        {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"},
+		"code_challenge_method": {"S256"},
+	}
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "https://auth.example/oauth2/authorize?"+q.Encode(), nil))
+	loc, err := url.Parse(w.Header().Get("Location"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(w.Code, loc.Path)
+	fmt.Println(strings.HasPrefix(loc.Query().Get("return_to"), "/oauth2/authorize?"))
+	// Output:
+	// 302 /login
+	// true
 }

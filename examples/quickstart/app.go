@@ -110,6 +110,7 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		AllowInsecureHTTP: o.loopback,
 		BindingKey:        bindingKey(o),
 		Limiter:           a.limiter,
+		Endpoints:         provider.Endpoints{Authorization: authorizePath},
 		Now:               o.now,
 	})
 	if err != nil {
@@ -186,6 +187,8 @@ Refresh it:
   curl -s -u demo-client:demo-secret -d grant_type=refresh_token -d refresh_token=<refresh_token> %s/oauth2/token
 Client credentials:
   curl -s -u demo-client:demo-secret -d grant_type=client_credentials %s/oauth2/token
+Authorization code with PKCE (public client demo-spa, redirect URI http://127.0.0.1:8081/callback):
+  go run ./examples/authcode -issuer %s
 
-`, base, storeurl.Redact(o.store), demoUser, demoPassword, base, demoUser, demoPassword, base, base, base, base)
+`, base, storeurl.Redact(o.store), demoUser, demoPassword, base, demoUser, demoPassword, base, base, base, base, base)
 }

@@ -52,9 +52,14 @@ func bindingKey(o options) []byte {
 	return key
 }
 
-// mountBrowser mounts the browser's routes (POST /login, POST /logout,
-// GET /js/oauth_client.js and the page at GET /) and returns the policy
-// of /api/me: a session cookie or a bearer token.
+// authorizePath is where the authorization endpoint of the code flow is
+// mounted (and advertised in the metadata).
+const authorizePath = "/oauth2/authorize"
+
+// mountBrowser mounts the browser's routes (GET and POST /login, POST
+// /logout, GET|POST /oauth2/authorize, GET /js/oauth_client.js and the
+// page at GET /) and returns the policy of /api/me: a session cookie or a
+// bearer token.
 func mountBrowser(mux *http.ServeMux, p *provider.Provider) (func(http.Handler) http.Handler, error) {
 	sessions, err := policy.NewSessions(p, policy.SessionConfig{
 		Scopes:  []string{"read", "write"},
@@ -63,12 +68,56 @@ func mountBrowser(mux *http.ServeMux, p *provider.Provider) (func(http.Handler) 
 	if err != nil {
 		return nil, err
 	}
+	// The code flow: the signed-in user is the one of the session cookie;
+	// without one, the browser is sent to GET /login and back.
+	az, err := p.AuthorizeHandler(provider.AuthorizeConfig{
+		CurrentUser: sessions.CurrentUser,
+		LoginURL:    "/login",
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("GET "+authorizePath, az)
+	mux.Handle("POST "+authorizePath, az)
+	mux.HandleFunc("GET /login", serveLoginPage)
 	mux.Handle("POST /login", sessions.LoginHandler())
 	mux.Handle("POST /logout", sessions.LogoutHandler())
 	mux.Handle("GET /js/oauth_client.js", jsclient.Handler())
 	mux.HandleFunc("GET /{$}", servePage)
 	return policy.CookieOrBearer(sessions), nil
 }
+
+// serveLoginPage serves the sign-in form that the authorization endpoint
+// sends a visitor without a session to. The form posts to /login with the
+// return_to it was given; the login handler redirects only to local paths,
+// so a forged return_to cannot send the user to another site.
+func serveLoginPage(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'self'; form-action 'self'; frame-ancestors 'self'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	returnTo := r.URL.Query().Get("return_to")
+	if returnTo == "" {
+		returnTo = "/"
+	}
+	_ = loginPage.Execute(w, returnTo)
+}
+
+// loginPage is the sign-in form of the code flow.
+var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in</title></head><body>
+<h1>Sign in</h1>
+<p>Demo user: <code>johndoe</code> / <code>foobar42</code>.</p>
+<form id="login" method="post" action="/login">
+  <input name="username" autocomplete="username" placeholder="username">
+  <input name="password" type="password" autocomplete="current-password" placeholder="password">
+  <input name="return_to" type="hidden" value="{{.}}">
+  <button type="submit">Sign in</button>
+</form>
+</body></html>
+`))
 
 // servePage serves the demo page under a strict Content-Security-Policy:
 // scripts from this origin and the page's own script by nonce only.

@@ -156,7 +156,7 @@ func TestQuickstartPage(t *testing.T) {
 	assert.Equal(t, "text/javascript; charset=utf-8", resp.Header.Get("Content-Type"))
 	assert.Contains(t, js, "oauthResponseHandler")
 
-	resp, _ = call(t, srv, http.MethodGet, "/login", nil, nil)
+	resp, _ = call(t, srv, http.MethodPut, "/login", nil, nil)
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 }
 
