@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 
+	"github.com/oauth2provider/oauth2provider/internal/testenv"
 	"github.com/oauth2provider/oauth2provider/provider"
 )
 
@@ -51,10 +51,7 @@ var browserLogin = template.Must(template.New("login").Parse(`<!doctype html>
 // posted same-origin, and the browser lands on the client's callback with a
 // code that the client exchanges with its PKCE verifier.
 func TestBrowserAuthorizationCodeFlow(t *testing.T) {
-	bin := os.Getenv("OAUTH2_TEST_CHROMIUM")
-	if bin == "" {
-		t.Skip("OAUTH2_TEST_CHROMIUM not set: skipping the headless browser test (eval \"$(bash scripts/browser.sh)\" installs Chromium and sets it)")
-	}
+	bin := testenv.Getenv(t, "OAUTH2_TEST_CHROMIUM", `eval "$(bash scripts/browser.sh)" installs Chromium and sets it`)
 	e := newAuthzEnv(t, func(c *provider.Config) { c.AllowInsecureHTTP = true }, func(c *provider.AuthorizeConfig) {
 		c.ConsentTemplate = browserConsent
 	})

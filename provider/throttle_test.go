@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -21,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/internal/testenv"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
 	redisstore "github.com/oauth2provider/oauth2provider/storage/redis"
@@ -297,10 +297,7 @@ func TestThrottleWaitingForTheGateEndsWithTheRequest(t *testing.T) {
 }
 
 func TestThrottleSharedRedisLimiter(t *testing.T) {
-	rawURL := os.Getenv("OAUTH2_TEST_REDIS_URL")
-	if rawURL == "" {
-		t.Skip("OAUTH2_TEST_REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0); skipping the shared Redis limiter test")
-	}
+	rawURL := testenv.Getenv(t, "OAUTH2_TEST_REDIS_URL", "set it to a Redis URL such as redis://127.0.0.1:6379/0 to run the shared Redis limiter test")
 	opts, err := goredis.ParseURL(rawURL)
 	require.NoError(t, err)
 	var nonce [8]byte

@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
 	"github.com/oauth2provider/oauth2provider/contrib/jsclient"
+	"github.com/oauth2provider/oauth2provider/internal/testenv"
 	"github.com/oauth2provider/oauth2provider/policy"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -128,11 +128,7 @@ func newBrowserServer(t *testing.T) *httptest.Server {
 // chromium returns the Chromium binary from OAUTH2_TEST_CHROMIUM, or skips.
 func chromium(t *testing.T) string {
 	t.Helper()
-	path := os.Getenv("OAUTH2_TEST_CHROMIUM")
-	if path == "" {
-		t.Skip("OAUTH2_TEST_CHROMIUM not set: skipping the headless browser test (eval \"$(bash scripts/browser.sh)\" installs Chromium and sets it)")
-	}
-	return path
+	return testenv.Getenv(t, "OAUTH2_TEST_CHROMIUM", `eval "$(bash scripts/browser.sh)" installs Chromium and sets it`)
 }
 
 // dumpDOM loads url in headless Chromium and returns the text of

@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/oauth2provider/oauth2provider/internal/testenv"
 )
 
 // TestNodeUnitTests runs the JavaScript unit tests in test/ with Node's
@@ -12,7 +14,7 @@ import (
 func TestNodeUnitTests(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node not on PATH: skipping the JavaScript unit tests (run `node --test contrib/jsclient/test/` with Node 20+)")
+		testenv.Skipf(t, "node not on PATH: skipping the JavaScript unit tests (run `node --test contrib/jsclient/test/` with Node 20+)")
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/internal/testenv"
 )
 
 // call sends one request to srv without following redirects and returns
@@ -233,10 +234,7 @@ document.getElementById('app').addEventListener('load', function () {
 // /api/me, a logout after which /api/me is 401, then the same with the JS
 // client and a bearer token.
 func TestBrowserQuickstart(t *testing.T) {
-	bin := os.Getenv("OAUTH2_TEST_CHROMIUM")
-	if bin == "" {
-		t.Skip("OAUTH2_TEST_CHROMIUM not set: skipping the headless browser test (eval \"$(bash scripts/browser.sh)\" installs Chromium and sets it)")
-	}
+	bin := testenv.Getenv(t, "OAUTH2_TEST_CHROMIUM", `eval "$(bash scripts/browser.sh)" installs Chromium and sets it`)
 	a, err := newApp(context.Background(), options{store: "memory", addr: "127.0.0.1:0", loopback: true,
 		accessTTL: time.Hour, refreshTTL: 720 * time.Hour})
 	require.NoError(t, err)

@@ -16,15 +16,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/internal/testenv"
 )
 
 // missing skips the test, or fails it under CI, when a binary is missing.
 func missing(t *testing.T, what string) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not found; CI must install it (apt-get install redis-server postgresql)", what)
-	}
-	t.Skipf("%s not found; install it (apt-get install redis-server postgresql) to run the outage tests", what)
+	testenv.Skipf(t, "%s not found; install it (apt-get install redis-server postgresql) to run the outage tests", what)
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/internal/storeurl/storeurltest"
+	"github.com/oauth2provider/oauth2provider/internal/testenv"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
@@ -167,10 +167,7 @@ func TestOpenRedisUsesPrefix(t *testing.T) {
 // The redis+cluster form reaches a real cluster: a grant's keys and the
 // client keys land on different slots and nodes, and both work.
 func TestOpenRedisCluster(t *testing.T) {
-	addrs := os.Getenv("OAUTH2_TEST_REDIS_CLUSTER_ADDRS")
-	if addrs == "" {
-		t.Skip("OAUTH2_TEST_REDIS_CLUSTER_ADDRS is not set; start a cluster with `bash scripts/redis-cluster.sh` and export the addresses it prints to run this test")
-	}
+	addrs := testenv.Getenv(t, "OAUTH2_TEST_REDIS_CLUSTER_ADDRS", "start a cluster with `bash scripts/redis-cluster.sh` and export the addresses it prints to run this test")
 	ctx := context.Background()
 	prefix := storeurltest.UniqueName(t) + ":"
 	s, err := Open(ctx, "redis+cluster://"+addrs+"?prefix="+prefix, Options{})

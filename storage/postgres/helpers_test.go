@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/internal/testenv"
 	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/oauth2provider/oauth2provider/storage/postgres"
@@ -26,10 +26,7 @@ const envURL = "OAUTH2_TEST_POSTGRES_URL"
 // function may change the pool's config.
 func newSchemaPool(t testing.TB, configure ...func(*pgxpool.Config)) *pgxpool.Pool {
 	t.Helper()
-	url := os.Getenv(envURL)
-	if url == "" {
-		t.Skipf("%s is not set; set it to a PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable, to run the Postgres tests", envURL)
-	}
+	url := testenv.Getenv(t, envURL, "set it to a PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable, to run the Postgres tests")
 	ctx := context.Background()
 	var raw [8]byte
 	_, _ = rand.Read(raw[:])

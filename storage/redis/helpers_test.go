@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/internal/testenv"
 	"github.com/oauth2provider/oauth2provider/storage/storagetest"
 )
 
@@ -63,10 +63,7 @@ func shared(t testing.TB, name string, mk func() (goredis.UniversalClient, error
 
 func singleClient(t testing.TB) goredis.UniversalClient {
 	t.Helper()
-	url := os.Getenv(envURL)
-	if url == "" {
-		t.Skipf("%s is not set; set it to a Redis URL such as redis://127.0.0.1:6379/0 to run the single-node tests", envURL)
-	}
+	url := testenv.Getenv(t, envURL, "set it to a Redis URL such as redis://127.0.0.1:6379/0 to run the single-node tests")
 	return shared(t, "single", func() (goredis.UniversalClient, error) {
 		opt, err := goredis.ParseURL(url)
 		if err != nil {
@@ -78,10 +75,7 @@ func singleClient(t testing.TB) goredis.UniversalClient {
 
 func clusterClient(t testing.TB) goredis.UniversalClient {
 	t.Helper()
-	addrs := os.Getenv(envClusterA)
-	if addrs == "" {
-		t.Skipf("%s is not set; start a cluster with `bash scripts/redis-cluster.sh` and export the addresses it prints to run the cluster tests", envClusterA)
-	}
+	addrs := testenv.Getenv(t, envClusterA, "start a cluster with `bash scripts/redis-cluster.sh` and export the addresses it prints to run the cluster tests")
 	return shared(t, "cluster", func() (goredis.UniversalClient, error) {
 		return goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: strings.Split(addrs, ",")}), nil
 	})

@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/internal/testenv"
 )
 
 // Environment variables naming the test servers.
@@ -29,10 +30,7 @@ const (
 // schema (through search_path), dropped when t ends.
 func Postgres(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv(EnvPostgres)
-	if base == "" {
-		t.Skipf("%s is not set; set it to a PostgreSQL URL such as postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run this test", EnvPostgres)
-	}
+	base := testenv.Getenv(t, EnvPostgres, "set it to a PostgreSQL URL such as postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run this test")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	schema := UniqueName(t)
@@ -61,10 +59,7 @@ func Postgres(t testing.TB) string {
 // when t ends.
 func Redis(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv(EnvRedis)
-	if base == "" {
-		t.Skipf("%s is not set; set it to a Redis URL such as redis://127.0.0.1:6379/0 to run this test", EnvRedis)
-	}
+	base := testenv.Getenv(t, EnvRedis, "set it to a Redis URL such as redis://127.0.0.1:6379/0 to run this test")
 	prefix := UniqueName(t) + ":"
 	t.Cleanup(func() {
 		opt, err := goredis.ParseURL(base)
