@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +31,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/internal/testenv"
 	"github.com/oauth2provider/oauth2provider/policy"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -166,10 +166,7 @@ func oursMemoryLogged(tb testing.TB) *lib {
 // variable is unset.
 func redisClient(tb testing.TB) (goredis.UniversalClient, string) {
 	tb.Helper()
-	url := os.Getenv(envRedis)
-	if url == "" {
-		tb.Skipf("%s is not set; set it to a Redis URL, e.g. redis://127.0.0.1:6379/0, to benchmark the Redis store", envRedis)
-	}
+	url := testenv.Getenv(tb, envRedis, "set it to a Redis URL, e.g. redis://127.0.0.1:6379/0, to benchmark the Redis store")
 	opt, err := goredis.ParseURL(url)
 	if err != nil {
 		tb.Fatal(err)
@@ -210,10 +207,7 @@ func oursRedis(tb testing.TB) *lib {
 // tb when the variable is unset.
 func pgPool(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
-	url := os.Getenv(envPG)
-	if url == "" {
-		tb.Skipf("%s is not set; set it to a PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable, to benchmark the Postgres store", envPG)
-	}
+	url := testenv.Getenv(tb, envPG, "set it to a PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable, to benchmark the Postgres store")
 	ctx := context.Background()
 	schema := "oauth2bench_" + strings.ToLower(hex.EncodeToString([]byte(newSecret(tb)[:6])))
 	admin, err := pgx.Connect(ctx, url)
