@@ -51,7 +51,7 @@
 // is reuse, which revokes the grant (RFC 9700 §4.14.2).
 //
 // The user and client indexes live on their own slots, so they are updated
-// by separate calls: before a grant is created (a stale entry is harmless,
+// by a separate call (one pipeline for both): before a grant is created (a stale entry is harmless,
 // as revocation through an index checks the grant's user or client), and
 // after an exchange or extension moves a grant's expiry. RevokeUser and
 // RevokeClient revoke the indexed grants one by one, each atomically but

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // index records grant gid, expiring at exp, in its user's index (when it
@@ -14,12 +16,32 @@ import (
 func (s *Store) index(ctx context.Context, now time.Time, gid, userID, clientID string, exp time.Time) error {
 	nowMS := strconv.FormatInt(now.UnixMilli(), 10)
 	score := strconv.FormatInt(scoreMillis(exp), 10)
+	keys := make([]string, 0, 2)
 	if userID != "" {
-		if err := indexScript.Run(ctx, s.rdb, []string{s.userGrantsKey(userID)}, nowMS, gid, score).Err(); err != nil {
-			return err
-		}
+		keys = append(keys, s.userGrantsKey(userID))
 	}
-	return indexScript.Run(ctx, s.rdb, []string{s.clientGrantsKey(clientID)}, nowMS, gid, score).Err()
+	keys = append(keys, s.clientGrantsKey(clientID))
+	// Both indexes in one pipeline: one round trip (on a cluster, one per
+	// node, sent concurrently). A server that has not cached the script
+	// yet answers NOSCRIPT; the retry sends its body, which caches it.
+	run := func(eval func(p goredis.Pipeliner, key string) *goredis.Cmd) error {
+		_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for _, k := range keys {
+				eval(p, k)
+			}
+			return nil
+		})
+		return err
+	}
+	err := run(func(p goredis.Pipeliner, key string) *goredis.Cmd {
+		return indexScript.EvalSha(ctx, p, []string{key}, nowMS, gid, score)
+	})
+	if err != nil && goredis.HasErrorPrefix(err, "NOSCRIPT") {
+		err = run(func(p goredis.Pipeliner, key string) *goredis.Cmd {
+			return indexScript.Eval(ctx, p, []string{key}, nowMS, gid, score)
+		})
+	}
+	return err
 }
 
 // RevokeUser implements [storage.TokenStore]. It revokes each grant in the

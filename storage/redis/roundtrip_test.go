@@ -1,0 +1,125 @@
+package redis
+
+import (
+	"context"
+	"net"
+	"os/exec"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/internal/testenv"
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// tripCounter is a go-redis hook that counts round trips: a command sent
+// alone is one, a pipeline is one (per node, sent concurrently).
+type tripCounter struct{ n atomic.Int64 }
+
+func (c *tripCounter) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (c *tripCounter) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *tripCounter) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// count returns how many round trips fn made, after a warm-up call of it
+// that loads the scripts.
+func (c *tripCounter) count(fn func()) int64 {
+	before := c.n.Load()
+	fn()
+	return c.n.Load() - before
+}
+
+// The hot paths' round trips on a single node: validation is one script,
+// a refresh without Check is the exchange script plus one pipeline for the
+// user and client indexes, a new grant is one pipeline of indexes plus the
+// create script.
+func TestRoundTrips(t *testing.T) {
+	base := singleClient(t).(*goredis.Client)
+	rdb := goredis.NewClient(base.Options())
+	t.Cleanup(func() { _ = rdb.Close() })
+	var trips tripCounter
+	rdb.AddHook(&trips)
+	clk := newFakeClock()
+	s, prefix := newStore(t, rdb, clk.Now)
+	h := &harness{t: t, s: s, rdb: rdb, clk: clk, prefix: prefix, ctx: t.Context()}
+
+	// Warm up: the first call of each script may be NOSCRIPT + EVAL.
+	_, access, refresh := h.grant("web", "alice", 24*time.Hour)
+	x, next := h.exchange("web", refresh)
+	_, err := s.ExchangeToken(h.ctx, x)
+	require.NoError(t, err)
+	require.True(t, h.live(storage.KindAccess, next[0]))
+
+	assert.EqualValues(t, 2, trips.count(func() { h.grant("web", "alice", 24*time.Hour) }), "CreateGrant")
+	assert.EqualValues(t, 1, trips.count(func() { h.live(storage.KindAccess, next[0]) }), "LookupToken")
+	assert.EqualValues(t, 1, trips.count(func() { h.live(storage.KindAccess, access) }), "LookupToken of a revoked-by-rotation token")
+	h.clk.Advance(time.Minute) // the grant's expiry moves: the indexes follow
+	x, next = h.exchange("web", next[1])
+	assert.EqualValues(t, 2, trips.count(func() {
+		_, err := s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+	}), "ExchangeToken without Check")
+}
+
+// A server that lost its script cache (a restart, SCRIPT FLUSH) still gets
+// its indexes updated: the pipeline's NOSCRIPT is retried with the body.
+func TestIndexSurvivesScriptFlush(t *testing.T) {
+	// A server of its own, so that flushing its scripts disturbs no other test.
+	addr := startRedis(t)
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	clk := newFakeClock()
+	s := New(rdb, Config{Prefix: "flush:", Now: clk.Now})
+	h := &harness{t: t, s: s, rdb: rdb, clk: clk, prefix: "flush:", ctx: t.Context()}
+	h.grant("web", "alice", 24*time.Hour)
+	require.NoError(t, rdb.ScriptFlush(h.ctx).Err())
+	g, access, _ := h.grant("web", "alice", 24*time.Hour)
+	n, err := s.RevokeUser(h.ctx, "alice")
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "both grants were indexed")
+	assert.False(t, h.live(storage.KindAccess, access), "grant %s revoked", g.ID)
+}
+
+// startRedis starts a throwaway redis-server on a free loopback port and
+// returns its address; it is stopped when t ends.
+func startRedis(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		testenv.Skipf(t, "redis-server not found: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	_, port, _ := net.SplitHostPort(addr)
+	require.NoError(t, ln.Close())
+	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no")
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for rdb.Ping(t.Context()).Err() != nil {
+		require.True(t, time.Now().Before(deadline), "redis-server on %s did not start", addr)
+		time.Sleep(20 * time.Millisecond)
+	}
+	return addr
+}
