@@ -365,6 +365,26 @@ func TestLogoutEndsTheSessionServerSide(t *testing.T) {
 	assert.Equal(t, "/", w.Header().Get("Location"))
 }
 
+// Failed logins are throttled like the password grant: once the user's
+// burst from one IP is spent, even the right password is 429 slow_down
+// with Retry-After, and no cookie is set; another IP is not locked out.
+func TestLoginIsThrottled(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	for i := range provider.DefaultUserRate.Burst {
+		w := serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "nope")))
+		require.Equal(t, http.StatusBadRequest, w.Code, "attempt %d: %s", i, w.Body.String())
+	}
+	w := serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
+	assert.Equal(t, http.StatusTooManyRequests, w.Code)
+	assert.Equal(t, "60", w.Header().Get("Retry-After"))
+	assert.JSONEq(t, `{"error":"slow_down","error_description":"too many failed attempts, try again later"}`, w.Body.String())
+	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+	assert.Empty(t, w.Header().Values("Set-Cookie"), "a throttled login sets no cookie")
+
+	w = serve(e.s.LoginHandler(), reqOpts{remoteAddr: "198.51.100.7:1234"}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
+	assert.Equal(t, http.StatusOK, w.Code, "the user can still log in from elsewhere: %s", w.Body.String())
+}
+
 func TestCurrentUser(t *testing.T) {
 	e := newSessEnv(t, sessOpts{bind: true})
 	get := func(o reqOpts) (string, bool) {

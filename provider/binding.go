@@ -67,12 +67,28 @@ func writeField(h hash.Hash, s string) {
 // store's error when the revocation failed (the request is refused all the
 // same and the next one tries again).
 func (p *Provider) checkBinding(ctx context.Context, r *http.Request, g *storage.Grant) error {
+	if p.bindingMatches(r, g) {
+		return nil
+	}
+	return p.bindingMismatch(ctx, r, g)
+}
+
+// bindingMatches reports whether r may use grant g: binding is off, g is
+// not bound, or r's fingerprint is the one g is bound to.
+func (p *Provider) bindingMatches(r *http.Request, g *storage.Grant) bool {
 	if g.Binding == "" || p.cfg.BindingKey == nil {
-		return nil
+		return true
 	}
-	if hmac.Equal([]byte(g.Binding), []byte(p.Fingerprint(r))) {
-		return nil
-	}
+	return hmac.Equal([]byte(g.Binding), []byte(p.Fingerprint(r)))
+}
+
+// bindingMismatch revokes grant g, which r presented from another user
+// agent than g is bound to, reports EventBindingMismatch and returns
+// [ErrInvalidToken] (joined with the store's error when the revocation
+// failed).
+func (p *Provider) bindingMismatch(ctx context.Context, r *http.Request, g *storage.Grant) error {
+	p.emit(ctx, Event{Type: EventBindingMismatch, ClientID: g.ClientID, UserID: g.UserID, GrantID: g.ID,
+		IP: p.ClientIP(r), Reason: "token presented from another client IP or User-Agent; grant revoked"})
 	if err := p.cfg.Tokens.RevokeGrant(context.WithoutCancel(ctx), g.ID); err != nil {
 		return errors.Join(ErrInvalidToken, fmt.Errorf("provider: revoke grant on binding mismatch: %w", err))
 	}

@@ -167,3 +167,47 @@ func TestBindingClientCredentialsGrantIsBoundToo(t *testing.T) {
 	_, err = e.p.ValidateAccessToken(apiRequest("192.0.2.9:2", "svc", ""), access)
 	assert.ErrorIs(t, err, provider.ErrInvalidToken)
 }
+
+// A binding mismatch is a security event, whether the bound access token
+// or the bound refresh token was presented from elsewhere; the refresh is
+// invalid_grant, consumes nothing and ends the grant.
+func TestBindingMismatchIsReportedAndEndsTheGrant(t *testing.T) {
+	var events []provider.Event
+	e := newEnv(t, func(c *provider.Config) {
+		c.BindingKey = bindingKey
+		c.Events = func(_ context.Context, ev provider.Event) {
+			if ev.Type == provider.EventBindingMismatch {
+				events = append(events, ev)
+			}
+		}
+	})
+	refreshFrom := func(rt, ua string) *httptest.ResponseRecorder {
+		return e.do(req{form: with(password(), "grant_type", "refresh_token", "refresh_token", rt),
+			basic: conf, remoteAddr: "192.0.2.1:4444", header: http.Header{"User-Agent": {ua}}})
+	}
+
+	// The access token from another User-Agent.
+	tok := e.issueFrom(t, "192.0.2.1:4444", "Firefox")
+	grantID := tok["access_token"].(string)[4:26] // oat_<grant ID>…: validating here would trip the binding
+	_, err := e.p.ValidateAccessToken(apiRequest("192.0.2.1:5555", "curl/8", ""), tok["access_token"].(string))
+	require.ErrorIs(t, err, provider.ErrInvalidToken)
+	require.Len(t, events, 1)
+	assert.Equal(t, provider.Event{Type: provider.EventBindingMismatch, Time: e.clock.Now(), ClientID: "conf",
+		UserID: "user-1", GrantID: grantID, IP: netip.MustParseAddr("192.0.2.1"),
+		Reason: "token presented from another client IP or User-Agent; grant revoked"}, events[0])
+
+	// The refresh token from another User-Agent.
+	events = nil
+	tok = e.issueFrom(t, "192.0.2.1:4444", "Firefox")
+	grantID = tok["access_token"].(string)[4:26]
+	assertError(t, refreshFrom(tok["refresh_token"].(string), "curl/8"), http.StatusBadRequest, "invalid_grant")
+	require.Len(t, events, 1)
+	assert.Equal(t, grantID, events[0].GrantID)
+	_, err = e.p.ValidateAccessToken(apiRequest("192.0.2.1:4444", "Firefox", ""), tok["access_token"].(string))
+	assert.ErrorIs(t, err, provider.ErrInvalidToken, "the grant is revoked")
+	assertError(t, refreshFrom(tok["refresh_token"].(string), "Firefox"), http.StatusBadRequest, "invalid_grant")
+
+	// The rightful client refreshes as before.
+	tok = e.issueFrom(t, "192.0.2.1:4444", "Firefox")
+	assertToken(t, refreshFrom(tok["refresh_token"].(string), "Firefox"))
+}

@@ -137,12 +137,14 @@ func writeError(w http.ResponseWriter, err error) {
 	if e.status() == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
+	SetRetryAfter(w.Header(), e) // a throttled attempt: how long to wait
 	writeJSON(w, e.status(), errorBody{Error: e.Code, ErrorDescription: e.Description, ErrorURI: e.URI})
 }
 
 // WriteError writes err as an OAuth 2.0 error response (RFC 6749 §5.2)
-// with the no-store headers: an *[Error] as it is, any other error as a
-// 503 temporarily_unavailable whose detail is not sent. Handlers built
+// with the no-store headers: an *[Error] as it is (with Retry-After when
+// it is a throttling error), any other error as a 503
+// temporarily_unavailable whose detail is not sent. Handlers built
 // on the provider use it so that every endpoint answers alike.
 func WriteError(w http.ResponseWriter, err error) { writeError(w, err) }
 

@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"flag"
 	"bytes"
 	"context"
 	"fmt"
@@ -64,6 +65,8 @@ func TestMain(m *testing.M) {
 	if code == 0 {
 		log := captured.String()
 		switch {
+		case flag.Lookup("test.run").Value.String() != "":
+			// A chosen subset of the tests may log no events at all.
 		case !strings.Contains(log, "event=token_issued") || !strings.Contains(log, "event=user_auth_failed"):
 			fmt.Fprintln(os.Stderr, "events: the test flows logged no security events; the leak check checked nothing")
 			code = 1

@@ -10,6 +10,10 @@ import (
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
+// errBindingMismatch is the Check error of a refresh from another user
+// agent than the grant is bound to.
+var errBindingMismatch = errors.New("provider: binding mismatch")
+
 // refreshGrant is the refresh token grant (RFC 6749 §6) with rotation
 // (RFC 9700 §4.14.2): the presented refresh token is consumed and a new
 // access and refresh token of the same grant are issued, atomically in the
@@ -53,9 +57,10 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 	}
 	// A plain refresh needs no check beyond the client, which the store
 	// makes: leaving Check out lets a remote store exchange in one round
-	// trip. A user_id or a narrowed scope is checked atomically with the
-	// exchange, so that a wrong one consumes nothing.
-	if userID != "" || len(requested) > 0 {
+	// trip. A user_id, a narrowed scope or a binding is checked atomically
+	// with the exchange, so that a wrong one consumes nothing.
+	var mismatched *storage.Grant // the bound grant r may not use
+	if userID != "" || len(requested) > 0 || p.cfg.BindingKey != nil {
 		x.Check = func(g *storage.Grant) error {
 			if userID != "" && subtle.ConstantTimeCompare([]byte(userID), []byte(g.UserID)) != 1 {
 				return errInvalidGrant("user_id does not match the refresh token")
@@ -63,11 +68,22 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 			if _, e := narrowScopes(requested, g.Scopes); e != nil {
 				return e
 			}
+			if !p.bindingMatches(r, g) {
+				mismatched = g
+				return errBindingMismatch
+			}
 			return nil
 		}
 	}
 	g, err := p.cfg.Tokens.ExchangeToken(r.Context(), x)
 	if err != nil {
+		if errors.Is(err, errBindingMismatch) && mismatched != nil {
+			// A refresh token presented from another user agent than
+			// its grant is bound to ends the grant, as a bound access
+			// token does; it is refused even if the revocation failed.
+			_ = p.bindingMismatch(r.Context(), r, mismatched)
+			return nil, errInvalidGrant("invalid refresh token")
+		}
 		if e, ok := errors.AsType[*Error](err); ok {
 			return nil, e
 		}

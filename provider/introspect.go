@@ -41,7 +41,6 @@ func (p *Provider) IntrospectHandler() http.Handler { return http.HandlerFunc(p.
 func (p *Provider) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 	resp, e := p.introspect(w, r)
 	if e != nil {
-		SetRetryAfter(w.Header(), e)
 		writeError(w, e)
 		return
 	}

@@ -35,7 +35,6 @@ func (p *Provider) RevokeHandler() http.Handler { return http.HandlerFunc(p.serv
 
 func (p *Provider) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	if e := p.revoke(w, r); e != nil {
-		SetRetryAfter(w.Header(), e)
 		writeError(w, e)
 		return
 	}

@@ -267,8 +267,8 @@ func RetryAfter(err error) (wait time.Duration, ok bool) {
 
 // SetRetryAfter sets the Retry-After header (RFC 9110 §10.2.3) of a
 // response to a throttled request, in whole seconds rounded up, and does
-// nothing for any other err. Call it before [WriteError] when writing an
-// error of [Provider.AuthenticateUser] yourself.
+// nothing for any other err. [WriteError] calls it; call it yourself only
+// when writing an error of [Provider.AuthenticateUser] in another form.
 func SetRetryAfter(h http.Header, err error) {
 	wait, ok := RetryAfter(err)
 	if !ok {

@@ -258,8 +258,7 @@ func TestThrottleAuthenticateUserForLoginForms(t *testing.T) {
 	assert.Equal(t, time.Minute, wait)
 
 	w := httptest.NewRecorder()
-	provider.SetRetryAfter(w.Header(), err)
-	provider.WriteError(w, err)
+	provider.WriteError(w, err) // sets Retry-After itself
 	assertThrottled(t, w, "60")
 
 	w = httptest.NewRecorder()

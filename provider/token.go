@@ -21,7 +21,6 @@ type grantFunc func(r *http.Request, c *authenticatedClient, f form) (*tokenResp
 func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	resp, e := p.token(w, r)
 	if e != nil {
-		SetRetryAfter(w.Header(), e)
 		writeError(w, e)
 		return
 	}

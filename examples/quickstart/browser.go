@@ -124,7 +124,7 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 func servePage(w http.ResponseWriter, r *http.Request) {
 	var n [16]byte
 	_, _ = rand.Read(n[:])
-	nonce := base64.RawStdEncoding.EncodeToString(n[:])
+	nonce := base64.RawURLEncoding.EncodeToString(n[:]) // no "+" or "/": the page need not escape it
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
