@@ -1,9 +1,9 @@
 package provider_test
 
 import (
-	"flag"
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/netip"
