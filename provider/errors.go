@@ -24,8 +24,11 @@ const (
 )
 
 // ErrInvalidToken is returned by [Provider.ValidateAccessToken] for a
-// token that is malformed, unknown, expired or revoked, or whose client is
-// disabled; the cases are not told apart. Check it with [errors.Is].
+// token that is malformed, unknown, expired or revoked; the cases are not
+// told apart. A client disabled with [Provider.DisableClient] has its
+// grants revoked, so its tokens are refused too; validation does not read
+// the client, so disable clients through it (or oauth2ctl), not by
+// writing Disabled to the store alone. Check it with [errors.Is].
 var ErrInvalidToken = errors.New("provider: invalid token")
 
 // Error is an OAuth 2.0 error response (RFC 6749 §5.2): the JSON body's

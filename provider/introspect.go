@@ -29,8 +29,8 @@ type introspection struct {
 //
 // A live access or refresh token is answered with active: true, scope,
 // client_id, sub (the user ID; left out for client_credentials), token_type
-// ("Bearer" for an access token, "refresh_token" for a refresh token),
-// exp, iat and iss (Config.Issuer, left out when empty). username is
+// ("Bearer" for an access token; left out for a refresh token, which has
+// no access token type), exp, iat and iss (Config.Issuer, left out when empty). username is
 // never sent: the provider knows users by ID only. Any other token
 // (unknown, malformed, expired, revoked, consumed) is exactly
 // {"active":false}. token_type_hint only orders the lookup. A missing
@@ -81,7 +81,9 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) (*introspe
 		Iss:       p.cfg.Issuer,
 	}
 	if ti.Token.Kind == storage.KindRefresh {
-		resp.TokenType = hintRefreshToken
+		// token_type names an access token type (RFC 7662 §2.2, RFC 6749
+		// §7.1); a refresh token has none.
+		resp.TokenType = ""
 	}
 	return resp, nil
 }

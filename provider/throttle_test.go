@@ -202,19 +202,23 @@ func TestThrottleConfig(t *testing.T) {
 }
 
 // countingUsers counts the password checks that reach the user database.
+// Each check takes delay, as a real password hash does, so that
+// concurrent guesses overlap inside the check.
 type countingUsers struct {
-	n atomic.Int64
+	n     atomic.Int64
+	delay time.Duration
 }
 
 func (c *countingUsers) CheckAuth(ctx context.Context, username, password string) (string, error) {
 	c.n.Add(1)
+	time.Sleep(c.delay)
 	return users.CheckAuth(ctx, username, password)
 }
 
 func TestThrottleConcurrentGuessing(t *testing.T) {
 	// Many guesses at once from one IP: exactly Burst of them are judged
 	// (reach the user database); all others are refused with 429.
-	cu := &countingUsers{}
+	cu := &countingUsers{delay: 5 * time.Millisecond}
 	e := newEnv(t, func(c *provider.Config) { c.Users = cu })
 	const guesses = 40
 	var wg sync.WaitGroup
@@ -344,6 +348,54 @@ func TestThrottleSharedRedisLimiter(t *testing.T) {
 		assert.NotContains(t, k, "johndoe", "keys are hashed")
 		assert.NotContains(t, k, "192.0.2.1")
 	}
+}
+
+// Concurrent guessing split over two instances that share the Redis
+// limiter: each instance serializes one IP's judgements itself, and the
+// instances share the counts, so at most Burst + (instances - 1) guesses
+// reach the user database (one in flight per other instance may slip in
+// before its failure is counted).
+func TestThrottleSharedRedisLimiterConcurrentGuessing(t *testing.T) {
+	rawURL := testenv.Getenv(t, "OAUTH2_TEST_REDIS_URL", "set it to a Redis URL such as redis://127.0.0.1:6379/0 to run the shared Redis limiter test")
+	opts, err := goredis.ParseURL(rawURL)
+	require.NoError(t, err)
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:])
+	prefix := "oauth2test:throttle:" + hex.EncodeToString(nonce[:]) + ":"
+	client := goredis.NewClient(opts)
+	t.Cleanup(func() {
+		keys, _ := client.Keys(context.Background(), "rate:"+prefix+"*").Result()
+		if len(keys) > 0 {
+			_ = client.Del(context.Background(), keys...).Err()
+		}
+		_ = client.Close()
+	})
+	cu := &countingUsers{delay: 5 * time.Millisecond}
+	const instances = 2
+	var envs [instances]*env
+	for i := range envs {
+		envs[i] = newEnv(t, func(c *provider.Config) {
+			c.Users = cu
+			c.Limiter = redisstore.NewLimiter(client, prefix)
+		})
+	}
+	const guesses = 40
+	codes := make([]int, guesses)
+	var wg sync.WaitGroup
+	for i := range guesses {
+		wg.Go(func() { codes[i] = envs[i%instances].do(req{form: wrongPassword(), basic: conf}).Code })
+	}
+	wg.Wait()
+	judged := 0
+	for _, c := range codes {
+		require.Contains(t, []int{400, 429}, c)
+		if c == 400 {
+			judged++
+		}
+	}
+	assert.GreaterOrEqual(t, judged, provider.DefaultUserRate.Burst)
+	assert.LessOrEqual(t, judged, provider.DefaultUserRate.Burst+instances-1)
+	assert.EqualValues(t, judged, cu.n.Load(), "only judged guesses reach the user database")
 }
 
 var _ authcheck.AuthChecker = (*countingUsers)(nil)

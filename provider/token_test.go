@@ -67,8 +67,11 @@ func TestTokenEndpointRequestRules(t *testing.T) {
 		{name: "password grant without Users is unsupported", mutate: func(c *provider.Config) { c.Users = nil },
 			req: req{form: password(), basic: conf}, status: 400, code: "unsupported_grant_type"},
 		{name: "grant type the client may not use is unauthorized_client", req: req{form: password(), basic: []string{"cc-only", confSecret}}, status: 400, code: "unauthorized_client"},
-		{name: "empty username counts as missing", req: req{form: password("username", ""), basic: conf}, status: 400, code: "invalid_request"},
+		{name: "missing username", req: req{form: password("username", ""), basic: conf}, status: 400, code: "invalid_request"},
+		{name: "empty username counts as missing", req: req{rawBody: "grant_type=password&username=&password=foobar42", basic: conf}, status: 400, code: "invalid_request"},
 		{name: "missing password", req: req{form: password("password", ""), basic: conf}, status: 400, code: "invalid_request"},
+		{name: "empty password counts as missing", req: req{rawBody: "grant_type=password&username=johndoe&password=", basic: conf}, status: 400, code: "invalid_request"},
+		{name: "empty client_id with Basic counts as absent", req: req{rawBody: "grant_type=password&username=johndoe&password=foobar42&client_id=", basic: conf}, status: 200},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -308,6 +311,7 @@ func TestRefreshGrantRules(t *testing.T) {
 		consumed bool
 	}{
 		{name: "missing refresh_token", req: func(rt, at string) req { return req{form: refresh(""), basic: conf} }, status: 400, code: "invalid_request"},
+		{name: "empty refresh_token counts as missing", req: func(rt, at string) req { return req{rawBody: "grant_type=refresh_token&refresh_token=", basic: conf} }, status: 400, code: "invalid_request"},
 		{name: "malformed refresh token", req: func(rt, at string) req { return req{form: refresh(corrupt(rt)), basic: conf} }, status: 400, code: "invalid_grant"},
 		{name: "access token as refresh token", req: func(rt, at string) req { return req{form: refresh(at), basic: conf} }, status: 400, code: "invalid_grant"},
 		{name: "refresh token of another client", req: func(rt, at string) req { return req{form: refresh(rt), basic: []string{"other", otherSecret}} }, status: 400, code: "invalid_grant"},
