@@ -88,7 +88,8 @@ type Config struct {
 	// means [DefaultUserRate].
 	UserRate storage.Rate
 	// IPRate limits failed passwords per client IP (per /64 for IPv6),
-	// whatever the username. Zero means [DefaultIPRate].
+	// whatever the username, and, counted apart, failed client secrets
+	// per client IP, whatever the client ID. Zero means [DefaultIPRate].
 	IPRate storage.Rate
 	// ClientRate limits failed client secrets per (client ID, client IP).
 	// Zero means [DefaultClientRate].

@@ -30,7 +30,9 @@ var (
 	DefaultUserRate = storage.Rate{Burst: 5, Every: time.Minute}
 	// DefaultIPRate: per client IP (per /64 for IPv6), 30 failed
 	// passwords at once, then one more every 10 seconds (whatever the
-	// usernames), which stops password spraying from one address.
+	// usernames), which stops password spraying from one address; and,
+	// counted apart, as many failed client secrets (whatever the client
+	// IDs).
 	DefaultIPRate = storage.Rate{Burst: 30, Every: 10 * time.Second}
 	// DefaultClientRate: per (client ID, client IP), 10 failed client
 	// secrets at once, then one more per minute.
@@ -139,9 +141,15 @@ func (t *throttler) passwordKeys(username string, ip netip.Addr) []limitKey {
 }
 
 // clientKeys are the keys of a client secret attempt for client id from
-// ip.
+// ip: the per-(client ID, IP) key first (its gate serializes the
+// judgement), then the per-IP key, which stops guessing secrets across
+// many client IDs from one address.
 func (t *throttler) clientKeys(id string, ip netip.Addr) []limitKey {
-	return []limitKey{{key: hashKey("client", id, ipKeyPart(ip)), rate: t.client}}
+	ipPart := ipKeyPart(ip)
+	return []limitKey{
+		{key: hashKey("client", id, ipPart), rate: t.client},
+		{key: hashKey("client-ip", ipPart), rate: t.ip},
+	}
 }
 
 // attempt is one throttled judgement in progress: begun by
@@ -163,7 +171,7 @@ func (p *Provider) beginPassword(r *http.Request, username string) (*attempt, *E
 }
 
 // beginClient begins the judgement of a secret for client id sent with r
-// (per-(client ID, IP) key).
+// (per-(client ID, IP) and per-IP keys).
 func (p *Provider) beginClient(r *http.Request, id string) (*attempt, *Error) {
 	if p.throttle == nil {
 		return &attempt{}, nil

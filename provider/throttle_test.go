@@ -152,6 +152,22 @@ func TestThrottleClientSecrets(t *testing.T) {
 	})
 }
 
+func TestThrottleClientSecretsPerIP(t *testing.T) {
+	e := newEnv(t, func(c *provider.Config) {
+		c.IPRate = storage.Rate{Burst: 3, Every: 10 * time.Second}
+	})
+	for _, id := range []string{"a", "b", "c"} {
+		assertError(t, e.do(req{form: password("client_id", id, "client_secret", "x")}), 401, "invalid_client")
+	}
+	t.Run("guessing secrets across client IDs from one IP is throttled", func(t *testing.T) {
+		assertThrottled(t, e.do(req{form: password("client_id", "d", "client_secret", "x")}), "10")
+		assertThrottled(t, e.do(req{form: password(), basic: conf}), "10")
+	})
+	t.Run("another IP is not affected", func(t *testing.T) {
+		assertToken(t, e.do(req{form: password(), basic: conf, remoteAddr: "198.51.100.7:4000"}))
+	})
+}
+
 func TestThrottleDisabled(t *testing.T) {
 	e := newEnv(t, func(c *provider.Config) { c.DisableThrottling = true })
 	for range 3 * provider.DefaultUserRate.Burst {
