@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -391,9 +392,14 @@ func TestClientCredentialsGrant(t *testing.T) {
 
 func TestStoreOutageIs503(t *testing.T) {
 	outage := errors.New("dial tcp 127.0.0.1:5432: connection refused")
+	var rt string // the refresh token of the "refresh exchange fails" case
 	tests := []struct {
 		name string
 		fail func(e *env) req
+		// after checks, once the outage is over, that nothing was left
+		// half done: e's store is healthy again and healthy is the
+		// token handler as it was before the outage.
+		after func(t *testing.T, e *env, healthy http.Handler)
 	}{
 		{name: "client lookup fails", fail: func(e *env) req {
 			e.store.setFail(outage)
@@ -402,12 +408,20 @@ func TestStoreOutageIs503(t *testing.T) {
 		{name: "grant creation fails", fail: func(e *env) req {
 			e.h = failingWrites(e, outage) // GetClient passes, CreateGrant fails
 			return req{form: password(), basic: conf}
+		}, after: func(t *testing.T, e *env, _ http.Handler) {
+			n, err := e.store.RevokeUser(context.Background(), "user-1")
+			require.NoError(t, err)
+			assert.Zero(t, n, "no grant was left behind")
 		}},
 		{name: "refresh exchange fails", fail: func(e *env) req {
-			rt := e.issue(t)["refresh_token"].(string)
+			rt = e.issue(t)["refresh_token"].(string)
 			e.store.setFail(nil)
 			e.h = failingWrites(e, outage)
 			return req{form: refresh(rt), basic: conf}
+		}, after: func(t *testing.T, e *env, healthy http.Handler) {
+			w := httptest.NewRecorder()
+			healthy.ServeHTTP(w, req{form: refresh(rt), basic: conf}.build())
+			assertToken(t, w) // the refresh token was not consumed
 		}},
 		{name: "request context cancelled", fail: func(e *env) req {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -423,10 +437,16 @@ func TestStoreOutageIs503(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, nil)
+			healthy := e.h
 			rq := tc.fail(e)
 			w := e.do(rq)
 			assertError(t, w, 503, "temporarily_unavailable")
+			assert.Equal(t, "1", w.Header().Get("Retry-After"))
 			assert.NotContains(t, w.Body.String(), "5432")
+			e.store.setFail(nil)
+			if tc.after != nil {
+				tc.after(t, e, healthy)
+			}
 		})
 	}
 }
