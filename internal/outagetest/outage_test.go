@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -37,8 +38,17 @@ type app struct {
 
 func newApp(t *testing.T, storeURL string) *app {
 	t.Helper()
+	return newAppBounded(t, storeURL, storeTimeout, 0)
+}
+
+// newAppBounded is newApp with each store call bounded by timeout
+// (negative: not bounded by the store) and, when deadline is positive,
+// each request's context ending after deadline, as an app's own
+// middleware (or http.TimeoutHandler) would make it.
+func newAppBounded(t *testing.T, storeURL string, timeout, deadline time.Duration) *app {
+	t.Helper()
 	ctx := context.Background()
-	s, err := storeurl.Open(ctx, storeURL, storeurl.Options{Timeout: storeTimeout})
+	s, err := storeurl.Open(ctx, storeURL, storeurl.Options{Timeout: timeout})
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	require.NoError(t, s.Migrate(ctx))
@@ -61,7 +71,15 @@ func newApp(t *testing.T, storeURL string) *app {
 	mux.Handle("/api/me", policy.Bearer(p)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"ok":true}`))
 	})))
-	srv := httptest.NewServer(mux)
+	var h http.Handler = mux
+	if deadline > 0 {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), deadline)
+			defer cancel()
+			mux.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+	srv := httptest.NewServer(h)
 	srv.Client().Timeout = 20 * time.Second // a hang fails the test, not the run
 	t.Cleanup(srv.Close)
 	return &app{srv: srv, secret: secret}
@@ -194,6 +212,59 @@ func TestRedisHangs(t *testing.T) {
 	rs := newRedisServer(t)
 	rs.Start(t)
 	a := newApp(t, rs.URL())
+	access := a.accessToken(t)
+
+	rs.Freeze(t)
+	thawed := false
+	defer func() {
+		if !thawed {
+			rs.Thaw(t)
+		}
+	}()
+	assertUnavailable(t, a, access)
+
+	rs.Thaw(t)
+	thawed = true
+	assertRecovers(t, a, access)
+}
+
+// A Postgres that accepts connections but answers no query on the
+// provider's tables (another session holds them locked) is bounded by the
+// store timeout, and the provider recovers when the lock goes.
+func TestPostgresHangs(t *testing.T) {
+	pg := newPostgresServer(t)
+	pg.Start(t)
+	a := newApp(t, pg.URL())
+	access := a.accessToken(t)
+
+	ctx := context.Background()
+	locker, err := pgx.Connect(ctx, pg.URL())
+	require.NoError(t, err)
+	defer locker.Close(ctx)
+	tx, err := locker.Begin(ctx)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, "lock table oauth2_clients, oauth2_grants, oauth2_tokens in access exclusive mode")
+	require.NoError(t, err)
+	released := false
+	defer func() {
+		if !released {
+			_ = tx.Rollback(ctx)
+		}
+	}()
+	assertUnavailable(t, a, access)
+
+	require.NoError(t, tx.Rollback(ctx))
+	released = true
+	assertRecovers(t, a, access)
+}
+
+// With no store timeout at all, the request's own context bounds a hung
+// store: the answer is a 503 when the request's deadline passes, not a
+// hang.
+func TestRequestContextBoundsAHang(t *testing.T) {
+	rs := newRedisServer(t)
+	rs.Start(t)
+	a := newAppBounded(t, rs.URL(), -1, 500*time.Millisecond)
 	access := a.accessToken(t)
 
 	rs.Freeze(t)
