@@ -79,8 +79,7 @@ func New(k storage.TokenKind, grantID string) (string, storage.TokenRef, error) 
 	var sum [4]byte
 	binary.BigEndian.PutUint32(sum[:], crc32.ChecksumIEEE(b[:Len-sumLen]))
 	enc.Encode(b[Len-sumLen:], sum[:])
-	s := string(b)
-	return s, storage.TokenRef{GrantID: grantID, Hash: storage.HashToken(s)}, nil
+	return string(b), storage.TokenRef{GrantID: grantID, Hash: sha256.Sum256(b)}, nil
 }
 
 // Parse checks that s is well formed as a token of kind k (length,
