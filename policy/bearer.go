@@ -5,9 +5,16 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
 )
+
+// tokenInfos recycles the TokenInfo a validation fills. Nothing of it
+// outlives the validation: the Identity copies its strings and slice
+// headers, and the store's scopes they point to are read-only.
+var tokenInfos = sync.Pool{New: func() any { return new(storage.TokenInfo) }}
 
 // credential is what an Authorization header holds, as far as the bearer
 // scheme is concerned.
@@ -54,14 +61,21 @@ func isB64Token(s string) bool {
 		return false
 	}
 	for i := 0; i < n; i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+		if !b64TokenChar[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// b64TokenChar reports which bytes a b64token may hold before its "="s.
+var b64TokenChar = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+	}
+	return t
+}()
 
 // failure is a precomputed error answer of the bearer policy.
 type failure struct {
@@ -125,8 +139,14 @@ func Bearer(p *provider.Provider) func(http.Handler) http.Handler {
 				malformed.write(w)
 				return
 			}
-			ti, err := p.ValidateAccessToken(r, raw)
+			// One allocation holds the context node, the Identity and the
+			// TokenInfo the store fills; the scopes are the store's own,
+			// shared read-only (Identity.Scopes is documented read-only).
+			ti := tokenInfos.Get().(*storage.TokenInfo)
+			err := p.ValidateAccessTokenInto(r, raw, ti)
 			if err != nil {
+				*ti = storage.TokenInfo{}
+				tokenInfos.Put(ti)
 				if errors.Is(err, provider.ErrInvalidToken) {
 					invalidToken.write(w)
 				} else {
@@ -135,13 +155,15 @@ func Bearer(p *provider.Provider) func(http.Handler) http.Handler {
 				}
 				return
 			}
-			ctx := WithIdentity(r.Context(), Identity{
+			ctx := &identityCtx{Context: r.Context(), id: Identity{
 				UserID:   ti.Grant.UserID,
 				ClientID: ti.Grant.ClientID,
 				GrantID:  ti.Grant.ID,
 				Scopes:   ti.EffectiveScopes(),
 				Method:   MethodBearer,
-			})
+			}}
+			*ti = storage.TokenInfo{}
+			tokenInfos.Put(ti)
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}

@@ -36,6 +36,13 @@ func (s *flakyStore) LookupToken(ctx context.Context, k storage.TokenKind, ref s
 	return s.Store.LookupToken(ctx, k, ref)
 }
 
+func (s *flakyStore) LookupTokenInto(ctx context.Context, k storage.TokenKind, ref storage.TokenRef, dst *storage.TokenInfo) error {
+	if s.down.Load() {
+		return errors.New("redis: i/o timeout")
+	}
+	return s.Store.LookupTokenInto(ctx, k, ref, dst)
+}
+
 type env struct {
 	now   time.Time
 	store *flakyStore
@@ -214,6 +221,30 @@ func TestIdentityContext(t *testing.T) {
 	id.UserID = "changed"
 	again, _ := policy.IdentityFrom(ctx)
 	assert.Equal(t, "u", again.UserID, "IdentityFrom returns a copy")
+}
+
+// TestBearerAllocations guards the cost of the hot path: a valid token
+// through Bearer over the memory store allocates the request copy that
+// carries the new context and the context node holding the Identity,
+// nothing more.
+func TestBearerAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	e := newEnv(t)
+	tok := e.token(t, "grant_type=password&username=johndoe&password=x&scope=read")
+	var id policy.Identity
+	h := policy.Bearer(e.p)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ = policy.IdentityFrom(r.Context())
+	}))
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	w := httptest.NewRecorder()
+	allocs := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, r) })
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "user-johndoe", id.UserID)
+	assert.Equal(t, []string{"read"}, id.Scopes)
+	assert.LessOrEqual(t, allocs, 2.0, "allocations per validated request")
 }
 
 // BenchmarkBearer is one authenticated request through the middleware

@@ -104,13 +104,25 @@ func newThrottler(cfg *Config) *throttler {
 // it hides identifiers from a casual reader of the limiter's store,
 // not from someone who guesses them.
 func hashKey(kind string, parts ...string) string {
-	h := sha256.New()
-	h.Write([]byte("oauth2provider throttle\x00" + kind))
+	// The hashed bytes are built on the stack (longer input spills to the
+	// heap) and hashed in one call; keys must not change across versions,
+	// since a shared limiter may hold them.
+	in := make([]byte, 0, 256)
+	in = append(in, "oauth2provider throttle\x00"...)
+	in = append(in, kind...)
 	for _, s := range parts {
 		// Length-prefixed, so that ("ab","c") and ("a","bc") differ.
-		h.Write([]byte("\x00" + strconv.Itoa(len(s)) + ":" + s))
+		in = append(in, 0)
+		in = strconv.AppendInt(in, int64(len(s)), 10)
+		in = append(in, ':')
+		in = append(in, s...)
 	}
-	return kind + ":" + base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(in)
+	out := make([]byte, 0, 64)
+	out = append(out, kind...)
+	out = append(out, ':')
+	out = base64.RawURLEncoding.AppendEncode(out, sum[:16])
+	return string(out)
 }
 
 // ipKeyPart is the part of a key naming a client address: an IPv4
@@ -156,9 +168,9 @@ func (t *throttler) clientKeys(id string, ip netip.Addr) []limitKey {
 // [throttler.begin], ended by [attempt.end] after the caller counted a
 // failure with [attempt.fail] or not.
 type attempt struct {
-	t      *throttler
-	keys   []limitKey
-	unlock func()
+	t    *throttler
+	keys []limitKey
+	gate *gate // held until end; nil when not throttling or ended
 }
 
 // beginPassword begins the judgement of a password for username sent
@@ -200,7 +212,7 @@ func (p *Provider) failed(ctx context.Context, a *attempt, ev Event) *Error {
 // limiter outage (or ctx ending while waiting for the gate) is a 503:
 // throttling fails closed.
 func (t *throttler) begin(ctx context.Context, keys []limitKey) (*attempt, *Error) {
-	unlock, err := t.gates.lock(ctx, keys[0].key)
+	gt, err := t.gates.lock(ctx, keys[0].key)
 	if err != nil {
 		return nil, errUnavailable(err)
 	}
@@ -208,16 +220,16 @@ func (t *throttler) begin(ctx context.Context, keys []limitKey) (*attempt, *Erro
 	for _, k := range keys {
 		d, err := t.limiter.Throttled(ctx, k.key, k.rate)
 		if err != nil {
-			unlock()
+			t.gates.unlock(gt)
 			return nil, errUnavailable(err)
 		}
 		wait = max(wait, d)
 	}
 	if wait > 0 {
-		unlock()
+		t.gates.unlock(gt)
 		return nil, errThrottled(wait)
 	}
-	return &attempt{t: t, keys: keys, unlock: unlock}, nil
+	return &attempt{t: t, keys: keys, gate: gt}, nil
 }
 
 // fail counts a failed attempt under every key and returns the longest
@@ -239,9 +251,9 @@ func (a *attempt) fail(ctx context.Context) (time.Duration, *Error) {
 
 // end releases the attempt's gate. It may be called more than once.
 func (a *attempt) end() {
-	if a.unlock != nil {
-		a.unlock()
-		a.unlock = nil
+	if a.gate != nil {
+		a.t.gates.unlock(a.gate)
+		a.gate = nil
 	}
 }
 
@@ -295,35 +307,56 @@ type gates struct {
 // gate is one key's lock: a one-slot channel, with the number of
 // holders and waiters so that it is dropped when nobody uses it.
 type gate struct {
+	key  string
 	ch   chan struct{}
 	refs int
 }
 
+// freeGates recycles dropped gates, whose channels are empty.
+var freeGates = sync.Pool{New: func() any { return &gate{ch: make(chan struct{}, 1)} }}
+
 // lock takes key's gate, waiting while another attempt holds it, until
-// ctx ends. The map holds only keys in use, so it needs no eviction.
-func (g *gates) lock(ctx context.Context, key string) (unlock func(), err error) {
+// ctx ends, and returns it for unlock. The map holds only keys in use, so
+// it needs no eviction.
+func (g *gates) lock(ctx context.Context, key string) (*gate, error) {
 	g.mu.Lock()
 	gt := g.m[key]
 	if gt == nil {
-		gt = &gate{ch: make(chan struct{}, 1)}
+		gt = freeGates.Get().(*gate)
+		gt.key = key
 		g.m[key] = gt
 	}
 	gt.refs++
 	g.mu.Unlock()
 
-	release := func() {
-		g.mu.Lock()
-		if gt.refs--; gt.refs == 0 {
-			delete(g.m, key)
-		}
-		g.mu.Unlock()
-	}
 	select {
 	case gt.ch <- struct{}{}:
-		return func() { <-gt.ch; release() }, nil
+		return gt, nil
 	case <-ctx.Done():
-		release()
+		g.release(gt)
 		return nil, ctx.Err()
+	}
+}
+
+// unlock releases gt, which lock returned.
+func (g *gates) unlock(gt *gate) {
+	<-gt.ch
+	g.release(gt)
+}
+
+// release drops one reference to gt, and gt itself with the last one:
+// nobody else can then reach it, and its channel is empty.
+func (g *gates) release(gt *gate) {
+	g.mu.Lock()
+	gt.refs--
+	drop := gt.refs == 0
+	if drop {
+		delete(g.m, gt.key)
+	}
+	g.mu.Unlock()
+	if drop {
+		gt.key = ""
+		freeGates.Put(gt)
 	}
 }
 

@@ -25,26 +25,55 @@ func (p *Provider) ValidateAccessToken(r *http.Request, raw string) (*storage.To
 	return p.validateToken(r, storage.KindAccess, raw)
 }
 
+// ValidateAccessTokenInto is [Provider.ValidateAccessToken] writing the
+// token and its grant into dst, which it overwrites, so that a caller
+// validating a token on every request can keep dst in memory it allocates
+// anyway (middleware puts it in the request's context node). When the
+// token store is a [storage.TokenInfoFiller] this costs no allocation, and
+// then dst's Scopes and Grant.Code may be the store's own: they must not be
+// modified; copy them before handing them on to code that might. After an
+// error dst's content is unspecified.
+func (p *Provider) ValidateAccessTokenInto(r *http.Request, raw string, dst *storage.TokenInfo) error {
+	ref, err := token.Parse(storage.KindAccess, raw)
+	if err != nil {
+		return ErrInvalidToken
+	}
+	if f, ok := p.cfg.Tokens.(storage.TokenInfoFiller); ok {
+		err = f.LookupTokenInto(r.Context(), storage.KindAccess, ref, dst)
+	} else {
+		var ti *storage.TokenInfo
+		if ti, err = p.cfg.Tokens.LookupToken(r.Context(), storage.KindAccess, ref); err == nil {
+			*dst = *ti
+		}
+	}
+	return p.checkFound(r, storage.KindAccess, ref, dst, err)
+}
+
 // validateToken is ValidateAccessToken for a token of kind k.
 func (p *Provider) validateToken(r *http.Request, k storage.TokenKind, raw string) (*storage.TokenInfo, error) {
 	ref, err := token.Parse(k, raw)
 	if err != nil {
 		return nil, ErrInvalidToken
 	}
-	ctx := r.Context()
-	ti, err := p.cfg.Tokens.LookupToken(ctx, k, ref)
-	if err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil, ErrInvalidToken
-		}
-		return nil, fmt.Errorf("provider: look up %s token: %w", k, err)
-	}
-	// The store judges expiry by its clock; judge it by ours too.
-	if !p.now().Before(ti.Token.ExpiresAt) || ti.Grant.ID != ref.GrantID {
-		return nil, ErrInvalidToken
-	}
-	if err := p.checkBinding(ctx, r, &ti.Grant); err != nil {
+	ti, err := p.cfg.Tokens.LookupToken(r.Context(), k, ref)
+	if err := p.checkFound(r, k, ref, ti, err); err != nil {
 		return nil, err
 	}
 	return ti, nil
+}
+
+// checkFound judges the result of looking up the token of kind k that ref
+// names: ti and err as the store returned them.
+func (p *Provider) checkFound(r *http.Request, k storage.TokenKind, ref storage.TokenRef, ti *storage.TokenInfo, err error) error {
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return ErrInvalidToken
+		}
+		return fmt.Errorf("provider: look up %s token: %w", k, err)
+	}
+	// The store judges expiry by its clock; judge it by ours too.
+	if !p.now().Before(ti.Token.ExpiresAt) || ti.Grant.ID != ref.GrantID {
+		return ErrInvalidToken
+	}
+	return p.checkBinding(r.Context(), r, &ti.Grant)
 }

@@ -196,6 +196,26 @@ type TokenStore interface {
 	RevokeClient(ctx context.Context, clientID string) (int, error)
 }
 
+// TokenInfoFiller is an optional capability of a [TokenStore]: a lookup
+// that writes into a TokenInfo the caller provides, so that validating a
+// token on every request need not allocate one. The provider uses it when
+// Config.Tokens implements it and falls back to LookupToken otherwise;
+// a backend that allocates per lookup anyway (a network round trip) gains
+// nothing by implementing it. A wrapper that embeds a store and overrides
+// LookupToken must override LookupTokenInto too, or the provider calls the
+// embedded one past the override.
+type TokenInfoFiller interface {
+	// LookupTokenInto is LookupToken writing the result into dst, which
+	// it overwrites entirely. It must be safe for concurrent use, and
+	// follows LookupToken's rules for "not found" (ErrNotFound) and
+	// expiry. Unlike LookupToken's result, dst's slices and pointers
+	// (Token.Scopes, Grant.Scopes, Grant.Code) may share the store's
+	// memory: the caller must not modify what they point to, and copies
+	// them before handing them to code that might. After an error dst's
+	// content is unspecified.
+	LookupTokenInto(ctx context.Context, kind TokenKind, ref TokenRef, dst *TokenInfo) error
+}
+
 // Cleaner is implemented by stores that need expired records removed by a
 // janitor (Postgres). Stores whose backend expires records itself (Redis)
 // or that reclaim as they go (memory) need not implement it.

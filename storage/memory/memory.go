@@ -9,8 +9,9 @@ import (
 
 // Compile-time checks that Store implements the store contracts.
 var (
-	_ storage.ClientStore = (*Store)(nil)
-	_ storage.TokenStore  = (*Store)(nil)
+	_ storage.ClientStore     = (*Store)(nil)
+	_ storage.TokenStore      = (*Store)(nil)
+	_ storage.TokenInfoFiller = (*Store)(nil)
 )
 
 // numShards is the number of grant shards; a power of two.

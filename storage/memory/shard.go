@@ -127,25 +127,38 @@ func deleteExpired[T any](s []T, now int64, expiry func(*T) int64) []T {
 
 // export returns a copy of the grant as a storage.Grant.
 func (g *grant) export() storage.Grant {
-	out := storage.Grant{
-		ID:        g.id,
-		ClientID:  g.clientID,
-		UserID:    g.userID,
-		Scopes:    cloneList(g.scopes),
-		Binding:   g.binding,
-		CreatedAt: fromNano(g.created),
-		ExpiresAt: fromNano(g.expires),
-	}
-	if g.code != nil {
-		c := *g.code
-		out.Code = &c
-	}
+	var out storage.Grant
+	g.exportTo(&out, false)
 	return out
 }
 
-// export returns a copy of the token of grant g as a storage.Token.
-func (t *liveToken) export(g *grant) storage.Token {
-	out := storage.Token{
+// exportTo writes the grant into dst: with copies of its scopes and code
+// binding, or when share is set with the stored ones, which are never
+// modified (revoke replaces them, it does not write into them).
+func (g *grant) exportTo(dst *storage.Grant, share bool) {
+	*dst = storage.Grant{
+		ID:        g.id,
+		ClientID:  g.clientID,
+		UserID:    g.userID,
+		Scopes:    g.scopes,
+		Binding:   g.binding,
+		CreatedAt: fromNano(g.created),
+		ExpiresAt: fromNano(g.expires),
+		Code:      g.code,
+	}
+	if !share {
+		dst.Scopes = cloneList(g.scopes)
+		if g.code != nil {
+			c := *g.code
+			dst.Code = &c
+		}
+	}
+}
+
+// exportTo writes the token of grant g into dst, with a copy of its
+// scopes or, when share is set, the stored scopes, which never change.
+func (t *liveToken) exportTo(dst *storage.Token, g *grant, share bool) {
+	*dst = storage.Token{
 		Hash:      t.hash,
 		Kind:      t.kind,
 		GrantID:   g.id,
@@ -153,9 +166,11 @@ func (t *liveToken) export(g *grant) storage.Token {
 		ExpiresAt: fromNano(t.expires),
 	}
 	if t.scopes != nil {
-		out.Scopes = cloneList(*t.scopes)
+		dst.Scopes = *t.scopes
+		if !share {
+			dst.Scopes = cloneList(*t.scopes)
+		}
 	}
-	return out
 }
 
 // newLiveToken returns the stored form of t.

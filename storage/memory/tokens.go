@@ -69,23 +69,44 @@ func (s *Store) CreateGrant(_ context.Context, g *storage.Grant, tokens ...stora
 // LookupToken returns a copy of the live token of the given kind that ref
 // names, with its grant, or [storage.ErrNotFound].
 func (s *Store) LookupToken(_ context.Context, kind storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {
+	ti := new(storage.TokenInfo)
+	if err := s.lookup(kind, ref, ti, false); err != nil {
+		return nil, err
+	}
+	return ti, nil
+}
+
+// LookupTokenInto is LookupToken writing into dst without allocating:
+// the scopes and the code binding in dst are the store's own, which never
+// change once stored, and must not be modified; see
+// [storage.TokenInfoFiller].
+func (s *Store) LookupTokenInto(_ context.Context, kind storage.TokenKind, ref storage.TokenRef, dst *storage.TokenInfo) error {
+	return s.lookup(kind, ref, dst, true)
+}
+
+// lookup writes the live token of the given kind that ref names, with its
+// grant, into dst: copies of its lists, or when share is set the stored
+// lists themselves.
+func (s *Store) lookup(kind storage.TokenKind, ref storage.TokenRef, dst *storage.TokenInfo, share bool) error {
 	now := toNano(s.now())
 	sh := s.shardOf(ref.GrantID)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
 	g := sh.grants[ref.GrantID]
 	if g == nil || g.revoked || g.expires <= now {
-		return nil, storage.ErrNotFound
+		return storage.ErrNotFound
 	}
 	i := g.findLive(ref.Hash)
 	if i < 0 {
-		return nil, storage.ErrNotFound
+		return storage.ErrNotFound
 	}
 	t := &g.live[i]
 	if t.kind != kind || t.expires <= now {
-		return nil, storage.ErrNotFound
+		return storage.ErrNotFound
 	}
-	return &storage.TokenInfo{Token: t.export(g), Grant: g.export()}, nil
+	t.exportTo(&dst.Token, g, share)
+	g.exportTo(&dst.Grant, share)
+	return nil
 }
 
 // ExchangeToken consumes the presented refresh token or code and stores

@@ -119,15 +119,31 @@ func refreshExchange(presented minted, clientID string, next ...minted) storage.
 	}
 }
 
-// lookup looks m up under its own kind.
-func (e *env) lookup(m minted) (*storage.TokenInfo, error) {
-	return e.b.Tokens.LookupToken(e.ctx, m.tok.Kind, m.ref)
+// lookup looks m up under its own kind. When the store is a
+// [storage.TokenInfoFiller], it checks that LookupTokenInto, into a
+// TokenInfo holding leftovers, finds the same.
+func (e *env) lookup(t *testing.T, m minted) (*storage.TokenInfo, error) {
+	t.Helper()
+	ti, err := e.b.Tokens.LookupToken(e.ctx, m.tok.Kind, m.ref)
+	if f, ok := e.b.Tokens.(storage.TokenInfoFiller); ok {
+		dst := storage.TokenInfo{
+			Token: storage.Token{Scopes: []string{"leftover"}, GrantID: "leftover"},
+			Grant: storage.Grant{ID: "leftover", Scopes: []string{"leftover"}, Code: &storage.CodeBinding{RedirectURI: "leftover"}},
+		}
+		errInto := f.LookupTokenInto(e.ctx, m.tok.Kind, m.ref, &dst)
+		if err != nil {
+			assert.ErrorIs(t, errInto, storage.ErrNotFound, "LookupTokenInto where LookupToken finds nothing")
+		} else if assert.NoError(t, errInto, "LookupTokenInto where LookupToken finds the token") {
+			assert.Equal(t, *ti, dst, "LookupTokenInto finds what LookupToken does")
+		}
+	}
+	return ti, err
 }
 
 // requireLive fails unless m is found live, and returns what was found.
 func (e *env) requireLive(t *testing.T, m minted, msgAndArgs ...any) *storage.TokenInfo {
 	t.Helper()
-	ti, err := e.lookup(m)
+	ti, err := e.lookup(t, m)
 	require.NoError(t, err, msgAndArgs...)
 	require.NotNil(t, ti, msgAndArgs...)
 	return ti
@@ -136,7 +152,7 @@ func (e *env) requireLive(t *testing.T, m minted, msgAndArgs ...any) *storage.To
 // assertGone checks that m is not found, with ErrNotFound.
 func (e *env) assertGone(t *testing.T, m minted, msgAndArgs ...any) {
 	t.Helper()
-	ti, err := e.lookup(m)
+	ti, err := e.lookup(t, m)
 	assert.ErrorIs(t, err, storage.ErrNotFound, msgAndArgs...)
 	assert.Nil(t, ti, msgAndArgs...)
 }
@@ -144,7 +160,7 @@ func (e *env) assertGone(t *testing.T, m minted, msgAndArgs ...any) {
 // assertLive checks that m is found live.
 func (e *env) assertLive(t *testing.T, m minted, msgAndArgs ...any) {
 	t.Helper()
-	_, err := e.lookup(m)
+	_, err := e.lookup(t, m)
 	assert.NoError(t, err, msgAndArgs...)
 }
 
