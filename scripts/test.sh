@@ -34,6 +34,14 @@ for m in $modules; do
   ) || fail=1
 done
 
+# Allocation guards skip under -race (sync.Pool drops items there): run
+# them once without it.
+alloc_dirs=$(git grep -l 'func Test[A-Za-z]*Allocations' -- '*_test.go' | xargs -r -n1 dirname | sort -u | sed 's|^|./|')
+if [ -n "$alloc_dirs" ]; then
+  echo "=== allocation guards (without -race)"
+  go test -count=1 -run 'Allocations$' $alloc_dirs || fail=1
+fi
+
 FUZZTIME="${FUZZTIME:-3s}"
 if [ "$FUZZTIME" != 0 ]; then
   echo "=== fuzz ($FUZZTIME each)"
