@@ -58,6 +58,7 @@
 //
 // [Store.LookupToken], the hot path of every authenticated request, is a
 // single SELECT joining the token and its grant. [Store.ExchangeToken]
-// (refresh token rotation) is one transaction that locks the token row, so
-// of concurrent exchanges of one token exactly one wins.
+// (refresh token rotation) locks the token row, so of concurrent exchanges
+// of one token exactly one wins: without [storage.Exchange.Check] it is one
+// statement (one round trip), with it one transaction.
 package postgres

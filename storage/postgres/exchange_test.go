@@ -44,7 +44,16 @@ func (f *exchangeFixture) rotation(t *testing.T) (storage.Exchange, []storage.To
 	return storage.Exchange{Kind: storage.KindRefresh, Presented: ref(f.refresh), ClientID: f.grant.ClientID, Issue: issue}, issue
 }
 
+// Both paths race: without Check (one statement) and with one (a
+// transaction).
 func TestExchangeToken_ConcurrentExchangesHaveExactlyOneWinner(t *testing.T) {
+	for _, withCheck := range []bool{false, true} {
+		name := map[bool]string{false: "OneStatement", true: "WithCheck"}[withCheck]
+		t.Run(name, func(t *testing.T) { testConcurrentExchanges(t, withCheck) })
+	}
+}
+
+func testConcurrentExchanges(t *testing.T, withCheck bool) {
 	f := newExchangeFixture(t)
 	ctx := context.Background()
 
@@ -58,6 +67,9 @@ func TestExchangeToken_ConcurrentExchangesHaveExactlyOneWinner(t *testing.T) {
 	start := make(chan struct{})
 	for i := range n {
 		x, issued := f.rotation(t)
+		if withCheck {
+			x.Check = func(*storage.Grant) error { return nil }
+		}
 		wg.Go(func() {
 			<-start
 			_, err := f.s.ExchangeToken(ctx, x)

@@ -149,3 +149,36 @@ func TestListClients_OrdersByteWise(t *testing.T) {
 	}
 	assert.Equal(t, []string{"A", "B", "_x", "a", "b"}, ids)
 }
+
+func TestExchangeToken_WithoutCheckIsOneStatement(t *testing.T) {
+	counter := &queryCounter{}
+	pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.Tracer = counter
+		cfg.MaxConns = 1 // one connection, so its statement cache is warm
+	})
+	ctx := context.Background()
+	require.NoError(t, postgres.Migrate(ctx, pool))
+	clk := &clock{now: t0}
+	s := postgres.New(pool, postgres.Config{Now: clk.Now})
+	g := newGrant(t, clk.Now())
+	_, refresh := newToken(t, storage.KindRefresh, g.ID, clk.Now(), 24*time.Hour)
+	require.NoError(t, s.CreateGrant(ctx, g, refresh))
+	rotate := func() storage.Token {
+		_, a := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
+		_, r := newToken(t, storage.KindRefresh, g.ID, clk.Now(), 48*time.Hour)
+		got, err := s.ExchangeToken(ctx, storage.Exchange{Kind: storage.KindRefresh, Presented: ref(refresh),
+			ClientID: g.ClientID, Issue: []storage.Token{a, r}})
+		require.NoError(t, err)
+		assert.Equal(t, r.ExpiresAt.UTC(), got.ExpiresAt, "the grant's expiry follows the new refresh token")
+		return r
+	}
+	refresh = rotate() // prepares
+
+	counter.queries.Store(0)
+	counter.prepares.Store(0)
+	refresh = rotate()
+	assert.Equal(t, int64(1), counter.queries.Load(), "statements per refresh")
+	assert.Zero(t, counter.prepares.Load(), "prepares per warm refresh")
+	_, err := s.LookupToken(ctx, storage.KindRefresh, ref(refresh))
+	require.NoError(t, err, "the new refresh token is live")
+}

@@ -1,0 +1,108 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// exchangeOneSQL returns the statement that exchanges a token without a
+// Check for n new tokens, in one round trip. Its parameters: $1 hash, $2
+// grant ID, $3 kind, $4 now, $5 client ID, $6 the grant's new expiry (at
+// least the latest of the new tokens'), then five per new token (hash,
+// kind, scopes, issued, expires).
+//
+// CTE t locks the presented token and its grant (FOR UPDATE: a concurrent
+// exchange of the same token waits there, then reads the row as that one
+// left it, consumed); s judges it as ExchangeToken does; the data-modifying
+// CTEs act on the judgement: a consumed token revokes the grant, a live one
+// is consumed, the new tokens are inserted and the grant's expiry moved. A
+// taken hash among the new tokens fails the whole statement.
+func exchangeOneSQL(n int) string {
+	if n < len(exchangeOneSQLs) {
+		return exchangeOneSQLs[n]
+	}
+	return buildExchangeOneSQL(n)
+}
+
+// exchangeOneSQLs are the statements for up to three new tokens (a
+// refresh issues two), built once.
+var exchangeOneSQLs = [...]string{buildExchangeOneSQL(0), buildExchangeOneSQL(1), buildExchangeOneSQL(2), buildExchangeOneSQL(3)}
+
+// buildExchangeOneSQL builds the statement of exchangeOneSQL.
+func buildExchangeOneSQL(n int) string {
+	var rows []string
+	for i := range n {
+		p := 7 + 5*i
+		rows = append(rows, fmt.Sprintf("($%d::bytea, $%d::smallint, $%d::text[], $%d::timestamptz, $%d::timestamptz)", p, p+1, p+2, p+3, p+4))
+	}
+	insert := "" // no new tokens: nothing to insert
+	if n > 0 {
+		insert = `, ins as (
+	insert into oauth2_tokens (hash, grant_id, kind, scopes, issued_at, expires_at)
+	select v.hash, $2, v.kind, v.scopes, v.issued, v.expires
+	from (values ` + strings.Join(rows, ", ") + `) as v (hash, kind, scopes, issued, expires)
+	where (select state from s) = 'ok'
+)`
+	}
+	return `with t as (
+	select t.expires_at as token_expires, t.consumed_at, g.revoked_at, ` + grantColumns + `
+	from oauth2_tokens t join oauth2_grants g on g.id = t.grant_id
+	where t.hash = $1 and t.grant_id = $2 and t.kind = $3
+	for update of t, g
+), s as (
+	select case
+		when token_expires <= $4 or expires_at <= $4 or client_id <> $5 then 'notfound'
+		when consumed_at is not null then 'reused'
+		when revoked_at is not null then 'notfound'
+		else 'ok' end as state
+	from t
+), revoke as (
+	update oauth2_grants set revoked_at = $4
+	where id = $2 and revoked_at is null and (select state from s) = 'reused'
+), consume as (
+	update oauth2_tokens set consumed_at = $4
+	where hash = $1 and (select state from s) = 'ok'
+)` + insert + `, extend as (
+	update oauth2_grants set expires_at = $6
+	where id = $2 and expires_at < $6 and (select state from s) = 'ok'
+)
+select s.state, t.id, t.client_id, t.user_id, t.scopes, t.binding, t.created_at,
+	case when s.state = 'ok' then greatest(t.expires_at, $6) else t.expires_at end,
+	t.code_redirect_uri, t.code_challenge, t.code_challenge_method
+from t, s`
+}
+
+// exchangeOne is ExchangeToken without a Check: one statement, one round
+// trip, with the same outcomes as the transaction of ExchangeToken.
+func (s *Store) exchangeOne(ctx context.Context, x storage.Exchange, now time.Time) (*storage.Grant, error) {
+	const op = "exchange token"
+	expires := now
+	args := make([]any, 0, 6+5*len(x.Issue))
+	args = append(args, x.Presented.Hash[:], x.Presented.GrantID, int16(x.Kind), now, x.ClientID, nil)
+	for _, t := range x.Issue {
+		if t.ExpiresAt.After(expires) {
+			expires = t.ExpiresAt
+		}
+		args = append(args, t.Hash[:], int16(t.Kind), t.Scopes, t.IssuedAt, t.ExpiresAt)
+	}
+	args[5] = expires
+	var (
+		state string
+		gf    grantFields
+	)
+	err := s.pool.QueryRow(ctx, exchangeOneSQL(len(x.Issue)), args...).Scan(append([]any{&state}, gf.targets()...)...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	switch state {
+	case "ok":
+		return gf.grant(), nil
+	case "reused":
+		return nil, wrap(op, storage.ErrTokenReused)
+	}
+	return nil, notFound(op)
+}
