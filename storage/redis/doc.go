@@ -51,9 +51,12 @@
 // is reuse, which revokes the grant (RFC 9700 §4.14.2).
 //
 // The user and client indexes live on their own slots, so they are updated
-// by a separate call (one pipeline for both): before a grant is created (a stale entry is harmless,
+// by a separate call (one pipeline for both), with a score a quarter of
+// the grant's lifetime beyond its expiry (its index horizon, recorded in
+// the grant): before a grant is created (a stale entry is harmless,
 // as revocation through an index checks the grant's user or client), and
-// after an exchange or extension moves a grant's expiry. RevokeUser and
+// after an exchange moves a grant's expiry past its horizon, or an
+// extension moves it at all. RevokeUser and
 // RevokeClient revoke the indexed grants one by one, each atomically but
 // not all at once: a grant created concurrently with RevokeUser or
 // RevokeClient may survive it.

@@ -8,6 +8,22 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
+// indexSlack is the share of a grant's remaining lifetime added to its
+// index horizon: an index entry may outlive its grant by that much (it is
+// pruned later), and in exchange an exchange touches the indexes only
+// when the grant's expiry passes the horizon — for a refresh token of 30
+// days rotated hourly, about once a week instead of every time.
+const indexSlack = 4 // a quarter
+
+// indexHorizon returns how long the indexes keep a grant that expires at
+// exp: exp plus a quarter of its remaining lifetime.
+func indexHorizon(now, exp time.Time) time.Time {
+	if !exp.After(now) {
+		return exp
+	}
+	return exp.Add(exp.Sub(now) / indexSlack)
+}
+
 // index records grant gid, expiring at exp, in its user's index (when it
 // has a user) and its client's index, raising the entry's score when it is
 // already there. Each index is one key on its own slot, updated by its own

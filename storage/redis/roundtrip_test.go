@@ -44,10 +44,11 @@ func (c *tripCounter) count(fn func()) int64 {
 	return c.n.Load() - before
 }
 
-// The hot paths' round trips on a single node: validation is one script,
-// a refresh without Check is the exchange script plus one pipeline for the
-// user and client indexes, a new grant is one pipeline of indexes plus the
-// create script.
+// The hot paths' round trips on a single node: validation is one script;
+// a refresh without Check is the exchange script alone while the grant's
+// expiry stays within its index horizon, plus one pipeline for the user
+// and client indexes when it passes it; a new grant is one pipeline of
+// indexes plus the create script.
 func TestRoundTrips(t *testing.T) {
 	base := singleClient(t).(*goredis.Client)
 	rdb := goredis.NewClient(base.Options())
@@ -68,12 +69,24 @@ func TestRoundTrips(t *testing.T) {
 	assert.EqualValues(t, 2, trips.count(func() { h.grant("web", "alice", 24*time.Hour) }), "CreateGrant")
 	assert.EqualValues(t, 1, trips.count(func() { h.live(storage.KindAccess, next[0]) }), "LookupToken")
 	assert.EqualValues(t, 1, trips.count(func() { h.live(storage.KindAccess, access) }), "LookupToken of a revoked-by-rotation token")
-	h.clk.Advance(time.Minute) // the grant's expiry moves: the indexes follow
+	h.clk.Advance(time.Minute) // the grant's expiry moves, within the horizon
+	x, next = h.exchange("web", next[1])
+	assert.EqualValues(t, 1, trips.count(func() {
+		_, err := s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+	}), "ExchangeToken without Check")
+
+	// Past the horizon (a quarter of the grant's lifetime beyond its
+	// expiry), the exchange raises the index entries too.
+	h.clk.Advance(7 * time.Hour)
 	x, next = h.exchange("web", next[1])
 	assert.EqualValues(t, 2, trips.count(func() {
 		_, err := s.ExchangeToken(h.ctx, x)
 		require.NoError(t, err)
-	}), "ExchangeToken without Check")
+	}), "ExchangeToken past the index horizon")
+	score, err := rdb.ZScore(h.ctx, s.userGrantsKey("alice"), next[1].GrantID).Result()
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, int64(score), x.Issue[1].ExpiresAt.UnixMilli(), "indexed past the new expiry")
 }
 
 // A server that lost its script cache (a restart, SCRIPT FLUSH) still gets

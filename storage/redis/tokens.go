@@ -44,10 +44,11 @@ func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...sto
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
 	now := s.now()
-	args := make([]any, 0, 8+5*len(tokens))
+	ix := indexHorizon(now, exp)
+	args := make([]any, 0, 9+5*len(tokens))
 	args = append(args, instant(now))
 	args = append(args, fields...)
-	args = append(args, instant(exp))
+	args = append(args, instant(exp), instant(ix))
 	for _, t := range tokens {
 		if args, err = appendToken(args, &t); err != nil {
 			return fmt.Errorf("redis: %s: %w", op, err)
@@ -57,7 +58,7 @@ func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...sto
 	// it, a dangling index entry is harmless (revocation through an index
 	// checks that the grant still belongs to the user or client), whereas
 	// a grant missing from its user's index would survive RevokeUser.
-	if err := s.index(ctx, now, g.ID, g.UserID, g.ClientID, exp); err != nil {
+	if err := s.index(ctx, now, g.ID, g.UserID, g.ClientID, ix); err != nil {
 		return wrap(op, err)
 	}
 	res, err := createScript.Run(ctx, s.rdb, keys, args...).Text()
@@ -141,10 +142,17 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 		}
 	}
 
-	args := make([]any, 0, len(head)+1+len(guard)+5*len(x.Issue))
+	issueExp := now
+	for _, t := range x.Issue {
+		if t.ExpiresAt.After(issueExp) {
+			issueExp = t.ExpiresAt
+		}
+	}
+	args := make([]any, 0, len(head)+2+len(guard)+5*len(x.Issue))
 	args = append(args, head...)
 	args = append(args, "commit")
 	args = append(args, guard...)
+	args = append(args, instant(indexHorizon(now, issueExp)))
 	var err error
 	for _, t := range x.Issue {
 		t.GrantID = gid
@@ -156,8 +164,12 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	if raw[len(raw)-1] == "1" { // the grant's expiry moved
-		if err := s.index(ctx, now, gid, g.UserID, g.ClientID, g.ExpiresAt); err != nil {
+	if raw[len(raw)-2] == "1" { // the grant's expiry passed its index horizon
+		ix, err := decTime(raw[len(raw)-1])
+		if err != nil {
+			return nil, fmt.Errorf("redis: %s: %w", op, err)
+		}
+		if err := s.index(ctx, now, gid, g.UserID, g.ClientID, ix); err != nil {
 			return nil, wrap(op, err)
 		}
 	}
@@ -166,7 +178,7 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 
 // runExchange runs exchangeScript and decodes its reply. It returns the
 // grant and the raw reply after the status: the grantFields values,
-// expires and the extended flag.
+// expires, the reindex flag and the index horizon.
 func (s *Store) runExchange(ctx context.Context, keys []string, args []any, gid string) (*storage.Grant, []string, error) {
 	vals, err := exchangeScript.Run(ctx, s.rdb, keys, args...).StringSlice()
 	if err != nil {
@@ -186,7 +198,7 @@ func (s *Store) runExchange(ctx context.Context, keys []string, args []any, gid 
 	default:
 		return nil, nil, errors.New("unexpected script reply")
 	}
-	if len(vals) != len(grantFields)+3 {
+	if len(vals) != len(grantFields)+4 {
 		return nil, nil, errors.New("unexpected script reply")
 	}
 	g := &storage.Grant{}
