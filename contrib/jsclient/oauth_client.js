@@ -82,6 +82,7 @@
           typeof body.error_description === 'string' ? body.error_description : body.error);
         if (typeof body.error_description === 'string') err.error_description = body.error_description;
         if (typeof body.error_uri === 'string') err.error_uri = body.error_uri;
+        err.oauth = true; // the token endpoint's own verdict, not a proxy's page
         return err;
       }
       var code = res.status >= 500 ? 'server_error' : (res.statusText || 'http_' + res.status);
@@ -201,8 +202,10 @@
   /**
    * refresh renews the tokens with the refresh token. Concurrent callers
    * share one request. Resolves to a success object or an error object; never
-   * rejects. An OAuth error from the server (the refresh token was refused)
-   * ends the session; a network or 5xx error keeps it for a later try.
+   * rejects. An OAuth error (JSON) from the token endpoint with a 4xx status
+   * (the refresh token was refused) ends the session; a network error, a
+   * 5xx, a 408 or 429, or a 4xx page that is no OAuth error (a proxy's HTML
+   * 403, say) keeps it for a later try.
    */
   function refresh() {
     if (refreshing) return refreshing;
@@ -224,9 +227,10 @@
       }
       refreshing = null;
       if (r.error) {
-        if (r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
+        if (r.oauth && r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
           sessionEnded(r);
         }
+        delete r.oauth;
         return r;
       }
       store(r);

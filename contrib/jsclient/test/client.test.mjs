@@ -206,6 +206,17 @@ test('a refresh that fails with a 5xx keeps the session', async () => {
   assert.equal(b.client.isAuthenticated(), true);
 });
 
+test('a refresh answered by a non-OAuth 4xx page keeps the session', async () => {
+  const ended = [];
+  const b = await loggedIn({ refreshAnswer: () => new Response('<html>Forbidden by proxy</html>', { status: 403, statusText: 'Forbidden' }) });
+  b.client.configure({ onSessionEnd: (e) => ended.push(e) });
+  const r = await b.client.refresh();
+  assert.equal(r.status, 403);
+  assert.equal(r.oauth, undefined);
+  assert.equal(b.client.isAuthenticated(), true);
+  assert.equal(ended.length, 0);
+});
+
 test('a 401 whose refresh fails transiently is returned without a retry', async () => {
   const b = await loggedIn({
     api: () => json(401, { error: 'invalid_token' }),
