@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/policy"
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
+)
+
+// quickstartLike serves what the load generator calls on the quickstart:
+// the token endpoint and GET /api/me behind the bearer policy, with the
+// demo fixtures; secret is the client's secret it accepts.
+func quickstartLike(t *testing.T, secret string) *httptest.Server {
+	t.Helper()
+	store := memory.New(memory.Config{})
+	require.NoError(t, store.CreateClient(context.Background(), &storage.Client{
+		ID: demoClient, SecretHash: storage.HashGeneratedSecret(secret),
+		GrantTypes: []string{storage.GrantPassword, storage.GrantRefreshToken}, Scopes: []string{"read"},
+	}))
+	p, err := provider.New(provider.Config{
+		Clients: store, Tokens: store, Scopes: []string{"read"}, AllowInsecureHTTP: true,
+		DisableThrottling: true, // the load generator sends many grants from one address
+		Events:            func(context.Context, provider.Event) {},
+		Users: authcheck.Func(func(_ context.Context, u, pw string) (string, error) {
+			if u == demoUser && pw == demoPassword {
+				return "1", nil
+			}
+			return "", authcheck.ErrInvalidCredentials
+		}),
+	})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("POST /oauth2/token", p.TokenHandler())
+	mux.Handle("GET /api/me", policy.Bearer(p)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"user_id":"1"}`))
+	})))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestRunAgainstAQuickstart(t *testing.T) {
+	srv := quickstartLike(t, demoSecret)
+	start := time.Now()
+	err := run(options{url: srv.URL, store: "memory", levels: "1,2", phases: "api,password,refresh",
+		duration: 300 * time.Millisecond, count: 20})
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), 10*time.Second, "every phase is bounded")
+}
+
+func TestRunFailsOnAnUnexpectedStatus(t *testing.T) {
+	srv := quickstartLike(t, "another-secret") // demo-secret is refused: 401
+	err := run(options{url: srv.URL, store: "memory", levels: "1", phases: "password",
+		duration: 300 * time.Millisecond, count: 5})
+	require.Error(t, err)
+}
+
+func TestRunRefusesBadOptions(t *testing.T) {
+	for name, o := range map[string]options{
+		"a non-loopback URL": {url: "http://192.0.2.1:8080", levels: "1", phases: "api", duration: time.Second, count: 1},
+		"a zero duration":    {url: "http://127.0.0.1:1", levels: "1", phases: "api", count: 1},
+		"an over-long run":   {url: "http://127.0.0.1:1", levels: "1", phases: "api", duration: time.Hour, count: 1},
+		"a bad concurrency":  {url: "http://127.0.0.1:1", levels: "0", phases: "api", duration: time.Second, count: 1},
+		"an unknown phase":   {url: "http://127.0.0.1:1", levels: "1", phases: "nope", duration: time.Second, count: 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			assert.Error(t, run(o))
+		})
+	}
+}
