@@ -29,5 +29,5 @@ func (p *Provider) passwordGrant(r *http.Request, c *authenticatedClient, f form
 		}
 		return nil, errInvalidGrant("invalid username or password")
 	}
-	return p.issueGrant(r.Context(), c.ID, userID, scopes, c.AllowsGrant(storage.GrantRefreshToken))
+	return p.issueGrant(r.Context(), c.ID, userID, username, scopes, c.AllowsGrant(storage.GrantRefreshToken))
 }

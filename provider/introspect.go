@@ -13,6 +13,7 @@ type introspection struct {
 	Scope     string `json:"scope,omitempty"`
 	ClientID  string `json:"client_id,omitempty"`
 	Sub       string `json:"sub,omitempty"`
+	Username  string `json:"username,omitempty"`
 	TokenType string `json:"token_type,omitempty"`
 	Exp       int64  `json:"exp,omitempty"`
 	Iat       int64  `json:"iat,omitempty"`
@@ -30,8 +31,10 @@ type introspection struct {
 // A live access or refresh token is answered with active: true, scope,
 // client_id, sub (the user ID; left out for client_credentials), token_type
 // ("Bearer" for an access token; left out for a refresh token, which has
-// no access token type), exp, iat and iss (Config.Issuer, left out when empty). username is
-// never sent: the provider knows users by ID only. Any other token
+// no access token type), exp, iat, iss (Config.Issuer, left out when
+// empty) and username when the grant has one (the name the user signed in
+// with at the password grant; the other grants know users by ID only). Any
+// other token
 // (unknown, malformed, expired, revoked, consumed) is exactly
 // {"active":false}. token_type_hint only orders the lookup. A missing
 // token is 400 invalid_request; a store outage is 503. Every response
@@ -75,6 +78,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) (*introspe
 		Scope:     formatScope(ti.EffectiveScopes()),
 		ClientID:  ti.Grant.ClientID,
 		Sub:       ti.Grant.UserID,
+		Username:  ti.Grant.Username,
 		TokenType: "Bearer",
 		Exp:       ti.Token.ExpiresAt.Unix(),
 		Iat:       ti.Token.IssuedAt.Unix(),

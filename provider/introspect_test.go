@@ -43,27 +43,27 @@ func TestIntrospectionActiveTokens(t *testing.T) {
 		expect string
 	}{
 		{
-			name: "RFC 7662 §2.2: an access token's owner learns scope, client_id, sub, token_type, exp, iat, iss",
+			name: "RFC 7662 §2.2: an access token's owner learns scope, client_id, sub, username, token_type, exp, iat, iss",
 			rq:   req{form: tokenForm(at), basic: conf},
-			expect: fmt.Sprintf(`{"active":true,"scope":"read write","client_id":"conf","sub":"user-1",
+			expect: fmt.Sprintf(`{"active":true,"scope":"read write","client_id":"conf","sub":"user-1","username":"johndoe",
 				"token_type":"Bearer","exp":%d,"iat":%d,"iss":%q}`, exp, now.Unix(), testIssuer),
 		},
 		{
 			name: "RFC 7662 §2.1: a resource server (another confidential client) may introspect, with client_secret_post",
 			rq:   req{form: tokenForm(at, "client_id", "other", "client_secret", otherSecret)},
-			expect: fmt.Sprintf(`{"active":true,"scope":"read write","client_id":"conf","sub":"user-1",
+			expect: fmt.Sprintf(`{"active":true,"scope":"read write","client_id":"conf","sub":"user-1","username":"johndoe",
 				"token_type":"Bearer","exp":%d,"iat":%d,"iss":%q}`, exp, now.Unix(), testIssuer),
 		},
 		{
 			name: "RFC 7662 §2.2: a refresh token is active with its own lifetime and no access token type",
 			rq:   req{form: tokenForm(rt), basic: conf},
-			expect: fmt.Sprintf(`{"active":true,"scope":"read write","client_id":"conf","sub":"user-1",
+			expect: fmt.Sprintf(`{"active":true,"scope":"read write","client_id":"conf","sub":"user-1","username":"johndoe",
 				"exp":%d,"iat":%d,"iss":%q}`, now.Add(30*24*time.Hour).Unix(), now.Unix(), testIssuer),
 		},
 		{
 			name: "RFC 7662 §2.1: a wrong hint only orders the lookup",
 			rq:   req{form: tokenForm(at, "token_type_hint", "refresh_token"), basic: conf},
-			expect: fmt.Sprintf(`{"active":true,"scope":"read write","client_id":"conf","sub":"user-1",
+			expect: fmt.Sprintf(`{"active":true,"scope":"read write","client_id":"conf","sub":"user-1","username":"johndoe",
 				"token_type":"Bearer","exp":%d,"iat":%d,"iss":%q}`, exp, now.Unix(), testIssuer),
 		},
 	} {

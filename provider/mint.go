@@ -43,10 +43,11 @@ func mint(k storage.TokenKind, grantID string, now time.Time, ttl time.Duration,
 }
 
 // issueGrant makes a new grant of client for user (empty for
-// client_credentials) with scopes, and its first access token and, when
+// client_credentials; username is the name they signed in with, kept for
+// introspection) with scopes, and its first access token and, when
 // withRefresh is set, refresh token; it stores them all or nothing and
 // returns the token response.
-func (p *Provider) issueGrant(ctx context.Context, clientID, userID string, scopes []string, withRefresh bool) (*tokenResponse, *Error) {
+func (p *Provider) issueGrant(ctx context.Context, clientID, userID, username string, scopes []string, withRefresh bool) (*tokenResponse, *Error) {
 	now := p.now()
 	grantID, err := token.NewGrantID()
 	if err != nil {
@@ -60,6 +61,7 @@ func (p *Provider) issueGrant(ctx context.Context, clientID, userID string, scop
 		ID:        grantID,
 		ClientID:  clientID,
 		UserID:    userID,
+		Username:  username,
 		Scopes:    scopes,
 		Binding:   fingerprintFrom(ctx),
 		CreatedAt: now,

@@ -71,6 +71,10 @@ type Grant struct {
 	ClientID string
 	// UserID is the resource owner; empty for client_credentials.
 	UserID string
+	// Username is the name the resource owner signed in with (the
+	// password grant's username), for introspection (RFC 7662); empty
+	// when unknown.
+	Username string
 	// Scopes are the scopes granted. Tokens of the grant may carry fewer.
 	Scopes []string
 	// Binding is an opaque fingerprint of the user agent the grant is bound

@@ -44,10 +44,10 @@ func (sh *shard) init() {
 // grant is a stored grant with its tokens. Times are Unix nanoseconds
 // (see toNano). Strings and slices are private copies or immutable.
 type grant struct {
-	id, clientID, userID, binding string
-	scopes                        []string
-	code                          *storage.CodeBinding
-	created, expires              int64
+	id, clientID, userID, username, binding string
+	scopes                                  []string
+	code                                    *storage.CodeBinding
+	created, expires                        int64
 
 	// live are the tokens that can still be used (some may have expired
 	// since the grant was last written). A grant has few of them.
@@ -140,6 +140,7 @@ func (g *grant) exportTo(dst *storage.Grant, share bool) {
 		ID:        g.id,
 		ClientID:  g.clientID,
 		UserID:    g.userID,
+		Username:  g.username,
 		Scopes:    g.scopes,
 		Binding:   g.binding,
 		CreatedAt: fromNano(g.created),

@@ -28,6 +28,7 @@ func (s *Store) CreateGrant(_ context.Context, g *storage.Grant, tokens ...stora
 		id:        g.ID,
 		clientID:  g.ClientID,
 		userID:    g.UserID,
+		username:  g.Username,
 		binding:   g.Binding,
 		scopes:    cloneList(g.Scopes),
 		created:   toNano(g.CreatedAt),

@@ -70,7 +70,7 @@ func buildExchangeOneSQL(n int) string {
 	update oauth2_grants set expires_at = $6
 	where id = $2 and expires_at < $6 and (select state from s) = 'ok'
 )
-select s.state, t.id, t.client_id, t.user_id, t.scopes, t.binding, t.created_at,
+select s.state, t.id, t.client_id, t.user_id, t.username, t.scopes, t.binding, t.created_at,
 	case when s.state = 'ok' then greatest(t.expires_at, $6) else t.expires_at end,
 	t.code_redirect_uri, t.code_challenge, t.code_challenge_method
 from t, s`

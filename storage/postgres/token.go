@@ -13,7 +13,7 @@ import (
 
 // grantColumns are the columns of oauth2_grants, aliased g, that
 // grantFields scans.
-const grantColumns = `g.id, g.client_id, g.user_id, g.scopes, g.binding, g.created_at, g.expires_at,
+const grantColumns = `g.id, g.client_id, g.user_id, g.username, g.scopes, g.binding, g.created_at, g.expires_at,
 	g.code_redirect_uri, g.code_challenge, g.code_challenge_method`
 
 // grantFields collects the scan targets of grantColumns and builds the
@@ -24,7 +24,7 @@ type grantFields struct {
 }
 
 func (f *grantFields) targets() []any {
-	return []any{&f.g.ID, &f.g.ClientID, &f.g.UserID, &f.g.Scopes, &f.g.Binding,
+	return []any{&f.g.ID, &f.g.ClientID, &f.g.UserID, &f.g.Username, &f.g.Scopes, &f.g.Binding,
 		&f.g.CreatedAt, &f.g.ExpiresAt, &f.redirectURI, &f.challenge, &f.challengeMet}
 }
 
@@ -71,10 +71,10 @@ func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...sto
 	// A batch runs in one implicit transaction: all rows or none.
 	b := &pgx.Batch{}
 	b.Queue(`insert into oauth2_grants (id, client_id, user_id, scopes, binding, created_at,
-		expires_at, code_redirect_uri, code_challenge, code_challenge_method)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		expires_at, code_redirect_uri, code_challenge, code_challenge_method, username)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		g.ID, g.ClientID, g.UserID, orEmpty(g.Scopes), g.Binding, g.CreatedAt,
-		expires, redirectURI, challenge, challengeMethod)
+		expires, redirectURI, challenge, challengeMethod, g.Username)
 	for _, t := range tokens {
 		queueInsertToken(b, g.ID, t)
 	}

@@ -5,8 +5,9 @@ import goredis "github.com/redis/go-redis/v9"
 // The Lua scripts. Each runs atomically on the keys of one grant, which
 // share a hash tag, so each is one EVALSHA on one Cluster slot.
 //
-// Grant hash fields: client, user, scopes, binding, created, code (the
-// immutable part, in grantFields order), expires, revoked ("0"/"1"), ix
+// Grant hash fields: client, user, scopes, binding, created, code, uname
+// (the immutable part, in grantFields order; a grant written before uname
+// existed has none, read as ""), expires, revoked ("0"/"1"), ix
 // (the instant up to which the user and client indexes are known to keep
 // the grant: at least expires, with some slack, so that most exchanges
 // need not touch the indexes). A
@@ -60,10 +61,10 @@ end
 
 // grantFields are the immutable grant hash fields, in the order the
 // scripts return them.
-var grantFields = []string{"client", "user", "scopes", "binding", "created", "code"}
+var grantFields = []string{"client", "user", "scopes", "binding", "created", "code", "uname"}
 
 // createScript stores a new grant with its first tokens.
-// KEYS: grant, token set, token keys... ARGV: now, the six grantFields,
+// KEYS: grant, token set, token keys... ARGV: now, the seven grantFields,
 // expires, ix, then five values per token (hex, kind, scopes, issued,
 // expires). Returns "ok" or "exists".
 var createScript = goredis.NewScript(luaPrelude + `
@@ -72,11 +73,11 @@ for i = 1, #KEYS do
   if i ~= 2 and redis.call('EXISTS', KEYS[i]) == 1 then return 'exists' end
 end
 redis.call('HSET', KEYS[1], 'client', ARGV[2], 'user', ARGV[3], 'scopes', ARGV[4],
-  'binding', ARGV[5], 'created', ARGV[6], 'code', ARGV[7], 'expires', ARGV[8], 'revoked', '0',
-  'ix', ARGV[9])
-local t = ttl(ARGV[8], now)
+  'binding', ARGV[5], 'created', ARGV[6], 'code', ARGV[7], 'uname', ARGV[8],
+  'expires', ARGV[9], 'revoked', '0', 'ix', ARGV[10])
+local t = ttl(ARGV[9], now)
 redis.call('PEXPIRE', KEYS[1], t)
-for j = 3, #KEYS do puttoken(KEYS[j], KEYS[2], 10 + (j - 3) * 5, now) end
+for j = 3, #KEYS do puttoken(KEYS[j], KEYS[2], 11 + (j - 3) * 5, now) end
 if #KEYS > 2 then redis.call('PEXPIRE', KEYS[2], t) end
 return 'ok'
 `)
@@ -84,24 +85,24 @@ return 'ok'
 // lookupScript reads a live token and its grant.
 // KEYS: token, grant. ARGV: now, kind.
 // Returns nil when not live, else token scopes, issued, expires, then the
-// six grantFields and the grant's expires.
+// seven grantFields and the grant's expires.
 var lookupScript = goredis.NewScript(luaPrelude + `
 local now = ARGV[1]
 local t = redis.call('HMGET', KEYS[1], 'kind', 'scopes', 'issued', 'expires', 'consumed')
 if not t[1] or t[1] ~= ARGV[2] or t[5] ~= '0' or not lt(now, t[4]) then return false end
-local g = redis.call('HMGET', KEYS[2], 'client', 'user', 'scopes', 'binding', 'created', 'code', 'expires', 'revoked')
-if not g[1] or g[8] ~= '0' or not lt(now, g[7]) then return false end
-return {t[2], t[3], t[4], g[1], g[2], g[3], g[4], g[5], g[6], g[7]}
+local g = redis.call('HMGET', KEYS[2], 'client', 'user', 'scopes', 'binding', 'created', 'code', 'uname', 'expires', 'revoked')
+if not g[1] or g[9] ~= '0' or not lt(now, g[8]) then return false end
+return {t[2], t[3], t[4], g[1], g[2], g[3], g[4], g[5], g[6], g[7] or '', g[8]}
 `)
 
 // exchangeScript consumes a single-use token and stores new ones.
 // KEYS: grant, token set, presented token, new token keys...
 // ARGV: now, kind, client ID, grant base key, mode ("peek" or "commit"),
-// guard ("1" to compare the grant with the next six values, else "0"),
-// six grantFields, ix (the index horizon to record should the grant's
+// guard ("1" to compare the grant with the next seven values, else "0"),
+// seven grantFields, ix (the index horizon to record should the grant's
 // expiry pass the recorded one), then five values per new token.
 // Returns {"nf"}, {"reused"} (the grant is revoked), {"exists"},
-// {"changed"} (the guard failed), or {"ok", six grantFields, expires,
+// {"changed"} (the guard failed), or {"ok", seven grantFields, expires,
 // reindex ("1" when the grant's expiry passed its recorded ix, which is
 // then raised: the caller must index the grant up to the returned ix),
 // ix}. "peek" stops before any write, after the reuse check.
@@ -109,18 +110,19 @@ var exchangeScript = goredis.NewScript(luaPrelude + `
 local now = ARGV[1]
 local t = redis.call('HMGET', KEYS[3], 'kind', 'expires', 'consumed')
 if not t[1] or t[1] ~= ARGV[2] or not lt(now, t[2]) then return {'nf'} end
-local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'scopes', 'binding', 'created', 'code', 'expires', 'revoked', 'ix')
-if not g[1] or not lt(now, g[7]) or g[1] ~= ARGV[3] then return {'nf'} end
+local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'scopes', 'binding', 'created', 'code', 'uname', 'expires', 'revoked', 'ix')
+if not g[1] or not lt(now, g[8]) or g[1] ~= ARGV[3] then return {'nf'} end
+g[7] = g[7] or ''
 if t[3] ~= '0' then
   revoke(ARGV[4], KEYS[1], KEYS[2])
   return {'reused'}
 end
-if g[8] ~= '0' then return {'nf'} end
+if g[9] ~= '0' then return {'nf'} end
 if ARGV[5] == 'peek' then
-  return {'ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], '0', g[9] or g[7]}
+  return {'ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], '0', g[10] or g[8]}
 end
 if ARGV[6] == '1' then
-  for i = 1, 6 do
+  for i = 1, 7 do
     if g[i] ~= ARGV[6 + i] then return {'changed'} end
   end
 end
@@ -128,26 +130,26 @@ for j = 4, #KEYS do
   if redis.call('EXISTS', KEYS[j]) == 1 then return {'exists'} end
 end
 redis.call('HSET', KEYS[3], 'consumed', '1')
-local exp = g[7]
+local exp = g[8]
 for j = 4, #KEYS do
-  local i = 14 + (j - 4) * 5
+  local i = 15 + (j - 4) * 5
   puttoken(KEYS[j], KEYS[2], i, now)
   if lt(exp, ARGV[i + 4]) then exp = ARGV[i + 4] end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ms(now))
-if exp ~= g[7] then
+if exp ~= g[8] then
   redis.call('HSET', KEYS[1], 'expires', exp)
   redis.call('PEXPIRE', KEYS[1], ttl(exp, now))
 end
 -- A grant written before ix existed is indexed up to its expiry.
-local ix, reindex = g[9] or g[7], '0'
+local ix, reindex = g[10] or g[8], '0'
 if lt(ix, exp) then
-  ix, reindex = ARGV[13], '1'
+  ix, reindex = ARGV[14], '1'
   if lt(ix, exp) then ix = exp end
   redis.call('HSET', KEYS[1], 'ix', ix)
 end
 redis.call('PEXPIRE', KEYS[2], ttl(exp, now))
-return {'ok', g[1], g[2], g[3], g[4], g[5], g[6], exp, reindex, ix}
+return {'ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], exp, reindex, ix}
 `)
 
 // extendScript moves a live token's expiry, and its grant's when later.

@@ -321,3 +321,22 @@ func TestInstantOrdersAsTime(t *testing.T) {
 		})
 	}
 }
+
+// A grant written before the uname field existed reads as an empty
+// Username, and is exchanged (with and without a Check guard) as before.
+func TestGrantWithoutUsernameField(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		g, access, refresh := h.grant("web", "alice", 24*time.Hour)
+		require.NoError(t, h.rdb.HDel(h.ctx, grantKey(h.s.grantBase(g.ID)), "uname", "ix").Err())
+		ti, err := h.s.LookupToken(h.ctx, storage.KindAccess, access)
+		require.NoError(t, err)
+		assert.Empty(t, ti.Grant.Username)
+
+		x, next := h.exchange("web", refresh)
+		x.Check = func(*storage.Grant) error { return nil }
+		got, err := h.s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+		assert.Empty(t, got.Username)
+		assert.True(t, h.live(storage.KindRefresh, next[1]))
+	})
+}

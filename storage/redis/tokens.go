@@ -85,7 +85,7 @@ func (s *Store) LookupToken(ctx context.Context, kind storage.TokenKind, ref sto
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	if len(vals) != 10 {
+	if len(vals) != 4+len(grantFields) {
 		return nil, fmt.Errorf("redis: %s: unexpected script reply", op)
 	}
 	ti := &storage.TokenInfo{Token: storage.Token{Hash: ref.Hash, Kind: kind, GrantID: ref.GrantID}}
@@ -123,7 +123,7 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 	now := s.now()
 	head := []any{instant(now), strconv.Itoa(int(x.Kind)), x.ClientID, base}
 
-	guard := []any{"0", "", "", "", "", "", ""}
+	guard := []any{"0", "", "", "", "", "", "", ""} // no guard: the flag and seven unused values
 	if x.Check != nil {
 		args := append(append([]any{}, head...), "peek")
 		args = append(args, guard...)
@@ -275,7 +275,7 @@ func encodeGrant(g *storage.Grant) ([]any, error) {
 		}
 		code = string(b)
 	}
-	return []any{g.ClientID, g.UserID, scopes, g.Binding, encTime(g.CreatedAt), code}, nil
+	return []any{g.ClientID, g.UserID, scopes, g.Binding, encTime(g.CreatedAt), code, g.Username}, nil
 }
 
 // decodeGrant fills g from the grantFields values followed by expires.
@@ -283,7 +283,7 @@ func decodeGrant(g *storage.Grant, id string, v []string) error {
 	if len(v) != len(grantFields)+1 {
 		return errors.New("bad stored grant")
 	}
-	g.ID, g.ClientID, g.UserID, g.Binding = id, v[0], v[1], v[3]
+	g.ID, g.ClientID, g.UserID, g.Binding, g.Username = id, v[0], v[1], v[3], v[6]
 	var err error
 	if g.Scopes, err = decScopes(v[2]); err != nil {
 		return err
@@ -297,7 +297,7 @@ func decodeGrant(g *storage.Grant, id string, v []string) error {
 			return fmt.Errorf("bad stored code binding: %w", err)
 		}
 	}
-	g.ExpiresAt, err = decTime(v[6])
+	g.ExpiresAt, err = decTime(v[7])
 	return err
 }
 

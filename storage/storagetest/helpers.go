@@ -71,6 +71,7 @@ func (e *env) newGrant(t *testing.T, clientID, userID string) fixture {
 			ID:        id,
 			ClientID:  clientID,
 			UserID:    userID,
+			Username:  "name of " + userID,
 			Scopes:    []string{"read", "write"},
 			CreatedAt: now,
 			ExpiresAt: now.Add(refreshTTL),
@@ -197,6 +198,7 @@ func assertGrant(t *testing.T, want, got *storage.Grant) {
 	assert.Equal(t, want.ID, got.ID, "Grant.ID")
 	assert.Equal(t, want.ClientID, got.ClientID, "Grant.ClientID")
 	assert.Equal(t, want.UserID, got.UserID, "Grant.UserID")
+	assert.Equal(t, want.Username, got.Username, "Grant.Username")
 	sameList(t, want.Scopes, got.Scopes, "Grant.Scopes")
 	assert.Equal(t, want.Binding, got.Binding, "Grant.Binding")
 	sameTime(t, want.CreatedAt, got.CreatedAt, "Grant.CreatedAt")

@@ -29,6 +29,7 @@ func testLookupRoundTrip(t *testing.T, e *env) {
 		ID:        id,
 		ClientID:  "client-a",
 		UserID:    "user-1",
+		Username:  "Jöhn Doe \"jd\"",
 		Scopes:    []string{"read", "write", "profile"},
 		Binding:   "fingerprint-of-the-user-agent",
 		CreatedAt: now.Add(-123456789 * time.Nanosecond),
