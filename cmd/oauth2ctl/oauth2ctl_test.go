@@ -97,6 +97,7 @@ func TestOperatorSession(t *testing.T) {
 	}{
 		{"Postgres", storeurltest.Postgres},
 		{"Redis", storeurltest.Redis},
+		{"RedisCluster", storeurltest.RedisCluster},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := tc.url(t)

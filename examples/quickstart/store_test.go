@@ -36,6 +36,7 @@ func TestStoreURLTokensSurviveARestart(t *testing.T) {
 	}{
 		{"Postgres", storeurltest.Postgres},
 		{"Redis", storeurltest.Redis},
+		{"RedisCluster", storeurltest.RedisCluster},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			storeURL := tc.url(t)

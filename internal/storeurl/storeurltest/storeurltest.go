@@ -22,8 +22,9 @@ import (
 
 // Environment variables naming the test servers.
 const (
-	EnvPostgres = "OAUTH2_TEST_POSTGRES_URL"
-	EnvRedis    = "OAUTH2_TEST_REDIS_URL"
+	EnvPostgres     = "OAUTH2_TEST_POSTGRES_URL"
+	EnvRedis        = "OAUTH2_TEST_REDIS_URL"
+	EnvRedisCluster = "OAUTH2_TEST_REDIS_CLUSTER_ADDRS" // host:port,host:port,...
 )
 
 // Postgres returns a postgres URL whose connections see a new, empty
@@ -85,6 +86,37 @@ func Redis(t testing.TB) string {
 		}
 	})
 	return WithParam(base, "prefix", prefix)
+}
+
+// RedisCluster returns a redis+cluster URL of the cluster named by
+// OAUTH2_TEST_REDIS_CLUSTER_ADDRS with a new key prefix, whose keys are
+// deleted from every master when t ends.
+func RedisCluster(t testing.TB) string {
+	t.Helper()
+	addrs := testenv.Getenv(t, EnvRedisCluster, "start a cluster with `bash scripts/redis-cluster.sh` and export the addresses it prints to run this test")
+	prefix := UniqueName(t) + ":"
+	t.Cleanup(func() {
+		c := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := c.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error {
+			for _, pattern := range []string{prefix + "*", "rate:" + prefix + "*"} {
+				it := node.Scan(ctx, 0, pattern, 500).Iterator()
+				for it.Next(ctx) {
+					node.Del(ctx, it.Val())
+				}
+				if err := it.Err(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Errorf("delete test keys: %v", err)
+		}
+	})
+	return WithParam("redis+cluster://"+addrs, "prefix", prefix)
 }
 
 // UniqueName returns a lower-case identifier no other test run uses.

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestMain lets the test binary act as the oauth2ctl binary itself when
+// OAUTH2CTL_AS_MAIN is set, so that main's exit codes are tested as a
+// process's, not only run's return values.
+func TestMain(m *testing.M) {
+	if os.Getenv("OAUTH2CTL_AS_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// runBinary runs the test binary as oauth2ctl with args and returns its
+// exit code and output.
+func runBinary(t *testing.T, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	self, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.CommandContext(t.Context(), self, args...)
+	cmd.Env = append(append(os.Environ(), "OAUTH2CTL_AS_MAIN=1"), env...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	code := 0
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return code, stdout.String(), stderr.String()
+}
+
+func TestBinaryExitCodes(t *testing.T) {
+	code, out, _ := runBinary(t, nil, "--help")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, out, "migrate")
+
+	code, _, errOut := runBinary(t, nil, "no-such-command")
+	assert.Equal(t, exitUsage, code, errOut)
+
+	// A store that cannot be reached is a failure, reported once, with
+	// the URL's password redacted.
+	code, _, errOut = runBinary(t, []string{"OAUTH2_STORE=redis://:hunter2@127.0.0.1:1/0"}, "client", "list")
+	assert.Equal(t, exitFailure, code, errOut)
+	assert.NotContains(t, errOut, "hunter2")
+	assert.NotEmpty(t, errOut)
+}
