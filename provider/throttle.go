@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -48,7 +49,7 @@ type throttler struct {
 	user    storage.Rate
 	ip      storage.Rate
 	client  storage.Rate
-	gates   gates
+	gates   *gates
 }
 
 // limitKey is one throttling key with its rate.
@@ -94,7 +95,7 @@ func newThrottler(cfg *Config) *throttler {
 		user:    cfg.UserRate,
 		ip:      cfg.IPRate,
 		client:  cfg.ClientRate,
-		gates:   gates{m: make(map[string]*gate)},
+		gates:   newGates(),
 	}
 }
 
@@ -298,18 +299,41 @@ func SetRetryAfter(h http.Header, err error) {
 	h.Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 }
 
-// gates serializes judgements per key within the process.
+// gateShards is the number of locks the gates of a throttler are spread
+// over, so that attempts under different keys seldom wait for each other.
+const gateShards = 64
+
+// gates serializes judgements per key within the process. The map of
+// gates in use is sharded by a hash of the key; a key's gate lives in one
+// shard, so the count of its holders is exact.
 type gates struct {
+	seed   maphash.Seed
+	shards [gateShards]gateShard
+}
+
+// gateShard is one lock's worth of gates.
+type gateShard struct {
 	mu sync.Mutex
 	m  map[string]*gate
+	_  [48]byte // keeps neighbouring shards' locks off one cache line
+}
+
+// newGates returns an empty set of gates.
+func newGates() *gates {
+	g := &gates{seed: maphash.MakeSeed()}
+	for i := range g.shards {
+		g.shards[i].m = make(map[string]*gate)
+	}
+	return g
 }
 
 // gate is one key's lock: a one-slot channel, with the number of
 // holders and waiters so that it is dropped when nobody uses it.
 type gate struct {
-	key  string
-	ch   chan struct{}
-	refs int
+	key   string
+	shard *gateShard
+	ch    chan struct{}
+	refs  int
 }
 
 // freeGates recycles dropped gates, whose channels are empty.
@@ -319,15 +343,16 @@ var freeGates = sync.Pool{New: func() any { return &gate{ch: make(chan struct{},
 // ctx ends, and returns it for unlock. The map holds only keys in use, so
 // it needs no eviction.
 func (g *gates) lock(ctx context.Context, key string) (*gate, error) {
-	g.mu.Lock()
-	gt := g.m[key]
+	sh := &g.shards[maphash.String(g.seed, key)%gateShards]
+	sh.mu.Lock()
+	gt := sh.m[key]
 	if gt == nil {
 		gt = freeGates.Get().(*gate)
-		gt.key = key
-		g.m[key] = gt
+		gt.key, gt.shard = key, sh
+		sh.m[key] = gt
 	}
 	gt.refs++
-	g.mu.Unlock()
+	sh.mu.Unlock()
 
 	select {
 	case gt.ch <- struct{}{}:
@@ -347,15 +372,16 @@ func (g *gates) unlock(gt *gate) {
 // release drops one reference to gt, and gt itself with the last one:
 // nobody else can then reach it, and its channel is empty.
 func (g *gates) release(gt *gate) {
-	g.mu.Lock()
+	sh := gt.shard
+	sh.mu.Lock()
 	gt.refs--
 	drop := gt.refs == 0
 	if drop {
-		delete(g.m, gt.key)
+		delete(sh.m, gt.key)
 	}
-	g.mu.Unlock()
+	sh.mu.Unlock()
 	if drop {
-		gt.key = ""
+		gt.key, gt.shard = "", nil
 		freeGates.Put(gt)
 	}
 }

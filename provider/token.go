@@ -24,7 +24,7 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeTokenResponse(w, resp)
 }
 
 // token checks the request in the order: method, transport, body, grant

@@ -47,13 +47,45 @@ func HashSecret(secret string) (string, error) {
 // comparison is constant-time. An unreadable stored form never matches.
 func VerifySecret(stored, secret string) bool {
 	if hexSum, ok := strings.CutPrefix(stored, sha256Prefix); ok {
-		want, err := hex.DecodeString(hexSum)
-		if err != nil || len(want) != sha256.Size {
+		var want [sha256.Size]byte
+		if !decodeHexSum(&want, hexSum) {
 			return false
 		}
-		got := sha256.Sum256([]byte(secret))
-		return subtle.ConstantTimeCompare(got[:], want) == 1
+		var buf [64]byte // a generated secret fits: hashed from the stack
+		got := sha256.Sum256(append(buf[:0], secret...))
+		return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 	}
 	ok, err := passhash.Verify(stored, secret)
 	return ok && err == nil
+}
+
+// decodeHexSum decodes the hex digits of a stored SHA-256 (either case,
+// as hex.DecodeString reads them) into dst, without allocating, and
+// reports whether s was exactly that.
+func decodeHexSum(dst *[sha256.Size]byte, s string) bool {
+	if len(s) != 2*len(dst) {
+		return false
+	}
+	for i := range dst {
+		hi, ok1 := fromHexDigit(s[2*i])
+		lo, ok2 := fromHexDigit(s[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
+// fromHexDigit returns the value of the hex digit c.
+func fromHexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }

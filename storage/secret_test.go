@@ -58,3 +58,11 @@ func TestKindString(t *testing.T) {
 	assert.Equal(t, "code", storage.KindCode.String())
 	assert.Equal(t, "unknown", storage.TokenKind(0).String())
 }
+
+func TestVerifySecretReadsUpperCaseHex(t *testing.T) {
+	secret, hash, err := storage.NewClientSecret()
+	require.NoError(t, err)
+	upper := "sha256$" + strings.ToUpper(strings.TrimPrefix(hash, "sha256$"))
+	assert.True(t, storage.VerifySecret(upper, secret))
+	assert.False(t, storage.VerifySecret(upper, secret+"x"))
+}

@@ -74,7 +74,7 @@ func checkInvariants(t *testing.T, s *Store) {
 		require.Len(t, sh.expiries, len(sh.grants), "shard %d: one heap entry per grant", i)
 		for j, g := range sh.expiries {
 			require.Same(t, g, sh.grants[g.id], "shard %d: heap holds a stored grant", i)
-			require.Equal(t, j, g.heapIndex, "shard %d: heap index", i)
+			require.Equal(t, j, int(g.heapIndex), "shard %d: heap index", i)
 			if j > 0 {
 				require.LessOrEqual(t, sh.expiries[(j-1)/2].expires, g.expires, "shard %d: heap order", i)
 			}
@@ -113,6 +113,7 @@ func checkInvariants(t *testing.T, s *Store) {
 				}
 			}
 			require.Equal(t, want, listed[g], "shard %d: grant listed once per index", i)
+			checkTokenIndex(t, g)
 		}
 		sh.mu.RUnlock()
 	}

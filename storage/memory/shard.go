@@ -50,16 +50,22 @@ type grant struct {
 	created, expires                        int64
 
 	// live are the tokens that can still be used (some may have expired
-	// since the grant was last written). A grant has few of them.
+	// since the grant was last written), in no particular order.
 	live []liveToken
 	// used are consumed single-use tokens, kept until they expire to
 	// detect reuse.
 	used []usedToken
+	// index finds the tokens of a grant that holds more than smallGrant
+	// of them (a refresh chain rotated many times); nil for the others,
+	// which are searched linearly.
+	index *tokenIndex
 
 	// Links of the shard's per-user and per-client lists.
 	userPrev, userNext, clientPrev, clientNext *grant
 
-	heapIndex int // in shard.expiries, -1 when not there
+	// heapIndex is g's index in shard.expiries, -1 when not there. 32
+	// bits keep a grant in the 208-byte size class.
+	heapIndex int32
 	revoked   bool
 }
 
@@ -79,9 +85,30 @@ type usedToken struct {
 	kind    storage.TokenKind
 }
 
+// smallGrant is the number of tokens up to which a grant has no index:
+// a linear search of a few hashes beats a map, and costs no memory.
+const smallGrant = 16
+
+// tokenIndex is the index of a grant with many tokens.
+type tokenIndex struct {
+	// at maps a token's hash to its place: i for live[i], ^i for used[i].
+	at map[storage.Hash]int32
+	// pruneAt is the number of tokens at which a write prunes the grant:
+	// twice what the last pruning kept, so that pruning a long chain
+	// costs O(1) per write amortized, and a grant that keeps as many
+	// tokens unexpired holds at most twice that many.
+	pruneAt int
+}
+
 // findLive returns the index of the live token with hash h, or -1. The
 // comparison is not constant-time, which needs no secret: h is a hash.
 func (g *grant) findLive(h storage.Hash) int {
+	if g.index != nil {
+		if i, ok := g.index.at[h]; ok && i >= 0 {
+			return int(i)
+		}
+		return -1
+	}
 	for i := range g.live {
 		if g.live[i].hash == h {
 			return i
@@ -92,6 +119,12 @@ func (g *grant) findLive(h storage.Hash) int {
 
 // findUsed returns the index of the consumed token with hash h, or -1.
 func (g *grant) findUsed(h storage.Hash) int {
+	if g.index != nil {
+		if i, ok := g.index.at[h]; ok && i < 0 {
+			return int(^i)
+		}
+		return -1
+	}
 	for i := range g.used {
 		if g.used[i].hash == h {
 			return i
@@ -101,12 +134,82 @@ func (g *grant) findUsed(h storage.Hash) int {
 }
 
 // has reports whether g holds a token, live or consumed, with hash h.
-func (g *grant) has(h storage.Hash) bool { return g.findLive(h) >= 0 || g.findUsed(h) >= 0 }
+func (g *grant) has(h storage.Hash) bool {
+	if g.index != nil {
+		_, ok := g.index.at[h]
+		return ok
+	}
+	return g.findLive(h) >= 0 || g.findUsed(h) >= 0
+}
 
-// prune drops the tokens that expired by now.
+// tokens returns how many tokens g holds, live and consumed.
+func (g *grant) tokens() int { return len(g.live) + len(g.used) }
+
+// addLive stores t as a live token of g.
+func (g *grant) addLive(t liveToken) {
+	g.live = append(g.live, t)
+	if g.index != nil {
+		g.index.at[t.hash] = int32(len(g.live) - 1)
+	} else if g.tokens() > smallGrant {
+		g.reindex()
+	}
+}
+
+// consume moves the live token live[i] to the consumed ones.
+func (g *grant) consume(i int) {
+	t := &g.live[i]
+	g.used = append(g.used, usedToken{hash: t.hash, expires: t.expires, kind: t.kind})
+	if g.index != nil {
+		g.index.at[t.hash] = int32(^(len(g.used) - 1))
+	}
+	last := len(g.live) - 1
+	if i != last {
+		g.live[i] = g.live[last]
+		if g.index != nil {
+			g.index.at[g.live[i].hash] = int32(i)
+		}
+	}
+	g.live[last] = liveToken{}
+	g.live = g.live[:last]
+}
+
+// prune drops the tokens that expired by now: at every write while the
+// grant is small, then when it has doubled since it was last pruned.
 func (g *grant) prune(now int64) {
+	if g.index != nil && g.tokens() < g.index.pruneAt {
+		return
+	}
+	g.pruneAll(now)
+}
+
+// pruneAll drops the tokens that expired by now and rebuilds the index.
+func (g *grant) pruneAll(now int64) {
 	g.live = deleteExpired(g.live, now, func(t *liveToken) int64 { return t.expires })
 	g.used = deleteExpired(g.used, now, func(t *usedToken) int64 { return t.expires })
+	if g.tokens() > smallGrant {
+		g.reindex()
+	} else {
+		g.index = nil
+	}
+}
+
+// reindex builds the index of g, reusing its map if it has one.
+func (g *grant) reindex() {
+	n := g.tokens()
+	ix := g.index
+	if ix == nil {
+		ix = &tokenIndex{at: make(map[storage.Hash]int32, n)}
+	} else {
+		clear(ix.at)
+	}
+	ix.pruneAt = 2 * n
+	for i := range g.live {
+		ix.at[g.live[i].hash] = int32(i)
+	}
+	for i := range g.used {
+		ix.at[g.used[i].hash] = int32(^i)
+	}
+	g.index = ix
 }
 
 // deleteExpired removes in place the elements of s whose expiry is past,
@@ -258,7 +361,7 @@ func (sh *shard) revoke(g *grant, now int64) bool {
 	sh.unlink(g)
 	g.live = nil
 	g.scopes, g.code, g.binding = nil, nil, ""
-	g.prune(now)
+	g.pruneAll(now)
 	if len(g.used) == 0 {
 		sh.remove(g)
 		return wasLive
@@ -278,7 +381,7 @@ func (sh *shard) remove(g *grant) {
 	}
 	delete(sh.grants, g.id)
 	if g.heapIndex >= 0 {
-		sh.expiries.remove(g.heapIndex)
+		sh.expiries.remove(int(g.heapIndex))
 	}
 }
 
@@ -286,7 +389,7 @@ func (sh *shard) remove(g *grant) {
 func (sh *shard) setExpiry(g *grant, expires int64) {
 	g.expires = expires
 	if g.heapIndex >= 0 {
-		sh.expiries.fix(g.heapIndex)
+		sh.expiries.fix(int(g.heapIndex))
 	}
 }
 
@@ -317,8 +420,8 @@ type expiryHeap []*grant
 
 func (h *expiryHeap) push(g *grant) {
 	*h = append(*h, g)
-	g.heapIndex = len(*h) - 1
-	h.up(g.heapIndex)
+	g.heapIndex = int32(len(*h) - 1)
+	h.up(len(*h) - 1)
 }
 
 func (h *expiryHeap) remove(i int) {
@@ -347,8 +450,8 @@ func (h expiryHeap) fix(i int) {
 
 func (h expiryHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].heapIndex = i
-	h[j].heapIndex = j
+	h[i].heapIndex = int32(i)
+	h[j].heapIndex = int32(j)
 }
 
 func (h expiryHeap) up(i int) {

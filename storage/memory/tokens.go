@@ -52,7 +52,7 @@ func (s *Store) CreateGrant(_ context.Context, g *storage.Grant, tokens ...stora
 		}
 		lt := newLiveToken(t)
 		ng.expires = max(ng.expires, lt.expires)
-		ng.live = append(ng.live, lt)
+		ng.addLive(lt)
 	}
 
 	now := toNano(s.now())
@@ -156,14 +156,13 @@ func (s *Store) ExchangeToken(_ context.Context, x storage.Exchange) (*storage.G
 		}
 	}
 
-	g.live = append(g.live[:i], g.live[i+1:]...)
-	g.used = append(g.used, usedToken{hash: presented.hash, expires: presented.expires, kind: presented.kind})
+	g.consume(i)
 	g.prune(now)
 	expires := g.expires
 	for _, t := range issue {
 		expires = max(expires, t.expires)
+		g.addLive(t)
 	}
-	g.live = append(g.live, issue...)
 	sh.setExpiry(g, expires)
 	out := g.export()
 	return &out, nil
