@@ -149,7 +149,7 @@ func (g *grant) tokens() int { return len(g.live) + len(g.used) }
 func (g *grant) addLive(t liveToken) {
 	g.live = append(g.live, t)
 	if g.index != nil {
-		g.index.at[t.hash] = int32(len(g.live) - 1)
+		g.index.at[t.hash] = pos32(len(g.live) - 1)
 	} else if g.tokens() > smallGrant {
 		g.reindex()
 	}
@@ -160,13 +160,13 @@ func (g *grant) consume(i int) {
 	t := &g.live[i]
 	g.used = append(g.used, usedToken{hash: t.hash, expires: t.expires, kind: t.kind})
 	if g.index != nil {
-		g.index.at[t.hash] = int32(^(len(g.used) - 1))
+		g.index.at[t.hash] = pos32(^(len(g.used) - 1))
 	}
 	last := len(g.live) - 1
 	if i != last {
 		g.live[i] = g.live[last]
 		if g.index != nil {
-			g.index.at[g.live[i].hash] = int32(i)
+			g.index.at[g.live[i].hash] = pos32(i)
 		}
 	}
 	g.live[last] = liveToken{}
@@ -204,10 +204,10 @@ func (g *grant) reindex() {
 	}
 	ix.pruneAt = 2 * n
 	for i := range g.live {
-		ix.at[g.live[i].hash] = int32(i)
+		ix.at[g.live[i].hash] = pos32(i)
 	}
 	for i := range g.used {
-		ix.at[g.used[i].hash] = int32(^i)
+		ix.at[g.used[i].hash] = pos32(^i)
 	}
 	g.index = ix
 }
@@ -420,7 +420,7 @@ type expiryHeap []*grant
 
 func (h *expiryHeap) push(g *grant) {
 	*h = append(*h, g)
-	g.heapIndex = int32(len(*h) - 1)
+	g.heapIndex = pos32(len(*h) - 1)
 	h.up(len(*h) - 1)
 }
 
@@ -450,8 +450,8 @@ func (h expiryHeap) fix(i int) {
 
 func (h expiryHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].heapIndex = int32(i)
-	h[j].heapIndex = int32(j)
+	h[i].heapIndex = pos32(i)
+	h[j].heapIndex = pos32(j)
 }
 
 func (h expiryHeap) up(i int) {
@@ -511,4 +511,15 @@ func fromNano(n int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n)
+}
+
+// pos32 narrows a slice position to the int32 that the token index and
+// the expiry heap keep (so that a grant stays in its size class). No shard
+// holds 2^31 grants, nor a grant 2^31 tokens; should one, pos32 panics
+// rather than corrupt an index.
+func pos32(i int) int32 {
+	if i < math.MinInt32 || i > math.MaxInt32 {
+		panic("memory: position overflows int32")
+	}
+	return int32(i) // #nosec G115 -- range checked above
 }
