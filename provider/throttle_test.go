@@ -315,13 +315,20 @@ func TestThrottleWaitingForTheGateEndsWithTheRequest(t *testing.T) {
 	e.issue(t) // the gate is free again
 }
 
-func TestThrottleSharedRedisLimiter(t *testing.T) {
+// redisLimiterTarget returns the options of the test Redis and a limiter
+// key prefix no other test uses.
+func redisLimiterTarget(t *testing.T) (*goredis.Options, string) {
+	t.Helper()
 	rawURL := testenv.Getenv(t, "OAUTH2_TEST_REDIS_URL", "set it to a Redis URL such as redis://127.0.0.1:6379/0 to run the shared Redis limiter test")
 	opts, err := goredis.ParseURL(rawURL)
 	require.NoError(t, err)
 	var nonce [8]byte
 	_, _ = rand.Read(nonce[:])
-	prefix := "oauth2test:throttle:" + hex.EncodeToString(nonce[:]) + ":"
+	return opts, "oauth2test:throttle:" + hex.EncodeToString(nonce[:]) + ":"
+}
+
+func TestThrottleSharedRedisLimiter(t *testing.T) {
+	opts, prefix := redisLimiterTarget(t)
 
 	// Two provider instances, each with its own client, share the counts.
 	newInstance := func() *env {
@@ -372,12 +379,7 @@ func TestThrottleSharedRedisLimiter(t *testing.T) {
 // reach the user database (one in flight per other instance may slip in
 // before its failure is counted).
 func TestThrottleSharedRedisLimiterConcurrentGuessing(t *testing.T) {
-	rawURL := testenv.Getenv(t, "OAUTH2_TEST_REDIS_URL", "set it to a Redis URL such as redis://127.0.0.1:6379/0 to run the shared Redis limiter test")
-	opts, err := goredis.ParseURL(rawURL)
-	require.NoError(t, err)
-	var nonce [8]byte
-	_, _ = rand.Read(nonce[:])
-	prefix := "oauth2test:throttle:" + hex.EncodeToString(nonce[:]) + ":"
+	opts, prefix := redisLimiterTarget(t)
 	client := goredis.NewClient(opts)
 	t.Cleanup(func() {
 		keys, _ := client.Keys(context.Background(), "rate:"+prefix+"*").Result()

@@ -206,14 +206,10 @@ func TestRedisOutage(t *testing.T) {
 	assertRecovers(t, a, access)
 }
 
-// A server that hangs (connections open, no answers) is bounded by the
-// store timeout, and the provider recovers when it answers again.
-func TestRedisHangs(t *testing.T) {
-	rs := newRedisServer(t)
-	rs.Start(t)
-	a := newApp(t, rs.URL())
-	access := a.accessToken(t)
-
+// assertHangBounded freezes rs (connections open, no answers), checks
+// that a's answers stay bounded 503s, thaws it and checks that a recovers.
+func assertHangBounded(t *testing.T, rs *redisServer, a *app, access string) {
+	t.Helper()
 	rs.Freeze(t)
 	thawed := false
 	defer func() {
@@ -222,10 +218,20 @@ func TestRedisHangs(t *testing.T) {
 		}
 	}()
 	assertUnavailable(t, a, access)
-
 	rs.Thaw(t)
 	thawed = true
 	assertRecovers(t, a, access)
+}
+
+// A server that hangs (connections open, no answers) is bounded by the
+// store timeout, and the provider recovers when it answers again.
+func TestRedisHangs(t *testing.T) {
+	rs := newRedisServer(t)
+	rs.Start(t)
+	a := newApp(t, rs.URL())
+	access := a.accessToken(t)
+
+	assertHangBounded(t, rs, a, access)
 }
 
 // A Postgres that accepts connections but answers no query on the
@@ -267,16 +273,5 @@ func TestRequestContextBoundsAHang(t *testing.T) {
 	a := newAppBounded(t, rs.URL(), -1, 500*time.Millisecond)
 	access := a.accessToken(t)
 
-	rs.Freeze(t)
-	thawed := false
-	defer func() {
-		if !thawed {
-			rs.Thaw(t)
-		}
-	}()
-	assertUnavailable(t, a, access)
-
-	rs.Thaw(t)
-	thawed = true
-	assertRecovers(t, a, access)
+	assertHangBounded(t, rs, a, access)
 }
