@@ -1,55 +1,15 @@
 package ginoauth
 
 import (
-	"net/http"
-
 	"github.com/gin-gonic/gin"
 	"github.com/oauth2provider/oauth2provider/provider"
 )
 
-// Paths are where [Mount] puts the provider's endpoints. An empty field
-// means the path the provider is configured with (provider.Config's
-// Endpoints, which its metadata document advertises, and
-// Provider.MetadataPath); provider.EndpointNotServed ("-") leaves the
-// endpoint out. An endpoint the provider is configured not to serve is
-// left out unless a path is given here. On a *gin.RouterGroup the group's
+// Paths are where [Mount] puts the provider's endpoints, and how it
+// wraps their handlers: see [provider.RoutePaths]. On a group, the group's
 // prefix comes first: configure provider.Config.Endpoints with it so that
 // the metadata document stays true.
-type Paths struct {
-	// Token is the token endpoint (RFC 6749 §3.2).
-	Token string
-	// Revoke is the revocation endpoint (RFC 7009).
-	Revoke string
-	// Introspect is the introspection endpoint (RFC 7662).
-	Introspect string
-	// Metadata is the authorization server metadata endpoint (RFC 8414).
-	Metadata string
-
-	// Wrap, when not nil, wraps each endpoint's handler before it is
-	// mounted; it is given the path the handler is mounted at (relative
-	// to the router) and the handler. The method value Handler of the
-	// contrib/otel module's Instrumentation fits it, for a span and
-	// metrics per endpoint. Nil means the handlers are mounted as they are.
-	Wrap func(path string, h http.Handler) http.Handler
-}
-
-// resolve fills in the provider's paths for empty fields.
-func (ps Paths) resolve(p *provider.Provider) Paths {
-	e := p.Config().Endpoints
-	if ps.Token == "" {
-		ps.Token = e.Token
-	}
-	if ps.Revoke == "" {
-		ps.Revoke = e.Revocation
-	}
-	if ps.Introspect == "" {
-		ps.Introspect = e.Introspection
-	}
-	if ps.Metadata == "" {
-		ps.Metadata = p.MetadataPath()
-	}
-	return ps
-}
+type Paths = provider.RoutePaths
 
 // Mount registers the provider's token, revocation, introspection and
 // metadata handlers on r (a *gin.Engine or a *gin.RouterGroup) at paths,
@@ -65,22 +25,7 @@ func Mount(r gin.IRoutes, p *provider.Provider, paths Paths) {
 	if p == nil {
 		panic("ginoauth: Mount needs a provider")
 	}
-	paths = paths.resolve(p)
-	for _, ep := range []struct {
-		path string
-		h    http.Handler
-	}{
-		{paths.Token, p.TokenHandler()},
-		{paths.Revoke, p.RevokeHandler()},
-		{paths.Introspect, p.IntrospectHandler()},
-		{paths.Metadata, p.MetadataHandler()},
-	} {
-		if ep.path == provider.EndpointNotServed {
-			continue
-		}
-		if paths.Wrap != nil {
-			ep.h = paths.Wrap(ep.path, ep.h)
-		}
-		r.Any(ep.path, gin.WrapH(ep.h))
+	for _, rt := range p.Routes(paths) {
+		r.Any(rt.Path, gin.WrapH(rt.Handler))
 	}
 }
