@@ -63,7 +63,7 @@ func BenchmarkWriteTokenResponse(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			w.Body.Reset()
-			clear(w.HeaderMap)
+			clear(w.Header())
 			writeJSON(w, 200, resp)
 		}
 	})
@@ -71,7 +71,7 @@ func BenchmarkWriteTokenResponse(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			w.Body.Reset()
-			clear(w.HeaderMap)
+			clear(w.Header())
 			writeTokenResponse(w, resp)
 		}
 	})

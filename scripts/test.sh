@@ -24,12 +24,14 @@ modules=$(git ls-files '*go.mod' 2>/dev/null | xargs -n1 dirname | sort)
 fail=0
 for m in $modules; do
   echo "=== module $m"
+  # Each step is checked on its own: `set -e` does not apply inside a
+  # subshell whose status is tested with ||, so a chain is needed.
   (
     cd "$m"
     unformatted=$(gofmt -l $(git ls-files '*.go'))
     if [ -n "$unformatted" ]; then echo "gofmt: $unformatted"; exit 1; fi
-    go vet ./...
-    staticcheck ./...
+    go vet ./... || { echo "FAIL go vet ($m)"; exit 1; }
+    staticcheck ./... || { echo "FAIL staticcheck ($m)"; exit 1; }
     go test -race -count=1 -timeout 20m ./...
   ) || fail=1
 done
