@@ -55,8 +55,8 @@
 // the grant's lifetime beyond its expiry (its index horizon, recorded in
 // the grant): before a grant is created (a stale entry is harmless,
 // as revocation through an index checks the grant's user or client), and
-// after an exchange moves a grant's expiry past its horizon, or an
-// extension moves it at all. RevokeUser and
+// after an exchange or an extension moves a grant's expiry past its
+// horizon. RevokeUser and
 // RevokeClient revoke the indexed grants one by one, each atomically but
 // not all at once: a grant created concurrently with RevokeUser or
 // RevokeClient may survive it.

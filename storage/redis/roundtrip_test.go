@@ -87,6 +87,19 @@ func TestRoundTrips(t *testing.T) {
 	score, err := rdb.ZScore(h.ctx, s.userGrantsKey("alice"), next[1].GrantID).Result()
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, int64(score), x.Issue[1].ExpiresAt.UnixMilli(), "indexed past the new expiry")
+
+	// A sliding session's extension follows the same horizon.
+	newExpiry := h.clk.Now().Add(24*time.Hour + time.Minute)
+	assert.EqualValues(t, 1, trips.count(func() {
+		require.NoError(t, s.ExtendToken(h.ctx, next[1], newExpiry))
+	}), "ExtendToken within the index horizon")
+	newExpiry = h.clk.Now().Add(40 * time.Hour)
+	assert.EqualValues(t, 2, trips.count(func() {
+		require.NoError(t, s.ExtendToken(h.ctx, next[1], newExpiry))
+	}), "ExtendToken past the index horizon")
+	score, err = rdb.ZScore(h.ctx, s.userGrantsKey("alice"), next[1].GrantID).Result()
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, int64(score), newExpiry.UnixMilli(), "indexed past the extended expiry")
 }
 
 // A server that lost its script cache (a restart, SCRIPT FLUSH) still gets

@@ -153,25 +153,33 @@ return {'ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], exp, reindex, ix}
 `)
 
 // extendScript moves a live token's expiry, and its grant's when later.
-// KEYS: grant, token set, token. ARGV: now, new expires, token hex.
-// Returns nil when not live, else {client, user, grant expires, extended}.
+// KEYS: grant, token set, token. ARGV: now, new expires, token hex, ix
+// (the index horizon to record should the grant's expiry pass the
+// recorded one). Returns nil when not live, else {client, user, grant
+// expires, reindex, ix}, reindex and ix as exchangeScript returns them.
 var extendScript = goredis.NewScript(luaPrelude + `
 local now = ARGV[1]
 local t = redis.call('HMGET', KEYS[3], 'expires', 'consumed')
 if not t[1] or t[2] ~= '0' or not lt(now, t[1]) then return false end
-local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'expires', 'revoked')
+local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'expires', 'revoked', 'ix')
 if not g[1] or g[4] ~= '0' or not lt(now, g[3]) then return false end
 redis.call('HSET', KEYS[3], 'expires', ARGV[2])
 redis.call('PEXPIRE', KEYS[3], ttl(ARGV[2], now))
 redis.call('ZADD', KEYS[2], ms(ARGV[2]), ARGV[3])
-local exp, extended = g[3], '0'
+local exp = g[3]
 if lt(exp, ARGV[2]) then
-  exp, extended = ARGV[2], '1'
+  exp = ARGV[2]
   redis.call('HSET', KEYS[1], 'expires', exp)
   redis.call('PEXPIRE', KEYS[1], ttl(exp, now))
   redis.call('PEXPIRE', KEYS[2], ttl(exp, now))
 end
-return {g[1], g[2], exp, extended}
+local ix, reindex = g[5] or g[3], '0'
+if lt(ix, exp) then
+  ix, reindex = ARGV[4], '1'
+  if lt(ix, exp) then ix = exp end
+  redis.call('HSET', KEYS[1], 'ix', ix)
+end
+return {g[1], g[2], exp, reindex, ix}
 `)
 
 // revokeScript revokes a grant and its tokens.

@@ -209,7 +209,8 @@ func (s *Store) runExchange(ctx context.Context, keys []string, args []any, gid 
 }
 
 // ExtendToken implements [storage.TokenStore] with one script; when the
-// grant's expiry moves, its index entries follow.
+// grant's expiry passes its index horizon, its index entries follow (one
+// more round trip), as after an exchange.
 func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt time.Time) error {
 	const op = "extend token"
 	if ref.GrantID == "" {
@@ -219,21 +220,21 @@ func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt
 	now := s.now()
 	vals, err := extendScript.Run(ctx, s.rdb,
 		[]string{grantKey(base), tokenSetKey(base), tokenKey(base, ref.Hash)},
-		instant(now), instant(expiresAt), ref.Hash.String()).StringSlice()
+		instant(now), instant(expiresAt), ref.Hash.String(), instant(indexHorizon(now, expiresAt))).StringSlice()
 	if err != nil {
 		return wrap(op, err)
 	}
-	if len(vals) != 4 {
+	if len(vals) != 5 {
 		return fmt.Errorf("redis: %s: unexpected script reply", op)
 	}
-	if vals[3] != "1" {
+	if vals[3] != "1" { // the grant's expiry stays within its index horizon
 		return nil
 	}
-	exp, err := decTime(vals[2])
+	ix, err := decTime(vals[4])
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
-	return wrap(op, s.index(ctx, now, ref.GrantID, vals[1], vals[0], exp))
+	return wrap(op, s.index(ctx, now, ref.GrantID, vals[1], vals[0], ix))
 }
 
 // RevokeGrant implements [storage.TokenStore] with one script that marks
