@@ -92,12 +92,7 @@ func mountBrowser(mux *http.ServeMux, p *provider.Provider) (func(http.Handler) 
 // return_to it was given; the login handler redirects only to local paths,
 // so a forged return_to cannot send the user to another site.
 func serveLoginPage(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'self'; form-action 'self'; frame-ancestors 'self'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	setPageHeaders(w.Header(), "default-src 'self'; form-action 'self'; frame-ancestors 'self'")
 	returnTo := r.URL.Query().Get("return_to")
 	if returnTo == "" {
 		returnTo = "/"
@@ -119,19 +114,24 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 </body></html>
 `))
 
+// setPageHeaders sets the headers of the quickstart's HTML pages: never
+// cached, no sniffing, no referrer, and the Content-Security-Policy csp.
+func setPageHeaders(h http.Header, csp string) {
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
 // servePage serves the demo page under a strict Content-Security-Policy:
 // scripts from this origin and the page's own script by nonce only.
 func servePage(w http.ResponseWriter, r *http.Request) {
 	var n [16]byte
 	_, _ = rand.Read(n[:])
 	nonce := base64.RawURLEncoding.EncodeToString(n[:]) // no "+" or "/": the page need not escape it
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'nonce-"+nonce+"'; "+
+	setPageHeaders(w.Header(), "default-src 'self'; script-src 'self' 'nonce-"+nonce+"'; "+
 		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
 	_ = page.Execute(w, struct{ Nonce, ClientID string }{nonce, spaClientID})
 }
 
