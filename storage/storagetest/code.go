@@ -1,7 +1,6 @@
 package storagetest
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -103,34 +102,8 @@ func testCodeReuseAfterRotation(t *testing.T, e *env) {
 }
 
 func testCodeRace(t *testing.T, e *env) {
-	const n = 16
 	g, code := e.storedCode(t)
-	issued := make([][2]minted, n)
-	for i := range issued {
-		a, r := e.nextPair(t, g.ID)
-		issued[i] = [2]minted{a, r}
-	}
-	errs := make([]error, n)
-	var start, done sync.WaitGroup
-	start.Add(1)
-	for i := range n {
-		done.Go(func() {
-			start.Wait()
-			_, errs[i] = e.b.Tokens.ExchangeToken(e.ctx, codeExchange(code, "spa", issued[i][0], issued[i][1]))
-		})
-	}
-	start.Done()
-	done.Wait()
-	winners := 0
-	for i, err := range errs {
-		if err == nil {
-			winners++
-			continue
-		}
-		assert.ErrorIs(t, err, storage.ErrTokenReused, "loser %d", i)
-	}
-	assert.Equal(t, 1, winners, "exactly one exchange of a code wins")
-	for i := range issued {
-		e.assertGone(t, issued[i][0], "after reuse the grant is revoked (exchange %d)", i)
-	}
+	e.race(t, g.ID, "exactly one exchange of a code wins", func(a, r minted) storage.Exchange {
+		return codeExchange(code, "spa", a, r)
+	})
 }

@@ -287,13 +287,25 @@ func testExchangeExtendsGrant(t *testing.T, e *env) {
 }
 
 func testExchangeRace(t *testing.T, e *env) {
-	const n = 16
 	f := e.storedGrant(t, "client-a", "user-1")
+	e.race(t, f.g.ID, "exactly one exchange wins", func(a, r minted) storage.Exchange {
+		return refreshExchange(f.refresh, "client-a", a, r)
+	})
+	e.assertGone(t, f.access, "after reuse the grant is revoked")
+}
 
+// race runs 16 exchanges, made by mk for a new access and refresh token of
+// grant grantID, at once: exactly one must win, every other one is reuse,
+// and the reuse revokes the grant, the winner's tokens included.
+func (e *env) race(t *testing.T, grantID, winMsg string, mk func(access, refresh minted) storage.Exchange) {
+	t.Helper()
+	const n = 16
 	issued := make([][2]minted, n)
+	xs := make([]storage.Exchange, n)
 	for i := range issued {
-		a, r := e.nextPair(t, f.g.ID)
+		a, r := e.nextPair(t, grantID)
 		issued[i] = [2]minted{a, r}
+		xs[i] = mk(a, r)
 	}
 	errs := make([]error, n)
 	var start, done sync.WaitGroup
@@ -301,7 +313,7 @@ func testExchangeRace(t *testing.T, e *env) {
 	for i := range n {
 		done.Go(func() {
 			start.Wait()
-			_, errs[i] = e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a", issued[i][0], issued[i][1]))
+			_, errs[i] = e.b.Tokens.ExchangeToken(e.ctx, xs[i])
 		})
 	}
 	start.Done()
@@ -315,10 +327,9 @@ func testExchangeRace(t *testing.T, e *env) {
 		}
 		assert.ErrorIs(t, err, storage.ErrTokenReused, "loser %d", i)
 	}
-	assert.Equal(t, 1, winners, "exactly one exchange wins")
+	assert.Equal(t, 1, winners, winMsg)
 	for i := range issued {
 		e.assertGone(t, issued[i][0], "after reuse the grant is revoked (exchange %d)", i)
 		e.assertGone(t, issued[i][1], "after reuse the grant is revoked (exchange %d)", i)
 	}
-	e.assertGone(t, f.access, "after reuse the grant is revoked")
 }
