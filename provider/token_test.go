@@ -406,12 +406,12 @@ func TestStoreOutageIs503(t *testing.T) {
 			return req{form: password(), basic: conf}
 		}},
 		{name: "grant creation fails", fail: func(e *env) req {
-			e.h = failingWrites(e, outage) // GetClient passes, CreateGrant fails
+			// GetClient passes, CreateGrant fails. That a failed
+			// CreateGrant leaves nothing is the store's contract, checked
+			// by storagetest (all or nothing); here the provider must
+			// only not answer with tokens.
+			e.h = failingWrites(e, outage)
 			return req{form: password(), basic: conf}
-		}, after: func(t *testing.T, e *env, _ http.Handler) {
-			n, err := e.store.RevokeUser(context.Background(), "user-1")
-			require.NoError(t, err)
-			assert.Zero(t, n, "no grant was left behind")
 		}},
 		{name: "refresh exchange fails", fail: func(e *env) req {
 			rt = e.issue(t)["refresh_token"].(string)
