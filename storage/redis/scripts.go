@@ -49,6 +49,18 @@ local function revoke(base, gkey, skey)
   end
   redis.call('HSET', gkey, 'revoked', '1')
 end
+-- horizon keeps the grant gkey's index horizon ix (nil for a grant
+-- written before ix existed: then its old expiry) at or past its new
+-- expiry exp. It returns '0' and ix when exp is within it; else it records
+-- want (or exp, if later) and returns '1' and it: the caller must index
+-- the grant up to that.
+local function horizon(gkey, ix, old, exp, want)
+  ix = ix or old
+  if not lt(ix, exp) then return '0', ix end
+  if lt(want, exp) then want = exp end
+  redis.call('HSET', gkey, 'ix', want)
+  return '1', want
+end
 -- puttoken writes a token hash from ARGV[i..i+4] (hex, kind, scopes,
 -- issued, expires) under key k, with its TTL, and adds it to the set.
 local function puttoken(k, skey, i, now)
@@ -141,13 +153,7 @@ if exp ~= g[8] then
   redis.call('HSET', KEYS[1], 'expires', exp)
   redis.call('PEXPIRE', KEYS[1], ttl(exp, now))
 end
--- A grant written before ix existed is indexed up to its expiry.
-local ix, reindex = g[10] or g[8], '0'
-if lt(ix, exp) then
-  ix, reindex = ARGV[14], '1'
-  if lt(ix, exp) then ix = exp end
-  redis.call('HSET', KEYS[1], 'ix', ix)
-end
+local reindex, ix = horizon(KEYS[1], g[10], g[8], exp, ARGV[14])
 redis.call('PEXPIRE', KEYS[2], ttl(exp, now))
 return {'ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], exp, reindex, ix}
 `)
@@ -173,12 +179,7 @@ if lt(exp, ARGV[2]) then
   redis.call('PEXPIRE', KEYS[1], ttl(exp, now))
   redis.call('PEXPIRE', KEYS[2], ttl(exp, now))
 end
-local ix, reindex = g[5] or g[3], '0'
-if lt(ix, exp) then
-  ix, reindex = ARGV[4], '1'
-  if lt(ix, exp) then ix = exp end
-  redis.call('HSET', KEYS[1], 'ix', ix)
-end
+local reindex, ix = horizon(KEYS[1], g[5], g[3], exp, ARGV[4])
 return {g[1], g[2], exp, reindex, ix}
 `)
 
