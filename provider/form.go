@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unsafe"
 )
 
 // Parameter names of the endpoints (RFC 6749, RFC 7009, RFC 7662).
@@ -28,7 +29,7 @@ const (
 
 // knownParams may each appear at most once in a request (RFC 6749 §3.1,
 // §3.2); a repeated one is invalid_request. Unknown parameters are ignored.
-var knownParams = []string{
+var knownParams = [...]string{
 	paramGrantType, paramClientID, paramClientSecret, paramUsername, paramPassword,
 	paramRefreshToken, paramScope, paramUserID, paramToken, paramTokenHint,
 	paramCode, paramCodeVerifier, paramRedirectURI,
@@ -41,17 +42,105 @@ var secretParams = []string{
 	paramRefreshToken, paramToken, paramCode, paramCodeVerifier,
 }
 
-// form is the parsed body of an endpoint request. Every known parameter
-// in it appears at most once.
-type form url.Values
+// formContentType is the media type of endpoint request bodies.
+const formContentType = "application/x-www-form-urlencoded"
+
+// form is the parsed body of an endpoint request: the value of each known
+// parameter, which appears at most once. Unknown parameters are dropped.
+type form struct {
+	vals [len(knownParams)]string
+}
+
+// paramIndex is the index of a known parameter in knownParams, or -1.
+func paramIndex(name string) int {
+	for i, k := range knownParams {
+		if k == name {
+			return i
+		}
+	}
+	return -1
+}
 
 // get returns the value of a parameter, or "" when it is absent. An empty
 // value counts as absent (RFC 6749 §3.1).
-func (f form) get(name string) string {
-	if v := f[name]; len(v) == 1 {
-		return v[0]
+func (f *form) get(name string) string {
+	if i := paramIndex(name); i >= 0 {
+		return f.vals[i]
 	}
 	return ""
+}
+
+// errRepeated reports a known parameter that appears more than once.
+type errRepeated string
+
+func (e errRepeated) Error() string { return "parameter " + string(e) + " repeated" }
+
+// parseFormBody parses an application/x-www-form-urlencoded body as
+// net/url.ParseQuery does (the same errors: a ';' separator or a bad
+// percent-escape anywhere makes the whole body malformed), keeping only
+// the known parameters. A known parameter given twice is an errRepeated,
+// reported only when the body is otherwise well formed. Values that need
+// no unescaping are substrings of raw.
+func parseFormBody(raw string) (form, error) {
+	var f form
+	var seen, repeated uint32
+	var malformed error
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if strings.IndexByte(pair, ';') >= 0 {
+			malformed = errors.New("invalid semicolon separator")
+			continue
+		}
+		if pair == "" {
+			continue
+		}
+		key, value, _ := strings.Cut(pair, "=")
+		key, err := unescapeParam(key)
+		if err != nil {
+			malformed = err
+			continue
+		}
+		i := paramIndex(key)
+		if i < 0 {
+			// Unknown: ignored, but its value must still be well formed.
+			if _, err := unescapeParam(value); err != nil {
+				malformed = err
+			}
+			continue
+		}
+		if value, err = unescapeParam(value); err != nil {
+			malformed = err
+			continue
+		}
+		bit := uint32(1) << i
+		if seen&bit != 0 {
+			repeated |= bit
+			continue
+		}
+		seen |= bit
+		f.vals[i] = value
+	}
+	switch {
+	case malformed != nil:
+		return form{}, malformed
+	case repeated != 0:
+		for i := range knownParams {
+			if repeated&(1<<i) != 0 {
+				return form{}, errRepeated(knownParams[i])
+			}
+		}
+	}
+	return f, nil
+}
+
+// unescapeParam decodes one form-urlencoded key or value; most need no
+// decoding and are returned as they are, without allocating.
+func unescapeParam(s string) (string, error) {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return s, nil
+	}
+	return url.QueryUnescape(s)
 }
 
 // parseForm reads the application/x-www-form-urlencoded body of an
@@ -63,36 +152,62 @@ func (p *Provider) parseForm(w http.ResponseWriter, r *http.Request) (form, *Err
 		query, _ := url.ParseQuery(q) // a malformed query still yields what parsed
 		for _, name := range secretParams {
 			if _, ok := query[name]; ok {
-				return nil, errInvalidRequest("credentials must be sent in the request body, not in the URL")
+				return form{}, errInvalidRequest("credentials must be sent in the request body, not in the URL")
 			}
 		}
 	}
-	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		return nil, errInvalidRequest("Content-Type must be application/x-www-form-urlencoded")
+	if ct := r.Header.Get("Content-Type"); ct != formContentType {
+		mt, _, err := mime.ParseMediaType(ct)
+		if ct == "" || err != nil || !strings.EqualFold(mt, formContentType) {
+			return form{}, errInvalidRequest("Content-Type must be application/x-www-form-urlencoded")
+		}
 	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil || !strings.EqualFold(mt, "application/x-www-form-urlencoded") {
-		return nil, errInvalidRequest("Content-Type must be application/x-www-form-urlencoded")
+	body, e := p.readBody(w, r)
+	if e != nil {
+		return form{}, e
 	}
+	// The body is never written again, so the form's values can be views
+	// of it rather than copies.
+	raw := unsafe.String(unsafe.SliceData(body), len(body)) // #nosec G103 -- read-only view of a buffer this function owns and never writes again
+	f, err := parseFormBody(raw)
+	if err != nil {
+		if rep, ok := err.(errRepeated); ok {
+			return form{}, errInvalidRequest(rep.Error())
+		}
+		return form{}, errInvalidRequest("malformed application/x-www-form-urlencoded body")
+	}
+	return f, nil
+}
+
+// readBody reads the body of an endpoint request, of at most
+// MaxRequestBytes. A body of known length (net/http's server delivers
+// exactly ContentLength bytes) is read into a buffer of that size; any
+// other through http.MaxBytesReader.
+func (p *Provider) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) {
 	if r.Body == nil {
 		return nil, errInvalidRequest("missing request body")
+	}
+	if n := r.ContentLength; n > 0 {
+		if n > p.cfg.MaxRequestBytes {
+			return nil, errBodyTooLarge()
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, errInvalidRequest("could not read the request body")
+		}
+		return body, nil
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, p.cfg.MaxRequestBytes))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, &Error{Code: CodeInvalidRequest, Description: "request body too large", Status: http.StatusRequestEntityTooLarge}
+			return nil, errBodyTooLarge()
 		}
 		return nil, errInvalidRequest("could not read the request body")
 	}
-	values, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, errInvalidRequest("malformed application/x-www-form-urlencoded body")
-	}
-	for _, name := range knownParams {
-		if len(values[name]) > 1 {
-			return nil, errInvalidRequest("parameter " + name + " repeated")
-		}
-	}
-	return form(values), nil
+	return body, nil
+}
+
+// errBodyTooLarge is the 413 answer to a body over MaxRequestBytes.
+func errBodyTooLarge() *Error {
+	return &Error{Code: CodeInvalidRequest, Description: "request body too large", Status: http.StatusRequestEntityTooLarge}
 }

@@ -57,7 +57,7 @@ func FuzzParseForm(f *testing.F) {
 		r.Header.Set("Content-Type", contentType)
 		fm, e := p.parseForm(httptest.NewRecorder(), r)
 		if e != nil {
-			if fm != nil || e.Code != CodeInvalidRequest {
+			if fm != (form{}) || e.Code != CodeInvalidRequest {
 				t.Fatalf("error %v with form %v", e, fm)
 			}
 			return
@@ -65,10 +65,55 @@ func FuzzParseForm(f *testing.F) {
 		if len(body) > 256 {
 			t.Fatal("body over the limit accepted")
 		}
-		for _, name := range knownParams {
-			if len(fm[name]) > 1 {
-				t.Fatalf("repeated %s accepted", name)
-			}
-		}
+		checkFormAgainstParseQuery(t, body, fm, nil)
 	})
+}
+
+// FuzzParseFormBody checks the form parser against net/url.ParseQuery:
+// malformed for the same bodies, and otherwise the same value of every
+// known parameter, with a repeated one refused.
+func FuzzParseFormBody(f *testing.F) {
+	for _, s := range []string{
+		"grant_type=password&username=a&password=b", "grant_type=a&grant_type=b",
+		"a=%zz", "username=a+b%20c", "scope=read+write", "x=1;y=2", "&&=&=x&scope", "user%5Fid=1&user_id=2",
+		"password=&password=", "token=%", "code=%4", "unknown=%GG&grant_type=x",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		fm, err := parseFormBody(body)
+		checkFormAgainstParseQuery(t, body, fm, err)
+	})
+}
+
+// checkFormAgainstParseQuery fails t unless fm and err are what
+// url.ParseQuery makes of body: an error for a malformed body, an
+// errRepeated for a known parameter given twice, else the same values.
+func checkFormAgainstParseQuery(t *testing.T, body string, fm form, err error) {
+	t.Helper()
+	want, werr := url.ParseQuery(body)
+	if werr != nil {
+		if err == nil {
+			t.Fatalf("%q: ParseQuery: %v; we accepted it", body, werr)
+		}
+		return
+	}
+	var repeated bool
+	for _, name := range knownParams {
+		repeated = repeated || len(want[name]) > 1
+	}
+	if repeated {
+		if _, ok := err.(errRepeated); !ok {
+			t.Fatalf("%q: a repeated parameter gave %v", body, err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("%q: %v, but ParseQuery accepts it", body, err)
+	}
+	for _, name := range knownParams {
+		if got, w := fm.get(name), want.Get(name); got != w {
+			t.Fatalf("%q: %s = %q, want %q", body, name, got, w)
+		}
+	}
 }

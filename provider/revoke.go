@@ -77,10 +77,10 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) *Error {
 func (p *Provider) endpointRequest(w http.ResponseWriter, r *http.Request, name string) (form, *Error) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		return nil, &Error{Code: CodeInvalidRequest, Description: "the " + name + " endpoint accepts POST only", Status: http.StatusMethodNotAllowed}
+		return form{}, &Error{Code: CodeInvalidRequest, Description: "the " + name + " endpoint accepts POST only", Status: http.StatusMethodNotAllowed}
 	}
 	if !p.secureEnough(r) {
-		return nil, errInvalidRequest("HTTPS is required")
+		return form{}, errInvalidRequest("HTTPS is required")
 	}
 	return p.parseForm(w, r)
 }
