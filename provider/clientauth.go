@@ -142,7 +142,7 @@ func (p *Provider) authenticateClient(r *http.Request, f form) (*authenticatedCl
 	} else {
 		ok = c.VerifySecret(secret)
 	}
-	if e := p.clientSecretChecked(r, a, c, ok); e != nil {
+	if e := p.clientSecretChecked(r, &a, c, ok); e != nil {
 		return nil, e
 	}
 	if !ok || c.Disabled {

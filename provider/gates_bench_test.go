@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"net/netip"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -18,7 +19,7 @@ func BenchmarkGates(b *testing.B) {
 		n := next.Add(1)
 		keys := make([]string, 64)
 		for i := range keys {
-			keys[i] = hashKey("client", strconv.FormatInt(n, 10), strconv.Itoa(i))
+			keys[i] = hashKey("client", netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), strconv.FormatInt(n, 10))
 		}
 		ctx := b.Context()
 		i := 0

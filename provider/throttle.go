@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/oauth2provider/oauth2provider/storage/memory"
@@ -99,25 +100,24 @@ func newThrottler(cfg *Config) *throttler {
 	}
 }
 
-// hashKey makes a limiter key of a kind and its parts: the kind in the
-// clear, then 128 bits of SHA-256 of the parts, so that no username or
-// client ID is stored in a shared limiter. The hash is not keyed:
-// it hides identifiers from a casual reader of the limiter's store,
-// not from someone who guesses them.
-func hashKey(kind string, parts ...string) string {
+// hashKey makes a limiter key of a kind, its parts and a client address
+// (the last part, see appendIPKeyPart): the kind in the clear, then 128
+// bits of SHA-256 of the parts, so that no username or client ID is
+// stored in a shared limiter. The hash is not keyed: it hides
+// identifiers from a casual reader of the limiter's store, not from
+// someone who guesses them.
+func hashKey(kind string, ip netip.Addr, parts ...string) string {
 	// The hashed bytes are built on the stack (longer input spills to the
 	// heap) and hashed in one call; keys must not change across versions,
-	// since a shared limiter may hold them.
+	// since a shared limiter may hold them (TestThrottleKeysAreStable).
 	in := make([]byte, 0, 256)
 	in = append(in, "oauth2provider throttle\x00"...)
 	in = append(in, kind...)
 	for _, s := range parts {
-		// Length-prefixed, so that ("ab","c") and ("a","bc") differ.
-		in = append(in, 0)
-		in = strconv.AppendInt(in, int64(len(s)), 10)
-		in = append(in, ':')
-		in = append(in, s...)
+		in = appendKeyPart(in, s)
 	}
+	var ipBuf [64]byte
+	in = appendKeyPart(in, unsafeString(appendIPKeyPart(ipBuf[:0], ip)))
 	sum := sha256.Sum256(in)
 	out := make([]byte, 0, 64)
 	out = append(out, kind...)
@@ -126,30 +126,44 @@ func hashKey(kind string, parts ...string) string {
 	return string(out)
 }
 
-// ipKeyPart is the part of a key naming a client address: an IPv4
-// address, or the /64 of an IPv6 one (a single host commonly holds a
+// appendKeyPart appends one part of a key's hashed input, length-prefixed
+// so that ("ab","c") and ("a","bc") differ.
+func appendKeyPart(in []byte, s string) []byte {
+	in = append(in, 0)
+	in = strconv.AppendInt(in, int64(len(s)), 10)
+	in = append(in, ':')
+	return append(in, s...)
+}
+
+// unsafeString is a read-only string view of b, for a call that neither
+// keeps it nor outlives b.
+func unsafeString(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b)) // #nosec G103 -- read-only view; callers do not keep it
+}
+
+// appendIPKeyPart appends the part of a key naming a client address: an
+// IPv4 address, or the /64 of an IPv6 one (a single host commonly holds a
 // whole /64). The zero Addr is "unknown", shared by every request whose
 // address could not be read.
-func ipKeyPart(ip netip.Addr) string {
+func appendIPKeyPart(dst []byte, ip netip.Addr) []byte {
 	switch {
 	case !ip.IsValid():
-		return "unknown"
+		return append(dst, "unknown"...)
 	case ip.Is6():
 		pfx, _ := ip.Prefix(64)
-		return pfx.String()
+		return pfx.AppendTo(dst)
 	}
-	return ip.String()
+	return ip.AppendTo(dst)
 }
 
 // passwordKeys are the keys of a password attempt for username from ip:
 // the per-IP key first (its gate serializes the judgement), then the
 // per-(username, IP) key. Usernames are compared case-insensitively, so
 // that changing case does not buy an attacker a fresh budget.
-func (t *throttler) passwordKeys(username string, ip netip.Addr) []limitKey {
-	ipPart := ipKeyPart(ip)
-	return []limitKey{
-		{key: hashKey("pw-ip", ipPart), rate: t.ip},
-		{key: hashKey("pw-user", strings.ToLower(username), ipPart), rate: t.user},
+func (t *throttler) passwordKeys(username string, ip netip.Addr) [2]limitKey {
+	return [2]limitKey{
+		{key: hashKey("pw-ip", ip), rate: t.ip},
+		{key: hashKey("pw-user", ip, strings.ToLower(username)), rate: t.user},
 	}
 }
 
@@ -157,11 +171,10 @@ func (t *throttler) passwordKeys(username string, ip netip.Addr) []limitKey {
 // ip: the per-(client ID, IP) key first (its gate serializes the
 // judgement), then the per-IP key, which stops guessing secrets across
 // many client IDs from one address.
-func (t *throttler) clientKeys(id string, ip netip.Addr) []limitKey {
-	ipPart := ipKeyPart(ip)
-	return []limitKey{
-		{key: hashKey("client", id, ipPart), rate: t.client},
-		{key: hashKey("client-ip", ipPart), rate: t.ip},
+func (t *throttler) clientKeys(id string, ip netip.Addr) [2]limitKey {
+	return [2]limitKey{
+		{key: hashKey("client", ip, id), rate: t.client},
+		{key: hashKey("client-ip", ip), rate: t.ip},
 	}
 }
 
@@ -170,24 +183,24 @@ func (t *throttler) clientKeys(id string, ip netip.Addr) []limitKey {
 // failure with [attempt.fail] or not.
 type attempt struct {
 	t    *throttler
-	keys []limitKey
+	keys [2]limitKey
 	gate *gate // held until end; nil when not throttling or ended
 }
 
 // beginPassword begins the judgement of a password for username sent
 // with r (per-IP and per-(username, IP) keys).
-func (p *Provider) beginPassword(r *http.Request, username string) (*attempt, *Error) {
+func (p *Provider) beginPassword(r *http.Request, username string) (attempt, *Error) {
 	if p.throttle == nil {
-		return &attempt{}, nil
+		return attempt{}, nil
 	}
 	return p.throttle.begin(r.Context(), p.throttle.passwordKeys(username, p.ClientIP(r)))
 }
 
 // beginClient begins the judgement of a secret for client id sent with r
 // (per-(client ID, IP) and per-IP keys).
-func (p *Provider) beginClient(r *http.Request, id string) (*attempt, *Error) {
+func (p *Provider) beginClient(r *http.Request, id string) (attempt, *Error) {
 	if p.throttle == nil {
-		return &attempt{}, nil
+		return attempt{}, nil
 	}
 	return p.throttle.begin(r.Context(), p.throttle.clientKeys(id, p.ClientIP(r)))
 }
@@ -212,25 +225,25 @@ func (p *Provider) failed(ctx context.Context, a *attempt, ev Event) *Error {
 // must wait, the attempt is refused with 429 and the gate released. A
 // limiter outage (or ctx ending while waiting for the gate) is a 503:
 // throttling fails closed.
-func (t *throttler) begin(ctx context.Context, keys []limitKey) (*attempt, *Error) {
+func (t *throttler) begin(ctx context.Context, keys [2]limitKey) (attempt, *Error) {
 	gt, err := t.gates.lock(ctx, keys[0].key)
 	if err != nil {
-		return nil, errUnavailable(err)
+		return attempt{}, errUnavailable(err)
 	}
 	var wait time.Duration
 	for _, k := range keys {
 		d, err := t.limiter.Throttled(ctx, k.key, k.rate)
 		if err != nil {
 			t.gates.unlock(gt)
-			return nil, errUnavailable(err)
+			return attempt{}, errUnavailable(err)
 		}
 		wait = max(wait, d)
 	}
 	if wait > 0 {
 		t.gates.unlock(gt)
-		return nil, errThrottled(wait)
+		return attempt{}, errThrottled(wait)
 	}
-	return &attempt{t: t, keys: keys, gate: gt}, nil
+	return attempt{t: t, keys: keys, gate: gt}, nil
 }
 
 // fail counts a failed attempt under every key and returns the longest

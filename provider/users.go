@@ -39,7 +39,7 @@ func (p *Provider) AuthenticateUser(r *http.Request, username, password string) 
 	switch {
 	case errors.Is(err, authcheck.ErrInvalidCredentials):
 		ev := Event{Type: EventUserAuthFailed, IP: p.ClientIP(r), Reason: "invalid username or password"}
-		if e := p.failed(r.Context(), a, ev); e != nil {
+		if e := p.failed(r.Context(), &a, ev); e != nil {
 			return "", e
 		}
 		return "", ErrInvalidCredentials
