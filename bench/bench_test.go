@@ -87,9 +87,10 @@ func BenchmarkPasswordGrant(b *testing.B) {
 	for _, lb := range libs {
 		b.Run("lib="+lb.name, func(b *testing.B) {
 			l := lb.new(b)
+			w := new(recorder)
 			b.ReportAllocs()
 			for b.Loop() {
-				w := newRecorder()
+				w.reset()
 				l.token.ServeHTTP(w, tokenRequest(l, passwordRq))
 				if w.Code != http.StatusOK {
 					b.Fatal(w.Code, w.Body.String())
@@ -143,6 +144,7 @@ func benchRefresh(b *testing.B, l *lib, chain int) {
 	}
 	rt := start()
 	n := 0
+	w := new(recorder)
 	b.ReportAllocs()
 	for b.Loop() {
 		if n == chain {
@@ -150,7 +152,7 @@ func benchRefresh(b *testing.B, l *lib, chain int) {
 			rt, n = start(), 0
 			b.StartTimer()
 		}
-		tr, err := grant(l, "grant_type=refresh_token&refresh_token="+rt)
+		tr, err := grantInto(w, l, "grant_type=refresh_token&refresh_token="+rt)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -244,8 +246,9 @@ func BenchmarkParallelIssue(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
+				w := new(recorder)
 				for pb.Next() {
-					w := newRecorder()
+					w.reset()
 					l.token.ServeHTTP(w, tokenRequest(l, passwordRq))
 					if w.Code != http.StatusOK {
 						b.Error(w.Code, w.Body.String())

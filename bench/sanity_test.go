@@ -1,6 +1,7 @@
 package bench_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -39,9 +40,13 @@ func TestSetups_IssueRefreshAndValidate(t *testing.T) {
 			_, err = grant(l, "grant_type=refresh_token&refresh_token="+tr.RefreshToken)
 			assert.Error(t, err, "a rotated-away refresh token is refused")
 
-			w := newRecorder()
+			w := new(recorder)
 			l.token.ServeHTTP(w, tokenRequest(l, passwordRq))
 			assert.Equal(t, http.StatusOK, w.Code)
+			var decoded tokenResponse
+			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &decoded))
+			assert.Equal(t, decoded.AccessToken, jsonMember(w.Body.Bytes(), `"access_token":"`), "the scan reads what encoding/json reads")
+			assert.Equal(t, decoded.RefreshToken, jsonMember(w.Body.Bytes(), `"refresh_token":"`), "the scan reads what encoding/json reads")
 		})
 	}
 }

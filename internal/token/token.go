@@ -72,14 +72,14 @@ func New(k storage.TokenKind, grantID string) (string, storage.TokenRef, error) 
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", storage.TokenRef{}, err
 	}
-	b := make([]byte, Len)
-	copy(b, Prefix(k))
+	var b [Len]byte // minted on the stack; the string is its only copy
+	copy(b[:], Prefix(k))
 	copy(b[prefixLen:], grantID)
 	enc.Encode(b[prefixLen+grantLen:], raw[:])
 	var sum [4]byte
 	binary.BigEndian.PutUint32(sum[:], crc32.ChecksumIEEE(b[:Len-sumLen]))
 	enc.Encode(b[Len-sumLen:], sum[:])
-	return string(b), storage.TokenRef{GrantID: grantID, Hash: sha256.Sum256(b)}, nil
+	return string(b[:]), storage.TokenRef{GrantID: grantID, Hash: sha256.Sum256(b[:])}, nil
 }
 
 // Parse checks that s is well formed as a token of kind k (length,
