@@ -74,8 +74,10 @@ func parseBasicAuth(h string) (id, secret string, isBasic bool, err error) {
 // Basic challenge when the request used (or should have used) Basic; an
 // unknown client costs the same secret verification as a wrong secret.
 // A disabled client never authenticates. A store outage is a 503.
-// Failed secrets are throttled per (client ID, client IP): over the limit
-// the request is refused with 429 before the secret is checked.
+// Failed secrets are throttled per (client ID, client IP) and per client
+// IP: over the limit the request is refused with 429 before the secret is
+// checked. Secrets made by [storage.NewClientSecret] are not throttled:
+// 256 random bits cannot be guessed.
 func (p *Provider) authenticateClient(r *http.Request, f form) (*authenticatedClient, *Error) {
 	authz := r.Header.Values("Authorization")
 	if len(authz) > 1 {
@@ -131,11 +133,18 @@ func (p *Provider) authenticateClient(r *http.Request, f form) (*authenticatedCl
 		}
 		return &authenticatedClient{Client: c, method: method, basic: basic}, nil
 	}
-	a, e := p.beginClient(r, id)
-	if e != nil {
-		return nil, e
+	// A generated secret (256 bits) cannot be guessed: failing at it is
+	// reported but not counted, which spares the limiter (round trips, on
+	// a shared one) on the common path. Unknown clients and secrets a
+	// person chose are throttled.
+	var a attempt
+	if c == nil || c.Public || !storage.IsGeneratedSecretHash(c.SecretHash) {
+		var e *Error
+		if a, e = p.beginClient(r, id); e != nil {
+			return nil, e
+		}
+		defer a.end()
 	}
-	defer a.end()
 	var ok bool
 	if c == nil || c.Public {
 		storage.VerifySecret(dummySecretHash, secret)

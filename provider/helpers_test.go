@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/oauth2provider/oauth2provider/internal/passhash"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -47,7 +48,22 @@ const (
 	// weirdID and weirdSecret need form-urlencoding inside Basic.
 	weirdID     = "svc:a b"
 	weirdSecret = "s3cr+t/x%y"
+	// humanSecret is a secret a person chose, stored with argon2id (at a
+	// test's cost): guesses at it are throttled.
+	humanSecret = "correct horse"
 )
+
+// humanHash is the stored form of humanSecret.
+var humanHash = func() string {
+	h, err := passhash.Hash(humanSecret, passhash.Params{Memory: 64, Time: 1, Threads: 1})
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
+
+// human authenticates as the client "human", whose secret a person chose.
+var human = []string{"human", humanSecret}
 
 var errUserDBDown = errors.New("user db: connection refused")
 
@@ -90,6 +106,7 @@ func newEnv(t testing.TB, mutate func(*provider.Config)) *env {
 			GrantTypes: []string{storage.GrantPassword}},
 		{ID: "disabled", SecretHash: storage.HashGeneratedSecret(confSecret), GrantTypes: all, Disabled: true},
 		{ID: weirdID, SecretHash: storage.HashGeneratedSecret(weirdSecret), GrantTypes: all},
+		{ID: "human", SecretHash: humanHash, GrantTypes: all, Scopes: []string{"read"}},
 	} {
 		require.NoError(t, st.CreateClient(context.Background(), &c))
 	}

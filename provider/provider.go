@@ -91,8 +91,9 @@ type Config struct {
 	// whatever the username, and, counted apart, failed client secrets
 	// per client IP, whatever the client ID. Zero means [DefaultIPRate].
 	IPRate storage.Rate
-	// ClientRate limits failed client secrets per (client ID, client IP).
-	// Zero means [DefaultClientRate].
+	// ClientRate limits failed client secrets per (client ID, client IP),
+	// for unknown clients and secrets a person chose; generated secrets
+	// are never throttled. Zero means [DefaultClientRate].
 	ClientRate storage.Rate
 
 	// Events receives the provider's security events ([Event]). It must

@@ -129,20 +129,20 @@ func TestThrottleRetryAfterRoundsUp(t *testing.T) {
 func TestThrottleClientSecrets(t *testing.T) {
 	e := newEnv(t, nil)
 	for range provider.DefaultClientRate.Burst {
-		assertError(t, e.do(req{form: password(), basic: []string{"conf", otherSecret}}), 401, "invalid_client")
+		assertError(t, e.do(req{form: password(), basic: []string{"human", "wrong"}}), 401, "invalid_client")
 	}
 	t.Run("over the limit the right secret is refused with 429", func(t *testing.T) {
-		w := e.do(req{form: password(), basic: conf})
+		w := e.do(req{form: password(), basic: human})
 		assertThrottled(t, w, "60")
 		assert.Empty(t, w.Header().Get("WWW-Authenticate"))
-		assertThrottled(t, call(e.p.RevokeHandler(), req{form: tokenForm("x"), basic: conf}), "60")
-		assertThrottled(t, call(e.p.IntrospectHandler(), req{form: tokenForm("x"), basic: conf}), "60")
+		assertThrottled(t, call(e.p.RevokeHandler(), req{form: tokenForm("x"), basic: human}), "60")
+		assertThrottled(t, call(e.p.IntrospectHandler(), req{form: tokenForm("x"), basic: human}), "60")
 	})
 	t.Run("another client from the same IP is not affected", func(t *testing.T) {
-		assertToken(t, e.do(req{form: password(), basic: []string{"other", otherSecret}}))
+		assertToken(t, e.do(req{form: password(), basic: conf}))
 	})
 	t.Run("the client is not locked out from another IP", func(t *testing.T) {
-		assertToken(t, e.do(req{form: password(), basic: conf, remoteAddr: "198.51.100.7:4000"}))
+		assertToken(t, e.do(req{form: password(), basic: human, remoteAddr: "198.51.100.7:4000"}))
 	})
 	t.Run("guessing an unknown client's secret is throttled too", func(t *testing.T) {
 		for range provider.DefaultClientRate.Burst {
@@ -161,11 +161,26 @@ func TestThrottleClientSecretsPerIP(t *testing.T) {
 	}
 	t.Run("guessing secrets across client IDs from one IP is throttled", func(t *testing.T) {
 		assertThrottled(t, e.do(req{form: password("client_id", "d", "client_secret", "x")}), "10")
-		assertThrottled(t, e.do(req{form: password(), basic: conf}), "10")
+		assertThrottled(t, e.do(req{form: password(), basic: human}), "10")
 	})
 	t.Run("another IP is not affected", func(t *testing.T) {
-		assertToken(t, e.do(req{form: password(), basic: conf, remoteAddr: "198.51.100.7:4000"}))
+		assertToken(t, e.do(req{form: password(), basic: human, remoteAddr: "198.51.100.7:4000"}))
 	})
+}
+
+// TestGeneratedSecretsAreNotThrottled: 256 random bits cannot be guessed,
+// so a client with a generated secret never waits for the limiter, nor
+// calls it (here it is down), and failures at it are reported but not
+// counted.
+func TestGeneratedSecretsAreNotThrottled(t *testing.T) {
+	down := errors.New("dial tcp: connection refused")
+	e := newEnv(t, func(c *provider.Config) { c.Limiter = brokenLimiter{throttledErr: down, failErr: down} })
+	cc := url.Values{"grant_type": {"client_credentials"}}
+	for range provider.DefaultClientRate.Burst + 1 {
+		assertError(t, call(e.h, req{form: cc, basic: []string{"conf", otherSecret}}), 401, "invalid_client")
+	}
+	assertToken(t, call(e.h, req{form: cc, basic: conf}))
+	assertError(t, call(e.h, req{form: cc, basic: human}), 503, "temporarily_unavailable")
 }
 
 func TestThrottleDisabled(t *testing.T) {
@@ -198,7 +213,7 @@ func TestThrottleLimiterOutageFailsClosed(t *testing.T) {
 	t.Run("Fail fails: 503", func(t *testing.T) {
 		e := newEnv(t, func(c *provider.Config) { c.Limiter = brokenLimiter{failErr: down} })
 		assertError(t, e.do(req{form: wrongPassword(), basic: conf}), 503, "temporarily_unavailable")
-		assertError(t, e.do(req{form: password(), basic: []string{"conf", otherSecret}}), 503, "temporarily_unavailable")
+		assertError(t, e.do(req{form: password(), basic: []string{"human", "wrong"}}), 503, "temporarily_unavailable")
 		e.issue(t) // success counts nothing, so needs no Fail
 	})
 }

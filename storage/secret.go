@@ -36,6 +36,13 @@ func HashGeneratedSecret(secret string) string {
 	return sha256Prefix + hex.EncodeToString(sum[:])
 }
 
+// IsGeneratedSecretHash reports whether stored is the stored form of a
+// generated secret ([HashGeneratedSecret]): one that cannot be guessed,
+// so that failed attempts at it need no throttling.
+func IsGeneratedSecretHash(stored string) bool {
+	return strings.HasPrefix(stored, sha256Prefix)
+}
+
 // HashSecret returns the stored form of a secret a person chose: argon2id
 // with a random salt, slow on purpose so a leaked hash resists guessing.
 func HashSecret(secret string) (string, error) {
