@@ -6,9 +6,6 @@ import (
 	"net/http"
 	"net/netip"
 	"time"
-
-	"github.com/oauth2provider/oauth2provider/internal/token"
-	"github.com/oauth2provider/oauth2provider/storage"
 )
 
 // EventType names a security event of the provider.
@@ -126,9 +123,6 @@ func (p *Provider) emit(ctx context.Context, e Event) {
 // emitIssued reports EventTokenIssued for a successful token response.
 // The grant ID is read from the access token, which carries it.
 func (p *Provider) emitIssued(r *http.Request, clientID, grantType string, resp *tokenResponse) {
-	ev := Event{Type: EventTokenIssued, ClientID: clientID, UserID: resp.UserID, GrantType: grantType, IP: p.ClientIP(r)}
-	if ref, err := token.Parse(storage.KindAccess, resp.AccessToken); err == nil {
-		ev.GrantID = ref.GrantID
-	}
-	p.emit(r.Context(), ev)
+	p.emit(r.Context(), Event{Type: EventTokenIssued, ClientID: clientID, UserID: resp.UserID,
+		GrantID: resp.grantID, GrantType: grantType, IP: p.ClientIP(r)})
 }

@@ -79,6 +79,7 @@ func (p *Provider) authorizationCodeGrant(r *http.Request, c *authenticatedClien
 		ExpiresIn:   int64(p.cfg.AccessTokenTTL / time.Second),
 		Scope:       formatScope(g.Scopes),
 		UserID:      g.UserID,
+		grantID:     ref.GrantID,
 	}
 	if withRefresh {
 		resp.RefreshToken = refresh.raw

@@ -107,5 +107,6 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 		RefreshToken: refresh.raw,
 		Scope:        formatScope(scopes),
 		UserID:       g.UserID,
+		grantID:      ref.GrantID,
 	}, nil
 }

@@ -17,6 +17,9 @@ type tokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
 	UserID       string `json:"user_id,omitempty"`
+	// grantID is the grant the tokens belong to, for the token_issued
+	// event; not part of the response.
+	grantID string
 }
 
 // minted is a new token with its stored record.
@@ -74,6 +77,7 @@ func (p *Provider) issueGrant(ctx context.Context, clientID, userID, username st
 		ExpiresIn:   int64(p.cfg.AccessTokenTTL / time.Second),
 		Scope:       formatScope(scopes),
 		UserID:      userID,
+		grantID:     grantID,
 	}
 	if withRefresh {
 		refresh, err := mint(storage.KindRefresh, grantID, now, p.cfg.RefreshTokenTTL, nil)

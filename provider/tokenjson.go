@@ -31,6 +31,14 @@ func (r *tokenResponse) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
+// jsonSafe tells the ASCII bytes encoding/json writes as they are.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendJSONString appends s as a JSON string the way encoding/json
 // writes it: HTML-safe (<, > and & escaped), control characters escaped,
 // U+2028 and U+2029 escaped, invalid UTF-8 replaced by U+FFFD.
@@ -40,7 +48,7 @@ func appendJSONString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if jsonSafe[c] {
 				i++
 				continue
 			}
