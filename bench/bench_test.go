@@ -87,11 +87,11 @@ func BenchmarkPasswordGrant(b *testing.B) {
 	for _, lb := range libs {
 		b.Run("lib="+lb.name, func(b *testing.B) {
 			l := lb.new(b)
-			w := new(recorder)
+			w, q := new(recorder), new(requester)
 			b.ReportAllocs()
 			for b.Loop() {
 				w.reset()
-				l.token.ServeHTTP(w, tokenRequest(l, passwordRq))
+				l.token.ServeHTTP(w, q.next(l, passwordRq))
 				if w.Code != http.StatusOK {
 					b.Fatal(w.Code, w.Body.String())
 				}
@@ -144,7 +144,7 @@ func benchRefresh(b *testing.B, l *lib, chain int) {
 	}
 	rt := start()
 	n := 0
-	w := new(recorder)
+	w, q := new(recorder), new(requester)
 	b.ReportAllocs()
 	for b.Loop() {
 		if n == chain {
@@ -152,7 +152,7 @@ func benchRefresh(b *testing.B, l *lib, chain int) {
 			rt, n = start(), 0
 			b.StartTimer()
 		}
-		tr, err := grantInto(w, l, "grant_type=refresh_token&refresh_token="+rt)
+		tr, err := grantInto(w, q, l, "grant_type=refresh_token&refresh_token="+rt)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -246,10 +246,10 @@ func BenchmarkParallelIssue(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
-				w := new(recorder)
+				w, q := new(recorder), new(requester)
 				for pb.Next() {
 					w.reset()
-					l.token.ServeHTTP(w, tokenRequest(l, passwordRq))
+					l.token.ServeHTTP(w, q.next(l, passwordRq))
 					if w.Code != http.StatusOK {
 						b.Error(w.Code, w.Body.String())
 						return

@@ -70,7 +70,7 @@ func (p *Provider) issueGrant(ctx context.Context, clientID, userID, username st
 		CreatedAt: now,
 		ExpiresAt: access.record.ExpiresAt,
 	}
-	records := []storage.Token{access.record}
+	records := append(make([]storage.Token, 0, 2), access.record)
 	resp := &tokenResponse{
 		AccessToken: access.raw,
 		TokenType:   "Bearer",

@@ -2,7 +2,9 @@ package provider
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -94,6 +96,11 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// bodyBufs recycles the buffers token responses are built in: a Write
+// must not keep the slice it is given (io.Writer), so a buffer is free
+// again once writeTokenResponse returns.
+var bodyBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // writeTokenResponse writes resp as a 200 JSON response with the no-store
 // headers, as writeJSON does, with the header values set in one
 // allocation under their canonical keys.
@@ -101,8 +108,11 @@ func writeTokenResponse(w http.ResponseWriter, resp *tokenResponse) {
 	// The names, punctuation and expires_in take under 128 bytes; only
 	// escaping makes the body outgrow this.
 	n := 128 + len(resp.AccessToken) + len(resp.TokenType) + len(resp.RefreshToken) + len(resp.Scope) + len(resp.UserID)
-	body := resp.appendJSON(make([]byte, 0, n))
+	buf := bodyBufs.Get().(*[]byte)
+	defer bodyBufs.Put(buf)
+	body := resp.appendJSON(slices.Grow((*buf)[:0], n))
 	body = append(body, '\n')
+	*buf = body[:0] // keep what appending grew
 	vals := []string{"application/json;charset=utf-8", "no-store", "no-cache", strconv.Itoa(len(body))}
 	h := w.Header()
 	h["Content-Type"] = vals[0:1:1]
