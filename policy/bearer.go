@@ -32,6 +32,17 @@ const (
 // credentials; a second header, a missing or malformed token, or anything
 // after it is credMalformed. It does not allocate.
 func bearerToken(values []string) (string, credential) {
+	tok, cred := bearerCandidate(values)
+	if cred == credBearer && !isB64Token(tok) {
+		return "", credMalformed
+	}
+	return tok, cred
+}
+
+// bearerCandidate is bearerToken without the b64token check of the token,
+// which Bearer makes only when the token fails validation: a token the
+// provider accepts is a b64token.
+func bearerCandidate(values []string) (string, credential) {
 	switch len(values) {
 	case 0:
 		return "", credNone
@@ -44,7 +55,7 @@ func bearerToken(values []string) (string, credential) {
 		return "", credNone
 	}
 	rest = strings.TrimLeft(rest, " ")
-	if !isB64Token(rest) {
+	if rest == "" {
 		return "", credMalformed
 	}
 	return rest, credBearer
@@ -130,7 +141,7 @@ func Bearer(p *provider.Provider) func(http.Handler) http.Handler {
 	)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			raw, cred := bearerToken(r.Header["Authorization"])
+			raw, cred := bearerCandidate(r.Header["Authorization"])
 			switch cred {
 			case credNone:
 				noCredentials.write(w)
@@ -147,9 +158,12 @@ func Bearer(p *provider.Provider) func(http.Handler) http.Handler {
 			if err != nil {
 				*ti = storage.TokenInfo{}
 				tokenInfos.Put(ti)
-				if errors.Is(err, provider.ErrInvalidToken) {
+				switch {
+				case errors.Is(err, provider.ErrInvalidToken) && !isB64Token(raw):
+					malformed.write(w)
+				case errors.Is(err, provider.ErrInvalidToken):
 					invalidToken.write(w)
-				} else {
+				default:
 					w.Header()["Retry-After"] = []string{"1"}
 					unavailable.write(w)
 				}
