@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/oauth2provider/oauth2provider/storage/memory"
@@ -162,8 +164,12 @@ func benchRefresh(b *testing.B, l *lib, chain int) {
 }
 
 // BenchmarkStoreFloor is what one round trip costs on the servers our
-// Redis and Postgres stores use: a bare GET of a small value, and a
-// SELECT of one row by primary key. Validation there is compared with it.
+// Redis and Postgres stores use, read and write: a bare GET of a small
+// value, an EVALSHA of a script that does only that GET (what running any
+// script adds), a SET of one key, and on Postgres a SELECT and an
+// autocommit UPDATE of one row by primary key (the UPDATE pays the
+// commit, as a refresh does). Validation and refresh there are compared
+// with them.
 func BenchmarkStoreFloor(b *testing.B) {
 	b.Run("op=redis-GET", func(b *testing.B) {
 		c, prefix := redisClient(b)
@@ -175,6 +181,36 @@ func BenchmarkStoreFloor(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if err := c.Get(ctx, key).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("op=redis-EVALSHA-GET", func(b *testing.B) {
+		c, prefix := redisClient(b)
+		ctx := b.Context()
+		key := prefix + "floor"
+		if err := c.Set(ctx, key, "a value of about the size of a stored grant record", time.Hour).Err(); err != nil {
+			b.Fatal(err)
+		}
+		script := goredis.NewScript(`return redis.call('GET', KEYS[1])`)
+		if err := script.Load(ctx, c).Err(); err != nil {
+			b.Fatal(err)
+		}
+		keys := []string{key}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := script.EvalSha(ctx, c, keys).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("op=redis-SET", func(b *testing.B) {
+		c, prefix := redisClient(b)
+		ctx := b.Context()
+		key := prefix + "floor"
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := c.Set(ctx, key, "a value of about the size of a stored grant record", time.Hour).Err(); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -193,6 +229,23 @@ func BenchmarkStoreFloor(b *testing.B) {
 		for b.Loop() {
 			var kind int16
 			if err := pool.QueryRow(ctx, "select kind from floor where hash = $1", h[:]).Scan(&kind); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("op=postgres-UPDATE", func(b *testing.B) {
+		pool := pgPool(b)
+		ctx := b.Context()
+		if _, err := pool.Exec(ctx, "create table floor (hash bytea primary key, n bigint not null)"); err != nil {
+			b.Fatal(err)
+		}
+		h := sha256.Sum256([]byte("token"))
+		if _, err := pool.Exec(ctx, "insert into floor values ($1, 0)", h[:]); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := pool.Exec(ctx, "update floor set n = n + 1 where hash = $1", h[:]); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -7,13 +7,30 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/storage/postgres"
 	"github.com/oauth2provider/oauth2provider/storage/storagetest"
 )
 
 func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T, now func() time.Time) storagetest.Backend {
 		s, pool := newStore(t, now)
+		return storagetest.Backend{
+			Clients: s,
+			Tokens:  s,
+			Dump:    func(ctx context.Context) ([]byte, error) { return dump(ctx, pool) },
+		}
+	})
+}
+
+// AsyncExchange changes when an exchange's commit reaches disk, nothing
+// a client can see.
+func TestConformance_AsyncExchange(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T, now func() time.Time) storagetest.Backend {
+		pool := newSchemaPool(t)
+		require.NoError(t, postgres.Migrate(context.Background(), pool))
+		s := postgres.New(pool, postgres.Config{Now: now, AsyncExchange: true})
 		return storagetest.Backend{
 			Clients: s,
 			Tokens:  s,

@@ -102,6 +102,9 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 		b.Queue(`update oauth2_grants set expires_at = $2 where id = $1`, g.ID, expires)
 		g.ExpiresAt = utc(expires)
 	}
+	if s.async { // Config.AsyncExchange: this commit only; part of the batch's round trip
+		b.Queue(`select set_config('synchronous_commit', 'off', true)`)
+	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, wrap(op, err)
 	}

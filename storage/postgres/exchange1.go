@@ -21,19 +21,30 @@ import (
 // CTEs act on the judgement: a consumed token revokes the grant, a live one
 // is consumed, the new tokens are inserted and the grant's expiry moved. A
 // taken hash among the new tokens fails the whole statement.
-func exchangeOneSQL(n int) string {
-	if n < len(exchangeOneSQLs) {
-		return exchangeOneSQLs[n]
+//
+// With async, a successful exchange also sets synchronous_commit off for
+// its own transaction (Config.AsyncExchange); a revocation on reuse never
+// does.
+func exchangeOneSQL(n int, async bool) string {
+	a := 0
+	if async {
+		a = 1
 	}
-	return buildExchangeOneSQL(n)
+	if n < len(exchangeOneSQLs[a]) {
+		return exchangeOneSQLs[a][n]
+	}
+	return buildExchangeOneSQL(n, async)
 }
 
 // exchangeOneSQLs are the statements for up to three new tokens (a
-// refresh issues two), built once.
-var exchangeOneSQLs = [...]string{buildExchangeOneSQL(0), buildExchangeOneSQL(1), buildExchangeOneSQL(2), buildExchangeOneSQL(3)}
+// refresh issues two), built once: synchronous, then async.
+var exchangeOneSQLs = [2][4]string{
+	{buildExchangeOneSQL(0, false), buildExchangeOneSQL(1, false), buildExchangeOneSQL(2, false), buildExchangeOneSQL(3, false)},
+	{buildExchangeOneSQL(0, true), buildExchangeOneSQL(1, true), buildExchangeOneSQL(2, true), buildExchangeOneSQL(3, true)},
+}
 
 // buildExchangeOneSQL builds the statement of exchangeOneSQL.
-func buildExchangeOneSQL(n int) string {
+func buildExchangeOneSQL(n int, async bool) string {
 	var rows []string
 	for i := range n {
 		p := 7 + 5*i
@@ -48,18 +59,26 @@ func buildExchangeOneSQL(n int) string {
 	where (select state from s) = 'ok'
 )`
 	}
+	// s is read by the final select, so it is always evaluated; the
+	// setting it makes is read when the statement's transaction commits.
+	commit := ""
+	if async {
+		commit = `,
+		case when state = 'ok' then set_config('synchronous_commit', 'off', true) end as async_commit`
+	}
 	return `with t as (
 	select t.expires_at as token_expires, t.consumed_at, g.revoked_at, ` + grantColumns + `
 	from oauth2_tokens t join oauth2_grants g on g.id = t.grant_id
 	where t.hash = $1 and t.grant_id = $2 and t.kind = $3
 	for update of t, g
 ), s as (
-	select case
+	select state` + commit + `
+	from (select case
 		when token_expires <= $4 or expires_at <= $4 or client_id <> $5 then 'notfound'
 		when consumed_at is not null then 'reused'
 		when revoked_at is not null then 'notfound'
 		else 'ok' end as state
-	from t
+	from t) j
 ), revoke as (
 	update oauth2_grants set revoked_at = $4
 	where id = $2 and revoked_at is null and (select state from s) = 'reused'
@@ -94,7 +113,7 @@ func (s *Store) exchangeOne(ctx context.Context, x storage.Exchange, now time.Ti
 		state string
 		gf    grantFields
 	)
-	err := s.pool.QueryRow(ctx, exchangeOneSQL(len(x.Issue)), args...).Scan(append([]any{&state}, gf.targets()...)...)
+	err := s.pool.QueryRow(ctx, exchangeOneSQL(len(x.Issue), s.async), args...).Scan(append([]any{&state}, gf.targets()...)...)
 	if err != nil {
 		return nil, wrap(op, err)
 	}

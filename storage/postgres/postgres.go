@@ -24,6 +24,22 @@ type Config struct {
 	// Now returns the current time; expiry is judged against it, never
 	// against the database server's clock. Nil means time.Now.
 	Now func() time.Time
+	// AsyncExchange, when true, commits each successful ExchangeToken
+	// (a refresh, an authorization code's redemption) with
+	// synchronous_commit off for that transaction alone: the exchange
+	// returns without waiting for its WAL to reach disk, which saves the
+	// commit's flush (on a server with fsync on, most of a refresh's
+	// time). A crash of the database server (not of the client, and not a
+	// clean shutdown) can then lose the exchanges committed in the last
+	// moments before it (up to three times wal_writer_delay, 600 ms by
+	// default): each such exchange is undone as a whole, so its presented
+	// refresh token or code is unconsumed and usable again (once more
+	// reuse detection for it), and the tokens it issued are unknown. It
+	// never corrupts the database, and it never applies to revocation:
+	// the revocation of a grant on reuse and RevokeGrant, RevokeUser and
+	// RevokeClient always commit synchronously, as does everything else.
+	// False (the zero value) commits every exchange synchronously.
+	AsyncExchange bool
 }
 
 // Store keeps clients, grants and token hashes in PostgreSQL. It
@@ -33,8 +49,9 @@ type Config struct {
 // The schema must have been created with [Migrate] first; New never
 // migrates.
 type Store struct {
-	pool *pgxpool.Pool
-	now  func() time.Time
+	pool  *pgxpool.Pool
+	now   func() time.Time
+	async bool // Config.AsyncExchange
 }
 
 // New returns a Store on pool, which the caller owns and closes. The
@@ -44,7 +61,7 @@ func New(pool *pgxpool.Pool, cfg Config) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{pool: pool, now: now}
+	return &Store{pool: pool, now: now, async: cfg.AsyncExchange}
 }
 
 // uniqueViolation is the SQLSTATE of a duplicate key.

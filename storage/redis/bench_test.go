@@ -10,8 +10,8 @@ import (
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
-// BenchmarkLookupToken measures LookupToken (one EVALSHA reading a token
-// and its grant) next to a bare GET of a small value on the same server,
+// BenchmarkLookupToken measures LookupToken (one MULTI/EXEC of two HMGETs
+// reading a token and its grant) next to a bare GET of a small value on the same server,
 // the floor any Redis lookup pays.
 func BenchmarkLookupToken(b *testing.B) {
 	for _, tp := range topologies {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"net"
 	"os/exec"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,7 +47,8 @@ func (c *tripCounter) count(fn func()) int64 {
 	return c.n.Load() - before
 }
 
-// The hot paths' round trips on a single node: validation is one script;
+// The hot paths' round trips on a single node: validation is one
+// MULTI/EXEC;
 // a refresh without Check is the exchange script alone while the grant's
 // expiry stays within its index horizon, plus one pipeline for the user
 // and client indexes when it passes it; a new grant is one pipeline of
@@ -100,6 +104,76 @@ func TestRoundTrips(t *testing.T) {
 	score, err = rdb.ZScore(h.ctx, s.userGrantsKey("alice"), next[1].GrantID).Result()
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, int64(score), newExpiry.UnixMilli(), "indexed past the extended expiry")
+}
+
+// cmdRecorder is a go-redis hook that records the names of the commands
+// sent, alone or in a pipeline.
+type cmdRecorder struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (r *cmdRecorder) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (r *cmdRecorder) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		r.record(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (r *cmdRecorder) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		r.record(cmds...)
+		return next(ctx, cmds)
+	}
+}
+
+func (r *cmdRecorder) record(cmds ...goredis.Cmder) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range cmds {
+		r.names = append(r.names, strings.ToLower(c.Name()))
+	}
+}
+
+// take returns the names recorded since the last take.
+func (r *cmdRecorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	names := r.names
+	r.names = nil
+	return names
+}
+
+// Validation only reads, so it runs no script (a script costs the server
+// several times the reads it makes): it is two HMGETs in a MULTI/EXEC, on
+// a single node and on a cluster.
+func TestLookupToken_RunsNoScript(t *testing.T) {
+	for _, tp := range topologies {
+		t.Run(tp.name, func(t *testing.T) {
+			var rdb goredis.UniversalClient
+			switch c := tp.client(t).(type) {
+			case *goredis.Client:
+				rdb = goredis.NewClient(c.Options())
+			case *goredis.ClusterClient:
+				rdb = goredis.NewClusterClient(c.Options())
+			}
+			t.Cleanup(func() { _ = rdb.Close() })
+			var rec cmdRecorder
+			rdb.AddHook(&rec)
+			clk := newFakeClock()
+			s, prefix := newStore(t, rdb, clk.Now)
+			h := &harness{t: t, s: s, rdb: rdb, clk: clk, prefix: prefix, ctx: t.Context()}
+			_, access, _ := h.grant("web", "alice", time.Hour)
+			rec.take()
+			require.True(t, h.live(storage.KindAccess, access))
+			names := rec.take()
+			assert.NotContains(t, names, "evalsha")
+			assert.NotContains(t, names, "eval")
+			assert.Equal(t, 2, slices.Index(names, "exec")-slices.Index(names, "multi")-1, "two commands in one transaction: %v", names)
+		})
+	}
 }
 
 // A server that lost its script cache (a restart, SCRIPT FLUSH) still gets

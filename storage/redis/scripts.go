@@ -3,7 +3,9 @@ package redis
 import goredis "github.com/redis/go-redis/v9"
 
 // The Lua scripts. Each runs atomically on the keys of one grant, which
-// share a hash tag, so each is one EVALSHA on one Cluster slot.
+// share a hash tag, so each is one EVALSHA on one Cluster slot. A lookup,
+// which only reads, needs none: it is a MULTI/EXEC of HMGETs (see
+// LookupToken), whose fields are those below.
 //
 // Grant hash fields: client, user, scopes, binding, created, code, uname
 // (the immutable part, in grantFields order; a grant written before uname
@@ -72,7 +74,7 @@ end
 `
 
 // grantFields are the immutable grant hash fields, in the order the
-// scripts return them.
+// scripts (and LookupToken) return them.
 var grantFields = []string{"client", "user", "scopes", "binding", "created", "code", "uname"}
 
 // createScript stores a new grant with its first tokens.
@@ -92,19 +94,6 @@ redis.call('PEXPIRE', KEYS[1], t)
 for j = 3, #KEYS do puttoken(KEYS[j], KEYS[2], 11 + (j - 3) * 5, now) end
 if #KEYS > 2 then redis.call('PEXPIRE', KEYS[2], t) end
 return 'ok'
-`)
-
-// lookupScript reads a live token and its grant.
-// KEYS: token, grant. ARGV: now, kind.
-// Returns nil when not live, else token scopes, issued, expires, then the
-// seven grantFields and the grant's expires.
-var lookupScript = goredis.NewScript(luaPrelude + `
-local now = ARGV[1]
-local t = redis.call('HMGET', KEYS[1], 'kind', 'scopes', 'issued', 'expires', 'consumed')
-if not t[1] or t[1] ~= ARGV[2] or t[5] ~= '0' or not lt(now, t[4]) then return false end
-local g = redis.call('HMGET', KEYS[2], 'client', 'user', 'scopes', 'binding', 'created', 'code', 'uname', 'expires', 'revoked')
-if not g[1] or g[9] ~= '0' or not lt(now, g[8]) then return false end
-return {t[2], t[3], t[4], g[1], g[2], g[3], g[4], g[5], g[6], g[7] or '', g[8]}
 `)
 
 // exchangeScript consumes a single-use token and stores new ones.

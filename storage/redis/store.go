@@ -107,6 +107,16 @@ func instant(t time.Time) string {
 	return strconv.FormatInt(t.UnixNano(), 10)
 }
 
+// instantBefore reports a < b for instants as instant encodes them, as the
+// scripts' lt compares them: by length, then bytes. An empty b (a missing
+// field) is before every instant.
+func instantBefore(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
+}
+
 // encTime encodes a time that is stored, not compared.
 func encTime(t time.Time) string {
 	if t.IsZero() {
