@@ -36,11 +36,11 @@ func (s *flakyStore) LookupToken(ctx context.Context, k storage.TokenKind, ref s
 	return s.Store.LookupToken(ctx, k, ref)
 }
 
-func (s *flakyStore) LookupTokenInto(ctx context.Context, k storage.TokenKind, ref storage.TokenRef, dst *storage.TokenInfo) error {
+func (s *flakyStore) LookupTokenInto(ctx context.Context, k storage.TokenKind, ref storage.TokenRef, now time.Time, dst *storage.TokenInfo) error {
 	if s.down.Load() {
 		return errors.New("redis: i/o timeout")
 	}
-	return s.Store.LookupTokenInto(ctx, k, ref, dst)
+	return s.Store.LookupTokenInto(ctx, k, ref, now, dst)
 }
 
 type env struct {

@@ -67,10 +67,10 @@ func (s *testStore) ExchangeToken(ctx context.Context, x storage.Exchange) (*sto
 	return s.Store.ExchangeToken(ctx, x)
 }
 
-func (s *testStore) LookupTokenInto(ctx context.Context, kind storage.TokenKind, ref storage.TokenRef, dst *storage.TokenInfo) error {
+func (s *testStore) LookupTokenInto(ctx context.Context, kind storage.TokenKind, ref storage.TokenRef, now time.Time, dst *storage.TokenInfo) error {
 	s.calls.Add(1)
 	if err := s.err(); err != nil {
 		return err
 	}
-	return s.Store.LookupTokenInto(ctx, kind, ref, dst)
+	return s.Store.LookupTokenInto(ctx, kind, ref, now, dst)
 }

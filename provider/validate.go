@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -38,15 +39,16 @@ func (p *Provider) ValidateAccessTokenInto(r *http.Request, raw string, dst *sto
 	if err != nil {
 		return ErrInvalidToken
 	}
+	now := p.now()
 	if f, ok := p.cfg.Tokens.(storage.TokenInfoFiller); ok {
-		err = f.LookupTokenInto(r.Context(), storage.KindAccess, ref, dst)
+		err = f.LookupTokenInto(r.Context(), storage.KindAccess, ref, now, dst)
 	} else {
 		var ti *storage.TokenInfo
 		if ti, err = p.cfg.Tokens.LookupToken(r.Context(), storage.KindAccess, ref); err == nil {
 			*dst = *ti
 		}
 	}
-	return p.checkFound(r, storage.KindAccess, ref, dst, err)
+	return p.checkFound(r, storage.KindAccess, ref, dst, err, now)
 }
 
 // validateToken is ValidateAccessToken for a token of kind k.
@@ -56,15 +58,15 @@ func (p *Provider) validateToken(r *http.Request, k storage.TokenKind, raw strin
 		return nil, ErrInvalidToken
 	}
 	ti, err := p.cfg.Tokens.LookupToken(r.Context(), k, ref)
-	if err := p.checkFound(r, k, ref, ti, err); err != nil {
+	if err := p.checkFound(r, k, ref, ti, err, p.now()); err != nil {
 		return nil, err
 	}
 	return ti, nil
 }
 
 // checkFound judges the result of looking up the token of kind k that ref
-// names: ti and err as the store returned them.
-func (p *Provider) checkFound(r *http.Request, k storage.TokenKind, ref storage.TokenRef, ti *storage.TokenInfo, err error) error {
+// names: ti and err as the store returned them, judged at now.
+func (p *Provider) checkFound(r *http.Request, k storage.TokenKind, ref storage.TokenRef, ti *storage.TokenInfo, err error, now time.Time) error {
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return ErrInvalidToken
@@ -72,7 +74,7 @@ func (p *Provider) checkFound(r *http.Request, k storage.TokenKind, ref storage.
 		return fmt.Errorf("provider: look up %s token: %w", k, err)
 	}
 	// The store judges expiry by its clock; judge it by ours too.
-	if !p.now().Before(ti.Token.ExpiresAt) || ti.Grant.ID != ref.GrantID {
+	if !now.Before(ti.Token.ExpiresAt) || ti.Grant.ID != ref.GrantID {
 		return ErrInvalidToken
 	}
 	return p.checkBinding(r.Context(), r, &ti.Grant)

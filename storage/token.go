@@ -210,14 +210,16 @@ type TokenStore interface {
 // embedded one past the override.
 type TokenInfoFiller interface {
 	// LookupTokenInto is LookupToken writing the result into dst, which
-	// it overwrites entirely. It must be safe for concurrent use, and
-	// follows LookupToken's rules for "not found" (ErrNotFound) and
-	// expiry. Unlike LookupToken's result, dst's slices and pointers
+	// it overwrites entirely, and judging expiry at now, the caller's
+	// clock reading (an in-process store need not read a clock of its
+	// own; a remote one may also apply its server's). It must be safe
+	// for concurrent use, and follows LookupToken's rules for "not
+	// found" (ErrNotFound). Unlike LookupToken's result, dst's slices and pointers
 	// (Token.Scopes, Grant.Scopes, Grant.Code) may share the store's
 	// memory: the caller must not modify what they point to, and copies
 	// them before handing them to code that might. After an error dst's
 	// content is unspecified.
-	LookupTokenInto(ctx context.Context, kind TokenKind, ref TokenRef, dst *TokenInfo) error
+	LookupTokenInto(ctx context.Context, kind TokenKind, ref TokenRef, now time.Time, dst *TokenInfo) error
 }
 
 // Cleaner is implemented by stores that need expired records removed by a

@@ -71,7 +71,7 @@ func (s *Store) CreateGrant(_ context.Context, g *storage.Grant, tokens ...stora
 // names, with its grant, or [storage.ErrNotFound].
 func (s *Store) LookupToken(_ context.Context, kind storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {
 	ti := new(storage.TokenInfo)
-	if err := s.lookup(kind, ref, ti, false); err != nil {
+	if err := s.lookupAt(toNano(s.now()), kind, ref, ti, false); err != nil {
 		return nil, err
 	}
 	return ti, nil
@@ -80,16 +80,16 @@ func (s *Store) LookupToken(_ context.Context, kind storage.TokenKind, ref stora
 // LookupTokenInto is LookupToken writing into dst without allocating:
 // the scopes and the code binding in dst are the store's own, which never
 // change once stored, and must not be modified; see
-// [storage.TokenInfoFiller].
-func (s *Store) LookupTokenInto(_ context.Context, kind storage.TokenKind, ref storage.TokenRef, dst *storage.TokenInfo) error {
-	return s.lookup(kind, ref, dst, true)
+// [storage.TokenInfoFiller]. Expiry is judged at now, not by the
+// store's clock.
+func (s *Store) LookupTokenInto(_ context.Context, kind storage.TokenKind, ref storage.TokenRef, now time.Time, dst *storage.TokenInfo) error {
+	return s.lookupAt(toNano(now), kind, ref, dst, true)
 }
 
-// lookup writes the live token of the given kind that ref names, with its
-// grant, into dst: copies of its lists, or when share is set the stored
-// lists themselves.
-func (s *Store) lookup(kind storage.TokenKind, ref storage.TokenRef, dst *storage.TokenInfo, share bool) error {
-	now := toNano(s.now())
+// lookupAt writes the token of the given kind that ref names, live at
+// now (Unix nanoseconds), with its grant, into dst: copies of its lists,
+// or when share is set the stored lists themselves.
+func (s *Store) lookupAt(now int64, kind storage.TokenKind, ref storage.TokenRef, dst *storage.TokenInfo, share bool) error {
 	sh := s.shardOf(ref.GrantID)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()

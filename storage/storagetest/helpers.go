@@ -131,7 +131,7 @@ func (e *env) lookup(t *testing.T, m minted) (*storage.TokenInfo, error) {
 			Token: storage.Token{Scopes: []string{"leftover"}, GrantID: "leftover"},
 			Grant: storage.Grant{ID: "leftover", Scopes: []string{"leftover"}, Code: &storage.CodeBinding{RedirectURI: "leftover"}},
 		}
-		errInto := f.LookupTokenInto(e.ctx, m.tok.Kind, m.ref, &dst)
+		errInto := f.LookupTokenInto(e.ctx, m.tok.Kind, m.ref, e.clk.Now(), &dst)
 		if err != nil {
 			assert.ErrorIs(t, errInto, storage.ErrNotFound, "LookupTokenInto where LookupToken finds nothing")
 		} else if assert.NoError(t, errInto, "LookupTokenInto where LookupToken finds the token") {
