@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -437,6 +438,8 @@ type requester struct {
 	r      http.Request
 	body   bodyReader
 	header http.Header
+	// remoteAddr is the client's address; empty means 127.0.0.1:50000.
+	remoteAddr string
 }
 
 // next returns the request to post body to l's token endpoint; it is
@@ -457,7 +460,7 @@ func (q *requester) next(l *lib, body string) *http.Request {
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Host:          tokenURL.Host,
-		RemoteAddr:    "127.0.0.1:50000",
+		RemoteAddr:    cmp.Or(q.remoteAddr, "127.0.0.1:50000"),
 		RequestURI:    tokenURL.Path,
 		ContentLength: int64(len(body)),
 		Body:          &q.body,
