@@ -6,12 +6,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -42,16 +40,16 @@ var (
 	DefaultClientRate = storage.Rate{Burst: 10, Every: time.Minute}
 )
 
-// throttler counts failed attempts with Config.Limiter and serializes
-// the judgement of attempts under the same key in this process, so that
-// concurrent guesses cannot all slip past the check before any of them
-// is counted. It is nil when throttling is disabled.
+// throttler counts failed attempts with Config.Limiter. Each attempt
+// reserves a failure under its keys before it is judged (atomically in
+// the limiter, so that concurrent guesses cannot all slip past the count)
+// and is refunded when it succeeds; attempts are never serialized. It is
+// nil when throttling is disabled.
 type throttler struct {
 	limiter storage.Limiter
 	user    storage.Rate
 	ip      storage.Rate
 	client  storage.Rate
-	gates   *gates
 }
 
 // limitKey is one throttling key with its rate.
@@ -97,7 +95,6 @@ func newThrottler(cfg *Config) *throttler {
 		user:    cfg.UserRate,
 		ip:      cfg.IPRate,
 		client:  cfg.ClientRate,
-		gates:   newGates(),
 	}
 }
 
@@ -158,8 +155,7 @@ func appendIPKeyPart(dst []byte, ip netip.Addr) []byte {
 }
 
 // passwordKeys are the keys of a password attempt for username from ip:
-// the per-IP key first (its gate serializes the judgement), then the
-// per-(username, IP) key. Usernames are compared case-insensitively, so
+// the per-IP key, then the per-(username, IP) key. Usernames are compared case-insensitively, so
 // that changing case does not buy an attacker a fresh budget.
 func (t *throttler) passwordKeys(username string, ip netip.Addr) [2]limitKey {
 	return [2]limitKey{
@@ -169,9 +165,8 @@ func (t *throttler) passwordKeys(username string, ip netip.Addr) [2]limitKey {
 }
 
 // clientKeys are the keys of a client secret attempt for client id from
-// ip: the per-(client ID, IP) key first (its gate serializes the
-// judgement), then the per-IP key, which stops guessing secrets across
-// many client IDs from one address.
+// ip: the per-(client ID, IP) key, then the per-IP key, which stops
+// guessing secrets across many client IDs from one address.
 func (t *throttler) clientKeys(id string, ip netip.Addr) [2]limitKey {
 	return [2]limitKey{
 		{key: hashKey("client", ip, id), rate: t.client},
@@ -180,12 +175,14 @@ func (t *throttler) clientKeys(id string, ip netip.Addr) [2]limitKey {
 }
 
 // attempt is one throttled judgement in progress: begun by
-// [throttler.begin], ended by [attempt.end] after the caller counted a
-// failure with [attempt.fail] or not.
+// [throttler.begin], which reserved a failure under each key, and ended by
+// [attempt.end], which refunds them unless the caller counted the attempt
+// as failed with [attempt.fail].
 type attempt struct {
-	t    *throttler
-	keys [2]limitKey
-	gate *gate // held until end; nil when not throttling or ended
+	t      *throttler // nil when not throttling
+	ctx    context.Context
+	keys   [2]limitKey
+	failed bool
 }
 
 // beginPassword begins the judgement of a password for username sent
@@ -222,40 +219,43 @@ func (p *Provider) failed(ctx context.Context, a *attempt, ev Event) *Error {
 	return nil
 }
 
-// begin waits for the gate of keys[0], then checks every key: when any
-// must wait, the attempt is refused with 429 and the gate released. A
-// limiter outage (or ctx ending while waiting for the gate) is a 503:
-// throttling fails closed.
+// begin reserves a failure under every key: when any must wait, the
+// attempt is refused with 429 and what was reserved refunded. A limiter
+// outage is a 503: throttling fails closed.
 func (t *throttler) begin(ctx context.Context, keys [2]limitKey) (attempt, *Error) {
-	gt, err := t.gates.lock(ctx, keys[0].key)
-	if err != nil {
-		return attempt{}, errUnavailable(err)
-	}
-	var wait time.Duration
-	for _, k := range keys {
-		d, err := t.limiter.Throttled(ctx, k.key, k.rate)
-		if err != nil {
-			t.gates.unlock(gt)
-			return attempt{}, errUnavailable(err)
+	for i, k := range keys {
+		wait, err := t.limiter.Reserve(ctx, k.key, k.rate)
+		if err != nil || wait > 0 {
+			t.refund(ctx, keys[:i])
+			if err != nil {
+				return attempt{}, errUnavailable(err)
+			}
+			return attempt{}, errThrottled(wait)
 		}
-		wait = max(wait, d)
 	}
-	if wait > 0 {
-		t.gates.unlock(gt)
-		return attempt{}, errThrottled(wait)
-	}
-	return attempt{t: t, keys: keys, gate: gt}, nil
+	return attempt{t: t, ctx: ctx, keys: keys}, nil
 }
 
-// fail counts a failed attempt under every key and returns the longest
-// wait it leaves. A limiter outage is a 503.
+// refund takes back the failures reserved under keys. A refund that fails
+// (an outage) leaves a failure counted that was none, which only shortens
+// the budget until it refills; it is not worth failing the request.
+func (t *throttler) refund(ctx context.Context, keys []limitKey) {
+	ctx = context.WithoutCancel(ctx) // refund even if the client has gone
+	for _, k := range keys {
+		_ = t.limiter.Refund(ctx, k.key, k.rate)
+	}
+}
+
+// fail keeps the failures the attempt reserved and returns the longest
+// wait they leave. A limiter outage is a 503.
 func (a *attempt) fail(ctx context.Context) (time.Duration, *Error) {
 	if a.t == nil {
 		return 0, nil
 	}
+	a.failed = true
 	var wait time.Duration
 	for _, k := range a.keys {
-		d, err := a.t.limiter.Fail(ctx, k.key, k.rate)
+		d, err := a.t.limiter.Throttled(ctx, k.key, k.rate)
 		if err != nil {
 			return 0, errUnavailable(err)
 		}
@@ -264,12 +264,13 @@ func (a *attempt) fail(ctx context.Context) (time.Duration, *Error) {
 	return wait, nil
 }
 
-// end releases the attempt's gate. It may be called more than once.
+// end refunds the failures reserved for an attempt that did not fail. It
+// may be called more than once.
 func (a *attempt) end() {
-	if a.gate != nil {
-		a.t.gates.unlock(a.gate)
-		a.gate = nil
+	if a.t != nil && !a.failed {
+		a.t.refund(a.ctx, a.keys[:])
 	}
+	a.t = nil
 }
 
 // retryAfter is the cause of a throttled *Error: how long to wait.
@@ -311,93 +312,6 @@ func SetRetryAfter(h http.Header, err error) {
 	}
 	secs := int64((wait + time.Second - 1) / time.Second)
 	h.Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-}
-
-// gateShards is the number of locks the gates of a throttler are spread
-// over, so that attempts under different keys seldom wait for each other.
-const gateShards = 64
-
-// gates serializes judgements per key within the process. The map of
-// gates in use is sharded by a hash of the key; a key's gate lives in one
-// shard, so the count of its holders is exact.
-type gates struct {
-	seed   maphash.Seed
-	shards [gateShards]gateShard
-}
-
-// gateShard is one lock's worth of gates.
-type gateShard struct {
-	mu sync.Mutex
-	m  map[string]*gate
-	_  [48]byte // keeps neighbouring shards' locks off one cache line
-}
-
-// newGates returns an empty set of gates.
-func newGates() *gates {
-	g := &gates{seed: maphash.MakeSeed()}
-	for i := range g.shards {
-		g.shards[i].m = make(map[string]*gate)
-	}
-	return g
-}
-
-// gate is one key's lock: a one-slot channel, with the number of
-// holders and waiters so that it is dropped when nobody uses it.
-type gate struct {
-	key   string
-	shard *gateShard
-	ch    chan struct{}
-	refs  int
-}
-
-// freeGates recycles dropped gates, whose channels are empty.
-var freeGates = sync.Pool{New: func() any { return &gate{ch: make(chan struct{}, 1)} }}
-
-// lock takes key's gate, waiting while another attempt holds it, until
-// ctx ends, and returns it for unlock. The map holds only keys in use, so
-// it needs no eviction.
-func (g *gates) lock(ctx context.Context, key string) (*gate, error) {
-	sh := &g.shards[maphash.String(g.seed, key)%gateShards]
-	sh.mu.Lock()
-	gt := sh.m[key]
-	if gt == nil {
-		gt = freeGates.Get().(*gate)
-		gt.key, gt.shard = key, sh
-		sh.m[key] = gt
-	}
-	gt.refs++
-	sh.mu.Unlock()
-
-	select {
-	case gt.ch <- struct{}{}:
-		return gt, nil
-	case <-ctx.Done():
-		g.release(gt)
-		return nil, ctx.Err()
-	}
-}
-
-// unlock releases gt, which lock returned.
-func (g *gates) unlock(gt *gate) {
-	<-gt.ch
-	g.release(gt)
-}
-
-// release drops one reference to gt, and gt itself with the last one:
-// nobody else can then reach it, and its channel is empty.
-func (g *gates) release(gt *gate) {
-	sh := gt.shard
-	sh.mu.Lock()
-	gt.refs--
-	drop := gt.refs == 0
-	if drop {
-		delete(sh.m, gt.key)
-	}
-	sh.mu.Unlock()
-	if drop {
-		gt.key, gt.shard = "", nil
-		freeGates.Put(gt)
-	}
 }
 
 // clientSecretChecked counts and reports a failed client secret (ok

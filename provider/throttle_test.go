@@ -174,7 +174,7 @@ func TestThrottleClientSecretsPerIP(t *testing.T) {
 // counted.
 func TestGeneratedSecretsAreNotThrottled(t *testing.T) {
 	down := errors.New("dial tcp: connection refused")
-	e := newEnv(t, func(c *provider.Config) { c.Limiter = brokenLimiter{throttledErr: down, failErr: down} })
+	e := newEnv(t, func(c *provider.Config) { c.Limiter = brokenLimiter{reserveErr: down, throttledErr: down} })
 	cc := url.Values{"grant_type": {"client_credentials"}}
 	for range provider.DefaultClientRate.Burst + 1 {
 		assertError(t, call(e.h, req{form: cc, basic: []string{"conf", otherSecret}}), 401, "invalid_client")
@@ -191,30 +191,37 @@ func TestThrottleDisabled(t *testing.T) {
 	e.issue(t)
 }
 
-// brokenLimiter is a limiter whose backend is down.
-type brokenLimiter struct{ throttledErr, failErr error }
+// brokenLimiter is a limiter whose backend is down: Reserve fails with
+// reserveErr, Throttled and Fail with throttledErr; Refund works.
+type brokenLimiter struct{ reserveErr, throttledErr error }
 
 func (b brokenLimiter) Throttled(context.Context, string, storage.Rate) (time.Duration, error) {
 	return 0, b.throttledErr
 }
 
 func (b brokenLimiter) Fail(context.Context, string, storage.Rate) (time.Duration, error) {
-	return 0, b.failErr
+	return 0, b.throttledErr
 }
+
+func (b brokenLimiter) Reserve(context.Context, string, storage.Rate) (time.Duration, error) {
+	return 0, b.reserveErr
+}
+
+func (b brokenLimiter) Refund(context.Context, string, storage.Rate) error { return nil }
 
 func TestThrottleLimiterOutageFailsClosed(t *testing.T) {
 	down := errors.New("dial tcp: connection refused")
-	t.Run("Throttled fails: 503, no token for the right password", func(t *testing.T) {
-		e := newEnv(t, func(c *provider.Config) { c.Limiter = brokenLimiter{throttledErr: down} })
+	t.Run("Reserve fails: 503, no token for the right password", func(t *testing.T) {
+		e := newEnv(t, func(c *provider.Config) { c.Limiter = brokenLimiter{reserveErr: down} })
 		w := e.do(req{form: password(), basic: conf})
 		assertError(t, w, 503, "temporarily_unavailable")
 		assert.NotContains(t, w.Body.String(), "refused")
 	})
-	t.Run("Fail fails: 503", func(t *testing.T) {
-		e := newEnv(t, func(c *provider.Config) { c.Limiter = brokenLimiter{failErr: down} })
+	t.Run("reading the wait after a failure fails: 503", func(t *testing.T) {
+		e := newEnv(t, func(c *provider.Config) { c.Limiter = brokenLimiter{throttledErr: down} })
 		assertError(t, e.do(req{form: wrongPassword(), basic: conf}), 503, "temporarily_unavailable")
 		assertError(t, e.do(req{form: password(), basic: []string{"human", "wrong"}}), 503, "temporarily_unavailable")
-		e.issue(t) // success counts nothing, so needs no Fail
+		e.issue(t) // a success is refunded, and needs no wait
 	})
 }
 
@@ -301,33 +308,33 @@ func TestThrottleAuthenticateUserForLoginForms(t *testing.T) {
 	assert.Empty(t, w.Header().Get("Retry-After"))
 }
 
-func TestThrottleWaitingForTheGateEndsWithTheRequest(t *testing.T) {
-	// "slow" holds the IP's gate until its request ends; a request from the
-	// same IP that gives up while waiting is a 503, not a hang.
+func TestThrottleAttemptsAreNotSerialized(t *testing.T) {
+	// "slow" is checked until its request ends; meanwhile a login from
+	// the same IP, under the same per-IP key, is judged at once.
 	e := newEnv(t, nil)
 	slowCtx, stopSlow := context.WithCancel(context.Background())
 	done := make(chan *httptest.ResponseRecorder)
 	go func() {
 		done <- e.do(req{form: password("username", "slow"), basic: conf, ctx: slowCtx})
 	}()
-	// Wait until slow holds the gate: a request from the same IP then
-	// blocks until its deadline.
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	deadline := time.Now().Add(5 * time.Second)
-	var w *httptest.ResponseRecorder
-	for time.Now().Before(deadline) {
-		w = e.do(req{form: password(), basic: conf, ctx: ctx})
-		if w.Code == 503 {
-			break
-		}
-		ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
-		defer cancel()
+	for range 3 {
+		e.issue(t)
 	}
-	assertError(t, w, 503, "temporarily_unavailable")
 	stopSlow()
 	assertError(t, <-done, 503, "temporarily_unavailable")
-	e.issue(t) // the gate is free again
+}
+
+func TestThrottleSuccessIsRefunded(t *testing.T) {
+	// With Burst 2, logins that succeed spend nothing: after any number
+	// of them, two failures are still allowed before the third attempt is
+	// refused.
+	e := newEnv(t, func(c *provider.Config) { c.UserRate = storage.Rate{Burst: 2, Every: time.Minute} })
+	for range 5 {
+		e.issue(t)
+	}
+	assertError(t, e.do(req{form: wrongPassword(), basic: conf}), 400, "invalid_grant")
+	assertError(t, e.do(req{form: wrongPassword(), basic: conf}), 400, "invalid_grant")
+	assertThrottled(t, e.do(req{form: password(), basic: conf}), "60")
 }
 
 // redisLimiterTarget returns the options of the test Redis and a limiter
@@ -389,10 +396,8 @@ func TestThrottleSharedRedisLimiter(t *testing.T) {
 }
 
 // Concurrent guessing split over two instances that share the Redis
-// limiter: each instance serializes one IP's judgements itself, and the
-// instances share the counts, so at most Burst + (instances - 1) guesses
-// reach the user database (one in flight per other instance may slip in
-// before its failure is counted).
+// limiter: each guess reserves its failure in Redis atomically before it
+// is judged, so exactly Burst guesses reach the user database.
 func TestThrottleSharedRedisLimiterConcurrentGuessing(t *testing.T) {
 	opts, prefix := redisLimiterTarget(t)
 	client := goredis.NewClient(opts)
@@ -426,8 +431,7 @@ func TestThrottleSharedRedisLimiterConcurrentGuessing(t *testing.T) {
 			judged++
 		}
 	}
-	assert.GreaterOrEqual(t, judged, provider.DefaultUserRate.Burst)
-	assert.LessOrEqual(t, judged, provider.DefaultUserRate.Burst+instances-1)
+	assert.Equal(t, provider.DefaultUserRate.Burst, judged)
 	assert.EqualValues(t, judged, cu.n.Load(), "only judged guesses reach the user database")
 }
 

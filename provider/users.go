@@ -23,9 +23,10 @@ var ErrInvalidCredentials = errors.New("provider: invalid username or password")
 // ([Provider.ClientIP]); over either limit it refuses, without checking
 // the password, with a 429 slow_down *[Error] from which [SetRetryAfter]
 // sets the Retry-After header. There is no per-user limit across IPs, so
-// an attacker cannot lock a user out everywhere. Checks of attempts under
-// one client IP are serialized within the process, so that concurrent
-// guesses cannot outrun the count. A limiter outage is a 503.
+// an attacker cannot lock a user out everywhere. Each attempt counts as a
+// failure before the password is checked (atomically in the limiter, so
+// that concurrent guesses cannot outrun the count) and is refunded when
+// it succeeds; attempts are never serialized. A limiter outage is a 503.
 func (p *Provider) AuthenticateUser(r *http.Request, username, password string) (string, error) {
 	if p.cfg.Users == nil {
 		return "", &Error{Code: CodeUnsupportedGrantType, Description: "password authentication is not enabled", Status: http.StatusBadRequest}

@@ -29,4 +29,17 @@ type Limiter interface {
 	// must now wait under r (what Throttled would report right after it):
 	// zero when it may still try again at once.
 	Fail(ctx context.Context, key string, r Rate) (retryAfter time.Duration, err error)
+
+	// Reserve counts one failed attempt under key in advance, before the
+	// attempt is judged, unless key must wait under r: then it counts
+	// nothing and returns the wait (> 0). The check and the count are
+	// one atomic step, so that concurrent attempts cannot all slip past
+	// the limit; the provider judges attempts this way, without
+	// serializing them, and refunds those that succeed.
+	Reserve(ctx context.Context, key string, r Rate) (retryAfter time.Duration, err error)
+
+	// Refund takes back one failed attempt under key, one that Reserve
+	// counted for an attempt that then succeeded or could not be judged.
+	// A key with no failure counted is left as it is.
+	Refund(ctx context.Context, key string, r Rate) error
 }

@@ -233,3 +233,17 @@ func (lm *limiter) Fail(ctx context.Context, key string, r storage.Rate) (time.D
 	c.end(err, AttrThrottled.Bool(d > 0))
 	return d, err
 }
+
+func (lm *limiter) Reserve(ctx context.Context, key string, r storage.Rate) (time.Duration, error) {
+	ctx, c := lm.in.begin(ctx, lm.backend, "Reserve")
+	d, err := lm.l.Reserve(ctx, key, r)
+	c.end(err, AttrThrottled.Bool(d > 0))
+	return d, err
+}
+
+func (lm *limiter) Refund(ctx context.Context, key string, r storage.Rate) error {
+	ctx, c := lm.in.begin(ctx, lm.backend, "Refund")
+	err := lm.l.Refund(ctx, key, r)
+	c.end(err)
+	return err
+}

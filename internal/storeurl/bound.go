@@ -126,3 +126,15 @@ func (b boundLimiter) Fail(ctx context.Context, key string, r storage.Rate) (tim
 	defer cancel()
 	return b.s.Fail(ctx, key, r)
 }
+
+func (b boundLimiter) Reserve(ctx context.Context, key string, r storage.Rate) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.d)
+	defer cancel()
+	return b.s.Reserve(ctx, key, r)
+}
+
+func (b boundLimiter) Refund(ctx context.Context, key string, r storage.Rate) error {
+	ctx, cancel := context.WithTimeout(ctx, b.d)
+	defer cancel()
+	return b.s.Refund(ctx, key, r)
+}

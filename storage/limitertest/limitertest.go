@@ -19,7 +19,10 @@
 // Throttled until the clock has advanced by e. A failure counted while
 // the bucket is empty adds e to the wait, up to a cap: the wait never
 // exceeds b*e. Throttled counts nothing, keys are independent and each
-// call names its own Rate.
+// call names its own Rate. Reserve is Fail when the key is free, and
+// otherwise counts nothing and returns the wait, atomically: of many
+// concurrent Reserves exactly the free ones count. Refund takes back one
+// failure, and never makes a key freer than a key that never failed.
 package limitertest
 
 import (
@@ -113,6 +116,9 @@ func Run(t *testing.T, newLimiter func(t *testing.T, now func() time.Time) stora
 		{"ConcurrentFailuresAllCount", testConcurrentFails},
 		{"RetryAfterIsCappedAtBurstTimesEvery", testCap},
 		{"InvalidRateIsAnError", testInvalidRate},
+		{"ReserveCountsOnlyWhenFree", testReserve},
+		{"RefundTakesBackOneFailure", testRefund},
+		{"ConcurrentReservesNeverExceedBurst", testConcurrentReserves},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -142,6 +148,21 @@ func (s *suite) fail(key string, r storage.Rate) time.Duration {
 	require.NoError(s.t, err, "Fail")
 	require.GreaterOrEqual(s.t, d, time.Duration(0), "Fail returned a negative wait")
 	return d
+}
+
+// reserve calls Reserve and requires it to succeed.
+func (s *suite) reserve(key string, r storage.Rate) time.Duration {
+	s.t.Helper()
+	d, err := s.lim.Reserve(s.ctx, key, r)
+	require.NoError(s.t, err, "Reserve")
+	require.GreaterOrEqual(s.t, d, time.Duration(0), "Reserve returned a negative wait")
+	return d
+}
+
+// refund calls Refund and requires it to succeed.
+func (s *suite) refund(key string, r storage.Rate) {
+	s.t.Helper()
+	require.NoError(s.t, s.lim.Refund(s.ctx, key, r), "Refund")
 }
 
 // throttled calls Throttled and requires it to succeed.
@@ -322,8 +343,78 @@ func testInvalidRate(s *suite) {
 		assert.Error(s.t, err, "Throttled with %s", name)
 		_, err = s.lim.Fail(s.ctx, "k", r)
 		assert.Error(s.t, err, "Fail with %s", name)
+		_, err = s.lim.Reserve(s.ctx, "k", r)
+		assert.Error(s.t, err, "Reserve with %s", name)
+		assert.Error(s.t, s.lim.Refund(s.ctx, "k", r), "Refund with %s", name)
 	}
 	// The failed calls counted nothing.
 	assert.Zero(s.t, s.throttled("k", storage.Rate{Burst: 2, Every: minute}))
 	assert.Zero(s.t, s.fail("k", storage.Rate{Burst: 2, Every: minute}))
+}
+
+func testReserve(s *suite) {
+	r := storage.Rate{Burst: 3, Every: s.short}
+	for i := 1; i <= r.Burst; i++ {
+		assert.Zero(s.t, s.reserve("k", r), "reservation %d of burst %d", i, r.Burst)
+	}
+	s.near(r.Every, s.throttled("k", r), "Burst reservations count as Burst failures")
+	for range 3 {
+		w := s.reserve("k", r)
+		s.near(r.Every, w, "a reservation while throttled is refused with the wait")
+	}
+	s.near(r.Every, s.throttled("k", r), "refused reservations count nothing")
+	s.clk.advance(s.throttled("k", r))
+	assert.Zero(s.t, s.reserve("k", r), "once the wait is over, one more reservation")
+	assert.Positive(s.t, s.reserve("k", r), "and only one")
+}
+
+func testRefund(s *suite) {
+	r := storage.Rate{Burst: 2, Every: minute}
+	require.Zero(s.t, s.reserve("k", r))
+	require.Zero(s.t, s.reserve("k", r))
+	require.Positive(s.t, s.throttled("k", r))
+	s.refund("k", r)
+	assert.Zero(s.t, s.throttled("k", r), "a refund frees the key again")
+	assert.Zero(s.t, s.reserve("k", r), "one reservation fits after one refund")
+	assert.Positive(s.t, s.reserve("k", r), "and only one")
+
+	one := storage.Rate{Burst: 1, Every: minute}
+	require.Zero(s.t, s.reserve("one", one))
+	s.near(one.Every, s.throttled("one", one), "Burst 1: a reservation spends it")
+	s.refund("one", one)
+	assert.Zero(s.t, s.throttled("one", one), "Burst 1: a refund gives the whole burst back")
+	assert.Zero(s.t, s.reserve("one", one))
+
+	// A refund never makes a key freer than one that never failed.
+	s.refund("fresh", r)
+	s.refund("fresh", r)
+	assert.Zero(s.t, s.reserve("fresh", r))
+	assert.Zero(s.t, s.reserve("fresh", r))
+	assert.Positive(s.t, s.reserve("fresh", r), "refunds of a fresh key buy no extra attempts")
+}
+
+func testConcurrentReserves(s *suite) {
+	const workers = 16
+	r := storage.Rate{Burst: 10, Every: minute}
+	waits := make([]time.Duration, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range workers {
+		wg.Go(func() {
+			<-start
+			waits[i], errs[i] = s.lim.Reserve(s.ctx, "k", r)
+		})
+	}
+	close(start)
+	wg.Wait()
+	free := 0
+	for i, err := range errs {
+		require.NoError(s.t, err, "Reserve in goroutine %d", i)
+		if waits[i] == 0 {
+			free++
+		}
+	}
+	assert.Equal(s.t, r.Burst, free, "exactly Burst of %d concurrent reservations count", workers)
+	s.near(r.Every, s.throttled("k", r), "the refused ones counted nothing")
 }

@@ -157,6 +157,60 @@ func (l *Limiter) Fail(_ context.Context, key string, r storage.Rate) (time.Dura
 	return waitFor(b.TokensAt(now), r), nil
 }
 
+// Reserve implements [storage.Limiter]: under the key's shard lock, it
+// counts one failure when key may try now, and otherwise returns the wait
+// and counts nothing. It never fails for a valid r.
+func (l *Limiter) Reserve(_ context.Context, key string, r storage.Rate) (time.Duration, error) {
+	if err := checkRate(r); err != nil {
+		return 0, err
+	}
+	now := l.now()
+	sh := l.shardOf(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.sweep(now)
+	b := sh.buckets[key]
+	if b == nil {
+		if len(sh.buckets) >= l.perShard {
+			sh.evict(now)
+		}
+		b = rate.NewLimiter(rate.Every(r.Every), r.Burst)
+		sh.buckets[key] = b
+	} else {
+		setRate(b, now, r)
+	}
+	if wait := waitFor(b.TokensAt(now), r); wait > 0 {
+		return wait, nil
+	}
+	b.ReserveN(now, 1)
+	return 0, nil
+}
+
+// Refund implements [storage.Limiter]: it gives key's bucket back one
+// token, never more than a full bucket, which it then forgets. It never
+// fails for a valid r.
+func (l *Limiter) Refund(_ context.Context, key string, r storage.Rate) error {
+	if err := checkRate(r); err != nil {
+		return err
+	}
+	now := l.now()
+	sh := l.shardOf(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	b := sh.buckets[key]
+	if b == nil {
+		return nil // full already, or never failed
+	}
+	setRate(b, now, r)
+	if isFull(b, b.TokensAt(now)+1) {
+		delete(sh.buckets, key)
+		return nil
+	}
+	// A reservation of -1 token returns one: tokens stay below Burst here.
+	b.ReserveN(now, -1)
+	return nil
+}
+
 // len returns the number of keys remembered.
 func (l *Limiter) len() int {
 	n := 0

@@ -45,6 +45,7 @@ const limiterNoise = time.Microsecond
 // cost of 0, which counts nothing.
 type Limiter struct {
 	rl     *redis_rate.Limiter
+	client goredis.UniversalClient
 	prefix string
 }
 
@@ -58,7 +59,7 @@ func NewLimiter(client goredis.UniversalClient, prefix string) *Limiter {
 	if prefix == "" {
 		prefix = DefaultLimiterPrefix
 	}
-	return &Limiter{rl: redis_rate.NewLimiter(client), prefix: prefix}
+	return &Limiter{rl: redis_rate.NewLimiter(client), client: client, prefix: prefix}
 }
 
 // Throttled implements [storage.Limiter]. It counts nothing: it runs the
@@ -74,6 +75,59 @@ func (l *Limiter) Throttled(ctx context.Context, key string, r storage.Rate) (ti
 // not have been counted.
 func (l *Limiter) Fail(ctx context.Context, key string, r storage.Rate) (time.Duration, error) {
 	return l.run(ctx, key, r, 1)
+}
+
+// Reserve implements [storage.Limiter]: it runs the GCRA script with a
+// burst of r.Burst cells and a cost of 1, which records the failure only
+// when it fits in the first r.Burst cells, atomically. An error is an
+// outage of Redis or a cancelled ctx; the failure may or may not have
+// been counted.
+func (l *Limiter) Reserve(ctx context.Context, key string, r storage.Rate) (time.Duration, error) {
+	if err := checkLimiterRate(r); err != nil {
+		return 0, err
+	}
+	lim := redis_rate.Limit{Rate: 1, Period: r.Every, Burst: r.Burst}
+	res, err := l.rl.AllowN(ctx, l.prefix+key, lim, 1)
+	if err != nil {
+		return 0, fmt.Errorf("redis: limiter: %w", err)
+	}
+	if res.Allowed > 0 || res.RetryAfter < limiterNoise {
+		return 0, nil
+	}
+	return min(res.RetryAfter, time.Duration(r.Burst)*r.Every), nil
+}
+
+// refundScript takes one cell (period seconds) off a GCRA key kept by
+// github.com/go-redis/redis_rate: its value is the theoretical arrival
+// time in seconds since 2017-01-01 by Redis's TIME, with a TTL that ends
+// when it is reached. A key that the refund empties is deleted.
+var refundScript = goredis.NewScript(`
+redis.replicate_commands()
+local tat = tonumber(redis.call("GET", KEYS[1]))
+if not tat then return 0 end
+local t = redis.call("TIME")
+local now = (t[1] - 1483228800) + (t[2] / 1000000)
+local left = tat - tonumber(ARGV[1]) - now
+if left <= 0 then
+  redis.call("DEL", KEYS[1])
+else
+  redis.call("SET", KEYS[1], tat - tonumber(ARGV[1]), "EX", math.ceil(left))
+end
+return 1
+`)
+
+// Refund implements [storage.Limiter]: one script on the key takes one
+// failure's cell off its GCRA timestamp. An error is an outage of Redis
+// or a cancelled ctx; the refund may or may not have been made.
+func (l *Limiter) Refund(ctx context.Context, key string, r storage.Rate) error {
+	if err := checkLimiterRate(r); err != nil {
+		return err
+	}
+	// The library keeps its keys under "rate:".
+	if err := refundScript.Run(ctx, l.client, []string{"rate:" + l.prefix + key}, r.Every.Seconds()).Err(); err != nil {
+		return fmt.Errorf("redis: limiter: %w", err)
+	}
+	return nil
 }
 
 // run runs the GCRA script at cost n and maps its result to the wait.
