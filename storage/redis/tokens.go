@@ -100,8 +100,11 @@ func (s *Store) LookupToken(ctx context.Context, kind storage.TokenKind, ref sto
 	if len(t) != len(lookupTokenFields)-2 || len(g) != len(lookupGrantFields)-2 {
 		return nil, fmt.Errorf("redis: %s: unexpected reply", op)
 	}
-	// Missing fields read as "": a missing kind, client or expiry (no such
-	// key) fails its check below.
+	// Missing fields read as "": a missing kind or expiry (no such key)
+	// fails its check below. A grant's client may be empty (a cookie
+	// session's), so the grant's existence is told by nil, as Redis
+	// answers HMGET on a missing key.
+	grantMissing := g[0] == nil
 	var tv [5]string
 	for i, v := range t {
 		tv[i], _ = v.(string)
@@ -111,7 +114,7 @@ func (s *Store) LookupToken(ctx context.Context, kind storage.TokenKind, ref sto
 		gv[i], _ = v.(string)
 	}
 	if tv[0] == "" || tv[0] != strconv.Itoa(int(kind)) || tv[4] != "0" || !instantBefore(now, tv[3]) ||
-		gv[0] == "" || gv[8] != "0" || !instantBefore(now, gv[7]) {
+		grantMissing || gv[8] != "0" || !instantBefore(now, gv[7]) {
 		return nil, fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
 	}
 	ti := &storage.TokenInfo{Token: storage.Token{Hash: ref.Hash, Kind: kind, GrantID: ref.GrantID}}

@@ -14,6 +14,7 @@ var tokenClauses = []clause{
 	{"LookupReturnsTokenAndGrant", testLookupRoundTrip},
 	{"CodeBindingRoundTrip", testCodeBinding},
 	{"ClientCredentialsHasNoUser", testClientCredentials},
+	{"SessionWithoutClientIsFound", testSessionWithoutClient},
 	{"DuplicateGrantIsAlreadyExists", testDuplicateGrant},
 	{"WrongKindIsNotFound", testWrongKind},
 	{"UnknownRefIsNotFound", testUnknownRef},
@@ -215,4 +216,18 @@ func testGrantCopies(t *testing.T, e *env) {
 	again := e.requireLive(t, f.access)
 	assertGrant(t, &want, &again.Grant)
 	assert.Equal(t, []string{"read"}, again.Token.Scopes)
+}
+
+// testSessionWithoutClient: a cookie session's grant belongs to no client
+// (an empty ClientID); it is found like any other.
+func testSessionWithoutClient(t *testing.T, e *env) {
+	now := e.clk.Now()
+	id := newGrantID(t)
+	g := &storage.Grant{ID: id, UserID: "user-1", Username: "user-1", CreatedAt: now, ExpiresAt: now.Add(2 * time.Hour)}
+	session := mint(t, now, storage.KindSession, id, 2*time.Hour)
+	e.store(t, g, session)
+	ti := e.requireLive(t, session)
+	assertToken(t, session.tok, ti.Token)
+	assertGrant(t, g, &ti.Grant)
+	assert.Empty(t, ti.Grant.ClientID)
 }
