@@ -165,6 +165,28 @@ func (s *suite) refund(key string, r storage.Rate) {
 	require.NoError(s.t, s.lim.Refund(s.ctx, key, r), "Refund")
 }
 
+// concurrently makes n calls of call (named name) at once and returns
+// their waits, requiring every call to succeed.
+func (s *suite) concurrently(n int, name string, call func() (time.Duration, error)) []time.Duration {
+	s.t.Helper()
+	waits := make([]time.Duration, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			waits[i], errs[i] = call()
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(s.t, err, "%s in goroutine %d", name, i)
+	}
+	return waits
+}
+
 // throttled calls Throttled and requires it to succeed.
 func (s *suite) throttled(key string, r storage.Rate) time.Duration {
 	s.t.Helper()
@@ -281,21 +303,7 @@ func testRatesPerKey(s *suite) {
 func testConcurrentFails(s *suite) {
 	const workers = 16
 	r := storage.Rate{Burst: 10, Every: minute}
-	waits := make([]time.Duration, workers)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range workers {
-		wg.Go(func() {
-			<-start
-			waits[i], errs[i] = s.lim.Fail(s.ctx, "k", r)
-		})
-	}
-	close(start)
-	wg.Wait()
-	for i, err := range errs {
-		require.NoError(s.t, err, "Fail in goroutine %d", i)
-	}
+	waits := s.concurrently(workers, "Fail", func() (time.Duration, error) { return s.lim.Fail(s.ctx, "k", r) })
 	// The j-th failure (j from 1) must wait (j-Burst+1)*Every, whichever
 	// goroutine made it: Burst-1 zeros, then 1, 2, ... 7 times Every.
 	slices.Sort(waits)
@@ -396,22 +404,10 @@ func testRefund(s *suite) {
 func testConcurrentReserves(s *suite) {
 	const workers = 16
 	r := storage.Rate{Burst: 10, Every: minute}
-	waits := make([]time.Duration, workers)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range workers {
-		wg.Go(func() {
-			<-start
-			waits[i], errs[i] = s.lim.Reserve(s.ctx, "k", r)
-		})
-	}
-	close(start)
-	wg.Wait()
+	waits := s.concurrently(workers, "Reserve", func() (time.Duration, error) { return s.lim.Reserve(s.ctx, "k", r) })
 	free := 0
-	for i, err := range errs {
-		require.NoError(s.t, err, "Reserve in goroutine %d", i)
-		if waits[i] == 0 {
+	for _, w := range waits {
+		if w == 0 {
 			free++
 		}
 	}

@@ -138,6 +138,18 @@ func (l *Limiter) Fail(_ context.Context, key string, r storage.Rate) (time.Dura
 	sh := l.shardOf(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	b := l.bucket(sh, key, now, r)
+	// After counting, the wait is (2-tokens)*Every: count only while
+	// that stays within Burst*Every.
+	if b.TokensAt(now) >= float64(2-r.Burst)-tokenEpsilon {
+		b.ReserveN(now, 1)
+	}
+	return waitFor(b.TokensAt(now), r), nil
+}
+
+// bucket returns key's bucket in sh, which the caller has locked, made
+// for r if key has none, after sweeping sh of full buckets.
+func (l *Limiter) bucket(sh *limiterShard, key string, now time.Time, r storage.Rate) *rate.Limiter {
 	sh.sweep(now)
 	b := sh.buckets[key]
 	if b == nil {
@@ -149,12 +161,7 @@ func (l *Limiter) Fail(_ context.Context, key string, r storage.Rate) (time.Dura
 	} else {
 		setRate(b, now, r)
 	}
-	// After counting, the wait is (2-tokens)*Every: count only while
-	// that stays within Burst*Every.
-	if b.TokensAt(now) >= float64(2-r.Burst)-tokenEpsilon {
-		b.ReserveN(now, 1)
-	}
-	return waitFor(b.TokensAt(now), r), nil
+	return b
 }
 
 // Reserve implements [storage.Limiter]: under the key's shard lock, it
@@ -168,17 +175,7 @@ func (l *Limiter) Reserve(_ context.Context, key string, r storage.Rate) (time.D
 	sh := l.shardOf(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	sh.sweep(now)
-	b := sh.buckets[key]
-	if b == nil {
-		if len(sh.buckets) >= l.perShard {
-			sh.evict(now)
-		}
-		b = rate.NewLimiter(rate.Every(r.Every), r.Burst)
-		sh.buckets[key] = b
-	} else {
-		setRate(b, now, r)
-	}
+	b := l.bucket(sh, key, now, r)
 	if wait := waitFor(b.TokensAt(now), r); wait > 0 {
 		return wait, nil
 	}
