@@ -31,7 +31,7 @@ func BenchmarkValidate(b *testing.B) {
 			}
 			r := bearerRequest(tr.AccessToken)
 			w := new(statusWriter)
-			b.ReportAllocs()
+			settle(b)
 			for b.Loop() {
 				if !l.validate(w, r) {
 					b.Fatal("valid token refused")
@@ -49,13 +49,22 @@ func BenchmarkValidate(b *testing.B) {
 		type identity struct{ userID, clientID string }
 		m := map[[sha256.Size]byte]*identity{sha256.Sum256([]byte(tr.AccessToken)): {userID, clientID}}
 		tok := tr.AccessToken
-		b.ReportAllocs()
+		settle(b)
 		for b.Loop() {
 			if id := m[sha256.Sum256([]byte(tok))]; id == nil || id.userID != userID || id.clientID != clientID {
 				b.Fatal("not found")
 			}
 		}
 	})
+}
+
+// settle reports allocations and collects the garbage earlier set-ups and
+// benchmarks left, so that each benchmark starts from the same heap
+// instead of paying for its predecessor's garbage; the timer starts after
+// it.
+func settle(b *testing.B) {
+	b.ReportAllocs()
+	runtime.GC()
 }
 
 // validators are the set-ups of the validation benchmarks. The client
@@ -91,7 +100,7 @@ func BenchmarkPasswordGrant(b *testing.B) {
 		b.Run("lib="+lb.name, func(b *testing.B) {
 			l := lb.new(b)
 			w, q := new(recorder), new(requester)
-			b.ReportAllocs()
+			settle(b)
 			for b.Loop() {
 				w.reset()
 				l.token.ServeHTTP(w, q.next(l, passwordRq))
@@ -148,7 +157,7 @@ func benchRefresh(b *testing.B, l *lib, chain int) {
 	rt := start()
 	n := 0
 	w, q := new(recorder), new(requester)
-	b.ReportAllocs()
+	settle(b)
 	for b.Loop() {
 		if n == chain {
 			b.StopTimer()
@@ -179,7 +188,7 @@ func BenchmarkStoreFloor(b *testing.B) {
 		if err := c.Set(ctx, key, "a value of about the size of a stored grant record", time.Hour).Err(); err != nil {
 			b.Fatal(err)
 		}
-		b.ReportAllocs()
+		settle(b)
 		for b.Loop() {
 			if err := c.Get(ctx, key).Err(); err != nil {
 				b.Fatal(err)
@@ -198,7 +207,7 @@ func BenchmarkStoreFloor(b *testing.B) {
 			b.Fatal(err)
 		}
 		keys := []string{key}
-		b.ReportAllocs()
+		settle(b)
 		for b.Loop() {
 			if err := script.EvalSha(ctx, c, keys).Err(); err != nil {
 				b.Fatal(err)
@@ -209,7 +218,7 @@ func BenchmarkStoreFloor(b *testing.B) {
 		c, prefix := redisClient(b)
 		ctx := b.Context()
 		key := prefix + "floor"
-		b.ReportAllocs()
+		settle(b)
 		for b.Loop() {
 			if err := c.Set(ctx, key, "a value of about the size of a stored grant record", time.Hour).Err(); err != nil {
 				b.Fatal(err)
@@ -226,7 +235,7 @@ func BenchmarkStoreFloor(b *testing.B) {
 		if _, err := pool.Exec(ctx, "insert into floor values ($1, 1)", h[:]); err != nil {
 			b.Fatal(err)
 		}
-		b.ReportAllocs()
+		settle(b)
 		for b.Loop() {
 			var kind int16
 			if err := pool.QueryRow(ctx, "select kind from floor where hash = $1", h[:]).Scan(&kind); err != nil {
@@ -244,7 +253,7 @@ func BenchmarkStoreFloor(b *testing.B) {
 		if _, err := pool.Exec(ctx, "insert into floor values ($1, 0)", h[:]); err != nil {
 			b.Fatal(err)
 		}
-		b.ReportAllocs()
+		settle(b)
 		for b.Loop() {
 			if _, err := pool.Exec(ctx, "update floor set n = n + 1 where hash = $1", h[:]); err != nil {
 				b.Fatal(err)
@@ -269,7 +278,7 @@ func BenchmarkParallelValidate(b *testing.B) {
 				reqs[i] = bearerRequest(tr.AccessToken)
 			}
 			var next atomic.Int64
-			b.ReportAllocs()
+			settle(b)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				// http.Request is read-only here but the libraries may
@@ -300,7 +309,7 @@ func BenchmarkParallelIssue(b *testing.B) {
 		}
 		b.Run("lib="+lb.name, func(b *testing.B) {
 			l := lb.new(b)
-			b.ReportAllocs()
+			settle(b)
 			b.ResetTimer()
 			var next atomic.Int64
 			b.RunParallel(func(pb *testing.PB) {
