@@ -3,6 +3,7 @@ package provider
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -29,5 +30,7 @@ func (p *Provider) passwordGrant(r *http.Request, c *authenticatedClient, f form
 		}
 		return nil, errInvalidGrant("invalid username or password")
 	}
-	return p.issueGrant(r.Context(), c.ID, userID, username, scopes, c.AllowsGrant(storage.GrantRefreshToken))
+	// A copy: username is a view of the request body, which the store
+	// would otherwise keep alive as long as the grant.
+	return p.issueGrant(r.Context(), c.ID, userID, strings.Clone(username), scopes, c.AllowsGrant(storage.GrantRefreshToken))
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/oauth2provider/oauth2provider/internal/token"
@@ -34,6 +35,9 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 	requested, e := parseScope(f.get(paramScope))
 	if e != nil {
 		return nil, e
+	}
+	for i, s := range requested { // copies: the store keeps them, and s is a view of the body
+		requested[i] = strings.Clone(s)
 	}
 	userID := f.get(paramUserID)
 

@@ -75,15 +75,19 @@ func (p *Provider) grantScopes(c *storage.Client, requested string) ([]string, *
 	if len(allowed) == 0 {
 		allowed = p.defaultScopes
 	}
-	for _, s := range scopes {
+	for i, s := range scopes {
 		if p.knownScopes != nil {
 			if _, ok := p.knownScopes[s]; !ok {
 				return nil, errInvalidScope("unknown scope")
 			}
 		}
-		if !slices.Contains(allowed, s) {
+		j := slices.Index(allowed, s)
+		if j < 0 {
 			return nil, errInvalidScope("scope not allowed for this client")
 		}
+		// The client's own string: the requested one is a view of the
+		// request body, which a store would otherwise keep alive.
+		scopes[i] = allowed[j]
 	}
 	return scopes, nil
 }

@@ -1,0 +1,43 @@
+package provider_test
+
+import (
+	"context"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
+)
+
+// capturingStore keeps the grants it is asked to create.
+type capturingStore struct {
+	*memory.Store
+	grants []*storage.Grant
+}
+
+func (s *capturingStore) CreateGrant(ctx context.Context, g *storage.Grant, toks ...storage.Token) error {
+	s.grants = append(s.grants, g)
+	return s.Store.CreateGrant(ctx, g, toks...)
+}
+
+// TestStoredScopesAreNotViewsOfTheRequest: the scopes of a new grant are
+// the client's own strings, not views of the request body, which a store
+// would otherwise keep alive as long as the grant.
+func TestStoredScopesAreNotViewsOfTheRequest(t *testing.T) {
+	st := &capturingStore{Store: memory.New(memory.Config{})}
+	scopes := []string{"read", "write"}
+	require.NoError(t, st.CreateClient(context.Background(), &storage.Client{ID: "conf",
+		SecretHash: storage.HashGeneratedSecret(confSecret), GrantTypes: []string{storage.GrantPassword}, Scopes: scopes}))
+	p, err := provider.New(provider.Config{Clients: st, Tokens: st, Users: users, AllowInsecureHTTP: true})
+	require.NoError(t, err)
+	assertToken(t, call(p.TokenHandler(), req{form: password("scope", "write read"), basic: conf}))
+	require.Len(t, st.grants, 1)
+	g := st.grants[0]
+	require.Equal(t, []string{"write", "read"}, g.Scopes)
+	assert.Same(t, unsafe.StringData(scopes[1]), unsafe.StringData(g.Scopes[0]), "write")
+	assert.Same(t, unsafe.StringData(scopes[0]), unsafe.StringData(g.Scopes[1]), "read")
+}
