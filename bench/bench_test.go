@@ -298,9 +298,9 @@ func BenchmarkParallelValidate(b *testing.B) {
 
 // BenchmarkParallelIssue runs password grants from GOMAXPROCS goroutines,
 // each a client at an address of its own. Run it with -cpu 1,2: without a
-// global lock ns/op halves. (Our provider serializes the judgement of
-// password attempts from one address, so that concurrent guesses cannot
-// outrun the count: grants from one address do not scale.)
+// global lock ns/op halves. (Attempts from one address share their
+// limiter keys, whose updates are serialized by the limiter; they scale
+// less.)
 func BenchmarkParallelIssue(b *testing.B) {
 	for _, lb := range libs[:6] {
 		switch lb.name {
