@@ -71,13 +71,22 @@ func checkInvariants(t *testing.T, s *Store) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.RLock()
-		require.Len(t, sh.expiries, len(sh.grants), "shard %d: one heap entry per grant", i)
-		for j, g := range sh.expiries {
-			require.Same(t, g, sh.grants[g.id], "shard %d: heap holds a stored grant", i)
-			require.Equal(t, j, int(g.heapIndex), "shard %d: heap index", i)
+		// Every stored grant has its live entry, at or before its expiry;
+		// other entries are stale (a gone grant's, or replaced ones).
+		live := map[*grant]bool{}
+		for j, e := range sh.expiries {
 			if j > 0 {
-				require.LessOrEqual(t, sh.expiries[(j-1)/2].expires, g.expires, "shard %d: heap order", i)
+				require.LessOrEqual(t, sh.expiries[(j-1)/2].at, e.at, "shard %d: heap order", i)
 			}
+			if !e.g.gone && e.at == e.g.queued {
+				require.False(t, live[e.g], "shard %d: one live entry per grant", i)
+				live[e.g] = true
+				require.Same(t, e.g, sh.grants[e.g.id], "shard %d: a live entry's grant is stored", i)
+			}
+		}
+		for id, g := range sh.grants {
+			require.True(t, live[g], "shard %d: grant %s has no live heap entry", i, id)
+			require.LessOrEqual(t, g.queued, g.expires, "shard %d: queued at or before its expiry", i)
 		}
 		listed := map[*grant]int{}
 		for user, head := range sh.byUser {
@@ -246,7 +255,7 @@ func TestShardGivesMapMemoryBack(t *testing.T) {
 	var sh shard
 	sh.init()
 	for i := range 4 * shrinkFloor {
-		sh.add(&grant{id: string(rune(i + 1000)), clientID: "c", expires: 10, heapIndex: -1})
+		sh.add(&grant{id: string(rune(i + 1000)), clientID: "c", expires: 10})
 	}
 	require.Equal(t, 4*shrinkFloor, sh.peak)
 	sh.reclaim(5, 4*shrinkFloor)
@@ -266,4 +275,37 @@ func maphashIndex(s *Store, grantID string) int {
 		}
 	}
 	panic("no shard")
+}
+
+// TestExtendedGrantIsQueuedAgain: a grant whose expiry moved later keeps
+// its heap entry at the old time; when that comes up the grant is queued
+// again at its new expiry instead of being reclaimed, and it is reclaimed
+// once that has passed.
+func TestExtendedGrantIsQueuedAgain(t *testing.T) {
+	ctx := t.Context()
+	clk := newTestClock()
+	s := New(Config{Now: clk.Now})
+	id, _, refresh := issue(t, s, clk.Now(), "c", "u", time.Minute)
+	require.NoError(t, s.ExtendToken(ctx, refresh, clk.Now().Add(time.Hour)))
+	sh := s.shardOf(id)
+	g := sh.grants[id]
+	require.Less(t, g.queued, g.expires, "extending does not touch the heap")
+
+	clk.Advance(2 * time.Minute)
+	sh.mu.Lock()
+	sh.reclaim(toNano(clk.Now()), reclaimPerWrite)
+	sh.mu.Unlock()
+	require.Same(t, g, sh.grants[id], "not reclaimed at its old expiry")
+	assert.Equal(t, g.expires, g.queued, "queued again at its new expiry")
+	_, err := s.LookupToken(ctx, storage.KindRefresh, refresh)
+	require.NoError(t, err)
+	checkInvariants(t, s)
+
+	clk.Advance(time.Hour)
+	sh.mu.Lock()
+	sh.reclaim(toNano(clk.Now()), reclaimPerWrite)
+	sh.mu.Unlock()
+	assert.NotContains(t, sh.grants, id, "reclaimed after its new expiry")
+	assert.True(t, g.gone)
+	checkInvariants(t, s)
 }

@@ -63,10 +63,12 @@ type grant struct {
 	// Links of the shard's per-user and per-client lists.
 	userPrev, userNext, clientPrev, clientNext *grant
 
-	// heapIndex is g's index in shard.expiries, -1 when not there. 32
-	// bits keep a grant in the 208-byte size class.
-	heapIndex int32
-	revoked   bool
+	// queued is the time of g's entry in shard.expiries, at or before
+	// its expiry (see reclaim); gone marks a grant removed from the
+	// shard, whose entries are dropped when they come up.
+	queued  int64
+	revoked bool
+	gone    bool
 }
 
 // liveToken is a stored token. scopes is nil when the token carries the
@@ -299,7 +301,8 @@ func cloneList(s []string) []string {
 func (sh *shard) add(g *grant) {
 	sh.grants[g.id] = g
 	sh.peak = max(sh.peak, len(sh.grants))
-	sh.expiries.push(g)
+	sh.expiries.push(expiryEntry{at: g.expires, g: g})
+	g.queued = g.expires
 	sh.link(g)
 }
 
@@ -380,28 +383,45 @@ func (sh *shard) remove(g *grant) {
 		sh.unlink(g)
 	}
 	delete(sh.grants, g.id)
-	if g.heapIndex >= 0 {
-		sh.expiries.remove(int(g.heapIndex))
-	}
+	g.gone = true // its heap entry goes when it comes up
 }
 
-// setExpiry moves the expiry of g, keeping the heap in order.
+// setExpiry moves the expiry of g. A later expiry leaves g's heap entry
+// where it is: when it comes up, reclaim queues g again at its expiry. An
+// earlier one queues g at once.
 func (sh *shard) setExpiry(g *grant, expires int64) {
 	g.expires = expires
-	if g.heapIndex >= 0 {
-		sh.expiries.fix(int(g.heapIndex))
+	if expires < g.queued {
+		sh.expiries.push(expiryEntry{at: expires, g: g})
+		g.queued = expires
 	}
 }
 
 // reclaim removes up to limit grants that expired by now, earliest first,
 // and gives the grant map's memory back once it has shrunk a lot. Every
 // write calls it, so reclaiming keeps pace with issuing.
+//
+// The heap holds entries (time, grant), at most one live one per grant
+// (the one at g.queued): an entry that comes up for a grant that has
+// gone, or that a newer entry replaced, is dropped, and one for a grant
+// whose expiry moved later is queued again at that expiry. So moving an
+// expiry later (every refresh) costs no heap work, and heap work touches
+// only the heap's own array.
 func (sh *shard) reclaim(now int64, limit int) {
-	for range limit {
-		if len(sh.expiries) == 0 || sh.expiries[0].expires > now {
-			break
+	// Stale entries cost pops too: at most four per grant reclaimed.
+	for pops := 4 * limit; pops > 0 && limit > 0 && len(sh.expiries) > 0 && sh.expiries[0].at <= now; pops-- {
+		e := sh.expiries.pop()
+		g := e.g
+		switch {
+		case g.gone || e.at != g.queued:
+			// stale
+		case g.expires > now:
+			sh.expiries.push(expiryEntry{at: g.expires, g: g})
+			g.queued = g.expires
+		default:
+			sh.remove(g)
+			limit--
 		}
-		sh.remove(sh.expiries[0])
 	}
 	// Go maps keep their buckets when entries go: rebuild a map that
 	// holds under a quarter of its peak.
@@ -415,71 +435,59 @@ func (sh *shard) reclaim(now int64, limit int) {
 	}
 }
 
-// expiryHeap is a min-heap of grants by expiry; each grant knows its index.
-type expiryHeap []*grant
+// expiryEntry is a grant queued for reclaiming at a time.
+type expiryEntry struct {
+	at int64
+	g  *grant
+}
 
-func (h *expiryHeap) push(g *grant) {
-	*h = append(*h, g)
-	g.heapIndex = pos32(len(*h) - 1)
+// expiryHeap is a min-heap of entries by time.
+type expiryHeap []expiryEntry
+
+func (h *expiryHeap) push(e expiryEntry) {
+	*h = append(*h, e)
 	h.up(len(*h) - 1)
 }
 
-func (h *expiryHeap) remove(i int) {
+// pop removes and returns the earliest entry.
+func (h *expiryHeap) pop() expiryEntry {
 	s := *h
+	top := s[0]
 	last := len(s) - 1
-	removed := s[i]
-	if i != last {
-		h.swap(i, last)
-	}
-	s[last] = nil
+	s[0] = s[last]
+	s[last] = expiryEntry{}
 	*h = s[:last]
-	removed.heapIndex = -1
-	if i != last {
-		h.fix(i)
-	}
+	h.down(0)
 	if cap(*h) > 64 && len(*h) < cap(*h)/4 {
 		*h = append(expiryHeap(nil), *h...)
 	}
-}
-
-func (h expiryHeap) fix(i int) {
-	if !h.down(i) {
-		h.up(i)
-	}
-}
-
-func (h expiryHeap) swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].heapIndex = pos32(i)
-	h[j].heapIndex = pos32(j)
+	return top
 }
 
 func (h expiryHeap) up(i int) {
 	for i > 0 {
 		parent := (i - 1) / 2
-		if h[parent].expires <= h[i].expires {
+		if h[parent].at <= h[i].at {
 			break
 		}
-		h.swap(i, parent)
+		h[i], h[parent] = h[parent], h[i]
 		i = parent
 	}
 }
 
-// down sifts element i down and reports whether it moved.
-func (h expiryHeap) down(i int) bool {
-	start := i
+func (h expiryHeap) down(i int) {
 	for {
 		least := i
-		if l := 2*i + 1; l < len(h) && h[l].expires < h[least].expires {
+		if l := 2*i + 1; l < len(h) && h[l].at < h[least].at {
 			least = l
 		}
-		if r := 2*i + 2; r < len(h) && h[r].expires < h[least].expires {
+		if r := 2*i + 2; r < len(h) && h[r].at < h[least].at {
 			least = r
 		}
 		if least == i {
-			return i != start
+			return
 		}
-		h.swap(i, least)
+		h[i], h[least] = h[least], h[i]
 		i = least
 	}
 }

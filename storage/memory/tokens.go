@@ -25,15 +25,14 @@ func (s *Store) CreateGrant(_ context.Context, g *storage.Grant, tokens ...stora
 		return errNoGrantID
 	}
 	ng := &grant{
-		id:        g.ID,
-		clientID:  g.ClientID,
-		userID:    g.UserID,
-		username:  g.Username,
-		binding:   g.Binding,
-		scopes:    cloneList(g.Scopes),
-		created:   toNano(g.CreatedAt),
-		expires:   toNano(g.ExpiresAt),
-		heapIndex: -1,
+		id:       g.ID,
+		clientID: g.ClientID,
+		userID:   g.UserID,
+		username: g.Username,
+		binding:  g.Binding,
+		scopes:   cloneList(g.Scopes),
+		created:  toNano(g.CreatedAt),
+		expires:  toNano(g.ExpiresAt),
 	}
 	if g.Code != nil {
 		c := *g.Code
