@@ -6,10 +6,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -43,13 +45,17 @@ var (
 // throttler counts failed attempts with Config.Limiter. Each attempt
 // reserves a failure under its keys before it is judged (atomically in
 // the limiter, so that concurrent guesses cannot all slip past the count)
-// and is refunded when it succeeds; attempts are never serialized. It is
-// nil when throttling is disabled.
+// and is refunded when it succeeds; attempts are never serialized. An
+// attempt refused while others under its key are in flight in this
+// process waits for them to end rather than answering 429, since their
+// reservations are mostly refunded. It is nil when throttling is
+// disabled.
 type throttler struct {
 	limiter storage.Limiter
 	user    storage.Rate
 	ip      storage.Rate
 	client  storage.Rate
+	pending *pending
 }
 
 // limitKey is one throttling key with its rate.
@@ -95,6 +101,7 @@ func newThrottler(cfg *Config) *throttler {
 		user:    cfg.UserRate,
 		ip:      cfg.IPRate,
 		client:  cfg.ClientRate,
+		pending: newPending(),
 	}
 }
 
@@ -223,17 +230,42 @@ func (p *Provider) failed(ctx context.Context, a *attempt, ev Event) *Error {
 // attempt is refused with 429 and what was reserved refunded. A limiter
 // outage is a 503: throttling fails closed.
 func (t *throttler) begin(ctx context.Context, keys [2]limitKey) (attempt, *Error) {
+	for {
+		refused, wait, err := t.reserve(ctx, keys)
+		if err != nil {
+			return attempt{}, errUnavailable(err)
+		}
+		if refused < 0 {
+			for _, k := range keys {
+				t.pending.add(k.key)
+			}
+			return attempt{t: t, ctx: ctx, keys: keys}, nil
+		}
+		// Refused: if attempts under that key are in flight here, their
+		// reservations may yet be refunded; try again when one ends.
+		ended := t.pending.ended(keys[refused].key)
+		if ended == nil {
+			return attempt{}, errThrottled(wait)
+		}
+		select {
+		case <-ended:
+		case <-ctx.Done():
+			return attempt{}, errUnavailable(ctx.Err())
+		}
+	}
+}
+
+// reserve reserves a failure under every key, or under none: it returns
+// the index of the key that refused (-1 when none did) with its wait.
+func (t *throttler) reserve(ctx context.Context, keys [2]limitKey) (refused int, wait time.Duration, err error) {
 	for i, k := range keys {
 		wait, err := t.limiter.Reserve(ctx, k.key, k.rate)
 		if err != nil || wait > 0 {
 			t.refund(ctx, keys[:i])
-			if err != nil {
-				return attempt{}, errUnavailable(err)
-			}
-			return attempt{}, errThrottled(wait)
+			return i, wait, err
 		}
 	}
-	return attempt{t: t, ctx: ctx, keys: keys}, nil
+	return -1, 0, nil
 }
 
 // refund takes back the failures reserved under keys. A refund that fails
@@ -264,13 +296,105 @@ func (a *attempt) fail(ctx context.Context) (time.Duration, *Error) {
 	return wait, nil
 }
 
-// end refunds the failures reserved for an attempt that did not fail. It
-// may be called more than once.
+// end refunds the failures reserved for an attempt that did not fail,
+// then lets attempts waiting on its keys try again. It may be called more
+// than once.
 func (a *attempt) end() {
-	if a.t != nil && !a.failed {
+	if a.t == nil {
+		return
+	}
+	if !a.failed {
 		a.t.refund(a.ctx, a.keys[:])
 	}
+	for _, k := range a.keys {
+		a.t.pending.done(k.key)
+	}
 	a.t = nil
+}
+
+// pendingShards is the number of locks the in-flight counts of a
+// throttler are spread over.
+const pendingShards = 64
+
+// pending counts the attempts in flight per key in this process.
+type pending struct {
+	seed   maphash.Seed
+	shards [pendingShards]pendingShard
+}
+
+// pendingShard is one lock's worth of keys.
+type pendingShard struct {
+	mu sync.Mutex
+	m  map[string]*flight
+	_  [48]byte // keeps neighbouring shards' locks off one cache line
+}
+
+// flight is the attempts in flight under one key: how many, and a channel
+// closed when one ends, made only when an attempt waits for it.
+type flight struct {
+	n     int
+	ended chan struct{}
+}
+
+// flights recycles flights that nobody uses any more.
+var flights = sync.Pool{New: func() any { return new(flight) }}
+
+func newPending() *pending {
+	p := &pending{seed: maphash.MakeSeed()}
+	for i := range p.shards {
+		p.shards[i].m = make(map[string]*flight)
+	}
+	return p
+}
+
+func (p *pending) shard(key string) *pendingShard {
+	return &p.shards[maphash.String(p.seed, key)%pendingShards]
+}
+
+// add counts one more attempt in flight under key.
+func (p *pending) add(key string) {
+	sh := p.shard(key)
+	sh.mu.Lock()
+	f := sh.m[key]
+	if f == nil {
+		f = flights.Get().(*flight)
+		sh.m[key] = f
+	}
+	f.n++
+	sh.mu.Unlock()
+}
+
+// done counts one attempt under key as ended and wakes its waiters.
+func (p *pending) done(key string) {
+	sh := p.shard(key)
+	sh.mu.Lock()
+	f := sh.m[key]
+	f.n--
+	if f.ended != nil {
+		close(f.ended)
+		f.ended = nil
+	}
+	if f.n == 0 {
+		delete(sh.m, key)
+		flights.Put(f)
+	}
+	sh.mu.Unlock()
+}
+
+// ended returns a channel closed when an attempt in flight under key
+// ends, or nil when none is.
+func (p *pending) ended(key string) <-chan struct{} {
+	sh := p.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	f := sh.m[key]
+	if f == nil {
+		return nil
+	}
+	if f.ended == nil {
+		f.ended = make(chan struct{})
+	}
+	return f.ended
 }
 
 // retryAfter is the cause of a throttled *Error: how long to wait.

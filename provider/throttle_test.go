@@ -324,6 +324,28 @@ func TestThrottleAttemptsAreNotSerialized(t *testing.T) {
 	assertError(t, <-done, 503, "temporarily_unavailable")
 }
 
+func TestThrottleConcurrentLoginsWaitRatherThanFail(t *testing.T) {
+	// More right passwords at once than the budget allows: each holds a
+	// reserved failure while it is checked, and those over the budget
+	// wait for them to be refunded instead of answering 429.
+	cu := &countingUsers{delay: 5 * time.Millisecond}
+	e := newEnv(t, func(c *provider.Config) {
+		c.Users = cu
+		c.UserRate = storage.Rate{Burst: 2, Every: time.Minute}
+	})
+	const logins = 12
+	codes := make([]int, logins)
+	var wg sync.WaitGroup
+	for i := range logins {
+		wg.Go(func() { codes[i] = e.do(req{form: password(), basic: conf}).Code })
+	}
+	wg.Wait()
+	for i, c := range codes {
+		assert.Equal(t, http.StatusOK, c, "login %d", i)
+	}
+	assert.EqualValues(t, logins, cu.n.Load())
+}
+
 func TestThrottleSuccessIsRefunded(t *testing.T) {
 	// With Burst 2, logins that succeed spend nothing: after any number
 	// of them, two failures are still allowed before the third attempt is

@@ -26,7 +26,10 @@ var ErrInvalidCredentials = errors.New("provider: invalid username or password")
 // an attacker cannot lock a user out everywhere. Each attempt counts as a
 // failure before the password is checked (atomically in the limiter, so
 // that concurrent guesses cannot outrun the count) and is refunded when
-// it succeeds; attempts are never serialized. A limiter outage is a 503.
+// it succeeds; attempts are never serialized. An attempt over the limit
+// while others under its key are being checked in this process waits for
+// them rather than answering 429, as most of them will be refunded. A
+// limiter outage is a 503.
 func (p *Provider) AuthenticateUser(r *http.Request, username, password string) (string, error) {
 	if p.cfg.Users == nil {
 		return "", &Error{Code: CodeUnsupportedGrantType, Description: "password authentication is not enabled", Status: http.StatusBadRequest}
