@@ -74,10 +74,11 @@ func parseBasicAuth(h string) (id, secret string, isBasic bool, err error) {
 // Basic challenge when the request used (or should have used) Basic; an
 // unknown client costs the same secret verification as a wrong secret.
 // A disabled client never authenticates. A store outage is a 503.
-// Failed secrets are throttled per (client ID, client IP) and per client
-// IP: over the limit the request is refused with 429 before the secret is
-// checked. Secrets made by [storage.NewClientSecret] are not throttled:
-// 256 random bits cannot be guessed.
+// Failed secrets a person chose are throttled per (client ID, client IP)
+// and per client IP: over the limit the request is refused with 429
+// before the secret is checked. Secrets made by [storage.NewClientSecret]
+// are not throttled (256 random bits cannot be guessed), nor are unknown
+// clients, which have no secret to guess.
 func (p *Provider) authenticateClient(r *http.Request, f form) (*authenticatedClient, *Error) {
 	authz := r.Header.Values("Authorization")
 	if len(authz) > 1 {
@@ -133,12 +134,14 @@ func (p *Provider) authenticateClient(r *http.Request, f form) (*authenticatedCl
 		}
 		return &authenticatedClient{Client: c, method: method, basic: basic}, nil
 	}
-	// A generated secret (256 bits) cannot be guessed: failing at it is
-	// reported but not counted, which spares the limiter (round trips, on
-	// a shared one) on the common path. Unknown clients and secrets a
-	// person chose are throttled.
+	// Only a secret a person chose can be guessed: failing at it is
+	// counted. A generated secret (256 bits) cannot be, and an unknown or
+	// public client has no secret to guess; failing at those is reported
+	// but not counted, the same for all of them (so neither the answer
+	// nor its timing tells an unknown client from a known one), and it
+	// spares the limiter (round trips, on a shared one) on the common path.
 	var a attempt
-	if c == nil || c.Public || !storage.IsGeneratedSecretHash(c.SecretHash) {
+	if c != nil && !c.Public && !storage.IsGeneratedSecretHash(c.SecretHash) {
 		var e *Error
 		if a, e = p.beginClient(r, id); e != nil {
 			return nil, e

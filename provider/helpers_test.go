@@ -107,6 +107,7 @@ func newEnv(t testing.TB, mutate func(*provider.Config)) *env {
 		{ID: "disabled", SecretHash: storage.HashGeneratedSecret(confSecret), GrantTypes: all, Disabled: true},
 		{ID: weirdID, SecretHash: storage.HashGeneratedSecret(weirdSecret), GrantTypes: all},
 		{ID: "human", SecretHash: humanHash, GrantTypes: all, Scopes: []string{"read"}},
+		{ID: "human2", SecretHash: humanHash, GrantTypes: all, Scopes: []string{"read"}},
 	} {
 		require.NoError(t, st.CreateClient(context.Background(), &c))
 	}

@@ -92,7 +92,7 @@ type Config struct {
 	// per client IP, whatever the client ID. Zero means [DefaultIPRate].
 	IPRate storage.Rate
 	// ClientRate limits failed client secrets per (client ID, client IP),
-	// for unknown clients and secrets a person chose; generated secrets
+	// for secrets a person chose; generated secrets and unknown clients
 	// are never throttled. Zero means [DefaultClientRate].
 	ClientRate storage.Rate
 

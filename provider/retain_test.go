@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/authcheck"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/oauth2provider/oauth2provider/storage/memory"
@@ -40,4 +41,25 @@ func TestStoredScopesAreNotViewsOfTheRequest(t *testing.T) {
 	require.Equal(t, []string{"write", "read"}, g.Scopes)
 	assert.Same(t, unsafe.StringData(scopes[1]), unsafe.StringData(g.Scopes[0]), "write")
 	assert.Same(t, unsafe.StringData(scopes[0]), unsafe.StringData(g.Scopes[1]), "read")
+}
+
+// TestStoredUserIDIsNotTheCheckersArgument: a checker may return its
+// username argument (a view of the request body) as the user ID; the
+// grant keeps a copy, not the body.
+func TestStoredUserIDIsNotTheCheckersArgument(t *testing.T) {
+	st := &capturingStore{Store: memory.New(memory.Config{})}
+	require.NoError(t, st.CreateClient(context.Background(), &storage.Client{ID: "conf",
+		SecretHash: storage.HashGeneratedSecret(confSecret), GrantTypes: []string{storage.GrantPassword}}))
+	var arg *byte
+	echo := authcheck.Func(func(_ context.Context, username, password string) (string, error) {
+		arg = unsafe.StringData(username)
+		return username, nil
+	})
+	p, err := provider.New(provider.Config{Clients: st, Tokens: st, Users: echo, AllowInsecureHTTP: true})
+	require.NoError(t, err)
+	assertToken(t, call(p.TokenHandler(), req{form: password(), basic: conf}))
+	require.Len(t, st.grants, 1)
+	assert.Equal(t, "johndoe", st.grants[0].UserID)
+	assert.NotSame(t, arg, unsafe.StringData(st.grants[0].UserID))
+	assert.NotSame(t, arg, unsafe.StringData(st.grants[0].Username))
 }

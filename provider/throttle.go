@@ -37,8 +37,9 @@ var (
 	// IDs).
 	DefaultIPRate = storage.Rate{Burst: 30, Every: 10 * time.Second}
 	// DefaultClientRate: per (client ID, client IP), 10 failed client
-	// secrets at once, then one more per minute. Generated secrets
-	// ([storage.NewClientSecret]) cannot be guessed and are not throttled.
+	// secrets at once, then one more per minute, for secrets a person
+	// chose. Generated secrets ([storage.NewClientSecret]) cannot be
+	// guessed and unknown clients have none: neither is throttled.
 	DefaultClientRate = storage.Rate{Burst: 10, Every: time.Minute}
 )
 

@@ -144,11 +144,11 @@ func TestThrottleClientSecrets(t *testing.T) {
 	t.Run("the client is not locked out from another IP", func(t *testing.T) {
 		assertToken(t, e.do(req{form: password(), basic: human, remoteAddr: "198.51.100.7:4000"}))
 	})
-	t.Run("guessing an unknown client's secret is throttled too", func(t *testing.T) {
-		for range provider.DefaultClientRate.Burst {
+	t.Run("an unknown client has no secret to guess: never throttled, like a generated secret", func(t *testing.T) {
+		for range 2 * provider.DefaultClientRate.Burst {
 			assertError(t, e.do(req{form: password("client_id", "nobody", "client_secret", "x")}), 401, "invalid_client")
+			assertError(t, e.do(req{form: password(), basic: []string{"conf", "x"}}), 401, "invalid_client")
 		}
-		assertThrottled(t, e.do(req{form: password("client_id", "nobody", "client_secret", "x")}), "60")
 	})
 }
 
@@ -156,11 +156,11 @@ func TestThrottleClientSecretsPerIP(t *testing.T) {
 	e := newEnv(t, func(c *provider.Config) {
 		c.IPRate = storage.Rate{Burst: 3, Every: 10 * time.Second}
 	})
-	for _, id := range []string{"a", "b", "c"} {
-		assertError(t, e.do(req{form: password("client_id", id, "client_secret", "x")}), 401, "invalid_client")
+	for _, id := range []string{"human", "human2", "human"} {
+		assertError(t, e.do(req{form: password(), basic: []string{id, "wrong"}}), 401, "invalid_client")
 	}
 	t.Run("guessing secrets across client IDs from one IP is throttled", func(t *testing.T) {
-		assertThrottled(t, e.do(req{form: password("client_id", "d", "client_secret", "x")}), "10")
+		assertThrottled(t, e.do(req{form: password(), basic: []string{"human2", "wrong"}}), "10")
 		assertThrottled(t, e.do(req{form: password(), basic: human}), "10")
 	})
 	t.Run("another IP is not affected", func(t *testing.T) {

@@ -3,6 +3,7 @@ package provider
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
 )
@@ -52,5 +53,7 @@ func (p *Provider) AuthenticateUser(r *http.Request, username, password string) 
 	case userID == "":
 		return "", errUnavailable(errors.New("provider: AuthChecker returned an empty user ID"))
 	}
-	return userID, nil
+	// A copy: a checker may return its username argument, which may be a
+	// view of the request body that a stored grant would keep alive.
+	return strings.Clone(userID), nil
 }

@@ -29,8 +29,9 @@ func NewClientSecret() (secret, hash string, err error) {
 
 // HashGeneratedSecret returns the stored form of a secret made by
 // [NewClientSecret] or with as much entropy: a SHA-256, which needs no slow
-// hash because the secret cannot be guessed. Use [HashSecret] for a secret
-// a person chose.
+// hash because the secret cannot be guessed. Failed attempts at such a
+// secret are not throttled, for the same reason: never store a guessable
+// secret this way. Use [HashSecret] for a secret a person chose.
 func HashGeneratedSecret(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return sha256Prefix + hex.EncodeToString(sum[:])

@@ -81,6 +81,14 @@ func newEnv(t testing.TB, clientBurst int) *env {
 		GrantTypes: []string{storage.GrantPassword, storage.GrantRefreshToken, storage.GrantClientCredentials},
 		Scopes:     []string{"read", "write"},
 	}))
+	// "human" has a secret a person chose (bcrypt, the minimum cost),
+	// whose failures are throttled.
+	require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{
+		ID:         "human",
+		SecretHash: userHash,
+		GrantTypes: []string{storage.GrantClientCredentials},
+		Scopes:     []string{"read"},
+	}))
 	var users authcheck.Static
 	require.NoError(t, users.AddHash(username, userHash, "user-1"))
 	cfg := provider.Config{

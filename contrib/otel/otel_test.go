@@ -84,13 +84,13 @@ func TestRefreshReuse(t *testing.T) {
 }
 
 func TestThrottledRequests(t *testing.T) {
-	// Guesses at an unknown client's secret are throttled (a generated
+	// Guesses at a secret a person chose are throttled (a generated
 	// secret's would not be: it cannot be guessed).
 	e := newEnv(t, 2)
 	form := url.Values{"grant_type": {"client_credentials"}}
 	var statuses []int
 	for range 3 {
-		statuses = append(statuses, e.post("/oauth2/token", "nobody", "wrong-secret", form).Code)
+		statuses = append(statuses, e.post("/oauth2/token", "human", "wrong-secret", form).Code)
 	}
 	require.Equal(t, []int{http.StatusUnauthorized, http.StatusUnauthorized, http.StatusTooManyRequests}, statuses)
 

@@ -91,10 +91,12 @@ func (l *Limiter) Reserve(ctx context.Context, key string, r storage.Rate) (time
 	if err != nil {
 		return 0, fmt.Errorf("redis: limiter: %w", err)
 	}
-	if res.Allowed > 0 || res.RetryAfter < limiterNoise {
+	if res.Allowed > 0 {
 		return 0, nil
 	}
-	return min(res.RetryAfter, time.Duration(r.Burst)*r.Every), nil
+	// Refused: counted nothing, so never report it as reserved, however
+	// close to allowed the clock arithmetic put it.
+	return min(max(res.RetryAfter, limiterNoise), time.Duration(r.Burst)*r.Every), nil
 }
 
 // refundScript takes one cell (period seconds) off a GCRA key kept by
