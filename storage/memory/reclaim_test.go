@@ -309,3 +309,20 @@ func TestExtendedGrantIsQueuedAgain(t *testing.T) {
 	assert.True(t, g.gone)
 	checkInvariants(t, s)
 }
+
+// TestRevokedGrantsDoNotPileUpInTheHeap: the heap entries of grants
+// revoked long before they expire are dropped once they outnumber the
+// grants, not kept until their time.
+func TestRevokedGrantsDoNotPileUpInTheHeap(t *testing.T) {
+	clk := newTestClock()
+	s := New(Config{Now: clk.Now})
+	for range 10_000 {
+		id, _, _ := issue(t, s, clk.Now(), "c", "u", 30*24*time.Hour)
+		require.NoError(t, s.RevokeGrant(t.Context(), id))
+		clk.Advance(time.Second)
+	}
+	grants, heap, _, _ := s.counts()
+	assert.Zero(t, grants)
+	assert.LessOrEqual(t, heap, numShards*(staleSlack+1), "stale heap entries are bounded")
+	checkInvariants(t, s)
+}

@@ -423,6 +423,13 @@ func (sh *shard) reclaim(now int64, limit int) {
 			limit--
 		}
 	}
+	// Entries of removed grants, and entries replaced by earlier ones,
+	// wait for their time: drop them all once they outnumber the grants,
+	// so that the heap stays within twice the grants (amortised O(1) per
+	// entry).
+	if len(sh.expiries) > 2*len(sh.grants)+staleSlack {
+		sh.expiries.compact()
+	}
 	// Go maps keep their buckets when entries go: rebuild a map that
 	// holds under a quarter of its peak.
 	if sh.peak > shrinkFloor && len(sh.grants) < sh.peak/4 {
@@ -447,6 +454,29 @@ type expiryHeap []expiryEntry
 func (h *expiryHeap) push(e expiryEntry) {
 	*h = append(*h, e)
 	h.up(len(*h) - 1)
+}
+
+// staleSlack is how many entries beyond twice its grants a shard's heap
+// may hold before it is compacted.
+const staleSlack = 64
+
+// compact drops the entries that are not their grant's live one and
+// restores the heap order.
+func (h *expiryHeap) compact() {
+	live := (*h)[:0]
+	for _, e := range *h {
+		if !e.g.gone && e.at == e.g.queued {
+			live = append(live, e)
+		}
+	}
+	clear((*h)[len(live):]) // no stale pointers left behind the length
+	*h = live
+	for i := len(live)/2 - 1; i >= 0; i-- {
+		live.down(i)
+	}
+	if cap(*h) > 64 && len(*h) < cap(*h)/4 {
+		*h = append(expiryHeap(nil), *h...)
+	}
 }
 
 // pop removes and returns the earliest entry.
