@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -231,7 +232,9 @@ func (p *Provider) failed(ctx context.Context, a *attempt, ev Event) *Error {
 // attempt is refused with 429 and what was reserved refunded. A limiter
 // outage is a 503: throttling fails closed.
 func (t *throttler) begin(ctx context.Context, keys [2]limitKey) (attempt, *Error) {
+	var deadline <-chan time.Time // set by the first wait
 	for {
+		ends := t.pending.ends(keys)
 		refused, wait, err := t.reserve(ctx, keys)
 		if err != nil {
 			return attempt{}, errUnavailable(err)
@@ -243,18 +246,36 @@ func (t *throttler) begin(ctx context.Context, keys [2]limitKey) (attempt, *Erro
 			return attempt{t: t, ctx: ctx, keys: keys}, nil
 		}
 		// Refused: if attempts under that key are in flight here, their
-		// reservations may yet be refunded; try again when one ends.
+		// reservations may yet be refunded; try again when one is, or
+		// when the last ends, for at most maxPendingWait.
 		ended := t.pending.ended(keys[refused].key)
 		if ended == nil {
+			// Nobody in flight, but one may have been refunded and ended
+			// while this one reserved: then try again, else refuse. (An
+			// attempt that has reserved but not yet registered is missed:
+			// a window of a few instructions.)
+			if t.pending.ends(keys) != ends {
+				continue
+			}
 			return attempt{}, errThrottled(wait)
+		}
+		if deadline == nil {
+			deadline = time.After(maxPendingWait)
 		}
 		select {
 		case <-ended:
+		case <-deadline:
+			return attempt{}, errThrottled(wait)
 		case <-ctx.Done():
 			return attempt{}, errUnavailable(ctx.Err())
 		}
 	}
 }
+
+// maxPendingWait bounds how long an attempt refused while others under its
+// key are in flight waits for them, when they are slow to end (a hung user
+// database).
+const maxPendingWait = 5 * time.Second
 
 // reserve reserves a failure under every key, or under none: it returns
 // the index of the key that refused (-1 when none did) with its wait.
@@ -308,7 +329,7 @@ func (a *attempt) end() {
 		a.t.refund(a.ctx, a.keys[:])
 	}
 	for _, k := range a.keys {
-		a.t.pending.done(k.key)
+		a.t.pending.done(k.key, !a.failed)
 	}
 	a.t = nil
 }
@@ -327,11 +348,14 @@ type pending struct {
 type pendingShard struct {
 	mu sync.Mutex
 	m  map[string]*flight
-	_  [48]byte // keeps neighbouring shards' locks off one cache line
+	// ended counts the attempts that have ended under the shard's keys.
+	ended atomic.Uint64
+	_     [40]byte // keeps neighbouring shards' locks off one cache line
 }
 
 // flight is the attempts in flight under one key: how many, and a channel
-// closed when one ends, made only when an attempt waits for it.
+// closed when one is refunded or the last ends (when a waiting attempt may
+// succeed, or must give up), made only when an attempt waits for it.
 type flight struct {
 	n     int
 	ended chan struct{}
@@ -365,13 +389,19 @@ func (p *pending) add(key string) {
 	sh.mu.Unlock()
 }
 
-// done counts one attempt under key as ended and wakes its waiters.
-func (p *pending) done(key string) {
+// ends returns how many attempts have ended under the shards of keys.
+func (p *pending) ends(keys [2]limitKey) uint64 {
+	return p.shard(keys[0].key).ended.Load() + p.shard(keys[1].key).ended.Load()
+}
+
+// done counts one attempt under key as ended, refunded or not, and wakes
+// the waiters when it was refunded or was the last.
+func (p *pending) done(key string, refunded bool) {
 	sh := p.shard(key)
 	sh.mu.Lock()
 	f := sh.m[key]
 	f.n--
-	if f.ended != nil {
+	if f.ended != nil && (refunded || f.n == 0) {
 		close(f.ended)
 		f.ended = nil
 	}
@@ -379,6 +409,9 @@ func (p *pending) done(key string) {
 		delete(sh.m, key)
 		flights.Put(f)
 	}
+	// Counted under the lock: whoever finds the key gone from the map
+	// also finds the count moved.
+	sh.ended.Add(1)
 	sh.mu.Unlock()
 }
 
