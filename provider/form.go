@@ -191,9 +191,15 @@ func (p *Provider) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Er
 		if n > p.cfg.MaxRequestBytes {
 			return nil, errBodyTooLarge()
 		}
-		body := make([]byte, n)
+		body := make([]byte, n, n+1)
 		if _, err := io.ReadFull(r.Body, body); err != nil {
 			return nil, errInvalidRequest("could not read the request body")
+		}
+		// net/http's server ends the body there; a wrapper's (one that
+		// decompresses, say) might not, and a parameter past it would be
+		// dropped unseen.
+		if k, _ := r.Body.Read(body[n : n+1]); k > 0 {
+			return nil, errInvalidRequest("request body longer than its Content-Length")
 		}
 		return body, nil
 	}

@@ -2,6 +2,9 @@ package provider_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -62,4 +65,19 @@ func TestStoredUserIDIsNotTheCheckersArgument(t *testing.T) {
 	assert.Equal(t, "johndoe", st.grants[0].UserID)
 	assert.NotSame(t, arg, unsafe.StringData(st.grants[0].UserID))
 	assert.NotSame(t, arg, unsafe.StringData(st.grants[0].Username))
+}
+
+// TestBodyLongerThanContentLengthIsRefused: a body that goes on past its
+// Content-Length (a wrapper's, as net/http's server ends it there) is
+// refused rather than cut, which would drop a parameter unseen.
+func TestBodyLongerThanContentLengthIsRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	body := "grant_type=password&username=johndoe&password=foobar42&scope=write"
+	r := httptest.NewRequest(http.MethodPost, "https://auth.example/oauth2/token", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.SetBasicAuth("conf", confSecret)
+	r.ContentLength = int64(strings.Index(body, "&scope"))
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	assertError(t, w, 400, "invalid_request")
 }
