@@ -58,6 +58,9 @@ type throttler struct {
 	ip      storage.Rate
 	client  storage.Rate
 	pending *pending
+	// maxWait bounds how long a refused attempt waits for those in
+	// flight under its key (maxPendingWait).
+	maxWait time.Duration
 }
 
 // limitKey is one throttling key with its rate.
@@ -104,6 +107,7 @@ func newThrottler(cfg *Config) *throttler {
 		ip:      cfg.IPRate,
 		client:  cfg.ClientRate,
 		pending: newPending(),
+		maxWait: maxPendingWait,
 	}
 }
 
@@ -260,7 +264,7 @@ func (t *throttler) begin(ctx context.Context, keys [2]limitKey) (attempt, *Erro
 			return attempt{}, errThrottled(wait)
 		}
 		if deadline == nil {
-			deadline = time.After(maxPendingWait)
+			deadline = time.After(t.maxWait)
 		}
 		select {
 		case <-ended:

@@ -1,0 +1,93 @@
+package provider
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
+)
+
+// newTestThrottler is a throttler on a fresh memory limiter with a budget
+// of one attempt per key, whose refused attempts wait at most maxWait.
+func newTestThrottler(maxWait time.Duration) (*throttler, [2]limitKey) {
+	one := storage.Rate{Burst: 1, Every: time.Hour}
+	t := &throttler{limiter: memory.NewLimiter(memory.LimiterConfig{}), pending: newPending(), maxWait: maxWait}
+	return t, [2]limitKey{{key: "ip", rate: one}, {key: "user", rate: one}}
+}
+
+// beginAsync begins an attempt under keys in a goroutine and returns
+// where its outcome arrives.
+func beginAsync(t *throttler, keys [2]limitKey) <-chan *Error {
+	out := make(chan *Error, 1)
+	go func() {
+		a, e := t.begin(context.Background(), keys)
+		if e == nil {
+			a.end()
+		}
+		out <- e
+	}()
+	return out
+}
+
+// TestWaitingAttemptGivesUpWhenTheLastInFlightFails: an attempt refused
+// while another holds the budget waits; when that one fails (no refund)
+// and was the last in flight, the waiter is refused at once, not at the
+// end of its wait.
+func TestWaitingAttemptGivesUpWhenTheLastInFlightFails(t *testing.T) {
+	th, keys := newTestThrottler(time.Minute)
+	a, e := th.begin(context.Background(), keys)
+	require.Nil(t, e)
+	waiter := beginAsync(th, keys)
+	time.Sleep(20 * time.Millisecond) // let it be refused and wait
+	select {
+	case e := <-waiter:
+		t.Fatalf("the waiter did not wait: %v", e)
+	default:
+	}
+	_, e = a.fail(context.Background())
+	require.Nil(t, e)
+	a.end()
+	select {
+	case e := <-waiter:
+		require.NotNil(t, e)
+		assert.Equal(t, CodeSlowDown, e.Code)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiter was not woken when the last attempt in flight failed")
+	}
+}
+
+// TestWaitingAttemptGetsTheRefund: the waiter proceeds once the attempt in
+// flight succeeds and is refunded.
+func TestWaitingAttemptGetsTheRefund(t *testing.T) {
+	th, keys := newTestThrottler(time.Minute)
+	a, e := th.begin(context.Background(), keys)
+	require.Nil(t, e)
+	waiter := beginAsync(th, keys)
+	time.Sleep(20 * time.Millisecond)
+	a.end() // success: refunded
+	select {
+	case e := <-waiter:
+		assert.Nil(t, e)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiter was not woken by the refund")
+	}
+}
+
+// TestWaitIsBounded: an attempt in flight that never ends (a hung user
+// database) holds a waiter for maxWait only, then it is refused.
+func TestWaitIsBounded(t *testing.T) {
+	th, keys := newTestThrottler(50 * time.Millisecond)
+	a, e := th.begin(context.Background(), keys)
+	require.Nil(t, e)
+	defer a.end()
+	start := time.Now()
+	_, e = th.begin(context.Background(), keys)
+	require.NotNil(t, e)
+	assert.Equal(t, CodeSlowDown, e.Code)
+	assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+}
