@@ -6,41 +6,27 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"github.com/oauth2provider/oauth2provider/internal/passhash"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/oauth2provider/oauth2provider/authcheck"
-	"github.com/oauth2provider/oauth2provider/provider"
-	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/internal/passhash"
+	"github.com/oauth2provider/oauth2provider/internal/testclock"
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
 )
 
 // clock is a controllable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return testclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 const (
 	confSecret  = "conf-secret-0123456789abcdefghijklmnopqrstuvw"

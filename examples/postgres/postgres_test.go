@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,25 +22,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/oauth2provider/oauth2provider/internal/storeurl/storeurltest"
+	"github.com/oauth2provider/oauth2provider/internal/testclock"
 )
-
-// clock is a settable clock shared by the store and the provider.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // oauth2ctl builds cmd/oauth2ctl and returns a function that runs it
 // against dbURL and returns its standard output.
@@ -119,7 +101,7 @@ func TestPyramidSetup(t *testing.T) {
 	pool, err := pgxpool.New(ctx, dbURL)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	clk := &clock{now: time.Now().UTC()}
+	clk := testclock.New(time.Now().UTC()) // shared by the store and the provider
 	a, err := newApp(ctx, pool, options{insecure: true, issuer: "http://127.0.0.1", now: clk.Now})
 	require.NoError(t, err)
 	srv := httptest.NewServer(a.handler)
@@ -186,7 +168,7 @@ func TestPyramidSetup(t *testing.T) {
 	t.Run("janitor deletes expired tokens", func(t *testing.T) {
 		status, tr := password("johndoe", "foobar42")
 		require.Equal(t, http.StatusOK, status, tr.Error)
-		clk.Add(31 * 24 * time.Hour) // past the refresh tokens' 30 days
+		clk.Advance(31 * 24 * time.Hour) // past the refresh tokens' 30 days
 		n, err := sweep(ctx, a.store)
 		require.NoError(t, err)
 		assert.Positive(t, n)

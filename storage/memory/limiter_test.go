@@ -3,13 +3,13 @@ package memory
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/internal/testclock"
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/oauth2provider/oauth2provider/storage/limitertest"
 )
@@ -20,31 +20,14 @@ func TestLimiterConformance(t *testing.T) {
 	}, limitertest.Options{})
 }
 
-// fakeNow is a clock the test advances.
-type fakeNow struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeNow) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeNow) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newFakeNow() *fakeNow { return &fakeNow{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)} }
+// newFakeNow returns a clock the test advances.
+func newFakeNow() *testclock.Clock { return testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)) }
 
 func TestLimiterMaxKeysBoundsMemoryUnderFlood(t *testing.T) {
 	for _, maxKeys := range []int{1, 10, 64, 256, 1000} {
 		t.Run(fmt.Sprint(maxKeys), func(t *testing.T) {
 			clk := newFakeNow()
-			l := NewLimiter(LimiterConfig{Now: clk.now, MaxKeys: maxKeys})
+			l := NewLimiter(LimiterConfig{Now: clk.Now, MaxKeys: maxKeys})
 			r := storage.Rate{Burst: 5, Every: time.Minute}
 			for i := range 20 * maxKeys {
 				_, err := l.Fail(context.Background(), fmt.Sprint("flood-", i), r)
@@ -65,7 +48,7 @@ func TestLimiterDefaultMaxKeys(t *testing.T) {
 
 func TestLimiterFloodOfSingleFailuresKeepsThrottledKey(t *testing.T) {
 	clk := newFakeNow()
-	l := NewLimiter(LimiterConfig{Now: clk.now, MaxKeys: 256})
+	l := NewLimiter(LimiterConfig{Now: clk.Now, MaxKeys: 256})
 	ctx := context.Background()
 	r := storage.Rate{Burst: 3, Every: time.Minute}
 	for range r.Burst {
@@ -84,7 +67,7 @@ func TestLimiterFloodOfSingleFailuresKeepsThrottledKey(t *testing.T) {
 
 func TestLimiterDropsKeysWhoseBucketRefilled(t *testing.T) {
 	clk := newFakeNow()
-	l := NewLimiter(LimiterConfig{Now: clk.now})
+	l := NewLimiter(LimiterConfig{Now: clk.Now})
 	ctx := context.Background()
 	r := storage.Rate{Burst: 2, Every: time.Minute}
 
@@ -102,7 +85,7 @@ func TestLimiterDropsKeysWhoseBucketRefilled(t *testing.T) {
 	require.Equal(t, 1000, l.len(), "buckets that are not full are kept")
 
 	// A key whose bucket is full again is dropped when it is next used.
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	w, err := l.Throttled(ctx, "k-0", r)
 	require.NoError(t, err)
 	require.Zero(t, w)
@@ -121,14 +104,14 @@ func TestLimiterDropsKeysWhoseBucketRefilled(t *testing.T) {
 
 func TestLimiterSweepKeepsKeysStillCounting(t *testing.T) {
 	clk := newFakeNow()
-	l := NewLimiter(LimiterConfig{Now: clk.now})
+	l := NewLimiter(LimiterConfig{Now: clk.Now})
 	ctx := context.Background()
 	r := storage.Rate{Burst: 2, Every: time.Minute}
 	for i := range 100 {
 		_, err := l.Fail(ctx, fmt.Sprint("k-", i), r)
 		require.NoError(t, err)
 	}
-	clk.advance(time.Minute - time.Second) // not quite refilled
+	clk.Advance(time.Minute - time.Second) // not quite refilled
 	for i := range 5000 {
 		_, err := l.Throttled(ctx, fmt.Sprint("other-", i), r)
 		require.NoError(t, err)
@@ -138,7 +121,7 @@ func TestLimiterSweepKeepsKeysStillCounting(t *testing.T) {
 
 func TestLimiterRateChangeOnKey(t *testing.T) {
 	clk := newFakeNow()
-	l := NewLimiter(LimiterConfig{Now: clk.now})
+	l := NewLimiter(LimiterConfig{Now: clk.Now})
 	ctx := context.Background()
 	w, err := l.Fail(ctx, "k", storage.Rate{Burst: 1, Every: time.Minute})
 	require.NoError(t, err)

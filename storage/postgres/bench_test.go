@@ -19,7 +19,7 @@ type storeAndPool struct {
 
 // benchFixture stores one grant with an access token and returns it.
 func benchFixture(b *testing.B) (*storeAndPool, storage.Token) {
-	clk := &clock{now: t0}
+	clk := newClock()
 	s, pool := newStore(b, clk.Now)
 	g := newGrant(b, clk.Now())
 	_, tk := newToken(b, storage.KindAccess, g.ID, clk.Now(), time.Hour)

@@ -39,7 +39,7 @@ func drain(t *testing.T, c storage.Cleaner, limit int) int {
 }
 
 func TestDeleteExpired_KeepsConsumedTokensOfRevokedGrantsUntilTheyExpire(t *testing.T) {
-	clk := &clock{now: t0}
+	clk := newClock()
 	s, pool := newStore(t, clk.Now)
 	ctx := context.Background()
 	g := newGrant(t, clk.Now())
@@ -65,7 +65,7 @@ func TestDeleteExpired_KeepsConsumedTokensOfRevokedGrantsUntilTheyExpire(t *test
 }
 
 func TestDeleteExpired_RemovesExpiredTokensOfLiveGrants(t *testing.T) {
-	clk := &clock{now: t0}
+	clk := newClock()
 	s, pool := newStore(t, clk.Now)
 	ctx := context.Background()
 	g := newGrant(t, clk.Now())

@@ -26,7 +26,7 @@ type exchangeFixture struct {
 
 func newExchangeFixture(t *testing.T) *exchangeFixture {
 	t.Helper()
-	clk := &clock{now: t0}
+	clk := newClock()
 	s, _ := newStore(t, clk.Now)
 	g := newGrant(t, clk.Now())
 	_, access := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/internal/testclock"
 	"github.com/oauth2provider/oauth2provider/internal/testenv"
 	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -68,29 +68,15 @@ func newStore(t testing.TB, now func() time.Time) (*postgres.Store, *pgxpool.Poo
 	return postgres.New(pool, postgres.Config{Now: now}), pool
 }
 
-// clock is a controllable clock, safe for concurrent use.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
 // t0 is where test clocks start: whole seconds, as Postgres keeps
 // microseconds.
 var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// Now returns the clock's time.
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
+// clock is a controllable clock, safe for concurrent use.
+type clock = testclock.Clock
 
-// Advance moves the clock forward by d.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock returns a clock set to t0.
+func newClock() *clock { return testclock.New(t0) }
 
 // newToken returns a new token string of kind k in grant grantID and its
 // record, valid for ttl from now.

@@ -40,7 +40,7 @@ func TestLookupToken_IsOneStatement(t *testing.T) {
 	})
 	ctx := context.Background()
 	require.NoError(t, postgres.Migrate(ctx, pool))
-	clk := &clock{now: t0}
+	clk := newClock()
 	s := postgres.New(pool, postgres.Config{Now: clk.Now})
 	g := newGrant(t, clk.Now())
 	_, access := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
@@ -94,7 +94,7 @@ func TestLookupToken_RefusesWhatIsNotLive(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := &clock{now: t0}
+			clk := newClock()
 			s, _ := newStore(t, clk.Now)
 			g := newGrant(t, clk.Now())
 			_, tk := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
@@ -110,7 +110,7 @@ func TestLookupToken_RefusesWhatIsNotLive(t *testing.T) {
 }
 
 func TestRevokeUser_EmptyUserIDEndsNothing(t *testing.T) {
-	clk := &clock{now: t0}
+	clk := newClock()
 	s, _ := newStore(t, clk.Now)
 	ctx := context.Background()
 	g := newGrant(t, clk.Now())
@@ -126,7 +126,7 @@ func TestRevokeUser_EmptyUserIDEndsNothing(t *testing.T) {
 }
 
 func TestCreateGrant_RefusesATokenOfAnotherGrant(t *testing.T) {
-	clk := &clock{now: t0}
+	clk := newClock()
 	s, pool := newStore(t, clk.Now)
 	g := newGrant(t, clk.Now())
 	_, tk := newToken(t, storage.KindAccess, "BBBBBBBBBBBBBBBBBBBBBB", clk.Now(), time.Hour)
@@ -158,7 +158,7 @@ func TestExchangeToken_WithoutCheckIsOneStatement(t *testing.T) {
 	})
 	ctx := context.Background()
 	require.NoError(t, postgres.Migrate(ctx, pool))
-	clk := &clock{now: t0}
+	clk := newClock()
 	s := postgres.New(pool, postgres.Config{Now: clk.Now})
 	g := newGrant(t, clk.Now())
 	_, refresh := newToken(t, storage.KindRefresh, g.ID, clk.Now(), 24*time.Hour)

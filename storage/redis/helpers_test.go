@@ -15,6 +15,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/internal/testclock"
 	"github.com/oauth2provider/oauth2provider/internal/testenv"
 	"github.com/oauth2provider/oauth2provider/storage/storagetest"
 )
@@ -195,24 +196,12 @@ func factory(tp topology) storagetest.Factory {
 	}
 }
 
-// fakeClock is a controllable clock for the package's own tests.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// fakeClock is a controllable clock, safe for concurrent use.
+type fakeClock = testclock.Clock
 
+// newFakeClock returns a controllable clock for the package's own tests,
+// a little in the future of the real time (Redis TTLs follow the real
+// one).
 func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Now().UTC().Truncate(time.Second).Add(time.Minute)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	return testclock.New(time.Now().UTC().Truncate(time.Second).Add(time.Minute))
 }

@@ -2,12 +2,12 @@ package storagetest
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/internal/testclock"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
@@ -69,30 +69,13 @@ func Run(t *testing.T, newBackend Factory) {
 }
 
 // clock is a controllable clock, safe for concurrent use.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type clock = testclock.Clock
 
 // newClock returns a clock set to a whole second a little in the future of
 // the real time, so that a backend which also hands expiry to its server
 // (a Redis TTL) does not see records that are already past.
 func newClock() *clock {
-	return &clock{now: time.Now().UTC().Truncate(time.Second).Add(time.Minute)}
-}
-
-// Now returns the clock's time.
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	return testclock.New(time.Now().UTC().Truncate(time.Second).Add(time.Minute))
 }
 
 // env is what a clause works with: the backend, its clock and a context.
