@@ -106,12 +106,10 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 
 // Throttled implements [storage.Limiter]. It never fails for a valid r.
 func (l *Limiter) Throttled(_ context.Context, key string, r storage.Rate) (time.Duration, error) {
-	if err := checkRate(r); err != nil {
+	sh, now, err := l.lock(key, r)
+	if err != nil {
 		return 0, err
 	}
-	now := l.now()
-	sh := l.shardOf(key)
-	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.sweep(now)
 	b := sh.buckets[key]
@@ -131,12 +129,10 @@ func (l *Limiter) Throttled(_ context.Context, key string, r storage.Rate) (time
 // failure that would make the wait exceed r.Burst*r.Every is not counted:
 // the wait stays at that cap.
 func (l *Limiter) Fail(_ context.Context, key string, r storage.Rate) (time.Duration, error) {
-	if err := checkRate(r); err != nil {
+	sh, now, err := l.lock(key, r)
+	if err != nil {
 		return 0, err
 	}
-	now := l.now()
-	sh := l.shardOf(key)
-	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	b := l.bucket(sh, key, now, r)
 	// After counting, the wait is (2-tokens)*Every: count only while
@@ -145,6 +141,18 @@ func (l *Limiter) Fail(_ context.Context, key string, r storage.Rate) (time.Dura
 		b.ReserveN(now, 1)
 	}
 	return waitFor(b.TokensAt(now), r), nil
+}
+
+// lock checks r, reads the clock and locks key's shard, which the caller
+// unlocks.
+func (l *Limiter) lock(key string, r storage.Rate) (*limiterShard, time.Time, error) {
+	if err := checkRate(r); err != nil {
+		return nil, time.Time{}, err
+	}
+	now := l.now()
+	sh := l.shardOf(key)
+	sh.mu.Lock()
+	return sh, now, nil
 }
 
 // bucket returns key's bucket in sh, which the caller has locked, made
@@ -168,12 +176,10 @@ func (l *Limiter) bucket(sh *limiterShard, key string, now time.Time, r storage.
 // counts one failure when key may try now, and otherwise returns the wait
 // and counts nothing. It never fails for a valid r.
 func (l *Limiter) Reserve(_ context.Context, key string, r storage.Rate) (time.Duration, error) {
-	if err := checkRate(r); err != nil {
+	sh, now, err := l.lock(key, r)
+	if err != nil {
 		return 0, err
 	}
-	now := l.now()
-	sh := l.shardOf(key)
-	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	b := l.bucket(sh, key, now, r)
 	if wait := waitFor(b.TokensAt(now), r); wait > 0 {
@@ -187,12 +193,10 @@ func (l *Limiter) Reserve(_ context.Context, key string, r storage.Rate) (time.D
 // token, never more than a full bucket, which it then forgets. It never
 // fails for a valid r.
 func (l *Limiter) Refund(_ context.Context, key string, r storage.Rate) error {
-	if err := checkRate(r); err != nil {
+	sh, now, err := l.lock(key, r)
+	if err != nil {
 		return err
 	}
-	now := l.now()
-	sh := l.shardOf(key)
-	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	b := sh.buckets[key]
 	if b == nil {
