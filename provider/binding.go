@@ -94,27 +94,3 @@ func (p *Provider) bindingMismatch(ctx context.Context, r *http.Request, g *stor
 	}
 	return ErrInvalidToken
 }
-
-// fingerprintKey is the context key under which the token endpoint hands
-// the fingerprint of its request to issueGrant.
-type fingerprintKey struct{}
-
-// withFingerprint wraps the token endpoint so that grants it issues are
-// bound to the request's fingerprint. It returns next itself when binding
-// is off.
-func (p *Provider) withFingerprint(next http.Handler) http.Handler {
-	if p.cfg.BindingKey == nil {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), fingerprintKey{}, p.Fingerprint(r))
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
-}
-
-// fingerprintFrom returns the fingerprint withFingerprint put in ctx, or
-// "" (not bound).
-func fingerprintFrom(ctx context.Context) string {
-	s, _ := ctx.Value(fingerprintKey{}).(string)
-	return s
-}

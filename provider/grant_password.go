@@ -32,5 +32,5 @@ func (p *Provider) passwordGrant(r *http.Request, c *authenticatedClient, f form
 	}
 	// A copy: username is a view of the request body, which the store
 	// would otherwise keep alive as long as the grant.
-	return p.issueGrant(r.Context(), c.ID, userID, strings.Clone(username), scopes, c.AllowsGrant(storage.GrantRefreshToken))
+	return p.issueGrant(r, c.ID, userID, strings.Clone(username), scopes, c.AllowsGrant(storage.GrantRefreshToken))
 }

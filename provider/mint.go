@@ -1,7 +1,7 @@
 package provider
 
 import (
-	"context"
+	"net/http"
 	"time"
 
 	"github.com/oauth2provider/oauth2provider/internal/token"
@@ -48,9 +48,10 @@ func mint(k storage.TokenKind, grantID string, now time.Time, ttl time.Duration,
 // issueGrant makes a new grant of client for user (empty for
 // client_credentials; username is the name they signed in with, kept for
 // introspection) with scopes, and its first access token and, when
-// withRefresh is set, refresh token; it stores them all or nothing and
-// returns the token response.
-func (p *Provider) issueGrant(ctx context.Context, clientID, userID, username string, scopes []string, withRefresh bool) (*tokenResponse, *Error) {
+// withRefresh is set, refresh token, bound to r's fingerprint when binding
+// is on; it stores them all or nothing and returns the token response.
+func (p *Provider) issueGrant(r *http.Request, clientID, userID, username string, scopes []string, withRefresh bool) (*tokenResponse, *Error) {
+	ctx := r.Context()
 	now := p.now()
 	grantID, err := token.NewGrantID()
 	if err != nil {
@@ -66,7 +67,7 @@ func (p *Provider) issueGrant(ctx context.Context, clientID, userID, username st
 		UserID:    userID,
 		Username:  username,
 		Scopes:    scopes,
-		Binding:   fingerprintFrom(ctx),
+		Binding:   p.Fingerprint(r), // "" when binding is off
 		CreatedAt: now,
 		ExpiresAt: access.record.ExpiresAt,
 	}

@@ -481,17 +481,18 @@ func SetRetryAfter(h http.Header, err error) {
 // client, which is no guess and is not counted. c is nil for an unknown
 // client.
 func (p *Provider) clientSecretChecked(r *http.Request, a *attempt, c *storage.Client, ok bool) *Error {
+	if ok && !c.Disabled {
+		return nil // the common case: nothing to report
+	}
 	ev := Event{Type: EventClientAuthFailed, IP: p.ClientIP(r)}
 	if c != nil {
 		ev.ClientID = c.ID
 	}
-	switch {
-	case !ok:
+	if !ok {
 		ev.Reason = "wrong client secret or unknown client"
 		return p.failed(r.Context(), a, ev)
-	case c.Disabled:
-		ev.Reason = "client disabled"
-		p.emit(r.Context(), ev)
 	}
+	ev.Reason = "client disabled"
+	p.emit(r.Context(), ev)
 	return nil
 }

@@ -12,7 +12,7 @@ import (
 // RFC 6749 §5.2 JSON and sets Cache-Control: no-store and Pragma: no-cache
 // on every response.
 func (p *Provider) TokenHandler() http.Handler {
-	return p.withFingerprint(http.HandlerFunc(p.serveToken))
+	return http.HandlerFunc(p.serveToken)
 }
 
 // grantFunc runs one grant type for an authenticated client.
