@@ -67,10 +67,9 @@ func newApp(ctx context.Context, pool *pgxpool.Pool, o options) (*app, error) {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("POST /oauth2/token", p.TokenHandler())
-	mux.Handle("POST /oauth2/revoke", p.RevokeHandler())
-	mux.Handle("POST /oauth2/introspect", p.IntrospectHandler())
-	mux.Handle("GET "+p.MetadataPath(), p.MetadataHandler())
+	for _, rt := range p.Routes(provider.RoutePaths{}) {
+		mux.Handle(rt.Path, rt.Handler)
+	}
 	mux.Handle("/api/me", policy.Bearer(p)(http.HandlerFunc(me)))
 	return &app{handler: mux, store: store, users: users, provider: p}, nil
 }

@@ -119,10 +119,9 @@ func newApp(ctx context.Context, o options) (*app, error) {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/oauth2/token", p.TokenHandler())
-	mux.Handle("POST /oauth2/revoke", p.RevokeHandler())
-	mux.Handle("POST /oauth2/introspect", p.IntrospectHandler())
-	mux.Handle("GET "+p.MetadataPath(), p.MetadataHandler())
+	for _, rt := range p.Routes(provider.RoutePaths{}) {
+		mux.Handle(rt.Path, rt.Handler)
+	}
 	cookieOrBearer, err := mountBrowser(mux, p)
 	if err != nil {
 		a.Close()

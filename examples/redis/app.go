@@ -76,8 +76,9 @@ func newApp(ctx context.Context, rdb goredis.UniversalClient, o options) (http.H
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("POST /oauth2/token", p.TokenHandler())
-	mux.Handle("POST /oauth2/revoke", p.RevokeHandler())
+	for _, rt := range p.Routes(provider.RoutePaths{}) {
+		mux.Handle(rt.Path, rt.Handler)
+	}
 	mux.Handle("POST /login", sessions.LoginHandler())
 	mux.Handle("POST /logout", sessions.LogoutHandler())
 	mux.Handle("GET /js/oauth_client.js", jsclient.Handler())
