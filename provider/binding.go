@@ -44,10 +44,19 @@ func (p *Provider) Fingerprint(r *http.Request) string {
 	if p.cfg.BindingKey == nil {
 		return ""
 	}
-	mac := hmac.New(sha256.New, p.cfg.BindingKey)
+	// Keying an HMAC costs two digests and their pads: reuse them.
+	mac, _ := p.macs.Get().(hash.Hash)
+	if mac == nil {
+		mac = hmac.New(sha256.New, p.cfg.BindingKey)
+	} else {
+		mac.Reset()
+	}
 	writeField(mac, p.ClientIP(r).String())
 	writeField(mac, r.Header.Get("User-Agent"))
-	return bindingVersion + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	var sum [sha256.Size]byte
+	fp := bindingVersion + base64.RawURLEncoding.EncodeToString(mac.Sum(sum[:0]))
+	p.macs.Put(mac)
+	return fp
 }
 
 // writeField writes s length-prefixed, so that no two (IP, User-Agent)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
@@ -120,6 +121,8 @@ type Provider struct {
 	knownScopes   map[string]struct{} // nil: no provider-wide list
 	defaultScopes []string
 	throttle      *throttler // nil: throttling disabled
+	// macs recycles the HMACs of Fingerprint, keyed with BindingKey.
+	macs sync.Pool
 }
 
 // New validates cfg, fills in defaults and returns a Provider. It returns
