@@ -50,7 +50,16 @@ if [ "$FUZZTIME" != 0 ]; then
   for pkg in $(go list ./...); do
     for f in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
       echo "--- $pkg $f"
-      go test -run '^$' -fuzz "^$f\$" -fuzztime "$FUZZTIME" "$pkg" >/dev/null || { echo "FAIL fuzz $pkg $f"; fail=1; }
+      # A finding is written to testdata/fuzz and fails the rerun too; a
+      # worker that dies for the machine's sake (it happens, rarely, on a
+      # loaded 2-core box) does not. Either way the output is shown.
+      out=$(mktemp)
+      if ! go test -run '^$' -fuzz "^$f\$" -fuzztime "$FUZZTIME" "$pkg" >"$out" 2>&1; then
+        tail -n 30 "$out"
+        echo "--- $pkg $f again"
+        go test -run '^$' -fuzz "^$f\$" -fuzztime "$FUZZTIME" "$pkg" >"$out" 2>&1 || { tail -n 30 "$out"; echo "FAIL fuzz $pkg $f"; fail=1; }
+      fi
+      rm -f "$out"
     done
   done
 fi
