@@ -8,17 +8,16 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
 var _ storage.Limiter = (*Limiter)(nil)
 
 // DefaultLimiterMaxKeys is the number of keys a [Limiter] remembers at most
-// when [LimiterConfig.MaxKeys] is zero. A key costs about 100 bytes plus
-// its length (measured on amd64), so the default bounds a Limiter to about
-// 100 MB plus the keys themselves, 150 MB for keys of 50 bytes.
+// when [LimiterConfig.MaxKeys] is zero. A key costs about 40 bytes plus
+// its length (measured on amd64 over a million keys), so the default
+// bounds a Limiter to about 40 MB plus the keys themselves, 90 MB for keys
+// of 50 bytes.
 const DefaultLimiterMaxKeys = 1 << 20
 
 const (
@@ -31,9 +30,6 @@ const (
 	// limiterSample is how many keys a shard that is full examines to
 	// choose the one to evict.
 	limiterSample = 8
-	// tokenEpsilon absorbs float rounding in token counts (a billionth of
-	// a failure).
-	tokenEpsilon = 1e-9
 )
 
 // LimiterConfig configures a [Limiter]. The zero value is ready to use.
@@ -47,8 +43,8 @@ type LimiterConfig struct {
 	MaxKeys int
 }
 
-// Limiter is the in-process [storage.Limiter]: a token bucket per key
-// (golang.org/x/time/rate), for a single instance of the app. Several
+// Limiter is the in-process [storage.Limiter]: a token bucket per key,
+// for a single instance of the app. Several
 // instances each keep their own counts; use the Redis limiter to share
 // them. It is safe for concurrent use: keys are spread over independently
 // locked shards, so there is no global lock.
@@ -69,7 +65,10 @@ type LimiterConfig struct {
 // refusing new keys when full, would let such a flood lock every other
 // user out, which we judge worse.
 type Limiter struct {
-	now      func() time.Time
+	now func() time.Time
+	// epoch is the time bucket times count from (see bucket.at): kept as
+	// durations since it, they follow the monotonic clock.
+	epoch    time.Time
 	seed     maphash.Seed
 	shards   []limiterShard
 	perShard int
@@ -78,7 +77,7 @@ type Limiter struct {
 // limiterShard is one lock's worth of buckets, by key.
 type limiterShard struct {
 	mu      sync.Mutex
-	buckets map[string]*rate.Limiter
+	buckets map[string]bucket
 	_       [64]byte // keeps neighbouring shards' locks off one cache line
 }
 
@@ -98,8 +97,9 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 	if l.now == nil {
 		l.now = time.Now
 	}
+	l.epoch = l.now()
 	for i := range l.shards {
-		l.shards[i].buckets = make(map[string]*rate.Limiter)
+		l.shards[i].buckets = make(map[string]bucket)
 	}
 	return l
 }
@@ -112,17 +112,15 @@ func (l *Limiter) Throttled(_ context.Context, key string, r storage.Rate) (time
 	}
 	defer sh.mu.Unlock()
 	sh.sweep(now)
-	b := sh.buckets[key]
-	if b == nil {
+	b, ok := sh.buckets[key]
+	if !ok {
 		return 0, nil
 	}
-	setRate(b, now, r)
-	tokens := b.TokensAt(now)
-	if isFull(b, tokens) {
+	if b.full(now) {
 		delete(sh.buckets, key)
 		return 0, nil
 	}
-	return waitFor(tokens, r), nil
+	return b.wait(now, r), nil
 }
 
 // Fail implements [storage.Limiter]. It never fails for a valid r. A
@@ -134,40 +132,39 @@ func (l *Limiter) Fail(_ context.Context, key string, r storage.Rate) (time.Dura
 		return 0, err
 	}
 	defer sh.mu.Unlock()
-	b := l.bucket(sh, key, now, r)
-	// After counting, the wait is (2-tokens)*Every: count only while
-	// that stays within Burst*Every.
-	if b.TokensAt(now) >= float64(2-r.Burst)-tokenEpsilon {
-		b.ReserveN(now, 1)
+	b := l.bucket(sh, key, now)
+	// After counting, the wait is debt+Every-(Burst-1)*Every: count only
+	// while that stays within Burst*Every.
+	if next := b.spend(now, r); next.debt(now) <= mulSat(r.Every, 2*int64(r.Burst)-1) {
+		b = next
+		sh.buckets[key] = b
 	}
-	return waitFor(b.TokensAt(now), r), nil
+	return b.wait(now, r), nil
 }
 
 // lock checks r, reads the clock and locks key's shard, which the caller
 // unlocks.
-func (l *Limiter) lock(key string, r storage.Rate) (*limiterShard, time.Time, error) {
+func (l *Limiter) lock(key string, r storage.Rate) (*limiterShard, int64, error) {
 	if err := checkRate(r); err != nil {
-		return nil, time.Time{}, err
+		return nil, 0, err
 	}
-	now := l.now()
+	now := int64(l.now().Sub(l.epoch))
 	sh := l.shardOf(key)
 	sh.mu.Lock()
 	return sh, now, nil
 }
 
-// bucket returns key's bucket in sh, which the caller has locked, made
-// for r if key has none, after sweeping sh of full buckets.
-func (l *Limiter) bucket(sh *limiterShard, key string, now time.Time, r storage.Rate) *rate.Limiter {
+// bucket returns key's bucket in sh, which the caller has locked, after
+// sweeping sh of full buckets; a key without one gets a full bucket,
+// which is stored when it is spent from.
+func (l *Limiter) bucket(sh *limiterShard, key string, now int64) bucket {
 	sh.sweep(now)
-	b := sh.buckets[key]
-	if b == nil {
+	b, ok := sh.buckets[key]
+	if !ok {
 		if len(sh.buckets) >= l.perShard {
 			sh.evict(now)
 		}
-		b = rate.NewLimiter(rate.Every(r.Every), r.Burst)
-		sh.buckets[key] = b
-	} else {
-		setRate(b, now, r)
+		return bucket{fullAt: now}
 	}
 	return b
 }
@@ -181,11 +178,11 @@ func (l *Limiter) Reserve(_ context.Context, key string, r storage.Rate) (time.D
 		return 0, err
 	}
 	defer sh.mu.Unlock()
-	b := l.bucket(sh, key, now, r)
-	if wait := waitFor(b.TokensAt(now), r); wait > 0 {
+	b := l.bucket(sh, key, now)
+	if wait := b.wait(now, r); wait > 0 {
 		return wait, nil
 	}
-	b.ReserveN(now, 1)
+	sh.buckets[key] = b.spend(now, r)
 	return 0, nil
 }
 
@@ -198,17 +195,16 @@ func (l *Limiter) Refund(_ context.Context, key string, r storage.Rate) error {
 		return err
 	}
 	defer sh.mu.Unlock()
-	b := sh.buckets[key]
-	if b == nil {
+	b, ok := sh.buckets[key]
+	if !ok {
 		return nil // full already, or never failed
 	}
-	setRate(b, now, r)
-	if isFull(b, b.TokensAt(now)+1) {
+	b.fullAt -= int64(r.Every)
+	if b.full(now) {
 		delete(sh.buckets, key)
 		return nil
 	}
-	// A reservation of -1 token returns one: tokens stay below Burst here.
-	b.ReserveN(now, -1)
+	sh.buckets[key] = b
 	return nil
 }
 
@@ -231,10 +227,10 @@ func (l *Limiter) shardOf(key string) *limiterShard {
 // sweep drops up to limiterSweep keys of the shard whose bucket is full.
 // Map iteration starts at a random place, so repeated sweeps visit the
 // whole shard over time.
-func (sh *limiterShard) sweep(now time.Time) {
+func (sh *limiterShard) sweep(now int64) {
 	n := 0
 	for k, b := range sh.buckets {
-		if isFull(b, b.TokensAt(now)) {
+		if b.full(now) {
 			delete(sh.buckets, k)
 		}
 		if n++; n == limiterSweep {
@@ -243,21 +239,21 @@ func (sh *limiterShard) sweep(now time.Time) {
 	}
 }
 
-// evict drops one key of the shard: the fullest bucket of a random sample.
-func (sh *limiterShard) evict(now time.Time) {
+// evict drops one key of the shard: of a random sample, the bucket that
+// is full again soonest (a full one at once).
+func (sh *limiterShard) evict(now int64) {
 	var (
 		victim string
-		most   = math.Inf(-1)
+		first  = int64(math.MaxInt64)
 		n      = 0
 	)
 	for k, b := range sh.buckets {
-		tokens := b.TokensAt(now)
-		if isFull(b, tokens) {
+		if b.full(now) {
 			victim = k
 			break
 		}
-		if tokens > most {
-			victim, most = k, tokens
+		if b.fullAt < first {
+			victim, first = k, b.fullAt
 		}
 		if n++; n == limiterSample {
 			break
@@ -266,38 +262,59 @@ func (sh *limiterShard) evict(now time.Time) {
 	delete(sh.buckets, victim)
 }
 
-// isFull reports whether a bucket holding tokens is full, so that it
-// carries no information.
-func isFull(b *rate.Limiter, tokens float64) bool {
-	return tokens >= float64(b.Burst())-tokenEpsilon
+// bucket is one key's token bucket, kept as the time it is full again,
+// in nanoseconds since the Limiter's epoch: a bucket of Burst tokens that
+// gains one every Every holds Burst-debt/Every tokens, its debt being how
+// long it still needs to fill up. Keeping no token count makes a bucket
+// one word that holds no pointer, and lets a sweep or an eviction judge
+// every key without knowing its rate.
+type bucket struct {
+	fullAt int64
 }
 
-// setRate makes b follow r, which a caller may change between calls.
-func setRate(b *rate.Limiter, now time.Time, r storage.Rate) {
-	if limit := rate.Every(r.Every); b.Limit() != limit {
-		b.SetLimitAt(now, limit)
-	}
-	if b.Burst() != r.Burst {
-		b.SetBurstAt(now, r.Burst)
-	}
+// debt is how long b still needs to fill up at now.
+func (b bucket) debt(now int64) int64 {
+	return max(0, b.fullAt-now)
 }
 
-// waitFor returns how long a bucket holding tokens must wait for one whole
-// token, the next failure it may afford, capped at Burst*Every. The
-// duration is rounded down, so that once it has passed the key is free.
-func waitFor(tokens float64, r storage.Rate) time.Duration {
-	need := 1 - tokens
-	if need <= tokenEpsilon {
+// full reports whether b is full at now, so that it carries no
+// information.
+func (b bucket) full(now int64) bool {
+	return b.fullAt <= now
+}
+
+// spend returns b less one token at now (its debt grows by one Every).
+func (b bucket) spend(now int64, r storage.Rate) bucket {
+	return bucket{fullAt: addSat(now, addSat(b.debt(now), int64(r.Every)))}
+}
+
+// wait returns how long b must wait at now for one whole token, the next
+// failure it may afford: the debt beyond (Burst-1)*Every, capped at
+// Burst*Every. Once it has passed, the key is free.
+func (b bucket) wait(now int64, r storage.Rate) time.Duration {
+	w := b.debt(now) - mulSat(r.Every, int64(r.Burst)-1)
+	if w <= 0 {
 		return 0
 	}
-	d := need * float64(r.Every)
-	if limit := float64(r.Burst) * float64(r.Every); d > limit {
-		d = limit
-	}
-	if d >= math.MaxInt64 {
+	return time.Duration(min(w, mulSat(r.Every, int64(r.Burst))))
+}
+
+// mulSat returns d*n for n >= 0, or the largest int64 when that
+// overflows.
+func mulSat(d time.Duration, n int64) int64 {
+	if n != 0 && int64(d) > math.MaxInt64/n {
 		return math.MaxInt64
 	}
-	return time.Duration(d)
+	return int64(d) * n
+}
+
+// addSat returns a+b for b >= 0, or the largest int64 when that
+// overflows.
+func addSat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // checkRate refuses a Rate that cannot throttle: counting failures under
