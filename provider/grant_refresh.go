@@ -42,11 +42,15 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 	userID := f.get(paramUserID)
 
 	now := p.now()
-	access, err := mint(storage.KindAccess, ref.GrantID, now, p.cfg.AccessTokenTTL, requested)
+	var random randomBits
+	if err := random.read(); err != nil {
+		return nil, errUnavailable(err)
+	}
+	access, err := mintFrom(storage.KindAccess, ref.GrantID, random.access(), now, p.cfg.AccessTokenTTL, requested)
 	if err != nil {
 		return nil, errUnavailable(err)
 	}
-	refresh, err := mint(storage.KindRefresh, ref.GrantID, now, p.cfg.RefreshTokenTTL, nil)
+	refresh, err := mintFrom(storage.KindRefresh, ref.GrantID, random.refresh(), now, p.cfg.RefreshTokenTTL, nil)
 	if err != nil {
 		return nil, errUnavailable(err)
 	}
@@ -63,8 +67,11 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 	// makes: leaving Check out lets a remote store exchange in one round
 	// trip. A user_id, a narrowed scope or a binding is checked atomically
 	// with the exchange, so that a wrong one consumes nothing.
-	var mismatched *storage.Grant // the bound grant r may not use
+	// mismatched is the bound grant r may not use, set by Check; a
+	// pointer to it, so that a plain refresh does not allocate it.
+	var mismatched **storage.Grant
 	if userID != "" || len(requested) > 0 || p.cfg.BindingKey != nil {
+		mismatched = new(*storage.Grant)
 		x.Check = func(g *storage.Grant) error {
 			if userID != "" && subtle.ConstantTimeCompare([]byte(userID), []byte(g.UserID)) != 1 {
 				return errInvalidGrant("user_id does not match the refresh token")
@@ -73,7 +80,7 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 				return e
 			}
 			if !p.bindingMatches(r, g) {
-				mismatched = g
+				*mismatched = g
 				return errBindingMismatch
 			}
 			return nil
@@ -81,11 +88,11 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 	}
 	g, err := p.cfg.Tokens.ExchangeToken(r.Context(), x)
 	if err != nil {
-		if errors.Is(err, errBindingMismatch) && mismatched != nil {
+		if errors.Is(err, errBindingMismatch) && mismatched != nil && *mismatched != nil {
 			// A refresh token presented from another user agent than
 			// its grant is bound to ends the grant, as a bound access
 			// token does; it is refused even if the revocation failed.
-			_ = p.bindingMismatch(r.Context(), r, mismatched)
+			_ = p.bindingMismatch(r.Context(), r, *mismatched)
 			return nil, errInvalidGrant("invalid refresh token")
 		}
 		if e, ok := errors.AsType[*Error](err); ok {

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"crypto/rand"
 	"net/http"
 	"time"
 
@@ -35,14 +36,45 @@ func mint(k storage.TokenKind, grantID string, now time.Time, ttl time.Duration,
 	if err != nil {
 		return minted{}, err
 	}
+	return newMinted(k, raw, ref, now, ttl, scopes), nil
+}
+
+// mintFrom is mint with the token's random bits given (see
+// [token.NewFrom]).
+func mintFrom(k storage.TokenKind, grantID string, random *[32]byte, now time.Time, ttl time.Duration, scopes []string) (minted, error) {
+	raw, ref, err := token.NewFrom(k, grantID, random)
+	if err != nil {
+		return minted{}, err
+	}
+	return newMinted(k, raw, ref, now, ttl, scopes), nil
+}
+
+// randomBits is the randomness of a grant ID and two tokens, read from
+// crypto/rand in one call, which costs about as much as one small read.
+type randomBits [16 + 32 + 32]byte
+
+// read fills r from crypto/rand.
+func (r *randomBits) read() error {
+	_, err := rand.Read(r[:])
+	return err
+}
+
+// grantID, access and refresh are the disjoint parts of r for a grant ID,
+// an access token and a refresh token.
+func (r *randomBits) grantID() *[16]byte { return (*[16]byte)(r[:16]) }
+func (r *randomBits) access() *[32]byte  { return (*[32]byte)(r[16:48]) }
+func (r *randomBits) refresh() *[32]byte { return (*[32]byte)(r[48:]) }
+
+// newMinted is the token raw of kind k, found by ref, with its record.
+func newMinted(k storage.TokenKind, raw string, ref storage.TokenRef, now time.Time, ttl time.Duration, scopes []string) minted {
 	return minted{raw: raw, record: storage.Token{
 		Hash:      ref.Hash,
 		Kind:      k,
-		GrantID:   grantID,
+		GrantID:   ref.GrantID,
 		Scopes:    scopes,
 		IssuedAt:  now,
 		ExpiresAt: now.Add(ttl),
-	}}, nil
+	}}
 }
 
 // issueGrant makes a new grant of client for user (empty for
@@ -53,11 +85,12 @@ func mint(k storage.TokenKind, grantID string, now time.Time, ttl time.Duration,
 func (p *Provider) issueGrant(r *http.Request, clientID, userID, username string, scopes []string, withRefresh bool) (*tokenResponse, *Error) {
 	ctx := r.Context()
 	now := p.now()
-	grantID, err := token.NewGrantID()
-	if err != nil {
+	var random randomBits
+	if err := random.read(); err != nil {
 		return nil, errUnavailable(err)
 	}
-	access, err := mint(storage.KindAccess, grantID, now, p.cfg.AccessTokenTTL, nil)
+	grantID := token.GrantIDFrom(random.grantID())
+	access, err := mintFrom(storage.KindAccess, grantID, random.access(), now, p.cfg.AccessTokenTTL, nil)
 	if err != nil {
 		return nil, errUnavailable(err)
 	}
@@ -81,7 +114,7 @@ func (p *Provider) issueGrant(r *http.Request, clientID, userID, username string
 		grantID:     grantID,
 	}
 	if withRefresh {
-		refresh, err := mint(storage.KindRefresh, grantID, now, p.cfg.RefreshTokenTTL, nil)
+		refresh, err := mintFrom(storage.KindRefresh, grantID, random.refresh(), now, p.cfg.RefreshTokenTTL, nil)
 		if err != nil {
 			return nil, errUnavailable(err)
 		}

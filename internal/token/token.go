@@ -59,27 +59,43 @@ func NewGrantID() (string, error) {
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", err
 	}
-	return enc.EncodeToString(raw[:]), nil
+	return GrantIDFrom(&raw), nil
+}
+
+// GrantIDFrom returns the grant ID made of random, 128 bits that came
+// from crypto/rand and serve nothing else.
+func GrantIDFrom(random *[16]byte) string {
+	return enc.EncodeToString(random[:])
 }
 
 // New mints a token of kind k for the grant grantID (from NewGrantID) and
 // returns it with the reference a store finds it by.
 func New(k storage.TokenKind, grantID string) (string, storage.TokenRef, error) {
+	var random [32]byte
+	if _, err := rand.Read(random[:]); err != nil {
+		return "", storage.TokenRef{}, err
+	}
+	return NewFrom(k, grantID, &random)
+}
+
+// NewFrom is New with the token's 256 random bits given: they must come
+// from crypto/rand and serve no other token or grant ID. It lets a caller
+// that mints several tokens read their randomness in one call.
+func NewFrom(k storage.TokenKind, grantID string, random *[32]byte) (string, storage.TokenRef, error) {
 	if len(grantID) != grantLen {
 		return "", storage.TokenRef{}, errors.New("token: bad grant ID")
 	}
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return "", storage.TokenRef{}, err
-	}
-	var b [Len]byte // minted on the stack; the string is its only copy
-	copy(b[:], Prefix(k))
+	// One allocation, which becomes the string: crc32 (assembly behind a
+	// function variable) would move a stack buffer to the heap anyway.
+	b := make([]byte, Len)
+	copy(b, Prefix(k))
 	copy(b[prefixLen:], grantID)
-	enc.Encode(b[prefixLen+grantLen:], raw[:])
+	enc.Encode(b[prefixLen+grantLen:], random[:])
 	var sum [4]byte
 	binary.BigEndian.PutUint32(sum[:], crc32.ChecksumIEEE(b[:Len-sumLen]))
 	enc.Encode(b[Len-sumLen:], sum[:])
-	return string(b[:]), storage.TokenRef{GrantID: grantID, Hash: sha256.Sum256(b[:])}, nil
+	ref := storage.TokenRef{GrantID: grantID, Hash: sha256.Sum256(b)}
+	return unsafe.String(unsafe.SliceData(b), Len), ref, nil // #nosec G103 -- b is never written again: the string is its only reference
 }
 
 // Parse checks that s is well formed as a token of kind k (length,
