@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -120,7 +121,7 @@ func (p *Provider) authenticateClient(r *http.Request, f form) (*authenticatedCl
 	}
 	basic := len(authz) == 1
 
-	c, err := p.cfg.Clients.GetClient(r.Context(), id)
+	c, err := p.viewClient(r.Context(), id)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return nil, errUnavailable(err)
 	}
@@ -161,6 +162,16 @@ func (p *Provider) authenticateClient(r *http.Request, f form) (*authenticatedCl
 		return nil, p.errInvalidClient(basic, "client authentication failed")
 	}
 	return &authenticatedClient{Client: c, method: method, basic: basic}, nil
+}
+
+// viewClient looks up client id for reading only: the store's own
+// Client when Config.Clients is a [storage.ClientViewer], which the
+// caller must not modify, else a copy.
+func (p *Provider) viewClient(ctx context.Context, id string) (*storage.Client, error) {
+	if v, ok := p.cfg.Clients.(storage.ClientViewer); ok {
+		return v.ViewClient(ctx, id)
+	}
+	return p.cfg.Clients.GetClient(ctx, id)
 }
 
 // errInvalidClient is the 401 invalid_client answer (RFC 6749 §5.2), with

@@ -15,6 +15,7 @@ type testStore struct {
 	*memory.Store
 	fail  atomic.Pointer[error] // when set, every client and token call returns it
 	calls atomic.Int64          // token store calls
+	views atomic.Int64          // ViewClient calls
 }
 
 func newTestStore(now func() time.Time) *testStore {
@@ -41,6 +42,14 @@ func (s *testStore) GetClient(ctx context.Context, id string) (*storage.Client, 
 		return nil, err
 	}
 	return s.Store.GetClient(ctx, id)
+}
+
+func (s *testStore) ViewClient(ctx context.Context, id string) (*storage.Client, error) {
+	s.views.Add(1)
+	if err := s.err(); err != nil {
+		return nil, err
+	}
+	return s.Store.ViewClient(ctx, id)
 }
 
 func (s *testStore) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...storage.Token) error {

@@ -485,3 +485,21 @@ func corrupt(tok string) string {
 	}
 	return tok[:30] + string(c) + tok[31:]
 }
+
+// clientsOnly hides every method of a client store but ClientStore's.
+type clientsOnly struct{ storage.ClientStore }
+
+func TestTokenEndpointViewsClientsWhenTheStoreCan(t *testing.T) {
+	e := newEnv(t, nil)
+	e.issue(t)
+	assert.Equal(t, int64(1), e.store.views.Load(), "the token endpoint reads the client with ViewClient")
+
+	// A store that cannot view clients is read with GetClient.
+	var plain *testStore
+	e = newEnv(t, func(c *provider.Config) {
+		plain = c.Clients.(*testStore)
+		c.Clients = clientsOnly{c.Clients}
+	})
+	e.issue(t)
+	assert.Zero(t, plain.views.Load(), "no ViewClient on a plain ClientStore")
+}

@@ -74,3 +74,21 @@ type ClientStore interface {
 	// ListClients returns every client, ordered by ID.
 	ListClients(ctx context.Context) ([]*Client, error)
 }
+
+// ClientViewer is an optional capability of a [ClientStore]: a lookup
+// that returns the store's own Client rather than a copy, for the token
+// endpoint, which looks a client up on every request. The provider uses it
+// when Config.Clients implements it and falls back to GetClient
+// otherwise; a backend that decodes a fresh Client per lookup anyway (a
+// network round trip) gains nothing by implementing it. A wrapper that
+// embeds a store and overrides GetClient must override ViewClient too, or
+// the provider calls the embedded one past the override.
+type ClientViewer interface {
+	// ViewClient is GetClient returning a Client that may be the store's
+	// own, which never changes once stored (an update stores a new one):
+	// the caller must not modify it or anything it points to, and copies
+	// it before handing it to code that might. It must be safe for
+	// concurrent use and follows GetClient's rules (ErrNotFound, disabled
+	// clients returned).
+	ViewClient(ctx context.Context, id string) (*Client, error)
+}

@@ -32,6 +32,17 @@ func (s *Store) GetClient(_ context.Context, id string) (*storage.Client, error)
 	return cloneClient(v.(*storage.Client)), nil
 }
 
+// ViewClient implements [storage.ClientViewer]: it returns the stored
+// client itself, without copying it. Stored clients are never modified
+// (UpdateClient stores a new copy), and the caller must not modify them.
+func (s *Store) ViewClient(_ context.Context, id string) (*storage.Client, error) {
+	v, ok := s.clients.m.Load(id)
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return v.(*storage.Client), nil
+}
+
 // CreateClient stores a copy of c, or returns [storage.ErrAlreadyExists]
 // when its ID is taken.
 func (s *Store) CreateClient(_ context.Context, c *storage.Client) error {

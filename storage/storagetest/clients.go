@@ -19,6 +19,7 @@ var clientClauses = []clause{
 	{"UpdateUnknownIsNotFound", testClientUpdateUnknown},
 	{"ListOrderedByID", testClientList},
 	{"ValuesAreCopies", testClientCopies},
+	{"ViewClientSeesWhatGetClientDoes", testClientView},
 }
 
 // fullClient returns a confidential client with every field set; its
@@ -161,4 +162,30 @@ func testClientCopies(t *testing.T, e *env) {
 	again, err := e.b.Clients.GetClient(e.ctx, "copy")
 	require.NoError(t, err)
 	assertClient(t, e.fullClient("copy"), again)
+}
+
+// testClientView checks ViewClient, when the store is a
+// storage.ClientViewer: it finds what GetClient finds, and a client viewed
+// before an update is not changed by it.
+func testClientView(t *testing.T, e *env) {
+	v, ok := e.b.Clients.(storage.ClientViewer)
+	if !ok {
+		t.Skip("the client store is no storage.ClientViewer")
+	}
+	_, err := v.ViewClient(e.ctx, "nobody")
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+
+	require.NoError(t, e.b.Clients.CreateClient(e.ctx, e.fullClient("view")))
+	before, err := v.ViewClient(e.ctx, "view")
+	require.NoError(t, err)
+	assertClient(t, e.fullClient("view"), before)
+
+	updated := e.fullClient("view")
+	updated.Scopes = []string{"other"}
+	updated.Disabled = true
+	require.NoError(t, e.b.Clients.UpdateClient(e.ctx, updated))
+	after, err := v.ViewClient(e.ctx, "view")
+	require.NoError(t, err, "a disabled client is still returned")
+	assertClient(t, updated, after)
+	assertClient(t, e.fullClient("view"), before) // what was viewed stays as it was
 }
