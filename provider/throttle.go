@@ -61,6 +61,9 @@ type throttler struct {
 	// maxWait bounds how long a refused attempt waits for those in
 	// flight under its key (maxPendingWait).
 	maxWait time.Duration
+	// pwIP and clientIP remember the per-IP keys of recent addresses;
+	// nil, the keys are derived every time.
+	pwIP, clientIP *ipKeyCache
 }
 
 // limitKey is one throttling key with its rate.
@@ -102,13 +105,53 @@ func newThrottler(cfg *Config) *throttler {
 		cfg.Limiter = memory.NewLimiter(memory.LimiterConfig{Now: cfg.Now})
 	}
 	return &throttler{
-		limiter: cfg.Limiter,
-		user:    cfg.UserRate,
-		ip:      cfg.IPRate,
-		client:  cfg.ClientRate,
-		pending: newPending(),
-		maxWait: maxPendingWait,
+		limiter:  cfg.Limiter,
+		user:     cfg.UserRate,
+		ip:       cfg.IPRate,
+		client:   cfg.ClientRate,
+		pending:  newPending(),
+		maxWait:  maxPendingWait,
+		pwIP:     newIPKeyCache(),
+		clientIP: newIPKeyCache(),
 	}
+}
+
+// ipKeySlots is the number of per-IP keys an ipKeyCache remembers at
+// most.
+const ipKeySlots = 1024
+
+// ipKeyCache remembers the per-IP limiter keys of one kind (the caller's
+// to keep apart) for recent client addresses. One address sends many attempts (a user's device, a
+// NAT, an office proxy), and deriving its key costs a SHA-256 and an
+// allocation on every password grant. It is lock-free and bounded: one
+// slot per hash of the address, the last writer wins.
+type ipKeyCache struct {
+	seed  maphash.Seed
+	slots [ipKeySlots]atomic.Pointer[ipKey]
+}
+
+// ipKey is the limiter key of one address.
+type ipKey struct {
+	ip  netip.Addr
+	key string
+}
+
+func newIPKeyCache() *ipKeyCache {
+	return &ipKeyCache{seed: maphash.MakeSeed()}
+}
+
+// key returns hashKey(kind, ip), remembered in c unless c is nil.
+func (c *ipKeyCache) key(kind string, ip netip.Addr) string {
+	if c == nil {
+		return hashKey(kind, ip)
+	}
+	slot := &c.slots[maphash.Comparable(c.seed, ip)%ipKeySlots]
+	if e := slot.Load(); e != nil && e.ip == ip {
+		return e.key
+	}
+	key := hashKey(kind, ip)
+	slot.Store(&ipKey{ip: ip, key: key})
+	return key
 }
 
 // hashKey makes a limiter key of a kind, its parts and a client address
@@ -172,7 +215,7 @@ func appendIPKeyPart(dst []byte, ip netip.Addr) []byte {
 // that changing case does not buy an attacker a fresh budget.
 func (t *throttler) passwordKeys(username string, ip netip.Addr) [2]limitKey {
 	return [2]limitKey{
-		{key: hashKey("pw-ip", ip), rate: t.ip},
+		{key: t.pwIP.key("pw-ip", ip), rate: t.ip},
 		{key: hashKey("pw-user", ip, strings.ToLower(username)), rate: t.user},
 	}
 }
@@ -183,7 +226,7 @@ func (t *throttler) passwordKeys(username string, ip netip.Addr) [2]limitKey {
 func (t *throttler) clientKeys(id string, ip netip.Addr) [2]limitKey {
 	return [2]limitKey{
 		{key: hashKey("client", ip, id), rate: t.client},
-		{key: hashKey("client-ip", ip), rate: t.ip},
+		{key: t.clientIP.key("client-ip", ip), rate: t.ip},
 	}
 }
 

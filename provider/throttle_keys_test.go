@@ -29,3 +29,27 @@ func TestThrottleKeysAreStable(t *testing.T) {
 		}
 	}
 }
+
+// TestRememberedIPKeysAreTheDerivedOnes checks the per-IP key caches of a
+// throttler against the keys derived afresh, for more addresses than the
+// caches have slots (so that slots are overwritten) and twice over (so
+// that the second round reads what the first remembered).
+func TestRememberedIPKeysAreTheDerivedOnes(t *testing.T) {
+	cached := newThrottler(&Config{})
+	fresh := *cached // no caches: every key derived
+	fresh.pwIP, fresh.clientIP = nil, nil
+	for round := range 2 {
+		for i := range 3 * ipKeySlots {
+			ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+			if i%2 == 1 {
+				ip = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)})
+			}
+			if got, want := cached.passwordKeys("u", ip), fresh.passwordKeys("u", ip); got != want {
+				t.Fatalf("round %d, %s: password keys %v, want %v", round, ip, got, want)
+			}
+			if got, want := cached.clientKeys("c", ip), fresh.clientKeys("c", ip); got != want {
+				t.Fatalf("round %d, %s: client keys %v, want %v", round, ip, got, want)
+			}
+		}
+	}
+}
