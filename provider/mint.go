@@ -77,6 +77,14 @@ func newMinted(k storage.TokenKind, raw string, ref storage.TokenRef, now time.T
 	}}
 }
 
+// issued is what issueGrant makes: a grant, the records of its first
+// tokens and the token response.
+type issued struct {
+	grant   storage.Grant
+	records [2]storage.Token
+	resp    tokenResponse
+}
+
 // issueGrant makes a new grant of client for user (empty for
 // client_credentials; username is the name they signed in with, kept for
 // introspection) with scopes, and its first access token and, when
@@ -94,31 +102,37 @@ func (p *Provider) issueGrant(r *http.Request, clientID, userID, username string
 	if err != nil {
 		return nil, errUnavailable(err)
 	}
-	g := &storage.Grant{
-		ID:        grantID,
-		ClientID:  clientID,
-		UserID:    userID,
-		Username:  username,
-		Scopes:    scopes,
-		Binding:   p.Fingerprint(r), // "" when binding is off
-		CreatedAt: now,
-		ExpiresAt: access.record.ExpiresAt,
+	// The grant, its tokens' records and the response in one allocation.
+	is := &issued{
+		grant: storage.Grant{
+			ID:        grantID,
+			ClientID:  clientID,
+			UserID:    userID,
+			Username:  username,
+			Scopes:    scopes,
+			Binding:   p.Fingerprint(r), // "" when binding is off
+			CreatedAt: now,
+			ExpiresAt: access.record.ExpiresAt,
+		},
+		resp: tokenResponse{
+			AccessToken: access.raw,
+			TokenType:   "Bearer",
+			ExpiresIn:   int64(p.cfg.AccessTokenTTL / time.Second),
+			Scope:       formatScope(scopes),
+			UserID:      userID,
+			grantID:     grantID,
+		},
 	}
-	records := append(make([]storage.Token, 0, 2), access.record)
-	resp := &tokenResponse{
-		AccessToken: access.raw,
-		TokenType:   "Bearer",
-		ExpiresIn:   int64(p.cfg.AccessTokenTTL / time.Second),
-		Scope:       formatScope(scopes),
-		UserID:      userID,
-		grantID:     grantID,
-	}
+	g, resp := &is.grant, &is.resp
+	is.records[0] = access.record
+	records := is.records[:1]
 	if withRefresh {
 		refresh, err := mintFrom(storage.KindRefresh, grantID, random.refresh(), now, p.cfg.RefreshTokenTTL, nil)
 		if err != nil {
 			return nil, errUnavailable(err)
 		}
-		records = append(records, refresh.record)
+		is.records[1] = refresh.record
+		records = is.records[:2]
 		resp.RefreshToken = refresh.raw
 		if refresh.record.ExpiresAt.After(g.ExpiresAt) {
 			g.ExpiresAt = refresh.record.ExpiresAt
