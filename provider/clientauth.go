@@ -55,7 +55,8 @@ func parseBasicAuth(h string) (id, secret string, isBasic bool, err error) {
 	if err != nil {
 		return "", "", true, errMalformedBasic
 	}
-	rawID, rawSecret, ok := strings.Cut(string(raw), ":")
+	// raw is never written again: the string view spares a copy.
+	rawID, rawSecret, ok := strings.Cut(unsafeString(raw), ":")
 	if !ok {
 		return "", "", true, errMalformedBasic
 	}
