@@ -120,11 +120,12 @@ func newThrottler(cfg *Config) *throttler {
 // most.
 const ipKeySlots = 1024
 
-// ipKeyCache remembers the per-IP limiter keys of one kind (the caller's
-// to keep apart) for recent client addresses. One address sends many attempts (a user's device, a
-// NAT, an office proxy), and deriving its key costs a SHA-256 and an
-// allocation on every password grant. It is lock-free and bounded: one
-// slot per hash of the address, the last writer wins.
+// ipKeyCache remembers the per-IP limiter keys of one kind (the caller
+// keeps kinds apart) for recent client addresses. One address sends many
+// attempts (a user's device, a NAT, an office proxy), and deriving its
+// key costs a SHA-256 and an allocation on every password grant. It is
+// lock-free and bounded: one slot per hash of the address, the last
+// writer wins.
 type ipKeyCache struct {
 	seed  maphash.Seed
 	slots [ipKeySlots]atomic.Pointer[ipKey]
