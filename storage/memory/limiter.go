@@ -64,9 +64,14 @@ type LimiterConfig struct {
 // once can make the Limiter forget throttled keys. The alternative,
 // refusing new keys when full, would let such a flood lock every other
 // user out, which we judge worse.
+//
+// A rate whose Burst*Every exceeds 2^61 ns (about 73 years) is lowered to
+// that: such a lock-out is as good as forever. A clock that steps back
+// (a Now that carries no monotonic reading) counts as one that stood
+// still.
 type Limiter struct {
 	now func() time.Time
-	// epoch is the time bucket times count from (see bucket.at): kept as
+	// epoch is the time bucket times count from (see bucket): kept as
 	// durations since it, they follow the monotonic clock.
 	epoch    time.Time
 	seed     maphash.Seed
@@ -78,7 +83,10 @@ type Limiter struct {
 type limiterShard struct {
 	mu      sync.Mutex
 	buckets map[string]bucket
-	_       [64]byte // keeps neighbouring shards' locks off one cache line
+	// last is the latest clock reading of a call on the shard, in
+	// nanoseconds since the epoch (never below 0).
+	last int64
+	_    [64]byte // keeps neighbouring shards' locks off one cache line
 }
 
 // NewLimiter returns an empty Limiter.
@@ -135,7 +143,8 @@ func (l *Limiter) Fail(_ context.Context, key string, r storage.Rate) (time.Dura
 	b := l.bucket(sh, key, now)
 	// After counting, the wait is debt+Every-(Burst-1)*Every: count only
 	// while that stays within Burst*Every.
-	if next := b.spend(now, r); next.debt(now) <= mulSat(r.Every, 2*int64(r.Burst)-1) {
+	every, burst := bounds(r)
+	if next := b.spend(now, r); next.debt(now) <= (2*burst-1)*every {
 		b = next
 		sh.buckets[key] = b
 	}
@@ -151,6 +160,10 @@ func (l *Limiter) lock(key string, r storage.Rate) (*limiterShard, int64, error)
 	now := int64(l.now().Sub(l.epoch))
 	sh := l.shardOf(key)
 	sh.mu.Lock()
+	// A clock that steps back (a Now without a monotonic reading) counts
+	// as one that stood still: waits must not grow with the step.
+	now = max(now, sh.last)
+	sh.last = now
 	return sh, now, nil
 }
 
@@ -199,7 +212,8 @@ func (l *Limiter) Refund(_ context.Context, key string, r storage.Rate) error {
 	if !ok {
 		return nil // full already, or never failed
 	}
-	b.fullAt -= int64(r.Every)
+	every, _ := bounds(r)
+	b.fullAt -= every
 	if b.full(now) {
 		delete(sh.buckets, key)
 		return nil
@@ -285,36 +299,34 @@ func (b bucket) full(now int64) bool {
 
 // spend returns b less one token at now (its debt grows by one Every).
 func (b bucket) spend(now int64, r storage.Rate) bucket {
-	return bucket{fullAt: addSat(now, addSat(b.debt(now), int64(r.Every)))}
+	every, _ := bounds(r)
+	return bucket{fullAt: now + b.debt(now) + every}
 }
 
 // wait returns how long b must wait at now for one whole token, the next
 // failure it may afford: the debt beyond (Burst-1)*Every, capped at
 // Burst*Every. Once it has passed, the key is free.
 func (b bucket) wait(now int64, r storage.Rate) time.Duration {
-	w := b.debt(now) - mulSat(r.Every, int64(r.Burst)-1)
+	every, burst := bounds(r)
+	w := b.debt(now) - (burst-1)*every
 	if w <= 0 {
 		return 0
 	}
-	return time.Duration(min(w, mulSat(r.Every, int64(r.Burst))))
+	return time.Duration(min(w, burst*every))
 }
 
-// mulSat returns d*n for n >= 0, or the largest int64 when that
-// overflows.
-func mulSat(d time.Duration, n int64) int64 {
-	if n != 0 && int64(d) > math.MaxInt64/n {
-		return math.MaxInt64
-	}
-	return int64(d) * n
-}
+// maxSpan bounds Burst*Every, about 73 years: a longer lock-out is as
+// good as forever, and the bound keeps every sum and product of the
+// bucket arithmetic within an int64 (a debt never exceeds
+// (2*Burst-1)*Every, under 2*maxSpan).
+const maxSpan = int64(1) << 61
 
-// addSat returns a+b for b >= 0, or the largest int64 when that
-// overflows.
-func addSat(a, b int64) int64 {
-	if a > math.MaxInt64-b {
-		return math.MaxInt64
-	}
-	return a + b
+// bounds returns r's Every in nanoseconds and its Burst, lowered so that
+// their product is at most maxSpan.
+func bounds(r storage.Rate) (every, burst int64) {
+	burst = min(int64(r.Burst), maxSpan)
+	every = min(int64(r.Every), maxSpan/burst)
+	return every, burst
 }
 
 // checkRate refuses a Rate that cannot throttle: counting failures under

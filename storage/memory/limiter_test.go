@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -130,4 +131,64 @@ func TestLimiterRateChangeOnKey(t *testing.T) {
 	w, err = l.Throttled(ctx, "k", storage.Rate{Burst: 1, Every: 10 * time.Second})
 	require.NoError(t, err)
 	assert.Equal(t, 10*time.Second, w)
+}
+
+// TestLimiterHugeRatesStillThrottle checks rates whose Burst*Every does
+// not fit the limiter's arithmetic: the key must be throttled after its
+// burst, for decades, however many failures follow.
+func TestLimiterHugeRatesStillThrottle(t *testing.T) {
+	ctx := context.Background()
+	for _, r := range []storage.Rate{
+		{Burst: 3, Every: time.Duration(math.MaxInt64)},
+		{Burst: 3, Every: 200 * 365 * 24 * time.Hour},
+		{Burst: 2, Every: 200 * 365 * 24 * time.Hour},
+		{Burst: math.MaxInt, Every: time.Duration(math.MaxInt64)},
+	} {
+		clk := newFakeNow()
+		l := NewLimiter(LimiterConfig{Now: clk.Now})
+		clk.Advance(time.Second)
+		for range min(r.Burst, 3) - 1 {
+			_, err := l.Fail(ctx, "k", r)
+			require.NoError(t, err)
+		}
+		if r.Burst > 3 {
+			w, err := l.Reserve(ctx, "k", r)
+			require.NoError(t, err)
+			assert.Zero(t, w, "%v: far within the burst", r)
+			continue
+		}
+		for i := range 5 {
+			w, err := l.Fail(ctx, "k", r)
+			require.NoError(t, err)
+			assert.Greater(t, w, 20*365*24*time.Hour, "%v: failure %d past the burst", r, i+1)
+			w, err = l.Reserve(ctx, "k", r)
+			require.NoError(t, err)
+			assert.Greater(t, w, 20*365*24*time.Hour, "%v: Reserve after failure %d past the burst", r, i+1)
+		}
+	}
+}
+
+// TestLimiterClockSteppingBack checks that a clock stepping back counts as
+// one that stood still: it neither lengthens a wait nor frees a key.
+func TestLimiterClockSteppingBack(t *testing.T) {
+	ctx := context.Background()
+	clk := newFakeNow()
+	l := NewLimiter(LimiterConfig{Now: clk.Now})
+	lax := storage.Rate{Burst: 5, Every: time.Minute}
+	_, err := l.Fail(ctx, "lax", lax)
+	require.NoError(t, err)
+	locked := storage.Rate{Burst: 1, Every: time.Duration(math.MaxInt64)}
+	_, err = l.Fail(ctx, "locked", locked)
+	require.NoError(t, err)
+
+	clk.Advance(-2 * time.Hour) // before the limiter was made
+	w, err := l.Throttled(ctx, "lax", lax)
+	require.NoError(t, err)
+	assert.Zero(t, w, "one failure of five leaves the key free")
+	w, err = l.Reserve(ctx, "lax", lax)
+	require.NoError(t, err)
+	assert.Zero(t, w, "one failure of five leaves the key free")
+	w, err = l.Reserve(ctx, "locked", locked)
+	require.NoError(t, err)
+	assert.Greater(t, w, 20*365*24*time.Hour, "a locked-out key stays locked out")
 }
