@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/oauth2provider/oauth2provider/internal/scope"
 )
 
 // Require returns middleware that lets a request through only when its
@@ -21,7 +23,7 @@ func Require(scopes ...string) func(http.Handler) http.Handler {
 		panic("policy: Require needs at least one scope")
 	}
 	for _, s := range scopes {
-		if !validScopeToken(s) {
+		if !scope.ValidToken(s) {
 			panic("policy: Require: invalid scope " + quote(s))
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauth2provider/oauth2provider/internal/scope"
 	"github.com/oauth2provider/oauth2provider/provider"
 )
 
@@ -91,7 +92,7 @@ func NewSessions(p *provider.Provider, cfg SessionConfig) (*Sessions, error) {
 		errs = append(errs, errors.New("negative MaxLifetime"))
 	}
 	for _, sc := range cfg.Scopes {
-		if !validScopeToken(sc) {
+		if !scope.ValidToken(sc) {
 			errs = append(errs, fmt.Errorf("scope %q is not a valid scope token (RFC 6749 §3.3)", sc))
 		}
 	}
@@ -249,21 +250,6 @@ func validCookieName(name string) bool {
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// validScopeToken reports whether s is a scope-token (RFC 6749 §3.3):
-// 1*( %x21 / %x23-5B / %x5D-7E ).
-func validScopeToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x21 || c == '"' || c == '\\' || c > 0x7e {
 			return false
 		}
 	}

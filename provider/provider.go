@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/internal/scope"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
@@ -146,12 +147,12 @@ func New(cfg Config) (*Provider, error) {
 		errs = append(errs, errors.New("negative MaxRequestBytes"))
 	}
 	for _, s := range cfg.Scopes {
-		if !validScopeToken(s) {
+		if !scope.ValidToken(s) {
 			errs = append(errs, fmt.Errorf("scope %q in Scopes is not a valid scope token (RFC 6749 §3.3)", s))
 		}
 	}
 	for _, s := range cfg.DefaultScopes {
-		if !validScopeToken(s) {
+		if !scope.ValidToken(s) {
 			errs = append(errs, fmt.Errorf("scope %q in DefaultScopes is not a valid scope token (RFC 6749 §3.3)", s))
 		} else if cfg.Scopes != nil && !slices.Contains(cfg.Scopes, s) {
 			errs = append(errs, fmt.Errorf("scope %q in DefaultScopes is not in Scopes", s))

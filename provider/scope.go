@@ -4,23 +4,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/oauth2provider/oauth2provider/internal/scope"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
-
-// validScopeToken reports whether s is a scope-token of RFC 6749 §3.3:
-// one or more of %x21 / %x23-5B / %x5D-7E.
-func validScopeToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x21 || c == 0x22 || c == 0x5c || c > 0x7e {
-			return false
-		}
-	}
-	return true
-}
 
 // parseScope splits a scope parameter (space-delimited, RFC 6749 §3.3)
 // into its distinct tokens, in order. Runs of spaces are tolerated; any
@@ -31,7 +17,7 @@ func parseScope(s string) ([]string, *Error) {
 		if tok == "" {
 			continue
 		}
-		if !validScopeToken(tok) {
+		if !scope.ValidToken(tok) {
 			return nil, errInvalidScope("malformed scope")
 		}
 		if !slices.Contains(out, tok) {
