@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Makes sure headless Chromium is installed for the browser test of
-# contrib/jsclient, installing Debian's package when absent. Prints the
-# environment to export (eval "$(bash scripts/browser.sh)"); all other output
-# goes to stderr.
+# Makes sure headless Chromium is installed for the browser tests (they run
+# it through internal/browsertest, which reads OAUTH2_TEST_CHROMIUM),
+# installing Debian's package when absent. Prints the environment to export
+# (eval "$(bash scripts/browser.sh)"); all other output goes to stderr.
 set -euo pipefail
 
 log() { echo "browser: $*" >&2; }

@@ -1,24 +1,19 @@
 package jsclient_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"html/template"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
 	"github.com/oauth2provider/oauth2provider/contrib/jsclient"
-	"github.com/oauth2provider/oauth2provider/internal/testenv"
+	"github.com/oauth2provider/oauth2provider/internal/browsertest"
 	"github.com/oauth2provider/oauth2provider/policy"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -125,47 +120,15 @@ func newBrowserServer(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// chromium returns the Chromium binary from OAUTH2_TEST_CHROMIUM, or skips.
-func chromium(t *testing.T) string {
-	t.Helper()
-	return testenv.Getenv(t, "OAUTH2_TEST_CHROMIUM", `eval "$(bash scripts/browser.sh)" installs Chromium and sets it`)
-}
-
-// dumpDOM loads url in headless Chromium and returns the text of
-// <pre id="result"> from the DOM after the page's scripts have run.
-func dumpDOM(t *testing.T, bin, url string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin,
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-		"--no-first-run", "--disable-background-networking", "--disable-component-update",
-		"--disable-sync", "--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000",
-		"--dump-dom", url)
-	cmd.WaitDelay = 5 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	require.NoError(t, err, "chromium failed: %s", stderr.String())
-	m := regexp.MustCompile(`(?s)<pre id="result">(.*?)</pre>`).FindStringSubmatch(stdout.String())
-	require.NotNil(t, m, "no <pre id=\"result\"> in the DOM:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	return unescape(m[1])
-}
-
-// unescape undoes the HTML escaping of text content in a DOM dump.
-func unescape(s string) string {
-	return strings.NewReplacer("&quot;", `"`, "&lt;", "<", "&gt;", ">", "&#39;", "'", "&amp;", "&").Replace(s)
-}
-
 // TestBrowserLogin drives the real script in headless Chromium against the
 // real token endpoint and bearer policy: the form logs in, OAuthClient.fetch
 // reaches /api/me with the token, a refresh rotates it, and no token shows up
 // in the page, the URL, Web Storage or a cookie.
 func TestBrowserLogin(t *testing.T) {
-	bin := chromium(t)
+	bin := browsertest.Chromium(t)
 	srv := newBrowserServer(t)
 
-	result := dumpDOM(t, bin, srv.URL+"/?u=johndoe&p=foobar42")
+	result := browsertest.Result(t, bin, srv.URL+"/?u=johndoe&p=foobar42", browsertest.Options{})
 	lines := strings.Split(result, "\n")
 	require.GreaterOrEqual(t, len(lines), 6, "page did not finish:\n%s", result)
 
@@ -186,10 +149,10 @@ func TestBrowserLogin(t *testing.T) {
 // TestBrowserWrongPassword checks that a refused login reaches
 // oauthResponseHandler as the provider's RFC 6749 §5.2 error.
 func TestBrowserWrongPassword(t *testing.T) {
-	bin := chromium(t)
+	bin := browsertest.Chromium(t)
 	srv := newBrowserServer(t)
 
-	result := dumpDOM(t, bin, srv.URL+"/?u=johndoe&p=wrong")
+	result := browsertest.Result(t, bin, srv.URL+"/?u=johndoe&p=wrong", browsertest.Options{})
 	require.True(t, strings.HasPrefix(result, "login "), "page did not finish:\n%s", result)
 	var got map[string]any
 	require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(result, "login ")), &got), result)

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/oauth2provider/oauth2provider/internal/testenv"
+	"github.com/oauth2provider/oauth2provider/internal/browsertest"
 )
 
 // call sends one request to srv without following redirects and returns
@@ -234,7 +232,7 @@ document.getElementById('app').addEventListener('load', function () {
 // /api/me, a logout after which /api/me is 401, then the same with the JS
 // client and a bearer token.
 func TestBrowserQuickstart(t *testing.T) {
-	bin := testenv.Getenv(t, "OAUTH2_TEST_CHROMIUM", `eval "$(bash scripts/browser.sh)" installs Chromium and sets it`)
+	bin := browsertest.Chromium(t)
 	a, err := newApp(context.Background(), options{store: "memory", addr: "127.0.0.1:0", loopback: true,
 		accessTTL: time.Hour, refreshTTL: 720 * time.Hour})
 	require.NoError(t, err)
@@ -248,7 +246,9 @@ func TestBrowserQuickstart(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
-	result := dumpResult(t, bin, srv.URL+"/__driver")
+	// The driver waits up to ~5 s at each of its six steps: more than the
+	// default budgets.
+	result := browsertest.Result(t, bin, srv.URL+"/__driver", browsertest.Options{Timeout: 60 * time.Second, VirtualTime: 20 * time.Second})
 	lines := strings.Split(result, "\n")
 	require.Equal(t, "done", lines[len(lines)-1], "the page did not finish:\n%s", result)
 	require.Len(t, lines, 10, result)
@@ -264,24 +264,4 @@ func TestBrowserQuickstart(t *testing.T) {
 	assert.Equal(t, "final 401", lines[8])
 	assert.NotContains(t, result, "ost_")
 	assert.NotContains(t, result, "oat_")
-}
-
-// dumpResult loads url in headless Chromium and returns the text of
-// <pre id="result"> from the DOM after the page's scripts have run.
-func dumpResult(t *testing.T, bin, url string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin,
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-		"--no-first-run", "--disable-background-networking", "--disable-component-update",
-		"--disable-sync", "--user-data-dir="+t.TempDir(), "--virtual-time-budget=20000",
-		"--dump-dom", url)
-	cmd.WaitDelay = 5 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Run(), "chromium failed: %s", stderr.String())
-	m := regexp.MustCompile(`(?s)<pre id="result">(.*?)</pre>`).FindStringSubmatch(stdout.String())
-	require.NotNil(t, m, "no <pre id=\"result\"> in the DOM:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	return strings.NewReplacer("&quot;", `"`, "&lt;", "<", "&gt;", ">", "&#39;", "'", "&amp;", "&").Replace(m[1])
 }
