@@ -1,4 +1,4 @@
-package echooauth_test
+package adaptertest
 
 import (
 	"context"
@@ -17,9 +17,18 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
+// The quickstart's client and user, as [NewProvider] registers them.
 const (
-	clientID = "demo-client"
-	issuer   = "https://auth.example.com"
+	// ClientID is the client [Post] authenticates as.
+	ClientID = "demo-client"
+	// Issuer is the provider's issuer identifier (RFC 8414 §2).
+	Issuer = "https://auth.example.com"
+	// Username is the resource owner's user name.
+	Username = "johndoe"
+	// Password is Username's password.
+	Password = "foobar42"
+	// UserID is the user ID Username authenticates as.
+	UserID = "user-1"
 )
 
 // clientSecret is a generated secret, stored as SHA-256, and userHash a
@@ -29,32 +38,33 @@ var clientSecret, secretHash, userHash = func() (string, string, string) {
 	if err != nil {
 		panic(err)
 	}
-	uh, err := bcrypt.GenerateFromPassword([]byte("foobar42"), bcrypt.MinCost)
+	uh, err := bcrypt.GenerateFromPassword([]byte(Password), bcrypt.MinCost)
 	if err != nil {
 		panic(err)
 	}
 	return secret, hash, string(uh)
 }()
 
-// newProvider returns a provider over a fresh memory store with the
-// quickstart's client and user.
-func newProvider(t testing.TB) *provider.Provider {
+// NewProvider returns a provider over a fresh memory store with the
+// quickstart's client ([ClientID]: password, refresh token and client
+// credentials grants, scopes "read" and "write") and user ([Username]).
+func NewProvider(t testing.TB) *provider.Provider {
 	t.Helper()
 	store := memory.New(memory.Config{})
 	require.NoError(t, store.CreateClient(context.Background(), &storage.Client{
-		ID:         clientID,
+		ID:         ClientID,
 		SecretHash: secretHash,
 		GrantTypes: []string{storage.GrantPassword, storage.GrantRefreshToken, storage.GrantClientCredentials},
 		Scopes:     []string{"read", "write"},
 	}))
 	var users authcheck.Static
-	require.NoError(t, users.AddHash("johndoe", userHash, "user-1"))
+	require.NoError(t, users.AddHash(Username, userHash, UserID))
 	p, err := provider.New(provider.Config{
 		Clients:           store,
 		Tokens:            store,
 		Users:             &users,
 		Scopes:            []string{"read", "write"},
-		Issuer:            issuer,
+		Issuer:            Issuer,
 		AllowInsecureHTTP: true,
 		Events:            func(context.Context, provider.Event) {},
 	})
@@ -62,22 +72,34 @@ func newProvider(t testing.TB) *provider.Provider {
 	return p
 }
 
-// post sends a form POST with the client's Basic credentials to h.
-func post(h http.Handler, path string, form url.Values) *httptest.ResponseRecorder {
+// Post sends a form POST with the client's Basic credentials to h.
+func Post(h http.Handler, path string, form url.Values) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(clientID, clientSecret)
+	req.SetBasicAuth(ClientID, clientSecret)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
 }
 
-// passwordToken gets an access token for johndoe with scope from the
-// token endpoint served by h at /oauth2/token.
-func passwordToken(t testing.TB, h http.Handler, scope string) string {
+// Get sends a GET to h with an optional bearer token.
+func Get(h http.Handler, path, token string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// PasswordToken gets an access token for [Username] with scope from the
+// token endpoint served by h at its default path, and fails t if there
+// is none.
+func PasswordToken(t testing.TB, h http.Handler, scope string) string {
 	t.Helper()
-	rec := post(h, "/oauth2/token", url.Values{
-		"grant_type": {"password"}, "username": {"johndoe"}, "password": {"foobar42"}, "scope": {scope},
+	rec := Post(h, provider.DefaultTokenPath, url.Values{
+		"grant_type": {"password"}, "username": {Username}, "password": {Password}, "scope": {scope},
 	})
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	var tok struct {
@@ -86,15 +108,4 @@ func passwordToken(t testing.TB, h http.Handler, scope string) string {
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &tok))
 	require.NotEmpty(t, tok.AccessToken)
 	return tok.AccessToken
-}
-
-// get sends a GET to h with an optional bearer token.
-func get(h http.Handler, path, token string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodGet, path, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
 }
