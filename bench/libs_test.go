@@ -62,6 +62,11 @@ type lib struct {
 	// authz is the Authorization header that authenticates the client
 	// (client_secret_basic).
 	authz string
+	// secret is the client's secret, and stored reads back what the
+	// library's client store keeps of it, so that the sanity test can
+	// check each set-up verifies the secret the way it is named after.
+	secret string
+	stored func() []byte
 	// validate checks the bearer token in r's Authorization header the
 	// way an app using the library would on a protected route, and
 	// reports whether it is valid. Ours serves the request into w; the
@@ -142,8 +147,16 @@ func newOurs(tb testing.TB, clients storage.ClientStore, tokens storage.TokenSto
 	}
 	protected := policy.Bearer(p)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	return &lib{
-		token: p.TokenHandler(),
-		authz: basic(clientID, secret),
+		token:  p.TokenHandler(),
+		authz:  basic(clientID, secret),
+		secret: secret,
+		stored: func() []byte {
+			c, err := clients.GetClient(context.Background(), clientID)
+			if err != nil {
+				return nil
+			}
+			return []byte(c.SecretHash)
+		},
 		validate: func(w *statusWriter, r *http.Request) bool {
 			w.status = 0
 			protected.ServeHTTP(w, r)
@@ -333,8 +346,16 @@ func newFosite(tb testing.TB, sha bool) *lib {
 		f.WriteAccessResponse(ctx, w, ar, resp)
 	})
 	return &lib{
-		token: token,
-		authz: basic(clientID, secret),
+		token:  token,
+		authz:  basic(clientID, secret),
+		secret: secret,
+		stored: func() []byte {
+			c, err := st.GetClient(context.Background(), clientID)
+			if err != nil {
+				return nil
+			}
+			return c.GetHashedSecret()
+		},
 		validate: func(_ *statusWriter, r *http.Request) bool {
 			tok := fosite.AccessTokenFromRequest(r)
 			use, _, err := f.IntrospectToken(r.Context(), tok, fosite.AccessToken, &fosite.DefaultSession{})
@@ -384,8 +405,19 @@ func newGoOAuth2(tb testing.TB, sha bool) *lib {
 		return "", nil // go-oauth2 answers invalid_grant for an empty user ID
 	})
 	return &lib{
-		token: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _ = srv.HandleTokenRequest(w, r) }),
-		authz: basic(clientID, secret),
+		token:  http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _ = srv.HandleTokenRequest(w, r) }),
+		authz:  basic(clientID, secret),
+		secret: secret,
+		stored: func() []byte {
+			ci, err := cs.GetByID(context.Background(), clientID)
+			if err != nil {
+				return nil
+			}
+			if c, ok := ci.(*sha256Client); ok {
+				return c.hash
+			}
+			return []byte(ci.GetSecret())
+		},
 		validate: func(_ *statusWriter, r *http.Request) bool {
 			_, err := srv.ValidationBearerToken(r)
 			return err == nil

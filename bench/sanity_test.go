@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
 )
 
 // TestSetups_IssueRefreshAndValidate proves that every set-up the
@@ -47,6 +49,37 @@ func TestSetups_IssueRefreshAndValidate(t *testing.T) {
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &decoded))
 			assert.Equal(t, decoded.AccessToken, jsonMember(w.Body.Bytes(), `"access_token":"`), "the scan reads what encoding/json reads")
 			assert.Equal(t, decoded.RefreshToken, jsonMember(w.Body.Bytes(), `"refresh_token":"`), "the scan reads what encoding/json reads")
+		})
+	}
+}
+
+// TestSetups_KeepTheSecretAsNamed proves that each set-up verifies the
+// client secret the way its name says, so that none silently measures
+// another hasher: the peers as shipped (fosite bcrypt, go-oauth2 the
+// secret in the clear), the "-sha256" peers SHA-256, ours its stored
+// SHA-256 form. A grant with the right secret passing and one with a
+// wrong secret failing (TestSetups_IssueRefreshAndValidate) then shows
+// the comparison uses what is stored.
+func TestSetups_KeepTheSecretAsNamed(t *testing.T) {
+	for _, lb := range libs {
+		t.Run(lb.name, func(t *testing.T) {
+			l := lb.new(t)
+			stored := l.stored()
+			require.NotEmpty(t, stored, "the client store keeps a secret")
+			switch {
+			case strings.HasSuffix(lb.name, "-sha256"):
+				assert.Equal(t, string(sha256Hex([]byte(l.secret))), string(stored), "a SHA-256 hex of the secret")
+			case lb.name == "fosite":
+				assert.True(t, strings.HasPrefix(string(stored), "$2a$"), "a bcrypt hash, as shipped: %q", stored)
+			case lb.name == "gooauth2":
+				assert.Equal(t, l.secret, string(stored), "the secret in the clear, as shipped")
+			case strings.HasPrefix(lb.name, "ours"):
+				assert.Equal(t, storage.HashGeneratedSecret(l.secret), string(stored), "our SHA-256 form")
+			default:
+				t.Fatalf("no expectation for set-up %q", lb.name)
+			}
+			_, err := grant(l, passwordRq)
+			require.NoError(t, err, "the secret verifies")
 		})
 	}
 }

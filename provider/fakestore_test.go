@@ -16,6 +16,9 @@ type testStore struct {
 	fail  atomic.Pointer[error] // when set, every client and token call returns it
 	calls atomic.Int64          // token store calls
 	views atomic.Int64          // ViewClient calls
+	// checked counts the ExchangeToken calls with a Check, which a
+	// remote store cannot make in one round trip.
+	checked atomic.Int64
 }
 
 func newTestStore(now func() time.Time) *testStore {
@@ -70,6 +73,9 @@ func (s *testStore) LookupToken(ctx context.Context, kind storage.TokenKind, ref
 
 func (s *testStore) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
 	s.calls.Add(1)
+	if x.Check != nil {
+		s.checked.Add(1)
+	}
 	if err := s.err(); err != nil {
 		return nil, err
 	}

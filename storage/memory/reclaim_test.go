@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -307,5 +308,47 @@ func TestRevokedGrantsDoNotPileUpInTheHeap(t *testing.T) {
 	grants, heap, _, _ := s.counts()
 	assert.Zero(t, grants)
 	assert.LessOrEqual(t, heap, numShards*(staleSlack+1), "stale heap entries are bounded")
+	checkInvariants(t, s)
+}
+
+// TestReclaimTouchesOnlyWhatExpired: reclaiming costs what expired, not
+// what is stored. Every shard holds long-lived grants, a few expired ones
+// and a few revoked ones (whose heap entries are stale but not due), and
+// a nil grant that crashes any walk over the stored grants. A reclaim
+// pops exactly the expired grants' heap entries: it walks no map, leaves
+// the stale entries for their time (no compaction) and does not rebuild
+// the map.
+func TestReclaimTouchesOnlyWhatExpired(t *testing.T) {
+	clk := newTestClock()
+	s := New(Config{Now: clk.Now})
+	expired := make([]int, numShards)
+	for range 3 * numShards {
+		id, _, _ := issue(t, s, clk.Now(), "c", "u", time.Minute)
+		expired[maphashIndex(s, id)]++
+	}
+	for i := range 50 * numShards {
+		id, _, _ := issue(t, s, clk.Now(), "c", "u", 24*time.Hour)
+		if i%10 == 0 {
+			require.NoError(t, s.RevokeGrant(t.Context(), id))
+		}
+	}
+	clk.Advance(2 * time.Minute)
+	const poison = "a walk over the stored grants would visit this"
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		sh.grants[poison] = nil
+		grants, heap := len(sh.grants), len(sh.expiries)
+		m := reflect.ValueOf(sh.grants).UnsafePointer()
+		require.Less(t, heap, 2*grants+staleSlack, "shard %d: no compaction due", i)
+		sh.reclaim(toNano(clk.Now()), 1000)
+		assert.Equal(t, grants-expired[i], len(sh.grants), "shard %d: the expired grants were reclaimed", i)
+		assert.Equal(t, heap-expired[i], len(sh.expiries), "shard %d: only the expired grants' heap entries were popped", i)
+		assert.Equal(t, m, reflect.ValueOf(sh.grants).UnsafePointer(), "shard %d: the map was not rebuilt", i)
+		delete(sh.grants, poison)
+		sh.mu.Unlock()
+	}
+	grants, _, _, _ := s.counts()
+	assert.Equal(t, 50*numShards-5*numShards, grants, "the live grants are left")
 	checkInvariants(t, s)
 }
