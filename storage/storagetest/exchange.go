@@ -65,24 +65,10 @@ func testRefreshRotates(t *testing.T, e *env) {
 }
 
 func testCodeExchange(t *testing.T, e *env) {
-	now := e.clk.Now()
-	id := newGrantID(t)
-	g := &storage.Grant{
-		ID:        id,
-		ClientID:  "spa",
-		UserID:    "user-1",
-		Scopes:    []string{"read"},
-		CreatedAt: now,
-		ExpiresAt: now.Add(codeTTL),
-		Code:      &storage.CodeBinding{RedirectURI: "https://spa.example/cb", Challenge: "abc", ChallengeMethod: "plain"},
-	}
-	code := mint(t, now, storage.KindCode, id, codeTTL)
-	e.store(t, g, code)
-
-	a1, r1 := e.nextPair(t, id)
+	g, code := e.storedCode(t)
+	a1, r1 := e.nextPair(t, g.ID)
 	var seen *storage.Grant
-	x := refreshExchange(code, "spa", a1, r1)
-	x.Kind = storage.KindCode
+	x := codeExchange(code, "spa", a1, r1)
 	x.Check = func(g *storage.Grant) error {
 		c := *g
 		seen = &c
