@@ -27,6 +27,24 @@ const (
 	EnvRedisCluster = "OAUTH2_TEST_REDIS_CLUSTER_ADDRS" // host:port,host:port,...
 )
 
+// Each runs fn as a subtest on every networked store (Postgres, Redis and
+// Redis Cluster), each with a store URL of its own made by [Postgres],
+// [Redis] or [RedisCluster]; a subtest whose server is not configured
+// skips.
+func Each(t *testing.T, fn func(t *testing.T, storeURL string)) {
+	t.Helper()
+	for _, b := range []struct {
+		name string
+		url  func(testing.TB) string
+	}{
+		{"Postgres", Postgres},
+		{"Redis", Redis},
+		{"RedisCluster", RedisCluster},
+	} {
+		t.Run(b.name, func(t *testing.T) { fn(t, b.url(t)) })
+	}
+}
+
 // Postgres returns a postgres URL whose connections see a new, empty
 // schema (through search_path), dropped when t ends.
 func Postgres(t testing.TB) string {
