@@ -240,7 +240,9 @@ func TestOutageIsNotNotFound(t *testing.T) {
 	assert.True(t, strings.HasPrefix(err.Error(), "redis: lookup token: "), err.Error())
 	assert.NotContains(t, err.Error(), ref.Hash.String())
 	_, err = s.GetClient(t.Context(), "web")
+	require.Error(t, err, "GetClient must report the outage")
 	assert.NotErrorIs(t, err, storage.ErrNotFound)
+	assert.True(t, strings.HasPrefix(err.Error(), "redis: get client: "), err.Error())
 }
 
 func TestNewDefaults(t *testing.T) {
