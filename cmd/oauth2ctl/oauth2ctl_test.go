@@ -91,102 +91,92 @@ func valid(t *testing.T, p *provider.Provider, access string) bool {
 // The operator's whole session on each backend: migrate, create, list,
 // rotate, revoke a user, disable.
 func TestOperatorSession(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  func(testing.TB) string
-	}{
-		{"Postgres", storeurltest.Postgres},
-		{"Redis", storeurltest.Redis},
-		{"RedisCluster", storeurltest.RedisCluster},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			store := tc.url(t)
-			t.Setenv(envStore, store)
+	storeurltest.Each(t, func(t *testing.T, store string) {
+		t.Setenv(envStore, store)
 
-			code, out, errOut := ctl(t, "migrate")
-			require.Equal(t, exitOK, code, errOut)
-			assert.NotEmpty(t, out)
+		code, out, errOut := ctl(t, "migrate")
+		require.Equal(t, exitOK, code, errOut)
+		assert.NotEmpty(t, out)
 
-			// create: the secret is printed once, on stdout.
-			code, out, errOut = ctl(t, "client", "create", "--id", "app", "--scopes", "read,write", "--default-scopes", "read")
-			require.Equal(t, exitOK, code, errOut)
-			assert.Contains(t, out, "client_id: app\n")
-			secret := secretOf(t, out)
-			assert.Contains(t, errOut, "only this once")
+		// create: the secret is printed once, on stdout.
+		code, out, errOut = ctl(t, "client", "create", "--id", "app", "--scopes", "read,write", "--default-scopes", "read")
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, out, "client_id: app\n")
+		secret := secretOf(t, out)
+		assert.Contains(t, errOut, "only this once")
 
-			code, _, errOut = ctl(t, "client", "create", "--id", "app")
-			assert.Equal(t, exitFailure, code)
-			assert.Contains(t, errOut, "already exists")
+		code, _, errOut = ctl(t, "client", "create", "--id", "app")
+		assert.Equal(t, exitFailure, code)
+		assert.Contains(t, errOut, "already exists")
 
-			// A random ID when --id is not given, with --store after the command.
-			t.Setenv(envStore, "")
-			code, out, errOut = ctl(t, "client", "create", "--grant-types", "client_credentials", "--store", store)
-			require.Equal(t, exitOK, code, errOut)
-			otherID := strings.TrimPrefix(strings.SplitN(out, "\n", 2)[0], "client_id: ")
-			assert.Len(t, otherID, 16)
-			t.Setenv(envStore, store)
+		// A random ID when --id is not given, with --store after the command.
+		t.Setenv(envStore, "")
+		code, out, errOut = ctl(t, "client", "create", "--grant-types", "client_credentials", "--store", store)
+		require.Equal(t, exitOK, code, errOut)
+		otherID := strings.TrimPrefix(strings.SplitN(out, "\n", 2)[0], "client_id: ")
+		assert.Len(t, otherID, 16)
+		t.Setenv(envStore, store)
 
-			p, srv := testProvider(t, store)
-			status, access := passwordGrant(t, srv, "app", secret)
-			require.Equal(t, http.StatusOK, status)
-			require.True(t, valid(t, p, access))
+		p, srv := testProvider(t, store)
+		status, access := passwordGrant(t, srv, "app", secret)
+		require.Equal(t, http.StatusOK, status)
+		require.True(t, valid(t, p, access))
 
-			// list: both clients, no secret and no hash.
-			code, out, errOut = ctl(t, "client", "list")
-			require.Equal(t, exitOK, code, errOut)
-			assert.Contains(t, out, "app")
-			assert.Contains(t, out, otherID)
-			assert.Contains(t, out, "read,write")
-			assert.NotContains(t, out, secret)
-			assert.NotContains(t, out, "sha256$")
+		// list: both clients, no secret and no hash.
+		code, out, errOut = ctl(t, "client", "list")
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, out, "app")
+		assert.Contains(t, out, otherID)
+		assert.Contains(t, out, "read,write")
+		assert.NotContains(t, out, secret)
+		assert.NotContains(t, out, "sha256$")
 
-			// rotate-secret: the old secret stops working, the new one works,
-			// tokens already issued stay valid.
-			code, out, errOut = ctl(t, "client", "rotate-secret", "app")
-			require.Equal(t, exitOK, code, errOut)
-			newSecret := secretOf(t, out)
-			assert.NotEqual(t, secret, newSecret)
-			status, _ = passwordGrant(t, srv, "app", secret)
-			assert.Equal(t, http.StatusUnauthorized, status, "the old secret is refused")
-			status, access2 := passwordGrant(t, srv, "app", newSecret)
-			require.Equal(t, http.StatusOK, status)
-			assert.True(t, valid(t, p, access))
+		// rotate-secret: the old secret stops working, the new one works,
+		// tokens already issued stay valid.
+		code, out, errOut = ctl(t, "client", "rotate-secret", "app")
+		require.Equal(t, exitOK, code, errOut)
+		newSecret := secretOf(t, out)
+		assert.NotEqual(t, secret, newSecret)
+		status, _ = passwordGrant(t, srv, "app", secret)
+		assert.Equal(t, http.StatusUnauthorized, status, "the old secret is refused")
+		status, access2 := passwordGrant(t, srv, "app", newSecret)
+		require.Equal(t, http.StatusOK, status)
+		assert.True(t, valid(t, p, access))
 
-			// revoke --user ends both of alice's grants.
-			code, out, errOut = ctl(t, "revoke", "--user", "u-alice")
-			require.Equal(t, exitOK, code, errOut)
-			assert.Contains(t, out, "revoked 2 grant(s)")
-			assert.False(t, valid(t, p, access))
-			assert.False(t, valid(t, p, access2))
+		// revoke --user ends both of alice's grants.
+		code, out, errOut = ctl(t, "revoke", "--user", "u-alice")
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, out, "revoked 2 grant(s)")
+		assert.False(t, valid(t, p, access))
+		assert.False(t, valid(t, p, access2))
 
-			// disable: a token issued before is refused, and so is the client.
-			status, access3 := passwordGrant(t, srv, "app", newSecret)
-			require.Equal(t, http.StatusOK, status)
-			require.True(t, valid(t, p, access3))
-			code, out, errOut = ctl(t, "client", "disable", "app")
-			require.Equal(t, exitOK, code, errOut)
-			assert.Contains(t, out, "revoked 1 grant(s)")
-			assert.False(t, valid(t, p, access3), "a token issued before disable is refused")
-			status, _ = passwordGrant(t, srv, "app", newSecret)
-			assert.Equal(t, http.StatusUnauthorized, status, "a disabled client is refused")
-			_, out, _ = ctl(t, "client", "list")
-			assert.Regexp(t, `(?m)^app\s+confidential\s+disabled`, out)
+		// disable: a token issued before is refused, and so is the client.
+		status, access3 := passwordGrant(t, srv, "app", newSecret)
+		require.Equal(t, http.StatusOK, status)
+		require.True(t, valid(t, p, access3))
+		code, out, errOut = ctl(t, "client", "disable", "app")
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, out, "revoked 1 grant(s)")
+		assert.False(t, valid(t, p, access3), "a token issued before disable is refused")
+		status, _ = passwordGrant(t, srv, "app", newSecret)
+		assert.Equal(t, http.StatusUnauthorized, status, "a disabled client is refused")
+		_, out, _ = ctl(t, "client", "list")
+		assert.Regexp(t, `(?m)^app\s+confidential\s+disabled`, out)
 
-			// revoke --client on a client with no grants ends nothing.
-			code, out, errOut = ctl(t, "revoke", "--client", otherID)
-			require.Equal(t, exitOK, code, errOut)
-			assert.Contains(t, out, "revoked 0 grant(s)")
+		// revoke --client on a client with no grants ends nothing.
+		code, out, errOut = ctl(t, "revoke", "--client", otherID)
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, out, "revoked 0 grant(s)")
 
-			for _, args := range [][]string{
-				{"client", "disable", "nosuch"},
-				{"client", "rotate-secret", "nosuch"},
-			} {
-				code, _, errOut = ctl(t, args...)
-				assert.Equal(t, exitFailure, code, args)
-				assert.Contains(t, errOut, "no client nosuch", args)
-			}
-		})
-	}
+		for _, args := range [][]string{
+			{"client", "disable", "nosuch"},
+			{"client", "rotate-secret", "nosuch"},
+		} {
+			code, _, errOut = ctl(t, args...)
+			assert.Equal(t, exitFailure, code, args)
+			assert.Contains(t, errOut, "no client nosuch", args)
+		}
+	})
 }
 
 func TestPublicClientHasNoSecret(t *testing.T) {

@@ -30,44 +30,33 @@ func startOn(t *testing.T, storeURL string) (*httptest.Server, func()) {
 // With -store postgres://… or redis://…, the fixtures are created once
 // (the second start finds them) and tokens outlive the quickstart.
 func TestStoreURLTokensSurviveARestart(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  func(testing.TB) string
-	}{
-		{"Postgres", storeurltest.Postgres},
-		{"Redis", storeurltest.Redis},
-		{"RedisCluster", storeurltest.RedisCluster},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			storeURL := tc.url(t)
-
-			first, stop := startOn(t, storeURL)
-			resp, tok := postForm(t, first, "/oauth2/token", "demo-client", "demo-secret", url.Values{
-				"grant_type": {"password"}, "username": {"johndoe"}, "password": {"foobar42"}, "scope": {"read"},
-			})
-			require.Equal(t, http.StatusOK, resp.StatusCode, tok)
-			access, _ := tok["access_token"].(string)
-			refresh, _ := tok["refresh_token"].(string)
-			require.NotEmpty(t, access)
-			require.NotEmpty(t, refresh)
-			stop()
-
-			second, stop := startOn(t, storeURL) // migrations and fixtures again: idempotent
-			defer stop()
-			resp, me := getMe(t, second, access)
-			require.Equal(t, http.StatusOK, resp.StatusCode, me)
-			assert.Equal(t, "1", me["user_id"])
-			assert.Equal(t, "demo-client", me["client_id"])
-
-			resp, tok = postForm(t, second, "/oauth2/token", "demo-client", "demo-secret", url.Values{
-				"grant_type": {"refresh_token"}, "refresh_token": {refresh},
-			})
-			assert.Equal(t, http.StatusOK, resp.StatusCode, tok)
-
-			resp, _ = getMe(t, second, access+"x")
-			assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "a wrong token is still refused")
+	storeurltest.Each(t, func(t *testing.T, storeURL string) {
+		first, stop := startOn(t, storeURL)
+		resp, tok := postForm(t, first, "/oauth2/token", "demo-client", "demo-secret", url.Values{
+			"grant_type": {"password"}, "username": {"johndoe"}, "password": {"foobar42"}, "scope": {"read"},
 		})
-	}
+		require.Equal(t, http.StatusOK, resp.StatusCode, tok)
+		access, _ := tok["access_token"].(string)
+		refresh, _ := tok["refresh_token"].(string)
+		require.NotEmpty(t, access)
+		require.NotEmpty(t, refresh)
+		stop()
+
+		second, stop := startOn(t, storeURL) // migrations and fixtures again: idempotent
+		defer stop()
+		resp, me := getMe(t, second, access)
+		require.Equal(t, http.StatusOK, resp.StatusCode, me)
+		assert.Equal(t, "1", me["user_id"])
+		assert.Equal(t, "demo-client", me["client_id"])
+
+		resp, tok = postForm(t, second, "/oauth2/token", "demo-client", "demo-secret", url.Values{
+			"grant_type": {"refresh_token"}, "refresh_token": {refresh},
+		})
+		assert.Equal(t, http.StatusOK, resp.StatusCode, tok)
+
+		resp, _ = getMe(t, second, access+"x")
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "a wrong token is still refused")
+	})
 }
 
 func TestStoreURLRefusesUnknownSchemes(t *testing.T) {

@@ -32,24 +32,37 @@ func (c *queryCounter) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx
 
 func (c *queryCounter) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
 
-func TestLookupToken_IsOneStatement(t *testing.T) {
+// reset starts counting again from zero.
+func (c *queryCounter) reset() {
+	c.queries.Store(0)
+	c.prepares.Store(0)
+}
+
+// newCountedStore returns a Store on a fresh, migrated schema whose one
+// connection (so that its statement cache is warm) counts the statements
+// it sends, with the clock at t0.
+func newCountedStore(t *testing.T) (*postgres.Store, *clock, *queryCounter) {
+	t.Helper()
 	counter := &queryCounter{}
 	pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
 		cfg.ConnConfig.Tracer = counter
-		cfg.MaxConns = 1 // one connection, so its statement cache is warm
+		cfg.MaxConns = 1
 	})
-	ctx := context.Background()
-	require.NoError(t, postgres.Migrate(ctx, pool))
+	require.NoError(t, postgres.Migrate(context.Background(), pool))
 	clk := newClock()
-	s := postgres.New(pool, postgres.Config{Now: clk.Now})
+	return postgres.New(pool, postgres.Config{Now: clk.Now}), clk, counter
+}
+
+func TestLookupToken_IsOneStatement(t *testing.T) {
+	s, clk, counter := newCountedStore(t)
+	ctx := context.Background()
 	g := newGrant(t, clk.Now())
 	_, access := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
 	require.NoError(t, s.CreateGrant(ctx, g, access))
 	_, err := s.LookupToken(ctx, storage.KindAccess, ref(access)) // prepares
 	require.NoError(t, err)
 
-	counter.queries.Store(0)
-	counter.prepares.Store(0)
+	counter.reset()
 	ti, err := s.LookupToken(ctx, storage.KindAccess, ref(access))
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), counter.queries.Load(), "statements per lookup")
@@ -151,15 +164,8 @@ func TestListClients_OrdersByteWise(t *testing.T) {
 }
 
 func TestExchangeToken_WithoutCheckIsOneStatement(t *testing.T) {
-	counter := &queryCounter{}
-	pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
-		cfg.ConnConfig.Tracer = counter
-		cfg.MaxConns = 1 // one connection, so its statement cache is warm
-	})
+	s, clk, counter := newCountedStore(t)
 	ctx := context.Background()
-	require.NoError(t, postgres.Migrate(ctx, pool))
-	clk := newClock()
-	s := postgres.New(pool, postgres.Config{Now: clk.Now})
 	g := newGrant(t, clk.Now())
 	_, refresh := newToken(t, storage.KindRefresh, g.ID, clk.Now(), 24*time.Hour)
 	require.NoError(t, s.CreateGrant(ctx, g, refresh))
@@ -174,8 +180,7 @@ func TestExchangeToken_WithoutCheckIsOneStatement(t *testing.T) {
 	}
 	refresh = rotate() // prepares
 
-	counter.queries.Store(0)
-	counter.prepares.Store(0)
+	counter.reset()
 	refresh = rotate()
 	assert.Equal(t, int64(1), counter.queries.Load(), "statements per refresh")
 	assert.Zero(t, counter.prepares.Load(), "prepares per warm refresh")

@@ -28,6 +28,7 @@ var exchangeClauses = []clause{
 	{"RevokedIsNotFound", testExchangeRevoked},
 	{"ExtendsGrantExpiry", testExchangeExtendsGrant},
 	{"ConcurrentOneWinner", testExchangeRace},
+	{"ConcurrentOneWinnerWithCheck", testExchangeRaceWithCheck},
 }
 
 // nextPair mints the access and refresh token a rotation issues.
@@ -65,24 +66,10 @@ func testRefreshRotates(t *testing.T, e *env) {
 }
 
 func testCodeExchange(t *testing.T, e *env) {
-	now := e.clk.Now()
-	id := newGrantID(t)
-	g := &storage.Grant{
-		ID:        id,
-		ClientID:  "spa",
-		UserID:    "user-1",
-		Scopes:    []string{"read"},
-		CreatedAt: now,
-		ExpiresAt: now.Add(codeTTL),
-		Code:      &storage.CodeBinding{RedirectURI: "https://spa.example/cb", Challenge: "abc", ChallengeMethod: "plain"},
-	}
-	code := mint(t, now, storage.KindCode, id, codeTTL)
-	e.store(t, g, code)
-
-	a1, r1 := e.nextPair(t, id)
+	g, code := e.storedCode(t)
+	a1, r1 := e.nextPair(t, g.ID)
 	var seen *storage.Grant
-	x := refreshExchange(code, "spa", a1, r1)
-	x.Kind = storage.KindCode
+	x := codeExchange(code, "spa", a1, r1)
 	x.Check = func(g *storage.Grant) error {
 		c := *g
 		seen = &c
@@ -290,6 +277,19 @@ func testExchangeRace(t *testing.T, e *env) {
 	f := e.storedGrant(t, "client-a", "user-1")
 	e.race(t, f.g.ID, "exactly one exchange wins", func(a, r minted) storage.Exchange {
 		return refreshExchange(f.refresh, "client-a", a, r)
+	})
+	e.assertGone(t, f.access, "after reuse the grant is revoked")
+}
+
+// testExchangeRaceWithCheck races exchanges that carry a Check: a store
+// may take another path for them (a transaction, two script calls with a
+// guard in between), and that one must have exactly one winner too.
+func testExchangeRaceWithCheck(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+	e.race(t, f.g.ID, "exactly one exchange with a Check wins", func(a, r minted) storage.Exchange {
+		x := refreshExchange(f.refresh, "client-a", a, r)
+		x.Check = func(*storage.Grant) error { return nil }
+		return x
 	})
 	e.assertGone(t, f.access, "after reuse the grant is revoked")
 }

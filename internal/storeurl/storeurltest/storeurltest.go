@@ -27,6 +27,24 @@ const (
 	EnvRedisCluster = "OAUTH2_TEST_REDIS_CLUSTER_ADDRS" // host:port,host:port,...
 )
 
+// Each runs fn as a subtest on every networked store (Postgres, Redis and
+// Redis Cluster), each with a store URL of its own made by [Postgres],
+// [Redis] or [RedisCluster]; a subtest whose server is not configured
+// skips.
+func Each(t *testing.T, fn func(t *testing.T, storeURL string)) {
+	t.Helper()
+	for _, b := range []struct {
+		name string
+		url  func(testing.TB) string
+	}{
+		{"Postgres", Postgres},
+		{"Redis", Redis},
+		{"RedisCluster", RedisCluster},
+	} {
+		t.Run(b.name, func(t *testing.T) { fn(t, b.url(t)) })
+	}
+}
+
 // Postgres returns a postgres URL whose connections see a new, empty
 // schema (through search_path), dropped when t ends.
 func Postgres(t testing.TB) string {
@@ -72,16 +90,7 @@ func Redis(t testing.TB) string {
 		defer rdb.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		it := rdb.Scan(ctx, 0, prefix+"*", 500).Iterator()
-		for it.Next(ctx) {
-			rdb.Del(ctx, it.Val())
-		}
-		// The limiter's keys start with go-redis/redis_rate's "rate:".
-		it = rdb.Scan(ctx, 0, "rate:"+prefix+"*", 500).Iterator()
-		for it.Next(ctx) {
-			rdb.Del(ctx, it.Val())
-		}
-		if err := it.Err(); err != nil {
+		if err := deleteKeys(ctx, rdb, prefix); err != nil {
 			t.Errorf("delete test keys: %v", err)
 		}
 	})
@@ -101,22 +110,30 @@ func RedisCluster(t testing.TB) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err := c.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error {
-			for _, pattern := range []string{prefix + "*", "rate:" + prefix + "*"} {
-				it := node.Scan(ctx, 0, pattern, 500).Iterator()
-				for it.Next(ctx) {
-					node.Del(ctx, it.Val())
-				}
-				if err := it.Err(); err != nil {
-					return err
-				}
-			}
-			return nil
+			return deleteKeys(ctx, node, prefix)
 		})
 		if err != nil {
 			t.Errorf("delete test keys: %v", err)
 		}
 	})
 	return WithParam("redis+cluster://"+addrs, "prefix", prefix)
+}
+
+// deleteKeys deletes the keys of one Redis node that start with prefix,
+// and the limiter's, which start with go-redis/redis_rate's "rate:".
+func deleteKeys(ctx context.Context, node *goredis.Client, prefix string) error {
+	for _, pattern := range []string{prefix + "*", "rate:" + prefix + "*"} {
+		it := node.Scan(ctx, 0, pattern, 500).Iterator()
+		for it.Next(ctx) {
+			if err := node.Del(ctx, it.Val()).Err(); err != nil {
+				return err
+			}
+		}
+		if err := it.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // UniqueName returns a lower-case identifier no other test run uses.
