@@ -32,7 +32,11 @@ func TestConcurrentIssueLookupRevoke(t *testing.T) {
 			client := fmt.Sprintf("client-%d", w%2)
 			for i := range rounds {
 				now := clk.Now()
-				id, access, refresh := issue(t, s, now, client, user, time.Hour)
+				id, access, refresh, err := tryIssue(ctx, s, now, client, user, time.Hour)
+				if err != nil {
+					errs <- err
+					return
+				}
 				if _, err := s.LookupToken(ctx, storage.KindAccess, access); err != nil && !errors.Is(err, storage.ErrNotFound) {
 					errs <- err
 					return

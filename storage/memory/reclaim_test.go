@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"context"
 	"reflect"
 	"testing"
 	"time"
@@ -20,18 +21,29 @@ func newTestClock() *testclock.Clock { return testclock.New(time.Unix(1_900_000_
 // token that live ttl, and returns the grant ID and the tokens' refs.
 func issue(tb testing.TB, s *Store, now time.Time, clientID, userID string, ttl time.Duration) (string, storage.TokenRef, storage.TokenRef) {
 	tb.Helper()
-	id, err := token.NewGrantID()
+	id, access, refresh, err := tryIssue(tb.Context(), s, now, clientID, userID, ttl)
 	require.NoError(tb, err)
-	_, access, err := token.New(storage.KindAccess, id)
-	require.NoError(tb, err)
-	_, refresh, err := token.New(storage.KindRefresh, id)
-	require.NoError(tb, err)
+	return id, access, refresh
+}
+
+// tryIssue is issue returning its error, for a goroutine other than the
+// test's, where require must not be called.
+func tryIssue(ctx context.Context, s *Store, now time.Time, clientID, userID string, ttl time.Duration) (id string, access, refresh storage.TokenRef, err error) {
+	if id, err = token.NewGrantID(); err != nil {
+		return "", access, refresh, err
+	}
+	if _, access, err = token.New(storage.KindAccess, id); err != nil {
+		return "", access, refresh, err
+	}
+	if _, refresh, err = token.New(storage.KindRefresh, id); err != nil {
+		return "", access, refresh, err
+	}
 	g := &storage.Grant{ID: id, ClientID: clientID, UserID: userID, Scopes: []string{"read", "write"}, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	require.NoError(tb, s.CreateGrant(tb.Context(), g,
+	err = s.CreateGrant(ctx, g,
 		storage.Token{Hash: access.Hash, Kind: storage.KindAccess, GrantID: id, IssuedAt: now, ExpiresAt: now.Add(ttl)},
 		storage.Token{Hash: refresh.Hash, Kind: storage.KindRefresh, GrantID: id, IssuedAt: now, ExpiresAt: now.Add(ttl)},
-	))
-	return id, access, refresh
+	)
+	return id, access, refresh, err
 }
 
 // counts returns how many grants, heap entries, user lists and client
