@@ -57,11 +57,23 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 	if err := r.Context().Err(); err != nil { // the client is gone: consume nothing
 		return nil, errUnavailable(err)
 	}
+	// The new tokens' records and the response in one allocation, as
+	// issueGrant does.
+	rot := &rotated{
+		records: [2]storage.Token{access.record, refresh.record},
+		resp: tokenResponse{
+			AccessToken:  access.raw,
+			TokenType:    "Bearer",
+			ExpiresIn:    int64(p.cfg.AccessTokenTTL / time.Second),
+			RefreshToken: refresh.raw,
+			grantID:      ref.GrantID,
+		},
+	}
 	x := storage.Exchange{
 		Kind:      storage.KindRefresh,
 		Presented: ref,
 		ClientID:  c.ID, // the store refuses a grant of another client
-		Issue:     []storage.Token{access.record, refresh.record},
+		Issue:     rot.records[:],
 	}
 	// A plain refresh needs no check beyond the client, which the store
 	// makes: leaving Check out lets a remote store exchange in one round
@@ -111,13 +123,15 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 	if len(scopes) == 0 {
 		scopes = g.Scopes
 	}
-	return &tokenResponse{
-		AccessToken:  access.raw,
-		TokenType:    "Bearer",
-		ExpiresIn:    int64(p.cfg.AccessTokenTTL / time.Second),
-		RefreshToken: refresh.raw,
-		Scope:        formatScope(scopes),
-		UserID:       g.UserID,
-		grantID:      ref.GrantID,
-	}, nil
+	resp := &rot.resp
+	resp.Scope = formatScope(scopes)
+	resp.UserID = g.UserID
+	return resp, nil
+}
+
+// rotated is what a refresh makes: the records of the new tokens and the
+// token response.
+type rotated struct {
+	records [2]storage.Token
+	resp    tokenResponse
 }
