@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"net/http"
+	"net/netip"
 	"slices"
 
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -44,6 +45,15 @@ func (p *Provider) Fingerprint(r *http.Request) string {
 	if p.cfg.BindingKey == nil {
 		return ""
 	}
+	return p.fingerprint(r, p.ClientIP(r))
+}
+
+// fingerprint is Fingerprint for r from client address ip, which the
+// caller has read already.
+func (p *Provider) fingerprint(r *http.Request, ip netip.Addr) string {
+	if p.cfg.BindingKey == nil {
+		return ""
+	}
 	// Keying an HMAC costs two digests and their pads: reuse them.
 	mac, _ := p.macs.Get().(hash.Hash)
 	if mac == nil {
@@ -51,7 +61,7 @@ func (p *Provider) Fingerprint(r *http.Request) string {
 	} else {
 		mac.Reset()
 	}
-	writeField(mac, p.ClientIP(r).String())
+	writeField(mac, ip.String())
 	writeField(mac, r.Header.Get("User-Agent"))
 	var sum [sha256.Size]byte
 	fp := bindingVersion + base64.RawURLEncoding.EncodeToString(mac.Sum(sum[:0]))
@@ -76,28 +86,39 @@ func writeField(h hash.Hash, s string) {
 // store's error when the revocation failed (the request is refused all the
 // same and the next one tries again).
 func (p *Provider) checkBinding(ctx context.Context, r *http.Request, g *storage.Grant) error {
-	if p.bindingMatches(r, g) {
+	if !p.bound(g) {
+		return nil // the common case: no client address to read
+	}
+	ip := p.ClientIP(r)
+	if p.bindingMatches(r, ip, g) {
 		return nil
 	}
-	return p.bindingMismatch(ctx, r, g)
+	return p.bindingMismatch(ctx, ip, g)
 }
 
-// bindingMatches reports whether r may use grant g: binding is off, g is
-// not bound, or r's fingerprint is the one g is bound to.
-func (p *Provider) bindingMatches(r *http.Request, g *storage.Grant) bool {
-	if g.Binding == "" || p.cfg.BindingKey == nil {
+// bound reports whether a use of grant g is checked against its
+// binding: g is bound, and binding is on.
+func (p *Provider) bound(g *storage.Grant) bool {
+	return g.Binding != "" && p.cfg.BindingKey != nil
+}
+
+// bindingMatches reports whether r, from client address ip, may use
+// grant g: binding is off, g is not bound, or r's fingerprint is the one
+// g is bound to.
+func (p *Provider) bindingMatches(r *http.Request, ip netip.Addr, g *storage.Grant) bool {
+	if !p.bound(g) {
 		return true
 	}
-	return hmac.Equal([]byte(g.Binding), []byte(p.Fingerprint(r)))
+	return hmac.Equal([]byte(g.Binding), []byte(p.fingerprint(r, ip)))
 }
 
-// bindingMismatch revokes grant g, which r presented from another user
-// agent than g is bound to, reports EventBindingMismatch and returns
-// [ErrInvalidToken] (joined with the store's error when the revocation
-// failed).
-func (p *Provider) bindingMismatch(ctx context.Context, r *http.Request, g *storage.Grant) error {
+// bindingMismatch revokes grant g, which a request from client address
+// ip presented from another user agent than g is bound to, reports
+// EventBindingMismatch and returns [ErrInvalidToken] (joined with the
+// store's error when the revocation failed).
+func (p *Provider) bindingMismatch(ctx context.Context, ip netip.Addr, g *storage.Grant) error {
 	p.emit(ctx, Event{Type: EventBindingMismatch, ClientID: g.ClientID, UserID: g.UserID, GrantID: g.ID,
-		IP: p.ClientIP(r), Reason: "token presented from another client IP or User-Agent; grant revoked"})
+		IP: ip, Reason: "token presented from another client IP or User-Agent; grant revoked"})
 	if err := p.cfg.Tokens.RevokeGrant(context.WithoutCancel(ctx), g.ID); err != nil {
 		return errors.Join(ErrInvalidToken, fmt.Errorf("provider: revoke grant on binding mismatch: %w", err))
 	}

@@ -91,7 +91,7 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 			if _, e := narrowScopes(requested, g.Scopes); e != nil {
 				return e
 			}
-			if !p.bindingMatches(r, g) {
+			if !p.bindingMatches(r, c.ip, g) {
 				*mismatched = g
 				return errBindingMismatch
 			}
@@ -104,7 +104,7 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 			// A refresh token presented from another user agent than
 			// its grant is bound to ends the grant, as a bound access
 			// token does; it is refused even if the revocation failed.
-			_ = p.bindingMismatch(r.Context(), r, *mismatched)
+			_ = p.bindingMismatch(r.Context(), c.ip, *mismatched)
 			return nil, errInvalidGrant("invalid refresh token")
 		}
 		if e, ok := errors.AsType[*Error](err); ok {
@@ -112,7 +112,7 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 		}
 		if errors.Is(err, storage.ErrTokenReused) {
 			p.emit(r.Context(), Event{Type: EventRefreshReuse, ClientID: c.ID, GrantID: ref.GrantID,
-				IP: p.ClientIP(r), Reason: "consumed refresh token presented again; grant revoked"})
+				IP: c.ip, Reason: "consumed refresh token presented again; grant revoked"})
 		}
 		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrTokenReused) {
 			return nil, errInvalidGrant("invalid refresh token")
