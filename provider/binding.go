@@ -54,28 +54,64 @@ func (p *Provider) fingerprint(r *http.Request, ip netip.Addr) string {
 	if p.cfg.BindingKey == nil {
 		return ""
 	}
-	// Keying an HMAC costs two digests and their pads: reuse them.
-	mac, _ := p.macs.Get().(hash.Hash)
-	if mac == nil {
-		mac = hmac.New(sha256.New, p.cfg.BindingKey)
+	// Keying an HMAC costs two digests and their pads: reuse them, with
+	// a buffer for the input, which the HMAC (an interface) would
+	// otherwise make escape piece by piece.
+	m, _ := p.macs.Get().(*fingerprintMAC)
+	if m == nil {
+		m = &fingerprintMAC{mac: hmac.New(sha256.New, p.cfg.BindingKey), buf: make([]byte, 0, fingerprintBuf)}
 	} else {
-		mac.Reset()
+		m.mac.Reset()
 	}
-	writeField(mac, ip.String())
-	writeField(mac, r.Header.Get("User-Agent"))
-	var sum [sha256.Size]byte
-	fp := bindingVersion + base64.RawURLEncoding.EncodeToString(mac.Sum(sum[:0]))
-	p.macs.Put(mac)
+	in := appendIPField(m.buf[:0], ip)
+	in = appendField(in, r.Header.Get("User-Agent"))
+	m.mac.Write(in)
+	// The digest, then the fingerprint, in the same buffer (at least
+	// fingerprintBuf long, enough for both).
+	sum := m.mac.Sum(in[:0])
+	out := append(sum[len(sum):], bindingVersion...)
+	out = base64.RawURLEncoding.AppendEncode(out, sum)
+	fp := string(out)
+	if cap(in) <= maxFingerprintBuf {
+		m.buf = in[:0]
+	} else {
+		m.buf = make([]byte, 0, fingerprintBuf) // an outsized User-Agent: let its buffer go
+	}
+	p.macs.Put(m)
 	return fp
 }
 
-// writeField writes s length-prefixed, so that no two (IP, User-Agent)
-// pairs hash the same input.
-func writeField(h hash.Hash, s string) {
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-	h.Write(n[:])
-	h.Write([]byte(s))
+// fingerprintMAC is a keyed HMAC of Fingerprint with a buffer for its
+// input.
+type fingerprintMAC struct {
+	mac hash.Hash
+	buf []byte
+}
+
+// fingerprintBuf is the size a fingerprintMAC's buffer starts at, and
+// maxFingerprintBuf the largest it keeps.
+const (
+	fingerprintBuf    = 256
+	maxFingerprintBuf = 1 << 10
+)
+
+// appendField appends s prefixed with its length as 8 bytes big-endian,
+// so that no two (IP, User-Agent) pairs hash the same input.
+func appendField(in []byte, s string) []byte {
+	in = binary.BigEndian.AppendUint64(in, uint64(len(s)))
+	return append(in, s...)
+}
+
+// appendIPField appends ip as appendField would append ip.String(), but
+// without making that string.
+func appendIPField(in []byte, ip netip.Addr) []byte {
+	if !ip.IsValid() {
+		return appendField(in, ip.String()) // "invalid IP"
+	}
+	at := len(in)
+	in = ip.AppendTo(binary.BigEndian.AppendUint64(in, 0))
+	binary.BigEndian.PutUint64(in[at:], uint64(len(in)-at-8))
+	return in
 }
 
 // checkBinding refuses a request to use grant g from another user agent
