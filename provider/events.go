@@ -120,8 +120,9 @@ func (p *Provider) emit(ctx context.Context, e Event) {
 }
 
 // emitIssued reports EventTokenIssued for a successful token response
-// to client c.
+// to client c, at the time its tokens were minted: the grant read the
+// clock already.
 func (p *Provider) emitIssued(ctx context.Context, c *authenticatedClient, grantType string, resp *tokenResponse) {
-	p.emit(ctx, Event{Type: EventTokenIssued, ClientID: c.ID, UserID: resp.UserID,
+	p.emit(ctx, Event{Type: EventTokenIssued, Time: resp.issuedAt, ClientID: c.ID, UserID: resp.UserID,
 		GrantID: resp.grantID, GrantType: grantType, IP: c.ip})
 }

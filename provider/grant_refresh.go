@@ -67,6 +67,7 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 			ExpiresIn:    int64(p.cfg.AccessTokenTTL / time.Second),
 			RefreshToken: refresh.raw,
 			grantID:      ref.GrantID,
+			issuedAt:     now,
 		},
 	}
 	x := storage.Exchange{

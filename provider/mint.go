@@ -18,9 +18,11 @@ type tokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
 	UserID       string `json:"user_id,omitempty"`
-	// grantID is the grant the tokens belong to, for the token_issued
-	// event; not part of the response.
-	grantID string
+	// grantID is the grant the tokens belong to, and issuedAt when they
+	// were minted (the provider's clock), for the token_issued event;
+	// not part of the response.
+	grantID  string
+	issuedAt time.Time
 }
 
 // minted is a new token with its stored record.
@@ -121,6 +123,7 @@ func (p *Provider) issueGrant(r *http.Request, c *authenticatedClient, userID, u
 			Scope:       formatScope(scopes),
 			UserID:      userID,
 			grantID:     grantID,
+			issuedAt:    now,
 		},
 	}
 	g, resp := &is.grant, &is.resp
