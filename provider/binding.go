@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"net/http"
+	"net/netip"
 	"slices"
 
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -44,28 +45,73 @@ func (p *Provider) Fingerprint(r *http.Request) string {
 	if p.cfg.BindingKey == nil {
 		return ""
 	}
-	// Keying an HMAC costs two digests and their pads: reuse them.
-	mac, _ := p.macs.Get().(hash.Hash)
-	if mac == nil {
-		mac = hmac.New(sha256.New, p.cfg.BindingKey)
-	} else {
-		mac.Reset()
+	return p.fingerprint(r, p.ClientIP(r))
+}
+
+// fingerprint is Fingerprint for r from client address ip, which the
+// caller has read already.
+func (p *Provider) fingerprint(r *http.Request, ip netip.Addr) string {
+	if p.cfg.BindingKey == nil {
+		return ""
 	}
-	writeField(mac, p.ClientIP(r).String())
-	writeField(mac, r.Header.Get("User-Agent"))
-	var sum [sha256.Size]byte
-	fp := bindingVersion + base64.RawURLEncoding.EncodeToString(mac.Sum(sum[:0]))
-	p.macs.Put(mac)
+	// Keying an HMAC costs two digests and their pads: reuse them, with
+	// a buffer for the input, which the HMAC (an interface) would
+	// otherwise make escape piece by piece.
+	m, _ := p.macs.Get().(*fingerprintMAC)
+	if m == nil {
+		m = &fingerprintMAC{mac: hmac.New(sha256.New, p.cfg.BindingKey), buf: make([]byte, 0, fingerprintBuf)}
+	} else {
+		m.mac.Reset()
+	}
+	in := appendIPField(m.buf[:0], ip)
+	in = appendField(in, r.Header.Get("User-Agent"))
+	m.mac.Write(in)
+	// The digest, then the fingerprint, in the same buffer (at least
+	// fingerprintBuf long, enough for both).
+	sum := m.mac.Sum(in[:0])
+	out := append(sum[len(sum):], bindingVersion...)
+	out = base64.RawURLEncoding.AppendEncode(out, sum)
+	fp := string(out)
+	if cap(in) <= maxFingerprintBuf {
+		m.buf = in[:0]
+	} else {
+		m.buf = make([]byte, 0, fingerprintBuf) // an outsized User-Agent: let its buffer go
+	}
+	p.macs.Put(m)
 	return fp
 }
 
-// writeField writes s length-prefixed, so that no two (IP, User-Agent)
-// pairs hash the same input.
-func writeField(h hash.Hash, s string) {
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-	h.Write(n[:])
-	h.Write([]byte(s))
+// fingerprintMAC is a keyed HMAC of Fingerprint with a buffer for its
+// input.
+type fingerprintMAC struct {
+	mac hash.Hash
+	buf []byte
+}
+
+// fingerprintBuf is the size a fingerprintMAC's buffer starts at, and
+// maxFingerprintBuf the largest it keeps.
+const (
+	fingerprintBuf    = 256
+	maxFingerprintBuf = 1 << 10
+)
+
+// appendField appends s prefixed with its length as 8 bytes big-endian,
+// so that no two (IP, User-Agent) pairs hash the same input.
+func appendField(in []byte, s string) []byte {
+	in = binary.BigEndian.AppendUint64(in, uint64(len(s)))
+	return append(in, s...)
+}
+
+// appendIPField appends ip as appendField would append ip.String(), but
+// without making that string.
+func appendIPField(in []byte, ip netip.Addr) []byte {
+	if !ip.IsValid() {
+		return appendField(in, ip.String()) // "invalid IP"
+	}
+	at := len(in)
+	in = ip.AppendTo(binary.BigEndian.AppendUint64(in, 0))
+	binary.BigEndian.PutUint64(in[at:], uint64(len(in)-at-8))
+	return in
 }
 
 // checkBinding refuses a request to use grant g from another user agent
@@ -76,28 +122,39 @@ func writeField(h hash.Hash, s string) {
 // store's error when the revocation failed (the request is refused all the
 // same and the next one tries again).
 func (p *Provider) checkBinding(ctx context.Context, r *http.Request, g *storage.Grant) error {
-	if p.bindingMatches(r, g) {
+	if !p.bound(g) {
+		return nil // the common case: no client address to read
+	}
+	ip := p.ClientIP(r)
+	if p.bindingMatches(r, ip, g) {
 		return nil
 	}
-	return p.bindingMismatch(ctx, r, g)
+	return p.bindingMismatch(ctx, ip, g)
 }
 
-// bindingMatches reports whether r may use grant g: binding is off, g is
-// not bound, or r's fingerprint is the one g is bound to.
-func (p *Provider) bindingMatches(r *http.Request, g *storage.Grant) bool {
-	if g.Binding == "" || p.cfg.BindingKey == nil {
+// bound reports whether a use of grant g is checked against its
+// binding: g is bound, and binding is on.
+func (p *Provider) bound(g *storage.Grant) bool {
+	return g.Binding != "" && p.cfg.BindingKey != nil
+}
+
+// bindingMatches reports whether r, from client address ip, may use
+// grant g: binding is off, g is not bound, or r's fingerprint is the one
+// g is bound to.
+func (p *Provider) bindingMatches(r *http.Request, ip netip.Addr, g *storage.Grant) bool {
+	if !p.bound(g) {
 		return true
 	}
-	return hmac.Equal([]byte(g.Binding), []byte(p.Fingerprint(r)))
+	return hmac.Equal([]byte(g.Binding), []byte(p.fingerprint(r, ip)))
 }
 
-// bindingMismatch revokes grant g, which r presented from another user
-// agent than g is bound to, reports EventBindingMismatch and returns
-// [ErrInvalidToken] (joined with the store's error when the revocation
-// failed).
-func (p *Provider) bindingMismatch(ctx context.Context, r *http.Request, g *storage.Grant) error {
+// bindingMismatch revokes grant g, which a request from client address
+// ip presented from another user agent than g is bound to, reports
+// EventBindingMismatch and returns [ErrInvalidToken] (joined with the
+// store's error when the revocation failed).
+func (p *Provider) bindingMismatch(ctx context.Context, ip netip.Addr, g *storage.Grant) error {
 	p.emit(ctx, Event{Type: EventBindingMismatch, ClientID: g.ClientID, UserID: g.UserID, GrantID: g.ID,
-		IP: p.ClientIP(r), Reason: "token presented from another client IP or User-Agent; grant revoked"})
+		IP: ip, Reason: "token presented from another client IP or User-Agent; grant revoked"})
 	if err := p.cfg.Tokens.RevokeGrant(context.WithoutCancel(ctx), g.ID); err != nil {
 		return errors.Join(ErrInvalidToken, fmt.Errorf("provider: revoke grant on binding mismatch: %w", err))
 	}

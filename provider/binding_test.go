@@ -211,3 +211,37 @@ func TestBindingMismatchIsReportedAndEndsTheGrant(t *testing.T) {
 	tok = e.issueFrom(t, "192.0.2.1:4444", "Firefox")
 	assertToken(t, refreshFrom(tok["refresh_token"].(string), "Firefox"))
 }
+
+// TestFingerprintIsStable pins fingerprints: grants bound by an earlier
+// version are stored with them, and must keep matching.
+func TestFingerprintIsStable(t *testing.T) {
+	e := newEnv(t, func(c *provider.Config) { c.BindingKey = []byte(strings.Repeat("k", 32)) })
+	for _, tc := range []struct{ remoteAddr, ua, want string }{
+		{"192.0.2.1:1234", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36", "b1.Oz6gsxArmaTjai6hv0fN7hnd191ktW7Wl4tbAV4XsHY"},
+		{"[2001:db8::1]:443", "", "b1.gGoJ-HpTe1iDRhR7HO7ILSL4UwtvI6BhItOcDSi0T38"},
+		{"[::ffff:192.0.2.7]:80", "curl/8", "b1.h-G8wr1CdRRqp7NkLdiXjk25LQbF3J4aHhiUimG3A78"},
+		{"garbage", "x", "b1.drXFm2T5YU6PRuSu8FXygRqFvX5PG5gmzNPfASuObHo"}, // no address: "invalid IP"
+		{"192.0.2.1:1234", strings.Repeat("u", 600), "b1.345iRfxs6OtpW9KmZQ5-VqxnNCMsvoIvZ7VEuwYCsRE"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = tc.remoteAddr
+		if tc.ua != "" {
+			r.Header.Set("User-Agent", tc.ua)
+		}
+		for range 2 { // the second time with a recycled HMAC and buffer
+			assert.Equal(t, tc.want, e.p.Fingerprint(r), "%s, User-Agent of %d bytes", tc.remoteAddr, len(tc.ua))
+		}
+	}
+}
+
+// TestFingerprintAllocations guards the cost of binding, paid on every
+// validation of a bound token: the fingerprint string, nothing more.
+func TestFingerprintAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	e := newBoundEnv(t)
+	r := apiRequest("192.0.2.1:1111", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36", "")
+	allocs := testing.AllocsPerRun(100, func() { e.p.Fingerprint(r) })
+	assert.LessOrEqual(t, allocs, 1.0, "allocations per fingerprint")
+}

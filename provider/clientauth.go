@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -26,6 +27,10 @@ type authenticatedClient struct {
 	method string
 	// basic is set when the client used the Authorization header.
 	basic bool
+	// ip is the address the request came from ([Provider.ClientIP]),
+	// read once for everything the request does with it: throttling
+	// keys, the binding fingerprint, events.
+	ip netip.Addr
 }
 
 // confidential reports whether the client proved it holds a secret.
@@ -121,6 +126,7 @@ func (p *Provider) authenticateClient(r *http.Request, f form) (*authenticatedCl
 		return nil, p.errInvalidClient(true, "client authentication required")
 	}
 	basic := len(authz) == 1
+	ip := p.ClientIP(r)
 
 	c, err := p.viewClient(r.Context(), id)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -134,7 +140,7 @@ func (p *Provider) authenticateClient(r *http.Request, f form) (*authenticatedCl
 		if c == nil || !c.Public || c.Disabled {
 			return nil, p.errInvalidClient(basic, "client authentication failed")
 		}
-		return &authenticatedClient{Client: c, method: method, basic: basic}, nil
+		return &authenticatedClient{Client: c, method: method, basic: basic, ip: ip}, nil
 	}
 	// Only a secret a person chose can be guessed: failing at it is
 	// counted. A generated secret (256 bits) cannot be, and an unknown or
@@ -145,7 +151,7 @@ func (p *Provider) authenticateClient(r *http.Request, f form) (*authenticatedCl
 	var a attempt
 	if c != nil && !c.Public && !storage.IsGeneratedSecretHash(c.SecretHash) {
 		var e *Error
-		if a, e = p.beginClient(r, id); e != nil {
+		if a, e = p.beginClient(r.Context(), id, ip); e != nil {
 			return nil, e
 		}
 		defer a.end()
@@ -156,13 +162,13 @@ func (p *Provider) authenticateClient(r *http.Request, f form) (*authenticatedCl
 	} else {
 		ok = c.VerifySecret(secret)
 	}
-	if e := p.clientSecretChecked(r, &a, c, ok); e != nil {
+	if e := p.clientSecretChecked(r.Context(), ip, &a, c, ok); e != nil {
 		return nil, e
 	}
 	if !ok || c.Disabled {
 		return nil, p.errInvalidClient(basic, "client authentication failed")
 	}
-	return &authenticatedClient{Client: c, method: method, basic: basic}, nil
+	return &authenticatedClient{Client: c, method: method, basic: basic, ip: ip}, nil
 }
 
 // viewClient looks up client id for reading only: the store's own

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"net/netip"
 	"time"
 )
@@ -120,9 +119,10 @@ func (p *Provider) emit(ctx context.Context, e Event) {
 	l.LogAttrs(ctx, e.Level(), "oauth2: "+string(e.Type), e.Attrs()...)
 }
 
-// emitIssued reports EventTokenIssued for a successful token response.
-// The grant ID is read from the access token, which carries it.
-func (p *Provider) emitIssued(r *http.Request, clientID, grantType string, resp *tokenResponse) {
-	p.emit(r.Context(), Event{Type: EventTokenIssued, ClientID: clientID, UserID: resp.UserID,
-		GrantID: resp.grantID, GrantType: grantType, IP: p.ClientIP(r)})
+// emitIssued reports EventTokenIssued for a successful token response
+// to client c, at the time its tokens were minted: the grant read the
+// clock already.
+func (p *Provider) emitIssued(ctx context.Context, c *authenticatedClient, grantType string, resp *tokenResponse) {
+	p.emit(ctx, Event{Type: EventTokenIssued, Time: resp.issuedAt, ClientID: c.ID, UserID: resp.UserID,
+		GrantID: resp.grantID, GrantType: grantType, IP: c.ip})
 }

@@ -14,5 +14,5 @@ func (p *Provider) clientCredentialsGrant(r *http.Request, c *authenticatedClien
 	if e != nil {
 		return nil, e
 	}
-	return p.issueGrant(r, c.ID, "", "", scopes, false)
+	return p.issueGrant(r, c, "", "", scopes, false)
 }

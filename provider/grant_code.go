@@ -80,6 +80,7 @@ func (p *Provider) authorizationCodeGrant(r *http.Request, c *authenticatedClien
 		Scope:       formatScope(g.Scopes),
 		UserID:      g.UserID,
 		grantID:     ref.GrantID,
+		issuedAt:    now,
 	}
 	if withRefresh {
 		resp.RefreshToken = refresh.raw

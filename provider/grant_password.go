@@ -22,7 +22,7 @@ func (p *Provider) passwordGrant(r *http.Request, c *authenticatedClient, f form
 	if e != nil {
 		return nil, e
 	}
-	userID, err := p.AuthenticateUser(r, username, password)
+	userID, err := p.authenticateUser(r, c.ip, username, password)
 	if err != nil {
 		var pe *Error
 		if errors.As(err, &pe) {
@@ -32,5 +32,5 @@ func (p *Provider) passwordGrant(r *http.Request, c *authenticatedClient, f form
 	}
 	// A copy: username is a view of the request body, which the store
 	// would otherwise keep alive as long as the grant.
-	return p.issueGrant(r, c.ID, userID, strings.Clone(username), scopes, c.AllowsGrant(storage.GrantRefreshToken))
+	return p.issueGrant(r, c, userID, strings.Clone(username), scopes, c.AllowsGrant(storage.GrantRefreshToken))
 }

@@ -57,11 +57,24 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 	if err := r.Context().Err(); err != nil { // the client is gone: consume nothing
 		return nil, errUnavailable(err)
 	}
+	// The new tokens' records and the response in one allocation, as
+	// issueGrant does.
+	rot := &rotated{
+		records: [2]storage.Token{access.record, refresh.record},
+		resp: tokenResponse{
+			AccessToken:  access.raw,
+			TokenType:    "Bearer",
+			ExpiresIn:    int64(p.cfg.AccessTokenTTL / time.Second),
+			RefreshToken: refresh.raw,
+			grantID:      ref.GrantID,
+			issuedAt:     now,
+		},
+	}
 	x := storage.Exchange{
 		Kind:      storage.KindRefresh,
 		Presented: ref,
 		ClientID:  c.ID, // the store refuses a grant of another client
-		Issue:     []storage.Token{access.record, refresh.record},
+		Issue:     rot.records[:],
 	}
 	// A plain refresh needs no check beyond the client, which the store
 	// makes: leaving Check out lets a remote store exchange in one round
@@ -79,7 +92,7 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 			if _, e := narrowScopes(requested, g.Scopes); e != nil {
 				return e
 			}
-			if !p.bindingMatches(r, g) {
+			if !p.bindingMatches(r, c.ip, g) {
 				*mismatched = g
 				return errBindingMismatch
 			}
@@ -92,7 +105,7 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 			// A refresh token presented from another user agent than
 			// its grant is bound to ends the grant, as a bound access
 			// token does; it is refused even if the revocation failed.
-			_ = p.bindingMismatch(r.Context(), r, *mismatched)
+			_ = p.bindingMismatch(r.Context(), c.ip, *mismatched)
 			return nil, errInvalidGrant("invalid refresh token")
 		}
 		if e, ok := errors.AsType[*Error](err); ok {
@@ -100,7 +113,7 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 		}
 		if errors.Is(err, storage.ErrTokenReused) {
 			p.emit(r.Context(), Event{Type: EventRefreshReuse, ClientID: c.ID, GrantID: ref.GrantID,
-				IP: p.ClientIP(r), Reason: "consumed refresh token presented again; grant revoked"})
+				IP: c.ip, Reason: "consumed refresh token presented again; grant revoked"})
 		}
 		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrTokenReused) {
 			return nil, errInvalidGrant("invalid refresh token")
@@ -111,13 +124,15 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 	if len(scopes) == 0 {
 		scopes = g.Scopes
 	}
-	return &tokenResponse{
-		AccessToken:  access.raw,
-		TokenType:    "Bearer",
-		ExpiresIn:    int64(p.cfg.AccessTokenTTL / time.Second),
-		RefreshToken: refresh.raw,
-		Scope:        formatScope(scopes),
-		UserID:       g.UserID,
-		grantID:      ref.GrantID,
-	}, nil
+	resp := &rot.resp
+	resp.Scope = formatScope(scopes)
+	resp.UserID = g.UserID
+	return resp, nil
+}
+
+// rotated is what a refresh makes: the records of the new tokens and the
+// token response.
+type rotated struct {
+	records [2]storage.Token
+	resp    tokenResponse
 }

@@ -18,9 +18,11 @@ type tokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
 	UserID       string `json:"user_id,omitempty"`
-	// grantID is the grant the tokens belong to, for the token_issued
-	// event; not part of the response.
-	grantID string
+	// grantID is the grant the tokens belong to, and issuedAt when they
+	// were minted (the provider's clock), for the token_issued event;
+	// not part of the response.
+	grantID  string
+	issuedAt time.Time
 }
 
 // minted is a new token with its stored record.
@@ -85,12 +87,12 @@ type issued struct {
 	resp    tokenResponse
 }
 
-// issueGrant makes a new grant of client for user (empty for
+// issueGrant makes a new grant of client c for user (empty for
 // client_credentials; username is the name they signed in with, kept for
 // introspection) with scopes, and its first access token and, when
 // withRefresh is set, refresh token, bound to r's fingerprint when binding
 // is on; it stores them all or nothing and returns the token response.
-func (p *Provider) issueGrant(r *http.Request, clientID, userID, username string, scopes []string, withRefresh bool) (*tokenResponse, *Error) {
+func (p *Provider) issueGrant(r *http.Request, c *authenticatedClient, userID, username string, scopes []string, withRefresh bool) (*tokenResponse, *Error) {
 	ctx := r.Context()
 	now := p.now()
 	var random randomBits
@@ -106,11 +108,11 @@ func (p *Provider) issueGrant(r *http.Request, clientID, userID, username string
 	is := &issued{
 		grant: storage.Grant{
 			ID:        grantID,
-			ClientID:  clientID,
+			ClientID:  c.ID,
 			UserID:    userID,
 			Username:  username,
 			Scopes:    scopes,
-			Binding:   p.Fingerprint(r), // "" when binding is off
+			Binding:   p.fingerprint(r, c.ip), // "" when binding is off
 			CreatedAt: now,
 			ExpiresAt: access.record.ExpiresAt,
 		},
@@ -121,6 +123,7 @@ func (p *Provider) issueGrant(r *http.Request, clientID, userID, username string
 			Scope:       formatScope(scopes),
 			UserID:      userID,
 			grantID:     grantID,
+			issuedAt:    now,
 		},
 	}
 	g, resp := &is.grant, &is.resp

@@ -122,7 +122,8 @@ type Provider struct {
 	knownScopes   map[string]struct{} // nil: no provider-wide list
 	defaultScopes []string
 	throttle      *throttler // nil: throttling disabled
-	// macs recycles the HMACs of Fingerprint, keyed with BindingKey.
+	// macs recycles the *fingerprintMACs of Fingerprint, keyed with
+	// BindingKey.
 	macs sync.Pool
 }
 

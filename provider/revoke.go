@@ -68,7 +68,7 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) *Error {
 		return errUnavailable(err)
 	}
 	p.emit(r.Context(), Event{Type: EventGrantRevoked, ClientID: c.ID, UserID: ti.Grant.UserID,
-		GrantID: ti.Grant.ID, IP: p.ClientIP(r), Reason: "revoked by the client (RFC 7009)"})
+		GrantID: ti.Grant.ID, IP: c.ip, Reason: "revoked by the client (RFC 7009)"})
 	return nil
 }
 

@@ -243,21 +243,21 @@ type attempt struct {
 }
 
 // beginPassword begins the judgement of a password for username sent
-// with r (per-IP and per-(username, IP) keys).
-func (p *Provider) beginPassword(r *http.Request, username string) (attempt, *Error) {
+// from client address ip (per-IP and per-(username, IP) keys).
+func (p *Provider) beginPassword(ctx context.Context, ip netip.Addr, username string) (attempt, *Error) {
 	if p.throttle == nil {
 		return attempt{}, nil
 	}
-	return p.throttle.begin(r.Context(), p.throttle.passwordKeys(username, p.ClientIP(r)))
+	return p.throttle.begin(ctx, p.throttle.passwordKeys(username, ip))
 }
 
-// beginClient begins the judgement of a secret for client id sent with r
-// (per-(client ID, IP) and per-IP keys).
-func (p *Provider) beginClient(r *http.Request, id string) (attempt, *Error) {
+// beginClient begins the judgement of a secret for client id sent from
+// client address ip (per-(client ID, IP) and per-IP keys).
+func (p *Provider) beginClient(ctx context.Context, id string, ip netip.Addr) (attempt, *Error) {
 	if p.throttle == nil {
 		return attempt{}, nil
 	}
-	return p.throttle.begin(r.Context(), p.throttle.clientKeys(id, p.ClientIP(r)))
+	return p.throttle.begin(ctx, p.throttle.clientKeys(id, ip))
 }
 
 // failed counts the failure of attempt a, reports ev, and reports
@@ -521,22 +521,22 @@ func SetRetryAfter(h http.Header, err error) {
 }
 
 // clientSecretChecked counts and reports a failed client secret (ok
-// false) under attempt a, and reports a right secret of a disabled
-// client, which is no guess and is not counted. c is nil for an unknown
-// client.
-func (p *Provider) clientSecretChecked(r *http.Request, a *attempt, c *storage.Client, ok bool) *Error {
+// false), sent from client address ip, under attempt a, and reports a
+// right secret of a disabled client, which is no guess and is not
+// counted. c is nil for an unknown client.
+func (p *Provider) clientSecretChecked(ctx context.Context, ip netip.Addr, a *attempt, c *storage.Client, ok bool) *Error {
 	if ok && !c.Disabled {
 		return nil // the common case: nothing to report
 	}
-	ev := Event{Type: EventClientAuthFailed, IP: p.ClientIP(r)}
+	ev := Event{Type: EventClientAuthFailed, IP: ip}
 	if c != nil {
 		ev.ClientID = c.ID
 	}
 	if !ok {
 		ev.Reason = "wrong client secret or unknown client"
-		return p.failed(r.Context(), a, ev)
+		return p.failed(ctx, a, ev)
 	}
 	ev.Reason = "client disabled"
-	p.emit(r.Context(), ev)
+	p.emit(ctx, ev)
 	return nil
 }

@@ -69,7 +69,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) (*tokenResponse
 	}
 	resp, e := grant(r, c, f)
 	if e == nil {
-		p.emitIssued(r, c.ID, gt, resp)
+		p.emitIssued(r.Context(), c, gt, resp)
 	}
 	return resp, e
 }

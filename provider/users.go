@@ -3,6 +3,7 @@ package provider
 import (
 	"errors"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
@@ -35,7 +36,13 @@ func (p *Provider) AuthenticateUser(r *http.Request, username, password string) 
 	if p.cfg.Users == nil {
 		return "", &Error{Code: CodeUnsupportedGrantType, Description: "password authentication is not enabled", Status: http.StatusBadRequest}
 	}
-	a, e := p.beginPassword(r, username)
+	return p.authenticateUser(r, p.ClientIP(r), username, password)
+}
+
+// authenticateUser is AuthenticateUser for a request from client address
+// ip, which the caller has read already; Config.Users is set.
+func (p *Provider) authenticateUser(r *http.Request, ip netip.Addr, username, password string) (string, error) {
+	a, e := p.beginPassword(r.Context(), ip, username)
 	if e != nil {
 		return "", e
 	}
@@ -43,7 +50,7 @@ func (p *Provider) AuthenticateUser(r *http.Request, username, password string) 
 	userID, err := p.cfg.Users.CheckAuth(r.Context(), username, password)
 	switch {
 	case errors.Is(err, authcheck.ErrInvalidCredentials):
-		ev := Event{Type: EventUserAuthFailed, IP: p.ClientIP(r), Reason: "invalid username or password"}
+		ev := Event{Type: EventUserAuthFailed, IP: ip, Reason: "invalid username or password"}
 		if e := p.failed(r.Context(), &a, ev); e != nil {
 			return "", e
 		}

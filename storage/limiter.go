@@ -27,7 +27,12 @@ type Limiter interface {
 
 	// Fail counts one failed attempt under key and returns how long key
 	// must now wait under r (what Throttled would report right after it):
-	// zero when it may still try again at once.
+	// zero when it may still try again at once. It counts after the
+	// fact, even while key must wait (up to Burst×Every), where Reserve
+	// counts in advance and never past the limit. The provider judges
+	// its attempts with Reserve and Refund and does not call Fail; it is
+	// for callers that learn of a failure only once it has happened,
+	// such as an app throttling its own checks with the same Limiter.
 	Fail(ctx context.Context, key string, r Rate) (retryAfter time.Duration, err error)
 
 	// Reserve counts one failed attempt under key in advance, before the

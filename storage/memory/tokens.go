@@ -117,9 +117,15 @@ func (s *Store) ExchangeToken(_ context.Context, x storage.Exchange) (*storage.G
 	if x.Kind != storage.KindRefresh && x.Kind != storage.KindCode {
 		return nil, errNotSingleUse
 	}
-	issue := make([]liveToken, len(x.Issue))
+	// The stored form of the new tokens, made before taking the lock, on
+	// the stack for up to three (a refresh or a code issues two).
+	var small [3]liveToken
+	issue := small[:0]
+	if len(x.Issue) > len(small) {
+		issue = make([]liveToken, 0, len(x.Issue))
+	}
 	for i := range x.Issue {
-		issue[i] = newLiveToken(&x.Issue[i])
+		issue = append(issue, newLiveToken(&x.Issue[i]))
 	}
 
 	now := toNano(s.now())
