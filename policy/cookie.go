@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/oauth2provider/oauth2provider/internal/header"
 	"github.com/oauth2provider/oauth2provider/provider"
 )
 
@@ -47,7 +48,7 @@ func Cookie(s *Sessions) func(http.Handler) http.Handler {
 	if s == nil {
 		panic("policy: Cookie needs sessions")
 	}
-	f := newCookieFailures("Cookie realm="+quote(s.p.Realm()), "a session cookie is required")
+	f := newCookieFailures("Cookie realm="+header.Quote(s.p.Realm()), "a session cookie is required")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.serveCookie(w, r, next, &f)
@@ -88,21 +89,4 @@ func (s *Sessions) serveCookie(w http.ResponseWriter, r *http.Request, next http
 		Method:   MethodCookie,
 	})
 	next.ServeHTTP(w, r.WithContext(ctx))
-}
-
-// quote returns s as an RFC 7230 quoted-string.
-func quote(s string) string {
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20 || c == 0x7f:
-		default:
-			b = append(b, c)
-		}
-	}
-	return string(append(b, '"'))
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/oauth2provider/oauth2provider/internal/header"
 	"github.com/oauth2provider/oauth2provider/internal/scope"
 )
 
@@ -24,13 +25,13 @@ func Require(scopes ...string) func(http.Handler) http.Handler {
 	}
 	for _, s := range scopes {
 		if !scope.ValidToken(s) {
-			panic("policy: Require: invalid scope " + quote(s))
+			panic("policy: Require: invalid scope " + header.Quote(s))
 		}
 	}
 	scopes = slices.Clone(scopes)
 	list := strings.Join(scopes, " ")
 	insufficient := newFailure(http.StatusForbidden,
-		`Bearer error="insufficient_scope", scope=`+quote(list),
+		`Bearer error="insufficient_scope", scope=`+header.Quote(list),
 		"insufficient_scope", "the request requires the scope "+list)
 	unauthenticated := newFailure(http.StatusUnauthorized, "Bearer",
 		"unauthorized", "the request is not authenticated")

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
+
+	"github.com/oauth2provider/oauth2provider/internal/header"
 )
 
 // Error codes of RFC 6749 §5.2 and RFC 6750 §3.1, plus
@@ -151,40 +152,20 @@ func writeError(w http.ResponseWriter, err error) {
 // on the provider use it so that every endpoint answers alike.
 func WriteError(w http.ResponseWriter, err error) { writeError(w, err) }
 
-// quoteParam returns s as an RFC 7230 quoted-string for an auth-param.
-func quoteParam(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20 || c == 0x7f: // no control characters in a header
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
 // BasicChallenge returns the WWW-Authenticate value for HTTP Basic client
 // authentication in the provider's realm.
-func (p *Provider) BasicChallenge() string { return "Basic realm=" + quoteParam(p.cfg.Realm) }
+func (p *Provider) BasicChallenge() string { return "Basic realm=" + header.Quote(p.cfg.Realm) }
 
 // BearerChallenge returns an RFC 6750 §3 WWW-Authenticate value in the
 // provider's realm. code and desc are optional (empty means left out);
 // desc must not hold a token.
 func (p *Provider) BearerChallenge(code, desc string) string {
-	s := "Bearer realm=" + quoteParam(p.cfg.Realm)
+	s := "Bearer realm=" + header.Quote(p.cfg.Realm)
 	if code != "" {
-		s += ", error=" + quoteParam(code)
+		s += ", error=" + header.Quote(code)
 	}
 	if desc != "" {
-		s += ", error_description=" + quoteParam(desc)
+		s += ", error_description=" + header.Quote(desc)
 	}
 	return s
 }
