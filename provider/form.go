@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unsafe"
 )
 
 // Parameter names of the endpoints (RFC 6749, RFC 7009, RFC 7662).
@@ -168,7 +167,7 @@ func (p *Provider) parseForm(w http.ResponseWriter, r *http.Request) (form, *Err
 	}
 	// The body is never written again, so the form's values can be views
 	// of it rather than copies.
-	raw := unsafe.String(unsafe.SliceData(body), len(body)) // #nosec G103 -- read-only view of a buffer this function owns and never writes again
+	raw := unsafeString(body)
 	f, err := parseFormBody(raw)
 	if err != nil {
 		if rep, ok := err.(errRepeated); ok {

@@ -190,10 +190,12 @@ func appendKeyPart(in []byte, s string) []byte {
 	return append(in, s...)
 }
 
-// unsafeString is a read-only string view of b, for a call that neither
-// keeps it nor outlives b.
+// unsafeString is a string view of b without a copy: b must not be
+// written again while the string (or any part of it) is in use, either
+// because the view does not outlive the call it is made for or because
+// nothing writes b any more.
 func unsafeString(b []byte) string {
-	return unsafe.String(unsafe.SliceData(b), len(b)) // #nosec G103 -- read-only view; callers do not keep it
+	return unsafe.String(unsafe.SliceData(b), len(b)) // #nosec G103 -- callers never write b while the view is in use (see the doc comment)
 }
 
 // appendIPKeyPart appends the part of a key naming a client address: an
