@@ -110,7 +110,7 @@ func appendIPField(in []byte, ip netip.Addr) []byte {
 	}
 	at := len(in)
 	in = ip.AppendTo(binary.BigEndian.AppendUint64(in, 0))
-	binary.BigEndian.PutUint64(in[at:], uint64(len(in)-at-8))
+	binary.BigEndian.PutUint64(in[at:], uint64(len(in)-at-8)) // #nosec G115 -- the length of what AppendTo appended: never negative
 	return in
 }
 

@@ -68,7 +68,7 @@ func dumpDOM(t testing.TB, bin, url string, opt Options) (dom, stderr string) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), opt.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin,
+	cmd := exec.CommandContext(ctx, bin, // #nosec G204 -- bin is the Chromium the test environment names; url is a test server on loopback
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update",
 		"--disable-sync", "--user-data-dir="+t.TempDir(),
