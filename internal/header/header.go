@@ -1,0 +1,22 @@
+// Package header holds HTTP header syntax shared by the provider and the
+// policies.
+package header
+
+// Quote returns s as an RFC 9110 quoted-string (§5.6.4), for an
+// auth-param of a WWW-Authenticate challenge: '"' and '\' are escaped,
+// and control characters, which no header may carry, are dropped.
+func Quote(s string) string {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20 || c == 0x7f:
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(append(b, '"'))
+}
