@@ -86,7 +86,12 @@ func parseBasicAuth(h string) (id, secret string, isBasic bool, err error) {
 // before the secret is checked. Secrets made by [storage.NewClientSecret]
 // are not throttled (256 random bits cannot be guessed), nor are unknown
 // clients, which have no secret to guess.
-func (p *Provider) authenticateClient(r *http.Request, f form) (*authenticatedClient, *Error) {
+//
+// exchange names the grant type of a token request that exchanges a
+// single-use token (refresh_token, authorization_code), for which the
+// client may come from the cache of Config.ClientCacheTTL; it is empty
+// for every other request, which always reads the store.
+func (p *Provider) authenticateClient(r *http.Request, f form, exchange string) (*authenticatedClient, *Error) {
 	authz := r.Header.Values("Authorization")
 	if len(authz) > 1 {
 		return nil, errInvalidRequest("more than one Authorization header")
@@ -128,7 +133,24 @@ func (p *Provider) authenticateClient(r *http.Request, f form) (*authenticatedCl
 	basic := len(authz) == 1
 	ip := p.ClientIP(r)
 
-	c, err := p.viewClient(r.Context(), id)
+	if exchange == "" || p.clients == nil {
+		return p.judgeClient(r.Context(), id, secret, method, basic, ip)
+	}
+	now := p.now()
+	if c := p.clients.get(id, now); c != nil && passes(c, exchange, method, secret) {
+		return &authenticatedClient{Client: c, method: method, basic: basic, ip: ip}, nil
+	}
+	ac, e := p.judgeClient(r.Context(), id, secret, method, basic, ip)
+	if e == nil && passes(ac.Client, exchange, method, secret) {
+		p.clients.put(ac.Client, now)
+	}
+	return ac, e
+}
+
+// judgeClient authenticates client id, which presented secret by method,
+// from a fresh read of the store; see authenticateClient.
+func (p *Provider) judgeClient(ctx context.Context, id, secret, method string, basic bool, ip netip.Addr) (*authenticatedClient, *Error) {
+	c, err := p.viewClient(ctx, id)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return nil, errUnavailable(err)
 	}
@@ -151,7 +173,7 @@ func (p *Provider) authenticateClient(r *http.Request, f form) (*authenticatedCl
 	var a attempt
 	if c != nil && !c.Public && !storage.IsGeneratedSecretHash(c.SecretHash) {
 		var e *Error
-		if a, e = p.beginClient(r.Context(), id, ip); e != nil {
+		if a, e = p.beginClient(ctx, id, ip); e != nil {
 			return nil, e
 		}
 		defer a.end()
@@ -162,7 +184,7 @@ func (p *Provider) authenticateClient(r *http.Request, f form) (*authenticatedCl
 	} else {
 		ok = c.VerifySecret(secret)
 	}
-	if e := p.clientSecretChecked(r.Context(), ip, &a, c, ok); e != nil {
+	if e := p.clientSecretChecked(ctx, ip, &a, c, ok); e != nil {
 		return nil, e
 	}
 	if !ok || c.Disabled {

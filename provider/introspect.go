@@ -55,7 +55,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) (*introspe
 	if e != nil {
 		return nil, e
 	}
-	c, e := p.authenticateClient(r, f)
+	c, e := p.authenticateClient(r, f, "")
 	if e != nil {
 		return nil, e
 	}

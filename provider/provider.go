@@ -98,6 +98,27 @@ type Config struct {
 	// are never throttled. Zero means [DefaultClientRate].
 	ClientRate storage.Rate
 
+	// ClientCacheTTL, when positive, keeps in this process, for this
+	// long, each client that authenticated with a generated secret
+	// ([storage.NewClientSecret]) or as a public client for a refresh or
+	// authorization code grant, and serves those grants' client
+	// authentication from it: the grant then costs a networked store one
+	// round trip, the exchange, instead of two. It is used only for
+	// grants that exchange a single-use token, which the store re-checks
+	// atomically, so a client disabled through [Provider.DisableClient]
+	// exchanges nothing even while cached (its grants are revoked). What
+	// may lag by up to ClientCacheTTL on other instances is a change made
+	// in the store alone: an old secret keeps working, and a client
+	// marked Disabled without DisableClient keeps refreshing. A cached
+	// client that refuses a request (a new secret, a grant type just
+	// allowed) is read again, so the cache never refuses what the store
+	// allows. Password, client credentials, introspection and revocation
+	// requests always read the store, as does every request when Clients
+	// is a [storage.ClientViewer] (an in-process store, which a cache
+	// would not speed up). Zero means no cache. A few seconds is a
+	// sensible value.
+	ClientCacheTTL time.Duration
+
 	// Events receives the provider's security events ([Event]). It must
 	// be safe for concurrent use and quick. Nil means each event is
 	// logged to Logger.
@@ -121,7 +142,8 @@ type Provider struct {
 	cfg           Config
 	knownScopes   map[string]struct{} // nil: no provider-wide list
 	defaultScopes []string
-	throttle      *throttler // nil: throttling disabled
+	throttle      *throttler   // nil: throttling disabled
+	clients       *clientCache // nil: Config.ClientCacheTTL is off
 	// macs recycles the *fingerprintMACs of Fingerprint, keyed with
 	// BindingKey.
 	macs sync.Pool
@@ -146,6 +168,9 @@ func New(cfg Config) (*Provider, error) {
 	}
 	if cfg.MaxRequestBytes < 0 {
 		errs = append(errs, errors.New("negative MaxRequestBytes"))
+	}
+	if cfg.ClientCacheTTL < 0 {
+		errs = append(errs, errors.New("negative ClientCacheTTL"))
 	}
 	for _, s := range cfg.Scopes {
 		if !scope.ValidToken(s) {
@@ -195,6 +220,9 @@ func New(cfg Config) (*Provider, error) {
 	cfg.Endpoints = cfg.Endpoints.withDefaults()
 	throttle := newThrottler(&cfg)
 	p := &Provider{cfg: cfg, defaultScopes: dedupe(cfg.DefaultScopes), throttle: throttle}
+	if _, inProcess := cfg.Clients.(storage.ClientViewer); cfg.ClientCacheTTL > 0 && !inProcess {
+		p.clients = &clientCache{ttl: cfg.ClientCacheTTL}
+	}
 	if cfg.Scopes != nil {
 		p.knownScopes = make(map[string]struct{}, len(cfg.Scopes))
 		for _, s := range cfg.Scopes {

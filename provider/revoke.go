@@ -49,7 +49,7 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) *Error {
 	if e != nil {
 		return e
 	}
-	c, e := p.authenticateClient(r, f)
+	c, e := p.authenticateClient(r, f, "")
 	if e != nil {
 		return e
 	}

@@ -60,7 +60,11 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) (*tokenResponse
 	if grant == nil {
 		return nil, &Error{Code: CodeUnsupportedGrantType, Description: "unsupported grant_type", Status: http.StatusBadRequest}
 	}
-	c, e := p.authenticateClient(r, f)
+	exchange := "" // the grants whose client may come from the cache
+	if gt == storage.GrantRefreshToken || gt == storage.GrantAuthorizationCode {
+		exchange = gt
+	}
+	c, e := p.authenticateClient(r, f, exchange)
 	if e != nil {
 		return nil, e
 	}
