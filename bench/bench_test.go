@@ -127,9 +127,20 @@ const (
 // pair issued. Reading the new refresh token out of the JSON response is
 // part of the loop for every library.
 func BenchmarkRefreshGrant(b *testing.B) {
-	for _, lb := range libs {
+	for _, lb := range append(libs[:len(libs):len(libs)], uncached...) {
 		b.Run("lib="+lb.name, func(b *testing.B) { benchRefresh(b, lb.new(b), refreshChain) })
 	}
+}
+
+// uncached are our networked set-ups without the client cache
+// (Config.ClientCacheTTL off, as shipped), for the refresh, the one grant
+// the cache serves.
+var uncached = []struct {
+	name string
+	new  func(testing.TB) *lib
+}{
+	{"ours-redis-uncached", oursRedisUncached},
+	{"ours-postgres-uncached", oursPostgresUncached},
 }
 
 // BenchmarkRefreshLongChain is BenchmarkRefreshGrant on grants rotated

@@ -111,10 +111,11 @@ func sha256Hex(secret []byte) []byte {
 // newOurs sets up our provider on the given stores, with a generated
 // (SHA-256-stored) client secret, as storage.NewClientSecret makes it.
 // Brute-force throttling stays on, as shipped. Security events go to a
-// no-op Events hook, since the peers emit none; with logged set they go
-// to a slog text logger that writes to io.Discard, which is the cost of
-// the default (logging to slog.Default) without a terminal's.
-func newOurs(tb testing.TB, clients storage.ClientStore, tokens storage.TokenStore, logged bool) *lib {
+// no-op Events hook, since the peers emit none. Clients are cached for
+// refreshes (Config.ClientCacheTTL, off by default), which the networked
+// stores' one-round-trip refresh needs; the memory store is never cached.
+// mutate, when not nil, changes the configuration last.
+func newOurs(tb testing.TB, clients storage.ClientStore, tokens storage.TokenStore, mutate func(*provider.Config)) *lib {
 	tb.Helper()
 	secret, hash, err := storage.NewClientSecret()
 	if err != nil {
@@ -135,11 +136,11 @@ func newOurs(tb testing.TB, clients storage.ClientStore, tokens storage.TokenSto
 			}
 			return "", authcheck.ErrInvalidCredentials
 		}),
-		Events: func(context.Context, provider.Event) {},
+		Events:         func(context.Context, provider.Event) {},
+		ClientCacheTTL: clientCacheTTL,
 	}
-	if logged {
-		cfg.Events = nil
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if mutate != nil {
+		mutate(&cfg)
 	}
 	p, err := provider.New(cfg)
 	if err != nil {
@@ -165,15 +166,27 @@ func newOurs(tb testing.TB, clients storage.ClientStore, tokens storage.TokenSto
 	}
 }
 
+// clientCacheTTL is the Config.ClientCacheTTL of our set-ups.
+const clientCacheTTL = 5 * time.Second
+
 func oursMemory(tb testing.TB) *lib {
 	s := memory.New(memory.Config{})
-	return newOurs(tb, s, s, false)
+	return newOurs(tb, s, s, nil)
 }
 
+// oursMemoryLogged sends security events to a slog text logger that
+// writes to io.Discard, which is the cost of the default (logging to
+// slog.Default) without a terminal's.
 func oursMemoryLogged(tb testing.TB) *lib {
 	s := memory.New(memory.Config{})
-	return newOurs(tb, s, s, true)
+	return newOurs(tb, s, s, func(c *provider.Config) {
+		c.Events = nil
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	})
 }
+
+// noClientCache turns Config.ClientCacheTTL off, as shipped.
+func noClientCache(c *provider.Config) { c.ClientCacheTTL = 0 }
 
 // redisClient returns a client on OAUTH2_TEST_REDIS_URL and a key prefix
 // of its own, whose keys are deleted when tb ends; it skips tb when the
@@ -213,7 +226,15 @@ func redisClient(tb testing.TB) (goredis.UniversalClient, string) {
 func oursRedis(tb testing.TB) *lib {
 	c, prefix := redisClient(tb)
 	s := redis.New(c, redis.Config{Prefix: prefix})
-	return newOurs(tb, s, s, false)
+	return newOurs(tb, s, s, nil)
+}
+
+// oursRedisUncached is oursRedis without the client cache: a refresh
+// reads the client first, one more round trip.
+func oursRedisUncached(tb testing.TB) *lib {
+	c, prefix := redisClient(tb)
+	s := redis.New(c, redis.Config{Prefix: prefix})
+	return newOurs(tb, s, s, noClientCache)
 }
 
 // pgPool returns a pool on OAUTH2_TEST_POSTGRES_URL whose connections see
@@ -256,7 +277,13 @@ func pgPool(tb testing.TB) *pgxpool.Pool {
 
 func oursPostgres(tb testing.TB) *lib {
 	s := postgres.New(pgPool(tb), postgres.Config{})
-	return newOurs(tb, s, s, false)
+	return newOurs(tb, s, s, nil)
+}
+
+// oursPostgresUncached is oursPostgres without the client cache.
+func oursPostgresUncached(tb testing.TB) *lib {
+	s := postgres.New(pgPool(tb), postgres.Config{})
+	return newOurs(tb, s, s, noClientCache)
 }
 
 // --- ory/fosite ---
