@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -39,6 +40,8 @@ func newInstanceProvider(rdb goredis.UniversalClient, users authcheck.AuthChecke
 		// The load balancers' networks: their X-Forwarded-For and
 		// X-Forwarded-Proto are believed, nobody else's.
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
+		// A refresh in one round trip; see "Caching clients" below.
+		ClientCacheTTL: 5 * time.Second,
 	})
 }
 
