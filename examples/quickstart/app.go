@@ -110,8 +110,13 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		AllowInsecureHTTP: o.loopback,
 		BindingKey:        bindingKey(o),
 		Limiter:           a.limiter,
-		Endpoints:         provider.Endpoints{Authorization: authorizePath},
-		Now:               o.now,
+		// On Redis or Postgres, a refresh by a client with a generated
+		// secret (oauth2ctl's) or a public one (the SPA) costs one round
+		// trip (docs/scaling.md, "Caching clients"); the memory store
+		// ignores it.
+		ClientCacheTTL: 5 * time.Second,
+		Endpoints:      provider.Endpoints{Authorization: authorizePath},
+		Now:            o.now,
 	})
 	if err != nil {
 		a.Close()
