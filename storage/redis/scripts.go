@@ -63,13 +63,23 @@ local function horizon(gkey, ix, old, exp, want)
   redis.call('HSET', gkey, 'ix', want)
   return '1', want
 end
--- puttoken writes a token hash from ARGV[i..i+4] (hex, kind, scopes,
--- issued, expires) under key k, with its TTL, and adds it to the set.
-local function puttoken(k, skey, i, now)
-  redis.call('HSET', k, 'kind', ARGV[i+1], 'scopes', ARGV[i+2],
-    'issued', ARGV[i+3], 'expires', ARGV[i+4], 'consumed', '0')
-  redis.call('PEXPIRE', k, ttl(ARGV[i+4], now))
-  redis.call('ZADD', skey, ms(ARGV[i+4]), ARGV[i])
+-- puttokens writes a token hash under each of KEYS[j..], from five ARGV
+-- values each, the first at ARGV[i] (hex, kind, scopes, issued, expires),
+-- with its TTL, and adds them all to the set skey with one ZADD. It
+-- returns the latest of exp and their expiries.
+local function puttokens(j, i, skey, now, exp)
+  local z = {}
+  for k = j, #KEYS do
+    local a = i + (k - j) * 5
+    redis.call('HSET', KEYS[k], 'kind', ARGV[a+1], 'scopes', ARGV[a+2],
+      'issued', ARGV[a+3], 'expires', ARGV[a+4], 'consumed', '0')
+    redis.call('PEXPIRE', KEYS[k], ttl(ARGV[a+4], now))
+    z[#z+1] = ms(ARGV[a+4])
+    z[#z+1] = ARGV[a]
+    if lt(exp, ARGV[a+4]) then exp = ARGV[a+4] end
+  end
+  if #z > 0 then redis.call('ZADD', skey, unpack(z)) end
+  return exp
 end
 `
 
@@ -91,7 +101,7 @@ redis.call('HSET', KEYS[1], 'client', ARGV[2], 'user', ARGV[3], 'scopes', ARGV[4
   'expires', ARGV[9], 'revoked', '0', 'ix', ARGV[10])
 local t = ttl(ARGV[9], now)
 redis.call('PEXPIRE', KEYS[1], t)
-for j = 3, #KEYS do puttoken(KEYS[j], KEYS[2], 11 + (j - 3) * 5, now) end
+puttokens(3, 11, KEYS[2], now, ARGV[9])
 if #KEYS > 2 then redis.call('PEXPIRE', KEYS[2], t) end
 return 'ok'
 `)
@@ -127,16 +137,9 @@ if ARGV[6] == '1' then
     if g[i] ~= ARGV[6 + i] then return {'changed'} end
   end
 end
-for j = 4, #KEYS do
-  if redis.call('EXISTS', KEYS[j]) == 1 then return {'exists'} end
-end
+if #KEYS > 3 and redis.call('EXISTS', unpack(KEYS, 4)) > 0 then return {'exists'} end
 redis.call('HSET', KEYS[3], 'consumed', '1')
-local exp = g[8]
-for j = 4, #KEYS do
-  local i = 15 + (j - 4) * 5
-  puttoken(KEYS[j], KEYS[2], i, now)
-  if lt(exp, ARGV[i + 4]) then exp = ARGV[i + 4] end
-end
+local exp = puttokens(4, 15, KEYS[2], now, g[8])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ms(now))
 if exp ~= g[8] then
   redis.call('HSET', KEYS[1], 'expires', exp)
