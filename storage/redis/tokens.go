@@ -81,11 +81,11 @@ func (s *Store) LookupToken(ctx context.Context, kind storage.TokenKind, ref sto
 	if ref.GrantID == "" { // "{}" is no hash tag: the keys would span slots
 		return nil, fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
 	}
-	base := s.grantBase(ref.GrantID)
+	base, gkey, _ := s.grantKeys(ref.GrantID)
 	now := instant(s.now())
 	p := s.rdb.TxPipeline()
 	tc := p.Do(ctx, hmget(lookupTokenFields, tokenKey(base, ref.Hash))...)
-	gc := p.Do(ctx, hmget(lookupGrantFields, grantKey(base))...)
+	gc := p.Do(ctx, hmget(lookupGrantFields, gkey)...)
 	if _, err := p.Exec(ctx); err != nil {
 		return nil, wrap(op, err)
 	}
