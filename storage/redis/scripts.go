@@ -1,6 +1,11 @@
 package redis
 
-import goredis "github.com/redis/go-redis/v9"
+import (
+	"context"
+	"strconv"
+
+	goredis "github.com/redis/go-redis/v9"
+)
 
 // The Lua scripts. Each runs atomically on the keys of one grant, which
 // share a hash tag, so each is one EVALSHA on one Cluster slot. A lookup,
@@ -63,13 +68,36 @@ local function horizon(gkey, ix, old, exp, want)
   redis.call('HSET', gkey, 'ix', want)
   return '1', want
 end
--- puttoken writes a token hash from ARGV[i..i+4] (hex, kind, scopes,
--- issued, expires) under key k, with its TTL, and adds it to the set.
-local function puttoken(k, skey, i, now)
-  redis.call('HSET', k, 'kind', ARGV[i+1], 'scopes', ARGV[i+2],
-    'issued', ARGV[i+3], 'expires', ARGV[i+4], 'consumed', '0')
-  redis.call('PEXPIRE', k, ttl(ARGV[i+4], now))
-  redis.call('ZADD', skey, ms(ARGV[i+4]), ARGV[i])
+-- pack returns its arguments (strings; nil reads as "") as one string,
+-- each as its length in bytes, ':' and itself, so that the client reads
+-- a reply of many values as one string (see unpack).
+local function pack(...)
+  local t = {}
+  for i = 1, select('#', ...) do
+    local v = select(i, ...) or ''
+    t[#t+1] = #v
+    t[#t+1] = ':'
+    t[#t+1] = v
+  end
+  return table.concat(t)
+end
+-- puttokens writes a token hash under each of KEYS[j..], from five ARGV
+-- values each, the first at ARGV[i] (hex, kind, scopes, issued, expires),
+-- with its TTL, and adds them all to the set skey with one ZADD. It
+-- returns the latest of exp and their expiries.
+local function puttokens(j, i, skey, now, exp)
+  local z = {}
+  for k = j, #KEYS do
+    local a = i + (k - j) * 5
+    redis.call('HSET', KEYS[k], 'kind', ARGV[a+1], 'scopes', ARGV[a+2],
+      'issued', ARGV[a+3], 'expires', ARGV[a+4], 'consumed', '0')
+    redis.call('PEXPIRE', KEYS[k], ttl(ARGV[a+4], now))
+    z[#z+1] = ms(ARGV[a+4])
+    z[#z+1] = ARGV[a]
+    if lt(exp, ARGV[a+4]) then exp = ARGV[a+4] end
+  end
+  if #z > 0 then redis.call('ZADD', skey, unpack(z)) end
+  return exp
 end
 `
 
@@ -81,7 +109,7 @@ var grantFields = []string{"client", "user", "scopes", "binding", "created", "co
 // KEYS: grant, token set, token keys... ARGV: now, the seven grantFields,
 // expires, ix, then five values per token (hex, kind, scopes, issued,
 // expires). Returns "ok" or "exists".
-var createScript = goredis.NewScript(luaPrelude + `
+var createScript = newScript(luaPrelude + `
 local now = ARGV[1]
 for i = 1, #KEYS do
   if i ~= 2 and redis.call('EXISTS', KEYS[i]) == 1 then return 'exists' end
@@ -91,7 +119,7 @@ redis.call('HSET', KEYS[1], 'client', ARGV[2], 'user', ARGV[3], 'scopes', ARGV[4
   'expires', ARGV[9], 'revoked', '0', 'ix', ARGV[10])
 local t = ttl(ARGV[9], now)
 redis.call('PEXPIRE', KEYS[1], t)
-for j = 3, #KEYS do puttoken(KEYS[j], KEYS[2], 11 + (j - 3) * 5, now) end
+puttokens(3, 11, KEYS[2], now, ARGV[9])
 if #KEYS > 2 then redis.call('PEXPIRE', KEYS[2], t) end
 return 'ok'
 `)
@@ -102,41 +130,34 @@ return 'ok'
 // guard ("1" to compare the grant with the next seven values, else "0"),
 // seven grantFields, ix (the index horizon to record should the grant's
 // expiry pass the recorded one), then five values per new token.
-// Returns {"nf"}, {"reused"} (the grant is revoked), {"exists"},
-// {"changed"} (the guard failed), or {"ok", seven grantFields, expires,
-// reindex ("1" when the grant's expiry passed its recorded ix, which is
-// then raised: the caller must index the grant up to the returned ix),
-// ix}. "peek" stops before any write, after the reuse check.
-var exchangeScript = goredis.NewScript(luaPrelude + `
+// Returns, packed (see unpack), "nf", "reused" (the grant is revoked),
+// "exists", "changed" (the guard failed), or "ok", seven grantFields,
+// expires, reindex ("1" when the grant's expiry passed its recorded ix,
+// which is then raised: the caller must index the grant up to the
+// returned ix), ix. "peek" stops before any write, after the reuse check.
+var exchangeScript = newScript(luaPrelude + `
 local now = ARGV[1]
 local t = redis.call('HMGET', KEYS[3], 'kind', 'expires', 'consumed')
-if not t[1] or t[1] ~= ARGV[2] or not lt(now, t[2]) then return {'nf'} end
+if not t[1] or t[1] ~= ARGV[2] or not lt(now, t[2]) then return pack('nf') end
 local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'scopes', 'binding', 'created', 'code', 'uname', 'expires', 'revoked', 'ix')
-if not g[1] or not lt(now, g[8]) or g[1] ~= ARGV[3] then return {'nf'} end
+if not g[1] or not lt(now, g[8]) or g[1] ~= ARGV[3] then return pack('nf') end
 g[7] = g[7] or ''
 if t[3] ~= '0' then
   revoke(ARGV[4], KEYS[1], KEYS[2])
-  return {'reused'}
+  return pack('reused')
 end
-if g[9] ~= '0' then return {'nf'} end
+if g[9] ~= '0' then return pack('nf') end
 if ARGV[5] == 'peek' then
-  return {'ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], '0', g[10] or g[8]}
+  return pack('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], '0', g[10] or g[8])
 end
 if ARGV[6] == '1' then
   for i = 1, 7 do
-    if g[i] ~= ARGV[6 + i] then return {'changed'} end
+    if g[i] ~= ARGV[6 + i] then return pack('changed') end
   end
 end
-for j = 4, #KEYS do
-  if redis.call('EXISTS', KEYS[j]) == 1 then return {'exists'} end
-end
+if #KEYS > 3 and redis.call('EXISTS', unpack(KEYS, 4)) > 0 then return pack('exists') end
 redis.call('HSET', KEYS[3], 'consumed', '1')
-local exp = g[8]
-for j = 4, #KEYS do
-  local i = 15 + (j - 4) * 5
-  puttoken(KEYS[j], KEYS[2], i, now)
-  if lt(exp, ARGV[i + 4]) then exp = ARGV[i + 4] end
-end
+local exp = puttokens(4, 15, KEYS[2], now, g[8])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ms(now))
 if exp ~= g[8] then
   redis.call('HSET', KEYS[1], 'expires', exp)
@@ -144,7 +165,7 @@ if exp ~= g[8] then
 end
 local reindex, ix = horizon(KEYS[1], g[10], g[8], exp, ARGV[14])
 redis.call('PEXPIRE', KEYS[2], ttl(exp, now))
-return {'ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], exp, reindex, ix}
+return pack('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], exp, reindex, ix)
 `)
 
 // extendScript moves a live token's expiry, and its grant's when later.
@@ -202,3 +223,63 @@ if top[2] then
 end
 return 0
 `)
+
+// script is a Lua script run with EVALSHA, falling back to EVAL when the
+// server has not cached it (see run).
+type script struct {
+	src, sha string
+}
+
+// newScript returns the script of src.
+func newScript(src string) *script {
+	return &script{src: src, sha: goredis.NewScript(src).Hash()}
+}
+
+// numKeys are the key counts run passes without allocating.
+var numKeys = [...]string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+
+// run runs sc on the first nkeys of v as KEYS and the rest as ARGV, and
+// returns the reply. Every argument is passed as a *string into v (and sc),
+// which go-redis writes as the string it points to: unlike a string, a
+// pointer fits in an interface, so building the command allocates once
+// instead of once per argument. v must not change until run returns. A
+// server that has not cached the script answers NOSCRIPT; run then sends
+// its body, which caches it. On a cluster, go-redis routes the command by
+// its first key (argument 3), as it does for EVALSHA.
+func (sc *script) run(ctx context.Context, c goredis.UniversalClient, nkeys int, v []string) *goredis.Cmd {
+	args := make([]any, 3+len(v))
+	args[0], args[1] = "evalsha", &sc.sha
+	if nkeys < len(numKeys) {
+		args[2] = &numKeys[nkeys]
+	} else {
+		args[2] = strconv.Itoa(nkeys)
+	}
+	for i := range v {
+		args[3+i] = &v[i]
+	}
+	cmd := c.Do(ctx, args...)
+	if goredis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+		args[0], args[1] = "eval", &sc.src
+		cmd = c.Do(ctx, args...)
+	}
+	return cmd
+}
+
+// unpack appends to dst the values the scripts' pack joined into v, and
+// reports whether v was well formed.
+func unpack(dst []string, v string) ([]string, bool) {
+	for v != "" {
+		i := 0
+		n := 0
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' && i < 10 {
+			n = n*10 + int(v[i]-'0')
+			i++
+		}
+		if i == 0 || i == len(v) || v[i] != ':' || n > len(v)-i-1 {
+			return dst, false
+		}
+		dst = append(dst, v[i+1:i+1+n])
+		v = v[i+1+n:]
+	}
+	return dst, true
+}

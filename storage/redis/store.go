@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -61,6 +62,14 @@ func New(client goredis.UniversalClient, cfg Config) *Store {
 // grantBase returns "<prefix>{<grantID>}", the start of every key of the grant.
 func (s *Store) grantBase(grantID string) string { return s.prefix + "{" + grantID + "}" }
 
+// grantKeys returns grantBase(grantID), grantKey and tokenSetKey of it, in
+// one allocation.
+func (s *Store) grantKeys(grantID string) (base, gkey, skey string) {
+	n := len(s.prefix) + len(grantID) + 2
+	all := s.prefix + "{" + grantID + "}:g" + s.prefix + "{" + grantID + "}:ts"
+	return all[:n], all[:n+2], all[n+2:]
+}
+
 // grantKey is the grant hash.
 func grantKey(base string) string { return base + ":g" }
 
@@ -69,7 +78,18 @@ func grantKey(base string) string { return base + ":g" }
 func tokenSetKey(base string) string { return base + ":ts" }
 
 // tokenKey is one token hash.
-func tokenKey(base string, h storage.Hash) string { return base + ":t:" + h.String() }
+func tokenKey(base string, h storage.Hash) string {
+	const digits = "0123456789abcdef"
+	var b strings.Builder
+	b.Grow(len(base) + 3 + 2*len(h))
+	b.WriteString(base)
+	b.WriteString(":t:")
+	for _, c := range h {
+		b.WriteByte(digits[c>>4])
+		b.WriteByte(digits[c&15])
+	}
+	return b.String()
+}
 
 // clientKey is one client, as JSON.
 func (s *Store) clientKey(id string) string { return s.prefix + "client:" + id }

@@ -27,31 +27,31 @@ func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...sto
 	if g.ID == "" {
 		return fmt.Errorf("redis: %s: %w", op, errNoGrantID)
 	}
-	base := s.grantBase(g.ID)
+	base, gkey, skey := s.grantKeys(g.ID)
 	exp := g.ExpiresAt
-	keys := make([]string, 0, 2+len(tokens))
-	keys = append(keys, grantKey(base), tokenSetKey(base))
+	// The script's keys, then its arguments (see createScript).
+	nkeys := 2 + len(tokens)
+	v := make([]string, 0, nkeys+10+5*len(tokens))
+	v = append(v, gkey, skey)
 	for _, t := range tokens {
 		if t.GrantID != g.ID {
 			return fmt.Errorf("redis: %s: %w", op, errTokenGrant)
 		}
-		keys = append(keys, tokenKey(base, t.Hash))
+		v = append(v, tokenKey(base, t.Hash))
 		if t.ExpiresAt.After(exp) {
 			exp = t.ExpiresAt
 		}
 	}
-	fields, err := encodeGrant(g)
+	now := s.now()
+	ix := indexHorizon(now, exp)
+	v = append(v, instant(now))
+	v, err := appendGrant(v, g)
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
-	now := s.now()
-	ix := indexHorizon(now, exp)
-	args := make([]any, 0, 9+5*len(tokens))
-	args = append(args, instant(now))
-	args = append(args, fields...)
-	args = append(args, instant(exp), instant(ix))
-	for _, t := range tokens {
-		if args, err = appendToken(args, &t); err != nil {
+	v = append(v, instant(exp), instant(ix))
+	for i := range tokens {
+		if v, err = appendToken(v, v[2+i], &tokens[i]); err != nil {
 			return fmt.Errorf("redis: %s: %w", op, err)
 		}
 	}
@@ -62,7 +62,7 @@ func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...sto
 	if err := s.index(ctx, now, g.ID, g.UserID, g.ClientID, ix); err != nil {
 		return wrap(op, err)
 	}
-	res, err := createScript.Run(ctx, s.rdb, keys, args...).Text()
+	res, err := createScript.run(ctx, s.rdb, nkeys, v).Text()
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -81,11 +81,11 @@ func (s *Store) LookupToken(ctx context.Context, kind storage.TokenKind, ref sto
 	if ref.GrantID == "" { // "{}" is no hash tag: the keys would span slots
 		return nil, fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
 	}
-	base := s.grantBase(ref.GrantID)
+	base, gkey, _ := s.grantKeys(ref.GrantID)
 	now := instant(s.now())
 	p := s.rdb.TxPipeline()
 	tc := p.Do(ctx, hmget(lookupTokenFields, tokenKey(base, ref.Hash))...)
-	gc := p.Do(ctx, hmget(lookupGrantFields, grantKey(base))...)
+	gc := p.Do(ctx, hmget(lookupGrantFields, gkey)...)
 	if _, err := p.Exec(ctx); err != nil {
 		return nil, wrap(op, err)
 	}
@@ -160,29 +160,31 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 		return nil, fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
 	}
 	gid := x.Presented.GrantID
-	base := s.grantBase(gid)
-	keys := make([]string, 0, 3+len(x.Issue))
-	keys = append(keys, grantKey(base), tokenSetKey(base), tokenKey(base, x.Presented.Hash))
-	for _, t := range x.Issue {
-		keys = append(keys, tokenKey(base, t.Hash))
-	}
+	base, gkey, skey := s.grantKeys(gid)
 	now := s.now()
-	head := []any{instant(now), strconv.Itoa(int(x.Kind)), x.ClientID, base}
+	// The script's keys, then its arguments (see exchangeScript).
+	nkeys := 3 + len(x.Issue)
+	v := make([]string, 0, nkeys+14+5*len(x.Issue))
+	v = append(v, gkey, skey, tokenKey(base, x.Presented.Hash))
+	for _, t := range x.Issue {
+		v = append(v, tokenKey(base, t.Hash))
+	}
+	head := len(v)
+	v = append(v, instant(now), strconv.Itoa(int(x.Kind)), x.ClientID, base, "commit")
+	guard := len(v)
+	v = append(v, "0", "", "", "", "", "", "", "") // no guard: the flag and seven unused values
 
-	guard := []any{"0", "", "", "", "", "", "", ""} // no guard: the flag and seven unused values
 	if x.Check != nil {
-		args := append(append([]any{}, head...), "peek")
-		args = append(args, guard...)
-		g, raw, err := s.runExchange(ctx, keys[:3], args, gid)
+		peek := append(append(make([]string, 0, 3+len(v)-head), v[:3]...), v[head:]...)
+		peek[3+guard-head-1] = "peek"
+		g, raw, err := s.runExchange(ctx, 3, peek, gid)
 		if err != nil {
 			return nil, wrap(op, err)
 		}
 		// The guard is the grant as stored, taken before Check could
 		// touch the copy it is shown.
-		guard = []any{"1"}
-		for _, v := range raw[:len(grantFields)] {
-			guard = append(guard, v)
-		}
+		v[guard] = "1"
+		copy(v[guard+1:], raw[:len(grantFields)])
 		if err := x.Check(g); err != nil {
 			return nil, err
 		}
@@ -194,19 +196,14 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 			issueExp = t.ExpiresAt
 		}
 	}
-	args := make([]any, 0, len(head)+2+len(guard)+5*len(x.Issue))
-	args = append(args, head...)
-	args = append(args, "commit")
-	args = append(args, guard...)
-	args = append(args, instant(indexHorizon(now, issueExp)))
+	v = append(v, instant(indexHorizon(now, issueExp)))
 	var err error
-	for _, t := range x.Issue {
-		t.GrantID = gid
-		if args, err = appendToken(args, &t); err != nil {
+	for i := range x.Issue {
+		if v, err = appendToken(v, v[3+i], &x.Issue[i]); err != nil {
 			return nil, fmt.Errorf("redis: %s: %w", op, err)
 		}
 	}
-	g, raw, err := s.runExchange(ctx, keys, args, gid)
+	g, raw, err := s.runExchange(ctx, nkeys, v, gid)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -222,15 +219,17 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 	return g, nil
 }
 
-// runExchange runs exchangeScript and decodes its reply. It returns the
-// grant and the raw reply after the status: the grantFields values,
-// expires, the reindex flag and the index horizon.
-func (s *Store) runExchange(ctx context.Context, keys []string, args []any, gid string) (*storage.Grant, []string, error) {
-	vals, err := exchangeScript.Run(ctx, s.rdb, keys, args...).StringSlice()
+// runExchange runs exchangeScript on the keys and arguments v, the first
+// nkeys of them keys, and decodes its reply. It returns the grant and the
+// raw reply after the status: the grantFields values, expires, the
+// reindex flag and the index horizon.
+func (s *Store) runExchange(ctx context.Context, nkeys int, v []string, gid string) (*storage.Grant, []string, error) {
+	res, err := exchangeScript.run(ctx, s.rdb, nkeys, v).Text()
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(vals) == 0 {
+	vals, ok := unpack(make([]string, 0, len(grantFields)+4), res)
+	if !ok || len(vals) == 0 {
 		return nil, nil, errors.New("unexpected script reply")
 	}
 	switch vals[0] {
@@ -308,8 +307,8 @@ func (s *Store) revoke(ctx context.Context, grantID string, match ...string) (bo
 	return n == 1, err
 }
 
-// encodeGrant returns the grant's immutable fields in grantFields order.
-func encodeGrant(g *storage.Grant) ([]any, error) {
+// appendGrant appends the grant's immutable fields in grantFields order.
+func appendGrant(v []string, g *storage.Grant) ([]string, error) {
 	scopes, err := encScopes(g.Scopes)
 	if err != nil {
 		return nil, err
@@ -322,7 +321,7 @@ func encodeGrant(g *storage.Grant) ([]any, error) {
 		}
 		code = string(b)
 	}
-	return []any{g.ClientID, g.UserID, scopes, g.Binding, encTime(g.CreatedAt), code, g.Username}, nil
+	return append(v, g.ClientID, g.UserID, scopes, g.Binding, encTime(g.CreatedAt), code, g.Username), nil
 }
 
 // decodeGrant fills g from the grantFields values followed by expires.
@@ -348,14 +347,14 @@ func decodeGrant(g *storage.Grant, id string, v []string) error {
 	return err
 }
 
-// appendToken appends the five script values of t: hex hash, kind,
-// scopes, issued, expires.
-func appendToken(args []any, t *storage.Token) ([]any, error) {
+// appendToken appends the five script values of t, stored under key:
+// hex hash (the end of key), kind, scopes, issued, expires.
+func appendToken(v []string, key string, t *storage.Token) ([]string, error) {
 	scopes, err := encScopes(t.Scopes)
 	if err != nil {
 		return nil, err
 	}
-	return append(args, t.Hash.String(), strconv.Itoa(int(t.Kind)), scopes,
+	return append(v, key[len(key)-2*len(t.Hash):], strconv.Itoa(int(t.Kind)), scopes,
 		encTime(t.IssuedAt), instant(t.ExpiresAt)), nil
 }
 
