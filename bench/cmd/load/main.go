@@ -39,6 +39,7 @@ import (
 const (
 	demoClient   = "demo-client"
 	demoSecret   = "demo-secret"
+	spaClient    = "demo-spa" // the quickstart's public client
 	demoUser     = "johndoe"
 	demoPassword = "foobar42"
 )
@@ -51,7 +52,7 @@ func main() {
 	flag.StringVar(&o.levels, "c", "1,8,32", "concurrency levels, comma-separated")
 	flag.DurationVar(&o.duration, "d", 3*time.Second, "time bound of each phase")
 	flag.IntVar(&o.count, "n", 20000, "request bound of each phase")
-	flag.StringVar(&o.phases, "phases", "api,password,refresh", "phases to run, comma-separated")
+	flag.StringVar(&o.phases, "phases", "api,password,refresh,spa-refresh", "phases to run, comma-separated")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -93,7 +94,7 @@ func run(o options) error {
 	l := &loader{c: c, base: base}
 
 	fmt.Printf("quickstart at %s, store %s; each phase ≤ %s and ≤ %d requests\n\n", base, o.store, o.duration, o.count)
-	fmt.Printf("%-9s %5s %8s %10s %10s %10s\n", "phase", "conc", "requests", "req/s", "p50", "p99")
+	fmt.Printf("%-11s %5s %8s %10s %10s %10s\n", "phase", "conc", "requests", "req/s", "p50", "p99")
 	for _, ph := range strings.Split(o.phases, ",") {
 		var op func(ctx context.Context, worker int) (func(context.Context) error, error)
 		switch ph {
@@ -103,6 +104,8 @@ func run(o options) error {
 			op = l.passwordOp
 		case "refresh":
 			op = l.refreshOp
+		case "spa-refresh":
+			op = l.spaRefreshOp
 		default:
 			return fmt.Errorf("unknown phase %q", ph)
 		}
@@ -111,7 +114,7 @@ func run(o options) error {
 			if err != nil {
 				return fmt.Errorf("%s at concurrency %d: %w", ph, n, err)
 			}
-			fmt.Printf("%-9s %5d %8d %10.0f %10s %10s\n", ph, n, r.n, r.rate, round(r.p50), round(r.p99))
+			fmt.Printf("%-11s %5d %8d %10.0f %10s %10s\n", ph, n, r.n, r.rate, round(r.p50), round(r.p99))
 		}
 	}
 	return nil
@@ -236,13 +239,17 @@ type tokens struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
+// token sends a token request as the demo client, or, when form names a
+// client_id, as that public client.
 func (l *loader) token(ctx context.Context, form url.Values) (tokens, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.base+"/oauth2/token", strings.NewReader(form.Encode()))
 	if err != nil {
 		return tokens{}, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(demoClient, demoSecret)
+	if !form.Has("client_id") {
+		req.SetBasicAuth(demoClient, demoSecret)
+	}
 	resp, err := l.c.Do(req)
 	if err != nil {
 		return tokens{}, err
@@ -302,15 +309,33 @@ func (l *loader) passwordOp(context.Context, int) (func(context.Context) error, 
 }
 
 // refreshOp gets one grant for the worker (not measured) and returns a
-// refresh of its chain.
+// refresh of its chain, by the demo client (an argon2id secret).
 func (l *loader) refreshOp(ctx context.Context, _ int) (func(context.Context) error, error) {
-	t, err := l.token(ctx, passwordForm)
+	return l.refreshChain(ctx, nil)
+}
+
+// spaRefreshOp is refreshOp by the quickstart's public client, which has
+// no secret to verify: the token endpoint's own cost.
+func (l *loader) spaRefreshOp(ctx context.Context, _ int) (func(context.Context) error, error) {
+	return l.refreshChain(ctx, url.Values{"client_id": {spaClient}})
+}
+
+// refreshChain gets one grant for the worker with the extra form values
+// (not measured) and returns a refresh of its chain with them.
+func (l *loader) refreshChain(ctx context.Context, extra url.Values) (func(context.Context) error, error) {
+	form := func(v url.Values) url.Values {
+		for k, vs := range extra {
+			v[k] = vs
+		}
+		return v
+	}
+	t, err := l.token(ctx, form(url.Values{"grant_type": {"password"}, "username": {demoUser}, "password": {demoPassword}, "scope": {"read"}}))
 	if err != nil {
 		return nil, err
 	}
 	rt := t.RefreshToken
 	return func(ctx context.Context) error {
-		t, err := l.token(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+		t, err := l.token(ctx, form(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}))
 		if err != nil {
 			return err
 		}

@@ -27,6 +27,10 @@ func quickstartLike(t *testing.T, secret string) *httptest.Server {
 		ID: demoClient, SecretHash: storage.HashGeneratedSecret(secret),
 		GrantTypes: []string{storage.GrantPassword, storage.GrantRefreshToken}, Scopes: []string{"read"},
 	}))
+	require.NoError(t, store.CreateClient(context.Background(), &storage.Client{
+		ID: spaClient, Public: true,
+		GrantTypes: []string{storage.GrantPassword, storage.GrantRefreshToken}, Scopes: []string{"read"},
+	}))
 	p, err := provider.New(provider.Config{
 		Clients: store, Tokens: store, Scopes: []string{"read"}, AllowInsecureHTTP: true,
 		DisableThrottling: true, // the load generator sends many grants from one address
@@ -52,7 +56,7 @@ func quickstartLike(t *testing.T, secret string) *httptest.Server {
 func TestRunAgainstAQuickstart(t *testing.T) {
 	srv := quickstartLike(t, demoSecret)
 	start := time.Now()
-	err := run(options{url: srv.URL, store: "memory", levels: "1,2", phases: "api,password,refresh",
+	err := run(options{url: srv.URL, store: "memory", levels: "1,2", phases: "api,password,refresh,spa-refresh",
 		duration: 300 * time.Millisecond, count: 20})
 	require.NoError(t, err)
 	assert.Less(t, time.Since(start), 10*time.Second, "every phase is bounded")
