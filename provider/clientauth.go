@@ -140,9 +140,10 @@ func (p *Provider) authenticateClient(r *http.Request, f form, exchange string) 
 	if c := p.clients.get(id, now); c != nil && passes(c, exchange, method, secret) {
 		return &authenticatedClient{Client: c, method: method, basic: basic, ip: ip}, nil
 	}
+	gen := p.clients.generation()
 	ac, e := p.judgeClient(r.Context(), id, secret, method, basic, ip)
 	if e == nil && passes(ac.Client, exchange, method, secret) {
-		p.clients.put(ac.Client, now)
+		p.clients.put(ac.Client, now, gen)
 	}
 	return ac, e
 }

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,13 @@ type clientCache struct {
 	ttl time.Duration
 	m   sync.Map // client ID → *cachedClient
 	n   atomic.Int64
+	// gen counts drops: a client read before a drop is not cached after
+	// it, so that a request racing DisableClient cannot put back what it
+	// dropped.
+	gen atomic.Uint64
+	// sweptAt is when a full cache was last swept (Unix nanoseconds), so
+	// that a cache full of live entries is swept at most every ttl/4.
+	sweptAt atomic.Int64
 	// sweeping is set while one goroutine sweeps a full cache.
 	sweeping atomic.Bool
 }
@@ -40,47 +48,72 @@ type cachedClient struct {
 	until time.Time
 }
 
-// get returns the client cached under id at now, or nil.
+// get returns the client cached under id at now, or nil. An entry made
+// later than now (a clock that stepped back) counts as expired too.
 func (cc *clientCache) get(id string, now time.Time) *storage.Client {
 	v, ok := cc.m.Load(id)
 	if !ok {
 		return nil
 	}
 	e := v.(*cachedClient)
-	if !now.Before(e.until) {
+	if !now.Before(e.until) || now.Before(e.until.Add(-cc.ttl)) {
 		return nil
 	}
 	return e.c
 }
 
-// put caches c, which the caller will not modify, from now.
-func (cc *clientCache) put(c *storage.Client, now time.Time) {
-	e := &cachedClient{c: c, until: now.Add(cc.ttl)}
-	if _, ok := cc.m.Load(c.ID); !ok && cc.n.Load() >= maxCachedClients {
+// generation returns the drop count to hand to put for a client read
+// from the store after this call.
+func (cc *clientCache) generation() uint64 { return cc.gen.Load() }
+
+// put caches, from now, a copy of c (whose ID is cloned, so that the
+// entry holds nothing of the request a store may have taken it from),
+// which was read from the store after generation returned gen; it caches
+// nothing when a drop came since.
+func (cc *clientCache) put(c *storage.Client, now time.Time, gen uint64) {
+	if cc.gen.Load() != gen {
+		return
+	}
+	cp := *c
+	cp.ID = strings.Clone(c.ID)
+	e := &cachedClient{c: &cp, until: now.Add(cc.ttl)}
+	if _, ok := cc.m.Load(cp.ID); !ok && cc.n.Load() >= maxCachedClients {
 		cc.sweep(now)
 		if cc.n.Load() >= maxCachedClients {
 			return
 		}
 	}
-	if _, loaded := cc.m.Swap(c.ID, e); !loaded {
+	if _, loaded := cc.m.Swap(cp.ID, e); !loaded {
 		cc.n.Add(1)
+	}
+	if cc.gen.Load() != gen && cc.m.CompareAndDelete(cp.ID, e) { // a drop raced the Swap
+		cc.n.Add(-1)
 	}
 }
 
-// drop forgets the client with the given ID.
+// drop forgets the client with the given ID, and keeps requests that
+// read it before from caching it again.
 func (cc *clientCache) drop(id string) {
+	cc.gen.Add(1)
 	if _, loaded := cc.m.LoadAndDelete(id); loaded {
 		cc.n.Add(-1)
 	}
 }
 
-// sweep forgets the entries expired at now; one goroutine at a time
-// sweeps, the others go on without waiting.
+// sweep forgets the entries expired at now. One goroutine at a time
+// sweeps, the others go on without waiting, and a cache is swept at most
+// every ttl/4: one full of live entries would otherwise be walked on
+// every miss.
 func (cc *clientCache) sweep(now time.Time) {
+	last := cc.sweptAt.Load()
+	if t := now.UnixNano(); t >= last && t-last < int64(cc.ttl/4) {
+		return
+	}
 	if !cc.sweeping.CompareAndSwap(false, true) {
 		return
 	}
 	defer cc.sweeping.Store(false)
+	cc.sweptAt.Store(now.UnixNano())
 	cc.m.Range(func(k, v any) bool {
 		if !now.Before(v.(*cachedClient).until) && cc.m.CompareAndDelete(k, v) {
 			cc.n.Add(-1)
@@ -90,11 +123,17 @@ func (cc *clientCache) sweep(now time.Time) {
 }
 
 // passes reports whether c lets a request through on its own: enabled,
-// allowing grant type gt, and either public with no secret presented or
+// allowing grant type gt (and, for a code exchange, refresh_token), and either public with no secret presented or
 // with a generated secret that secret matches. A secret a person chose
 // is never judged from the cache, since failing it must be throttled.
 func passes(c *storage.Client, gt, method, secret string) bool {
 	if c.Disabled || !c.AllowsGrant(gt) {
+		return false
+	}
+	// A code exchange issues a refresh token only to a client allowed
+	// refresh_token: a client without it is read afresh every time, so
+	// that allowing it in the store takes effect at once.
+	if gt == storage.GrantAuthorizationCode && !c.AllowsGrant(storage.GrantRefreshToken) {
 		return false
 	}
 	if method == authMethodNone {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -248,4 +249,141 @@ func TestClientCache_Concurrent(t *testing.T) {
 	for s := range errs {
 		t.Error(s)
 	}
+}
+
+// cachedAzEnv is cachedEnv with the authorization endpoint's clients.
+func cachedAzEnv(t *testing.T, ttl time.Duration) (*azEnv, *remoteClients) {
+	t.Helper()
+	var rc *remoteClients
+	e := newAuthzEnv(t, func(c *provider.Config) {
+		rc = &remoteClients{ClientStore: c.Clients}
+		c.Clients, c.ClientCacheTTL = rc, ttl
+	}, nil)
+	return e, rc
+}
+
+// A code exchange is served from the cache too, and keeps every check
+// of the code: its verifier, its redirect URI, its client.
+func TestClientCache_CodeExchange(t *testing.T) {
+	e, rc := cachedAzEnv(t, time.Minute)
+	web := []string{"web", confSecret}
+	webCode := func() string { return e.code(t, spaParams("client_id", "web", "redirect_uri", ""), "u1") }
+	webExchange := func(code string) url.Values { return exchange(code, "client_id", "", "redirect_uri", "") }
+	assertToken(t, e.do(req{form: exchange(e.code(t, spaParams(), "u1"))})) // caches spa
+	assertToken(t, e.do(req{form: webExchange(webCode()), basic: web}))     // caches web
+
+	code := e.code(t, spaParams(), "u1")
+	n := reads(rc, func() { assertToken(t, e.do(req{form: exchange(code)})) })
+	assert.Zero(t, n, "client reads, cached code exchange")
+
+	code = e.code(t, spaParams(), "u1")
+	assertError(t, e.do(req{form: exchange(code, "code_verifier", strings.Repeat("a", 50))}), http.StatusBadRequest, "invalid_grant")
+	assertError(t, e.do(req{form: exchange(code, "redirect_uri", "https://spa.example/cb2?keep=1")}), http.StatusBadRequest, "invalid_grant")
+	assertError(t, e.do(req{form: webExchange(code), basic: web}), http.StatusBadRequest, "invalid_grant")
+	assertToken(t, e.do(req{form: exchange(code)}))
+
+	// web is cached, but naming it is not authenticating as it.
+	assertError(t, e.do(req{form: exchange(webCode(), "client_id", "web", "redirect_uri", "")}), http.StatusUnauthorized, "invalid_client")
+}
+
+// A cached confidential client is not authenticated by its ID alone, in
+// the body or as "id:" in Basic.
+func TestClientCache_ConfidentialNeedsItsSecret(t *testing.T) {
+	e, _ := cachedEnv(t, time.Minute)
+	rt := e.issue(t)["refresh_token"].(string)
+	rt = assertToken(t, e.do(req{form: refresh(rt), basic: conf}))["refresh_token"].(string) // cached
+	assertError(t, e.do(req{form: refresh(rt, "client_id", "conf")}), http.StatusUnauthorized, "invalid_client")
+	assertError(t, e.do(req{form: refresh(rt), basic: []string{"conf", ""}}), http.StatusUnauthorized, "invalid_client")
+	assertToken(t, e.do(req{form: refresh(rt), basic: conf}))
+}
+
+// A cached client that may not use the grant type is read again: a grant
+// type just allowed in the store works at once. A code exchange by a
+// client without refresh_token is never served from the cache, so that
+// allowing refresh_token gives the next code exchange a refresh token.
+func TestClientCache_GrantTypeJustAllowed(t *testing.T) {
+	e, rc := cachedAzEnv(t, time.Minute)
+	params := spaParams("client_id", "code-only", "redirect_uri", "https://codeonly.example/cb")
+	ex := func(code string) url.Values {
+		return exchange(code, "client_id", "code-only", "redirect_uri", "https://codeonly.example/cb")
+	}
+	m := assertToken(t, e.do(req{form: ex(e.code(t, params, "u1"))}))
+	assert.NotContains(t, m, "refresh_token")
+	// Refused by the cached entry, if there were one: read again.
+	n := reads(rc, func() {
+		assertError(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "client_id": {"code-only"}, "refresh_token": {"ort_x"}}}),
+			http.StatusBadRequest, "unauthorized_client")
+	})
+	assert.EqualValues(t, 1, n, "a refresh by a client without refresh_token")
+
+	c, err := e.store.GetClient(context.Background(), "code-only")
+	require.NoError(t, err)
+	c.GrantTypes = append(c.GrantTypes, storage.GrantRefreshToken)
+	require.NoError(t, e.store.UpdateClient(context.Background(), c))
+
+	code := e.code(t, params, "u1")
+	n = reads(rc, func() { m = assertToken(t, e.do(req{form: ex(code)})) })
+	assert.EqualValues(t, 1, n, "a code exchange by a client that had no refresh_token")
+	rt, _ := m["refresh_token"].(string)
+	require.NotEmpty(t, rt, "a code exchange after the store allowed refresh_token")
+	n = reads(rc, func() {
+		assertToken(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "client_id": {"code-only"}, "refresh_token": {rt}}}))
+	})
+	assert.Zero(t, n, "cached with refresh_token now")
+}
+
+// gatedClients holds the next GetClient, once armed, until released.
+type gatedClients struct {
+	storage.ClientStore
+	armed            atomic.Bool
+	entered, release chan struct{}
+}
+
+func (s *gatedClients) GetClient(ctx context.Context, id string) (*storage.Client, error) {
+	c, err := s.ClientStore.GetClient(ctx, id)
+	if s.armed.CompareAndSwap(true, false) {
+		close(s.entered)
+		<-s.release
+	}
+	return c, err
+}
+
+// A refresh that read the client before DisableClient does not put it
+// back in the cache after DisableClient dropped it.
+func TestClientCache_DisableClientRacingARead(t *testing.T) {
+	var gc *gatedClients
+	e := newEnv(t, func(c *provider.Config) {
+		gc = &gatedClients{ClientStore: c.Clients, entered: make(chan struct{}), release: make(chan struct{})}
+		c.Clients, c.ClientCacheTTL = gc, time.Hour
+	})
+	rt := e.issue(t)["refresh_token"].(string)
+	gc.armed.Store(true)
+	done := make(chan int)
+	go func() { done <- e.do(req{form: refresh(rt), basic: conf}).Code }()
+	<-gc.entered // the refresh has read conf, still enabled
+	_, err := e.p.DisableClient(context.Background(), "conf")
+	require.NoError(t, err)
+	close(gc.release)
+	assert.Equal(t, http.StatusBadRequest, <-done, "its grant was revoked")
+
+	// Served from a cached conf, a refresh would reach the exchange
+	// (invalid_grant); read afresh, conf is disabled (invalid_client).
+	assertError(t, e.do(req{form: refresh("ort_bogus"), basic: conf}), http.StatusUnauthorized, "invalid_client")
+}
+
+// A client cached for refreshes, then allowed the authorization code
+// grant in the store, exchanges its first code at once.
+func TestClientCache_CodeGrantJustAllowed(t *testing.T) {
+	e, _ := cachedAzEnv(t, time.Minute)
+	rt := assertToken(t, e.do(req{form: password("client_id", "pub")}))["refresh_token"].(string)
+	assertToken(t, e.do(req{form: refresh(rt, "client_id", "pub")})) // cached, without authorization_code
+
+	c, err := e.store.GetClient(context.Background(), "pub")
+	require.NoError(t, err)
+	c.GrantTypes = append(c.GrantTypes, storage.GrantAuthorizationCode)
+	c.RedirectURIs = []string{"https://pub.example/cb"}
+	require.NoError(t, e.store.UpdateClient(context.Background(), c))
+
+	code := e.code(t, spaParams("client_id", "pub", "redirect_uri", "https://pub.example/cb"), "u1")
+	assertToken(t, e.do(req{form: exchange(code, "client_id", "pub", "redirect_uri", "https://pub.example/cb")}))
 }

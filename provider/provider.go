@@ -105,18 +105,28 @@ type Config struct {
 	// authentication from it: the grant then costs a networked store one
 	// round trip, the exchange, instead of two. It is used only for
 	// grants that exchange a single-use token, which the store re-checks
-	// atomically, so a client disabled through [Provider.DisableClient]
-	// exchanges nothing even while cached (its grants are revoked). What
-	// may lag by up to ClientCacheTTL on other instances is a change made
-	// in the store alone: an old secret keeps working, and a client
-	// marked Disabled without DisableClient keeps refreshing. A cached
-	// client that refuses a request (a new secret, a grant type just
-	// allowed) is read again, so the cache never refuses what the store
-	// allows. Password, client credentials, introspection and revocation
-	// requests always read the store, as does every request when Clients
-	// is a [storage.ClientViewer] (an in-process store, which a cache
-	// would not speed up). Zero means no cache. A few seconds is a
-	// sensible value.
+	// atomically, so the grants [Provider.DisableClient] revoked are
+	// refused even where the client is still cached. Password, client
+	// credentials, introspection and revocation requests always read the
+	// store, so a disabled client starts nothing new.
+	//
+	// What may lag by up to ClientCacheTTL, on every instance that cached
+	// the client, is a change made in the store alone that takes
+	// something away: an old secret keeps working, a client made
+	// confidential keeps refreshing with its ID alone, a grant type
+	// removed keeps working, a client marked Disabled without
+	// DisableClient keeps exchanging. A change that allows more takes
+	// effect at once: a cached client that refuses a request (a new
+	// secret, a grant type just allowed) is read again. And a grant that
+	// a password grant creates while DisableClient runs can outlive the
+	// revocation (its access token works until it expires, cache or not);
+	// where the client is cached it can also be refreshed for up to
+	// ClientCacheTTL.
+	//
+	// A store that is a [storage.ClientViewer] (an in-process store,
+	// which a cache would not speed up) is never cached; a wrapper around
+	// one that does not pass ViewClient on is. Zero means no cache. A few
+	// seconds is a sensible value.
 	ClientCacheTTL time.Duration
 
 	// Events receives the provider's security events ([Event]). It must
