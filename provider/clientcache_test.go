@@ -35,12 +35,18 @@ func (s *remoteClients) GetClient(ctx context.Context, id string) (*storage.Clie
 // Config.ClientCacheTTL of ttl.
 func cachedEnv(t *testing.T, ttl time.Duration) (*env, *remoteClients) {
 	t.Helper()
-	var rc *remoteClients
-	e := newEnv(t, func(c *provider.Config) {
-		rc = &remoteClients{ClientStore: c.Clients}
+	rc, mutate := cacheClients(ttl)
+	return newEnv(t, mutate), rc
+}
+
+// cacheClients returns a remoteClients and the Config change that puts
+// it in front of the env's clients with Config.ClientCacheTTL of ttl.
+func cacheClients(ttl time.Duration) (*remoteClients, func(*provider.Config)) {
+	rc := new(remoteClients)
+	return rc, func(c *provider.Config) {
+		rc.ClientStore = c.Clients
 		c.Clients, c.ClientCacheTTL = rc, ttl
-	})
-	return e, rc
+	}
 }
 
 // reads runs do and returns how many client reads it made.
@@ -254,12 +260,8 @@ func TestClientCache_Concurrent(t *testing.T) {
 // cachedAzEnv is cachedEnv with the authorization endpoint's clients.
 func cachedAzEnv(t *testing.T, ttl time.Duration) (*azEnv, *remoteClients) {
 	t.Helper()
-	var rc *remoteClients
-	e := newAuthzEnv(t, func(c *provider.Config) {
-		rc = &remoteClients{ClientStore: c.Clients}
-		c.Clients, c.ClientCacheTTL = rc, ttl
-	}, nil)
-	return e, rc
+	rc, mutate := cacheClients(ttl)
+	return newAuthzEnv(t, mutate, nil), rc
 }
 
 // A code exchange is served from the cache too, and keeps every check
