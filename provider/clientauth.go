@@ -137,12 +137,12 @@ func (p *Provider) authenticateClient(r *http.Request, f form, exchange string) 
 		return p.judgeClient(r.Context(), id, secret, method, basic, ip)
 	}
 	now := p.now()
-	if c := p.clients.get(id, now); c != nil && passes(c, exchange, method, secret) {
+	if c := p.clients.get(id, now); c != nil && servedFromCache(c, exchange, method, secret) {
 		return &authenticatedClient{Client: c, method: method, basic: basic, ip: ip}, nil
 	}
 	gen := p.clients.generation()
 	ac, e := p.judgeClient(r.Context(), id, secret, method, basic, ip)
-	if e == nil && passes(ac.Client, exchange, method, secret) {
+	if e == nil && servable(ac.Client, exchange, method) { // judgeClient checked the secret
 		p.clients.put(ac.Client, now, gen)
 	}
 	return ac, e

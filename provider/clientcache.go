@@ -122,11 +122,14 @@ func (cc *clientCache) sweep(now time.Time) {
 	})
 }
 
-// passes reports whether c lets a request through on its own: enabled,
-// allowing grant type gt (and, for a code exchange, refresh_token), and either public with no secret presented or
-// with a generated secret that secret matches. A secret a person chose
-// is never judged from the cache, since failing it must be throttled.
-func passes(c *storage.Client, gt, method, secret string) bool {
+// servable reports whether c, read from the store or the cache, may
+// serve a request for grant type gt made by method from the cache:
+// enabled, allowing gt (and, for a code exchange, refresh_token), and
+// either public and named alone, or confidential with a generated secret.
+// A secret a person chose is never judged from the cache, since failing
+// it must be throttled. The secret itself is checked apart: by
+// judgeClient on a fresh read, by [servedFromCache] on a hit.
+func servable(c *storage.Client, gt, method string) bool {
 	if c.Disabled || !c.AllowsGrant(gt) {
 		return false
 	}
@@ -139,5 +142,11 @@ func passes(c *storage.Client, gt, method, secret string) bool {
 	if method == authMethodNone {
 		return c.Public
 	}
-	return !c.Public && storage.IsGeneratedSecretHash(c.SecretHash) && c.VerifySecret(secret)
+	return !c.Public && storage.IsGeneratedSecretHash(c.SecretHash)
+}
+
+// servedFromCache reports whether cached client c lets the request
+// through on its own: servable, and the secret presented is its own.
+func servedFromCache(c *storage.Client, gt, method, secret string) bool {
+	return servable(c, gt, method) && (method == authMethodNone || c.VerifySecret(secret))
 }
