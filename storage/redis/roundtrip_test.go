@@ -183,20 +183,25 @@ func TestLookupToken_RunsNoScript(t *testing.T) {
 // A server that lost its script cache (a restart, SCRIPT FLUSH) still gets
 // its indexes updated: the pipeline's NOSCRIPT is retried with the body.
 func TestIndexSurvivesScriptFlush(t *testing.T) {
-	// A server of its own, so that flushing its scripts disturbs no other test.
-	addr := startRedis(t)
-	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
-	t.Cleanup(func() { _ = rdb.Close() })
-	clk := newFakeClock()
-	s := New(rdb, Config{Prefix: "flush:", Now: clk.Now})
-	h := &harness{t: t, s: s, rdb: rdb, clk: clk, prefix: "flush:", ctx: t.Context()}
+	h := newFlushHarness(t)
 	h.grant("web", "alice", 24*time.Hour)
-	require.NoError(t, rdb.ScriptFlush(h.ctx).Err())
+	require.NoError(t, h.rdb.ScriptFlush(h.ctx).Err())
 	g, access, _ := h.grant("web", "alice", 24*time.Hour)
-	n, err := s.RevokeUser(h.ctx, "alice")
+	n, err := h.s.RevokeUser(h.ctx, "alice")
 	require.NoError(t, err)
 	assert.Equal(t, 2, n, "both grants were indexed")
 	assert.False(t, h.live(storage.KindAccess, access), "grant %s revoked", g.ID)
+}
+
+// newFlushHarness returns a harness on a redis-server of its own, so that
+// flushing its scripts disturbs no other test.
+func newFlushHarness(t *testing.T) *harness {
+	t.Helper()
+	rdb := goredis.NewClient(&goredis.Options{Addr: startRedis(t)})
+	t.Cleanup(func() { _ = rdb.Close() })
+	clk := newFakeClock()
+	s := New(rdb, Config{Prefix: "flush:", Now: clk.Now})
+	return &harness{t: t, s: s, rdb: rdb, clk: clk, prefix: "flush:", ctx: t.Context()}
 }
 
 // startRedis starts a throwaway redis-server on a free loopback port and

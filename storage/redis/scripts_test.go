@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -44,16 +43,12 @@ func TestUnpack(t *testing.T) {
 // A server that lost its script cache still creates grants and exchanges
 // tokens: run retries a NOSCRIPT with the script's body.
 func TestScriptsSurviveScriptFlush(t *testing.T) {
-	addr := startRedis(t)
-	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
-	t.Cleanup(func() { _ = rdb.Close() })
-	clk := newFakeClock()
-	s := New(rdb, Config{Prefix: "flush:", Now: clk.Now})
-	h := &harness{t: t, s: s, rdb: rdb, clk: clk, prefix: "flush:", ctx: t.Context()}
+	h := newFlushHarness(t)
+	rdb := h.rdb
 	_, _, refresh := h.grant("web", "alice", 24*time.Hour)
 	require.NoError(t, rdb.ScriptFlush(h.ctx).Err())
 	x, next := h.exchange("web", refresh)
-	g, err := s.ExchangeToken(h.ctx, x)
+	g, err := h.s.ExchangeToken(h.ctx, x)
 	require.NoError(t, err)
 	assert.Equal(t, "alice", g.UserID)
 	assert.True(t, h.live(storage.KindRefresh, next[1]))
