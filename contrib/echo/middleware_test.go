@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	echooauth "github.com/oauth2provider/oauth2provider/contrib/echo"
 	"github.com/oauth2provider/oauth2provider/internal/adaptertest"
+	"github.com/oauth2provider/oauth2provider/internal/providertest"
 	"github.com/oauth2provider/oauth2provider/policy"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/stretchr/testify/assert"
@@ -48,8 +49,8 @@ func TestMiddleware(t *testing.T) {
 	adaptertest.TestMiddleware(t, "Echo", newRouter)
 
 	t.Run("a handler's error reaches Echo's error handler", func(t *testing.T) {
-		e := newRouter(adaptertest.NewProvider(t)).Handler
-		rec := adaptertest.Get(e, "/api/fails", adaptertest.PasswordToken(t, e, "read"))
+		e := newRouter(providertest.NewProvider(t)).Handler
+		rec := providertest.Get(e, "/api/fails", providertest.PasswordToken(t, e, "read"))
 		assert.Equal(t, http.StatusTeapot, rec.Code)
 	})
 }
@@ -57,8 +58,8 @@ func TestMiddleware(t *testing.T) {
 // TestMiddlewareOnContext runs the adapter on a context from
 // echo.New().NewContext, as a unit test of a handler would.
 func TestMiddlewareOnContext(t *testing.T) {
-	p := adaptertest.NewProvider(t)
-	tok := adaptertest.PasswordToken(t, newMounted(p), "read")
+	p := providertest.NewProvider(t)
+	tok := providertest.PasswordToken(t, newMounted(p), "read")
 	mw := echooauth.Middleware(policy.Bearer(p))
 	var got policy.Identity
 	h := mw(func(c echo.Context) error {
@@ -77,7 +78,7 @@ func TestMiddlewareOnContext(t *testing.T) {
 	rec = httptest.NewRecorder()
 	require.NoError(t, h(e.NewContext(req, rec)))
 	assert.Equal(t, http.StatusNoContent, rec.Code)
-	assert.Equal(t, adaptertest.UserID, got.UserID)
+	assert.Equal(t, providertest.UserID, got.UserID)
 }
 
 func TestIdentityWithoutPolicy(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 	ginoauth "github.com/oauth2provider/oauth2provider/contrib/gin"
 	"github.com/oauth2provider/oauth2provider/internal/adaptertest"
+	"github.com/oauth2provider/oauth2provider/internal/providertest"
 	"github.com/oauth2provider/oauth2provider/policy"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/stretchr/testify/assert"
@@ -66,7 +67,7 @@ func TestMiddlewareOnTestContext(t *testing.T) {
 	rec := httptest.NewRecorder()
 	c, _ := gin.CreateTestContext(rec)
 	c.Request = httptest.NewRequest(http.MethodGet, "/", nil)
-	ginoauth.Middleware(policy.Bearer(adaptertest.NewProvider(t)))(c)
+	ginoauth.Middleware(policy.Bearer(providertest.NewProvider(t)))(c)
 	assert.True(t, c.IsAborted())
 	assert.Equal(t, http.StatusUnauthorized, rec.Code)
 }

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oauth2provider/oauth2provider/authcheck"
 	oauthotel "github.com/oauth2provider/oauth2provider/contrib/otel"
+	"github.com/oauth2provider/oauth2provider/internal/providertest"
 	"github.com/oauth2provider/oauth2provider/policy"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -22,29 +22,17 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	"golang.org/x/crypto/bcrypt"
 )
 
+// The shared fixtures' client and user (internal/providertest).
 const (
-	clientID = "demo-client"
-	username = "johndoe"
-	password = "foobar42"
+	clientID = providertest.ClientID
+	username = providertest.Username
+	password = providertest.Password
 )
 
-// clientSecret is a generated secret, stored as SHA-256, and userHash a
-// minimum-cost bcrypt hash: the tests check the instrumentation, not
-// slow hashes.
-var clientSecret, secretHash, userHash = func() (string, string, string) {
-	secret, hash, err := storage.NewClientSecret()
-	if err != nil {
-		panic(err)
-	}
-	uh, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		panic(err)
-	}
-	return secret, hash, string(uh)
-}()
+// clientSecret is clientID's secret, a generated one.
+var clientSecret = providertest.ClientSecret()
 
 // env is a provider instrumented everywhere, with in-memory exporters.
 type env struct {
@@ -75,27 +63,20 @@ func newEnv(t testing.TB, clientBurst int) *env {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	e.store = memory.New(memory.Config{Now: clock})
-	require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{
-		ID:         clientID,
-		SecretHash: secretHash,
-		GrantTypes: []string{storage.GrantPassword, storage.GrantRefreshToken, storage.GrantClientCredentials},
-		Scopes:     []string{"read", "write"},
-	}))
+	users := providertest.AddFixtures(t, e.store)
 	// "human" has a secret a person chose (bcrypt, the minimum cost),
 	// whose failures are throttled.
 	require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{
 		ID:         "human",
-		SecretHash: userHash,
+		SecretHash: providertest.PasswordHash(),
 		GrantTypes: []string{storage.GrantClientCredentials},
 		Scopes:     []string{"read"},
 	}))
-	var users authcheck.Static
-	require.NoError(t, users.AddHash(username, userHash, "user-1"))
 	cfg := provider.Config{
 		Clients:           e.in.ClientStore("memory", e.store),
 		Tokens:            e.in.TokenStore("memory", e.store),
 		Limiter:           e.in.Limiter("memory", memory.NewLimiter(memory.LimiterConfig{Now: clock})),
-		Users:             &users,
+		Users:             users,
 		Scopes:            []string{"read", "write"},
 		Issuer:            "https://auth.example.com",
 		AllowInsecureHTTP: true,

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oauth2provider/oauth2provider/internal/providertest"
 	"github.com/oauth2provider/oauth2provider/policy"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,11 +23,11 @@ import (
 // counts in *reached and answers 200 with the text "<method> <user ID>"
 // from the adapter's Identity.
 func TestCookieOrBearer(t *testing.T, newRouter func(s *policy.Sessions) (r http.Handler, reached *int)) {
-	s, err := policy.NewSessions(NewProvider(t), policy.SessionConfig{Scopes: []string{"read"}})
+	s, err := policy.NewSessions(providertest.NewProvider(t), policy.SessionConfig{Scopes: []string{"read"}})
 	require.NoError(t, err)
 	r, reached := newRouter(s)
 
-	form := url.Values{policy.FieldUsername: {Username}, policy.FieldPassword: {Password}}
+	form := url.Values{policy.FieldUsername: {providertest.Username}, policy.FieldPassword: {providertest.Password}}
 	req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	rec := httptest.NewRecorder()
@@ -49,7 +50,7 @@ func TestCookieOrBearer(t *testing.T, newRouter func(s *policy.Sessions) (r http
 	}
 	rec = send(http.MethodGet, nil)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	assert.Equal(t, "cookie "+UserID, rec.Body.String())
+	assert.Equal(t, "cookie "+providertest.UserID, rec.Body.String())
 
 	rec = send(http.MethodPost, http.Header{"Sec-Fetch-Site": {"cross-site"}})
 	assert.Equal(t, http.StatusForbidden, rec.Code, rec.Body.String())

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/oauth2provider/oauth2provider/internal/providertest"
 	"github.com/oauth2provider/oauth2provider/policy"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/stretchr/testify/assert"
@@ -36,10 +37,10 @@ type Router struct {
 // with its identity. framework names the framework in failure messages,
 // such as "gin"; newRouter builds the [Router] over p.
 func TestMiddleware(t *testing.T, framework string, newRouter func(p *provider.Provider) Router) {
-	rt := newRouter(NewProvider(t))
+	rt := newRouter(providertest.NewProvider(t))
 	r, reached, after := rt.Handler, rt.Reached, rt.After
-	readToken := PasswordToken(t, r, "read")
-	writeToken := PasswordToken(t, r, "read write")
+	readToken := providertest.PasswordToken(t, r, "read")
+	writeToken := providertest.PasswordToken(t, r, "read write")
 
 	tests := []struct {
 		name, path, token string
@@ -56,7 +57,7 @@ func TestMiddleware(t *testing.T, framework string, newRouter func(p *provider.P
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			*reached, *after = 0, 0
-			rec := Get(r, tc.path, tc.token)
+			rec := providertest.Get(r, tc.path, tc.token)
 			require.Equal(t, tc.status, rec.Code, rec.Body.String())
 			if tc.challenge != "" {
 				assert.Contains(t, rec.Header().Get("WWW-Authenticate"), tc.challenge)
@@ -79,8 +80,8 @@ func TestMiddleware(t *testing.T, framework string, newRouter func(p *provider.P
 				Auth     string   `json:"auth"`
 			}
 			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
-			assert.Equal(t, UserID, body.UserID)
-			assert.Equal(t, ClientID, body.ClientID)
+			assert.Equal(t, providertest.UserID, body.UserID)
+			assert.Equal(t, providertest.ClientID, body.ClientID)
 			assert.Equal(t, policy.MethodBearer, body.Auth)
 			assert.Contains(t, body.Scope, "read")
 		})

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/oauth2provider/oauth2provider/internal/providertest"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,11 +17,11 @@ import (
 // adapter with zero paths, and GET /me behind the adapter's Middleware
 // running policy.Bearer(p), answering 204.
 func TestMountDefaultPaths(t *testing.T, mount func(p *provider.Provider) http.Handler) {
-	r := mount(NewProvider(t))
-	tok := PasswordToken(t, r, "read")
+	r := mount(providertest.NewProvider(t))
+	tok := providertest.PasswordToken(t, r, "read")
 
 	t.Run("RFC7662 introspection answers active for a live token", func(t *testing.T) {
-		rec := Post(r, provider.DefaultIntrospectionPath, url.Values{"token": {tok}})
+		rec := providertest.Post(r, provider.DefaultIntrospectionPath, url.Values{"token": {tok}})
 		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 		var body struct {
 			Active bool `json:"active"`
@@ -29,24 +30,24 @@ func TestMountDefaultPaths(t *testing.T, mount func(p *provider.Provider) http.H
 		assert.True(t, body.Active)
 	})
 	t.Run("RFC8414 metadata advertises the mounted endpoints", func(t *testing.T) {
-		rec := Get(r, provider.WellKnownMetadataPath, "")
+		rec := providertest.Get(r, provider.WellKnownMetadataPath, "")
 		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 		var md map[string]any
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &md))
-		assert.Equal(t, Issuer, md["issuer"])
-		assert.Equal(t, Issuer+provider.DefaultTokenPath, md["token_endpoint"])
-		assert.Equal(t, Issuer+provider.DefaultRevocationPath, md["revocation_endpoint"])
+		assert.Equal(t, providertest.Issuer, md["issuer"])
+		assert.Equal(t, providertest.Issuer+provider.DefaultTokenPath, md["token_endpoint"])
+		assert.Equal(t, providertest.Issuer+provider.DefaultRevocationPath, md["revocation_endpoint"])
 	})
 	t.Run("RFC6749 3.2 the token endpoint answers another method with 405 itself", func(t *testing.T) {
-		rec := Get(r, provider.DefaultTokenPath, "")
+		rec := providertest.Get(r, provider.DefaultTokenPath, "")
 		assert.Equal(t, http.StatusMethodNotAllowed, rec.Code)
 		assert.Equal(t, http.MethodPost, rec.Header().Get("Allow"))
 	})
 	t.Run("RFC7009 a revoked token no longer passes the policy", func(t *testing.T) {
-		require.Equal(t, http.StatusNoContent, Get(r, "/me", tok).Code)
-		rec := Post(r, provider.DefaultRevocationPath, url.Values{"token": {tok}})
+		require.Equal(t, http.StatusNoContent, providertest.Get(r, "/me", tok).Code)
+		rec := providertest.Post(r, provider.DefaultRevocationPath, url.Values{"token": {tok}})
 		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-		assert.Equal(t, http.StatusUnauthorized, Get(r, "/me", tok).Code)
+		assert.Equal(t, http.StatusUnauthorized, providertest.Get(r, "/me", tok).Code)
 	})
 }
 
@@ -56,7 +57,7 @@ func TestMountDefaultPaths(t *testing.T, mount func(p *provider.Provider) http.H
 // the adapter with paths on a group at the prefix "/auth".
 func TestMountPaths(t *testing.T, mountAt func(p *provider.Provider, paths provider.RoutePaths) http.Handler) {
 	var wrapped []string
-	r := mountAt(NewProvider(t), provider.RoutePaths{
+	r := mountAt(providertest.NewProvider(t), provider.RoutePaths{
 		Token:      "/token",
 		Revoke:     provider.EndpointNotServed,
 		Introspect: provider.EndpointNotServed,
@@ -70,11 +71,11 @@ func TestMountPaths(t *testing.T, mountAt func(p *provider.Provider, paths provi
 		},
 	})
 	assert.Equal(t, []string{"/token", "/meta"}, wrapped, "Wrap sees each mounted endpoint once")
-	rec := Post(r, "/auth/token", url.Values{"grant_type": {"client_credentials"}})
+	rec := providertest.Post(r, "/auth/token", url.Values{"grant_type": {"client_credentials"}})
 	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	assert.Equal(t, "/token", rec.Header().Get("X-Wrapped"))
-	assert.Equal(t, http.StatusOK, Get(r, "/auth/meta", "").Code)
-	assert.Equal(t, http.StatusNotFound, Post(r, "/auth"+provider.DefaultRevocationPath, url.Values{"token": {"x"}}).Code, "left out")
-	assert.Equal(t, http.StatusNotFound, Post(r, "/auth"+provider.DefaultIntrospectionPath, url.Values{"token": {"x"}}).Code, "left out")
-	assert.Equal(t, http.StatusNotFound, Post(r, provider.DefaultTokenPath, url.Values{"grant_type": {"client_credentials"}}).Code, "not at the default path")
+	assert.Equal(t, http.StatusOK, providertest.Get(r, "/auth/meta", "").Code)
+	assert.Equal(t, http.StatusNotFound, providertest.Post(r, "/auth"+provider.DefaultRevocationPath, url.Values{"token": {"x"}}).Code, "left out")
+	assert.Equal(t, http.StatusNotFound, providertest.Post(r, "/auth"+provider.DefaultIntrospectionPath, url.Values{"token": {"x"}}).Code, "left out")
+	assert.Equal(t, http.StatusNotFound, providertest.Post(r, provider.DefaultTokenPath, url.Values{"grant_type": {"client_credentials"}}).Code, "not at the default path")
 }
