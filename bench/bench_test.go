@@ -127,33 +127,21 @@ const (
 // pair issued. Reading the new refresh token out of the JSON response is
 // part of the loop for every library.
 func BenchmarkRefreshGrant(b *testing.B) {
-	for _, lb := range append(libs[:len(libs):len(libs)], uncached...) {
+	for _, lb := range refreshLibs {
 		b.Run("lib="+lb.name, func(b *testing.B) { benchRefresh(b, lb.new(b), refreshChain) })
 	}
 }
 
-// uncached are our networked set-ups without the client cache
-// (Config.ClientCacheTTL off, as shipped), for the refresh, the one grant
-// the cache serves.
-var uncached = []struct {
+// refreshLibs are libs and our networked set-ups without the client
+// cache (Config.ClientCacheTTL off, as shipped), for the refresh, the one
+// grant the cache serves.
+var refreshLibs = append(libs[:len(libs):len(libs)], []struct {
 	name string
 	new  func(testing.TB) *lib
 }{
 	{"ours-redis-uncached", oursRedisUncached},
 	{"ours-postgres-uncached", oursPostgresUncached},
-}
-
-// BenchmarkRefreshLongChain is BenchmarkRefreshGrant on grants rotated
-// longChain times, which shows whether a rotation costs more the longer
-// a grant has lived.
-func BenchmarkRefreshLongChain(b *testing.B) {
-	for _, lb := range libs {
-		switch lb.name {
-		case "ours", "fosite-sha256", "gooauth2":
-			b.Run("lib="+lb.name, func(b *testing.B) { benchRefresh(b, lb.new(b), longChain) })
-		}
-	}
-}
+}...)
 
 // benchRefresh refreshes chains of chain rotations; starting a chain (a
 // password grant) is not timed.

@@ -223,18 +223,18 @@ func redisClient(tb testing.TB) (goredis.UniversalClient, string) {
 	return c, prefix
 }
 
-func oursRedis(tb testing.TB) *lib {
-	c, prefix := redisClient(tb)
-	s := redis.New(c, redis.Config{Prefix: prefix})
-	return newOurs(tb, s, s, nil)
-}
+func oursRedis(tb testing.TB) *lib { return oursRedisWith(tb, nil) }
 
 // oursRedisUncached is oursRedis without the client cache: a refresh
 // reads the client first, one more round trip.
-func oursRedisUncached(tb testing.TB) *lib {
+func oursRedisUncached(tb testing.TB) *lib { return oursRedisWith(tb, noClientCache) }
+
+// oursRedisWith is our provider on a Redis store, its configuration
+// changed by mutate (see newOurs).
+func oursRedisWith(tb testing.TB, mutate func(*provider.Config)) *lib {
 	c, prefix := redisClient(tb)
 	s := redis.New(c, redis.Config{Prefix: prefix})
-	return newOurs(tb, s, s, noClientCache)
+	return newOurs(tb, s, s, mutate)
 }
 
 // pgPool returns a pool on OAUTH2_TEST_POSTGRES_URL whose connections see
@@ -275,15 +275,16 @@ func pgPool(tb testing.TB) *pgxpool.Pool {
 	return pool
 }
 
-func oursPostgres(tb testing.TB) *lib {
-	s := postgres.New(pgPool(tb), postgres.Config{})
-	return newOurs(tb, s, s, nil)
-}
+func oursPostgres(tb testing.TB) *lib { return oursPostgresWith(tb, nil) }
 
 // oursPostgresUncached is oursPostgres without the client cache.
-func oursPostgresUncached(tb testing.TB) *lib {
+func oursPostgresUncached(tb testing.TB) *lib { return oursPostgresWith(tb, noClientCache) }
+
+// oursPostgresWith is our provider on a Postgres store, its
+// configuration changed by mutate (see newOurs).
+func oursPostgresWith(tb testing.TB, mutate func(*provider.Config)) *lib {
 	s := postgres.New(pgPool(tb), postgres.Config{})
-	return newOurs(tb, s, s, noClientCache)
+	return newOurs(tb, s, s, mutate)
 }
 
 // --- ory/fosite ---
