@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -329,7 +330,7 @@ func (l *loader) refreshChain(ctx context.Context, extra url.Values) (func(conte
 		}
 		return v
 	}
-	t, err := l.token(ctx, form(url.Values{"grant_type": {"password"}, "username": {demoUser}, "password": {demoPassword}, "scope": {"read"}}))
+	t, err := l.token(ctx, form(maps.Clone(passwordForm)))
 	if err != nil {
 		return nil, err
 	}
