@@ -89,7 +89,7 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 			if userID != "" && subtle.ConstantTimeCompare([]byte(userID), []byte(g.UserID)) != 1 {
 				return errInvalidGrant("user_id does not match the refresh token")
 			}
-			if _, e := narrowScopes(requested, g.Scopes); e != nil {
+			if e := checkNarrowing(requested, g.Scopes); e != nil {
 				return e
 			}
 			if !p.bindingMatches(r, c.ip, g) {

@@ -78,21 +78,15 @@ func (p *Provider) grantScopes(c *storage.Client, requested string) ([]string, *
 	return scopes, nil
 }
 
-// narrowScopes checks a refresh request's scope against the grant's
-// (RFC 6749 §6): it may narrow them, never widen them. It returns nil
-// when the request names no scope or all of the grant's, meaning the
-// grant's scopes.
-func narrowScopes(requested, granted []string) ([]string, *Error) {
-	if len(requested) == 0 {
-		return nil, nil
-	}
+// checkNarrowing checks a refresh request's scope against the grant's
+// (RFC 6749 §6): it may narrow them, never widen them. It runs inside the
+// store's exchange (under its lock, for the memory store), so it only
+// compares.
+func checkNarrowing(requested, granted []string) *Error {
 	for _, s := range requested {
 		if !slices.Contains(granted, s) {
-			return nil, errInvalidScope("scope exceeds the scope originally granted")
+			return errInvalidScope("scope exceeds the scope originally granted")
 		}
 	}
-	if len(requested) == len(dedupe(granted)) {
-		return nil, nil
-	}
-	return requested, nil
+	return nil
 }
