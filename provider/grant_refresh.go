@@ -32,12 +32,11 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 	if err != nil {
 		return nil, errInvalidGrant("invalid refresh token")
 	}
-	requested, e := parseScope(f.get(paramScope))
+	// One copy of the scope parameter, which is a view of the body: the
+	// store keeps the requested scopes, views of the copy.
+	requested, e := parseScope(strings.Clone(f.get(paramScope)))
 	if e != nil {
 		return nil, e
-	}
-	for i, s := range requested { // copies: the store keeps them, and s is a view of the body
-		requested[i] = strings.Clone(s)
 	}
 	userID := f.get(paramUserID)
 

@@ -81,3 +81,51 @@ func TestBodyLongerThanContentLengthIsRefused(t *testing.T) {
 	e.h.ServeHTTP(w, r)
 	assertError(t, w, 400, "invalid_request")
 }
+
+// exchangeCapturingStore records, during each exchange, where the
+// presented token's grant ID and the new tokens' scopes point.
+type exchangeCapturingStore struct {
+	*memory.Store
+	grantID *byte
+	scopes  [][]*byte
+}
+
+func (s *exchangeCapturingStore) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
+	s.grantID = unsafe.StringData(x.Presented.GrantID)
+	s.scopes = s.scopes[:0]
+	for _, t := range x.Issue {
+		var ps []*byte
+		for _, sc := range t.Scopes {
+			ps = append(ps, unsafe.StringData(sc))
+		}
+		s.scopes = append(s.scopes, ps)
+	}
+	return s.Store.ExchangeToken(ctx, x)
+}
+
+// TestRefreshScopesAreNotViewsOfTheRequest: the scopes a narrowing
+// refresh stores with its new access token are copies, not views of the
+// request body, which the store would otherwise keep alive as long as the
+// token. The presented refresh token's grant ID is a view of the body
+// (the store uses it only during the call), which says where the body's
+// scope value lies.
+func TestRefreshScopesAreNotViewsOfTheRequest(t *testing.T) {
+	st := &exchangeCapturingStore{Store: memory.New(memory.Config{})}
+	require.NoError(t, st.CreateClient(context.Background(), &storage.Client{ID: "conf",
+		SecretHash: storage.HashGeneratedSecret(confSecret), GrantTypes: []string{storage.GrantPassword, storage.GrantRefreshToken},
+		Scopes: []string{"read", "write"}}))
+	p, err := provider.New(provider.Config{Clients: st, Tokens: st, Users: users, AllowInsecureHTTP: true})
+	require.NoError(t, err)
+	h := p.TokenHandler()
+	rt := assertToken(t, call(h, req{form: password("scope", "read write"), basic: conf}))["refresh_token"].(string)
+
+	form := refresh(rt, "scope", "write")
+	body := form.Encode()
+	assertToken(t, call(h, req{rawBody: body, basic: conf}))
+	require.NotNil(t, st.grantID)
+	bodyStart := unsafe.Add(unsafe.Pointer(st.grantID), -(strings.Index(body, rt) + len("ort_")))
+	viewOfBody := (*byte)(unsafe.Add(bodyStart, strings.Index(body, "scope=")+len("scope=")))
+	require.Len(t, st.scopes, 2)
+	require.Len(t, st.scopes[0], 1, "the access token narrows to write")
+	assert.NotSame(t, viewOfBody, st.scopes[0][0], "the stored scope is a copy")
+}
