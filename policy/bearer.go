@@ -26,22 +26,13 @@ const (
 	credBearer                      // one well-formed bearer token
 )
 
-// bearerToken reads the bearer token of RFC 6750 §2.1 from the values of
-// the Authorization header: exactly one header, the scheme "Bearer" in any
-// case, one or more spaces, and one b64token. Another scheme counts as no
-// credentials; a second header, a missing or malformed token, or anything
-// after it is credMalformed. It does not allocate.
-func bearerToken(values []string) (string, credential) {
-	tok, cred := bearerCandidate(values)
-	if cred == credBearer && !isB64Token(tok) {
-		return "", credMalformed
-	}
-	return tok, cred
-}
-
-// bearerCandidate is bearerToken without the b64token check of the token,
-// which Bearer makes only when the token fails validation: a token the
-// provider accepts is a b64token.
+// bearerCandidate reads the bearer token of RFC 6750 §2.1 from the
+// values of the Authorization header: exactly one header, the scheme
+// "Bearer" in any case, one or more spaces, and the token. Another scheme
+// counts as no credentials; a second header, or a missing token, is
+// credMalformed. It does not check that the token is a b64token
+// ([isB64Token]), which Bearer does only when the token fails validation:
+// a token the provider accepts is one. It does not allocate.
 func bearerCandidate(values []string) (string, credential) {
 	switch len(values) {
 	case 0:
@@ -150,9 +141,10 @@ func Bearer(p *provider.Provider) func(http.Handler) http.Handler {
 				malformed.write(w)
 				return
 			}
-			// One allocation holds the context node, the Identity and the
-			// TokenInfo the store fills; the scopes are the store's own,
-			// shared read-only (Identity.Scopes is documented read-only).
+			// The store fills a pooled TokenInfo; one allocation holds the
+			// context node and the Identity, whose scopes are the store's
+			// own, shared read-only (Identity.Scopes is documented
+			// read-only).
 			ti := tokenInfos.Get().(*storage.TokenInfo)
 			err := p.ValidateAccessTokenInto(r, raw, ti)
 			if err != nil {
