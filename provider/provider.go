@@ -220,6 +220,9 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.MaxRequestBytes == 0 {
 		cfg.MaxRequestBytes = DefaultMaxRequestBytes
 	}
+	// Before Now's default: a Limiter it makes is left on its own clock,
+	// the monotonic one, when the app set no clock.
+	throttle := newThrottler(&cfg)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -228,7 +231,6 @@ func New(cfg Config) (*Provider, error) {
 	cfg.TrustedProxies = slices.Clone(cfg.TrustedProxies)
 
 	cfg.Endpoints = cfg.Endpoints.withDefaults()
-	throttle := newThrottler(&cfg)
 	p := &Provider{cfg: cfg, defaultScopes: dedupe(cfg.DefaultScopes), throttle: throttle}
 	if _, inProcess := cfg.Clients.(storage.ClientViewer); cfg.ClientCacheTTL > 0 && !inProcess {
 		p.clients = &clientCache{ttl: cfg.ClientCacheTTL}

@@ -73,3 +73,23 @@ func BenchmarkMemoryPerToken(b *testing.B) {
 		runtime.KeepAlive(userIDs)
 	}
 }
+
+// BenchmarkLimiterAttempt is what a throttled attempt that succeeds costs
+// the limiter: a failure reserved under two keys, then refunded.
+func BenchmarkLimiterAttempt(b *testing.B) {
+	l := NewLimiter(LimiterConfig{})
+	r := storage.Rate{Burst: 5, Every: time.Minute}
+	ctx := b.Context()
+	for b.Loop() {
+		for _, k := range [2]string{"ip", "user"} {
+			if _, err := l.Reserve(ctx, k, r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, k := range [2]string{"ip", "user"} {
+			if err := l.Refund(ctx, k, r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

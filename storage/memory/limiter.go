@@ -70,7 +70,8 @@ type LimiterConfig struct {
 // (a Now that carries no monotonic reading) counts as one that stood
 // still.
 type Limiter struct {
-	now func() time.Time
+	now func() time.Time // nil: the monotonic clock, read by time.Since
+
 	// epoch is the time bucket times count from (see bucket): kept as
 	// durations since it, they follow the monotonic clock.
 	epoch    time.Time
@@ -103,9 +104,12 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 		perShard: maxKeys / n,
 	}
 	if l.now == nil {
-		l.now = time.Now
+		// Since the epoch, time.Since reads only the monotonic clock,
+		// about half a time.Now.
+		l.epoch = time.Now()
+	} else {
+		l.epoch = l.now()
 	}
-	l.epoch = l.now()
 	for i := range l.shards {
 		l.shards[i].buckets = make(map[string]bucket)
 	}
@@ -157,7 +161,12 @@ func (l *Limiter) lock(key string, r storage.Rate) (*limiterShard, int64, error)
 	if err := checkRate(r); err != nil {
 		return nil, 0, err
 	}
-	now := int64(l.now().Sub(l.epoch))
+	var now int64
+	if l.now == nil {
+		now = int64(time.Since(l.epoch))
+	} else {
+		now = int64(l.now().Sub(l.epoch))
+	}
 	sh := l.shardOf(key)
 	sh.mu.Lock()
 	// A clock that steps back (a Now without a monotonic reading) counts

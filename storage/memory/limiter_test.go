@@ -192,3 +192,22 @@ func TestLimiterClockSteppingBack(t *testing.T) {
 	require.NoError(t, err)
 	assert.Greater(t, w, 20*365*24*time.Hour, "a locked-out key stays locked out")
 }
+
+// Without a Now, the Limiter counts on the monotonic clock: a spent
+// bucket waits about Every, and a refund gives the token back.
+func TestLimiter_OnTheSystemClock(t *testing.T) {
+	l := NewLimiter(LimiterConfig{})
+	r := storage.Rate{Burst: 1, Every: time.Hour}
+	ctx := t.Context()
+	wait, err := l.Reserve(ctx, "k", r)
+	require.NoError(t, err)
+	require.Zero(t, wait)
+	wait, err = l.Reserve(ctx, "k", r)
+	require.NoError(t, err)
+	assert.Greater(t, wait, 59*time.Minute)
+	assert.LessOrEqual(t, wait, time.Hour)
+	require.NoError(t, l.Refund(ctx, "k", r))
+	wait, err = l.Reserve(ctx, "k", r)
+	require.NoError(t, err)
+	assert.Zero(t, wait, "refunded")
+}
