@@ -73,7 +73,8 @@ func (p *Provider) checkFound(r *http.Request, k storage.TokenKind, ref storage.
 		}
 		return fmt.Errorf("provider: look up %s token: %w", k, err)
 	}
-	// The store judges expiry by its clock; judge it by ours too.
+	// LookupToken judges expiry by the store's clock (LookupTokenInto
+	// by ours, a remote store by its server's as well): judge it by ours.
 	if !now.Before(ti.Token.ExpiresAt) || ti.Grant.ID != ref.GrantID {
 		return ErrInvalidToken
 	}

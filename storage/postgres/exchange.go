@@ -83,10 +83,8 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 		return nil, notFound(op)
 	}
 
-	if x.Check != nil {
-		if err := x.Check(g); err != nil {
-			return nil, err
-		}
+	if err := x.Check(g); err != nil { // not nil: see the top
+		return nil, err
 	}
 
 	b := &pgx.Batch{}
