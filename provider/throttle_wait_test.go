@@ -68,7 +68,12 @@ func TestWaitingAttemptGetsTheRefund(t *testing.T) {
 	a, e := th.begin(context.Background(), keys)
 	require.Nil(t, e)
 	waiter := beginAsync(th, keys)
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(20 * time.Millisecond) // let it be refused and wait
+	select {
+	case e := <-waiter:
+		t.Fatalf("the waiter did not wait: %v", e)
+	default:
+	}
 	a.end() // success: refunded
 	select {
 	case e := <-waiter:
