@@ -3,7 +3,6 @@ package provider
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -36,18 +35,9 @@ func (p *Provider) authorizationCodeGrant(r *http.Request, c *authenticatedClien
 	}
 
 	now := p.now()
-	access, err := mint(storage.KindAccess, ref.GrantID, now, p.cfg.AccessTokenTTL, nil)
-	if err != nil {
-		return nil, errUnavailable(err)
-	}
-	issue := []storage.Token{access.record}
-	withRefresh := c.AllowsGrant(storage.GrantRefreshToken)
-	var refresh minted
-	if withRefresh {
-		if refresh, err = mint(storage.KindRefresh, ref.GrantID, now, p.cfg.RefreshTokenTTL, nil); err != nil {
-			return nil, errUnavailable(err)
-		}
-		issue = append(issue, refresh.record)
+	out, issue, e := p.mintExchange(ref.GrantID, now, nil, c.AllowsGrant(storage.GrantRefreshToken))
+	if e != nil {
+		return nil, e
 	}
 	if err := r.Context().Err(); err != nil { // the client is gone: consume nothing
 		return nil, errUnavailable(err)
@@ -73,18 +63,9 @@ func (p *Provider) authorizationCodeGrant(r *http.Request, c *authenticatedClien
 		}
 		return nil, errUnavailable(err)
 	}
-	resp := &tokenResponse{
-		AccessToken: access.raw,
-		TokenType:   "Bearer",
-		ExpiresIn:   int64(p.cfg.AccessTokenTTL / time.Second),
-		Scope:       formatScope(g.Scopes),
-		UserID:      g.UserID,
-		grantID:     ref.GrantID,
-		issuedAt:    now,
-	}
-	if withRefresh {
-		resp.RefreshToken = refresh.raw
-	}
+	resp := &out.resp
+	resp.Scope = formatScope(g.Scopes)
+	resp.UserID = g.UserID
 	return resp, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -41,39 +40,18 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 	userID := f.get(paramUserID)
 
 	now := p.now()
-	var random randomBits
-	if err := random.read(); err != nil {
-		return nil, errUnavailable(err)
-	}
-	access, err := mintFrom(storage.KindAccess, ref.GrantID, random.access(), now, p.cfg.AccessTokenTTL, requested)
-	if err != nil {
-		return nil, errUnavailable(err)
-	}
-	refresh, err := mintFrom(storage.KindRefresh, ref.GrantID, random.refresh(), now, p.cfg.RefreshTokenTTL, nil)
-	if err != nil {
-		return nil, errUnavailable(err)
+	out, issue, e := p.mintExchange(ref.GrantID, now, requested, true)
+	if e != nil {
+		return nil, e
 	}
 	if err := r.Context().Err(); err != nil { // the client is gone: consume nothing
 		return nil, errUnavailable(err)
-	}
-	// The new tokens' records and the response in one allocation, as
-	// issueGrant does.
-	rot := &rotated{
-		records: [2]storage.Token{access.record, refresh.record},
-		resp: tokenResponse{
-			AccessToken:  access.raw,
-			TokenType:    "Bearer",
-			ExpiresIn:    int64(p.cfg.AccessTokenTTL / time.Second),
-			RefreshToken: refresh.raw,
-			grantID:      ref.GrantID,
-			issuedAt:     now,
-		},
 	}
 	x := storage.Exchange{
 		Kind:      storage.KindRefresh,
 		Presented: ref,
 		ClientID:  c.ID, // the store refuses a grant of another client
-		Issue:     rot.records[:],
+		Issue:     issue,
 	}
 	// A plain refresh needs no check beyond the client, which the store
 	// makes: leaving Check out lets a remote store exchange in one round
@@ -123,15 +101,8 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 	if len(scopes) == 0 {
 		scopes = g.Scopes
 	}
-	resp := &rot.resp
+	resp := &out.resp
 	resp.Scope = formatScope(scopes)
 	resp.UserID = g.UserID
 	return resp, nil
-}
-
-// rotated is what a refresh makes: the records of the new tokens and the
-// token response.
-type rotated struct {
-	records [2]storage.Token
-	resp    tokenResponse
 }

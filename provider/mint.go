@@ -61,6 +61,13 @@ func (r *randomBits) read() error {
 	return err
 }
 
+// readTokens fills the parts of r for two tokens from crypto/rand, for
+// an exchange, which makes no grant ID.
+func (r *randomBits) readTokens() error {
+	_, err := rand.Read(r[16:])
+	return err
+}
+
 // grantID, access and refresh are the disjoint parts of r for a grant ID,
 // an access token and a refresh token.
 func (r *randomBits) grantID() *[16]byte { return (*[16]byte)(r[:16]) }
@@ -150,4 +157,48 @@ func (p *Provider) issueGrant(r *http.Request, c *authenticatedClient, userID, u
 		return nil, errUnavailable(err)
 	}
 	return resp, nil
+}
+
+// exchanged is what an exchange of a single-use token (a refresh token, a
+// code) makes: the records of the new tokens and the token response.
+type exchanged struct {
+	records [2]storage.Token
+	resp    tokenResponse
+}
+
+// mintExchange makes, from one crypto/rand read, the tokens an exchange
+// in grant grantID issues at now: an access token carrying scopes (nil:
+// the grant's) and, when withRefresh is set, a refresh token. Their
+// records and the response share one allocation, as issueGrant's do; the
+// caller fills in the response's Scope and UserID from the grant the
+// store returns, and stores the records it returns.
+func (p *Provider) mintExchange(grantID string, now time.Time, scopes []string, withRefresh bool) (*exchanged, []storage.Token, *Error) {
+	var random randomBits
+	if err := random.readTokens(); err != nil {
+		return nil, nil, errUnavailable(err)
+	}
+	access, err := mintFrom(storage.KindAccess, grantID, random.access(), now, p.cfg.AccessTokenTTL, scopes)
+	if err != nil {
+		return nil, nil, errUnavailable(err)
+	}
+	x := &exchanged{
+		records: [2]storage.Token{access.record},
+		resp: tokenResponse{
+			AccessToken: access.raw,
+			TokenType:   "Bearer",
+			ExpiresIn:   int64(p.cfg.AccessTokenTTL / time.Second),
+			grantID:     grantID,
+			issuedAt:    now,
+		},
+	}
+	if !withRefresh {
+		return x, x.records[:1], nil
+	}
+	refresh, err := mintFrom(storage.KindRefresh, grantID, random.refresh(), now, p.cfg.RefreshTokenTTL, nil)
+	if err != nil {
+		return nil, nil, errUnavailable(err)
+	}
+	x.records[1] = refresh.record
+	x.resp.RefreshToken = refresh.raw
+	return x, x.records[:2], nil
 }
