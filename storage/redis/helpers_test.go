@@ -205,3 +205,15 @@ type fakeClock = testclock.Clock
 func newFakeClock() *fakeClock {
 	return testclock.New(time.Now().UTC().Truncate(time.Second).Add(time.Minute))
 }
+
+// The key layout spelled out key by key, for the tests to check
+// grantKeys and to reach keys directly.
+
+// grantBase returns "<prefix>{<grantID>}", the start of every key of the grant.
+func (s *Store) grantBase(grantID string) string { return s.prefix + "{" + grantID + "}" }
+
+// grantKey is the grant hash.
+func grantKey(base string) string { return base + ":g" }
+
+// tokenSetKey is the sorted set of the grant's token hashes.
+func tokenSetKey(base string) string { return base + ":ts" }

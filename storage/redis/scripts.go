@@ -173,7 +173,7 @@ return pack('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], exp, reindex, ix)
 // (the index horizon to record should the grant's expiry pass the
 // recorded one). Returns nil when not live, else {client, user, grant
 // expires, reindex, ix}, reindex and ix as exchangeScript returns them.
-var extendScript = goredis.NewScript(luaPrelude + `
+var extendScript = newScript(luaPrelude + `
 local now = ARGV[1]
 local t = redis.call('HMGET', KEYS[3], 'expires', 'consumed')
 if not t[1] or t[2] ~= '0' or not lt(now, t[1]) then return false end
@@ -197,7 +197,7 @@ return {g[1], g[2], exp, reindex, ix}
 // KEYS: grant, token set. ARGV: now, grant base key, and optionally a grant
 // field and the value it must have (so a stale index entry never revokes
 // another grant). Returns 1 when it ended a live grant, else 0.
-var revokeScript = goredis.NewScript(luaPrelude + `
+var revokeScript = newScript(luaPrelude + `
 local g = redis.call('HMGET', KEYS[1], 'expires', 'revoked', ARGV[3] or 'client')
 if not g[1] or g[2] ~= '0' then return 0 end
 if ARGV[3] and g[3] ~= ARGV[4] then return 0 end

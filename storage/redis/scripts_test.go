@@ -40,8 +40,9 @@ func TestUnpack(t *testing.T) {
 	}
 }
 
-// A server that lost its script cache still creates grants and exchanges
-// tokens: run retries a NOSCRIPT with the script's body.
+// A server that lost its script cache still creates grants, exchanges,
+// extends and revokes tokens: run retries a NOSCRIPT with the script's
+// body.
 func TestScriptsSurviveScriptFlush(t *testing.T) {
 	h := newFlushHarness(t)
 	rdb := h.rdb
@@ -58,4 +59,10 @@ func TestScriptsSurviveScriptFlush(t *testing.T) {
 	cached, err := rdb.ScriptExists(h.ctx, createScript.sha).Result()
 	require.NoError(t, err)
 	assert.Equal(t, []bool{true}, cached, "cached again")
+
+	require.NoError(t, rdb.ScriptFlush(h.ctx).Err())
+	require.NoError(t, h.s.ExtendToken(h.ctx, access, h.clk.Now().Add(2*time.Hour)))
+	require.NoError(t, rdb.ScriptFlush(h.ctx).Err())
+	require.NoError(t, h.s.RevokeGrant(h.ctx, access.GrantID))
+	assert.False(t, h.live(storage.KindAccess, access), "revoked")
 }

@@ -59,23 +59,16 @@ func New(client goredis.UniversalClient, cfg Config) *Store {
 // Key layout. Every key of one grant shares the hash tag {grantID}, so the
 // scripts that touch a grant run on one Redis Cluster slot.
 
-// grantBase returns "<prefix>{<grantID>}", the start of every key of the grant.
-func (s *Store) grantBase(grantID string) string { return s.prefix + "{" + grantID + "}" }
-
-// grantKeys returns grantBase(grantID), grantKey and tokenSetKey of it, in
-// one allocation.
+// grantKeys returns, in one allocation, the keys of grant grantID: base,
+// "<prefix>{<grantID>}", the start of every key of the grant; gkey,
+// base+":g", the grant hash; and skey, base+":ts", the sorted set of the
+// grant's token hashes (hex), scored by token expiry in Unix
+// milliseconds. A token's key is tokenKey(base, hash).
 func (s *Store) grantKeys(grantID string) (base, gkey, skey string) {
 	n := len(s.prefix) + len(grantID) + 2
 	all := s.prefix + "{" + grantID + "}:g" + s.prefix + "{" + grantID + "}:ts"
 	return all[:n], all[:n+2], all[n+2:]
 }
-
-// grantKey is the grant hash.
-func grantKey(base string) string { return base + ":g" }
-
-// tokenSetKey is the sorted set of the grant's token hashes (hex), scored
-// by token expiry in Unix milliseconds.
-func tokenSetKey(base string) string { return base + ":ts" }
 
 // tokenKey is one token hash.
 func tokenKey(base string, h storage.Hash) string {

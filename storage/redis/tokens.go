@@ -261,11 +261,11 @@ func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt
 	if ref.GrantID == "" {
 		return fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
 	}
-	base := s.grantBase(ref.GrantID)
+	base, gkey, skey := s.grantKeys(ref.GrantID)
+	tkey := tokenKey(base, ref.Hash)
 	now := s.now()
-	vals, err := extendScript.Run(ctx, s.rdb,
-		[]string{grantKey(base), tokenSetKey(base), tokenKey(base, ref.Hash)},
-		instant(now), instant(expiresAt), ref.Hash.String(), instant(indexHorizon(now, expiresAt))).StringSlice()
+	vals, err := extendScript.run(ctx, s.rdb, 3, []string{gkey, skey, tkey,
+		instant(now), instant(expiresAt), tkey[len(tkey)-2*len(ref.Hash):], instant(indexHorizon(now, expiresAt))}).StringSlice()
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -298,12 +298,8 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
 // revoke runs revokeScript on one grant; match, when given, is a grant
 // field and the value it must have. It reports whether a live grant ended.
 func (s *Store) revoke(ctx context.Context, grantID string, match ...string) (bool, error) {
-	base := s.grantBase(grantID)
-	args := []any{instant(s.now()), base}
-	for _, m := range match {
-		args = append(args, m)
-	}
-	n, err := revokeScript.Run(ctx, s.rdb, []string{grantKey(base), tokenSetKey(base)}, args...).Int()
+	base, gkey, skey := s.grantKeys(grantID)
+	n, err := revokeScript.run(ctx, s.rdb, 2, append([]string{gkey, skey, instant(s.now()), base}, match...)).Int()
 	return n == 1, err
 }
 
