@@ -238,9 +238,11 @@ func (t *throttler) clientKeys(id string, ip netip.Addr) [2]limitKey {
 // [attempt.end], which refunds them unless the caller counted the attempt
 // as failed with [attempt.fail].
 type attempt struct {
-	t      *throttler // nil when not throttling
-	ctx    context.Context
-	keys   [2]limitKey
+	t    *throttler // nil when not throttling
+	ctx  context.Context
+	keys [2]limitKey
+	// shards are the keys' shards of t.pending, found once.
+	shards [2]*pendingShard
 	failed bool
 }
 
@@ -283,28 +285,29 @@ func (p *Provider) failed(ctx context.Context, a *attempt, ev Event) *Error {
 // outage is a 503: throttling fails closed.
 func (t *throttler) begin(ctx context.Context, keys [2]limitKey) (attempt, *Error) {
 	var deadline <-chan time.Time // set by the first wait
+	shards := [2]*pendingShard{t.pending.shard(keys[0].key), t.pending.shard(keys[1].key)}
 	for {
-		ends := t.pending.ends(keys)
+		ends := endsOf(shards)
 		refused, wait, err := t.reserve(ctx, keys)
 		if err != nil {
 			return attempt{}, errUnavailable(err)
 		}
 		if refused < 0 {
-			for _, k := range keys {
-				t.pending.add(k.key)
+			for i, k := range keys {
+				shards[i].add(k.key)
 			}
-			return attempt{t: t, ctx: ctx, keys: keys}, nil
+			return attempt{t: t, ctx: ctx, keys: keys, shards: shards}, nil
 		}
 		// Refused: if attempts under that key are in flight here, their
 		// reservations may yet be refunded; try again when one is, or
 		// when the last ends, for at most maxPendingWait.
-		ended := t.pending.ended(keys[refused].key)
+		ended := shards[refused].ended(keys[refused].key)
 		if ended == nil {
 			// Nobody in flight, but one may have been refunded and ended
 			// while this one reserved: then try again, else refuse. (An
 			// attempt that has reserved but not yet registered is missed:
 			// a window of a few instructions.)
-			if t.pending.ends(keys) != ends {
+			if endsOf(shards) != ends {
 				continue
 			}
 			return attempt{}, errThrottled(wait)
@@ -378,8 +381,8 @@ func (a *attempt) end() {
 	if !a.failed {
 		a.t.refund(a.ctx, a.keys[:])
 	}
-	for _, k := range a.keys {
-		a.t.pending.done(k.key, !a.failed)
+	for i, k := range a.keys {
+		a.shards[i].done(k.key, !a.failed)
 	}
 	a.t = nil
 }
@@ -398,9 +401,9 @@ type pending struct {
 type pendingShard struct {
 	mu sync.Mutex
 	m  map[string]*flight
-	// ended counts the attempts that have ended under the shard's keys.
-	ended atomic.Uint64
-	_     [40]byte // keeps neighbouring shards' locks off one cache line
+	// ends counts the attempts that have ended under the shard's keys.
+	ends atomic.Uint64
+	_    [40]byte // keeps neighbouring shards' locks off one cache line
 }
 
 // flight is the attempts in flight under one key: how many, and a channel
@@ -426,9 +429,8 @@ func (p *pending) shard(key string) *pendingShard {
 	return &p.shards[maphash.String(p.seed, key)%pendingShards]
 }
 
-// add counts one more attempt in flight under key.
-func (p *pending) add(key string) {
-	sh := p.shard(key)
+// add counts one more attempt in flight under key, one of sh's keys.
+func (sh *pendingShard) add(key string) {
 	sh.mu.Lock()
 	f := sh.m[key]
 	if f == nil {
@@ -439,15 +441,16 @@ func (p *pending) add(key string) {
 	sh.mu.Unlock()
 }
 
-// ends returns how many attempts have ended under the shards of keys.
-func (p *pending) ends(keys [2]limitKey) uint64 {
-	return p.shard(keys[0].key).ended.Load() + p.shard(keys[1].key).ended.Load()
+// endsOf returns how many attempts have ended under the shards of an
+// attempt's keys.
+func endsOf(shards [2]*pendingShard) uint64 {
+	return shards[0].ends.Load() + shards[1].ends.Load()
 }
 
-// done counts one attempt under key as ended, refunded or not, and wakes
-// the waiters when it was refunded or was the last.
-func (p *pending) done(key string, refunded bool) {
-	sh := p.shard(key)
+// done counts one attempt under key, one of sh's keys, as ended,
+// refunded or not, and wakes the waiters when it was refunded or was the
+// last.
+func (sh *pendingShard) done(key string, refunded bool) {
 	sh.mu.Lock()
 	f := sh.m[key]
 	f.n--
@@ -461,14 +464,13 @@ func (p *pending) done(key string, refunded bool) {
 	}
 	// Counted under the lock: whoever finds the key gone from the map
 	// also finds the count moved.
-	sh.ended.Add(1)
+	sh.ends.Add(1)
 	sh.mu.Unlock()
 }
 
 // ended returns a channel closed when an attempt in flight under key
 // ends, or nil when none is.
-func (p *pending) ended(key string) <-chan struct{} {
-	sh := p.shard(key)
+func (sh *pendingShard) ended(key string) <-chan struct{} {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	f := sh.m[key]
