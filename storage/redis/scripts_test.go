@@ -1,6 +1,8 @@
 package redis
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +36,12 @@ func TestUnpack(t *testing.T) {
 	vals, ok = unpack(nil, "")
 	assert.True(t, ok)
 	assert.Empty(t, vals)
-	for _, bad := range []string{"2ok", "3:ok", ":ok", "2:ok1", "x:ok", "-1:", "99999999999:x"} {
+	// packgrant's form: the count, a length byte each, the values.
+	vals, ok = unpack(nil, "\x03\x02\x00\x03okabc")
+	require.True(t, ok)
+	assert.Equal(t, []string{"ok", "", "abc"}, vals)
+	for _, bad := range []string{"2ok", "3:ok", ":ok", "2:ok1", "x:ok", "-1:", "99999999999:x",
+		"\x03\x02\x00", "\x02\x02\x03okab", "\x02\x02\x01okab", "\x01\x05ok"} {
 		_, ok := unpack(nil, bad)
 		assert.False(t, ok, "%q", bad)
 	}
@@ -65,4 +72,120 @@ func TestScriptsSurviveScriptFlush(t *testing.T) {
 	require.NoError(t, rdb.ScriptFlush(h.ctx).Err())
 	require.NoError(t, h.s.RevokeGrant(h.ctx, access.GrantID))
 	assert.False(t, h.live(storage.KindAccess, access), "revoked")
+}
+
+// The scripts set the TTLs and set scores the client computes: each key
+// expires with what it holds (a token with its expiry, the grant and its
+// token set with the latest of theirs) and each token's score is its
+// expiry in milliseconds, rounded up. This holds on each path that sets
+// them: creation, an exchange that moves the grant's expiry, one that
+// does not, and an extension.
+func TestScriptTTLsAndScores(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		base := func(gid string) string { return h.s.grantBase(gid) }
+		// pttl checks that key expires d after the store's now, allowing
+		// for the real time the test takes.
+		pttl := func(key string, d time.Duration) {
+			t.Helper()
+			got, err := h.rdb.PTTL(h.ctx, key).Result()
+			require.NoError(t, err)
+			assert.LessOrEqual(t, got, d, "PTTL of %s", key)
+			assert.Greater(t, got, d-5*time.Second, "PTTL of %s", key)
+		}
+		score := func(gid string, ref storage.TokenRef, exp time.Time) {
+			t.Helper()
+			got, err := h.rdb.ZScore(h.ctx, tokenSetKey(base(gid)), ref.Hash.String()).Result()
+			require.NoError(t, err)
+			want := exp.UnixMilli()
+			if exp.Nanosecond()%1e6 != 0 {
+				want++
+			}
+			assert.Equal(t, float64(want), got)
+		}
+		// An expiry off the millisecond, so that rounding shows.
+		h.clk.Advance(123456 * time.Nanosecond)
+		start := h.clk.Now()
+		g, access, refresh := h.grant("web", "alice", 24*time.Hour)
+		gkey, skey := grantKey(base(g.ID)), tokenSetKey(base(g.ID))
+		pttl(tokenKey(base(g.ID), access.Hash), time.Hour)
+		pttl(tokenKey(base(g.ID), refresh.Hash), 24*time.Hour)
+		pttl(gkey, 24*time.Hour)
+		pttl(skey, 24*time.Hour)
+		score(g.ID, access, start.Add(time.Hour))
+		score(g.ID, refresh, start.Add(24*time.Hour))
+
+		// New tokens that end with the grant: its expiry stays.
+		x, issued := h.exchange("web", refresh)
+		_, err := h.s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+		pttl(tokenKey(base(g.ID), issued[0].Hash), time.Hour)
+		pttl(gkey, 24*time.Hour)
+		pttl(skey, 24*time.Hour)
+		score(g.ID, issued[1], start.Add(24*time.Hour))
+
+		// An hour on, the new refresh token outlives the grant.
+		h.clk.Advance(time.Hour)
+		x, next := h.exchange("web", issued[1])
+		_, err = h.s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+		pttl(tokenKey(base(g.ID), next[1].Hash), 24*time.Hour)
+		pttl(gkey, 24*time.Hour)
+		pttl(skey, 24*time.Hour)
+		score(g.ID, next[1], start.Add(25*time.Hour))
+
+		exp := h.clk.Now().Add(48 * time.Hour)
+		require.NoError(t, h.s.ExtendToken(h.ctx, next[0], exp))
+		pttl(tokenKey(base(g.ID), next[0].Hash), 48*time.Hour)
+		pttl(gkey, 48*time.Hour)
+		pttl(skey, 48*time.Hour)
+		score(g.ID, next[0], exp)
+	})
+}
+
+// An exchange returns grant fields of any length: a value of 256 bytes
+// or more does not fit packgrant's one-byte lengths, and its reply falls
+// back to pack's.
+func TestExchangeReturnsLongValues(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		for _, user := range []string{strings.Repeat("u", 255), strings.Repeat("u", 256), strings.Repeat("ü", 1000)} {
+			g, _, refresh := h.grant("web", user, time.Hour)
+			x, _ := h.exchange("web", refresh)
+			got, err := h.s.ExchangeToken(h.ctx, x)
+			require.NoError(t, err)
+			assert.Equal(t, user, got.UserID)
+			assert.Equal(t, g.Scopes, got.Scopes)
+		}
+	})
+}
+
+// unpack reads back what either packing makes of any values, and on any
+// other input neither panics nor returns more bytes than it was given.
+func FuzzUnpack(f *testing.F) {
+	f.Add("ok", "", "a:b", []byte("2:ok"))
+	f.Add("\x00", "999", "\xff", []byte("\x02\x01\x00a"))
+	f.Fuzz(func(t *testing.T, a, b, c string, raw []byte) {
+		want := []string{a, b, c}
+		var dec strings.Builder
+		for _, v := range want {
+			dec.WriteString(strconv.Itoa(len(v)) + ":" + v)
+		}
+		got, ok := unpack(nil, dec.String())
+		require.True(t, ok)
+		assert.Equal(t, want, got)
+		if len(a) < 256 && len(b) < 256 && len(c) < 256 {
+			packed := string([]byte{3, byte(len(a)), byte(len(b)), byte(len(c))}) + a + b + c
+			got, ok = unpack(nil, packed)
+			require.True(t, ok)
+			assert.Equal(t, want, got)
+		}
+
+		got, ok = unpack(nil, string(raw))
+		n := 0
+		for _, v := range got {
+			n += len(v)
+		}
+		if ok {
+			assert.LessOrEqual(t, n, len(raw))
+		}
+	})
 }

@@ -111,13 +111,47 @@ var (
 
 // instant encodes t for comparison in a script.
 func instant(t time.Time) string {
+	return strconv.FormatInt(instantNanos(t), 10)
+}
+
+// instantNanos is t in Unix nanoseconds clamped to [0, MaxInt64], as
+// instant encodes it.
+func instantNanos(t time.Time) int64 {
 	switch {
 	case t.Before(minInstant):
-		return "0"
+		return 0
 	case t.After(maxInstant):
-		return strconv.FormatInt(math.MaxInt64, 10)
+		return math.MaxInt64
 	}
-	return strconv.FormatInt(t.UnixNano(), 10)
+	return t.UnixNano()
+}
+
+// ceilMillis is ns nanoseconds in milliseconds, rounded up; ns >= 0.
+func ceilMillis(ns int64) int64 {
+	ms := ns / 1e6
+	if ns%1e6 != 0 {
+		ms++
+	}
+	return ms
+}
+
+// maxTTL is the longest TTL, in milliseconds, the scripts set.
+const maxTTL = 1e15
+
+// ttlMillis is the TTL in milliseconds of a key that expires at exp,
+// measured from now, as the scripts give it with PEXPIRE: rounded up, at
+// least 1 and at most maxTTL.
+func ttlMillis(now, exp time.Time) int64 {
+	if n, e := instantNanos(now), instantNanos(exp); e > n {
+		return min(max(ceilMillis(e-n), 1), maxTTL)
+	}
+	return 1
+}
+
+// setScore is the score of a token in its grant's token set: its expiry
+// in Unix milliseconds, rounded up so that it is never pruned early.
+func setScore(exp time.Time) int64 {
+	return ceilMillis(instantNanos(exp))
 }
 
 // instantBefore reports a < b for instants as instant encodes them, as the

@@ -31,7 +31,7 @@ func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...sto
 	exp := g.ExpiresAt
 	// The script's keys, then its arguments (see createScript).
 	nkeys := 2 + len(tokens)
-	v := make([]string, 0, nkeys+10+5*len(tokens))
+	v := make([]string, 0, nkeys+11+7*len(tokens))
 	v = append(v, gkey, skey)
 	for _, t := range tokens {
 		if t.GrantID != g.ID {
@@ -49,9 +49,9 @@ func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...sto
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
-	v = append(v, instant(exp), instant(ix))
+	v = append(v, instant(exp), instant(ix), strconv.FormatInt(ttlMillis(now, exp), 10))
 	for i := range tokens {
-		if v, err = appendToken(v, v[2+i], &tokens[i]); err != nil {
+		if v, err = appendToken(v, v[2+i], now, &tokens[i]); err != nil {
 			return fmt.Errorf("redis: %s: %w", op, err)
 		}
 	}
@@ -164,7 +164,7 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 	now := s.now()
 	// The script's keys, then its arguments (see exchangeScript).
 	nkeys := 3 + len(x.Issue)
-	v := make([]string, 0, nkeys+14+5*len(x.Issue))
+	v := make([]string, 0, nkeys+15+7*len(x.Issue))
 	v = append(v, gkey, skey, tokenKey(base, x.Presented.Hash))
 	for _, t := range x.Issue {
 		v = append(v, tokenKey(base, t.Hash))
@@ -196,10 +196,10 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 			issueExp = t.ExpiresAt
 		}
 	}
-	v = append(v, instant(indexHorizon(now, issueExp)))
+	v = append(v, instant(indexHorizon(now, issueExp)), string(strconv.AppendInt([]byte{'('}, setScore(now), 10)))
 	var err error
 	for i := range x.Issue {
-		if v, err = appendToken(v, v[3+i], &x.Issue[i]); err != nil {
+		if v, err = appendToken(v, v[3+i], now, &x.Issue[i]); err != nil {
 			return nil, fmt.Errorf("redis: %s: %w", op, err)
 		}
 	}
@@ -265,7 +265,8 @@ func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt
 	tkey := tokenKey(base, ref.Hash)
 	now := s.now()
 	vals, err := extendScript.run(ctx, s.rdb, 3, []string{gkey, skey, tkey,
-		instant(now), instant(expiresAt), tkey[len(tkey)-2*len(ref.Hash):], instant(indexHorizon(now, expiresAt))}).StringSlice()
+		instant(now), instant(expiresAt), tkey[len(tkey)-2*len(ref.Hash):], instant(indexHorizon(now, expiresAt)),
+		strconv.FormatInt(ttlMillis(now, expiresAt), 10), strconv.FormatInt(setScore(expiresAt), 10)}).StringSlice()
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -343,15 +344,30 @@ func decodeGrant(g *storage.Grant, id string, v []string) error {
 	return err
 }
 
-// appendToken appends the five script values of t, stored under key:
-// hex hash (the end of key), kind, scopes, issued, expires.
-func appendToken(v []string, key string, t *storage.Token) ([]string, error) {
+// appendToken appends the seven script values of t, stored under key:
+// hex hash (the end of key), kind, scopes, issued, expires, and its TTL
+// from now and its set score (both in milliseconds).
+func appendToken(v []string, key string, now time.Time, t *storage.Token) ([]string, error) {
 	scopes, err := encScopes(t.Scopes)
 	if err != nil {
 		return nil, err
 	}
+	// The four numbers (issued as encTime writes it, expires as instant
+	// does) share one allocation.
+	var buf [96]byte
+	b := buf[:0]
+	if !t.IssuedAt.IsZero() {
+		b = strconv.AppendInt(b, t.IssuedAt.UnixNano(), 10)
+	}
+	issued := len(b)
+	b = strconv.AppendInt(b, instantNanos(t.ExpiresAt), 10)
+	expires := len(b)
+	b = strconv.AppendInt(b, ttlMillis(now, t.ExpiresAt), 10)
+	ttl := len(b)
+	b = strconv.AppendInt(b, setScore(t.ExpiresAt), 10)
+	nums := string(b)
 	return append(v, key[len(key)-2*len(t.Hash):], strconv.Itoa(int(t.Kind)), scopes,
-		encTime(t.IssuedAt), instant(t.ExpiresAt)), nil
+		nums[:issued], nums[issued:expires], nums[expires:ttl], nums[ttl:]), nil
 }
 
 // decodeToken fills the stored fields of t.
