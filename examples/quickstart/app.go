@@ -176,6 +176,10 @@ func me(w http.ResponseWriter, r *http.Request) {
 }
 
 func printBanner(w io.Writer, base string, o options) {
+	store := o.store
+	if store != "memory" {
+		store = storeurl.Redact(store) // a URL's password is never printed
+	}
 	fmt.Fprintf(w, `oauth2provider quickstart on %s (store: %s)
 
   user:    %s / %s
@@ -194,5 +198,5 @@ Client credentials:
 Authorization code with PKCE (public client demo-spa, redirect URI http://127.0.0.1:8081/callback):
   go run ./examples/authcode -issuer %s
 
-`, base, storeurl.Redact(o.store), demoUser, demoPassword, base, demoUser, demoPassword, base, base, base, base, base)
+`, base, store, demoUser, demoPassword, base, demoUser, demoPassword, base, base, base, base, base)
 }

@@ -139,6 +139,19 @@ func TestBannerNamesCredentials(t *testing.T) {
 	}
 }
 
+// The banner names the store as -store gave it: "memory" is not a URL to
+// redact, and a URL's password is never printed.
+func TestBannerNamesStore(t *testing.T) {
+	var b bytes.Buffer
+	printBanner(&b, "http://127.0.0.1:8080", options{store: "memory"})
+	assert.Contains(t, b.String(), "(store: memory)")
+
+	b.Reset()
+	printBanner(&b, "http://127.0.0.1:8080", options{store: "postgres://u:s3cret@127.0.0.1/db"})
+	assert.Contains(t, b.String(), "(store: postgres://u:xxxxx@127.0.0.1/db)")
+	assert.NotContains(t, b.String(), "s3cret")
+}
+
 func TestIsLoopback(t *testing.T) {
 	assert.True(t, isLoopback("127.0.0.1"))
 	assert.True(t, isLoopback("::1"))
