@@ -47,16 +47,17 @@ func run(o options) error {
 	}
 	o.loopback = isLoopback(host)
 
+	ln, err := listen(&o)
+	if err != nil {
+		return err
+	}
 	app, err := newApp(ctx, o)
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer app.Close()
 
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	printBanner(os.Stdout, "http://"+ln.Addr().String(), o)
 	if !o.loopback {
@@ -77,6 +78,23 @@ func run(o options) error {
 		return err
 	}
 	return nil
+}
+
+// listen listens on o.addr. When the port there is not the one listened
+// on (-addr 127.0.0.1:0 lets the system choose), it puts the port into
+// o.addr, which names the issuer and so every endpoint the metadata
+// document advertises.
+func listen(o *options) (net.Listener, error) {
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return nil, err
+	}
+	host, port, err := net.SplitHostPort(o.addr)
+	_, chosen, err2 := net.SplitHostPort(ln.Addr().String())
+	if err == nil && err2 == nil && port != chosen {
+		o.addr = net.JoinHostPort(host, chosen)
+	}
+	return ln, nil
 }
 
 func isLoopback(host string) bool {

@@ -152,6 +152,38 @@ func TestBannerNamesStore(t *testing.T) {
 	assert.NotContains(t, b.String(), "s3cret")
 }
 
+// With -addr 127.0.0.1:0 the issuer, and so every endpoint the metadata
+// document advertises, names the port the system chose, as the banner
+// does, not port 0.
+func TestListenOnPortZeroNamesTheChosenPort(t *testing.T) {
+	o := options{addr: "127.0.0.1:0", store: "memory", loopback: true, accessTTL: time.Hour, refreshTTL: 720 * time.Hour}
+	ln, err := listen(&o)
+	require.NoError(t, err)
+	a, err := newApp(context.Background(), o)
+	if err != nil {
+		ln.Close()
+		require.NoError(t, err)
+	}
+	t.Cleanup(a.Close)
+	srv := httptest.NewUnstartedServer(a.Handler())
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	resp, err := srv.Client().Get(srv.URL + "/.well-known/oauth-authorization-server")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var meta map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&meta))
+	base := "http://" + ln.Addr().String()
+	assert.Equal(t, base, meta["issuer"])
+	assert.Equal(t, base+"/oauth2/token", meta["token_endpoint"])
+	assert.Equal(t, base+"/oauth2/revoke", meta["revocation_endpoint"])
+	assert.Equal(t, base+"/oauth2/introspect", meta["introspection_endpoint"])
+}
+
 func TestIsLoopback(t *testing.T) {
 	assert.True(t, isLoopback("127.0.0.1"))
 	assert.True(t, isLoopback("::1"))
