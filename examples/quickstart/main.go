@@ -72,9 +72,24 @@ func run(o options) error {
 	case <-ctx.Done():
 	}
 	slog.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	return shutdown(srv, 5*time.Second)
+}
+
+// shutdown stops srv: it lets the requests in progress finish for up to
+// grace, then closes the connections still open. A connection that has
+// not sent a request yet (a browser's preconnected socket, a readiness
+// probe) counts as busy for its first 5 s, and would otherwise turn a
+// stop on SIGINT/SIGTERM into an error and exit status 1.
+func shutdown(srv *http.Server, grace time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err := srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		slog.Warn("closing the connections still open after " + grace.String())
+		_ = srv.Close() // its only error would be closing a listener Shutdown closed
+		return nil
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -182,6 +184,28 @@ func TestListenOnPortZeroNamesTheChosenPort(t *testing.T) {
 	assert.Equal(t, base+"/oauth2/token", meta["token_endpoint"])
 	assert.Equal(t, base+"/oauth2/revoke", meta["revocation_endpoint"])
 	assert.Equal(t, base+"/oauth2/introspect", meta["introspection_endpoint"])
+}
+
+// A stop is clean (no error, so exit status 0) even when a connection
+// that never sent a request is still open when the grace period ends;
+// the connection is closed.
+func TestShutdownClosesIdleNewConnections(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &http.Server{Handler: http.NotFoundHandler(), ReadHeaderTimeout: 5 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	time.Sleep(50 * time.Millisecond) // let the server accept it
+
+	require.NoError(t, shutdown(srv, 100*time.Millisecond))
+	assert.ErrorIs(t, <-served, http.ErrServerClosed)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(2*time.Second)))
+	_, err = conn.Read(make([]byte, 1))
+	assert.ErrorIs(t, err, io.EOF, "the connection is closed by the server")
 }
 
 func TestIsLoopback(t *testing.T) {
