@@ -192,14 +192,20 @@ func TestListenOnPortZeroNamesTheChosenPort(t *testing.T) {
 func TestShutdownClosesIdleNewConnections(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	srv := &http.Server{Handler: http.NotFoundHandler(), ReadHeaderTimeout: 5 * time.Second}
+	accepted := make(chan struct{})
+	srv := &http.Server{Handler: http.NotFoundHandler(), ReadHeaderTimeout: 5 * time.Second,
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				close(accepted) // the test opens one connection
+			}
+		}}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
 	conn, err := net.Dial("tcp", ln.Addr().String())
 	require.NoError(t, err)
 	defer conn.Close()
-	time.Sleep(50 * time.Millisecond) // let the server accept it
+	<-accepted // the server holds it, as a new connection
 
 	require.NoError(t, shutdown(srv, 100*time.Millisecond))
 	assert.ErrorIs(t, <-served, http.ErrServerClosed)
