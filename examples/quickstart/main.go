@@ -61,7 +61,8 @@ func run(o options) error {
 	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	printBanner(os.Stdout, "http://"+ln.Addr().String(), o)
 	if !o.loopback {
-		slog.Warn("not on a loopback address: plain HTTP is refused; put a TLS-terminating proxy in front or use -addr 127.0.0.1:…")
+		slog.Warn("not on a loopback address: the quickstart serves plain HTTP, on which the token endpoints issue nothing off loopback; " +
+			"use -addr 127.0.0.1:…, or, in an app of your own, serve TLS or set Config.TrustedProxies to your TLS-terminating proxy")
 	}
 
 	errc := make(chan error, 1)
@@ -71,6 +72,7 @@ func run(o options) error {
 		return err
 	case <-ctx.Done():
 	}
+	stop() // a second SIGINT/SIGTERM kills at once, as it would any program
 	slog.Info("shutting down")
 	return shutdown(srv, 5*time.Second)
 }
