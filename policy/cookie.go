@@ -19,7 +19,7 @@ func newCookieFailures(challenge, noCredentialsDesc string) cookieFailures {
 		noCredentials: newFailure(http.StatusUnauthorized, challenge, "unauthorized", noCredentialsDesc),
 		invalid: newFailure(http.StatusUnauthorized, challenge,
 			provider.CodeInvalidToken, "the session is invalid, expired or ended"),
-		crossOrigin: newFailure(http.StatusForbidden, "",
+		crossOrigin: newFailure(http.StatusForbidden, challenge,
 			"cross_origin_request", "cross-origin request refused"),
 		unavailable: newFailure(http.StatusServiceUnavailable, challenge,
 			provider.CodeTemporarilyUnavailable, "the service is temporarily unavailable, try again later"),
@@ -39,7 +39,7 @@ func newCookieFailures(challenge, noCredentialsDesc string) cookieFailures {
 // no-store: no cookie is 401 unauthorized; an invalid, expired or ended
 // session (logout, user revoked, binding mismatch) is 401 invalid_token
 // and the cookie is cleared; a store outage is 503
-// temporarily_unavailable with Retry-After. A 401 carries
+// temporarily_unavailable with Retry-After. A 401 or 403 carries
 // WWW-Authenticate: Cookie realm="<realm>", which names no standard
 // scheme but keeps browsers from offering a password dialog.
 //

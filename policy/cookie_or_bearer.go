@@ -18,7 +18,9 @@ import "net/http"
 //     counts as no credentials and is 401.)
 //
 // A request with neither is 401 with the bearer policy's challenge
-// (WWW-Authenticate: Bearer realm="..."), as is an invalid cookie.
+// (WWW-Authenticate: Bearer realm="..."), as is an invalid cookie; a
+// cross-origin cookie request's 403 carries the same challenge, as every
+// 401 and 403 of a protected route does.
 //
 // CookieOrBearer panics if s is nil.
 func CookieOrBearer(s *Sessions) func(http.Handler) http.Handler {

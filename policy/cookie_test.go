@@ -329,7 +329,7 @@ func TestCookiePolicyRules(t *testing.T) {
 			}
 			assert.Equal(t, tc.status, w.Code, w.Body.String())
 			assert.Equal(t, tc.code, errorCode(t, w))
-			if tc.status == 401 {
+			if tc.status == 401 || tc.status == 403 {
 				assert.Equal(t, `Cookie realm="api"`, w.Header().Get("WWW-Authenticate"))
 			}
 			if tc.status == 503 {
@@ -576,10 +576,10 @@ func TestCookieOrBearerRules(t *testing.T) {
 		}, 401, "", `Bearer realm="api"`},
 		{"a cross-site POST with the cookie is 403", func(c, b string) *http.Request {
 			return reqOpts{cookie: c, site: "cross-site"}.build(http.MethodPost, "/me", url.Values{})
-		}, 403, "", ""},
+		}, 403, "", `Bearer realm="api"`},
 		{"a cross-site DELETE with the cookie is 403", func(c, b string) *http.Request {
 			return reqOpts{cookie: c, origin: "https://evil.example"}.build(http.MethodDelete, "/me", nil)
-		}, 403, "", ""},
+		}, 403, "", `Bearer realm="api"`},
 		{"a same-origin POST with the cookie passes", func(c, b string) *http.Request {
 			return reqOpts{cookie: c, site: "same-origin"}.build(http.MethodPost, "/me", url.Values{})
 		}, 200, "cookie", ""},
