@@ -27,7 +27,9 @@ type Store struct {
 // the store alone, that a bearer validation costs the store one round
 // trip, and so does a refresh once the client is cached
 // (Config.ClientCacheTTL); without the cache the refresh reads the client
-// first, two. newStore makes a fresh store for each case.
+// first, two. A password grant (with the provider's in-process limiter)
+// is two: the client, then the grant. newStore makes a fresh store for
+// each case.
 func CheckRoundTrips(t *testing.T, newStore func(t *testing.T) Store) {
 	for _, tc := range []struct {
 		name    string
@@ -54,6 +56,9 @@ func CheckRoundTrips(t *testing.T, newStore func(t *testing.T) Store) {
 				return s.Trips() - before
 			}
 			assert.Equal(t, tc.refresh, count(func() { tok = Grant(t, h, RefreshGrant(tok.RefreshToken)) }), "round trips per refresh")
+			// The client is read, then the grant and its tokens written
+			// (with the user's and client's indexes) in one round trip.
+			assert.EqualValues(t, 2, count(func() { Grant(t, h, PasswordGrant("read")) }), "round trips per password grant")
 			assert.EqualValues(t, 1, count(func() {
 				_, err := p.ValidateAccessToken(httptest.NewRequest(http.MethodGet, "/", nil), tok.AccessToken)
 				require.NoError(t, err)

@@ -7,7 +7,8 @@ import (
 )
 
 // Through the provider: a validation is one statement, a refresh one
-// with the client cache and two without it. A statement prepared on the
+// with the client cache and two without it, a password grant two (the
+// grant's batch is one). A statement prepared on the
 // way would be one more round trip, and is counted as one.
 func TestStatements_ThroughTheProvider(t *testing.T) {
 	providertest.CheckRoundTrips(t, func(t *testing.T) providertest.Store {

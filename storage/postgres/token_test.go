@@ -15,7 +15,8 @@ import (
 	"github.com/oauth2provider/oauth2provider/storage/postgres"
 )
 
-// queryCounter is a pgx tracer that counts the statements sent.
+// queryCounter is a pgx tracer that counts the statements sent, a batch
+// as one.
 type queryCounter struct{ queries, prepares atomic.Int64 }
 
 func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
@@ -31,6 +32,17 @@ func (c *queryCounter) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx
 }
 
 func (c *queryCounter) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
+
+// TraceBatchStart counts a batch, which pgx sends in one round trip, as
+// one statement.
+func (c *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.queries.Add(1)
+	return ctx
+}
+
+func (c *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (c *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // reset starts counting again from zero.
 func (c *queryCounter) reset() {

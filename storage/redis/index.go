@@ -4,8 +4,6 @@ import (
 	"context"
 	"strconv"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 )
 
 // indexSlack is the share of a grant's remaining lifetime added to its
@@ -28,36 +26,21 @@ func indexHorizon(now, exp time.Time) time.Time {
 // has a user) and its client's index, raising the entry's score when it is
 // already there. Each index is one key on its own slot, updated by its own
 // script, which also prunes expired entries and sets the key's TTL to its
-// latest entry, so an index never outlives its grants.
+// latest entry, so an index never outlives its grants. Both scripts run in
+// one pipeline.
 func (s *Store) index(ctx context.Context, now time.Time, gid, userID, clientID string, exp time.Time) error {
+	_, err := runPipelined(ctx, s.rdb, s.indexCalls(now, gid, userID, clientID, exp, nil)...)
+	return err
+}
+
+// indexCalls appends to calls the index script calls of index.
+func (s *Store) indexCalls(now time.Time, gid, userID, clientID string, exp time.Time, calls []scriptCall) []scriptCall {
 	nowMS := strconv.FormatInt(now.UnixMilli(), 10)
 	score := strconv.FormatInt(scoreMillis(exp), 10)
-	keys := make([]string, 0, 2)
 	if userID != "" {
-		keys = append(keys, s.userGrantsKey(userID))
+		calls = append(calls, indexScript.call(1, []string{s.userGrantsKey(userID), nowMS, gid, score}))
 	}
-	keys = append(keys, s.clientGrantsKey(clientID))
-	// Both indexes in one pipeline: one round trip (on a cluster, one per
-	// node, sent concurrently). A server that has not cached the script
-	// yet answers NOSCRIPT; the retry sends its body, which caches it.
-	run := func(eval func(p goredis.Pipeliner, key string) *goredis.Cmd) error {
-		_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-			for _, k := range keys {
-				eval(p, k)
-			}
-			return nil
-		})
-		return err
-	}
-	err := run(func(p goredis.Pipeliner, key string) *goredis.Cmd {
-		return indexScript.EvalSha(ctx, p, []string{key}, nowMS, gid, score)
-	})
-	if err != nil && goredis.HasErrorPrefix(err, "NOSCRIPT") {
-		err = run(func(p goredis.Pipeliner, key string) *goredis.Cmd {
-			return indexScript.Eval(ctx, p, []string{key}, nowMS, gid, score)
-		})
-	}
-	return err
+	return append(calls, indexScript.call(1, []string{s.clientGrantsKey(clientID), nowMS, gid, score}))
 }
 
 // RevokeUser implements [storage.TokenStore]. It revokes each grant in the

@@ -9,7 +9,7 @@ import (
 )
 
 // Through the provider: a validation is one round trip, a refresh one
-// with the client cache and two without it.
+// with the client cache and two without it, a password grant two.
 func TestRoundTrips_ThroughTheProvider(t *testing.T) {
 	providertest.CheckRoundTrips(t, func(t *testing.T) providertest.Store {
 		base := singleClient(t).(*goredis.Client)

@@ -52,7 +52,7 @@ func (c *tripCounter) count(fn func()) int64 {
 // a refresh without Check is the exchange script alone while the grant's
 // expiry stays within its index horizon, plus one pipeline for the user
 // and client indexes when it passes it; a new grant is one pipeline of
-// indexes plus the create script.
+// the index scripts and the create script.
 func TestRoundTrips(t *testing.T) {
 	base := singleClient(t).(*goredis.Client)
 	rdb := goredis.NewClient(base.Options())
@@ -74,7 +74,7 @@ func TestRoundTrips(t *testing.T) {
 	_, _, other := h.grant("web", "bob", 24*time.Hour)
 	require.NoError(t, s.ExtendToken(h.ctx, other, h.clk.Now().Add(25*time.Hour)))
 
-	assert.EqualValues(t, 2, trips.count(func() { h.grant("web", "alice", 24*time.Hour) }), "CreateGrant")
+	assert.EqualValues(t, 1, trips.count(func() { h.grant("web", "alice", 24*time.Hour) }), "CreateGrant")
 	assert.EqualValues(t, 1, trips.count(func() { h.live(storage.KindAccess, next[0]) }), "LookupToken")
 	assert.EqualValues(t, 1, trips.count(func() { h.live(storage.KindAccess, access) }), "LookupToken of a revoked-by-rotation token")
 	h.clk.Advance(time.Minute) // the grant's expiry moves, within the horizon
@@ -191,6 +191,22 @@ func TestIndexSurvivesScriptFlush(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, n, "both grants were indexed")
 	assert.False(t, h.live(storage.KindAccess, access), "grant %s revoked", g.ID)
+}
+
+// When the server has cached some of a new grant's scripts and not the
+// others, only the calls answered NOSCRIPT are sent again: the grant is
+// written once (a second create would find it and fail) and indexed.
+func TestCreateGrantRetriesOnlyWhatWasNotCached(t *testing.T) {
+	for _, cached := range []*script{indexScript, createScript} {
+		h := newFlushHarness(t)
+		require.NoError(t, h.rdb.ScriptFlush(h.ctx).Err())
+		require.NoError(t, h.rdb.ScriptLoad(h.ctx, cached.src).Err())
+		g, access, _ := h.grant("web", "alice", 24*time.Hour)
+		assert.True(t, h.live(storage.KindAccess, access))
+		ids, err := h.rdb.ZRange(h.ctx, h.s.userGrantsKey("alice"), 0, -1).Result()
+		require.NoError(t, err)
+		assert.Equal(t, []string{g.ID}, ids, "indexed")
+	}
 }
 
 // newFlushHarness returns a harness on a redis-server of its own, so that

@@ -226,7 +226,7 @@ return 0
 // indexScript adds a grant to a user or client index, or raises its score,
 // prunes expired members and sets the index's TTL to its latest member.
 // KEYS: index. ARGV: now (Unix ms), grant ID, score (expiry, Unix ms).
-var indexScript = goredis.NewScript(`
+var indexScript = newScript(`
 local old = redis.call('ZSCORE', KEYS[1], ARGV[2])
 if not old or tonumber(old) < tonumber(ARGV[3]) then
   redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
@@ -264,6 +264,23 @@ var numKeys = [...]string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
 // its body, which caches it. On a cluster, go-redis routes the command by
 // its first key (argument 3), as it does for EVALSHA.
 func (sc *script) run(ctx context.Context, c goredis.UniversalClient, nkeys int, v []string) *goredis.Cmd {
+	call := sc.call(nkeys, v)
+	cmd := c.Do(ctx, call.args...)
+	if goredis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+		cmd = c.Do(ctx, call.eval()...)
+	}
+	return cmd
+}
+
+// scriptCall is the command of one run of a script, as run sends it.
+type scriptCall struct {
+	sc   *script
+	args []any
+}
+
+// call returns the EVALSHA command of sc on v, the first nkeys of them
+// keys; see run.
+func (sc *script) call(nkeys int, v []string) scriptCall {
 	args := make([]any, 3+len(v))
 	args[0], args[1] = "evalsha", &sc.sha
 	if nkeys < len(numKeys) {
@@ -274,12 +291,46 @@ func (sc *script) run(ctx context.Context, c goredis.UniversalClient, nkeys int,
 	for i := range v {
 		args[3+i] = &v[i]
 	}
-	cmd := c.Do(ctx, args...)
-	if goredis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
-		args[0], args[1] = "eval", &sc.src
-		cmd = c.Do(ctx, args...)
+	return scriptCall{sc: sc, args: args}
+}
+
+// eval turns the call into an EVAL of the script's body and returns it.
+func (c scriptCall) eval() []any {
+	c.args[0], c.args[1] = "eval", &c.sc.src
+	return c.args
+}
+
+// runPipelined runs calls in one pipeline: one round trip (on a cluster,
+// one per node, sent concurrently), in order on each node. A call the
+// server answered NOSCRIPT is sent again with its script's body, alone
+// of the calls, which already ran. It returns the calls' replies and the
+// first error among them.
+func runPipelined(ctx context.Context, c goredis.UniversalClient, calls ...scriptCall) ([]*goredis.Cmd, error) {
+	cmds := make([]*goredis.Cmd, len(calls))
+	queue := func(only func(*goredis.Cmd) bool, args func(scriptCall) []any) {
+		// Each command's own error is read below.
+		_, _ = c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, call := range calls {
+				if only(cmds[i]) {
+					cmds[i] = p.Do(ctx, args(call)...)
+				}
+			}
+			return nil
+		})
 	}
-	return cmd
+	queue(func(*goredis.Cmd) bool { return true }, func(c scriptCall) []any { return c.args })
+	for _, cmd := range cmds {
+		if goredis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+			queue(func(cmd *goredis.Cmd) bool { return goredis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") }, scriptCall.eval)
+			break
+		}
+	}
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil {
+			return cmds, err
+		}
+	}
+	return cmds, nil
 }
 
 // unpack appends to dst the values the scripts' pack or packgrant joined

@@ -55,14 +55,20 @@ func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...sto
 			return fmt.Errorf("redis: %s: %w", op, err)
 		}
 	}
-	// Index first: should the grant write fail or the process die after
-	// it, a dangling index entry is harmless (revocation through an index
-	// checks that the grant still belongs to the user or client), whereas
-	// a grant missing from its user's index would survive RevokeUser.
-	if err := s.index(ctx, now, g.ID, g.UserID, g.ClientID, ix); err != nil {
+	// The indexes and the grant in one round trip. On one server the
+	// indexes are written first; on a cluster they may not be, but a
+	// grant is used only through the tokens CreateGrant's success hands
+	// out, so a grant written without its index entries (CreateGrant then
+	// fails) is never used and expires as it would. An index entry
+	// without its grant is harmless: revocation through an index checks
+	// that the grant still belongs to the user or client.
+	calls := s.indexCalls(now, g.ID, g.UserID, g.ClientID, ix, make([]scriptCall, 0, 3))
+	calls = append(calls, createScript.call(nkeys, v))
+	cmds, err := runPipelined(ctx, s.rdb, calls...)
+	if err != nil {
 		return wrap(op, err)
 	}
-	res, err := createScript.run(ctx, s.rdb, nkeys, v).Text()
+	res, err := cmds[len(cmds)-1].Text()
 	if err != nil {
 		return wrap(op, err)
 	}
