@@ -307,9 +307,12 @@ func (c scriptCall) eval() []any {
 // first error among them.
 func runPipelined(ctx context.Context, c goredis.UniversalClient, calls ...scriptCall) ([]*goredis.Cmd, error) {
 	cmds := make([]*goredis.Cmd, len(calls))
+	// perr is the last pipeline's own error: each command's error is read
+	// below, but a pipeline refused before it ran (a hook that does not
+	// call next) leaves its commands without one.
+	var perr error
 	queue := func(only func(*goredis.Cmd) bool, args func(scriptCall) []any) {
-		// Each command's own error is read below.
-		_, _ = c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		_, perr = c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			for i, call := range calls {
 				if only(cmds[i]) {
 					cmds[i] = p.Do(ctx, args(call)...)
@@ -330,7 +333,7 @@ func runPipelined(ctx context.Context, c goredis.UniversalClient, calls ...scrip
 			return cmds, err
 		}
 	}
-	return cmds, nil
+	return cmds, perr
 }
 
 // unpack appends to dst the values the scripts' pack or packgrant joined

@@ -1,0 +1,89 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// breaker is a go-redis hook that, when open, fails every pipeline without
+// sending it, as a circuit breaker or fault-injection hook does.
+type breaker struct{ open atomic.Bool }
+
+var errOpen = errors.New("breaker open")
+
+func (b *breaker) DialHook(next goredis.DialHook) goredis.DialHook          { return next }
+func (b *breaker) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
+func (b *breaker) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		if b.open.Load() && refusable(cmds) {
+			return errOpen
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// refusable reports whether cmds touch a user index, so that only the
+// re-index pipeline is refused.
+func refusable(cmds []goredis.Cmder) bool {
+	for _, c := range cmds {
+		for _, a := range c.Args() {
+			if p, ok := a.(*string); ok && strings.Contains(*p, "user:{") {
+				return true
+			}
+			if p, ok := a.(string); ok && strings.Contains(p, "user:{") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// An exchange whose re-index pipeline is refused fails (closed, as
+// ExchangeToken's doc promises): had it reported success, the caller
+// would hold tokens of a grant that its user's index stops listing once
+// the old horizon passes, and that would survive RevokeUser.
+func TestExchangeFailsWhenItsReindexIsRefused(t *testing.T) {
+	base := singleClient(t).(*goredis.Client)
+	rdb := goredis.NewClient(base.Options())
+	t.Cleanup(func() { _ = rdb.Close() })
+	var b breaker
+	rdb.AddHook(&b)
+	clk := newFakeClock()
+	s, prefix := newStore(t, rdb, clk.Now)
+	h := &harness{t: t, s: s, rdb: rdb, clk: clk, prefix: prefix, ctx: t.Context()}
+
+	_, _, refresh := h.grant("web", "alice", 24*time.Hour) // index horizon 30h
+	clk.Advance(10 * time.Hour)
+	x, _ := h.exchange("web", refresh) // new expiry 34h: past the horizon
+	b.open.Store(true)
+	_, err := s.ExchangeToken(h.ctx, x)
+	b.open.Store(false)
+	assert.ErrorIs(t, err, errOpen)
+}
+
+// CreateGrant whose pipeline is refused reports the refusal, not a
+// decoding error.
+func TestCreateGrantReportsARefusedPipeline(t *testing.T) {
+	base := singleClient(t).(*goredis.Client)
+	rdb := goredis.NewClient(base.Options())
+	t.Cleanup(func() { _ = rdb.Close() })
+	var b breaker
+	rdb.AddHook(&b)
+	clk := newFakeClock()
+	s, _ := newStore(t, rdb, clk.Now)
+	b.open.Store(true)
+	gid := "gid-refused-pipeline"
+	err := s.CreateGrant(t.Context(), &storage.Grant{ID: gid, ClientID: "web", UserID: "alice", ExpiresAt: clk.Now().Add(time.Hour)})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, errOpen, "%v", err)
+}
