@@ -25,6 +25,8 @@ type authenticatedClient struct {
 	// method is how it authenticated: client_secret_basic,
 	// client_secret_post, or none (a public client naming itself).
 	method string
+	// basic is set when the client used the Authorization header.
+	basic bool
 	// ip is the address the request came from ([Provider.ClientIP]),
 	// read once for everything the request does with it: throttling
 	// keys, the binding fingerprint, events.
@@ -76,8 +78,8 @@ func parseBasicAuth(h string) (id, secret string, isBasic bool, err error) {
 // (RFC 6749 §2.3): client_secret_basic, client_secret_post, or a public
 // client's client_id alone. Using two methods at once is invalid_request.
 // Any failure to authenticate is the same invalid_client (401), with a
-// Basic challenge whichever method the request used; an unknown client
-// costs the same secret verification as a wrong secret.
+// Basic challenge when the request used (or should have used) Basic; an
+// unknown client costs the same secret verification as a wrong secret.
 // A disabled client never authenticates. A store outage is a 503.
 // Failed secrets a person chose are throttled per (client ID, client IP)
 // and per client IP: over the limit the request is refused with 429
@@ -103,7 +105,7 @@ func (p *Provider) authenticateClient(r *http.Request, f form, exchange string) 
 		var err error
 		id, secret, isBasic, err = parseBasicAuth(authz[0])
 		if !isBasic {
-			return nil, p.errInvalidClient("unsupported client authentication method")
+			return nil, p.errInvalidClient(true, "unsupported client authentication method")
 		}
 		if err != nil {
 			return nil, errInvalidRequest("malformed Basic client credentials")
@@ -126,19 +128,20 @@ func (p *Provider) authenticateClient(r *http.Request, f form, exchange string) 
 	case bodyID != "":
 		id, method = bodyID, authMethodNone
 	default:
-		return nil, p.errInvalidClient("client authentication required")
+		return nil, p.errInvalidClient(true, "client authentication required")
 	}
+	basic := len(authz) == 1
 	ip := p.ClientIP(r)
 
 	if exchange == "" || p.clients == nil {
-		return p.judgeClient(r.Context(), id, secret, method, ip)
+		return p.judgeClient(r.Context(), id, secret, method, basic, ip)
 	}
 	now := p.now()
 	if c := p.clients.get(id, now); c != nil && servedFromCache(c, exchange, method, secret) {
-		return &authenticatedClient{Client: c, method: method, ip: ip}, nil
+		return &authenticatedClient{Client: c, method: method, basic: basic, ip: ip}, nil
 	}
 	gen := p.clients.generation()
-	ac, e := p.judgeClient(r.Context(), id, secret, method, ip)
+	ac, e := p.judgeClient(r.Context(), id, secret, method, basic, ip)
 	if e == nil && servable(ac.Client, exchange, method) { // judgeClient checked the secret
 		p.clients.put(ac.Client, now, gen)
 	}
@@ -147,7 +150,7 @@ func (p *Provider) authenticateClient(r *http.Request, f form, exchange string) 
 
 // judgeClient authenticates client id, which presented secret by method,
 // from a fresh read of the store; see authenticateClient.
-func (p *Provider) judgeClient(ctx context.Context, id, secret, method string, ip netip.Addr) (*authenticatedClient, *Error) {
+func (p *Provider) judgeClient(ctx context.Context, id, secret, method string, basic bool, ip netip.Addr) (*authenticatedClient, *Error) {
 	c, err := p.viewClient(ctx, id)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return nil, errUnavailable(err)
@@ -158,9 +161,9 @@ func (p *Provider) judgeClient(ctx context.Context, id, secret, method string, i
 
 	if method == authMethodNone {
 		if c == nil || !c.Public || c.Disabled {
-			return nil, p.errInvalidClient("client authentication failed")
+			return nil, p.errInvalidClient(basic, "client authentication failed")
 		}
-		return &authenticatedClient{Client: c, method: method, ip: ip}, nil
+		return &authenticatedClient{Client: c, method: method, basic: basic, ip: ip}, nil
 	}
 	// Only a secret a person chose can be guessed: failing at it is
 	// counted. A generated secret (256 bits) cannot be, and an unknown or
@@ -186,9 +189,9 @@ func (p *Provider) judgeClient(ctx context.Context, id, secret, method string, i
 		return nil, e
 	}
 	if !ok || c.Disabled {
-		return nil, p.errInvalidClient("client authentication failed")
+		return nil, p.errInvalidClient(basic, "client authentication failed")
 	}
-	return &authenticatedClient{Client: c, method: method, ip: ip}, nil
+	return &authenticatedClient{Client: c, method: method, basic: basic, ip: ip}, nil
 }
 
 // viewClient looks up client id for reading only: the store's own
@@ -201,11 +204,18 @@ func (p *Provider) viewClient(ctx context.Context, id string) (*storage.Client, 
 	return p.cfg.Clients.GetClient(ctx, id)
 }
 
-// errInvalidClient is the 401 invalid_client answer (RFC 6749 §5.2) with a
-// Basic challenge: RFC 6749 requires it after Basic, and RFC 9110 §11.6.1
-// requires a challenge on every 401, so a client that sent its secret in
-// the body (or none) is told which scheme the server takes too.
-func (p *Provider) errInvalidClient(desc string) *Error {
-	return &Error{Code: CodeInvalidClient, Description: desc, Status: http.StatusUnauthorized,
-		challenge: p.BasicChallenge()}
+// errInvalidClient is the 401 invalid_client answer (RFC 6749 §5.2), with
+// a Basic challenge when basic is set: when the request used Basic, or no
+// client authentication at all. A client that authenticated in the body
+// (or a public client naming itself) gets none, although RFC 9110
+// §11.6.1 asks for a challenge on every 401: a browser answered 401 with
+// a Basic challenge to a same-origin fetch may open its password dialog,
+// and the browser clients (contrib/jsclient, the quickstart page) send
+// their client_id in the body.
+func (p *Provider) errInvalidClient(basic bool, desc string) *Error {
+	e := &Error{Code: CodeInvalidClient, Description: desc, Status: http.StatusUnauthorized}
+	if basic {
+		e.challenge = p.BasicChallenge()
+	}
+	return e
 }

@@ -8,7 +8,7 @@ import "net/http"
 // authenticate, is invalid_client.
 func (p *Provider) clientCredentialsGrant(r *http.Request, c *authenticatedClient, f form) (*tokenResponse, *Error) {
 	if !c.confidential() {
-		return nil, p.errInvalidClient("client_credentials requires client authentication with a secret")
+		return nil, p.errInvalidClient(c.basic, "client_credentials requires client authentication with a secret")
 	}
 	scopes, e := p.grantScopes(c.Client, f.get(paramScope))
 	if e != nil {

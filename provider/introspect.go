@@ -60,7 +60,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) (*introspe
 		return nil, e
 	}
 	if !c.confidential() {
-		return nil, p.errInvalidClient("the introspection endpoint requires client authentication with a secret")
+		return nil, p.errInvalidClient(c.basic, "the introspection endpoint requires client authentication with a secret")
 	}
 	raw := f.get(paramToken)
 	if raw == "" {
