@@ -26,7 +26,8 @@ import (
 // each new token's TTL and set score in milliseconds too (see
 // appendToken), computed from the same now: Lua turns numbers into strings
 // only through sprintf, which cost an exchange about a tenth of its
-// instructions on the server.
+// instructions on the server. (An exchange that leaves the grant's expiry
+// where it was still computes the grant's TTL here, with ttl.)
 
 // luaPrelude holds the helpers every grant script uses.
 const luaPrelude = `

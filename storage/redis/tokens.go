@@ -19,9 +19,9 @@ var errTokenGrant = errors.New("token GrantID differs from the grant's ID")
 var errNoGrantID = errors.New("grant ID is empty")
 
 // CreateGrant implements [storage.TokenStore]. The grant, its token set and
-// its tokens are written by one script; the grant is then added to its
-// user's and client's indexes. The grant's expiry is kept at least as late
-// as its tokens'.
+// its tokens are written by one script, sent in one pipeline with the
+// scripts that add the grant to its user's and client's indexes. The
+// grant's expiry is kept at least as late as its tokens'.
 func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...storage.Token) error {
 	const op = "create grant"
 	if g.ID == "" {
