@@ -63,28 +63,32 @@ func (s *Store) RevokeClient(ctx context.Context, clientID string) (int, error) 
 }
 
 // revokeIndex revokes every grant listed in index key whose field equals
-// value, removes the listed entries and returns how many live grants ended.
+// value and returns how many live grants ended. It removes the entries of
+// the grants it found, and keeps the others: an entry whose grant does
+// not exist yet may be one that CreateGrant is writing, and removing it
+// would let that grant survive every later revocation through the index.
+// Entries of grants that never come are pruned when they expire.
 func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int, error) {
 	ids, err := s.rdb.ZRange(ctx, key, 0, -1).Result()
 	if err != nil {
 		return 0, err
 	}
 	n := 0
+	var done []any
 	for _, id := range ids {
-		ended, err := s.revoke(ctx, id, field, value)
+		res, err := s.revoke(ctx, id, field, value)
 		if err != nil {
 			return n, err
 		}
-		if ended {
+		if res == revokedLive {
 			n++
 		}
-	}
-	if len(ids) > 0 {
-		members := make([]any, len(ids))
-		for i, id := range ids {
-			members[i] = id
+		if res != revokedNone {
+			done = append(done, id)
 		}
-		if err := s.rdb.ZRem(ctx, key, members...).Err(); err != nil {
+	}
+	if len(done) > 0 {
+		if err := s.rdb.ZRem(ctx, key, done...).Err(); err != nil {
 			return n, err
 		}
 	}

@@ -214,14 +214,17 @@ return {g[1], g[2], exp, reindex, ix}
 // revokeScript revokes a grant and its tokens.
 // KEYS: grant, token set. ARGV: now, grant base key, and optionally a grant
 // field and the value it must have (so a stale index entry never revokes
-// another grant). Returns 1 when it ended a live grant, else 0.
+// another grant). Returns 1 when it ended a live grant, 2 when the grant
+// was already revoked or expired (it is revoked now), and 0 when there is
+// no such grant, or it does not have the field's value.
 var revokeScript = newScript(luaPrelude + `
 local g = redis.call('HMGET', KEYS[1], 'expires', 'revoked', ARGV[3] or 'client')
-if not g[1] or g[2] ~= '0' then return 0 end
+if not g[1] then return 0 end
 if ARGV[3] and g[3] ~= ARGV[4] then return 0 end
+if g[2] ~= '0' then return 2 end
 revoke(ARGV[2], KEYS[1], KEYS[2])
 if lt(ARGV[1], g[1]) then return 1 end
-return 0
+return 2
 `)
 
 // indexScript adds a grant to a user or client index, or raises its score,

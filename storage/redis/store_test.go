@@ -294,3 +294,22 @@ func TestGrantWithoutUsernameField(t *testing.T) {
 		assert.True(t, h.live(storage.KindRefresh, next[1]))
 	})
 }
+
+// RevokeUser removes the index entries of the grants it revoked and keeps
+// the entry of a grant that does not exist yet: CreateGrant may be about to
+// write it (its index script ran, its create script has not), and without
+// the entry that grant would survive every later RevokeUser.
+func TestRevokeUserKeepsEntriesOfGrantsNotYetWritten(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		g, access, _ := h.grant("web", "alice", time.Hour)
+		require.NoError(t, h.s.index(h.ctx, h.clk.Now(), "coming", "alice", "web", h.clk.Now().Add(time.Hour)))
+
+		n, err := h.s.RevokeUser(h.ctx, "alice")
+		require.NoError(t, err)
+		assert.Equal(t, 1, n)
+		assert.False(t, h.live(storage.KindAccess, access))
+		ids, err := h.rdb.ZRange(h.ctx, h.s.userGrantsKey("alice"), 0, -1).Result()
+		require.NoError(t, err)
+		assert.Equal(t, []string{"coming"}, ids, "the revoked grant %s's entry is gone, the coming one's kept", g.ID)
+	})
+}

@@ -302,12 +302,19 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
 	return wrap("revoke grant", err)
 }
 
+// Results of revoke.
+const (
+	revokedNone  = 0 // no such grant, or not the matched one
+	revokedLive  = 1 // a live grant ended
+	revokedEnded = 2 // the grant was already revoked or expired
+)
+
 // revoke runs revokeScript on one grant; match, when given, is a grant
-// field and the value it must have. It reports whether a live grant ended.
-func (s *Store) revoke(ctx context.Context, grantID string, match ...string) (bool, error) {
+// field and the value it must have. It returns what it found, as the
+// revoked constants say.
+func (s *Store) revoke(ctx context.Context, grantID string, match ...string) (int, error) {
 	base, gkey, skey := s.grantKeys(grantID)
-	n, err := revokeScript.run(ctx, s.rdb, 2, append([]string{gkey, skey, instant(s.now()), base}, match...)).Int()
-	return n == 1, err
+	return revokeScript.run(ctx, s.rdb, 2, append([]string{gkey, skey, instant(s.now()), base}, match...)).Int()
 }
 
 // appendGrant appends the grant's immutable fields in grantFields order.
