@@ -53,7 +53,7 @@ func run(o options) error {
 	}
 	app, err := newApp(ctx, o)
 	if err != nil {
-		ln.Close()
+		_ = ln.Close() // the error worth reporting is the app's
 		return err
 	}
 	defer app.Close()
