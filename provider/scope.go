@@ -10,9 +10,13 @@ import (
 
 // parseScope splits a scope parameter (space-delimited, RFC 6749 §3.3)
 // into its distinct tokens, in order. Runs of spaces are tolerated; any
-// other malformed token is invalid_scope.
+// other malformed token is invalid_scope. It takes time linear in len(s):
+// a request may carry tens of thousands of distinct tokens (the query of
+// an authorization request is bounded only by the server's header limit),
+// which a quadratic search for duplicates would spend seconds on.
 func parseScope(s string) ([]string, *Error) {
 	var out []string
+	var seen map[string]struct{} // past smallScopeList tokens
 	for tok := range strings.SplitSeq(s, " ") {
 		if tok == "" {
 			continue
@@ -20,12 +24,29 @@ func parseScope(s string) ([]string, *Error) {
 		if !scope.ValidToken(tok) {
 			return nil, errInvalidScope("malformed scope")
 		}
-		if !slices.Contains(out, tok) {
-			out = append(out, tok)
+		switch {
+		case seen != nil:
+			if _, dup := seen[tok]; dup {
+				continue
+			}
+			seen[tok] = struct{}{}
+		case slices.Contains(out, tok):
+			continue
+		case len(out) == smallScopeList:
+			seen = make(map[string]struct{}, 2*smallScopeList)
+			for _, t := range out {
+				seen[t] = struct{}{}
+			}
+			seen[tok] = struct{}{}
 		}
+		out = append(out, tok)
 	}
 	return out, nil
 }
+
+// smallScopeList is how many distinct scopes parseScope finds duplicates
+// of by a linear search, before it switches to a set.
+const smallScopeList = 16
 
 func dedupe(s []string) []string {
 	var out []string
