@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -214,13 +216,34 @@ func appendIPKeyPart(dst []byte, ip netip.Addr) []byte {
 }
 
 // passwordKeys are the keys of a password attempt for username from ip:
-// the per-IP key, then the per-(username, IP) key. Usernames are compared case-insensitively, so
-// that changing case does not buy an attacker a fresh budget.
+// the per-IP key, then the per-(username, IP) key, which counts every
+// spelling of a username that a user database may take for the same one
+// as one ([foldUsername]), so that respelling it does not buy an attacker
+// a fresh budget.
 func (t *throttler) passwordKeys(username string, ip netip.Addr) [2]limitKey {
 	return [2]limitKey{
 		{key: t.pwIP.key("pw-ip", ip), rate: t.ip},
-		{key: hashKey("pw-user", ip, strings.ToLower(username)), rate: t.user},
+		{key: hashKey("pw-user", ip, foldUsername(username)), rate: t.user},
 	}
+}
+
+// foldUsername is the form of username its throttling key is made of:
+// without surrounding white space (which MySQL's PAD SPACE collations and
+// many apps ignore) and case-folded rune by rune through upper case, so
+// that every rune of a simple case-folding class (K, k and the Kelvin
+// sign; Σ, σ and ς) is one, as strings.EqualFold and case-insensitive
+// collations compare them. Merging more spellings than the user database
+// does only shares an attacker's own budget; for a username of ASCII
+// letters it is strings.ToLower, so keys already in a shared limiter
+// stay the same.
+func foldUsername(username string) string {
+	username = strings.TrimSpace(username)
+	for i := 0; i < len(username); i++ {
+		if username[i] >= utf8.RuneSelf {
+			return strings.Map(func(r rune) rune { return unicode.ToLower(unicode.ToUpper(r)) }, username)
+		}
+	}
+	return strings.ToLower(username)
 }
 
 // clientKeys are the keys of a client secret attempt for client id from

@@ -1,0 +1,42 @@
+package provider_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/provider"
+)
+
+// Many user databases take "johndoe " and "JOHNDOE" for johndoe: MySQL's
+// default PAD SPACE, case-insensitive collations, citext, or an app that
+// trims and case-folds what was typed. Each such spelling of a username
+// must not be a fresh per-(username, IP) budget for guessing its
+// password: the throttling key ignores surrounding white space and folds
+// case fully (Σ, σ and ς; K and the Kelvin sign K), not only what
+// strings.ToLower maps.
+func TestThrottleUsernameSpellingsShareABudget(t *testing.T) {
+	lenient := authcheck.Func(func(_ context.Context, username, password string) (string, error) {
+		if strings.EqualFold(strings.TrimSpace(username), "johndoe") && password == "foobar42" {
+			return "user-1", nil
+		}
+		return "", authcheck.ErrInvalidCredentials
+	})
+	for _, c := range []struct{ name, first, variant string }{
+		{"trailing space", "johndoe", "johndoe "},
+		{"leading tab", "johndoe", "\tjohndoe"},
+		{"Kelvin sign", "kelvin", "\u212aelvin"},
+		{"final sigma", "οδυσσεασ", "οδυσσεας"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, func(cfg *provider.Config) { cfg.Users = lenient })
+			for range provider.DefaultUserRate.Burst {
+				w := e.do(req{form: password("username", c.first, "password", "nope"), basic: conf})
+				assertError(t, w, 400, "invalid_grant")
+			}
+			w := e.do(req{form: password("username", c.variant, "password", "nope"), basic: conf})
+			assertThrottled(t, w, "60")
+		})
+	}
+}
