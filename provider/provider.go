@@ -70,11 +70,14 @@ type Config struct {
 	// MaxRequestBytes caps the body of endpoint requests. Zero means 64 KiB.
 	MaxRequestBytes int64
 
-	// BindingKey, when set, binds every new grant (tokens and browser
-	// sessions alike) to an HMAC-SHA256 under this key of the client IP
-	// and User-Agent it was issued to ([Provider.Fingerprint]); a token
-	// presented with another fingerprint is invalid_token and its grant is
-	// revoked. At least 32 random bytes. Nil means grants are not bound.
+	// BindingKey, when set, binds every new grant of the password and
+	// client credentials grants and every browser session to an
+	// HMAC-SHA256 under this key of the client IP and User-Agent it was
+	// issued to ([Provider.Fingerprint]); a token presented with another
+	// fingerprint is invalid_token and its grant is revoked. Grants of
+	// the authorization code flow are not bound: the code is issued to a
+	// browser, and the tokens to whoever exchanges it. At least 32 random
+	// bytes. Nil means grants are not bound.
 	BindingKey []byte
 
 	// Limiter counts failed password and client-secret attempts for
