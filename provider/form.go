@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -133,6 +134,30 @@ func parseFormBody(raw string) (form, error) {
 	return f, nil
 }
 
+// queryHasSecret reports whether the raw URL query q names one of
+// secretParams. Pairs are split at ';' as well as '&': url.ParseQuery
+// drops a pair holding a ';' whole, and with it a secret after the ';',
+// which other servers and proxies (logging the URL all the same) read as a
+// separator.
+func queryHasSecret(q string) bool {
+	for q != "" {
+		var pair string
+		if i := strings.IndexAny(q, "&;"); i >= 0 {
+			pair, q = q[:i], q[i+1:]
+		} else {
+			pair, q = q, ""
+		}
+		key, _, _ := strings.Cut(pair, "=")
+		if k, err := url.QueryUnescape(key); err == nil {
+			key = k
+		}
+		if slices.Contains(secretParams, key) {
+			return true
+		}
+	}
+	return false
+}
+
 // unescapeParam decodes one form-urlencoded key or value; most need no
 // decoding and are returned as they are, without allocating.
 func unescapeParam(s string) (string, error) {
@@ -147,13 +172,8 @@ func unescapeParam(s string) (string, error) {
 // MaxRequestBytes, no repeated parameter, no credential in the URL query.
 // Only the body counts; the query never supplies a parameter.
 func (p *Provider) parseForm(w http.ResponseWriter, r *http.Request) (form, *Error) {
-	if q := r.URL.RawQuery; q != "" {
-		query, _ := url.ParseQuery(q) // a malformed query still yields what parsed
-		for _, name := range secretParams {
-			if _, ok := query[name]; ok {
-				return form{}, errInvalidRequest("credentials must be sent in the request body, not in the URL")
-			}
-		}
+	if queryHasSecret(r.URL.RawQuery) {
+		return form{}, errInvalidRequest("credentials must be sent in the request body, not in the URL")
 	}
 	if ct := r.Header.Get("Content-Type"); ct != formContentType {
 		mt, _, err := mime.ParseMediaType(ct)

@@ -59,6 +59,8 @@ func TestTokenEndpointRequestRules(t *testing.T) {
 		{name: "client_id in the URL query is refused", req: req{form: password(), basic: conf, query: "client_id=conf"}, status: 400, code: "invalid_request"},
 		{name: "password in the URL query is refused", req: req{form: password(), basic: conf, query: "password=foobar42"}, status: 400, code: "invalid_request"},
 		{name: "refresh_token in the URL query is refused", req: req{form: password(), basic: conf, query: "refresh_token=x"}, status: 400, code: "invalid_request"},
+		{name: "a secret after a ';' in the URL query is refused", req: req{form: password(), basic: conf, query: "x=1;client_secret=" + confSecret}, status: 400, code: "invalid_request"},
+		{name: "a secret in a malformed URL query is refused", req: req{form: password(), basic: conf, query: "x=%zz&password=foobar42"}, status: 400, code: "invalid_request"},
 		{name: "other URL query parameters are kept but ignored", req: req{form: password(), basic: conf, query: "tenant=a"}, status: 200},
 		{name: "the URL query never supplies a parameter", req: req{form: password("grant_type", ""), basic: conf, query: "grant_type=password"}, status: 400, code: "invalid_request"},
 		{name: "missing grant_type", req: req{form: password("grant_type", ""), basic: conf}, status: 400, code: "invalid_request"},
