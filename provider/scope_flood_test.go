@@ -1,8 +1,6 @@
 package provider_test
 
 import (
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -28,28 +26,17 @@ func distinctScopes(n int) string {
 }
 
 // A scope parameter of tens of thousands of distinct tokens costs time
-// linear in its length: an unauthenticated authorization request (whose
-// query only the server's 1 MiB header limit bounds) or a public client's
-// refresh must not buy seconds of CPU with one request.
+// linear in its length: an unauthenticated authorization request, whose
+// query only the server's 1 MiB header limit bounds, must not buy seconds
+// of CPU. The token endpoint parses scopes with the same function. The
+// budget is wide both ways, so that a slow CI machine under the race
+// detector stays within it: a quadratic search for duplicates took 11 s
+// on 256 KiB of scopes, the linear one takes about 25 ms.
 func TestManyDistinctScopesCostLinearTime(t *testing.T) {
 	e := newAuthzEnv(t, nil, nil)
-	const budget = 2 * time.Second
-
-	t.Run("authorization endpoint", func(t *testing.T) {
-		start := time.Now()
-		w := e.get(spaParams("scope", distinctScopes(256<<10)), "")
-		took := time.Since(start)
-		assertRedirectError(t, w, "https://spa.example/cb", "invalid_scope", "st-123")
-		assert.Less(t, took, budget, "one request spent %v parsing its scope", took)
-	})
-	t.Run("token endpoint", func(t *testing.T) {
-		m := assertToken(t, e.do(req{form: password("scope", "read"), basic: conf}))
-		form := url.Values{"grant_type": {"refresh_token"}, "client_id": {"conf"}, "client_secret": {confSecret},
-			"refresh_token": {m["refresh_token"].(string)}, "scope": {distinctScopes(60 << 10)}}
-		start := time.Now()
-		w := e.do(req{form: form})
-		took := time.Since(start)
-		assertError(t, w, http.StatusBadRequest, "invalid_scope")
-		assert.Less(t, took, budget/8, "one request spent %v parsing its scope", took)
-	})
+	start := time.Now()
+	w := e.get(spaParams("scope", distinctScopes(256<<10)), "")
+	took := time.Since(start)
+	assertRedirectError(t, w, "https://spa.example/cb", "invalid_scope", "st-123")
+	assert.Less(t, took, 2*time.Second, "one request spent %v parsing its scope", took)
 }
