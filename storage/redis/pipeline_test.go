@@ -53,17 +53,12 @@ func refusable(cmds []goredis.Cmder) bool {
 // would hold tokens of a grant that its user's index stops listing once
 // the old horizon passes, and that would survive RevokeUser.
 func TestExchangeFailsWhenItsReindexIsRefused(t *testing.T) {
-	base := singleClient(t).(*goredis.Client)
-	rdb := goredis.NewClient(base.Options())
-	t.Cleanup(func() { _ = rdb.Close() })
 	var b breaker
-	rdb.AddHook(&b)
-	clk := newFakeClock()
-	s, prefix := newStore(t, rdb, clk.Now)
-	h := &harness{t: t, s: s, rdb: rdb, clk: clk, prefix: prefix, ctx: t.Context()}
+	h := newHookedHarness(t, &b)
+	s := h.s
 
 	_, _, refresh := h.grant("web", "alice", 24*time.Hour) // index horizon 30h
-	clk.Advance(10 * time.Hour)
+	h.clk.Advance(10 * time.Hour)
 	x, _ := h.exchange("web", refresh) // new expiry 34h: past the horizon
 	b.open.Store(true)
 	_, err := s.ExchangeToken(h.ctx, x)
@@ -74,16 +69,10 @@ func TestExchangeFailsWhenItsReindexIsRefused(t *testing.T) {
 // CreateGrant whose pipeline is refused reports the refusal, not a
 // decoding error.
 func TestCreateGrantReportsARefusedPipeline(t *testing.T) {
-	base := singleClient(t).(*goredis.Client)
-	rdb := goredis.NewClient(base.Options())
-	t.Cleanup(func() { _ = rdb.Close() })
 	var b breaker
-	rdb.AddHook(&b)
-	clk := newFakeClock()
-	s, _ := newStore(t, rdb, clk.Now)
+	h := newHookedHarness(t, &b)
 	b.open.Store(true)
-	gid := "gid-refused-pipeline"
-	err := s.CreateGrant(t.Context(), &storage.Grant{ID: gid, ClientID: "web", UserID: "alice", ExpiresAt: clk.Now().Add(time.Hour)})
+	err := h.s.CreateGrant(h.ctx, &storage.Grant{ID: "gid-refused-pipeline", ClientID: "web", UserID: "alice", ExpiresAt: h.clk.Now().Add(time.Hour)})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, errOpen, "%v", err)
 }

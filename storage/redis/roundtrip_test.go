@@ -54,14 +54,9 @@ func (c *tripCounter) count(fn func()) int64 {
 // and client indexes when it passes it; a new grant is one pipeline of
 // the index scripts and the create script.
 func TestRoundTrips(t *testing.T) {
-	base := singleClient(t).(*goredis.Client)
-	rdb := goredis.NewClient(base.Options())
-	t.Cleanup(func() { _ = rdb.Close() })
 	var trips tripCounter
-	rdb.AddHook(&trips)
-	clk := newFakeClock()
-	s, prefix := newStore(t, rdb, clk.Now)
-	h := &harness{t: t, s: s, rdb: rdb, clk: clk, prefix: prefix, ctx: t.Context()}
+	h := newHookedHarness(t, &trips)
+	s, rdb := h.s, h.rdb
 
 	// Warm up: the first call of each script may be NOSCRIPT + EVAL.
 	_, access, refresh := h.grant("web", "alice", 24*time.Hour)
@@ -207,6 +202,19 @@ func TestCreateGrantRetriesOnlyWhatWasNotCached(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, []string{g.ID}, ids, "indexed")
 	}
+}
+
+// newHookedHarness returns a harness on a single-node client of its own,
+// with hook added to it.
+func newHookedHarness(t *testing.T, hook goredis.Hook) *harness {
+	t.Helper()
+	base := singleClient(t).(*goredis.Client)
+	rdb := goredis.NewClient(base.Options())
+	t.Cleanup(func() { _ = rdb.Close() })
+	rdb.AddHook(hook)
+	clk := newFakeClock()
+	s, prefix := newStore(t, rdb, clk.Now)
+	return &harness{t: t, s: s, rdb: rdb, clk: clk, prefix: prefix, ctx: t.Context()}
 }
 
 // newFlushHarness returns a harness on a redis-server of its own, so that
