@@ -11,11 +11,13 @@ import (
 
 // exchangeSQL finds the presented token and its grant and locks both rows
 // until the transaction ends: a concurrent exchange of the same token
-// waits here, then sees the token consumed.
+// waits here, then sees the token consumed. The grant's row is locked
+// first, in the order of DeleteExpired (a grant, then its tokens by
+// cascade): in the other order the two deadlock on a dead grant.
 const exchangeSQL = `select t.expires_at, t.consumed_at, g.revoked_at, ` + grantColumns + `
 	from oauth2_tokens t join oauth2_grants g on g.id = t.grant_id
 	where t.hash = $1 and t.grant_id = $2 and t.kind = $3
-	for update of t, g`
+	for update of g, t`
 
 // ExchangeToken consumes the presented single-use token and stores the new
 // ones in one transaction; of concurrent exchanges of one token exactly

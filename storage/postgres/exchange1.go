@@ -15,7 +15,8 @@ import (
 // least the latest of the new tokens'), then five per new token (hash,
 // kind, scopes, issued, expires).
 //
-// CTE t locks the presented token and its grant (FOR UPDATE: a concurrent
+// CTE t locks the presented token and its grant, the grant first as in
+// ExchangeToken's transaction (FOR UPDATE: a concurrent
 // exchange of the same token waits there, then reads the row as that one
 // left it, consumed); s judges it as ExchangeToken does; the data-modifying
 // CTEs act on the judgement: a consumed token revokes the grant, a live one
@@ -70,7 +71,7 @@ func buildExchangeOneSQL(n int, async bool) string {
 	select t.expires_at as token_expires, t.consumed_at, g.revoked_at, ` + grantColumns + `
 	from oauth2_tokens t join oauth2_grants g on g.id = t.grant_id
 	where t.hash = $1 and t.grant_id = $2 and t.kind = $3
-	for update of t, g
+	for update of g, t
 ), s as (
 	select state` + commit + `
 	from (select case

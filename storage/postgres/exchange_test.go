@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -182,4 +183,79 @@ func TestExchangeToken_ExpiredTokenIsNotFoundNotReuse(t *testing.T) {
 	require.ErrorIs(t, err, storage.ErrNotFound)
 	_, err = f.s.LookupToken(ctx, storage.KindRefresh, ref(x.Issue[1]))
 	assert.NoError(t, err, "grant not revoked")
+}
+
+// blockedBy returns how many backends wait on a lock that backend pid
+// holds, or on one that a backend waiting for pid holds.
+func blockedBy(pool *pgxpool.Pool, pid uint32) int {
+	var n int
+	err := pool.QueryRow(context.Background(), `with w as (
+			select pid from pg_stat_activity where $1::int = any(pg_blocking_pids(pid)))
+		select count(*) from pg_stat_activity a
+		where a.pid in (select pid from w) or pg_blocking_pids(a.pid) && array(select pid from w)`, pid).Scan(&n)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// An exchange locks the grant row before the token row, as the janitor's
+// delete does (the grant, then its tokens by cascade): in the other order
+// an exchange of a dead grant's token and a janitor deleting that grant
+// deadlock, and PostgreSQL aborts one of them after deadlock_timeout, an
+// outage (503) for the exchange or an error for the janitor. A third
+// transaction's share lock on the token row holds both at the point where
+// their lock orders cross.
+func TestExchangeToken_DoesNotDeadlockWithTheJanitor(t *testing.T) {
+	for _, withCheck := range []bool{false, true} {
+		t.Run(map[bool]string{false: "OneStatement", true: "WithCheck"}[withCheck], func(t *testing.T) {
+			clk := newClock()
+			s, pool := newStore(t, clk.Now)
+			f := &exchangeFixture{s: s, clk: clk, grant: newGrant(t, clk.Now())}
+			_, f.access = newToken(t, storage.KindAccess, f.grant.ID, clk.Now(), time.Hour)
+			_, f.refresh = newToken(t, storage.KindRefresh, f.grant.ID, clk.Now(), 24*time.Hour)
+			ctx := context.Background()
+			require.NoError(t, s.CreateGrant(ctx, f.grant, f.access, f.refresh))
+			require.NoError(t, s.RevokeGrant(ctx, f.grant.ID)) // the janitor may delete it now
+
+			z, err := pool.Begin(ctx)
+			require.NoError(t, err)
+			defer func() { _ = z.Rollback(ctx) }()
+			var zpid uint32
+			require.NoError(t, z.QueryRow(ctx, `select pg_backend_pid()`).Scan(&zpid))
+			_, err = z.Exec(ctx, `select from oauth2_tokens where hash = $1 for share`, f.refresh.Hash[:])
+			require.NoError(t, err)
+
+			x, _ := f.rotation(t)
+			if withCheck {
+				x.Check = func(*storage.Grant) error { return nil }
+			}
+			xerr := make(chan error, 1)
+			go func() { _, err := s.ExchangeToken(ctx, x); xerr <- err }()
+			require.Eventually(t, func() bool { return blockedBy(pool, zpid) == 1 }, 10*time.Second, 5*time.Millisecond,
+				"the exchange waits for the token row")
+
+			// The janitor skips the grant the exchange holds, or waits.
+			jerr := make(chan error, 1)
+			go func() { _, err := s.DeleteExpired(ctx, 100); jerr <- err }()
+			var janitorErr error
+			janitorDone := false
+			require.Eventually(t, func() bool {
+				select {
+				case janitorErr = <-jerr:
+					janitorDone = true
+					return true
+				default:
+					return blockedBy(pool, zpid) == 2
+				}
+			}, 10*time.Second, 5*time.Millisecond)
+
+			require.NoError(t, z.Commit(ctx))
+			assert.ErrorIs(t, <-xerr, storage.ErrNotFound, "the refresh token of a revoked grant")
+			if !janitorDone {
+				janitorErr = <-jerr
+			}
+			assert.NoError(t, janitorErr, "the janitor")
+		})
+	}
 }
