@@ -49,8 +49,12 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 		return nil, wrap(op, err)
 	}
 	// Rollback after Commit is a no-op; on every early return it ends
-	// the transaction without changes. Its error adds nothing.
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	// the transaction without changes. Its error adds nothing. It is
+	// bounded by ctx like the rest: when it cannot finish in time pgx
+	// closes the connection, and the server then aborts the transaction
+	// and drops its locks, while waiting without a deadline on a server
+	// that stopped answering would hang the caller.
+	defer func() { _ = tx.Rollback(ctx) }()
 
 	var (
 		tokenExpires      time.Time
