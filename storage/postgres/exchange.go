@@ -44,7 +44,10 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 		return s.exchangeOne(ctx, x, now)
 	}
 
-	tx, err := s.pool.Begin(ctx)
+	// Read committed whatever the server's default_transaction_isolation:
+	// an exchange that waited on the row lock must then read the row as
+	// the winner left it (consumed), not fail to serialize.
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return nil, wrap(op, err)
 	}

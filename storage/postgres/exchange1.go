@@ -2,9 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -96,6 +99,18 @@ select s.state, t.id, t.client_id, t.user_id, t.username, t.scopes, t.binding, t
 from t, s`
 }
 
+// maxSerializationRetries bounds the runs of the exchange statement that
+// fail to serialize: each failure means a concurrent exchange or
+// revocation of the grant committed, and there are few of those.
+const maxSerializationRetries = 8
+
+// isSerializationFailure reports whether err is PostgreSQL's
+// serialization_failure (SQLSTATE 40001).
+func isSerializationFailure(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40001"
+}
+
 // exchangeOne is ExchangeToken without a Check: one statement, one round
 // trip, with the same outcomes as the transaction of ExchangeToken.
 func (s *Store) exchangeOne(ctx context.Context, x storage.Exchange, now time.Time) (*storage.Grant, error) {
@@ -114,8 +129,21 @@ func (s *Store) exchangeOne(ctx context.Context, x storage.Exchange, now time.Ti
 		state string
 		gf    grantFields
 	)
-	err := s.pool.QueryRow(ctx, exchangeOneSQL(len(x.Issue), s.async), args...).Scan(append([]any{&state}, gf.targets()...)...)
-	if err != nil {
+	sql := exchangeOneSQL(len(x.Issue), s.async)
+	for attempt := 1; ; attempt++ {
+		err := s.pool.QueryRow(ctx, sql, args...).Scan(append([]any{&state}, gf.targets()...)...)
+		if err == nil {
+			break
+		}
+		// Under a default_transaction_isolation stricter than read
+		// committed, an exchange that waited on the row lock of a
+		// concurrent one fails to serialize instead of reading the row
+		// as that one left it. The statement is atomic, so it changed
+		// nothing: run it again, with a new snapshot, to judge the
+		// token as it is now (consumed: reuse).
+		if attempt < maxSerializationRetries && isSerializationFailure(err) {
+			continue
+		}
 		return nil, wrap(op, err)
 	}
 	switch state {
