@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -85,4 +86,47 @@ func TestDeleteExpired_RemovesExpiredTokensOfLiveGrants(t *testing.T) {
 	assert.Equal(t, 1, tokens)
 	_, err := s.LookupToken(ctx, storage.KindSession, ref(keep))
 	assert.NoError(t, err)
+}
+
+// ExtendToken locks the grant before the token, like the janitor: a
+// session extended while its grant is revoked and deleted must not
+// deadlock with the janitor (which aborts one of them after
+// deadlock_timeout). A third transaction's share lock on the token row
+// holds the extension at the point where the lock orders would cross.
+func TestExtendToken_DoesNotDeadlockWithTheJanitor(t *testing.T) {
+	clk := newClock()
+	s, pool := newStore(t, clk.Now)
+	ctx := context.Background()
+	g := newGrant(t, clk.Now())
+	_, session := newToken(t, storage.KindSession, g.ID, clk.Now(), time.Hour)
+	require.NoError(t, s.CreateGrant(ctx, g, session))
+
+	z, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = z.Rollback(ctx) }()
+	var zpid uint32
+	require.NoError(t, z.QueryRow(ctx, `select pg_backend_pid()`).Scan(&zpid))
+	_, err = z.Exec(ctx, `select from oauth2_tokens where hash = $1 for share`, session.Hash[:])
+	require.NoError(t, err)
+
+	// run starts f and waits until it returned or waits behind z.
+	run := func(f func() error) <-chan error {
+		n := blockedBy(pool, zpid)
+		done := make(chan error, 1)
+		go func() { done <- f() }()
+		require.Eventually(t, func() bool { return len(done) == 1 || blockedBy(pool, zpid) > n },
+			10*time.Second, 5*time.Millisecond)
+		return done
+	}
+	extended := run(func() error { return s.ExtendToken(ctx, ref(session), clk.Now().Add(2*time.Hour)) })
+	// Meanwhile the grant is revoked (or that waits for the extension),
+	// and the janitor deletes it (or finds nothing to delete).
+	revoked := run(func() error { return s.RevokeGrant(ctx, g.ID) })
+	cleaned := run(func() error { _, err := s.DeleteExpired(ctx, 100); return err })
+
+	require.NoError(t, z.Commit(ctx))
+	err = <-extended
+	assert.True(t, err == nil || errors.Is(err, storage.ErrNotFound), "the extension: %v", err)
+	assert.NoError(t, <-revoked, "the revocation")
+	assert.NoError(t, <-cleaned, "the janitor")
 }

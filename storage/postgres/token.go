@@ -117,13 +117,19 @@ func (s *Store) LookupToken(ctx context.Context, kind storage.TokenKind, ref sto
 }
 
 // extendSQL moves the expiry of a live token, and its grant's when the
-// grant would end sooner, in one statement.
-const extendSQL = `with t as (
+// grant would end sooner, in one statement. It locks the grant's row
+// before the token's, in the order of ExchangeToken and DeleteExpired (a
+// grant, then its tokens by cascade), so that it cannot deadlock with
+// them; and a grant revoked while it waited is seen revoked.
+const extendSQL = `with g as (
+		select id from oauth2_grants
+		where id = $2 and revoked_at is null and expires_at > $4
+		for no key update
+	), t as (
 		update oauth2_tokens t set expires_at = $3
-		from oauth2_grants g
-		where t.hash = $1 and t.grant_id = $2 and g.id = t.grant_id
+		from g
+		where t.hash = $1 and t.grant_id = g.id
 		  and t.consumed_at is null and t.expires_at > $4
-		  and g.revoked_at is null and g.expires_at > $4
 		returning t.grant_id
 	)
 	update oauth2_grants set expires_at = greatest(expires_at, $3)
