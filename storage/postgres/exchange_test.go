@@ -279,3 +279,34 @@ func TestExchangeToken_DoesNotDeadlockWithTheJanitor(t *testing.T) {
 		})
 	}
 }
+
+// Check is shown a copy of the grant (storage.Exchange): what it does to
+// that copy changes neither what is stored nor the grant ExchangeToken
+// returns, which the provider answers with (user_id, scope).
+func TestExchangeToken_CheckCannotChangeTheGrantReturnedOrStored(t *testing.T) {
+	f := newExchangeFixture(t)
+	ctx := context.Background()
+	other := newGrant(t, f.clk.Now())
+	require.NoError(t, f.s.CreateGrant(ctx, other))
+
+	x, issued := f.rotation(t)
+	x.Check = func(g *storage.Grant) error {
+		g.ID = other.ID
+		g.UserID = "someone-else"
+		g.Scopes[0] = "admin"
+		g.ExpiresAt = g.ExpiresAt.Add(24 * time.Hour)
+		return nil
+	}
+	got, err := f.s.ExchangeToken(ctx, x)
+	require.NoError(t, err)
+	assert.Equal(t, f.grant.ID, got.ID)
+	assert.Equal(t, f.grant.UserID, got.UserID)
+	assert.Equal(t, f.grant.Scopes, got.Scopes)
+	assert.True(t, got.ExpiresAt.Equal(issued[1].ExpiresAt), "expiry %v, want the new refresh token's %v", got.ExpiresAt, issued[1].ExpiresAt)
+	for _, tk := range issued {
+		ti, err := f.s.LookupToken(ctx, tk.Kind, ref(tk))
+		if assert.NoError(t, err, "new %s token", tk.Kind) {
+			assert.Equal(t, f.grant.ID, ti.Grant.ID, "new %s token's grant", tk.Kind)
+		}
+	}
+}
