@@ -15,7 +15,7 @@ func (s *Store) DeleteExpired(ctx context.Context, limit int) (int, error) {
 		return 0, nil
 	}
 	now := s.now()
-	tag, err := s.pool.Exec(ctx, `delete from oauth2_grants where id in (
+	tag, err := s.exec(ctx, `delete from oauth2_grants where id in (
 			select g.id from oauth2_grants g
 			where g.expires_at <= $1
 			   or (g.revoked_at is not null and not exists (
@@ -30,7 +30,7 @@ func (s *Store) DeleteExpired(ctx context.Context, limit int) (int, error) {
 	if n >= limit {
 		return n, nil
 	}
-	tag, err = s.pool.Exec(ctx, `delete from oauth2_tokens where hash in (
+	tag, err = s.exec(ctx, `delete from oauth2_tokens where hash in (
 			select hash from oauth2_tokens
 			where expires_at <= $1
 			limit $2 for update skip locked)`,

@@ -2,12 +2,9 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -97,18 +94,6 @@ select s.state, t.id, t.client_id, t.user_id, t.username, t.scopes, t.binding, t
 	case when s.state = 'ok' then greatest(t.expires_at, $6) else t.expires_at end,
 	t.code_redirect_uri, t.code_challenge, t.code_challenge_method
 from t, s`
-}
-
-// maxSerializationRetries bounds the runs of the exchange statement that
-// fail to serialize: each failure means a concurrent exchange or
-// revocation of the grant committed, and there are few of those.
-const maxSerializationRetries = 8
-
-// isSerializationFailure reports whether err is PostgreSQL's
-// serialization_failure (SQLSTATE 40001).
-func isSerializationFailure(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "40001"
 }
 
 // exchangeOne is ExchangeToken without a Check: one statement, one round

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -109,4 +110,30 @@ func orEmpty(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// maxSerializationRetries bounds the runs of a statement that fail to
+// serialize: each failure means a concurrent exchange or revocation of
+// the rows it touches committed, and there are few of those.
+const maxSerializationRetries = 8
+
+// isSerializationFailure reports whether err is PostgreSQL's
+// serialization_failure (SQLSTATE 40001).
+func isSerializationFailure(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40001"
+}
+
+// exec runs one statement that writes, and runs it again when it fails to
+// serialize (SQLSTATE 40001, which a default_transaction_isolation
+// stricter than read committed gives a statement whose rows a concurrent
+// transaction changed): the statement is atomic, so the failed run changed
+// nothing, and the next one sees the rows as the other left them.
+func (s *Store) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	for attempt := 1; ; attempt++ {
+		tag, err := s.pool.Exec(ctx, sql, args...)
+		if err == nil || attempt == maxSerializationRetries || !isSerializationFailure(err) {
+			return tag, err
+		}
+	}
 }

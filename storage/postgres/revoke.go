@@ -11,7 +11,7 @@ import (
 // RevokeGrant ends the grant and all its tokens. Revoking a grant that
 // does not exist, has expired or was revoked already is not an error.
 func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
-	_, err := s.pool.Exec(ctx,
+	_, err := s.exec(ctx,
 		`update oauth2_grants set revoked_at = $2 where id = $1 and revoked_at is null`,
 		grantID, s.now())
 	return wrap("revoke grant", err)
@@ -25,7 +25,7 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 	if userID == "" {
 		return 0, nil
 	}
-	tag, err := s.pool.Exec(ctx, `update oauth2_grants set revoked_at = $2
+	tag, err := s.exec(ctx, `update oauth2_grants set revoked_at = $2
 		where user_id = $1 and revoked_at is null and expires_at > $2`,
 		userID, s.now())
 	if err != nil {
@@ -37,7 +37,7 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 // RevokeClient ends every live grant of the client and returns how many it
 // ended. Grants that had expired or were revoked already are not counted.
 func (s *Store) RevokeClient(ctx context.Context, clientID string) (int, error) {
-	tag, err := s.pool.Exec(ctx, `update oauth2_grants set revoked_at = $2
+	tag, err := s.exec(ctx, `update oauth2_grants set revoked_at = $2
 		where client_id = $1 and revoked_at is null and expires_at > $2`,
 		clientID, s.now())
 	if err != nil {

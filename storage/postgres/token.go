@@ -139,7 +139,7 @@ const extendSQL = `with g as (
 // would end sooner) to expiresAt. A token that is not live is
 // [storage.ErrNotFound].
 func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt time.Time) error {
-	tag, err := s.pool.Exec(ctx, extendSQL, ref.Hash[:], ref.GrantID, expiresAt, s.now())
+	tag, err := s.exec(ctx, extendSQL, ref.Hash[:], ref.GrantID, expiresAt, s.now())
 	if err != nil {
 		return wrap("extend token", err)
 	}
