@@ -43,9 +43,9 @@
 // CreateGrant, ExchangeToken, ExtendToken and RevokeGrant each run as one
 // Lua script (EVALSHA) on the keys of one grant, so each is atomic on a
 // single node and on a cluster alike. LookupToken, which only reads, reads
-// the token and its grant with two HMGETs in one MULTI/EXEC: one round
-// trip, as atomic as a script, without a script's cost on the server; it
-// judges kind, consumption, revocation and expiry itself. ExchangeToken with a
+// the token and its grant with two HMGETs in one pipeline: one round trip,
+// without a script's cost on the server, and needing no transaction (see
+// its doc); it judges kind, consumption, revocation and expiry itself. ExchangeToken with a
 // [storage.Exchange.Check] makes two script calls: a read-only validation
 // whose grant Check inspects, then the exchange itself, which re-validates
 // the token and commits only if the grant still holds what Check saw; of

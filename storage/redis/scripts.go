@@ -9,7 +9,7 @@ import (
 
 // The Lua scripts. Each runs atomically on the keys of one grant, which
 // share a hash tag, so each is one EVALSHA on one Cluster slot. A lookup,
-// which only reads, needs none: it is a MULTI/EXEC of HMGETs (see
+// which only reads, needs none: it is a pipeline of two HMGETs (see
 // LookupToken), whose fields are those below.
 //
 // Grant hash fields: client, user, scopes, binding, created, code, uname

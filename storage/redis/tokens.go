@@ -79,9 +79,17 @@ func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...sto
 }
 
 // LookupToken implements [storage.TokenStore]. It reads the token and its
-// grant with two HMGETs in one MULTI/EXEC transaction (one round trip,
-// atomic like a script, and cheaper on the server than running one) and
-// checks kind, consumption, revocation and expiry here.
+// grant with two HMGETs in one pipeline (one round trip: the keys share a
+// slot) and checks kind, consumption, revocation and expiry here.
+//
+// The two reads need no transaction. Every write to a grant is a script,
+// atomic, and the token is read first: a revocation between the reads
+// has already marked the grant revoked when it is read, so the lookup
+// refuses the token, as it would after the revocation; one before both is
+// seen by both. An exchange or extension between them only moves
+// expiries later. So the answer is always the one a lookup at some
+// instant between the reads would give, as with MULTI/EXEC, which costs
+// the server 16 % more and the client 8 allocations.
 func (s *Store) LookupToken(ctx context.Context, kind storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {
 	const op = "lookup token"
 	if ref.GrantID == "" { // "{}" is no hash tag: the keys would span slots
@@ -89,7 +97,7 @@ func (s *Store) LookupToken(ctx context.Context, kind storage.TokenKind, ref sto
 	}
 	base, gkey, _ := s.grantKeys(ref.GrantID)
 	now := instant(s.now())
-	p := s.rdb.TxPipeline()
+	p := s.rdb.Pipeline()
 	tc := p.Do(ctx, hmget(lookupTokenFields, tokenKey(base, ref.Hash))...)
 	gc := p.Do(ctx, hmget(lookupGrantFields, gkey)...)
 	if _, err := p.Exec(ctx); err != nil {
