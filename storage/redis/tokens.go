@@ -97,9 +97,16 @@ func (s *Store) LookupToken(ctx context.Context, kind storage.TokenKind, ref sto
 	}
 	base, gkey, _ := s.grantKeys(ref.GrantID)
 	now := instant(s.now())
+	// Both commands and their keys in one allocation; a key is passed as a
+	// *string, which go-redis writes as the string and which, unlike a
+	// string, boxes into an interface without allocating.
+	cmds := new(lookupCommands)
+	cmds.token, cmds.grant = lookupTokenFields, lookupGrantFields
+	cmds.tkey, cmds.gkey = tokenKey(base, ref.Hash), gkey
+	cmds.token[1], cmds.grant[1] = &cmds.tkey, &cmds.gkey
 	p := s.rdb.Pipeline()
-	tc := p.Do(ctx, hmget(lookupTokenFields, tokenKey(base, ref.Hash))...)
-	gc := p.Do(ctx, hmget(lookupGrantFields, gkey)...)
+	tc := p.Do(ctx, cmds.token[:]...)
+	gc := p.Do(ctx, cmds.grant[:]...)
 	if _, err := p.Exec(ctx); err != nil {
 		return nil, wrap(op, err)
 	}
@@ -142,20 +149,19 @@ func (s *Store) LookupToken(ctx context.Context, kind storage.TokenKind, ref sto
 }
 
 // lookupTokenFields and lookupGrantFields are the HMGET commands of
-// LookupToken, the key (index 1) left for hmget to fill: the token's
-// fields, and the grantFields, expires and revoked. They are built once so
-// that a lookup boxes no field name.
+// LookupToken, the key (index 1) left to fill: the token's fields, and the
+// grantFields, expires and revoked. They are built once so that a lookup
+// boxes no field name.
 var (
-	lookupTokenFields = []any{"hmget", nil, "kind", "scopes", "issued", "expires", "consumed"}
-	lookupGrantFields = []any{"hmget", nil, "client", "user", "scopes", "binding", "created", "code", "uname", "expires", "revoked"}
+	lookupTokenFields = [...]any{"hmget", nil, "kind", "scopes", "issued", "expires", "consumed"}
+	lookupGrantFields = [...]any{"hmget", nil, "client", "user", "scopes", "binding", "created", "code", "uname", "expires", "revoked"}
 )
 
-// hmget returns a copy of the command cmd with key filled in.
-func hmget(cmd []any, key string) []any {
-	args := make([]any, len(cmd))
-	copy(args, cmd)
-	args[1] = key
-	return args
+// lookupCommands are the two commands of one LookupToken and their keys.
+type lookupCommands struct {
+	token      [len(lookupTokenFields)]any
+	grant      [len(lookupGrantFields)]any
+	tkey, gkey string
 }
 
 // ExchangeToken implements [storage.TokenStore]. Without x.Check it is one
