@@ -3,6 +3,7 @@ package storeurl
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -31,7 +32,7 @@ func openRedis(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 	case "redis", "rediss":
 		opt, err := goredis.ParseURL(scheme + "://" + rest)
 		if err != nil {
-			return nil, err
+			return nil, withoutURL(err)
 		}
 		if o.Timeout > 0 && !hasAnyParam(rawURL, "dial_timeout") {
 			opt.DialTimeout = o.Timeout
@@ -45,7 +46,7 @@ func openRedis(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 		}
 		opt, err := goredis.ParseClusterURL(clusterURL)
 		if err != nil {
-			return nil, err
+			return nil, withoutURL(err)
 		}
 		if o.Timeout > 0 && !hasAnyParam(rawURL, "dial_timeout") {
 			opt.DialTimeout = o.Timeout
@@ -73,6 +74,16 @@ func openRedis(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 		Limiter: redis.NewLimiter(rdb, limiterPrefix),
 		close:   func() { _ = rdb.Close() },
 	}, nil
+}
+
+// withoutURL returns err without the URL that a *url.Error quotes in
+// full, password included: go-redis passes net/url's parse errors on.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("cannot parse the URL: %w", ue.Err)
+	}
+	return err
 }
 
 // takeParams removes the named query parameters from rest (a URL after

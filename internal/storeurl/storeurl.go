@@ -111,32 +111,45 @@ func (s *Stores) Close() {
 }
 
 // Redact returns rawURL with its password, in the user information or in
-// a password= parameter, replaced by "xxxxx", for messages and logs.
+// a password= or sslpassword= parameter, replaced by "xxxxx", for messages
+// and logs.
 func Redact(rawURL string) string {
 	scheme, rest, ok := strings.Cut(rawURL, "://")
 	if !ok {
 		return "(not a URL)"
 	}
 	// The cluster forms hold several hosts, which net/url refuses, so the
-	// URL is taken apart by hand.
+	// URL is taken apart by hand. The user information ends at the last
+	// "@" before the query, even past a "/": a password with an unescaped
+	// "/" makes a URL that does not parse, and the error shows this form.
+	userinfo := ""
+	beforeQuery := rest
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		beforeQuery = rest[:i]
+	}
+	if at := strings.LastIndexByte(beforeQuery, '@'); at >= 0 {
+		userinfo, rest = rest[:at+1], rest[at+1:]
+		if name, _, hasPass := strings.Cut(userinfo, ":"); hasPass {
+			userinfo = name + ":xxxxx@"
+		}
+	}
 	end := strings.IndexAny(rest, "/?#")
 	if end < 0 {
 		end = len(rest)
 	}
-	authority, tail := rest[:end], rest[end:]
-	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
-		if name, _, hasPass := strings.Cut(authority[:at], ":"); hasPass {
-			authority = name + ":xxxxx" + authority[at:]
-		}
-	}
+	authority, tail := userinfo+rest[:end], rest[end:]
 	tail, _, _ = strings.Cut(tail, "#")
 	if path, query, hasQuery := strings.Cut(tail, "?"); hasQuery {
 		q, err := url.ParseQuery(query)
 		switch {
 		case err != nil:
 			tail = path + "?(unparsable query)"
-		case q.Has("password"):
-			q.Set("password", "xxxxx")
+		case q.Has("password") || q.Has("sslpassword"):
+			for _, k := range []string{"password", "sslpassword"} {
+				if q.Has(k) {
+					q.Set(k, "xxxxx")
+				}
+			}
 			tail = path + "?" + q.Encode()
 		}
 	}

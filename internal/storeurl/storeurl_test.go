@@ -198,3 +198,22 @@ func TestOpenRedisCluster(t *testing.T) {
 		})
 	})
 }
+
+// A URL that does not parse must not put its password in the error: an
+// operator's typo would otherwise land the password in a terminal or log.
+func TestOpenParseErrorsHideThePassword(t *testing.T) {
+	for _, u := range []string{
+		"redis://:s3cret@127.0.0.1:badport/0",
+		"rediss://u:s3cret@[::1/0",
+		"redis+cluster://:s3cret@127.0.0.1:badport,h2:1",
+		"postgres://u:s3cret@127.0.0.1:badport/db",
+		"postgres://u:s3/cret@h/db",          // an unescaped "/" in the password
+		"postgres://h/db?sslpassword=s3cret", // the TLS key's passphrase
+	} {
+		_, err := Open(context.Background(), u, Options{Timeout: 100 * time.Millisecond})
+		require.Error(t, err, u)
+		assert.NotContains(t, err.Error(), "s3cret", u)
+		assert.NotContains(t, err.Error(), "s3/cret", u)
+		assert.NotContains(t, Redact(u), "s3", u)
+	}
+}
