@@ -61,6 +61,9 @@ func Verify(stored, secret string) (bool, error) {
 	case strings.HasPrefix(stored, "$argon2id$"):
 		return verifyArgon2id(stored, secret)
 	case strings.HasPrefix(stored, "$2a$"), strings.HasPrefix(stored, "$2b$"), strings.HasPrefix(stored, "$2y$"):
+		if cost, err := bcrypt.Cost([]byte(stored)); err != nil || cost > maxBcryptCost {
+			return false, ErrUnknownFormat
+		}
 		err := bcrypt.CompareHashAndPassword([]byte(stored), []byte(secret))
 		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
 			return false, nil
@@ -70,9 +73,15 @@ func Verify(stored, secret string) (bool, error) {
 	return false, ErrUnknownFormat
 }
 
-// maxMemory bounds the memory cost a stored hash may ask for (1 GiB), so a
-// tampered hash cannot exhaust the server.
-const maxMemory = 1 << 20
+// maxMemory bounds the memory cost a stored hash may ask for (1 GiB), and
+// maxWork its memory times passes (4 GiB of passes, a few seconds), so a
+// tampered hash cannot exhaust the server. maxBcryptCost does the same for
+// bcrypt (cost 16 takes seconds; each step doubles it, up to days at 31).
+const (
+	maxMemory     = 1 << 20
+	maxWork       = 4 << 20
+	maxBcryptCost = 16
+)
 
 func verifyArgon2id(stored, secret string) (bool, error) {
 	p, salt, key, err := parseArgon2id(stored)
@@ -97,7 +106,8 @@ func parseArgon2id(stored string) (p Params, salt, key []byte, err error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
 		return p, nil, nil, ErrUnknownFormat
 	}
-	if p.Memory == 0 || p.Memory > maxMemory || p.Time == 0 || p.Time > 64 || p.Threads == 0 {
+	if p.Memory == 0 || p.Memory > maxMemory || p.Time == 0 || p.Time > 64 || p.Threads == 0 ||
+		uint64(p.Memory)*uint64(p.Time) > maxWork {
 		return p, nil, nil, ErrUnknownFormat
 	}
 	if salt, err = b64.DecodeString(parts[4]); err != nil || len(salt) < 8 {

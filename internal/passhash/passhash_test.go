@@ -3,6 +3,9 @@ package passhash
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -61,8 +64,37 @@ func FuzzParseArgon2id(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if p.Memory == 0 || p.Memory > maxMemory || p.Time == 0 || p.Time > 64 || p.Threads == 0 || len(salt) < 8 || len(key) < 16 || len(key) > 128 {
+		if p.Memory == 0 || p.Memory > maxMemory || p.Time == 0 || p.Time > 64 || uint64(p.Memory)*uint64(p.Time) > maxWork || p.Threads == 0 || len(salt) < 8 || len(key) < 16 || len(key) > 128 {
 			t.Fatalf("accepted out-of-range hash %q: %+v", stored, p)
 		}
 	})
+}
+
+// A stored hash is data: one with absurd costs (a tampered row, a bad
+// import) must be refused at once, not computed for hours per request.
+func TestVerifyRefusesAbsurdCosts(t *testing.T) {
+	cheapBcrypt, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		// cost 31: 2^27 times the work of cost 4, days of CPU
+		_, err := Verify(strings.Replace(string(cheapBcrypt), "$04$", "$31$", 1), "pw")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		assert.Error(t, err, "bcrypt cost 31 must be refused")
+	case <-time.After(2 * time.Second):
+		t.Fatal("Verify computed a bcrypt hash of cost 31")
+	}
+
+	h, _ := Hash("pw", cheap)
+	// 1 GiB for 64 passes: minutes of CPU per attempt
+	_, _, _, err = parseArgon2id(strings.Replace(strings.Replace(h, "m=64", "m=1048576", 1), "t=1", "t=64", 1))
+	assert.Error(t, err, "argon2id with 64 GiB of work must be refused")
+	// costly but sane hashes are read
+	for _, params := range []string{"m=1048576,t=3,p=4", "m=65536,t=64,p=1"} {
+		_, _, _, err = parseArgon2id(strings.Replace(h, "m=64,t=1,p=1", params, 1))
+		assert.NoError(t, err, params)
+	}
 }
