@@ -130,11 +130,22 @@ func cmdClientCreate(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
-	fmt.Fprintf(e.stdout, "client_id: %s\n", c.ID)
-	if !c.Public {
-		fmt.Fprintf(e.stdout, "client_secret: %s\n", secret)
-		fmt.Fprintln(e.stderr, "The secret is shown only this once: the store keeps only its hash.")
+	if c.Public {
+		fmt.Fprintf(e.stdout, "client_id: %s\n", c.ID)
+		return nil
 	}
+	return showSecret(e, c.ID, secret)
+}
+
+// showSecret prints a client's new secret, the only time it is shown. A
+// failed write (a full disk, a closed pipe) loses it, so it is an error
+// that says how to get another, never the secret itself.
+func showSecret(e *env, id, secret string) error {
+	if _, err := fmt.Fprintf(e.stdout, "client_id: %s\nclient_secret: %s\n", id, secret); err != nil {
+		return fmt.Errorf("client %s has a new secret, but writing it failed (%v): "+
+			"get another with \"oauth2ctl client rotate-secret %s\"", id, err, id)
+	}
+	fmt.Fprintln(e.stderr, "The secret is shown only this once: the store keeps only its hash.")
 	return nil
 }
 
@@ -329,7 +340,5 @@ func cmdClientRotateSecret(ctx context.Context, e *env, args []string) error {
 	if err := s.Clients.UpdateClient(ctx, c); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "client_id: %s\nclient_secret: %s\n", id, secret)
-	fmt.Fprintln(e.stderr, "The secret is shown only this once: the store keeps only its hash.")
-	return nil
+	return showSecret(e, id, secret)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -251,4 +252,25 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		assert.Contains(t, out, "Usage: oauth2ctl", args)
 		assert.Empty(t, errOut, args)
 	}
+}
+
+// failingWriter is a stdout that cannot be written (a full disk, a closed
+// pipe).
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// A secret that could not be shown is lost: the command must fail and
+// say how to get a new one, not exit 0 as if the operator had it.
+func TestSecretNotWrittenIsAFailure(t *testing.T) {
+	t.Setenv(envStore, storeurltest.Redis(t))
+	var errOut bytes.Buffer
+	code := run(context.Background(), []string{"client", "create", "--id", "lost"}, failingWriter{}, &errOut)
+	assert.Equal(t, exitFailure, code, "create: %s", errOut.String())
+	assert.Contains(t, errOut.String(), "rotate-secret lost")
+
+	errOut.Reset()
+	code = run(context.Background(), []string{"client", "rotate-secret", "lost"}, failingWriter{}, &errOut)
+	assert.Equal(t, exitFailure, code, "rotate-secret: %s", errOut.String())
+	assert.Contains(t, errOut.String(), "rotate-secret lost")
 }
