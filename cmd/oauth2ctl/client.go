@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -182,9 +183,37 @@ func validateClient(c *storage.Client) error {
 		if err != nil || !p.IsAbs() || p.Fragment != "" || strings.Contains(u, "#") {
 			return usagef("client create: --redirect-uri %q must be an absolute URI without a fragment (RFC 6749 §3.1.2)", u)
 		}
+		if err := checkRedirectScheme(p); err != nil {
+			return usagef("client create: --redirect-uri %q: %v", u, err)
+		}
 	}
 	if c.AllowsGrant(storage.GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
 		return usagef("client create: authorization_code needs at least one --redirect-uri")
+	}
+	return nil
+}
+
+// checkRedirectScheme refuses redirect URIs that would hand the
+// authorization code to a script or to the network in clear: schemes a
+// browser runs or reads locally, http(s) without a host, and plain http
+// except on the loopback interface (RFC 9700 §2.6, RFC 8252 §7.3). Native
+// apps' private-use schemes (com.example.app:/cb) stay allowed.
+func checkRedirectScheme(p *url.URL) error {
+	switch strings.ToLower(p.Scheme) {
+	case "javascript", "vbscript", "data", "blob", "file", "about", "filesystem":
+		return fmt.Errorf("the %s: scheme cannot receive an authorization code", strings.ToLower(p.Scheme))
+	case "https":
+		if p.Host == "" {
+			return errors.New("an https URI needs a host")
+		}
+	case "http":
+		if p.Host == "" {
+			return errors.New("an http URI needs a host")
+		}
+		h := p.Hostname()
+		if ip, err := netip.ParseAddr(h); (err != nil || !ip.IsLoopback()) && !strings.EqualFold(h, "localhost") {
+			return errors.New("use https (plain http only on a loopback address such as 127.0.0.1)")
+		}
 	}
 	return nil
 }

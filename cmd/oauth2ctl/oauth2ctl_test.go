@@ -213,6 +213,10 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		{"BadID", []string{"client", "create", "--id", "a b"}, "--id"},
 		{"RelativeRedirect", []string{"client", "create", "--redirect-uri", "/cb"}, "absolute"},
 		{"RedirectFragment", []string{"client", "create", "--redirect-uri", "https://a.example/cb#x"}, "fragment"},
+		{"ScriptRedirect", []string{"client", "create", "--redirect-uri", "javascript:alert(document.domain)//"}, "redirect-uri"},
+		{"DataRedirect", []string{"client", "create", "--redirect-uri", "data:text/html,<script>alert(1)</script>"}, "redirect-uri"},
+		{"PlainHTTPRedirect", []string{"client", "create", "--redirect-uri", "http://shop.example/cb"}, "https"},
+		{"HostlessRedirect", []string{"client", "create", "--redirect-uri", "https:/cb"}, "redirect-uri"},
 		{"CodeNeedsRedirect", []string{"client", "create", "--grant-types", "authorization_code"}, "redirect-uri"},
 		{"UnsupportedStore", []string{"--store", "mysql://u:s3cret@h/db", "client", "list"}, "want a postgres://"},
 		{"MigrateTakesNoArgs", []string{"migrate", "now"}, "unexpected argument"},
@@ -273,4 +277,12 @@ func TestSecretNotWrittenIsAFailure(t *testing.T) {
 	code = run(context.Background(), []string{"client", "rotate-secret", "lost"}, failingWriter{}, &errOut)
 	assert.Equal(t, exitFailure, code, "rotate-secret: %s", errOut.String())
 	assert.Contains(t, errOut.String(), "rotate-secret lost")
+}
+
+func TestRedirectSchemesAllowed(t *testing.T) {
+	for _, u := range []string{"https://shop.example/cb", "http://127.0.0.1/cb", "http://[::1]:8000/cb", "http://localhost:3000/cb", "com.example.app:/oauth2redirect"} {
+		p, err := url.Parse(u)
+		require.NoError(t, err)
+		assert.NoError(t, checkRedirectScheme(p), u)
+	}
 }
