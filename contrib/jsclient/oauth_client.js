@@ -263,6 +263,8 @@
     }).then(function (r) {
       if (r.error) return r;
       if (gen !== generation) {
+        // Logged out (or in again) meanwhile: end the grant nobody holds.
+        revoke(r.refresh_token || r.access_token, config.revokeEndpoint, clientId);
         return errorObject('invalid_grant', 0, 'superseded by another login or a logout');
       }
       sessionClientId = clientId;

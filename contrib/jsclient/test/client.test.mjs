@@ -297,3 +297,27 @@ test('the script tag\'s data attributes configure the client', () => {
   assert.equal(c.scope, 'read');
   assert.deepEqual([...c.allowedOrigins], ['https://a.example', 'https://b.example']);
 });
+
+test('a login that completes after logout is revoked, not left live on the server', async () => {
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const b = browser({
+    route: async (call) => {
+      if (call.url === TOKEN_URL) { await gate; return tokenResponse('a1', 'r1', 3600); }
+      return new Response('', { status: 200 });
+    },
+  });
+  b.client.configure({ clientId: 'demo-spa', revokeEndpoint: '/oauth2/revoke' });
+  const pending = b.client.login('johndoe', 'foobar42');
+  await flush();
+  await b.client.logout();
+  release();
+  const r = await pending;
+  await flush();
+  assert.ok(r.error);
+  assert.equal(b.client.isAuthenticated(), false);
+  const rv = b.calls.filter((c) => c.url === ORIGIN + '/oauth2/revoke');
+  assert.equal(rv.length, 1, 'the late grant is revoked');
+  assert.equal(rv[0].body.get('token'), 'r1');
+  assert.equal(rv[0].body.get('client_id'), 'demo-spa');
+});
