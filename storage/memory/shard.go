@@ -30,6 +30,9 @@ type shard struct {
 	// grants that are not revoked, per user and per client.
 	byUser   map[string]*grant
 	byClient map[string]*grant
+	// userPeak and clientPeak are the largest len(byUser) and
+	// len(byClient) since those maps were last rebuilt.
+	userPeak, clientPeak int
 	// expiries orders the grants by expiry, earliest first.
 	expiries expiryHeap
 	_        [64]byte // keeps neighbouring shards' locks off one cache line
@@ -315,6 +318,7 @@ func (sh *shard) link(g *grant) {
 			next.userPrev = g
 		}
 		sh.byUser[g.userID] = g
+		sh.userPeak = max(sh.userPeak, len(sh.byUser))
 	}
 	next := sh.byClient[g.clientID]
 	g.clientNext = next
@@ -322,6 +326,7 @@ func (sh *shard) link(g *grant) {
 		next.clientPrev = g
 	}
 	sh.byClient[g.clientID] = g
+	sh.clientPeak = max(sh.clientPeak, len(sh.byClient))
 }
 
 // unlink takes g off its user's and its client's lists.
@@ -431,15 +436,25 @@ func (sh *shard) reclaim(now int64, limit int) {
 		sh.expiries.compact()
 	}
 	// Go maps keep their buckets when entries go: rebuild a map that
-	// holds under a quarter of its peak.
-	if sh.peak > shrinkFloor && len(sh.grants) < sh.peak/4 {
-		m := make(map[string]*grant, len(sh.grants))
-		for id, g := range sh.grants {
-			m[id] = g
-		}
-		sh.grants = m
-		sh.peak = len(m)
+	// holds under a quarter of its peak. The per-user and per-client
+	// heads are maps too: a user's entry goes with their last grant.
+	shrink(&sh.grants, &sh.peak)
+	shrink(&sh.byUser, &sh.userPeak)
+	shrink(&sh.byClient, &sh.clientPeak)
+}
+
+// shrink rebuilds *m when it holds under a quarter of *peak, its largest
+// size since it was last rebuilt, so that its buckets are given back.
+func shrink(m *map[string]*grant, peak *int) {
+	if *peak <= shrinkFloor || len(*m) >= *peak/4 {
+		return
 	}
+	n := make(map[string]*grant, len(*m))
+	for k, v := range *m {
+		n[k] = v
+	}
+	*m = n
+	*peak = len(n)
 }
 
 // expiryEntry is a grant queued for reclaiming at a time.
