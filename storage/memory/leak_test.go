@@ -46,3 +46,41 @@ func TestUserAndClientListsGiveMemoryBack(t *testing.T) {
 	}
 	runtime.KeepAlive(s)
 }
+
+// TestTokenIndexGivesMemoryBack: a grant whose chain was rotated in a
+// burst and then settles to a few dozen unexpired tokens should not keep
+// an index sized for the burst.
+func TestTokenIndexGivesMemoryBack(t *testing.T) {
+	clk := newTestClock()
+	s := New(Config{Now: clk.Now})
+	rt := newChain(t, s, clk.Now(), "g", time.Hour)
+	n := uint64(2)
+	rotate := func() {
+		t.Helper()
+		var err error
+		if rt, err = rotateChain(t, s, clk.Now(), "g", rt, n, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		n += 2
+	}
+	base := heapNow()
+	for range 5_000 { // a burst: 10k unexpired tokens
+		rotate()
+	}
+	burst := heapNow() - base
+	// Then one rotation a minute: about 120 unexpired tokens, pruned
+	// once the grant has doubled since the last pruning (within a week).
+	for range 7 * 24 * 60 {
+		clk.Advance(time.Minute)
+		rotate()
+	}
+	g := s.shardOf("g").grants["g"]
+	left := heapNow() - base
+	t.Logf("tokens %d; heap after the burst %d, once settled %d", g.tokens(), burst, left)
+	if c := cap(g.live) + cap(g.used); c > 4*g.tokens()+2*smallGrant {
+		t.Errorf("a grant of %d tokens keeps arrays for %d", g.tokens(), c)
+	}
+	if left > burst/10 {
+		t.Errorf("a grant of %d tokens holds %d bytes (%.0f%% of its burst's)", g.tokens(), left, 100*float64(left)/float64(burst))
+	}
+}

@@ -198,13 +198,17 @@ func (g *grant) pruneAll(now int64) {
 	}
 }
 
-// reindex builds the index of g, reusing its map if it has one.
+// reindex builds the index of g, reusing its map if it has one that is
+// not much larger than needed (a Go map keeps its buckets when cleared).
 func (g *grant) reindex() {
 	n := g.tokens()
 	ix := g.index
-	if ix == nil {
+	switch {
+	case ix == nil:
 		ix = &tokenIndex{at: make(map[storage.Hash]int32, n)}
-	} else {
+	case n < len(ix.at)/4:
+		ix.at = make(map[storage.Hash]int32, n)
+	default:
 		clear(ix.at)
 	}
 	ix.pruneAt = 2 * n
@@ -218,7 +222,8 @@ func (g *grant) reindex() {
 }
 
 // deleteExpired removes in place the elements of s whose expiry is past,
-// and returns nil rather than an empty slice so that the array is freed.
+// and returns nil rather than an empty slice so that the array is freed,
+// or a smaller copy when what is left fills under a quarter of the array.
 func deleteExpired[T any](s []T, now int64, expiry func(*T) int64) []T {
 	out := s[:0]
 	for i := range s {
@@ -227,8 +232,11 @@ func deleteExpired[T any](s []T, now int64, expiry func(*T) int64) []T {
 		}
 	}
 	clear(s[len(out):])
-	if len(out) == 0 {
+	switch {
+	case len(out) == 0:
 		return nil
+	case cap(out) > smallGrant && len(out) < cap(out)/4:
+		return append([]T(nil), out...)
 	}
 	return out
 }
