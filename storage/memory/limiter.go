@@ -30,6 +30,9 @@ const (
 	// limiterSample is how many keys a shard that is full examines to
 	// choose the one to evict.
 	limiterSample = 8
+	// limiterShrinkFloor is the map size under which a shard never
+	// rebuilds its map to give memory back.
+	limiterShrinkFloor = 256
 )
 
 // LimiterConfig configures a [Limiter]. The zero value is ready to use.
@@ -87,6 +90,9 @@ type limiterShard struct {
 	// last is the latest clock reading of a call on the shard, in
 	// nanoseconds since the epoch (never below 0).
 	last int64
+	// peak is the largest len(buckets) a sweep has seen since the map
+	// was last rebuilt.
+	peak int
 	_    [64]byte // keeps neighbouring shards' locks off one cache line
 }
 
@@ -250,15 +256,28 @@ func (l *Limiter) shardOf(key string) *limiterShard {
 // sweep drops up to limiterSweep keys of the shard whose bucket is full.
 // Map iteration starts at a random place, so repeated sweeps visit the
 // whole shard over time.
+//
+// Go maps keep their buckets when entries go, so a sweep also rebuilds
+// the map once it holds under a quarter of its peak: the memory of a
+// flood of keys is given back once they have refilled.
 func (sh *limiterShard) sweep(now int64) {
+	sh.peak = max(sh.peak, len(sh.buckets))
 	n := 0
 	for k, b := range sh.buckets {
 		if b.full(now) {
 			delete(sh.buckets, k)
 		}
 		if n++; n == limiterSweep {
-			return
+			break
 		}
+	}
+	if sh.peak > limiterShrinkFloor && len(sh.buckets) < sh.peak/4 {
+		m := make(map[string]bucket, len(sh.buckets))
+		for k, b := range sh.buckets {
+			m[k] = b
+		}
+		sh.buckets = m
+		sh.peak = len(m)
 	}
 }
 
