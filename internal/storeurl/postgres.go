@@ -2,8 +2,12 @@ package storeurl
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
+	"os"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -18,6 +22,9 @@ func openPostgres(ctx context.Context, rawURL string, o Options) (*Stores, error
 		return nil, err // pgx redacts the password in its parse errors
 	}
 	cc := cfg.ConnConfig
+	if err := requireTLSChoice(rawURL, cc); err != nil {
+		return nil, err
+	}
 	if o.Timeout > 0 {
 		if cc.ConnectTimeout == 0 {
 			cc.ConnectTimeout = o.Timeout
@@ -70,4 +77,42 @@ func ping(ctx context.Context, o Options, f func(context.Context) error) error {
 		return fmt.Errorf("server does not answer: %w", err)
 	}
 	return nil
+}
+
+// ErrTLSChoice reports a Postgres URL for a server beyond the loopback
+// interface that does not say whether to use TLS.
+var ErrTLSChoice = errors.New("storeurl: a postgres:// URL for a host that is not on the loopback interface must set sslmode: " +
+	"verify-full to check the server's certificate, or disable to connect without TLS")
+
+// requireTLSChoice refuses a URL whose connections could leave the machine
+// without TLS (libpq's default, sslmode=prefer, falls back to plain text
+// and checks no certificate) unless it chose so: with an sslmode parameter
+// or PGSSLMODE. Loopback hosts and Unix sockets need no choice.
+func requireTLSChoice(rawURL string, cc *pgx.ConnConfig) error {
+	if _, set := urlParam(rawURL, "sslmode"); set {
+		return nil
+	}
+	if _, set := os.LookupEnv("PGSSLMODE"); set {
+		return nil
+	}
+	hosts := []string{cc.Host}
+	for _, f := range cc.Fallbacks {
+		hosts = append(hosts, f.Host)
+	}
+	for _, h := range hosts {
+		if !localHost(h) {
+			return ErrTLSChoice
+		}
+	}
+	return nil
+}
+
+// localHost reports whether host is a Unix socket directory or names the
+// loopback interface.
+func localHost(host string) bool {
+	if strings.HasPrefix(host, "/") || strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }

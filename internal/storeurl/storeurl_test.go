@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -216,4 +217,36 @@ func TestOpenParseErrorsHideThePassword(t *testing.T) {
 		assert.NotContains(t, err.Error(), "s3/cret", u)
 		assert.NotContains(t, Redact(u), "s3", u)
 	}
+}
+
+// A Postgres URL for a host beyond the loopback interface must say whether
+// to use TLS: libpq's default falls back to plain text and checks no
+// certificate. The check comes before any connection; loopback hosts, Unix
+// sockets and an explicit sslmode pass it (and then fail to connect here).
+func TestOpenPostgresRequiresATLSChoiceOffLoopback(t *testing.T) {
+	t.Setenv("PGSSLMODE", "")
+	os.Unsetenv("PGSSLMODE")
+	for _, u := range []string{
+		"postgres://u:s3cret@db.example:5432/app",
+		"postgresql://u:s3cret@10.0.0.7/app",
+		"postgres://u:s3cret@127.0.0.1:1,db.example:5432/app", // any host counts
+	} {
+		_, err := Open(context.Background(), u, Options{Timeout: 100 * time.Millisecond})
+		require.ErrorIs(t, err, ErrTLSChoice, u)
+		assert.NotContains(t, err.Error(), "s3cret", u)
+	}
+	for _, u := range []string{
+		"postgres://u:s3cret@127.0.0.1:1/app",
+		"postgres://u:s3cret@localhost:1/app",
+		"postgres://u:s3cret@[::1]:1/app",
+		"postgres://u:s3cret@db.example:1/app?sslmode=disable",
+		"postgres://u:s3cret@db.example:1/app?sslmode=verify-full",
+	} {
+		_, err := Open(context.Background(), u, Options{Timeout: 100 * time.Millisecond})
+		require.Error(t, err, u) // nothing listens there
+		assert.NotErrorIs(t, err, ErrTLSChoice, u)
+	}
+	t.Setenv("PGSSLMODE", "require")
+	_, err := Open(context.Background(), "postgres://u:s3cret@db.example:1/app", Options{Timeout: 100 * time.Millisecond})
+	assert.NotErrorIs(t, err, ErrTLSChoice, "PGSSLMODE is a choice")
 }
