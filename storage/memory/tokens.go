@@ -244,14 +244,20 @@ func (s *Store) RevokeClient(_ context.Context, clientID string) (int, error) {
 	}), nil
 }
 
-// revokeList revokes, shard by shard, the grants of one list (the head and
-// the step that list gives) and returns how many were live.
+// revokeList revokes the grants of one list (the head and the step that
+// list gives) in every shard and returns how many were live. It holds
+// every shard's lock at once (taken in shard order, the only place that
+// takes more than one), so that it is atomic: a grant created during it
+// is created either before it, and revoked, or after it, and kept, never
+// kept while a grant created later is revoked.
 func (s *Store) revokeList(list func(*shard) (head *grant, next func(*grant) *grant)) int {
 	now := toNano(s.now())
+	for i := range s.shards {
+		s.shards[i].mu.Lock()
+	}
 	n := 0
 	for i := range s.shards {
 		sh := &s.shards[i]
-		sh.mu.Lock()
 		sh.reclaim(now, reclaimPerWrite)
 		g, next := list(sh)
 		for g != nil {
@@ -261,7 +267,9 @@ func (s *Store) revokeList(list func(*shard) (head *grant, next func(*grant) *gr
 			}
 			g = following
 		}
-		sh.mu.Unlock()
+	}
+	for i := range s.shards {
+		s.shards[i].mu.Unlock()
 	}
 	return n
 }
