@@ -250,6 +250,9 @@ func TestLoginFailuresSetNoCookie(t *testing.T) {
 		{"a user database outage is 503", func() *http.Request {
 			return reqOpts{}.build(http.MethodPost, "/login", loginForm("down", "foobar42"))
 		}, 503, "temporarily_unavailable"},
+		{"a body over the limit is 413, as at the token endpoint", func() *http.Request {
+			return reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42", "pad", strings.Repeat("x", provider.DefaultMaxRequestBytes)))
+		}, 413, "invalid_request"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -50,6 +50,7 @@ type loginResponse struct {
 //   - 400 invalid_request over plain HTTP (unless allowed), for another
 //     content type, a missing or empty username or password, or a
 //     return_to that is not a path on this site;
+//   - 413 invalid_request for a body over provider.Config.MaxRequestBytes;
 //   - 400 invalid_grant for a wrong username or password (never told apart);
 //   - whatever AuthenticateUser answers otherwise (e.g. 429 when
 //     throttled, 503 when the user database or the store is down).
@@ -159,7 +160,12 @@ func (s *Sessions) checkFormPost(w http.ResponseWriter, r *http.Request) (url.Va
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 		if err := r.ParseForm(); err != nil {
-			provider.WriteError(w, invalidRequest("malformed form body"))
+			if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
+				provider.WriteError(w, &provider.Error{Code: provider.CodeInvalidRequest,
+					Description: "request body too large", Status: http.StatusRequestEntityTooLarge})
+			} else {
+				provider.WriteError(w, invalidRequest("malformed form body"))
+			}
 			return nil, "", false
 		}
 		form = r.PostForm
