@@ -40,7 +40,7 @@ func newInstanceProvider(rdb goredis.UniversalClient, users authcheck.AuthChecke
 		// The load balancers' networks: their X-Forwarded-For and
 		// X-Forwarded-Proto are believed, nobody else's.
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
-		// A refresh in one round trip; see "Caching clients" below.
+		// No client read per refresh; see "Caching clients" below.
 		ClientCacheTTL: 5 * time.Second,
 	})
 }
