@@ -27,6 +27,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -57,7 +58,20 @@ func serve(ctx context.Context, addr string) error {
 	if err := users.Add("johndoe", "foobar42", "1"); err != nil {
 		return err
 	}
-	h, err := newRouter(ctx, options{clientSecretHash: hash, insecure: true, users: &users})
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	// Plain HTTP on loopback only: anywhere else a login would send the
+	// password and a session cookie that is not Secure in clear. Off
+	// loopback put the app behind a TLS-terminating proxy (and list it in
+	// provider.Config.TrustedProxies) or serve TLS.
+	ip := net.ParseIP(host)
+	loopback := ip != nil && ip.IsLoopback()
+	if !loopback {
+		log.Printf("webapp: %s is not a loopback address: plain HTTP is refused there, so logins and token requests will fail", addr)
+	}
+	h, err := newRouter(ctx, options{clientSecretHash: hash, insecure: loopback, users: &users})
 	if err != nil {
 		return err
 	}
