@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -48,7 +49,18 @@ func main() {
 // run serves on addr until ctx ends.
 func run(ctx context.Context, addr string) error {
 	reg := prometheus.NewRegistry()
-	h, shutdown, err := newServer(ctx, reg)
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	// Plain HTTP on loopback only: anywhere else the password grant would
+	// carry the password, the client secret and the tokens in clear.
+	ip := net.ParseIP(host)
+	loopback := ip != nil && ip.IsLoopback()
+	if !loopback {
+		log.Printf("%s is not a loopback address: plain HTTP is refused there, so token requests will fail", addr)
+	}
+	h, shutdown, err := newServer(ctx, reg, loopback)
 	if err != nil {
 		return err
 	}
@@ -70,7 +82,8 @@ func run(ctx context.Context, addr string) error {
 // newServer returns the app: the provider's endpoints, a protected
 // /api/me, and /metrics serving reg, on which the OpenTelemetry
 // Prometheus exporter is registered. shutdown flushes the meter provider.
-func newServer(ctx context.Context, reg *prometheus.Registry) (h http.Handler, shutdown func(context.Context) error, err error) {
+// insecureHTTP lets the endpoints serve plain HTTP: only on loopback.
+func newServer(ctx context.Context, reg *prometheus.Registry, insecureHTTP bool) (h http.Handler, shutdown func(context.Context) error, err error) {
 	exporter, err := otelprom.New(otelprom.WithRegisterer(reg))
 	if err != nil {
 		return nil, nil, err
@@ -106,7 +119,7 @@ func newServer(ctx context.Context, reg *prometheus.Registry) (h http.Handler, s
 		Limiter:           in.Limiter("memory", memory.NewLimiter(memory.LimiterConfig{})),
 		Users:             &users,
 		Scopes:            []string{"read", "write"},
-		AllowInsecureHTTP: true,           // a local demo over plain HTTP
+		AllowInsecureHTTP: insecureHTTP,   // a local demo over plain HTTP, on loopback only
 		Events:            in.Events(nil), // metrics, and the default security log
 	})
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 // TestMetricsAfterTokenGrant gets a token, calls the protected route
 // with it, and scrapes /metrics.
 func TestMetricsAfterTokenGrant(t *testing.T) {
-	h, shutdown, err := newServer(context.Background(), prometheus.NewRegistry())
+	h, shutdown, err := newServer(context.Background(), prometheus.NewRegistry(), true)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = shutdown(context.Background()) })
 	srv := httptest.NewServer(h)
