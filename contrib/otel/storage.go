@@ -34,7 +34,11 @@ func (in *Instrumentation) begin(ctx context.Context, backend attribute.KeyValue
 // error's text is never recorded: a backend's message may quote the
 // values (token hashes) of a statement.
 func (c *call) end(err error, attrs ...attribute.KeyValue) {
-	outcome := outcomeOf(err)
+	c.endAs(outcomeOf(err), attrs...)
+}
+
+// endAs is end with the outcome already known.
+func (c *call) endAs(outcome string, attrs ...attribute.KeyValue) {
 	c.span.SetAttributes(AttrOutcome.String(outcome))
 	c.span.SetAttributes(attrs...)
 	if outcome == OutcomeError {
@@ -156,8 +160,22 @@ func (ts *tokenStore) ExchangeToken(ctx context.Context, x storage.Exchange) (*s
 	// x.ClientID is the authenticated client the provider exchanges for.
 	ctx, c := ts.in.begin(ctx, ts.backend, "ExchangeToken",
 		AttrTokenKind.String(x.Kind.String()), AttrClientID.String(x.ClientID), AttrCount.Int(len(x.Issue)))
+	// An error of the caller's Check (a wrong user_id, scope, binding or
+	// PKCE verifier) is the client's mistake, not the backend's: the store
+	// worked. Remember it, to tell it from a failure.
+	var checkErr error
+	if check := x.Check; check != nil {
+		x.Check = func(g *storage.Grant) error {
+			checkErr = check(g)
+			return checkErr
+		}
+	}
 	g, err := ts.s.ExchangeToken(ctx, x)
-	c.end(err)
+	if err != nil && checkErr != nil && errors.Is(err, checkErr) {
+		c.endAs(OutcomeCheckFailed)
+	} else {
+		c.end(err)
+	}
 	return g, err
 }
 
