@@ -69,9 +69,37 @@ func outcomeOf(err error) string {
 // and oauth2.storage.errors labelled with backend (e.g. "memory",
 // "postgres", "redis"). The client ID is recorded only for a client that
 // exists: GetClient's argument comes from the request, where it may be a
-// misplaced secret.
+// misplaced secret. When s is a storage.ClientViewer (an in-process
+// store), so is the result, and ViewClient is observed too (as the
+// operation GetClient, which it is to the provider's lookups): the provider
+// never caches such a store's clients (provider.Config.ClientCacheTTL),
+// and wrapping it must not start to.
 func (in *Instrumentation) ClientStore(backend string, s storage.ClientStore) storage.ClientStore {
-	return &clientStore{in: in, s: s, backend: AttrBackend.String(backend)}
+	cs := &clientStore{in: in, s: s, backend: AttrBackend.String(backend)}
+	if v, ok := s.(storage.ClientViewer); ok {
+		return &viewingClientStore{clientStore: cs, v: v}
+	}
+	return cs
+}
+
+// viewingClientStore is a clientStore over a store that is also a
+// ClientViewer.
+type viewingClientStore struct {
+	*clientStore
+	v storage.ClientViewer
+}
+
+var _ storage.ClientViewer = (*viewingClientStore)(nil)
+
+func (cs *viewingClientStore) ViewClient(ctx context.Context, id string) (*storage.Client, error) {
+	ctx, c := cs.in.begin(ctx, cs.backend, "GetClient")
+	cl, err := cs.v.ViewClient(ctx, id)
+	if err == nil && cl != nil {
+		c.end(nil, AttrClientID.String(cl.ID))
+	} else {
+		c.end(err)
+	}
+	return cl, err
 }
 
 type clientStore struct {
