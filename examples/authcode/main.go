@@ -86,6 +86,10 @@ func run(ctx context.Context, c config, out io.Writer, browse func(authURL strin
 		Scopes:      c.scopes,
 	}
 
+	// The answer is the callback that carries our state. Any web page can
+	// make the browser request the loopback callback, so a request with
+	// another state is refused and the run keeps waiting for the real one.
+	state := rand.Text()
 	got := make(chan callback, 1)
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/callback" {
@@ -93,6 +97,10 @@ func run(ctx context.Context, c config, out io.Writer, browse func(authURL strin
 			return
 		}
 		q := r.URL.Query()
+		if q.Get("state") != state {
+			http.Error(w, "unexpected state", http.StatusBadRequest)
+			return
+		}
 		select {
 		case got <- callback{code: q.Get("code"), state: q.Get("state"), err: q.Get("error")}:
 		default:
@@ -103,7 +111,6 @@ func run(ctx context.Context, c config, out io.Writer, browse func(authURL strin
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
-	state := rand.Text()
 	verifier := oauth2.GenerateVerifier()
 	authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
 	if err := browse(authURL); err != nil {
@@ -117,9 +124,6 @@ func run(ctx context.Context, c config, out io.Writer, browse func(authURL strin
 	case cb = <-got:
 	case <-ctx.Done():
 		return nil, errors.New("no answer on the redirect URI in time")
-	}
-	if cb.state != state {
-		return nil, errors.New("state mismatch: ignoring the answer")
 	}
 	if cb.err != "" {
 		return nil, fmt.Errorf("authorization refused: %s", cb.err)
