@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -185,6 +186,9 @@ func (s *session) callMe(ctx context.Context) (me, error) {
 // run logs in, calls the API cfg.Calls times and logs out, printing what
 // happens (never a token) to out.
 func run(ctx context.Context, cfg config, out io.Writer) error {
+	if err := checkServer(cfg.Server); err != nil {
+		return err
+	}
 	conf := oauthConfig(cfg.Server, cfg.ClientID, cfg.ClientSecret, strings.Fields(cfg.Scope))
 	onRefresh := func(t *oauth2.Token) {
 		// A real app saves t here (t.RefreshToken has rotated).
@@ -216,4 +220,24 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "logged out: the grant is revoked")
 	return nil
+}
+
+// checkServer refuses a server the password and client secret would reach
+// in clear over the network: plain http is for a server on this machine.
+func checkServer(server string) error {
+	u, err := url.Parse(server)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("-server %q is not a URL", server)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		h := u.Hostname()
+		if ip, err := netip.ParseAddr(h); err == nil && ip.IsLoopback() || strings.EqualFold(h, "localhost") {
+			return nil
+		}
+		return fmt.Errorf("-server %s: plain http only to this machine (127.0.0.1, ::1, localhost); the password and client secret would cross the network in clear: use https", server)
+	}
+	return fmt.Errorf("-server %q: want an http(s) URL", server)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -186,3 +187,22 @@ func TestRevokeReportsErrors(t *testing.T) {
 }
 
 var _ oauth2.TokenSource = (*savingSource)(nil)
+
+// The client sends a password and a client secret, so it refuses a server
+// they would reach in clear over the network, before sending anything.
+func TestRunRefusesPlainHTTPOffThisMachine(t *testing.T) {
+	srv, _ := newServer(t, 5*time.Second)
+	for server, want := range map[string]string{
+		"http://192.0.2.10:8080": "plain http only to this machine",
+		"http://auth.example":    "plain http only to this machine",
+		"ftp://127.0.0.1":        "want an http(s) URL",
+		"not a url":              "is not a URL",
+	} {
+		cfg := testConfig(srv)
+		cfg.Server = server
+		assert.ErrorContains(t, run(t.Context(), cfg, io.Discard), want, server)
+	}
+	for _, server := range []string{"https://auth.example", "http://127.0.0.1:8080", "http://[::1]:8080", "http://localhost:8080"} {
+		assert.NoError(t, checkServer(server), server)
+	}
+}
