@@ -6,13 +6,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/oauth2provider/oauth2provider/internal/loopback"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -211,8 +211,7 @@ func checkRedirectScheme(p *url.URL) error {
 		if p.Host == "" {
 			return errors.New("an http URI needs a host")
 		}
-		h := p.Hostname()
-		if ip, err := netip.ParseAddr(h); (err != nil || !ip.IsLoopback()) && !strings.EqualFold(h, "localhost") {
+		if !loopback.Host(p.Hostname()) {
 			return errors.New("use https (plain http only on a loopback address such as 127.0.0.1)")
 		}
 	}

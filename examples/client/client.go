@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/oauth2provider/oauth2provider/internal/loopback"
 )
 
 // config is what the client needs to know about the server and the user.
@@ -233,8 +234,7 @@ func checkServer(server string) error {
 	case "https":
 		return nil
 	case "http":
-		h := u.Hostname()
-		if ip, err := netip.ParseAddr(h); err == nil && ip.IsLoopback() || strings.EqualFold(h, "localhost") {
+		if loopback.Host(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("-server %s: plain http only to this machine (127.0.0.1, ::1, localhost); the password and client secret would cross the network in clear: use https", server)

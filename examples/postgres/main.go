@@ -44,6 +44,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/oauth2provider/oauth2provider/internal/loopback"
 )
 
 func main() {
@@ -113,13 +115,10 @@ func serve(ctx context.Context, dbURL, addr, issuer string, every time.Duration)
 		return err
 	}
 	defer pool.Close()
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return err
 	}
-	ip := net.ParseIP(host)
-	loopback := ip != nil && ip.IsLoopback()
-	a, err := newApp(ctx, pool, options{issuer: issuer, insecure: loopback})
+	a, err := newApp(ctx, pool, options{issuer: issuer, insecure: loopback.Addr(addr)})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/oauth2provider/oauth2provider/internal/loopback"
 )
 
 func main() {
@@ -45,7 +47,7 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("bad -addr: %w", err)
 	}
-	o.loopback = isLoopback(host)
+	o.loopback = loopback.Host(host)
 
 	ln, err := listen(&o)
 	if err != nil {
@@ -112,12 +114,4 @@ func listen(o *options) (net.Listener, error) {
 		o.addr = net.JoinHostPort(host, chosen)
 	}
 	return ln, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -213,11 +213,3 @@ func TestShutdownClosesIdleNewConnections(t *testing.T) {
 	_, err = conn.Read(make([]byte, 1))
 	assert.ErrorIs(t, err, io.EOF, "the connection is closed by the server")
 }
-
-func TestIsLoopback(t *testing.T) {
-	assert.True(t, isLoopback("127.0.0.1"))
-	assert.True(t, isLoopback("::1"))
-	assert.True(t, isLoopback("localhost"))
-	assert.False(t, isLoopback("0.0.0.0"))
-	assert.False(t, isLoopback("192.0.2.1"))
-}

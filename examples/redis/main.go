@@ -41,6 +41,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/internal/loopback"
 )
 
 func main() {
@@ -74,15 +75,13 @@ func serve(ctx context.Context, addr, redisURL, prefix string) error {
 	if err := users.Add("johndoe", "foobar42", "1"); err != nil {
 		return err
 	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return err
 	}
-	ip := net.ParseIP(host)
 	h, err := newApp(ctx, rdb, options{
 		prefix:     prefix,
 		bindingKey: key,
-		insecure:   ip != nil && ip.IsLoopback(), // plain HTTP on loopback only
+		insecure:   loopback.Addr(addr), // plain HTTP on loopback only
 		users:      &users,
 	})
 	if err != nil {

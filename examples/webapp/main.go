@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/internal/loopback"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
@@ -58,20 +59,18 @@ func serve(ctx context.Context, addr string) error {
 	if err := users.Add("johndoe", "foobar42", "1"); err != nil {
 		return err
 	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return err
 	}
 	// Plain HTTP on loopback only: anywhere else a login would send the
 	// password and a session cookie that is not Secure in clear. Off
 	// loopback put the app behind a TLS-terminating proxy (and list it in
 	// provider.Config.TrustedProxies) or serve TLS.
-	ip := net.ParseIP(host)
-	loopback := ip != nil && ip.IsLoopback()
-	if !loopback {
+	onLoopback := loopback.Addr(addr)
+	if !onLoopback {
 		log.Printf("webapp: %s is not a loopback address: plain HTTP is refused there, so logins and token requests will fail", addr)
 	}
-	h, err := newRouter(ctx, options{clientSecretHash: hash, insecure: loopback, users: &users})
+	h, err := newRouter(ctx, options{clientSecretHash: hash, insecure: onLoopback, users: &users})
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/oauth2provider/oauth2provider/internal/loopback"
 	"github.com/oauth2provider/oauth2provider/storage/postgres"
 )
 
@@ -100,19 +100,9 @@ func requireTLSChoice(rawURL string, cc *pgx.ConnConfig) error {
 		hosts = append(hosts, f.Host)
 	}
 	for _, h := range hosts {
-		if !localHost(h) {
+		if !strings.HasPrefix(h, "/") && !loopback.Host(h) { // "/": a Unix socket directory
 			return ErrTLSChoice
 		}
 	}
 	return nil
-}
-
-// localHost reports whether host is a Unix socket directory or names the
-// loopback interface.
-func localHost(host string) bool {
-	if strings.HasPrefix(host, "/") || strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
 }

@@ -34,6 +34,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/oauth2provider/oauth2provider/internal/loopback"
 )
 
 // The quickstart's demo fixtures (see DESIGN.md, "The quickstart contract").
@@ -140,12 +142,7 @@ func checkLoopback(base string) error {
 	if err != nil {
 		return err
 	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
+	if host := u.Hostname(); !loopback.Host(host) {
 		return fmt.Errorf("%s is not a loopback address; load is only generated on loopback", host)
 	}
 	return nil

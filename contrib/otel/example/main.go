@@ -30,6 +30,7 @@ import (
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
 	oauthotel "github.com/oauth2provider/oauth2provider/contrib/otel"
+	"github.com/oauth2provider/oauth2provider/internal/loopback"
 	"github.com/oauth2provider/oauth2provider/policy"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -49,18 +50,16 @@ func main() {
 // run serves on addr until ctx ends.
 func run(ctx context.Context, addr string) error {
 	reg := prometheus.NewRegistry()
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return err
 	}
 	// Plain HTTP on loopback only: anywhere else the password grant would
 	// carry the password, the client secret and the tokens in clear.
-	ip := net.ParseIP(host)
-	loopback := ip != nil && ip.IsLoopback()
-	if !loopback {
+	onLoopback := loopback.Addr(addr)
+	if !onLoopback {
 		log.Printf("%s is not a loopback address: plain HTTP is refused there, so token requests will fail", addr)
 	}
-	h, shutdown, err := newServer(ctx, reg, loopback)
+	h, shutdown, err := newServer(ctx, reg, onLoopback)
 	if err != nil {
 		return err
 	}
