@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -27,20 +24,8 @@ func TestRunIgnoresForgedCallback(t *testing.T) {
 			return err
 		}
 		_ = forged.Body.Close()
-		req, err := http.NewRequest(http.MethodGet, u, nil)
-		if err != nil {
-			return err
-		}
-		req.AddCookie(&http.Cookie{Name: "user", Value: "1"})
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		return resp.Body.Close()
+		return signedInBrowser(u)
 	}
-	var out strings.Builder
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	_, err := run(ctx, config{issuer: srv.URL, clientID: "demo-spa", listen: "127.0.0.1:0", scopes: []string{"read"}, timeout: 10 * time.Second}, &out, browse)
-	require.NoError(t, err, out.String())
+	_, out, err := runFlow(t, srv.URL, browse)
+	require.NoError(t, err, out)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
 
 	"github.com/oauth2provider/oauth2provider/policy"
 	"github.com/oauth2provider/oauth2provider/provider"
@@ -61,28 +62,13 @@ func newServer(t *testing.T) *httptest.Server {
 // signed in and follows redirects to the program's own callback.
 func TestRunDoesTheWholeFlow(t *testing.T) {
 	srv := newServer(t)
-	browse := func(u string) error {
-		req, err := http.NewRequest(http.MethodGet, u, nil)
-		if err != nil {
-			return err
-		}
-		req.AddCookie(&http.Cookie{Name: "user", Value: "1"})
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		return resp.Body.Close()
-	}
-	var out strings.Builder
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	tok, err := run(ctx, config{issuer: srv.URL, clientID: "demo-spa", listen: "127.0.0.1:0", scopes: []string{"read"}, timeout: 10 * time.Second}, &out, browse)
-	require.NoError(t, err, out.String())
+	tok, out, err := runFlow(t, srv.URL, signedInBrowser)
+	require.NoError(t, err, out)
 	assert.Equal(t, "1", tok.Extra("user_id"))
 	assert.NotEmpty(t, tok.RefreshToken)
-	assert.Contains(t, out.String(), `got a Bearer token for user 1, scope "read"`)
-	assert.Contains(t, out.String(), `GET /api/me: 200 {"client_id":"demo-spa","user_id":"1"}`)
-	assert.NotContains(t, out.String(), tok.AccessToken, "tokens are never printed")
+	assert.Contains(t, out, `got a Bearer token for user 1, scope "read"`)
+	assert.Contains(t, out, `GET /api/me: 200 {"client_id":"demo-spa","user_id":"1"}`)
+	assert.NotContains(t, out, tok.AccessToken, "tokens are never printed")
 }
 
 // TestRunRefusedAuthorization checks that an error answer ends the run.
@@ -100,4 +86,31 @@ func TestRunRefusedAuthorization(t *testing.T) {
 	_, err := run(ctx, config{issuer: srv.URL, clientID: "demo-spa", listen: "127.0.0.1:0", scopes: []string{"read"}, timeout: 10 * time.Second}, &strings.Builder{}, browse)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "invalid_scope")
+}
+
+// signedInBrowser is a browser signed in as user 1 that opens u and
+// follows its redirects, to the program's callback in the end.
+func signedInBrowser(u string) error {
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.AddCookie(&http.Cookie{Name: "user", Value: "1"})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+// runFlow runs the program against the server at issuer for the public
+// client demo-spa, opening the authorization URL with browse, and
+// returns what run returned and printed.
+func runFlow(t *testing.T, issuer string, browse func(string) error) (*oauth2.Token, string, error) {
+	t.Helper()
+	var out strings.Builder
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	tok, err := run(ctx, config{issuer: issuer, clientID: "demo-spa", listen: "127.0.0.1:0", scopes: []string{"read"}, timeout: 10 * time.Second}, &out, browse)
+	return tok, out.String(), err
 }
