@@ -303,21 +303,7 @@ func BenchmarkParallelValidate(b *testing.B) {
 // too, less.
 func BenchmarkParallelIssue(b *testing.B) {
 	b.Run("lib=ours-one-address", func(b *testing.B) {
-		l := oursMemory(b)
-		settle(b)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			w, q := new(recorder), new(requester)
-			q.remoteAddr = "192.0.2.1:50000"
-			for pb.Next() {
-				w.reset()
-				l.token.ServeHTTP(w, q.next(l, passwordRq))
-				if w.Code != http.StatusOK {
-					b.Error(w.Code, w.Body.String())
-					return
-				}
-			}
-		})
+		parallelGrants(b, oursMemory(b), func() string { return "192.0.2.1:50000" })
 	})
 	for _, lb := range libs[:6] {
 		switch lb.name {
@@ -325,24 +311,29 @@ func BenchmarkParallelIssue(b *testing.B) {
 			continue // bcrypt is the whole cost; fosite-sha256 shows the library
 		}
 		b.Run("lib="+lb.name, func(b *testing.B) {
-			l := lb.new(b)
-			settle(b)
-			b.ResetTimer()
 			var next atomic.Int64
-			b.RunParallel(func(pb *testing.PB) {
-				w, q := new(recorder), new(requester)
-				q.remoteAddr = fmt.Sprintf("192.0.2.%d:50000", next.Add(1))
-				for pb.Next() {
-					w.reset()
-					l.token.ServeHTTP(w, q.next(l, passwordRq))
-					if w.Code != http.StatusOK {
-						b.Error(w.Code, w.Body.String())
-						return
-					}
-				}
-			})
+			parallelGrants(b, lb.new(b), func() string { return fmt.Sprintf("192.0.2.%d:50000", next.Add(1)) })
 		})
 	}
+}
+
+// parallelGrants runs password grants of l from GOMAXPROCS goroutines,
+// each from the address addr gives it.
+func parallelGrants(b *testing.B, l *lib, addr func() string) {
+	settle(b)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		w, q := new(recorder), new(requester)
+		q.remoteAddr = addr()
+		for pb.Next() {
+			w.reset()
+			l.token.ServeHTTP(w, q.next(l, passwordRq))
+			if w.Code != http.StatusOK {
+				b.Error(w.Code, w.Body.String())
+				return
+			}
+		}
+	})
 }
 
 // memoryTokens is how many live tokens BenchmarkMemoryPerToken stores:
