@@ -1,39 +1,21 @@
 package main
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"net/url"
 	"testing"
-	"time"
+
+	"github.com/oauth2provider/oauth2provider/internal/servetest"
 )
 
 // Off loopback the app must not opt in to plain HTTP: a login over
 // http:// on an address other hosts reach would send the password and the
 // session cookie (not Secure) in clear.
 func TestPlainHTTPOnlyOnLoopback(t *testing.T) {
-	ln, err := net.Listen("tcp", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	_ = ln.Close()
-
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, net.JoinHostPort("0.0.0.0", port)) }()
-	defer func() { cancel(); <-done }()
-
+	base := servetest.StartOn(t, "0.0.0.0", serve)
 	form := url.Values{"username": {"johndoe"}, "password": {"foobar42"}}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	var resp *http.Response
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		resp, err = client.PostForm("http://127.0.0.1:"+port+"/login", form)
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-	}
+	resp, err := client.PostForm(base+"/login", form)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,43 +16,68 @@ import (
 // end.
 func StartsAndStops(t *testing.T, serve func(ctx context.Context, addr string) error) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	_, stop := start(t, "127.0.0.1", serve)
+	if err := stop(); err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+}
+
+// StartOn runs serve on a free port of host ("0.0.0.0" to listen on every
+// interface), waits until it answers HTTP on 127.0.0.1 (within 10 s), and
+// returns that base URL ("http://127.0.0.1:port"). It stops serve when t
+// ends.
+func StartOn(t *testing.T, host string, serve func(ctx context.Context, addr string) error) string {
+	t.Helper()
+	base, stop := start(t, host, serve)
+	t.Cleanup(func() { _ = stop() })
+	return base
+}
+
+// start runs serve on a free port of host until it answers HTTP, and
+// returns its loopback base URL and a function that ends its context and
+// returns what serve returned (failing t if it does not within 15 s).
+func start(t *testing.T, host string, serve func(ctx context.Context, addr string) error) (string, func() error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	if err := ln.Close(); err != nil {
 		t.Fatal(err)
 	}
+	base := "http://" + net.JoinHostPort("127.0.0.1", port)
 
 	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, addr) }()
+	go func() { done <- serve(ctx, net.JoinHostPort(host, port)) }()
+	stop := func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not stop when its context ended")
+			return nil
+		}
+	}
 
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		resp, err := http.Get("http://" + addr + "/")
+		resp, err := http.Get(base + "/")
 		if err == nil {
 			_ = resp.Body.Close()
-			break
+			return base, stop
 		}
 		select {
 		case err := <-done:
+			cancel()
 			t.Fatalf("serve returned before answering: %v", err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve did not answer on %s: %v", addr, err)
+			_ = stop()
+			t.Fatalf("serve did not answer on %s: %v", base, err)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not stop when its context ended")
 	}
 }

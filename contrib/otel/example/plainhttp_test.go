@@ -1,42 +1,27 @@
 package main
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/oauth2provider/oauth2provider/internal/servetest"
 )
 
 // Off loopback the example must not opt in to plain HTTP: a password
 // grant over http:// on an address other hosts reach would carry the
 // password, the client secret and the tokens in clear.
 func TestPlainHTTPOnlyOnLoopback(t *testing.T) {
-	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	base := servetest.StartOn(t, "0.0.0.0", run)
+	form := url.Values{"grant_type": {"password"}, "username": {"johndoe"}, "password": {"foobar42"}}
+	req, err := http.NewRequest(http.MethodPost, base+"/oauth2/token", strings.NewReader(form.Encode()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	_ = ln.Close()
-
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, net.JoinHostPort("0.0.0.0", port)) }()
-	defer func() { cancel(); <-done }()
-
-	form := url.Values{"grant_type": {"password"}, "username": {"johndoe"}, "password": {"foobar42"}}
-	var resp *http.Response
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:"+port+"/oauth2/token", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth("demo-client", "demo-secret")
-		resp, err = http.DefaultClient.Do(req)
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("demo-client", "demo-secret")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
