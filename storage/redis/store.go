@@ -148,9 +148,11 @@ func ttlMillis(now, exp time.Time) int64 {
 	return 1
 }
 
-// setScore is the score of a token in its grant's token set: its expiry
-// in Unix milliseconds, rounded up so that it is never pruned early.
-func setScore(exp time.Time) int64 {
+// scoreMillis is the score of expiry exp in a sorted set (a grant's
+// token set, a user's or client's index): Unix milliseconds of the
+// instant as instant encodes it, rounded up so that a member is never
+// pruned before it expired.
+func scoreMillis(exp time.Time) int64 {
 	return ceilMillis(instantNanos(exp))
 }
 
@@ -182,16 +184,6 @@ func decTime(v string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("bad stored time: %w", err)
 	}
 	return time.Unix(0, ns).UTC(), nil
-}
-
-// scoreMillis is the index score for expiry t: Unix milliseconds, rounded
-// up so a member is never pruned before its grant expired.
-func scoreMillis(t time.Time) int64 {
-	ms := t.UnixMilli()
-	if t.After(time.UnixMilli(ms)) {
-		ms++
-	}
-	return ms
 }
 
 // wrap turns err from operation op into the error a store returns:

@@ -216,7 +216,7 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 			issueExp = t.ExpiresAt
 		}
 	}
-	v = append(v, instant(indexHorizon(now, issueExp)), string(strconv.AppendInt([]byte{'('}, setScore(now), 10)))
+	v = append(v, instant(indexHorizon(now, issueExp)), string(strconv.AppendInt([]byte{'('}, scoreMillis(now), 10)))
 	var err error
 	for i := range x.Issue {
 		if v, err = appendToken(v, v[3+i], now, &x.Issue[i]); err != nil {
@@ -286,7 +286,7 @@ func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt
 	now := s.now()
 	vals, err := extendScript.run(ctx, s.rdb, 3, []string{gkey, skey, tkey,
 		instant(now), instant(expiresAt), tkey[len(tkey)-2*len(ref.Hash):], instant(indexHorizon(now, expiresAt)),
-		strconv.FormatInt(ttlMillis(now, expiresAt), 10), strconv.FormatInt(setScore(expiresAt), 10)}).StringSlice()
+		strconv.FormatInt(ttlMillis(now, expiresAt), 10), strconv.FormatInt(scoreMillis(expiresAt), 10)}).StringSlice()
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -391,7 +391,7 @@ func appendToken(v []string, key string, now time.Time, t *storage.Token) ([]str
 	expires := len(b)
 	b = strconv.AppendInt(b, ttlMillis(now, t.ExpiresAt), 10)
 	ttl := len(b)
-	b = strconv.AppendInt(b, setScore(t.ExpiresAt), 10)
+	b = strconv.AppendInt(b, scoreMillis(t.ExpiresAt), 10)
 	nums := string(b)
 	return append(v, key[len(key)-2*len(t.Hash):], strconv.Itoa(int(t.Kind)), scopes,
 		nums[:issued], nums[issued:expires], nums[expires:ttl], nums[ttl:]), nil
