@@ -314,23 +314,25 @@ func runPipelined(ctx context.Context, c goredis.UniversalClient, calls ...scrip
 	// perr is the last pipeline's own error: each command's error is read
 	// below, but a pipeline refused before it ran (a hook that does not
 	// call next) leaves its commands without one.
-	var perr error
-	queue := func(only func(*goredis.Cmd) bool, args func(scriptCall) []any) {
+	_, perr := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, call := range calls {
+			cmds[i] = p.Do(ctx, call.args...)
+		}
+		return nil
+	})
+	var noscript []int
+	for i, cmd := range cmds {
+		if goredis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+			noscript = append(noscript, i)
+		}
+	}
+	if len(noscript) > 0 {
 		_, perr = c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-			for i, call := range calls {
-				if only(cmds[i]) {
-					cmds[i] = p.Do(ctx, args(call)...)
-				}
+			for _, i := range noscript {
+				cmds[i] = p.Do(ctx, calls[i].eval()...)
 			}
 			return nil
 		})
-	}
-	queue(func(*goredis.Cmd) bool { return true }, func(c scriptCall) []any { return c.args })
-	for _, cmd := range cmds {
-		if goredis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
-			queue(func(cmd *goredis.Cmd) bool { return goredis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") }, scriptCall.eval)
-			break
-		}
 	}
 	for _, cmd := range cmds {
 		if err := cmd.Err(); err != nil {
