@@ -115,20 +115,15 @@ func (s *Store) exchangeOne(ctx context.Context, x storage.Exchange, now time.Ti
 		gf    grantFields
 	)
 	sql := exchangeOneSQL(len(x.Issue), s.async)
-	for attempt := 1; ; attempt++ {
-		err := s.pool.QueryRow(ctx, sql, args...).Scan(append([]any{&state}, gf.targets()...)...)
-		if err == nil {
-			break
-		}
-		// Under a default_transaction_isolation stricter than read
-		// committed, an exchange that waited on the row lock of a
-		// concurrent one fails to serialize instead of reading the row
-		// as that one left it. The statement is atomic, so it changed
-		// nothing: run it again, with a new snapshot, to judge the
-		// token as it is now (consumed: reuse).
-		if attempt < maxSerializationRetries && isSerializationFailure(err) {
-			continue
-		}
+	// Under a default_transaction_isolation stricter than read committed,
+	// an exchange that waited on the row lock of a concurrent one fails to
+	// serialize instead of reading the row as that one left it; run again
+	// (see retrySerialization), it judges the token as it is now
+	// (consumed: reuse).
+	err := retrySerialization(func() error {
+		return s.pool.QueryRow(ctx, sql, args...).Scan(append([]any{&state}, gf.targets()...)...)
+	})
+	if err != nil {
 		return nil, wrap(op, err)
 	}
 	switch state {

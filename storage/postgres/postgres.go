@@ -124,16 +124,27 @@ func isSerializationFailure(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "40001"
 }
 
-// exec runs one statement that writes, and runs it again when it fails to
-// serialize (SQLSTATE 40001, which a default_transaction_isolation
-// stricter than read committed gives a statement whose rows a concurrent
-// transaction changed): the statement is atomic, so the failed run changed
-// nothing, and the next one sees the rows as the other left them.
+// exec runs one statement that writes, through retrySerialization.
 func (s *Store) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	var tag pgconn.CommandTag
+	err := retrySerialization(func() (err error) {
+		tag, err = s.pool.Exec(ctx, sql, args...)
+		return err
+	})
+	return tag, err
+}
+
+// retrySerialization runs run, one atomic statement, again when it fails
+// to serialize (SQLSTATE 40001, which a default_transaction_isolation
+// stricter than read committed gives a statement whose rows a concurrent
+// transaction changed), at most maxSerializationRetries times in all: the
+// failed run changed nothing, and the next one sees the rows as the other
+// left them.
+func retrySerialization(run func() error) error {
 	for attempt := 1; ; attempt++ {
-		tag, err := s.pool.Exec(ctx, sql, args...)
+		err := run()
 		if err == nil || attempt == maxSerializationRetries || !isSerializationFailure(err) {
-			return tag, err
+			return err
 		}
 	}
 }
