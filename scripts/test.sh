@@ -18,6 +18,12 @@ command -v staticcheck >/dev/null || go install honnef.co/go/tools/cmd/staticche
 if [ -f scripts/browser.sh ]; then eval "$(bash scripts/browser.sh)"; fi
 if [ -f scripts/gosec.sh ]; then bash scripts/gosec.sh; fi
 
+# The shell scripts that no test runs (bench/redis-callgrind.sh needs
+# valgrind) must at least parse.
+for f in $(git ls-files '*.sh' .ci/run 2>/dev/null); do
+  bash -n "$f" || { echo "FAIL shell syntax: $f"; exit 1; }
+done
+
 modules=$(git ls-files '*go.mod' 2>/dev/null | xargs -n1 dirname | sort)
 [ -n "$modules" ] || modules=.
 
