@@ -10,7 +10,7 @@ import (
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
-// BenchmarkLookupToken measures LookupToken (one MULTI/EXEC of two HMGETs
+// BenchmarkLookupToken measures LookupToken (one pipeline of two HMGETs
 // reading a token and its grant) next to a bare GET of a small value on the same server,
 // the floor any Redis lookup pays.
 func BenchmarkLookupToken(b *testing.B) {

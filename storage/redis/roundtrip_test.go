@@ -47,8 +47,7 @@ func (c *tripCounter) count(fn func()) int64 {
 }
 
 // The hot paths' round trips on a single node: validation is one
-// MULTI/EXEC;
-// a refresh without Check is the exchange script alone while the grant's
+// pipeline of two reads; a refresh without Check is the exchange script alone while the grant's
 // expiry stays within its index horizon, plus one pipeline for the user
 // and client indexes when it passes it; a new grant is one pipeline of
 // the index scripts and the create script.
