@@ -148,7 +148,7 @@ func queryHasSecret(q string) bool {
 			pair, q = q, ""
 		}
 		key, _, _ := strings.Cut(pair, "=")
-		if k, err := url.QueryUnescape(key); err == nil {
+		if k, err := unescapeParam(key); err == nil {
 			key = k
 		}
 		if slices.Contains(secretParams, key) {
