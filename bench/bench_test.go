@@ -38,6 +38,7 @@ func BenchmarkValidate(b *testing.B) {
 				}
 			}
 		})
+		floorsAfter(b, lb.name, validateFloors)
 	}
 	// The floor: one SHA-256 of the token and one map lookup.
 	b.Run("lib=baseline-sha256-map", func(b *testing.B) {
@@ -129,6 +130,7 @@ const (
 func BenchmarkRefreshGrant(b *testing.B) {
 	for _, lb := range refreshLibs {
 		b.Run("lib="+lb.name, func(b *testing.B) { benchRefresh(b, lb.new(b), refreshChain) })
+		floorsAfter(b, lb.name, refreshFloors)
 	}
 }
 
@@ -177,88 +179,138 @@ func benchRefresh(b *testing.B, l *lib, chain int) {
 // value, an EVALSHA of a script that does only that GET (what running any
 // script adds), a SET of one key, and on Postgres a SELECT and an
 // autocommit UPDATE of one row by primary key (the UPDATE pays the
-// commit, as a refresh does). Validation and refresh there are compared
-// with them.
+// commit, as a refresh does). BenchmarkValidate and BenchmarkRefreshGrant
+// also run the floor they are compared with right after each networked
+// set-up (see floorsAfter), so that both see the machine in the same
+// state: loopback round trips on a VM drift by tens of per cent within
+// minutes.
 func BenchmarkStoreFloor(b *testing.B) {
-	b.Run("op=redis-GET", func(b *testing.B) {
-		c, prefix := redisClient(b)
-		ctx := b.Context()
-		key := prefix + "floor"
-		if err := c.Set(ctx, key, "a value of about the size of a stored grant record", time.Hour).Err(); err != nil {
+	b.Run("op=redis-GET", floorRedisGET)
+	b.Run("op=redis-EVALSHA-GET", floorRedisEVALSHA)
+	b.Run("op=redis-SET", floorRedisSET)
+	b.Run("op=postgres-SELECT", floorPostgresSELECT)
+	b.Run("op=postgres-UPDATE", floorPostgresUPDATE)
+}
+
+// floor is a round-trip floor run as a sub-benchmark named lib=floor-name.
+type floor struct {
+	name string
+	run  func(*testing.B)
+}
+
+// floorsAfter runs, right after each networked set-up of a benchmark
+// (named in floors), the floors it is compared with.
+func floorsAfter(b *testing.B, lib string, floors map[string][]floor) {
+	for _, f := range floors[lib] {
+		b.Run("lib=floor-"+f.name, f.run)
+	}
+}
+
+// validateFloors and refreshFloors are what a networked validation and
+// refresh are compared with: a read by key, and for a refresh on Postgres
+// also a committed write.
+var (
+	validateFloors = map[string][]floor{
+		"ours-redis":    {{"redis-GET", floorRedisGET}},
+		"ours-postgres": {{"postgres-SELECT", floorPostgresSELECT}},
+	}
+	refreshFloors = map[string][]floor{
+		"ours-redis":    {{"redis-GET", floorRedisGET}},
+		"ours-postgres": {{"postgres-SELECT", floorPostgresSELECT}, {"postgres-UPDATE", floorPostgresUPDATE}},
+	}
+)
+
+// floorValue is the value the Redis floors read and write: about the size
+// of a stored grant record.
+const floorValue = "a value of about the size of a stored grant record"
+
+// floorRedisGET is a bare GET of a small value.
+func floorRedisGET(b *testing.B) {
+	c, prefix := redisClient(b)
+	ctx := b.Context()
+	key := prefix + "floor"
+	if err := c.Set(ctx, key, floorValue, time.Hour).Err(); err != nil {
+		b.Fatal(err)
+	}
+	settle(b)
+	for b.Loop() {
+		if err := c.Get(ctx, key).Err(); err != nil {
 			b.Fatal(err)
 		}
-		settle(b)
-		for b.Loop() {
-			if err := c.Get(ctx, key).Err(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("op=redis-EVALSHA-GET", func(b *testing.B) {
-		c, prefix := redisClient(b)
-		ctx := b.Context()
-		key := prefix + "floor"
-		if err := c.Set(ctx, key, "a value of about the size of a stored grant record", time.Hour).Err(); err != nil {
+	}
+}
+
+// floorRedisEVALSHA is an EVALSHA of a script that does only a GET.
+func floorRedisEVALSHA(b *testing.B) {
+	c, prefix := redisClient(b)
+	ctx := b.Context()
+	key := prefix + "floor"
+	if err := c.Set(ctx, key, floorValue, time.Hour).Err(); err != nil {
+		b.Fatal(err)
+	}
+	script := goredis.NewScript(`return redis.call('GET', KEYS[1])`)
+	if err := script.Load(ctx, c).Err(); err != nil {
+		b.Fatal(err)
+	}
+	keys := []string{key}
+	settle(b)
+	for b.Loop() {
+		if err := script.EvalSha(ctx, c, keys).Err(); err != nil {
 			b.Fatal(err)
 		}
-		script := goredis.NewScript(`return redis.call('GET', KEYS[1])`)
-		if err := script.Load(ctx, c).Err(); err != nil {
+	}
+}
+
+// floorRedisSET is a SET of one key with a TTL.
+func floorRedisSET(b *testing.B) {
+	c, prefix := redisClient(b)
+	ctx := b.Context()
+	key := prefix + "floor"
+	settle(b)
+	for b.Loop() {
+		if err := c.Set(ctx, key, floorValue, time.Hour).Err(); err != nil {
 			b.Fatal(err)
 		}
-		keys := []string{key}
-		settle(b)
-		for b.Loop() {
-			if err := script.EvalSha(ctx, c, keys).Err(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("op=redis-SET", func(b *testing.B) {
-		c, prefix := redisClient(b)
-		ctx := b.Context()
-		key := prefix + "floor"
-		settle(b)
-		for b.Loop() {
-			if err := c.Set(ctx, key, "a value of about the size of a stored grant record", time.Hour).Err(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("op=postgres-SELECT", func(b *testing.B) {
-		pool := pgPool(b)
-		ctx := b.Context()
-		if _, err := pool.Exec(ctx, "create table floor (hash bytea primary key, kind smallint not null)"); err != nil {
+	}
+}
+
+// floorPostgresSELECT is a SELECT of one row by primary key.
+func floorPostgresSELECT(b *testing.B) {
+	pool := pgPool(b)
+	ctx := b.Context()
+	if _, err := pool.Exec(ctx, "create table floor (hash bytea primary key, kind smallint not null)"); err != nil {
+		b.Fatal(err)
+	}
+	h := sha256.Sum256([]byte("token"))
+	if _, err := pool.Exec(ctx, "insert into floor values ($1, 1)", h[:]); err != nil {
+		b.Fatal(err)
+	}
+	settle(b)
+	for b.Loop() {
+		var kind int16
+		if err := pool.QueryRow(ctx, "select kind from floor where hash = $1", h[:]).Scan(&kind); err != nil {
 			b.Fatal(err)
 		}
-		h := sha256.Sum256([]byte("token"))
-		if _, err := pool.Exec(ctx, "insert into floor values ($1, 1)", h[:]); err != nil {
+	}
+}
+
+// floorPostgresUPDATE is an autocommit UPDATE of one row by primary key.
+func floorPostgresUPDATE(b *testing.B) {
+	pool := pgPool(b)
+	ctx := b.Context()
+	if _, err := pool.Exec(ctx, "create table floor (hash bytea primary key, n bigint not null)"); err != nil {
+		b.Fatal(err)
+	}
+	h := sha256.Sum256([]byte("token"))
+	if _, err := pool.Exec(ctx, "insert into floor values ($1, 0)", h[:]); err != nil {
+		b.Fatal(err)
+	}
+	settle(b)
+	for b.Loop() {
+		if _, err := pool.Exec(ctx, "update floor set n = n + 1 where hash = $1", h[:]); err != nil {
 			b.Fatal(err)
 		}
-		settle(b)
-		for b.Loop() {
-			var kind int16
-			if err := pool.QueryRow(ctx, "select kind from floor where hash = $1", h[:]).Scan(&kind); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("op=postgres-UPDATE", func(b *testing.B) {
-		pool := pgPool(b)
-		ctx := b.Context()
-		if _, err := pool.Exec(ctx, "create table floor (hash bytea primary key, n bigint not null)"); err != nil {
-			b.Fatal(err)
-		}
-		h := sha256.Sum256([]byte("token"))
-		if _, err := pool.Exec(ctx, "insert into floor values ($1, 0)", h[:]); err != nil {
-			b.Fatal(err)
-		}
-		settle(b)
-		for b.Loop() {
-			if _, err := pool.Exec(ctx, "update floor set n = n + 1 where hash = $1", h[:]); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	}
 }
 
 // BenchmarkParallelValidate validates tokens from GOMAXPROCS goroutines,
