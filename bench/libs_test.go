@@ -203,7 +203,8 @@ func redisClient(tb testing.TB) (goredis.UniversalClient, string) {
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		// The Redis Limiter's keys start with "rate:" and then its prefix.
+		iter := c.Scan(ctx, 0, "*"+prefix+"*", 1000).Iterator()
 		var keys []string
 		for iter.Next(ctx) {
 			keys = append(keys, iter.Val())
@@ -228,6 +229,15 @@ func oursRedis(tb testing.TB) *lib { return oursRedisWith(tb, nil) }
 // oursRedisUncached is oursRedis without the client cache: a refresh
 // reads the client first, one more round trip.
 func oursRedisUncached(tb testing.TB) *lib { return oursRedisWith(tb, noClientCache) }
+
+// oursRedisLimiter is oursRedis throttling with the Redis Limiter, the
+// one several instances of an app share, instead of the in-process one:
+// a password grant then also pays the limiter's round trips.
+func oursRedisLimiter(tb testing.TB) *lib {
+	c, prefix := redisClient(tb)
+	s := redis.New(c, redis.Config{Prefix: prefix})
+	return newOurs(tb, s, s, func(cfg *provider.Config) { cfg.Limiter = redis.NewLimiter(c, prefix+"limit:") })
+}
 
 // oursRedisWith is our provider on a Redis store, its configuration
 // changed by mutate (see newOurs).

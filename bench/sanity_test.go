@@ -18,7 +18,7 @@ import (
 // client secret and a wrong password are refused, the refresh grant
 // rotates, and a rotated-away refresh token no longer works.
 func TestSetups_IssueRefreshAndValidate(t *testing.T) {
-	for _, lb := range refreshLibs {
+	for _, lb := range append(refreshLibs, passwordLibs[len(libs):]...) {
 		t.Run(lb.name, func(t *testing.T) {
 			l := lb.new(t)
 
