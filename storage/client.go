@@ -44,6 +44,12 @@ type Client struct {
 	Disabled bool
 	// CreatedAt is when the client was registered.
 	CreatedAt time.Time
+	// Revision is the store's count of writes to the client: 1 once
+	// created, one more after each update. The store sets it; GetClient
+	// and ListClients return it, and UpdateClient compares it, so that a
+	// read-modify-write loses no concurrent write (see
+	// [ClientStore.UpdateClient]). Zero means unknown.
+	Revision int64
 }
 
 // AllowsGrant reports whether the client may use grant type gt.
@@ -62,16 +68,29 @@ func (c *Client) VerifySecret(secret string) bool {
 // ClientStore keeps registered clients. Implementations must be safe for
 // concurrent use.
 type ClientStore interface {
-	// GetClient returns the client with the given ID, or ErrNotFound.
-	// Disabled clients are returned; the caller refuses them.
+	// GetClient returns the client with the given ID, with its Revision,
+	// or ErrNotFound. Disabled clients are returned; the caller refuses
+	// them.
 	GetClient(ctx context.Context, id string) (*Client, error)
 	// CreateClient stores a new client, or returns ErrAlreadyExists when
-	// the ID is taken.
+	// the ID is taken. The stored client has Revision 1 whatever c.Revision
+	// holds; on success CreateClient sets c.Revision to 1.
 	CreateClient(ctx context.Context, c *Client) error
-	// UpdateClient replaces the stored client with the same ID, or returns
-	// ErrNotFound.
+	// UpdateClient replaces the stored client with the same ID by c, as
+	// one atomic compare-and-set, or returns ErrNotFound when there is no
+	// such client (whatever c.Revision holds).
+	//
+	// When c.Revision is not zero, the client is replaced only if its
+	// stored Revision equals c.Revision (never, for a negative one): a caller that read the client,
+	// changed it and passes it back replaces it only if nobody wrote it in
+	// between. Otherwise UpdateClient returns ErrConflict and changes
+	// nothing; the caller reads the client again and retries. When
+	// c.Revision is zero the client is replaced whatever its revision.
+	//
+	// Either way the stored Revision becomes the old one plus one, and on
+	// success UpdateClient sets c.Revision to it.
 	UpdateClient(ctx context.Context, c *Client) error
-	// ListClients returns every client, ordered by ID.
+	// ListClients returns every client, with its Revision, ordered by ID.
 	ListClients(ctx context.Context) ([]*Client, error)
 }
 

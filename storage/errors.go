@@ -15,6 +15,12 @@ var (
 	// is already stored.
 	ErrAlreadyExists = errors.New("storage: already exists")
 
+	// ErrConflict reports that a client was not updated because it changed
+	// since the caller read it: its stored Revision is no longer the one
+	// the caller passed to UpdateClient. Nothing was written; read the
+	// client again and retry.
+	ErrConflict = errors.New("storage: conflict: changed since read")
+
 	// ErrTokenReused reports that a refresh token which had already been
 	// exchanged was presented again. The store has revoked the whole grant
 	// by the time it returns this error (RFC 9700 §4.14.2).

@@ -43,30 +43,43 @@ func (s *Store) ViewClient(_ context.Context, id string) (*storage.Client, error
 	return v.(*storage.Client), nil
 }
 
-// CreateClient stores a copy of c, or returns [storage.ErrAlreadyExists]
-// when its ID is taken.
+// CreateClient stores a copy of c with Revision 1, or returns
+// [storage.ErrAlreadyExists] when its ID is taken.
 func (s *Store) CreateClient(_ context.Context, c *storage.Client) error {
 	if c == nil || c.ID == "" {
 		return errNoClientID
 	}
-	if _, loaded := s.clients.m.LoadOrStore(c.ID, cloneClient(c)); loaded {
+	stored := cloneClient(c)
+	stored.Revision = 1
+	if _, loaded := s.clients.m.LoadOrStore(c.ID, stored); loaded {
 		return storage.ErrAlreadyExists
 	}
+	c.Revision = 1
 	return nil
 }
 
-// UpdateClient replaces the stored client with the ID of c by a copy of c,
-// or returns [storage.ErrNotFound].
+// UpdateClient replaces the stored client with the ID of c by a copy of c
+// with the next revision, or returns [storage.ErrNotFound], or
+// [storage.ErrConflict] when c.Revision is neither zero nor the stored
+// one. The check and the write are atomic under the store's lock.
 func (s *Store) UpdateClient(_ context.Context, c *storage.Client) error {
 	if c == nil || c.ID == "" {
 		return errNoClientID
 	}
 	s.clients.mu.Lock()
 	defer s.clients.mu.Unlock()
-	if _, ok := s.clients.m.Load(c.ID); !ok {
+	v, ok := s.clients.m.Load(c.ID)
+	if !ok {
 		return storage.ErrNotFound
 	}
-	s.clients.m.Store(c.ID, cloneClient(c))
+	old := v.(*storage.Client).Revision
+	if c.Revision != 0 && c.Revision != old {
+		return storage.ErrConflict
+	}
+	stored := cloneClient(c)
+	stored.Revision = old + 1
+	s.clients.m.Store(c.ID, stored)
+	c.Revision = stored.Revision
 	return nil
 }
 
