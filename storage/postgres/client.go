@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -9,13 +10,13 @@ import (
 )
 
 const clientColumns = `id, secret_hash, grant_types, scopes, default_scopes, redirect_uris,
-	public, first_party, disabled, created_at`
+	public, first_party, disabled, created_at, revision`
 
 // scanClient reads one row of clientColumns.
 func scanClient(row pgx.Row) (*storage.Client, error) {
 	var c storage.Client
 	err := row.Scan(&c.ID, &c.SecretHash, &c.GrantTypes, &c.Scopes, &c.DefaultScopes,
-		&c.RedirectURIs, &c.Public, &c.FirstParty, &c.Disabled, &c.CreatedAt)
+		&c.RedirectURIs, &c.Public, &c.FirstParty, &c.Disabled, &c.CreatedAt, &c.Revision)
 	if err != nil {
 		return nil, err
 	}
@@ -37,32 +38,63 @@ func (s *Store) GetClient(ctx context.Context, id string) (*storage.Client, erro
 	return c, nil
 }
 
-// CreateClient stores a new client, or returns [storage.ErrAlreadyExists]
-// when the ID is taken.
+// CreateClient stores a new client with revision 1, or returns
+// [storage.ErrAlreadyExists] when the ID is taken.
 func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 	_, err := s.pool.Exec(ctx, `insert into oauth2_clients (`+clientColumns+`)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		c.ID, c.SecretHash, orEmpty(c.GrantTypes), orEmpty(c.Scopes), orEmpty(c.DefaultScopes),
-		orEmpty(c.RedirectURIs), c.Public, c.FirstParty, c.Disabled, c.CreatedAt)
-	return wrap("create client", err)
-}
-
-// UpdateClient replaces every field of the stored client with the same ID,
-// or returns [storage.ErrNotFound].
-func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
-	tag, err := s.pool.Exec(ctx, `update oauth2_clients set
-		secret_hash = $2, grant_types = $3, scopes = $4, default_scopes = $5,
-		redirect_uris = $6, public = $7, first_party = $8, disabled = $9, created_at = $10
-		where id = $1`,
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)`,
 		c.ID, c.SecretHash, orEmpty(c.GrantTypes), orEmpty(c.Scopes), orEmpty(c.DefaultScopes),
 		orEmpty(c.RedirectURIs), c.Public, c.FirstParty, c.Disabled, c.CreatedAt)
 	if err != nil {
-		return wrap("update client", err)
+		return wrap("create client", err)
 	}
-	if tag.RowsAffected() == 0 {
-		return notFound("update client")
-	}
+	c.Revision = 1
 	return nil
+}
+
+// updateClientSQL replaces every field of client $1 and counts the write,
+// if $11 is 0 or the client's revision; one statement, so the compare and
+// the write are atomic (under read committed, an update that waited on a
+// concurrent one's row lock compares the revision that one left). It
+// returns the new revision, null when no row was updated, and whether the
+// client exists, to tell a conflict from a missing client.
+const updateClientSQL = `with u as (
+	update oauth2_clients set
+		secret_hash = $2, grant_types = $3, scopes = $4, default_scopes = $5,
+		redirect_uris = $6, public = $7, first_party = $8, disabled = $9, created_at = $10,
+		revision = revision + 1
+	where id = $1 and ($11::bigint = 0 or revision = $11::bigint)
+	returning revision
+)
+select (select revision from u), exists (select 1 from oauth2_clients where id = $1)`
+
+// UpdateClient replaces every field of the stored client with the same ID
+// and increments its revision, or returns [storage.ErrNotFound], or
+// [storage.ErrConflict] when c.Revision is neither zero nor the stored
+// revision. It is one statement (see updateClientSQL), run again should it
+// fail to serialize under a stricter default isolation.
+func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
+	const op = "update client"
+	var (
+		revision *int64
+		exists   bool
+	)
+	err := retrySerialization(func() error {
+		return s.pool.QueryRow(ctx, updateClientSQL,
+			c.ID, c.SecretHash, orEmpty(c.GrantTypes), orEmpty(c.Scopes), orEmpty(c.DefaultScopes),
+			orEmpty(c.RedirectURIs), c.Public, c.FirstParty, c.Disabled, c.CreatedAt, c.Revision,
+		).Scan(&revision, &exists)
+	})
+	switch {
+	case err != nil:
+		return wrap(op, err)
+	case revision != nil:
+		c.Revision = *revision
+		return nil
+	case !exists:
+		return notFound(op)
+	}
+	return fmt.Errorf("postgres: %s: %w", op, storage.ErrConflict)
 }
 
 // ListClients returns every client, ordered by ID (byte order, whatever

@@ -2,10 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/tern/v2/migrate"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -59,4 +61,39 @@ func TestNew_DoesNotMigrate(t *testing.T) {
 	assert.NotErrorIs(t, err, storage.ErrNotFound, "a missing table is an outage, not a missing client")
 	_, _, err = postgres.SchemaVersion(context.Background(), pool)
 	assert.Error(t, err, "no version table before Migrate")
+}
+
+// Clients stored before migration 003 read as revision 1 once it ran, and
+// updates compare and count from there.
+func TestMigrate_ExistingClientsStartAtRevision1(t *testing.T) {
+	pool := newSchemaPool(t)
+	ctx := context.Background()
+
+	conn, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	m, err := migrate.NewMigrator(ctx, conn.Conn(), postgres.VersionTable)
+	require.NoError(t, err)
+	require.NoError(t, m.LoadMigrations(os.DirFS("migrations")))
+	require.NoError(t, m.MigrateTo(ctx, 2))
+	conn.Release()
+	_, err = pool.Exec(ctx, `insert into oauth2_clients (id, secret_hash, created_at) values ('old', 'h', now())`)
+	require.NoError(t, err)
+
+	require.NoError(t, postgres.Migrate(ctx, pool))
+	s := postgres.New(pool, postgres.Config{})
+	c, err := s.GetClient(ctx, "old")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), c.Revision)
+
+	stale := *c
+	c.Disabled = true
+	require.NoError(t, s.UpdateClient(ctx, c))
+	assert.Equal(t, int64(2), c.Revision)
+	stale.SecretHash = "other"
+	assert.ErrorIs(t, s.UpdateClient(ctx, &stale), storage.ErrConflict)
+	got, err := s.GetClient(ctx, "old")
+	require.NoError(t, err)
+	assert.True(t, got.Disabled)
+	assert.Equal(t, "h", got.SecretHash)
+	assert.Equal(t, int64(2), got.Revision)
 }
