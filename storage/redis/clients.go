@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -12,7 +13,9 @@ import (
 )
 
 // storedClient is a client as stored: JSON, with CreatedAt in Unix
-// nanoseconds so it reads back exactly.
+// nanoseconds so it reads back exactly. Revision is the last member (see
+// updateClientScript); a client stored before it existed has none and
+// reads as revision 1.
 type storedClient struct {
 	ID            string   `json:"id"`
 	SecretHash    string   `json:"secret_hash,omitempty"`
@@ -24,13 +27,17 @@ type storedClient struct {
 	FirstParty    bool     `json:"first_party,omitempty"`
 	Disabled      bool     `json:"disabled,omitempty"`
 	CreatedAt     string   `json:"created_at,omitempty"`
+	Revision      int64    `json:"revision,omitempty"`
 }
 
-func encodeClient(c *storage.Client) ([]byte, error) {
+// encodeClient returns c as stored with the given revision; 0 leaves the
+// revision out.
+func encodeClient(c *storage.Client, revision int64) ([]byte, error) {
 	return json.Marshal(storedClient{
 		ID: c.ID, SecretHash: c.SecretHash, GrantTypes: c.GrantTypes, Scopes: c.Scopes,
 		DefaultScopes: c.DefaultScopes, RedirectURIs: c.RedirectURIs, Public: c.Public,
 		FirstParty: c.FirstParty, Disabled: c.Disabled, CreatedAt: encTime(c.CreatedAt),
+		Revision: revision,
 	})
 }
 
@@ -43,10 +50,14 @@ func decodeClient(b []byte) (*storage.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	revision := sc.Revision
+	if revision == 0 {
+		revision = 1 // stored before revisions existed
+	}
 	return &storage.Client{
 		ID: sc.ID, SecretHash: sc.SecretHash, GrantTypes: sc.GrantTypes, Scopes: sc.Scopes,
 		DefaultScopes: sc.DefaultScopes, RedirectURIs: sc.RedirectURIs, Public: sc.Public,
-		FirstParty: sc.FirstParty, Disabled: sc.Disabled, CreatedAt: created,
+		FirstParty: sc.FirstParty, Disabled: sc.Disabled, CreatedAt: created, Revision: revision,
 	}, nil
 }
 
@@ -66,7 +77,7 @@ func (s *Store) GetClient(ctx context.Context, id string) (*storage.Client, erro
 // [Store.ListClients] skips. Clients never expire.
 func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 	const op = "create client"
-	b, err := encodeClient(c)
+	b, err := encodeClient(c, 1)
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
@@ -80,24 +91,57 @@ func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 	if !ok {
 		return fmt.Errorf("redis: %s: %w", op, storage.ErrAlreadyExists)
 	}
+	c.Revision = 1
 	return nil
 }
 
-// UpdateClient implements [storage.ClientStore] with SET XX.
+// updateClientScript replaces a client if its revision is the expected
+// one, and counts the write: one script on the client's one key, so the
+// compare and the write are atomic, on a cluster too.
+// KEYS: client. ARGV: the expected revision ("0" for any), and the new
+// client's JSON without its revision and closing brace, to which the
+// script appends the revision after the stored one (a stored client
+// without a revision has revision 1).
+// Returns the new revision, "nf" when there is no such client, or
+// "conflict" when its revision is not the expected one.
+var updateClientScript = newScript(`
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 'nf' end
+local rev = cjson.decode(cur)['revision'] or 1
+if ARGV[1] ~= '0' and tonumber(ARGV[1]) ~= rev then return 'conflict' end
+rev = rev + 1
+redis.call('SET', KEYS[1], ARGV[2] .. ',"revision":' .. string.format('%d', rev) .. '}', 'KEEPTTL')
+return rev
+`)
+
+// UpdateClient implements [storage.ClientStore] with a script that
+// compares the stored revision and writes the client (see
+// updateClientScript).
 func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 	const op = "update client"
-	b, err := encodeClient(c)
+	b, err := encodeClient(c, 0)
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
-	ok, err := s.rdb.SetXX(ctx, s.clientKey(c.ID), b, goredis.KeepTTL).Result()
+	// b ends with the closing brace of an object that has at least an id.
+	v := []string{s.clientKey(c.ID), strconv.FormatInt(c.Revision, 10), string(b[:len(b)-1])}
+	reply, err := updateClientScript.run(ctx, s.rdb, 1, v).Result()
 	if err != nil {
 		return wrap(op, err)
 	}
-	if !ok {
-		return fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
+	switch reply := reply.(type) {
+	case int64:
+		c.Revision = reply
+		return nil
+	case string:
+		switch reply {
+		case "nf":
+			return fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
+		case "conflict":
+			return fmt.Errorf("redis: %s: %w", op, storage.ErrConflict)
+		}
 	}
-	return nil
+	return fmt.Errorf("redis: %s: unexpected reply %v", op, reply)
 }
 
 // ListClients implements [storage.ClientStore]. It reads the client index

@@ -313,3 +313,29 @@ func TestRevokeUserKeepsEntriesOfGrantsNotYetWritten(t *testing.T) {
 		assert.Equal(t, []string{"coming"}, ids, "the revoked grant %s's entry is gone, the coming one's kept", g.ID)
 	})
 }
+
+// A client written before the revision field existed reads as revision 1,
+// and updates compare and count from there.
+func TestClientWithoutRevisionField(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		old := `{"id":"old","secret_hash":"h","grant_types":["password"],"created_at":"1700000000000000000"}`
+		require.NoError(t, h.rdb.Set(h.ctx, h.s.clientKey("old"), old, 0).Err())
+		c, err := h.s.GetClient(h.ctx, "old")
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), c.Revision)
+		assert.Equal(t, []string{"password"}, c.GrantTypes)
+
+		stale := *c
+		c.Disabled = true
+		require.NoError(t, h.s.UpdateClient(h.ctx, c))
+		assert.Equal(t, int64(2), c.Revision)
+		stale.SecretHash = "other"
+		assert.ErrorIs(t, h.s.UpdateClient(h.ctx, &stale), storage.ErrConflict)
+
+		got, err := h.s.GetClient(h.ctx, "old")
+		require.NoError(t, err)
+		assert.True(t, got.Disabled)
+		assert.Equal(t, "h", got.SecretHash)
+		assert.Equal(t, int64(2), got.Revision)
+	})
+}
