@@ -1,6 +1,8 @@
 package storagetest
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +19,11 @@ var clientClauses = []clause{
 	{"GetUnknownIsNotFound", testClientUnknown},
 	{"UpdateReplaces", testClientUpdate},
 	{"UpdateUnknownIsNotFound", testClientUpdateUnknown},
+	{"RevisionCountsWrites", testClientRevision},
+	{"UpdateStaleRevisionIsConflict", testClientStale},
+	{"UpdateRevisionZeroIsUnconditional", testClientRevisionZero},
+	{"UpdateUnknownIsNotFoundWhateverTheRevision", testClientUpdateUnknownRevision},
+	{"ConcurrentUpdatesOfOneRevisionOneWins", testClientConcurrentUpdates},
 	{"ListOrderedByID", testClientList},
 	{"ValuesAreCopies", testClientCopies},
 	{"ViewClientSeesWhatGetClientDoes", testClientView},
@@ -124,6 +131,191 @@ func testClientUpdateUnknown(t *testing.T, e *env) {
 	assert.ErrorIs(t, e.b.Clients.UpdateClient(e.ctx, e.fullClient("ghost")), storage.ErrNotFound)
 	_, err := e.b.Clients.GetClient(e.ctx, "ghost")
 	assert.ErrorIs(t, err, storage.ErrNotFound, "update does not create")
+}
+
+// testClientRevision checks that a client's revision is 1 once created,
+// whatever the created value held, and one more after each update, as
+// returned by every read and set on the value written.
+func testClientRevision(t *testing.T, e *env) {
+	c := e.fullClient("rev")
+	c.Revision = 42 // ignored: the store counts
+	require.NoError(t, e.b.Clients.CreateClient(e.ctx, c))
+	assert.Equal(t, int64(1), c.Revision, "CreateClient sets the revision it stored")
+	e.assertRevision(t, "rev", 1)
+
+	for want := int64(2); want <= 4; want++ {
+		got, err := e.b.Clients.GetClient(e.ctx, "rev")
+		require.NoError(t, err)
+		got.Scopes = append(got.Scopes, fmt.Sprintf("s%d", want))
+		require.NoError(t, e.b.Clients.UpdateClient(e.ctx, got), "update of revision %d", want-1)
+		assert.Equal(t, want, got.Revision, "UpdateClient sets the revision it stored")
+		e.assertRevision(t, "rev", want)
+	}
+	// The client passed to a successful update can be updated again.
+	c, err := e.b.Clients.GetClient(e.ctx, "rev")
+	require.NoError(t, err)
+	c.Disabled = true
+	require.NoError(t, e.b.Clients.UpdateClient(e.ctx, c))
+	c.Disabled = false
+	require.NoError(t, e.b.Clients.UpdateClient(e.ctx, c))
+	assert.Equal(t, int64(6), c.Revision)
+	e.assertRevision(t, "rev", 6)
+}
+
+// assertRevision checks the revision of client id as GetClient,
+// ListClients and, for a storage.ClientViewer, ViewClient return it.
+func (e *env) assertRevision(t *testing.T, id string, want int64) {
+	t.Helper()
+	got, err := e.b.Clients.GetClient(e.ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, want, got.Revision, "GetClient's revision")
+	list, err := e.b.Clients.ListClients(e.ctx)
+	require.NoError(t, err)
+	found := false
+	for _, c := range list {
+		if c.ID == id {
+			found = true
+			assert.Equal(t, want, c.Revision, "ListClients' revision")
+		}
+	}
+	assert.True(t, found, "ListClients returns %s", id)
+	if v, ok := e.b.Clients.(storage.ClientViewer); ok {
+		got, err := v.ViewClient(e.ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, want, got.Revision, "ViewClient's revision")
+	}
+}
+
+// testClientStale checks that an update with a revision that is no longer
+// the stored one is refused with ErrConflict and changes nothing.
+func testClientStale(t *testing.T, e *env) {
+	require.NoError(t, e.b.Clients.CreateClient(e.ctx, e.fullClient("stale")))
+	first, err := e.b.Clients.GetClient(e.ctx, "stale")
+	require.NoError(t, err)
+	second, err := e.b.Clients.GetClient(e.ctx, "stale")
+	require.NoError(t, err)
+
+	first.Disabled = true
+	require.NoError(t, e.b.Clients.UpdateClient(e.ctx, first))
+	want, err := e.b.Clients.GetClient(e.ctx, "stale")
+	require.NoError(t, err)
+
+	second.SecretHash = storage.HashGeneratedSecret("rotated")
+	second.Scopes = []string{"other"}
+	err = e.b.Clients.UpdateClient(e.ctx, second)
+	require.ErrorIs(t, err, storage.ErrConflict, "the client changed since second read it")
+	assert.NotErrorIs(t, err, storage.ErrNotFound)
+	assert.Equal(t, int64(1), second.Revision, "a refused update leaves the caller's revision")
+	got, err := e.b.Clients.GetClient(e.ctx, "stale")
+	require.NoError(t, err)
+	assertClient(t, want, got) // still disabled, old secret
+	assert.True(t, got.Disabled, "the disable stays")
+	assert.Equal(t, int64(2), got.Revision, "a refused update is not counted")
+
+	for _, rev := range []int64{3, 100, -1} { // ahead of the store, or never valid
+		second.Revision = rev
+		assert.ErrorIs(t, e.b.Clients.UpdateClient(e.ctx, second), storage.ErrConflict, "revision %d", rev)
+	}
+	got, err = e.b.Clients.GetClient(e.ctx, "stale")
+	require.NoError(t, err)
+	assertClient(t, want, got)
+	assert.Equal(t, int64(2), got.Revision)
+
+	// Read again, the update goes through.
+	again, err := e.b.Clients.GetClient(e.ctx, "stale")
+	require.NoError(t, err)
+	again.SecretHash = second.SecretHash
+	require.NoError(t, e.b.Clients.UpdateClient(e.ctx, again))
+	got, err = e.b.Clients.GetClient(e.ctx, "stale")
+	require.NoError(t, err)
+	assertClient(t, again, got)
+	assert.True(t, got.Disabled)
+	assert.Equal(t, int64(3), got.Revision)
+}
+
+// testClientRevisionZero checks that an update with revision 0 replaces
+// the client whatever its revision, and still counts the write.
+func testClientRevisionZero(t *testing.T, e *env) {
+	require.NoError(t, e.b.Clients.CreateClient(e.ctx, e.fullClient("zero")))
+	c, err := e.b.Clients.GetClient(e.ctx, "zero")
+	require.NoError(t, err)
+	c.Disabled = true
+	require.NoError(t, e.b.Clients.UpdateClient(e.ctx, c)) // now revision 2
+
+	blind := e.fullClient("zero")
+	blind.Scopes = []string{"blind"}
+	require.Zero(t, blind.Revision)
+	require.NoError(t, e.b.Clients.UpdateClient(e.ctx, blind))
+	assert.Equal(t, int64(3), blind.Revision, "UpdateClient sets the revision it stored")
+	got, err := e.b.Clients.GetClient(e.ctx, "zero")
+	require.NoError(t, err)
+	assertClient(t, blind, got)
+	assert.Equal(t, int64(3), got.Revision)
+}
+
+// testClientUpdateUnknownRevision checks that an update of a client that
+// does not exist is ErrNotFound, not ErrConflict, whatever its revision.
+func testClientUpdateUnknownRevision(t *testing.T, e *env) {
+	require.NoError(t, e.b.Clients.CreateClient(e.ctx, e.fullClient("known")))
+	for _, rev := range []int64{0, 1, 2, 7, -1} {
+		c := e.fullClient("ghost")
+		c.Revision = rev
+		err := e.b.Clients.UpdateClient(e.ctx, c)
+		assert.ErrorIs(t, err, storage.ErrNotFound, "revision %d", rev)
+		assert.NotErrorIs(t, err, storage.ErrConflict, "revision %d", rev)
+		assert.Equal(t, rev, c.Revision, "a refused update leaves the caller's revision")
+	}
+	_, err := e.b.Clients.GetClient(e.ctx, "ghost")
+	assert.ErrorIs(t, err, storage.ErrNotFound, "update does not create")
+}
+
+// testClientConcurrentUpdates runs updates of one revision at once, each
+// writing a different value: exactly one succeeds, the others get
+// ErrConflict, and the stored client is the winner's. It runs a few
+// rounds, each from the revision the last one left, to give a store that
+// compares and writes in two steps more chances to be caught.
+func testClientConcurrentUpdates(t *testing.T, e *env) {
+	require.NoError(t, e.b.Clients.CreateClient(e.ctx, e.fullClient("race")))
+	const n, rounds = 8, 5
+	for round := range rounds {
+		var (
+			wg      sync.WaitGroup
+			start   = make(chan struct{})
+			errs    = make([]error, n)
+			clients = make([]*storage.Client, n)
+		)
+		for i := range n {
+			c, err := e.b.Clients.GetClient(e.ctx, "race")
+			require.NoError(t, err)
+			require.Equal(t, int64(round+1), c.Revision)
+			c.SecretHash = storage.HashGeneratedSecret(fmt.Sprintf("secret-%d-%d", round, i))
+			c.Scopes = []string{fmt.Sprintf("scope-%d-%d", round, i)}
+			c.Disabled = i%2 == 0
+			clients[i] = c
+			wg.Go(func() {
+				<-start
+				errs[i] = e.b.Clients.UpdateClient(e.ctx, c)
+			})
+		}
+		close(start)
+		wg.Wait()
+
+		winner := -1
+		for i, err := range errs {
+			if err == nil {
+				assert.Equal(t, -1, winner, "round %d: updates %d and %d both succeeded", round, winner, i)
+				winner = i
+				continue
+			}
+			assert.ErrorIs(t, err, storage.ErrConflict, "round %d: update %d", round, i)
+		}
+		require.NotEqual(t, -1, winner, "round %d: one update succeeds", round)
+		got, err := e.b.Clients.GetClient(e.ctx, "race")
+		require.NoError(t, err)
+		assertClient(t, clients[winner], got)
+		assert.True(t, got.VerifySecret(fmt.Sprintf("secret-%d-%d", round, winner)), "round %d: the winner's secret", round)
+		require.Equal(t, int64(round+2), got.Revision, "round %d: one write counted", round)
+	}
 }
 
 func testClientList(t *testing.T, e *env) {
