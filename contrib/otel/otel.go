@@ -42,6 +42,7 @@ const (
 	OutcomeNotFound      = "not_found"      // storage.ErrNotFound
 	OutcomeAlreadyExists = "already_exists" // storage.ErrAlreadyExists
 	OutcomeTokenReused   = "token_reused"   // storage.ErrTokenReused
+	OutcomeConflict      = "conflict"       // UpdateClient: storage.ErrConflict, the client changed since it was read
 	OutcomeCheckFailed   = "check_failed"   // ExchangeToken: the caller's Exchange.Check refused the grant
 	OutcomeError         = "error"          // any other error: the backend failed
 )

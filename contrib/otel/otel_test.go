@@ -269,6 +269,39 @@ func TestStorageErrors(t *testing.T) {
 	}
 }
 
+// A stale UpdateClient is an outcome, not a backend error, and the
+// wrapper passes the revision through both ways.
+func TestStorageConflict(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	cs := e.in.ClientStore("memory", e.store)
+	c := &storage.Client{ID: "rev", Revision: 9}
+	require.NoError(t, cs.CreateClient(ctx, c))
+	assert.Equal(t, int64(1), c.Revision, "the store's revision reaches the caller")
+	stale, err := cs.GetClient(ctx, "rev")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), stale.Revision)
+	fresh := *stale
+	fresh.Disabled = true
+	require.NoError(t, cs.UpdateClient(ctx, &fresh))
+	assert.Equal(t, int64(2), fresh.Revision)
+
+	stale.Scopes = []string{"other"}
+	err = cs.UpdateClient(ctx, stale)
+	require.ErrorIs(t, err, storage.ErrConflict, "the revision reaches the store")
+	assert.EqualValues(t, 1, e.histogramCount(t, "oauth2.storage.duration", oauthotel.AttrBackend.String("memory"),
+		oauthotel.AttrOperation.String("UpdateClient"), oauthotel.AttrOutcome.String(oauthotel.OutcomeConflict)))
+	assert.Zero(t, e.counterValue(t, "oauth2.storage.errors", oauthotel.AttrBackend.String("memory")))
+	var conflicts int
+	for _, s := range e.spansNamed("oauth2.storage UpdateClient") {
+		if attrOf(s, oauthotel.AttrOutcome) == oauthotel.OutcomeConflict {
+			conflicts++
+			assert.NotEqual(t, codes.Error, s.Status().Code)
+		}
+	}
+	assert.Equal(t, 1, conflicts)
+}
+
 func TestTokenStoreKeepsCleaner(t *testing.T) {
 	e := newEnv(t, 0)
 	fs := &failingStore{}

@@ -61,6 +61,8 @@ func outcomeOf(err error) string {
 		return OutcomeAlreadyExists
 	case errors.Is(err, storage.ErrTokenReused):
 		return OutcomeTokenReused
+	case errors.Is(err, storage.ErrConflict):
+		return OutcomeConflict
 	}
 	return OutcomeError
 }
