@@ -37,6 +37,8 @@ func (b boundClients) CreateClient(ctx context.Context, c *storage.Client) error
 	return b.s.CreateClient(ctx, c)
 }
 
+// UpdateClient hands c itself to the store, which compares its Revision
+// and sets it.
 func (b boundClients) UpdateClient(ctx context.Context, c *storage.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, b.d)
 	defer cancel()

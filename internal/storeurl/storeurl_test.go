@@ -16,6 +16,7 @@ import (
 	"github.com/oauth2provider/oauth2provider/internal/storeurl/storeurltest"
 	"github.com/oauth2provider/oauth2provider/internal/testenv"
 	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
 )
 
 func TestRedactHidesPasswords(t *testing.T) {
@@ -110,6 +111,28 @@ func TestBoundEndsAStuckCall(t *testing.T) {
 	s.bound(20 * time.Millisecond)
 	_, err := s.Tokens.LookupToken(context.Background(), storage.KindAccess, storage.TokenRef{})
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+// The bound client store hands the caller's client to the store, so the
+// revision goes in and comes back, and ErrConflict passes unchanged.
+func TestBoundPassesClientRevisions(t *testing.T) {
+	ctx := context.Background()
+	s := &Stores{Clients: memory.New(memory.Config{})}
+	s.bound(time.Second)
+	c := &storage.Client{ID: "c", Revision: 5}
+	require.NoError(t, s.Clients.CreateClient(ctx, c))
+	assert.Equal(t, int64(1), c.Revision)
+	stale, err := s.Clients.GetClient(ctx, "c")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), stale.Revision)
+	c.Disabled = true
+	require.NoError(t, s.Clients.UpdateClient(ctx, c))
+	assert.Equal(t, int64(2), c.Revision)
+	assert.ErrorIs(t, s.Clients.UpdateClient(ctx, stale), storage.ErrConflict)
+	list, err := s.Clients.ListClients(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, int64(2), list[0].Revision)
 }
 
 func TestOpenPostgresMigratesIntoSearchPath(t *testing.T) {
