@@ -2,8 +2,16 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/oauth2provider/oauth2provider/storage"
 )
+
+// maxDisableTries bounds the reads and updates DisableClient makes: each
+// failed one means a concurrent write of the client (a secret rotation)
+// committed in between, and there are few of those.
+const maxDisableTries = 8
 
 // DisableClient disables the client with the given ID and revokes every
 // grant issued to it, so its tokens stop working at once (the Pyramid
@@ -12,23 +20,46 @@ import (
 // It drops the client from this provider's client cache
 // (Config.ClientCacheTTL); other instances' caches cannot serve the
 // revoked grants.
+//
+// It updates the client with the revision it read (see
+// storage.ClientStore.UpdateClient), so a concurrent update of the client
+// (a secret rotation that read it before) cannot re-enable it, nor can
+// DisableClient undo that update. Should the client change between its
+// read and its update, it reads it again and retries, up to a few times;
+// then it returns storage.ErrConflict (wrapped) and revokes nothing.
 func (p *Provider) DisableClient(ctx context.Context, id string) (int, error) {
 	if p.clients != nil {
 		defer p.clients.drop(id)
 	}
-	c, err := p.cfg.Clients.GetClient(ctx, id)
-	if err != nil {
+	if err := p.disableClient(ctx, id); err != nil {
 		return 0, fmt.Errorf("provider: disable client: %w", err)
-	}
-	if !c.Disabled {
-		c.Disabled = true
-		if err := p.cfg.Clients.UpdateClient(ctx, c); err != nil {
-			return 0, fmt.Errorf("provider: disable client: %w", err)
-		}
 	}
 	n, err := p.cfg.Tokens.RevokeClient(ctx, id)
 	if err != nil {
 		return n, fmt.Errorf("provider: revoke client's grants: %w", err)
 	}
 	return n, nil
+}
+
+// disableClient sets Disabled on the stored client, unless it is set
+// already, with a compare-and-set on its revision, read again after each
+// conflict.
+func (p *Provider) disableClient(ctx context.Context, id string) error {
+	var err error
+	for range maxDisableTries {
+		var c *storage.Client
+		c, err = p.cfg.Clients.GetClient(ctx, id)
+		if err != nil {
+			return err
+		}
+		if c.Disabled {
+			return nil
+		}
+		c.Disabled = true
+		err = p.cfg.Clients.UpdateClient(ctx, c)
+		if !errors.Is(err, storage.ErrConflict) {
+			return err
+		}
+	}
+	return err
 }

@@ -1,0 +1,120 @@
+package provider_test
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// racingClients is a client store whose UpdateClient first runs a
+// competing write, through the store itself, as another process whose
+// write lands between the caller's read and its update would: on the
+// first call only, or on every call when always is set.
+type racingClients struct {
+	storage.ClientStore
+	compete func(ctx context.Context, s storage.ClientStore) error
+	always  bool
+	updates atomic.Int64
+}
+
+func (r *racingClients) UpdateClient(ctx context.Context, c *storage.Client) error {
+	if r.updates.Add(1) == 1 || r.always {
+		if err := r.compete(ctx, r.ClientStore); err != nil {
+			return err
+		}
+	}
+	return r.ClientStore.UpdateClient(ctx, c)
+}
+
+// rotateTo is a competing secret rotation of client "conf" to secret, a
+// read-modify-write with the revision it read.
+func rotateTo(secret string) func(ctx context.Context, s storage.ClientStore) error {
+	return func(ctx context.Context, s storage.ClientStore) error {
+		c, err := s.GetClient(ctx, "conf")
+		if err != nil {
+			return err
+		}
+		c.SecretHash = storage.HashGeneratedSecret(secret)
+		return s.UpdateClient(ctx, c)
+	}
+}
+
+// racingEnv is an env whose client store is a racingClients running
+// compete.
+func racingEnv(t *testing.T, compete func(ctx context.Context, s storage.ClientStore) error) (*env, *racingClients) {
+	t.Helper()
+	rc := &racingClients{compete: compete}
+	e := newEnv(t, func(c *provider.Config) {
+		rc.ClientStore = c.Clients
+		c.Clients = rc
+	})
+	return e, rc
+}
+
+// A rotation that writes between DisableClient's read and its update is
+// neither undone by the disable (its secret stays) nor undoes it: the
+// disable reads the client again and disables the rotated one.
+func TestDisableClient_RacingRotationLandsAndClientStaysDisabled(t *testing.T) {
+	e, rc := racingEnv(t, rotateTo("rotated"))
+	rt := e.issue(t)["refresh_token"].(string)
+
+	n, err := e.p.DisableClient(context.Background(), "conf")
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "its grant is revoked")
+	assert.EqualValues(t, 2, rc.updates.Load(), "one conflict, one retry")
+
+	c, err := e.store.GetClient(context.Background(), "conf")
+	require.NoError(t, err)
+	assert.True(t, c.Disabled, "disabled")
+	assert.True(t, c.VerifySecret("rotated"), "the rotation landed")
+	assert.Equal(t, int64(3), c.Revision, "created, rotated, disabled")
+	assertError(t, e.do(req{form: refresh(rt), basic: []string{"conf", "rotated"}}), http.StatusUnauthorized, "invalid_client")
+}
+
+// A concurrent disable that lands first leaves nothing to write: the
+// client read again is disabled, and DisableClient goes on to revoke.
+func TestDisableClient_RacingDisableStillRevokes(t *testing.T) {
+	e, rc := racingEnv(t, func(ctx context.Context, s storage.ClientStore) error {
+		c, err := s.GetClient(ctx, "conf")
+		if err != nil {
+			return err
+		}
+		c.Disabled = true
+		return s.UpdateClient(ctx, c)
+	})
+	rt := e.issue(t)["refresh_token"].(string)
+
+	n, err := e.p.DisableClient(context.Background(), "conf")
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "its grant is revoked")
+	assert.EqualValues(t, 1, rc.updates.Load(), "no second write")
+	c, err := e.store.GetClient(context.Background(), "conf")
+	require.NoError(t, err)
+	assert.True(t, c.Disabled)
+	assert.Equal(t, int64(2), c.Revision)
+	assertError(t, e.do(req{form: refresh(rt), basic: conf}), http.StatusUnauthorized, "invalid_client")
+}
+
+// A client that changes before every update is given up on after a few
+// tries, with ErrConflict, and its grants are left for the caller to
+// retry.
+func TestDisableClient_GivesUpAfterRepeatedConflicts(t *testing.T) {
+	e, rc := racingEnv(t, rotateTo("rotated"))
+	rc.always = true
+	e.issue(t)
+
+	n, err := e.p.DisableClient(context.Background(), "conf")
+	require.ErrorIs(t, err, storage.ErrConflict)
+	assert.Zero(t, n)
+	assert.EqualValues(t, 8, rc.updates.Load(), "bounded tries")
+	c, err := e.store.GetClient(context.Background(), "conf")
+	require.NoError(t, err)
+	assert.False(t, c.Disabled)
+}
