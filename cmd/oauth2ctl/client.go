@@ -351,23 +351,49 @@ func cmdClientRotateSecret(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	c, err := s.Clients.GetClient(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("no client %s", id)
-	}
-	if err != nil {
-		return err
-	}
-	if c.Public {
-		return fmt.Errorf("client %s is public: it has no secret", id)
-	}
 	secret, hash, err := storage.NewClientSecret()
 	if err != nil {
 		return err
 	}
-	c.SecretHash = hash
-	if err := s.Clients.UpdateClient(ctx, c); err != nil {
+	if err := setSecretHash(ctx, s.Clients, id, hash); err != nil {
 		return err
 	}
 	return showSecret(e, id, secret)
+}
+
+// maxRotateTries bounds the reads and updates of setSecretHash: each
+// failed one means a concurrent write of the client (a disable) committed
+// in between, and there are few of those.
+const maxRotateTries = 8
+
+// setSecretHash makes hash the secret of the confidential client id. It
+// updates the client with the revision it read (see
+// storage.ClientStore.UpdateClient), so it never undoes a concurrent
+// update, such as a disable, and is never silently undone by one. When
+// the client changed in between it reads it again (refusing it should it
+// now be public) and retries with the same hash, up to a few times.
+func setSecretHash(ctx context.Context, clients storage.ClientStore, id, hash string) error {
+	var err error
+	for range maxRotateTries {
+		var c *storage.Client
+		c, err = clients.GetClient(ctx, id)
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("no client %s", id)
+		}
+		if err != nil {
+			return err
+		}
+		if c.Public {
+			return fmt.Errorf("client %s is public: it has no secret", id)
+		}
+		c.SecretHash = hash
+		err = clients.UpdateClient(ctx, c)
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("no client %s", id)
+		}
+		if !errors.Is(err, storage.ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("client %s kept changing while its secret was rotated; nothing changed, try again: %w", id, err)
 }
