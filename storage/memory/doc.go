@@ -7,7 +7,8 @@
 // a grant keeps its tokens with it (every [storage.TokenRef] carries the
 // grant ID), so issuing, looking up and exchanging tokens of different
 // grants never wait on one another and an exchange is atomic under one
-// shard lock. Clients are read without a lock. Each shard indexes its
+// shard lock. Clients are read without a lock; their updates, which
+// compare revisions, take one. Each shard indexes its
 // grants by user and by client, so revoking a user or a client touches
 // only their grants.
 //

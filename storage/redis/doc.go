@@ -63,7 +63,9 @@
 // not all at once: a grant created concurrently with RevokeUser or
 // RevokeClient may survive it.
 //
-// CreateClient and UpdateClient are single commands (SET NX, SET XX);
-// ListClients reads the client index and fetches the clients in one
-// pipeline.
+// CreateClient is a single command (SET NX); UpdateClient is one Lua
+// script on the client's key, which compares the revision kept in the
+// client's JSON (a client stored without one reads as revision 1) and
+// writes the client with the next one; ListClients reads the client index
+// and fetches the clients in one pipeline.
 package redis

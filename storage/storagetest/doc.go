@@ -14,7 +14,9 @@
 // The suite checks expiry, the round trip of every field, atomic
 // single-use exchange (exactly one winner among concurrent exchanges of
 // one token), reuse detection (RFC 9700 §4.14.2), revocation by grant,
-// user and client, that no raw token is stored (when the backend offers
+// user and client, client revisions (a stale UpdateClient is
+// [storage.ErrConflict]; of concurrent updates of one revision exactly one
+// wins), that no raw token is stored (when the backend offers
 // [Backend.Dump]) and, for a backend implementing [storage.Cleaner], that
 // expired records are removed. It does not check how a backend behaves
 // with a cancelled context: an embedded store may ignore it.
