@@ -56,6 +56,8 @@ var (
 // disabled.
 type throttler struct {
 	limiter storage.Limiter
+	// batch is limiter as a storage.BatchLimiter, nil when it is none.
+	batch   storage.BatchLimiter
 	user    storage.Rate
 	ip      storage.Rate
 	client  storage.Rate
@@ -66,12 +68,6 @@ type throttler struct {
 	// pwIP and clientIP remember the per-IP keys of recent addresses;
 	// nil, the keys are derived every time.
 	pwIP, clientIP *ipKeyCache
-}
-
-// limitKey is one throttling key with its rate.
-type limitKey struct {
-	key  string
-	rate storage.Rate
 }
 
 // validateThrottle checks the throttling fields of cfg.
@@ -106,8 +102,10 @@ func newThrottler(cfg *Config) *throttler {
 	if cfg.Limiter == nil {
 		cfg.Limiter = memory.NewLimiter(memory.LimiterConfig{Now: cfg.Now})
 	}
+	batch, _ := cfg.Limiter.(storage.BatchLimiter)
 	return &throttler{
 		limiter:  cfg.Limiter,
+		batch:    batch,
 		user:     cfg.UserRate,
 		ip:       cfg.IPRate,
 		client:   cfg.ClientRate,
@@ -220,10 +218,10 @@ func appendIPKeyPart(dst []byte, ip netip.Addr) []byte {
 // spelling of a username that a user database may take for the same one
 // as one ([foldUsername]), so that respelling it does not buy an attacker
 // a fresh budget.
-func (t *throttler) passwordKeys(username string, ip netip.Addr) [2]limitKey {
-	return [2]limitKey{
-		{key: t.pwIP.key("pw-ip", ip), rate: t.ip},
-		{key: hashKey("pw-user", ip, foldUsername(username)), rate: t.user},
+func (t *throttler) passwordKeys(username string, ip netip.Addr) [2]storage.LimitKey {
+	return [2]storage.LimitKey{
+		{Key: t.pwIP.key("pw-ip", ip), Rate: t.ip},
+		{Key: hashKey("pw-user", ip, foldUsername(username)), Rate: t.user},
 	}
 }
 
@@ -249,10 +247,10 @@ func foldUsername(username string) string {
 // clientKeys are the keys of a client secret attempt for client id from
 // ip: the per-(client ID, IP) key, then the per-IP key, which stops
 // guessing secrets across many client IDs from one address.
-func (t *throttler) clientKeys(id string, ip netip.Addr) [2]limitKey {
-	return [2]limitKey{
-		{key: hashKey("client", ip, id), rate: t.client},
-		{key: t.clientIP.key("client-ip", ip), rate: t.ip},
+func (t *throttler) clientKeys(id string, ip netip.Addr) [2]storage.LimitKey {
+	return [2]storage.LimitKey{
+		{Key: hashKey("client", ip, id), Rate: t.client},
+		{Key: t.clientIP.key("client-ip", ip), Rate: t.ip},
 	}
 }
 
@@ -263,7 +261,7 @@ func (t *throttler) clientKeys(id string, ip netip.Addr) [2]limitKey {
 type attempt struct {
 	t    *throttler // nil when not throttling
 	ctx  context.Context
-	keys [2]limitKey
+	keys [2]storage.LimitKey
 	// shards are the keys' shards of t.pending, found once.
 	shards [2]*pendingShard
 	failed bool
@@ -306,9 +304,9 @@ func (p *Provider) failed(ctx context.Context, a *attempt, ev Event) *Error {
 // begin reserves a failure under every key: when any must wait, the
 // attempt is refused with 429 and what was reserved refunded. A limiter
 // outage is a 503: throttling fails closed.
-func (t *throttler) begin(ctx context.Context, keys [2]limitKey) (attempt, *Error) {
+func (t *throttler) begin(ctx context.Context, keys [2]storage.LimitKey) (attempt, *Error) {
 	var deadline <-chan time.Time // set by the first wait
-	shards := [2]*pendingShard{t.pending.shard(keys[0].key), t.pending.shard(keys[1].key)}
+	shards := [2]*pendingShard{t.pending.shard(keys[0].Key), t.pending.shard(keys[1].Key)}
 	for {
 		ends := endsOf(shards)
 		refused, wait, err := t.reserve(ctx, keys)
@@ -317,14 +315,14 @@ func (t *throttler) begin(ctx context.Context, keys [2]limitKey) (attempt, *Erro
 		}
 		if refused < 0 {
 			for i, k := range keys {
-				shards[i].add(k.key)
+				shards[i].add(k.Key)
 			}
 			return attempt{t: t, ctx: ctx, keys: keys, shards: shards}, nil
 		}
 		// Refused: if attempts under that key are in flight here, their
 		// reservations may yet be refunded; try again when one is, or
 		// when the last ends, for at most maxPendingWait.
-		ended := shards[refused].ended(keys[refused].key)
+		ended := shards[refused].ended(keys[refused].Key)
 		if ended == nil {
 			// Nobody in flight, but one may have been refunded and ended
 			// while this one reserved: then try again, else refuse. (An
@@ -354,10 +352,17 @@ func (t *throttler) begin(ctx context.Context, keys [2]limitKey) (attempt, *Erro
 const maxPendingWait = 5 * time.Second
 
 // reserve reserves a failure under every key, or under none: it returns
-// the index of the key that refused (-1 when none did) with its wait.
-func (t *throttler) reserve(ctx context.Context, keys [2]limitKey) (refused int, wait time.Duration, err error) {
+// the index of the key that refused (-1 when none did) with its wait. A
+// [storage.BatchLimiter] does it in one call; any other limiter is asked
+// key by key.
+func (t *throttler) reserve(ctx context.Context, keys [2]storage.LimitKey) (refused int, wait time.Duration, err error) {
+	if t.batch != nil {
+		// A copy, so that only this path moves the keys to the heap.
+		ks := keys
+		return t.batch.ReserveAll(ctx, ks[:])
+	}
 	for i, k := range keys {
-		wait, err := t.limiter.Reserve(ctx, k.key, k.rate)
+		wait, err := t.limiter.Reserve(ctx, k.Key, k.Rate)
 		if err != nil || wait > 0 {
 			t.refund(ctx, keys[:i])
 			return i, wait, err
@@ -366,13 +371,23 @@ func (t *throttler) reserve(ctx context.Context, keys [2]limitKey) (refused int,
 	return -1, 0, nil
 }
 
-// refund takes back the failures reserved under keys. A refund that fails
-// (an outage) leaves a failure counted that was none, which only shortens
-// the budget until it refills; it is not worth failing the request.
-func (t *throttler) refund(ctx context.Context, keys []limitKey) {
+// refund takes back the failures reserved under keys, in one call of a
+// [storage.BatchLimiter]. A refund that fails (an outage) leaves a
+// failure counted that was none, which only shortens the budget until it
+// refills; it is not worth failing the request.
+func (t *throttler) refund(ctx context.Context, keys []storage.LimitKey) {
+	if len(keys) == 0 {
+		return
+	}
 	ctx = context.WithoutCancel(ctx) // refund even if the client has gone
+	if t.batch != nil {
+		// A copy, so that only this path moves the keys to the heap.
+		var ks [2]storage.LimitKey
+		_ = t.batch.RefundAll(ctx, ks[:copy(ks[:], keys)])
+		return
+	}
 	for _, k := range keys {
-		_ = t.limiter.Refund(ctx, k.key, k.rate)
+		_ = t.limiter.Refund(ctx, k.Key, k.Rate)
 	}
 }
 
@@ -385,7 +400,7 @@ func (a *attempt) fail(ctx context.Context) (time.Duration, *Error) {
 	a.failed = true
 	var wait time.Duration
 	for _, k := range a.keys {
-		d, err := a.t.limiter.Throttled(ctx, k.key, k.rate)
+		d, err := a.t.limiter.Throttled(ctx, k.Key, k.Rate)
 		if err != nil {
 			return 0, errUnavailable(err)
 		}
@@ -405,7 +420,7 @@ func (a *attempt) end() {
 		a.t.refund(a.ctx, a.keys[:])
 	}
 	for i, k := range a.keys {
-		a.shards[i].done(k.key, !a.failed)
+		a.shards[i].done(k.Key, !a.failed)
 	}
 	a.t = nil
 }

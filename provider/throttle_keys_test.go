@@ -23,7 +23,7 @@ func TestThrottleKeysAreStable(t *testing.T) {
 			ip = netip.MustParseAddr(c.ip)
 		}
 		pw, cl := th.passwordKeys("JohnDoe", ip), th.clientKeys("demo-client", ip)
-		got := [4]string{pw[0].key, pw[1].key, cl[0].key, cl[1].key}
+		got := [4]string{pw[0].Key, pw[1].Key, cl[0].Key, cl[1].Key}
 		if got != c.want {
 			t.Errorf("%q: keys %q, want %q", c.ip, got, c.want)
 		}

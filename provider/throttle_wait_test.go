@@ -14,15 +14,15 @@ import (
 
 // newTestThrottler is a throttler on a fresh memory limiter with a budget
 // of one attempt per key, whose refused attempts wait at most maxWait.
-func newTestThrottler(maxWait time.Duration) (*throttler, [2]limitKey) {
+func newTestThrottler(maxWait time.Duration) (*throttler, [2]storage.LimitKey) {
 	one := storage.Rate{Burst: 1, Every: time.Hour}
 	t := &throttler{limiter: memory.NewLimiter(memory.LimiterConfig{}), pending: newPending(), maxWait: maxWait}
-	return t, [2]limitKey{{key: "ip", rate: one}, {key: "user", rate: one}}
+	return t, [2]storage.LimitKey{{Key: "ip", Rate: one}, {Key: "user", Rate: one}}
 }
 
 // beginAsync begins an attempt under keys in a goroutine and returns
 // where its outcome arrives.
-func beginAsync(t *throttler, keys [2]limitKey) <-chan *Error {
+func beginAsync(t *throttler, keys [2]storage.LimitKey) <-chan *Error {
 	out := make(chan *Error, 1)
 	go func() {
 		a, e := t.begin(context.Background(), keys)

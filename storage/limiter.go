@@ -48,3 +48,36 @@ type Limiter interface {
 	// A key with no failure counted is left as it is.
 	Refund(ctx context.Context, key string, r Rate) error
 }
+
+// LimitKey is one limiter key with the Rate it is judged under, an
+// element of a [BatchLimiter] call.
+type LimitKey struct {
+	Key  string
+	Rate Rate
+}
+
+// BatchLimiter is an optional capability of a [Limiter]: Reserve and
+// Refund of several keys in one call, which a networked limiter makes in
+// one round trip instead of one per key. The provider judges each attempt
+// under two keys; it uses BatchLimiter when Config.Limiter implements it
+// and falls back to Reserve and Refund of each key otherwise. An
+// in-process limiter gains nothing by implementing it. A wrapper that
+// embeds a Limiter and overrides Reserve or Refund must override these
+// too, or the provider calls the embedded ones past the override.
+type BatchLimiter interface {
+	// ReserveAll is Reserve of every key, as one call: one round trip on
+	// a networked limiter. When every key was reserved it returns
+	// refused = -1. Otherwise refused is the index in keys of a key that
+	// must wait and retryAfter is its wait (> 0), and ReserveAll leaves
+	// no failure counted under any key: what it reserved under the
+	// others is refunded before it returns. An error is an outage (or an
+	// invalid Rate, or a cancelled ctx); failures may or may not have
+	// been counted.
+	ReserveAll(ctx context.Context, keys []LimitKey) (refused int, retryAfter time.Duration, err error)
+
+	// RefundAll is Refund of every key, as one call: it takes back one
+	// failure under each key, ones that ReserveAll (or Reserve) counted
+	// for an attempt that then succeeded or could not be judged. An
+	// error is an outage; the refunds may or may not have been made.
+	RefundAll(ctx context.Context, keys []LimitKey) error
+}
