@@ -2,11 +2,12 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -25,26 +26,30 @@ const limiterNoise = time.Microsecond
 
 // Limiter is the [storage.Limiter] shared by every instance of the app that
 // uses the same Redis: GCRA (the generic cell rate algorithm, a token
-// bucket kept as one timestamp per key) run atomically by a Lua script of
-// github.com/go-redis/redis_rate. It is safe for concurrent use.
+// bucket kept as one timestamp per key) run atomically by a Lua script.
+// It is safe for concurrent use.
 //
-// Each limiter key is one Redis key, "rate:" + prefix + key (the library
-// adds "rate:"), holding a float timestamp with a TTL that ends when the
-// bucket has refilled, so Redis reclaims idle keys and the Limiter needs no
-// janitor. Each call is one script on one key, so it works unchanged on a
-// single node, Sentinel and Redis Cluster. Time is Redis's own (TIME), the
-// same for every instance; clocks of the app's hosts do not matter.
+// Each limiter key is one Redis key, "rate:" + prefix + key, holding its
+// theoretical arrival time (TAT): a float number of seconds since
+// 2017-01-01 00:00:00 UTC by Redis's TIME, with a TTL that ends when the
+// bucket has refilled (the TAT is reached), so Redis reclaims idle keys
+// and the Limiter needs no janitor. Each call is one script on one key, so
+// it works unchanged on a single node, Sentinel and Redis Cluster. Time is
+// Redis's own (TIME), the same for every instance; clocks of the app's
+// hosts do not matter. (This is the layout of
+// github.com/go-redis/redis_rate, which earlier versions used: keys it
+// wrote keep counting across an upgrade.)
 //
-// Rates map onto the library as follows. For Rate{Burst: b, Every: e} the
-// script runs with a burst of 2b-1 cells of e each: the first b of them
-// are the failures the contract allows, the other b-1 record failures
-// beyond that, so that each one lengthens the wait, up to b*e; a failure
-// beyond that cap is not recorded. The wait Fail and Throttled report is
-// the time until one more failure fits in the first b cells: the
-// library's ResetAfter minus (b-1)*e. Throttled runs the script with a
-// cost of 0, which counts nothing.
+// For Rate{Burst: b, Every: e} a failure is a cell of e seconds. Reserve
+// runs the script with a bucket of b cells and a cost of 1: the failure
+// is recorded only when it fits. Fail and Throttled run it with a bucket
+// of 2b-1 cells and a cost of 1 or 0: the first b cells are the failures
+// the contract allows, the other b-1 record failures beyond that, so that
+// each one lengthens the wait, up to b*e; a failure beyond that cap is
+// not recorded. The wait they report is the time until one more failure
+// fits in the first b cells: the time until the bucket is full (TAT minus
+// now) less (b-1)*e.
 type Limiter struct {
-	rl     *redis_rate.Limiter
 	client goredis.UniversalClient
 	prefix string
 }
@@ -52,14 +57,138 @@ type Limiter struct {
 // NewLimiter returns a Limiter on client, which may be a *goredis.Client
 // (single node), a Sentinel failover client or a *goredis.ClusterClient;
 // the caller owns client and closes it after the last use of the Limiter.
-// prefix starts every limiter key, after the library's "rate:"; empty
-// means [DefaultLimiterPrefix]. Instances that must share counts use the
-// same prefix.
+// prefix starts every limiter key, after "rate:"; empty means
+// [DefaultLimiterPrefix]. Instances that must share counts use the same
+// prefix.
 func NewLimiter(client goredis.UniversalClient, prefix string) *Limiter {
 	if prefix == "" {
 		prefix = DefaultLimiterPrefix
 	}
-	return &Limiter{rl: redis_rate.NewLimiter(client), client: client, prefix: prefix}
+	return &Limiter{client: client, prefix: prefix}
+}
+
+// limiterEpoch is 2017-01-01 00:00:00 UTC in Unix seconds, the origin of
+// the stored TATs.
+const limiterEpoch = 1483228800
+
+// gcraScript runs GCRA on one key: it adds cost cells to the key's TAT if
+// they fit in the bucket, atomically.
+// KEYS: the key. ARGV: a cell's length in seconds (e), the bucket's size in
+// cells, the cost in cells (0 only reads).
+// The TAT is at least now (a key that does not exist, or whose TAT has
+// passed, has a full bucket). The cost fits when the new TAT, TAT + cost*e,
+// is at most size*e ahead of now. Returns {1, "0", full} when it fitted
+// and was recorded, {0, wait, full} when it did not (nothing is written),
+// where wait is how long until it would fit and full how long until the
+// bucket is full after the call (the TAT less now), both in seconds.
+// A key is written only while its TAT is ahead of now, with a TTL ending
+// (rounded up to a second) when it is reached.
+var gcraScript = newScript(`
+redis.replicate_commands()
+local e = tonumber(ARGV[1])
+local size = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = (t[1] - ` + strconv.Itoa(limiterEpoch) + `) + (t[2] / 1000000)
+local tat = now
+local v = redis.call('GET', KEYS[1])
+if v then
+  tat = math.max(tonumber(v), now)
+end
+local newtat = tat + cost * e
+local wait = newtat - size * e - now
+if wait > 0 then
+  return {0, tostring(wait), tostring(tat - now)}
+end
+local full = newtat - now
+if full > 0 then
+  redis.call('SET', KEYS[1], newtat, 'EX', math.ceil(full))
+end
+return {1, '0', tostring(full)}
+`)
+
+// refundScript takes one cell (ARGV[1], in seconds) off a GCRA key's TAT
+// (see gcraScript), never below now: a key that the refund empties is
+// deleted, else its TTL is set to end at its new TAT. Returns 1 when the
+// key existed, else 0.
+var refundScript = newScript(`
+redis.replicate_commands()
+local tat = tonumber(redis.call("GET", KEYS[1]))
+if not tat then return 0 end
+local t = redis.call("TIME")
+local now = (t[1] - ` + strconv.Itoa(limiterEpoch) + `) + (t[2] / 1000000)
+local left = tat - tonumber(ARGV[1]) - now
+if left <= 0 then
+  redis.call("DEL", KEYS[1])
+else
+  redis.call("SET", KEYS[1], tat - tonumber(ARGV[1]), "EX", math.ceil(left))
+end
+return 1
+`)
+
+// gcraResult is a reply of gcraScript: whether the cost fitted, the wait
+// until it would and the time until the bucket is full.
+type gcraResult struct {
+	ok         bool
+	wait, full time.Duration
+}
+
+// parseGCRA reads a reply of gcraScript.
+func parseGCRA(cmd *goredis.Cmd) (gcraResult, error) {
+	v, err := cmd.Slice()
+	if err != nil {
+		return gcraResult{}, err
+	}
+	if len(v) != 3 {
+		return gcraResult{}, errors.New("unexpected reply of the GCRA script")
+	}
+	ok, okType := v[0].(int64)
+	wait, waitErr := replySeconds(v[1])
+	full, fullErr := replySeconds(v[2])
+	if !okType || waitErr != nil || fullErr != nil {
+		return gcraResult{}, errors.New("unexpected reply of the GCRA script")
+	}
+	return gcraResult{ok: ok == 1, wait: wait, full: full}, nil
+}
+
+// replySeconds reads a number of seconds that a script returned as a
+// string.
+func replySeconds(v any) (time.Duration, error) {
+	s, ok := v.(string)
+	if !ok {
+		return 0, errors.New("not a string")
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}
+
+// gcraArgs are the keys and arguments of gcraScript on key at cost n in
+// a bucket of size cells of r.Every.
+func (l *Limiter) gcraArgs(key string, r storage.Rate, size, n int) []string {
+	return []string{
+		"rate:" + l.prefix + key,
+		strconv.FormatFloat(r.Every.Seconds(), 'f', -1, 64),
+		strconv.Itoa(size),
+		strconv.Itoa(n),
+	}
+}
+
+// refundArgs are the keys and arguments of refundScript taking one
+// failure of r off key.
+func (l *Limiter) refundArgs(key string, r storage.Rate) []string {
+	return []string{
+		"rate:" + l.prefix + key,
+		strconv.FormatFloat(r.Every.Seconds(), 'f', -1, 64),
+	}
+}
+
+// limiterError wraps an error of Redis or of a reply. It names neither
+// the key nor the rate's values.
+func limiterError(err error) error {
+	return fmt.Errorf("redis: limiter: %w", err)
 }
 
 // Throttled implements [storage.Limiter]. It counts nothing: it runs the
@@ -78,75 +207,57 @@ func (l *Limiter) Fail(ctx context.Context, key string, r storage.Rate) (time.Du
 }
 
 // Reserve implements [storage.Limiter]: it runs the GCRA script with a
-// burst of r.Burst cells and a cost of 1, which records the failure only
-// when it fits in the first r.Burst cells, atomically. An error is an
-// outage of Redis or a cancelled ctx; the failure may or may not have
-// been counted.
+// bucket of r.Burst cells and a cost of 1, which records the failure only
+// when it fits, atomically. An error is an outage of Redis or a cancelled
+// ctx; the failure may or may not have been counted.
 func (l *Limiter) Reserve(ctx context.Context, key string, r storage.Rate) (time.Duration, error) {
 	if err := checkLimiterRate(r); err != nil {
 		return 0, err
 	}
-	lim := redis_rate.Limit{Rate: 1, Period: r.Every, Burst: r.Burst}
-	res, err := l.rl.AllowN(ctx, l.prefix+key, lim, 1)
+	res, err := parseGCRA(gcraScript.run(ctx, l.client, 1, l.gcraArgs(key, r, r.Burst, 1)))
 	if err != nil {
-		return 0, fmt.Errorf("redis: limiter: %w", err)
+		return 0, limiterError(err)
 	}
-	if res.Allowed > 0 {
-		return 0, nil
+	return reserveWait(res, r), nil
+}
+
+// reserveWait is the wait of a reservation: zero when it was recorded.
+func reserveWait(res gcraResult, r storage.Rate) time.Duration {
+	if res.ok {
+		return 0
 	}
 	// Refused: counted nothing, so never report it as reserved, however
 	// close to allowed the clock arithmetic put it.
-	return min(max(res.RetryAfter, limiterNoise), time.Duration(r.Burst)*r.Every), nil
+	return min(max(res.wait, limiterNoise), time.Duration(r.Burst)*r.Every)
 }
 
-// refundScript takes one cell (period seconds) off a GCRA key kept by
-// github.com/go-redis/redis_rate: its value is the theoretical arrival
-// time in seconds since 2017-01-01 by Redis's TIME, with a TTL that ends
-// when it is reached. A key that the refund empties is deleted.
-var refundScript = goredis.NewScript(`
-redis.replicate_commands()
-local tat = tonumber(redis.call("GET", KEYS[1]))
-if not tat then return 0 end
-local t = redis.call("TIME")
-local now = (t[1] - 1483228800) + (t[2] / 1000000)
-local left = tat - tonumber(ARGV[1]) - now
-if left <= 0 then
-  redis.call("DEL", KEYS[1])
-else
-  redis.call("SET", KEYS[1], tat - tonumber(ARGV[1]), "EX", math.ceil(left))
-end
-return 1
-`)
-
 // Refund implements [storage.Limiter]: one script on the key takes one
-// failure's cell off its GCRA timestamp. An error is an outage of Redis
-// or a cancelled ctx; the refund may or may not have been made.
+// failure's cell off its TAT. An error is an outage of Redis or a
+// cancelled ctx; the refund may or may not have been made.
 func (l *Limiter) Refund(ctx context.Context, key string, r storage.Rate) error {
 	if err := checkLimiterRate(r); err != nil {
 		return err
 	}
-	// The library keeps its keys under "rate:".
-	if err := refundScript.Run(ctx, l.client, []string{"rate:" + l.prefix + key}, r.Every.Seconds()).Err(); err != nil {
-		return fmt.Errorf("redis: limiter: %w", err)
+	if err := refundScript.run(ctx, l.client, 1, l.refundArgs(key, r)).Err(); err != nil {
+		return limiterError(err)
 	}
 	return nil
 }
 
-// run runs the GCRA script at cost n and maps its result to the wait.
+// run runs the GCRA script at cost n in a bucket of 2*r.Burst-1 cells and
+// maps its result to the wait.
 func (l *Limiter) run(ctx context.Context, key string, r storage.Rate, n int) (time.Duration, error) {
 	if err := checkLimiterRate(r); err != nil {
 		return 0, err
 	}
-	lim := redis_rate.Limit{Rate: 1, Period: r.Every, Burst: 2*r.Burst - 1}
-	res, err := l.rl.AllowN(ctx, l.prefix+key, lim, n)
+	res, err := parseGCRA(gcraScript.run(ctx, l.client, 1, l.gcraArgs(key, r, 2*r.Burst-1, n)))
 	if err != nil {
-		// The error names neither the key nor the rate's values.
-		return 0, fmt.Errorf("redis: limiter: %w", err)
+		return 0, limiterError(err)
 	}
-	// Whether or not the script allowed (recorded) this cost, ResetAfter
-	// is the time until the bucket is full: tat-now. One more failure
-	// fits once at most b-1 cells remain taken.
-	wait := res.ResetAfter - time.Duration(r.Burst-1)*r.Every
+	// Whether or not the script recorded this cost, full is the time
+	// until the bucket is full: TAT-now. One more failure fits once at
+	// most b-1 cells remain taken.
+	wait := res.full - time.Duration(r.Burst-1)*r.Every
 	if wait < limiterNoise {
 		return 0, nil
 	}

@@ -115,3 +115,54 @@ func TestLimiterCancelledContextIsAnError(t *testing.T) {
 	_, err := l.Fail(ctx, "k", storage.Rate{Burst: 1, Every: time.Minute})
 	assert.ErrorIs(t, err, context.Canceled)
 }
+
+// The stored format is that of github.com/go-redis/redis_rate, which
+// earlier versions used, so that counts survive a rolling upgrade: the
+// key "rate:" + prefix + key holds the theoretical arrival time in
+// seconds since 2017-01-01 00:00:00 UTC by Redis's TIME, with a TTL that
+// ends when it is reached.
+func TestLimiterStoredFormat(t *testing.T) {
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) {
+			c := topo.client(t)
+			l, prefix := newTestLimiter(t, c)
+			ctx := context.Background()
+			r := storage.Rate{Burst: 3, Every: time.Minute}
+			since2017 := func() float64 {
+				now, err := c.Time(ctx).Result()
+				require.NoError(t, err)
+				return now.Sub(time.Date(2017, 1, 1, 0, 0, 0, 0, time.UTC)).Seconds()
+			}
+			tat := func(key string) float64 {
+				v, err := c.Get(ctx, "rate:"+prefix+key).Float64()
+				require.NoError(t, err)
+				return v
+			}
+
+			// A key as the library left it after three failures of a
+			// burst of 3: the burst is spent, one Every to wait.
+			require.NoError(t, c.Set(ctx, "rate:"+prefix+"old", since2017()+180, 180*time.Second).Err())
+			w, err := l.Throttled(ctx, "old", r)
+			require.NoError(t, err)
+			assert.InDelta(t, time.Minute, w, float64(time.Second), "Throttled reads the stored TAT")
+			w, err = l.Reserve(ctx, "old", r)
+			require.NoError(t, err)
+			assert.InDelta(t, time.Minute, w, float64(time.Second), "Reserve is refused by the stored TAT")
+			require.NoError(t, l.Refund(ctx, "old", r))
+			assert.InDelta(t, since2017()+120, tat("old"), 1, "Refund takes one Every off the stored TAT")
+			w, err = l.Reserve(ctx, "old", r)
+			require.NoError(t, err)
+			assert.Zero(t, w, "one reservation fits after the refund")
+
+			// What this Limiter writes: a TAT one Every ahead per failure.
+			_, err = l.Fail(ctx, "new", r)
+			require.NoError(t, err)
+			_, err = l.Fail(ctx, "new", r)
+			require.NoError(t, err)
+			assert.InDelta(t, since2017()+120, tat("new"), 1, "two failures of one minute")
+			ttl, err := c.TTL(ctx, "rate:"+prefix+"new").Result()
+			require.NoError(t, err)
+			assert.InDelta(t, 120*time.Second, ttl, float64(2*time.Second), "the TTL ends at the TAT")
+		})
+	}
+}

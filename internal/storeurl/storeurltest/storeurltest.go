@@ -120,7 +120,7 @@ func RedisCluster(t testing.TB) string {
 }
 
 // deleteKeys deletes the keys of one Redis node that start with prefix,
-// and the limiter's, which start with go-redis/redis_rate's "rate:".
+// and the limiter's, which start with "rate:" (see storage/redis.Limiter).
 func deleteKeys(ctx context.Context, node *goredis.Client, prefix string) error {
 	for _, pattern := range []string{prefix + "*", "rate:" + prefix + "*"} {
 		it := node.Scan(ctx, 0, pattern, 500).Iterator()
