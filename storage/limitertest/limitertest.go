@@ -23,6 +23,12 @@
 // otherwise counts nothing and returns the wait, atomically: of many
 // concurrent Reserves exactly the free ones count. Refund takes back one
 // failure, and never makes a key freer than a key that never failed.
+//
+// A backend that is a [storage.BatchLimiter] runs its tests too (they are
+// skipped for one that is not): ReserveAll is Reserve of every key when
+// all are free, and when one must wait it reports that key and its wait
+// and leaves nothing counted under any key; RefundAll is Refund of every
+// key.
 package limitertest
 
 import (
@@ -119,6 +125,10 @@ func Run(t *testing.T, newLimiter func(t *testing.T, now func() time.Time) stora
 		{"ReserveCountsOnlyWhenFree", testReserve},
 		{"RefundTakesBackOneFailure", testRefund},
 		{"ConcurrentReservesNeverExceedBurst", testConcurrentReserves},
+		{"Batch/ReserveAllCountsEveryKeyOnce", testReserveAll},
+		{"Batch/ReserveAllRefusedCountsNothing", testReserveAllRefused},
+		{"Batch/RefundAllTakesBackOneFailurePerKey", testRefundAll},
+		{"Batch/ConcurrentReserveAllsNeverExceedBurst", testConcurrentReserveAlls},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -354,8 +364,15 @@ func testInvalidRate(s *suite) {
 		_, err = s.lim.Reserve(s.ctx, "k", r)
 		assert.Error(s.t, err, "Reserve with %s", name)
 		assert.Error(s.t, s.lim.Refund(s.ctx, "k", r), "Refund with %s", name)
+		if b, ok := s.lim.(storage.BatchLimiter); ok {
+			keys := []storage.LimitKey{{Key: "ok", Rate: storage.Rate{Burst: 2, Every: minute}}, {Key: "k", Rate: r}}
+			_, _, err = b.ReserveAll(s.ctx, keys)
+			assert.Error(s.t, err, "ReserveAll with %s", name)
+			assert.Error(s.t, b.RefundAll(s.ctx, keys), "RefundAll with %s", name)
+		}
 	}
 	// The failed calls counted nothing.
+	assert.Zero(s.t, s.throttled("ok", storage.Rate{Burst: 2, Every: minute}))
 	assert.Zero(s.t, s.throttled("k", storage.Rate{Burst: 2, Every: minute}))
 	assert.Zero(s.t, s.fail("k", storage.Rate{Burst: 2, Every: minute}))
 }
@@ -413,4 +430,150 @@ func testConcurrentReserves(s *suite) {
 	}
 	assert.Equal(s.t, r.Burst, free, "exactly Burst of %d concurrent reservations count", workers)
 	s.near(r.Every, s.throttled("k", r), "the refused ones counted nothing")
+}
+
+// batch returns the limiter as a BatchLimiter, and skips the subtest when
+// it is none.
+func (s *suite) batch() storage.BatchLimiter {
+	s.t.Helper()
+	b, ok := s.lim.(storage.BatchLimiter)
+	if !ok {
+		s.t.Skip("the limiter is not a storage.BatchLimiter")
+	}
+	return b
+}
+
+// reserveAll calls ReserveAll and requires it to succeed and to report
+// a refusal well formed.
+func (s *suite) reserveAll(b storage.BatchLimiter, keys ...storage.LimitKey) (int, time.Duration) {
+	s.t.Helper()
+	refused, wait, err := b.ReserveAll(s.ctx, keys)
+	require.NoError(s.t, err, "ReserveAll")
+	if refused < 0 {
+		require.Equal(s.t, -1, refused, "ReserveAll returned a negative index other than -1")
+		require.Zero(s.t, wait, "ReserveAll reserved every key but returned a wait")
+	} else {
+		require.Less(s.t, refused, len(keys), "ReserveAll returned an index out of range")
+		require.Positive(s.t, wait, "ReserveAll refused a key without a wait")
+	}
+	return refused, wait
+}
+
+// reserved returns how many reservations under key of rate r fit now (up
+// to r.Burst), by making them: the failures already counted under key
+// are r.Burst less that.
+func (s *suite) reserved(key string, r storage.Rate) int {
+	s.t.Helper()
+	n := 0
+	for n < r.Burst && s.reserve(key, r) == 0 {
+		n++
+	}
+	return r.Burst - n
+}
+
+func testReserveAll(s *suite) {
+	b := s.batch()
+	r := storage.Rate{Burst: 3, Every: minute}
+	other := storage.Rate{Burst: 5, Every: 2 * minute}
+	keys := []storage.LimitKey{{Key: "a", Rate: r}, {Key: "b", Rate: other}}
+	refused, _ := s.reserveAll(b, keys...)
+	assert.Equal(s.t, -1, refused, "every key is free: all are reserved")
+	assert.Equal(s.t, 1, s.reserved("a", r), "ReserveAll counts one failure under key a")
+	assert.Equal(s.t, 1, s.reserved("b", other), "ReserveAll counts one failure under key b")
+	assert.Zero(s.t, s.throttled("c", r), "and under no other key")
+
+	refused, _ = s.reserveAll(b)
+	assert.Equal(s.t, -1, refused, "ReserveAll of no key reserves nothing and refuses nothing")
+}
+
+func testReserveAllRefused(s *suite) {
+	b := s.batch()
+	free := storage.Rate{Burst: 3, Every: minute}
+	tight := storage.Rate{Burst: 2, Every: s.short}
+	require.Zero(s.t, s.reserve("full", tight))
+	require.Zero(s.t, s.reserve("full", tight))
+	want := s.throttled("full", tight)
+	require.Positive(s.t, want)
+	for i, keys := range [][]storage.LimitKey{
+		{{Key: "full", Rate: tight}, {Key: "x", Rate: free}},
+		{{Key: "x", Rate: free}, {Key: "full", Rate: tight}},
+		{{Key: "x", Rate: free}, {Key: "y", Rate: free}, {Key: "full", Rate: tight}},
+	} {
+		refused, wait := s.reserveAll(b, keys...)
+		full := slices.IndexFunc(keys, func(k storage.LimitKey) bool { return k.Key == "full" })
+		if !assert.Equal(s.t, full, refused, "case %d: the key that must wait is reported", i) {
+			continue
+		}
+		s.near(want, wait, "case %d: with its wait", i)
+	}
+	// Nothing is left counted under the free keys, nor under the full one.
+	assert.Zero(s.t, s.throttled("x", free), "the free key x")
+	assert.Zero(s.t, s.reserved("x", free), "no failure is left counted under the free key x")
+	assert.Zero(s.t, s.reserved("y", free), "no failure is left counted under the free key y")
+	s.near(want, s.throttled("full", tight), "nor a failure added under the key that must wait")
+	s.clk.advance(s.throttled("full", tight))
+	assert.Equal(s.t, 1, s.reserved("full", tight), "once the wait is over, one reservation fits again")
+}
+
+func testRefundAll(s *suite) {
+	b := s.batch()
+	r := storage.Rate{Burst: 2, Every: minute}
+	one := storage.Rate{Burst: 1, Every: minute}
+	keys := []storage.LimitKey{{Key: "a", Rate: r}, {Key: "b", Rate: one}}
+	refused, _ := s.reserveAll(b, keys...)
+	require.Equal(s.t, -1, refused)
+	require.Zero(s.t, s.reserve("a", r))
+	require.Positive(s.t, s.throttled("a", r))
+	require.Positive(s.t, s.throttled("b", one))
+
+	require.NoError(s.t, b.RefundAll(s.ctx, keys), "RefundAll")
+	assert.Equal(s.t, 1, s.reserved("a", r), "RefundAll takes back one failure under key a, not both")
+	assert.Zero(s.t, s.throttled("b", one), "RefundAll takes back the failure under key b")
+	assert.Zero(s.t, s.reserved("b", one), "no failure is left counted under key b")
+
+	// A refund never makes a key freer than one that never failed.
+	fresh := []storage.LimitKey{{Key: "fresh", Rate: r}}
+	require.NoError(s.t, b.RefundAll(s.ctx, fresh))
+	require.NoError(s.t, b.RefundAll(s.ctx, fresh))
+	assert.Zero(s.t, s.reserved("fresh", r), "the whole burst, no more")
+	assert.Positive(s.t, s.reserve("fresh", r), "refunds of a fresh key buy no extra attempts")
+	require.NoError(s.t, b.RefundAll(s.ctx, nil), "RefundAll of no key")
+}
+
+func testConcurrentReserveAlls(s *suite) {
+	b := s.batch()
+	const workers = 16
+	wide := storage.Rate{Burst: 20, Every: minute}
+	narrow := storage.Rate{Burst: 5, Every: minute}
+	// Every call reserves under "shared", which has room for all of them;
+	// half of them also under "narrow", first or second, which has room
+	// for 5 of those 8. The 3 refused must leave nothing under "shared".
+	var mu sync.Mutex
+	var started, admitted, admittedNarrow int
+	s.concurrently(workers, "ReserveAll", func() (time.Duration, error) {
+		mu.Lock()
+		n := started
+		started++
+		mu.Unlock()
+		keys := []storage.LimitKey{{Key: "shared", Rate: wide}}
+		switch n % 4 {
+		case 0:
+			keys = append(keys, storage.LimitKey{Key: "narrow", Rate: narrow})
+		case 2:
+			keys = append([]storage.LimitKey{{Key: "narrow", Rate: narrow}}, keys...)
+		}
+		refused, wait, err := b.ReserveAll(s.ctx, keys)
+		if err == nil && refused == -1 {
+			mu.Lock()
+			admitted++
+			if len(keys) == 2 {
+				admittedNarrow++
+			}
+			mu.Unlock()
+		}
+		return wait, err
+	})
+	assert.Equal(s.t, narrow.Burst, admittedNarrow, "exactly Burst of the calls under the narrow key are admitted")
+	assert.Equal(s.t, workers/2+narrow.Burst, admitted, "and every call not under it")
+	assert.Equal(s.t, admitted, s.reserved("shared", wide), "exactly the admitted calls count under the shared key")
 }
