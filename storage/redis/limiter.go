@@ -13,7 +13,10 @@ import (
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
-var _ storage.Limiter = (*Limiter)(nil)
+var (
+	_ storage.Limiter      = (*Limiter)(nil)
+	_ storage.BatchLimiter = (*Limiter)(nil)
+)
 
 // DefaultLimiterPrefix is the key prefix a [Limiter] uses when
 // [NewLimiter] is given an empty one.
@@ -27,7 +30,9 @@ const limiterNoise = time.Microsecond
 // Limiter is the [storage.Limiter] shared by every instance of the app that
 // uses the same Redis: GCRA (the generic cell rate algorithm, a token
 // bucket kept as one timestamp per key) run atomically by a Lua script.
-// It is safe for concurrent use.
+// It is safe for concurrent use. It is a [storage.BatchLimiter]: the
+// provider reserves and refunds an attempt's two keys in one round trip
+// each (one pipeline; on a cluster, one per node, sent concurrently).
 //
 // Each limiter key is one Redis key, "rate:" + prefix + key, holding its
 // theoretical arrival time (TAT): a float number of seconds since
@@ -239,6 +244,81 @@ func (l *Limiter) Refund(ctx context.Context, key string, r storage.Rate) error 
 		return err
 	}
 	if err := refundScript.run(ctx, l.client, 1, l.refundArgs(key, r)).Err(); err != nil {
+		return limiterError(err)
+	}
+	return nil
+}
+
+// ReserveAll implements [storage.BatchLimiter]: Reserve's script on every
+// key, in one pipeline (one round trip; on a cluster, whose keys may lie
+// on different nodes, one per node, sent concurrently). When a key is
+// refused, the refunds of the keys that were reserved are a second
+// pipeline; it is made even if ctx is cancelled by then. An error is an
+// outage of Redis, a cancelled ctx or an invalid Rate (then nothing is
+// sent); failures may or may not have been counted.
+func (l *Limiter) ReserveAll(ctx context.Context, keys []storage.LimitKey) (refused int, retryAfter time.Duration, err error) {
+	for _, k := range keys {
+		if err := checkLimiterRate(k.Rate); err != nil {
+			return -1, 0, err
+		}
+	}
+	if len(keys) == 0 {
+		return -1, 0, nil
+	}
+	calls := make([]scriptCall, len(keys))
+	for i, k := range keys {
+		calls[i] = gcraScript.call(1, l.gcraArgs(k.Key, k.Rate, k.Rate.Burst, 1))
+	}
+	cmds, perr := runPipelined(ctx, l.client, calls...)
+	refused = -1
+	var undo []scriptCall
+	for i, cmd := range cmds {
+		res, err := parseGCRA(cmd)
+		switch {
+		case err != nil:
+			if perr == nil {
+				perr = err
+			}
+		case res.ok:
+			undo = append(undo, refundScript.call(1, l.refundArgs(keys[i].Key, keys[i].Rate)))
+		case refused < 0:
+			refused, retryAfter = i, reserveWait(res, keys[i].Rate)
+		}
+	}
+	if perr == nil && refused < 0 {
+		return -1, 0, nil
+	}
+	// Refused, or a partial outage: take back what was reserved, so that
+	// a refused attempt leaves nothing counted.
+	if len(undo) > 0 {
+		if _, err := runPipelined(context.WithoutCancel(ctx), l.client, undo...); err != nil && perr == nil {
+			perr = err
+		}
+	}
+	if perr != nil {
+		return refused, 0, limiterError(perr)
+	}
+	return refused, retryAfter, nil
+}
+
+// RefundAll implements [storage.BatchLimiter]: Refund's script on every
+// key, in one pipeline. An error is an outage of Redis, a cancelled ctx
+// or an invalid Rate (then nothing is sent); the refunds may or may not
+// have been made.
+func (l *Limiter) RefundAll(ctx context.Context, keys []storage.LimitKey) error {
+	for _, k := range keys {
+		if err := checkLimiterRate(k.Rate); err != nil {
+			return err
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	calls := make([]scriptCall, len(keys))
+	for i, k := range keys {
+		calls[i] = refundScript.call(1, l.refundArgs(k.Key, k.Rate))
+	}
+	if _, err := runPipelined(ctx, l.client, calls...); err != nil {
 		return limiterError(err)
 	}
 	return nil

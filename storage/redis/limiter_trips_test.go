@@ -1,0 +1,110 @@
+package redis
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// newHookedLimiter returns a Limiter on a single-node client of its own,
+// with hook added to it, under a fresh prefix.
+func newHookedLimiter(t *testing.T, hook goredis.Hook) *Limiter {
+	t.Helper()
+	base := singleClient(t).(*goredis.Client)
+	rdb := goredis.NewClient(base.Options())
+	t.Cleanup(func() { _ = rdb.Close() })
+	rdb.AddHook(hook)
+	l, _ := newTestLimiter(t, rdb)
+	return l
+}
+
+// ReserveAll and RefundAll of an attempt's two keys are one round trip
+// each; a refusal after a reservation costs a second, for the refund.
+func TestLimiterRoundTrips(t *testing.T) {
+	var trips tripCounter
+	l := newHookedLimiter(t, &trips)
+	ctx := context.Background()
+	r := storage.Rate{Burst: 2, Every: time.Minute}
+	keys := []storage.LimitKey{{Key: "ip", Rate: storage.Rate{Burst: 30, Every: 10 * time.Second}}, {Key: "user", Rate: r}}
+
+	// Warm up: the first call of each script may be NOSCRIPT + EVAL.
+	_, _, err := l.ReserveAll(ctx, keys)
+	require.NoError(t, err)
+	require.NoError(t, l.RefundAll(ctx, keys))
+
+	for range 3 {
+		var refused int
+		assert.EqualValues(t, 1, trips.count(func() {
+			refused, _, err = l.ReserveAll(ctx, keys)
+			require.NoError(t, err)
+		}), "ReserveAll of two keys")
+		require.Equal(t, -1, refused)
+		assert.EqualValues(t, 1, trips.count(func() { require.NoError(t, l.RefundAll(ctx, keys)) }), "RefundAll of two keys")
+	}
+
+	// Spend the user key's burst: then the per-IP key is reserved and
+	// refunded, a second round trip.
+	for range r.Burst {
+		w, err := l.Reserve(ctx, "user", r)
+		require.NoError(t, err)
+		require.Zero(t, w)
+	}
+	assert.EqualValues(t, 2, trips.count(func() {
+		refused, wait, err := l.ReserveAll(ctx, keys)
+		require.NoError(t, err)
+		assert.Equal(t, 1, refused)
+		assert.Positive(t, wait)
+	}), "ReserveAll refused by its second key: the reservation and the refund of the first")
+	assert.EqualValues(t, 1, trips.count(func() {
+		refused, _, err := l.ReserveAll(ctx, keys[1:])
+		require.NoError(t, err)
+		assert.Equal(t, 0, refused)
+	}), "ReserveAll refused with nothing reserved: nothing to refund")
+	w, err := l.Throttled(ctx, "ip", keys[0].Rate)
+	require.NoError(t, err)
+	assert.Zero(t, w)
+}
+
+// A server that lost its script cache (a restart, SCRIPT FLUSH) still
+// reserves and refunds in batches: a NOSCRIPT in a pipeline is sent again
+// with the script's body.
+func TestLimiterBatchSurvivesScriptFlush(t *testing.T) {
+	rdb := goredis.NewClient(&goredis.Options{Addr: startRedis(t)})
+	t.Cleanup(func() { _ = rdb.Close() })
+	l := NewLimiter(rdb, "")
+	ctx := context.Background()
+	r := storage.Rate{Burst: 1, Every: time.Minute}
+	keys := []storage.LimitKey{{Key: "a", Rate: r}, {Key: "b", Rate: r}}
+
+	require.NoError(t, rdb.ScriptFlush(ctx).Err())
+	refused, _, err := l.ReserveAll(ctx, keys)
+	require.NoError(t, err)
+	require.Equal(t, -1, refused)
+	require.NoError(t, rdb.ScriptFlush(ctx).Err())
+	require.NoError(t, l.RefundAll(ctx, keys))
+	for _, k := range keys {
+		w, err := l.Throttled(ctx, k.Key, r)
+		require.NoError(t, err)
+		assert.Zero(t, w, "refunded %s", k.Key)
+	}
+
+	// Refused after a reservation, with the refund script not cached.
+	w, err := l.Reserve(ctx, "b", r)
+	require.NoError(t, err)
+	require.Zero(t, w)
+	require.NoError(t, rdb.ScriptFlush(ctx).Err())
+	require.NoError(t, rdb.ScriptLoad(ctx, gcraScript.src).Err())
+	refused, wait, err := l.ReserveAll(ctx, keys)
+	require.NoError(t, err)
+	assert.Equal(t, 1, refused)
+	assert.Positive(t, wait)
+	w, err = l.Throttled(ctx, "a", r)
+	require.NoError(t, err)
+	assert.Zero(t, w, "the reservation under a was refunded")
+}
