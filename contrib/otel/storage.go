@@ -252,9 +252,39 @@ func (cs *cleaningTokenStore) DeleteExpired(ctx context.Context, limit int) (int
 
 // Limiter returns l with a span per call and oauth2.storage.duration and
 // oauth2.storage.errors labelled with backend. Spans record whether the
-// key is throttled, never the key (it may hold a username).
+// key is throttled, never the key (it may hold a username). When l is a
+// storage.BatchLimiter (the Redis Limiter), so is the result, and
+// ReserveAll and RefundAll are observed too, with the number of keys:
+// the provider reserves an attempt's keys in one call of such a limiter,
+// one round trip, and wrapping it must not turn that into one per key.
 func (in *Instrumentation) Limiter(backend string, l storage.Limiter) storage.Limiter {
-	return &limiter{in: in, l: l, backend: AttrBackend.String(backend)}
+	lm := &limiter{in: in, l: l, backend: AttrBackend.String(backend)}
+	if b, ok := l.(storage.BatchLimiter); ok {
+		return &batchLimiter{limiter: lm, b: b}
+	}
+	return lm
+}
+
+// batchLimiter is a limiter over a Limiter that is also a BatchLimiter.
+type batchLimiter struct {
+	*limiter
+	b storage.BatchLimiter
+}
+
+var _ storage.BatchLimiter = (*batchLimiter)(nil)
+
+func (bl *batchLimiter) ReserveAll(ctx context.Context, keys []storage.LimitKey) (int, time.Duration, error) {
+	ctx, c := bl.in.begin(ctx, bl.backend, "ReserveAll", AttrCount.Int(len(keys)))
+	refused, d, err := bl.b.ReserveAll(ctx, keys)
+	c.end(err, AttrThrottled.Bool(err == nil && refused >= 0))
+	return refused, d, err
+}
+
+func (bl *batchLimiter) RefundAll(ctx context.Context, keys []storage.LimitKey) error {
+	ctx, c := bl.in.begin(ctx, bl.backend, "RefundAll", AttrCount.Int(len(keys)))
+	err := bl.b.RefundAll(ctx, keys)
+	c.end(err)
+	return err
 }
 
 type limiter struct {
