@@ -84,7 +84,10 @@ type Config struct {
 	// brute-force throttling (RFC 6749 §4.3.2; see [Provider.AuthenticateUser]).
 	// Nil means an in-process storage/memory Limiter on Now, whose counts
 	// each instance keeps for itself; give every instance the same shared
-	// Limiter (storage/redis) when several serve.
+	// Limiter (storage/redis) when several serve. Each attempt is
+	// judged under two keys: a [storage.BatchLimiter] reserves and
+	// refunds both in one call each (one round trip on Redis), any other
+	// Limiter is asked key by key.
 	Limiter storage.Limiter
 	// DisableThrottling turns brute-force throttling off, e.g. when a
 	// proxy in front does it. False means throttling is on.
