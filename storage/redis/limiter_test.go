@@ -105,6 +105,11 @@ func TestLimiterOutageIsAnError(t *testing.T) {
 	require.Error(t, err, "Fail must report an outage")
 	assert.True(t, strings.HasPrefix(err.Error(), "redis: limiter: "), "error %q", err)
 	assert.NotContains(t, err.Error(), `"k"`, "errors do not name the key")
+	keys := []storage.LimitKey{{Key: "k", Rate: r}, {Key: "j", Rate: r}}
+	_, _, err = l.ReserveAll(context.Background(), keys)
+	require.Error(t, err, "ReserveAll must report an outage")
+	assert.True(t, strings.HasPrefix(err.Error(), "redis: limiter: "), "error %q", err)
+	assert.Error(t, l.RefundAll(context.Background(), keys), "RefundAll must report an outage")
 }
 
 func TestLimiterCancelledContextIsAnError(t *testing.T) {
