@@ -255,7 +255,8 @@ func (l *Limiter) Refund(ctx context.Context, key string, r storage.Rate) error 
 // refused, the refunds of the keys that were reserved are a second
 // pipeline; it is made even if ctx is cancelled by then. An error is an
 // outage of Redis, a cancelled ctx or an invalid Rate (then nothing is
-// sent); failures may or may not have been counted.
+// sent); failures may or may not have been counted (those the replies
+// show reserved are refunded, as after a refusal).
 func (l *Limiter) ReserveAll(ctx context.Context, keys []storage.LimitKey) (refused int, retryAfter time.Duration, err error) {
 	for _, k := range keys {
 		if err := checkLimiterRate(k.Rate); err != nil {
