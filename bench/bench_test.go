@@ -142,6 +142,18 @@ func BenchmarkRefreshGrant(b *testing.B) {
 	}
 }
 
+// BenchmarkRefreshLongChain is BenchmarkRefreshGrant on grants rotated
+// longChain times, which shows whether a rotation costs more the longer
+// a grant has lived.
+func BenchmarkRefreshLongChain(b *testing.B) {
+	for _, lb := range libs {
+		switch lb.name {
+		case "ours", "fosite-sha256", "gooauth2":
+			b.Run("lib="+lb.name, func(b *testing.B) { benchRefresh(b, lb.new(b), longChain) })
+		}
+	}
+}
+
 // refreshLibs are libs and our networked set-ups without the client
 // cache (Config.ClientCacheTTL off, as shipped), for the refresh, the one
 // grant the cache serves.
