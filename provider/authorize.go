@@ -58,9 +58,20 @@ var authorizeParams = []string{
 // AuthorizeConfig configures the authorization endpoint made by
 // [Provider.AuthorizeHandler].
 type AuthorizeConfig struct {
-	// CurrentUser returns the ID of the user signed in on r (for example
-	// from the cookie session of policy.Cookie), and false when nobody
-	// is. Required.
+	// SignedInUser returns the ID of the user signed in on r (for example
+	// policy.Sessions.SignedInUser, the user of policy's session
+	// cookie): "" with a nil error when nobody is, and an error when it
+	// cannot tell, such as when the session store cannot be reached. The
+	// endpoint answers that error, whose text is never sent, as an outage:
+	// temporarily_unavailable (RFC 6749 §4.1.2.1) redirected to the
+	// client, not a trip to the login page. Exactly one of SignedInUser
+	// and CurrentUser must be set; prefer SignedInUser.
+	SignedInUser func(r *http.Request) (userID string, err error)
+	// CurrentUser returns the ID of the user signed in on r, and false
+	// when nobody is. It cannot report an outage: a signed-in user whose
+	// session cannot be read is sent to the login page as if signed out.
+	// Use SignedInUser instead; CurrentUser is kept for existing code.
+	// Exactly one of SignedInUser and CurrentUser must be set.
 	CurrentUser func(r *http.Request) (userID string, ok bool)
 	// LoginURL is where a request without a signed-in user is sent, with
 	// the authorization request, as a local path and query, in the
@@ -114,14 +125,18 @@ type authorizeHandler struct {
 // error page (never a redirect) while the client and redirect URI are not
 // yet trusted, and redirects back to the client with error,
 // error_description and state once they are; sends a visitor without a
-// session to cfg.LoginURL; shows the consent page (skipped for first-party
+// session to cfg.LoginURL, but redirects temporarily_unavailable to the
+// client when cfg.SignedInUser cannot tell who is signed in; shows the consent page (skipped for first-party
 // clients), whose POST must be same-origin and carry a form token bound to
 // the user and the request; and finally redirects to the client with a
 // single-use code. It returns an error when cfg is incomplete.
 func (p *Provider) AuthorizeHandler(cfg AuthorizeConfig) (http.Handler, error) {
 	var errs []error
-	if cfg.CurrentUser == nil {
-		errs = append(errs, errors.New("missing AuthorizeConfig.CurrentUser"))
+	switch {
+	case cfg.SignedInUser == nil && cfg.CurrentUser == nil:
+		errs = append(errs, errors.New("missing AuthorizeConfig.SignedInUser (or CurrentUser)"))
+	case cfg.SignedInUser != nil && cfg.CurrentUser != nil:
+		errs = append(errs, errors.New("AuthorizeConfig.SignedInUser and CurrentUser are both set: set one"))
 	}
 	if cfg.LoginURL == "" {
 		errs = append(errs, errors.New("missing AuthorizeConfig.LoginURL"))
@@ -213,8 +228,14 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	userID, ok := h.cfg.CurrentUser(r)
-	if !ok || userID == "" {
+	// The request is valid, so its redirect URI is trusted: an outage of
+	// the sessions goes back to the client.
+	userID, err := h.signedInUser(r)
+	if err != nil {
+		h.redirectError(w, r, ar, errUnavailable(err))
+		return
+	}
+	if userID == "" {
 		h.redirectToLogin(w, r, ar)
 		return
 	}
@@ -234,6 +255,19 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.showConsent(w, r, ar, userID)
 	}
+}
+
+// signedInUser returns the ID of the user signed in on r, "" when
+// nobody is, or an error when cfg.SignedInUser cannot tell.
+func (h *authorizeHandler) signedInUser(r *http.Request) (string, error) {
+	if h.cfg.SignedInUser != nil {
+		return h.cfg.SignedInUser(r)
+	}
+	userID, ok := h.cfg.CurrentUser(r)
+	if !ok {
+		return "", nil
+	}
+	return userID, nil
 }
 
 // first returns the first of vs, or "".

@@ -21,13 +21,15 @@ import (
 func TestAuthorizeConfigValidation(t *testing.T) {
 	e := newEnv(t, nil)
 	cur := func(*http.Request) (string, bool) { return "", false }
+	signedIn := func(*http.Request) (string, error) { return "", nil }
 	for name, cfg := range map[string]provider.AuthorizeConfig{
-		"missing CurrentUser":    {LoginURL: "/login"},
-		"missing LoginURL":       {CurrentUser: cur},
-		"LoginURL with fragment": {CurrentUser: cur, LoginURL: "/login#x"},
-		"CodeTTL above 60 s":     {CurrentUser: cur, LoginURL: "/login", CodeTTL: 61 * time.Second},
-		"negative CodeTTL":       {CurrentUser: cur, LoginURL: "/login", CodeTTL: -time.Second},
-		"short ConsentKey":       {CurrentUser: cur, LoginURL: "/login", ConsentKey: []byte("short")},
+		"neither SignedInUser nor CurrentUser": {LoginURL: "/login"},
+		"both SignedInUser and CurrentUser":    {SignedInUser: signedIn, CurrentUser: cur, LoginURL: "/login"},
+		"missing LoginURL":                     {CurrentUser: cur},
+		"LoginURL with fragment":               {CurrentUser: cur, LoginURL: "/login#x"},
+		"CodeTTL above 60 s":                   {CurrentUser: cur, LoginURL: "/login", CodeTTL: 61 * time.Second},
+		"negative CodeTTL":                     {CurrentUser: cur, LoginURL: "/login", CodeTTL: -time.Second},
+		"short ConsentKey":                     {CurrentUser: cur, LoginURL: "/login", ConsentKey: []byte("short")},
 	} {
 		t.Run(name, func(t *testing.T) {
 			h, err := e.p.AuthorizeHandler(cfg)
@@ -38,6 +40,14 @@ func TestAuthorizeConfigValidation(t *testing.T) {
 	h, err := e.p.AuthorizeHandler(provider.AuthorizeConfig{CurrentUser: cur, LoginURL: "/login"})
 	require.NoError(t, err)
 	assert.NotNil(t, h)
+	h, err = e.p.AuthorizeHandler(provider.AuthorizeConfig{SignedInUser: signedIn, LoginURL: "/login"})
+	require.NoError(t, err)
+	assert.NotNil(t, h)
+
+	_, err = e.p.AuthorizeHandler(provider.AuthorizeConfig{LoginURL: "/login"})
+	assert.EqualError(t, err, "provider: invalid authorize config\nmissing AuthorizeConfig.SignedInUser (or CurrentUser)")
+	_, err = e.p.AuthorizeHandler(provider.AuthorizeConfig{SignedInUser: signedIn, CurrentUser: cur, LoginURL: "/login"})
+	assert.EqualError(t, err, "provider: invalid authorize config\nAuthorizeConfig.SignedInUser and CurrentUser are both set: set one")
 }
 
 // Before the client and redirect URI are trusted, errors are an HTML page,
