@@ -172,22 +172,46 @@ func (s *Sessions) clearCookie(w http.ResponseWriter) {
 	})
 }
 
+// SignedInUser returns the ID of the user whose live session cookie r
+// carries. It returns "" and a nil error when r has no session cookie and
+// when the session is malformed, unknown, expired, ended or bound to
+// another client (which ends it): nobody is signed in. It returns an error
+// when it cannot tell, because the store failed (or r's context ended)
+// while the session was looked up; the error's text is for logs, not for
+// the browser. It neither slides the session nor checks cross-origin
+// protection: it only says who is signed in. Its signature fits
+// provider.AuthorizeConfig.SignedInUser, which answers such an error as
+// temporarily_unavailable rather than sending the user to log in.
+func (s *Sessions) SignedInUser(r *http.Request) (string, error) {
+	raw := s.sessionToken(r)
+	if raw == "" {
+		return "", nil
+	}
+	ti, err := s.p.ValidateSession(r, raw)
+	switch {
+	case errors.Is(err, provider.ErrInvalidToken):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("policy: read the session: %w", err)
+	}
+	return ti.Grant.UserID, nil
+}
+
 // CurrentUser returns the ID of the user whose live session cookie r
 // carries. It answers false when r has no session cookie, when the session
 // is malformed, unknown, expired, ended or bound to another client (which
-// ends it), and when the store cannot be reached. It neither slides the
-// session nor checks cross-origin protection: it only says who is signed
-// in. Its signature fits provider.AuthorizeConfig.CurrentUser.
+// ends it), and when the store cannot be reached: it cannot report an
+// outage, which looks like nobody being signed in. Use [Sessions.SignedInUser],
+// which returns an error then, for provider.AuthorizeConfig.SignedInUser.
+// It neither slides the session nor checks cross-origin protection: it
+// only says who is signed in. Its signature fits
+// provider.AuthorizeConfig.CurrentUser.
 func (s *Sessions) CurrentUser(r *http.Request) (userID string, ok bool) {
-	raw := s.sessionToken(r)
-	if raw == "" {
+	userID, err := s.SignedInUser(r)
+	if err != nil || userID == "" {
 		return "", false
 	}
-	ti, err := s.p.ValidateSession(r, raw)
-	if err != nil {
-		return "", false
-	}
-	return ti.Grant.UserID, true
+	return userID, true
 }
 
 // sessionToken returns the value of the session cookie of r, or "".
