@@ -135,8 +135,8 @@ func ExampleProvider_AuthorizeHandler() {
 	}
 
 	az, err := p.AuthorizeHandler(provider.AuthorizeConfig{
-		CurrentUser: sessions.CurrentUser, // the user of policy's session cookie
-		LoginURL:    "/login",             // gets ?return_to=/oauth2/authorize?...
+		SignedInUser: sessions.SignedInUser, // the user of policy's session cookie; an error on an outage
+		LoginURL:     "/login",              // gets ?return_to=/oauth2/authorize?...
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -36,12 +36,12 @@ func newServer(t *testing.T) *httptest.Server {
 	p, err := provider.New(provider.Config{Clients: store, Tokens: store, Scopes: []string{"read", "write"}, AllowInsecureHTTP: true})
 	require.NoError(t, err)
 	az, err := p.AuthorizeHandler(provider.AuthorizeConfig{
-		CurrentUser: func(r *http.Request) (string, bool) {
+		SignedInUser: func(r *http.Request) (string, error) {
 			c, err := r.Cookie("user")
 			if err != nil {
-				return "", false
+				return "", nil // no cookie: nobody is signed in
 			}
-			return c.Value, true
+			return c.Value, nil
 		},
 		LoginURL: "/login",
 	})

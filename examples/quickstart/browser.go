@@ -69,10 +69,11 @@ func mountBrowser(mux *http.ServeMux, p *provider.Provider) (func(http.Handler) 
 		return nil, err
 	}
 	// The code flow: the signed-in user is the one of the session cookie;
-	// without one, the browser is sent to GET /login and back.
+	// without one, the browser is sent to GET /login and back. When the
+	// session store is down, the client gets temporarily_unavailable.
 	az, err := p.AuthorizeHandler(provider.AuthorizeConfig{
-		CurrentUser: sessions.CurrentUser,
-		LoginURL:    "/login",
+		SignedInUser: sessions.SignedInUser,
+		LoginURL:     "/login",
 	})
 	if err != nil {
 		return nil, err
