@@ -201,9 +201,9 @@ func (s *Sessions) SignedInUser(r *http.Request) (string, error) {
 // carries. It answers false when r has no session cookie, when the session
 // is malformed, unknown, expired, ended or bound to another client (which
 // ends it), and when the store cannot be reached: it cannot report an
-// outage, which looks like nobody being signed in. Use [Sessions.SignedInUser],
-// which returns an error then, for provider.AuthorizeConfig.SignedInUser.
-// It neither slides the session nor checks cross-origin protection: it
+// outage, which looks like nobody being signed in. Use
+// [Sessions.SignedInUser], which returns an error then, with
+// provider.AuthorizeConfig.SignedInUser. It neither slides the session nor checks cross-origin protection: it
 // only says who is signed in. Its signature fits
 // provider.AuthorizeConfig.CurrentUser.
 func (s *Sessions) CurrentUser(r *http.Request) (userID string, ok bool) {
