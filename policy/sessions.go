@@ -203,9 +203,9 @@ func (s *Sessions) SignedInUser(r *http.Request) (string, error) {
 // ends it), and when the store cannot be reached: it cannot report an
 // outage, which looks like nobody being signed in. Use
 // [Sessions.SignedInUser], which returns an error then, with
-// provider.AuthorizeConfig.SignedInUser. It neither slides the session nor checks cross-origin protection: it
-// only says who is signed in. Its signature fits
-// provider.AuthorizeConfig.CurrentUser.
+// provider.AuthorizeConfig.SignedInUser. It neither slides the session
+// nor checks cross-origin protection: it only says who is signed in. Its
+// signature fits provider.AuthorizeConfig.CurrentUser.
 func (s *Sessions) CurrentUser(r *http.Request) (userID string, ok bool) {
 	userID, err := s.SignedInUser(r)
 	if err != nil || userID == "" {
