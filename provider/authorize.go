@@ -129,7 +129,8 @@ type authorizeHandler struct {
 // client when cfg.SignedInUser cannot tell who is signed in; shows the
 // consent page (skipped for first-party clients), whose POST must be
 // same-origin and carry a form token bound to the user and the request;
-// and finally redirects to the client with a single-use code. It returns an error when cfg is incomplete.
+// and finally redirects to the client with a single-use code. It returns
+// an error when cfg is incomplete.
 func (p *Provider) AuthorizeHandler(cfg AuthorizeConfig) (http.Handler, error) {
 	var errs []error
 	switch {
