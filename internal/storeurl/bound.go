@@ -15,7 +15,14 @@ func (s *Stores) bound(d time.Duration) {
 		s.Cleaner = boundCleaner{s.Cleaner, d}
 	}
 	if s.Limiter != nil {
-		s.Limiter = boundLimiter{s.Limiter, d}
+		bl := boundLimiter{s.Limiter, d}
+		if b, ok := s.Limiter.(storage.BatchLimiter); ok {
+			// Keep the capability: the provider reserves an attempt's keys
+			// in one round trip only through it.
+			s.Limiter = boundBatchLimiter{bl, b}
+		} else {
+			s.Limiter = bl
+		}
 	}
 }
 
@@ -139,4 +146,23 @@ func (b boundLimiter) Refund(ctx context.Context, key string, r storage.Rate) er
 	ctx, cancel := context.WithTimeout(ctx, b.d)
 	defer cancel()
 	return b.s.Refund(ctx, key, r)
+}
+
+// boundBatchLimiter is a boundLimiter over a Limiter that is also a
+// storage.BatchLimiter, whose ReserveAll and RefundAll end within d too.
+type boundBatchLimiter struct {
+	boundLimiter
+	b storage.BatchLimiter
+}
+
+func (b boundBatchLimiter) ReserveAll(ctx context.Context, keys []storage.LimitKey) (int, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.d)
+	defer cancel()
+	return b.b.ReserveAll(ctx, keys)
+}
+
+func (b boundBatchLimiter) RefundAll(ctx context.Context, keys []storage.LimitKey) error {
+	ctx, cancel := context.WithTimeout(ctx, b.d)
+	defer cancel()
+	return b.b.RefundAll(ctx, keys)
 }

@@ -113,6 +113,38 @@ func TestBoundEndsAStuckCall(t *testing.T) {
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
 
+// blockingBatch is a Limiter and BatchLimiter whose ReserveAll and
+// RefundAll wait for their context.
+type blockingBatch struct{ storage.Limiter }
+
+func (blockingBatch) ReserveAll(ctx context.Context, _ []storage.LimitKey) (int, time.Duration, error) {
+	<-ctx.Done()
+	return -1, 0, ctx.Err()
+}
+
+func (blockingBatch) RefundAll(ctx context.Context, _ []storage.LimitKey) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// The bound limiter is a BatchLimiter exactly when the store's is (the
+// provider reserves in one round trip only through it), and its batch
+// calls end within the bound too.
+func TestBoundKeepsBatchLimiter(t *testing.T) {
+	s := &Stores{Limiter: blockingBatch{memory.NewLimiter(memory.LimiterConfig{})}}
+	s.bound(20 * time.Millisecond)
+	b, ok := s.Limiter.(storage.BatchLimiter)
+	require.True(t, ok, "the bound limiter hides BatchLimiter")
+	_, _, err := b.ReserveAll(context.Background(), nil)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorIs(t, b.RefundAll(context.Background(), nil), context.DeadlineExceeded)
+
+	plain := &Stores{Limiter: memory.NewLimiter(memory.LimiterConfig{})}
+	plain.bound(time.Second)
+	_, ok = plain.Limiter.(storage.BatchLimiter)
+	assert.False(t, ok, "the bound limiter claims BatchLimiter falsely")
+}
+
 // The bound client store hands the caller's client to the store, so the
 // revision goes in and comes back, and ErrConflict passes unchanged.
 func TestBoundPassesClientRevisions(t *testing.T) {
@@ -186,6 +218,8 @@ func TestOpenRedisUsesPrefix(t *testing.T) {
 	assert.Equal(t, "c1", c.ID)
 	_, err = s.Limiter.Fail(ctx, "k", storage.Rate{Burst: 1, Every: time.Second})
 	require.NoError(t, err)
+	_, ok := s.Limiter.(storage.BatchLimiter)
+	assert.True(t, ok, "the Redis limiter reserves in one round trip")
 }
 
 // The redis+cluster form reaches a real cluster: a grant's keys and the
