@@ -2,6 +2,8 @@ package redis
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,4 +109,49 @@ func TestLimiterBatchSurvivesScriptFlush(t *testing.T) {
 	w, err = l.Throttled(ctx, "a", r)
 	require.NoError(t, err)
 	assert.Zero(t, w, "the reservation under a was refunded")
+}
+
+// downHook fails, without sending them, the commands on a key that ends
+// in "down", as a cluster node that is down would: the other commands of
+// a pipeline run.
+type downHook struct{}
+
+func (downHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (downHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
+
+func (downHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		var up []goredis.Cmder
+		for _, cmd := range cmds {
+			if k, ok := cmd.Args()[3].(*string); ok && strings.HasSuffix(*k, "down") {
+				cmd.SetErr(errors.New("node down"))
+				continue
+			}
+			up = append(up, cmd)
+		}
+		if err := next(ctx, up); err != nil {
+			return err
+		}
+		return errors.New("node down")
+	}
+}
+
+// A ReserveAll that an outage of some keys' node fails is an error, and
+// leaves nothing counted under the keys it reserved on the nodes that
+// answered: the per-key path refunds them too.
+func TestLimiterReserveAllPartialOutageRefunds(t *testing.T) {
+	l := newHookedLimiter(t, downHook{})
+	ctx := context.Background()
+	r := storage.Rate{Burst: 1, Every: time.Minute}
+	for _, keys := range [][]storage.LimitKey{
+		{{Key: "up", Rate: r}, {Key: "down", Rate: r}},
+		{{Key: "down", Rate: r}, {Key: "up", Rate: r}},
+	} {
+		_, _, err := l.ReserveAll(ctx, keys)
+		require.Error(t, err)
+		w, err := l.Throttled(ctx, "up", r)
+		require.NoError(t, err)
+		assert.Zero(t, w, "the reservation under the key that answered was refunded")
+	}
 }
