@@ -388,8 +388,8 @@ func BenchmarkParallelValidate(b *testing.B) {
 // kinds) of an http.Request and of our identity context; allocSink keeps
 // them on the heap.
 type (
-	requestSized  struct{ p [38]*byte }
-	identitySized struct{ p [14]*byte }
+	requestSized  [38]*byte
+	identitySized [14]*byte
 	allocSink     struct {
 		req *requestSized
 		ctx *identitySized
