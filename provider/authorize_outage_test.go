@@ -183,3 +183,32 @@ func TestAuthorizeSignedInUser(t *testing.T) {
 		assert.Equal(t, "user-7", body(t, w)["user_id"])
 	})
 }
+
+// An error wins over the user ID returned with it: SignedInUser could not
+// tell, so no code is issued for that user. And CurrentUser keeps its old
+// meaning: false is nobody whatever ID comes with it, and so is true with
+// an empty ID.
+func TestAuthorizeUserCallbackResults(t *testing.T) {
+	first := spaParams("client_id", "first", "redirect_uri", "https://first.example/cb")
+	login := "/login?return_to=" + url.QueryEscape("/oauth2/authorize?"+first.Encode())
+
+	t.Run("SignedInUser: a user and an error is an outage", func(t *testing.T) {
+		e := newAuthzEnv(t, nil, func(c *provider.AuthorizeConfig) {
+			c.CurrentUser = nil
+			c.SignedInUser = func(*http.Request) (string, error) { return "user-1", errSessionsDown }
+		})
+		w := e.get(first, "")
+		assertUnavailableRedirect(t, w, http.StatusFound, "https://first.example/cb", "")
+	})
+	for name, cur := range map[string]func(*http.Request) (string, bool){
+		"CurrentUser: an ID with false is nobody": func(*http.Request) (string, bool) { return "user-1", false },
+		"CurrentUser: true with no ID is nobody":  func(*http.Request) (string, bool) { return "", true },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newAuthzEnv(t, nil, func(c *provider.AuthorizeConfig) { c.CurrentUser = cur })
+			w := e.get(first, "")
+			require.Equal(t, http.StatusFound, w.Code, w.Body.String())
+			assert.Equal(t, login, w.Header().Get("Location"))
+		})
+	}
+}
