@@ -69,8 +69,11 @@ func mountBrowser(mux *http.ServeMux, p *provider.Provider) (func(http.Handler) 
 		return nil, err
 	}
 	// The code flow: the signed-in user is the one of the session cookie;
-	// without one, the browser is sent to GET /login and back. When the
-	// session store is down, the client gets temporarily_unavailable.
+	// without one, the browser is sent to GET /login and back. The
+	// sessions share the store with the clients, so when it is down the
+	// client cannot be read and the browser gets the 503 error page; when
+	// only the sessions cannot be read (say one node of a Redis Cluster),
+	// the client gets temporarily_unavailable, never the login page.
 	az, err := p.AuthorizeHandler(provider.AuthorizeConfig{
 		SignedInUser: sessions.SignedInUser,
 		LoginURL:     "/login",
