@@ -23,10 +23,18 @@ import (
 
 const secret = "policy-test-secret-0123456789abcdefghijklmn"
 
-// flakyStore is the memory store whose token lookups fail while down is set.
+// flakyStore is the memory store whose token lookups fail while down is
+// set, and whose grant revocations fail while revokeDown is.
 type flakyStore struct {
 	*memory.Store
-	down atomic.Bool
+	down, revokeDown atomic.Bool
+}
+
+func (s *flakyStore) RevokeGrant(ctx context.Context, grantID string) error {
+	if s.revokeDown.Load() {
+		return errors.New("redis: i/o timeout")
+	}
+	return s.Store.RevokeGrant(ctx, grantID)
 }
 
 func (s *flakyStore) LookupToken(ctx context.Context, k storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {

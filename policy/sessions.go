@@ -175,10 +175,10 @@ func (s *Sessions) clearCookie(w http.ResponseWriter) {
 // SignedInUser returns the ID of the user whose live session cookie r
 // carries. It returns "" and a nil error when r has no session cookie and
 // when the session is malformed, unknown, expired, ended or bound to
-// another client (which ends it): nobody is signed in. It returns an error
-// when it cannot tell, because the store failed (or r's context ended)
-// while the session was looked up; the error's text is for logs, not for
-// the browser. It neither slides the session nor checks cross-origin
+// another client (which ends it, unless the store fails to): nobody is
+// signed in. It returns an error when it cannot tell, because the store
+// failed (or r's context ended) while the session was looked up; the
+// error's text is for logs, not for the browser. It neither slides the session nor checks cross-origin
 // protection: it only says who is signed in. Its signature fits
 // provider.AuthorizeConfig.SignedInUser, which answers such an error as
 // temporarily_unavailable rather than sending the user to log in.
@@ -200,7 +200,7 @@ func (s *Sessions) SignedInUser(r *http.Request) (string, error) {
 // CurrentUser returns the ID of the user whose live session cookie r
 // carries. It answers false when r has no session cookie, when the session
 // is malformed, unknown, expired, ended or bound to another client (which
-// ends it), and when the store cannot be reached: it cannot report an
+// ends it, unless the store fails to), and when the store cannot be reached: it cannot report an
 // outage, which looks like nobody being signed in. Use
 // [Sessions.SignedInUser], which returns an error then, with
 // provider.AuthorizeConfig.SignedInUser. It neither slides the session

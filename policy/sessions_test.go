@@ -68,6 +68,15 @@ func TestSignedInUser(t *testing.T) {
 		nobody(t, e, reqOpts{cookie: cookie, ua: "curl/8"})
 		nobody(t, e, reqOpts{cookie: cookie})
 	})
+	t.Run("binding mismatch whose revocation fails: still nobody", func(t *testing.T) {
+		// The lookup worked and the token is not the caller's: whether
+		// the store then managed to end the session, nobody is signed in
+		// on this request, and it is no outage.
+		e := newSessEnv(t, sessOpts{bind: true})
+		cookie := e.login(t, reqOpts{})
+		e.store.revokeDown.Store(true)
+		nobody(t, e, reqOpts{cookie: cookie, ua: "curl/8"})
+	})
 	t.Run("store outage: an error", func(t *testing.T) {
 		e := newSessEnv(t, sessOpts{})
 		cookie := e.login(t, reqOpts{})

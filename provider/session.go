@@ -65,7 +65,8 @@ func (p *Provider) CreateSession(r *http.Request, userID string, scopes []string
 // [Provider.ValidateAccessToken] does an access token: a malformed token
 // costs no store lookup; a malformed, unknown, expired or ended session,
 // or one presented from another client IP or User-Agent than it is bound
-// to (which also ends it), is [ErrInvalidToken]; any other error is a
+// to (which also ends it, unless revoking it fails: the store error is
+// then joined to it), is [ErrInvalidToken]; any other error is a
 // store failure (503). The returned TokenInfo is the caller's.
 func (p *Provider) ValidateSession(r *http.Request, raw string) (*storage.TokenInfo, error) {
 	return p.validateToken(r, storage.KindSession, raw)
