@@ -2,16 +2,11 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
+	"github.com/oauth2provider/oauth2provider/internal/clientmod"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
-
-// maxDisableTries bounds the reads and updates DisableClient makes: each
-// failed one means a concurrent write of the client (a secret rotation)
-// committed in between, and there are few of those.
-const maxDisableTries = 8
 
 // DisableClient disables the client with the given ID and revokes every
 // grant issued to it, so its tokens stop working at once (the Pyramid
@@ -43,23 +38,13 @@ func (p *Provider) DisableClient(ctx context.Context, id string) (int, error) {
 
 // disableClient sets Disabled on the stored client, unless it is set
 // already, with a compare-and-set on its revision, read again after each
-// conflict.
+// conflict (clientmod.Modify).
 func (p *Provider) disableClient(ctx context.Context, id string) error {
-	var err error
-	for range maxDisableTries {
-		var c *storage.Client
-		c, err = p.cfg.Clients.GetClient(ctx, id)
-		if err != nil {
-			return err
-		}
+	return clientmod.Modify(ctx, p.cfg.Clients, id, func(c *storage.Client) (bool, error) {
 		if c.Disabled {
-			return nil
+			return false, nil
 		}
 		c.Disabled = true
-		err = p.cfg.Clients.UpdateClient(ctx, c)
-		if !errors.Is(err, storage.ErrConflict) {
-			return err
-		}
-	}
-	return err
+		return true, nil
+	})
 }

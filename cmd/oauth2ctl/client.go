@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/oauth2provider/oauth2provider/internal/clientmod"
 	"github.com/oauth2provider/oauth2provider/internal/loopback"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -361,39 +362,33 @@ func cmdClientRotateSecret(ctx context.Context, e *env, args []string) error {
 	return showSecret(e, id, secret)
 }
 
-// maxRotateTries bounds the reads and updates of setSecretHash: each
-// failed one means a concurrent write of the client (a disable) committed
-// in between, and there are few of those.
-const maxRotateTries = 8
+// maxRotateTries bounds the reads and updates of setSecretHash.
+const maxRotateTries = clientmod.Tries
+
+// errPublic stops setSecretHash on a client that is public when read.
+var errPublic = errors.New("public client")
 
 // setSecretHash makes hash the secret of the confidential client id. It
-// updates the client with the revision it read (see
-// storage.ClientStore.UpdateClient), so it never undoes a concurrent
-// update, such as a disable, and is never silently undone by one. When
-// the client changed in between it reads it again (refusing it should it
-// now be public) and retries with the same hash, up to a few times.
+// updates the client with the revision it read (clientmod.Modify), so it
+// never undoes a concurrent update, such as a disable, and is never
+// silently undone by one. When the client changed in between it reads it
+// again (refusing it should it now be public) and retries with the same
+// hash, up to a few times.
 func setSecretHash(ctx context.Context, clients storage.ClientStore, id, hash string) error {
-	var err error
-	for range maxRotateTries {
-		var c *storage.Client
-		c, err = clients.GetClient(ctx, id)
-		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("no client %s", id)
-		}
-		if err != nil {
-			return err
-		}
+	err := clientmod.Modify(ctx, clients, id, func(c *storage.Client) (bool, error) {
 		if c.Public {
-			return fmt.Errorf("client %s is public: it has no secret", id)
+			return false, errPublic
 		}
 		c.SecretHash = hash
-		err = clients.UpdateClient(ctx, c)
-		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("no client %s", id)
-		}
-		if !errors.Is(err, storage.ErrConflict) {
-			return err
-		}
+		return true, nil
+	})
+	switch {
+	case errors.Is(err, errPublic):
+		return fmt.Errorf("client %s is public: it has no secret", id)
+	case errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("no client %s", id)
+	case errors.Is(err, storage.ErrConflict):
+		return fmt.Errorf("client %s kept changing while its secret was rotated; nothing changed, try again: %w", id, err)
 	}
-	return fmt.Errorf("client %s kept changing while its secret was rotated; nothing changed, try again: %w", id, err)
+	return err
 }
