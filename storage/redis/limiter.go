@@ -76,6 +76,11 @@ func NewLimiter(client goredis.UniversalClient, prefix string) *Limiter {
 // the stored TATs.
 const limiterEpoch = 1483228800
 
+// luaLimiterNow sets now to Redis's TIME in seconds since limiterEpoch,
+// the clock of the limiter's scripts.
+var luaLimiterNow = `local t = redis.call('TIME')
+local now = (t[1] - ` + strconv.Itoa(limiterEpoch) + `) + (t[2] / 1000000)`
+
 // gcraScript runs GCRA on one key: it adds cost cells to the key's TAT if
 // they fit in the bucket, atomically.
 // KEYS: the key. ARGV: a cell's length in seconds (e), the bucket's size in
@@ -93,8 +98,7 @@ redis.replicate_commands()
 local e = tonumber(ARGV[1])
 local size = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = (t[1] - ` + strconv.Itoa(limiterEpoch) + `) + (t[2] / 1000000)
+` + luaLimiterNow + `
 local tat = now
 local v = redis.call('GET', KEYS[1])
 if v then
@@ -120,8 +124,7 @@ var refundScript = newScript(`
 redis.replicate_commands()
 local tat = tonumber(redis.call("GET", KEYS[1]))
 if not tat then return 0 end
-local t = redis.call("TIME")
-local now = (t[1] - ` + strconv.Itoa(limiterEpoch) + `) + (t[2] / 1000000)
+` + luaLimiterNow + `
 local left = tat - tonumber(ARGV[1]) - now
 if left <= 0 then
   redis.call("DEL", KEYS[1])
@@ -174,8 +177,8 @@ func replySeconds(v any) (time.Duration, error) {
 // a bucket of size cells of r.Every.
 func (l *Limiter) gcraArgs(key string, r storage.Rate, size, n int) []string {
 	return []string{
-		"rate:" + l.prefix + key,
-		strconv.FormatFloat(r.Every.Seconds(), 'f', -1, 64),
+		l.redisKey(key),
+		cellSeconds(r),
 		strconv.Itoa(size),
 		strconv.Itoa(n),
 	}
@@ -184,10 +187,16 @@ func (l *Limiter) gcraArgs(key string, r storage.Rate, size, n int) []string {
 // refundArgs are the keys and arguments of refundScript taking one
 // failure of r off key.
 func (l *Limiter) refundArgs(key string, r storage.Rate) []string {
-	return []string{
-		"rate:" + l.prefix + key,
-		strconv.FormatFloat(r.Every.Seconds(), 'f', -1, 64),
-	}
+	return []string{l.redisKey(key), cellSeconds(r)}
+}
+
+// redisKey is the Redis key of limiter key key.
+func (l *Limiter) redisKey(key string) string { return "rate:" + l.prefix + key }
+
+// cellSeconds is one failure's cell of r, in seconds, as the scripts take
+// it.
+func cellSeconds(r storage.Rate) string {
+	return strconv.FormatFloat(r.Every.Seconds(), 'f', -1, 64)
 }
 
 // limiterError wraps an error of Redis or of a reply. It names neither
@@ -258,13 +267,8 @@ func (l *Limiter) Refund(ctx context.Context, key string, r storage.Rate) error 
 // sent); failures may or may not have been counted (those the replies
 // show reserved are refunded, as after a refusal).
 func (l *Limiter) ReserveAll(ctx context.Context, keys []storage.LimitKey) (refused int, retryAfter time.Duration, err error) {
-	for _, k := range keys {
-		if err := checkLimiterRate(k.Rate); err != nil {
-			return -1, 0, err
-		}
-	}
-	if len(keys) == 0 {
-		return -1, 0, nil
+	if err := checkLimiterRates(keys); err != nil || len(keys) == 0 {
+		return -1, 0, err
 	}
 	calls := make([]scriptCall, len(keys))
 	for i, k := range keys {
@@ -307,13 +311,8 @@ func (l *Limiter) ReserveAll(ctx context.Context, keys []storage.LimitKey) (refu
 // or an invalid Rate (then nothing is sent); the refunds may or may not
 // have been made.
 func (l *Limiter) RefundAll(ctx context.Context, keys []storage.LimitKey) error {
-	for _, k := range keys {
-		if err := checkLimiterRate(k.Rate); err != nil {
-			return err
-		}
-	}
-	if len(keys) == 0 {
-		return nil
+	if err := checkLimiterRates(keys); err != nil || len(keys) == 0 {
+		return err
 	}
 	calls := make([]scriptCall, len(keys))
 	for i, k := range keys {
@@ -343,6 +342,16 @@ func (l *Limiter) run(ctx context.Context, key string, r storage.Rate, n int) (t
 		return 0, nil
 	}
 	return min(wait, time.Duration(r.Burst)*r.Every), nil
+}
+
+// checkLimiterRates is checkLimiterRate of every key's Rate.
+func checkLimiterRates(keys []storage.LimitKey) error {
+	for _, k := range keys {
+		if err := checkLimiterRate(k.Rate); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkLimiterRate refuses a Rate that cannot throttle: ignoring it would
