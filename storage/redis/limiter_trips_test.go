@@ -18,11 +18,7 @@ import (
 // with hook added to it, under a fresh prefix.
 func newHookedLimiter(t *testing.T, hook goredis.Hook) *Limiter {
 	t.Helper()
-	base := singleClient(t).(*goredis.Client)
-	rdb := goredis.NewClient(base.Options())
-	t.Cleanup(func() { _ = rdb.Close() })
-	rdb.AddHook(hook)
-	l, _ := newTestLimiter(t, rdb)
+	l, _ := newTestLimiter(t, hookedClient(t, hook))
 	return l
 }
 

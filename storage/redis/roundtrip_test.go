@@ -206,13 +206,21 @@ func TestCreateGrantRetriesOnlyWhatWasNotCached(t *testing.T) {
 // with hook added to it.
 func newHookedHarness(t *testing.T, hook goredis.Hook) *harness {
 	t.Helper()
+	rdb := hookedClient(t, hook)
+	clk := newFakeClock()
+	s, prefix := newStore(t, rdb, clk.Now)
+	return &harness{t: t, s: s, rdb: rdb, clk: clk, prefix: prefix, ctx: t.Context()}
+}
+
+// hookedClient returns a single-node client of its own, with hook added
+// to it, closed when t ends.
+func hookedClient(t *testing.T, hook goredis.Hook) *goredis.Client {
+	t.Helper()
 	base := singleClient(t).(*goredis.Client)
 	rdb := goredis.NewClient(base.Options())
 	t.Cleanup(func() { _ = rdb.Close() })
 	rdb.AddHook(hook)
-	clk := newFakeClock()
-	s, prefix := newStore(t, rdb, clk.Now)
-	return &harness{t: t, s: s, rdb: rdb, clk: clk, prefix: prefix, ctx: t.Context()}
+	return rdb
 }
 
 // newFlushHarness returns a harness on a redis-server of its own, so that
