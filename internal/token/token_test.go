@@ -59,6 +59,9 @@ func TestParseRefusesMalformed(t *testing.T) {
 		"sum changed":    flip(Len - 2),
 		"bad alphabet":   tok[:30] + "+" + tok[31:],
 		"nonzero spare":  tok[:Len-1] + "B",
+		"bad sum char":   tok[:Len-3] + "=" + tok[Len-2:],
+		"non-ASCII byte": tok[:10] + "\xff" + tok[11:],
+		"NUL byte":       tok[:Len-1] + "\x00",
 		"unknown prefix": "xyz_" + tok[4:],
 	}
 	for name, s := range cases {
@@ -100,4 +103,17 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted %q as %+v", s, ref)
 		}
 	})
+}
+
+// BenchmarkParse is the format check of every bearer request: length,
+// prefix, alphabet and checksum, then the SHA-256 a store looks it up by.
+func BenchmarkParse(b *testing.B) {
+	gid, _ := NewGrantID()
+	tok, _, _ := New(storage.KindAccess, gid)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(storage.KindAccess, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
