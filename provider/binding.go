@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/oauth2provider/oauth2provider/internal/header"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
@@ -64,7 +65,7 @@ func (p *Provider) fingerprint(r *http.Request, ip netip.Addr) string {
 		m.mac.Reset()
 	}
 	in := appendIPField(m.buf[:0], ip)
-	in = appendField(in, r.Header.Get("User-Agent"))
+	in = appendField(in, header.First(r.Header, "User-Agent"))
 	m.mac.Write(in)
 	// The digest, then the fingerprint, in the same buffer (at least
 	// fingerprintBuf long, enough for both).

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -65,10 +64,10 @@ func parseBasicAuth(h string) (id, secret string, isBasic bool, err error) {
 	if !ok {
 		return "", "", true, errMalformedBasic
 	}
-	if id, err = url.QueryUnescape(rawID); err != nil || id == "" {
+	if id, err = unescapeParam(rawID); err != nil || id == "" {
 		return "", "", true, errMalformedBasic
 	}
-	if secret, err = url.QueryUnescape(rawSecret); err != nil {
+	if secret, err = unescapeParam(rawSecret); err != nil {
 		return "", "", true, errMalformedBasic
 	}
 	return id, secret, true, nil
@@ -92,7 +91,7 @@ func parseBasicAuth(h string) (id, secret string, isBasic bool, err error) {
 // client may come from the cache of Config.ClientCacheTTL; it is empty
 // for every other request, which always reads the store.
 func (p *Provider) authenticateClient(r *http.Request, f form, exchange string) (*authenticatedClient, *Error) {
-	authz := r.Header.Values("Authorization")
+	authz := r.Header["Authorization"] // canonical key: see header.First
 	if len(authz) > 1 {
 		return nil, errInvalidRequest("more than one Authorization header")
 	}

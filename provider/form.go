@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/oauth2provider/oauth2provider/internal/header"
 )
 
 // Parameter names of the endpoints (RFC 6749, RFC 7009, RFC 7662).
@@ -175,7 +177,7 @@ func (p *Provider) parseForm(w http.ResponseWriter, r *http.Request) (form, *Err
 	if queryHasSecret(r.URL.RawQuery) {
 		return form{}, errInvalidRequest("credentials must be sent in the request body, not in the URL")
 	}
-	if ct := r.Header.Get("Content-Type"); ct != formContentType {
+	if ct := header.First(r.Header, "Content-Type"); ct != formContentType {
 		mt, _, err := mime.ParseMediaType(ct)
 		if ct == "" || err != nil || !strings.EqualFold(mt, formContentType) {
 			return form{}, errInvalidRequest("Content-Type must be application/x-www-form-urlencoded")

@@ -40,6 +40,21 @@ func FuzzParseBasicAuth(f *testing.F) {
 	})
 }
 
+// FuzzUnescapeParam: the shortcut for values without escapes decodes
+// exactly as url.QueryUnescape.
+func FuzzUnescapeParam(f *testing.F) {
+	for _, s := range []string{"", "plain", "a+b", "a%20b", "%zz", "100%", "s3cr%2Bt", "x%"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := unescapeParam(s)
+		want, wantErr := url.QueryUnescape(s)
+		if got != want || (err == nil) != (wantErr == nil) {
+			t.Fatalf("unescapeParam(%q) = %q, %v; url.QueryUnescape: %q, %v", s, got, err, want, wantErr)
+		}
+	})
+}
+
 func FuzzParseForm(f *testing.F) {
 	f.Add("grant_type=password&username=a&password=b", "application/x-www-form-urlencoded", "")
 	f.Add("grant_type=password&grant_type=password", "application/x-www-form-urlencoded; charset=utf-8", "")

@@ -2,6 +2,8 @@
 // policies.
 package header
 
+import "net/http"
+
 // Quote returns s as an RFC 9110 quoted-string (§5.6.4), for an
 // auth-param of a WWW-Authenticate challenge: '"' and '\' are escaped,
 // and control characters, which no header may carry, are dropped.
@@ -19,4 +21,15 @@ func Quote(s string) string {
 		}
 	}
 	return string(append(b, '"'))
+}
+
+// First returns the first value of the request header key, which must be
+// in canonical form (TestHeaderKeysAreCanonical checks the callers):
+// net/http canonicalizes the keys of every request it reads, so a map
+// index finds it, where Header.Get canonicalizes key again on every call.
+func First(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }

@@ -1,6 +1,14 @@
 package header
 
-import "testing"
+import (
+	"net/http"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
 
 func TestQuote(t *testing.T) {
 	for in, want := range map[string]string{
@@ -14,6 +22,48 @@ func TestQuote(t *testing.T) {
 	} {
 		if got := Quote(in); got != want {
 			t.Errorf("Quote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestHeaderKeysAreCanonical: the provider and the policies read request
+// headers by map index (First, Header["..."]), which finds only
+// canonical keys, the form net/http stores every request's headers in.
+func TestHeaderKeysAreCanonical(t *testing.T) {
+	lookup := regexp.MustCompile(`header\.First\([^,()]+, "([^"]+)"\)|Header\["([^"]+)"\]`)
+	var keys []string
+	for _, dir := range []string{"../../provider", "../../policy"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			src, err := os.ReadFile(f) // #nosec G304 -- the repository's own sources
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range lookup.FindAllStringSubmatch(string(src), -1) {
+				k := m[1] + m[2]
+				keys = append(keys, k)
+				if c := textproto.CanonicalMIMEHeaderKey(k); c != k {
+					t.Errorf("%s reads header %q, a key net/http never stores (it stores %q)", f, k, c)
+				}
+			}
+		}
+	}
+	if len(keys) < 4 {
+		t.Errorf("found only the lookups %q: has the pattern gone stale?", keys)
+	}
+}
+
+func TestFirst(t *testing.T) {
+	h := http.Header{"User-Agent": {"a", "b"}, "Empty": {}}
+	for key, want := range map[string]string{"User-Agent": "a", "Empty": "", "Absent": ""} {
+		if got := First(h, key); got != want {
+			t.Errorf("First(%q) = %q, want %q", key, got, want)
 		}
 	}
 }
