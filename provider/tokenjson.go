@@ -33,9 +33,10 @@ func (r *tokenResponse) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-// jsonSafe tells the ASCII bytes encoding/json writes as they are.
-var jsonSafe = func() (t [utf8.RuneSelf]bool) {
-	for c := range t {
+// jsonSafe tells the bytes encoding/json writes as they are, one by
+// one: ASCII but for control characters, '"', '\\', '<', '>' and '&'.
+var jsonSafe = func() (t [256]bool) {
+	for c := range utf8.RuneSelf {
 		t[c] = c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
 	}
 	return t
@@ -49,11 +50,15 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Runs of bytes written as they are (all of a token) in a tight
+		// loop: a byte indexes the 256 entries of jsonSafe without a check.
+		for i < len(s) && jsonSafe[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		if c := s[i]; c < utf8.RuneSelf {
-			if jsonSafe[c] {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
