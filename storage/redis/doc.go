@@ -59,8 +59,9 @@
 // as revocation through an index checks the grant's user or client), and
 // after an exchange or an extension moves a grant's expiry past its
 // horizon. RevokeUser and
-// RevokeClient revoke the indexed grants one by one, each atomically but
-// not all at once: a grant created concurrently with RevokeUser or
+// RevokeClient read the index and revoke the indexed grants with one
+// script each, sent in pipelines of 256 scripts, each grant atomically
+// but not all at once: a grant created concurrently with RevokeUser or
 // RevokeClient may survive it.
 //
 // CreateClient is a single command (SET NX); UpdateClient is one Lua

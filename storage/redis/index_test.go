@@ -1,0 +1,237 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// manyGrants is a user's grant count that takes more than one pipeline
+// of revokeBatch.
+const manyGrants = revokeBatch + 44
+
+// grants stores n grants of client for user, living ttl, and returns
+// their access tokens.
+func (h *harness) grants(n int, clientID, userID string, ttl time.Duration) []storage.TokenRef {
+	h.t.Helper()
+	access := make([]storage.TokenRef, n)
+	for i := range access {
+		_, access[i], _ = h.grant(clientID, userID, ttl)
+	}
+	return access
+}
+
+// RevokeUser and RevokeClient cost the index read, one pipeline of
+// revoke scripts per revokeBatch grants, and the removal of the entries:
+// not one round trip per grant.
+func TestRevokeIndexRoundTrips(t *testing.T) {
+	var trips tripCounter
+	h := newHookedHarness(t, &trips)
+	// Warm up: the first call of each script may be NOSCRIPT + EVAL.
+	g, _, _ := h.grant("web", "warm", time.Hour)
+	require.NoError(t, h.s.RevokeGrant(h.ctx, g.ID))
+
+	access := h.grants(manyGrants, "web", "alice", time.Hour)
+	_, bob, _ := h.grant("web", "bob", time.Hour)
+	const want = 1 + (manyGrants+revokeBatch-1)/revokeBatch + 1
+	assert.EqualValues(t, want, trips.count(func() {
+		n, err := h.s.RevokeUser(h.ctx, "alice")
+		require.NoError(t, err)
+		assert.Equal(t, manyGrants, n)
+	}), "RevokeUser of %d grants", manyGrants)
+	assert.False(t, h.live(storage.KindAccess, access[0]))
+	assert.False(t, h.live(storage.KindAccess, access[manyGrants-1]))
+
+	// The client's index lists alice's ended grants, bob's live one and
+	// the warm-up grant.
+	assert.EqualValues(t, want, trips.count(func() {
+		n, err := h.s.RevokeClient(h.ctx, "web")
+		require.NoError(t, err)
+		assert.Equal(t, 1, n, "only bob's grant was live")
+	}), "RevokeClient of %d grants", manyGrants+2)
+	assert.False(t, h.live(storage.KindAccess, bob))
+}
+
+// Across pipelines, RevokeUser counts the live grants it ended, removes
+// the entries of the grants it found (live or already ended), and keeps
+// the entry of a grant not yet written and that of another user's grant.
+func TestRevokeIndexAcrossBatches(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		access := h.grants(manyGrants, "web", "alice", time.Hour)
+		ended := 0
+		for i := 0; i < manyGrants; i += 29 {
+			require.NoError(t, h.s.RevokeGrant(h.ctx, access[i].GrantID))
+			ended++
+		}
+		require.NoError(t, h.s.index(h.ctx, h.clk.Now(), "coming", "alice", "web", h.clk.Now().Add(time.Hour)))
+		other, bob, _ := h.grant("web", "bob", time.Hour)
+		require.NoError(t, h.rdb.ZAdd(h.ctx, h.s.userGrantsKey("alice"), goredis.Z{Score: float64(other.ExpiresAt.UnixMilli()), Member: other.ID}).Err())
+
+		n, err := h.s.RevokeUser(h.ctx, "alice")
+		require.NoError(t, err)
+		assert.Equal(t, manyGrants-ended, n)
+		for _, a := range access {
+			assert.False(t, h.live(storage.KindAccess, a), "grant %s", a.GrantID)
+		}
+		assert.True(t, h.live(storage.KindAccess, bob), "a stale entry revokes nothing")
+		ids, err := h.rdb.ZRange(h.ctx, h.s.userGrantsKey("alice"), 0, -1).Result()
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []string{"coming", other.ID}, ids)
+
+		n, err = h.s.RevokeUser(h.ctx, "alice")
+		require.NoError(t, err)
+		assert.Zero(t, n, "nothing left to end")
+	})
+}
+
+// A server that lost its script cache (a restart, SCRIPT FLUSH) still
+// revokes a user's and a client's grants, over several pipelines: the
+// calls answered NOSCRIPT are sent again with the script's body.
+func TestRevokeIndexSurvivesScriptFlush(t *testing.T) {
+	h := newFlushHarness(t)
+	alice := h.grants(manyGrants, "web", "alice", time.Hour)
+	bob := h.grants(3, "web", "bob", time.Hour)
+
+	require.NoError(t, h.rdb.ScriptFlush(h.ctx).Err())
+	n, err := h.s.RevokeUser(h.ctx, "alice")
+	require.NoError(t, err)
+	assert.Equal(t, manyGrants, n)
+	for _, a := range alice {
+		assert.False(t, h.live(storage.KindAccess, a), "grant %s", a.GrantID)
+	}
+
+	require.NoError(t, h.rdb.ScriptFlush(h.ctx).Err())
+	n, err = h.s.RevokeClient(h.ctx, "web")
+	require.NoError(t, err)
+	assert.Equal(t, len(bob), n)
+	for _, a := range bob {
+		assert.False(t, h.live(storage.KindAccess, a), "grant %s", a.GrantID)
+	}
+	for _, key := range []string{h.s.userGrantsKey("alice"), h.s.clientGrantsKey("web")} {
+		ids, err := h.rdb.ZRange(h.ctx, key, 0, -1).Result()
+		require.NoError(t, err)
+		assert.Empty(t, ids, key)
+	}
+}
+
+// failNth is a go-redis hook that, when armed, fails the nth revoke
+// script call it sees (from 1), alone or in a pipeline, without sending
+// it; the other calls of a pipeline run.
+type failNth struct {
+	n     int64
+	seen  atomic.Int64
+	armed atomic.Bool
+}
+
+var errCallFailed = errors.New("call failed")
+
+func (f *failNth) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (f *failNth) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		if f.fails(cmd) {
+			cmd.SetErr(errCallFailed)
+			return errCallFailed
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (f *failNth) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		var rest []goredis.Cmder
+		failed := false
+		for _, cmd := range cmds {
+			if f.fails(cmd) {
+				cmd.SetErr(errCallFailed)
+				failed = true
+				continue
+			}
+			rest = append(rest, cmd)
+		}
+		if err := next(ctx, rest); err != nil || !failed {
+			return err
+		}
+		return errCallFailed
+	}
+}
+
+// fails reports whether cmd is the call to fail.
+func (f *failNth) fails(cmd goredis.Cmder) bool {
+	args := cmd.Args()
+	if !f.armed.Load() || len(args) < 2 || !strings.EqualFold(cmd.Name(), "evalsha") {
+		return false
+	}
+	if sha, ok := args[1].(*string); !ok || *sha != revokeScript.sha {
+		return false
+	}
+	return f.seen.Add(1) == f.n
+}
+
+// A revoke call that fails fails RevokeUser with the call's error, wrapped,
+// and the count of the live grants ended before it; the index keeps its
+// entries, and a later RevokeUser ends the rest.
+func TestRevokeIndexReportsAFailedCall(t *testing.T) {
+	f := &failNth{n: 101}
+	h := newHookedHarness(t, f)
+	g, _, _ := h.grant("web", "warm", time.Hour)
+	require.NoError(t, h.s.RevokeGrant(h.ctx, g.ID))
+	access := h.grants(manyGrants, "web", "alice", time.Hour)
+
+	f.armed.Store(true)
+	n, err := h.s.RevokeUser(h.ctx, "alice")
+	f.armed.Store(false)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, errCallFailed)
+	assert.True(t, strings.HasPrefix(err.Error(), "redis: revoke user: "), err.Error())
+	assert.Equal(t, 100, n, "the grants before the failed call")
+	ids, err := h.rdb.ZRange(h.ctx, h.s.userGrantsKey("alice"), 0, -1).Result()
+	require.NoError(t, err)
+	assert.Len(t, ids, manyGrants, "the index keeps its entries")
+
+	m, err := h.s.RevokeUser(h.ctx, "alice")
+	require.NoError(t, err)
+	assert.LessOrEqual(t, n+m, manyGrants)
+	for _, a := range access {
+		assert.False(t, h.live(storage.KindAccess, a), "grant %s", a.GrantID)
+	}
+	ids, err = h.rdb.ZRange(h.ctx, h.s.userGrantsKey("alice"), 0, -1).Result()
+	require.NoError(t, err)
+	assert.Empty(t, ids)
+}
+
+// refuseRevokes is a go-redis hook that refuses, without sending it,
+// every pipeline of revoke script calls, as a circuit breaker does: the
+// calls are left without a reply or an error of their own.
+type refuseRevokes struct{}
+
+func (refuseRevokes) DialHook(next goredis.DialHook) goredis.DialHook          { return next }
+func (refuseRevokes) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
+func (refuseRevokes) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		if sha, ok := cmds[0].Args()[1].(*string); ok && *sha == revokeScript.sha {
+			return errOpen
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// RevokeUser whose pipeline is refused reports the refusal, not a
+// decoding error, and ends nothing.
+func TestRevokeIndexReportsARefusedPipeline(t *testing.T) {
+	h := newHookedHarness(t, refuseRevokes{})
+	_, access, _ := h.grant("web", "alice", time.Hour)
+	n, err := h.s.RevokeUser(h.ctx, "alice")
+	assert.ErrorIs(t, err, errOpen, "%v", err)
+	assert.Zero(t, n)
+	assert.True(t, h.live(storage.KindAccess, access))
+}
