@@ -154,6 +154,16 @@ type Exchange struct {
 	// Issue are the new tokens, stored in the presented token's grant.
 	// Their GrantID is set by the store.
 	Issue []Token
+	// Bind, when not empty, binds a grant that is not bound yet (empty
+	// Binding) to this fingerprint, atomically with the exchange: the
+	// grant returned and every later lookup or Check show it as the
+	// grant's Binding. A grant already bound keeps its binding. Check
+	// is shown the grant as it was before. An exchange that fails (an
+	// error from Check, reuse, not found) binds nothing. The provider
+	// sets it when it exchanges an authorization code, so that the
+	// grant is bound to the client that holds its tokens. Empty means
+	// the binding is left as it is.
+	Bind string
 }
 
 // TokenStore keeps grants and the hashes of their tokens. Implementations
@@ -179,7 +189,10 @@ type TokenStore interface {
 	// ErrTokenReused; a consumed token stays reuse until its own expiry,
 	// even after its grant was revoked. An unknown or expired token, a
 	// live token of a revoked grant, or a grant of another client, is
-	// ErrNotFound and changes nothing.
+	// ErrNotFound and changes nothing. When x.Bind is set and the grant
+	// is not bound, the same atomic step binds it (Grant.Binding =
+	// x.Bind); of concurrent exchanges that bind one grant, the first
+	// sets the binding and the grant a later one returns shows it.
 	ExchangeToken(ctx context.Context, x Exchange) (*Grant, error)
 
 	// ExtendToken moves the expiry of a live token (and of its grant, if

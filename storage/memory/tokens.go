@@ -163,6 +163,9 @@ func (s *Store) ExchangeToken(_ context.Context, x storage.Exchange) (*storage.G
 
 	g.consume(i)
 	g.prune(now)
+	if x.Bind != "" && g.binding == "" {
+		g.binding = x.Bind
+	}
 	expires := g.expires
 	for _, t := range issue {
 		expires = max(expires, t.expires)

@@ -13,7 +13,8 @@
 //
 // The suite checks expiry, the round trip of every field, atomic
 // single-use exchange (exactly one winner among concurrent exchanges of
-// one token), reuse detection (RFC 9700 §4.14.2), revocation by grant,
+// one token), reuse detection (RFC 9700 §4.14.2), binding a grant on exchange
+// ([storage.Exchange.Bind]), revocation by grant,
 // user and client, client revisions (a stale UpdateClient is
 // [storage.ErrConflict]; of concurrent updates of one revision exactly one
 // wins), that no raw token is stored (when the backend offers

@@ -52,6 +52,7 @@ func Run(t *testing.T, newBackend Factory) {
 		{"AtRest", atRestClauses},
 		{"Cleaner", cleanerClauses},
 		{"Code", codeClauses},
+		{"Bind", bindClauses},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
