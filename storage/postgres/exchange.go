@@ -32,7 +32,9 @@ const exchangeSQL = `select t.expires_at, t.consumed_at, g.revoked_at, ` + grant
 // of exchanges learns of it. An error from x.Check is returned
 // as is and changes nothing. A taken hash among x.Issue is
 // [storage.ErrAlreadyExists] and changes nothing. The grant's expiry is
-// moved to the latest expiry of the new tokens when that is later.
+// moved to the latest expiry of the new tokens when that is later, and an
+// unbound grant is bound to x.Bind when it is set, in the same
+// transaction (or statement).
 //
 // Without x.Check the exchange is one statement (one round trip); with
 // it, a transaction: x.Check runs inside it while the token and grant rows
@@ -115,8 +117,14 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 			expires = t.ExpiresAt
 		}
 	}
-	if expires.After(g.ExpiresAt) {
-		b.Queue(`update oauth2_grants set expires_at = $2 where id = $1`, g.ID, expires)
+	// The grant's row is locked: its binding read above is still the
+	// stored one.
+	bind := x.Bind != "" && g.Binding == ""
+	if bind {
+		g.Binding = x.Bind
+	}
+	if expires.After(g.ExpiresAt) || bind {
+		b.Queue(`update oauth2_grants set expires_at = $2, binding = $3 where id = $1`, g.ID, expires, g.Binding)
 		g.ExpiresAt = utc(expires)
 	}
 	if s.async { // Config.AsyncExchange: this commit only; part of the batch's round trip

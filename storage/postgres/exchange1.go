@@ -12,16 +12,18 @@ import (
 // exchangeOneSQL returns the statement that exchanges a token without a
 // Check for n new tokens, in one round trip. Its parameters: $1 hash, $2
 // grant ID, $3 kind, $4 now, $5 client ID, $6 the grant's new expiry (at
-// least the latest of the new tokens'), then five per new token (hash,
-// kind, scopes, issued, expires).
+// least the latest of the new tokens'), $7 the binding to set on an
+// unbound grant (Exchange.Bind; empty: none), then five per new token
+// (hash, kind, scopes, issued, expires).
 //
 // CTE t locks the presented token and its grant, the grant first as in
 // ExchangeToken's transaction (FOR UPDATE: a concurrent
 // exchange of the same token waits there, then reads the row as that one
 // left it, consumed); s judges it as ExchangeToken does; the data-modifying
 // CTEs act on the judgement: a consumed token revokes the grant, a live one
-// is consumed, the new tokens are inserted and the grant's expiry moved. A
-// taken hash among the new tokens fails the whole statement.
+// is consumed, the new tokens are inserted and the grant's expiry moved
+// and, when it is unbound, its binding set. A taken hash among the new
+// tokens fails the whole statement.
 //
 // With async, a successful exchange also sets synchronous_commit off for
 // its own transaction (Config.AsyncExchange); a revocation on reuse never
@@ -48,7 +50,7 @@ var exchangeOneSQLs = [2][4]string{
 func buildExchangeOneSQL(n int, async bool) string {
 	var rows []string
 	for i := range n {
-		p := 7 + 5*i
+		p := 8 + 5*i
 		rows = append(rows, fmt.Sprintf("($%d::bytea, $%d::smallint, $%d::text[], $%d::timestamptz, $%d::timestamptz)", p, p+1, p+2, p+3, p+4))
 	}
 	insert := "" // no new tokens: nothing to insert
@@ -87,10 +89,13 @@ func buildExchangeOneSQL(n int, async bool) string {
 	update oauth2_tokens set consumed_at = $4
 	where hash = $1 and (select state from s) = 'ok'
 )` + insert + `, extend as (
-	update oauth2_grants set expires_at = $6
-	where id = $2 and expires_at < $6 and (select state from s) = 'ok'
+	update oauth2_grants set expires_at = greatest(expires_at, $6),
+		binding = case when binding = '' then $7::text else binding end
+	where id = $2 and (expires_at < $6 or (binding = '' and $7::text <> ''))
+		and (select state from s) = 'ok'
 )
-select s.state, t.id, t.client_id, t.user_id, t.username, t.scopes, t.binding, t.created_at,
+select s.state, t.id, t.client_id, t.user_id, t.username, t.scopes,
+	case when s.state = 'ok' and t.binding = '' then $7::text else t.binding end, t.created_at,
 	case when s.state = 'ok' then greatest(t.expires_at, $6) else t.expires_at end,
 	t.code_redirect_uri, t.code_challenge, t.code_challenge_method
 from t, s`
@@ -101,8 +106,8 @@ from t, s`
 func (s *Store) exchangeOne(ctx context.Context, x storage.Exchange, now time.Time) (*storage.Grant, error) {
 	const op = "exchange token"
 	expires := now
-	args := make([]any, 0, 6+5*len(x.Issue))
-	args = append(args, x.Presented.Hash[:], x.Presented.GrantID, int16(x.Kind), now, x.ClientID, nil)
+	args := make([]any, 0, 7+5*len(x.Issue))
+	args = append(args, x.Presented.Hash[:], x.Presented.GrantID, int16(x.Kind), now, x.ClientID, nil, x.Bind)
 	for _, t := range x.Issue {
 		if t.ExpiresAt.After(expires) {
 			expires = t.ExpiresAt

@@ -199,3 +199,41 @@ func TestExchangeToken_WithoutCheckIsOneStatement(t *testing.T) {
 	_, err := s.LookupToken(ctx, storage.KindRefresh, ref(refresh))
 	require.NoError(t, err, "the new refresh token is live")
 }
+
+// Binding a grant (Exchange.Bind) costs an exchange no statement: without
+// a Check it is still one, and with one the binding rides in the batch
+// that writes the new tokens (begin, select, batch, commit).
+func TestExchangeToken_BindAddsNoStatement(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		check      func(*storage.Grant) error
+		statements int64
+	}{
+		{"WithoutCheck", nil, 1},
+		{"WithCheck", func(*storage.Grant) error { return nil }, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, clk, counter := newCountedStore(t)
+			ctx := context.Background()
+			// exchange stores a grant and exchanges its refresh token with
+			// bind, and returns the grant the exchange returns.
+			exchange := func(bind string) *storage.Grant {
+				g := newGrant(t, clk.Now())
+				_, refresh := newToken(t, storage.KindRefresh, g.ID, clk.Now(), time.Hour)
+				require.NoError(t, s.CreateGrant(ctx, g, refresh))
+				_, a := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
+				_, r := newToken(t, storage.KindRefresh, g.ID, clk.Now(), time.Hour)
+				counter.reset()
+				got, err := s.ExchangeToken(ctx, storage.Exchange{Kind: storage.KindRefresh, Presented: ref(refresh),
+					ClientID: g.ClientID, Check: tc.check, Issue: []storage.Token{a, r}, Bind: bind})
+				require.NoError(t, err)
+				return got
+			}
+			exchange("b1.warm-up") // prepares
+			got := exchange("b1.the-client")
+			assert.Equal(t, tc.statements, counter.queries.Load(), "statements per exchange that binds")
+			assert.Zero(t, counter.prepares.Load(), "prepares per warm exchange")
+			assert.Equal(t, "b1.the-client", got.Binding)
+		})
+	}
+}
