@@ -76,6 +76,12 @@ func TestRoundTrips(t *testing.T) {
 		_, err := s.ExchangeToken(h.ctx, x)
 		require.NoError(t, err)
 	}), "ExchangeToken without Check")
+	x, next = h.exchange("web", next[1])
+	x.Bind = "b1.the-client"
+	assert.EqualValues(t, 1, trips.count(func() {
+		_, err := s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+	}), "ExchangeToken that binds the grant")
 
 	// Past the horizon (a quarter of the grant's lifetime beyond its
 	// expiry), the exchange raises the index entries too.

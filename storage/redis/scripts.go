@@ -144,7 +144,8 @@ return 'ok'
 // guard ("1" to compare the grant with the next seven values, else "0"),
 // seven grantFields, ix (the index horizon to record should the grant's
 // expiry pass the recorded one), the pruning bound ("(" and now in ms),
-// then seven values per new token (as createScript's).
+// bind (the binding to give the grant when it has none, Exchange.Bind;
+// empty: none), then seven values per new token (as createScript's).
 // Returns, packed (see unpack), "nf", "reused" (the grant is revoked),
 // "exists", "changed" (the guard failed), or "ok", seven grantFields,
 // expires, reindex ("1" when the grant's expiry passed its recorded ix,
@@ -172,7 +173,11 @@ if ARGV[6] == '1' then
 end
 if #KEYS > 3 and redis.call('EXISTS', unpack(KEYS, 4)) > 0 then return pack('exists') end
 redis.call('HSET', KEYS[3], 'consumed', '1')
-local exp, expttl = puttokens(4, 16, KEYS[2], g[8])
+local exp, expttl = puttokens(4, 17, KEYS[2], g[8])
+if ARGV[16] ~= '' and g[4] == '' then
+  g[4] = ARGV[16]
+  redis.call('HSET', KEYS[1], 'binding', g[4])
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[15])
 if exp ~= g[8] then
   redis.call('HSET', KEYS[1], 'expires', exp)

@@ -339,3 +339,23 @@ func TestClientWithoutRevisionField(t *testing.T) {
 		assert.Equal(t, int64(2), got.Revision)
 	})
 }
+
+// Exchange.Bind is stored in the grant hash's binding field, the one a
+// password grant's binding is created in, with and without a Check.
+func TestExchangeBindIsTheGrantsBindingField(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		for _, withCheck := range []bool{false, true} {
+			g, _, refresh := h.grant("web", "alice", 24*time.Hour)
+			x, _ := h.exchange("web", refresh)
+			x.Bind = "b1.the-client"
+			if withCheck {
+				x.Check = func(*storage.Grant) error { return nil }
+			}
+			_, err := h.s.ExchangeToken(h.ctx, x)
+			require.NoError(t, err)
+			binding, err := h.rdb.HGet(h.ctx, grantKey(h.s.grantBase(g.ID)), "binding").Result()
+			require.NoError(t, err)
+			assert.Equal(t, "b1.the-client", binding, "Check: %v", withCheck)
+		}
+	})
+}

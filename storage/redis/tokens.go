@@ -173,7 +173,8 @@ type lookupCommands struct {
 // user and client indexes are updated after the script; if that fails the
 // error is returned although the exchange committed (failing closed: the
 // caller never sees the new tokens, and RevokeUser keeps finding the grant
-// until its old expiry).
+// until its old expiry). x.Bind is written to the grant's binding field by
+// the committing script, when that field is empty.
 func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
 	const op = "exchange token"
 	if x.Presented.GrantID == "" || (x.Kind != storage.KindRefresh && x.Kind != storage.KindCode) {
@@ -184,7 +185,7 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 	now := s.now()
 	// The script's keys, then its arguments (see exchangeScript).
 	nkeys := 3 + len(x.Issue)
-	v := make([]string, 0, nkeys+15+7*len(x.Issue))
+	v := make([]string, 0, nkeys+16+7*len(x.Issue))
 	v = append(v, gkey, skey, tokenKey(base, x.Presented.Hash))
 	for _, t := range x.Issue {
 		v = append(v, tokenKey(base, t.Hash))
@@ -216,7 +217,7 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 			issueExp = t.ExpiresAt
 		}
 	}
-	v = append(v, instant(indexHorizon(now, issueExp)), string(strconv.AppendInt([]byte{'('}, scoreMillis(now), 10)))
+	v = append(v, instant(indexHorizon(now, issueExp)), string(strconv.AppendInt([]byte{'('}, scoreMillis(now), 10)), x.Bind)
 	var err error
 	for i := range x.Issue {
 		if v, err = appendToken(v, v[3+i], now, &x.Issue[i]); err != nil {
