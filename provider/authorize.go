@@ -490,6 +490,9 @@ func (h *authorizeHandler) issueCode(w http.ResponseWriter, r *http.Request, ar 
 		h.redirectError(w, r, ar, errUnavailable(err))
 		return
 	}
+	// No Binding: this request comes from the user's browser, and the
+	// tokens go to the client, so the grant is bound at the code
+	// exchange, to the client's fingerprint (authorizationCodeGrant).
 	g := &storage.Grant{
 		ID:        grantID,
 		ClientID:  ar.client.ID,

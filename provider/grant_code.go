@@ -18,7 +18,10 @@ import (
 // downgrade, RFC 9700 §2.1.1). A refused request consumes nothing.
 // Presenting a code that was already exchanged revokes the grant and so
 // every token issued from the code (RFC 6749 §4.1.2). A refresh token is
-// issued when the client may use the refresh_token grant.
+// issued when the client may use the refresh_token grant. With binding on
+// (Config.BindingKey), the exchange binds the grant, atomically with it,
+// to the fingerprint of this token request: the client that holds the
+// tokens, not the browser the code was issued to.
 func (p *Provider) authorizationCodeGrant(r *http.Request, c *authenticatedClient, f form) (*tokenResponse, *Error) {
 	raw := f.get(paramCode)
 	if raw == "" {
@@ -53,6 +56,7 @@ func (p *Provider) authorizationCodeGrant(r *http.Request, c *authenticatedClien
 			return checkCodeBinding(g.Code, c, redirectURI, verifier)
 		},
 		Issue: issue,
+		Bind:  p.fingerprint(r, c.ip), // "" when binding is off
 	})
 	if err != nil {
 		if e, ok := errors.AsType[*Error](err); ok {

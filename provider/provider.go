@@ -74,10 +74,11 @@ type Config struct {
 	// client credentials grants and every browser session to an
 	// HMAC-SHA256 under this key of the client IP and User-Agent it was
 	// issued to ([Provider.Fingerprint]); a token presented with another
-	// fingerprint is invalid_token and its grant is revoked. Grants of
-	// the authorization code flow are not bound: the code is issued to a
-	// browser, and the tokens to whoever exchanges it. At least 32 random
-	// bytes. Nil means grants are not bound.
+	// fingerprint is invalid_token and its grant is revoked. A grant of
+	// the authorization code flow is bound when its code is exchanged, to
+	// the fingerprint of the token request (the client that holds the
+	// tokens), not of the browser the code was issued to. At least 32
+	// random bytes. Nil means grants are not bound.
 	BindingKey []byte
 
 	// Limiter counts failed password and client-secret attempts for
