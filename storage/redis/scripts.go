@@ -13,13 +13,14 @@ import (
 // LookupToken), whose fields are those below.
 //
 // Grant hash fields: client, user, scopes, binding, created, code, uname
-// (the immutable part, in grantFields order; a grant written before uname
-// existed has none, read as ""), expires, revoked ("0"/"1"), ix
-// (the instant up to which the user and client indexes are known to keep
-// the grant: at least expires, with some slack, so that most exchanges
-// need not touch the indexes). A
-// revoked grant stays as a tombstone until it expires, with its consumed
-// tokens, so that every later presentation of a consumed token is reuse.
+// (the immutable part, in grantFields order, but for binding, which an
+// exchange with Exchange.Bind sets once on a grant that has none; a grant
+// written before uname existed has none, read as ""), expires, revoked
+// ("0"/"1"), ix (the instant up to which the user and client indexes
+// are known to keep the grant: at least expires, with some slack, so that
+// most exchanges need not touch the indexes). A revoked grant stays as a
+// tombstone until it expires, with its consumed tokens, so that every
+// later presentation of a consumed token is reuse.
 // Token hash fields: kind, scopes, issued, expires, consumed ("0"/"1").
 // Instants are Unix nanoseconds as decimal strings (see instant in
 // store.go); ARGV[1] is always the store clock's now. The client passes
@@ -115,8 +116,11 @@ local function puttokens(j, i, skey, exp)
 end
 `
 
-// grantFields are the immutable grant hash fields, in the order the
-// scripts (and LookupToken) return them.
+// grantFields are the immutable grant hash fields (binding is set at most
+// once, from empty), in the order the scripts (and LookupToken) return
+// them. The guard of a checked exchange compares them all: a grant bound
+// between its two scripts fails the guard ("changed", not found) and
+// nothing changes.
 var grantFields = []string{"client", "user", "scopes", "binding", "created", "code", "uname"}
 
 // createScript stores a new grant with its first tokens.
