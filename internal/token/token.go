@@ -126,7 +126,7 @@ func Parse(k storage.TokenKind, s string) (storage.TokenRef, error) {
 	// crc32 (assembly behind a function variable) would move a stack
 	// buffer to the heap, so it reads s's own bytes, which it never writes.
 	body := unsafe.Slice(unsafe.StringData(s), Len-sumLen) // #nosec G103 -- read-only view of s, whose length was checked to be Len; crc32 never writes it
-	if uint32(v>>4) != crc32.ChecksumIEEE(body) {
+	if v>>4 != uint64(crc32.ChecksumIEEE(body)) {
 		return storage.TokenRef{}, ErrMalformed
 	}
 	return storage.TokenRef{GrantID: s[prefixLen : prefixLen+grantLen], Hash: sha256.Sum256(whole[:])}, nil
