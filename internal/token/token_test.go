@@ -1,6 +1,9 @@
 package token
 
 import (
+	"encoding/base64"
+	"encoding/binary"
+	"hash/crc32"
 	"strings"
 	"testing"
 
@@ -58,7 +61,7 @@ func TestParseRefusesMalformed(t *testing.T) {
 		"grant changed":  flip(5),
 		"sum changed":    flip(Len - 2),
 		"bad alphabet":   tok[:30] + "+" + tok[31:],
-		"nonzero spare":  tok[:Len-1] + "B",
+		"nonzero spare":  tok[:Len-1] + string(alphabet[b64Value[tok[Len-1]]|1]),
 		"bad sum char":   tok[:Len-3] + "=" + tok[Len-2:],
 		"non-ASCII byte": tok[:10] + "\xff" + tok[11:],
 		"NUL byte":       tok[:Len-1] + "\x00",
@@ -103,6 +106,49 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted %q as %+v", s, ref)
 		}
 	})
+}
+
+// FuzzParseMatchesStrictBase64: Parse accepts exactly what strict
+// base64url decoding and the CRC-32 say is a token, for any change of a
+// real token's characters.
+func FuzzParseMatchesStrictBase64(f *testing.F) {
+	gid, _ := NewGrantID()
+	tok, _, _ := New(storage.KindAccess, gid)
+	f.Add(tok, 0, byte('A'))
+	f.Add(tok, Len-1, byte('B'))
+	f.Add(tok, 30, byte('+'))
+	f.Fuzz(func(t *testing.T, base string, at int, c byte) {
+		if len(base) != Len {
+			base = tok
+		}
+		b := []byte(base)
+		b[(at%Len+Len)%Len] = c
+		s := string(b)
+		_, err := Parse(storage.KindAccess, s)
+		if got, want := err == nil, wellFormed(s); got != want {
+			t.Fatalf("Parse(%q) accepts: %v, strict base64 and CRC-32: %v", s, got, want)
+		}
+	})
+}
+
+// wellFormed is the definition Parse implements, with the standard
+// library: the prefix, the grant ID and body in the base64url alphabet,
+// and the checksum the strict base64url encoding of the CRC-32 of the
+// rest.
+func wellFormed(s string) bool {
+	if len(s) != Len || !strings.HasPrefix(s, "oat_") {
+		return false
+	}
+	for _, c := range []byte(s[prefixLen : Len-sumLen]) {
+		if !strings.ContainsRune("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", rune(c)) {
+			return false
+		}
+	}
+	sum, err := base64.RawURLEncoding.Strict().DecodeString(s[Len-sumLen:])
+	if err != nil || len(sum) != 4 || strings.ContainsAny(s[Len-sumLen:], "\r\n") {
+		return false
+	}
+	return binary.BigEndian.Uint32(sum) == crc32.ChecksumIEEE([]byte(s[:Len-sumLen]))
 }
 
 // BenchmarkParse is the format check of every bearer request: length,
