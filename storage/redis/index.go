@@ -47,9 +47,9 @@ func (s *Store) indexCalls(now time.Time, gid, userID, clientID string, exp time
 // user's index with its own script, so each grant ends atomically but the
 // user's grants do not end all at once: a grant created while RevokeUser
 // runs may survive it. The scripts run in pipelines of revokeBatch, so
-// RevokeUser costs two round trips plus one per revokeBatch grants (on a
-// cluster, each pipeline one per node, sent concurrently). It returns how
-// many live grants it ended.
+// RevokeUser costs at most two round trips plus one per revokeBatch
+// grants (on a cluster, each pipeline one per node, sent concurrently).
+// It returns how many live grants it ended.
 func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 	if userID == "" {
 		return 0, nil
@@ -77,9 +77,9 @@ const revokeBatch = 256
 // grant does not exist yet may be one that CreateGrant is writing, and
 // removing it would let that grant survive every later revocation through
 // the index. Entries of grants that never come are pruned when they
-// expire. On an error it returns the live grants ended by the calls before
-// the one that failed (later calls of its pipeline may have run too), and
-// leaves the index as it is.
+// expire. On an error it returns the live grants ended by every call that
+// answered, in the failed pipeline and before it, and leaves the index as
+// it is.
 func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int, error) {
 	ids, err := s.rdb.ZRange(ctx, key, 0, -1).Result()
 	if err != nil {
@@ -103,10 +103,12 @@ func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int,
 			if cerr != nil {
 				// err, when set, is the first call's error, or the
 				// pipeline's own when it left its calls without a reply.
+				// The calls after a failed one have run all the same:
+				// what they ended is counted.
 				if err == nil {
 					err = cerr
 				}
-				break
+				continue
 			}
 			if res == revokedLive {
 				n++
