@@ -13,6 +13,7 @@ import (
 
 	"github.com/oauth2provider/oauth2provider/policy"
 	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
 )
 
 // The client's backend exchanges the code from its own address and
@@ -157,4 +158,49 @@ func TestBindingOffLeavesCodeGrantsUnbound(t *testing.T) {
 	assert.Empty(t, ti.Grant.Binding)
 	assert.Equal(t, http.StatusNoContent, e.call(access, browserAddr, "").Code)
 	assertToken(t, e.refresh(tok["refresh_token"].(string), "curl/8"))
+}
+
+// bindIgnoringStore is a token store written before storage.Exchange.Bind:
+// it drops the field. It records the grants the provider revokes.
+type bindIgnoringStore struct {
+	storage.TokenStore
+	exchanged, revoked []string
+}
+
+func (s *bindIgnoringStore) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
+	x.Bind = ""
+	g, err := s.TokenStore.ExchangeToken(ctx, x)
+	if err == nil {
+		s.exchanged = append(s.exchanged, g.ID)
+	}
+	return g, err
+}
+
+func (s *bindIgnoringStore) RevokeGrant(ctx context.Context, id string) error {
+	s.revoked = append(s.revoked, id)
+	return s.TokenStore.RevokeGrant(ctx, id)
+}
+
+// With binding on, a store that does not bind the grant at the code
+// exchange gets no tokens handed out unbound: the answer is 503 and the
+// grant is revoked. With binding off nothing is asked of it.
+func TestCodeExchangeFailsClosedWhenTheStoreIgnoresBind(t *testing.T) {
+	for _, key := range [][]byte{bindingKey, nil} {
+		var st *bindIgnoringStore
+		e := newAuthzEnv(t, func(c *provider.Config) {
+			c.BindingKey = key
+			st = &bindIgnoringStore{TokenStore: c.Tokens}
+			c.Tokens = st
+		}, nil)
+		code := e.code(t, spaParams(), "user-1")
+		w := e.do(req{form: exchange(code), remoteAddr: codeClientAddr, header: http.Header{"User-Agent": {codeClientUA}}})
+		if key == nil {
+			assertToken(t, w)
+			assert.Empty(t, st.revoked, "binding off")
+			continue
+		}
+		assertError(t, w, http.StatusServiceUnavailable, provider.CodeTemporarilyUnavailable)
+		require.Len(t, st.exchanged, 1)
+		assert.Equal(t, st.exchanged, st.revoked, "the grant the store returned unbound is revoked")
+	}
 }

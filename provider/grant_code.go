@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -21,7 +22,9 @@ import (
 // issued when the client may use the refresh_token grant. With binding on
 // (Config.BindingKey), the exchange binds the grant, atomically with it,
 // to the fingerprint of this token request: the client that holds the
-// tokens, not the browser the code was issued to.
+// tokens, not the browser the code was issued to; a store that returns
+// the grant not bound so (one that ignores storage.Exchange.Bind) gets
+// the grant revoked and the request a 503.
 func (p *Provider) authorizationCodeGrant(r *http.Request, c *authenticatedClient, f form) (*tokenResponse, *Error) {
 	raw := f.get(paramCode)
 	if raw == "" {
@@ -45,6 +48,7 @@ func (p *Provider) authorizationCodeGrant(r *http.Request, c *authenticatedClien
 	if err := r.Context().Err(); err != nil { // the client is gone: consume nothing
 		return nil, errUnavailable(err)
 	}
+	bind := p.fingerprint(r, c.ip) // "" when binding is off
 	g, err := p.cfg.Tokens.ExchangeToken(r.Context(), storage.Exchange{
 		Kind:      storage.KindCode,
 		Presented: ref,
@@ -56,7 +60,7 @@ func (p *Provider) authorizationCodeGrant(r *http.Request, c *authenticatedClien
 			return checkCodeBinding(g.Code, c, redirectURI, verifier)
 		},
 		Issue: issue,
-		Bind:  p.fingerprint(r, c.ip), // "" when binding is off
+		Bind:  bind,
 	})
 	if err != nil {
 		if e, ok := errors.AsType[*Error](err); ok {
@@ -67,11 +71,22 @@ func (p *Provider) authorizationCodeGrant(r *http.Request, c *authenticatedClien
 		}
 		return nil, errUnavailable(err)
 	}
+	if g.Binding != bind {
+		// The store ignored Exchange.Bind (one written before it): the
+		// tokens would work from anywhere. Fail closed, as a store
+		// outage does, and end the grant rather than hand them out.
+		_ = p.cfg.Tokens.RevokeGrant(context.WithoutCancel(r.Context()), g.ID)
+		return nil, errUnavailable(errBindIgnored)
+	}
 	resp := &out.resp
 	resp.Scope = formatScope(g.Scopes)
 	resp.UserID = g.UserID
 	return resp, nil
 }
+
+// errBindIgnored is the cause of the 503 answering a code exchange whose
+// store returned the grant unbound although binding is on.
+var errBindIgnored = errors.New("provider: the token store did not bind the grant (storage.Exchange.Bind)")
 
 // checkCodeBinding checks a token request against what its code is bound
 // to: the redirect_uri, repeated exactly when the authorization request

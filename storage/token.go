@@ -162,7 +162,9 @@ type Exchange struct {
 	// error from Check, reuse, not found) binds nothing. The provider
 	// sets it when it exchanges an authorization code, so that the
 	// grant is bound to the client that holds its tokens. Empty means
-	// the binding is left as it is.
+	// the binding is left as it is. Every TokenStore must implement it:
+	// the provider refuses (503) a code exchange whose returned grant
+	// is not bound as asked, and revokes the grant.
 	Bind string
 }
 
@@ -192,7 +194,12 @@ type TokenStore interface {
 	// ErrNotFound and changes nothing. When x.Bind is set and the grant
 	// is not bound, the same atomic step binds it (Grant.Binding =
 	// x.Bind); of concurrent exchanges that bind one grant, the first
-	// sets the binding and the grant a later one returns shows it.
+	// sets the binding and the grant a later one returns shows it, or,
+	// when the later one has a Check, it may fail with ErrNotFound and
+	// consume nothing (a store that checks and writes in two atomic
+	// steps, as the Redis store does, sees the grant changed between
+	// them). The provider binds only at a code exchange, a grant's
+	// first, so it never races another.
 	ExchangeToken(ctx context.Context, x Exchange) (*Grant, error)
 
 	// ExtendToken moves the expiry of a live token (and of its grant, if
