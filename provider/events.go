@@ -112,7 +112,20 @@ func (p *Provider) emit(ctx context.Context, e Event) {
 		p.cfg.Events(ctx, e)
 		return
 	}
-	l := p.cfg.Logger
+	logEvent(ctx, p.cfg.Logger, e)
+}
+
+// LogEvents returns a Config.Events hook that logs each event to l as
+// the provider does when Config.Events is nil (nil l: slog's default
+// logger, looked up at each event): at the event's Level, with the
+// message "oauth2: " and its type, and its Attrs. A hook that also does
+// something else (count events, alert) calls it to keep the log.
+func LogEvents(l *slog.Logger) func(context.Context, Event) {
+	return func(ctx context.Context, e Event) { logEvent(ctx, l, e) }
+}
+
+// logEvent logs e to l, or to slog's default logger when l is nil.
+func logEvent(ctx context.Context, l *slog.Logger, e Event) {
 	if l == nil {
 		l = slog.Default()
 	}

@@ -168,23 +168,31 @@ func TestEventsOfTheFlows(t *testing.T) {
 }
 
 func TestEventsLogToConfigLogger(t *testing.T) {
-	var buf lockedBuffer
-	e := newEnv(t, func(c *provider.Config) {
-		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{
-			ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-				if a.Key == slog.TimeKey {
-					return slog.Attr{}
-				}
-				return a
-			},
-		}))
-	})
-	m := e.issue(t)
-	grantID := mustGrantID(t, e, m["access_token"].(string))
-	assertError(t, e.do(req{form: password(), basic: []string{"conf", otherSecret}}), 401, "invalid_client")
-	assert.Equal(t,
-		`level=INFO msg="oauth2: token_issued" event=token_issued client_id=conf user_id=user-1 grant_id=`+grantID+` grant_type=password ip=192.0.2.1`+"\n"+
-			`level=WARN msg="oauth2: client_auth_failed" event=client_auth_failed client_id=conf ip=192.0.2.1 reason="wrong client secret or unknown client"`+"\n",
-		buf.String())
-	assert.Empty(t, leaks(buf.String()))
+	// Config.Logger, and provider.LogEvents as the Events hook, log alike.
+	for name, configure := range map[string]func(*provider.Config, *slog.Logger){
+		"Logger":    func(c *provider.Config, l *slog.Logger) { c.Logger = l },
+		"LogEvents": func(c *provider.Config, l *slog.Logger) { c.Events = provider.LogEvents(l) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var buf lockedBuffer
+			e := newEnv(t, func(c *provider.Config) {
+				configure(c, slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{
+					ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+						if a.Key == slog.TimeKey {
+							return slog.Attr{}
+						}
+						return a
+					},
+				})))
+			})
+			m := e.issue(t)
+			grantID := mustGrantID(t, e, m["access_token"].(string))
+			assertError(t, e.do(req{form: password(), basic: []string{"conf", otherSecret}}), 401, "invalid_client")
+			assert.Equal(t,
+				`level=INFO msg="oauth2: token_issued" event=token_issued client_id=conf user_id=user-1 grant_id=`+grantID+` grant_type=password ip=192.0.2.1`+"\n"+
+					`level=WARN msg="oauth2: client_auth_failed" event=client_auth_failed client_id=conf ip=192.0.2.1 reason="wrong client secret or unknown client"`+"\n",
+				buf.String())
+			assert.Empty(t, leaks(buf.String()))
+		})
+	}
 }

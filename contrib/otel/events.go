@@ -20,14 +20,15 @@ import (
 //     and client ID attributes;
 //   - passes it on to next.
 //
-// Nil next means what the provider does without a hook: log the event to
-// slog.Default(), so that adding metrics does not silence the security
-// log. Pass a function that does nothing to record metrics only.
+// Nil next means what the provider does without a hook and without
+// Config.Logger: log the event to slog.Default() (provider.LogEvents(nil)),
+// so that adding metrics does not silence the security log. An app whose
+// Config.Logger is set passes provider.LogEvents(logger), since a hook
+// replaces that logging; a function that does nothing records metrics
+// only.
 func (in *Instrumentation) Events(next func(context.Context, provider.Event)) func(context.Context, provider.Event) {
 	if next == nil {
-		next = func(ctx context.Context, e provider.Event) {
-			logEvent(ctx, e.Level(), "oauth2: "+string(e.Type), e.Attrs())
-		}
+		next = provider.LogEvents(nil)
 	}
 	return func(ctx context.Context, e provider.Event) {
 		in.record(ctx, e)

@@ -3,7 +3,6 @@ package oauthotel
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -116,10 +115,4 @@ func New(cfg Config) (*Instrumentation, error) {
 	// its increase has a series to watch before the first reuse.
 	in.reuseDetected.Add(context.Background(), 0)
 	return in, nil
-}
-
-// logEvent is what the provider does with an event when Config.Events is
-// nil: log it to slog's default logger.
-func logEvent(ctx context.Context, level slog.Level, msg string, attrs []slog.Attr) {
-	slog.Default().LogAttrs(ctx, level, msg, attrs...)
 }
