@@ -73,6 +73,20 @@ func parseBasicAuth(h string) (id, secret string, isBasic bool, err error) {
 	return id, secret, true, nil
 }
 
+// validClientID reports whether id can be a client_id: printable ASCII,
+// VSCHAR (%x20-7E) in RFC 6749 Appendix A.1. A request may carry any
+// bytes; a store may refuse others (Postgres refuses a NUL byte or
+// invalid UTF-8) with an error that would read as an outage, so an ID
+// that is not one is not looked up.
+func validClientID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x20 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // authenticateClient authenticates the client of an endpoint request
 // (RFC 6749 §2.3): client_secret_basic, client_secret_post, or a public
 // client's client_id alone. Using two methods at once is invalid_request.
@@ -150,12 +164,16 @@ func (p *Provider) authenticateClient(r *http.Request, f form, exchange string) 
 // judgeClient authenticates client id, which presented secret by method,
 // from a fresh read of the store; see authenticateClient.
 func (p *Provider) judgeClient(ctx context.Context, id, secret, method string, basic bool, ip netip.Addr) (*authenticatedClient, *Error) {
-	c, err := p.viewClient(ctx, id)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return nil, errUnavailable(err)
-	}
-	if err != nil {
-		c = nil
+	var c *storage.Client
+	if validClientID(id) { // any other ID names no client: not looked up
+		var err error
+		c, err = p.viewClient(ctx, id)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, errUnavailable(err)
+		}
+		if err != nil {
+			c = nil
+		}
 	}
 
 	if method == authMethodNone {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
@@ -160,4 +161,46 @@ func RefreshGrant(rt string) url.Values {
 func PasswordToken(t testing.TB, h http.Handler, scope string) string {
 	t.Helper()
 	return Grant(t, h, PasswordGrant(scope)).AccessToken
+}
+
+// CheckMalformedClientIDs checks, through the token, revocation and
+// authorization endpoints of a provider over the given stores, that a
+// client_id no client can have (a NUL byte, invalid UTF-8: a request may
+// carry any bytes) is refused as an unknown client, 401 invalid_client
+// or 400 at /authorize, and never as an outage (503).
+func CheckMalformedClientIDs(t *testing.T, clients storage.ClientStore, tokens storage.TokenStore) {
+	t.Helper()
+	p := NewProviderOn(t, clients, tokens, nil)
+	az, err := p.AuthorizeHandler(provider.AuthorizeConfig{
+		CurrentUser: func(*http.Request) (string, bool) { return UserID, true },
+		LoginURL:    "/login",
+	})
+	require.NoError(t, err)
+	for _, id := range []string{"a\x00b", "\xff", "a\xc3", "tab\tid"} {
+		send := func(h http.Handler, path string, form url.Values, basic bool) *httptest.ResponseRecorder {
+			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if basic {
+				req.SetBasicAuth(url.QueryEscape(id), clientSecret)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			return rec
+		}
+		for name, rec := range map[string]*httptest.ResponseRecorder{
+			"token, public":    send(p.TokenHandler(), provider.DefaultTokenPath, url.Values{"grant_type": {"password"}, "username": {Username}, "password": {Password}, "client_id": {id}}, false),
+			"token, post":      send(p.TokenHandler(), provider.DefaultTokenPath, url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {clientSecret}}, false),
+			"token, Basic":     send(p.TokenHandler(), provider.DefaultTokenPath, url.Values{"grant_type": {"client_credentials"}}, true),
+			"revoke, Basic":    send(p.RevokeHandler(), "/oauth2/revoke", url.Values{"token": {"x"}}, true),
+			"introspect, post": send(p.IntrospectHandler(), "/oauth2/introspect", url.Values{"token": {"x"}, "client_id": {id}, "client_secret": {clientSecret}}, false),
+		} {
+			require.Equal(t, http.StatusUnauthorized, rec.Code, "%s %q: %s", name, id, rec.Body.String())
+			assert.Contains(t, rec.Body.String(), `"invalid_client"`, "%s %q", name, id)
+		}
+		q := url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {"https://app.example/cb"},
+			"code_challenge": {strings.Repeat("a", 43)}, "code_challenge_method": {"S256"}}
+		rec := httptest.NewRecorder()
+		az.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/oauth2/authorize?"+q.Encode(), nil))
+		assert.Equal(t, http.StatusBadRequest, rec.Code, "authorize %q", id)
+	}
 }

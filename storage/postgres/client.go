@@ -33,6 +33,9 @@ func (s *Store) GetClient(ctx context.Context, id string) (*storage.Client, erro
 	c, err := scanClient(s.pool.QueryRow(ctx,
 		`select `+clientColumns+` from oauth2_clients where id = $1`, id))
 	if err != nil {
+		if badText(err) { // no client has such an ID: it could not be stored
+			return nil, notFound("get client")
+		}
 		return nil, wrap("get client", err)
 	}
 	return c, nil

@@ -85,6 +85,20 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }
 
+// badText reports whether err is the server refusing a text parameter as
+// no text of the database's encoding (a NUL byte, invalid UTF-8): a
+// value that cannot be stored, so a lookup by it finds nothing.
+func badText(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == characterNotInRepertoire || pgErr.Code == untranslatableCharacter)
+}
+
+// SQLSTATEs of text the database's encoding cannot hold.
+const (
+	characterNotInRepertoire = "22021"
+	untranslatableCharacter  = "22P05"
+)
+
 // notFound returns the ErrNotFound of operation op.
 func notFound(op string) error {
 	return fmt.Errorf("postgres: %s: %w", op, storage.ErrNotFound)

@@ -17,3 +17,10 @@ func TestStatements_ThroughTheProvider(t *testing.T) {
 			Trips: func() int64 { return counter.queries.Load() + counter.prepares.Load() }}
 	})
 }
+
+// A client_id Postgres cannot hold as text (a NUL byte, invalid UTF-8) is
+// an unknown client at every endpoint, not an outage.
+func TestMalformedClientIDs_ThroughTheProvider(t *testing.T) {
+	s, _ := newStore(t, nil)
+	providertest.CheckMalformedClientIDs(t, s, s)
+}

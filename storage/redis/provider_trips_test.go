@@ -42,3 +42,9 @@ func TestLimiterRoundTrips_ThroughTheProvider(t *testing.T) {
 			"limiter round trips per password grant")
 	}
 }
+
+// A client_id of any bytes is an unknown client at every endpoint.
+func TestMalformedClientIDs_ThroughTheProvider(t *testing.T) {
+	s, _ := newStore(t, singleClient(t), nil)
+	providertest.CheckMalformedClientIDs(t, s, s)
+}

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -101,6 +102,12 @@ func testClientUnknown(t *testing.T, e *env) {
 	require.NoError(t, e.b.Clients.CreateClient(e.ctx, e.fullClient("somebody")))
 	_, err = e.b.Clients.GetClient(e.ctx, "Somebody")
 	assert.ErrorIs(t, err, storage.ErrNotFound, "client IDs are case-sensitive")
+	// An ID no client can have (a request may carry any bytes) is not
+	// found, not an error: a store error reads as an outage (503).
+	for _, id := range []string{"a\x00b", "\xff", "a\xc3", strings.Repeat("x", 10000)} {
+		_, err = e.b.Clients.GetClient(e.ctx, id)
+		assert.ErrorIs(t, err, storage.ErrNotFound, "%q", id)
+	}
 }
 
 func testClientUpdate(t *testing.T, e *env) {
