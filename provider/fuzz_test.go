@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/oauth2provider/oauth2provider/storage/memory"
 )
@@ -51,6 +52,25 @@ func FuzzUnescapeParam(f *testing.F) {
 		want, wantErr := url.QueryUnescape(s)
 		if got != want || (err == nil) != (wantErr == nil) {
 			t.Fatalf("unescapeParam(%q) = %q, %v; url.QueryUnescape: %q, %v", s, got, err, want, wantErr)
+		}
+	})
+}
+
+// FuzzValidCredential holds validCredential to its definition, rune by
+// rune: valid UTF-8 of UNICODECHARNOCRLF (RFC 6749 Appendix A).
+func FuzzValidCredential(f *testing.F) {
+	for _, s := range []string{"", "johndoe", "tab\there", "a\x00", "\xff", "pässwörd", "\u2028", "\uffff", "\U0010FFFF", "\xed\xa0\x80", "x\x7f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := utf8.ValidString(s)
+		for _, r := range s {
+			if !(r == 0x09 || 0x20 <= r && r <= 0x7e || 0x80 <= r && r <= 0xd7ff || 0xe000 <= r && r <= 0xfffd || 0x10000 <= r && r <= 0x10ffff) {
+				want = false
+			}
+		}
+		if got := validCredential(s); got != want {
+			t.Fatalf("validCredential(%q) = %v, want %v", s, got, want)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2provider/oauth2provider/authcheck"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/stretchr/testify/assert"
@@ -504,4 +505,37 @@ func TestTokenEndpointViewsClientsWhenTheStoreCan(t *testing.T) {
 	})
 	e.issue(t)
 	assert.Zero(t, plain.views.Load(), "no ViewClient on a plain ClientStore")
+}
+
+// A username or password no user can have (RFC 6749 Appendix A.3, A.4:
+// no control character but the tab, valid UTF-8) is a wrong password,
+// and the user database is not asked: one that fails on such input
+// would turn it into a 503. It is reported, not counted.
+func TestPasswordGrantMalformedCredentialsAreInvalid(t *testing.T) {
+	var events []provider.Event
+	asked := 0
+	e := newEnv(t, func(c *provider.Config) {
+		c.Users = authcheck.Func(func(_ context.Context, name, pass string) (string, error) {
+			asked++
+			return "", errors.New("db: invalid byte sequence")
+		})
+		c.Events = func(_ context.Context, ev provider.Event) { events = append(events, ev) }
+	})
+	for _, kv := range [][]string{
+		{"username", "john\x00doe"}, {"username", "\xff"}, {"username", "a\nb"}, {"username", "del\x7f"},
+		{"password", "foo\x00"}, {"password", "\xed\xa0\x80"}, {"password", "\uffff"},
+	} {
+		w := e.do(req{form: password(kv...), basic: conf})
+		assertError(t, w, http.StatusBadRequest, "invalid_grant")
+	}
+	assert.Zero(t, asked, "the user database was not asked")
+	require.Len(t, events, 7)
+	for _, ev := range events {
+		assert.Equal(t, provider.EventUserAuthFailed, ev.Type)
+		assert.Equal(t, "malformed username or password", ev.Reason)
+	}
+	// A tab and any other character are allowed.
+	w := e.do(req{form: password("username", "tab\there", "password", "pässwörd ✓"), basic: conf})
+	assertError(t, w, http.StatusServiceUnavailable, "temporarily_unavailable")
+	assert.Equal(t, 1, asked)
 }
