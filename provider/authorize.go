@@ -196,6 +196,18 @@ type authorizeRequest struct {
 	method           string
 }
 
+// clientAssured reports whether the code can only reach the client the
+// request names, so that a first-party client may skip consent: the
+// client authenticates at the token endpoint (it is confidential), or the
+// code goes to an https redirect URI, which only the client's origin
+// serves. A public client on a loopback (or other non-https) redirect URI
+// is not: any program on the user's machine can listen there and send
+// the request with its own PKCE verifier, so the user is asked (RFC 8252
+// §8.6).
+func (ar *authorizeRequest) clientAssured() bool {
+	return !ar.client.Public || strings.HasPrefix(ar.redirectURI, "https://")
+}
+
 func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setNoStore(w.Header())
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
@@ -251,7 +263,7 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.issueCode(w, r, ar, userID)
-	case ar.client.FirstParty:
+	case ar.client.FirstParty && ar.clientAssured():
 		h.issueCode(w, r, ar, userID)
 	default:
 		h.showConsent(w, r, ar, userID)

@@ -172,6 +172,27 @@ func TestAuthorizeIssuerParameter(t *testing.T) {
 	assert.NotEmpty(t, q.Get("code"))
 }
 
+// A first-party client skips consent only where the code can reach no one
+// else: a public client on a loopback redirect URI could be any program
+// on the user's machine listening there, so the user is asked (RFC 8252
+// §8.6); the same client on its https redirect URI, and a confidential
+// client (it authenticates to exchange the code), are not.
+func TestAuthorizeFirstPartyPublicLoopbackIsAsked(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	params := func(client, redirect string) url.Values {
+		return spaParams("client_id", client, "redirect_uri", redirect, "scope", "read")
+	}
+	w := e.get(params("first-native", "http://127.0.0.1:49999/callback"), "user-1")
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Empty(t, w.Header().Get("Location"), "no code without the user")
+	assert.Contains(t, w.Body.String(), `id="consent"`)
+
+	q := redirected(t, e.get(params("first-native", "https://first.example/native"), "user-1"), http.StatusFound, "https://first.example/native")
+	assert.NotEmpty(t, q.Get("code"))
+	q = redirected(t, e.get(params("first-conf", "http://127.0.0.1:49999/callback"), "user-1"), http.StatusFound, "http://127.0.0.1:49999/callback")
+	assert.NotEmpty(t, q.Get("code"))
+}
+
 // Without a session, the browser goes to the login page with a local
 // return-to URL that leads back to the same request.
 func TestAuthorizeLoginRedirect(t *testing.T) {

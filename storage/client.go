@@ -36,7 +36,10 @@ type Client struct {
 	// Public marks a client that cannot keep a secret (RFC 6749 §2.1); it
 	// has no SecretHash and authenticates with its ID alone.
 	Public bool
-	// FirstParty marks a client of the app itself; it skips the consent page.
+	// FirstParty marks a client of the app itself; it skips the consent
+	// page, unless it is public and its redirect URI is not https (a
+	// loopback one, say): then any program on the user's machine could
+	// pose as it, and the user is asked (RFC 8252 §8.6).
 	FirstParty bool
 	// Disabled refuses every request of the client at the provider's
 	// endpoints. Setting it in the store does not end tokens already

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -88,8 +94,10 @@ func TestRunRefusedAuthorization(t *testing.T) {
 	assert.Contains(t, err.Error(), "invalid_scope")
 }
 
-// signedInBrowser is a browser signed in as user 1 that opens u and
-// follows its redirects, to the program's callback in the end.
+// signedInBrowser is a browser signed in as user 1 that opens u, lets the
+// user allow the request on the consent page (a public client on a
+// loopback redirect URI is asked for, first-party or not), and follows
+// the redirects to the program's callback in the end.
 func signedInBrowser(u string) error {
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
@@ -100,8 +108,42 @@ func signedInBrowser(u string) error {
 	if err != nil {
 		return err
 	}
+	page, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil || !bytes.Contains(page, []byte(`id="consent"`)) {
+		return err // no consent page: the redirects were followed
+	}
+	form := url.Values{"decision": {"allow"}}
+	for _, m := range hiddenInput.FindAllSubmatch(page, -1) {
+		form.Set(string(m[1]), html.UnescapeString(string(m[2])))
+	}
+	action := consentAction.FindSubmatch(page)
+	if action == nil {
+		return errors.New("consent page without a form action")
+	}
+	target, err := resp.Request.URL.Parse(html.UnescapeString(string(action[1])))
+	if err != nil {
+		return err
+	}
+	post, err := http.NewRequest(http.MethodPost, target.String(), strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	post.Header.Set("Sec-Fetch-Site", "same-origin")
+	post.AddCookie(&http.Cookie{Name: "user", Value: "1"})
+	resp, err = http.DefaultClient.Do(post)
+	if err != nil {
+		return err
+	}
 	return resp.Body.Close()
 }
+
+// The consent page's form action and hidden fields.
+var (
+	consentAction = regexp.MustCompile(`<form method="post" action="([^"]*)" id="consent">`)
+	hiddenInput   = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+)
 
 // runFlow runs the program against the server at issuer for the public
 // client demo-spa, opening the authorization URL with browse, and

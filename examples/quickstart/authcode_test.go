@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -16,9 +18,10 @@ import (
 // The code flow of the quickstart's demo-spa, with golang.org/x/oauth2 as
 // the client and a browser made of plain requests: the authorization
 // request sends a visitor without a session to GET /login with a local
-// return_to; the login form posts back to it; the first-party client skips
-// consent and gets a code on its loopback redirect URI (any port, RFC 8252
-// §7.3); the code is exchanged with the PKCE verifier, once.
+// return_to; the login form posts back to it; the user allows the request
+// on the consent page (the first-party client is public, on a loopback
+// redirect URI) and the code comes to that URI (any port, RFC 8252 §7.3);
+// the code is exchanged with the PKCE verifier, once.
 func TestQuickstartAuthorizationCodeFlow(t *testing.T) {
 	srv := newTestServer(t, options{})
 
@@ -72,9 +75,20 @@ func TestQuickstartAuthorizationCodeFlow(t *testing.T) {
 	require.Len(t, resp.Cookies(), 1)
 	session := resp.Cookies()[0]
 
-	// With the session: first-party, no consent page, straight to the callback.
-	resp, _ = call(t, srv, http.MethodGet, returnTo, nil, map[string]string{"Cookie": session.Name + "=" + session.Value})
-	require.Equal(t, http.StatusFound, resp.StatusCode)
+	// With the session: the consent page. demo-spa is first-party, but
+	// public on a loopback redirect URI, where any program on the machine
+	// could listen: the user is asked (RFC 8252 §8.6).
+	cookie := map[string]string{"Cookie": session.Name + "=" + session.Value}
+	resp, page = call(t, srv, http.MethodGet, returnTo, nil, cookie)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, page, `id="consent"`)
+	consent := url.Values{"decision": {"allow"}}
+	for _, m := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllStringSubmatch(page, -1) {
+		consent.Set(m[1], html.UnescapeString(m[2]))
+	}
+	cookie["Sec-Fetch-Site"] = "same-origin"
+	resp, _ = call(t, srv, http.MethodPost, "/oauth2/authorize", consent, cookie)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	cb, err := url.Parse(resp.Header.Get("Location"))
 	require.NoError(t, err)
 	assert.Equal(t, "http://127.0.0.1:8081/callback", cb.Scheme+"://"+cb.Host+cb.Path)
