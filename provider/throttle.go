@@ -18,6 +18,11 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"golang.org/x/text/cases"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/oauth2provider/oauth2provider/storage/memory"
 )
@@ -225,20 +230,30 @@ func (t *throttler) passwordKeys(username string, ip netip.Addr) [2]storage.Limi
 	}
 }
 
-// foldUsername is the form of username its throttling key is made of:
-// without surrounding white space (which MySQL's PAD SPACE collations and
-// many apps ignore) and case-folded rune by rune through upper case, so
-// that every rune of a simple case-folding class (K, k and the Kelvin
-// sign; Σ, σ and ς) is one, as strings.EqualFold and case-insensitive
-// collations compare them. Merging more spellings than the user database
-// does only shares an attacker's own budget; for a username of ASCII
-// letters it is strings.ToLower, so keys already in a shared limiter
-// stay the same.
+// foldUsername is the form of username its throttling key is made of,
+// so that the spellings a user database may take for one username count
+// as one: without surrounding white space (which MySQL's PAD SPACE
+// collations and many apps ignore), and, for a username that is not all
+// ASCII, without accents and in compatibility form (MySQL's default
+// accent-insensitive collation takes "jöhndoe" and "johndoe" for one;
+// NFKC takes the fullwidth "ｊｏｈｎｄｏｅ" for "johndoe") and fully
+// case-folded (K, k and the Kelvin sign; Σ, σ and ς; ß and "ss"), as
+// strings.EqualFold and case-insensitive collations compare them.
+// Merging more spellings than the user database does only shares an
+// attacker's own budget; for a username of ASCII letters it is
+// strings.ToLower, so keys already in a shared limiter stay the same.
 func foldUsername(username string) string {
 	username = strings.TrimSpace(username)
 	for i := 0; i < len(username); i++ {
 		if username[i] >= utf8.RuneSelf {
-			return strings.Map(func(r rune) rune { return unicode.ToLower(unicode.ToUpper(r)) }, username)
+			// A chain is not safe for concurrent use: one per call,
+			// on the path of non-ASCII usernames only.
+			fold := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), cases.Fold(), norm.NFKC)
+			folded, _, err := transform.String(fold, username)
+			if err != nil { // invalid UTF-8 is refused before; be safe
+				folded = username
+			}
+			return strings.TrimSpace(folded)
 		}
 	}
 	return strings.ToLower(username)

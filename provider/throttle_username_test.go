@@ -13,8 +13,9 @@ import (
 // default PAD SPACE, case-insensitive collations, citext, or an app that
 // trims and case-folds what was typed. Each such spelling of a username
 // must not be a fresh per-(username, IP) budget for guessing its
-// password: the throttling key ignores surrounding white space and folds
-// case fully (Σ, σ and ς; K and the Kelvin sign K), not only what
+// password: the throttling key ignores surrounding white space, accents
+// and compatibility forms (fullwidth letters), and folds case fully (Σ, σ
+// and ς; K and the Kelvin sign K; ß and ss), not only what
 // strings.ToLower maps.
 func TestThrottleUsernameSpellingsShareABudget(t *testing.T) {
 	lenient := authcheck.Func(func(_ context.Context, username, password string) (string, error) {
@@ -28,6 +29,14 @@ func TestThrottleUsernameSpellingsShareABudget(t *testing.T) {
 		{"leading tab", "johndoe", "\tjohndoe"},
 		{"Kelvin sign", "kelvin", "\u212aelvin"},
 		{"final sigma", "οδυσσεασ", "οδυσσεας"},
+		// Accent-insensitive collations (MySQL's default), NFKC, and
+		// full case folding.
+		{"diaeresis", "johndoe", "jöhndoe"},
+		{"acute accent", "johndoe", "jóhndoe"},
+		{"decomposed accent", "jöhndoe", "jo\u0308hndoe"},
+		{"fullwidth", "johndoe", "ｊｏｈｎｄｏｅ"},
+		{"sharp s", "strasse", "STRAẞE"},
+		{"ideographic space", "johndoe", "johndoe\u3000"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t, func(cfg *provider.Config) { cfg.Users = lenient })
