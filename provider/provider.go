@@ -66,6 +66,13 @@ type Config struct {
 	// X-Forwarded-Proto and X-Forwarded-For headers are believed. Nil means
 	// no proxy is trusted and those headers are ignored.
 	TrustedProxies []netip.Prefix
+	// TrustUnixSocketProxy believes those headers, too, from the peer of
+	// a request that arrived on a Unix socket (a reverse proxy on the
+	// same host), which has no address TrustedProxies could name; the
+	// hops of X-Forwarded-For are judged by TrustedProxies as usual.
+	// Without it every such request is from the unknown address, so all
+	// clients share one throttling budget, and none arrives over HTTPS.
+	TrustUnixSocketProxy bool
 
 	// MaxRequestBytes caps the body of endpoint requests. Zero means 64 KiB.
 	MaxRequestBytes int64
@@ -201,9 +208,16 @@ func New(cfg Config) (*Provider, error) {
 			errs = append(errs, fmt.Errorf("scope %q in DefaultScopes is not in Scopes", s))
 		}
 	}
-	for _, pfx := range cfg.TrustedProxies {
-		if !pfx.IsValid() {
+	cfg.TrustedProxies = slices.Clone(cfg.TrustedProxies) // normalized below, never the caller's
+	for i, pfx := range cfg.TrustedProxies {
+		switch {
+		case !pfx.IsValid():
 			errs = append(errs, errors.New("invalid prefix in TrustedProxies"))
+		case pfx.Addr().Is4In6() && pfx.Bits() < 96:
+			errs = append(errs, fmt.Errorf("TrustedProxies: %s is wider than the IPv4-mapped addresses", pfx))
+		case pfx.Addr().Is4In6():
+			// Client addresses are compared unmapped: so is the prefix.
+			cfg.TrustedProxies[i] = netip.PrefixFrom(pfx.Addr().Unmap(), pfx.Bits()-96).Masked()
 		}
 	}
 	if err := setUpBinding(&cfg); err != nil {
@@ -235,7 +249,6 @@ func New(cfg Config) (*Provider, error) {
 	}
 	cfg.Scopes = slices.Clone(cfg.Scopes)
 	cfg.DefaultScopes = slices.Clone(cfg.DefaultScopes)
-	cfg.TrustedProxies = slices.Clone(cfg.TrustedProxies)
 
 	cfg.Endpoints = cfg.Endpoints.withDefaults()
 	p := &Provider{cfg: cfg, defaultScopes: dedupe(cfg.DefaultScopes), throttle: throttle}

@@ -3,9 +3,13 @@ package provider_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -77,6 +81,7 @@ func TestClientIP(t *testing.T) {
 		{name: "4in6 is unmapped", remote: "[::ffff:192.0.2.1]:1", want: "192.0.2.1"},
 		{name: "hop with a port", trusted: trusted, remote: "10.0.0.1:1234", xff: []string{"203.0.113.9:555"}, want: "203.0.113.9"},
 		{name: "unparsable RemoteAddr", remote: "nonsense", want: "invalid IP"},
+		{name: "IPv4-mapped trusted prefix", trusted: []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.0/104")}, remote: "10.0.0.1:1234", xff: []string{"203.0.113.9"}, want: "203.0.113.9"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,4 +179,50 @@ func TestErrorType(t *testing.T) {
 	assert.Equal(t, 503, w.Code)
 	assert.NotContains(t, w.Body.String(), "secret internal detail")
 	assert.Equal(t, "temporarily_unavailable", body(t, w)["error"])
+}
+
+func TestTrustedProxiesWiderThanIPv4MappedAreRefused(t *testing.T) {
+	st := memory.New(memory.Config{})
+	mapped := []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.0/104")}
+	_, err := provider.New(provider.Config{Clients: st, Tokens: st, TrustedProxies: mapped})
+	require.NoError(t, err)
+	assert.Equal(t, "::ffff:10.0.0.0/104", mapped[0].String(), "the caller's slice is not normalized in place")
+	_, err = provider.New(provider.Config{Clients: st, Tokens: st, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("::ffff:0:0/95")}})
+	assert.ErrorContains(t, err, "wider than the IPv4-mapped addresses")
+}
+
+// Behind a reverse proxy on a Unix socket the peer has no address:
+// TrustUnixSocketProxy believes its X-Forwarded-For and X-Forwarded-Proto.
+// Without it the client is the unknown address and no request is HTTPS.
+func TestTrustUnixSocketProxy(t *testing.T) {
+	for _, trust := range []bool{true, false} {
+		st := memory.New(memory.Config{})
+		p, err := provider.New(provider.Config{Clients: st, Tokens: st, TrustUnixSocketProxy: trust})
+		require.NoError(t, err)
+		sock := filepath.Join(t.TempDir(), "app.sock")
+		ln, err := net.Listen("unix", sock)
+		require.NoError(t, err)
+		srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "%s %v", p.ClientIP(r), p.IsHTTPS(r))
+		})}
+		go func() { _ = srv.Serve(ln) }()
+		client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		}}}
+		req, err := http.NewRequest(http.MethodGet, "http://app/", nil)
+		require.NoError(t, err)
+		req.Header.Set("X-Forwarded-For", "198.51.100.7")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		want := "invalid IP false"
+		if trust {
+			want = "198.51.100.7 true"
+		}
+		assert.Equal(t, want, string(body), "TrustUnixSocketProxy=%v", trust)
+		_ = srv.Close()
+	}
 }

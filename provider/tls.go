@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -17,6 +18,20 @@ func (p *Provider) trusted(addr netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// fromTrustedProxy reports whether r's peer, at address addr
+// (remoteAddr of r), is a trusted reverse proxy: one of TrustedProxies,
+// or any peer on a Unix socket with TrustUnixSocketProxy.
+func (p *Provider) fromTrustedProxy(r *http.Request, addr netip.Addr) bool {
+	if p.trusted(addr) {
+		return true
+	}
+	if !p.cfg.TrustUnixSocketProxy {
+		return false
+	}
+	_, unix := r.Context().Value(http.LocalAddrContextKey).(*net.UnixAddr)
+	return unix
 }
 
 // remoteAddr parses r.RemoteAddr ("ip:port", or a bare IP) into an
@@ -47,14 +62,15 @@ func lastListValue(h http.Header, name string) string {
 }
 
 // IsHTTPS reports whether r reached us over TLS: r.TLS is set, or r came
-// from a trusted proxy (Config.TrustedProxies) whose X-Forwarded-Proto is
+// from a trusted proxy (Config.TrustedProxies, Config.TrustUnixSocketProxy)
+// whose X-Forwarded-Proto is
 // "https". The header is ignored from anyone else, since a client can set
 // it at will.
 func (p *Provider) IsHTTPS(r *http.Request) bool {
 	if r.TLS != nil {
 		return true
 	}
-	if len(p.cfg.TrustedProxies) == 0 || !p.trusted(remoteAddr(r)) {
+	if !p.fromTrustedProxy(r, remoteAddr(r)) {
 		return false
 	}
 	return strings.EqualFold(lastListValue(r.Header, "X-Forwarded-Proto"), "https")
@@ -68,7 +84,8 @@ func (p *Provider) secureEnough(r *http.Request) bool {
 
 // ClientIP returns the address of the client that sent r. It is the
 // connection's remote address, unless that is a trusted proxy
-// (Config.TrustedProxies): then X-Forwarded-For is read from the right and
+// (Config.TrustedProxies, Config.TrustUnixSocketProxy): then
+// X-Forwarded-For is read from the right and
 // the first hop that is not a trusted proxy is the client. Hops left of it
 // are ignored, because the client itself may have written them. When every
 // hop is trusted, the left-most is returned; when a hop cannot be parsed,
@@ -76,7 +93,7 @@ func (p *Provider) secureEnough(r *http.Request) bool {
 // could not be parsed.
 func (p *Provider) ClientIP(r *http.Request) netip.Addr {
 	addr := remoteAddr(r)
-	if len(p.cfg.TrustedProxies) == 0 || !p.trusted(addr) {
+	if !p.fromTrustedProxy(r, addr) {
 		return addr
 	}
 	vs := r.Header.Values("X-Forwarded-For")
