@@ -472,11 +472,7 @@ func (h *authorizeHandler) redirectError(w http.ResponseWriter, r *http.Request,
 // redirectToLogin sends a visitor without a session to the login page,
 // with the authorization request as a local return-to URL.
 func (h *authorizeHandler) redirectToLogin(w http.ResponseWriter, r *http.Request, ar *authorizeRequest) {
-	path := r.URL.EscapedPath()
-	if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") || strings.HasPrefix(path, "/\\") {
-		path = "/"
-	}
-	returnTo := path + "?" + ar.params.Encode()
+	returnTo := localPath(r) + "?" + ar.params.Encode()
 	target := h.cfg.LoginURL
 	switch {
 	case !strings.Contains(target, "?"):
@@ -487,6 +483,18 @@ func (h *authorizeHandler) redirectToLogin(w http.ResponseWriter, r *http.Reques
 	target += url.QueryEscape(h.cfg.ReturnToParam) + "=" + url.QueryEscape(returnTo)
 	w.Header().Set("Location", target)
 	w.WriteHeader(redirectStatus(r))
+}
+
+// localPath is the path of r as a URL that stays on this site, for the
+// login page's return-to and the consent form's action: a path that a
+// browser would read as another host ("//evil.example/…", "/\\evil…"; a
+// router that does not clean paths may pass one to the handler) is "/".
+func localPath(r *http.Request) string {
+	path := r.URL.EscapedPath()
+	if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") || strings.HasPrefix(path, "/\\") {
+		return "/"
+	}
+	return path
 }
 
 // issueCode stores a new authorization code for the user's grant and

@@ -2,9 +2,11 @@ package provider_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"html/template"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -420,4 +422,28 @@ func TestAuthorizePlainPKCEOptIn(t *testing.T) {
 		w := e.get(spaParams("code_challenge", testVerifier, "code_challenge_method", "plain"), "user-1")
 		assertRedirectError(t, w, "https://spa.example/cb", "invalid_request", "st-123")
 	})
+}
+
+// The consent form posts back to the authorization endpoint's path, and
+// never to another host: under a router that does not clean paths, a
+// request for "//evil.example/x" would otherwise get a form whose action
+// a browser reads as https://evil.example/x, and post the consent token
+// there.
+func TestAuthorizeConsentFormStaysOnSite(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	for path, want := range map[string]string{
+		"/oauth2/authorize":         `action="/oauth2/authorize"`,
+		"//evil.example/x":          `action="/"`,
+		"/\\evil.example/x":         `action="/%5Cevil.example/x"`, // escaped: a path
+		"/mount//oauth2/authorize/": `action="/mount//oauth2/authorize/"`,
+	} {
+		r := httptest.NewRequest(http.MethodGet, "https://auth.example.com/oauth2/authorize?"+spaParams().Encode(), nil)
+		r.URL.Path, r.URL.RawPath = path, ""
+		r.TLS = &tls.ConnectionState{}
+		r.AddCookie(&http.Cookie{Name: userCookie, Value: "user-1"})
+		w := httptest.NewRecorder()
+		e.az.ServeHTTP(w, r)
+		require.Equal(t, http.StatusOK, w.Code, "%s: %s", path, w.Body.String())
+		assert.Contains(t, w.Body.String(), want, path)
+	}
 }

@@ -95,7 +95,7 @@ func (h *authorizeHandler) showConsent(w http.ResponseWriter, r *http.Request, a
 		UserID:      userID,
 		Scopes:      ar.scopes,
 		RedirectURI: ar.redirectURI,
-		Action:      r.URL.EscapedPath(),
+		Action:      localPath(r),
 	}
 	for _, name := range authorizeParams {
 		if v := ar.params.Get(name); v != "" {
