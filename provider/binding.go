@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/oauth2provider/oauth2provider/internal/header"
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -156,8 +157,22 @@ func (p *Provider) bindingMatches(r *http.Request, ip netip.Addr, g *storage.Gra
 func (p *Provider) bindingMismatch(ctx context.Context, ip netip.Addr, g *storage.Grant) error {
 	p.emit(ctx, Event{Type: EventBindingMismatch, ClientID: g.ClientID, UserID: g.UserID, GrantID: g.ID,
 		IP: ip, Reason: "token presented from another client IP or User-Agent; grant revoked"})
-	if err := p.cfg.Tokens.RevokeGrant(context.WithoutCancel(ctx), g.ID); err != nil {
+	if err := p.revokeDetached(ctx, g.ID); err != nil {
 		return errors.Join(ErrInvalidToken, fmt.Errorf("provider: revoke grant on binding mismatch: %w", err))
 	}
 	return ErrInvalidToken
+}
+
+// detachedTimeout bounds a revocation that must happen even when the
+// request's context ends (revokeDetached). A variable for tests.
+var detachedTimeout = 5 * time.Second
+
+// revokeDetached revokes grant id whether or not the client of ctx's
+// request is still there, which must not undo a revocation for security,
+// but within detachedTimeout: a store that stops answering must not hold
+// the request for ever.
+func (p *Provider) revokeDetached(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), detachedTimeout)
+	defer cancel()
+	return p.cfg.Tokens.RevokeGrant(ctx, id)
 }

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"errors"
 	"net/http"
 
@@ -75,7 +74,7 @@ func (p *Provider) authorizationCodeGrant(r *http.Request, c *authenticatedClien
 		// The store ignored Exchange.Bind (one written before it): the
 		// tokens would work from anywhere. Fail closed, as a store
 		// outage does, and end the grant rather than hand them out.
-		_ = p.cfg.Tokens.RevokeGrant(context.WithoutCancel(r.Context()), g.ID)
+		_ = p.revokeDetached(r.Context(), g.ID)
 		return nil, errUnavailable(errBindIgnored)
 	}
 	resp := &out.resp

@@ -106,7 +106,7 @@ func (p *Provider) EndSession(ctx context.Context, raw string) error {
 		}
 		return fmt.Errorf("provider: look up session: %w", err)
 	}
-	if err := p.cfg.Tokens.RevokeGrant(context.WithoutCancel(ctx), ref.GrantID); err != nil {
+	if err := p.revokeDetached(ctx, ref.GrantID); err != nil {
 		return fmt.Errorf("provider: end session: %w", err)
 	}
 	return nil
