@@ -107,6 +107,11 @@ func (f *failure) write(w http.ResponseWriter) {
 // the request's [Identity] (Method "bearer") in its context. Tokens in the
 // URL query or the form body are not accepted.
 //
+// A request that did not come over HTTPS ([provider.Provider.IsHTTPS]) is
+// refused, 400 invalid_request, unless p allows plain HTTP
+// (provider.Config.AllowInsecureHTTP): a bearer token must not travel in
+// the clear (RFC 6750 §5.3).
+//
 // Failures carry a WWW-Authenticate: Bearer challenge in p's realm and a
 // JSON body: no credentials (or another scheme) is 401 without an error
 // code (RFC 6750 §3.1); a malformed header is 400 invalid_request; a
@@ -129,9 +134,17 @@ func Bearer(p *provider.Provider) func(http.Handler) http.Handler {
 			provider.CodeInvalidToken, "the access token is invalid, expired or revoked")
 		unavailable = newFailure(http.StatusServiceUnavailable, p.BearerChallenge("", ""),
 			provider.CodeTemporarilyUnavailable, "the service is temporarily unavailable, try again later")
+		plainHTTP = newFailure(http.StatusBadRequest,
+			p.BearerChallenge(provider.CodeInvalidRequest, "HTTPS is required"),
+			provider.CodeInvalidRequest, "HTTPS is required")
+		insecureOK = p.Config().AllowInsecureHTTP
 	)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !insecureOK && !p.IsHTTPS(r) {
+				plainHTTP.write(w)
+				return
+			}
 			raw, cred := bearerCandidate(r.Header["Authorization"])
 			switch cred {
 			case credNone:

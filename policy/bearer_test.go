@@ -192,7 +192,7 @@ func TestBearerRules(t *testing.T) {
 func TestBearerClientCredentialsIdentityHasNoUser(t *testing.T) {
 	e := newEnv(t)
 	tok := e.token(t, "grant_type=client_credentials&scope=read+write")
-	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r := httptest.NewRequest(http.MethodGet, "https://api.example/", nil)
 	r.Header.Set("Authorization", "Bearer "+tok)
 	w := httptest.NewRecorder()
 	e.protected().ServeHTTP(w, r)
@@ -245,7 +245,7 @@ func TestBearerAllocations(t *testing.T) {
 	h := policy.Bearer(e.p)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ = policy.IdentityFrom(r.Context())
 	}))
-	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r := httptest.NewRequest(http.MethodGet, "https://api.example/", nil)
 	r.Header.Set("Authorization", "Bearer "+tok)
 	w := httptest.NewRecorder()
 	allocs := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, r) })
@@ -261,7 +261,7 @@ func BenchmarkBearer(b *testing.B) {
 	e := newEnv(b)
 	tok := e.token(b, "grant_type=password&username=johndoe&password=x&scope=read")
 	h := policy.Bearer(e.p)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r := httptest.NewRequest(http.MethodGet, "https://api.example/", nil)
 	r.Header.Set("Authorization", "Bearer "+tok)
 	w := httptest.NewRecorder()
 	b.ReportAllocs()
@@ -287,4 +287,26 @@ func BenchmarkBaselineSHA256Map(b *testing.B) {
 	if found == nil {
 		b.Fatal("not found")
 	}
+}
+
+// A bearer token must not travel in the clear (RFC 6750 §5.3): a request
+// that did not come over HTTPS is refused before its token is looked at,
+// unless the provider allows plain HTTP.
+func TestBearerRequiresHTTPS(t *testing.T) {
+	e := newEnv(t)
+	tok := e.token(t, "grant_type=password&username=johndoe&password=x&scope=read")
+	r := httptest.NewRequest(http.MethodGet, "http://api.example/", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	w := httptest.NewRecorder()
+	e.protected().ServeHTTP(w, r)
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Equal(t, `Bearer realm="api", error="invalid_request", error_description="HTTPS is required"`, w.Header().Get("WWW-Authenticate"))
+	assert.JSONEq(t, `{"error":"invalid_request","error_description":"HTTPS is required"}`, w.Body.String())
+
+	st := memory.New(memory.Config{})
+	p, err := provider.New(provider.Config{Clients: st, Tokens: st, AllowInsecureHTTP: true})
+	require.NoError(t, err)
+	w = httptest.NewRecorder()
+	policy.Bearer(p)(http.NotFoundHandler()).ServeHTTP(w, r)
+	assert.Equal(t, http.StatusUnauthorized, w.Code, "plain HTTP allowed: the token is judged (unknown here)")
 }
