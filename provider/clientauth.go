@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -73,15 +74,19 @@ func parseBasicAuth(h string) (id, secret string, isBasic bool, err error) {
 	return id, secret, true, nil
 }
 
-// validClientID reports whether id can be a client_id: printable ASCII,
-// VSCHAR (%x20-7E) in RFC 6749 Appendix A.1. A request may carry any
-// bytes; a store may refuse others (Postgres refuses a NUL byte or
-// invalid UTF-8) with an error that would read as an outage, so an ID
-// that is not one is not looked up.
+// validClientID reports whether id can name a client: text without
+// control characters. RFC 6749 (Appendix A.1) allows only printable
+// ASCII, but a store takes any ID, and clients registered with others
+// must go on working. A request may carry any bytes, and a store may
+// refuse some (Postgres refuses a NUL byte or invalid UTF-8) with an
+// error that would read as an outage, so an ID that is no text is not
+// looked up.
 func validClientID(id string) bool {
 	for i := 0; i < len(id); i++ {
-		if id[i] < 0x20 || id[i] > 0x7e {
+		if c := id[i]; c < 0x20 || c == 0x7f {
 			return false
+		} else if c >= utf8.RuneSelf {
+			return utf8.ValidString(id[i:])
 		}
 	}
 	return true

@@ -3,9 +3,17 @@ package provider_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/oauth2provider/oauth2provider/internal/providertest"
+	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/oauth2provider/oauth2provider/storage/memory"
 )
@@ -30,4 +38,21 @@ func (s textOnlyClients) GetClient(ctx context.Context, id string) (*storage.Cli
 func TestMalformedClientIDs(t *testing.T) {
 	s := memory.New(memory.Config{})
 	providertest.CheckMalformedClientIDs(t, textOnlyClients{s}, s)
+}
+
+// A client registered with an ID outside RFC 6749's printable ASCII (the
+// stores take any) goes on working: only IDs that are no text are not
+// looked up.
+func TestNonASCIIClientIDsStillWork(t *testing.T) {
+	s := memory.New(memory.Config{})
+	p := providertest.NewProviderOn(t, s, s, nil)
+	require.NoError(t, s.CreateClient(t.Context(), &storage.Client{ID: "appé", Public: true,
+		GrantTypes: []string{storage.GrantPassword}, Scopes: []string{"read"}}))
+	form := url.Values{"grant_type": {"password"}, "username": {providertest.Username},
+		"password": {providertest.Password}, "client_id": {"appé"}, "scope": {"read"}}
+	r := httptest.NewRequest(http.MethodPost, provider.DefaultTokenPath, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	p.TokenHandler().ServeHTTP(rec, r)
+	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 }
