@@ -64,7 +64,10 @@ type Config struct {
 	AllowInsecureHTTP bool
 	// TrustedProxies are the networks of reverse proxies whose
 	// X-Forwarded-Proto and X-Forwarded-For headers are believed. Nil means
-	// no proxy is trusted and those headers are ignored.
+	// no proxy is trusted and those headers are ignored. Addresses are
+	// compared in their IPv4 form when they are IPv4 (mapped ones too):
+	// list IPv4 proxies by IPv4 prefixes (an IPv4-mapped prefix is
+	// converted; ::/0 matches no IPv4 address).
 	TrustedProxies []netip.Prefix
 	// TrustUnixSocketProxy believes those headers, too, from the peer of
 	// a request that arrived on a Unix socket (a reverse proxy on the

@@ -234,13 +234,15 @@ func (t *throttler) passwordKeys(username string, ip netip.Addr) [2]storage.Limi
 // so that the spellings a user database may take for one username count
 // as one: without surrounding white space (which MySQL's PAD SPACE
 // collations and many apps ignore), and, for a username that is not all
-// ASCII, without accents and in compatibility form (MySQL's default
-// accent-insensitive collation takes "jöhndoe" and "johndoe" for one;
-// NFKC takes the fullwidth "ｊｏｈｎｄｏｅ" for "johndoe") and fully
-// case-folded (K, k and the Kelvin sign; Σ, σ and ς; ß and "ss"), as
-// strings.EqualFold and case-insensitive collations compare them.
-// Merging more spellings than the user database does only shares an
-// attacker's own budget; for a username of ASCII letters it is
+// ASCII, without accents, invisible format characters (U+200B, U+FEFF,
+// the soft hyphen, …) and variation selectors, with the letters that have
+// no decomposition but that accent-insensitive collations take for a
+// base letter (ø, ł, đ, ħ, ŧ, ı) as that letter, in compatibility form
+// (the fullwidth "ｊｏｈｎｄｏｅ" as "johndoe") and fully case-folded (K,
+// k and the Kelvin sign; Σ, σ and ς; ß and "ss"), as MySQL's default
+// collation, strings.EqualFold and case-insensitive collations compare
+// them. Merging more spellings than the user database does only shares
+// an attacker's own budget; for a username of ASCII letters it is
 // strings.ToLower, so keys already in a shared limiter stay the same.
 func foldUsername(username string) string {
 	username = strings.TrimSpace(username)
@@ -248,7 +250,8 @@ func foldUsername(username string) string {
 		if username[i] >= utf8.RuneSelf {
 			// A chain is not safe for concurrent use: one per call,
 			// on the path of non-ASCII usernames only.
-			fold := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), cases.Fold(), norm.NFKC)
+			fold := transform.Chain(norm.NFKD, runes.Remove(ignoredInUsernames), runes.Map(baseLetter),
+				cases.Fold(), norm.NFKC)
 			folded, _, err := transform.String(fold, username)
 			if err != nil { // invalid UTF-8 is refused before; be safe
 				folded = username
@@ -257,6 +260,33 @@ func foldUsername(username string) string {
 		}
 	}
 	return strings.ToLower(username)
+}
+
+// ignoredInUsernames are the runes foldUsername drops: combining marks
+// (accents, once decomposed), format characters and the other default
+// ignorable code points, and variation selectors.
+var ignoredInUsernames = runes.Predicate(func(r rune) bool {
+	return unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
+})
+
+// baseLetter maps the letters with no Unicode decomposition that
+// accent-insensitive collations compare as a base letter to it.
+func baseLetter(r rune) rune {
+	switch r {
+	case 'ø', 'Ø':
+		return 'o'
+	case 'ł', 'Ł':
+		return 'l'
+	case 'đ', 'Đ':
+		return 'd'
+	case 'ħ', 'Ħ':
+		return 'h'
+	case 'ŧ', 'Ŧ':
+		return 't'
+	case 'ı':
+		return 'i'
+	}
+	return r
 }
 
 // clientKeys are the keys of a client secret attempt for client id from

@@ -36,7 +36,14 @@ func TestThrottleUsernameSpellingsShareABudget(t *testing.T) {
 		{"decomposed accent", "jöhndoe", "jo\u0308hndoe"},
 		{"fullwidth", "johndoe", "ｊｏｈｎｄｏｅ"},
 		{"sharp s", "strasse", "STRAẞE"},
-		{"ideographic space", "johndoe", "johndoe\u3000"},
+		{"zero-width space", "johndoe", "john\u200bdoe"},
+		{"byte order mark", "johndoe", "\ufeffjohndoe"},
+		{"soft hyphen", "johndoe", "john\u00addoe"},
+		{"zero-width joiner", "johndoe", "jo\u200dhndoe"},
+		{"variation selector", "johndoe", "jo\ufe0fhndoe"},
+		{"o with stroke", "johndoe", "jøhndoe"},
+		{"l with stroke", "leon", "Łeon"},
+		{"dotless i", "alice", "alıce"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t, func(cfg *provider.Config) { cfg.Users = lenient })

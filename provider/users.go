@@ -75,7 +75,7 @@ func (p *Provider) authenticateUser(r *http.Request, ip netip.Addr, username, pa
 
 // validCredential reports whether s can be a username or a password:
 // UTF-8 of the characters RFC 6749 allows there (UNICODECHARNOCRLF,
-// Appendix A.3 and A.4): no control character but the tab, no DEL, no
+// Appendix A.3 and A.4): no C0 control character but the tab, no DEL, no
 // U+FFFE or U+FFFF (utf8.ValidString refuses surrogates).
 func validCredential(s string) bool {
 	for i := 0; i < len(s); i++ {
