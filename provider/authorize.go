@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauth2provider/oauth2provider/internal/loopback"
 	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -199,13 +200,17 @@ type authorizeRequest struct {
 // clientAssured reports whether the code can only reach the client the
 // request names, so that a first-party client may skip consent: the
 // client authenticates at the token endpoint (it is confidential), or the
-// code goes to an https redirect URI, which only the client's origin
-// serves. A public client on a loopback (or other non-https) redirect URI
-// is not: any program on the user's machine can listen there and send
-// the request with its own PKCE verifier, so the user is asked (RFC 8252
-// §8.6).
+// code goes to an https redirect URI of another host than this machine,
+// which only the client's origin serves. A public client on a loopback
+// (or other non-https) redirect URI is not: any program on the user's
+// machine can listen there and send the request with its own PKCE
+// verifier, so the user is asked (RFC 8252 §8.6).
 func (ar *authorizeRequest) clientAssured() bool {
-	return !ar.client.Public || strings.HasPrefix(ar.redirectURI, "https://")
+	if !ar.client.Public {
+		return true
+	}
+	u, err := url.Parse(ar.redirectURI)
+	return err == nil && u.Scheme == "https" && !loopback.Host(u.Hostname())
 }
 
 func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

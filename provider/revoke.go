@@ -64,7 +64,9 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) *Error {
 	if ti == nil || ti.Grant.ClientID != c.ID {
 		return nil
 	}
-	if err := p.cfg.Tokens.RevokeGrant(r.Context(), ti.Grant.ID); err != nil {
+	// Detached: a client that sends its logout's revocation and goes
+	// (a page being closed) must not cancel it half-way.
+	if err := p.revokeDetached(r.Context(), ti.Grant.ID); err != nil {
 		return errUnavailable(err)
 	}
 	p.emit(r.Context(), Event{Type: EventGrantRevoked, ClientID: c.ID, UserID: ti.Grant.UserID,

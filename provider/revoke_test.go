@@ -191,3 +191,28 @@ func mustGrantID(t *testing.T, e *env, at string) string {
 	require.NoError(t, err)
 	return ti.Grant.ID
 }
+
+// ctxRevokes is a token store whose revocations fail once their context
+// is done, as a networked store's do.
+type ctxRevokes struct{ storage.TokenStore }
+
+func (s ctxRevokes) RevokeGrant(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.TokenStore.RevokeGrant(ctx, id)
+}
+
+// A client that sends a revocation and goes (a page closing on logout)
+// does not cancel it: the grant is revoked all the same.
+func TestRevocationOutlivesTheClient(t *testing.T) {
+	e := newEnv(t, func(c *provider.Config) { c.Tokens = ctxRevokes{c.Tokens} })
+	at := e.issue(t)["access_token"].(string)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	w := httptest.NewRecorder()
+	e.p.RevokeHandler().ServeHTTP(w, req{form: tokenForm(at), basic: conf}.build().WithContext(ctx))
+	assertRevoked200(t, w)
+	_, err := e.validate(at)
+	assert.ErrorIs(t, err, provider.ErrInvalidToken, "revoked")
+}

@@ -37,9 +37,10 @@ type Client struct {
 	// has no SecretHash and authenticates with its ID alone.
 	Public bool
 	// FirstParty marks a client of the app itself; it skips the consent
-	// page, unless it is public and its redirect URI is not https (a
-	// loopback one, say): then any program on the user's machine could
-	// pose as it, and the user is asked (RFC 8252 §8.6).
+	// page, unless it is public and its redirect URI is not https on
+	// another host than the user's machine (a loopback one, say): then
+	// any program on that machine could pose as it, and the user is
+	// asked (RFC 8252 §8.6).
 	FirstParty bool
 	// Disabled refuses every request of the client at the provider's
 	// endpoints. Setting it in the store does not end tokens already
