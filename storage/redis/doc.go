@@ -58,7 +58,10 @@
 // the grant): before a grant is created (a stale entry is harmless,
 // as revocation through an index checks the grant's user or client), and
 // after an exchange or an extension moves a grant's expiry past its
-// horizon. RevokeUser and
+// horizon. An extension records its new horizon in the grant only once
+// the indexes hold it (one more call), so that an index write that fails
+// is tried again by the next extension instead of leaving an entry that
+// expires before its grant. RevokeUser and
 // RevokeClient read the index and revoke the indexed grants with one
 // script each, sent in pipelines of 256 scripts, each grant atomically
 // but not all at once: a grant created concurrently with RevokeUser or

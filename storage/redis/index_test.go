@@ -123,11 +123,13 @@ func TestRevokeIndexSurvivesScriptFlush(t *testing.T) {
 	}
 }
 
-// failNth is a go-redis hook that, when armed, fails the nth revoke
-// script call it sees (from 1), alone or in a pipeline, without sending
-// it; the other calls of a pipeline run.
+// failNth is a go-redis hook that, when armed, fails the nth call it
+// sees (from 1) of the script whose SHA is sha (the revoke script when
+// empty), alone or in a pipeline, without sending it; the other calls of
+// a pipeline run.
 type failNth struct {
 	n     int64
+	sha   string
 	seen  atomic.Int64
 	armed atomic.Bool
 }
@@ -171,7 +173,11 @@ func (f *failNth) fails(cmd goredis.Cmder) bool {
 	if !f.armed.Load() || len(args) < 2 || !strings.EqualFold(cmd.Name(), "evalsha") {
 		return false
 	}
-	if sha, ok := args[1].(*string); !ok || *sha != revokeScript.sha {
+	want := f.sha
+	if want == "" {
+		want = revokeScript.sha
+	}
+	if sha, ok := args[1].(*string); !ok || *sha != want {
 		return false
 	}
 	return f.seen.Add(1) == f.n
@@ -234,4 +240,31 @@ func TestRevokeIndexReportsARefusedPipeline(t *testing.T) {
 	assert.ErrorIs(t, err, errOpen, "%v", err)
 	assert.Zero(t, n)
 	assert.True(t, h.live(storage.KindAccess, access))
+}
+
+// A sliding session whose extension fails to index it (the user's index
+// on another node, failing over) is indexed by the next extension, so
+// that RevokeUser still finds it once the old index entry has expired:
+// the grant's index horizon is recorded only after the indexes hold it.
+func TestExtendTokenIndexFailureIsRetried(t *testing.T) {
+	f := &failNth{n: 1, sha: indexScript.sha}
+	h := newHookedHarness(t, f)
+	start := h.clk.Now()
+	_, _, session := h.grant("web", "alice", 24*time.Hour) // indexed to 30 h; the 24 h token stands for a session
+
+	h.clk.Advance(8 * time.Hour)
+	f.armed.Store(true)
+	err := h.s.ExtendToken(h.ctx, session, h.clk.Now().Add(24*time.Hour)) // past 30 h: reindex, which fails
+	f.armed.Store(false)
+	require.ErrorIs(t, err, errCallFailed)
+
+	h.clk.Advance(2 * time.Hour)
+	require.NoError(t, h.s.ExtendToken(h.ctx, session, h.clk.Now().Add(24*time.Hour)))
+
+	h.clk.Advance(start.Add(31 * time.Hour).Sub(h.clk.Now())) // the first index entry's score has passed
+	_, _, _ = h.grant("web", "alice", time.Hour)              // a new login prunes the index
+	n, err := h.s.RevokeUser(h.ctx, "alice")
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "both of alice's grants, the extended one included")
+	assert.False(t, h.live(storage.KindRefresh, session), "the extended session is revoked")
 }

@@ -70,6 +70,14 @@ local function horizon(gkey, ix, old, exp, want)
   redis.call('HSET', gkey, 'ix', want)
   return '1', want
 end
+-- pasthorizon is horizon without recording the new horizon: the caller
+-- records it with raiseIxScript once the indexes hold the grant that far.
+local function pasthorizon(ix, old, exp, want)
+  ix = ix or old
+  if not lt(ix, exp) then return '0', ix end
+  if lt(want, exp) then want = exp end
+  return '1', want
+end
 -- pack returns its arguments (strings; nil reads as "") as one string,
 -- each as its length in bytes, ':' and itself, so that the client reads
 -- a reply of many values as one string (see unpack).
@@ -199,7 +207,8 @@ return packgrant('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], exp, reindex, i
 // (the index horizon to record should the grant's expiry pass the
 // recorded one), and the new expiry's TTL and score in ms. Returns nil
 // when not live, else {client, user, grant
-// expires, reindex, ix}, reindex and ix as exchangeScript returns them.
+// expires, reindex, ix}, reindex and ix as exchangeScript returns them,
+// except that ix is not recorded: the caller does that after indexing.
 var extendScript = newScript(luaPrelude + `
 local now = ARGV[1]
 local t = redis.call('HMGET', KEYS[3], 'expires', 'consumed')
@@ -216,8 +225,19 @@ if lt(exp, ARGV[2]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
 end
-local reindex, ix = horizon(KEYS[1], g[5], g[3], exp, ARGV[4])
+local reindex, ix = pasthorizon(g[5], g[3], exp, ARGV[4])
 return {g[1], g[2], exp, reindex, ix}
+`)
+
+// raiseIxScript records a grant's index horizon once the indexes hold it
+// that far (see Store.ExtendToken): it raises the ix field, never lowers
+// it, and writes nothing for a grant that is gone.
+// KEYS: grant. ARGV: ix.
+var raiseIxScript = newScript(luaPrelude + `
+local g = redis.call('HMGET', KEYS[1], 'expires', 'ix')
+if not g[1] then return 0 end
+if lt(g[2] or g[1], ARGV[1]) then redis.call('HSET', KEYS[1], 'ix', ARGV[1]) end
+return 0
 `)
 
 // revokeScript revokes a grant and its tokens.

@@ -301,7 +301,14 @@ func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
-	return wrap(op, s.index(ctx, now, ref.GrantID, vals[1], vals[0], ix))
+	// The horizon is recorded only once the indexes hold the grant that
+	// far: should indexing fail, the next extension tries again, where a
+	// horizon recorded first would leave the index entry to expire before
+	// the grant, which RevokeUser and RevokeClient would then miss.
+	if err := s.index(ctx, now, ref.GrantID, vals[1], vals[0], ix); err != nil {
+		return wrap(op, err)
+	}
+	return wrap(op, raiseIxScript.run(ctx, s.rdb, 1, []string{gkey, vals[4]}).Err())
 }
 
 // RevokeGrant implements [storage.TokenStore] with one script that marks
