@@ -78,7 +78,9 @@ type ClientStore interface {
 	GetClient(ctx context.Context, id string) (*Client, error)
 	// CreateClient stores a new client, or returns ErrAlreadyExists when
 	// the ID is taken. The stored client has Revision 1 whatever c.Revision
-	// holds; on success CreateClient sets c.Revision to 1.
+	// holds; on success CreateClient sets c.Revision to 1. A client without
+	// an ID is an error: the empty ID names no client (sessions are grants
+	// of no client).
 	CreateClient(ctx context.Context, c *Client) error
 	// UpdateClient replaces the stored client with the same ID by c, as
 	// one atomic compare-and-set, or returns ErrNotFound when there is no

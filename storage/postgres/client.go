@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -28,6 +29,9 @@ func scanClient(row pgx.Row) (*storage.Client, error) {
 	return &c, nil
 }
 
+// errNoClientID is CreateClient's error for a client without an ID.
+var errNoClientID = errors.New("postgres: client has no ID")
+
 // GetClient returns the client with the given ID, or [storage.ErrNotFound].
 func (s *Store) GetClient(ctx context.Context, id string) (*storage.Client, error) {
 	c, err := scanClient(s.pool.QueryRow(ctx,
@@ -44,6 +48,9 @@ func (s *Store) GetClient(ctx context.Context, id string) (*storage.Client, erro
 // CreateClient stores a new client with revision 1, or returns
 // [storage.ErrAlreadyExists] when the ID is taken.
 func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
+	if c == nil || c.ID == "" {
+		return errNoClientID
+	}
 	_, err := s.pool.Exec(ctx, `insert into oauth2_clients (`+clientColumns+`)
 		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)`,
 		c.ID, c.SecretHash, orEmpty(c.GrantTypes), orEmpty(c.Scopes), orEmpty(c.DefaultScopes),

@@ -18,6 +18,7 @@ var clientClauses = []clause{
 	{"CreateGetRoundTrip", testClientRoundTrip},
 	{"CreateDuplicateIsAlreadyExists", testClientDuplicate},
 	{"GetUnknownIsNotFound", testClientUnknown},
+	{"CreateWithoutIDFails", testClientNoID},
 	{"UpdateReplaces", testClientUpdate},
 	{"UpdateUnknownIsNotFound", testClientUpdateUnknown},
 	{"RevisionCountsWrites", testClientRevision},
@@ -387,4 +388,14 @@ func testClientView(t *testing.T, e *env) {
 	require.NoError(t, err, "a disabled client is still returned")
 	assertClient(t, updated, after)
 	assertClient(t, e.fullClient("view"), before) // what was viewed stays as it was
+}
+
+// testClientNoID checks that a client without an ID is refused: the empty
+// ID names no registered client (sessions are grants of no client, see
+// provider.SessionClientID), so a store must never hold one.
+func testClientNoID(t *testing.T, e *env) {
+	c := e.fullClient("")
+	require.Error(t, e.b.Clients.CreateClient(e.ctx, c))
+	_, err := e.b.Clients.GetClient(e.ctx, "")
+	assert.ErrorIs(t, err, storage.ErrNotFound)
 }
