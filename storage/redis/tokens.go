@@ -33,9 +33,14 @@ func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...sto
 	nkeys := 2 + len(tokens)
 	v := make([]string, 0, nkeys+11+7*len(tokens))
 	v = append(v, gkey, skey)
-	for _, t := range tokens {
+	for i, t := range tokens {
 		if t.GrantID != g.ID {
 			return fmt.Errorf("redis: %s: %w", op, errTokenGrant)
+		}
+		for _, u := range tokens[:i] { // the script would write the key twice
+			if u.Hash == t.Hash {
+				return fmt.Errorf("redis: %s: %w", op, storage.ErrAlreadyExists)
+			}
 		}
 		v = append(v, tokenKey(base, t.Hash))
 		if t.ExpiresAt.After(exp) {

@@ -16,6 +16,7 @@ var tokenClauses = []clause{
 	{"ClientCredentialsHasNoUser", testClientCredentials},
 	{"SessionWithoutClientIsFound", testSessionWithoutClient},
 	{"DuplicateGrantIsAlreadyExists", testDuplicateGrant},
+	{"DuplicateTokenHashIsAlreadyExists", testDuplicateTokenHash},
 	{"WrongKindIsNotFound", testWrongKind},
 	{"UnknownRefIsNotFound", testUnknownRef},
 	{"HashUnderAnotherGrantIsNotFound", testHashUnderAnotherGrant},
@@ -96,6 +97,19 @@ func testClientCredentials(t *testing.T, e *env) {
 	assert.Empty(t, ti.Grant.UserID, "client_credentials grant has no user")
 	assertGrant(t, g, &ti.Grant)
 	assertToken(t, access.tok, ti.Token)
+}
+
+// testDuplicateTokenHash checks that a new grant whose tokens share a
+// hash is refused, all or nothing (the 256 random bits make it
+// impossible but for a caller's mistake).
+func testDuplicateTokenHash(t *testing.T, e *env) {
+	f := e.newGrant(t, "client-a", "user-1")
+	a := mint(t, e.clk.Now(), storage.KindAccess, f.g.ID, accessTTL)
+	twin := a
+	twin.tok.Kind = storage.KindRefresh
+	err := e.b.Tokens.CreateGrant(e.ctx, f.g, a.tok, twin.tok)
+	assert.ErrorIs(t, err, storage.ErrAlreadyExists)
+	e.assertGone(t, a, "nothing of the refused grant is stored")
 }
 
 func testDuplicateGrant(t *testing.T, e *env) {
