@@ -56,21 +56,21 @@ func FuzzUnescapeParam(f *testing.F) {
 	})
 }
 
-// FuzzValidCredential holds validCredential to its definition, rune by
-// rune: valid UTF-8 of UNICODECHARNOCRLF (RFC 6749 Appendix A).
-func FuzzValidCredential(f *testing.F) {
-	for _, s := range []string{"", "johndoe", "tab\there", "a\x00", "\xff", "pässwörd", "\u2028", "\uffff", "\U0010FFFF", "\xed\xa0\x80", "x\x7f"} {
-		f.Add(s)
+// FuzzIsText holds isText to its definition, rune by rune: valid UTF-8
+// of UNICODECHARNOCRLF (RFC 6749 Appendix A), the tab only when allowed.
+func FuzzIsText(f *testing.F) {
+	for _, s := range []string{"", "johndoe", "tab\there", "a\x00", "\xff", "pässwörd", "é\x00", "\u2028", "\uffff", "\U0010FFFF", "\xed\xa0\x80", "x\x7f"} {
+		f.Add(s, true)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
+	f.Fuzz(func(t *testing.T, s string, tab bool) {
 		want := utf8.ValidString(s)
 		for _, r := range s {
-			if !(r == 0x09 || 0x20 <= r && r <= 0x7e || 0x80 <= r && r <= 0xd7ff || 0xe000 <= r && r <= 0xfffd || 0x10000 <= r && r <= 0x10ffff) {
+			if !(r == 0x09 && tab || 0x20 <= r && r <= 0x7e || 0x80 <= r && r <= 0xd7ff || 0xe000 <= r && r <= 0xfffd || 0x10000 <= r && r <= 0x10ffff) {
 				want = false
 			}
 		}
-		if got := validCredential(s); got != want {
-			t.Fatalf("validCredential(%q) = %v, want %v", s, got, want)
+		if got := isText(s, tab); got != want {
+			t.Fatalf("isText(%q, %v) = %v, want %v", s, tab, got, want)
 		}
 	})
 }

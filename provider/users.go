@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
 )
@@ -43,7 +42,8 @@ func (p *Provider) AuthenticateUser(r *http.Request, username, password string) 
 // authenticateUser is AuthenticateUser for a request from client address
 // ip, which the caller has read already; Config.Users is set.
 func (p *Provider) authenticateUser(r *http.Request, ip netip.Addr, username, password string) (string, error) {
-	if !validCredential(username) || !validCredential(password) {
+	// RFC 6749 Appendix A.3, A.4: UNICODECHARNOCRLF.
+	if !isText(username, true) || !isText(password, true) {
 		// No user has such a name or password, and a user database
 		// may fail on it (a NUL byte, invalid UTF-8) in a way that
 		// would read as an outage: it is not asked, nor counted.
@@ -71,32 +71,4 @@ func (p *Provider) authenticateUser(r *http.Request, ip netip.Addr, username, pa
 	// A copy: a checker may return its username argument, which may be a
 	// view of the request body that a stored grant would keep alive.
 	return strings.Clone(userID), nil
-}
-
-// validCredential reports whether s can be a username or a password:
-// UTF-8 of the characters RFC 6749 allows there (UNICODECHARNOCRLF,
-// Appendix A.3 and A.4): no C0 control character but the tab, no DEL, no
-// U+FFFE or U+FFFF (utf8.ValidString refuses surrogates).
-func validCredential(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			return false
-		} else if c >= utf8.RuneSelf {
-			return validUnicodeCredential(s[i:])
-		}
-	}
-	return true
-}
-
-// validUnicodeCredential is validCredential for s past its ASCII start.
-func validUnicodeCredential(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 && r != '\t' || r == 0x7f || r == 0xfffe || r == 0xffff {
-			return false
-		}
-	}
-	return true
 }

@@ -176,7 +176,7 @@ func CheckMalformedClientIDs(t *testing.T, clients storage.ClientStore, tokens s
 		LoginURL:    "/login",
 	})
 	require.NoError(t, err)
-	for _, id := range []string{"a\x00b", "\xff", "a\xc3", "tab\tid"} {
+	for _, id := range []string{"a\x00b", "\xff", "a\xc3", "tab\tid", "é\x00"} {
 		send := func(h http.Handler, path string, form url.Values, basic bool) *httptest.ResponseRecorder {
 			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
