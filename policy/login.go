@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/oauth2provider/oauth2provider/internal/header"
 	"github.com/oauth2provider/oauth2provider/provider"
 )
 
@@ -152,8 +153,8 @@ func (s *Sessions) checkFormPost(w http.ResponseWriter, r *http.Request) (url.Va
 		return nil, "", false
 	}
 	form := url.Values{}
-	if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {
-		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct := header.First(r.Header, "Content-Type"); r.ContentLength != 0 || ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/x-www-form-urlencoded" {
 			provider.WriteError(w, invalidRequest("the body must be application/x-www-form-urlencoded"))
 			return nil, "", false

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauth2provider/oauth2provider/internal/header"
 	"github.com/oauth2provider/oauth2provider/internal/loopback"
 	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -304,7 +305,7 @@ func (h *authorizeHandler) readParams(w http.ResponseWriter, r *http.Request) (u
 	if r.Method == http.MethodGet {
 		raw = r.URL.RawQuery
 	} else {
-		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		mt, _, err := mime.ParseMediaType(header.First(r.Header, "Content-Type"))
 		if err != nil || !strings.EqualFold(mt, "application/x-www-form-urlencoded") {
 			return nil, errInvalidRequest("Content-Type must be application/x-www-form-urlencoded")
 		}

@@ -47,10 +47,9 @@ func remoteAddr(r *http.Request) netip.Addr {
 }
 
 // lastListValue returns the right-most element of the comma-separated
-// list formed by all the values of header name, trimmed; the right-most
+// list formed by vs, all the values of a header, trimmed; the right-most
 // one was set by the proxy nearest to us.
-func lastListValue(h http.Header, name string) string {
-	vs := h.Values(name)
+func lastListValue(vs []string) string {
 	if len(vs) == 0 {
 		return ""
 	}
@@ -73,7 +72,7 @@ func (p *Provider) IsHTTPS(r *http.Request) bool {
 	if !p.fromTrustedProxy(r, remoteAddr(r)) {
 		return false
 	}
-	return strings.EqualFold(lastListValue(r.Header, "X-Forwarded-Proto"), "https")
+	return strings.EqualFold(lastListValue(r.Header["X-Forwarded-Proto"]), "https")
 }
 
 // secureEnough reports whether the endpoints may serve r: over HTTPS, or
@@ -96,7 +95,7 @@ func (p *Provider) ClientIP(r *http.Request) netip.Addr {
 	if !p.fromTrustedProxy(r, addr) {
 		return addr
 	}
-	vs := r.Header.Values("X-Forwarded-For")
+	vs := r.Header["X-Forwarded-For"] // canonical key: see header.First
 	for i := len(vs) - 1; i >= 0; i-- {
 		list := vs[i]
 		for list != "" {

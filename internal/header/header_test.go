@@ -27,10 +27,12 @@ func TestQuote(t *testing.T) {
 }
 
 // TestHeaderKeysAreCanonical: the provider and the policies read request
-// headers by map index (First, Header["..."]), which finds only
-// canonical keys, the form net/http stores every request's headers in.
+// headers by map index (First, Header["..."]), never with Header.Get or
+// Header.Values, and by canonical keys only, the form net/http stores
+// every request's headers in.
 func TestHeaderKeysAreCanonical(t *testing.T) {
 	lookup := regexp.MustCompile(`header\.First\([^,()]+, "([^"]+)"\)|Header\["([^"]+)"\]`)
+	canonicalizing := regexp.MustCompile(`\.Header\.(Get|Values)\(`)
 	var keys []string
 	for _, dir := range []string{"../../provider", "../../policy"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
@@ -44,6 +46,9 @@ func TestHeaderKeysAreCanonical(t *testing.T) {
 			src, err := os.ReadFile(f) // #nosec G304 -- the repository's own sources
 			if err != nil {
 				t.Fatal(err)
+			}
+			if m := canonicalizing.FindString(string(src)); m != "" {
+				t.Errorf("%s reads a request header with %s…), which canonicalizes its key on every call: use header.First or Header[...]", f, m)
 			}
 			for _, m := range lookup.FindAllStringSubmatch(string(src), -1) {
 				k := m[1] + m[2]
