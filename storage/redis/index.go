@@ -94,8 +94,7 @@ func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int,
 		ids = ids[len(batch):]
 		calls = calls[:0]
 		for _, id := range batch {
-			base, gkey, skey := s.grantKeys(id)
-			calls = append(calls, revokeScript.call(2, []string{gkey, skey, now, base, field, value}))
+			calls = append(calls, revokeScript.call(2, s.revokeArgs(id, now, field, value)))
 		}
 		cmds, err := runPipelined(ctx, s.rdb, calls...)
 		for i, cmd := range cmds {

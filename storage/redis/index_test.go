@@ -215,26 +215,15 @@ func TestRevokeIndexReportsAFailedCall(t *testing.T) {
 	assert.Empty(t, ids)
 }
 
-// refuseRevokes is a go-redis hook that refuses, without sending it,
-// every pipeline of revoke script calls, as a circuit breaker does: the
-// calls are left without a reply or an error of their own.
-type refuseRevokes struct{}
-
-func (refuseRevokes) DialHook(next goredis.DialHook) goredis.DialHook          { return next }
-func (refuseRevokes) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
-func (refuseRevokes) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		if sha, ok := cmds[0].Args()[1].(*string); ok && *sha == revokeScript.sha {
-			return errOpen
-		}
-		return next(ctx, cmds)
-	}
-}
-
 // RevokeUser whose pipeline is refused reports the refusal, not a
 // decoding error, and ends nothing.
 func TestRevokeIndexReportsARefusedPipeline(t *testing.T) {
-	h := newHookedHarness(t, refuseRevokes{})
+	b := &breaker{refuses: func(cmds []goredis.Cmder) bool { // the pipelines of revoke script calls
+		sha, ok := cmds[0].Args()[1].(*string)
+		return ok && *sha == revokeScript.sha
+	}}
+	b.open.Store(true)
+	h := newHookedHarness(t, b)
 	_, access, _ := h.grant("web", "alice", time.Hour)
 	n, err := h.s.RevokeUser(h.ctx, "alice")
 	assert.ErrorIs(t, err, errOpen, "%v", err)

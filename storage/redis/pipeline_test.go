@@ -15,9 +15,14 @@ import (
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
-// breaker is a go-redis hook that, when open, fails every pipeline without
-// sending it, as a circuit breaker or fault-injection hook does.
-type breaker struct{ open atomic.Bool }
+// breaker is a go-redis hook that, when open, fails every pipeline that
+// refuses picks (refusable when nil) without sending it, as a circuit
+// breaker or fault-injection hook does: its calls are left without a
+// reply or an error of their own.
+type breaker struct {
+	open    atomic.Bool
+	refuses func([]goredis.Cmder) bool
+}
 
 var errOpen = errors.New("breaker open")
 
@@ -25,7 +30,11 @@ func (b *breaker) DialHook(next goredis.DialHook) goredis.DialHook          { re
 func (b *breaker) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
 func (b *breaker) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		if b.open.Load() && refusable(cmds) {
+		refuses := b.refuses
+		if refuses == nil {
+			refuses = refusable
+		}
+		if b.open.Load() && refuses(cmds) {
 			return errOpen
 		}
 		return next(ctx, cmds)

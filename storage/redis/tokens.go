@@ -325,7 +325,7 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
 	if grantID == "" {
 		return nil
 	}
-	_, err := s.revoke(ctx, grantID)
+	err := revokeScript.run(ctx, s.rdb, 2, s.revokeArgs(grantID, instant(s.now()))).Err()
 	return wrap("revoke grant", err)
 }
 
@@ -336,12 +336,12 @@ const (
 	revokedEnded = 2 // the grant was already revoked or expired
 )
 
-// revoke runs revokeScript on one grant; match, when given, is a grant
-// field and the value it must have. It returns what it found, as the
-// revoked constants say.
-func (s *Store) revoke(ctx context.Context, grantID string, match ...string) (int, error) {
+// revokeArgs are revokeScript's keys and arguments for grant grantID at
+// now; match, when given, is a grant field and the value it must have.
+// revokeScript answers with one of the revoked constants.
+func (s *Store) revokeArgs(grantID, now string, match ...string) []string {
 	base, gkey, skey := s.grantKeys(grantID)
-	return revokeScript.run(ctx, s.rdb, 2, append([]string{gkey, skey, instant(s.now()), base}, match...)).Int()
+	return append([]string{gkey, skey, now, base}, match...)
 }
 
 // appendGrant appends the grant's immutable fields in grantFields order.
