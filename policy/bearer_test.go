@@ -192,8 +192,7 @@ func TestBearerRules(t *testing.T) {
 func TestBearerClientCredentialsIdentityHasNoUser(t *testing.T) {
 	e := newEnv(t)
 	tok := e.token(t, "grant_type=client_credentials&scope=read+write")
-	r := httptest.NewRequest(http.MethodGet, "https://api.example/", nil)
-	r.Header.Set("Authorization", "Bearer "+tok)
+	r := bearerRequest("https://api.example/", tok)
 	w := httptest.NewRecorder()
 	e.protected().ServeHTTP(w, r)
 	require.Equal(t, 200, w.Code)
@@ -245,8 +244,7 @@ func TestBearerAllocations(t *testing.T) {
 	h := policy.Bearer(e.p)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ = policy.IdentityFrom(r.Context())
 	}))
-	r := httptest.NewRequest(http.MethodGet, "https://api.example/", nil)
-	r.Header.Set("Authorization", "Bearer "+tok)
+	r := bearerRequest("https://api.example/", tok)
 	w := httptest.NewRecorder()
 	allocs := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, r) })
 	require.Equal(t, http.StatusOK, w.Code)
@@ -261,8 +259,7 @@ func BenchmarkBearer(b *testing.B) {
 	e := newEnv(b)
 	tok := e.token(b, "grant_type=password&username=johndoe&password=x&scope=read")
 	h := policy.Bearer(e.p)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	r := httptest.NewRequest(http.MethodGet, "https://api.example/", nil)
-	r.Header.Set("Authorization", "Bearer "+tok)
+	r := bearerRequest("https://api.example/", tok)
 	w := httptest.NewRecorder()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -295,8 +292,7 @@ func BenchmarkBaselineSHA256Map(b *testing.B) {
 func TestBearerRequiresHTTPS(t *testing.T) {
 	e := newEnv(t)
 	tok := e.token(t, "grant_type=password&username=johndoe&password=x&scope=read")
-	r := httptest.NewRequest(http.MethodGet, "http://api.example/", nil)
-	r.Header.Set("Authorization", "Bearer "+tok)
+	r := bearerRequest("http://api.example/", tok)
 	w := httptest.NewRecorder()
 	e.protected().ServeHTTP(w, r)
 	assert.Equal(t, http.StatusBadRequest, w.Code)
@@ -309,4 +305,11 @@ func TestBearerRequiresHTTPS(t *testing.T) {
 	w = httptest.NewRecorder()
 	policy.Bearer(p)(http.NotFoundHandler()).ServeHTTP(w, r)
 	assert.Equal(t, http.StatusUnauthorized, w.Code, "plain HTTP allowed: the token is judged (unknown here)")
+}
+
+// bearerRequest is a GET of target carrying tok as its bearer token.
+func bearerRequest(target, tok string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, target, nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	return r
 }
