@@ -37,8 +37,12 @@ func TestDetachedRevocationIsBounded(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // the client has gone: the revocation goes on, bounded
-	start := time.Now()
-	err = p.EndSession(ctx, raw)
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Less(t, time.Since(start), 5*time.Second)
+	done := make(chan error, 1)
+	go func() { done <- p.EndSession(ctx, raw) }()
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(10 * time.Second): // without the bound, never
+		t.Fatal("EndSession still waits on a store that does not answer")
+	}
 }
