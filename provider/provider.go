@@ -12,6 +12,7 @@ import (
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
 	"github.com/oauth2provider/oauth2provider/internal/scope"
+	"github.com/oauth2provider/oauth2provider/internal/wallclock"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
@@ -171,6 +172,9 @@ type Provider struct {
 	defaultScopes []string
 	throttle      *throttler   // nil: throttling disabled
 	clients       *clientCache // nil: Config.ClientCacheTTL is off
+	// checkNow is the clock validation judges expiry by: Config.Now, or
+	// when the app set none the wall clock alone, half time.Now's cost.
+	checkNow func() time.Time
 	// macs recycles the *fingerprintMACs of Fingerprint, keyed with
 	// BindingKey.
 	macs sync.Pool
@@ -247,14 +251,16 @@ func New(cfg Config) (*Provider, error) {
 	// Before Now's default: a Limiter it makes is left on its own clock,
 	// the monotonic one, when the app set no clock.
 	throttle := newThrottler(&cfg)
+	checkNow := cfg.Now
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+		checkNow = wallclock.Now
 	}
 	cfg.Scopes = slices.Clone(cfg.Scopes)
 	cfg.DefaultScopes = slices.Clone(cfg.DefaultScopes)
 
 	cfg.Endpoints = cfg.Endpoints.withDefaults()
-	p := &Provider{cfg: cfg, defaultScopes: dedupe(cfg.DefaultScopes), throttle: throttle}
+	p := &Provider{cfg: cfg, defaultScopes: dedupe(cfg.DefaultScopes), throttle: throttle, checkNow: checkNow}
 	if _, inProcess := cfg.Clients.(storage.ClientViewer); cfg.ClientCacheTTL > 0 && !inProcess {
 		p.clients = &clientCache{ttl: cfg.ClientCacheTTL}
 	}

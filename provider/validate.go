@@ -39,7 +39,7 @@ func (p *Provider) ValidateAccessTokenInto(r *http.Request, raw string, dst *sto
 	if err != nil {
 		return ErrInvalidToken
 	}
-	now := p.now()
+	now := p.checkNow()
 	if f, ok := p.cfg.Tokens.(storage.TokenInfoFiller); ok {
 		err = f.LookupTokenInto(r.Context(), storage.KindAccess, ref, now, dst)
 	} else {
@@ -58,7 +58,7 @@ func (p *Provider) validateToken(r *http.Request, k storage.TokenKind, raw strin
 		return nil, ErrInvalidToken
 	}
 	ti, err := p.cfg.Tokens.LookupToken(r.Context(), k, ref)
-	if err := p.checkFound(r, k, ref, ti, err, p.now()); err != nil {
+	if err := p.checkFound(r, k, ref, ti, err, p.checkNow()); err != nil {
 		return nil, err
 	}
 	return ti, nil
