@@ -163,8 +163,8 @@ func (p *Provider) bindingMismatch(ctx context.Context, ip netip.Addr, g *storag
 	return ErrInvalidToken
 }
 
-// detachedTimeout bounds a revocation that must happen even when the
-// request's context ends (revokeDetached). A variable for tests.
+// detachedTimeout bounds a call that must happen even when the request's
+// context ends (revokeDetached, a throttle refund). A variable for tests.
 var detachedTimeout = 5 * time.Second
 
 // revokeDetached revokes grant id whether or not the client of ctx's

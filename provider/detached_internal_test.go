@@ -3,12 +3,14 @@ package provider
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/authcheck"
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/oauth2provider/oauth2provider/storage/memory"
 )
@@ -44,5 +46,51 @@ func TestDetachedRevocationIsBounded(t *testing.T) {
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 	case <-time.After(10 * time.Second): // without the bound, never
 		t.Fatal("EndSession still waits on a store that does not answer")
+	}
+}
+
+// hungRefunds is a limiter whose Refund answers only when its context
+// ends, as a remote limiter that stopped answering does.
+type hungRefunds struct{ storage.Limiter }
+
+func (hungRefunds) Refund(ctx context.Context, _ string, _ storage.Rate) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// The refund of a successful attempt's reserved failures outlives the
+// request's context but is bounded too: a password grant on a limiter that
+// stops answering still ends, within detachedTimeout, with its tokens.
+func TestThrottleRefundIsBounded(t *testing.T) {
+	old := detachedTimeout
+	detachedTimeout = 50 * time.Millisecond
+	t.Cleanup(func() { detachedTimeout = old })
+	st := memory.New(memory.Config{})
+	require.NoError(t, st.CreateClient(context.Background(), &storage.Client{
+		ID: "app", SecretHash: storage.HashGeneratedSecret("app-secret"),
+		GrantTypes: []string{"password"}, CreatedAt: time.Now(),
+	}))
+	users := authcheck.Func(func(_ context.Context, username, password string) (string, error) {
+		if username == "alice" && password == "pw" {
+			return "user-alice", nil
+		}
+		return "", authcheck.ErrInvalidCredentials
+	})
+	p, err := New(Config{Clients: st, Tokens: st, Users: users, AllowInsecureHTTP: true,
+		Limiter: hungRefunds{memory.NewLimiter(memory.LimiterConfig{})}})
+	require.NoError(t, err)
+
+	r := httptest.NewRequest("POST", "/token", strings.NewReader("grant_type=password&username=alice&password=pw"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.SetBasicAuth("app", "app-secret")
+	w := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() { p.TokenHandler().ServeHTTP(w, r); close(done) }()
+	select {
+	case <-done:
+		assert.Equal(t, 200, w.Code, w.Body.String())
+		assert.Contains(t, w.Body.String(), `"access_token"`)
+	case <-time.After(10 * time.Second): // without the bound, never
+		t.Fatal("the password grant still waits on a limiter that does not answer")
 	}
 }

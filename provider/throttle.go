@@ -62,11 +62,14 @@ var (
 type throttler struct {
 	limiter storage.Limiter
 	// batch is limiter as a storage.BatchLimiter, nil when it is none.
-	batch   storage.BatchLimiter
-	user    storage.Rate
-	ip      storage.Rate
-	client  storage.Rate
-	pending *pending
+	batch storage.BatchLimiter
+	// inProcess is set when limiter is a storage/memory Limiter, which
+	// ignores contexts and cannot hang.
+	inProcess bool
+	user      storage.Rate
+	ip        storage.Rate
+	client    storage.Rate
+	pending   *pending
 	// maxWait bounds how long a refused attempt waits for those in
 	// flight under its key (maxPendingWait).
 	maxWait time.Duration
@@ -108,16 +111,18 @@ func newThrottler(cfg *Config) *throttler {
 		cfg.Limiter = memory.NewLimiter(memory.LimiterConfig{Now: cfg.Now})
 	}
 	batch, _ := cfg.Limiter.(storage.BatchLimiter)
+	_, inProcess := cfg.Limiter.(*memory.Limiter)
 	return &throttler{
-		limiter:  cfg.Limiter,
-		batch:    batch,
-		user:     cfg.UserRate,
-		ip:       cfg.IPRate,
-		client:   cfg.ClientRate,
-		pending:  newPending(),
-		maxWait:  maxPendingWait,
-		pwIP:     newIPKeyCache(),
-		clientIP: newIPKeyCache(),
+		limiter:   cfg.Limiter,
+		batch:     batch,
+		inProcess: inProcess,
+		user:      cfg.UserRate,
+		ip:        cfg.IPRate,
+		client:    cfg.ClientRate,
+		pending:   newPending(),
+		maxWait:   maxPendingWait,
+		pwIP:      newIPKeyCache(),
+		clientIP:  newIPKeyCache(),
 	}
 }
 
@@ -424,7 +429,15 @@ func (t *throttler) refund(ctx context.Context, keys []storage.LimitKey) {
 	if len(keys) == 0 {
 		return
 	}
-	ctx = context.WithoutCancel(ctx) // refund even if the client has gone
+	if !t.inProcess {
+		// Refund even if the client has gone, but within detachedTimeout:
+		// a limiter that stops answering must not hold the request for
+		// ever. The in-process limiter ignores contexts and cannot hang,
+		// and skips the cost.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), detachedTimeout)
+		defer cancel()
+	}
 	if t.batch != nil {
 		// A copy, so that only this path moves the keys to the heap.
 		var ks [2]storage.LimitKey
