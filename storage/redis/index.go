@@ -46,10 +46,12 @@ func (s *Store) indexCalls(now time.Time, gid, userID, clientID string, exp time
 // RevokeUser implements [storage.TokenStore]. It revokes each grant in the
 // user's index with its own script, so each grant ends atomically but the
 // user's grants do not end all at once: a grant created while RevokeUser
-// runs may survive it. The scripts run in pipelines of revokeBatch, so
-// RevokeUser costs at most two round trips plus one per revokeBatch
-// grants (on a cluster, each pipeline one per node, sent concurrently).
-// It returns how many live grants it ended.
+// runs may survive it. It reads the index a page of about revokeBatch
+// entries at a time and runs the page's scripts in one pipeline, so
+// RevokeUser costs three round trips per page (on a cluster, each
+// pipeline one per node, sent concurrently) and holds one page in memory,
+// however many grants the user has. It returns how many live grants it
+// ended.
 func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 	if userID == "" {
 		return 0, nil
@@ -65,65 +67,80 @@ func (s *Store) RevokeClient(ctx context.Context, clientID string) (int, error) 
 	return n, wrap("revoke client", err)
 }
 
-// revokeBatch is how many grants revokeIndex revokes in one pipeline: it
-// bounds the memory a pipeline's commands and replies take for an index
-// of any size.
+// revokeBatch is the page size revokeIndex asks ZSCAN for: it bounds the
+// memory a page and its pipeline take (Redis may return a few more).
 const revokeBatch = 256
 
 // revokeIndex revokes every grant listed in index key whose field equals
-// value and returns how many live grants ended. It reads the index, runs
-// revokeScript on each grant in pipelines of revokeBatch, and removes the
-// entries of the grants it found, and keeps the others: an entry whose
-// grant does not exist yet may be one that CreateGrant is writing, and
-// removing it would let that grant survive every later revocation through
-// the index. Entries of grants that never come are pruned when they
-// expire. On an error it returns the live grants ended by every call that
-// answered, in the failed pipeline and before it, and leaves the index as
-// it is.
+// value and returns how many live grants ended. Page by page, it reads
+// the index with ZSCAN, which returns every entry present from the start
+// to the end of the scan at least once, runs revokeScript on each grant
+// of the page in one pipeline, and removes the entries of the grants it
+// found, and keeps the others: an entry whose grant does not exist yet
+// may be one that CreateGrant is writing, and removing it would let that
+// grant survive every later revocation through the index. Entries of
+// grants that never come are pruned when they expire. An entry returned
+// twice is revoked twice, harmlessly: the second call finds the grant
+// ended and does not count it. On an error it returns the live grants
+// ended by every call that answered, in the failed pipeline and before
+// it, and leaves the entries of the failed page in the index.
 func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int, error) {
-	ids, err := s.rdb.ZRange(ctx, key, 0, -1).Result()
-	if err != nil {
-		return 0, err
-	}
 	now := instant(s.now())
 	n := 0
-	var done []any
-	calls := make([]scriptCall, 0, min(len(ids), revokeBatch))
-	for len(ids) > 0 {
-		batch := ids[:min(len(ids), revokeBatch)]
-		ids = ids[len(batch):]
-		calls = calls[:0]
-		for _, id := range batch {
-			calls = append(calls, revokeScript.call(2, s.revokeArgs(id, now, field, value)))
-		}
-		cmds, err := runPipelined(ctx, s.rdb, calls...)
-		for i, cmd := range cmds {
-			res, cerr := cmd.Int()
-			if cerr != nil {
-				// err, when set, is the first call's error, or the
-				// pipeline's own when it left its calls without a reply.
-				// The calls after a failed one have run all the same:
-				// what they ended is counted.
-				if err == nil {
-					err = cerr
-				}
-				continue
-			}
-			if res == revokedLive {
-				n++
-			}
-			if res != revokedNone {
-				done = append(done, batch[i])
-			}
-		}
+	var (
+		cursor uint64
+		calls  []scriptCall
+		ids    []string
+		done   []any
+	)
+	for {
+		page, next, err := s.rdb.ZScan(ctx, key, cursor, "", revokeBatch).Result()
 		if err != nil {
 			return n, err
 		}
-	}
-	if len(done) > 0 {
-		if err := s.rdb.ZRem(ctx, key, done...).Err(); err != nil {
-			return n, err
+		ids = ids[:0]
+		for i := 0; i < len(page); i += 2 { // member, score, member, ...
+			ids = append(ids, page[i])
 		}
+		calls, done = calls[:0], done[:0]
+		for _, id := range ids {
+			calls = append(calls, revokeScript.call(2, s.revokeArgs(id, now, field, value)))
+		}
+		if len(calls) > 0 {
+			cmds, err := runPipelined(ctx, s.rdb, calls...)
+			for i, cmd := range cmds {
+				res, cerr := cmd.Int()
+				if cerr != nil {
+					// err, when set, is the first call's error, or the
+					// pipeline's own when it left its calls without a
+					// reply. The calls after a failed one have run all
+					// the same: what they ended is counted.
+					if err == nil {
+						err = cerr
+					}
+					continue
+				}
+				if res == revokedLive {
+					n++
+				}
+				if res != revokedNone {
+					done = append(done, ids[i])
+				}
+			}
+			if err != nil {
+				return n, err
+			}
+		}
+		// Removing entries behind the cursor keeps ZSCAN's guarantee for
+		// the others.
+		if len(done) > 0 {
+			if err := s.rdb.ZRem(ctx, key, done...).Err(); err != nil {
+				return n, err
+			}
+		}
+		if next == 0 {
+			return n, nil
+		}
+		cursor = next
 	}
-	return n, nil
 }
