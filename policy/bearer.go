@@ -41,6 +41,11 @@ func bearerCandidate(values []string) (string, credential) {
 	default:
 		return "", credMalformed
 	}
+	// The usual header, "Bearer " and a token, answered without the
+	// general parsing below, which gives the same answer for it.
+	if v := values[0]; len(v) > 7 && v[:7] == "Bearer " && v[7] != ' ' {
+		return v[7:], credBearer
+	}
 	scheme, rest, _ := strings.Cut(values[0], " ")
 	if !strings.EqualFold(scheme, "Bearer") {
 		return "", credNone
