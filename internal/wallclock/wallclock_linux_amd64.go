@@ -13,5 +13,8 @@ func now() time.Time {
 	if err := syscall.Gettimeofday(&tv); err != nil {
 		return time.Now().Round(0)
 	}
-	return time.Unix(tv.Sec, tv.Usec*int64(time.Microsecond/time.Nanosecond))
+	// Rounded up to the microsecond's last nanosecond, so that the time
+	// is never earlier than the true one: an expiry check on it may
+	// refuse a token up to a microsecond early, never accept one late.
+	return time.Unix(tv.Sec, tv.Usec*int64(time.Microsecond/time.Nanosecond)+int64(time.Microsecond-1))
 }
