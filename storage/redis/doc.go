@@ -62,9 +62,9 @@
 // the indexes hold it (one more call), so that an index write that fails
 // is tried again by the next extension instead of leaving an entry that
 // expires before its grant. RevokeUser and
-// RevokeClient read the index with ZSCAN, a page of about 256 entries at
-// a time, and revoke each page's grants with one script each, sent in one
-// pipeline per page, each grant atomically
+// RevokeClient read the index in order of score, a page of about 256
+// entries at a time, on the slot's master, and revoke each page's grants
+// with one script each, sent in one pipeline per page, each grant atomically
 // but not all at once: a grant created concurrently with RevokeUser or
 // RevokeClient may survive it.
 //
