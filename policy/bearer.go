@@ -42,11 +42,18 @@ func bearerCandidate(values []string) (string, credential) {
 		return "", credMalformed
 	}
 	// The usual header, "Bearer " and a token, answered without the
-	// general parsing below, which gives the same answer for it.
+	// general parsing, which gives the same answer for it.
 	if v := values[0]; len(v) > 7 && v[:7] == "Bearer " && v[7] != ' ' {
 		return v[7:], credBearer
 	}
-	scheme, rest, _ := strings.Cut(values[0], " ")
+	return parseBearer(values[0])
+}
+
+// parseBearer is bearerCandidate for one header value v, by the general
+// parsing: the scheme up to the first space, then the token after any
+// further spaces.
+func parseBearer(v string) (string, credential) {
+	scheme, rest, _ := strings.Cut(v, " ")
 	if !strings.EqualFold(scheme, "Bearer") {
 		return "", credNone
 	}
