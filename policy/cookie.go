@@ -72,7 +72,7 @@ func (s *Sessions) serveCookie(w http.ResponseWriter, r *http.Request, next http
 	ti, err := s.p.ValidateSession(r, raw)
 	if err != nil {
 		if errors.Is(err, provider.ErrInvalidToken) {
-			s.clearCookie(w)
+			s.clearCookie(w, r)
 			f.invalid.write(w)
 		} else {
 			w.Header()["Retry-After"] = []string{"1"}

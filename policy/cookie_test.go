@@ -195,6 +195,16 @@ func TestLoginOverPlainHTTPWhenAllowed(t *testing.T) {
 	assert.Regexp(t, `^sid=ost_[A-Za-z0-9_-]{71}; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax$`, w.Header().Get("Set-Cookie"))
 }
 
+// Allowing plain HTTP does not weaken the cookie of a login that came over
+// HTTPS: it is Secure (its name, fixed by the configuration, has no
+// "__Host-" prefix).
+func TestLoginOverHTTPSWhenPlainHTTPAllowed(t *testing.T) {
+	e := newSessEnv(t, sessOpts{insecure: true, cfg: policy.SessionConfig{Name: "sid", TTL: time.Hour}})
+	w := serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Regexp(t, `^sid=ost_[A-Za-z0-9_-]{71}; Path=/; Max-Age=3600; HttpOnly; Secure; SameSite=Lax$`, w.Header().Get("Set-Cookie"))
+}
+
 func TestLoginRedirectsToReturnTo(t *testing.T) {
 	e := newSessEnv(t, sessOpts{})
 	w := serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login",
@@ -488,11 +498,13 @@ func TestSlidingSessions(t *testing.T) {
 	w := get()
 	require.Equal(t, 200, w.Code)
 	assert.Empty(t, w.Header().Values("Set-Cookie"))
+	assert.Empty(t, w.Header().Values("Cache-Control"), "nothing renewed, nothing to keep from caches")
 
 	e.now = e.now.Add(8 * time.Hour) // 8h30 in: renewed to 10h from now
 	w = get()
 	require.Equal(t, 200, w.Code)
 	assert.Regexp(t, `^__Host-session=ost_[^;]+; Path=/; Max-Age=36000; HttpOnly; Secure; SameSite=Lax$`, w.Header().Get("Set-Cookie"))
+	assert.Equal(t, []string{"no-store"}, w.Header().Values("Cache-Control"), "a shared cache must not keep a renewed session")
 
 	e.now = e.now.Add(9 * time.Hour) // 17h30 in: alive only thanks to the renewal; renewed up to the cap (25h)
 	w = get()

@@ -89,7 +89,7 @@ func (s *Sessions) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if old := s.sessionToken(r); old != "" {
 		_ = s.p.EndSession(r.Context(), old) // best effort: it expires anyway
 	}
-	http.SetCookie(w, s.cookie(raw, expires))
+	http.SetCookie(w, s.cookie(r, raw, expires))
 	if returnTo != "" {
 		seeOther(w, returnTo)
 		return
@@ -127,7 +127,7 @@ func (s *Sessions) serveLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.clearCookie(w)
+	s.clearCookie(w, r)
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	if returnTo != "" {

@@ -31,7 +31,8 @@ type SessionConfig struct {
 	// Name is the cookie's name. Empty means "session". Unless the
 	// provider allows plain HTTP (provider.Config.AllowInsecureHTTP), the
 	// cookie is Secure and its name carries the "__Host-" prefix
-	// ("__Host-session").
+	// ("__Host-session"); when it does, the name has no prefix and the
+	// cookie is Secure in the responses to requests that came over HTTPS.
 	Name string
 	// TTL is how long a session lasts after login or, with Sliding, after
 	// its last use. Zero means 24 hours.
@@ -39,7 +40,12 @@ type SessionConfig struct {
 	// Sliding renews a session on use, as the Flask seed did: a request
 	// with the cookie moves the expiry to TTL from now. To spare the store
 	// a write per request it does so once a tenth of TTL has passed since
-	// the last renewal. False means a session ends TTL after login.
+	// the last renewal. False means a session ends TTL after login. A
+	// response that renews the cookie carries Cache-Control: no-store, set
+	// before the app's handler runs: a handler behind Cookie or
+	// CookieOrBearer must not make such a response cacheable by a shared
+	// cache (Cache-Control: public), which could hand the session to
+	// others.
 	Sliding bool
 	// MaxLifetime caps a sliding session: it ends MaxLifetime after login
 	// however active it is. Zero means 30 days. Ignored without Sliding.
@@ -136,8 +142,11 @@ func NewSessions(p *provider.Provider, cfg SessionConfig) (*Sessions, error) {
 // prefix when it has one.
 func (s *Sessions) CookieName() string { return s.name }
 
-// cookie returns the session cookie holding raw until expires.
-func (s *Sessions) cookie(raw string, expires time.Time) *http.Cookie {
+// cookie returns the session cookie holding raw until expires, for the
+// response to r: Secure unless plain HTTP is allowed and r came over it,
+// so that allowing plain HTTP does not weaken the cookie of a request
+// that came over HTTPS.
+func (s *Sessions) cookie(r *http.Request, raw string, expires time.Time) *http.Cookie {
 	maxAge := int(secondsUntil(expires, s.now()))
 	if maxAge < 1 {
 		maxAge = 1
@@ -147,7 +156,7 @@ func (s *Sessions) cookie(raw string, expires time.Time) *http.Cookie {
 		Value:    raw,
 		Path:     "/",
 		MaxAge:   maxAge,
-		Secure:   s.secure,
+		Secure:   s.secure || s.p.IsHTTPS(r),
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	}
@@ -159,14 +168,15 @@ func secondsUntil(t, now time.Time) int64 {
 	return int64((t.Sub(now) + time.Second - 1) / time.Second)
 }
 
-// clearCookie tells the browser to drop the session cookie.
-func (s *Sessions) clearCookie(w http.ResponseWriter) {
+// clearCookie tells the browser to drop the session cookie, in the
+// response to r.
+func (s *Sessions) clearCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     s.name,
 		Value:    "",
 		Path:     "/",
 		MaxAge:   -1,
-		Secure:   s.secure,
+		Secure:   s.secure || s.p.IsHTTPS(r),
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 	})
@@ -242,7 +252,10 @@ func (s *Sessions) renew(w http.ResponseWriter, r *http.Request, raw string, cre
 	if err := s.p.ExtendSession(r.Context(), raw, next); err != nil {
 		return
 	}
-	http.SetCookie(w, s.cookie(raw, next))
+	http.SetCookie(w, s.cookie(r, raw, next))
+	// A shared cache must not keep a response that hands out a live
+	// session: set before the app's handler, which could still override it.
+	w.Header()["Cache-Control"] = []string{"no-store"}
 }
 
 // safeReturnPath reports whether v may be redirected to after login or
