@@ -245,15 +245,21 @@ func TestUnreachableStoreExitsWith1(t *testing.T) {
 	assert.NotContains(t, errOut, "s3cret")
 }
 
+// Help, on every command, never shows the store URL, which holds the
+// store's password when it has one: neither from the environment nor from
+// a --store given before --help.
 func TestHelpOnEveryCommand(t *testing.T) {
+	t.Setenv(envStore, "postgres://u:envs3cret@db.internal/app")
 	for _, args := range [][]string{
 		{"--help"}, {"help"}, {"client", "--help"},
 		{"migrate", "--help"}, {"client", "create", "--help"}, {"client", "list", "-h"},
 		{"client", "disable", "--help"}, {"client", "rotate-secret", "--help"}, {"revoke", "--help"},
+		{"client", "list", "--store", "redis://:flags3cret@127.0.0.1:1/0", "--help"},
 	} {
 		code, out, errOut := ctl(t, args...)
 		assert.Equal(t, exitOK, code, args)
 		assert.Contains(t, out, "Usage: oauth2ctl", args)
+		assert.NotContains(t, out, "s3cret", args)
 		assert.Empty(t, errOut, args)
 	}
 }

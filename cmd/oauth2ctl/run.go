@@ -145,7 +145,12 @@ func newFlags(name, help string, e *env) *flags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {} // parse prints the help; errors need none
-	fs.StringVar(&e.store, "store", e.store, "store URL (default $"+envStore+")")
+	// A flag with no default of its own: --help prints flag defaults, and
+	// the store URL, which may hold a password, must not be one of them.
+	fs.Func("store", "store URL (default $"+envStore+")", func(v string) error {
+		e.store = v
+		return nil
+	})
 	return &flags{FlagSet: fs, help: help, e: e}
 }
 

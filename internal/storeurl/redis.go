@@ -3,7 +3,6 @@ package storeurl
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 
@@ -78,10 +77,13 @@ func openRedis(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 
 // withoutURL returns err without the URL that a *url.Error quotes in
 // full, password included: go-redis passes net/url's parse errors on.
+// net/url's own message goes too: it quotes the part of the URL it could
+// not parse ("invalid port \":s3cret\""), which is often a piece of a
+// password with an unescaped "/", "?" or "#".
 func withoutURL(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return fmt.Errorf("cannot parse the URL: %w", ue.Err)
+		return errors.New("cannot parse the URL (percent-encode any / ? # @ : in the user name or password)")
 	}
 	return err
 }

@@ -120,14 +120,12 @@ func Redact(rawURL string) string {
 	}
 	// The cluster forms hold several hosts, which net/url refuses, so the
 	// URL is taken apart by hand. The user information ends at the last
-	// "@" before the query, even past a "/": a password with an unescaped
-	// "/" makes a URL that does not parse, and the error shows this form.
+	// "@", even past a "/", "?" or "#": a password with one of those
+	// unescaped makes a URL that does not parse, and the error shows this
+	// form. (An "@" in the query makes it hide more than the password,
+	// which a message can afford.)
 	userinfo := ""
-	beforeQuery := rest
-	if i := strings.IndexAny(rest, "?#"); i >= 0 {
-		beforeQuery = rest[:i]
-	}
-	if at := strings.LastIndexByte(beforeQuery, '@'); at >= 0 {
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
 		userinfo, rest = rest[:at+1], rest[at+1:]
 		if name, _, hasPass := strings.Cut(userinfo, ":"); hasPass {
 			userinfo = name + ":xxxxx@"

@@ -27,6 +27,9 @@ func TestRedactHidesPasswords(t *testing.T) {
 		{"QueryPassword", "postgres://db/app?password=s3cret&user=bob", "postgres://db/app?password=xxxxx&user=bob"},
 		{"NoPassword", "redis://127.0.0.1:6379", "redis://127.0.0.1:6379"},
 		{"AtSignInPassword", "redis://u:p@ss@h:1/0", "redis://u:xxxxx@h:1/0"},
+		{"QuestionMarkInPassword", "postgres://u:s3cret?PW@127.0.0.1:1/db", "postgres://u:xxxxx@127.0.0.1:1/db"},
+		{"HashInPassword", "postgres://u:s3cret#x@127.0.0.1:1/db", "postgres://u:xxxxx@127.0.0.1:1/db"},
+		{"SlashInPassword", "redis://u:s3cret/PW@h:1/0", "redis://u:xxxxx@h:1/0"},
 		{"Fragment", "redis://h:1/0#s3cret", "redis://h:1/0"},
 		{"NotAURL", "s3cret", "(not a URL)"},
 	} {
