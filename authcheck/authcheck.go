@@ -7,6 +7,7 @@ package authcheck
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"sync"
 
 	"github.com/oauth2provider/oauth2provider/internal/passhash"
@@ -66,10 +67,16 @@ var verify = passhash.Verify
 type Static struct {
 	mu    sync.RWMutex
 	users map[string]staticUser
+	// hashes holds every user's hash, in the order the usernames were
+	// first added; an unknown username is verified against one of them,
+	// picked by the name's hash under seed (see CheckAuth).
+	hashes []string
+	seed   maphash.Seed
 }
 
 type staticUser struct {
 	id, hash string
+	at       int // index in hashes
 }
 
 // Add registers a user with a plaintext password, hashed at once, and the
@@ -84,28 +91,48 @@ func (s *Static) Add(username, password, userID string) error {
 }
 
 // AddHash registers a user with a password hash from [HashPassword] (or
-// bcrypt).
+// bcrypt). A hash that [VerifyPassword] could not read, or whose cost it
+// would refuse, is refused here, not at the user's first login.
 func (s *Static) AddHash(username, hash, userID string) error {
-	if !passhash.IsHash(hash) {
-		return passhash.ErrUnknownFormat
+	if err := passhash.Check(hash); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.users == nil {
 		s.users = make(map[string]staticUser)
+		s.seed = maphash.MakeSeed()
 	}
-	s.users[username] = staticUser{id: userID, hash: hash}
+	u, ok := s.users[username]
+	if !ok {
+		u.at = len(s.hashes)
+		s.hashes = append(s.hashes, "")
+	}
+	u.id, u.hash = userID, hash
+	s.hashes[u.at] = hash
+	s.users[username] = u
 	return nil
 }
 
 // CheckAuth implements [AuthChecker]. An unknown user costs the same
-// hashing work as a wrong password.
+// hashing work as a wrong password of a registered user: it is verified
+// against the hash of a user picked by the name, with that user's
+// algorithm and cost (which differ between argon2id and bcrypt, and
+// between bcrypt costs), so that timing does not tell which names exist.
 func (s *Static) CheckAuth(_ context.Context, username, password string) (string, error) {
 	s.mu.RLock()
 	u, ok := s.users[username]
+	decoy := ""
+	if !ok && len(s.hashes) > 0 {
+		decoy = s.hashes[maphash.String(s.seed, username)%uint64(len(s.hashes))]
+	}
 	s.mu.RUnlock()
 	if !ok {
-		DummyVerify(password)
+		if decoy == "" {
+			DummyVerify(password)
+		} else {
+			_, _ = verify(decoy, password) // whatever it says, the user is unknown
+		}
 		return "", ErrInvalidCredentials
 	}
 	match, err := verify(u.hash, password)

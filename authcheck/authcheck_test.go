@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/oauth2provider/oauth2provider/internal/passhash"
@@ -65,6 +66,43 @@ func params(t *testing.T, h string) string {
 	_, err := fmt.Sscanf(h, "$argon2id$v=%d$m=%d,t=%d,p=%d$", &v, &m, &tm, &p)
 	require.NoError(t, err)
 	return fmt.Sprint(v, m, tm, p)
+}
+
+// With bcrypt users, an unknown user is verified against a bcrypt hash of
+// a registered user's cost, not against an argon2id hash, which costs
+// something else: timing does not tell which names exist.
+func TestStaticUnknownUserCostsWhatARegisteredUserCosts(t *testing.T) {
+	var s Static
+	for _, name := range []string{"alice", "bob", "carol"} {
+		h, err := bcrypt.GenerateFromPassword([]byte("pw-"+name), bcrypt.MinCost+1)
+		require.NoError(t, err)
+		require.NoError(t, s.AddHash(name, string(h), "u-"+name))
+	}
+	var hashes []string
+	orig := verify
+	verify = func(h, pw string) (bool, error) { hashes = append(hashes, h); return orig(h, pw) }
+	t.Cleanup(func() { verify = orig })
+
+	for _, name := range []string{"nobody", "mallory", "trudy", "pw-alice"} {
+		hashes = hashes[:0]
+		_, err := s.CheckAuth(context.Background(), name, "pw-alice")
+		require.ErrorIs(t, err, ErrInvalidCredentials, "an unknown user, even with a registered user's password")
+		require.Len(t, hashes, 1, "one verification")
+		cost, err := bcrypt.Cost([]byte(hashes[0]))
+		require.NoError(t, err, "a bcrypt hash, as the users have")
+		assert.Equal(t, bcrypt.MinCost+1, cost)
+	}
+}
+
+// A hash VerifyPassword could not read is refused when it is added, not
+// at the user's first login.
+func TestStaticRefusesUnreadableHashes(t *testing.T) {
+	var s Static
+	for _, h := range []string{"plaintext", "$argon2id$garbage", "$argon2id$v=19$m=0,t=2,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5aw", "$2b$10$short", "$2b$31$" + strings.Repeat("a", 53)} {
+		assert.ErrorIs(t, s.AddHash("a", h, "ua"), passhash.ErrUnknownFormat, h)
+	}
+	_, err := s.CheckAuth(context.Background(), "a", "x")
+	assert.ErrorIs(t, err, ErrInvalidCredentials, "nothing was added")
 }
 
 func TestStaticAcceptsBcrypt(t *testing.T) {

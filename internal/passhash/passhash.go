@@ -48,11 +48,31 @@ func Hash(secret string, p Params) (string, error) {
 		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-// IsHash reports whether stored is in a form Verify reads.
-func IsHash(stored string) bool {
-	return strings.HasPrefix(stored, "$argon2id$") || strings.HasPrefix(stored, "$2a$") ||
-		strings.HasPrefix(stored, "$2b$") || strings.HasPrefix(stored, "$2y$")
+// Check returns nil when Verify can read stored and accepts its cost,
+// else ErrUnknownFormat.
+func Check(stored string) error {
+	switch {
+	case strings.HasPrefix(stored, "$argon2id$"):
+		_, _, _, err := parseArgon2id(stored)
+		return err
+	case strings.HasPrefix(stored, "$2a$"), strings.HasPrefix(stored, "$2b$"), strings.HasPrefix(stored, "$2y$"):
+		return checkBcrypt(stored)
+	}
+	return ErrUnknownFormat
 }
+
+// checkBcrypt returns ErrUnknownFormat unless stored has a bcrypt hash's
+// length and a cost Verify accepts.
+func checkBcrypt(stored string) error {
+	if cost, err := bcrypt.Cost([]byte(stored)); err != nil || cost > maxBcryptCost || len(stored) != bcryptLen {
+		return ErrUnknownFormat
+	}
+	return nil
+}
+
+// bcryptLen is the length of every bcrypt hash: "$2b$", the cost, "$",
+// and 53 characters of salt and hash.
+const bcryptLen = 60
 
 // Verify reports whether secret matches the stored argon2id or bcrypt hash.
 // The comparison of derived keys is constant-time.
@@ -61,8 +81,8 @@ func Verify(stored, secret string) (bool, error) {
 	case strings.HasPrefix(stored, "$argon2id$"):
 		return verifyArgon2id(stored, secret)
 	case strings.HasPrefix(stored, "$2a$"), strings.HasPrefix(stored, "$2b$"), strings.HasPrefix(stored, "$2y$"):
-		if cost, err := bcrypt.Cost([]byte(stored)); err != nil || cost > maxBcryptCost {
-			return false, ErrUnknownFormat
+		if err := checkBcrypt(stored); err != nil {
+			return false, err
 		}
 		err := bcrypt.CompareHashAndPassword([]byte(stored), []byte(secret))
 		if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {

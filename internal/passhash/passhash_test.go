@@ -98,3 +98,24 @@ func TestVerifyRefusesAbsurdCosts(t *testing.T) {
 		assert.NoError(t, err, params)
 	}
 }
+
+// Check agrees with Verify: what it accepts Verify reads (a wrong secret
+// is a mismatch, not an error), what it refuses Verify refuses.
+func TestCheckAgreesWithVerify(t *testing.T) {
+	argon, err := Hash("pw", cheap)
+	require.NoError(t, err)
+	b, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	require.NoError(t, err)
+	for _, h := range []string{argon, string(b)} {
+		assert.NoError(t, Check(h), h)
+		ok, err := Verify(h, "wrong")
+		assert.False(t, ok)
+		assert.NoError(t, err, h)
+	}
+	for _, h := range []string{"", "plaintext", "$argon2id$garbage", strings.Replace(argon, "t=1", "t=0", 1),
+		string(b[:len(b)-1]), strings.Replace(string(b), "$04$", "$31$", 1), "$2b$10$short"} {
+		assert.ErrorIs(t, Check(h), ErrUnknownFormat, h)
+		_, err := Verify(h, "pw")
+		assert.Error(t, err, h)
+	}
+}
