@@ -7,7 +7,9 @@
 // PostgreSQL 12 or later and a pgx/v5 pool. The tables (oauth2_clients,
 // oauth2_grants, oauth2_tokens and the version table oauth2_schema_version)
 // are found through the connections' search_path, so to keep them in their
-// own schema set search_path in the pool's config, e.g.
+// own schema set search_path in the pool's config to that schema alone
+// (with another schema on the path, say public, tables found there would be
+// taken as the store's), e.g.
 //
 //	cfg, _ := pgxpool.ParseConfig(url)
 //	cfg.ConnConfig.RuntimeParams["search_path"] = "oauth2"

@@ -17,12 +17,15 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// VersionTable is the table, in the first schema of the search_path, in
-// which [Migrate] records the schema version.
+// VersionTable is the table in which [Migrate] records the schema
+// version. It is found, like the store's tables, in any schema of the
+// connections' search_path, and made in the first when none has it.
 const VersionTable = "oauth2_schema_version"
 
 // Migrate brings the schema of the store up to date, in the first schema
-// of the connections' search_path, using a connection from pool that it
+// of the connections' search_path (but a version table found in any
+// schema of the search_path counts as the store's: give the store a
+// search_path of its schema alone), using a connection from pool that it
 // closes afterwards (so that no session state it leaves goes back to the
 // pool). It is safe to run from several processes at once: tern holds a
 // PostgreSQL advisory lock while it reads and moves the version, so each

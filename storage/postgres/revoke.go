@@ -17,31 +17,49 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
 	return wrap("revoke grant", err)
 }
 
-// RevokeUser ends every live grant of the user and returns how many it
-// ended. Grants that had expired or were revoked already are not counted.
-// The empty user ID names no user (client_credentials grants have none),
-// so it ends nothing.
+// RevokeUser ends every grant of the user not revoked yet and returns how
+// many of them were live. It ends those that look expired too: expiry is
+// judged by each instance's clock, and a grant that this instance's clock
+// has passed may still be live to an instance whose clock is behind,
+// where a refresh would extend it past the revocation. Grants that had
+// expired or were revoked already are not counted. The empty user ID
+// names no user (client_credentials grants have none), so it ends nothing.
 func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 	if userID == "" {
 		return 0, nil
 	}
-	tag, err := s.exec(ctx, `update oauth2_grants set revoked_at = $2
-		where user_id = $1 and revoked_at is null and expires_at > $2`,
-		userID, s.now())
-	if err != nil {
-		return 0, wrap("revoke user", err)
-	}
-	return int(tag.RowsAffected()), nil
+	n, err := s.revokeWhere(ctx, "user_id", userID)
+	return n, wrap("revoke user", err)
 }
 
-// RevokeClient ends every live grant of the client and returns how many it
-// ended. Grants that had expired or were revoked already are not counted.
+// RevokeClient ends every grant of the client not revoked yet, as
+// RevokeUser does, and returns how many of them were live.
 func (s *Store) RevokeClient(ctx context.Context, clientID string) (int, error) {
-	tag, err := s.exec(ctx, `update oauth2_grants set revoked_at = $2
-		where client_id = $1 and revoked_at is null and expires_at > $2`,
-		clientID, s.now())
-	if err != nil {
-		return 0, wrap("revoke client", err)
-	}
-	return int(tag.RowsAffected()), nil
+	n, err := s.revokeWhere(ctx, "client_id", clientID)
+	return n, wrap("revoke client", err)
+}
+
+// revokeSQL revokes the grants whose column (user_id or client_id) is
+// $1 and counts those that had not expired by $2.
+var revokeSQL = map[string]string{
+	"user_id":   revokeWhereSQL("user_id"),
+	"client_id": revokeWhereSQL("client_id"),
+}
+
+func revokeWhereSQL(column string) string {
+	return `with ended as (
+		update oauth2_grants set revoked_at = $2
+		where ` + column + ` = $1 and revoked_at is null
+		returning expires_at
+	)
+	select count(*) filter (where expires_at > $2) from ended`
+}
+
+// revokeWhere runs revokeSQL[column] for value.
+func (s *Store) revokeWhere(ctx context.Context, column, value string) (int, error) {
+	var n int64
+	err := retrySerialization(func() error {
+		return s.pool.QueryRow(ctx, revokeSQL[column], value, s.now()).Scan(&n)
+	})
+	return int(n), err
 }
