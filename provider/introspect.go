@@ -24,9 +24,13 @@ type introspection struct {
 // mount it at POST /oauth2/introspect. The caller must authenticate as a
 // confidential client (client_secret_basic or client_secret_post);
 // anything else is 401 invalid_client. Any confidential client may
-// introspect any token, of any client: resource servers introspect the
-// tokens that other clients present to them, and a caller learns only
-// about a token it already holds.
+// introspect any access token, of any client: resource servers introspect
+// the tokens that other clients present to them, and a caller learns only
+// about a token it already holds. A refresh token is introspected only by
+// the client it was issued to, and is {"active":false} to any other (RFC
+// 7662 §4): refresh tokens go to the authorization server alone, so no
+// resource server needs to, and a client holding another's refresh token
+// should not learn the user behind it.
 //
 // A live access or refresh token is answered with active: true, scope,
 // client_id, sub (the user ID; left out for client_credentials), token_type
@@ -70,7 +74,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) (*introspe
 	if err != nil {
 		return nil, errUnavailable(err)
 	}
-	if ti == nil {
+	if ti == nil || (ti.Token.Kind == storage.KindRefresh && ti.Grant.ClientID != c.ID) {
 		return &introspection{Active: false}, nil
 	}
 	resp := &introspection{

@@ -75,6 +75,16 @@ func TestIntrospectionActiveTokens(t *testing.T) {
 		})
 	}
 
+	t.Run("RFC 7662 §4: another client's refresh token is inactive to the caller", func(t *testing.T) {
+		w := call(introspect, req{form: tokenForm(rt, "token_type_hint", "refresh_token"), basic: []string{"other", otherSecret}})
+		require.Equal(t, http.StatusOK, w.Code, "body: %s", w.Body.String())
+		assertNoStore(t, w)
+		assert.JSONEq(t, `{"active":false}`, w.Body.String())
+		// and it is still live to its owner
+		w = call(introspect, req{form: tokenForm(rt), basic: conf})
+		assert.Contains(t, w.Body.String(), `"active":true`)
+	})
+
 	t.Run("RFC 7662 §2.2: a client_credentials token has no sub", func(t *testing.T) {
 		cc := assertToken(t, e.do(req{form: url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}}, basic: []string{"cc-only", confSecret}}))
 		w := call(introspect, req{form: tokenForm(cc["access_token"].(string)), basic: conf})

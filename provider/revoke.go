@@ -25,11 +25,12 @@ const (
 // token, change nothing. token_type_hint only orders the lookup: a
 // wrong or unknown hint still finds the token.
 //
-// A token issued to another client is not revoked, and the answer is the
-// same 200 (RFC 7009 §2.1 leaves the choice between that and
-// unauthorized_client to the server): an error would tell the caller that
-// the token is live. A missing token is 400 invalid_request; a failed
-// client authentication is 401 invalid_client; a store outage is 503.
+// A live token issued to another client is not revoked, and the request
+// is refused (RFC 7009 §2.1: "the request is refused and the client is
+// informed of the error") with 400 invalid_grant, RFC 6749 §5.2's error
+// for a grant "issued to another client". A missing token is 400
+// invalid_request; a failed client authentication is 401 invalid_client;
+// a store outage is 503.
 // Every response carries Cache-Control: no-store.
 func (p *Provider) RevokeHandler() http.Handler { return http.HandlerFunc(p.serveRevoke) }
 
@@ -61,8 +62,11 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) *Error {
 	if err != nil {
 		return errUnavailable(err)
 	}
-	if ti == nil || ti.Grant.ClientID != c.ID {
+	if ti == nil {
 		return nil
+	}
+	if ti.Grant.ClientID != c.ID {
+		return errInvalidGrant("the token was issued to another client")
 	}
 	// Detached: a client that sends its logout's revocation and goes
 	// (a page being closed) must not cancel it half-way.

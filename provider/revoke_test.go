@@ -114,8 +114,10 @@ func TestRevocationRules(t *testing.T) {
 		assertRevoked200(t, call(revoke, req{form: tokenForm(corrupt(at)), basic: conf}))
 		stillValid(t)
 	})
-	t.Run("RFC 7009 §2.1: another client's token is not revoked, and the answer is the same 200", func(t *testing.T) {
-		assertRevoked200(t, call(revoke, req{form: tokenForm(at), basic: []string{"other", otherSecret}}))
+	t.Run("RFC 7009 §2.1: another client's token is not revoked, and the request is refused", func(t *testing.T) {
+		w := call(revoke, req{form: tokenForm(at), basic: []string{"other", otherSecret}})
+		assertError(t, w, 400, "invalid_grant")
+		assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
 		stillValid(t)
 	})
 	t.Run("RFC 7009 §2.1: missing token is invalid_request", func(t *testing.T) {
