@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -211,7 +212,28 @@ func (ar *authorizeRequest) clientAssured() bool {
 		return true
 	}
 	u, err := url.Parse(ar.redirectURI)
-	return err == nil && u.Scheme == "https" && !loopback.Host(u.Hostname())
+	return err == nil && u.Scheme == "https" && otherMachine(u.Hostname())
+}
+
+// otherMachine reports whether a redirect URI's host names a machine
+// other than the user's own as far as its name tells: not localhost (with
+// a trailing dot or not), no name under .localhost (RFC 6761 §6.3), no
+// loopback or unspecified address, and no host a browser reads as an IPv4
+// address in shorthand ("127.1", "2130706433", "0x7f.1": its last label is
+// a number), which would need the same checks.
+func otherMachine(host string) bool {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	if h == "" || h == "localhost" || strings.HasSuffix(h, ".localhost") || loopback.Host(h) {
+		return false
+	}
+	if ip, err := netip.ParseAddr(h); err == nil {
+		return !ip.IsLoopback() && !ip.IsUnspecified()
+	}
+	last := h[strings.LastIndexByte(h, '.')+1:]
+	if strings.HasPrefix(last, "0x") || strings.Trim(last, "0123456789") == "" {
+		return false
+	}
+	return true
 }
 
 func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

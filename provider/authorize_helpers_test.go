@@ -47,7 +47,7 @@ func newAuthzEnv(t testing.TB, mutateP func(*provider.Config), mutate func(*prov
 		{ID: "first", Public: true, FirstParty: true, GrantTypes: code, Scopes: []string{"read", "write"},
 			RedirectURIs: []string{"https://first.example/cb"}},
 		{ID: "first-native", Public: true, FirstParty: true, GrantTypes: code, Scopes: []string{"read"},
-			RedirectURIs: []string{"http://127.0.0.1/callback", "https://first.example/native", "https://localhost:8443/cb"}},
+			RedirectURIs: []string{"http://127.0.0.1/callback", "https://first.example/native", "https://localhost:8443/cb", "https://app.localhost/cb"}},
 		{ID: "first-conf", SecretHash: storage.HashGeneratedSecret(confSecret), FirstParty: true, GrantTypes: code,
 			Scopes: []string{"read"}, RedirectURIs: []string{"http://127.0.0.1/callback"}},
 		{ID: "no-code", Public: true, GrantTypes: []string{storage.GrantPassword}, RedirectURIs: []string{"https://nocode.example/cb"}},

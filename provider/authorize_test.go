@@ -189,9 +189,11 @@ func TestAuthorizeFirstPartyPublicLoopbackIsAsked(t *testing.T) {
 	assert.Empty(t, w.Header().Get("Location"), "no code without the user")
 	assert.Contains(t, w.Body.String(), `id="consent"`)
 	// https on this machine is no better: any program here may listen.
-	w = e.get(params("first-native", "https://localhost:8443/cb"), "user-1")
-	assert.Equal(t, http.StatusOK, w.Code)
-	assert.Contains(t, w.Body.String(), `id="consent"`)
+	for _, local := range []string{"https://localhost:8443/cb", "https://app.localhost/cb"} {
+		w = e.get(params("first-native", local), "user-1")
+		assert.Equal(t, http.StatusOK, w.Code, local)
+		assert.Contains(t, w.Body.String(), `id="consent"`, local)
+	}
 
 	q := redirected(t, e.get(params("first-native", "https://first.example/native"), "user-1"), http.StatusFound, "https://first.example/native")
 	assert.NotEmpty(t, q.Get("code"))

@@ -113,7 +113,9 @@ func (p *Provider) authenticateClient(r *http.Request, f form, exchange string) 
 			return nil, p.errInvalidClient(true, "unsupported client authentication method")
 		}
 		if err != nil {
-			return nil, errInvalidRequest("malformed Basic client credentials")
+			// The client tried to authenticate with the header and
+			// failed: 401 with a challenge (RFC 6749 §5.2).
+			return nil, p.errInvalidClient(true, "malformed Basic client credentials")
 		}
 		if bodySecret != "" {
 			return nil, errInvalidRequest("more than one client authentication method")
