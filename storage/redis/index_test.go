@@ -381,6 +381,26 @@ func TestRevokeIndexReportsARefusedPipeline(t *testing.T) {
 // on another node, failing over) is indexed by the next extension, so
 // that RevokeUser still finds it once the old index entry has expired:
 // the grant's index horizon is recorded only after the indexes hold it.
+// An extension whose indexing fails extends nothing (it fails closed): the
+// session keeps the expiry its index entries cover, so that no later
+// RevokeUser can miss it, even if no other extension comes to index it.
+func TestExtendTokenIndexFailureExtendsNothing(t *testing.T) {
+	f := &failNth{n: 1, sha: indexScript.sha}
+	h := newHookedHarness(t, f)
+	_, _, session := h.grant("web", "alice", 24*time.Hour) // indexed to 30 h
+
+	h.clk.Advance(8 * time.Hour)
+	f.armed.Store(true)
+	err := h.s.ExtendToken(h.ctx, session, h.clk.Now().Add(24*time.Hour)) // to 32 h, past 30 h: the index write fails
+	f.armed.Store(false)
+	require.ErrorIs(t, err, errCallFailed)
+
+	h.clk.Advance(16*time.Hour - time.Second) // just before the old expiry: still live
+	assert.True(t, h.live(storage.KindRefresh, session))
+	h.clk.Advance(time.Second) // 24 h: the old expiry, not the one asked for
+	assert.False(t, h.live(storage.KindRefresh, session), "the failed extension extended nothing")
+}
+
 func TestExtendTokenIndexFailureIsRetried(t *testing.T) {
 	f := &failNth{n: 1, sha: indexScript.sha}
 	h := newHookedHarness(t, f)

@@ -62,7 +62,7 @@ end
 -- before ix existed: then its old expiry) against its new expiry exp. It
 -- returns '0' and ix when exp is within it; else '1' and the horizon to
 -- index the grant up to, want (or exp, if later). It records nothing: see
--- horizon, and raiseIxScript.
+-- horizon.
 local function pasthorizon(ix, old, exp, want)
   ix = ix or old
   if not lt(ix, exp) then return '0', ix end
@@ -200,42 +200,43 @@ redis.call('PEXPIRE', KEYS[2], expttl)
 return packgrant('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], exp, reindex, ix)
 `)
 
-// extendScript moves a live token's expiry, and its grant's when later.
-// KEYS: grant, token set, token. ARGV: now, new expires, token hex, ix
-// (the index horizon to record should the grant's expiry pass the
-// recorded one), and the new expiry's TTL and score in ms. Returns nil
-// when not live, else {client, user, grant
-// expires, reindex, ix}, reindex and ix as exchangeScript returns them,
-// except that ix is not recorded: the caller does that after indexing.
+// extendScript moves a live token's expiry, and its grant's when later,
+// but never past the index horizon the grant's indexes are known to hold.
+// KEYS: grant, token set, token. ARGV: now, new expires, token hex, the
+// index horizon wanted for the new expiry, the new expiry's TTL and score
+// in ms, and "1" when the caller has indexed the grant up to ARGV[4]
+// (which then counts as held, and is recorded as ix once the extension is
+// written), else "0". Returns nil when the token or its grant is not
+// live, else {client, user, grant expires, written, ix}: written "1" with
+// the horizon recorded; or "0" having written nothing, because the new
+// expiry passes the horizon held, with the horizon to index the grant up
+// to before calling again with ARGV[7] "1". So a grant never outlives
+// its index entries: should indexing fail, the token keeps its old expiry.
 var extendScript = newScript(luaPrelude + `
 local now = ARGV[1]
 local t = redis.call('HMGET', KEYS[3], 'expires', 'consumed')
 if not t[1] or t[2] ~= '0' or not lt(now, t[1]) then return false end
 local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'expires', 'revoked', 'ix')
 if not g[1] or g[4] ~= '0' or not lt(now, g[3]) then return false end
+local exp = g[3]
+if lt(exp, ARGV[2]) then exp = ARGV[2] end
+local ix = g[5] or g[3]
+if ARGV[7] == '1' and lt(ix, ARGV[4]) then ix = ARGV[4] end
+if lt(ix, exp) then
+  local want = ARGV[4]
+  if lt(want, exp) then want = exp end
+  return {g[1], g[2], exp, '0', want}
+end
+if ARGV[7] == '1' and (not g[5] or lt(g[5], ix)) then redis.call('HSET', KEYS[1], 'ix', ix) end
 redis.call('HSET', KEYS[3], 'expires', ARGV[2])
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
 redis.call('ZADD', KEYS[2], ARGV[6], ARGV[3])
-local exp = g[3]
-if lt(exp, ARGV[2]) then
-  exp = ARGV[2]
-  redis.call('HSET', KEYS[1], 'expires', exp)
+if lt(g[3], ARGV[2]) then
+  redis.call('HSET', KEYS[1], 'expires', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
 end
-local reindex, ix = pasthorizon(g[5], g[3], exp, ARGV[4])
-return {g[1], g[2], exp, reindex, ix}
-`)
-
-// raiseIxScript records a grant's index horizon once the indexes hold it
-// that far (see Store.ExtendToken): it raises the ix field, never lowers
-// it, and writes nothing for a grant that is gone.
-// KEYS: grant. ARGV: ix.
-var raiseIxScript = newScript(luaPrelude + `
-local g = redis.call('HMGET', KEYS[1], 'expires', 'ix')
-if not g[1] then return 0 end
-if lt(g[2] or g[1], ARGV[1]) then redis.call('HSET', KEYS[1], 'ix', ARGV[1]) end
-return 0
+return {g[1], g[2], exp, '1', ix}
 `)
 
 // revokeScript revokes a grant and its tokens.

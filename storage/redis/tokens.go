@@ -279,9 +279,13 @@ func (s *Store) runExchange(ctx context.Context, nkeys int, v []string, gid stri
 	return g, vals[1:], nil
 }
 
-// ExtendToken implements [storage.TokenStore] with one script; when the
-// grant's expiry passes its index horizon, its index entries follow (one
-// more round trip), as after an exchange.
+// ExtendToken implements [storage.TokenStore] with one script while the
+// new expiry stays within the horizon the grant's index entries hold.
+// Past it, the script writes nothing and names the horizon wanted; the
+// grant is indexed that far (one more round trip), then the script runs
+// again and extends (a third). Should indexing fail, the token keeps its
+// expiry and ExtendToken fails: a grant extended past its index entries
+// would survive RevokeUser and RevokeClient once they expired.
 func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt time.Time) error {
 	const op = "extend token"
 	if ref.GrantID == "" {
@@ -290,30 +294,39 @@ func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt
 	base, gkey, skey := s.grantKeys(ref.GrantID)
 	tkey := tokenKey(base, ref.Hash)
 	now := s.now()
-	vals, err := extendScript.run(ctx, s.rdb, 3, []string{gkey, skey, tkey,
+	args := []string{gkey, skey, tkey,
 		instant(now), instant(expiresAt), tkey[len(tkey)-2*len(ref.Hash):], instant(indexHorizon(now, expiresAt)),
-		strconv.FormatInt(ttlMillis(now, expiresAt), 10), strconv.FormatInt(scoreMillis(expiresAt), 10)}).StringSlice()
+		strconv.FormatInt(ttlMillis(now, expiresAt), 10), strconv.FormatInt(scoreMillis(expiresAt), 10), "0"}
+	vals, err := extendScript.run(ctx, s.rdb, 3, args).StringSlice()
 	if err != nil {
 		return wrap(op, err)
 	}
 	if len(vals) != 5 {
 		return fmt.Errorf("redis: %s: unexpected script reply", op)
 	}
-	if vals[3] != "1" { // the grant's expiry stays within its index horizon
+	if vals[3] == "1" { // within the horizon the indexes hold: extended
 		return nil
 	}
 	ix, err := decTime(vals[4])
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
-	// The horizon is recorded only once the indexes hold the grant that
-	// far: should indexing fail, the next extension tries again, where a
-	// horizon recorded first would leave the index entry to expire before
-	// the grant, which RevokeUser and RevokeClient would then miss.
 	if err := s.index(ctx, now, ref.GrantID, vals[1], vals[0], ix); err != nil {
 		return wrap(op, err)
 	}
-	return wrap(op, raiseIxScript.run(ctx, s.rdb, 1, []string{gkey, vals[4]}).Err())
+	args[6], args[9] = vals[4], "1"
+	if vals, err = extendScript.run(ctx, s.rdb, 3, args).StringSlice(); err != nil {
+		return wrap(op, err)
+	}
+	if len(vals) != 5 {
+		return fmt.Errorf("redis: %s: unexpected script reply", op)
+	}
+	if vals[3] != "1" {
+		// The grant's expiry moved past what was just indexed meanwhile
+		// (a concurrent exchange or extension): nothing was extended.
+		return fmt.Errorf("redis: %s: the grant changed concurrently; try again", op)
+	}
+	return nil
 }
 
 // RevokeGrant implements [storage.TokenStore] with one script that marks
