@@ -211,12 +211,15 @@ type TokenStore interface {
 	// does not exist is not an error.
 	RevokeGrant(ctx context.Context, grantID string) error
 
-	// RevokeUser ends every live grant of the user and returns how many it
-	// ended. The empty user ID (client_credentials grants) ends nothing.
+	// RevokeUser ends every grant of the user not revoked yet and returns
+	// how many of them were live. Grants past their expiry by the store's
+	// clock are ended too: another instance, whose clock is behind, may
+	// still see them live. The empty user ID (client_credentials grants)
+	// ends nothing.
 	RevokeUser(ctx context.Context, userID string) (int, error)
 
-	// RevokeClient ends every grant of the client and returns how many it
-	// ended.
+	// RevokeClient ends every grant of the client not revoked yet, as
+	// RevokeUser does, and returns how many of them were live.
 	RevokeClient(ctx context.Context, clientID string) (int, error)
 }
 

@@ -120,13 +120,17 @@ func Redact(rawURL string) string {
 	}
 	// The cluster forms hold several hosts, which net/url refuses, so the
 	// URL is taken apart by hand. The user information ends at the last
-	// "@", even past a "/", "?" or "#": a password with one of those
-	// unescaped makes a URL that does not parse, and the error shows this
-	// form. (An "@" in the query makes it hide more than the password,
-	// which a message can afford.)
+	// "@". When what comes before it holds a "/", "?" or "#", it is either
+	// a password with one of those unescaped (a URL that does not parse,
+	// whose error shows this form) or a path, query or fragment with an
+	// "@" in it, around which a password= may sit: nothing but the scheme
+	// is shown, which a message can afford.
 	userinfo := ""
 	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
 		userinfo, rest = rest[:at+1], rest[at+1:]
+		if strings.ContainsAny(userinfo, "/?#") {
+			return scheme + "://(hidden: an unescaped character in the password, or an @ after the host)"
+		}
 		if name, _, hasPass := strings.Cut(userinfo, ":"); hasPass {
 			userinfo = name + ":xxxxx@"
 		}

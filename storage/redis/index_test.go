@@ -377,10 +377,6 @@ func TestRevokeIndexReportsARefusedPipeline(t *testing.T) {
 	assert.True(t, h.live(storage.KindAccess, access))
 }
 
-// A sliding session whose extension fails to index it (the user's index
-// on another node, failing over) is indexed by the next extension, so
-// that RevokeUser still finds it once the old index entry has expired:
-// the grant's index horizon is recorded only after the indexes hold it.
 // An extension whose indexing fails extends nothing (it fails closed): the
 // session keeps the expiry its index entries cover, so that no later
 // RevokeUser can miss it, even if no other extension comes to index it.
@@ -401,6 +397,11 @@ func TestExtendTokenIndexFailureExtendsNothing(t *testing.T) {
 	assert.False(t, h.live(storage.KindRefresh, session), "the failed extension extended nothing")
 }
 
+// A sliding session whose extension fails to index it (the user's index
+// on another node, failing over) is indexed and extended by the next
+// extension, so that RevokeUser still finds it once the old index entry
+// has expired: the grant's index horizon is recorded only after the
+// indexes hold it.
 func TestExtendTokenIndexFailureIsRetried(t *testing.T) {
 	f := &failNth{n: 1, sha: indexScript.sha}
 	h := newHookedHarness(t, f)

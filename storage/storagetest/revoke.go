@@ -22,6 +22,7 @@ var revokeClauses = []clause{
 	{"GrantIsIdempotent", testRevokeGrantIdempotent},
 	{"UserEndsOnlyTheUsersGrants", testRevokeUser},
 	{"ClientEndsOnlyTheClientsGrants", testRevokeClient},
+	{"UserAndClientEndGrantsPastTheirExpiryUncounted", testRevokeEndsExpiredGrants},
 }
 
 func testExtendMovesExpiry(t *testing.T, e *env) {
@@ -135,6 +136,33 @@ func testRevokeUser(t *testing.T, e *env) {
 	// New grants of the user work again.
 	fresh := e.storedGrant(t, "client-a", "user-1")
 	e.assertLive(t, fresh.access)
+}
+
+// Revoking a user's or a client's grants ends those that have expired by
+// the store's clock too, without counting them: another instance, whose
+// clock is behind, may still see them live (and, with a refresh, extend
+// them past the revocation).
+func testRevokeEndsExpiredGrants(t *testing.T, e *env) {
+	for _, revoke := range []struct {
+		name string
+		call func() (int, error)
+	}{
+		{"RevokeUser", func() (int, error) { return e.b.Tokens.RevokeUser(e.ctx, "user-1") }},
+		{"RevokeClient", func() (int, error) { return e.b.Tokens.RevokeClient(e.ctx, "client-a") }},
+	} {
+		t.Run(revoke.name, func(t *testing.T) {
+			f := e.storedGrant(t, "client-a", "user-1")
+			ahead := f.g.ExpiresAt.Sub(e.clk.Now()) + time.Second
+			e.clk.Advance(ahead) // this instance's clock: the grant has expired
+			n, err := revoke.call()
+			require.NoError(t, err)
+			assert.Zero(t, n, "an expired grant is not counted")
+			e.clk.Advance(-ahead) // an instance whose clock is behind
+			for _, m := range f.tokens() {
+				e.assertGone(t, m, "%v token of a grant revoked while it looked expired", m.tok.Kind)
+			}
+		})
+	}
 }
 
 func testRevokeClient(t *testing.T, e *env) {
