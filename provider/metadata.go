@@ -167,11 +167,17 @@ func (p *Provider) metadata() *metadata {
 // (RFC 8414 §3): [WellKnownMetadataPath], followed by the path of
 // Config.Issuer when it has one.
 func (p *Provider) MetadataPath() string {
+	return WellKnownMetadataPath + p.issuerPath()
+}
+
+// issuerPath returns the path of Config.Issuer without a trailing slash:
+// "" for an issuer without one.
+func (p *Provider) issuerPath() string {
 	u, err := url.Parse(p.cfg.Issuer)
 	if err != nil {
-		return WellKnownMetadataPath
+		return ""
 	}
-	return WellKnownMetadataPath + strings.TrimSuffix(u.Path, "/")
+	return strings.TrimSuffix(u.Path, "/")
 }
 
 // MetadataHandler returns the authorization server metadata endpoint (RFC

@@ -2,12 +2,12 @@ package provider
 
 import "net/http"
 
-// RoutePaths says where [Provider.Routes] puts the provider's endpoints.
-// An empty field means the path the provider is configured with
-// (Config.Endpoints, which its metadata document advertises, and
-// [Provider.MetadataPath]); [EndpointNotServed] ("-") leaves the endpoint
-// out, and so does an endpoint the provider is configured not to serve,
-// unless a path is given here.
+// RoutePaths says where [Provider.Routes] puts the provider's endpoints,
+// as paths from the host's root. An empty field means where the provider's
+// metadata document says the endpoint is: Config.Endpoints after the path
+// of Config.Issuer, and [Provider.MetadataPath]; [EndpointNotServed] ("-")
+// leaves the endpoint out, and so does an endpoint the provider is
+// configured not to serve, unless a path is given here.
 type RoutePaths struct {
 	// Token is the token endpoint (RFC 6749 §3.2).
 	Token string
@@ -32,20 +32,31 @@ type Route struct {
 }
 
 // Routes returns the token, revocation, introspection and metadata
-// endpoints at the paths that paths resolves to, for a router (or a
-// framework adapter) to mount for every method: each handler answers a
-// method it does not serve with 405 and an Allow header itself. The
+// endpoints at the paths that paths resolves to, for the host's root router
+// (or a framework adapter on it) to mount for every method: each handler
+// answers a method it does not serve with 405 and an Allow header itself.
+// With an issuer that has a path ("https://example.com/tenant") the
+// endpoints go under it ("/tenant/oauth2/token"), where the metadata
+// document advertises them, and the metadata under the host's root
+// ("/.well-known/oauth-authorization-server/tenant", RFC 8414 §3). The
 // authorization endpoint is not among them: it needs an [AuthorizeConfig].
 func (p *Provider) Routes(paths RoutePaths) []Route {
 	e := p.cfg.Endpoints
+	prefix := p.issuerPath()
+	under := func(path string) string {
+		if path == EndpointNotServed {
+			return path
+		}
+		return prefix + path
+	}
 	if paths.Token == "" {
-		paths.Token = e.Token
+		paths.Token = under(e.Token)
 	}
 	if paths.Revoke == "" {
-		paths.Revoke = e.Revocation
+		paths.Revoke = under(e.Revocation)
 	}
 	if paths.Introspect == "" {
-		paths.Introspect = e.Introspection
+		paths.Introspect = under(e.Introspection)
 	}
 	if paths.Metadata == "" {
 		paths.Metadata = p.MetadataPath()

@@ -18,9 +18,13 @@ var (
 )
 
 // Paths are where [Mount] puts the provider's endpoints, and how it
-// wraps their handlers: see [provider.RoutePaths]. On a group, the group's
-// prefix comes first: configure provider.Config.Endpoints with it so that
-// the metadata document stays true.
+// wraps their handlers: see [provider.RoutePaths]. The paths are from the
+// host's root (the issuer's path, then provider.Config.Endpoints; the
+// metadata under /.well-known, RFC 8414 §3), where the metadata document
+// advertises them: Mount on the root router. On a group, whose prefix
+// comes first, the document would send clients where nothing is served,
+// unless every path is given here, relative to the group, and the
+// metadata document is mounted at the root on its own.
 type Paths = provider.RoutePaths
 
 // Mount registers the provider's token, revocation, introspection and
