@@ -365,3 +365,15 @@ func TestNoSecretsRecorded(t *testing.T) {
 		}
 	}
 }
+
+// A policy that panics still ends its validation span (the panic goes on
+// to the server, which recovers it): no span is left open.
+func TestPolicySpanEndsWhenThePolicyPanics(t *testing.T) {
+	e := newEnv(t, 0)
+	panicking := func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("policy bug") })
+	}
+	h := e.in.Policy("broken", panicking)(http.NotFoundHandler())
+	assert.Panics(t, func() { h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil)) })
+	assert.Len(t, e.spansNamed("oauth2.validate broken"), 1, "the span ended")
+}

@@ -33,13 +33,24 @@ func (in *Instrumentation) Policy(name string, mw func(http.Handler) http.Handle
 			parent := trace.SpanFromContext(r.Context())
 			start := time.Now()
 			ctx, span := in.tracer.Start(r.Context(), spanName, trace.WithAttributes(policyAttr))
+			// The span ends once: when the policy lets the request through
+			// (before the app's handler runs), when it refuses it, or
+			// when it panics.
+			ended := false
+			end := func() {
+				if !ended {
+					ended = true
+					span.End()
+				}
+			}
+			defer end()
 			passed := false
 			rec := &responseRecorder{ResponseWriter: w}
 			mw(http.HandlerFunc(func(_ http.ResponseWriter, r2 *http.Request) {
 				passed = true
 				in.validation.Record(ctx, time.Since(start).Seconds(), pass)
 				span.SetAttributes(AttrOutcome.String(OutcomePass))
-				span.End()
+				end()
 				next.ServeHTTP(w, r2.WithContext(trace.ContextWithSpan(r2.Context(), parent)))
 			})).ServeHTTP(rec, r.WithContext(ctx))
 			if passed {
@@ -54,7 +65,7 @@ func (in *Instrumentation) Policy(name string, mw func(http.Handler) http.Handle
 			if status >= 500 {
 				span.SetStatus(codes.Error, rec.errorCode())
 			}
-			span.End()
+			end()
 		})
 	}
 }
