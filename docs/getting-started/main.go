@@ -87,6 +87,9 @@ func main() {
 		Addr:              "127.0.0.1:8080",
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second, // a slow body cannot hold a connection
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
 	}
 	log.Fatal(srv.ListenAndServe())
 }

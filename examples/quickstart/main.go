@@ -60,7 +60,8 @@ func run(o options) error {
 	}
 	defer app.Close()
 
-	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	printBanner(os.Stdout, "http://"+ln.Addr().String(), o)
 	if !o.loopback {
 		slog.Warn("not on a loopback address: the quickstart serves plain HTTP, on which the token endpoints issue nothing off loopback; " +
