@@ -26,7 +26,10 @@ const (
 const EndpointNotServed = "-"
 
 // Endpoints are the paths, relative to Config.Issuer, at which the app
-// mounts the provider's handlers. The metadata document advertises them.
+// mounts the provider's handlers. The metadata document advertises them:
+// with an issuer that has a path ("https://example.com/tenant"), mount
+// each handler under it ("/tenant/oauth2/token"), as [Provider.Routes]
+// does.
 type Endpoints struct {
 	// Token is the path of [Provider.TokenHandler]. Empty means
 	// [DefaultTokenPath].
