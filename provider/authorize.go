@@ -124,7 +124,9 @@ type authorizeHandler struct {
 
 // AuthorizeHandler returns the authorization endpoint of the authorization
 // code grant with PKCE (RFC 6749 §4.1, RFC 7636, RFC 9700 §2.1); mount it
-// at GET and POST /oauth2/authorize. It validates the request; shows an
+// for GET and POST at Config.Endpoints.Authorization (e.g.
+// /oauth2/authorize), under the issuer's path when Config.Issuer has one,
+// where the metadata document advertises it. It validates the request; shows an
 // error page (never a redirect) while the client and redirect URI are not
 // yet trusted, and redirects back to the client with error,
 // error_description and state once they are; sends a visitor without a

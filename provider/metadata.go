@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 
@@ -71,6 +72,8 @@ func validateEndpoints(cfg *Config) []error {
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
 			u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(cfg.Issuer, "#") || u.User != nil {
 			errs = append(errs, errors.New("invalid Issuer: want an https (or, for development, http) URL without user info, query or fragment"))
+		} else if !routablePath(u) {
+			errs = append(errs, errors.New(`invalid Issuer: its path must be clean ("/a/b", no "//", "." or ".."), need no escaping and hold no "{" or "}"`))
 		}
 	}
 	for _, e := range []struct{ name, path string }{
@@ -87,6 +90,18 @@ func validateEndpoints(cfg *Config) []error {
 		errs = append(errs, errors.New(`invalid Endpoints.Token: the token endpoint cannot be "-"`))
 	}
 	return errs
+}
+
+// routablePath reports whether an issuer's path can go in front of the
+// endpoints' paths as they are mounted (see Provider.Routes) and be served
+// where the metadata document says: clean, written as it is meant, and
+// without the braces of a net/http pattern.
+func routablePath(u *url.URL) bool {
+	p := strings.TrimSuffix(u.Path, "/")
+	if p == "" {
+		return u.Path == "" || u.Path == "/"
+	}
+	return p != "/" && path.Clean(p) == p && u.EscapedPath() == u.Path && !strings.ContainsAny(p, "{} ")
 }
 
 // Client authentication methods each endpoint accepts.

@@ -90,6 +90,11 @@ func TestMetadataConfigIsValidated(t *testing.T) {
 		{"RFC 8414 §2: issuer of another scheme", func(c *provider.Config) { c.Issuer = "ftp://a.example" }},
 		{"endpoint path without a slash", func(c *provider.Config) { c.Endpoints.Revocation = "revoke" }},
 		{"token endpoint cannot be left out", func(c *provider.Config) { c.Endpoints.Token = provider.EndpointNotServed }},
+		{"issuer path with an escaped slash", func(c *provider.Config) { c.Issuer = "https://a.example/t%2Fa" }},
+		{"issuer path with a space", func(c *provider.Config) { c.Issuer = "https://a.example/a%20b" }},
+		{"issuer path with a pattern wildcard", func(c *provider.Config) { c.Issuer = "https://a.example/{id}" }},
+		{"issuer path with a double slash", func(c *provider.Config) { c.Issuer = "https://a.example//" }},
+		{"issuer path with a dot segment", func(c *provider.Config) { c.Issuer = "https://a.example/a/./b" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newTestStore(newClock().Now)
