@@ -207,6 +207,21 @@ func TestBindingMismatchIsReportedAndEndsTheGrant(t *testing.T) {
 	assert.ErrorIs(t, err, provider.ErrInvalidToken, "the grant is revoked")
 	assertError(t, refreshFrom(tok["refresh_token"].(string), "Firefox"), http.StatusBadRequest, "invalid_grant")
 
+	// The refresh token from another User-Agent with a wrong user_id or
+	// a scope the grant does not hold: the binding is judged first, so
+	// the grant ends and the holder learns nothing from those errors.
+	for _, extra := range [][]string{{"user_id", "nobody"}, {"scope", "not-granted"}} {
+		events = nil
+		tok = e.issueFrom(t, "192.0.2.1:4444", "Firefox")
+		w := e.do(req{form: with(password(), "grant_type", "refresh_token", "refresh_token", tok["refresh_token"].(string), extra[0], extra[1]),
+			basic: conf, remoteAddr: "192.0.2.1:4444", header: http.Header{"User-Agent": {"curl/8"}}})
+		assertError(t, w, http.StatusBadRequest, "invalid_grant")
+		assert.Contains(t, w.Body.String(), "invalid refresh token", extra)
+		require.Len(t, events, 1, extra)
+		_, err = e.p.ValidateAccessToken(apiRequest("192.0.2.1:4444", "Firefox", ""), tok["access_token"].(string))
+		assert.ErrorIs(t, err, provider.ErrInvalidToken, "the grant is revoked (%v)", extra)
+	}
+
 	// The rightful client refreshes as before.
 	tok = e.issueFrom(t, "192.0.2.1:4444", "Firefox")
 	assertToken(t, refreshFrom(tok["refresh_token"].(string), "Firefox"))

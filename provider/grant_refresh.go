@@ -63,15 +63,18 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 	if userID != "" || len(requested) > 0 || p.cfg.BindingKey != nil {
 		mismatched = new(*storage.Grant)
 		x.Check = func(g *storage.Grant) error {
+			// The binding first: a token presented from another user
+			// agent ends its grant whatever else the request says, and
+			// its holder learns nothing from user_id or scope errors.
+			if !p.bindingMatches(r, c.ip, g) {
+				*mismatched = g
+				return errBindingMismatch
+			}
 			if userID != "" && subtle.ConstantTimeCompare([]byte(userID), []byte(g.UserID)) != 1 {
 				return errInvalidGrant("user_id does not match the refresh token")
 			}
 			if e := checkNarrowing(requested, g.Scopes); e != nil {
 				return e
-			}
-			if !p.bindingMatches(r, c.ip, g) {
-				*mismatched = g
-				return errBindingMismatch
 			}
 			return nil
 		}
