@@ -255,8 +255,11 @@ func foldUsername(username string) string {
 		if username[i] >= utf8.RuneSelf {
 			// A chain is not safe for concurrent use: one per call,
 			// on the path of non-ASCII usernames only.
-			fold := transform.Chain(norm.NFKD, runes.Remove(ignoredInUsernames), runes.Map(baseLetter),
-				cases.Fold(), norm.NFKC)
+			// Case folding before the marks go: it turns some of them
+			// into letters (U+0345 into ι), then one letter for each
+			// case orbit (x/text folds Cherokee's two cases apart).
+			fold := transform.Chain(norm.NFKD, cases.Fold(), norm.NFKD, runes.Remove(ignoredInUsernames),
+				runes.Map(baseLetter), runes.Map(caseOrbitRep), norm.NFKC)
 			folded, _, err := transform.String(fold, username)
 			if err != nil { // invalid UTF-8 is refused before; be safe
 				folded = username
@@ -265,6 +268,24 @@ func foldUsername(username string) string {
 		}
 	}
 	return strings.ToLower(username)
+}
+
+// caseOrbitRep maps a non-ASCII rune to one rune of its simple case
+// orbit (unicode.SimpleFold), the same for every rune of the orbit: the
+// lower-case ASCII letter when the orbit has one (the Kelvin sign is k),
+// else its smallest rune. An ASCII rune is itself.
+func caseOrbitRep(r rune) rune {
+	if r < utf8.RuneSelf {
+		return r
+	}
+	rep := r
+	for o := unicode.SimpleFold(r); o != r; o = unicode.SimpleFold(o) {
+		if o < utf8.RuneSelf {
+			return unicode.ToLower(o)
+		}
+		rep = min(rep, o)
+	}
+	return rep
 }
 
 // ignoredInUsernames are the runes foldUsername drops: combining marks
@@ -357,6 +378,11 @@ func (p *Provider) failed(ctx context.Context, a *attempt, ev Event) *Error {
 func (t *throttler) begin(ctx context.Context, keys [2]storage.LimitKey) (attempt, *Error) {
 	var deadline <-chan time.Time // set by the first wait
 	shards := [2]*pendingShard{t.pending.shard(keys[0].Key), t.pending.shard(keys[1].Key)}
+	// retries counts the tries made again at once because an attempt
+	// ended meanwhile: ends counts the attempts of a whole shard (a 64th
+	// of all keys), so under load most such endings are other keys', and
+	// a refused attempt must not spin on the limiter.
+	retries := 0
 	for {
 		ends := endsOf(shards)
 		refused, wait, err := t.reserve(ctx, keys)
@@ -378,10 +404,17 @@ func (t *throttler) begin(ctx context.Context, keys [2]storage.LimitKey) (attemp
 			// while this one reserved: then try again, else refuse. (An
 			// attempt that has reserved but not yet registered is missed:
 			// a window of a few instructions.)
-			if endsOf(shards) != ends {
+			if endsOf(shards) != ends && retries < maxImmediateRetries {
+				retries++
 				continue
 			}
 			return attempt{}, errThrottled(wait)
+		}
+		// One that ended (and may have been refunded) between the
+		// reservation and ended() closed no channel of ours: try again.
+		if endsOf(shards) != ends && retries < maxImmediateRetries {
+			retries++
+			continue
 		}
 		if deadline == nil {
 			deadline = time.After(t.maxWait)
@@ -395,6 +428,10 @@ func (t *throttler) begin(ctx context.Context, keys [2]storage.LimitKey) (attemp
 		}
 	}
 }
+
+// maxImmediateRetries bounds how many times begin tries again at once,
+// without waiting, because an attempt ended while it reserved.
+const maxImmediateRetries = 4
 
 // maxPendingWait bounds how long an attempt refused while others under its
 // key are in flight waits for them, when they are slow to end (a hung user

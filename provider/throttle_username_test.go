@@ -44,6 +44,8 @@ func TestThrottleUsernameSpellingsShareABudget(t *testing.T) {
 		{"o with stroke", "johndoe", "jøhndoe"},
 		{"l with stroke", "leon", "Łeon"},
 		{"dotless i", "alice", "alıce"},
+		{"Cherokee cases", "\u13a0\u13a1\u13a2", "\uab70\uab71\uab72"},
+		{"iota subscript", "\u1fb3", "\u03b1\u03b9"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t, func(cfg *provider.Config) { cfg.Users = lenient })

@@ -1,0 +1,76 @@
+package provider
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"testing"
+	"time"
+	"unicode"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
+)
+
+// Every rune of a case orbit (unicode.SimpleFold: K, k and the Kelvin
+// sign; Cherokee's two cases) gives one throttling key, alone and inside a
+// name, and folding is idempotent: no case spelling of a username buys a
+// fresh budget.
+func TestFoldUsernameMergesEveryCaseOrbit(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		o := unicode.SimpleFold(r)
+		if o == r || o < 0 {
+			continue
+		}
+		a, b := foldUsername("x"+string(r)+"y"), foldUsername("x"+string(o)+"y")
+		if a != b {
+			t.Errorf("U+%04X and U+%04X fold apart: %q, %q", r, o, a, b)
+		}
+		if again := foldUsername(a); again != a {
+			t.Errorf("folding U+%04X is not idempotent: %q, then %q", r, a, again)
+		}
+	}
+}
+
+// endingLimiter refuses every reservation, and makes an attempt under
+// another key of the same shard end during each one, as unrelated
+// traffic does under load.
+type endingLimiter struct {
+	storage.Limiter
+	sh       *pendingShard
+	reserves int
+}
+
+func (l *endingLimiter) Reserve(context.Context, string, storage.Rate) (time.Duration, error) {
+	l.reserves++
+	l.sh.add("someone else")
+	l.sh.done("someone else", false)
+	return time.Minute, nil
+}
+
+// A refused attempt whose shard sees attempts end during every
+// reservation tries again a bounded number of times, then answers 429: it
+// does not spin on the limiter.
+func TestBeginDoesNotSpinOnOtherKeysEndings(t *testing.T) {
+	st := memory.New(memory.Config{})
+	p, err := New(Config{Clients: st, Tokens: st, AllowInsecureHTTP: true})
+	require.NoError(t, err)
+	th := p.throttle
+	keys := th.passwordKeys("alice", netip.MustParseAddr("192.0.2.1"))
+	l := &endingLimiter{Limiter: th.limiter, sh: th.pending.shard(keys[0].Key)}
+	th.limiter, th.batch = l, nil
+
+	done := make(chan *Error, 1)
+	go func() { _, e := th.begin(context.Background(), keys); done <- e }()
+	select {
+	case e := <-done:
+		require.NotNil(t, e)
+		assert.Equal(t, http.StatusTooManyRequests, e.Status)
+		assert.LessOrEqual(t, l.reserves, maxImmediateRetries+1)
+	case <-time.After(10 * time.Second):
+		t.Fatal("begin still spins on the limiter")
+	}
+}
