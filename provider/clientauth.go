@@ -90,7 +90,10 @@ func validClientID(id string) bool { return isText(id, false) }
 // and per client IP: over the limit the request is refused with 429
 // before the secret is checked. Secrets made by [storage.NewClientSecret]
 // are not throttled (256 random bits cannot be guessed), nor are unknown
-// clients, which have no secret to guess.
+// clients, which have no secret to guess. So a caller that fails often
+// enough with a client ID learns, from the 429, that the ID names a client
+// with a secret a person chose: client IDs are public identifiers
+// (RFC 6749 §2.2), and the secrets they guard are throttled.
 //
 // exchange names the grant type of a token request that exchanges a
 // single-use token (refresh_token, authorization_code), for which the
@@ -179,9 +182,10 @@ func (p *Provider) judgeClient(ctx context.Context, id, secret, method string, b
 	// Only a secret a person chose can be guessed: failing at it is
 	// counted. A generated secret (256 bits) cannot be, and an unknown or
 	// public client has no secret to guess; failing at those is reported
-	// but not counted, the same for all of them (so neither the answer
-	// nor its timing tells an unknown client from a known one), and it
-	// spares the limiter (round trips, on a shared one) on the common path.
+	// but not counted, the same for all of them, and it spares the
+	// limiter (round trips, on a shared one) on the common path. (The
+	// throttle itself can tell a client with a chosen secret from the
+	// others: see authenticateClient's doc.)
 	var a attempt
 	if c != nil && !c.Public && !storage.IsGeneratedSecretHash(c.SecretHash) {
 		var e *Error

@@ -258,6 +258,10 @@ func (l *Limiter) Refund(ctx context.Context, key string, r storage.Rate) error 
 	return nil
 }
 
+// undoTimeout bounds ReserveAll's taking back of what a refused attempt
+// reserved, which goes on after the caller's context ends.
+const undoTimeout = 5 * time.Second
+
 // ReserveAll implements [storage.BatchLimiter]: Reserve's script on every
 // key, in one pipeline (one round trip; on a cluster, whose keys may lie
 // on different nodes, one per node, sent concurrently). When a key is
@@ -296,7 +300,11 @@ func (l *Limiter) ReserveAll(ctx context.Context, keys []storage.LimitKey) (refu
 	// Refused, or a partial outage: take back what was reserved, so that
 	// a refused attempt leaves nothing counted.
 	if len(undo) > 0 {
-		if _, err := runPipelined(context.WithoutCancel(ctx), l.client, undo...); err != nil && perr == nil {
+		// Even if the caller has gone, but not for ever.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+		_, err := runPipelined(uctx, l.client, undo...)
+		cancel()
+		if err != nil && perr == nil {
 			perr = err
 		}
 	}
