@@ -10,10 +10,12 @@ import (
 
 // parseScope splits a scope parameter (space-delimited, RFC 6749 §3.3)
 // into its distinct tokens, in order. Runs of spaces are tolerated; any
-// other malformed token is invalid_scope. It takes time linear in len(s):
-// a request may carry tens of thousands of distinct tokens (the query of
-// an authorization request is bounded only by the server's header limit),
-// which a quadratic search for duplicates would spend seconds on.
+// other malformed token is invalid_scope, and so are more than
+// maxRequestedScopes distinct tokens. It takes time linear in len(s) and
+// memory bounded by maxRequestedScopes: a request may carry tens of
+// thousands of distinct tokens (the query of an authorization request is
+// bounded only by the server's header limit), which a quadratic search
+// for duplicates would spend seconds on, and a set of them tens of MB.
 func parseScope(s string) ([]string, *Error) {
 	var out []string
 	var seen map[string]struct{} // past smallScopeList tokens
@@ -24,14 +26,20 @@ func parseScope(s string) ([]string, *Error) {
 		if !scope.ValidToken(tok) {
 			return nil, errInvalidScope("malformed scope")
 		}
-		switch {
-		case seen != nil:
+		if seen != nil {
 			if _, dup := seen[tok]; dup {
 				continue
 			}
-			seen[tok] = struct{}{}
-		case slices.Contains(out, tok):
+		} else if slices.Contains(out, tok) {
 			continue
+		}
+		// tok is new.
+		if len(out) == maxRequestedScopes {
+			return nil, errInvalidScope("too many scopes")
+		}
+		switch {
+		case seen != nil:
+			seen[tok] = struct{}{}
 		case len(out) == smallScopeList:
 			seen = make(map[string]struct{}, 2*smallScopeList)
 			for _, t := range out {
@@ -47,6 +55,11 @@ func parseScope(s string) ([]string, *Error) {
 // smallScopeList is how many distinct scopes parseScope finds duplicates
 // of by a linear search, before it switches to a set.
 const smallScopeList = 16
+
+// maxRequestedScopes is how many distinct scopes a request may name: far
+// more than any client is allowed, and few enough that parsing them costs
+// a few KB.
+const maxRequestedScopes = 256
 
 func dedupe(s []string) []string {
 	var out []string
