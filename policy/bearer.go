@@ -1,9 +1,9 @@
 package policy
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -99,8 +99,14 @@ type failure struct {
 }
 
 func newFailure(status int, challenge, code, desc string) failure {
-	body := `{"error":` + strconv.Quote(code) + `,"error_description":` + strconv.Quote(desc) + "}\n"
-	return failure{status: status, challenge: challenge, body: []byte(body)}
+	body, err := json.Marshal(struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}{code, desc})
+	if err != nil { // two strings always marshal
+		panic(err)
+	}
+	return failure{status: status, challenge: challenge, body: append(body, '\n')}
 }
 
 func (f *failure) write(w http.ResponseWriter) {
