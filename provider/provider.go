@@ -136,10 +136,12 @@ type Config struct {
 	// DisableClient keeps exchanging. A change that allows more takes
 	// effect at once: a cached client that refuses a request (a new
 	// secret, a grant type just allowed) is read again. And a grant that
-	// a password grant creates while DisableClient runs can outlive the
-	// revocation (its access token works until it expires, cache or not);
-	// where the client is cached it can also be refreshed for up to
-	// ClientCacheTTL.
+	// a password or client_credentials grant creates while DisableClient
+	// runs can outlive the revocation (its access token works until it
+	// expires, cache or not); where the client is cached it can also be
+	// refreshed for up to ClientCacheTTL. So can an authorization code
+	// issued meanwhile, on an instance that cached the client, be
+	// exchanged.
 	//
 	// A store that is a [storage.ClientViewer] (an in-process store,
 	// which a cache would not speed up) is never cached; a wrapper around
