@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -129,12 +128,11 @@ func TestRevokeIndexSurvivesScriptFlush(t *testing.T) {
 }
 
 // failNth is a go-redis hook that, when armed, fails the nth call it
-// sees (from 1) of the script whose SHA is sha (the revoke script when
-// empty), alone or in a pipeline, without sending it; the other calls of
-// a pipeline run.
+// sees (from 1) of the script sc (the revoke script when nil), alone or
+// in a pipeline, without sending it; the other calls of a pipeline run.
 type failNth struct {
 	n     int64
-	sha   string
+	sc    *script
 	seen  atomic.Int64
 	armed atomic.Bool
 }
@@ -174,15 +172,11 @@ func (f *failNth) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.
 
 // fails reports whether cmd is the call to fail.
 func (f *failNth) fails(cmd goredis.Cmder) bool {
-	args := cmd.Args()
-	if !f.armed.Load() || len(args) < 2 || !strings.EqualFold(cmd.Name(), "evalsha") {
-		return false
+	sc := f.sc
+	if sc == nil {
+		sc = revokeScript
 	}
-	want := f.sha
-	if want == "" {
-		want = revokeScript.sha
-	}
-	if sha, ok := args[1].(*string); !ok || *sha != want {
+	if !f.armed.Load() || !isScriptCall(cmd, sc) {
 		return false
 	}
 	return f.seen.Add(1) == f.n
@@ -310,53 +304,21 @@ func TestRevokeIndexTiesAcrossPages(t *testing.T) {
 	})
 }
 
-// commandNames is a go-redis hook that records the names of the commands
-// it sees, alone or in a pipeline.
-type commandNames struct {
-	mu    sync.Mutex
-	names []string
-}
-
-func (c *commandNames) DialHook(next goredis.DialHook) goredis.DialHook { return next }
-
-func (c *commandNames) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
-	return func(ctx context.Context, cmd goredis.Cmder) error {
-		c.mu.Lock()
-		c.names = append(c.names, strings.ToLower(cmd.Name()))
-		c.mu.Unlock()
-		return next(ctx, cmd)
-	}
-}
-
-func (c *commandNames) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		c.mu.Lock()
-		for _, cmd := range cmds {
-			c.names = append(c.names, strings.ToLower(cmd.Name()))
-		}
-		c.mu.Unlock()
-		return next(ctx, cmds)
-	}
-}
-
 // RevokeUser reads the index only through a script, which go-redis sends
 // to the slot's master: a read-only command (ZRANGE, ZSCAN) may go to a
 // replica (ClusterOptions.ReadOnly, RouteRandomly, RouteByLatency), which
 // can lag behind the master, and a ZSCAN cursor means nothing on another
 // node.
 func TestRevokeIndexReadsOnTheMaster(t *testing.T) {
-	names := &commandNames{}
-	h := newHookedHarness(t, names)
+	rec := &cmdRecorder{}
+	h := newHookedHarness(t, rec)
 	h.grants(manyGrants, "web", "alice", time.Hour)
-	names.mu.Lock()
-	names.names = nil
-	names.mu.Unlock()
+	rec.take()
 	_, err := h.s.RevokeUser(h.ctx, "alice")
 	require.NoError(t, err)
-	names.mu.Lock()
-	defer names.mu.Unlock()
-	assert.Contains(t, names.names, "evalsha")
-	for _, name := range names.names {
+	names := rec.take()
+	assert.Contains(t, names, "evalsha")
+	for _, name := range names {
 		assert.NotContains(t, []string{"zrange", "zscan", "zrangebyscore", "zrevrange", "zrevrangebyscore", "zrangestore"}, name)
 	}
 }
@@ -365,8 +327,7 @@ func TestRevokeIndexReadsOnTheMaster(t *testing.T) {
 // decoding error, and ends nothing.
 func TestRevokeIndexReportsARefusedPipeline(t *testing.T) {
 	b := &breaker{refuses: func(cmds []goredis.Cmder) bool { // the pipelines of revoke script calls
-		sha, ok := cmds[0].Args()[1].(*string)
-		return ok && *sha == revokeScript.sha
+		return isScriptCall(cmds[0], revokeScript)
 	}}
 	b.open.Store(true)
 	h := newHookedHarness(t, b)
@@ -381,7 +342,7 @@ func TestRevokeIndexReportsARefusedPipeline(t *testing.T) {
 // session keeps the expiry its index entries cover, so that no later
 // RevokeUser can miss it, even if no other extension comes to index it.
 func TestExtendTokenIndexFailureExtendsNothing(t *testing.T) {
-	f := &failNth{n: 1, sha: indexScript.sha}
+	f := &failNth{n: 1, sc: indexScript}
 	h := newHookedHarness(t, f)
 	_, _, session := h.grant("web", "alice", 24*time.Hour) // indexed to 30 h
 
@@ -403,7 +364,7 @@ func TestExtendTokenIndexFailureExtendsNothing(t *testing.T) {
 // has expired: the grant's index horizon is recorded only after the
 // indexes hold it.
 func TestExtendTokenIndexFailureIsRetried(t *testing.T) {
-	f := &failNth{n: 1, sha: indexScript.sha}
+	f := &failNth{n: 1, sc: indexScript}
 	h := newHookedHarness(t, f)
 	start := h.clk.Now()
 	_, _, session := h.grant("web", "alice", 24*time.Hour) // indexed to 30 h; the 24 h token stands for a session

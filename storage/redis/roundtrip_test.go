@@ -107,6 +107,12 @@ func TestRoundTrips(t *testing.T) {
 	score, err = rdb.ZScore(h.ctx, s.userGrantsKey("alice"), next[1].GrantID).Result()
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, int64(score), newExpiry.UnixMilli(), "indexed past the extended expiry")
+	// The new horizon was recorded: the next extension within it is the
+	// script alone again.
+	newExpiry = newExpiry.Add(time.Minute)
+	assert.EqualValues(t, 1, trips.count(func() {
+		require.NoError(t, s.ExtendToken(h.ctx, next[1], newExpiry))
+	}), "ExtendToken within the horizon the previous extension recorded")
 }
 
 // cmdRecorder is a go-redis hook that records the names of the commands
