@@ -49,8 +49,8 @@ func (s *Store) indexCalls(now time.Time, gid, userID, clientID string, exp time
 // user's grants do not end all at once: a grant created while RevokeUser
 // runs may survive it. It reads the index a page of about revokeBatch
 // entries at a time and runs the page's scripts in one pipeline, so
-// RevokeUser costs about three round trips per page (on a cluster, each
-// pipeline one per node, sent concurrently) and holds one page in memory,
+// RevokeUser costs two round trips per page and one more (on a cluster,
+// each pipeline one per node, sent concurrently) and holds one page in memory,
 // however many grants the user has. It returns how many live grants it
 // ended.
 func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
@@ -73,59 +73,70 @@ func (s *Store) RevokeClient(ctx context.Context, clientID string) (int, error) 
 // entries all share one score, which is read whole.
 const revokeBatch = 256
 
-// indexPageScript reads the entries of index KEYS[1] whose scores lie
-// from ARGV[1] to ARGV[2] (ZRANGE BYSCORE bounds), the first ARGV[3] of
-// them (-1: all), with their scores. A script, so that it always runs on
-// the slot's master: go-redis may send a plain read to a replica, which
-// can lag behind the master.
-var indexPageScript = newScript(`return redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[2], 'BYSCORE', 'LIMIT', '0', ARGV[3], 'WITHSCORES')`)
+// indexPageScript removes the members ARGV[3..] from index KEYS[1] (the
+// grants the previous page found), then reads the next page: the first
+// ARGV[2] entries with scores from ARGV[1] ('-inf' or '(score'), with
+// their scores. A full page ends before its last score's entries, which
+// may go on past it and start the next page; when they fill it, it is
+// that score's entries, read whole. It returns '1' when more may follow,
+// else '0', then the page's member, score pairs. A script, so that it
+// always runs on the slot's master: go-redis may send a plain read to a
+// replica, which can lag behind the master.
+var indexPageScript = newScript(`
+for i = 3, #ARGV, 1000 do
+  redis.call('ZREM', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+local n = tonumber(ARGV[2])
+local page = redis.call('ZRANGE', KEYS[1], ARGV[1], '+inf', 'BYSCORE', 'LIMIT', 0, n, 'WITHSCORES')
+if #page < 2 * n then
+  table.insert(page, 1, '0')
+  return page
+end
+local last = page[#page]
+local cut = #page
+while cut > 0 and page[cut] == last do cut = cut - 2 end
+if cut > 0 then
+  for i = #page, cut + 1, -1 do page[i] = nil end
+else
+  page = redis.call('ZRANGE', KEYS[1], last, last, 'BYSCORE', 'WITHSCORES')
+end
+table.insert(page, 1, '1')
+return page
+`)
 
 // revokeIndex revokes every grant listed in index key whose field equals
 // value and returns how many live grants ended. It reads the index in
-// order of score (the grant's index horizon), page by page, each page
-// starting past the last score of the one before: a cursor that entries
-// removed meanwhile (pruned, revoked by a concurrent call) cannot move,
-// so that every entry present throughout is read, on any node. A page
-// ends before its last score's entries when they may go on past it
-// (they start the next page), or is that score's entries alone, read
-// whole, when they fill it. For each page it runs revokeScript on each
-// grant in one pipeline, then removes the entries of the grants it
-// found, and keeps the others: an entry whose grant does not exist yet
-// may be one that CreateGrant is writing, and removing it would let that
-// grant survive every later revocation through the index. Entries of
-// grants that never come are pruned when they expire. An entry read
-// twice (its score raised by an exchange while the scan ran) is revoked
-// twice, harmlessly: the second call finds the grant ended and does not
-// count it. On an error it returns the live grants ended by every call
-// that answered, in the failed pipeline and before it, and leaves the
-// entries of the failed page in the index.
+// order of score (the grant's index horizon), page by page (see
+// indexPageScript), each page starting past the last score of the one
+// before: a cursor that entries removed meanwhile (pruned, revoked by a
+// concurrent call) cannot move, so that every entry present throughout
+// is read, on any node. For each page it runs revokeScript on each grant
+// in one pipeline; the entries of the grants it found are removed by the
+// next page's read (after the last page, by a ZREM), and the others kept:
+// an entry whose grant does not exist yet may be one that CreateGrant is
+// writing, and removing it would let that grant survive every later
+// revocation through the index. Entries of grants that never come are
+// pruned when they expire. An entry read twice (its score raised by an
+// exchange while the scan ran) is revoked twice, harmlessly: the second
+// call finds the grant ended and does not count it. So a revocation
+// costs two round trips per page, and one more. On an error it returns
+// the live grants ended by every call that answered, in the failed
+// pipeline and before it, and leaves the entries of the failed page in
+// the index.
 func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int, error) {
 	now := instant(s.now())
 	n := 0
-	from := "-inf"
-	var (
-		calls []scriptCall
-		done  []any
-	)
+	// The page script's arguments: the key, the lower bound, the page
+	// size, then the previous page's grants to remove.
+	args := []string{key, "-inf", strconv.Itoa(revokeBatch)}
+	var calls []scriptCall
 	for {
-		page, err := s.indexPage(ctx, key, from, "+inf", revokeBatch)
+		page, more, err := s.indexPage(ctx, args)
 		if err != nil {
 			return n, err
 		}
-		more := len(page) == revokeBatch
-		if more {
-			last := page[len(page)-1].score
-			cut := len(page)
-			for cut > 0 && page[cut-1].score == last {
-				cut--
-			}
-			if cut > 0 {
-				page = page[:cut]
-			} else if page, err = s.indexPage(ctx, key, last, last, -1); err != nil {
-				return n, err
-			}
-		}
-		calls, done = calls[:0], done[:0]
+		args = args[:3]
+		calls = calls[:0]
 		for _, e := range page {
 			calls = append(calls, revokeScript.call(2, s.revokeArgs(e.id, now, field, value)))
 		}
@@ -147,22 +158,26 @@ func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int,
 					n++
 				}
 				if res != revokedNone {
-					done = append(done, page[i].id)
+					args = append(args, page[i].id)
 				}
 			}
 			if err != nil {
 				return n, err
 			}
 		}
-		if len(done) > 0 {
-			if err := s.rdb.ZRem(ctx, key, done...).Err(); err != nil {
-				return n, err
-			}
-		}
 		if !more {
+			if found := args[3:]; len(found) > 0 {
+				members := make([]any, len(found))
+				for i := range found {
+					members[i] = found[i]
+				}
+				if err := s.rdb.ZRem(ctx, key, members...).Err(); err != nil {
+					return n, err
+				}
+			}
 			return n, nil
 		}
-		from = "(" + page[len(page)-1].score
+		args[1] = "(" + page[len(page)-1].score
 	}
 }
 
@@ -170,19 +185,19 @@ func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int,
 // it (an integer of milliseconds, written exactly).
 type indexEntry struct{ id, score string }
 
-// indexPage returns the first count (-1: all) entries of index key with
-// scores from min to max (ZRANGE BYSCORE bounds), in order.
-func (s *Store) indexPage(ctx context.Context, key, min, max string, count int) ([]indexEntry, error) {
-	v, err := indexPageScript.run(ctx, s.rdb, 1, []string{key, min, max, strconv.Itoa(count)}).StringSlice()
+// indexPage runs indexPageScript on args and returns the page it read
+// and whether more may follow.
+func (s *Store) indexPage(ctx context.Context, args []string) ([]indexEntry, bool, error) {
+	v, err := indexPageScript.run(ctx, s.rdb, 1, args).StringSlice()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if len(v)%2 != 0 {
-		return nil, errors.New("redis: index page: odd reply")
+	if len(v) == 0 || len(v)%2 != 1 {
+		return nil, false, errors.New("redis: index page: unexpected reply")
 	}
 	page := make([]indexEntry, len(v)/2)
 	for i := range page {
-		page[i] = indexEntry{id: v[2*i], score: v[2*i+1]}
+		page[i] = indexEntry{id: v[1+2*i], score: v[2+2*i]}
 	}
-	return page, nil
+	return page, v[0] == "1", nil
 }
