@@ -167,12 +167,18 @@ func (p *Provider) bindingMismatch(ctx context.Context, ip netip.Addr, g *storag
 // context ends (revokeDetached, a throttle refund). A variable for tests.
 var detachedTimeout = 5 * time.Second
 
+// detached returns a context with ctx's values that its end does not
+// cancel, ending after detachedTimeout instead.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), detachedTimeout)
+}
+
 // revokeDetached revokes grant id whether or not the client of ctx's
 // request is still there, which must not undo a revocation for security,
 // but within detachedTimeout: a store that stops answering must not hold
 // the request for ever.
 func (p *Provider) revokeDetached(ctx context.Context, id string) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), detachedTimeout)
+	ctx, cancel := detached(ctx)
 	defer cancel()
 	return p.cfg.Tokens.RevokeGrant(ctx, id)
 }

@@ -399,22 +399,16 @@ func (t *throttler) begin(ctx context.Context, keys [2]storage.LimitKey) (attemp
 		// reservations may yet be refunded; try again when one is, or
 		// when the last ends, for at most maxPendingWait.
 		ended := shards[refused].ended(keys[refused].Key)
-		if ended == nil {
-			// Nobody in flight, but one may have been refunded and ended
-			// while this one reserved: then try again, else refuse. (An
-			// attempt that has reserved but not yet registered is missed:
-			// a window of a few instructions.)
-			if endsOf(shards) != ends && retries < maxImmediateRetries {
-				retries++
-				continue
-			}
-			return attempt{}, errThrottled(wait)
-		}
-		// One that ended (and may have been refunded) between the
-		// reservation and ended() closed no channel of ours: try again.
+		// One that ended (and may have been refunded) while this one
+		// reserved closed no channel of ours: try again at once. (An
+		// attempt that has reserved but not yet registered is missed: a
+		// window of a few instructions.)
 		if endsOf(shards) != ends && retries < maxImmediateRetries {
 			retries++
 			continue
+		}
+		if ended == nil { // nobody in flight to wait for
+			return attempt{}, errThrottled(wait)
 		}
 		if deadline == nil {
 			deadline = time.After(t.maxWait)
@@ -472,7 +466,7 @@ func (t *throttler) refund(ctx context.Context, keys []storage.LimitKey) {
 		// ever. The in-process limiter ignores contexts and cannot hang,
 		// and skips the cost.
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), detachedTimeout)
+		ctx, cancel = detached(ctx)
 		defer cancel()
 	}
 	if t.batch != nil {

@@ -74,3 +74,57 @@ func TestBeginDoesNotSpinOnOtherKeysEndings(t *testing.T) {
 		t.Fatal("begin still spins on the limiter")
 	}
 }
+
+// refundingLimiter refuses its first reservation, during which one of two
+// attempts in flight under the key is refunded and ends, as a concurrent
+// successful login does; it grants the next.
+type refundingLimiter struct {
+	storage.Limiter
+	sh       *pendingShard
+	key      string
+	reserves int
+}
+
+func (l *refundingLimiter) Reserve(context.Context, string, storage.Rate) (time.Duration, error) {
+	l.reserves++
+	if l.reserves == 1 {
+		l.sh.done(l.key, true)
+		return time.Minute, nil
+	}
+	return 0, nil
+}
+
+func (l *refundingLimiter) Refund(context.Context, string, storage.Rate) error { return nil }
+
+// An attempt refunded between a refused reservation and the wait closed no
+// channel the refused one waits on: begin tries again at once, and gets
+// the slot, instead of sleeping until the other attempt in flight ends.
+func TestBeginRetriesAfterARefundItCouldNotWaitFor(t *testing.T) {
+	st := memory.New(memory.Config{})
+	p, err := New(Config{Clients: st, Tokens: st, AllowInsecureHTTP: true})
+	require.NoError(t, err)
+	th := p.throttle
+	th.maxWait = time.Hour
+	keys := th.passwordKeys("alice", netip.MustParseAddr("192.0.2.1"))
+	sh := th.pending.shard(keys[0].Key)
+	sh.add(keys[0].Key) // two attempts in flight under the per-IP key
+	sh.add(keys[0].Key)
+	l := &refundingLimiter{Limiter: th.limiter, sh: sh, key: keys[0].Key}
+	th.limiter, th.batch = l, nil
+
+	done := make(chan *Error, 1)
+	go func() {
+		a, e := th.begin(context.Background(), keys)
+		if e == nil {
+			a.end()
+		}
+		done <- e
+	}()
+	select {
+	case e := <-done:
+		assert.Nil(t, e, "the refunded slot is taken")
+		assert.Equal(t, 3, l.reserves, "the refused key, then both keys again")
+	case <-time.After(10 * time.Second):
+		t.Fatal("begin sleeps while a slot is free")
+	}
+}
