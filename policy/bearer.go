@@ -125,10 +125,10 @@ func (f *failure) write(w http.ResponseWriter) {
 // the request's [Identity] (Method "bearer") in its context. Tokens in the
 // URL query or the form body are not accepted.
 //
-// A request that did not come over HTTPS ([provider.Provider.IsHTTPS]) is
-// refused, 400 invalid_request, unless p allows plain HTTP
-// (provider.Config.AllowInsecureHTTP): a bearer token must not travel in
-// the clear (RFC 6750 §5.3).
+// A request that is not [provider.Provider.SecureEnough] (it did not come
+// over HTTPS, and p does not allow plain HTTP) is refused, 400
+// invalid_request: a bearer token must not travel in the clear (RFC 6750
+// §5.3).
 //
 // Failures carry a WWW-Authenticate: Bearer challenge in p's realm and a
 // JSON body: no credentials (or another scheme) is 401 without an error
@@ -155,11 +155,10 @@ func Bearer(p *provider.Provider) func(http.Handler) http.Handler {
 		plainHTTP = newFailure(http.StatusBadRequest,
 			p.BearerChallenge(provider.CodeInvalidRequest, "HTTPS is required"),
 			provider.CodeInvalidRequest, "HTTPS is required")
-		insecureOK = p.Config().AllowInsecureHTTP
 	)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !insecureOK && !p.IsHTTPS(r) {
+			if !p.SecureEnough(r) {
 				plainHTTP.write(w)
 				return
 			}

@@ -205,6 +205,17 @@ func TestLoginOverHTTPSWhenPlainHTTPAllowed(t *testing.T) {
 	assert.Regexp(t, `^sid=ost_[A-Za-z0-9_-]{71}; Path=/; Max-Age=3600; HttpOnly; Secure; SameSite=Lax$`, w.Header().Get("Set-Cookie"))
 }
 
+// Logging out over HTTPS with plain HTTP allowed clears the cookie as it
+// was set there: Secure.
+func TestLogoutOverHTTPSWhenPlainHTTPAllowed(t *testing.T) {
+	e := newSessEnv(t, sessOpts{insecure: true, cfg: policy.SessionConfig{Name: "sid", TTL: time.Hour}})
+	w := serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	cookie := strings.TrimPrefix(strings.SplitN(w.Header().Get("Set-Cookie"), ";", 2)[0], "sid=")
+	w = serve(e.s.LogoutHandler(), reqOpts{cookie: cookie, site: "same-origin"}.build(http.MethodPost, "/logout", nil))
+	assert.Regexp(t, `^sid=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax$`, w.Header().Get("Set-Cookie"))
+}
+
 func TestLoginRedirectsToReturnTo(t *testing.T) {
 	e := newSessEnv(t, sessOpts{})
 	w := serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login",

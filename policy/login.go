@@ -62,7 +62,7 @@ func (s *Sessions) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if s.secure && !s.p.IsHTTPS(r) {
+	if !s.p.SecureEnough(r) {
 		provider.WriteError(w, invalidRequest("HTTPS is required"))
 		return
 	}

@@ -245,7 +245,7 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, &Error{Code: CodeInvalidRequest, Description: "the authorization endpoint accepts GET and POST only", Status: http.StatusMethodNotAllowed})
 		return
 	}
-	if !h.p.secureEnough(r) {
+	if !h.p.SecureEnough(r) {
 		h.errorPage(w, errInvalidRequest("HTTPS is required"))
 		return
 	}

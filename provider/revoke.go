@@ -85,7 +85,7 @@ func (p *Provider) endpointRequest(w http.ResponseWriter, r *http.Request, name 
 		w.Header().Set("Allow", http.MethodPost)
 		return form{}, &Error{Code: CodeInvalidRequest, Description: "the " + name + " endpoint accepts POST only", Status: http.StatusMethodNotAllowed}
 	}
-	if !p.secureEnough(r) {
+	if !p.SecureEnough(r) {
 		return form{}, errInvalidRequest("HTTPS is required")
 	}
 	return p.parseForm(w, r)

@@ -75,9 +75,10 @@ func (p *Provider) IsHTTPS(r *http.Request) bool {
 	return strings.EqualFold(lastListValue(r.Header["X-Forwarded-Proto"]), "https")
 }
 
-// secureEnough reports whether the endpoints may serve r: over HTTPS, or
-// over anything when Config.AllowInsecureHTTP is set.
-func (p *Provider) secureEnough(r *http.Request) bool {
+// SecureEnough reports whether r may carry credentials: it came over
+// HTTPS ([Provider.IsHTTPS]), or Config.AllowInsecureHTTP is set. The
+// endpoints and the policies refuse a request for which it is false.
+func (p *Provider) SecureEnough(r *http.Request) bool {
 	return p.cfg.AllowInsecureHTTP || p.IsHTTPS(r)
 }
 

@@ -34,7 +34,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) (*tokenResponse
 		w.Header().Set("Allow", http.MethodPost)
 		return nil, &Error{Code: CodeInvalidRequest, Description: "the token endpoint accepts POST only", Status: http.StatusMethodNotAllowed}
 	}
-	if !p.secureEnough(r) {
+	if !p.SecureEnough(r) {
 		return nil, errInvalidRequest("HTTPS is required")
 	}
 	f, e := p.parseForm(w, r)
