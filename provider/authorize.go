@@ -372,10 +372,7 @@ func (h *authorizeHandler) validate(r *http.Request, values url.Values) (*author
 	if clientID == "" {
 		return nil, errInvalidRequest("missing client_id")
 	}
-	if !validClientID(clientID) {
-		return nil, errInvalidRequest("unknown client")
-	}
-	c, err := h.p.cfg.Clients.GetClient(r.Context(), clientID)
+	c, err := h.p.viewClient(r.Context(), clientID)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, errInvalidRequest("unknown client")

@@ -161,16 +161,11 @@ func (p *Provider) authenticateClient(r *http.Request, f form, exchange string) 
 // judgeClient authenticates client id, which presented secret by method,
 // from a fresh read of the store; see authenticateClient.
 func (p *Provider) judgeClient(ctx context.Context, id, secret, method string, basic bool, ip netip.Addr) (*authenticatedClient, *Error) {
-	var c *storage.Client
-	if validClientID(id) { // any other ID names no client: not looked up
-		var err error
-		c, err = p.viewClient(ctx, id)
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, errUnavailable(err)
-		}
-		if err != nil {
-			c = nil
-		}
+	c, err := p.viewClient(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		c = nil
+	} else if err != nil {
+		return nil, errUnavailable(err)
 	}
 
 	if method == authMethodNone {
@@ -211,10 +206,14 @@ func (p *Provider) judgeClient(ctx context.Context, id, secret, method string, b
 
 // viewClient looks up client id for reading only: the store's own
 // Client when Config.Clients is a [storage.ClientViewer], which the
-// caller must not modify, else a copy.
+// caller must not modify, else a copy. An ID that can name no client
+// ([validClientID]) is storage.ErrNotFound without asking the store.
 func (p *Provider) viewClient(ctx context.Context, id string) (*storage.Client, error) {
-	if v, ok := p.cfg.Clients.(storage.ClientViewer); ok {
-		return v.ViewClient(ctx, id)
+	if !validClientID(id) {
+		return nil, storage.ErrNotFound
+	}
+	if p.viewer != nil {
+		return p.viewer.ViewClient(ctx, id)
 	}
 	return p.cfg.Clients.GetClient(ctx, id)
 }

@@ -174,6 +174,10 @@ type Provider struct {
 	defaultScopes []string
 	throttle      *throttler   // nil: throttling disabled
 	clients       *clientCache // nil: Config.ClientCacheTTL is off
+	// viewer and filler are Config.Clients and Config.Tokens as the
+	// optional interfaces that spare a copy, nil when they are not.
+	viewer storage.ClientViewer
+	filler storage.TokenInfoFiller
 	// checkNow is the clock validation judges expiry by: Config.Now, or
 	// when the app set none the wall clock alone, half time.Now's cost.
 	checkNow func() time.Time
@@ -263,7 +267,9 @@ func New(cfg Config) (*Provider, error) {
 
 	cfg.Endpoints = cfg.Endpoints.withDefaults()
 	p := &Provider{cfg: cfg, defaultScopes: dedupe(cfg.DefaultScopes), throttle: throttle, checkNow: checkNow}
-	if _, inProcess := cfg.Clients.(storage.ClientViewer); cfg.ClientCacheTTL > 0 && !inProcess {
+	p.viewer, _ = cfg.Clients.(storage.ClientViewer)
+	p.filler, _ = cfg.Tokens.(storage.TokenInfoFiller)
+	if cfg.ClientCacheTTL > 0 && p.viewer == nil {
 		p.clients = &clientCache{ttl: cfg.ClientCacheTTL}
 	}
 	if cfg.Scopes != nil {

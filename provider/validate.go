@@ -40,8 +40,8 @@ func (p *Provider) ValidateAccessTokenInto(r *http.Request, raw string, dst *sto
 		return ErrInvalidToken
 	}
 	now := p.checkNow()
-	if f, ok := p.cfg.Tokens.(storage.TokenInfoFiller); ok {
-		err = f.LookupTokenInto(r.Context(), storage.KindAccess, ref, now, dst)
+	if p.filler != nil {
+		err = p.filler.LookupTokenInto(r.Context(), storage.KindAccess, ref, now, dst)
 	} else {
 		var ti *storage.TokenInfo
 		if ti, err = p.cfg.Tokens.LookupToken(r.Context(), storage.KindAccess, ref); err == nil {
