@@ -253,14 +253,9 @@ func foldUsername(username string) string {
 	username = strings.TrimSpace(username)
 	for i := 0; i < len(username); i++ {
 		if username[i] >= utf8.RuneSelf {
-			// A chain is not safe for concurrent use: one per call,
-			// on the path of non-ASCII usernames only.
-			// Case folding before the marks go: it turns some of them
-			// into letters (U+0345 into ι), then one letter for each
-			// case orbit (x/text folds Cherokee's two cases apart).
-			fold := transform.Chain(norm.NFKD, cases.Fold(), norm.NFKD, runes.Remove(ignoredInUsernames),
-				runes.Map(baseLetter), runes.Map(caseOrbitRep), norm.NFKC)
-			folded, _, err := transform.String(fold, username)
+			fold := usernameFolds.Get().(transform.Transformer)
+			folded, _, err := transform.String(fold, username) // resets fold first
+			usernameFolds.Put(fold)
 			if err != nil { // invalid UTF-8 is refused before; be safe
 				folded = username
 			}
@@ -269,6 +264,16 @@ func foldUsername(username string) string {
 	}
 	return strings.ToLower(username)
 }
+
+// usernameFolds recycles the transformer chains of foldUsername: a chain
+// is not safe for concurrent use, and making one costs ~26 KB. Case
+// folding comes before the marks go: it turns some of them into letters
+// (U+0345 into ι); then one letter for each case orbit (x/text folds
+// Cherokee's two cases apart).
+var usernameFolds = sync.Pool{New: func() any {
+	return transform.Chain(norm.NFKD, cases.Fold(), norm.NFKD, runes.Remove(ignoredInUsernames),
+		runes.Map(baseLetter), runes.Map(caseOrbitRep), norm.NFKC)
+}}
 
 // caseOrbitRep maps a non-ASCII rune to one rune of its simple case
 // orbit (unicode.SimpleFold), the same for every rune of the orbit: the

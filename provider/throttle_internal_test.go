@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 	"unicode"
@@ -127,4 +128,28 @@ func TestBeginRetriesAfterARefundItCouldNotWaitFor(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("begin sleeps while a slot is free")
 	}
+}
+
+// foldUsername recycles its transformer chains: the same name folds the
+// same way however many names were folded before, concurrently too.
+func TestFoldUsernameIsStableAcrossReuse(t *testing.T) {
+	names := []string{"Jöhn Dœ", "ᎠᎡᎢ", "ｊｏｈｎ", "\u1fb3x", "STRAẞE", "ŁeoN"}
+	want := make([]string, len(names))
+	for i, n := range names {
+		want[i] = foldUsername(n)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 200 {
+				for i, n := range names {
+					if got := foldUsername(n); got != want[i] {
+						t.Errorf("foldUsername(%q) = %q, then %q", n, want[i], got)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
