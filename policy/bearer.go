@@ -99,13 +99,10 @@ type failure struct {
 }
 
 func newFailure(status int, challenge, code, desc string) failure {
-	body, err := json.Marshal(struct {
+	body, _ := json.Marshal(struct { // two strings: it cannot fail
 		Error       string `json:"error"`
 		Description string `json:"error_description"`
 	}{code, desc})
-	if err != nil { // two strings always marshal
-		panic(err)
-	}
 	return failure{status: status, challenge: challenge, body: append(body, '\n')}
 }
 

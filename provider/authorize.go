@@ -225,11 +225,11 @@ func (ar *authorizeRequest) clientAssured() bool {
 // a number), which would need the same checks.
 func otherMachine(host string) bool {
 	h := strings.TrimSuffix(strings.ToLower(host), ".")
-	if h == "" || h == "localhost" || strings.HasSuffix(h, ".localhost") || loopback.Host(h) {
+	if h == "" || strings.HasSuffix(h, ".localhost") || loopback.Host(h) {
 		return false
 	}
 	if ip, err := netip.ParseAddr(h); err == nil {
-		return !ip.IsLoopback() && !ip.IsUnspecified()
+		return !ip.Unmap().IsUnspecified() && !ip.Unmap().IsLoopback()
 	}
 	last := h[strings.LastIndexByte(h, '.')+1:]
 	if strings.HasPrefix(last, "0x") || strings.Trim(last, "0123456789") == "" {

@@ -101,7 +101,7 @@ func routablePath(u *url.URL) bool {
 	if p == "" {
 		return u.Path == "" || u.Path == "/"
 	}
-	return p != "/" && path.Clean(p) == p && u.EscapedPath() == u.Path && !strings.ContainsAny(p, "{} ")
+	return p != "/" && path.Clean(p) == p && u.EscapedPath() == u.Path // escaping covers "{", "}" and spaces
 }
 
 // Client authentication methods each endpoint accepts.
