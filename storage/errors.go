@@ -21,6 +21,11 @@ var (
 	// client again and retry.
 	ErrConflict = errors.New("storage: conflict: changed since read")
 
+	// ErrNoClientID reports a client without an ID given to CreateClient
+	// or UpdateClient: the empty ID names no client (sessions are grants
+	// of no client), so a store never holds one.
+	ErrNoClientID = errors.New("storage: client has no ID")
+
 	// ErrTokenReused reports that a refresh token which had already been
 	// exchanged was presented again. The store has revoked the whole grant
 	// by the time it returns this error (RFC 9700 §4.14.2).

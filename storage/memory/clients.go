@@ -2,16 +2,12 @@ package memory
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/oauth2provider/oauth2provider/storage"
 )
-
-// errNoClientID reports a client without an ID.
-var errNoClientID = errors.New("memory: client has no ID")
 
 // clientMap holds the clients: reads are lock-free, writes are serialised
 // by mu so that a check and the write that follows it are atomic. The
@@ -47,7 +43,7 @@ func (s *Store) ViewClient(_ context.Context, id string) (*storage.Client, error
 // [storage.ErrAlreadyExists] when its ID is taken.
 func (s *Store) CreateClient(_ context.Context, c *storage.Client) error {
 	if c == nil || c.ID == "" {
-		return errNoClientID
+		return storage.ErrNoClientID
 	}
 	stored := cloneClient(c)
 	stored.Revision = 1
@@ -64,7 +60,7 @@ func (s *Store) CreateClient(_ context.Context, c *storage.Client) error {
 // one. The check and the write are atomic under the store's lock.
 func (s *Store) UpdateClient(_ context.Context, c *storage.Client) error {
 	if c == nil || c.ID == "" {
-		return errNoClientID
+		return storage.ErrNoClientID
 	}
 	s.clients.mu.Lock()
 	defer s.clients.mu.Unlock()

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -29,9 +28,6 @@ func scanClient(row pgx.Row) (*storage.Client, error) {
 	return &c, nil
 }
 
-// errNoClientID is CreateClient's error for a client without an ID.
-var errNoClientID = errors.New("postgres: client has no ID")
-
 // GetClient returns the client with the given ID, or [storage.ErrNotFound].
 func (s *Store) GetClient(ctx context.Context, id string) (*storage.Client, error) {
 	c, err := scanClient(s.pool.QueryRow(ctx,
@@ -49,7 +45,7 @@ func (s *Store) GetClient(ctx context.Context, id string) (*storage.Client, erro
 // [storage.ErrAlreadyExists] when the ID is taken.
 func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 	if c == nil || c.ID == "" {
-		return errNoClientID
+		return storage.ErrNoClientID
 	}
 	_, err := s.pool.Exec(ctx, `insert into oauth2_clients (`+clientColumns+`)
 		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)`,

@@ -28,38 +28,30 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 	if userID == "" {
 		return 0, nil
 	}
-	n, err := s.revokeWhere(ctx, "user_id", userID)
+	n, err := s.revokeWhere(ctx, revokeUserSQL, userID)
 	return n, wrap("revoke user", err)
 }
 
 // RevokeClient ends every grant of the client not revoked yet, as
 // RevokeUser does, and returns how many of them were live.
 func (s *Store) RevokeClient(ctx context.Context, clientID string) (int, error) {
-	n, err := s.revokeWhere(ctx, "client_id", clientID)
+	n, err := s.revokeWhere(ctx, revokeClientSQL, clientID)
 	return n, wrap("revoke client", err)
 }
 
-// revokeSQL revokes the grants whose column (user_id or client_id) is
-// $1 and counts those that had not expired by $2.
-var revokeSQL = map[string]string{
-	"user_id":   revokeWhereSQL("user_id"),
-	"client_id": revokeWhereSQL("client_id"),
-}
+// revokeUserSQL and revokeClientSQL revoke the grants of user or client
+// $1 and count those that had not expired by $2.
+const (
+	revokeUserSQL   = `with ended as (update oauth2_grants set revoked_at = $2 where user_id = $1 and revoked_at is null returning expires_at) ` + countLiveSQL
+	revokeClientSQL = `with ended as (update oauth2_grants set revoked_at = $2 where client_id = $1 and revoked_at is null returning expires_at) ` + countLiveSQL
+	countLiveSQL    = `select count(*) filter (where expires_at > $2) from ended`
+)
 
-func revokeWhereSQL(column string) string {
-	return `with ended as (
-		update oauth2_grants set revoked_at = $2
-		where ` + column + ` = $1 and revoked_at is null
-		returning expires_at
-	)
-	select count(*) filter (where expires_at > $2) from ended`
-}
-
-// revokeWhere runs revokeSQL[column] for value.
-func (s *Store) revokeWhere(ctx context.Context, column, value string) (int, error) {
+// revokeWhere runs sql, revokeUserSQL or revokeClientSQL, for value.
+func (s *Store) revokeWhere(ctx context.Context, sql, value string) (int, error) {
 	var n int64
 	err := retrySerialization(func() error {
-		return s.pool.QueryRow(ctx, revokeSQL[column], value, s.now()).Scan(&n)
+		return s.pool.QueryRow(ctx, sql, value, s.now()).Scan(&n)
 	})
 	return int(n), err
 }

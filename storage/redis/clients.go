@@ -71,9 +71,6 @@ func (s *Store) GetClient(ctx context.Context, id string) (*storage.Client, erro
 	return c, wrap("get client", err)
 }
 
-// errNoClientID is CreateClient's error for a client without an ID.
-var errNoClientID = errors.New("redis: client has no ID")
-
 // CreateClient implements [storage.ClientStore]. The client key is written
 // with SET NX after the ID is added to the client index, so an interrupted
 // create leaves at most an index entry without a client, which
@@ -81,7 +78,7 @@ var errNoClientID = errors.New("redis: client has no ID")
 func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 	const op = "create client"
 	if c == nil || c.ID == "" {
-		return errNoClientID
+		return storage.ErrNoClientID
 	}
 	b, err := encodeClient(c, 1)
 	if err != nil {

@@ -354,7 +354,7 @@ const (
 // revokeScript answers with one of the revoked constants.
 func (s *Store) revokeArgs(grantID, now string, match ...string) []string {
 	base, gkey, skey := s.grantKeys(grantID)
-	return append([]string{gkey, skey, now, base}, match...)
+	return append(append(make([]string, 0, 4+len(match)), gkey, skey, now, base), match...)
 }
 
 // appendGrant appends the grant's immutable fields in grantFields order.

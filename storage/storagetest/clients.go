@@ -395,7 +395,7 @@ func testClientView(t *testing.T, e *env) {
 // provider.SessionClientID), so a store must never hold one.
 func testClientNoID(t *testing.T, e *env) {
 	c := e.fullClient("")
-	require.Error(t, e.b.Clients.CreateClient(e.ctx, c))
+	require.ErrorIs(t, e.b.Clients.CreateClient(e.ctx, c), storage.ErrNoClientID)
 	_, err := e.b.Clients.GetClient(e.ctx, "")
 	assert.ErrorIs(t, err, storage.ErrNotFound)
 }
