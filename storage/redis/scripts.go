@@ -58,23 +58,17 @@ local function revoke(base, gkey, skey)
   end
   redis.call('HSET', gkey, 'revoked', '1')
 end
--- pasthorizon judges a grant's index horizon ix (nil for a grant written
+-- horizon judges a grant's index horizon ix (nil for a grant written
 -- before ix existed: then its old expiry) against its new expiry exp. It
--- returns '0' and ix when exp is within it; else '1' and the horizon to
--- index the grant up to, want (or exp, if later). It records nothing: see
--- horizon.
-local function pasthorizon(ix, old, exp, want)
+-- returns '0' and ix when exp is within it; else it records in the grant
+-- gkey, and returns with '1', the horizon the caller must then index the
+-- grant up to: want, or exp if later.
+local function horizon(gkey, ix, old, exp, want)
   ix = ix or old
   if not lt(ix, exp) then return '0', ix end
   if lt(want, exp) then want = exp end
+  redis.call('HSET', gkey, 'ix', want)
   return '1', want
-end
--- horizon is pasthorizon that also records the new horizon in the grant
--- gkey at once: the caller must then index the grant up to it.
-local function horizon(gkey, ix, old, exp, want)
-  local reindex, h = pasthorizon(ix, old, exp, want)
-  if reindex == '1' then redis.call('HSET', gkey, 'ix', h) end
-  return reindex, h
 end
 -- pack returns its arguments (strings; nil reads as "") as one string,
 -- each as its length in bytes, ':' and itself, so that the client reads

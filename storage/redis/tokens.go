@@ -297,12 +297,9 @@ func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt
 	args := []string{gkey, skey, tkey,
 		instant(now), instant(expiresAt), tkey[len(tkey)-2*len(ref.Hash):], instant(indexHorizon(now, expiresAt)),
 		strconv.FormatInt(ttlMillis(now, expiresAt), 10), strconv.FormatInt(scoreMillis(expiresAt), 10), "0"}
-	vals, err := extendScript.run(ctx, s.rdb, 3, args).StringSlice()
+	vals, err := s.runExtend(ctx, args)
 	if err != nil {
 		return wrap(op, err)
-	}
-	if len(vals) != 5 {
-		return fmt.Errorf("redis: %s: unexpected script reply", op)
 	}
 	if vals[3] == "1" { // within the horizon the indexes hold: extended
 		return nil
@@ -315,11 +312,8 @@ func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt
 		return wrap(op, err)
 	}
 	args[6], args[9] = vals[4], "1"
-	if vals, err = extendScript.run(ctx, s.rdb, 3, args).StringSlice(); err != nil {
+	if vals, err = s.runExtend(ctx, args); err != nil {
 		return wrap(op, err)
-	}
-	if len(vals) != 5 {
-		return fmt.Errorf("redis: %s: unexpected script reply", op)
 	}
 	if vals[3] != "1" {
 		// The grant's expiry moved past what was just indexed meanwhile
@@ -327,6 +321,15 @@ func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt
 		return fmt.Errorf("redis: %s: the grant changed concurrently; try again", op)
 	}
 	return nil
+}
+
+// runExtend runs extendScript on args and returns its five values.
+func (s *Store) runExtend(ctx context.Context, args []string) ([]string, error) {
+	vals, err := extendScript.run(ctx, s.rdb, 3, args).StringSlice()
+	if err == nil && len(vals) != 5 {
+		err = errors.New("unexpected script reply")
+	}
+	return vals, err
 }
 
 // RevokeGrant implements [storage.TokenStore] with one script that marks
