@@ -40,37 +40,34 @@ func (c *authenticatedClient) confidential() bool { return c.method != authMetho
 // secret of a client with a generated (SHA-256-stored) secret.
 var dummySecretHash = storage.HashGeneratedSecret("oauth2provider dummy secret for unknown clients")
 
-// errMalformedBasic reports an Authorization: Basic header that does not
-// decode to a form-urlencoded "id:secret".
-var errMalformedBasic = errors.New("malformed Basic credentials")
-
 // parseBasicAuth parses the value of an Authorization header in the Basic
 // scheme (RFC 7617) whose user-id and password are the client ID and
 // secret, each application/x-www-form-urlencoded first (RFC 6749 §2.3.1).
-// isBasic is false for another scheme; err is set when a Basic value is
-// malformed. The scheme name is case-insensitive.
-func parseBasicAuth(h string) (id, secret string, isBasic bool, err error) {
+// isBasic is false for another scheme; ok is false when a Basic value
+// does not decode to a form-urlencoded "id:secret" with a non-empty id.
+// The scheme name is case-insensitive.
+func parseBasicAuth(h string) (id, secret string, isBasic, ok bool) {
 	scheme, rest, _ := strings.Cut(h, " ")
 	if !strings.EqualFold(scheme, "Basic") {
-		return "", "", false, nil
+		return "", "", false, false
 	}
 	rest = strings.Trim(rest, " \t")
 	raw, err := base64.StdEncoding.DecodeString(rest)
 	if err != nil {
-		return "", "", true, errMalformedBasic
+		return "", "", true, false
 	}
 	// raw is never written again: the string view spares a copy.
-	rawID, rawSecret, ok := strings.Cut(unsafeString(raw), ":")
-	if !ok {
-		return "", "", true, errMalformedBasic
+	rawID, rawSecret, found := strings.Cut(unsafeString(raw), ":")
+	if !found {
+		return "", "", true, false
 	}
 	if id, err = unescapeParam(rawID); err != nil || id == "" {
-		return "", "", true, errMalformedBasic
+		return "", "", true, false
 	}
 	if secret, err = unescapeParam(rawSecret); err != nil {
-		return "", "", true, errMalformedBasic
+		return "", "", true, false
 	}
-	return id, secret, true, nil
+	return id, secret, true, true
 }
 
 // validClientID reports whether id can name a client: text (isText), no
@@ -109,13 +106,12 @@ func (p *Provider) authenticateClient(r *http.Request, f form, exchange string) 
 	var id, secret, method string
 	switch {
 	case len(authz) == 1:
-		var isBasic bool
-		var err error
-		id, secret, isBasic, err = parseBasicAuth(authz[0])
+		var isBasic, ok bool
+		id, secret, isBasic, ok = parseBasicAuth(authz[0])
 		if !isBasic {
 			return nil, p.errInvalidClient(true, "unsupported client authentication method")
 		}
-		if err != nil {
+		if !ok {
 			// The client tried to authenticate with the header and
 			// failed: 401 with a challenge (RFC 6749 §5.2).
 			return nil, p.errInvalidClient(true, "malformed Basic client credentials")

@@ -151,3 +151,59 @@ func TestLimiterReserveAllPartialOutageRefunds(t *testing.T) {
 		assert.Zero(t, w, "the reservation under the key that answered was refunded")
 	}
 }
+
+// cancelHook cancels the attempt's context as soon as its first pipeline
+// (the reservations) has run, as a client that hangs up would, and records
+// the context of the pipelines after it (the refunds).
+type cancelHook struct {
+	cancel   context.CancelFunc
+	pipes    int
+	undoErr  error
+	deadline time.Duration // until the undo's deadline; 0: none
+}
+
+func (*cancelHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (*cancelHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
+
+func (h *cancelHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		h.pipes++
+		if h.pipes == 1 {
+			err := next(ctx, cmds)
+			h.cancel()
+			return err
+		}
+		h.undoErr = ctx.Err()
+		if d, ok := ctx.Deadline(); ok {
+			h.deadline = time.Until(d)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// A refused ReserveAll takes back its reservations even when the caller
+// has gone meanwhile, but not for ever: the refund runs on a context the
+// caller's cancellation does not end, bounded by undoTimeout.
+func TestLimiterReserveAllUndoOutlivesTheCallerBounded(t *testing.T) {
+	hook := &cancelHook{cancel: func() {}}
+	l := newHookedLimiter(t, hook)
+	r := storage.Rate{Burst: 1, Every: time.Minute}
+	ctx := context.Background()
+	_, _, err := l.ReserveAll(ctx, []storage.LimitKey{{Key: "full", Rate: r}})
+	require.NoError(t, err) // takes the one token of "full"
+
+	hook.pipes = 0
+	ctx, hook.cancel = context.WithCancel(ctx)
+	refused, _, err := l.ReserveAll(ctx, []storage.LimitKey{{Key: "free", Rate: r}, {Key: "full", Rate: r}})
+	require.NoError(t, err)
+	assert.Equal(t, 1, refused)
+	require.Equal(t, 2, hook.pipes, "the reservation under free was taken back")
+	assert.NoError(t, hook.undoErr, "the caller's cancellation did not end the undo")
+	assert.Greater(t, hook.deadline, time.Duration(0), "the undo is bounded")
+	assert.LessOrEqual(t, hook.deadline, undoTimeout)
+
+	w, err := l.Throttled(context.Background(), "free", r)
+	require.NoError(t, err)
+	assert.Zero(t, w, "nothing stays counted under free")
+}
