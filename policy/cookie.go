@@ -65,7 +65,7 @@ func (s *Sessions) serveCookie(w http.ResponseWriter, r *http.Request, next http
 		return
 	}
 	// Cheap before costly: the CSRF check needs no store lookup.
-	if err := s.cop.Check(r); err != nil {
+	if err := s.checkOrigin(r); err != nil {
 		f.crossOrigin.write(w)
 		return
 	}

@@ -763,3 +763,47 @@ func TestSessionTokenNotLeaked(t *testing.T) {
 		assert.False(t, regexp.MustCompile(`ost_`).MatchString(w.Body.String()))
 	}
 }
+
+// Without Sec-Fetch-Site, CrossOriginProtection compares Origin with Host
+// and not the scheme: on a request that came over HTTPS, an Origin of
+// http:// on the same host is a plain-HTTP page (which a network attacker
+// can serve), another origin, refused for unsafe cookie requests, login
+// and logout, unless trusted. Over plain HTTP, allowed, it is the site's.
+func TestPlainHTTPOriginOfTheSameHost(t *testing.T) {
+	const plainOrigin = "http://app.example"
+	for _, tc := range []struct {
+		name   string
+		o      sessOpts
+		req    reqOpts
+		status int
+	}{
+		{"on HTTPS", sessOpts{}, reqOpts{origin: plainOrigin}, 403},
+		{"on HTTPS, behind a Sec-Fetch-Site browsers send", sessOpts{}, reqOpts{origin: plainOrigin, site: "same-origin"}, 200},
+		{"on HTTPS, trusted", sessOpts{cfg: policy.SessionConfig{TrustedOrigins: []string{plainOrigin}}}, reqOpts{origin: plainOrigin}, 200},
+		{"on HTTPS, the https origin", sessOpts{}, reqOpts{origin: "https://app.example"}, 200},
+		{"on plain HTTP, allowed", sessOpts{insecure: true}, reqOpts{origin: plainOrigin, plain: true}, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSessEnv(t, tc.o)
+			login := tc.req
+			login.origin, login.site = "", ""
+			cookie := e.login(t, login)
+			r := tc.req
+			r.cookie = cookie
+			for _, h := range []http.Handler{policy.Cookie(e.s)(echo), policy.CookieOrBearer(e.s)(echo)} {
+				w := serve(h, r.build(http.MethodPost, "/me", url.Values{}))
+				assert.Equal(t, tc.status, w.Code, "cookie POST: %s", w.Body)
+				w = serve(h, r.build(http.MethodGet, "/me", nil))
+				assert.Equal(t, 200, w.Code, "a GET is safe")
+			}
+			w := serve(e.s.LoginHandler(), tc.req.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
+			assert.Equal(t, tc.status, w.Code, "login: %s", w.Body)
+			w = serve(e.s.LogoutHandler(), r.build(http.MethodPost, "/logout", url.Values{}))
+			if tc.status == 200 {
+				assert.Contains(t, []int{200, 204, 303}, w.Code, "logout: %s", w.Body)
+			} else {
+				assert.Equal(t, tc.status, w.Code, "logout: %s", w.Body)
+			}
+		})
+	}
+}

@@ -147,7 +147,7 @@ func (s *Sessions) checkFormPost(w http.ResponseWriter, r *http.Request) (url.Va
 			Description: "POST only", Status: http.StatusMethodNotAllowed})
 		return nil, "", false
 	}
-	if err := s.cop.Check(r); err != nil {
+	if err := s.checkOrigin(r); err != nil {
 		provider.WriteError(w, &provider.Error{Code: "cross_origin_request",
 			Description: "cross-origin request refused", Status: http.StatusForbidden})
 		return nil, "", false

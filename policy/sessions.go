@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauth2provider/oauth2provider/internal/header"
 	"github.com/oauth2provider/oauth2provider/internal/scope"
 	"github.com/oauth2provider/oauth2provider/provider"
 )
@@ -75,6 +76,7 @@ type Sessions struct {
 	maxBody     int64
 	now         func() time.Time
 	cop         *http.CrossOriginProtection
+	trusted     map[string]bool // TrustedOrigins
 }
 
 // NewSessions returns the sessions of p configured by cfg, or an error
@@ -103,10 +105,12 @@ func NewSessions(p *provider.Provider, cfg SessionConfig) (*Sessions, error) {
 		}
 	}
 	cop := http.NewCrossOriginProtection()
+	trusted := make(map[string]bool, len(cfg.TrustedOrigins))
 	for _, o := range cfg.TrustedOrigins {
 		if err := cop.AddTrustedOrigin(o); err != nil {
 			errs = append(errs, err)
 		}
+		trusted[o] = true
 	}
 	if cfg.TTL == 0 {
 		cfg.TTL = DefaultSessionTTL
@@ -131,6 +135,7 @@ func NewSessions(p *provider.Provider, cfg SessionConfig) (*Sessions, error) {
 		maxBody: pc.MaxRequestBytes,
 		now:     pc.Now,
 		cop:     cop,
+		trusted: trusted,
 	}
 	if s.secure {
 		s.name = hostPrefix + s.name
@@ -291,4 +296,32 @@ func validCookieName(name string) bool {
 		}
 	}
 	return true
+}
+
+// errCrossOrigin refuses a cross-origin unsafe request.
+var errCrossOrigin = errors.New("cross-origin request")
+
+// checkOrigin refuses an unsafe cookie request (POST, PUT, PATCH, DELETE;
+// logging in or out) from another origin than the site's or a trusted
+// one: net/http.CrossOriginProtection, which reads Sec-Fetch-Site or,
+// from a browser that does not send it, compares Origin with Host, and
+// then what that comparison leaves out, the scheme: on a request that
+// came over HTTPS, an Origin of http:// is a page of another origin (the
+// same host in plain HTTP, which a network attacker can serve).
+func (s *Sessions) checkOrigin(r *http.Request) error {
+	if err := s.cop.Check(r); err != nil {
+		return err
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return nil
+	}
+	if len(r.Header["Sec-Fetch-Site"]) > 0 {
+		return nil // judged by CrossOriginProtection
+	}
+	origin := header.First(r.Header, "Origin")
+	if strings.HasPrefix(origin, "http://") && !s.trusted[origin] && s.p.IsHTTPS(r) {
+		return errCrossOrigin
+	}
+	return nil
 }
