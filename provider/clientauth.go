@@ -81,7 +81,8 @@ func validClientID(id string) bool { return isText(id, false) }
 // client's client_id alone. Using two methods at once is invalid_request.
 // Any failure to authenticate is the same invalid_client (401), with a
 // Basic challenge when the request used (or should have used) Basic; an
-// unknown client costs the same secret verification as a wrong secret.
+// unknown client costs the secret verification of a client with a
+// generated secret (one whose secret a person chose costs argon2id).
 // A disabled client never authenticates. A store outage is a 503.
 // Failed secrets a person chose are throttled per (client ID, client IP)
 // and per client IP: over the limit the request is refused with 429

@@ -139,6 +139,8 @@ func (ti *TokenInfo) EffectiveScopes() []string {
 // token or an authorization code) for new tokens of the same grant.
 type Exchange struct {
 	// Kind is the kind of the presented token: KindRefresh or KindCode.
+	// For any other kind the store returns ErrNotFound and changes
+	// nothing.
 	Kind TokenKind
 	// Presented finds the presented token.
 	Presented TokenRef
@@ -171,7 +173,13 @@ type Exchange struct {
 // TokenStore keeps grants and the hashes of their tokens. Implementations
 // must be safe for concurrent use; every method is atomic. Expiry is judged
 // against the store's clock: an expired token or grant is never returned,
-// whether or not it has been reclaimed yet.
+// whether or not it has been reclaimed yet. Times it returns are in UTC.
+// What it stores comes back unchanged, or is refused when written (text
+// a store cannot hold as it is, such as invalid UTF-8 in Postgres or in
+// the JSON the Redis store keeps scopes in); an ID no record can have
+// finds nothing (ErrNotFound, nothing revoked), it is no error. User and
+// client IDs of up to 1 KiB work with every store of this module
+// (Postgres refuses IDs past about 2.7 KB, the size of its index entries).
 type TokenStore interface {
 	// CreateGrant stores g with its first tokens, all or nothing. The
 	// tokens' GrantID must be g.ID. It returns ErrAlreadyExists when the

@@ -34,6 +34,7 @@ package limitertest
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -124,6 +125,7 @@ func Run(t *testing.T, newLimiter func(t *testing.T, now func() time.Time) stora
 		{"InvalidRateIsAnError", testInvalidRate},
 		{"ReserveCountsOnlyWhenFree", testReserve},
 		{"RefundTakesBackOneFailure", testRefund},
+		{"LongRatesAreValid", testLongRates},
 		{"ConcurrentReservesNeverExceedBurst", testConcurrentReserves},
 		{"Batch/ReserveAllCountsEveryKeyOnce", testReserveAll},
 		{"Batch/ReserveAllRefusedCountsNothing", testReserveAllRefused},
@@ -576,4 +578,36 @@ func testConcurrentReserveAlls(s *suite) {
 	assert.Equal(s.t, narrow.Burst, admittedNarrow, "exactly Burst of the calls under the narrow key are admitted")
 	assert.Equal(s.t, workers/2+narrow.Burst, admitted, "and every call not under it")
 	assert.Equal(s.t, admitted, s.reserved("shared", wide), "exactly the admitted calls count under the shared key")
+}
+
+// testLongRates: the contract refuses only Burst < 1 or Every <= 0; a
+// lock-out of a century, or of the longest Duration, is a valid Rate that
+// throttles (a limiter may shorten what it cannot count, as long as it
+// still refuses past the burst).
+func testLongRates(s *suite) {
+	for _, r := range []storage.Rate{
+		{Burst: 5, Every: 100 * 365 * 24 * time.Hour},
+		{Burst: 1, Every: time.Duration(math.MaxInt64)},
+		{Burst: math.MaxInt32, Every: time.Hour},
+	} {
+		key := fmt.Sprintf("long-%d-%d", r.Burst, r.Every)
+		n := min(r.Burst, 5)
+		for i := range n {
+			wait, err := s.lim.Reserve(s.ctx, key, r)
+			require.NoError(s.t, err, "%v: Reserve %d", r, i)
+			assert.Zero(s.t, wait, "%v: Reserve %d", r, i)
+		}
+		_, err := s.lim.Throttled(s.ctx, key, r)
+		require.NoError(s.t, err, "%v: Throttled", r)
+		require.NoError(s.t, s.lim.Refund(s.ctx, key, r), "%v: Refund", r)
+		if r.Burst > n {
+			continue
+		}
+		wait, err := s.lim.Reserve(s.ctx, key, r) // the refunded one
+		require.NoError(s.t, err)
+		assert.Zero(s.t, wait, "%v: the refund freed one", r)
+		wait, err = s.lim.Reserve(s.ctx, key, r)
+		require.NoError(s.t, err, "%v: Reserve past the burst", r)
+		assert.Greater(s.t, wait, time.Hour, "%v: refused past the burst", r)
+	}
 }

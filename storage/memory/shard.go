@@ -571,7 +571,7 @@ func fromNano(n int64) time.Time {
 	if n == math.MinInt64 {
 		return time.Time{}
 	}
-	return time.Unix(0, n)
+	return time.Unix(0, n).UTC()
 }
 
 // pos32 narrows a slice position to the int32 that the token index and

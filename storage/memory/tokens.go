@@ -12,7 +12,6 @@ import (
 var (
 	errNoGrantID         = errors.New("memory: grant has no ID")
 	errTokenOfOtherGrant = errors.New("memory: token's GrantID is not the grant's ID")
-	errNotSingleUse      = errors.New("memory: only refresh tokens and codes are exchanged")
 )
 
 // CreateGrant stores g with its first tokens, all or nothing. It returns
@@ -115,7 +114,7 @@ func (s *Store) lookupAt(now int64, kind storage.TokenKind, ref storage.TokenRef
 // the store.
 func (s *Store) ExchangeToken(_ context.Context, x storage.Exchange) (*storage.Grant, error) {
 	if x.Kind != storage.KindRefresh && x.Kind != storage.KindCode {
-		return nil, errNotSingleUse
+		return nil, storage.ErrNotFound
 	}
 	// The stored form of the new tokens, made before taking the lock, on
 	// the stack for up to three (a refresh or a code issues two).

@@ -81,6 +81,12 @@ select (select revision from u), exists (select 1 from oauth2_clients where id =
 // fail to serialize under a stricter default isolation.
 func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 	const op = "update client"
+	if c == nil || c.ID == "" {
+		return storage.ErrNoClientID
+	}
+	if !storable(c.ID) {
+		return notFound(op)
+	}
 	var (
 		revision *int64
 		exists   bool

@@ -42,6 +42,9 @@ const exchangeSQL = `select t.expires_at, t.consumed_at, g.revoked_at, ` + grant
 // on its own locks.
 func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
 	const op = "exchange token"
+	if (x.Kind != storage.KindRefresh && x.Kind != storage.KindCode) || !storable(x.Presented.GrantID) || !storable(x.ClientID) {
+		return nil, notFound(op)
+	}
 	now := s.now()
 	if x.Check == nil {
 		return s.exchangeOne(ctx, x, now)

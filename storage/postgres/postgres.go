@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -98,6 +100,15 @@ const (
 	characterNotInRepertoire = "22021"
 	untranslatableCharacter  = "22P05"
 )
+
+// storable reports whether Postgres can hold s as text: valid UTF-8
+// without a NUL byte. No record is stored under an ID that is not, so a
+// lookup, an exchange, an update or a revocation by such an ID finds
+// nothing, without asking the server (which would answer an encoding
+// error that reads as an outage).
+func storable(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
 
 // notFound returns the ErrNotFound of operation op.
 func notFound(op string) error {

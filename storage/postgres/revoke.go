@@ -11,6 +11,9 @@ import (
 // RevokeGrant ends the grant and all its tokens. Revoking a grant that
 // does not exist, has expired or was revoked already is not an error.
 func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
+	if !storable(grantID) {
+		return nil
+	}
 	_, err := s.exec(ctx,
 		`update oauth2_grants set revoked_at = $2 where id = $1 and revoked_at is null`,
 		grantID, s.now())
@@ -25,7 +28,7 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
 // expired or were revoked already are not counted. The empty user ID
 // names no user (client_credentials grants have none), so it ends nothing.
 func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
-	if userID == "" {
+	if userID == "" || !storable(userID) {
 		return 0, nil
 	}
 	n, err := s.revokeWhere(ctx, revokeUserSQL, userID)
@@ -35,6 +38,9 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 // RevokeClient ends every grant of the client not revoked yet, as
 // RevokeUser does, and returns how many of them were live.
 func (s *Store) RevokeClient(ctx context.Context, clientID string) (int, error) {
+	if !storable(clientID) {
+		return 0, nil
+	}
 	n, err := s.revokeWhere(ctx, revokeClientSQL, clientID)
 	return n, wrap("revoke client", err)
 }

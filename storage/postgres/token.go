@@ -103,6 +103,9 @@ func (s *Store) LookupToken(ctx context.Context, kind storage.TokenKind, ref sto
 		t  storage.Token
 		gf grantFields
 	)
+	if !storable(ref.GrantID) {
+		return nil, notFound("lookup token")
+	}
 	targets := append([]any{&t.Scopes, &t.IssuedAt, &t.ExpiresAt}, gf.targets()...)
 	err := s.pool.QueryRow(ctx, lookupSQL, ref.Hash[:], ref.GrantID, int16(kind), s.now()).Scan(targets...)
 	if err != nil {
@@ -139,6 +142,9 @@ const extendSQL = `with g as (
 // would end sooner) to expiresAt. A token that is not live is
 // [storage.ErrNotFound].
 func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt time.Time) error {
+	if !storable(ref.GrantID) {
+		return notFound("extend token")
+	}
 	tag, err := s.exec(ctx, extendSQL, ref.Hash[:], ref.GrantID, expiresAt, s.now())
 	if err != nil {
 		return wrap("extend token", err)

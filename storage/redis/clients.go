@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -33,6 +34,10 @@ type storedClient struct {
 // encodeClient returns c as stored with the given revision; 0 leaves the
 // revision out.
 func encodeClient(c *storage.Client, revision int64) ([]byte, error) {
+	if !allUTF8([]string{c.ID, c.SecretHash}) || !allUTF8(c.GrantTypes) || !allUTF8(c.Scopes) ||
+		!allUTF8(c.DefaultScopes) || !allUTF8(c.RedirectURIs) {
+		return nil, errNotUTF8
+	}
 	return json.Marshal(storedClient{
 		ID: c.ID, SecretHash: c.SecretHash, GrantTypes: c.GrantTypes, Scopes: c.Scopes,
 		DefaultScopes: c.DefaultScopes, RedirectURIs: c.RedirectURIs, Public: c.Public,
@@ -122,6 +127,12 @@ return rev
 // updateClientScript).
 func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 	const op = "update client"
+	if c == nil || c.ID == "" {
+		return storage.ErrNoClientID
+	}
+	if !utf8.ValidString(c.ID) { // CreateClient refuses such an ID
+		return fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
+	}
 	b, err := encodeClient(c, 0)
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)

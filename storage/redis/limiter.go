@@ -106,7 +106,7 @@ if v then
 end
 local newtat = tat + cost * e
 local wait = newtat - size * e - now
-if wait > 0 then
+if wait > 1e-6 then -- below a microsecond: float noise (see limiterNoise)
   return {0, tostring(wait), tostring(tat - now)}
 end
 local full = newtat - now
@@ -228,6 +228,7 @@ func (l *Limiter) Reserve(ctx context.Context, key string, r storage.Rate) (time
 	if err := checkLimiterRate(r); err != nil {
 		return 0, err
 	}
+	r = boundRate(r)
 	res, err := parseGCRA(gcraScript.run(ctx, l.client, 1, l.gcraArgs(key, r, r.Burst, 1)))
 	if err != nil {
 		return 0, limiterError(err)
@@ -252,6 +253,7 @@ func (l *Limiter) Refund(ctx context.Context, key string, r storage.Rate) error 
 	if err := checkLimiterRate(r); err != nil {
 		return err
 	}
+	r = boundRate(r)
 	if err := refundScript.run(ctx, l.client, 1, l.refundArgs(key, r)).Err(); err != nil {
 		return limiterError(err)
 	}
@@ -276,7 +278,8 @@ func (l *Limiter) ReserveAll(ctx context.Context, keys []storage.LimitKey) (refu
 	}
 	calls := make([]scriptCall, len(keys))
 	for i, k := range keys {
-		calls[i] = gcraScript.call(1, l.gcraArgs(k.Key, k.Rate, k.Rate.Burst, 1))
+		r := boundRate(k.Rate)
+		calls[i] = gcraScript.call(1, l.gcraArgs(k.Key, r, r.Burst, 1))
 	}
 	cmds, perr := runPipelined(ctx, l.client, calls...)
 	refused = -1
@@ -289,9 +292,9 @@ func (l *Limiter) ReserveAll(ctx context.Context, keys []storage.LimitKey) (refu
 				perr = err
 			}
 		case res.ok:
-			undo = append(undo, refundScript.call(1, l.refundArgs(keys[i].Key, keys[i].Rate)))
+			undo = append(undo, refundScript.call(1, l.refundArgs(keys[i].Key, boundRate(keys[i].Rate))))
 		case refused < 0:
-			refused, retryAfter = i, reserveWait(res, keys[i].Rate)
+			refused, retryAfter = i, reserveWait(res, boundRate(keys[i].Rate))
 		}
 	}
 	if perr == nil && refused < 0 {
@@ -324,7 +327,7 @@ func (l *Limiter) RefundAll(ctx context.Context, keys []storage.LimitKey) error 
 	}
 	calls := make([]scriptCall, len(keys))
 	for i, k := range keys {
-		calls[i] = refundScript.call(1, l.refundArgs(k.Key, k.Rate))
+		calls[i] = refundScript.call(1, l.refundArgs(k.Key, boundRate(k.Rate)))
 	}
 	if _, err := runPipelined(ctx, l.client, calls...); err != nil {
 		return limiterError(err)
@@ -338,6 +341,7 @@ func (l *Limiter) run(ctx context.Context, key string, r storage.Rate, n int) (t
 	if err := checkLimiterRate(r); err != nil {
 		return 0, err
 	}
+	r = boundRate(r)
 	res, err := parseGCRA(gcraScript.run(ctx, l.client, 1, l.gcraArgs(key, r, 2*r.Burst-1, n)))
 	if err != nil {
 		return 0, limiterError(err)
@@ -368,8 +372,19 @@ func checkLimiterRate(r storage.Rate) error {
 	if r.Burst < 1 || r.Every <= 0 {
 		return fmt.Errorf("redis: limiter: invalid rate (Burst %d, Every %s): both must be positive", r.Burst, r.Every)
 	}
-	if r.Burst > math.MaxInt32 || 2*float64(r.Burst)*float64(r.Every) >= math.MaxInt64 {
-		return fmt.Errorf("redis: limiter: rate too large (Burst %d, Every %s)", r.Burst, r.Every)
-	}
 	return nil
+}
+
+// maxSpan bounds Burst*Every, about 9 years (the memory Limiter's bound
+// is 73): a longer lock-out is as good as forever, and the bound keeps
+// the error of the scripts' floating-point seconds, on TATs up to twice
+// that span ahead, well under limiterNoise.
+const maxSpan = time.Duration(1) << 58
+
+// boundRate returns a valid r with its Burst at most MaxInt32 and then
+// its Every lowered so that Burst*Every is at most maxSpan.
+func boundRate(r storage.Rate) storage.Rate {
+	r.Burst = min(r.Burst, math.MaxInt32)
+	r.Every = min(r.Every, maxSpan/time.Duration(r.Burst))
+	return r
 }

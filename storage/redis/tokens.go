@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -33,14 +34,12 @@ func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...sto
 	nkeys := 2 + len(tokens)
 	v := make([]string, 0, nkeys+11+7*len(tokens))
 	v = append(v, gkey, skey)
-	for i, t := range tokens {
+	if repeatsHash(tokens) {
+		return fmt.Errorf("redis: %s: %w", op, storage.ErrAlreadyExists)
+	}
+	for _, t := range tokens {
 		if t.GrantID != g.ID {
 			return fmt.Errorf("redis: %s: %w", op, errTokenGrant)
-		}
-		for _, u := range tokens[:i] { // the script would write the key twice
-			if u.Hash == t.Hash {
-				return fmt.Errorf("redis: %s: %w", op, storage.ErrAlreadyExists)
-			}
 		}
 		v = append(v, tokenKey(base, t.Hash))
 		if t.ExpiresAt.After(exp) {
@@ -184,6 +183,9 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 	const op = "exchange token"
 	if x.Presented.GrantID == "" || (x.Kind != storage.KindRefresh && x.Kind != storage.KindCode) {
 		return nil, fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
+	}
+	if repeatsHash(x.Issue) {
+		return nil, fmt.Errorf("redis: %s: %w", op, storage.ErrAlreadyExists)
 	}
 	gid := x.Presented.GrantID
 	base, gkey, skey := s.grantKeys(gid)
@@ -368,6 +370,9 @@ func appendGrant(v []string, g *storage.Grant) ([]string, error) {
 	}
 	code := ""
 	if g.Code != nil {
+		if !allUTF8([]string{g.Code.RedirectURI, g.Code.Challenge, g.Code.ChallengeMethod}) {
+			return nil, errNotUTF8
+		}
 		b, err := json.Marshal(g.Code)
 		if err != nil {
 			return nil, err
@@ -439,11 +444,30 @@ func decodeToken(t *storage.Token, scopes, issued, expires string) error {
 	return err
 }
 
+// errNotUTF8 refuses to store text that is not valid UTF-8 in a JSON
+// value (scopes, a code binding, a client), where encoding/json would
+// change it (to U+FFFD): a record comes back as it was written, or is not
+// written.
+var errNotUTF8 = errors.New("text that is not valid UTF-8 cannot be stored as JSON unchanged")
+
+// allUTF8 reports whether every string of ss is valid UTF-8.
+func allUTF8(ss []string) bool {
+	for _, s := range ss {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
+}
+
 // encScopes stores nil as "" and any other slice (empty included) as JSON,
 // so nil and empty stay apart.
 func encScopes(sc []string) (string, error) {
 	if sc == nil {
 		return "", nil
+	}
+	if !allUTF8(sc) {
+		return "", errNotUTF8
 	}
 	b, err := json.Marshal(sc)
 	return string(b), err
@@ -503,4 +527,19 @@ func splitScopes(v string) ([]string, bool) {
 		}
 		body = body[1:]
 	}
+}
+
+// repeatsHash reports whether two of tokens have one hash: a script
+// would write the key twice, the second over the first, where every
+// store refuses them with ErrAlreadyExists. (A hash already stored is
+// the script's to find.)
+func repeatsHash(tokens []storage.Token) bool {
+	for i := range tokens {
+		for j := range i {
+			if tokens[j].Hash == tokens[i].Hash {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -29,6 +29,8 @@ var clientClauses = []clause{
 	{"ListOrderedByID", testClientList},
 	{"ValuesAreCopies", testClientCopies},
 	{"ViewClientSeesWhatGetClientDoes", testClientView},
+	{"UpdateWithoutIDIsErrNoClientID", testClientUpdateNoID},
+	{"TextIsKeptOrRefusedNeverChanged", testClientNonUTF8},
 }
 
 // fullClient returns a confidential client with every field set; its
@@ -398,4 +400,38 @@ func testClientNoID(t *testing.T, e *env) {
 	require.ErrorIs(t, e.b.Clients.CreateClient(e.ctx, c), storage.ErrNoClientID)
 	_, err := e.b.Clients.GetClient(e.ctx, "")
 	assert.ErrorIs(t, err, storage.ErrNotFound)
+}
+
+func testClientUpdateNoID(t *testing.T, e *env) {
+	assert.ErrorIs(t, e.b.Clients.UpdateClient(e.ctx, e.fullClient("")), storage.ErrNoClientID)
+	assert.ErrorIs(t, e.b.Clients.UpdateClient(e.ctx, nil), storage.ErrNoClientID)
+}
+
+// A client with text that is not valid UTF-8 comes back as it was
+// written, or is refused: a store never changes it.
+func testClientNonUTF8(t *testing.T, e *env) {
+	c := e.fullClient("caf\xe9")
+	c.RedirectURIs = []string{"https://a.example/\xff"}
+	if err := e.b.Clients.CreateClient(e.ctx, c); err != nil {
+		_, err := e.b.Clients.GetClient(e.ctx, c.ID)
+		assert.ErrorIs(t, err, storage.ErrNotFound, "refused whole")
+		return
+	}
+	got, err := e.b.Clients.GetClient(e.ctx, c.ID)
+	require.NoError(t, err)
+	assertClient(t, c, got)
+
+	ok := e.fullClient("plain")
+	require.NoError(t, e.b.Clients.CreateClient(e.ctx, ok))
+	changed := *ok
+	changed.Scopes = []string{"s\xff"}
+	if err := e.b.Clients.UpdateClient(e.ctx, &changed); err != nil {
+		got, err := e.b.Clients.GetClient(e.ctx, ok.ID)
+		require.NoError(t, err)
+		assertClient(t, ok, got)
+		return
+	}
+	got, err = e.b.Clients.GetClient(e.ctx, ok.ID)
+	require.NoError(t, err)
+	assertClient(t, &changed, got)
 }

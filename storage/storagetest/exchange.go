@@ -29,6 +29,8 @@ var exchangeClauses = []clause{
 	{"ExtendsGrantExpiry", testExchangeExtendsGrant},
 	{"ConcurrentOneWinner", testExchangeRace},
 	{"ConcurrentOneWinnerWithCheck", testExchangeRaceWithCheck},
+	{"RepeatedNewHashIsAlreadyExists", testExchangeRepeatedHash},
+	{"KindNotSingleUseIsNotFound", testExchangeAccessKind},
 }
 
 // nextPair mints the access and refresh token a rotation issues.
@@ -332,4 +334,39 @@ func (e *env) race(t *testing.T, grantID, winMsg string, mk func(access, refresh
 		e.assertGone(t, issued[i][0], "after reuse the grant is revoked (exchange %d)", i)
 		e.assertGone(t, issued[i][1], "after reuse the grant is revoked (exchange %d)", i)
 	}
+}
+
+// Two new tokens with one hash fail the exchange as a taken hash does,
+// with or without a Check: nothing consumed, nothing stored.
+func testExchangeRepeatedHash(t *testing.T, e *env) {
+	for _, check := range []bool{false, true} {
+		f := e.storedGrant(t, "client-a", "user-1")
+		a2, _ := e.nextPair(t, f.g.ID)
+		twin := a2
+		twin.tok.Kind = storage.KindRefresh
+		x := refreshExchange(f.refresh, "client-a", a2, twin)
+		if check {
+			x.Check = func(*storage.Grant) error { return nil }
+		}
+		_, err := e.b.Tokens.ExchangeToken(e.ctx, x)
+		assert.ErrorIs(t, err, storage.ErrAlreadyExists, "check %v", check)
+		e.assertLive(t, f.refresh, "nothing consumed")
+		e.assertGone(t, a2, "nothing stored")
+	}
+}
+
+// Only refresh tokens and codes are exchanged: presenting an access token
+// as such is not found, and changes nothing.
+func testExchangeAccessKind(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+	a2, r2 := e.nextPair(t, f.g.ID)
+	x := refreshExchange(f.access, "client-a", a2, r2)
+	x.Kind = storage.KindAccess
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, x)
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+	e.assertLive(t, f.access, "not consumed")
+	e.assertGone(t, a2, "nothing stored")
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, x)
+	assert.ErrorIs(t, err, storage.ErrNotFound, "and again: no reuse")
+	e.assertLive(t, f.refresh)
 }

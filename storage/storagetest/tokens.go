@@ -1,10 +1,12 @@
 package storagetest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -22,6 +24,10 @@ var tokenClauses = []clause{
 	{"HashUnderAnotherGrantIsNotFound", testHashUnderAnotherGrant},
 	{"ExpiredIsNotFound", testExpiry},
 	{"ValuesAreCopies", testGrantCopies},
+	{"TimesAreUTC", testTimesAreUTC},
+	{"IDsOfOneKiBWork", testLongIDs},
+	{"IDsNoRecordCanHaveFindNothing", testUnstorableIDs},
+	{"TextIsKeptOrRefusedNeverChanged", testNonUTF8Grant},
 }
 
 func testLookupRoundTrip(t *testing.T, e *env) {
@@ -244,4 +250,89 @@ func testSessionWithoutClient(t *testing.T, e *env) {
 	assertToken(t, session.tok, ti.Token)
 	assertGrant(t, g, &ti.Grant)
 	assert.Empty(t, ti.Grant.ClientID)
+}
+
+// Times read back are in UTC, whatever the process's time zone.
+func testTimesAreUTC(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+	ti := e.requireLive(t, f.access)
+	for name, tm := range map[string]time.Time{
+		"token issued": ti.Token.IssuedAt, "token expires": ti.Token.ExpiresAt,
+		"grant created": ti.Grant.CreatedAt, "grant expires": ti.Grant.ExpiresAt,
+	} {
+		assert.Equal(t, time.UTC, tm.Location(), name)
+	}
+	a2, r2 := e.nextPair(t, f.g.ID)
+	g, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a", a2, r2))
+	require.NoError(t, err)
+	assert.Equal(t, time.UTC, g.CreatedAt.Location(), "exchanged grant created")
+	assert.Equal(t, time.UTC, g.ExpiresAt.Location(), "exchanged grant expires")
+}
+
+// A user ID and a client ID of 1 KiB each are stored, found and revoked
+// by every store (Postgres indexes them, whose entries have a size limit).
+func testLongIDs(t *testing.T, e *env) {
+	long := func(c byte) string { return strings.Repeat(string(c), 1024) }
+	f := e.newGrant(t, long('c'), long('u'))
+	require.NoError(t, e.b.Tokens.CreateGrant(e.ctx, f.g, records(f.tokens())...))
+	ti := e.requireLive(t, f.access)
+	assert.Equal(t, long('u'), ti.Grant.UserID)
+	n, err := e.b.Tokens.RevokeClient(e.ctx, long('c'))
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+
+	f = e.newGrant(t, "client-a", long('u'))
+	require.NoError(t, e.b.Tokens.CreateGrant(e.ctx, f.g, records(f.tokens())...))
+	n, err = e.b.Tokens.RevokeUser(e.ctx, long('u'))
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+}
+
+// IDs that no record can have in some store (invalid UTF-8, a NUL byte:
+// Postgres text holds neither) find nothing: not found, nothing revoked.
+// They are no error of the store, which would read as an outage.
+func testUnstorableIDs(t *testing.T, e *env) {
+	for _, id := range []string{"\xff", "a\x00b"} {
+		m := mint(t, e.clk.Now(), storage.KindAccess, newGrantID(t), time.Hour)
+		_, err := e.b.Tokens.LookupToken(e.ctx, storage.KindAccess, storage.TokenRef{GrantID: id, Hash: m.ref.Hash})
+		assert.ErrorIs(t, err, storage.ErrNotFound, "LookupToken %q", id)
+		assert.ErrorIs(t, e.b.Tokens.ExtendToken(e.ctx, storage.TokenRef{GrantID: id, Hash: m.ref.Hash}, e.clk.Now().Add(time.Hour)),
+			storage.ErrNotFound, "ExtendToken %q", id)
+		_, err = e.b.Tokens.ExchangeToken(e.ctx, storage.Exchange{Kind: storage.KindRefresh,
+			Presented: storage.TokenRef{GrantID: id, Hash: m.ref.Hash}, ClientID: "client-a"})
+		assert.ErrorIs(t, err, storage.ErrNotFound, "ExchangeToken of grant %q", id)
+		f := e.storedGrant(t, "client-a", "user-1")
+		_, err = e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, id))
+		assert.ErrorIs(t, err, storage.ErrNotFound, "ExchangeToken by client %q", id)
+		e.assertLive(t, f.refresh, "not consumed")
+		assert.NoError(t, e.b.Tokens.RevokeGrant(e.ctx, id), "RevokeGrant %q", id)
+		n, err := e.b.Tokens.RevokeUser(e.ctx, id)
+		assert.NoError(t, err, "RevokeUser %q", id)
+		assert.Zero(t, n)
+		n, err = e.b.Tokens.RevokeClient(e.ctx, id)
+		assert.NoError(t, err, "RevokeClient %q", id)
+		assert.Zero(t, n)
+		_, err = e.b.Clients.GetClient(e.ctx, id)
+		assert.ErrorIs(t, err, storage.ErrNotFound, "GetClient %q", id)
+		assert.ErrorIs(t, e.b.Clients.UpdateClient(e.ctx, e.fullClient(id)), storage.ErrNotFound, "UpdateClient %q", id)
+	}
+}
+
+// Text that is not valid UTF-8 in a grant (scopes, the code binding, the
+// user) comes back as it was written, or the grant is refused: a store
+// never changes it (as encoding/json would, to U+FFFD).
+func testNonUTF8Grant(t *testing.T, e *env) {
+	now := e.clk.Now()
+	id := newGrantID(t)
+	g := &storage.Grant{ID: id, ClientID: "spa", UserID: "u\xff", Username: "n\xfe", Scopes: []string{"s\xff"},
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+		Code: &storage.CodeBinding{RedirectURI: "https://a.example/cb?x=\xff", Challenge: "c", ChallengeMethod: "plain"}}
+	code := mint(t, now, storage.KindCode, id, time.Minute)
+	if err := e.b.Tokens.CreateGrant(e.ctx, g, code.tok); err != nil {
+		assert.NotErrorIs(t, err, storage.ErrAlreadyExists)
+		e.assertGone(t, code, "refused whole")
+		return
+	}
+	ti := e.requireLive(t, code)
+	assertGrant(t, g, &ti.Grant)
 }
