@@ -210,6 +210,8 @@ func BenchmarkStoreFloor(b *testing.B) {
 	b.Run("op=redis-SET", floorRedisSET)
 	b.Run("op=postgres-SELECT", floorPostgresSELECT)
 	b.Run("op=postgres-UPDATE", floorPostgresUPDATE)
+	b.Run("op=redis-rotate-one-key", floorRedisRotate)
+	b.Run("op=postgres-rotate-one-table", floorPostgresRotate)
 }
 
 // floor is a round-trip floor run as a sub-benchmark named lib=floor-name.
@@ -235,8 +237,8 @@ var (
 		"ours-postgres": {{"postgres-SELECT", floorPostgresSELECT}},
 	}
 	refreshFloors = map[string][]floor{
-		"ours-redis":    {{"redis-GET", floorRedisGET}},
-		"ours-postgres": {{"postgres-SELECT", floorPostgresSELECT}, {"postgres-UPDATE", floorPostgresUPDATE}},
+		"ours-redis":    {{"redis-GET", floorRedisGET}, {"redis-rotate-one-key", floorRedisRotate}},
+		"ours-postgres": {{"postgres-SELECT", floorPostgresSELECT}, {"postgres-UPDATE", floorPostgresUPDATE}, {"postgres-rotate-one-table", floorPostgresRotate}},
 	}
 )
 
@@ -330,6 +332,85 @@ func floorPostgresUPDATE(b *testing.B) {
 		if _, err := pool.Exec(ctx, "update floor set n = n + 1 where hash = $1", h[:]); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// rotateScript is the least a refresh-token rotation can do in one Redis
+// script, with the whole grant in one hash: read the grant and its
+// current refresh token, refuse any other, write the new refresh token,
+// the new access token and the expiry, keep the consumed token (to tell
+// its reuse), drop the access token it replaces and set the key's TTL.
+// It keeps no per-token TTLs and no indexes by user or client, which our
+// store has.
+var rotateScript = goredis.NewScript(`
+local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'scopes', 'binding', 'created', 'code', 'uname', 'expires', 'revoked', 'r')
+if g[10] ~= ARGV[1] or g[9] ~= '0' then return false end
+redis.call('HSET', KEYS[1], 'r', ARGV[2], 'p', ARGV[1], 'a:' .. ARGV[3], ARGV[4], 'expires', ARGV[4])
+redis.call('HDEL', KEYS[1], 'a:' .. ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return {g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8]}
+`)
+
+// floorRedisRotate is rotateScript: a floor under any refresh on Redis,
+// whatever its stored format, for one that does what rotateScript does.
+func floorRedisRotate(b *testing.B) {
+	c, prefix := redisClient(b)
+	ctx := b.Context()
+	key := prefix + "{grant}"
+	hex := func(i int) string { return fmt.Sprintf("%064x", sha256.Sum256(fmt.Append(nil, i))) }
+	tokens := [2]string{hex(0), hex(1)} // presented, new; swapped every rotation
+	access := [2]string{hex(2), hex(3)} // new, replaced
+	if err := c.HSet(ctx, key, "client", "client", "user", "user-1", "scopes", "read write",
+		"binding", "", "created", "1764150000000000000", "code", "", "uname", "alice",
+		"expires", "1766742000000000000", "revoked", "0", "r", tokens[0], "a:"+access[1], "1764153600000000000").Err(); err != nil {
+		b.Fatal(err)
+	}
+	if err := rotateScript.Load(ctx, c).Err(); err != nil {
+		b.Fatal(err)
+	}
+	keys := []string{key}
+	settle(b)
+	for b.Loop() {
+		err := rotateScript.EvalSha(ctx, c, keys, tokens[0], tokens[1], access[0], "1766742000000000000", access[1], "2592000000").Err()
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens[0], tokens[1] = tokens[1], tokens[0]
+		access[0], access[1] = access[1], access[0]
+	}
+}
+
+// floorPostgresRotate is the least a refresh-token rotation can do in
+// one Postgres statement: mark the presented token consumed (kept, to
+// tell its reuse) and insert the two new ones under its grant, in a table
+// with a primary key alone, autocommit. It has no grant row and no other
+// index, which our schema has.
+func floorPostgresRotate(b *testing.B) {
+	pool := pgPool(b)
+	ctx := b.Context()
+	if _, err := pool.Exec(ctx, `create table floor_tokens (hash bytea primary key,
+		grant_id text not null, consumed boolean not null default false)`); err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	next := func() []byte { n++; h := sha256.Sum256(fmt.Append(nil, n)); return h[:] }
+	presented := next()
+	if _, err := pool.Exec(ctx, "insert into floor_tokens (hash, grant_id) values ($1, 'grant')", presented); err != nil {
+		b.Fatal(err)
+	}
+	const rotate = `with c as (
+		update floor_tokens set consumed = true where hash = $1 and not consumed returning grant_id
+	)
+	insert into floor_tokens (hash, grant_id)
+	select v.hash, c.grant_id from c, (values ($2::bytea), ($3::bytea)) as v (hash)`
+	settle(b)
+	for b.Loop() {
+		access, refresh := next(), next()
+		tag, err := pool.Exec(ctx, rotate, presented, access, refresh)
+		if err != nil || tag.RowsAffected() != 2 {
+			b.Fatal(err, tag)
+		}
+		presented = refresh
 	}
 }
 
