@@ -46,8 +46,9 @@ type Config struct {
 	// the clients' own lists restrict scopes.
 	Scopes []string
 	// DefaultScopes are granted when a request names no scope and the
-	// client has no DefaultScopes. A client with no Scopes of its own may
-	// request only these. Nil means none.
+	// client has no DefaultScopes: all of them to a client with no Scopes
+	// of its own (which may request only these), and to any other those
+	// in its Scopes. Nil means none.
 	DefaultScopes []string
 
 	// Issuer is the provider's issuer identifier (RFC 8414), e.g.

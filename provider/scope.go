@@ -76,7 +76,8 @@ func formatScope(scopes []string) string { return strings.Join(scopes, " ") }
 
 // grantScopes decides the scopes of a new grant for client c from the
 // request's scope parameter: when it names none, the client's
-// DefaultScopes, else the provider's; otherwise every requested scope
+// DefaultScopes, else the provider's that the client may have (all of
+// them for a client without Scopes); otherwise every requested scope
 // must be known to the provider (Config.Scopes, when set) and allowed to
 // the client (its Scopes, or the provider's DefaultScopes when it has
 // none), or the request is invalid_scope.
@@ -89,7 +90,16 @@ func (p *Provider) grantScopes(c *storage.Client, requested string) ([]string, *
 		if len(c.DefaultScopes) > 0 {
 			return dedupe(c.DefaultScopes), nil
 		}
-		return slices.Clone(p.defaultScopes), nil
+		if len(c.Scopes) == 0 {
+			return slices.Clone(p.defaultScopes), nil
+		}
+		var out []string // a scope the client may not ask for is not given unasked
+		for _, s := range p.defaultScopes {
+			if slices.Contains(c.Scopes, s) {
+				out = append(out, s)
+			}
+		}
+		return out, nil
 	}
 	allowed := c.Scopes
 	if len(allowed) == 0 {

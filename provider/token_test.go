@@ -219,7 +219,8 @@ func TestScopeRules(t *testing.T) {
 		err    bool
 	}{
 		{name: "omitted scope gives the client's DefaultScopes", client: conf, want: "read"},
-		{name: "omitted scope gives the provider's DefaultScopes when the client has none", client: []string{"other", otherSecret}, want: "profile"},
+		{name: "omitted scope gives the provider's DefaultScopes when the client has none and no Scopes", client: []string{"no-refresh", confSecret}, want: "profile"},
+		{name: "omitted scope gives no provider default the client may not ask for", client: []string{"other", otherSecret}, want: ""},
 		{name: "requested scopes are granted", client: conf, scope: "read write", want: "read write"},
 		{name: "repeated spaces and duplicates collapse", client: conf, scope: "write  read write", want: "write read"},
 		{name: "unknown scope is invalid_scope", client: conf, scope: "read nuke", want: "invalid_scope", err: true},
@@ -236,7 +237,12 @@ func TestScopeRules(t *testing.T) {
 				assertError(t, w, 400, tc.want)
 				return
 			}
-			assert.Equal(t, tc.want, assertToken(t, w)["scope"])
+			tok := assertToken(t, w)
+			if tc.want == "" {
+				assert.NotContains(t, tok, "scope", "no scope granted")
+				return
+			}
+			assert.Equal(t, tc.want, tok["scope"])
 		})
 	}
 }

@@ -28,7 +28,8 @@ type Client struct {
 	// client may request only the provider's default scopes.
 	Scopes []string
 	// DefaultScopes are granted when a request names no scope. Empty means
-	// the provider's default scopes.
+	// the provider's default scopes that the client may request (all of
+	// them when Scopes is empty).
 	DefaultScopes []string
 	// RedirectURIs are the registered redirection endpoints for the
 	// authorization code grant, compared as exact strings.
