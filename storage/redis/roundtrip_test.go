@@ -274,3 +274,52 @@ func startRedis(t *testing.T) string {
 	}
 	return addr
 }
+
+// resendHook sends each exchangeScript command twice and keeps the second
+// reply, as go-redis does when the first reply is lost after the server
+// ran the command (MaxRetries, on by default).
+type resendHook struct{}
+
+func (resendHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (resendHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		if isScriptCall(cmd, exchangeScript) {
+			if err := next(ctx, cmd); err != nil {
+				return err
+			}
+			cmd.SetErr(nil)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (resendHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return next
+}
+
+// An exchange that Redis ran and whose reply was lost, sent again by the
+// client's retry, is the same exchange: it succeeds again and ends
+// nothing. Without the consumption mark, the retry found the token
+// consumed and revoked the grant as reuse: one legitimate refresh logged
+// the user out. A real second presentation is still reuse.
+func TestExchangeRetriedAfterALostReplyIsNotReuse(t *testing.T) {
+	for _, check := range []bool{false, true} {
+		h := newHookedHarness(t, resendHook{})
+		_, _, refresh := h.grant("web", "alice", 24*time.Hour)
+		x, next := h.exchange("web", refresh)
+		if check {
+			x.Check = func(*storage.Grant) error { return nil }
+		}
+		g, err := h.s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err, "check %v", check)
+		assert.Equal(t, "alice", g.UserID)
+		assert.True(t, h.live(storage.KindAccess, next[0]), "check %v: the new tokens live", check)
+		assert.True(t, h.live(storage.KindRefresh, next[1]))
+
+		x2, _ := h.exchange("web", refresh) // the old token again, with new tokens of its own
+		_, err = h.s.ExchangeToken(h.ctx, x2)
+		assert.ErrorIs(t, err, storage.ErrTokenReused, "check %v: a replay is reuse", check)
+		assert.False(t, h.live(storage.KindRefresh, next[1]), "and ends the grant")
+	}
+}

@@ -21,7 +21,9 @@ import (
 // most exchanges need not touch the indexes). A revoked grant stays as a
 // tombstone until it expires, with its consumed tokens, so that every
 // later presentation of a consumed token is reuse.
-// Token hash fields: kind, scopes, issued, expires, consumed ("0"/"1").
+// Token hash fields: kind, scopes, issued, expires, consumed ("0", else
+// the hex of the first token the exchange that consumed it issued, or "1"
+// when it issued none or was written before the mark existed).
 // Instants are Unix nanoseconds as decimal strings (see instant in
 // store.go); ARGV[1] is always the store clock's now. The client passes
 // each new token's TTL and set score in milliseconds too (see
@@ -51,7 +53,8 @@ local function revoke(base, gkey, skey)
   local hs = redis.call('ZRANGE', skey, 0, -1)
   for i = 1, #hs do
     local k = base .. ':t:' .. hs[i]
-    if redis.call('HGET', k, 'consumed') ~= '1' then
+    local c = redis.call('HGET', k, 'consumed')
+    if not c or c == '0' then
       redis.call('DEL', k)
       redis.call('ZREM', skey, hs[i])
     end
@@ -155,6 +158,10 @@ return 'ok'
 // expires, reindex ("1" when the grant's expiry passed its recorded ix,
 // which is then raised: the caller must index the grant up to the
 // returned ix), ix. "peek" stops before any write, after the reuse check.
+// A commit run again with the same arguments, as go-redis does when a
+// reply is lost (MaxRetries), answers "ok" again instead of "reused": the
+// consumed token is marked with the first new token's hex, which only
+// that exchange knows (a replay of a stolen token brings its own).
 var exchangeScript = newScript(luaPrelude + `
 local now = ARGV[1]
 local t = redis.call('HMGET', KEYS[3], 'kind', 'expires', 'consumed')
@@ -163,6 +170,13 @@ local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'scopes', 'binding', 'c
 if not g[1] or not lt(now, g[8]) or g[1] ~= ARGV[3] then return pack('nf') end
 g[7] = g[7] or ''
 if t[3] ~= '0' then
+  -- The very exchange that consumed it, sent again (its reply was lost
+  -- and the client retried): its first new token is the token's mark.
+  -- It answers as it did, but for reindex, since the first run may have
+  -- raised ix with nobody left to index the grant (indexing is idempotent).
+  if ARGV[5] == 'commit' and #KEYS > 3 and t[3] == ARGV[17] and g[9] == '0' then
+    return packgrant('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], '1', g[10] or g[8])
+  end
   revoke(ARGV[4], KEYS[1], KEYS[2])
   return pack('reused')
 end
@@ -176,7 +190,7 @@ if ARGV[6] == '1' then
   end
 end
 if #KEYS > 3 and redis.call('EXISTS', unpack(KEYS, 4)) > 0 then return pack('exists') end
-redis.call('HSET', KEYS[3], 'consumed', '1')
+redis.call('HSET', KEYS[3], 'consumed', ARGV[17] or '1')
 local exp, expttl = puttokens(4, 17, KEYS[2], g[8])
 if ARGV[16] ~= '' and g[4] == '' then
   g[4] = ARGV[16]
