@@ -14,6 +14,14 @@ import (
 // days rotated hourly, about once a week instead of every time.
 const indexSlack = 4 // a quarter
 
+// indexSkewGrace is how long after its score (by the writing instance's
+// clock) an index entry is kept, and how much longer than its latest
+// entry an index key lives: an instance whose clock is ahead must not
+// prune the entry of a grant that one whose clock is behind still takes
+// for live, or RevokeUser and RevokeClient would no longer find it. It is
+// the clock skew between instances the store tolerates.
+const indexSkewGrace = 5 * time.Minute
+
 // indexHorizon returns how long the indexes keep a grant that expires at
 // exp: exp plus a quarter of its remaining lifetime.
 func indexHorizon(now, exp time.Time) time.Time {
@@ -26,9 +34,10 @@ func indexHorizon(now, exp time.Time) time.Time {
 // index records grant gid, expiring at exp, in its user's index (when it
 // has a user) and its client's index, raising the entry's score when it is
 // already there. Each index is one key on its own slot, updated by its own
-// script, which also prunes expired entries and sets the key's TTL to its
-// latest entry, so an index never outlives its grants. Both scripts run in
-// one pipeline.
+// script, which also prunes entries expired for longer than
+// indexSkewGrace and sets the key's TTL to its latest entry and that
+// grace, so an index never outlives its grants by more. Both scripts run
+// in one pipeline.
 func (s *Store) index(ctx context.Context, now time.Time, gid, userID, clientID string, exp time.Time) error {
 	_, err := runPipelined(ctx, s.rdb, s.indexCalls(now, gid, userID, clientID, exp, nil)...)
 	return err
@@ -36,7 +45,9 @@ func (s *Store) index(ctx context.Context, now time.Time, gid, userID, clientID 
 
 // indexCalls appends to calls the index script calls of index.
 func (s *Store) indexCalls(now time.Time, gid, userID, clientID string, exp time.Time, calls []scriptCall) []scriptCall {
-	nowMS := strconv.FormatInt(now.UnixMilli(), 10)
+	// The script prunes entries, and sets the key's TTL, from this
+	// instant: now less the skew grace.
+	nowMS := strconv.FormatInt(now.Add(-indexSkewGrace).UnixMilli(), 10)
 	score := strconv.FormatInt(scoreMillis(exp), 10)
 	if userID != "" {
 		calls = append(calls, indexScript.call(1, []string{s.userGrantsKey(userID), nowMS, gid, score}))

@@ -138,7 +138,9 @@ func TestEveryGrantKeyHasTTL(t *testing.T) {
 			assert.Greater(t, ttl, time.Duration(0), "PTTL of %s", rest)
 			limit := 48*time.Hour + time.Minute
 			if strings.HasPrefix(rest, "user:") || strings.HasPrefix(rest, "cli:") {
-				limit += 12 * time.Hour // an index keeps its grants to their horizon: a quarter more
+				// An index keeps its grants to their horizon, a quarter more,
+				// and the skew grace.
+				limit += 12*time.Hour + indexSkewGrace
 			}
 			assert.LessOrEqual(t, ttl, limit, "PTTL of %s", rest)
 			checked++
@@ -179,8 +181,9 @@ func TestIndexesDoNotLeak(t *testing.T) {
 			assert.Equal(t, []string{fresh.ID}, ids, "expired %s pruned from %s", old.ID, key)
 			ttl, err := h.rdb.PTTL(h.ctx, key).Result()
 			require.NoError(t, err)
-			// A grant's index entry lives a quarter of its lifetime past it.
-			assert.InDelta(t, (3*time.Hour + 45*time.Minute).Milliseconds(), ttl.Milliseconds(), 5000, "index TTL is its latest grant's horizon")
+			// A grant's index entry lives a quarter of its lifetime past
+			// it, and the skew grace.
+			assert.InDelta(t, (3*time.Hour + 45*time.Minute + indexSkewGrace).Milliseconds(), ttl.Milliseconds(), 5000, "index TTL is its latest grant's horizon and the grace")
 		}
 	})
 }
