@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -275,9 +276,9 @@ func startRedis(t *testing.T) string {
 	return addr
 }
 
-// resendHook sends each exchangeScript command twice and keeps the second
-// reply, as go-redis does when the first reply is lost after the server
-// ran the command (MaxRetries, on by default).
+// resendHook sends each exchangeScript and createScript command twice
+// and keeps the second reply, as go-redis does when the first reply is
+// lost after the server ran the command (MaxRetries, on by default).
 type resendHook struct{}
 
 func (resendHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
@@ -295,7 +296,34 @@ func (resendHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 }
 
 func (resendHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		if slices.ContainsFunc(cmds, func(c goredis.Cmder) bool { return isScriptCall(c, createScript) }) {
+			if err := next(ctx, cmds); err != nil {
+				return err
+			}
+			for _, c := range cmds {
+				c.SetErr(nil)
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// A grant creation that Redis ran and whose reply was lost, sent again by
+// the client's retry, succeeds: it used to answer ErrAlreadyExists for the
+// grant it had made. Another creation under the grant's ID still fails.
+func TestCreateRetriedAfterALostReplySucceeds(t *testing.T) {
+	h := newHookedHarness(t, resendHook{})
+	loadScripts(t, h, createScript) // else the first run is an EVAL, not resent
+	g, access, _ := h.grant("web", "alice", time.Hour)
+	assert.True(t, h.live(storage.KindAccess, access))
+
+	_, other := h.newToken(storage.KindAccess, g.ID, time.Hour)
+	assert.ErrorIs(t, h.s.CreateGrant(h.ctx, g, other), storage.ErrAlreadyExists, "the same grant with another token")
+	g2 := *g
+	g2.UserID = "mallory"
+	_, again := h.newToken(storage.KindAccess, g.ID, time.Hour)
+	assert.ErrorIs(t, h.s.CreateGrant(h.ctx, &g2, again), storage.ErrAlreadyExists, "another grant of that ID")
 }
 
 // An exchange that Redis ran and whose reply was lost, sent again by the
@@ -306,6 +334,7 @@ func (resendHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.
 func TestExchangeRetriedAfterALostReplyIsNotReuse(t *testing.T) {
 	for _, check := range []bool{false, true} {
 		h := newHookedHarness(t, resendHook{})
+		loadScripts(t, h, exchangeScript) // else the first run is an EVAL, not resent
 		_, _, refresh := h.grant("web", "alice", 24*time.Hour)
 		x, next := h.exchange("web", refresh)
 		if check {
@@ -321,5 +350,13 @@ func TestExchangeRetriedAfterALostReplyIsNotReuse(t *testing.T) {
 		_, err = h.s.ExchangeToken(h.ctx, x2)
 		assert.ErrorIs(t, err, storage.ErrTokenReused, "check %v: a replay is reuse", check)
 		assert.False(t, h.live(storage.KindRefresh, next[1]), "and ends the grant")
+	}
+}
+
+// loadScripts caches scripts on h's server, so that they run as EVALSHA.
+func loadScripts(t *testing.T, h *harness, scripts ...*script) {
+	t.Helper()
+	for _, sc := range scripts {
+		require.NoError(t, h.rdb.ScriptLoad(h.ctx, sc.src).Err())
 	}
 }

@@ -130,10 +130,21 @@ var grantFields = []string{"client", "user", "scopes", "binding", "created", "co
 // KEYS: grant, token set, token keys... ARGV: now, the seven grantFields,
 // expires, ix, the grant's TTL (ms), then seven values per token (hex,
 // kind, scopes, issued, expires, TTL, score). Returns "ok" or "exists".
+// Run again with the same arguments (go-redis resends a command whose
+// reply was lost), it answers "ok" again: the grant is there, with its
+// client, user and creation instant, and so is every one of its tokens.
 var createScript = newScript(luaPrelude + `
 local now = ARGV[1]
-for i = 1, #KEYS do
-  if i ~= 2 and redis.call('EXISTS', KEYS[i]) == 1 then return 'exists' end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'created')
+  if g[1] ~= ARGV[2] or g[2] ~= ARGV[3] or g[3] ~= ARGV[6] then return 'exists' end
+  for i = 3, #KEYS do
+    if redis.call('EXISTS', KEYS[i]) == 0 then return 'exists' end
+  end
+  return 'ok'
+end
+for i = 3, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 'exists' end
 end
 redis.call('HSET', KEYS[1], 'client', ARGV[2], 'user', ARGV[3], 'scopes', ARGV[4],
   'binding', ARGV[5], 'created', ARGV[6], 'code', ARGV[7], 'uname', ARGV[8],
