@@ -246,23 +246,57 @@ func (t *throttler) passwordKeys(username string, ip netip.Addr) [2]storage.Limi
 // (the fullwidth "ｊｏｈｎｄｏｅ" as "johndoe") and fully case-folded (K,
 // k and the Kelvin sign; Σ, σ and ς; ß and "ss"), as MySQL's default
 // collation, strings.EqualFold and case-insensitive collations compare
-// them. Merging more spellings than the user database does only shares
-// an attacker's own budget; for a username of ASCII letters it is
-// strings.ToLower, so keys already in a shared limiter stay the same.
+// them. Before all that, the runes that the Unicode collation algorithm
+// (CLDR's root order, which ICU and MySQL 8's utf8mb4_0900_ai_ci follow)
+// ignores or, case- and accent-insensitively, takes for ASCII letters,
+// and which the rest would keep apart, are replaced (ucaFold: C1 controls
+// and the Arabic tatweel go; ð is d, æ is ae, the insular letters and the
+// combining Latin letters are their letters). Merging more spellings than
+// the user database does only shares an attacker's own budget; for a
+// username of ASCII letters it is strings.ToLower, so keys already in a
+// shared limiter stay the same.
 func foldUsername(username string) string {
 	username = strings.TrimSpace(username)
 	for i := 0; i < len(username); i++ {
 		if username[i] >= utf8.RuneSelf {
-			fold := usernameFolds.Get().(transform.Transformer)
-			folded, _, err := transform.String(fold, username) // resets fold first
-			usernameFolds.Put(fold)
-			if err != nil { // invalid UTF-8 is refused before; be safe
-				folded = username
-			}
-			return strings.TrimSpace(folded)
+			return foldChain(prefoldUCA(username))
 		}
 	}
 	return strings.ToLower(username)
+}
+
+// foldChain is foldUsername's fold of a username that is not all ASCII,
+// after prefoldUCA.
+func foldChain(username string) string {
+	fold := usernameFolds.Get().(transform.Transformer)
+	folded, _, err := transform.String(fold, username) // resets fold first
+	usernameFolds.Put(fold)
+	if err != nil { // invalid UTF-8 is refused before; be safe
+		folded = username
+	}
+	return strings.TrimSpace(folded)
+}
+
+// prefoldUCA replaces in s the runes of ucaFold by what they stand for.
+func prefoldUCA(s string) string {
+	var b []byte
+	for i, r := range s {
+		rep, ok := ucaFold[r]
+		if !ok {
+			if b != nil {
+				b = utf8.AppendRune(b, r)
+			}
+			continue
+		}
+		if b == nil {
+			b = append(make([]byte, 0, len(s)), s[:i]...)
+		}
+		b = append(b, rep...)
+	}
+	if b == nil {
+		return s
+	}
+	return string(b)
 }
 
 // usernameFolds recycles the transformer chains of foldUsername: a chain

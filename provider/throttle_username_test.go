@@ -46,6 +46,14 @@ func TestThrottleUsernameSpellingsShareABudget(t *testing.T) {
 		{"dotless i", "alice", "alıce"},
 		{"Cherokee cases", "\u13a0\u13a1\u13a2", "\uab70\uab71\uab72"},
 		{"iota subscript", "\u1fb3", "\u03b1\u03b9"},
+		// What the Unicode collation algorithm (ICU, MySQL 8) ignores or
+		// takes for ASCII letters beyond that (ucaFold).
+		{"C1 control", "johndoe", "john\u0081doe"},
+		{"tatweel", "johndoe", "john\u0640doe"},
+		{"eth", "johndoe", "johnðoe"},
+		{"insular d", "johndoe", "johnꝺoe"},
+		{"combining small o", "johndoe", "johnd\u0366e"},
+		{"ae ligature", "aeon", "æon"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t, func(cfg *provider.Config) { cfg.Users = lenient })
