@@ -62,13 +62,23 @@ func Check(stored string) error {
 }
 
 // checkBcrypt returns ErrUnknownFormat unless stored has a bcrypt hash's
-// length and a cost Verify accepts.
+// length, a cost Verify accepts and salt and hash in bcrypt's base64
+// alphabet (x/crypto decodes the salt only when it verifies).
 func checkBcrypt(stored string) error {
 	if cost, err := bcrypt.Cost([]byte(stored)); err != nil || cost > maxBcryptCost || len(stored) != bcryptLen {
 		return ErrUnknownFormat
 	}
+	// bcrypt.Cost read a two-digit cost: salt and hash start at byte 7.
+	for i := len("$2b$10$"); i < len(stored); i++ {
+		if strings.IndexByte(bcryptAlphabet, stored[i]) < 0 {
+			return ErrUnknownFormat
+		}
+	}
 	return nil
 }
+
+// bcryptAlphabet is the base64 alphabet of bcrypt's salt and hash.
+const bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 // bcryptLen is the length of every bcrypt hash: "$2b$", the cost, "$",
 // and 53 characters of salt and hash.
