@@ -50,7 +50,9 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8081", "listen address")
-	db := flag.String("db", os.Getenv("DATABASE_URL"), "PostgreSQL URL (default $DATABASE_URL)")
+	// The default is read after parsing, so that -help never shows
+	// $DATABASE_URL, whose password it would print.
+	db := flag.String("db", "", "PostgreSQL URL (default $DATABASE_URL)")
 	issuer := flag.String("issuer", "", "issuer URL for the metadata document (default http://<addr>)")
 	every := flag.Duration("janitor", 5*time.Minute, "how often to delete expired tokens")
 	flag.Usage = func() {
@@ -58,6 +60,9 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if *db == "" {
+		*db = os.Getenv("DATABASE_URL")
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

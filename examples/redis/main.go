@@ -46,9 +46,14 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8082", "listen address")
-	redisURL := flag.String("redis", envOr("REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL (default $REDIS_URL)")
+	// The default is read after parsing, so that -help never shows
+	// $REDIS_URL, whose password it would print.
+	redisURL := flag.String("redis", "", "Redis URL (default $REDIS_URL, else redis://127.0.0.1:6379/0)")
 	prefix := flag.String("prefix", "example:oauth2:", "Redis key prefix")
 	flag.Parse()
+	if *redisURL == "" {
+		*redisURL = envOr("REDIS_URL", "redis://127.0.0.1:6379/0")
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -59,8 +64,8 @@ func main() {
 
 func serve(ctx context.Context, addr, redisURL, prefix string) error {
 	opt, err := goredis.ParseURL(redisURL)
-	if err != nil {
-		return err
+	if err != nil { // its text quotes the URL, password included
+		return errors.New("-redis: cannot parse the URL (percent-encode any / ? # @ : in the password)")
 	}
 	rdb := goredis.NewClient(opt)
 	defer rdb.Close()

@@ -87,12 +87,14 @@ var ErrTLSChoice = errors.New("storeurl: a postgres:// URL for a host that is no
 // requireTLSChoice refuses a URL whose connections could leave the machine
 // without TLS (libpq's default, sslmode=prefer, falls back to plain text
 // and checks no certificate) unless it chose so: with an sslmode parameter
-// or PGSSLMODE. Loopback hosts and Unix sockets need no choice.
+// or PGSSLMODE. Loopback hosts and Unix sockets need no choice. An empty
+// one is no choice: pgx then takes libpq's default (a compose file's
+// PGSSLMODE: ${PGSSLMODE} with the variable unset).
 func requireTLSChoice(rawURL string, cc *pgx.ConnConfig) error {
-	if _, set := urlParam(rawURL, "sslmode"); set {
+	if v, _ := urlParam(rawURL, "sslmode"); v != "" {
 		return nil
 	}
-	if _, set := os.LookupEnv("PGSSLMODE"); set {
+	if os.Getenv("PGSSLMODE") != "" {
 		return nil
 	}
 	hosts := []string{cc.Host}

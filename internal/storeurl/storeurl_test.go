@@ -293,6 +293,7 @@ func TestOpenPostgresRequiresATLSChoiceOffLoopback(t *testing.T) {
 		"postgres://u:s3cret@db.example:5432/app",
 		"postgresql://u:s3cret@10.0.0.7/app",
 		"postgres://u:s3cret@127.0.0.1:1,db.example:5432/app", // any host counts
+		"postgres://u:s3cret@db.example:5432/app?sslmode=",    // empty: pgx takes libpq's default
 	} {
 		_, err := Open(context.Background(), u, Options{Timeout: 100 * time.Millisecond})
 		require.ErrorIs(t, err, ErrTLSChoice, u)
@@ -309,8 +310,11 @@ func TestOpenPostgresRequiresATLSChoiceOffLoopback(t *testing.T) {
 		require.Error(t, err, u) // nothing listens there
 		assert.NotErrorIs(t, err, ErrTLSChoice, u)
 	}
-	t.Setenv("PGSSLMODE", "require")
+	t.Setenv("PGSSLMODE", "") // set but empty (PGSSLMODE: ${PGSSLMODE}, unset): no choice
 	_, err := Open(context.Background(), "postgres://u:s3cret@db.example:1/app", Options{Timeout: 100 * time.Millisecond})
+	assert.ErrorIs(t, err, ErrTLSChoice, "an empty PGSSLMODE is no choice")
+	t.Setenv("PGSSLMODE", "require")
+	_, err = Open(context.Background(), "postgres://u:s3cret@db.example:1/app", Options{Timeout: 100 * time.Millisecond})
 	assert.NotErrorIs(t, err, ErrTLSChoice, "PGSSLMODE is a choice")
 }
 
