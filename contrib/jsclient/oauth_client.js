@@ -362,17 +362,20 @@
       return global.fetch(input, init);
     }
     var spare = isRequest(input) ? input.clone() : input;
+    // The session whose origins were checked: a token of a later one
+    // (after a logout and a login while this call waited) is not sent.
+    var gen = generation;
     var ready = expiresAt && now() >= expiresAt && refreshToken
       ? refresh() : Promise.resolve(null);
     return ready.then(function () {
-      if (!accessToken) return global.fetch(input, init);
+      if (!accessToken || gen !== generation) return global.fetch(input, init);
       var used = accessToken;
       return global.fetch(input, withToken(input, init, used)).then(function (res) {
-        if (res.status !== 401 || !accessToken) return res;
+        if (res.status !== 401 || !accessToken || gen !== generation) return res;
         var renewed = used !== accessToken ? Promise.resolve(null)
           : (refreshToken ? refresh() : Promise.resolve({ error: 'invalid_token' }));
         return renewed.then(function (r) {
-          if ((r && r.error) || !accessToken || accessToken === used) return res;
+          if ((r && r.error) || !accessToken || accessToken === used || gen !== generation) return res;
           return global.fetch(spare, withToken(spare, init, accessToken));
         });
       });

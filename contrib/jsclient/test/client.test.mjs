@@ -333,3 +333,36 @@ test('a login that completes after logout is revoked, not left live on the serve
   assert.equal(rv[0].body.get('token'), 'r1');
   assert.equal(rv[0].body.get('client_id'), 'demo-spa');
 });
+
+test('a call that waited across a logout and a login sends the new session no token of its own', async () => {
+  let logins = 0;
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const b = browser({
+    async route(call) {
+      if (call.url === TOKEN_URL) {
+        logins++;
+        return tokenResponse(logins === 1 ? 'alice-at' : 'bob-at', logins === 1 ? 'alice-rt' : 'bob-rt', 3600);
+      }
+      if (call.url.startsWith('https://partner.example/') && bearerOf(call) === 'Bearer alice-at') {
+        await gate;
+        return json(401, { error: 'invalid_token' });
+      }
+      return json(200, {});
+    },
+  });
+  b.client.configure({ clientId: 'demo-spa', allowedOrigins: ['https://partner.example'] });
+  assert.equal((await b.client.login('alice', 'pw')).error, undefined);
+  const pending = b.client.fetch('https://partner.example/v1/me');
+  await flush();
+  await b.client.logout();
+  b.client.configure({ allowedOrigins: [] });
+  assert.equal((await b.client.login('bob', 'pw')).error, undefined);
+  await b.client.fetch('https://partner.example/direct');
+  assert.equal(bearerOf(b.calls.at(-1)), null, "Bob's session does not allow partner.example");
+  release();
+  const res = await pending;
+  assert.equal(res.status, 401, "Alice's call ends with her answer, not retried as Bob");
+  const leaked = b.calls.filter((c) => c.url.startsWith('https://partner.example/') && bearerOf(c) === 'Bearer bob-at');
+  assert.deepEqual(leaked.map((c) => c.url), [], "Bob's token went to partner.example");
+});
