@@ -360,3 +360,33 @@ func loadScripts(t *testing.T, h *harness, scripts ...*script) {
 		require.NoError(t, h.rdb.ScriptLoad(h.ctx, sc.src).Err())
 	}
 }
+
+// A grant created without tokens is ErrAlreadyExists the second time,
+// resent or not: nothing tells the two apart, and every store refuses a
+// second creation.
+func TestCreateWithoutTokensTwiceIsAlreadyExists(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		now := h.clk.Now()
+		g := &storage.Grant{ID: "dupgrant00000000000000", ClientID: "web", UserID: "alice", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		require.NoError(t, h.s.CreateGrant(h.ctx, g))
+		other := *g
+		other.Scopes = []string{"admin"}
+		assert.ErrorIs(t, h.s.CreateGrant(h.ctx, &other), storage.ErrAlreadyExists)
+	})
+}
+
+// A token consumed by this version stays "consumed" "1", which the
+// previous version's revoke keeps (it deleted every token whose mark was
+// not "1"): during a rolling upgrade, a grant revoked by an old instance
+// still tells the reuse of a token a new one consumed.
+func TestConsumedTokensKeepTheMarkOlderVersionsRead(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		_, _, refresh := h.grant("web", "alice", 24*time.Hour)
+		x, _ := h.exchange("web", refresh)
+		_, err := h.s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+		consumed, err := h.rdb.HGet(h.ctx, tokenKey(h.s.grantBase(refresh.GrantID), refresh.Hash), "consumed").Result()
+		require.NoError(t, err)
+		assert.Equal(t, "1", consumed)
+	})
+}

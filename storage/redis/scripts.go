@@ -21,9 +21,9 @@ import (
 // most exchanges need not touch the indexes). A revoked grant stays as a
 // tombstone until it expires, with its consumed tokens, so that every
 // later presentation of a consumed token is reuse.
-// Token hash fields: kind, scopes, issued, expires, consumed ("0", else
-// the hex of the first token the exchange that consumed it issued, or "1"
-// when it issued none or was written before the mark existed).
+// Token hash fields: kind, scopes, issued, expires, consumed ("0"/"1"),
+// by (on a consumed token: the hex of the first token the exchange that
+// consumed it issued, when it issued any; see exchangeScript).
 // Instants are Unix nanoseconds as decimal strings (see instant in
 // store.go); ARGV[1] is always the store clock's now. The client passes
 // each new token's TTL and set score in milliseconds too (see
@@ -53,8 +53,7 @@ local function revoke(base, gkey, skey)
   local hs = redis.call('ZRANGE', skey, 0, -1)
   for i = 1, #hs do
     local k = base .. ':t:' .. hs[i]
-    local c = redis.call('HGET', k, 'consumed')
-    if not c or c == '0' then
+    if redis.call('HGET', k, 'consumed') ~= '1' then
       redis.call('DEL', k)
       redis.call('ZREM', skey, hs[i])
     end
@@ -132,10 +131,13 @@ var grantFields = []string{"client", "user", "scopes", "binding", "created", "co
 // kind, scopes, issued, expires, TTL, score). Returns "ok" or "exists".
 // Run again with the same arguments (go-redis resends a command whose
 // reply was lost), it answers "ok" again: the grant is there, with its
-// client, user and creation instant, and so is every one of its tokens.
+// client, user and creation instant, and so is every one of its tokens
+// (a grant created without tokens is "exists" the second time).
 var createScript = newScript(luaPrelude + `
 local now = ARGV[1]
 if redis.call('EXISTS', KEYS[1]) == 1 then
+  -- Without tokens, nothing tells a resend from another creation.
+  if #KEYS < 3 then return 'exists' end
   local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'created')
   if g[1] ~= ARGV[2] or g[2] ~= ARGV[3] or g[3] ~= ARGV[6] then return 'exists' end
   for i = 3, #KEYS do
@@ -171,11 +173,12 @@ return 'ok'
 // returned ix), ix. "peek" stops before any write, after the reuse check.
 // A commit run again with the same arguments, as go-redis does when a
 // reply is lost (MaxRetries), answers "ok" again instead of "reused": the
-// consumed token is marked with the first new token's hex, which only
+// consumed token records (in "by") the first new token's hex, which only
 // that exchange knows (a replay of a stolen token brings its own).
+// "consumed" stays "1", which versions before "by" read alike.
 var exchangeScript = newScript(luaPrelude + `
 local now = ARGV[1]
-local t = redis.call('HMGET', KEYS[3], 'kind', 'expires', 'consumed')
+local t = redis.call('HMGET', KEYS[3], 'kind', 'expires', 'consumed', 'by')
 if not t[1] or t[1] ~= ARGV[2] or not lt(now, t[2]) then return pack('nf') end
 local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'scopes', 'binding', 'created', 'code', 'uname', 'expires', 'revoked', 'ix')
 if not g[1] or not lt(now, g[8]) or g[1] ~= ARGV[3] then return pack('nf') end
@@ -185,7 +188,7 @@ if t[3] ~= '0' then
   -- and the client retried): its first new token is the token's mark.
   -- It answers as it did, but for reindex, since the first run may have
   -- raised ix with nobody left to index the grant (indexing is idempotent).
-  if ARGV[5] == 'commit' and #KEYS > 3 and t[3] == ARGV[17] and g[9] == '0' then
+  if ARGV[5] == 'commit' and #KEYS > 3 and t[4] == ARGV[17] and g[9] == '0' then
     return packgrant('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], '1', g[10] or g[8])
   end
   revoke(ARGV[4], KEYS[1], KEYS[2])
@@ -201,7 +204,11 @@ if ARGV[6] == '1' then
   end
 end
 if #KEYS > 3 and redis.call('EXISTS', unpack(KEYS, 4)) > 0 then return pack('exists') end
-redis.call('HSET', KEYS[3], 'consumed', ARGV[17] or '1')
+if #KEYS > 3 then
+  redis.call('HSET', KEYS[3], 'consumed', '1', 'by', ARGV[17])
+else
+  redis.call('HSET', KEYS[3], 'consumed', '1')
+end
 local exp, expttl = puttokens(4, 17, KEYS[2], g[8])
 if ARGV[16] ~= '' and g[4] == '' then
   g[4] = ARGV[16]

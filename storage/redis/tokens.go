@@ -22,7 +22,10 @@ var errNoGrantID = errors.New("grant ID is empty")
 // CreateGrant implements [storage.TokenStore]. The grant, its token set and
 // its tokens are written by one script, sent in one pipeline with the
 // scripts that add the grant to its user's and client's indexes. The
-// grant's expiry is kept at least as late as its tokens'.
+// grant's expiry is kept at least as late as its tokens'. The same call
+// resent after a lost reply (go-redis retries) succeeds when the grant it
+// wrote is there with all of its tokens; any other creation under a
+// taken ID is [storage.ErrAlreadyExists].
 func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...storage.Token) error {
 	const op = "create grant"
 	if g.ID == "" {
