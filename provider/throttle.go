@@ -259,7 +259,13 @@ func foldUsername(username string) string {
 	username = strings.TrimSpace(username)
 	for i := 0; i < len(username); i++ {
 		if username[i] >= utf8.RuneSelf {
-			return foldChain(prefoldUCA(username))
+			f := foldChain(prefoldUCA(username))
+			// The chain can make a rune of ucaFold (U+10783, a modifier
+			// letter small ae, becomes Æ): replace it and fold again.
+			if g := prefoldUCA(f); g != f {
+				f = foldChain(g)
+			}
+			return f
 		}
 	}
 	return strings.ToLower(username)

@@ -42,12 +42,13 @@ for m in $modules; do
   ) || fail=1
 done
 
-# Allocation guards skip under -race (sync.Pool drops items there): run
-# them once without it.
-alloc_dirs=$(git grep -l 'func Test[A-Za-z]*Allocations' -- '*_test.go' | xargs -r -n1 dirname | sort -u | sed 's|^|./|')
+# Allocation guards skip under -race (sync.Pool drops items there), and
+# so do the checks of generated tables (sweeps of every rune, 50 s under
+# it): run them once without it.
+alloc_dirs=$(git grep -l -E 'func Test[A-Za-z]*(Allocations|IsUpToDate)\(' -- '*_test.go' | xargs -r -n1 dirname | sort -u | sed 's|^|./|')
 if [ -n "$alloc_dirs" ]; then
-  echo "=== allocation guards (without -race)"
-  go test -count=1 -run 'Allocations$' $alloc_dirs || fail=1
+  echo "=== allocation guards and generated tables (without -race)"
+  go test -count=1 -run 'Allocations$|IsUpToDate$' $alloc_dirs || fail=1
 fi
 
 # A count, not a duration: with a duration, Go 1.26's fuzzing coordinator
