@@ -127,4 +127,18 @@ func TestFoldUsernameFollowsTheCollation(t *testing.T) {
 	assert.Equal(t, foldUsername("xæy"), foldUsername("x\U00010783y"), "modifier letter small ae")
 	f := foldUsername("x\U00010783y")
 	assert.Equal(t, f, foldUsername(f), "idempotent")
+
+	// A contraction the table, made of runes alone, cannot see: l and a
+	// middle dot collate as l (Catalan's l·l).
+	loose := collate.New(language.Und, collate.Loose)
+	for _, s := range []string{"al\u00b7la", "AL\u00b7LA", "al\u0387la", "alŀa"} {
+		assert.Equal(t, 0, loose.CompareString(s, "alla"), "%+q collates as alla", s)
+		assert.Equal(t, "alla", foldUsername(s), "%+q", s)
+		assert.Equal(t, foldUsername(s), foldUsername(foldUsername(s)), "%+q: idempotent", s)
+	}
+	// A run of dots goes whole (merging a little more than the collation,
+	// which only shares an attacker's budget), so that folding stays
+	// idempotent.
+	assert.Equal(t, "alla", foldUsername("al\u00b7\u00b7la"))
+	assert.Equal(t, "a\u00b7b", foldUsername("a\u00b7b"), "a middle dot after another letter stays")
 }

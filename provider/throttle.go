@@ -283,16 +283,27 @@ func foldChain(username string) string {
 	return strings.TrimSpace(folded)
 }
 
-// prefoldUCA replaces in s the runes of ucaFold by what they stand for.
+// prefoldUCA replaces in s the runes of ucaFold by what they stand for,
+// and drops a middle dot after an l: the collation's one contraction to
+// an ASCII letter (l· is l, Catalan's l·l), which a table of runes alone
+// cannot hold. A run of dots goes whole, so that folding is idempotent.
 func prefoldUCA(s string) string {
 	var b []byte
+	last := rune(0) // the last rune kept
 	for i, r := range s {
 		rep, ok := ucaFold[r]
+		if !ok && (r == '\u00b7' || r == '\u0387') && (last == 'l' || last == 'L') {
+			rep, ok = "", true // the contraction l· (DUCET 006C 00B7) collates as l
+		}
 		if !ok {
+			last = r
 			if b != nil {
 				b = utf8.AppendRune(b, r)
 			}
 			continue
+		}
+		if rep != "" {
+			last = rune(rep[len(rep)-1])
 		}
 		if b == nil {
 			b = append(make([]byte, 0, len(s)), s[:i]...)

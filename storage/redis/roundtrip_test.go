@@ -390,3 +390,44 @@ func TestConsumedTokensKeepTheMarkOlderVersionsRead(t *testing.T) {
 		assert.Equal(t, "1", consumed)
 	})
 }
+
+// revokeBetweenHook sends each committing exchangeScript command twice,
+// as resendHook does, and revokes the grant between the two sends.
+type revokeBetweenHook struct {
+	revoke func()
+}
+
+func (*revokeBetweenHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h *revokeBetweenHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		if isScriptCall(cmd, exchangeScript) && h.revoke != nil {
+			if err := next(ctx, cmd); err != nil {
+				return err
+			}
+			h.revoke()
+			cmd.SetErr(nil)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (*revokeBetweenHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return next
+}
+
+// An exchange resent after its grant was revoked (a logout between the
+// lost reply and the resend) is not found, not reuse: nothing was
+// presented twice, and reuse is what operators are told to page on.
+func TestExchangeResentAfterRevocationIsNotReuse(t *testing.T) {
+	hook := &revokeBetweenHook{}
+	h := newHookedHarness(t, hook)
+	loadScripts(t, h, exchangeScript)
+	g, _, refresh := h.grant("web", "alice", time.Hour)
+	x, next := h.exchange("web", refresh)
+	hook.revoke = func() { require.NoError(t, h.s.RevokeGrant(context.Background(), g.ID)) }
+	_, err := h.s.ExchangeToken(h.ctx, x)
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+	assert.NotErrorIs(t, err, storage.ErrTokenReused)
+	assert.False(t, h.live(storage.KindRefresh, next[1]), "the grant stays revoked")
+}

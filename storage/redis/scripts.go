@@ -188,7 +188,8 @@ if t[3] ~= '0' then
   -- and the client retried): its first new token is the token's mark.
   -- It answers as it did, but for reindex, since the first run may have
   -- raised ix with nobody left to index the grant (indexing is idempotent).
-  if ARGV[5] == 'commit' and #KEYS > 3 and t[4] == ARGV[17] and g[9] == '0' then
+  if ARGV[5] == 'commit' and #KEYS > 3 and t[4] == ARGV[17] then
+    if g[9] ~= '0' then return pack('nf') end
     return packgrant('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], '1', g[10] or g[8])
   end
   revoke(ARGV[4], KEYS[1], KEYS[2])
