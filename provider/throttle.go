@@ -441,24 +441,28 @@ func (t *throttler) begin(ctx context.Context, keys [2]storage.LimitKey) (attemp
 	retries := 0
 	for {
 		ends := endsOf(shards)
+		// In flight from before its reservation to after its refund, so
+		// that an attempt refused meanwhile always finds the ones whose
+		// reservations may yet be refunded.
+		for i, k := range keys {
+			shards[i].add(k.Key)
+		}
 		refused, wait, err := t.reserve(ctx, keys)
+		if err == nil && refused < 0 {
+			return attempt{t: t, ctx: ctx, keys: keys, shards: shards}, nil
+		}
+		for i, k := range keys {
+			shards[i].leave(k.Key)
+		}
 		if err != nil {
 			return attempt{}, errUnavailable(err)
-		}
-		if refused < 0 {
-			for i, k := range keys {
-				shards[i].add(k.Key)
-			}
-			return attempt{t: t, ctx: ctx, keys: keys, shards: shards}, nil
 		}
 		// Refused: if attempts under that key are in flight here, their
 		// reservations may yet be refunded; try again when one is, or
 		// when the last ends, for at most maxPendingWait.
 		ended := shards[refused].ended(keys[refused].Key)
 		// One that ended (and may have been refunded) while this one
-		// reserved closed no channel of ours: try again at once. (An
-		// attempt that has reserved but not yet registered is missed: a
-		// window of a few instructions.)
+		// reserved closed no channel of ours: try again at once.
 		if endsOf(shards) != ends && retries < maxImmediateRetries {
 			retries++
 			continue
@@ -633,7 +637,15 @@ func endsOf(shards [2]*pendingShard) uint64 {
 // done counts one attempt under key, one of sh's keys, as ended,
 // refunded or not, and wakes the waiters when it was refunded or was the
 // last.
-func (sh *pendingShard) done(key string, refunded bool) {
+func (sh *pendingShard) done(key string, refunded bool) { sh.release(key, refunded, true) }
+
+// leave takes an attempt whose reservation was refused (it reserved
+// nothing, so refunds nothing) off key, one of sh's keys, without counting
+// it as ended; it wakes the waiters when it was the last.
+func (sh *pendingShard) leave(key string) { sh.release(key, false, false) }
+
+// release is done, or leave when ended is false.
+func (sh *pendingShard) release(key string, refunded, ended bool) {
 	sh.mu.Lock()
 	f := sh.m[key]
 	f.n--
@@ -645,9 +657,11 @@ func (sh *pendingShard) done(key string, refunded bool) {
 		delete(sh.m, key)
 		flights.Put(f)
 	}
-	// Counted under the lock: whoever finds the key gone from the map
-	// also finds the count moved.
-	sh.ends.Add(1)
+	if ended {
+		// Counted under the lock: whoever finds the key gone from the
+		// map also finds the count moved.
+		sh.ends.Add(1)
+	}
 	sh.mu.Unlock()
 }
 

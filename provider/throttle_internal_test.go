@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode"
@@ -152,4 +154,80 @@ func TestFoldUsernameIsStableAcrossReuse(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// gateLimiter grants the first attempt's two reservations and holds the
+// second until proceed is closed, refuses the next attempt's first
+// reservation, and grants the rest.
+type gateLimiter struct {
+	storage.Limiter
+	reserves  atomic.Int32
+	reserved  chan struct{} // closed when the first attempt has reserved both keys
+	proceed   chan struct{}
+	refusedAt chan struct{} // closed when the second attempt was refused
+}
+
+func (l *gateLimiter) Reserve(context.Context, string, storage.Rate) (time.Duration, error) {
+	switch l.reserves.Add(1) {
+	case 2:
+		close(l.reserved)
+		<-l.proceed
+	case 3:
+		defer close(l.refusedAt)
+		return time.Minute, nil
+	}
+	return 0, nil
+}
+
+func (l *gateLimiter) Refund(context.Context, string, storage.Rate) error { return nil }
+
+// An attempt refused while another has reserved but not yet returned from
+// its reservation finds that one in flight and waits for its refund: an
+// attempt is in flight from before its reservation. It used to count only
+// from after, and the refused one answered 429 though the other's
+// reservation was about to be refunded (concurrent right passwords).
+func TestBeginWaitsForAnAttemptStillReserving(t *testing.T) {
+	st := memory.New(memory.Config{})
+	p, err := New(Config{Clients: st, Tokens: st, AllowInsecureHTTP: true})
+	require.NoError(t, err)
+	th := p.throttle
+	th.maxWait = time.Hour
+	keys := th.passwordKeys("alice", netip.MustParseAddr("192.0.2.1"))
+	l := &gateLimiter{Limiter: th.limiter, reserved: make(chan struct{}), proceed: make(chan struct{}), refusedAt: make(chan struct{})}
+	th.limiter, th.batch = l, nil
+
+	first := make(chan *Error, 1)
+	go func() {
+		a, e := th.begin(context.Background(), keys)
+		if e == nil {
+			a.end() // a right password: refunded
+		}
+		first <- e
+	}()
+	<-l.reserved
+	second := make(chan *Error, 1)
+	go func() {
+		a, e := th.begin(context.Background(), keys)
+		if e == nil {
+			a.end()
+		}
+		second <- e
+	}()
+	<-l.refusedAt
+	sh := th.pending.shard(keys[0].Key)
+	for waiting := false; !waiting; {
+		select {
+		case e := <-second:
+			t.Fatalf("the refused attempt did not wait for the one reserving: %v", e)
+		default:
+		}
+		sh.mu.Lock()
+		f := sh.m[keys[0].Key]
+		waiting = f != nil && f.ended != nil
+		sh.mu.Unlock()
+		runtime.Gosched()
+	}
+	close(l.proceed)
+	assert.Nil(t, <-first)
+	assert.Nil(t, <-second, "it got the refunded slot")
 }
