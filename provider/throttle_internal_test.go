@@ -58,11 +58,8 @@ func (l *endingLimiter) Reserve(context.Context, string, storage.Rate) (time.Dur
 // reservation tries again a bounded number of times, then answers 429: it
 // does not spin on the limiter.
 func TestBeginDoesNotSpinOnOtherKeysEndings(t *testing.T) {
-	st := memory.New(memory.Config{})
-	p, err := New(Config{Clients: st, Tokens: st, AllowInsecureHTTP: true})
-	require.NoError(t, err)
-	th := p.throttle
-	keys := th.passwordKeys("alice", netip.MustParseAddr("192.0.2.1"))
+	th, keys := aliceThrottle(t)
+	th.maxWait = maxPendingWait
 	l := &endingLimiter{Limiter: th.limiter, sh: th.pending.shard(keys[0].Key)}
 	th.limiter, th.batch = l, nil
 
@@ -103,12 +100,7 @@ func (l *refundingLimiter) Refund(context.Context, string, storage.Rate) error {
 // channel the refused one waits on: begin tries again at once, and gets
 // the slot, instead of sleeping until the other attempt in flight ends.
 func TestBeginRetriesAfterARefundItCouldNotWaitFor(t *testing.T) {
-	st := memory.New(memory.Config{})
-	p, err := New(Config{Clients: st, Tokens: st, AllowInsecureHTTP: true})
-	require.NoError(t, err)
-	th := p.throttle
-	th.maxWait = time.Hour
-	keys := th.passwordKeys("alice", netip.MustParseAddr("192.0.2.1"))
+	th, keys := aliceThrottle(t)
 	sh := th.pending.shard(keys[0].Key)
 	sh.add(keys[0].Key) // two attempts in flight under the per-IP key
 	sh.add(keys[0].Key)
@@ -187,12 +179,7 @@ func (l *gateLimiter) Refund(context.Context, string, storage.Rate) error { retu
 // from after, and the refused one answered 429 though the other's
 // reservation was about to be refunded (concurrent right passwords).
 func TestBeginWaitsForAnAttemptStillReserving(t *testing.T) {
-	st := memory.New(memory.Config{})
-	p, err := New(Config{Clients: st, Tokens: st, AllowInsecureHTTP: true})
-	require.NoError(t, err)
-	th := p.throttle
-	th.maxWait = time.Hour
-	keys := th.passwordKeys("alice", netip.MustParseAddr("192.0.2.1"))
+	th, keys := aliceThrottle(t)
 	l := &gateLimiter{Limiter: th.limiter, reserved: make(chan struct{}), proceed: make(chan struct{}), refusedAt: make(chan struct{})}
 	th.limiter, th.batch = l, nil
 
@@ -230,4 +217,17 @@ func TestBeginWaitsForAnAttemptStillReserving(t *testing.T) {
 	close(l.proceed)
 	assert.Nil(t, <-first)
 	assert.Nil(t, <-second, "it got the refunded slot")
+}
+
+// aliceThrottle returns the throttler of a new provider on a memory
+// store, waiting up to an hour for attempts in flight, and the keys of a
+// password attempt for alice from 192.0.2.1.
+func aliceThrottle(t *testing.T) (*throttler, [2]storage.LimitKey) {
+	t.Helper()
+	st := memory.New(memory.Config{})
+	p, err := New(Config{Clients: st, Tokens: st, AllowInsecureHTTP: true})
+	require.NoError(t, err)
+	th := p.throttle
+	th.maxWait = time.Hour
+	return th, th.passwordKeys("alice", netip.MustParseAddr("192.0.2.1"))
 }
