@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"net/http"
-	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -15,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/storage"
-	"github.com/oauth2provider/oauth2provider/storage/memory"
 )
 
 // Every rune of a case orbit (unicode.SimpleFold: K, k and the Kelvin
@@ -58,10 +56,9 @@ func (l *endingLimiter) Reserve(context.Context, string, storage.Rate) (time.Dur
 // reservation tries again a bounded number of times, then answers 429: it
 // does not spin on the limiter.
 func TestBeginDoesNotSpinOnOtherKeysEndings(t *testing.T) {
-	th, keys := aliceThrottle(t)
-	th.maxWait = maxPendingWait
+	th, keys := newTestThrottler(maxPendingWait)
 	l := &endingLimiter{Limiter: th.limiter, sh: th.pending.shard(keys[0].Key)}
-	th.limiter, th.batch = l, nil
+	th.limiter = l
 
 	done := make(chan *Error, 1)
 	go func() { _, e := th.begin(context.Background(), keys); done <- e }()
@@ -100,21 +97,14 @@ func (l *refundingLimiter) Refund(context.Context, string, storage.Rate) error {
 // channel the refused one waits on: begin tries again at once, and gets
 // the slot, instead of sleeping until the other attempt in flight ends.
 func TestBeginRetriesAfterARefundItCouldNotWaitFor(t *testing.T) {
-	th, keys := aliceThrottle(t)
+	th, keys := newTestThrottler(time.Hour)
 	sh := th.pending.shard(keys[0].Key)
 	sh.add(keys[0].Key) // two attempts in flight under the per-IP key
 	sh.add(keys[0].Key)
 	l := &refundingLimiter{Limiter: th.limiter, sh: sh, key: keys[0].Key}
-	th.limiter, th.batch = l, nil
+	th.limiter = l
 
-	done := make(chan *Error, 1)
-	go func() {
-		a, e := th.begin(context.Background(), keys)
-		if e == nil {
-			a.end()
-		}
-		done <- e
-	}()
+	done := beginAsync(th, keys)
 	select {
 	case e := <-done:
 		assert.Nil(t, e, "the refunded slot is taken")
@@ -179,27 +169,13 @@ func (l *gateLimiter) Refund(context.Context, string, storage.Rate) error { retu
 // from after, and the refused one answered 429 though the other's
 // reservation was about to be refunded (concurrent right passwords).
 func TestBeginWaitsForAnAttemptStillReserving(t *testing.T) {
-	th, keys := aliceThrottle(t)
+	th, keys := newTestThrottler(time.Hour)
 	l := &gateLimiter{Limiter: th.limiter, reserved: make(chan struct{}), proceed: make(chan struct{}), refusedAt: make(chan struct{})}
-	th.limiter, th.batch = l, nil
+	th.limiter = l
 
-	first := make(chan *Error, 1)
-	go func() {
-		a, e := th.begin(context.Background(), keys)
-		if e == nil {
-			a.end() // a right password: refunded
-		}
-		first <- e
-	}()
+	first := beginAsync(th, keys) // a right password: refunded
 	<-l.reserved
-	second := make(chan *Error, 1)
-	go func() {
-		a, e := th.begin(context.Background(), keys)
-		if e == nil {
-			a.end()
-		}
-		second <- e
-	}()
+	second := beginAsync(th, keys)
 	<-l.refusedAt
 	sh := th.pending.shard(keys[0].Key)
 	for waiting := false; !waiting; {
@@ -217,17 +193,4 @@ func TestBeginWaitsForAnAttemptStillReserving(t *testing.T) {
 	close(l.proceed)
 	assert.Nil(t, <-first)
 	assert.Nil(t, <-second, "it got the refunded slot")
-}
-
-// aliceThrottle returns the throttler of a new provider on a memory
-// store, waiting up to an hour for attempts in flight, and the keys of a
-// password attempt for alice from 192.0.2.1.
-func aliceThrottle(t *testing.T) (*throttler, [2]storage.LimitKey) {
-	t.Helper()
-	st := memory.New(memory.Config{})
-	p, err := New(Config{Clients: st, Tokens: st, AllowInsecureHTTP: true})
-	require.NoError(t, err)
-	th := p.throttle
-	th.maxWait = time.Hour
-	return th, th.passwordKeys("alice", netip.MustParseAddr("192.0.2.1"))
 }
