@@ -268,6 +268,7 @@ func TestOpenRedisCluster(t *testing.T) {
 func TestOpenParseErrorsHideThePassword(t *testing.T) {
 	for _, u := range []string{
 		"redis://:s3cret@127.0.0.1:badport/0",
+		"redis://u:s3cret/x@h:1/0", // net/url's own message quotes ":s3cret" as the port
 		"rediss://u:s3cret@[::1/0",
 		"redis+cluster://:s3cret@127.0.0.1:badport,h2:1",
 		"postgres://u:s3cret@127.0.0.1:badport/db",

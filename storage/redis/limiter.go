@@ -225,10 +225,10 @@ func (l *Limiter) Fail(ctx context.Context, key string, r storage.Rate) (time.Du
 // when it fits, atomically. An error is an outage of Redis or a cancelled
 // ctx; the failure may or may not have been counted.
 func (l *Limiter) Reserve(ctx context.Context, key string, r storage.Rate) (time.Duration, error) {
-	if err := checkLimiterRate(r); err != nil {
+	r, err := limiterRate(r)
+	if err != nil {
 		return 0, err
 	}
-	r = boundRate(r)
 	res, err := parseGCRA(gcraScript.run(ctx, l.client, 1, l.gcraArgs(key, r, r.Burst, 1)))
 	if err != nil {
 		return 0, limiterError(err)
@@ -250,10 +250,10 @@ func reserveWait(res gcraResult, r storage.Rate) time.Duration {
 // failure's cell off its TAT. An error is an outage of Redis or a
 // cancelled ctx; the refund may or may not have been made.
 func (l *Limiter) Refund(ctx context.Context, key string, r storage.Rate) error {
-	if err := checkLimiterRate(r); err != nil {
+	r, err := limiterRate(r)
+	if err != nil {
 		return err
 	}
-	r = boundRate(r)
 	if err := refundScript.run(ctx, l.client, 1, l.refundArgs(key, r)).Err(); err != nil {
 		return limiterError(err)
 	}
@@ -273,13 +273,13 @@ const undoTimeout = 5 * time.Second
 // sent); failures may or may not have been counted (those the replies
 // show reserved are refunded, as after a refusal).
 func (l *Limiter) ReserveAll(ctx context.Context, keys []storage.LimitKey) (refused int, retryAfter time.Duration, err error) {
-	if err := checkLimiterRates(keys); err != nil || len(keys) == 0 {
+	rates, err := limiterRates(keys)
+	if err != nil || len(keys) == 0 {
 		return -1, 0, err
 	}
 	calls := make([]scriptCall, len(keys))
 	for i, k := range keys {
-		r := boundRate(k.Rate)
-		calls[i] = gcraScript.call(1, l.gcraArgs(k.Key, r, r.Burst, 1))
+		calls[i] = gcraScript.call(1, l.gcraArgs(k.Key, rates[i], rates[i].Burst, 1))
 	}
 	cmds, perr := runPipelined(ctx, l.client, calls...)
 	refused = -1
@@ -292,9 +292,9 @@ func (l *Limiter) ReserveAll(ctx context.Context, keys []storage.LimitKey) (refu
 				perr = err
 			}
 		case res.ok:
-			undo = append(undo, refundScript.call(1, l.refundArgs(keys[i].Key, boundRate(keys[i].Rate))))
+			undo = append(undo, refundScript.call(1, l.refundArgs(keys[i].Key, rates[i])))
 		case refused < 0:
-			refused, retryAfter = i, reserveWait(res, boundRate(keys[i].Rate))
+			refused, retryAfter = i, reserveWait(res, rates[i])
 		}
 	}
 	if perr == nil && refused < 0 {
@@ -322,12 +322,13 @@ func (l *Limiter) ReserveAll(ctx context.Context, keys []storage.LimitKey) (refu
 // or an invalid Rate (then nothing is sent); the refunds may or may not
 // have been made.
 func (l *Limiter) RefundAll(ctx context.Context, keys []storage.LimitKey) error {
-	if err := checkLimiterRates(keys); err != nil || len(keys) == 0 {
+	rates, err := limiterRates(keys)
+	if err != nil || len(keys) == 0 {
 		return err
 	}
 	calls := make([]scriptCall, len(keys))
 	for i, k := range keys {
-		calls[i] = refundScript.call(1, l.refundArgs(k.Key, boundRate(k.Rate)))
+		calls[i] = refundScript.call(1, l.refundArgs(k.Key, rates[i]))
 	}
 	if _, err := runPipelined(ctx, l.client, calls...); err != nil {
 		return limiterError(err)
@@ -338,10 +339,10 @@ func (l *Limiter) RefundAll(ctx context.Context, keys []storage.LimitKey) error 
 // run runs the GCRA script at cost n in a bucket of 2*r.Burst-1 cells and
 // maps its result to the wait.
 func (l *Limiter) run(ctx context.Context, key string, r storage.Rate, n int) (time.Duration, error) {
-	if err := checkLimiterRate(r); err != nil {
+	r, err := limiterRate(r)
+	if err != nil {
 		return 0, err
 	}
-	r = boundRate(r)
 	res, err := parseGCRA(gcraScript.run(ctx, l.client, 1, l.gcraArgs(key, r, 2*r.Burst-1, n)))
 	if err != nil {
 		return 0, limiterError(err)
@@ -356,23 +357,27 @@ func (l *Limiter) run(ctx context.Context, key string, r storage.Rate, n int) (t
 	return min(wait, time.Duration(r.Burst)*r.Every), nil
 }
 
-// checkLimiterRates is checkLimiterRate of every key's Rate.
-func checkLimiterRates(keys []storage.LimitKey) error {
-	for _, k := range keys {
-		if err := checkLimiterRate(k.Rate); err != nil {
-			return err
+// limiterRates is limiterRate of every key's Rate.
+func limiterRates(keys []storage.LimitKey) ([]storage.Rate, error) {
+	rates := make([]storage.Rate, len(keys))
+	for i, k := range keys {
+		r, err := limiterRate(k.Rate)
+		if err != nil {
+			return nil, err
 		}
+		rates[i] = r
 	}
-	return nil
+	return rates, nil
 }
 
-// checkLimiterRate refuses a Rate that cannot throttle: ignoring it would
-// silently disable throttling.
-func checkLimiterRate(r storage.Rate) error {
+// limiterRate refuses a Rate that cannot throttle (ignoring it would
+// silently disable throttling), and returns a valid one bounded
+// (boundRate), the rate every script is given.
+func limiterRate(r storage.Rate) (storage.Rate, error) {
 	if r.Burst < 1 || r.Every <= 0 {
-		return fmt.Errorf("redis: limiter: invalid rate (Burst %d, Every %s): both must be positive", r.Burst, r.Every)
+		return r, fmt.Errorf("redis: limiter: invalid rate (Burst %d, Every %s): both must be positive", r.Burst, r.Every)
 	}
-	return nil
+	return boundRate(r), nil
 }
 
 // maxSpan bounds Burst*Every, about 9 years (the memory Limiter's bound

@@ -60,17 +60,24 @@ local function revoke(base, gkey, skey)
   end
   redis.call('HSET', gkey, 'revoked', '1')
 end
+-- pasthorizon returns nil when expiry exp is within index horizon ix,
+-- else the horizon to index the grant up to: want, or exp if later.
+local function pasthorizon(ix, exp, want)
+  if not lt(ix, exp) then return nil end
+  if lt(want, exp) then return exp end
+  return want
+end
 -- horizon judges a grant's index horizon ix (nil for a grant written
 -- before ix existed: then its old expiry) against its new expiry exp. It
 -- returns '0' and ix when exp is within it; else it records in the grant
 -- gkey, and returns with '1', the horizon the caller must then index the
--- grant up to: want, or exp if later.
+-- grant up to (pasthorizon).
 local function horizon(gkey, ix, old, exp, want)
   ix = ix or old
-  if not lt(ix, exp) then return '0', ix end
-  if lt(want, exp) then want = exp end
-  redis.call('HSET', gkey, 'ix', want)
-  return '1', want
+  local w = pasthorizon(ix, exp, want)
+  if not w then return '0', ix end
+  redis.call('HSET', gkey, 'ix', w)
+  return '1', w
 end
 -- pack returns its arguments (strings; nil reads as "") as one string,
 -- each as its length in bytes, ':' and itself, so that the client reads
@@ -140,14 +147,11 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   if #KEYS < 3 then return 'exists' end
   local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'created')
   if g[1] ~= ARGV[2] or g[2] ~= ARGV[3] or g[3] ~= ARGV[6] then return 'exists' end
-  for i = 3, #KEYS do
-    if redis.call('EXISTS', KEYS[i]) == 0 then return 'exists' end
-  end
+  -- Every token key there (CreateGrant refuses two of one hash).
+  if redis.call('EXISTS', unpack(KEYS, 3)) ~= #KEYS - 2 then return 'exists' end
   return 'ok'
 end
-for i = 3, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then return 'exists' end
-end
+if #KEYS > 2 and redis.call('EXISTS', unpack(KEYS, 3)) > 0 then return 'exists' end
 redis.call('HSET', KEYS[1], 'client', ARGV[2], 'user', ARGV[3], 'scopes', ARGV[4],
   'binding', ARGV[5], 'created', ARGV[6], 'code', ARGV[7], 'uname', ARGV[8],
   'expires', ARGV[9], 'revoked', '0', 'ix', ARGV[10])
@@ -253,11 +257,8 @@ local exp = g[3]
 if lt(exp, ARGV[2]) then exp = ARGV[2] end
 local ix = g[5] or g[3]
 if ARGV[7] == '1' and lt(ix, ARGV[4]) then ix = ARGV[4] end
-if lt(ix, exp) then
-  local want = ARGV[4]
-  if lt(want, exp) then want = exp end
-  return {g[1], g[2], exp, '0', want}
-end
+local want = pasthorizon(ix, exp, ARGV[4])
+if want then return {g[1], g[2], exp, '0', want} end
 if ARGV[7] == '1' and (not g[5] or lt(g[5], ix)) then redis.call('HSET', KEYS[1], 'ix', ix) end
 redis.call('HSET', KEYS[3], 'expires', ARGV[2])
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
