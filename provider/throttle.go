@@ -475,6 +475,11 @@ func (t *throttler) begin(ctx context.Context, keys [2]storage.LimitKey) (attemp
 		}
 		select {
 		case <-ended:
+			// Woken with no attempt ended (only refused ones left, which
+			// freed nothing): nothing to try again for.
+			if endsOf(shards) == ends {
+				return attempt{}, errThrottled(wait)
+			}
 		case <-deadline:
 			return attempt{}, errThrottled(wait)
 		case <-ctx.Done():
@@ -647,6 +652,11 @@ func (sh *pendingShard) leave(key string) { sh.release(key, false, false) }
 // release is done, or leave when ended is false.
 func (sh *pendingShard) release(key string, refunded, ended bool) {
 	sh.mu.Lock()
+	if ended {
+		// Counted under the lock, and before waking anyone: whoever finds
+		// the key gone from the map, or is woken, finds the count moved.
+		sh.ends.Add(1)
+	}
 	f := sh.m[key]
 	f.n--
 	if f.ended != nil && (refunded || f.n == 0) {
@@ -656,11 +666,6 @@ func (sh *pendingShard) release(key string, refunded, ended bool) {
 	if f.n == 0 {
 		delete(sh.m, key)
 		flights.Put(f)
-	}
-	if ended {
-		// Counted under the lock: whoever finds the key gone from the
-		// map also finds the count moved.
-		sh.ends.Add(1)
 	}
 	sh.mu.Unlock()
 }

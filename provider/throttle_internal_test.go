@@ -194,3 +194,43 @@ func TestBeginWaitsForAnAttemptStillReserving(t *testing.T) {
 	assert.Nil(t, <-first)
 	assert.Nil(t, <-second, "it got the refunded slot")
 }
+
+// refusingLimiter refuses every reservation and counts them; the first
+// together ones wait for each other, so that all are in flight at once.
+type refusingLimiter struct {
+	storage.Limiter
+	together int32
+	all      chan struct{} // closed when together reservations arrived
+	reserves atomic.Int32
+}
+
+func (l *refusingLimiter) Reserve(context.Context, string, storage.Rate) (time.Duration, error) {
+	switch n := l.reserves.Add(1); {
+	case n == l.together:
+		close(l.all)
+	case n < l.together:
+		<-l.all
+	}
+	return time.Minute, nil
+}
+
+// Concurrent attempts under a spent key each ask the limiter once: one
+// that wakes because the others were refused and left (freeing nothing)
+// answers 429 instead of reserving again, which on a shared limiter is a
+// round trip per wake-up, in a flood of refused requests.
+func TestRefusedAttemptsReserveOnceEach(t *testing.T) {
+	th, keys := newTestThrottler(time.Hour)
+	const n = 16
+	l := &refusingLimiter{Limiter: th.limiter, together: n, all: make(chan struct{})}
+	th.limiter = l
+	outs := make([]<-chan *Error, n)
+	for i := range outs {
+		outs[i] = beginAsync(th, keys)
+	}
+	for _, out := range outs {
+		e := <-out
+		require.NotNil(t, e)
+		assert.Equal(t, http.StatusTooManyRequests, e.Status)
+	}
+	assert.EqualValues(t, n, l.reserves.Load())
+}
