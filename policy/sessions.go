@@ -176,15 +176,9 @@ func secondsUntil(t, now time.Time) int64 {
 // clearCookie tells the browser to drop the session cookie, in the
 // response to r.
 func (s *Sessions) clearCookie(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{
-		Name:     s.name,
-		Value:    "",
-		Path:     "/",
-		MaxAge:   -1,
-		Secure:   s.secure || s.p.IsHTTPS(r),
-		HttpOnly: true,
-		SameSite: http.SameSiteLaxMode,
-	})
+	c := s.cookie(r, "", s.now())
+	c.MaxAge = -1
+	http.SetCookie(w, c)
 }
 
 // SignedInUser returns the ID of the user whose live session cookie r

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/oauth2provider/oauth2provider/internal/header"
-	"github.com/oauth2provider/oauth2provider/internal/loopback"
 	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -225,11 +224,12 @@ func (ar *authorizeRequest) clientAssured() bool {
 // a number), which would need the same checks.
 func otherMachine(host string) bool {
 	h := strings.TrimSuffix(strings.ToLower(host), ".")
-	if h == "" || strings.HasSuffix(h, ".localhost") || loopback.Host(h) {
+	if h == "" || h == "localhost" || strings.HasSuffix(h, ".localhost") {
 		return false
 	}
-	if ip, err := netip.ParseAddr(h); err == nil {
-		return !ip.Unmap().IsUnspecified() && !ip.Unmap().IsLoopback()
+	if ip, err := netip.ParseAddr(h); err == nil { // loopback or unspecified, mapped or not
+		ip = ip.Unmap()
+		return !ip.IsUnspecified() && !ip.IsLoopback()
 	}
 	last := h[strings.LastIndexByte(h, '.')+1:]
 	if strings.HasPrefix(last, "0x") || strings.Trim(last, "0123456789") == "" {

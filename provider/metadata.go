@@ -98,8 +98,8 @@ func validateEndpoints(cfg *Config) []error {
 // without the braces of a net/http pattern.
 func routablePath(u *url.URL) bool {
 	p := strings.TrimSuffix(u.Path, "/")
-	if p == "" {
-		return u.Path == "" || u.Path == "/"
+	if p == "" { // "" or "/"
+		return true
 	}
 	return p != "/" && path.Clean(p) == p && u.EscapedPath() == u.Path // escaping covers "{", "}" and spaces
 }
