@@ -25,7 +25,7 @@ func HelpOmits(t *testing.T, main func(), env, flagName, secret string) {
 		main()
 		return
 	}
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^"+t.Name()+"$")
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^"+t.Name()+"$") // #nosec G204 -- the test binary itself, to run this very test
 	cmd.Env = append(os.Environ(), asMain+"=1", env)
 	out, _ := cmd.CombinedOutput() // -help exits with a status of its own
 	if !strings.Contains(string(out), "-"+flagName) {
