@@ -31,7 +31,8 @@ var ErrInvalidCredentials = errors.New("provider: invalid username or password")
 // it succeeds; attempts are never serialized. An attempt over the limit
 // while others under its key are being checked in this process waits for
 // them rather than answering 429, as most of them will be refunded. A
-// limiter outage is a 503.
+// limiter outage is a 503. An attempt whose check panics stays counted
+// as failed.
 func (p *Provider) AuthenticateUser(r *http.Request, username, password string) (string, error) {
 	if p.cfg.Users == nil {
 		return "", &Error{Code: CodeUnsupportedGrantType, Description: "password authentication is not enabled", Status: http.StatusBadRequest}
@@ -54,8 +55,20 @@ func (p *Provider) authenticateUser(r *http.Request, ip netip.Addr, username, pa
 	if e != nil {
 		return "", e
 	}
-	defer a.end()
+	judged := false
+	defer func() {
+		if !judged {
+			// CheckAuth panicked: it may have judged the password first,
+			// and the client tells a panic (a dropped connection) from a
+			// success, so the failure reserved stays counted; a refund
+			// would make a checker that panics on wrong passwords an
+			// unthrottled guessing oracle.
+			a.failed = true
+		}
+		a.end()
+	}()
 	userID, err := p.cfg.Users.CheckAuth(r.Context(), username, password)
+	judged = true
 	switch {
 	case errors.Is(err, authcheck.ErrInvalidCredentials):
 		ev := Event{Type: EventUserAuthFailed, IP: ip, Reason: "invalid username or password"}

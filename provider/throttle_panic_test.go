@@ -1,0 +1,41 @@
+package provider_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/provider"
+)
+
+// TestThrottlePanickingCheckerIsNotRefunded: a checker that panics after
+// judging a password (here on every wrong one, as an audit hook that is
+// nil on the failure path would) must not get its attempt refunded: the
+// client sees the panic (a dropped connection) and learns the password
+// was wrong, so an unthrottled panic would be an unlimited guessing
+// oracle, and a right password would then be found.
+func TestThrottlePanickingCheckerIsNotRefunded(t *testing.T) {
+	var audit map[string]int // nil: the failure path panics
+	checker := authcheck.Func(func(ctx context.Context, username, password string) (string, error) {
+		if username == "johndoe" && password == "foobar42" {
+			return "user-1", nil
+		}
+		audit[username]++ // panics
+		return "", authcheck.ErrInvalidCredentials
+	})
+	e := newEnv(t, func(c *provider.Config) { c.Users = checker })
+	guess := func() (panicked bool) {
+		defer func() { panicked = recover() != nil }()
+		e.do(req{form: wrongPassword(), basic: conf})
+		return false
+	}
+	for i := range provider.DefaultUserRate.Burst {
+		if !guess() {
+			t.Fatalf("guess %d did not reach the checker", i)
+		}
+	}
+	assertThrottled(t, e.do(req{form: password(), basic: conf}), "60")
+	assert.False(t, guess(), "a guess over the limit must be refused before the checker")
+}
