@@ -238,7 +238,9 @@ func (t *throttler) passwordKeys(username string, ip netip.Addr) [2]storage.Limi
 // foldUsername is the form of username its throttling key is made of,
 // so that the spellings a user database may take for one username count
 // as one: without surrounding white space (which MySQL's PAD SPACE
-// collations and many apps ignore), and, for a username that is not all
+// collations and many apps ignore), each run of white space inside it as
+// one space (as LDAP compares uids: see collapseSpace), and, for a
+// username that is not all
 // ASCII, without accents, invisible format characters (U+200B, U+FEFF,
 // the soft hyphen, …) and variation selectors, with the letters that have
 // no decomposition but that accent-insensitive collations take for a
@@ -265,10 +267,31 @@ func foldUsername(username string) string {
 			if g := prefoldUCA(f); g != f {
 				f = foldChain(g)
 			}
-			return f
+			return collapseSpace(f)
 		}
 	}
-	return strings.ToLower(username)
+	return collapseSpace(strings.ToLower(username))
+}
+
+// collapseSpace replaces each run of white space inside s, which has
+// none at either end, by one space: LDAP compares the usernames of a
+// directory (uid, cn: caseIgnoreMatch) with insignificant space handling
+// (RFC 4518 §2.6.1), where "john  doe" and "john\tdoe" are "john doe",
+// and many apps collapse what was typed the same way. A username without
+// such a run is s itself.
+func collapseSpace(s string) string {
+	space := false // the last rune was a space
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			if r != ' ' || space {
+				return strings.Join(strings.Fields(s), " ")
+			}
+			space = true
+		} else {
+			space = false
+		}
+	}
+	return s
 }
 
 // foldChain is foldUsername's fold of a username that is not all ASCII,

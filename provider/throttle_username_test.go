@@ -13,7 +13,8 @@ import (
 // default PAD SPACE, case-insensitive collations, citext, or an app that
 // trims and case-folds what was typed. Each such spelling of a username
 // must not be a fresh per-(username, IP) budget for guessing its
-// password: the throttling key ignores surrounding white space, accents
+// password: the throttling key ignores surrounding white space, takes a
+// run of white space inside for one space (LDAP), ignores accents
 // and compatibility forms (fullwidth letters), and folds case fully (Σ, σ
 // and ς; K and the Kelvin sign K; ß and ss), not only what
 // strings.ToLower maps.
@@ -27,6 +28,12 @@ func TestThrottleUsernameSpellingsShareABudget(t *testing.T) {
 	for _, c := range []struct{ name, first, variant string }{
 		{"trailing space", "johndoe", "johndoe "},
 		{"leading tab", "johndoe", "\tjohndoe"},
+		// LDAP's insignificant space handling (RFC 4518 §2.6.1), as in
+		// docs/user-database.md's directory checker: a run of white
+		// space inside a uid or cn is one space.
+		{"double space inside", "john doe", "john  doe"},
+		{"tab inside", "john doe", "john\tdoe"},
+		{"no-break spaces inside", "john doe", "JOHN\u00a0\u3000doe"},
 		{"Kelvin sign", "kelvin", "\u212aelvin"},
 		{"final sigma", "οδυσσεασ", "οδυσσεας"},
 		// Accent-insensitive collations (MySQL's default), NFKC, and
