@@ -10,7 +10,9 @@ import (
 )
 
 // ErrInvalidCredentials is what [Provider.AuthenticateUser] returns for an
-// unknown user or a wrong password, which it never tells apart.
+// unknown user or a wrong password, which it never tells apart. An
+// [authcheck.AuthChecker] that returns it (rather than
+// authcheck.ErrInvalidCredentials) is understood the same.
 var ErrInvalidCredentials = errors.New("provider: invalid username or password")
 
 // AuthenticateUser checks a resource owner's username and password with
@@ -70,7 +72,10 @@ func (p *Provider) authenticateUser(r *http.Request, ip netip.Addr, username, pa
 	userID, err := p.cfg.Users.CheckAuth(r.Context(), username, password)
 	judged = true
 	switch {
-	case errors.Is(err, authcheck.ErrInvalidCredentials):
+	// A checker may return this package's ErrInvalidCredentials, of the
+	// same name and meaning: taken for an outage, each wrong password
+	// would be a 503 and refunded, an unthrottled guessing oracle.
+	case errors.Is(err, authcheck.ErrInvalidCredentials), errors.Is(err, ErrInvalidCredentials):
 		ev := Event{Type: EventUserAuthFailed, IP: ip, Reason: "invalid username or password"}
 		if e := p.failed(r.Context(), &a, ev); e != nil {
 			return "", e
