@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"runtime/debug"
 	"time"
 )
 
@@ -109,10 +110,30 @@ func (p *Provider) emit(ctx context.Context, e Event) {
 		e.Time = p.now()
 	}
 	if p.cfg.Events != nil {
+		defer p.recoverHook(ctx, e)
 		p.cfg.Events(ctx, e)
 		return
 	}
 	logEvent(ctx, p.cfg.Logger, e)
+}
+
+// recoverHook, deferred around a call of Config.Events with e, stops a
+// panic of the hook there and logs it to Config.Logger (or slog's
+// default logger): the hook runs after the store has acted (tokens
+// issued, a refresh token consumed) or before it must act (a binding
+// mismatch's revocation), and a panic reaching the server would drop
+// the response the client needs, or skip the revocation.
+func (p *Provider) recoverHook(ctx context.Context, e Event) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	l := p.cfg.Logger
+	if l == nil {
+		l = slog.Default()
+	}
+	l.LogAttrs(ctx, slog.LevelError, "oauth2: Events hook panicked",
+		slog.String("event", string(e.Type)), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
 }
 
 // LogEvents returns a Config.Events hook that logs each event to l as

@@ -151,11 +151,13 @@ type Config struct {
 	ClientCacheTTL time.Duration
 
 	// Events receives the provider's security events ([Event]). It must
-	// be safe for concurrent use and quick. Nil means each event is
-	// logged to Logger.
+	// be safe for concurrent use and quick. A panic in it is recovered
+	// and logged to Logger, and the request goes on: it is called after
+	// tokens were issued or a refresh token consumed, whose response
+	// must reach the client. Nil means each event is logged to Logger.
 	Events func(context.Context, Event)
-	// Logger logs security events when Events is nil. Nil means
-	// slog.Default() at the time of each event.
+	// Logger logs security events when Events is nil, and panics of
+	// Events. Nil means slog.Default() at the time of each event.
 	Logger *slog.Logger
 
 	// Endpoints are the paths the handlers are mounted at, which the
