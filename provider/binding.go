@@ -155,9 +155,15 @@ func (p *Provider) bindingMatches(r *http.Request, ip netip.Addr, g *storage.Gra
 // EventBindingMismatch and returns [ErrInvalidToken] (joined with the
 // store's error when the revocation failed).
 func (p *Provider) bindingMismatch(ctx context.Context, ip netip.Addr, g *storage.Grant) error {
+	// Revoked first, so that the event says what happened.
+	err := p.revokeDetached(ctx, g.ID)
+	reason := "token presented from another client IP or User-Agent; grant revoked"
+	if err != nil {
+		reason = "token presented from another client IP or User-Agent; revoking the grant failed"
+	}
 	p.emit(ctx, Event{Type: EventBindingMismatch, ClientID: g.ClientID, UserID: g.UserID, GrantID: g.ID,
-		IP: ip, Reason: "token presented from another client IP or User-Agent; grant revoked"})
-	if err := p.revokeDetached(ctx, g.ID); err != nil {
+		IP: ip, Reason: reason})
+	if err != nil {
 		return errors.Join(ErrInvalidToken, fmt.Errorf("provider: revoke grant on binding mismatch: %w", err))
 	}
 	return ErrInvalidToken

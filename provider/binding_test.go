@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -259,4 +260,39 @@ func TestFingerprintAllocations(t *testing.T) {
 	r := apiRequest("192.0.2.1:1111", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36", "")
 	allocs := testing.AllocsPerRun(100, func() { e.p.Fingerprint(r) })
 	assert.LessOrEqual(t, allocs, 1.0, "allocations per fingerprint")
+}
+
+// A binding mismatch whose revocation failed is reported as such: an
+// event that says "grant revoked" would tell the operator that nothing
+// remains to be done while the grant lives on.
+func TestBindingMismatchEventTellsAFailedRevocation(t *testing.T) {
+	var events []provider.Event
+	var ft *flakyTokens
+	e := newEnv(t, func(c *provider.Config) {
+		c.BindingKey = bindingKey
+		ft = &flakyTokens{TokenStore: c.Tokens}
+		c.Tokens = ft
+		c.Events = func(_ context.Context, ev provider.Event) {
+			if ev.Type == provider.EventBindingMismatch {
+				events = append(events, ev)
+			}
+		}
+	})
+	tok := e.issueFrom(t, "192.0.2.1:4444", "Firefox")
+	ft.revokeErr = errors.New("connection refused")
+	_, err := e.p.ValidateAccessToken(apiRequest("192.0.2.1:5555", "curl/8", ""), tok["access_token"].(string))
+	require.ErrorIs(t, err, provider.ErrInvalidToken)
+	require.Len(t, events, 1)
+	assert.NotContains(t, events[0].Reason, "grant revoked")
+	assert.Equal(t, "token presented from another client IP or User-Agent; revoking the grant failed", events[0].Reason)
+	_, err = e.p.ValidateAccessToken(apiRequest("192.0.2.1:4444", "Firefox", ""), tok["access_token"].(string))
+	require.NoError(t, err, "the grant indeed lives on")
+
+	// Presented from elsewhere again once the store answers: revoked, and said so.
+	ft.revokeErr = nil
+	events = nil
+	_, err = e.p.ValidateAccessToken(apiRequest("192.0.2.1:5555", "curl/8", ""), tok["access_token"].(string))
+	require.ErrorIs(t, err, provider.ErrInvalidToken)
+	require.Len(t, events, 1)
+	assert.Equal(t, "token presented from another client IP or User-Agent; grant revoked", events[0].Reason)
 }

@@ -25,7 +25,8 @@ const (
 	// (RFC 7009).
 	EventGrantRevoked EventType = "grant_revoked"
 	// EventBindingMismatch: a bound token was presented by another user
-	// agent (see Config token binding).
+	// agent (see Config token binding). Reported once the provider tried
+	// to revoke its grant; Reason says whether that failed.
 	EventBindingMismatch EventType = "binding_mismatch"
 	// EventThrottled: failed attempts under a throttling key reached its
 	// limit; further attempts are refused with 429 until RetryAfter has
