@@ -21,6 +21,11 @@ const (
 	// EventRefreshReuse: a consumed refresh token was presented again;
 	// the store revoked its whole grant (RFC 9700 §4.14.2).
 	EventRefreshReuse EventType = "refresh_reuse_detected"
+	// EventCodeReuse: an authorization code was presented again after
+	// its exchange; the store revoked its grant, every token issued from
+	// the code (RFC 6749 §4.1.2): an intercepted code, or a client that
+	// exchanges twice.
+	EventCodeReuse EventType = "code_reuse_detected"
 	// EventGrantRevoked: a grant was revoked at the revocation endpoint
 	// (RFC 7009).
 	EventGrantRevoked EventType = "grant_revoked"

@@ -65,6 +65,10 @@ func (p *Provider) authorizationCodeGrant(r *http.Request, c *authenticatedClien
 		if e, ok := errors.AsType[*Error](err); ok {
 			return nil, e
 		}
+		if errors.Is(err, storage.ErrTokenReused) {
+			p.emit(r.Context(), Event{Type: EventCodeReuse, ClientID: c.ID, GrantID: ref.GrantID,
+				IP: c.ip, Reason: "consumed authorization code presented again; grant revoked"})
+		}
 		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrTokenReused) {
 			return nil, errInvalidGrant("invalid authorization code")
 		}

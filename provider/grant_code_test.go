@@ -2,8 +2,10 @@ package provider_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -129,6 +131,39 @@ func TestCodeGrantReuseRevokesTokens(t *testing.T) {
 	assert.ErrorIs(t, err, provider.ErrInvalidToken, "the access token issued from the code is revoked")
 	w := e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "client_id": {"spa"}, "refresh_token": {m["refresh_token"].(string)}}})
 	assertError(t, w, 400, "invalid_grant")
+}
+
+// A code presented again is reported, as a refresh token presented again
+// is: it revoked a grant, which logs its user out, and it is the sign of
+// an intercepted code (RFC 6749 §10.5, RFC 9700 §4.5).
+func TestCodeGrantReuseIsReported(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		events []provider.Event
+	)
+	e := newAuthzEnv(t, func(c *provider.Config) {
+		c.Events = func(_ context.Context, ev provider.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, ev)
+		}
+	}, nil)
+	code := e.code(t, spaParams(), "user-1")
+	m := assertToken(t, e.do(req{form: exchange(code)}))
+	ti, err := e.validate(m["access_token"].(string))
+	require.NoError(t, err)
+	mu.Lock()
+	events = nil
+	mu.Unlock()
+
+	assertError(t, e.do(req{form: exchange(code)}), 400, "invalid_grant")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, events, 1, "the replay is reported")
+	assert.Equal(t, provider.Event{Type: provider.EventCodeReuse, Time: e.clock.Now(), ClientID: "spa",
+		GrantID: ti.Grant.ID, IP: netip.MustParseAddr("192.0.2.1"),
+		Reason: "consumed authorization code presented again; grant revoked"}, events[0])
+	assert.Equal(t, slog.LevelWarn, events[0].Level())
 }
 
 // Of N concurrent exchanges of one code over HTTP exactly one wins; the
