@@ -569,12 +569,19 @@ func (t *throttler) refund(ctx context.Context, keys []storage.LimitKey) {
 }
 
 // fail keeps the failures the attempt reserved and returns the longest
-// wait they leave. A limiter outage is a 503.
+// wait they leave. A limiter outage is a 503. The wait is read even if
+// the client has gone, within detachedTimeout, as refund does: the
+// failure is counted all the same, and must be reported.
 func (a *attempt) fail(ctx context.Context) (time.Duration, *Error) {
 	if a.t == nil {
 		return 0, nil
 	}
 	a.failed = true
+	if !a.t.inProcess {
+		var cancel context.CancelFunc
+		ctx, cancel = detached(ctx)
+		defer cancel()
+	}
 	var wait time.Duration
 	for _, k := range a.keys {
 		d, err := a.t.limiter.Throttled(ctx, k.Key, k.Rate)

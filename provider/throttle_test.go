@@ -23,6 +23,7 @@ import (
 	"github.com/oauth2provider/oauth2provider/internal/testenv"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
 	redisstore "github.com/oauth2provider/oauth2provider/storage/redis"
 )
 
@@ -458,3 +459,68 @@ func TestThrottleSharedRedisLimiterConcurrentGuessing(t *testing.T) {
 }
 
 var _ authcheck.AuthChecker = (*countingUsers)(nil)
+
+// ctxLimiter is an in-process limiter that answers as a networked one
+// does once the caller's context is done: with its error.
+type ctxLimiter struct{ storage.Limiter }
+
+func (l ctxLimiter) Throttled(ctx context.Context, key string, r storage.Rate) (time.Duration, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return l.Limiter.Throttled(ctx, key, r)
+}
+
+func (l ctxLimiter) Reserve(ctx context.Context, key string, r storage.Rate) (time.Duration, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return l.Limiter.Reserve(ctx, key, r)
+}
+
+func (l ctxLimiter) Refund(ctx context.Context, key string, r storage.Rate) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return l.Limiter.Refund(ctx, key, r)
+}
+
+// A wrong password whose client hung up while it was checked (a password
+// hash does not stop for a cancelled context) is counted, and so must be
+// reported: on a networked limiter the wait read with the request's
+// context failed, and the guess and the throttling it led to went
+// unreported, though counted.
+func TestThrottleFailureOfAGoneClientIsReported(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		events []provider.EventType
+	)
+	cancels := make(chan context.CancelFunc, 1)
+	e := newEnv(t, func(c *provider.Config) {
+		c.Limiter = ctxLimiter{memory.NewLimiter(memory.LimiterConfig{Now: c.Now})}
+		c.Users = authcheck.Func(func(ctx context.Context, username, password string) (string, error) {
+			(<-cancels)() // the client hangs up while its password is checked
+			return "", authcheck.ErrInvalidCredentials
+		})
+		c.Events = func(_ context.Context, ev provider.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, ev.Type)
+		}
+	})
+	for range provider.DefaultUserRate.Burst {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancels <- cancel
+		e.do(req{form: wrongPassword(), basic: conf, ctx: ctx})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := make([]provider.EventType, 0, provider.DefaultUserRate.Burst+1)
+	for range provider.DefaultUserRate.Burst {
+		want = append(want, provider.EventUserAuthFailed)
+	}
+	want = append(want, provider.EventThrottled)
+	assert.Equal(t, want, events, "every counted failure is reported, and the throttling it led to")
+	// And counted: the next attempt, from a client that stays, waits.
+	assertThrottled(t, e.do(req{form: password(), basic: conf}), "60")
+}
