@@ -111,11 +111,15 @@ func (e Event) Attrs() []slog.Attr {
 // Config.Logger (or slog's default logger, looked up now). It fills in
 // Time. Code of the provider calls it wherever a security event happens,
 // e.g. p.emit(ctx, Event{Type: EventBindingMismatch, GrantID: id, ...}).
+// The hook gets ctx without its cancellation (its values kept): what the
+// event reports happened, whether or not the client is still there, and
+// a hook that sends it on must not drop it when the client has gone.
 func (p *Provider) emit(ctx context.Context, e Event) {
 	if e.Time.IsZero() {
 		e.Time = p.now()
 	}
 	if p.cfg.Events != nil {
+		ctx = context.WithoutCancel(ctx)
 		defer p.recoverHook(ctx, e)
 		p.cfg.Events(ctx, e)
 		return

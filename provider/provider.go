@@ -151,7 +151,9 @@ type Config struct {
 	ClientCacheTTL time.Duration
 
 	// Events receives the provider's security events ([Event]). It must
-	// be safe for concurrent use and quick. A panic in it is recovered
+	// be safe for concurrent use and quick. Its context carries the
+	// request's values but not its cancellation: the event happened
+	// even if the client has gone. A panic in it is recovered
 	// and logged to Logger, and the request goes on: it is called after
 	// tokens were issued or a refresh token consumed, whose response
 	// must reach the client. Nil means each event is logged to Logger.

@@ -218,3 +218,27 @@ func TestRevocationOutlivesTheClient(t *testing.T) {
 	_, err := e.validate(at)
 	assert.ErrorIs(t, err, provider.ErrInvalidToken, "revoked")
 }
+
+// The grant_revoked event of a revocation whose client has gone reaches
+// the Events hook with a context that is not cancelled: a hook that
+// sends it on (an audit service) would otherwise drop it.
+func TestRevocationEventOutlivesTheClient(t *testing.T) {
+	var got []any
+	e := newEnv(t, func(c *provider.Config) {
+		c.Events = func(ctx context.Context, ev provider.Event) {
+			if ev.Type == provider.EventGrantRevoked {
+				got = append(got, ctx.Err(), ctx.Value(ctxKey{}))
+			}
+		}
+	})
+	at := e.issue(t)["access_token"].(string)
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "trace-1"))
+	cancel()
+	w := httptest.NewRecorder()
+	e.p.RevokeHandler().ServeHTTP(w, req{form: tokenForm(at), basic: conf}.build().WithContext(ctx))
+	assertRevoked200(t, w)
+	assert.Equal(t, []any{nil, "trace-1"}, got, "one event, its context not cancelled, its values kept")
+}
+
+// ctxKey is a context key of the tests.
+type ctxKey struct{}
