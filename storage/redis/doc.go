@@ -57,11 +57,12 @@
 // the grant's lifetime beyond its expiry (its index horizon, recorded in
 // the grant): before a grant is created (a stale entry is harmless,
 // as revocation through an index checks the grant's user or client), and
-// after an exchange moves a grant's expiry past its horizon. An extension
-// past the horizon indexes the grant first and extends it only then (its
-// script runs twice, around the index call), so that an index write that
-// fails leaves the token at its old expiry, covered by its entries, rather
-// than an entry that expires before its grant. RevokeUser and
+// before an exchange or an extension moves a grant's expiry past its
+// horizon: its script then writes nothing and runs again after the index
+// call, so that an index write that fails leaves the grant as it was
+// (the presented token not consumed, the token at its old expiry),
+// covered by its entries, rather than an entry that expires before its
+// grant. RevokeUser and
 // RevokeClient read the index in order of score, a page of about 256
 // entries at a time, on the slot's master, and revoke each page's grants
 // with one script each, sent in one pipeline per page, each grant atomically

@@ -412,3 +412,37 @@ func TestIndexKeepsEntriesForInstancesWithClocksBehind(t *testing.T) {
 		assert.False(t, h.live(storage.KindAccess, access), "B no longer accepts the revoked user's token")
 	})
 }
+
+// An exchange whose new expiry passes the grant's index horizon, and
+// whose index write then fails (the user's index on another node,
+// failing over), consumes nothing: the client's retry with the same
+// refresh token is no reuse, and succeeds once the index can be written.
+// The grant is then indexed up to its new expiry, so that RevokeUser finds
+// it after the first index entry has expired.
+func TestExchangeIndexFailureConsumesNothing(t *testing.T) {
+	f := &failNth{n: 1, sc: indexScript}
+	h := newHookedHarness(t, f)
+	start := h.clk.Now()
+	_, _, refresh := h.grant("web", "alice", 24*time.Hour) // indexed to 30 h
+
+	h.clk.Advance(8 * time.Hour)
+	x, next := h.exchange("web", refresh) // a 24 h refresh token: to 32 h, past 30 h
+	f.armed.Store(true)
+	_, err := h.s.ExchangeToken(h.ctx, x)
+	f.armed.Store(false)
+	require.ErrorIs(t, err, errCallFailed)
+	assert.True(t, h.live(storage.KindRefresh, refresh), "the presented token is not consumed")
+	assert.False(t, h.live(storage.KindRefresh, next[1]), "no new token is stored")
+
+	g, err := h.s.ExchangeToken(h.ctx, x)
+	require.NoError(t, err, "the retry is no reuse")
+	assert.Equal(t, "alice", g.UserID)
+	assert.True(t, h.live(storage.KindRefresh, next[1]))
+
+	h.clk.Advance(start.Add(31 * time.Hour).Sub(h.clk.Now())) // the first index entry's score has passed
+	_, _, _ = h.grant("web", "alice", time.Hour)              // a new login prunes the index
+	n, err := h.s.RevokeUser(h.ctx, "alice")
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "both of alice's grants, the exchanged one included")
+	assert.False(t, h.live(storage.KindRefresh, next[1]))
+}

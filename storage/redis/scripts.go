@@ -67,18 +67,6 @@ local function pasthorizon(ix, exp, want)
   if lt(want, exp) then return exp end
   return want
 end
--- horizon judges a grant's index horizon ix (nil for a grant written
--- before ix existed: then its old expiry) against its new expiry exp. It
--- returns '0' and ix when exp is within it; else it records in the grant
--- gkey, and returns with '1', the horizon the caller must then index the
--- grant up to (pasthorizon).
-local function horizon(gkey, ix, old, exp, want)
-  ix = ix or old
-  local w = pasthorizon(ix, exp, want)
-  if not w then return '0', ix end
-  redis.call('HSET', gkey, 'ix', w)
-  return '1', w
-end
 -- pack returns its arguments (strings; nil reads as "") as one string,
 -- each as its length in bytes, ':' and itself, so that the client reads
 -- a reply of many values as one string (see unpack).
@@ -92,25 +80,23 @@ local function pack(...)
   end
   return table.concat(t)
 end
--- packgrant packs an exchange's eleven reply values (strings) as unpack
--- reads them: the byte 11, each value's length as a byte, then the values.
+-- packgrant packs an exchange's nine reply values (strings) as unpack
+-- reads them: the byte 9, each value's length as a byte, then the values.
 -- It formats no number, which makes it about six times cheaper than pack
 -- (callgrind); a value of 256 bytes or more falls back to pack.
-local function packgrant(a, b, c, d, e, f, g, h, i, j, k)
-  local la, lb, lc, ld, le, lf, lg, lh, li, lj, lk = #a, #b, #c, #d, #e, #f, #g, #h, #i, #j, #k
-  if math.max(la, lb, lc, ld, le, lf, lg, lh, li, lj, lk) > 255 then
-    return pack(a, b, c, d, e, f, g, h, i, j, k)
+local function packgrant(a, b, c, d, e, f, g, h, i)
+  local la, lb, lc, ld, le, lf, lg, lh, li = #a, #b, #c, #d, #e, #f, #g, #h, #i
+  if math.max(la, lb, lc, ld, le, lf, lg, lh, li) > 255 then
+    return pack(a, b, c, d, e, f, g, h, i)
   end
-  return string.char(11, la, lb, lc, ld, le, lf, lg, lh, li, lj, lk) .. a .. b .. c .. d .. e .. f .. g .. h .. i .. j .. k
+  return string.char(9, la, lb, lc, ld, le, lf, lg, lh, li) .. a .. b .. c .. d .. e .. f .. g .. h .. i
 end
 -- puttokens writes a token hash under each of KEYS[j..], from seven ARGV
 -- values each, the first at ARGV[i] (hex, kind, scopes, issued, expires,
 -- TTL and score in ms), with its TTL, and adds them all to the set skey
--- with one ZADD. It returns the latest of exp and their expiries and,
--- when that is a token's, its TTL (else nil).
-local function puttokens(j, i, skey, exp)
+-- with one ZADD.
+local function puttokens(j, i, skey)
   local z = {}
-  local expttl
   for k = j, #KEYS do
     local a = i + (k - j) * 7
     redis.call('HSET', KEYS[k], 'kind', ARGV[a+1], 'scopes', ARGV[a+2],
@@ -118,10 +104,8 @@ local function puttokens(j, i, skey, exp)
     redis.call('PEXPIRE', KEYS[k], ARGV[a+5])
     z[#z+1] = ARGV[a+6]
     z[#z+1] = ARGV[a]
-    if lt(exp, ARGV[a+4]) then exp, expttl = ARGV[a+4], ARGV[a+5] end
   end
   if #z > 0 then redis.call('ZADD', skey, unpack(z)) end
-  return exp, expttl
 end
 `
 
@@ -157,7 +141,7 @@ redis.call('HSET', KEYS[1], 'client', ARGV[2], 'user', ARGV[3], 'scopes', ARGV[4
   'expires', ARGV[9], 'revoked', '0', 'ix', ARGV[10])
 local t = ARGV[11]
 redis.call('PEXPIRE', KEYS[1], t)
-puttokens(3, 12, KEYS[2], ARGV[9])
+puttokens(3, 12, KEYS[2])
 if #KEYS > 2 then redis.call('PEXPIRE', KEYS[2], t) end
 return 'ok'
 `)
@@ -169,12 +153,18 @@ return 'ok'
 // seven grantFields, ix (the index horizon to record should the grant's
 // expiry pass the recorded one), the pruning bound ("(" and now in ms),
 // bind (the binding to give the grant when it has none, Exchange.Bind;
-// empty: none), then seven values per new token (as createScript's).
+// empty: none), held (the horizon the caller has just indexed the grant
+// up to, which then counts as held, or empty), then seven values per new
+// token (as createScript's).
 // Returns, packed (see unpack), "nf", "reused" (the grant is revoked),
-// "exists", "changed" (the guard failed), or "ok", seven grantFields,
-// expires, reindex ("1" when the grant's expiry passed its recorded ix,
-// which is then raised: the caller must index the grant up to the
-// returned ix), ix. "peek" stops before any write, after the reuse check.
+// "exists", "changed" (the guard failed), "index" with the horizon to
+// index the grant up to, its user and client (the new expiry passes the
+// horizon its index entries hold: nothing was written; the caller indexes
+// the grant, then runs the script again with held set), or "ok", seven
+// grantFields and expires. So an exchange never consumes a token and then
+// fails for want of an index write, which would leave the client only a
+// consumed token to retry with, and retrying it is reuse. "peek" stops
+// before any write, after the reuse check.
 // A commit run again with the same arguments, as go-redis does when a
 // reply is lost (MaxRetries), answers "ok" again instead of "reused": the
 // consumed token records (in "by") the first new token's hex, which only
@@ -190,18 +180,16 @@ g[7] = g[7] or ''
 if t[3] ~= '0' then
   -- The very exchange that consumed it, sent again (its reply was lost
   -- and the client retried): its first new token is the token's mark.
-  -- It answers as it did, but for reindex, since the first run may have
-  -- raised ix with nobody left to index the grant (indexing is idempotent).
-  if ARGV[5] == 'commit' and #KEYS > 3 and t[4] == ARGV[17] then
+  if ARGV[5] == 'commit' and #KEYS > 3 and t[4] == ARGV[18] then
     if g[9] ~= '0' then return pack('nf') end
-    return packgrant('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], '1', g[10] or g[8])
+    return packgrant('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8])
   end
   revoke(ARGV[4], KEYS[1], KEYS[2])
   return pack('reused')
 end
 if g[9] ~= '0' then return pack('nf') end
 if ARGV[5] == 'peek' then
-  return pack('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], '0', g[10] or g[8])
+  return pack('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8])
 end
 if ARGV[6] == '1' then
   for i = 1, 7 do
@@ -209,12 +197,23 @@ if ARGV[6] == '1' then
   end
 end
 if #KEYS > 3 and redis.call('EXISTS', unpack(KEYS, 4)) > 0 then return pack('exists') end
+-- The grant's new expiry (and its TTL, when it is a new token's), and
+-- whether the grant's index entries hold it.
+local exp, expttl = g[8], nil
+for k = 4, #KEYS do
+  local a = 18 + (k - 4) * 7
+  if lt(exp, ARGV[a+4]) then exp, expttl = ARGV[a+4], ARGV[a+5] end
+end
+local ix = g[10] or g[8]
+if ARGV[17] ~= '' and lt(ix, ARGV[17]) then ix = ARGV[17] end
+local want = pasthorizon(ix, exp, ARGV[14])
+if want then return pack('index', want, g[2], g[1]) end
 if #KEYS > 3 then
-  redis.call('HSET', KEYS[3], 'consumed', '1', 'by', ARGV[17])
+  redis.call('HSET', KEYS[3], 'consumed', '1', 'by', ARGV[18])
 else
   redis.call('HSET', KEYS[3], 'consumed', '1')
 end
-local exp, expttl = puttokens(4, 17, KEYS[2], g[8])
+puttokens(4, 18, KEYS[2])
 if ARGV[16] ~= '' and g[4] == '' then
   g[4] = ARGV[16]
   redis.call('HSET', KEYS[1], 'binding', g[4])
@@ -226,9 +225,9 @@ if exp ~= g[8] then
 else
   expttl = ttl(exp, now)
 end
-local reindex, ix = horizon(KEYS[1], g[10], g[8], exp, ARGV[14])
+if ix ~= (g[10] or g[8]) then redis.call('HSET', KEYS[1], 'ix', ix) end
 redis.call('PEXPIRE', KEYS[2], expttl)
-return packgrant('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], exp, reindex, ix)
+return packgrant('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], exp)
 `)
 
 // extendScript moves a live token's expiry, and its grant's when later,

@@ -176,11 +176,12 @@ type lookupCommands struct {
 // without writing (it does revoke the grant on reuse), Check runs on the
 // grant it returned, and a second script re-validates everything and
 // commits only if the grant is unchanged, so Check's verdict holds for the
-// state that is committed. When the exchange moved the grant's expiry, the
-// user and client indexes are updated after the script; if that fails the
-// error is returned although the exchange committed (failing closed: the
-// caller never sees the new tokens, and RevokeUser keeps finding the grant
-// until its old expiry). x.Bind is written to the grant's binding field by
+// state that is committed. When the exchange would move the grant's expiry
+// past its index horizon, the committing script writes nothing and says
+// so; the user and client indexes are raised (one more round trip), then
+// the script runs again (a third). Should indexing fail, nothing was
+// consumed and the error is returned: the client's retry with the same
+// token is no reuse. x.Bind is written to the grant's binding field by
 // the committing script, when that field is empty.
 func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
 	const op = "exchange token"
@@ -209,6 +210,9 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 		peek := append(append(make([]string, 0, 3+len(v)-head), v[:3]...), v[head:]...)
 		peek[3+guard-head-1] = "peek"
 		g, raw, err := s.runExchange(ctx, 3, peek, gid)
+		if err == nil && g == nil { // a peek never asks for indexing
+			err = errors.New("unexpected script reply")
+		}
 		if err != nil {
 			return nil, wrap(op, err)
 		}
@@ -227,44 +231,64 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 			issueExp = t.ExpiresAt
 		}
 	}
-	v = append(v, instant(indexHorizon(now, issueExp)), string(strconv.AppendInt([]byte{'('}, scoreMillis(now), 10)), x.Bind)
+	v = append(v, instant(indexHorizon(now, issueExp)), string(strconv.AppendInt([]byte{'('}, scoreMillis(now), 10)), x.Bind, "")
+	held := len(v) - 1
 	var err error
 	for i := range x.Issue {
 		if v, err = appendToken(v, v[3+i], now, &x.Issue[i]); err != nil {
 			return nil, fmt.Errorf("redis: %s: %w", op, err)
 		}
 	}
-	g, raw, err := s.runExchange(ctx, nkeys, v, gid)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	if raw[len(raw)-2] == "1" { // the grant's expiry passed its index horizon
-		ix, err := decTime(raw[len(raw)-1])
+	for range 3 {
+		g, raw, err := s.runExchange(ctx, nkeys, v, gid)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		if g != nil {
+			return g, nil
+		}
+		// The new expiry passes the horizon the grant's index entries
+		// hold: index it that far, then exchange (see exchangeScript).
+		// Should indexing fail, nothing was consumed.
+		ix, err := decTime(raw[0])
 		if err != nil {
 			return nil, fmt.Errorf("redis: %s: %w", op, err)
 		}
-		if err := s.index(ctx, now, gid, g.UserID, g.ClientID, ix); err != nil {
+		if err := s.index(ctx, now, gid, raw[1], raw[2], ix); err != nil {
 			return nil, wrap(op, err)
 		}
+		v[held] = raw[0]
 	}
-	return g, nil
+	// Each run found the grant's expiry moved past what was indexed
+	// (concurrent extensions): give up rather than loop.
+	return nil, fmt.Errorf("redis: %s: %w", op, errIndexRace)
 }
+
+// errIndexRace is ExchangeToken's error when the grant's expiry kept
+// moving past its index entries while it indexed them.
+var errIndexRace = errors.New("grant expiry moved while indexing it; try again")
 
 // runExchange runs exchangeScript on the keys and arguments v, the first
 // nkeys of them keys, and decodes its reply. It returns the grant and the
-// raw reply after the status: the grantFields values, expires, the
-// reindex flag and the index horizon.
+// raw reply after the status: the grantFields values and expires; or, for
+// "index", a nil grant and the horizon, user ID and client ID the grant
+// must be indexed with first.
 func (s *Store) runExchange(ctx context.Context, nkeys int, v []string, gid string) (*storage.Grant, []string, error) {
 	res, err := exchangeScript.run(ctx, s.rdb, nkeys, v).Text()
 	if err != nil {
 		return nil, nil, err
 	}
-	vals, ok := unpack(make([]string, 0, len(grantFields)+4), res)
+	vals, ok := unpack(make([]string, 0, len(grantFields)+2), res)
 	if !ok || len(vals) == 0 {
 		return nil, nil, errors.New("unexpected script reply")
 	}
 	switch vals[0] {
 	case "ok":
+	case "index":
+		if len(vals) != 4 {
+			return nil, nil, errors.New("unexpected script reply")
+		}
+		return nil, vals[1:], nil
 	case "nf", "changed":
 		return nil, nil, storage.ErrNotFound
 	case "reused":
@@ -274,7 +298,7 @@ func (s *Store) runExchange(ctx context.Context, nkeys int, v []string, gid stri
 	default:
 		return nil, nil, errors.New("unexpected script reply")
 	}
-	if len(vals) != len(grantFields)+4 {
+	if len(vals) != len(grantFields)+2 {
 		return nil, nil, errors.New("unexpected script reply")
 	}
 	g := &storage.Grant{}
