@@ -807,3 +807,35 @@ func TestPlainHTTPOriginOfTheSameHost(t *testing.T) {
 		})
 	}
 }
+
+// A trusted proxy that reaches the app over TLS (re-encrypting, as a
+// load balancer with HTTPS targets does) but says X-Forwarded-Proto: http
+// took the client's request in the clear: a bearer token or a password
+// that came with it has travelled unencrypted, and is refused as over
+// plain HTTP. The TLS hop between the proxy and the app does not count.
+func TestTrustedProxyPlainHTTPBeatsTheTLSHop(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	bearer := e.token(t, "grant_type=password&username=johndoe&password=foobar42&scope=read")
+	viaProxy := func(method, path, proto string, body url.Values) *http.Request {
+		r := reqOpts{remoteAddr: "10.0.0.2:5000", xff: "192.0.2.1", bearer: "Bearer " + bearer}.build(method, path, body)
+		require.NotNil(t, r.TLS, "the hop from the proxy is TLS")
+		r.Header.Set("X-Forwarded-Proto", proto)
+		return r
+	}
+	for _, h := range []http.Handler{policy.Bearer(e.p)(echo), policy.CookieOrBearer(e.s)(echo)} {
+		w := serve(h, viaProxy(http.MethodGet, "/me", "http", nil))
+		require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+		assert.Equal(t, "invalid_request", errorCode(t, w))
+		assert.Equal(t, 200, serve(h, viaProxy(http.MethodGet, "/me", "https", nil)).Code, "the proxy took it over HTTPS")
+	}
+	w := serve(e.s.LoginHandler(), viaProxy(http.MethodPost, "/login", "http", loginForm("johndoe", "foobar42")))
+	assert.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+	assert.Empty(t, w.Header().Values("Set-Cookie"))
+	w = serve(e.s.LoginHandler(), viaProxy(http.MethodPost, "/login", "https", loginForm("johndoe", "foobar42")))
+	assert.Equal(t, http.StatusOK, w.Code, w.Body.String())
+
+	// From anyone else the header is not believed, either way.
+	r := reqOpts{bearer: "Bearer " + bearer}.build(http.MethodGet, "/me", nil)
+	r.Header.Set("X-Forwarded-Proto", "http")
+	assert.Equal(t, 200, serve(policy.Bearer(e.p)(echo), r).Code, "an untrusted peer's header changes nothing")
+}

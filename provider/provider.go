@@ -62,7 +62,8 @@ type Config struct {
 	// AllowInsecureHTTP lets the endpoints serve over plain HTTP, for
 	// development. False means a request that did not arrive over TLS (or
 	// through a trusted proxy that says X-Forwarded-Proto: https) is
-	// refused with invalid_request.
+	// refused with invalid_request, as is one whose trusted proxy says
+	// another X-Forwarded-Proto even over a TLS hop (Provider.IsHTTPS).
 	AllowInsecureHTTP bool
 	// TrustedProxies are the networks of reverse proxies whose
 	// X-Forwarded-Proto and X-Forwarded-For headers are believed. Nil means

@@ -60,19 +60,22 @@ func lastListValue(vs []string) string {
 	return strings.TrimSpace(v)
 }
 
-// IsHTTPS reports whether r reached us over TLS: r.TLS is set, or r came
-// from a trusted proxy (Config.TrustedProxies, Config.TrustUnixSocketProxy)
-// whose X-Forwarded-Proto is
-// "https". The header is ignored from anyone else, since a client can set
+// IsHTTPS reports whether the client sent r over TLS. From a trusted
+// proxy (Config.TrustedProxies, Config.TrustUnixSocketProxy) that sends
+// X-Forwarded-Proto, that header says, whatever the hop from the proxy to
+// us: "https" is HTTPS, anything else is not, even when the proxy reached
+// us over TLS (a load balancer that re-encrypts to its targets took the
+// client's request in the clear when it says "http"). Otherwise r.TLS
+// says. The header is ignored from anyone else, since a client can set
 // it at will.
 func (p *Provider) IsHTTPS(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
+	if len(p.cfg.TrustedProxies) == 0 && !p.cfg.TrustUnixSocketProxy {
+		return r.TLS != nil // no proxy to believe: spare parsing RemoteAddr
 	}
-	if !p.fromTrustedProxy(r, remoteAddr(r)) {
-		return false
+	if vs := r.Header["X-Forwarded-Proto"]; len(vs) > 0 && p.fromTrustedProxy(r, remoteAddr(r)) {
+		return strings.EqualFold(lastListValue(vs), "https")
 	}
-	return strings.EqualFold(lastListValue(r.Header["X-Forwarded-Proto"]), "https")
+	return r.TLS != nil
 }
 
 // SecureEnough reports whether r may carry credentials: it came over
