@@ -11,12 +11,14 @@ import (
 // cookieFailures are the precomputed error answers of a cookie-checking
 // policy; the challenge differs between Cookie and CookieOrBearer.
 type cookieFailures struct {
-	noCredentials, invalid, crossOrigin, unavailable failure
+	noCredentials, plainHTTP, invalid, crossOrigin, unavailable failure
 }
 
 func newCookieFailures(challenge, noCredentialsDesc string) cookieFailures {
 	return cookieFailures{
 		noCredentials: newFailure(http.StatusUnauthorized, challenge, "unauthorized", noCredentialsDesc),
+		plainHTTP: newFailure(http.StatusBadRequest, challenge,
+			provider.CodeInvalidRequest, "HTTPS is required"),
 		invalid: newFailure(http.StatusUnauthorized, challenge,
 			provider.CodeInvalidToken, "the session is invalid, expired or ended"),
 		crossOrigin: newFailure(http.StatusForbidden, challenge,
@@ -34,6 +36,11 @@ func newCookieFailures(challenge, noCredentialsDesc string) cookieFailures {
 // net/http.CrossOriginProtection: a cross-origin browser request is 403
 // even with a valid cookie. With SessionConfig.Sliding the session is
 // renewed on use.
+//
+// A cookie presented in a request that is not
+// [provider.Provider.SecureEnough] (it did not come over HTTPS, and the
+// provider does not allow plain HTTP) is refused, 400 invalid_request,
+// like a bearer token: the session is not used, nor slid.
 //
 // Failures are JSON (error, error_description) with Cache-Control:
 // no-store: no cookie is 401 unauthorized; an invalid, expired or ended
@@ -62,6 +69,11 @@ func (s *Sessions) serveCookie(w http.ResponseWriter, r *http.Request, next http
 	raw := s.sessionToken(r)
 	if raw == "" {
 		f.noCredentials.write(w)
+		return
+	}
+	// A credential that came in the clear is not used, as under Bearer.
+	if !s.p.SecureEnough(r) {
+		f.plainHTTP.write(w)
 		return
 	}
 	// Cheap before costly: the CSRF check needs no store lookup.

@@ -10,7 +10,8 @@ import "net/http"
 //     token counts, exactly as under [Bearer], and a cookie it also carries
 //     is ignored. A bad token is refused even next to a valid cookie.
 //   - A request without one is authenticated by the session cookie of s,
-//     exactly as under [Cookie]: unsafe methods must pass
+//     exactly as under [Cookie] (over HTTPS unless the provider allows
+//     plain HTTP, 400 otherwise): unsafe methods must pass
 //     net/http.CrossOriginProtection (403 otherwise). Bearer requests are
 //     not subject to that check: a browser never attaches a bearer token
 //     to a request by itself, so a cross-site page cannot forge one. (A

@@ -839,3 +839,23 @@ func TestTrustedProxyPlainHTTPBeatsTheTLSHop(t *testing.T) {
 	r.Header.Set("X-Forwarded-Proto", "http")
 	assert.Equal(t, 200, serve(policy.Bearer(e.p)(echo), r).Code, "an untrusted peer's header changes nothing")
 }
+
+// A session cookie is a credential like a bearer token: unless the
+// provider allows plain HTTP, a request that carries one over plain HTTP
+// (a client that ignores Secure, a proxy that is not trusted) is refused
+// as Bearer refuses it, 400 invalid_request, before the session is used
+// or slid (which would send the token back in the clear).
+func TestCookieRequiresHTTPS(t *testing.T) {
+	e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{Sliding: true, TTL: 10 * time.Hour}})
+	cookie := e.login(t, reqOpts{})
+	e.now = e.now.Add(5 * time.Hour) // due for renewal
+	for name, h := range map[string]http.Handler{"Cookie": policy.Cookie(e.s)(echo), "CookieOrBearer": policy.CookieOrBearer(e.s)(echo)} {
+		w := serve(h, reqOpts{cookie: cookie, plain: true}.build(http.MethodGet, "/me", nil))
+		require.Equal(t, http.StatusBadRequest, w.Code, "%s: %s", name, w.Body)
+		assert.Equal(t, "invalid_request", errorCode(t, w), name)
+		assert.Contains(t, w.Body.String(), "HTTPS is required", name)
+		assert.Empty(t, w.Header().Values("Set-Cookie"), "%s: nothing renewed in the clear", name)
+		assert.Equal(t, 401, serve(h, reqOpts{plain: true}.build(http.MethodGet, "/me", nil)).Code, "%s: no credentials is still 401", name)
+		assert.Equal(t, 200, serve(h, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil)).Code, "%s: over HTTPS the session lives on", name)
+	}
+}
