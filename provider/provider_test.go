@@ -98,6 +98,41 @@ func TestClientIP(t *testing.T) {
 	}
 }
 
+// A proxy on a link-local address reaches us as "[fe80::1%eth0]:port":
+// the zone names our interface, not another network, so a zoned address
+// inside a trusted prefix is a trusted proxy, as a remote peer and as a
+// hop of X-Forwarded-For. Without it every client behind such a proxy
+// shared its address (one throttling budget for all) and none was HTTPS.
+func TestTrustedProxyWithAZone(t *testing.T) {
+	st := memory.New(memory.Config{})
+	p, err := provider.New(provider.Config{Clients: st, Tokens: st,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("fd00::/8")}})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		remote, xff, want string
+	}{
+		{"[fe80::1%eth0]:1234", "203.0.113.9", "203.0.113.9"},
+		{"[fd00::1]:1234", "203.0.113.9, fe80::7%eth1", "203.0.113.9"},
+		{"[fe80::1%eth0]:1234", "", "fe80::1%eth0"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "http://app.example/", nil)
+		r.RemoteAddr = tc.remote
+		if tc.xff != "" {
+			r.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		r.Header.Set("X-Forwarded-Proto", "https")
+		assert.Equal(t, tc.want, p.ClientIP(r).String(), "%s, X-Forwarded-For %q", tc.remote, tc.xff)
+		assert.True(t, p.IsHTTPS(r), "%s is a trusted proxy", tc.remote)
+	}
+	// A zoned address outside the trusted prefixes is still no proxy.
+	r := httptest.NewRequest(http.MethodGet, "http://app.example/", nil)
+	r.RemoteAddr = "[fec0::1%eth0]:1234"
+	r.Header.Set("X-Forwarded-For", "203.0.113.9")
+	r.Header.Set("X-Forwarded-Proto", "https")
+	assert.Equal(t, "fec0::1%eth0", p.ClientIP(r).String())
+	assert.False(t, p.IsHTTPS(r))
+}
+
 func TestValidateAccessToken(t *testing.T) {
 	tests := []struct {
 		name string

@@ -8,10 +8,14 @@ import (
 )
 
 // trusted reports whether addr is one of the configured reverse proxies.
+// An IPv6 zone ("fe80::1%eth0", which a link-local peer's address
+// carries) names one of our interfaces, not another network: it is
+// ignored, since netip.Prefix.Contains never matches a zoned address.
 func (p *Provider) trusted(addr netip.Addr) bool {
 	if !addr.IsValid() {
 		return false
 	}
+	addr = addr.WithZone("")
 	for _, pfx := range p.cfg.TrustedProxies {
 		if pfx.Contains(addr) {
 			return true
