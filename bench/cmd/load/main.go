@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/oauth2provider/oauth2provider/internal/loopback"
+	"github.com/oauth2provider/oauth2provider/internal/storeurl"
 )
 
 // The quickstart's demo fixtures (see DESIGN.md, "The quickstart contract").
@@ -96,7 +97,7 @@ func run(o options) error {
 	}
 	l := &loader{c: c, base: base}
 
-	fmt.Printf("quickstart at %s, store %s; each phase ≤ %s and ≤ %d requests\n\n", base, o.store, o.duration, o.count)
+	fmt.Printf("quickstart at %s, store %s; each phase ≤ %s and ≤ %d requests\n\n", base, describeStore(o.store), o.duration, o.count)
 	fmt.Printf("%-11s %5s %8s %10s %10s %10s\n", "phase", "conc", "requests", "req/s", "p50", "p99")
 	for _, ph := range strings.Split(o.phases, ",") {
 		var op func(ctx context.Context, worker int) (func(context.Context) error, error)
@@ -150,6 +151,15 @@ func checkLoopback(base string) error {
 
 // startQuickstart builds the quickstart, starts it on a free loopback
 // port and waits until it answers. stop ends it with SIGTERM.
+// describeStore returns the -store value to print: "memory", or the URL
+// without its password.
+func describeStore(store string) string {
+	if store == "memory" {
+		return store
+	}
+	return storeurl.Redact(store)
+}
+
 func startQuickstart(repo, store string) (stop func(), base string, err error) {
 	dir, err := os.MkdirTemp("", "loadqs")
 	if err != nil {

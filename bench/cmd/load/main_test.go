@@ -82,3 +82,12 @@ func TestRunRefusesBadOptions(t *testing.T) {
 		})
 	}
 }
+
+// The store URL it prints hides the password the URL may hold.
+func TestDescribeStoreHidesThePassword(t *testing.T) {
+	assert.Equal(t, "memory", describeStore("memory"))
+	got := describeStore("postgres://app:s3cret@db.internal:5432/app?sslmode=verify-full")
+	assert.NotContains(t, got, "s3cret")
+	assert.Contains(t, got, "db.internal:5432")
+	assert.NotContains(t, describeStore("redis://:hunter2@cache:6379/0"), "hunter2")
+}
