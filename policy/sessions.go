@@ -182,7 +182,9 @@ func (s *Sessions) clearCookie(w http.ResponseWriter, r *http.Request) {
 }
 
 // SignedInUser returns the ID of the user whose live session cookie r
-// carries. It returns "" and a nil error when r has no session cookie and
+// carries. It returns "" and a nil error when r has no session cookie, or
+// carries it over plain HTTP where the provider requires HTTPS
+// (provider.Provider.SecureEnough, as the Cookie policy requires), and
 // when the session is malformed, unknown, expired, ended or bound to
 // another client (which ends it, unless the store fails to): nobody is
 // signed in. It returns an error when it cannot tell, because the store
@@ -193,7 +195,7 @@ func (s *Sessions) clearCookie(w http.ResponseWriter, r *http.Request) {
 // temporarily_unavailable rather than sending the user to log in.
 func (s *Sessions) SignedInUser(r *http.Request) (string, error) {
 	raw := s.sessionToken(r)
-	if raw == "" {
+	if raw == "" || !s.p.SecureEnough(r) {
 		return "", nil
 	}
 	ti, err := s.p.ValidateSession(r, raw)

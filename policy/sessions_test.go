@@ -152,3 +152,21 @@ func TestSignedInUserAtTheAuthorizationEndpoint(t *testing.T) {
 	require.Equal(t, http.StatusFound, w.Code)
 	assert.Contains(t, w.Header().Get("Location"), "/login?return_to=")
 }
+
+// A session cookie that came over plain HTTP, where the provider does not
+// allow it, signs nobody in: SignedInUser and CurrentUser refuse it as the
+// Cookie policy does, and nothing is looked up.
+func TestSignedInUserRequiresHTTPS(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	cookie := e.login(t, reqOpts{})
+	id, err := e.s.SignedInUser(reqOpts{cookie: cookie}.build(http.MethodGet, "/oauth2/authorize", nil))
+	require.NoError(t, err)
+	require.NotEmpty(t, id, "over HTTPS the user is signed in")
+
+	r := reqOpts{cookie: cookie, plain: true}.build(http.MethodGet, "/oauth2/authorize", nil)
+	id, err = e.s.SignedInUser(r)
+	require.NoError(t, err)
+	assert.Empty(t, id, "over plain HTTP nobody is")
+	_, ok := e.s.CurrentUser(r)
+	assert.False(t, ok)
+}
