@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 	"unicode/utf8"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -14,7 +16,8 @@ import (
 )
 
 // storedClient is a client as stored: JSON, with CreatedAt in Unix
-// nanoseconds so it reads back exactly. Revision is the last member (see
+// nanoseconds so it reads back exactly (see encCreatedAt for a time
+// beyond what those can hold). Revision is the last member (see
 // updateClientScript); a client stored before it existed has none and
 // reads as revision 1.
 type storedClient struct {
@@ -41,7 +44,7 @@ func encodeClient(c *storage.Client, revision int64) ([]byte, error) {
 	return json.Marshal(storedClient{
 		ID: c.ID, SecretHash: c.SecretHash, GrantTypes: c.GrantTypes, Scopes: c.Scopes,
 		DefaultScopes: c.DefaultScopes, RedirectURIs: c.RedirectURIs, Public: c.Public,
-		FirstParty: c.FirstParty, Disabled: c.Disabled, CreatedAt: encTime(c.CreatedAt),
+		FirstParty: c.FirstParty, Disabled: c.Disabled, CreatedAt: encCreatedAt(c.CreatedAt),
 		Revision: revision,
 	})
 }
@@ -51,7 +54,7 @@ func decodeClient(b []byte) (*storage.Client, error) {
 	if err := json.Unmarshal(b, &sc); err != nil {
 		return nil, fmt.Errorf("bad stored client: %w", err)
 	}
-	created, err := decTime(sc.CreatedAt)
+	created, err := decCreatedAt(sc.CreatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +67,38 @@ func decodeClient(b []byte) (*storage.Client, error) {
 		DefaultScopes: sc.DefaultScopes, RedirectURIs: sc.RedirectURIs, Public: sc.Public,
 		FirstParty: sc.FirstParty, Disabled: sc.Disabled, CreatedAt: created, Revision: revision,
 	}, nil
+}
+
+// encCreatedAt encodes a client's CreatedAt: in Unix nanoseconds, as
+// encTime does, when they hold it (1678 to 2262); else as Unix seconds, a
+// dot and nine digits of nanoseconds, which hold any time.Time: Unix
+// nanoseconds would overflow and store another time (a client imported
+// with the placeholder date 2500-01-01 read back as a day of 1915).
+func encCreatedAt(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	if ns := t.UnixNano(); time.Unix(0, ns).Equal(t) {
+		return strconv.FormatInt(ns, 10)
+	}
+	return strconv.FormatInt(t.Unix(), 10) + "." + fmt.Sprintf("%09d", t.Nanosecond())
+}
+
+// decCreatedAt decodes what encCreatedAt made, in UTC.
+func decCreatedAt(v string) (time.Time, error) {
+	sec, frac, ok := strings.Cut(v, ".")
+	if !ok {
+		return decTime(v)
+	}
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bad stored time: %w", err)
+	}
+	ns, err := strconv.ParseInt(frac, 10, 64)
+	if err != nil || len(frac) != 9 || ns < 0 {
+		return time.Time{}, fmt.Errorf("bad stored time %q", v)
+	}
+	return time.Unix(s, ns).UTC(), nil
 }
 
 // GetClient implements [storage.ClientStore].

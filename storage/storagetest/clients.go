@@ -31,6 +31,7 @@ var clientClauses = []clause{
 	{"ViewClientSeesWhatGetClientDoes", testClientView},
 	{"UpdateWithoutIDIsErrNoClientID", testClientUpdateNoID},
 	{"TextIsKeptOrRefusedNeverChanged", testClientNonUTF8},
+	{"CreatedAtKeptWhateverTheYear", testClientCreatedAtYears},
 }
 
 // fullClient returns a confidential client with every field set; its
@@ -434,4 +435,39 @@ func testClientNonUTF8(t *testing.T, e *env) {
 	got, err = e.b.Clients.GetClient(e.ctx, ok.ID)
 	require.NoError(t, err)
 	assertClient(t, &changed, got)
+}
+
+// testClientCreatedAtYears checks that a client's CreatedAt comes back as
+// it was written (to the microsecond), by every read and after an update,
+// for years far from now too (a client imported with a placeholder date):
+// a store never changes it.
+func testClientCreatedAtYears(t *testing.T, e *env) {
+	times := []time.Time{
+		time.Date(1600, 7, 1, 12, 0, 0, 123456000, time.UTC),
+		time.Date(2262, 4, 12, 0, 0, 0, 0, time.UTC),
+		time.Date(2500, 1, 1, 0, 0, 0, 500000000, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+	}
+	for i, created := range times {
+		id := fmt.Sprintf("year-%d", created.Year())
+		c := e.fullClient(id)
+		c.CreatedAt = created
+		require.NoError(t, e.b.Clients.CreateClient(e.ctx, c), "CreateClient(%s)", id)
+		got, err := e.b.Clients.GetClient(e.ctx, id)
+		require.NoError(t, err)
+		sameTime(t, created, got.CreatedAt, "GetClient's CreatedAt of "+id)
+
+		later := created.Add(time.Duration(i+1) * time.Second)
+		got.CreatedAt = later
+		require.NoError(t, e.b.Clients.UpdateClient(e.ctx, got), "UpdateClient(%s)", id)
+		got, err = e.b.Clients.GetClient(e.ctx, id)
+		require.NoError(t, err)
+		sameTime(t, later, got.CreatedAt, "CreatedAt of "+id+" after an update")
+	}
+	list, err := e.b.Clients.ListClients(e.ctx)
+	require.NoError(t, err)
+	require.Len(t, list, len(times))
+	for i, c := range list {
+		sameTime(t, times[i].Add(time.Duration(i+1)*time.Second), c.CreatedAt, "ListClients' CreatedAt of "+c.ID)
+	}
 }
