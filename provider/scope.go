@@ -76,8 +76,10 @@ func formatScope(scopes []string) string { return strings.Join(scopes, " ") }
 
 // grantScopes decides the scopes of a new grant for client c from the
 // request's scope parameter: when it names none, the client's
-// DefaultScopes, else the provider's that the client may have (all of
-// them for a client without Scopes); otherwise every requested scope
+// DefaultScopes that it may ask for (in its Scopes, or the provider's
+// DefaultScopes when it has none, and known to the provider), else the
+// provider's that the client may have (all of them for a client without
+// Scopes); otherwise every requested scope
 // must be known to the provider (Config.Scopes, when set) and allowed to
 // the client (its Scopes, or the provider's DefaultScopes when it has
 // none), or the request is invalid_scope.
@@ -86,9 +88,22 @@ func (p *Provider) grantScopes(c *storage.Client, requested string) ([]string, *
 	if e != nil {
 		return nil, e
 	}
+	allowed := c.Scopes
+	if len(allowed) == 0 {
+		allowed = p.defaultScopes
+	}
 	if len(scopes) == 0 {
 		if len(c.DefaultScopes) > 0 {
-			return dedupe(c.DefaultScopes), nil
+			// Only those the client could ask for by name: a client's
+			// DefaultScopes outside what it is allowed, or unknown to the
+			// provider, are not given unasked either.
+			var out []string
+			for _, s := range dedupe(c.DefaultScopes) {
+				if _, known := p.knownScopes[s]; slices.Contains(allowed, s) && (known || p.knownScopes == nil) {
+					out = append(out, s)
+				}
+			}
+			return out, nil
 		}
 		if len(c.Scopes) == 0 {
 			return slices.Clone(p.defaultScopes), nil
@@ -100,10 +115,6 @@ func (p *Provider) grantScopes(c *storage.Client, requested string) ([]string, *
 			}
 		}
 		return out, nil
-	}
-	allowed := c.Scopes
-	if len(allowed) == 0 {
-		allowed = p.defaultScopes
 	}
 	for i, s := range scopes {
 		if p.knownScopes != nil {

@@ -247,6 +247,47 @@ func TestScopeRules(t *testing.T) {
 	}
 }
 
+// A request that names no scope gets the client's DefaultScopes only as
+// far as it could ask for them by name: a default scope outside the
+// client's Scopes (or, for a client without Scopes, outside the provider's
+// DefaultScopes), or unknown to the provider, is not given unasked, as a
+// provider default the client may not ask for is not (oauth2ctl client
+// create --default-scopes admin, without --scopes, makes such a client).
+func TestDefaultScopesGrantNothingTheClientCouldNotAskFor(t *testing.T) {
+	tests := []struct {
+		name          string
+		scopes        []string
+		defaultScopes []string
+		want          string
+	}{
+		{name: "client without Scopes, default outside the provider's defaults", defaultScopes: []string{"admin"}, want: ""},
+		{name: "client without Scopes, defaults partly the provider's", defaultScopes: []string{"admin", "profile"}, want: "profile"},
+		{name: "default outside the client's Scopes", scopes: []string{"read"}, defaultScopes: []string{"read", "admin"}, want: "read"},
+		{name: "default unknown to the provider", scopes: []string{"read", "nuke"}, defaultScopes: []string{"nuke", "read"}, want: "read"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{
+				ID: "dflt", SecretHash: storage.HashGeneratedSecret(confSecret),
+				GrantTypes: []string{storage.GrantPassword}, Scopes: tc.scopes, DefaultScopes: tc.defaultScopes,
+			}))
+			client := []string{"dflt", confSecret}
+			for _, s := range tc.defaultScopes {
+				if !strings.Contains(" "+tc.want+" ", " "+s+" ") {
+					assertError(t, e.do(req{form: password("scope", s), basic: client}), 400, "invalid_scope")
+				}
+			}
+			tok := assertToken(t, e.do(req{form: password(), basic: client}))
+			if tc.want == "" {
+				assert.NotContains(t, tok, "scope", "no scope granted")
+				return
+			}
+			assert.Equal(t, tc.want, tok["scope"])
+		})
+	}
+}
+
 func TestScopeNotInProviderScopesIsInvalid(t *testing.T) {
 	e := newEnv(t, func(c *provider.Config) { c.Scopes = []string{"read"}; c.DefaultScopes = nil })
 	assertError(t, e.do(req{form: password("scope", "write"), basic: conf}), 400, "invalid_scope")

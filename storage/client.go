@@ -27,7 +27,8 @@ type Client struct {
 	// Scopes lists the scopes the client may request. Empty means the
 	// client may request only the provider's default scopes.
 	Scopes []string
-	// DefaultScopes are granted when a request names no scope. Empty means
+	// DefaultScopes are granted when a request names no scope, those of
+	// them the client may request (see Scopes). Empty means
 	// the provider's default scopes that the client may request (all of
 	// them when Scopes is empty).
 	DefaultScopes []string
