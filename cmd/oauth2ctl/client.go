@@ -245,13 +245,19 @@ func validScope(s string) bool {
 	return true
 }
 
-// randomID returns a new client ID: 96 random bits, base64url.
+// randomID returns a new client ID: 96 random bits, base64url, drawn
+// again when it begins with "-" (1 in 64), which the commands that take a
+// client ID would read as a flag.
 func randomID() (string, error) {
-	var b [12]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
+	for {
+		var b [12]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		if id := base64.RawURLEncoding.EncodeToString(b[:]); id[0] != '-' {
+			return id, nil
+		}
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
 // cmdClientList prints the registered clients, never their secrets.

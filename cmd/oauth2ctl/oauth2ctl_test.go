@@ -292,3 +292,16 @@ func TestRedirectSchemesAllowed(t *testing.T) {
 		assert.NoError(t, checkRedirectScheme(p), u)
 	}
 }
+
+// A random client ID must be usable as the argument of the commands that
+// take one: one that began with "-" (base64url has it, so 1 in 64 would)
+// was taken for a flag by "client disable ID" and "client rotate-secret
+// ID", a usage error unless the operator knew to write "--" before it.
+func TestRandomIDIsNeverTakenForAFlag(t *testing.T) {
+	for range 4096 {
+		id, err := randomID()
+		require.NoError(t, err)
+		require.True(t, validID(id), id)
+		require.False(t, strings.HasPrefix(id, "-"), "random ID %q reads as a flag", id)
+	}
+}
