@@ -76,7 +76,7 @@ func (c *Client) VerifySecret(secret string) bool {
 type ClientStore interface {
 	// GetClient returns the client with the given ID, with its Revision,
 	// or ErrNotFound. Disabled clients are returned; the caller refuses
-	// them.
+	// them. A list stored empty reads back nil, as every read returns it.
 	GetClient(ctx context.Context, id string) (*Client, error)
 	// CreateClient stores a new client, or returns ErrAlreadyExists when
 	// the ID is taken. The stored client has Revision 1 whatever c.Revision

@@ -92,12 +92,13 @@ func (s *Store) ListClients(context.Context) ([]*storage.Client, error) {
 
 // cloneClient returns a deep copy of c. Its four lists share one backing
 // array, each capped at its own length so that an append by the caller
-// cannot spill into the next one. A nil list stays nil.
+// cannot spill into the next one. An empty list is nil, as the other
+// stores read it back.
 func cloneClient(c *storage.Client) *storage.Client {
 	out := *c
 	backing := make([]string, 0, len(c.GrantTypes)+len(c.Scopes)+len(c.DefaultScopes)+len(c.RedirectURIs))
 	take := func(list []string) []string {
-		if list == nil {
+		if len(list) == 0 {
 			return nil
 		}
 		start := len(backing)

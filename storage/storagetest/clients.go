@@ -32,6 +32,7 @@ var clientClauses = []clause{
 	{"UpdateWithoutIDIsErrNoClientID", testClientUpdateNoID},
 	{"TextIsKeptOrRefusedNeverChanged", testClientNonUTF8},
 	{"CreatedAtKeptWhateverTheYear", testClientCreatedAtYears},
+	{"EmptyListsReadBackNil", testClientEmptyLists},
 }
 
 // fullClient returns a confidential client with every field set; its
@@ -469,5 +470,43 @@ func testClientCreatedAtYears(t *testing.T, e *env) {
 	require.Len(t, list, len(times))
 	for i, c := range list {
 		sameTime(t, times[i].Add(time.Duration(i+1)*time.Second), c.CreatedAt, "ListClients' CreatedAt of "+c.ID)
+	}
+}
+
+// testClientEmptyLists checks that an empty list of a client reads back as
+// nil, whether it was written nil or empty, from every read: the records
+// use nil for "none", and a caller that encodes a client (JSON: null or
+// []) or compares it must not see the backend.
+func testClientEmptyLists(t *testing.T, e *env) {
+	empty := func(id string) *storage.Client {
+		return &storage.Client{ID: id, GrantTypes: []string{}, Scopes: []string{},
+			DefaultScopes: []string{}, RedirectURIs: []string{}, CreatedAt: e.clk.Now()}
+	}
+	check := func(c *storage.Client, from string) {
+		t.Helper()
+		assert.Nil(t, c.GrantTypes, "%s: GrantTypes", from)
+		assert.Nil(t, c.Scopes, "%s: Scopes", from)
+		assert.Nil(t, c.DefaultScopes, "%s: DefaultScopes", from)
+		assert.Nil(t, c.RedirectURIs, "%s: RedirectURIs", from)
+	}
+	require.NoError(t, e.b.Clients.CreateClient(e.ctx, empty("empty")))
+	require.NoError(t, e.b.Clients.CreateClient(e.ctx, &storage.Client{ID: "nil", CreatedAt: e.clk.Now()}))
+	require.NoError(t, e.b.Clients.CreateClient(e.ctx, e.fullClient("updated")))
+	require.NoError(t, e.b.Clients.UpdateClient(e.ctx, empty("updated")))
+	for _, id := range []string{"empty", "nil", "updated"} {
+		got, err := e.b.Clients.GetClient(e.ctx, id)
+		require.NoError(t, err)
+		check(got, "GetClient("+id+")")
+		if v, ok := e.b.Clients.(storage.ClientViewer); ok {
+			got, err := v.ViewClient(e.ctx, id)
+			require.NoError(t, err)
+			check(got, "ViewClient("+id+")")
+		}
+	}
+	list, err := e.b.Clients.ListClients(e.ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 3)
+	for _, c := range list {
+		check(c, "ListClients: "+c.ID)
 	}
 }
