@@ -99,6 +99,9 @@ func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 	})
 	switch {
 	case err != nil:
+		if badText(err) && !s.clientExists(ctx, c.ID) {
+			return notFound(op) // c's text could not be stored, but there is no such client
+		}
 		return wrap(op, err)
 	case revision != nil:
 		c.Revision = *revision
@@ -107,6 +110,14 @@ func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 		return notFound(op)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, storage.ErrConflict)
+}
+
+// clientExists reports whether client id is stored; true also when that
+// cannot be told (the caller then reports the error it had).
+func (s *Store) clientExists(ctx context.Context, id string) bool {
+	var exists bool
+	err := s.pool.QueryRow(ctx, `select exists (select 1 from oauth2_clients where id = $1)`, id).Scan(&exists)
+	return err != nil || exists
 }
 
 // ListClients returns every client, ordered by ID (byte order, whatever

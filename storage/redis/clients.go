@@ -170,6 +170,11 @@ func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 	}
 	b, err := encodeClient(c, 0)
 	if err != nil {
+		// c cannot be stored; when there is no such client, that is
+		// what the caller learns.
+		if n, xerr := s.rdb.Exists(ctx, s.clientKey(c.ID)).Result(); xerr == nil && n == 0 {
+			return fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
+		}
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
 	// b ends with the closing brace of an object that has at least an id.

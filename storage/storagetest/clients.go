@@ -33,6 +33,7 @@ var clientClauses = []clause{
 	{"TextIsKeptOrRefusedNeverChanged", testClientNonUTF8},
 	{"CreatedAtKeptWhateverTheYear", testClientCreatedAtYears},
 	{"EmptyListsReadBackNil", testClientEmptyLists},
+	{"UpdateUnknownIsNotFoundWhateverItsText", testClientUpdateUnknownBadText},
 }
 
 // fullClient returns a confidential client with every field set; its
@@ -508,5 +509,20 @@ func testClientEmptyLists(t *testing.T, e *env) {
 	require.Len(t, list, 3)
 	for _, c := range list {
 		check(c, "ListClients: "+c.ID)
+	}
+}
+
+// testClientUpdateUnknownBadText checks that an update of a client that
+// does not exist is ErrNotFound even when the client has text the store
+// would refuse to hold (invalid UTF-8, a NUL byte): there is no such
+// client, whatever c holds.
+func testClientUpdateUnknownBadText(t *testing.T, e *env) {
+	for _, bad := range []string{"s\xff", "s\x00"} {
+		c := e.fullClient("ghost")
+		c.Scopes = []string{"read", bad}
+		err := e.b.Clients.UpdateClient(e.ctx, c)
+		assert.ErrorIs(t, err, storage.ErrNotFound, "scope %q", bad)
+		_, err = e.b.Clients.GetClient(e.ctx, "ghost")
+		assert.ErrorIs(t, err, storage.ErrNotFound, "update does not create")
 	}
 }
