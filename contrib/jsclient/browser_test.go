@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -74,6 +75,15 @@ window.addEventListener('load', function () {
 // over the memory store and a protected /api/me.
 func newBrowserServer(t *testing.T) *httptest.Server {
 	t.Helper()
+	srv := httptest.NewServer(newBrowserMux(t))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// newBrowserMux is the handler of [newBrowserServer], for tests that add
+// routes of their own.
+func newBrowserMux(t *testing.T) *http.ServeMux {
+	t.Helper()
 	store := memory.New(memory.Config{})
 	require.NoError(t, store.CreateClient(t.Context(), &storage.Client{
 		ID:         "demo-spa",
@@ -115,9 +125,7 @@ func newBrowserServer(t *testing.T) *httptest.Server {
 			r.URL.Query().Get("u"), r.URL.Query().Get("p"),
 		})
 	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv
+	return mux
 }
 
 // TestBrowserLogin drives the real script in headless Chromium against the
@@ -160,4 +168,67 @@ func TestBrowserWrongPassword(t *testing.T) {
 	assert.InDelta(t, 400, got["status"], 0)
 	assert.NotEmpty(t, got["description"])
 	assert.NotContains(t, result, "me1", "no API call after a failed login")
+}
+
+// basePage has a <base href> on another origin: window.fetch resolves
+// relative URLs against it, so OAuthClient.fetch("/api/me") goes there.
+var basePage = template.Must(template.New("base").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>jsclient base test</title>
+<base href="{{.Other}}/assets/">
+<script src="{{.App}}/js/oauth_client.js" data-client-id="demo-spa"
+        data-token-endpoint="{{.App}}/oauth2/token"></script>
+</head><body>
+<pre id="result">pending</pre>
+<script>
+var out = document.getElementById('result');
+function show(line) { out.textContent = (out.textContent === 'pending' ? '' : out.textContent + '\n') + line; }
+OAuthClient.login('johndoe', 'foobar42').then(function (r) {
+  show('login ' + (r.error || 'ok'));
+  if (r.error) { return; }
+  return OAuthClient.fetch('/api/me').then(function (res) { show('base ' + res.status); },
+    function (e) { show('base exception ' + e); });
+}).then(function () { show('done'); });
+</script>
+</body></html>
+`))
+
+// TestBrowserBaseElementGetsNoToken checks that the access token goes where
+// Chromium actually sends the request: with a <base href> on another
+// origin, a relative URL is that origin's, which is not allowed.
+func TestBrowserBaseElementGetsNoToken(t *testing.T) {
+	bin := browsertest.Chromium(t)
+
+	var mu sync.Mutex
+	var seen []string // Authorization headers the other origin received
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A permissive CORS answer, as a server that wants the token gives.
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(other.Close)
+
+	mux := newBrowserMux(t)
+	var app *httptest.Server
+	mux.HandleFunc("GET /base", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = basePage.Execute(w, struct{ App, Other string }{app.URL, other.URL})
+	})
+	app = httptest.NewServer(mux)
+	t.Cleanup(app.Close)
+
+	result := browsertest.Result(t, bin, app.URL+"/base", browsertest.Options{})
+	require.Equal(t, "login ok\nbase 200\ndone", result, "the call must reach the <base> origin")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"GET /api/me "}, seen, "no bearer token for the <base> element's origin")
 }

@@ -313,9 +313,25 @@
     return revoke(token, endpoint, clientId);
   }
 
+  // baseURL is what window.fetch resolves a relative URL against: the
+  // document's base URL (a <base href> element may name another origin),
+  // else the page's URL.
+  function baseURL() {
+    var d = global.document;
+    return (d && typeof d.baseURI === 'string' && d.baseURI) || global.location.href;
+  }
+
+  function resolve(url) {
+    try {
+      return new URL(url, baseURL()).href;
+    } catch (e) {
+      return null;
+    }
+  }
+
   function originOf(url) {
     try {
-      return new URL(url, global.location.href).origin;
+      return new URL(url, baseURL()).origin;
     } catch (e) {
       return null;
     }
@@ -354,7 +370,11 @@
    * passed to window.fetch untouched.
    */
   function authFetch(input, init) {
-    var url = isRequest(input) ? input.url : String(input);
+    var url = isRequest(input) ? input.url : resolve(String(input));
+    if (url === null) return global.fetch(input, init); // fetch rejects it
+    // Fetch the very URL whose origin is checked (an object's toString
+    // could answer differently the next time).
+    if (!isRequest(input)) input = url;
     var given = init && init.headers !== undefined ? init.headers
       : (isRequest(input) ? input.headers : undefined);
     var own = new Headers(given).has('Authorization');

@@ -366,3 +366,23 @@ test('a call that waited across a logout and a login sends the new session no to
   const leaked = b.calls.filter((c) => c.url.startsWith('https://partner.example/') && bearerOf(c) === 'Bearer bob-at');
   assert.deepEqual(leaked.map((c) => c.url), [], "Bob's token went to partner.example");
 });
+
+test('fetch resolves relative URLs against the document base URL, as window.fetch does', async () => {
+  // A page with <base href="https://cdn.example/assets/">: window.fetch sends
+  // fetch('/api/me') to https://cdn.example/api/me, not to the page's origin.
+  const b = browser({
+    baseURI: 'https://cdn.example/assets/',
+    route: (call) => (call.url === TOKEN_URL ? tokenResponse('a1', 'r1', 3600) : json(200, {})),
+  });
+  b.client.configure({ clientId: 'demo-spa', tokenEndpoint: TOKEN_URL });
+  assert.equal((await b.client.login('johndoe', 'foobar42')).error, undefined);
+  b.calls.length = 0;
+  await b.client.fetch('/api/me');
+  await b.client.fetch('api/me');
+  await b.client.fetch(ORIGIN + '/api/me');
+  assert.deepEqual(b.calls.map((c) => [c.url, bearerOf(c)]), [
+    ['https://cdn.example/api/me', null],
+    ['https://cdn.example/assets/api/me', null],
+    [ORIGIN + '/api/me', 'Bearer a1'],
+  ]);
+});

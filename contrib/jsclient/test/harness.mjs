@@ -46,7 +46,9 @@ export function makeForm({ classes = ['oauth'], action = null, dataset = {}, fie
 // fetch: call is {url, method, headers (a Headers), body (URLSearchParams or
 // null), init}; it returns a Response (or a promise of one) or throws to
 // simulate a network failure.
-export function browser({ route = () => json(404, { error: 'not_found' }), currentScript = null } = {}) {
+// baseURI is the document's base URL (a <base href> element), which
+// fetch resolves relative URLs against; it defaults to the page's URL.
+export function browser({ route = () => json(404, { error: 'not_found' }), currentScript = null, baseURI = ORIGIN + '/page' } = {}) {
   const clock = { now: 1_700_000_000_000 };
   const timers = new Map();
   let nextTimer = 1;
@@ -62,6 +64,7 @@ export function browser({ route = () => json(404, { error: 'not_found' }), curre
   };
   const document = {
     currentScript,
+    baseURI,
     addEventListener: (type, fn) => { (listeners[type] ||= []).push(fn); },
     set cookie(v) { cookieWrites.push(v); },
     get cookie() { return ''; },
@@ -69,7 +72,7 @@ export function browser({ route = () => json(404, { error: 'not_found' }), curre
 
   const fetch = async (input, init = {}) => {
     const isReq = typeof input === 'object' && input !== null && typeof input.clone === 'function';
-    const url = new URL(isReq ? input.url : String(input), ORIGIN + '/page').href;
+    const url = new URL(isReq ? input.url : String(input), document.baseURI).href;
     const headers = new Headers(init.headers !== undefined ? init.headers : (isReq ? input.headers : undefined));
     const method = init.method || (isReq ? input.method : 'GET');
     const body = typeof init.body === 'string' ? new URLSearchParams(init.body) : null;
