@@ -55,49 +55,78 @@
     return { error: error, status: status, description: description };
   }
 
+  // retryAfter returns the seconds a response's Retry-After header asks to
+  // wait (RFC 9110 section 10.2.3: delta-seconds or an HTTP-date), or -1
+  // when it has none that can be read.
+  function retryAfter(res) {
+    var v = res.headers && typeof res.headers.get === 'function' ? res.headers.get('Retry-After') : null;
+    if (!v) return -1;
+    v = String(v).trim();
+    if (/^[0-9]+$/.test(v)) return Number(v);
+    var at = Date.parse(v);
+    if (isNaN(at)) return -1;
+    return Math.max(0, Math.ceil((at - now()) / 1000));
+  }
+
   // readResult turns a token-endpoint answer into a success object (with the
   // tokens still inside, for internal use) or an error object. It never
   // throws, whatever the body: JSON, an HTML error page or nothing at all.
   function readResult(res) {
     return res.text().then(function (text) {
-      var body = null;
-      if (text) {
-        try {
-          body = JSON.parse(text);
-        } catch (e) {
-          body = null;
-        }
-      }
-      if (body === null || typeof body !== 'object') {
+      return withRetryAfter(parseResult(res, text), res);
+    }, function () {
+      return withRetryAfter(errorObject(res.status >= 500 ? 'server_error' : 'invalid_response', res.status,
+        'the response body could not be read'), res);
+    });
+  }
+
+  // withRetryAfter copies the Retry-After of a failed response onto its
+  // error object as retry_after (seconds), so that the caller knows when
+  // to try again.
+  function withRetryAfter(result, res) {
+    if (result.error) {
+      var secs = retryAfter(res);
+      if (secs >= 0) result.retry_after = secs;
+    }
+    return result;
+  }
+
+  // parseResult reads a token-endpoint answer whose body is text.
+  function parseResult(res, text) {
+    var body = null;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch (e) {
         body = null;
       }
-      if (res.ok) {
-        if (!body || typeof body.access_token !== 'string' || !body.access_token) {
-          return errorObject('invalid_response', res.status,
-            'the token endpoint answered HTTP ' + res.status + ' without a token');
-        }
-        if (body.token_type && String(body.token_type).toLowerCase() !== 'bearer') {
-          return errorObject('invalid_response', res.status,
-            'unsupported token type');
-        }
-        return body;
+    }
+    if (body === null || typeof body !== 'object') {
+      body = null;
+    }
+    if (res.ok) {
+      if (!body || typeof body.access_token !== 'string' || !body.access_token) {
+        return errorObject('invalid_response', res.status,
+          'the token endpoint answered HTTP ' + res.status + ' without a token');
       }
-      if (body && typeof body.error === 'string' && body.error) {
-        var err = errorObject(body.error, res.status,
-          typeof body.error_description === 'string' ? body.error_description : body.error);
-        if (typeof body.error_description === 'string') err.error_description = body.error_description;
-        if (typeof body.error_uri === 'string') err.error_uri = body.error_uri;
-        err.oauth = true; // the token endpoint's own verdict, not a proxy's page
-        return err;
+      if (body.token_type && String(body.token_type).toLowerCase() !== 'bearer') {
+        return errorObject('invalid_response', res.status,
+          'unsupported token type');
       }
-      var code = res.status >= 500 ? 'server_error' : (res.statusText || 'http_' + res.status);
-      return errorObject(code, res.status,
-        'HTTP ' + res.status + (res.statusText ? ' ' + res.statusText : '') +
-        (text ? ': the server did not answer with JSON' : ': empty response'));
-    }, function () {
-      return errorObject(res.status >= 500 ? 'server_error' : 'invalid_response', res.status,
-        'the response body could not be read');
-    });
+      return body;
+    }
+    if (body && typeof body.error === 'string' && body.error) {
+      var err = errorObject(body.error, res.status,
+        typeof body.error_description === 'string' ? body.error_description : body.error);
+      if (typeof body.error_description === 'string') err.error_description = body.error_description;
+      if (typeof body.error_uri === 'string') err.error_uri = body.error_uri;
+      err.oauth = true; // the token endpoint's own verdict, not a proxy's page
+      return err;
+    }
+    var code = res.status >= 500 ? 'server_error' : (res.statusText || 'http_' + res.status);
+    return errorObject(code, res.status,
+      'HTTP ' + res.status + (res.statusText ? ' ' + res.statusText : '') +
+      (text ? ': the server did not answer with JSON' : ': empty response'));
   }
 
   // post sends an application/x-www-form-urlencoded POST and never rejects.

@@ -386,3 +386,22 @@ test('fetch resolves relative URLs against the document base URL, as window.fetc
     [ORIGIN + '/api/me', 'Bearer a1'],
   ]);
 });
+
+test('a throttled or unavailable token endpoint\'s Retry-After reaches the caller', async () => {
+  const limited = (status, after, body) => new Response(body, { status, headers: { 'Content-Type': 'application/json', 'Retry-After': after } });
+  const b = browser({ route: () => limited(429, '30', JSON.stringify({ error: 'invalid_request', error_description: 'too many attempts' })) });
+  const r = await b.client.login('johndoe', 'wrong');
+  assert.equal(r.status, 429);
+  assert.equal(r.retry_after, 30, 'how long to wait before the next login');
+
+  const l = await loggedIn({ refreshAnswer: () => limited(503, '5', JSON.stringify({ error: 'temporarily_unavailable' })) });
+  const rr = await l.client.refresh();
+  assert.equal(rr.error, 'temporarily_unavailable');
+  assert.equal(rr.retry_after, 5);
+  assert.equal(l.client.isAuthenticated(), true, 'the refresh token is still good');
+
+  const h = await loggedIn({ refreshAnswer: () => limited(503, 'Thu, 01 Jan 1970 00:00:00 GMT', '<html>down</html>') });
+  const rh = await h.client.refresh();
+  assert.equal(rh.error, 'server_error');
+  assert.equal(rh.retry_after, 0, 'an HTTP-date in the past: retry now');
+});

@@ -90,7 +90,7 @@ export function browser({ route = () => json(404, { error: 'not_found' }), curre
     clearTimeout: (id) => { timers.delete(id); },
     localStorage: storage,
     sessionStorage: storage,
-    Date: { now: () => clock.now },
+    Date: { now: () => clock.now, parse: Date.parse },
     URL,
     URLSearchParams,
     Headers,
