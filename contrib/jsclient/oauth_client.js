@@ -28,6 +28,7 @@
     scope: '',
     allowedOrigins: [],
     refreshRatio: 0.8,
+    timeout: 30000,
     onSessionEnd: null
   };
 
@@ -130,6 +131,9 @@
   }
 
   // post sends an application/x-www-form-urlencoded POST and never rejects.
+  // An answer that does not come within config.timeout ms is a
+  // network_error: window.fetch has no timeout of its own, and a refresh
+  // that hung for ever would hold every call that waits for it.
   function post(url, params) {
     var body = new URLSearchParams();
     Object.keys(params).forEach(function (k) {
@@ -137,24 +141,42 @@
         body.append(k, params[k]);
       }
     });
+    var init = {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded;charset=UTF-8',
+        'Accept': 'application/json'
+      },
+      body: body.toString(),
+      credentials: 'same-origin',
+      cache: 'no-store',
+      redirect: 'error'
+    };
+    var ms = Number(config.timeout);
+    var controller = ms > 0 && typeof global.AbortController === 'function'
+      ? new global.AbortController() : null;
+    if (controller) init.signal = controller.signal;
     var p;
     try {
-      p = global.fetch(url, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/x-www-form-urlencoded;charset=UTF-8',
-          'Accept': 'application/json'
-        },
-        body: body.toString(),
-        credentials: 'same-origin',
-        cache: 'no-store',
-        redirect: 'error'
-      });
+      p = global.fetch(url, init);
     } catch (e) {
       p = Promise.reject(e);
     }
-    return Promise.resolve(p).then(readResult, function (e) {
+    var answer = Promise.resolve(p).then(readResult, function (e) {
       return errorObject('network_error', 0, (e && e.message) || 'network error');
+    });
+    if (!(ms > 0 && isFinite(ms))) return answer;
+    var t = null;
+    var late = new Promise(function (resolve) {
+      t = global.setTimeout(function () {
+        t = null;
+        if (controller) controller.abort();
+        resolve(errorObject('network_error', 0, 'no answer within ' + ms + ' ms'));
+      }, Math.min(ms, 2147483647));
+    });
+    return Promise.race([answer, late]).then(function (r) {
+      if (t !== null) global.clearTimeout(t);
+      return r;
     });
   }
 
@@ -483,7 +505,8 @@
    * tokenEndpoint (default "/oauth2/token"), revokeEndpoint (default none),
    * clientId, scope, allowedOrigins (extra origins that may receive the
    * token, e.g. ["https://api.example.com"]), refreshRatio (0.8: renew at 80%
-   * of expires_in), onSessionEnd (called with the error object when a
+   * of expires_in), timeout (30000: ms a token-endpoint or revocation
+   * request may take before it counts as a network_error), onSessionEnd (called with the error object when a
    * refresh is refused and the session is over).
    */
   function configure(options) {

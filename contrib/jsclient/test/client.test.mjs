@@ -405,3 +405,26 @@ test('a throttled or unavailable token endpoint\'s Retry-After reaches the calle
   assert.equal(rh.error, 'server_error');
   assert.equal(rh.retry_after, 0, 'an HTTP-date in the past: retry now');
 });
+
+test('a refresh whose answer never comes does not wedge the client', async () => {
+  let hang = true;
+  const b = await loggedIn({
+    expiresIn: 100,
+    // A proxy that accepts the refresh and never answers (the browser's
+    // fetch has no timeout of its own), then recovers.
+    refreshAnswer: () => (hang ? new Promise(() => {}) : tokenResponse('a2', 'r2', 100)),
+  });
+  await b.tick(80_000); // the timer's refresh hangs
+  assert.equal(refreshCalls(b).length, 1);
+  await b.tick(21_000); // the access token has expired
+  let settled = null;
+  b.client.fetch('/api/me').then((res) => { settled = res.status; });
+  await flush();
+  hang = false;
+  await b.tick(60_000);
+  assert.notEqual(settled, null, 'a call waiting on the hung refresh never settled');
+  const r = await b.client.refresh();
+  assert.equal(r.error, undefined, 'a later refresh is sent, not the hung one shared forever');
+  await b.client.fetch('/api/me');
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a2');
+});
