@@ -46,6 +46,10 @@
   var sessionAllowedOrigins = [];
   var generation = 0;
   var refreshing = null; // the one in-flight refresh, shared by all callers
+  // Resolves, once the in-flight refresh has settled after the session
+  // ended, to whether the grant it may have rotated is revoked: true when
+  // there is nothing left to revoke or the new refresh token was revoked.
+  var refreshingRevoked = null;
   var timer = null;
 
   function now() {
@@ -204,6 +208,7 @@
     refreshToken = '';
     expiresAt = 0;
     refreshing = null;
+    refreshingRevoked = null;
     sessionRevokeEndpoint = '';
     sessionAllowedOrigins = [];
   }
@@ -286,17 +291,30 @@
     var endpoint = sessionTokenEndpoint;
     var clientId = sessionClientId;
     var revokeEndpoint = sessionRevokeEndpoint;
+    var settleRevoked;
+    var revoked = new Promise(function (resolve) { settleRevoked = resolve; });
     var p = post(endpoint, {
       grant_type: 'refresh_token',
       refresh_token: refreshToken,
       client_id: clientId
     }).then(function (r) {
       if (gen !== generation) {
-        // Logged out (or in again) meanwhile: drop what came back.
-        if (!r.error) revoke(r.refresh_token, revokeEndpoint, clientId);
+        // Logged out (or in again) meanwhile: drop what came back, and
+        // revoke the grant it carries on, which the revocation of the
+        // consumed refresh token did not end.
+        if (!r.error) {
+          settleRevoked(typeof r.refresh_token === 'string' && r.refresh_token
+            ? revoke(r.refresh_token, revokeEndpoint, clientId) : true);
+        } else {
+          // Refused: the old refresh token was not rotated. No answer
+          // (status 0): whether the server rotated it is unknown.
+          settleRevoked(r.status !== 0);
+        }
         return errorObject('invalid_grant', 0, 'the session ended during the refresh');
       }
+      settleRevoked(true);
       refreshing = null;
+      refreshingRevoked = null;
       if (r.error) {
         if (r.oauth && r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
           sessionEnded(r);
@@ -308,6 +326,7 @@
       return publicResult(r);
     });
     refreshing = p;
+    refreshingRevoked = revoked;
     return p;
   }
 
@@ -360,8 +379,15 @@
     var token = refreshToken || accessToken;
     var clientId = sessionClientId || config.clientId;
     var endpoint = sessionRevokeEndpoint;
+    // A refresh in flight may rotate the refresh token on the server
+    // before the revocation of the old one arrives, which then ends
+    // nothing: the logout is confirmed once the token it brings is
+    // revoked too.
+    var rotated = refreshingRevoked;
     forget();
-    return revoke(token, endpoint, clientId);
+    var first = revoke(token, endpoint, clientId);
+    if (!rotated || !endpoint) return first;
+    return Promise.all([first, rotated]).then(function (v) { return v[0] && v[1]; });
   }
 
   // baseURL is what window.fetch resolves a relative URL against: the

@@ -428,3 +428,34 @@ test('a refresh whose answer never comes does not wedge the client', async () =>
   await b.client.fetch('/api/me');
   assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a2');
 });
+
+test('logout during a refresh reports the revocation of the token that refresh brings', async () => {
+  // The refresh reaches the server first and rotates r1 into r2; the
+  // revocation of r1 then changes nothing (a consumed refresh token), so
+  // the grant lives on in r2 until r2 is revoked too.
+  for (const r2Fails of [true, false]) {
+    let release;
+    const gate = new Promise((r) => { release = r; });
+    const b = await loggedIn({
+      config: { revokeEndpoint: '/oauth2/revoke' },
+      refreshAnswer: async () => { await gate; return tokenResponse('a2', 'r2', 3600); },
+      api: (call) => {
+        if (call.url !== ORIGIN + '/oauth2/revoke') return json(200, {});
+        if (call.body.get('token') === 'r2' && r2Fails) throw new TypeError('Failed to fetch');
+        return new Response('', { status: 200 });
+      },
+    });
+    const refreshing = b.client.refresh();
+    await flush();
+    let revoked = null;
+    const out = b.client.logout().then((v) => { revoked = v; });
+    await flush();
+    assert.equal(revoked, null, 'logout is not confirmed while the refresh may have rotated r1');
+    release();
+    await refreshing;
+    await out;
+    const rv = b.calls.filter((c) => c.url === ORIGIN + '/oauth2/revoke').map((c) => c.body.get('token'));
+    assert.deepEqual(rv, ['r1', 'r2']);
+    assert.equal(revoked, !r2Fails, r2Fails ? 'logout said the session was revoked while r2 is live on the server' : 'both revoked');
+  }
+});
