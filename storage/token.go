@@ -176,7 +176,9 @@ type Exchange struct {
 // whether or not it has been reclaimed yet. Times it returns are in UTC.
 // What it stores comes back unchanged, or is refused when written (text
 // a store cannot hold as it is, such as invalid UTF-8 in Postgres or in
-// the JSON the Redis store keeps scopes in); an ID no record can have
+// the JSON the Redis store keeps scopes in, or a time outside the years
+// 1678 to 2262 in the memory and Redis stores, which keep Unix
+// nanoseconds); an ID no record can have
 // finds nothing (ErrNotFound, nothing revoked), it is no error. User and
 // client IDs of up to 1 KiB work with every store of this module
 // (Postgres refuses IDs past about 2.7 KB, the size of its index entries).

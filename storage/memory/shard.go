@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"errors"
 	"math"
 	"sync"
 	"time"
@@ -552,6 +553,27 @@ var (
 	minTime = time.Unix(0, math.MinInt64+1)
 	maxTime = time.Unix(0, math.MaxInt64)
 )
+
+// errTimeRange refuses a time the store cannot keep as it is: it keeps
+// times in Unix nanoseconds, which hold the years 1678 to 2262 (a time
+// past them would come back as another).
+var errTimeRange = errors.New("memory: a time outside the years 1678-2262 cannot be stored")
+
+// nanoTime reports whether toNano keeps t exactly: t is zero or within
+// [minTime, maxTime].
+func nanoTime(t time.Time) bool {
+	return t.IsZero() || (!t.Before(minTime) && !t.After(maxTime))
+}
+
+// nanoTimes reports whether nanoTime holds for every token's times.
+func nanoTimes(tokens []storage.Token) bool {
+	for i := range tokens {
+		if !nanoTime(tokens[i].IssuedAt) || !nanoTime(tokens[i].ExpiresAt) {
+			return false
+		}
+	}
+	return true
+}
 
 // toNano returns t in Unix nanoseconds.
 func toNano(t time.Time) int64 {

@@ -23,6 +23,9 @@ func (s *Store) CreateGrant(_ context.Context, g *storage.Grant, tokens ...stora
 	if g == nil || g.ID == "" {
 		return errNoGrantID
 	}
+	if !nanoTime(g.CreatedAt) || !nanoTime(g.ExpiresAt) || !nanoTimes(tokens) {
+		return errTimeRange
+	}
 	ng := &grant{
 		id:       g.ID,
 		clientID: g.ClientID,
@@ -116,6 +119,9 @@ func (s *Store) ExchangeToken(_ context.Context, x storage.Exchange) (*storage.G
 	if x.Kind != storage.KindRefresh && x.Kind != storage.KindCode {
 		return nil, storage.ErrNotFound
 	}
+	if !nanoTimes(x.Issue) {
+		return nil, errTimeRange
+	}
 	// The stored form of the new tokens, made before taking the lock, on
 	// the stack for up to three (a refresh or a code issues two).
 	var small [3]liveToken
@@ -189,6 +195,9 @@ func hashIn(toks []liveToken, h storage.Hash) bool {
 // grant if the token would outlive it, to expiresAt. A token that is not
 // live is [storage.ErrNotFound].
 func (s *Store) ExtendToken(_ context.Context, ref storage.TokenRef, expiresAt time.Time) error {
+	if !nanoTime(expiresAt) {
+		return errTimeRange
+	}
 	now := toNano(s.now())
 	exp := toNano(expiresAt)
 	sh := s.shardOf(ref.GrantID)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,16 @@ import (
 
 // errTokenGrant reports tokens passed to CreateGrant that name another grant.
 var errTokenGrant = errors.New("token GrantID differs from the grant's ID")
+
+// errTimeRange refuses a time the store cannot keep as it is: it writes
+// times in Unix nanoseconds, which hold the years 1678 to 2262 (a time
+// past them would come back as another).
+var errTimeRange = errors.New("a time outside the years 1678-2262 cannot be stored")
+
+// nanoTime reports whether t is zero or in Unix nanoseconds' range.
+func nanoTime(t time.Time) bool {
+	return t.IsZero() || (!t.Before(time.Unix(0, math.MinInt64)) && !t.After(time.Unix(0, math.MaxInt64)))
+}
 
 // errNoGrantID reports a grant without an ID passed to CreateGrant.
 var errNoGrantID = errors.New("grant ID is empty")
@@ -320,6 +331,9 @@ func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt
 	if ref.GrantID == "" {
 		return fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
 	}
+	if !nanoTime(expiresAt) {
+		return fmt.Errorf("redis: %s: %w", op, errTimeRange)
+	}
 	base, gkey, skey := s.grantKeys(ref.GrantID)
 	tkey := tokenKey(base, ref.Hash)
 	now := s.now()
@@ -391,6 +405,9 @@ func (s *Store) revokeArgs(grantID, now string, match ...string) []string {
 
 // appendGrant appends the grant's immutable fields in grantFields order.
 func appendGrant(v []string, g *storage.Grant) ([]string, error) {
+	if !nanoTime(g.CreatedAt) || !nanoTime(g.ExpiresAt) {
+		return nil, errTimeRange
+	}
 	scopes, err := encScopes(g.Scopes)
 	if err != nil {
 		return nil, err
@@ -436,6 +453,9 @@ func decodeGrant(g *storage.Grant, id string, v []string) error {
 // hex hash (the end of key), kind, scopes, issued, expires, and its TTL
 // from now and its set score (both in milliseconds).
 func appendToken(v []string, key string, now time.Time, t *storage.Token) ([]string, error) {
+	if !nanoTime(t.IssuedAt) || !nanoTime(t.ExpiresAt) {
+		return nil, errTimeRange
+	}
 	scopes, err := encScopes(t.Scopes)
 	if err != nil {
 		return nil, err

@@ -28,6 +28,7 @@ var tokenClauses = []clause{
 	{"IDsOfOneKiBWork", testLongIDs},
 	{"IDsNoRecordCanHaveFindNothing", testUnstorableIDs},
 	{"TextIsKeptOrRefusedNeverChanged", testNonUTF8Grant},
+	{"TimesOfAnyYearAreKeptOrRefused", testTimesOfAnyYear},
 }
 
 func testLookupRoundTrip(t *testing.T, e *env) {
@@ -267,6 +268,66 @@ func testTimesAreUTC(t *testing.T, e *env) {
 	require.NoError(t, err)
 	assert.Equal(t, time.UTC, g.CreatedAt.Location(), "exchanged grant created")
 	assert.Equal(t, time.UTC, g.ExpiresAt.Location(), "exchanged grant expires")
+}
+
+// Times of any year come back as they were written, or are refused when
+// written (a store whose encoding cannot hold them); never as another
+// time. The provider writes only times near now; code that calls a store
+// directly may write a placeholder far away (year 9999 for "never").
+func testTimesOfAnyYear(t *testing.T, e *env) {
+	now := e.clk.Now()
+	past := time.Date(1600, 1, 2, 3, 4, 5, 678_000_000, time.UTC)
+	future := time.Date(2500, 1, 2, 3, 4, 5, 678_000_000, time.UTC)
+	for name, c := range map[string]struct{ created, issued, expires time.Time }{
+		"created in 1600": {past, now, now.Add(time.Hour)},
+		"issued in 1600":  {now, past, now.Add(time.Hour)},
+		"issued in 2500":  {now, future, now.Add(time.Hour)},
+		"expires in 2500": {now, now, future},
+	} {
+		t.Run(name, func(t *testing.T) {
+			id := newGrantID(t)
+			g := &storage.Grant{ID: id, ClientID: "client-a", UserID: "user-1", CreatedAt: c.created, ExpiresAt: c.expires}
+			m := mint(t, now, storage.KindAccess, id, time.Hour)
+			m.tok.IssuedAt, m.tok.ExpiresAt = c.issued, c.expires
+			if err := e.b.Tokens.CreateGrant(e.ctx, g, m.tok); err != nil {
+				assert.NotErrorIs(t, err, storage.ErrAlreadyExists)
+				e.assertGone(t, m, "a refused grant is not stored")
+				return
+			}
+			ti := e.requireLive(t, m)
+			sameTime(t, c.created, ti.Grant.CreatedAt, "Grant.CreatedAt")
+			sameTime(t, c.expires, ti.Grant.ExpiresAt, "Grant.ExpiresAt")
+			sameTime(t, c.issued, ti.Token.IssuedAt, "Token.IssuedAt")
+			sameTime(t, c.expires, ti.Token.ExpiresAt, "Token.ExpiresAt")
+		})
+	}
+
+	t.Run("exchanged for tokens of 2500", func(t *testing.T) {
+		f := e.storedGrant(t, "client-a", "user-1")
+		a2, r2 := e.nextPair(t, f.g.ID)
+		a2.tok.IssuedAt, r2.tok.ExpiresAt = future, future
+		if _, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a", a2, r2)); err != nil {
+			assert.NotErrorIs(t, err, storage.ErrTokenReused)
+			e.requireLive(t, f.refresh, "a refused exchange consumes nothing")
+			return
+		}
+		sameTime(t, future, e.requireLive(t, a2).Token.IssuedAt, "Token.IssuedAt")
+		ti := e.requireLive(t, r2)
+		sameTime(t, future, ti.Token.ExpiresAt, "Token.ExpiresAt")
+		sameTime(t, future, ti.Grant.ExpiresAt, "Grant.ExpiresAt")
+	})
+
+	t.Run("extended to 2500", func(t *testing.T) {
+		f := e.storedGrant(t, "client-a", "user-1")
+		if err := e.b.Tokens.ExtendToken(e.ctx, f.access.ref, future); err != nil {
+			assert.NotErrorIs(t, err, storage.ErrNotFound)
+			sameTime(t, f.access.tok.ExpiresAt, e.requireLive(t, f.access).Token.ExpiresAt, "a refused extension extends nothing")
+			return
+		}
+		ti := e.requireLive(t, f.access)
+		sameTime(t, future, ti.Token.ExpiresAt, "Token.ExpiresAt")
+		sameTime(t, future, ti.Grant.ExpiresAt, "Grant.ExpiresAt")
+	})
 }
 
 // A user ID and a client ID of 1 KiB each are stored, found and revoked
