@@ -92,3 +92,67 @@ func TestUpdateClient_RacingUpdatesUnderAStricterDefaultIsolation(t *testing.T) 
 		})
 	}
 }
+
+// Under a serializable default_transaction_isolation, grants created at
+// once (logins, each a CreateGrant) are all stored: a creation that fails
+// to serialize changed nothing and is run again, not reported as an
+// outage (a 503 at the token endpoint).
+func TestCreateGrant_ConcurrentCreationsUnderSerializable(t *testing.T) {
+	pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "serializable"
+	})
+	ctx := context.Background()
+	require.NoError(t, postgres.Migrate(ctx, pool))
+	clk := newClock()
+	s := postgres.New(pool, postgres.Config{Now: clk.Now})
+	const workers, each = 8, 25
+	errs := make(chan error, workers*each)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range workers {
+		wg.Go(func() {
+			<-start
+			for range each {
+				g := newGrant(t, clk.Now())
+				_, a := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
+				_, r := newToken(t, storage.KindRefresh, g.ID, clk.Now(), 24*time.Hour)
+				if err := s.CreateGrant(ctx, g, a, r); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	failed := 0
+	var first error
+	for err := range errs {
+		if first == nil {
+			first = err
+		}
+		failed++
+	}
+	assert.Zero(t, failed, "creations failed, the first with: %v", first)
+}
+
+// A creation refused (a taken grant ID) ends its transaction: the
+// connection goes back to the pool usable, not closed.
+func TestCreateGrant_RefusalKeepsTheConnection(t *testing.T) {
+	pool := newSchemaPool(t, func(cfg *pgxpool.Config) { cfg.MaxConns = 1 })
+	ctx := context.Background()
+	require.NoError(t, postgres.Migrate(ctx, pool))
+	clk := newClock()
+	s := postgres.New(pool, postgres.Config{Now: clk.Now})
+	g := newGrant(t, clk.Now())
+	_, a := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
+	require.NoError(t, s.CreateGrant(ctx, g, a))
+	conns := pool.Stat().NewConnsCount()
+	_, b := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
+	require.ErrorIs(t, s.CreateGrant(ctx, g, b), storage.ErrAlreadyExists)
+	_, err := s.LookupToken(ctx, storage.KindAccess, ref(b))
+	require.ErrorIs(t, err, storage.ErrNotFound, "nothing of the refused creation stored")
+	_, err = s.LookupToken(ctx, storage.KindAccess, ref(a))
+	require.NoError(t, err)
+	assert.Equal(t, conns, pool.Stat().NewConnsCount(), "connections made")
+}
