@@ -77,8 +77,8 @@ select (select revision from u), exists (select 1 from oauth2_clients where id =
 // UpdateClient replaces every field of the stored client with the same ID
 // and increments its revision, or returns [storage.ErrNotFound], or
 // [storage.ErrConflict] when c.Revision is neither zero nor the stored
-// revision. It is one statement (see updateClientSQL), run again should it
-// fail to serialize under a stricter default isolation.
+// revision. It is one statement (see updateClientSQL), run read committed
+// whatever the server's default isolation (see readCommitted).
 func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 	const op = "update client"
 	if c == nil || c.ID == "" {
@@ -91,12 +91,10 @@ func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 		revision *int64
 		exists   bool
 	)
-	err := retrySerialization(func() error {
-		return s.pool.QueryRow(ctx, updateClientSQL,
-			c.ID, c.SecretHash, orEmpty(c.GrantTypes), orEmpty(c.Scopes), orEmpty(c.DefaultScopes),
-			orEmpty(c.RedirectURIs), c.Public, c.FirstParty, c.Disabled, c.CreatedAt, c.Revision,
-		).Scan(&revision, &exists)
-	})
+	err := s.queryRow(ctx, updateClientSQL, []any{
+		c.ID, c.SecretHash, orEmpty(c.GrantTypes), orEmpty(c.Scopes), orEmpty(c.DefaultScopes),
+		orEmpty(c.RedirectURIs), c.Public, c.FirstParty, c.Disabled, c.CreatedAt, c.Revision,
+	}, &revision, &exists)
 	switch {
 	case err != nil:
 		if badText(err) && !s.clientExists(ctx, c.ID) {

@@ -120,14 +120,11 @@ func (s *Store) exchangeOne(ctx context.Context, x storage.Exchange, now time.Ti
 		gf    grantFields
 	)
 	sql := exchangeOneSQL(len(x.Issue), s.async)
-	// Under a default_transaction_isolation stricter than read committed,
-	// an exchange that waited on the row lock of a concurrent one fails to
-	// serialize instead of reading the row as that one left it; run again
-	// (see retrySerialization), it judges the token as it is now
-	// (consumed: reuse).
-	err := retrySerialization(func() error {
-		return s.pool.QueryRow(ctx, sql, args...).Scan(append([]any{&state}, gf.targets()...)...)
-	})
+	// Read committed whatever the server's default_transaction_isolation
+	// (see readCommitted): an exchange that waited on the row lock of a
+	// concurrent one then reads the row as that one left it (consumed:
+	// reuse).
+	err := s.queryRow(ctx, sql, args, append([]any{&state}, gf.targets()...)...)
 	if err != nil {
 		return nil, wrap(op, err)
 	}

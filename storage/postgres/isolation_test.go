@@ -156,3 +156,57 @@ func TestCreateGrant_RefusalKeepsTheConnection(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, conns, pool.Stat().NewConnsCount(), "connections made")
 }
+
+// Under a serializable default_transaction_isolation, token lookups (the
+// check of every authenticated request) and revocations of other grants
+// (logouts) made at once all answer: a statement that fails to serialize
+// changed nothing and is run again, not reported as an outage (a 503).
+func TestLookupAndRevoke_RacingUnderSerializable(t *testing.T) {
+	pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "serializable"
+	})
+	ctx := context.Background()
+	require.NoError(t, postgres.Migrate(ctx, pool))
+	clk := newClock()
+	s := postgres.New(pool, postgres.Config{Now: clk.Now})
+	const workers, rounds = 4, 50
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failures := map[string]int{}
+	fail := func(what string, err error) {
+		mu.Lock()
+		failures[what+": "+err.Error()]++
+		mu.Unlock()
+	}
+	start := make(chan struct{})
+	for range workers {
+		var grants []string
+		for range rounds {
+			g := newGrant(t, clk.Now())
+			require.NoError(t, s.CreateGrant(ctx, g))
+			grants = append(grants, g.ID)
+		}
+		g := newGrant(t, clk.Now())
+		_, a := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
+		require.NoError(t, s.CreateGrant(ctx, g, a))
+		wg.Go(func() {
+			<-start
+			for _, id := range grants {
+				if err := s.RevokeGrant(ctx, id); err != nil {
+					fail("revoke", err)
+				}
+			}
+		})
+		wg.Go(func() {
+			<-start
+			for range rounds {
+				if _, err := s.LookupToken(ctx, storage.KindAccess, ref(a)); err != nil {
+					fail("lookup", err)
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	assert.Empty(t, failures)
+}

@@ -137,39 +137,73 @@ func orEmpty(s []string) []string {
 	return s
 }
 
-// maxSerializationRetries bounds the runs of a statement that fail to
-// serialize: each failure means a concurrent exchange or revocation of
-// the rows it touches committed, and there are few of those.
-const maxSerializationRetries = 8
-
-// isSerializationFailure reports whether err is PostgreSQL's
-// serialization_failure (SQLSTATE 40001).
-func isSerializationFailure(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "40001"
+// readCommitted runs the statements of stmts as one read committed
+// transaction, whatever the server's default_transaction_isolation, in
+// one round trip (a batch of BEGIN, the statements and COMMIT), and reads
+// their results with read, which may be nil (the batch's first error is
+// returned then).
+//
+// Each statement of the store is atomic on its own and written for read
+// committed: one that waits on a row lock then reads the row as the
+// other transaction left it. Under a stricter default isolation the same
+// statement would fail to serialize instead (SQLSTATE 40001), and under
+// serializable not only when another transaction wrote its rows: the
+// server tracks reads by index page, or by table, so statements on
+// unrelated rows abort each other, again when run again at once. Each
+// would reach a user as an outage.
+func (s *Store) readCommitted(ctx context.Context, stmts *pgx.Batch, read func(pgx.BatchResults) error) error {
+	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(stmts.QueuedQueries)+2)}
+	b.Queue(`begin isolation level read committed`)
+	b.QueuedQueries = append(b.QueuedQueries, stmts.QueuedQueries...)
+	b.Queue(`commit`)
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	br := conn.SendBatch(ctx, b)
+	if read != nil {
+		_, err = br.Exec() // begin
+		if err == nil {
+			err = read(br)
+		}
+		if err == nil {
+			_, err = br.Exec() // commit
+		}
+	}
+	if closeErr := br.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil && !conn.Conn().IsClosed() && conn.Conn().PgConn().TxStatus() != 'I' {
+		// A statement failed and left its transaction open (and
+		// aborted): end it, so that the connection can go back to the
+		// pool. If that fails too, the pool closes it on release.
+		_, _ = conn.Exec(ctx, `rollback`)
+	}
+	return err
 }
 
-// exec runs one statement that writes, through retrySerialization.
+// one returns a batch of the one statement sql.
+func one(sql string, args ...any) *pgx.Batch {
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	return b
+}
+
+// exec runs one statement that writes, through readCommitted.
 func (s *Store) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	var tag pgconn.CommandTag
-	err := retrySerialization(func() (err error) {
-		tag, err = s.pool.Exec(ctx, sql, args...)
+	err := s.readCommitted(ctx, one(sql, args...), func(br pgx.BatchResults) (err error) {
+		tag, err = br.Exec()
 		return err
 	})
 	return tag, err
 }
 
-// retrySerialization runs run, one atomic statement, again when it fails
-// to serialize (SQLSTATE 40001, which a default_transaction_isolation
-// stricter than read committed gives a statement whose rows a concurrent
-// transaction changed), at most maxSerializationRetries times in all: the
-// failed run changed nothing, and the next one sees the rows as the other
-// left them.
-func retrySerialization(run func() error) error {
-	for attempt := 1; ; attempt++ {
-		err := run()
-		if err == nil || attempt == maxSerializationRetries || !isSerializationFailure(err) {
-			return err
-		}
-	}
+// queryRow runs one statement that returns a row, through readCommitted,
+// and scans the row into dest (pgx.ErrNoRows when there is none).
+func (s *Store) queryRow(ctx context.Context, sql string, args []any, dest ...any) error {
+	return s.readCommitted(ctx, one(sql, args...), func(br pgx.BatchResults) error {
+		return br.QueryRow().Scan(dest...)
+	})
 }

@@ -56,8 +56,6 @@ const (
 // revokeWhere runs sql, revokeUserSQL or revokeClientSQL, for value.
 func (s *Store) revokeWhere(ctx context.Context, sql, value string) (int, error) {
 	var n int64
-	err := retrySerialization(func() error {
-		return s.pool.QueryRow(ctx, sql, value, s.now()).Scan(&n)
-	})
+	err := s.queryRow(ctx, sql, []any{value, s.now()}, &n)
 	return int(n), err
 }

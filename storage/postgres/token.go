@@ -68,14 +68,13 @@ func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...sto
 		redirectURI, challenge, challengeMethod = &g.Code.RedirectURI, &g.Code.Challenge, &g.Code.ChallengeMethod
 	}
 
-	// The batch is one transaction, all rows or none, in one round trip.
-	// It is read committed whatever the server's
-	// default_transaction_isolation: under a stricter one the insertions
-	// of concurrent creations (whose foreign key checks read the index
+	// The batch is one transaction, all rows or none, in one round trip,
+	// read committed whatever the server's default_transaction_isolation
+	// (see readCommitted): under a stricter one the insertions of
+	// concurrent creations (whose foreign key checks read the index
 	// pages the others write) often fail to serialize, and a login would
 	// fail as an outage.
 	b := &pgx.Batch{}
-	b.Queue(`begin isolation level read committed`)
 	b.Queue(`insert into oauth2_grants (id, client_id, user_id, scopes, binding, created_at,
 		expires_at, code_redirect_uri, code_challenge, code_challenge_method, username)
 		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
@@ -84,20 +83,7 @@ func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...sto
 	for _, t := range tokens {
 		queueInsertToken(b, g.ID, t)
 	}
-	b.Queue(`commit`)
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return wrap("create grant", err)
-	}
-	defer conn.Release()
-	err = conn.SendBatch(ctx, b).Close()
-	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
-		// A failed insertion left the transaction open (and aborted):
-		// end it, so that the connection can go back to the pool. If
-		// that fails too, the pool closes the connection on release.
-		_, _ = conn.Exec(ctx, `rollback`)
-	}
-	return wrap("create grant", err)
+	return wrap("create grant", s.readCommitted(ctx, b, nil))
 }
 
 // queueInsertToken queues the insertion of token t of grant grantID.
@@ -126,7 +112,10 @@ func (s *Store) LookupToken(ctx context.Context, kind storage.TokenKind, ref sto
 		return nil, notFound("lookup token")
 	}
 	targets := append([]any{&t.Scopes, &t.IssuedAt, &t.ExpiresAt}, gf.targets()...)
-	err := s.pool.QueryRow(ctx, lookupSQL, ref.Hash[:], ref.GrantID, int16(kind), s.now()).Scan(targets...)
+	// Read committed whatever the server's default isolation (see
+	// readCommitted): under serializable a lookup can fail to serialize
+	// with the writes of unrelated grants.
+	err := s.queryRow(ctx, lookupSQL, []any{ref.Hash[:], ref.GrantID, int16(kind), s.now()}, targets...)
 	if err != nil {
 		return nil, wrap("lookup token", err)
 	}
