@@ -46,10 +46,17 @@ func (s *Store) RevokeClient(ctx context.Context, clientID string) (int, error) 
 }
 
 // revokeUserSQL and revokeClientSQL revoke the grants of user or client
-// $1 and count those that had not expired by $2.
+// $1 and count those that had not expired by $2. They lock the grants
+// first, in the order of their IDs, and only then update them: an UPDATE
+// locks rows in the order its plan meets them, which differs from one
+// statement to another (by the index each uses, and as refreshes move
+// rows), so two revocations of overlapping sets of grants (a client's
+// and a user's) could each hold a grant the other waits for, and the
+// server would abort one as a deadlock. Every other statement locks at
+// most one grant (or skips locked ones: the janitor).
 const (
-	revokeUserSQL   = `with ended as (update oauth2_grants set revoked_at = $2 where user_id = $1 and revoked_at is null returning expires_at) ` + countLiveSQL
-	revokeClientSQL = `with ended as (update oauth2_grants set revoked_at = $2 where client_id = $1 and revoked_at is null returning expires_at) ` + countLiveSQL
+	revokeUserSQL   = `with ended as (update oauth2_grants set revoked_at = $2 where id in (select id from oauth2_grants where user_id = $1 and revoked_at is null order by id for no key update) returning expires_at) ` + countLiveSQL
+	revokeClientSQL = `with ended as (update oauth2_grants set revoked_at = $2 where id in (select id from oauth2_grants where client_id = $1 and revoked_at is null order by id for no key update) returning expires_at) ` + countLiveSQL
 	countLiveSQL    = `select count(*) filter (where expires_at > $2) from ended`
 )
 

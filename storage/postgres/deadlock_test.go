@@ -1,0 +1,93 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/postgres"
+)
+
+// waitForLockWaiters waits, up to a few seconds, until n statements on the
+// store's grants wait for a lock.
+func waitForLockWaiters(t *testing.T, pool *pgxpool.Pool, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		var waiting int
+		require.NoError(t, pool.QueryRow(context.Background(), `select count(*) from pg_stat_activity
+			where wait_event_type = 'Lock' and query like '%update oauth2_grants%' and pid <> pg_backend_pid()`).Scan(&waiting))
+		if waiting >= n {
+			return
+		}
+	}
+	t.Fatalf("fewer than %d statements wait for a lock", n)
+}
+
+// RevokeClient and RevokeUser of overlapping grants, at once, both end:
+// neither fails as a deadlock. Each locks the grants it revokes one by
+// one, in the order its scan meets them; when the orders differ (here
+// because a refresh moved a grant's row after one began, and the orders
+// also follow the plan each statement gets), each can end up holding a
+// grant the other waits for, and the server aborts one of them (SQLSTATE
+// 40P01): disabling a client, or revoking a user, fails as an outage.
+func TestRevokeUserAndRevokeClient_DoNotDeadlock(t *testing.T) {
+	clk := newClock()
+	pool := newSchemaPool(t)
+	ctx := context.Background()
+	require.NoError(t, postgres.Migrate(ctx, pool))
+	s := postgres.New(pool, postgres.Config{Now: clk.Now})
+	// Stored in this order, so their rows are in this order: client c's
+	// gy, ga, gb, gz, of which user u's ga, gb, gz.
+	for _, g := range []struct{ id, user string }{{"gy", "v"}, {"ga", "u"}, {"gb", "u"}, {"gz", "u"}} {
+		require.NoError(t, s.CreateGrant(ctx, &storage.Grant{ID: g.id, ClientID: "c", UserID: g.user,
+			CreatedAt: clk.Now(), ExpiresAt: clk.Now().Add(time.Hour)}))
+	}
+	hold := func(id string) func() {
+		tx, err := pool.Begin(ctx)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, `select from oauth2_grants where id = $1 for update`, id)
+		require.NoError(t, err)
+		return func() { _ = tx.Rollback(ctx) }
+	}
+	releaseY, releaseZ := hold("gy"), hold("gz")
+	defer releaseY()
+	defer releaseZ()
+
+	type result struct {
+		n   int
+		err error
+	}
+	byClient, byUser := make(chan result, 1), make(chan result, 1)
+	go func() { n, err := s.RevokeClient(ctx, "c"); byClient <- result{n, err} }()
+	waitForLockWaiters(t, pool, 1) // RevokeClient waits on gy, before ga and gb
+	// A refresh extends ga, unless RevokeClient holds it already: its row
+	// moves past gz's.
+	tx, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `set local lock_timeout = '200ms'`)
+	require.NoError(t, err)
+	if _, err = tx.Exec(ctx, `update oauth2_grants set expires_at = expires_at + interval '1 second' where id = 'ga'`); err == nil {
+		require.NoError(t, tx.Commit(ctx))
+	} else {
+		_ = tx.Rollback(ctx)
+	}
+	go func() { n, err := s.RevokeUser(ctx, "u"); byUser <- result{n, err} }()
+	waitForLockWaiters(t, pool, 2) // RevokeUser took gb and waits on gz, before ga
+	releaseY()
+	waitForLockWaiters(t, pool, 2) // RevokeClient took ga and waits on gb
+	time.Sleep(50 * time.Millisecond)
+	releaseZ() // RevokeUser takes gz and waits on ga
+
+	c, u := <-byClient, <-byUser
+	assert.NoError(t, c.err, "RevokeClient")
+	assert.NoError(t, u.err, "RevokeUser")
+	assert.Equal(t, 4, c.n+u.n, "grants revoked, counted once")
+	var live int
+	require.NoError(t, pool.QueryRow(ctx, `select count(*) from oauth2_grants where revoked_at is null`).Scan(&live))
+	assert.Zero(t, live, "grants left unrevoked")
+}
