@@ -30,6 +30,13 @@ func scanClient(row pgx.Row) (*storage.Client, error) {
 
 // GetClient returns the client with the given ID, or [storage.ErrNotFound].
 func (s *Store) GetClient(ctx context.Context, id string) (*storage.Client, error) {
+	if !storable(id) {
+		// No client has such an ID; asking the server would not even
+		// answer an encoding error in every mode: in the simple protocol
+		// (pgx.QueryExecModeSimpleProtocol) the statement is text, and
+		// a NUL byte cuts it (SQLSTATE 08P01, an outage).
+		return nil, notFound("get client")
+	}
 	c, err := scanClient(s.pool.QueryRow(ctx,
 		`select `+clientColumns+` from oauth2_clients where id = $1`, id))
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -37,6 +38,30 @@ func TestConformance_AsyncExchange(t *testing.T) {
 			Dump:    func(ctx context.Context) ([]byte, error) { return dump(ctx, pool) },
 		}
 	})
+}
+
+// The store does not depend on how pgx sends statements: the modes that
+// work behind a connection pooler in transaction mode (PgBouncer), which
+// prepare nothing on the server, pass the suite too. In the simple
+// protocol a statement travels as text, in which a NUL byte cannot.
+func TestConformance_PoolerExecModes(t *testing.T) {
+	for name, mode := range map[string]pgx.QueryExecMode{
+		"SimpleProtocol": pgx.QueryExecModeSimpleProtocol,
+		"Exec":           pgx.QueryExecModeExec,
+	} {
+		t.Run(name, func(t *testing.T) {
+			storagetest.Run(t, func(t *testing.T, now func() time.Time) storagetest.Backend {
+				pool := newSchemaPool(t, func(cfg *pgxpool.Config) { cfg.ConnConfig.DefaultQueryExecMode = mode })
+				require.NoError(t, postgres.Migrate(context.Background(), pool))
+				s := postgres.New(pool, postgres.Config{Now: now})
+				return storagetest.Backend{
+					Clients: s,
+					Tokens:  s,
+					Dump:    func(ctx context.Context) ([]byte, error) { return dump(ctx, pool) },
+				}
+			})
+		})
+	}
 }
 
 // dump returns every row of every table of the store, one per line, in
