@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -85,7 +86,7 @@ select (select revision from u), exists (select 1 from oauth2_clients where id =
 // and increments its revision, or returns [storage.ErrNotFound], or
 // [storage.ErrConflict] when c.Revision is neither zero nor the stored
 // revision. It is one statement (see updateClientSQL), run read committed
-// whatever the server's default isolation (see readCommitted).
+// whatever the server's default isolation (see queryRow).
 func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 	const op = "update client"
 	if c == nil || c.ID == "" {
@@ -93,6 +94,15 @@ func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 	}
 	if !storable(c.ID) {
 		return notFound(op)
+	}
+	if !clientStorable(c) {
+		// Refused before the server sees it: in pgx's simple protocol a
+		// NUL byte cuts the query, which the server answers as a
+		// protocol violation, not as text it cannot hold.
+		if !s.clientExists(ctx, c.ID) {
+			return notFound(op)
+		}
+		return fmt.Errorf("postgres: %s: %w", op, errUnstorableText)
 	}
 	var (
 		revision *int64
@@ -115,6 +125,24 @@ func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 		return notFound(op)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, storage.ErrConflict)
+}
+
+// errUnstorableText refuses a client field Postgres cannot hold as text.
+var errUnstorableText = errors.New("text that is not valid UTF-8, or holds a NUL byte, cannot be stored")
+
+// clientStorable reports whether every text field of c is storable.
+func clientStorable(c *storage.Client) bool {
+	if !storable(c.SecretHash) {
+		return false
+	}
+	for _, list := range [][]string{c.GrantTypes, c.Scopes, c.DefaultScopes, c.RedirectURIs} {
+		for _, v := range list {
+			if !storable(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // clientExists reports whether client id is stored; true also when that

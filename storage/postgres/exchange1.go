@@ -121,7 +121,7 @@ func (s *Store) exchangeOne(ctx context.Context, x storage.Exchange, now time.Ti
 	)
 	sql := exchangeOneSQL(len(x.Issue), s.async)
 	// Read committed whatever the server's default_transaction_isolation
-	// (see readCommitted): an exchange that waited on the row lock of a
+	// (see queryRow): an exchange that waited on the row lock of a
 	// concurrent one then reads the row as that one left it (consumed:
 	// reuse).
 	err := s.queryRow(ctx, sql, args, append([]any{&state}, gf.targets()...)...)

@@ -68,22 +68,30 @@ func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...sto
 		redirectURI, challenge, challengeMethod = &g.Code.RedirectURI, &g.Code.Challenge, &g.Code.ChallengeMethod
 	}
 
-	// The batch is one transaction, all rows or none, in one round trip,
-	// read committed whatever the server's default_transaction_isolation
-	// (see readCommitted): under a stricter one the insertions of
-	// concurrent creations (whose foreign key checks read the index
-	// pages the others write) often fail to serialize, and a login would
-	// fail as an outage.
-	b := &pgx.Batch{}
-	b.Queue(`insert into oauth2_grants (id, client_id, user_id, scopes, binding, created_at,
-		expires_at, code_redirect_uri, code_challenge, code_challenge_method, username)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		g.ID, g.ClientID, g.UserID, orEmpty(g.Scopes), g.Binding, g.CreatedAt,
-		expires, redirectURI, challenge, challengeMethod, g.Username)
-	for _, t := range tokens {
-		queueInsertToken(b, g.ID, t)
+	// The batch is one transaction, all rows or none, in one round trip.
+	// Under a default_transaction_isolation stricter than read committed
+	// the insertions of concurrent creations (whose foreign key checks
+	// read the index pages the others write) often fail to serialize, and
+	// a login would fail as an outage: then it runs read committed (see
+	// stricter), a batch built anew (pgx does not send one twice).
+	batch := func() *pgx.Batch {
+		b := &pgx.Batch{}
+		b.Queue(`insert into oauth2_grants (id, client_id, user_id, scopes, binding, created_at,
+			expires_at, code_redirect_uri, code_challenge, code_challenge_method, username)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			g.ID, g.ClientID, g.UserID, orEmpty(g.Scopes), g.Binding, g.CreatedAt,
+			expires, redirectURI, challenge, challengeMethod, g.Username)
+		for _, t := range tokens {
+			queueInsertToken(b, g.ID, t)
+		}
+		return b
 	}
-	return wrap("create grant", s.readCommitted(ctx, b, nil))
+	if !s.strict.Load() {
+		if err := s.pool.SendBatch(ctx, batch()).Close(); !s.stricter(err) {
+			return wrap("create grant", err)
+		}
+	}
+	return wrap("create grant", s.readCommitted(ctx, batch(), nil))
 }
 
 // queueInsertToken queues the insertion of token t of grant grantID.
@@ -113,8 +121,8 @@ func (s *Store) LookupToken(ctx context.Context, kind storage.TokenKind, ref sto
 	}
 	targets := append([]any{&t.Scopes, &t.IssuedAt, &t.ExpiresAt}, gf.targets()...)
 	// Read committed whatever the server's default isolation (see
-	// readCommitted): under serializable a lookup can fail to serialize
-	// with the writes of unrelated grants.
+	// queryRow): under serializable a lookup can fail to serialize with
+	// the writes of unrelated grants.
 	err := s.queryRow(ctx, lookupSQL, []any{ref.Hash[:], ref.GrantID, int16(kind), s.now()}, targets...)
 	if err != nil {
 		return nil, wrap("lookup token", err)
