@@ -223,7 +223,11 @@ func TestBrowserBaseElementGetsNoToken(t *testing.T) {
 		w.Header().Set("Cache-Control", "no-store")
 		_ = basePage.Execute(w, struct{ App, Other string }{app.URL, other.URL})
 	})
-	app = httptest.NewServer(mux)
+	// Started after app is set, so that its handlers, which read it, see
+	// it (a request comes from the browser, which the race detector does
+	// not see order anything).
+	app = httptest.NewUnstartedServer(mux)
+	app.Start()
 	t.Cleanup(app.Close)
 
 	result := browsertest.Result(t, bin, app.URL+"/base", browsertest.Options{})
