@@ -96,6 +96,24 @@ func TestRoundTrips(t *testing.T) {
 	score, err := rdb.ZScore(h.ctx, s.userGrantsKey("alice"), next[1].GrantID).Result()
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, int64(score), x.Issue[1].ExpiresAt.UnixMilli(), "indexed past the new expiry")
+	// The new horizon was recorded: the next exchange is the script alone.
+	x, next = h.exchange("web", next[1])
+	assert.EqualValues(t, 1, trips.count(func() {
+		_, err := s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+	}), "ExchangeToken within the horizon the previous one recorded")
+	// With a Check, past the horizon: the read-only script, the script,
+	// the indexes, the script again.
+	h.clk.Advance(7 * time.Hour)
+	x, next = h.exchange("web", next[1])
+	x.Check = func(*storage.Grant) error { return nil }
+	assert.EqualValues(t, 4, trips.count(func() {
+		_, err := s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+	}), "ExchangeToken with Check past the index horizon")
+	score, err = rdb.ZScore(h.ctx, s.userGrantsKey("alice"), next[1].GrantID).Result()
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, int64(score), x.Issue[1].ExpiresAt.UnixMilli(), "indexed past the new expiry")
 
 	// A sliding session's extension follows the same horizon.
 	newExpiry := h.clk.Now().Add(24*time.Hour + time.Minute)
