@@ -2,6 +2,7 @@ package provider
 
 import (
 	"crypto/rand"
+	"math"
 	"net/http"
 	"time"
 
@@ -82,8 +83,23 @@ func newMinted(k storage.TokenKind, raw string, ref storage.TokenRef, now time.T
 		GrantID:   ref.GrantID,
 		Scopes:    scopes,
 		IssuedAt:  now,
-		ExpiresAt: now.Add(ttl),
+		ExpiresAt: capExpiry(now.Add(ttl)),
 	}}
+}
+
+// maxExpiry is the latest expiry the provider writes: the last instant
+// Unix nanoseconds hold (2262-04-11), which the memory and Redis stores
+// keep times in and refuse times after. A lifetime that reaches past it
+// (a TTL of a few centuries, time.Duration's maximum for "never") ends
+// there instead of failing every grant as a store outage.
+var maxExpiry = time.Unix(0, math.MaxInt64).UTC()
+
+// capExpiry returns t, or maxExpiry when t is later.
+func capExpiry(t time.Time) time.Time {
+	if t.After(maxExpiry) {
+		return maxExpiry
+	}
+	return t
 }
 
 // issued is what issueGrant makes: a grant, the records of its first

@@ -38,7 +38,9 @@ type Config struct {
 	// AccessTokenTTL is the lifetime of access tokens. Zero means one hour.
 	AccessTokenTTL time.Duration
 	// RefreshTokenTTL is the lifetime of refresh tokens; each rotation
-	// issues a new one with a full lifetime. Zero means 30 days.
+	// issues a new one with a full lifetime. Zero means 30 days. A token
+	// whose lifetime would reach past 2262-04-11 (the last instant the
+	// memory and Redis stores hold) expires then.
 	RefreshTokenTTL time.Duration
 
 	// Scopes lists every scope the provider knows; a requested scope

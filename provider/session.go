@@ -73,14 +73,15 @@ func (p *Provider) ValidateSession(r *http.Request, raw string) (*storage.TokenI
 }
 
 // ExtendSession moves the expiry of the live session token raw to
-// expiresAt, for sliding sessions. A token that is malformed or not live
+// expiresAt, for sliding sessions (no later than 2262-04-11, where a
+// token's lifetime ends however long it was meant to be). A token that is malformed or not live
 // is [ErrInvalidToken]; any other error is a store failure.
 func (p *Provider) ExtendSession(ctx context.Context, raw string, expiresAt time.Time) error {
 	ref, err := token.Parse(storage.KindSession, raw)
 	if err != nil {
 		return ErrInvalidToken
 	}
-	if err := p.cfg.Tokens.ExtendToken(ctx, ref, expiresAt); err != nil {
+	if err := p.cfg.Tokens.ExtendToken(ctx, ref, capExpiry(expiresAt)); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return ErrInvalidToken
 		}
