@@ -252,15 +252,24 @@
   }
 
   // revokeEndpointFor returns the revocation endpoint a session whose token
-  // endpoint is tokenEndpoint may use: the configured one, when it is on
-  // the same origin as the token endpoint (the server that issued the
-  // tokens), else none.
+  // endpoint is tokenEndpoint may use: the configured one, as an absolute
+  // URL (see absolute), when it is on the same origin as the token
+  // endpoint (the server that issued the tokens), else none.
   function revokeEndpointFor(tokenEndpoint) {
     var endpoint = config.revokeEndpoint;
     if (!endpoint) return '';
     var origin = originOf(endpoint);
     if (!origin || origin === 'null' || origin !== originOf(tokenEndpoint)) return '';
-    return endpoint;
+    return absolute(endpoint);
+  }
+
+  // absolute returns an endpoint as the absolute URL it names now, for a
+  // session to keep: window.fetch resolves a relative URL against the
+  // document's base URL at each call, and a <base href> that a script adds
+  // to the page later would otherwise take the session's refresh token.
+  // A URL that cannot be resolved is kept as it is (fetch rejects it).
+  function absolute(url) {
+    return resolve(url) || url;
   }
 
   function revoke(token, endpoint, clientId) {
@@ -336,7 +345,7 @@
    */
   function login(username, password, options) {
     options = options || {};
-    var endpoint = options.tokenEndpoint || config.tokenEndpoint;
+    var endpoint = absolute(options.tokenEndpoint || config.tokenEndpoint);
     var clientId = options.clientId || config.clientId;
     var scope = options.scope !== undefined ? options.scope : config.scope;
     var previous = refreshToken || accessToken;
@@ -525,7 +534,8 @@
 
   /**
    * configure changes the settings and returns the current ones. A session
-   * keeps the revokeEndpoint and allowedOrigins it started with: a change
+   * keeps the token endpoint, revokeEndpoint (both as the absolute URLs they
+   * named when it started) and allowedOrigins it started with: a change
    * takes effect at the next login. A revokeEndpoint on another origin
    * than the token endpoint is not used. Settings:
    * tokenEndpoint (default "/oauth2/token"), revokeEndpoint (default none),

@@ -459,3 +459,18 @@ test('logout during a refresh reports the revocation of the token that refresh b
     assert.equal(revoked, !r2Fails, r2Fails ? 'logout said the session was revoked while r2 is live on the server' : 'both revoked');
   }
 });
+
+test('a <base href> added after login does not move where the session sends its refresh token', async () => {
+  // The session keeps where its tokens may go (see configure()); a script
+  // that gets onto the page later and adds <base href> on its own origin
+  // must not make the next refresh, or the logout's revocation, post the
+  // refresh token there: window.fetch resolves the relative default
+  // "/oauth2/token" against the document base URL at each call.
+  const b = await loggedIn({ config: { revokeEndpoint: '/oauth2/revoke' }, api: () => json(200, {}) });
+  b.window.document.baseURI = 'https://evil.example/';
+  await b.client.refresh();
+  await b.client.logout();
+  const sent = b.calls.filter((c) => c.body && (c.body.get('refresh_token') || c.body.get('token')));
+  assert.equal(sent.length, 2, 'a refresh and a revocation');
+  assert.deepEqual(sent.map((c) => new URL(c.url).origin), [ORIGIN, ORIGIN], 'the refresh token stays with the server that issued it');
+});
