@@ -242,10 +242,9 @@ return packgrant('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], exp)
 // expiry passes the horizon held, with the horizon to index the grant up
 // to before calling again with ARGV[7] "1". So a grant never outlives
 // its index entries: should indexing fail, the token keeps its old expiry.
-// It trusts the ix the grant records; exchangeScript records its ix before
-// the exchange indexes the grant, and fails the exchange if indexing
-// fails, which ExtendToken, used for sessions, which are never exchanged,
-// does not meet.
+// It trusts the ix the grant records: exchangeScript, like this script,
+// records a new ix only once the caller has indexed the grant that far
+// (its held argument).
 var extendScript = newScript(luaPrelude + `
 local now = ARGV[1]
 local t = redis.call('HMGET', KEYS[3], 'expires', 'consumed')

@@ -149,8 +149,6 @@ func checkLoopback(base string) error {
 	return nil
 }
 
-// startQuickstart builds the quickstart, starts it on a free loopback
-// port and waits until it answers. stop ends it with SIGTERM.
 // describeStore returns the -store value to print: "memory", or the URL
 // without its password.
 func describeStore(store string) string {
@@ -160,6 +158,8 @@ func describeStore(store string) string {
 	return storeurl.Redact(store)
 }
 
+// startQuickstart builds the quickstart, starts it on a free loopback
+// port and waits until it answers. stop ends it with SIGTERM.
 func startQuickstart(repo, store string) (stop func(), base string, err error) {
 	dir, err := os.MkdirTemp("", "loadqs")
 	if err != nil {
