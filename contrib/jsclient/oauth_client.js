@@ -68,6 +68,9 @@
     if (!v) return -1;
     v = String(v).trim();
     if (/^[0-9]+$/.test(v)) return Number(v);
+    // Every HTTP-date form begins with the day's name; Date.parse alone
+    // would take "1.5" or "-5" for dates of 2001, read as "retry now".
+    if (!/^[A-Za-z]{3,9},? /.test(v)) return -1;
     var at = Date.parse(v);
     if (isNaN(at)) return -1;
     return Math.max(0, Math.ceil((at - now()) / 1000));

@@ -474,3 +474,16 @@ test('a <base href> added after login does not move where the session sends its 
   assert.equal(sent.length, 2, 'a refresh and a revocation');
   assert.deepEqual(sent.map((c) => new URL(c.url).origin), [ORIGIN, ORIGIN], 'the refresh token stays with the server that issued it');
 });
+
+test('a Retry-After that is neither delta-seconds nor an HTTP-date is ignored, not read as "retry now"', async () => {
+  // RFC 9110 section 10.2.3: delta-seconds (digits) or an HTTP-date. Date.parse
+  // takes "1.5", "-5" or "7 " padded inside for dates of 2001, which would
+  // tell the caller to hammer a 503 at once.
+  for (const after of ['1.5', '-5', '2 0']) {
+    const l = await loggedIn({ refreshAnswer: () => new Response(JSON.stringify({ error: 'temporarily_unavailable' }),
+      { status: 503, headers: { 'Content-Type': 'application/json', 'Retry-After': after } }) });
+    const r = await l.client.refresh();
+    assert.equal(r.error, 'temporarily_unavailable');
+    assert.equal(r.retry_after, undefined, 'Retry-After: ' + after);
+  }
+});
