@@ -137,13 +137,24 @@ func TestCreateGrant_ConcurrentCreationsUnderSerializable(t *testing.T) {
 }
 
 // A creation refused (a taken grant ID) ends its transaction: the
-// connection goes back to the pool usable, not closed.
+// connection goes back to the pool usable, not closed; so does one sent
+// in an explicit read committed transaction, as a store does once the
+// server showed a stricter default isolation.
 func TestCreateGrant_RefusalKeepsTheConnection(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		t.Run(fmt.Sprintf("strict=%v", strict), func(t *testing.T) { testRefusalKeepsTheConnection(t, strict) })
+	}
+}
+
+func testRefusalKeepsTheConnection(t *testing.T, strict bool) {
 	pool := newSchemaPool(t, func(cfg *pgxpool.Config) { cfg.MaxConns = 1 })
 	ctx := context.Background()
 	require.NoError(t, postgres.Migrate(ctx, pool))
 	clk := newClock()
 	s := postgres.New(pool, postgres.Config{Now: clk.Now})
+	if strict {
+		postgres.SetStrict(s)
+	}
 	g := newGrant(t, clk.Now())
 	_, a := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
 	require.NoError(t, s.CreateGrant(ctx, g, a))
