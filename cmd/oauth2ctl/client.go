@@ -84,7 +84,7 @@ func cmdClientCreate(ctx context.Context, e *env, args []string) error {
 	fs.Var(&grantTypes, "grant-types", "comma-separated grant types: "+strings.Join(knownGrantTypes, ", "))
 	var scopes, defaultScopes listFlag
 	fs.Var(&scopes, "scopes", "comma-separated scopes the client may request (default: only the provider's default scopes)")
-	fs.Var(&defaultScopes, "default-scopes", "comma-separated scopes granted when a request names none (default: the provider's)")
+	fs.Var(&defaultScopes, "default-scopes", "comma-separated scopes granted when a request names none, each in --scopes (without --scopes, only those among the provider's default scopes are granted) (default: the provider's)")
 	var redirectURIs repeatedFlag
 	fs.Var(&redirectURIs, "redirect-uri", "a redirection endpoint for the authorization code grant (repeatable)")
 	public := fs.Bool("public", false, "a public client (RFC 6749 §2.1): no secret")
