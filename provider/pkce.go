@@ -33,13 +33,16 @@ func validPKCEString(s string) bool {
 }
 
 // validS256Challenge reports whether s can be an S256 code_challenge: the
-// unpadded base64url of 32 bytes (43 characters).
+// unpadded base64url of 32 bytes (43 characters). The decoded length is
+// checked too: encoding/base64 skips line breaks, so 43 characters some
+// of which are "\r" or "\n" decode without error to fewer bytes.
 func validS256Challenge(s string) bool {
 	if len(s) != 43 {
 		return false
 	}
-	_, err := base64.RawURLEncoding.Strict().DecodeString(s)
-	return err == nil
+	var sum [sha256.Size + 1]byte // room for one byte more: decoding never overflows
+	n, err := base64.RawURLEncoding.Strict().Decode(sum[:], []byte(s))
+	return err == nil && n == sha256.Size
 }
 
 // s256 returns the S256 code_challenge of verifier.

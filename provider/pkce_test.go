@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"encoding/base64"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -63,4 +65,45 @@ func TestMatchRedirectURI(t *testing.T) {
 	} {
 		assert.Equal(t, want, matchRedirectURI(reg, uri), uri)
 	}
+}
+
+// pkceString is RFC 7636 §4.1's code_verifier (and plain challenge).
+var pkceString = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
+
+// FuzzPKCE holds the PKCE checks to RFC 7636: a verifier is the ABNF of
+// §4.1; an S256 challenge is exactly the unpadded base64url of 32 bytes,
+// as strict decoding reads it, in the base64url alphabet alone (no line
+// break, which encoding/base64 skips); the S256 challenge of any verifier
+// is one, and verifyPKCE accepts exactly the challenge of its verifier.
+func FuzzPKCE(f *testing.F) {
+	v := strings.Repeat("a", 43)
+	f.Add(v, s256(v), "S256")
+	f.Add(v, v, "plain")
+	f.Add(strings.Repeat("~", 128), strings.Repeat("A", 43), "s256")
+	f.Add(strings.Repeat("-", 42), s256(v)[:42]+"B", "")
+	f.Add(v+"\n", s256(v)[:20]+"\n"+s256(v)[20:42], "S256")
+	f.Fuzz(func(t *testing.T, verifier, challenge, method string) {
+		if got, want := validPKCEString(verifier), pkceString.MatchString(verifier); got != want {
+			t.Fatalf("validPKCEString(%q) = %v, want %v", verifier, got, want)
+		}
+		dec, err := base64.RawURLEncoding.Strict().DecodeString(challenge)
+		want := len(challenge) == 43 && err == nil && len(dec) == 32 && !strings.ContainsAny(challenge, "\r\n")
+		if got := validS256Challenge(challenge); got != want {
+			t.Fatalf("validS256Challenge(%q) = %v, want %v", challenge, got, want)
+		}
+		c := s256(verifier)
+		if !validS256Challenge(c) || !verifyPKCE(PKCEMethodS256, c, verifier) || !verifyPKCE(PKCEMethodPlain, verifier, verifier) {
+			t.Fatalf("the challenge %q of %q is refused", c, verifier)
+		}
+		var ok bool
+		switch method {
+		case PKCEMethodS256:
+			ok = challenge == c
+		case PKCEMethodPlain:
+			ok = challenge == verifier
+		}
+		if got := verifyPKCE(method, challenge, verifier); got != ok {
+			t.Fatalf("verifyPKCE(%q, %q, %q) = %v, want %v", method, challenge, verifier, got, ok)
+		}
+	})
 }
