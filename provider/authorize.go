@@ -11,6 +11,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/oauth2provider/oauth2provider/internal/header"
 	"github.com/oauth2provider/oauth2provider/internal/token"
@@ -221,9 +224,12 @@ func (ar *authorizeRequest) clientAssured() bool {
 // a trailing dot or not), no name under .localhost (RFC 6761 §6.3), no
 // loopback or unspecified address, and no host a browser reads as an IPv4
 // address in shorthand ("127.1", "2130706433", "0x7f.1": its last label is
-// a number), which would need the same checks.
+// a number), which would need the same checks. A name that is not ASCII
+// is read as a browser maps it first (UTS #46): in compatibility form,
+// with the ideographic full stop for a dot, so that "１２７.０.０.１" and
+// "ｌｏｃａｌｈｏｓｔ" are this machine too.
 func otherMachine(host string) bool {
-	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	h := strings.TrimSuffix(strings.ToLower(browserHost(host)), ".")
 	if h == "" || h == "localhost" || strings.HasSuffix(h, ".localhost") {
 		return false
 	}
@@ -236,6 +242,19 @@ func otherMachine(host string) bool {
 		return false
 	}
 	return true
+}
+
+// browserHost approximates the mapping of UTS #46, which browsers apply
+// to a host before they resolve it, as far as it can lead to an ASCII name
+// or address: NFKC (fullwidth letters and digits, U+FF0E), then U+3002
+// (to which NFKC maps U+FF61) as ".". An ASCII host is itself.
+func browserHost(host string) string {
+	for i := 0; i < len(host); i++ {
+		if host[i] >= utf8.RuneSelf {
+			return strings.ReplaceAll(norm.NFKC.String(host), "\u3002", ".")
+		}
+	}
+	return host
 }
 
 func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

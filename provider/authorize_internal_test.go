@@ -11,10 +11,11 @@ import (
 // https redirect URI still gets a consent page (RFC 8252 §8.6).
 func TestOtherMachine(t *testing.T) {
 	for _, h := range []string{"", "localhost", "LOCALHOST", "localhost.", "app.localhost", "a.b.localhost.",
-		"127.0.0.1", "127.8.9.10", "::1", "0.0.0.0", "::", "127.1", "2130706433", "0x7f.1", "0x7f000001", "127.0.1", "::ffff:0.0.0.0", "::ffff:127.0.0.1"} {
+		"127.0.0.1", "127.8.9.10", "::1", "0.0.0.0", "::", "127.1", "2130706433", "0x7f.1", "0x7f000001", "127.0.1", "::ffff:0.0.0.0", "::ffff:127.0.0.1",
+		"１２７.０.０.１", "ｌｏｃａｌｈｏｓｔ", "localhost。", "app．localhost", "localhost｡", "０ｘ７ｆ.１"} {
 		assert.False(t, otherMachine(h), h)
 	}
-	for _, h := range []string{"first.example", "app.example.com", "localhost.example.com", "192.0.2.1", "2001:db8::1", "face.bad", "x1.y2"} {
+	for _, h := range []string{"first.example", "app.example.com", "localhost.example.com", "192.0.2.1", "2001:db8::1", "face.bad", "x1.y2", "bücher.example", "例え.テスト"} {
 		assert.True(t, otherMachine(h), h)
 	}
 }
