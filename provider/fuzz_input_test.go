@@ -1,0 +1,485 @@
+package provider
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/oauth2provider/oauth2provider/internal/scope"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
+)
+
+// Fuzz targets of the parsers of request input not covered by
+// fuzz_test.go: scope, redirect_uri, PKCE, the consent form token,
+// X-Forwarded-For and -Proto, secrets in the URL query, the usernames the
+// throttle keys, and the path a return-to is made of.
+
+// FuzzParseScope holds parseScope to its definition, by the simplest
+// means (strings.Split, a linear search): the distinct scope-tokens in
+// order, runs of spaces tolerated, invalid_scope for a malformed token or
+// more than maxRequestedScopes distinct ones; and what it returns
+// formats to a scope parameter that parses back to the same list.
+func FuzzParseScope(f *testing.F) {
+	for _, s := range []string{
+		"", " ", "read", "read write", "read  read write", " a b a c ", "a\tb", "a\"b", `a\b`, "é", "x\x7f", "s1 s2 s17",
+	} {
+		f.Add(s, uint16(0))
+	}
+	f.Add("s3 new s3", uint16(20))
+	f.Add("", uint16(256))
+	f.Add("one more", uint16(255))
+	f.Add("s0", uint16(299))
+	f.Fuzz(func(t *testing.T, s string, n uint16) {
+		// n%300 distinct tokens before s, past the linear search
+		// (smallScopeList) and up to the limit, without a corpus of
+		// long inputs.
+		var b strings.Builder
+		for i := range int(n % 300) {
+			b.WriteString("s" + strconv.Itoa(i) + " ")
+		}
+		s = b.String() + s
+		got, e := parseScope(s)
+		var want []string
+		wantOK := true
+		for _, tok := range strings.Split(s, " ") {
+			if tok == "" {
+				continue
+			}
+			if !scope.ValidToken(tok) {
+				wantOK = false
+				break
+			}
+			if !slices.Contains(want, tok) {
+				want = append(want, tok)
+			}
+		}
+		if len(want) > maxRequestedScopes {
+			wantOK = false
+		}
+		if !wantOK {
+			if e == nil || e.Code != CodeInvalidScope || got != nil {
+				t.Fatalf("parseScope(%q) = %q, %v; want invalid_scope", s, got, e)
+			}
+			return
+		}
+		if e != nil || !slices.Equal(got, want) {
+			t.Fatalf("parseScope(%q) = %q, %v; want %q", s, got, e, want)
+		}
+		again, e := parseScope(formatScope(got))
+		if e != nil || !slices.Equal(again, got) {
+			t.Fatalf("parseScope(formatScope(%q)) = %q, %v", got, again, e)
+		}
+	})
+}
+
+// FuzzMatchRedirectURI: a requested redirect_uri matches a registered
+// one that is the same string, and otherwise only when net/url reads both
+// as http URIs without user information whose host is the same loopback
+// IP literal (no zone) and that differ in nothing but a numeric port
+// (RFC 8252 §7.3). Matching is symmetric.
+func FuzzMatchRedirectURI(f *testing.F) {
+	for _, p := range [][2]string{
+		{"https://app.example/cb", "https://app.example/cb"},
+		{"http://127.0.0.1/cb", "http://127.0.0.1:51004/cb"},
+		{"http://[::1]:80/cb?x=1", "http://[::1]:5/cb?x=1"},
+		{"http://127.0.0.1:1/cb", "http://127.0.0.1:1@evil.example/cb"},
+		{"http://127.0.0.1/cb", "http://127.0.0.1:80\\@evil.example/cb"},
+		{"http://127.0.0.1/", "http://[127.0.0.1]:8/"},
+		{"http://[::1]/", "http://[::1%25eth0]:8/"},
+		{"http://[::ffff:127.0.0.1]/", "http://[::ffff:127.0.0.1]:9/"},
+		{"http://localhost/cb", "http://localhost:8080/cb"},
+		{"http://127.0.0.1:99999/#f", "http://127.0.0.1:0/#f"},
+		{"http://127.1/", "http://127.1:2/"},
+	} {
+		f.Add(p[0], p[1])
+	}
+	f.Fuzz(func(t *testing.T, reg, req string) {
+		got := matchRedirectURI([]string{reg}, req)
+		if got != matchRedirectURI([]string{req}, reg) {
+			t.Fatalf("matching %q and %q is not symmetric", reg, req)
+		}
+		if reg == req {
+			if !got {
+				t.Fatalf("%q does not match itself", reg)
+			}
+			return
+		}
+		if !got {
+			return
+		}
+		ru, qu := loopbackURL(t, reg), loopbackURL(t, req)
+		if ru.Hostname() != qu.Hostname() {
+			t.Fatalf("%q matched %q: hosts %q and %q", req, reg, qu.Hostname(), ru.Hostname())
+		}
+		if reg[len("http://")+len(ru.Host):] != req[len("http://")+len(qu.Host):] {
+			t.Fatalf("%q matched %q, which differs in more than the port", req, reg)
+		}
+	})
+}
+
+// loopbackURL parses s, which matched another URI without being equal
+// to it, and fails t unless net/url reads it as an http URI with a
+// loopback IP literal for host, a numeric port or none, and no user
+// information.
+func loopbackURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatalf("%q matched, but net/url refuses it: %v", s, err)
+	}
+	if u.Scheme != "http" || u.Opaque != "" || u.User != nil || !strings.HasPrefix(s, "http://"+u.Host) {
+		t.Fatalf("%q matched: scheme %q, user %v, host %q", s, u.Scheme, u.User, u.Host)
+	}
+	ip, err := netip.ParseAddr(u.Hostname())
+	if err != nil || !ip.IsLoopback() || ip.Zone() != "" {
+		t.Fatalf("%q matched: host %q is no loopback IP literal", s, u.Hostname())
+	}
+	if port := u.Port(); strings.Trim(port, "0123456789") != "" {
+		t.Fatalf("%q matched: port %q", s, port)
+	}
+	return u
+}
+
+// FuzzConsentToken: the form token of a consent page is accepted for its
+// user and request, and nothing else is: not another string, not for
+// another user.
+func FuzzConsentToken(f *testing.F) {
+	f.Add("alice", "bob", "")
+	f.Add("", "\x00", "AAAA")
+	f.Add("u", "u", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	now := time.Unix(1_700_000_000, 0)
+	st := memory.New(memory.Config{})
+	p, err := New(Config{Clients: st, Tokens: st, Now: func() time.Time { return now }})
+	if err != nil {
+		f.Fatal(err)
+	}
+	hh, err := p.AuthorizeHandler(AuthorizeConfig{
+		SignedInUser: func(*http.Request) (string, error) { return "", nil },
+		LoginURL:     "/login", ConsentKey: []byte(strings.Repeat("k", 32)),
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := hh.(*authorizeHandler)
+	ar := &authorizeRequest{params: url.Values{paramClientID: {"web"}, paramScope: {"read"}}}
+	f.Fuzz(func(t *testing.T, user, other, forged string) {
+		tok := h.consentToken(user, ar)
+		if !h.checkConsentToken(tok, user, ar) {
+			t.Fatalf("the token %q of %q is refused", tok, user)
+		}
+		if other != user && h.checkConsentToken(tok, other, ar) {
+			t.Fatalf("the token of %q is accepted for %q", user, other)
+		}
+		if forged != tok && h.checkConsentToken(forged, user, ar) {
+			t.Fatalf("%q accepted for %q (the token is %q)", forged, user, tok)
+		}
+	})
+}
+
+// FuzzForwarded holds ClientIP and IsHTTPS to their definitions, written
+// the plain way (strings.Split over every header value): ClientIP is the
+// remote address unless that is a trusted proxy, then the right-most hop
+// of X-Forwarded-For that is not, stopping at a malformed hop; IsHTTPS
+// believes the last X-Forwarded-Proto value from a trusted proxy only.
+func FuzzForwarded(f *testing.F) {
+	f.Add("10.0.0.1:443", "203.0.113.9, 10.0.0.2", "", "https", true)
+	f.Add("[::1]:1", "2001:db8::1, [::ffff:10.0.0.3]:80", "198.51.100.1", "http,https", false)
+	f.Add("10.1.2.3", " , ,bogus, 10.0.0.9", "", "HTTPS ", true)
+	f.Add("[fe80::1%eth0]:5", "1.2.3.4", "5.6.7.8:9", "https, http", false)
+	f.Add("not an address", "1.2.3.4", "", "https", false)
+	f.Add("192.0.2.1:1", "10.0.0.1", "", "https", true)
+	st := memory.New(memory.Config{})
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("fe80::/10")}
+	p, err := New(Config{Clients: st, Tokens: st, TrustedProxies: trusted})
+	if err != nil {
+		f.Fatal(err)
+	}
+	isTrusted := func(a netip.Addr) bool {
+		for _, pfx := range trusted {
+			if a.IsValid() && pfx.Contains(a.WithZone("")) {
+				return true
+			}
+		}
+		return false
+	}
+	parse := func(s string) (netip.Addr, bool) {
+		if a, err := netip.ParseAddr(s); err == nil {
+			return a.Unmap(), true
+		}
+		if ap, err := netip.ParseAddrPort(s); err == nil {
+			return ap.Addr().Unmap(), true
+		}
+		return netip.Addr{}, false
+	}
+	f.Fuzz(func(t *testing.T, remote, xff1, xff2, proto string, tls bool) {
+		r := httptest.NewRequest(http.MethodGet, "https://as.example/", nil)
+		r.RemoteAddr = remote
+		if !tls {
+			r.TLS = nil
+		}
+		xff := []string{xff1}
+		if xff2 != "" {
+			xff = append(xff, xff2)
+		}
+		r.Header["X-Forwarded-For"] = xff
+		if proto != "" {
+			r.Header["X-Forwarded-Proto"] = strings.SplitAfter(proto, ";")
+		}
+
+		addr, _ := parse(remote)
+		want := addr
+		if isTrusted(addr) {
+			var hops []string
+			for _, v := range xff {
+				hops = append(hops, strings.Split(v, ",")...)
+			}
+			for i := len(hops) - 1; i >= 0; i-- {
+				hop := strings.TrimSpace(hops[i])
+				if hop == "" {
+					continue
+				}
+				a, ok := parse(hop)
+				if !ok {
+					break
+				}
+				want = a
+				if !isTrusted(a) {
+					break
+				}
+			}
+		}
+		if got := p.ClientIP(r); got != want {
+			t.Fatalf("ClientIP(RemoteAddr %q, X-Forwarded-For %q) = %v, want %v", remote, xff, got, want)
+		}
+
+		wantHTTPS := tls
+		if vs := r.Header["X-Forwarded-Proto"]; len(vs) > 0 && isTrusted(addr) {
+			list := strings.Split(vs[len(vs)-1], ",")
+			wantHTTPS = strings.EqualFold(strings.TrimSpace(list[len(list)-1]), "https")
+		}
+		if got := p.IsHTTPS(r); got != wantHTTPS {
+			t.Fatalf("IsHTTPS(RemoteAddr %q, X-Forwarded-Proto %q, TLS %v) = %v", remote, r.Header["X-Forwarded-Proto"], tls, got)
+		}
+	})
+}
+
+// FuzzQueryHasSecret: a URL query is refused whenever net/url would read
+// a secret parameter from it, with ';' taken for a separator as well
+// (other servers and proxies do), and only then.
+func FuzzQueryHasSecret(f *testing.F) {
+	for _, s := range []string{
+		"", "client_secret=x", "a=1;password=x", "client%5Fsecret=x", "pass%77ord", "x=1&code",
+		"a=%zz&token=1", "refresh+token=1", "client_id%3D=1", "code_verifier;", "%zz=1&q=2",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		want := false
+		for _, pair := range strings.FieldsFunc(q, func(r rune) bool { return r == '&' || r == ';' }) {
+			key, _, _ := strings.Cut(pair, "=")
+			if slices.Contains(secretParams, key) {
+				want = true
+			}
+			if k, err := url.QueryUnescape(key); err == nil && slices.Contains(secretParams, k) {
+				want = true
+			}
+		}
+		vals, _ := url.ParseQuery(strings.ReplaceAll(q, ";", "&"))
+		for _, name := range secretParams {
+			if vals.Has(name) && !want {
+				t.Fatalf("net/url reads %s from %q", name, q)
+			}
+		}
+		if got := queryHasSecret(q); got != want {
+			t.Fatalf("queryHasSecret(%q) = %v, want %v", q, got, want)
+		}
+	})
+}
+
+// FuzzFoldUsername: folding a username (any text a request may carry as
+// one) is idempotent, so that a folded key names its own spelling; for an
+// ASCII username it is strings.ToLower with white space trimmed and each
+// run collapsed to one space.
+func FuzzFoldUsername(f *testing.F) {
+	for _, s := range []string{
+		"johndoe", " John\t Doe ", "ｊｏｈｎｄｏｅ", "straße", "Σίσυφος", "al\u00b7\u00b7la", "x\U00010783y",
+		"ǅ", "ﬀ", "ΐ", "\u0345", "l\u00b7\u0387L", "a\u200bb", "ᏸ", "İstanbul", "ǰ̌", "\ufdfa", "a\u3000 b",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !isText(s, true) {
+			return // refused before it is folded
+		}
+		got := foldUsername(s)
+		if again := foldUsername(got); again != got {
+			t.Fatalf("foldUsername(%+q) = %+q, but that folds to %+q", s, got, again)
+		}
+		ascii := true
+		for i := range len(s) {
+			ascii = ascii && s[i] < 0x80
+		}
+		if want := strings.Join(strings.Fields(strings.ToLower(s)), " "); ascii && got != want {
+			t.Fatalf("foldUsername(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+// FuzzLocalPath: whatever path a request carries, the return-to and form
+// action made of it stay on this site: a path a browser resolves against
+// the site's origin, never to another host.
+func FuzzLocalPath(f *testing.F) {
+	for _, s := range []string{"/oauth2/authorize", "//evil.example/x", "/\\evil.example", "", "x", "/%2F/evil", "/\t/evil", "/a b"} {
+		f.Add(s, "")
+	}
+	f.Add("//evil", "/%2Fevil")
+	base, _ := url.Parse("https://as.example/oauth2/authorize")
+	f.Fuzz(func(t *testing.T, path, rawPath string) {
+		r := &http.Request{URL: &url.URL{Path: path, RawPath: rawPath}}
+		got := localPath(r)
+		if !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") || strings.HasPrefix(got, "/\\") ||
+			strings.ContainsAny(got, "\\\t\r\n") {
+			t.Fatalf("localPath of %q (raw %q) = %q", path, rawPath, got)
+		}
+		u, err := url.Parse(got)
+		if err != nil {
+			t.Fatalf("localPath of %q (raw %q) = %q, which net/url refuses: %v", path, rawPath, got, err)
+		}
+		if res := base.ResolveReference(u); res.Scheme != "https" || res.Host != "as.example" || res.User != nil {
+			t.Fatalf("localPath of %q (raw %q) = %q, which leads to %v", path, rawPath, got, res)
+		}
+	})
+}
+
+// FuzzRedirectWith: the answer to a client keeps its redirect URI's own
+// query, adds params, and carries no fragment, whatever the URI holds.
+func FuzzRedirectWith(f *testing.F) {
+	for _, s := range []string{"https://app.example/cb", "https://app.example/cb?x=1", "https://app.example/cb?", "https://app.example/cb?x=1&", "http://127.0.0.1:5/cb#frag", "https://a.example/?code=evil"} {
+		f.Add(s, "a code", "st&ate=1")
+	}
+	f.Fuzz(func(t *testing.T, uri, code, state string) {
+		u, err := url.Parse(uri)
+		if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
+			return // a redirect URI is registered absolute
+		}
+		before, qerr := url.ParseQuery(u.RawQuery)
+		got := redirectWith(uri, url.Values{paramCode: {code}, paramState: {state}})
+		v, err := url.Parse(got)
+		if err != nil {
+			t.Fatalf("redirectWith(%q) = %q, which net/url refuses: %v", uri, got, err)
+		}
+		if v.Fragment != "" || strings.Contains(got, "#") {
+			t.Fatalf("redirectWith(%q) = %q keeps a fragment", uri, got)
+		}
+		if v.Scheme != u.Scheme || v.Host != u.Host || v.EscapedPath() != u.EscapedPath() {
+			t.Fatalf("redirectWith(%q) = %q goes elsewhere", uri, got)
+		}
+		after, err := url.ParseQuery(v.RawQuery)
+		if qerr == nil && err != nil {
+			t.Fatalf("redirectWith(%q) = %q: %v", uri, got, err)
+		}
+		if vs := after[paramCode]; len(vs) == 0 || vs[len(vs)-1] != code {
+			t.Fatalf("redirectWith(%q) = %q: code %q", uri, got, vs)
+		}
+		if vs := after[paramState]; len(vs) == 0 || vs[len(vs)-1] != state {
+			t.Fatalf("redirectWith(%q) = %q: state %q", uri, got, vs)
+		}
+		if qerr == nil {
+			for k, vs := range before {
+				if n := len(vs); len(after[k]) < n || !slices.Equal(after[k][:n], vs) {
+					t.Fatalf("redirectWith(%q) = %q lost %s=%q", uri, got, k, vs)
+				}
+			}
+		}
+	})
+}
+
+// FuzzOtherMachine: a redirect URI's host that otherMachine takes for
+// another machine is none a browser sends to this one: after the
+// browser's mapping of a name (browserHost, UTS #46 in short), not
+// localhost or a name under it, no loopback or unspecified IPv6 address,
+// and no IPv4 address in any form the URL Standard's IPv4 parser reads
+// (decimal, octal, hex, one to four parts, a trailing dot).
+func FuzzOtherMachine(f *testing.F) {
+	for _, s := range []string{
+		"app.example", "localhost", "LocalHost.", "127.0.0.1", "0177.0.0.1", "0x7F.1", "2130706433", "127.1.",
+		"017700000001", "0x7f.0x0.0.01", "::1", "::ffff:127.0.0.1", "0.0.0.0", "0", "0x", "1.2.3.4.5", "１２７.０.０.１",
+		"ｌｏｃａｌｈｏｓｔ", "localhost。", "a.localhost", "x.0x", "09.1", "bücher.example",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		if !otherMachine(host) {
+			return // refusing more is safe: a consent page is shown
+		}
+		h := strings.TrimSuffix(strings.ToLower(strings.ReplaceAll(norm.NFKC.String(host), "\u3002", ".")), ".")
+		if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+			t.Fatalf("otherMachine(%q): a browser reads it as localhost", host)
+		}
+		if ip, err := netip.ParseAddr(h); err == nil && (ip.Unmap().IsLoopback() || ip.Unmap().IsUnspecified()) {
+			t.Fatalf("otherMachine(%q): a loopback or unspecified address", host)
+		}
+		if a, ok := whatwgIPv4(h); ok && (a>>24 == 127 || a == 0) {
+			t.Fatalf("otherMachine(%q): a browser reads it as %d.%d.%d.%d", host, a>>24, a>>16&255, a>>8&255, a&255)
+		}
+	})
+}
+
+// whatwgIPv4 is the URL Standard's IPv4 parser (§3.5), for an ASCII host
+// already lower-cased.
+func whatwgIPv4(h string) (uint32, bool) {
+	parts := strings.Split(h, ".")
+	if len(parts) > 1 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	if len(parts) > 4 {
+		return 0, false
+	}
+	var nums []uint64
+	for _, p := range parts {
+		if p == "" {
+			return 0, false
+		}
+		radix := 10
+		switch {
+		case strings.HasPrefix(p, "0x"):
+			p, radix = p[2:], 16
+		case len(p) >= 2 && p[0] == '0':
+			p, radix = p[1:], 8
+		}
+		n := uint64(0)
+		if p != "" { // "0x" alone is 0
+			v, err := strconv.ParseUint(p, radix, 64)
+			if err != nil || strings.ContainsAny(p, "+-_") {
+				return 0, false // not a number, or one too large for any address
+			}
+			n = v
+		}
+		nums = append(nums, n)
+	}
+	if len(nums) == 0 {
+		return 0, false
+	}
+	last := nums[len(nums)-1]
+	for _, n := range nums[:len(nums)-1] {
+		if n > 255 {
+			return 0, false
+		}
+	}
+	if last >= 1<<(8*(5-len(nums))) {
+		return 0, false
+	}
+	a := last
+	for i, n := range nums[:len(nums)-1] {
+		a += n << (8 * (3 - i))
+	}
+	return uint32(a), true
+}
