@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -61,4 +62,37 @@ func TestBearerCandidateAllocatesNothing(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _, _ = bearerCandidate(values); _ = isB64Token(values[0][7:]) }); n != 0 {
 		t.Fatalf("reading a bearer token allocates %v times", n)
 	}
+}
+
+// FuzzSafeReturnPath: a return_to that login or logout redirects to
+// stays on this site: net/url resolves it against the site's origin to
+// that origin, and it holds nothing a browser reads otherwise (a second
+// "/" or a "\" after the first "/", which browsers take for a slash, or a
+// control character, which they strip).
+func FuzzSafeReturnPath(f *testing.F) {
+	for _, s := range []string{"/account?tab=1", "//evil.example", "/\\evil.example", "/\t/evil.example", "https://evil.example",
+		"/%2F%2Fevil", "/a:b", "/?x=//evil", "/#//evil", "/.//evil", "", "/" + strings.Repeat("a", 2048)} {
+		f.Add(s)
+	}
+	base, _ := url.Parse("https://site.example/login")
+	f.Fuzz(func(t *testing.T, v string) {
+		if !safeReturnPath(v) {
+			return
+		}
+		if len(v) > 2048 || !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") || strings.ContainsAny(v, "\\") {
+			t.Fatalf("accepted %q", v)
+		}
+		for i := 0; i < len(v); i++ {
+			if v[i] < 0x20 || v[i] == 0x7f {
+				t.Fatalf("accepted %q, with a control character", v)
+			}
+		}
+		u, err := url.Parse(v)
+		if err != nil {
+			t.Fatalf("accepted %q, which net/url refuses: %v", v, err)
+		}
+		if r := base.ResolveReference(u); r.Scheme != "https" || r.Host != "site.example" || r.User != nil {
+			t.Fatalf("accepted %q, which leads to %v", v, r)
+		}
+	})
 }
