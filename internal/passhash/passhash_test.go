@@ -1,6 +1,9 @@
 package passhash
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -120,4 +123,42 @@ func TestCheckAgreesWithVerify(t *testing.T) {
 		_, err := Verify(h, "pw")
 		assert.Error(t, err, h)
 	}
+}
+
+// FuzzCheckAgreesWithVerify: whatever a stored hash holds (a tampered
+// row, a bad import), Check accepts exactly what Verify reads without an
+// error, and an accepted argon2id hash written back in canonical form
+// reads the same. Verify runs only on hashes cheap to compute (bcrypt
+// cost 4 or 5, argon2id of at most 1 MiB·pass), so that the target stays
+// fast; Check is judged on every input.
+func FuzzCheckAgreesWithVerify(f *testing.F) {
+	argon, _ := Hash("pw", cheap)
+	b, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	for _, h := range []string{argon, string(b), "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5",
+		"$argon2id$v=19$m=+8,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5", "$argon2id$v=19$m=8,t=1,p=1x$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5",
+		string(b[:7]) + "!" + string(b[8:]), strings.Replace(string(b), "$04$", "$4$", 1), "$2y$05$" + string(b[7:]), ""} {
+		f.Add(h)
+	}
+	f.Fuzz(func(t *testing.T, stored string) {
+		checked := Check(stored)
+		if checked != nil && !errors.Is(checked, ErrUnknownFormat) {
+			t.Fatalf("Check(%q) = %v", stored, checked)
+		}
+		if p, salt, key, err := parseArgon2id(stored); err == nil {
+			canon := fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+			p2, salt2, key2, err := parseArgon2id(canon)
+			if err != nil || p2 != p || !bytes.Equal(salt2, salt) || !bytes.Equal(key2, key) {
+				t.Fatalf("%q reads as %+v, but its canonical form %q as %+v (%v)", stored, p, canon, p2, err)
+			}
+			if uint64(p.Memory)*uint64(p.Time) > 1024 {
+				return
+			}
+		} else if cost, err := bcrypt.Cost([]byte(stored)); err != nil || cost > 5 {
+			return
+		}
+		_, err := Verify(stored, "pw")
+		if (err == nil) != (checked == nil) {
+			t.Fatalf("Check(%q) = %v, but Verify: %v", stored, checked, err)
+		}
+	})
 }
