@@ -160,7 +160,9 @@ func parseGCRA(cmd *goredis.Cmd) (gcraResult, error) {
 }
 
 // replySeconds reads a number of seconds that a script returned as a
-// string.
+// string. NaN, an infinity or a number beyond what a Duration holds is an
+// error: Go converts such a float to an implementation-dependent integer
+// (math.MinInt64 on amd64), which the callers' arithmetic would wrap.
 func replySeconds(v any) (time.Duration, error) {
 	s, ok := v.(string)
 	if !ok {
@@ -170,7 +172,11 @@ func replySeconds(v any) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	return time.Duration(f * float64(time.Second)), nil
+	ns := f * float64(time.Second)
+	if !(ns >= math.MinInt64 && ns < math.MaxInt64) { // NaN fails both
+		return 0, errors.New("seconds out of range")
+	}
+	return time.Duration(ns), nil
 }
 
 // gcraArgs are the keys and arguments of gcraScript on key at cost n in

@@ -2,6 +2,8 @@ package redis
 
 import (
 	"context"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -170,4 +172,28 @@ func TestLimiterStoredFormat(t *testing.T) {
 			assert.InDelta(t, 120*time.Second, ttl, float64(2*time.Second), "the TTL ends at the TAT")
 		})
 	}
+}
+
+// FuzzReplySeconds: a number of seconds a script returned is read as a
+// duration only when it is one: finite and within what a Duration holds.
+// (Converting NaN, an infinity or a number out of range to an integer
+// gives an implementation-dependent value in Go.)
+func FuzzReplySeconds(f *testing.F) {
+	for _, s := range []string{"0", "1.5", "-2", "1e-9", "NaN", "inf", "-Inf", "1e300", "9223372036.854775807", "9.3e9", "0x1p3", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := replySeconds(s)
+		x, perr := strconv.ParseFloat(s, 64)
+		ns := x * float64(time.Second)
+		if perr != nil || math.IsNaN(ns) || ns >= 1<<63 || ns < -(1<<63) {
+			if err == nil {
+				t.Fatalf("replySeconds(%q) = %v, want an error", s, d)
+			}
+			return
+		}
+		if err != nil || d != time.Duration(ns) {
+			t.Fatalf("replySeconds(%q) = %v, %v; want %v", s, d, err, time.Duration(ns))
+		}
+	})
 }
