@@ -11,11 +11,11 @@
 // every token carries ([storage.TokenRef]), so a token's keys are computed
 // from the ref and a grant lives on one Cluster slot:
 //
-//	P{grantID}:g          hash: client, user, scopes, binding, created, code, expires, revoked
+//	P{grantID}:g          hash: client, user, scopes, binding, created, code, uname, expires, ix, revoked
 //	P{grantID}:ts         sorted set: hex hashes of the grant's tokens, by expiry
-//	P{grantID}:t:<hex>    hash: kind, scopes, issued, expires, consumed
-//	P user:{userID}       sorted set: the user's grant IDs, by grant expiry
-//	P cli:{clientID}      sorted set: the client's grant IDs, by grant expiry
+//	P{grantID}:t:<hex>    hash: kind, scopes, issued, expires, consumed, by
+//	P user:{userID}       sorted set: the user's grant IDs, by index horizon
+//	P cli:{clientID}      sorted set: the client's grant IDs, by index horizon
 //	P client:<clientID>   string: the client, as JSON
 //	P clients             sorted set: every client ID (scores 0, so by ID)
 //
@@ -34,8 +34,11 @@
 // tombstone until its expiry. Expiry is still checked by the scripts against the
 // store's clock, so a record is dead the moment the store's clock passes
 // its ExpiresAt, whenever Redis drops it. The user and client indexes drop
-// expired entries whenever they are written and carry a TTL up to their
-// latest entry, so they do not grow without bound. Client keys do not
+// entries five minutes past their score whenever they are written and
+// carry a TTL up to their latest entry and five minutes more, so they do
+// not grow without bound (the five minutes are the clock skew between
+// instances the store tolerates: an instance whose clock is ahead does not
+// prune a grant that one behind still takes for live). Client keys do not
 // expire.
 //
 // # Atomicity

@@ -286,8 +286,9 @@ return 2
 `)
 
 // indexScript adds a grant to a user or client index, or raises its score,
-// prunes expired members and sets the index's TTL to its latest member.
-// KEYS: index. ARGV: now (Unix ms), grant ID, score (expiry, Unix ms).
+// prunes members whose score is before ARGV[1] and sets the index's TTL
+// to its latest member, from ARGV[1]. KEYS: index. ARGV: now less
+// indexSkewGrace (Unix ms), grant ID, score (index horizon, Unix ms).
 var indexScript = newScript(`
 local old = redis.call('ZSCORE', KEYS[1], ARGV[2])
 if not old or tonumber(old) < tonumber(ARGV[3]) then
