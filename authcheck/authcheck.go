@@ -14,9 +14,11 @@ import (
 )
 
 // ErrInvalidCredentials is what a checker returns for an unknown user or a
-// wrong password; the provider answers it with invalid_grant and never says
-// which of the two it was. Any other error is a failure of the user
-// database, answered with a server error and never with a token.
+// wrong password; the provider answers it with invalid_grant, counts it
+// for throttling and never says which of the two it was (the provider's
+// own ErrInvalidCredentials, returned instead, means the same). Any other
+// error is a failure of the user database, answered with 503
+// temporarily_unavailable and never with a token.
 var ErrInvalidCredentials = errors.New("authcheck: invalid credentials")
 
 // AuthChecker checks a resource owner's credentials (RFC 6749 §4.3.2).

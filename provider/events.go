@@ -130,9 +130,9 @@ func (p *Provider) emit(ctx context.Context, e Event) {
 // recoverHook, deferred around a call of Config.Events with e, stops a
 // panic of the hook there and logs it to Config.Logger (or slog's
 // default logger): the hook runs after the store has acted (tokens
-// issued, a refresh token consumed) or before it must act (a binding
-// mismatch's revocation), and a panic reaching the server would drop
-// the response the client needs, or skip the revocation.
+// issued, a refresh token consumed, a binding mismatch's grant revoked),
+// and a panic reaching the server would drop the response the client
+// needs.
 func (p *Provider) recoverHook(ctx context.Context, e Event) {
 	v := recover()
 	if v == nil {

@@ -54,18 +54,25 @@ type Config struct {
 	DefaultScopes []string
 
 	// Issuer is the provider's issuer identifier (RFC 8414), e.g.
-	// "https://auth.example.com". Empty means none; the metadata and
-	// introspection endpoints need it.
+	// "https://auth.example.com". [New] refuses one that is not an
+	// http(s) URL without user info, query or fragment, or whose path is
+	// not clean, needs escaping or holds "{" or "}". With a path
+	// ("https://example.com/tenant") the endpoints go under it
+	// ([Provider.Routes]). Empty means none: the metadata endpoint
+	// answers 404, and introspection responses and authorization
+	// redirects carry no iss.
 	Issuer string
 	// Realm is the realm of WWW-Authenticate challenges. Empty means
 	// "oauth2provider".
 	Realm string
 
-	// AllowInsecureHTTP lets the endpoints serve over plain HTTP, for
-	// development. False means a request that did not arrive over TLS (or
-	// through a trusted proxy that says X-Forwarded-Proto: https) is
-	// refused with invalid_request, as is one whose trusted proxy says
-	// another X-Forwarded-Proto even over a TLS hop (Provider.IsHTTPS).
+	// AllowInsecureHTTP lets the endpoints, the login form and the routes
+	// behind the policy package's Bearer, Cookie and CookieOrBearer serve
+	// over plain HTTP, for development. False means a request that did
+	// not arrive over TLS (or through a trusted proxy that says
+	// X-Forwarded-Proto: https) is refused with invalid_request, as is one
+	// whose trusted proxy says another X-Forwarded-Proto even over a TLS
+	// hop (Provider.IsHTTPS).
 	AllowInsecureHTTP bool
 	// TrustedProxies are the networks of reverse proxies whose
 	// X-Forwarded-Proto and X-Forwarded-For headers are believed. Nil means
@@ -89,11 +96,12 @@ type Config struct {
 	// client credentials grants and every browser session to an
 	// HMAC-SHA256 under this key of the client IP and User-Agent it was
 	// issued to ([Provider.Fingerprint]); a token presented with another
-	// fingerprint is invalid_token and its grant is revoked. A grant of
-	// the authorization code flow is bound when its code is exchanged, to
-	// the fingerprint of the token request (the client that holds the
-	// tokens), not of the browser the code was issued to. At least 32
-	// random bytes. Nil means grants are not bound.
+	// fingerprint is refused (an access token or session: invalid_token;
+	// a refresh token: invalid_grant, consuming nothing) and its grant is
+	// revoked. A grant of the authorization code flow is bound when its
+	// code is exchanged, to the fingerprint of the token request (the
+	// client that holds the tokens), not of the browser the code was
+	// issued to. At least 32 random bytes. Nil means grants are not bound.
 	BindingKey []byte
 
 	// Limiter counts failed password and client-secret attempts for

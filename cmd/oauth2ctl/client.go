@@ -88,7 +88,7 @@ func cmdClientCreate(ctx context.Context, e *env, args []string) error {
 	var redirectURIs repeatedFlag
 	fs.Var(&redirectURIs, "redirect-uri", "a redirection endpoint for the authorization code grant (repeatable)")
 	public := fs.Bool("public", false, "a public client (RFC 6749 §2.1): no secret")
-	firstParty := fs.Bool("first-party", false, "a client of the app itself: skips the consent page (unless public with a non-https redirect URI)")
+	firstParty := fs.Bool("first-party", false, "a client of the app itself: skips the consent page (unless public with a redirect URI that is not https on another host than the user's machine)")
 	rest, err := fs.parse(args)
 	if err != nil {
 		return err
