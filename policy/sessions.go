@@ -209,10 +209,12 @@ func (s *Sessions) SignedInUser(r *http.Request) (string, error) {
 }
 
 // CurrentUser returns the ID of the user whose live session cookie r
-// carries. It answers false when r has no session cookie, when the session
-// is malformed, unknown, expired, ended or bound to another client (which
-// ends it, unless the store fails to), and when the store cannot be reached: it cannot report an
-// outage, which looks like nobody being signed in. Use
+// carries. It answers false when r has no session cookie or carries it
+// over plain HTTP where the provider requires HTTPS, when the session is
+// malformed, unknown, expired, ended or bound to another client (which
+// ends it, unless the store fails to), and when the store cannot be
+// reached: it cannot report an outage, which looks like nobody being
+// signed in. Use
 // [Sessions.SignedInUser], which returns an error then, with
 // provider.AuthorizeConfig.SignedInUser. It neither slides the session
 // nor checks cross-origin protection: it only says who is signed in. Its

@@ -28,9 +28,10 @@ type Client struct {
 	// client may request only the provider's default scopes.
 	Scopes []string
 	// DefaultScopes are granted when a request names no scope, those of
-	// them the client may request (see Scopes). Empty means
-	// the provider's default scopes that the client may request (all of
-	// them when Scopes is empty).
+	// them the client may request (see Scopes) and the provider knows
+	// (its Config.Scopes, when set); the others are not granted. Empty
+	// means the provider's default scopes that the client may request
+	// (all of them when Scopes is empty).
 	DefaultScopes []string
 	// RedirectURIs are the registered redirection endpoints for the
 	// authorization code grant, compared as exact strings.
@@ -86,7 +87,8 @@ type ClientStore interface {
 	CreateClient(ctx context.Context, c *Client) error
 	// UpdateClient replaces the stored client with the same ID by c, as
 	// one atomic compare-and-set, or returns ErrNotFound when there is no
-	// such client (whatever c.Revision holds).
+	// such client (whatever c.Revision holds), and ErrNoClientID for a
+	// client without an ID.
 	//
 	// When c.Revision is not zero, the client is replaced only if its
 	// stored Revision equals c.Revision (never, for a negative one): a caller that read the client,
