@@ -7,8 +7,9 @@ import (
 )
 
 // TokenHandler returns the token endpoint (RFC 6749 §3.2); mount it at
-// POST /oauth2/token. It serves the password, refresh_token and
-// client_credentials grants to authenticated clients, answers errors as
+// POST /oauth2/token. It serves the password (when Config.Users is set),
+// refresh_token, client_credentials and authorization_code grants to
+// authenticated clients, answers errors as
 // RFC 6749 §5.2 JSON and sets Cache-Control: no-store and Pragma: no-cache
 // on every response.
 func (p *Provider) TokenHandler() http.Handler {

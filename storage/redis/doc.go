@@ -2,7 +2,8 @@
 // go-redis v9 [goredis.UniversalClient]: one code path serves a single
 // node (*goredis.Client), Sentinel (goredis.NewFailoverClient) and Redis
 // Cluster (*goredis.ClusterClient). Create a store with [New]; the caller
-// owns the client. Redis 6.0 or later is assumed.
+// owns the client. Redis 6.2 or later is assumed (RevokeUser and
+// RevokeClient page the indexes with ZRANGE ... BYSCORE).
 //
 // # Key layout
 //
