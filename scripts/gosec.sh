@@ -8,7 +8,9 @@
 #   bash scripts/gosec.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH)/bin"
+# Two steps: go itself may be on PATH only once /usr/local/go/bin is.
+export PATH="$PATH:/usr/local/go/bin"
+export PATH="$PATH:$(go env GOPATH)/bin"
 
 GOSEC_VERSION=v2.22.4
 # A go-installed gosec reports version "dev"; read the module version instead.

@@ -7,7 +7,9 @@
 #   FUZZTIME=0 bash scripts/test.sh # skip the fuzzing pass
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH)/bin"
+# Two steps: go itself may be on PATH only once /usr/local/go/bin is.
+export PATH="$PATH:/usr/local/go/bin"
+export PATH="$PATH:$(go env GOPATH)/bin"
 export CI="${CI:-}"
 
 eval "$(bash scripts/services.sh)"
