@@ -341,12 +341,20 @@ func first(vs []string) string {
 }
 
 // readParams returns the parameters of r: the URL query of a GET, the
-// form-urlencoded body of a POST (RFC 6749 §3.1). A repeated client_id or
-// redirect_uri is refused here, before either can be trusted.
+// form-urlencoded body of a POST (RFC 6749 §3.1), either of at most
+// Config.MaxRequestBytes. The parameters come back in the login redirect
+// and the consent page, escaped again (a state of quotes, five times its
+// size), so a query bounded only by the server's header limit (1 MB by
+// default) would let anyone make the endpoint build and hold megabytes
+// per request. A repeated client_id or redirect_uri is refused here,
+// before either can be trusted.
 func (h *authorizeHandler) readParams(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
 	var raw string
 	if r.Method == http.MethodGet {
 		raw = r.URL.RawQuery
+		if int64(len(raw)) > h.p.cfg.MaxRequestBytes {
+			return nil, &Error{Code: CodeInvalidRequest, Description: "request URI too long", Status: http.StatusRequestURITooLong}
+		}
 	} else {
 		mt, _, err := mime.ParseMediaType(header.First(r.Header, "Content-Type"))
 		if err != nil || !strings.EqualFold(mt, "application/x-www-form-urlencoded") {

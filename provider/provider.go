@@ -89,7 +89,9 @@ type Config struct {
 	// clients share one throttling budget, and none arrives over HTTPS.
 	TrustUnixSocketProxy bool
 
-	// MaxRequestBytes caps the body of endpoint requests. Zero means 64 KiB.
+	// MaxRequestBytes caps the body of endpoint requests, and the URL
+	// query of a GET to the authorization endpoint (a longer one is 414).
+	// Zero means 64 KiB.
 	MaxRequestBytes int64
 
 	// BindingKey, when set, binds every new grant of the password and

@@ -22,12 +22,13 @@ func distinctScopes(n int) string {
 	return b.String()
 }
 
-// A scope parameter of tens of thousands of distinct tokens (an
-// unauthenticated authorization request's query is bounded only by the
-// server's 1 MiB header limit) is refused as invalid_scope, back to the
-// client; what refusing it costs is bounded by TestParseScopeBoundsMemory.
+// A scope parameter of thousands of distinct tokens (an unauthenticated
+// authorization request's query may hold Config.MaxRequestBytes, 64 KiB;
+// TestAuthorizeRefusesOversizedQuery refuses a longer one) is refused as
+// invalid_scope, back to the client; what refusing it costs is bounded by
+// TestParseScopeBoundsMemory.
 func TestManyDistinctScopesAreRefused(t *testing.T) {
 	e := newAuthzEnv(t, nil, nil)
-	w := e.get(spaParams("scope", distinctScopes(256<<10)), "")
+	w := e.get(spaParams("scope", distinctScopes(60<<10)), "")
 	assertRedirectError(t, w, "https://spa.example/cb", "invalid_scope", "st-123")
 }
