@@ -15,12 +15,23 @@ import (
 // authcheck.ErrInvalidCredentials) is understood the same.
 var ErrInvalidCredentials = errors.New("provider: invalid username or password")
 
+// MaxUsernameBytes is the longest username [Provider.AuthenticateUser]
+// judges, in bytes: a longer one is [ErrInvalidCredentials] at once,
+// neither counted nor passed to Config.Users. A username is folded for
+// its throttling key before the limiter is asked, whatever the limiter
+// would answer, and the fold of text made to expand (a ligature that
+// compatibility decomposition makes 18 runes) costs, over the 64 KiB a
+// request body may hold, more than an argon2id check; 1 KiB holds any
+// email address (254 bytes) or login name several times over.
+const MaxUsernameBytes = 1 << 10
+
 // AuthenticateUser checks a resource owner's username and password with
 // Config.Users, for the password grant and for the app's own login forms
 // (policy.LoginHandler), so both get the same rules. It returns the user
 // ID, or [ErrInvalidCredentials] (unknown user or wrong password), or an
 // *[Error] the caller writes as it is (the password grant is unsupported,
-// the user database failed: 503).
+// the user database failed: 503). A username longer than
+// [MaxUsernameBytes] is ErrInvalidCredentials, unchecked and uncounted.
 //
 // It throttles brute force (RFC 6749 §4.3.2): failed attempts are counted
 // with Config.Limiter per (username, client IP) and per client IP
@@ -45,6 +56,13 @@ func (p *Provider) AuthenticateUser(r *http.Request, username, password string) 
 // authenticateUser is AuthenticateUser for a request from client address
 // ip, which the caller has read already; Config.Users is set.
 func (p *Provider) authenticateUser(r *http.Request, ip netip.Addr, username, password string) (string, error) {
+	if len(username) > MaxUsernameBytes {
+		// No user has such a name, and folding it for its throttling key
+		// (before the limiter can refuse it) would cost more than the
+		// password check the throttle spares: see MaxUsernameBytes.
+		p.emit(r.Context(), Event{Type: EventUserAuthFailed, IP: ip, Reason: "username too long"})
+		return "", ErrInvalidCredentials
+	}
 	// RFC 6749 Appendix A.3, A.4: UNICODECHARNOCRLF.
 	if !isText(username, true) || !isText(password, true) {
 		// No user has such a name or password, and a user database

@@ -1,0 +1,61 @@
+package provider_test
+
+import (
+	"context"
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/provider"
+)
+
+// A username of 64 KiB of U+FDFA (a ligature that compatibility
+// decomposition makes 18 runes), sent raw in the body, was folded for its
+// throttling key before the limiter was asked, so even a throttled
+// attacker made every request build about 720 KB of folded text through
+// seven Unicode transforms (a tenth of a second of CPU, more than the
+// argon2id check the throttle spares). Such a username is no user's: it
+// is refused as a wrong password without the fold or the user database,
+// while a long but plausible one still reaches the checker.
+func TestOversizedUsernameIsNotFolded(t *testing.T) {
+	var asked atomic.Int64
+	e := newEnv(t, func(c *provider.Config) {
+		c.Users = authcheck.Func(func(context.Context, string, string) (string, error) {
+			asked.Add(1)
+			return "", authcheck.ErrInvalidCredentials
+		})
+	})
+	post := func(username string) (*httptest.ResponseRecorder, uint64) {
+		// Raw UTF-8 in the body, as a form parser takes it: no escaping.
+		body := "grant_type=password&client_id=pub&password=x&username=" + username
+		r := httptest.NewRequest(http.MethodPost, "https://auth.example/oauth2/token", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.TLS = &tls.ConnectionState{}
+		w := httptest.NewRecorder()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		e.h.ServeHTTP(w, r)
+		runtime.ReadMemStats(&after)
+		return w, after.TotalAlloc - before.TotalAlloc
+	}
+
+	huge := strings.Repeat("\ufdfa", 60<<10/len("\ufdfa"))
+	w, alloc := post(huge)
+	assert.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+	assert.Contains(t, w.Body.String(), `"invalid_grant"`)
+	assert.Less(t, alloc, uint64(512<<10), "a request of %d bytes allocated %d", len(huge), alloc)
+	assert.Zero(t, asked.Load(), "an oversized username reached the user database")
+
+	// An email address of the longest kind is still a username.
+	long := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 189) + ".example"
+	w, _ = post(long)
+	assert.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+	assert.Equal(t, int64(1), asked.Load(), "a plausible username must reach the checker")
+}
