@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -25,6 +26,28 @@ type Params struct {
 
 // Default follows the OWASP argon2id recommendation (19 MiB, 2 passes, 1 lane).
 var Default = Params{Memory: 19 * 1024, Time: 2, Threads: 1}
+
+// idKey computes an argon2id key; tests replace it to watch how many
+// run at once.
+var idKey = argon2.IDKey
+
+// argon2Slots bounds the argon2id computations running at once in the
+// process. Each holds its Params.Memory (19 MiB by default) while it
+// runs, and requests can start them faster than they end: the provider
+// checks a password or a client secret a person chose for every request
+// within the throttle's burst (30 per client IP, per /64 for IPv6), so a
+// few dozen unauthenticated requests from each of many addresses would
+// otherwise hold gigabytes. A computation is CPU-bound on one lane, so
+// running more of them than GOMAXPROCS at once gains no throughput: the
+// others wait here for a slot, holding nothing but their goroutine.
+var argon2Slots = make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))
+
+// argon2Key is idKey within one of argon2Slots.
+func argon2Key(secret string, salt []byte, p Params, keyLen uint32) []byte {
+	argon2Slots <- struct{}{}
+	defer func() { <-argon2Slots }()
+	return idKey([]byte(secret), salt, p.Time, p.Memory, p.Threads, keyLen)
+}
 
 const (
 	saltLen = 16
@@ -43,7 +66,7 @@ func Hash(secret string, p Params) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(secret), salt, p.Time, p.Memory, p.Threads, keyLen)
+	key := argon2Key(secret, salt, p, keyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
@@ -118,7 +141,7 @@ func verifyArgon2id(stored, secret string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(secret), salt, p.Time, p.Memory, p.Threads, uint32(len(key))) // #nosec G115 -- parseArgon2id bounds len(key) to 16..128
+	got := argon2Key(secret, salt, p, uint32(len(key))) // #nosec G115 -- parseArgon2id bounds len(key) to 16..128
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 

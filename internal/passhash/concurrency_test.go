@@ -1,0 +1,50 @@
+package passhash
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Every argon2id check holds its Memory (19 MiB by default) while it
+// runs, and the provider checks as many at once as requests arrive
+// within the throttle's burst: 30 per client IP (per /64 for IPv6) for
+// passwords, 30 more for client secrets a person chose. A few dozen
+// unauthenticated requests from one address held over a gigabyte, and
+// many addresses (a /48 holds 65536 /64s) any amount. Checks beyond what
+// the CPUs can run at once gain no throughput: they wait for a slot, so
+// the memory they hold is bounded whatever the number of requests.
+func TestArgon2idChecksAtOnceAreBounded(t *testing.T) {
+	var inFlight, peak atomic.Int64
+	orig := idKey
+	t.Cleanup(func() { idKey = orig })
+	idKey = func(password, salt []byte, time_, memory uint32, threads uint8, keyLen uint32) []byte {
+		n := inFlight.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(20 * time.Millisecond) // as if it were hashing 19 MiB
+		defer inFlight.Add(-1)
+		return orig(password, salt, time_, memory, threads, keyLen)
+	}
+	h, err := Hash("pw", cheap)
+	require.NoError(t, err)
+	peak.Store(0)
+
+	const requests = 64
+	var wg sync.WaitGroup
+	for range requests {
+		wg.Go(func() {
+			ok, err := Verify(h, "guess")
+			assert.NoError(t, err)
+			assert.False(t, ok)
+		})
+	}
+	wg.Wait()
+	limit := int64(max(runtime.GOMAXPROCS(0), 1))
+	assert.LessOrEqual(t, peak.Load(), limit, "%d argon2id checks ran at once for %d requests", peak.Load(), requests)
+}
