@@ -184,7 +184,10 @@ if t[3] ~= '0' then
     if g[9] ~= '0' then return pack('nf') end
     return packgrant('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8])
   end
-  revoke(ARGV[4], KEYS[1], KEYS[2])
+  -- Reuse revokes the grant once: revoke walks every token the grant
+  -- rotated through, which an already revoked grant (whose consumed
+  -- tokens stay until they expire) must not let each request repeat.
+  if g[9] == '0' then revoke(ARGV[4], KEYS[1], KEYS[2]) end
   return pack('reused')
 end
 if g[9] ~= '0' then return pack('nf') end
