@@ -434,6 +434,14 @@ func (h *authorizeHandler) validate(r *http.Request, values url.Values) (*author
 			ar.params.Set(name, vs[0])
 		}
 	}
+	// The consent form carries state back in an HTML hidden input, which
+	// cannot hold control characters or invalid UTF-8 unchanged (NUL
+	// becomes U+FFFD, CR and LF are normalized): such a state would make
+	// the form token fail on every POST. None of them is VSCHAR (RFC
+	// 6749 Appendix A.5).
+	if !isText(ar.state, true) {
+		return ar, errInvalidRequest("malformed state")
+	}
 	switch rt := get(paramResponseType); rt {
 	case "code":
 	case "":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/http/httptest"
@@ -451,5 +452,33 @@ func TestAuthorizeConsentFormStaysOnSite(t *testing.T) {
 		e.az.ServeHTTP(w, r)
 		require.Equal(t, http.StatusOK, w.Code, "%s: %s", path, w.Body.String())
 		assert.Contains(t, w.Body.String(), want, path)
+	}
+}
+
+// The consent form carries state back as a hidden input, which an HTML
+// page cannot hold unchanged when it has control characters or invalid
+// UTF-8: html/template writes NUL as U+FFFD, a browser reads a CR as a
+// LF, posts a LF as CR LF, and decodes invalid UTF-8 as U+FFFD. The
+// posted state would then differ from the one the form token was made
+// for, and the user, who can never approve, would be stuck on a 403
+// page while the client hears nothing. Such a state (not the VSCHAR of
+// RFC 6749 Appendix A.5) is refused up front, back to the client with
+// the state as sent; any other survives the form exactly.
+func TestAuthorizeStateSurvivesTheConsentForm(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	const spaCB = "https://spa.example/cb"
+	for _, st := range []string{"a\x00b", "a\rb", "a\nb", "a\x7fb", "a\xffb"} {
+		t.Run(fmt.Sprintf("%q refused", st), func(t *testing.T) {
+			w := e.get(spaParams("state", st), "user-1")
+			assertRedirectError(t, w, spaCB, "invalid_request", st)
+		})
+	}
+	for _, st := range []string{"a\tb", "a b", `"<&'>`, "é🙂", "a&quot;b", strings.Repeat("s", 4096)} {
+		t.Run(fmt.Sprintf("%.20q kept", st), func(t *testing.T) {
+			fields := consentFields(t, e.get(spaParams("state", st), "user-1"))
+			q := redirected(t, e.decide(fields, "user-1", "allow"), http.StatusSeeOther, spaCB)
+			assert.Equal(t, st, q.Get("state"))
+			assert.NotEmpty(t, q.Get("code"))
+		})
 	}
 }
