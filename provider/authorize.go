@@ -27,6 +27,10 @@ const (
 	CodeAccessDenied            = "access_denied"
 )
 
+// responseModeQuery is the one response mode of the authorization
+// endpoint: the answer is added to the redirect URI's query.
+const responseModeQuery = "query"
+
 // Code lifetimes.
 const (
 	// DefaultCodeTTL is the lifetime of an authorization code when
@@ -48,6 +52,7 @@ const (
 	paramState               = "state"
 	paramCodeChallenge       = "code_challenge"
 	paramCodeChallengeMethod = "code_challenge_method"
+	paramResponseMode        = "response_mode"
 	paramConsentToken        = "consent_token"
 	paramDecision            = "decision"
 )
@@ -441,6 +446,16 @@ func (h *authorizeHandler) validate(r *http.Request, values url.Values) (*author
 	// 6749 Appendix A.5).
 	if !isText(ar.state, true) {
 		return ar, errInvalidRequest("malformed state")
+	}
+	// The answer goes in the query, the default of response_type=code
+	// and the one mode the metadata advertises. A client that asks for
+	// another (fragment, form_post, ...) wants the code kept out of the
+	// query: refuse rather than put it there anyway.
+	switch vs := values[paramResponseMode]; {
+	case len(vs) > 1:
+		return ar, errInvalidRequest("parameter " + paramResponseMode + " repeated")
+	case len(vs) == 1 && vs[0] != "" && vs[0] != responseModeQuery:
+		return ar, errInvalidRequest("unsupported response_mode; only query is supported")
 	}
 	switch rt := get(paramResponseType); rt {
 	case "code":

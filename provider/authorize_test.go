@@ -482,3 +482,45 @@ func TestAuthorizeStateSurvivesTheConsentForm(t *testing.T) {
 		})
 	}
 }
+
+// The endpoint answers in the query only. A client that asks for another
+// response mode (response_mode=fragment or form_post, OAuth 2.0 Multiple
+// Response Type Encoding Practices, Form Post Response Mode) does so to
+// keep the code out of the query; answering it there anyway, as if the
+// parameter were unknown, puts the code where the client said it must not
+// be, and a client that reads only the fragment or the form never sees
+// it. Such a request is invalid_request, and the metadata says "query"
+// only: without response_modes_supported, RFC 8414 §2 reads it as
+// ["query", "fragment"].
+func TestAuthorizeResponseMode(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	first := func(kv ...string) url.Values {
+		return spaParams(append([]string{"client_id", "first", "redirect_uri", "https://first.example/cb"}, kv...)...)
+	}
+	for _, mode := range []string{"fragment", "form_post", "query.jwt", "Query"} {
+		t.Run(mode+" refused", func(t *testing.T) {
+			w := e.get(first("response_mode", mode), "user-1")
+			assertRedirectError(t, w, "https://first.example/cb", "invalid_request", "st-123")
+		})
+	}
+	t.Run("repeated response_mode", func(t *testing.T) {
+		w := e.authorize(azReq{query: first("response_mode", "query").Encode() + "&response_mode=query", user: "user-1"})
+		assertRedirectError(t, w, "https://first.example/cb", "invalid_request", "st-123")
+	})
+	t.Run("query is the one mode", func(t *testing.T) {
+		q := redirected(t, e.get(first("response_mode", "query"), "user-1"), http.StatusFound, "https://first.example/cb")
+		assert.NotEmpty(t, q.Get("code"))
+		fields := consentFields(t, e.get(spaParams("response_mode", "query"), "user-1"))
+		q = redirected(t, e.decide(fields, "user-1", "allow"), http.StatusSeeOther, "https://spa.example/cb")
+		assert.NotEmpty(t, q.Get("code"))
+	})
+	t.Run("metadata", func(t *testing.T) {
+		e := newEnv(t, func(c *provider.Config) {
+			c.Issuer = "https://auth.example.com"
+			c.Endpoints.Authorization = "/oauth2/authorize"
+		})
+		assert.Equal(t, []any{"query"}, metadataDoc(t, e.p)["response_modes_supported"])
+		e = newEnv(t, func(c *provider.Config) { c.Issuer = "https://auth.example.com" })
+		assert.NotContains(t, metadataDoc(t, e.p), "response_modes_supported")
+	})
+}

@@ -128,6 +128,7 @@ type metadata struct {
 	// Set when the authorization endpoint is served (RFC 8414, RFC 7636
 	// §6.2, RFC 9207 §3).
 	AuthorizationEndpoint             string   `json:"authorization_endpoint,omitempty"`
+	ResponseModesSupported            []string `json:"response_modes_supported,omitempty"`
 	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported,omitempty"`
 	AuthorizationResponseIssSupported bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
 }
@@ -175,6 +176,8 @@ func (p *Provider) metadata() *metadata {
 	if e.Authorization != "" && e.Authorization != EndpointNotServed {
 		m.AuthorizationEndpoint = p.endpointURL(e.Authorization)
 		m.ResponseTypesSupported = []string{"code"}
+		// Not left out: its default is ["query", "fragment"] (RFC 8414 §2).
+		m.ResponseModesSupported = []string{responseModeQuery}
 		m.CodeChallengeMethodsSupported = []string{PKCEMethodS256}
 		m.AuthorizationResponseIssSupported = true
 	}
