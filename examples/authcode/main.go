@@ -1,8 +1,9 @@
 // Command authcode is a client of the authorization code grant with PKCE
 // (RFC 6749 §4.1, RFC 7636), written with golang.org/x/oauth2. It listens
 // on a loopback redirect URI, prints the authorization URL for you to open
-// in a browser, waits for the code, checks state, exchanges the code with
-// its PKCE verifier and prints what it got (never the tokens themselves).
+// in a browser, waits for the code, checks state and iss (RFC 9207),
+// exchanges the code with its PKCE verifier and prints what it got (never
+// the tokens themselves).
 //
 // Against a provider that serves /oauth2/authorize, /oauth2/token and
 // /api/me and has registered the public client demo-spa with the redirect
@@ -63,6 +64,8 @@ func main() {
 // callback is what the redirect URI received.
 type callback struct {
 	code, state, err string
+	iss              string // the iss parameter (RFC 9207), when hasIss
+	hasIss           bool
 }
 
 // run does the whole flow: browse is handed the authorization URL and must
@@ -102,7 +105,7 @@ func run(ctx context.Context, c config, out io.Writer, browse func(authURL strin
 			return
 		}
 		select {
-		case got <- callback{code: q.Get("code"), state: q.Get("state"), err: q.Get("error")}:
+		case got <- callback{code: q.Get("code"), state: q.Get("state"), err: q.Get("error"), iss: q.Get("iss"), hasIss: q.Has("iss")}:
 		default:
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -124,6 +127,12 @@ func run(ctx context.Context, c config, out io.Writer, browse func(authURL strin
 	case cb = <-got:
 	case <-ctx.Done():
 		return nil, errors.New("no answer on the redirect URI in time")
+	}
+	// An answer that names another issuer than the one we sent the
+	// request to is not ours to use, whatever it says (RFC 9207 §2.4: a
+	// mix-up attack). The provider sends iss when it has an issuer.
+	if cb.hasIss && cb.iss != c.issuer && cb.iss != base {
+		return nil, fmt.Errorf("authorization response from issuer %q, not %q: refused", cb.iss, base)
 	}
 	if cb.err != "" {
 		return nil, fmt.Errorf("authorization refused: %s", cb.err)

@@ -39,7 +39,11 @@ func newServer(t *testing.T) *httptest.Server {
 		Scopes:       []string{"read", "write"},
 		RedirectURIs: []string{"http://127.0.0.1:8081/callback"},
 	}))
-	p, err := provider.New(provider.Config{Clients: store, Tokens: store, Scopes: []string{"read", "write"}, AllowInsecureHTTP: true})
+	// Like the quickstart, the provider has an issuer, so its answers carry
+	// iss (RFC 9207).
+	srv := httptest.NewUnstartedServer(nil)
+	p, err := provider.New(provider.Config{Clients: store, Tokens: store, Scopes: []string{"read", "write"}, AllowInsecureHTTP: true,
+		Issuer: "http://" + srv.Listener.Addr().String()})
 	require.NoError(t, err)
 	az, err := p.AuthorizeHandler(provider.AuthorizeConfig{
 		SignedInUser: func(r *http.Request) (string, error) {
@@ -59,7 +63,8 @@ func newServer(t *testing.T) *httptest.Server {
 		id, _ := policy.IdentityFrom(r.Context())
 		_ = json.NewEncoder(w).Encode(map[string]string{"user_id": id.UserID, "client_id": id.ClientID})
 	})))
-	srv := httptest.NewServer(mux)
+	srv.Config.Handler = mux
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -98,7 +103,12 @@ func TestRunRefusedAuthorization(t *testing.T) {
 // user allow the request on the consent page (a public client on a
 // loopback redirect URI is asked for, first-party or not), and follows
 // the redirects to the program's callback in the end.
-func signedInBrowser(u string) error {
+func signedInBrowser(u string) error { return signedInBrowserRewriting(u, nil) }
+
+// signedInBrowserRewriting is signedInBrowser, but when the consent POST
+// is answered with a redirect, rewrite (unless nil) changes its target
+// before the browser follows it.
+func signedInBrowserRewriting(u string, rewrite func(*url.URL)) error {
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
 		return err
@@ -132,7 +142,20 @@ func signedInBrowser(u string) error {
 	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	post.Header.Set("Sec-Fetch-Site", "same-origin")
 	post.AddCookie(&http.Cookie{Name: "user", Value: "1"})
-	resp, err = http.DefaultClient.Do(post)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noFollow.Do(post)
+	if err != nil {
+		return err
+	}
+	_ = resp.Body.Close()
+	loc, err := resp.Location()
+	if err != nil {
+		return err
+	}
+	if rewrite != nil {
+		rewrite(loc)
+	}
+	resp, err = http.Get(loc.String())
 	if err != nil {
 		return err
 	}
