@@ -74,10 +74,11 @@ func splitLoopback(s string) (host, rest string, ok bool) {
 func redirectWith(redirectURI string, params url.Values) string {
 	base, frag, _ := strings.Cut(redirectURI, "#") // a registered URI has no fragment; never keep one
 	_ = frag
+	// The query starts at the first "?"; a "?" after it is part of it.
 	sep := "?"
-	if strings.Contains(base, "?") {
+	if _, query, ok := strings.Cut(base, "?"); ok {
 		sep = "&"
-		if strings.HasSuffix(base, "?") || strings.HasSuffix(base, "&") {
+		if query == "" || strings.HasSuffix(query, "&") {
 			sep = ""
 		}
 	}
