@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -251,15 +252,31 @@ func otherMachine(host string) bool {
 
 // browserHost approximates the mapping of UTS #46, which browsers apply
 // to a host before they resolve it, as far as it can lead to an ASCII name
-// or address: NFKC (fullwidth letters and digits, U+FF0E), then U+3002
-// (to which NFKC maps U+FF61) as ".". An ASCII host is itself.
+// or address: without the code points it ignores (see dropIgnored), NFKC
+// (fullwidth letters and digits, U+FF0E), then U+3002 (to which NFKC maps
+// U+FF61) as ".". An ASCII host is itself.
 func browserHost(host string) string {
 	for i := 0; i < len(host); i++ {
 		if host[i] >= utf8.RuneSelf {
-			return strings.ReplaceAll(norm.NFKC.String(host), "\u3002", ".")
+			h := strings.Map(dropIgnored, norm.NFKC.String(strings.Map(dropIgnored, host)))
+			return strings.ReplaceAll(h, "\u3002", ".")
 		}
 	}
 	return host
+}
+
+// dropIgnored drops (-1) the runes that UTS #46 maps to nothing, which a
+// browser removes from a host ("local\u00adhost" is "localhost"): the
+// soft hyphen, the zero-width space, the word joiner, the byte order
+// mark, variation selectors, the combining grapheme joiner. It drops
+// every format character and default ignorable code point, a few more
+// than UTS #46 ignores (the others make a browser refuse the host), which
+// can only make otherMachine ask for consent more often.
+func dropIgnored(r rune) rune {
+	if unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point) {
+		return -1
+	}
+	return r
 }
 
 func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

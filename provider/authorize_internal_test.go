@@ -19,3 +19,20 @@ func TestOtherMachine(t *testing.T) {
 		assert.True(t, otherMachine(h), h)
 	}
 }
+
+// UTS #46 maps some code points to nothing ("ignored": the soft hyphen,
+// the zero-width space, the word joiner, the byte order mark, variation
+// selectors, the combining grapheme joiner), and browsers drop them from
+// a host before they resolve it: https://local<U+00AD>host/ is
+// https://localhost/, and 127.0.0<U+00AD>.1 is 127.0.0.1. otherMachine
+// must drop them too, or such a host passes for another machine and a
+// first-party public client on it skips the consent page.
+func TestOtherMachineDropsWhatBrowsersIgnore(t *testing.T) {
+	for _, h := range []string{"local\u00adhost", "localhost\u200b", "local\u2060host", "\ufefflocalhost",
+		"local\ufe0fhost", "loc\u034falhost", "127.0.0\u00ad.1", "1\u00ad27.1", "app.local\u00adhost", "ｌｏｃａｌ\u00adｈｏｓｔ"} {
+		assert.False(t, otherMachine(h), "%+q", h)
+	}
+	for _, h := range []string{"first\u00ad.example", "bücher\u200b.example"} {
+		assert.True(t, otherMachine(h), "%+q", h)
+	}
+}
