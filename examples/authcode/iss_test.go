@@ -38,3 +38,24 @@ func TestRunAcceptsItsIssuer(t *testing.T) {
 		require.NoError(t, err, out)
 	}
 }
+
+// A mix-up attacker controls the response it sends to our redirect URI,
+// so it would simply leave iss out: a client that knows its provider
+// sends iss (its metadata says authorization_response_iss_parameter_
+// supported) must refuse a response without it (RFC 9207 §2.4).
+func TestRunRefusesResponseWithoutIss(t *testing.T) {
+	srv := newServer(t)
+	browse := func(u string) error {
+		return signedInBrowserRewriting(u, func(loc *url.URL) {
+			q := loc.Query()
+			require.NotEmpty(t, q.Get("iss"), "the provider sends iss")
+			q.Del("iss")
+			loc.RawQuery = q.Encode()
+		})
+	}
+	tok, out, err := runFlow(t, srv.URL, browse)
+	require.Error(t, err, out)
+	assert.Contains(t, err.Error(), "iss")
+	assert.Nil(t, tok)
+	assert.NotContains(t, out, "got a", "the code is not exchanged")
+}

@@ -15,12 +15,14 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -114,6 +116,10 @@ func run(ctx context.Context, c config, out io.Writer, browse func(authURL strin
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
+	// Whether the provider sends iss (RFC 9207 §3), read before the
+	// browser goes there: an answer without it is then refused.
+	issRequired := sendsIss(ctx, base)
+
 	verifier := oauth2.GenerateVerifier()
 	authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
 	if err := browse(authURL); err != nil {
@@ -130,9 +136,14 @@ func run(ctx context.Context, c config, out io.Writer, browse func(authURL strin
 	}
 	// An answer that names another issuer than the one we sent the
 	// request to is not ours to use, whatever it says (RFC 9207 §2.4: a
-	// mix-up attack). The provider sends iss when it has an issuer.
+	// mix-up attack). The provider sends iss when it has an issuer, and
+	// then says so in its metadata: an answer without iss is refused too,
+	// or a mix-up attacker, who writes the answer, would leave it out.
 	if cb.hasIss && cb.iss != c.issuer && cb.iss != base {
 		return nil, fmt.Errorf("authorization response from issuer %q, not %q: refused", cb.iss, base)
+	}
+	if !cb.hasIss && issRequired {
+		return nil, fmt.Errorf("authorization response without iss from %q, which sends it: refused", base)
 	}
 	if cb.err != "" {
 		return nil, fmt.Errorf("authorization refused: %s", cb.err)
@@ -153,4 +164,36 @@ func run(ctx context.Context, c config, out io.Writer, browse func(authURL strin
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	fmt.Fprintf(out, "GET /api/me: %d %s\n", resp.StatusCode, strings.TrimSpace(string(body)))
 	return tok, nil
+}
+
+// sendsIss reports whether the metadata of the provider whose issuer
+// identifier is issuer (RFC 8414 §3: /.well-known/oauth-authorization-server
+// inserted before the issuer's path) advertises
+// authorization_response_iss_parameter_supported. A provider without
+// metadata (one without an issuer answers 404) sends no iss.
+func sendsIss(ctx context.Context, issuer string) bool {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return false
+	}
+	u.Path = "/.well-known/oauth-authorization-server" + strings.TrimSuffix(u.Path, "/")
+	u.RawPath = ""
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var m struct {
+		IssSupported bool `json:"authorization_response_iss_parameter_supported"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&m) != nil {
+		return false
+	}
+	return m.IssSupported
 }

@@ -43,7 +43,7 @@ func newServer(t *testing.T) *httptest.Server {
 	// iss (RFC 9207).
 	srv := httptest.NewUnstartedServer(nil)
 	p, err := provider.New(provider.Config{Clients: store, Tokens: store, Scopes: []string{"read", "write"}, AllowInsecureHTTP: true,
-		Issuer: "http://" + srv.Listener.Addr().String()})
+		Issuer: "http://" + srv.Listener.Addr().String(), Endpoints: provider.Endpoints{Authorization: "/oauth2/authorize"}})
 	require.NoError(t, err)
 	az, err := p.AuthorizeHandler(provider.AuthorizeConfig{
 		SignedInUser: func(r *http.Request) (string, error) {
@@ -59,6 +59,7 @@ func newServer(t *testing.T) *httptest.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/oauth2/authorize", az)
 	mux.Handle("POST /oauth2/token", p.TokenHandler())
+	mux.Handle("GET "+p.MetadataPath(), p.MetadataHandler())
 	mux.Handle("GET /api/me", policy.Bearer(p)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := policy.IdentityFrom(r.Context())
 		_ = json.NewEncoder(w).Encode(map[string]string{"user_id": id.UserID, "client_id": id.ClientID})
