@@ -22,7 +22,7 @@ const DefaultLimiterMaxKeys = 1 << 20
 
 const (
 	// limiterShards is the number of independently locked parts of a
-	// Limiter (fewer when MaxKeys is smaller).
+	// Limiter (fewer when MaxKeys is under limiterShards*limiterSample).
 	limiterShards = 64
 	// limiterSweep is how many keys each call examines, besides its own,
 	// to drop those whose bucket is full again.
@@ -102,7 +102,11 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 	if maxKeys <= 0 {
 		maxKeys = DefaultLimiterMaxKeys
 	}
-	n := min(limiterShards, maxKeys)
+	// A shard evicts among its own keys only: it needs room for a
+	// sample's worth, or a single failure of a key that lands in it
+	// evicts a throttled one (with a key per shard, always). So a small
+	// MaxKeys gets fewer shards.
+	n := min(limiterShards, max(1, maxKeys/limiterSample))
 	l := &Limiter{
 		now:      cfg.Now,
 		seed:     maphash.MakeSeed(),
