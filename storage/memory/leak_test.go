@@ -84,3 +84,46 @@ func TestTokenIndexGivesMemoryBack(t *testing.T) {
 		t.Errorf("a grant of %d tokens holds %d bytes (%.0f%% of its burst's)", g.tokens(), left, 100*float64(left)/float64(burst))
 	}
 }
+
+// TestTokenIndexGivesMemoryBackAsAChainSlows: a grant whose chain was
+// rotated in a burst and then ever more slowly, so that each pruning
+// keeps about half of what the last one kept, should not keep an index
+// sized for the burst once it holds a few dozen tokens.
+func TestTokenIndexGivesMemoryBackAsAChainSlows(t *testing.T) {
+	clk := newTestClock()
+	s := New(Config{Now: clk.Now})
+	const ttl = time.Hour
+	rt := newChain(t, s, clk.Now(), "g", ttl)
+	n := uint64(2)
+	rotate := func() {
+		t.Helper()
+		var err error
+		if rt, err = rotateChain(t, s, clk.Now(), "g", rt, n, ttl); err != nil {
+			t.Fatal(err)
+		}
+		n += 2
+	}
+	g := s.shardOf("g").grants["g"]
+	base := heapNow()
+	for range 8_000 { // a burst: 16k unexpired tokens
+		rotate()
+	}
+	burst := heapNow() - base
+	// Then ever more slowly: the interval doubles at every pruning, so
+	// that each keeps over half of what the last one kept.
+	every := ttl / 4000
+	for g.index != nil && g.tokens() > 4*smallGrant {
+		pruneAt := g.index.pruneAt
+		for g.index != nil && g.index.pruneAt == pruneAt {
+			clk.Advance(every)
+			rotate()
+		}
+		t.Logf("pruned to %d tokens, next at %d", g.tokens(), g.index.pruneAt)
+		every = every * 9 / 5
+	}
+	left := heapNow() - base
+	t.Logf("tokens %d; heap after the burst %d, once settled %d", g.tokens(), burst, left)
+	if left > burst/10 {
+		t.Errorf("a grant of %d tokens holds %d bytes (%.0f%% of its burst's)", g.tokens(), left, 100*float64(left)/float64(burst))
+	}
+}

@@ -104,6 +104,10 @@ type tokenIndex struct {
 	// costs O(1) per write amortized, and a grant that keeps as many
 	// tokens unexpired holds at most twice that many.
 	pruneAt int
+	// peak is the most entries at has held since it was made: a Go map
+	// keeps its buckets when cleared, so this, not len(at), is what it
+	// costs.
+	peak int
 }
 
 // findLive returns the index of the live token with hash h, or -1. The
@@ -200,15 +204,22 @@ func (g *grant) pruneAll(now int64) {
 }
 
 // reindex builds the index of g, reusing its map if it has one that is
-// not much larger than needed (a Go map keeps its buckets when cleared).
+// not much larger than needed (a Go map keeps its buckets when cleared:
+// judged by the most entries it has held, not by how many it holds now,
+// or a chain that slows down a little at each pruning would keep a map
+// sized for its busiest hour).
 func (g *grant) reindex() {
 	n := g.tokens()
 	ix := g.index
+	if ix != nil {
+		ix.peak = max(ix.peak, len(ix.at))
+	}
 	switch {
 	case ix == nil:
 		ix = &tokenIndex{at: make(map[storage.Hash]int32, n)}
-	case n < len(ix.at)/4:
+	case n < ix.peak/4:
 		ix.at = make(map[storage.Hash]int32, n)
+		ix.peak = 0
 	default:
 		clear(ix.at)
 	}
