@@ -32,7 +32,9 @@
 // tokens and codes stay until their own expiry, so presenting one again is
 // detected as reuse, even after the grant was revoked: revocation deletes
 // the grant's other tokens and leaves the grant hash, marked revoked, as a
-// tombstone until its expiry. Expiry is still checked by the scripts against the
+// tombstone as long as the last of its consumed tokens and five minutes
+// more (a grant without any, such as a session logged out, keeps only the
+// five minutes), never past its own expiry. Expiry is still checked by the scripts against the
 // store's clock, so a record is dead the moment the store's clock passes
 // its ExpiresAt, whenever Redis drops it. The user and client indexes drop
 // entries five minutes past their score whenever they are written and

@@ -19,8 +19,9 @@ import (
 // ("0"/"1"), ix (the instant up to which the user and client indexes
 // are known to keep the grant: at least expires, with some slack, so that
 // most exchanges need not touch the indexes). A revoked grant stays as a
-// tombstone until it expires, with its consumed tokens, so that every
-// later presentation of a consumed token is reuse.
+// tombstone with its consumed tokens, as long as the last of them and
+// tombstoneGraceMS more (at most until it expires), so that every later
+// presentation of a consumed token is reuse.
 // Token hash fields: kind, scopes, issued, expires, consumed ("0"/"1"),
 // by (on a consumed token: the hex of the first token the exchange that
 // consumed it issued, when it issued any; see exchangeScript).
@@ -33,7 +34,7 @@ import (
 // where it was still computes the grant's TTL here, with ttl.)
 
 // luaPrelude holds the helpers every grant script uses.
-const luaPrelude = `
+var luaPrelude = `
 -- lt reports a < b for non-negative decimal integers without leading zeros.
 local function lt(a, b)
   if #a ~= #b then return #a < #b end
@@ -48,17 +49,34 @@ local function ttl(exp, now)
 end
 -- revoke marks the grant revoked and deletes its tokens, except consumed
 -- ones: they stay until their own expiry so that presenting one again is
--- still reuse. The grant hash stays as a tombstone until its expiry.
-local function revoke(base, gkey, skey)
-  local hs = redis.call('ZRANGE', skey, 0, -1)
-  for i = 1, #hs do
+-- still reuse. The grant hash and its token set stay as a tombstone as
+-- long as the last of those, and tombstoneGraceMS more (never longer than
+-- they would have), then go: a grant with none (a session logged out)
+-- keeps only the grace, which covers a creation resent after a lost reply
+-- (it finds the tombstone and fails instead of writing the grant anew)
+-- and the clock skew between the instances that wrote and revoke it.
+local function revoke(base, gkey, skey, now)
+  local hs = redis.call('ZRANGE', skey, 0, -1, 'WITHSCORES')
+  local last = 0
+  for i = 1, #hs, 2 do
     local k = base .. ':t:' .. hs[i]
     if redis.call('HGET', k, 'consumed') ~= '1' then
       redis.call('DEL', k)
       redis.call('ZREM', skey, hs[i])
+    elseif tonumber(hs[i+1]) > last then
+      last = tonumber(hs[i+1])
     end
   end
   redis.call('HSET', gkey, 'revoked', '1')
+  local ms = last - math.floor(tonumber(now) / 1000000)
+  if ms < 0 then ms = 0 end
+  ms = ms + ` + tombstoneGraceMS + `
+  local cur = redis.call('PTTL', gkey)
+  if cur < 0 or ms < cur then
+    local v = string.format('%d', ms)
+    redis.call('PEXPIRE', gkey, v)
+    redis.call('PEXPIRE', skey, v)
+  end
 end
 -- pasthorizon returns nil when expiry exp is within index horizon ix,
 -- else the horizon to index the grant up to: want, or exp if later.
@@ -108,6 +126,13 @@ local function puttokens(j, i, skey)
   if #z > 0 then redis.call('ZADD', skey, unpack(z)) end
 end
 `
+
+// tombstoneGraceMS is how long, in milliseconds, a revoked grant's hash
+// outlives its last consumed token (see revoke in luaPrelude): the clock
+// skew between instances the store tolerates (indexSkewGrace), which is
+// also far longer than go-redis takes to resend a command whose reply
+// was lost.
+var tombstoneGraceMS = strconv.FormatInt(indexSkewGrace.Milliseconds(), 10)
 
 // grantFields are the immutable grant hash fields (binding is set at most
 // once, from empty), in the order the scripts (and LookupToken) return
@@ -187,7 +212,7 @@ if t[3] ~= '0' then
   -- Reuse revokes the grant once: revoke walks every token the grant
   -- rotated through, which an already revoked grant (whose consumed
   -- tokens stay until they expire) must not let each request repeat.
-  if g[9] == '0' then revoke(ARGV[4], KEYS[1], KEYS[2]) end
+  if g[9] == '0' then revoke(ARGV[4], KEYS[1], KEYS[2], now) end
   return pack('reused')
 end
 if g[9] ~= '0' then return pack('nf') end
@@ -283,7 +308,7 @@ local g = redis.call('HMGET', KEYS[1], 'expires', 'revoked', ARGV[3] or 'client'
 if not g[1] then return 0 end
 if ARGV[3] and g[3] ~= ARGV[4] then return 0 end
 if g[2] ~= '0' then return 2 end
-revoke(ARGV[2], KEYS[1], KEYS[2])
+revoke(ARGV[2], KEYS[1], KEYS[2], ARGV[1])
 if lt(ARGV[1], g[1]) then return 1 end
 return 2
 `)

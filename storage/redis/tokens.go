@@ -378,7 +378,8 @@ func (s *Store) runExtend(ctx context.Context, args []string) ([]string, error) 
 // RevokeGrant implements [storage.TokenStore] with one script that marks
 // the grant revoked and deletes its tokens, except consumed ones, which
 // stay until they expire so that presenting one is still reuse. The grant
-// hash stays as a tombstone until it expires. Its entries in the user and
+// hash stays as a tombstone as long as the last of them, and five minutes
+// more (the skew grace), at most until it expires. Its entries in the user and
 // client indexes are left to expire; they name no live grant.
 func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
 	if grantID == "" {
