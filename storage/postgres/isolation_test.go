@@ -98,13 +98,8 @@ func TestUpdateClient_RacingUpdatesUnderAStricterDefaultIsolation(t *testing.T) 
 // to serialize changed nothing and is run again, not reported as an
 // outage (a 503 at the token endpoint).
 func TestCreateGrant_ConcurrentCreationsUnderSerializable(t *testing.T) {
-	pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
-		cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "serializable"
-	})
+	s, clk := newSerializableStore(t)
 	ctx := context.Background()
-	require.NoError(t, postgres.Migrate(ctx, pool))
-	clk := newClock()
-	s := postgres.New(pool, postgres.Config{Now: clk.Now})
 	const workers, each = 8, 25
 	errs := make(chan error, workers*each)
 	var wg sync.WaitGroup
@@ -173,13 +168,8 @@ func testRefusalKeepsTheConnection(t *testing.T, strict bool) {
 // (logouts) made at once all answer: a statement that fails to serialize
 // changed nothing and is run again, not reported as an outage (a 503).
 func TestLookupAndRevoke_RacingUnderSerializable(t *testing.T) {
-	pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
-		cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "serializable"
-	})
+	s, clk := newSerializableStore(t)
 	ctx := context.Background()
-	require.NoError(t, postgres.Migrate(ctx, pool))
-	clk := newClock()
-	s := postgres.New(pool, postgres.Config{Now: clk.Now})
 	const workers, rounds = 4, 50
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -220,4 +210,16 @@ func TestLookupAndRevoke_RacingUnderSerializable(t *testing.T) {
 	close(start)
 	wg.Wait()
 	assert.Empty(t, failures)
+}
+
+// newSerializableStore returns a Store on a fresh, migrated schema whose
+// connections default to serializable transactions, and its clock.
+func newSerializableStore(t *testing.T) (*postgres.Store, *clock) {
+	t.Helper()
+	pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "serializable"
+	})
+	require.NoError(t, postgres.Migrate(context.Background(), pool))
+	clk := newClock()
+	return postgres.New(pool, postgres.Config{Now: clk.Now}), clk
 }

@@ -2,12 +2,9 @@ package postgres_test
 
 import (
 	"context"
-	"net"
-	"strconv"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -18,15 +15,7 @@ import (
 // During a partition every operation fails within its context, and none
 // reads as "not found" (which would log users out, or hide the outage).
 func TestOperations_DuringAPartitionAreOutagesNotNotFound(t *testing.T) {
-	var bh *blackhole
-	pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
-		target := net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))
-		bh = newBlackhole(t, target)
-		addr := bh.ln.Addr().(*net.TCPAddr)
-		cfg.ConnConfig.Host = "127.0.0.1"
-		cfg.ConnConfig.Port = uint16(addr.Port)
-		cfg.ConnConfig.Fallbacks = nil
-	})
+	pool, bh := newBlackholedPool(t)
 	ctx := context.Background()
 	require.NoError(t, postgres.Migrate(ctx, pool))
 	clk := newClock()

@@ -88,15 +88,7 @@ func (b *blackhole) close() {
 // exchange within its context: the rollback must not wait without a
 // deadline, or the token endpoint hangs instead of answering 503.
 func TestExchangeToken_RefusedCheckEndsWithinTheContextDuringAPartition(t *testing.T) {
-	var bh *blackhole
-	pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
-		target := net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))
-		bh = newBlackhole(t, target)
-		addr := bh.ln.Addr().(*net.TCPAddr)
-		cfg.ConnConfig.Host = "127.0.0.1"
-		cfg.ConnConfig.Port = uint16(addr.Port)
-		cfg.ConnConfig.Fallbacks = nil
-	})
+	pool, bh := newBlackholedPool(t)
 	ctx := context.Background()
 	require.NoError(t, postgres.Migrate(ctx, pool))
 	clk := newClock()
@@ -124,4 +116,21 @@ func TestExchangeToken_RefusedCheckEndsWithinTheContextDuringAPartition(t *testi
 		<-done
 		t.Fatal("ExchangeToken still waits 4 s past its context's deadline")
 	}
+}
+
+// newBlackholedPool returns a pool on a fresh schema whose connections go
+// through a blackhole in front of the test server, which the caller can
+// freeze to cut the network without a reset.
+func newBlackholedPool(t *testing.T) (*pgxpool.Pool, *blackhole) {
+	t.Helper()
+	var bh *blackhole
+	pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
+		target := net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))
+		bh = newBlackhole(t, target)
+		addr := bh.ln.Addr().(*net.TCPAddr)
+		cfg.ConnConfig.Host = "127.0.0.1"
+		cfg.ConnConfig.Port = uint16(addr.Port)
+		cfg.ConnConfig.Fallbacks = nil
+	})
+	return pool, bh
 }
