@@ -212,8 +212,10 @@ if t[3] ~= '0' then
   -- Reuse revokes the grant once: revoke walks every token the grant
   -- rotated through, which an already revoked grant (whose consumed
   -- tokens stay until they expire) must not let each request repeat.
+  -- The grant's user and client name the index entries the caller
+  -- removes: the tombstone goes before they would expire.
   if g[9] == '0' then revoke(ARGV[4], KEYS[1], KEYS[2], now) end
-  return pack('reused')
+  return pack('reused', g[2], g[1])
 end
 if g[9] ~= '0' then return pack('nf') end
 if ARGV[5] == 'peek' then
@@ -311,6 +313,19 @@ if g[2] ~= '0' then return 2 end
 revoke(ARGV[2], KEYS[1], KEYS[2], ARGV[1])
 if lt(ARGV[1], g[1]) then return 1 end
 return 2
+`)
+
+// revokeGrantScript is revokeScript for RevokeGrant: it returns nil when
+// there is no such grant, else the grant's user and client, whose index
+// entries the caller removes (a revoked grant's tombstone goes long
+// before they would expire, and revocation through an index keeps the
+// entry of a grant it does not find). KEYS: grant, token set. ARGV: now,
+// grant base key.
+var revokeGrantScript = newScript(luaPrelude + `
+local g = redis.call('HMGET', KEYS[1], 'expires', 'revoked', 'user', 'client')
+if not g[1] then return false end
+if g[2] == '0' then revoke(ARGV[2], KEYS[1], KEYS[2], ARGV[1]) end
+return {g[3] or '', g[4] or ''}
 `)
 
 // indexScript adds a grant to a user or client index, or raises its score,

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
@@ -225,6 +227,7 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 			err = errors.New("unexpected script reply")
 		}
 		if err != nil {
+			s.unindexReused(ctx, gid, raw, err)
 			return nil, wrap(op, err)
 		}
 		// The guard is the grant as stored, taken before Check could
@@ -253,6 +256,7 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 	for range 3 {
 		g, raw, err := s.runExchange(ctx, nkeys, v, gid)
 		if err != nil {
+			s.unindexReused(ctx, gid, raw, err)
 			return nil, wrap(op, err)
 		}
 		if g != nil {
@@ -273,6 +277,16 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 	// Each run found the grant's expiry moved past what was indexed
 	// (concurrent extensions): give up rather than loop.
 	return nil, fmt.Errorf("redis: %s: %w", op, errIndexRace)
+}
+
+// unindexReused removes from its indexes the grant an exchange found
+// reused (err), whose user and client are raw (see runExchange). It is
+// best effort: the reuse is what the caller reports, and an entry left
+// behind names no live grant.
+func (s *Store) unindexReused(ctx context.Context, gid string, raw []string, err error) {
+	if errors.Is(err, storage.ErrTokenReused) && len(raw) == 2 {
+		_ = s.unindex(ctx, gid, raw[0], raw[1])
+	}
 }
 
 // errIndexRace is ExchangeToken's error when the grant's expiry kept
@@ -303,6 +317,11 @@ func (s *Store) runExchange(ctx context.Context, nkeys int, v []string, gid stri
 	case "nf", "changed":
 		return nil, nil, storage.ErrNotFound
 	case "reused":
+		// The grant's user and client, whose index entries the caller
+		// removes (see unindex).
+		if len(vals) == 3 {
+			return nil, vals[1:], storage.ErrTokenReused
+		}
 		return nil, nil, storage.ErrTokenReused
 	case "exists":
 		return nil, nil, storage.ErrAlreadyExists
@@ -380,13 +399,37 @@ func (s *Store) runExtend(ctx context.Context, args []string) ([]string, error) 
 // stay until they expire so that presenting one is still reuse. The grant
 // hash stays as a tombstone as long as the last of them, and five minutes
 // more (the skew grace), at most until it expires. Its entries in the user and
-// client indexes are left to expire; they name no live grant.
+// client indexes are then removed (see unindex).
 func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
 	if grantID == "" {
 		return nil
 	}
-	err := revokeScript.run(ctx, s.rdb, 2, s.revokeArgs(grantID, instant(s.now()))).Err()
-	return wrap("revoke grant", err)
+	ids, err := revokeGrantScript.run(ctx, s.rdb, 2, s.revokeArgs(grantID, instant(s.now()))).StringSlice()
+	if errors.Is(err, goredis.Nil) {
+		return nil
+	}
+	if err == nil && len(ids) != 2 {
+		err = errors.New("unexpected script reply")
+	}
+	if err != nil {
+		return wrap("revoke grant", err)
+	}
+	return wrap("revoke grant", s.unindex(ctx, grantID, ids[0], ids[1]))
+}
+
+// unindex removes a revoked grant from its user's and client's indexes:
+// its tombstone goes long before the entries would expire (for ever,
+// with a lifetime of "never"), and revocation through an index keeps the
+// entry of a grant it does not find, which may be one being created.
+func (s *Store) unindex(ctx context.Context, grantID, userID, clientID string) error {
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		if userID != "" {
+			p.ZRem(ctx, s.userGrantsKey(userID), grantID)
+		}
+		p.ZRem(ctx, s.clientGrantsKey(clientID), grantID)
+		return nil
+	})
+	return err
 }
 
 // Results of revoke.

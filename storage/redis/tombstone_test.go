@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -66,5 +67,48 @@ func TestRevokedGrantTombstoneLastsAsLongAsItsConsumedTokens(t *testing.T) {
 		_, err = h.s.ExchangeToken(h.ctx, x2)
 		require.ErrorIs(t, err, storage.ErrTokenReused)
 		assert.LessOrEqual(t, pttl(grantKey(h.s.grantBase(g.ID))), time.Hour+indexSkewGrace, "the tombstone of a grant revoked by reuse")
+	})
+}
+
+// Once a revoked grant's tombstone is gone, nothing in Redis may still
+// name the grant's user or keep its index entries: revocation through an
+// index reads a missing grant as one CreateGrant may be writing and keeps
+// its entry, so an entry a revocation left would stay until its score
+// (for a grant that never expires, the year 2262), holding the user ID in
+// its key's name and walked by every RevokeUser and RevokeClient.
+func TestRevokedGrantLeavesNoIndexEntryPastItsTombstone(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		gid, err := token.NewGrantID()
+		require.NoError(t, err)
+		now := h.clk.Now()
+		never := time.Unix(0, 1<<63-1).UTC()
+		_, st := h.newToken(storage.KindSession, gid, never.Sub(now))
+		st.ExpiresAt = never
+		require.NoError(t, h.s.CreateGrant(h.ctx, &storage.Grant{ID: gid, ClientID: "web", UserID: "dave", CreatedAt: now, ExpiresAt: never}, st))
+		require.NoError(t, h.s.RevokeGrant(h.ctx, gid))
+
+		// A grant of a refresh chain revoked by reuse.
+		g, _, refresh := h.grant("web", "dave", time.Hour)
+		x, _ := h.exchange("web", refresh)
+		_, err = h.s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+		x2, _ := h.exchange("web", refresh)
+		_, err = h.s.ExchangeToken(h.ctx, x2)
+		require.ErrorIs(t, err, storage.ErrTokenReused)
+
+		// The tombstones expire (as Redis expires them, past their TTL).
+		for _, id := range []string{gid, g.ID} {
+			base := h.s.grantBase(id)
+			require.NoError(t, h.rdb.Del(h.ctx, grantKey(base), tokenSetKey(base)).Err())
+		}
+		n, err := h.s.RevokeUser(h.ctx, "dave")
+		require.NoError(t, err)
+		assert.Zero(t, n)
+		for _, key := range []string{h.s.userGrantsKey("dave"), h.s.clientGrantsKey("web")} {
+			for _, id := range []string{gid, g.ID} {
+				err := h.rdb.ZScore(h.ctx, key, id).Err()
+				assert.ErrorIs(t, err, goredis.Nil, "%s still lists the revoked grant %s", key, id)
+			}
+		}
 	})
 }
