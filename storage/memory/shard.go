@@ -302,14 +302,18 @@ func (t *liveToken) exportTo(dst *storage.Token, g *grant, share bool) {
 	}
 }
 
-// newLiveToken returns the stored form of t.
-func newLiveToken(t *storage.Token) liveToken {
+// newLiveToken returns the stored form of t, or errTimeRange when its
+// times are not ones toNano keeps exactly.
+func newLiveToken(t *storage.Token) (liveToken, error) {
+	if !nanoTime(t.IssuedAt) || !nanoTime(t.ExpiresAt) {
+		return liveToken{}, errTimeRange
+	}
 	lt := liveToken{hash: t.Hash, kind: t.Kind, issued: toNano(t.IssuedAt), expires: toNano(t.ExpiresAt)}
 	if t.Scopes != nil {
 		s := cloneList(t.Scopes)
 		lt.scopes = &s
 	}
-	return lt
+	return lt, nil
 }
 
 // cloneList copies a list, keeping nil as nil.
@@ -574,16 +578,6 @@ var errTimeRange = errors.New("memory: a time outside the years 1678-2262 cannot
 // [minTime, maxTime].
 func nanoTime(t time.Time) bool {
 	return t.IsZero() || (!t.Before(minTime) && !t.After(maxTime))
-}
-
-// nanoTimes reports whether nanoTime holds for every token's times.
-func nanoTimes(tokens []storage.Token) bool {
-	for i := range tokens {
-		if !nanoTime(tokens[i].IssuedAt) || !nanoTime(tokens[i].ExpiresAt) {
-			return false
-		}
-	}
-	return true
 }
 
 // toNano returns t in Unix nanoseconds.

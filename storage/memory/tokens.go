@@ -23,7 +23,7 @@ func (s *Store) CreateGrant(_ context.Context, g *storage.Grant, tokens ...stora
 	if g == nil || g.ID == "" {
 		return errNoGrantID
 	}
-	if !nanoTime(g.CreatedAt) || !nanoTime(g.ExpiresAt) || !nanoTimes(tokens) {
+	if !nanoTime(g.CreatedAt) || !nanoTime(g.ExpiresAt) {
 		return errTimeRange
 	}
 	ng := &grant{
@@ -51,7 +51,10 @@ func (s *Store) CreateGrant(_ context.Context, g *storage.Grant, tokens ...stora
 		if ng.findLive(t.Hash) >= 0 {
 			return storage.ErrAlreadyExists
 		}
-		lt := newLiveToken(t)
+		lt, err := newLiveToken(t)
+		if err != nil {
+			return err
+		}
 		ng.expires = max(ng.expires, lt.expires)
 		ng.addLive(lt)
 	}
@@ -119,9 +122,6 @@ func (s *Store) ExchangeToken(_ context.Context, x storage.Exchange) (*storage.G
 	if x.Kind != storage.KindRefresh && x.Kind != storage.KindCode {
 		return nil, storage.ErrNotFound
 	}
-	if !nanoTimes(x.Issue) {
-		return nil, errTimeRange
-	}
 	// The stored form of the new tokens, made before taking the lock, on
 	// the stack for up to three (a refresh or a code issues two).
 	var small [3]liveToken
@@ -130,7 +130,11 @@ func (s *Store) ExchangeToken(_ context.Context, x storage.Exchange) (*storage.G
 		issue = make([]liveToken, 0, len(x.Issue))
 	}
 	for i := range x.Issue {
-		issue = append(issue, newLiveToken(&x.Issue[i]))
+		lt, err := newLiveToken(&x.Issue[i])
+		if err != nil {
+			return nil, err
+		}
+		issue = append(issue, lt)
 	}
 
 	now := toNano(s.now())

@@ -24,9 +24,13 @@ var errTokenGrant = errors.New("token GrantID differs from the grant's ID")
 // past them would come back as another).
 var errTimeRange = errors.New("a time outside the years 1678-2262 cannot be stored")
 
+// minNanoTime is the first instant Unix nanoseconds hold (maxInstant
+// the last).
+var minNanoTime = time.Unix(0, math.MinInt64)
+
 // nanoTime reports whether t is zero or in Unix nanoseconds' range.
 func nanoTime(t time.Time) bool {
-	return t.IsZero() || (!t.Before(time.Unix(0, math.MinInt64)) && !t.After(time.Unix(0, math.MaxInt64)))
+	return t.IsZero() || (!t.Before(minNanoTime) && !t.After(maxInstant))
 }
 
 // errNoGrantID reports a grant without an ID passed to CreateGrant.
