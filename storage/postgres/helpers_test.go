@@ -60,6 +60,15 @@ func newSchemaPool(t testing.TB, configure ...func(*pgxpool.Config)) *pgxpool.Po
 	return pool
 }
 
+// newClockedStore migrates pool and returns a Store on it with a fresh
+// clock (newClock), and the clock.
+func newClockedStore(t testing.TB, pool *pgxpool.Pool) (*postgres.Store, *clock) {
+	t.Helper()
+	require.NoError(t, postgres.Migrate(context.Background(), pool))
+	clk := newClock()
+	return postgres.New(pool, postgres.Config{Now: clk.Now}), clk
+}
+
 // newStore returns a Store on a fresh, migrated schema, with the clock now.
 func newStore(t testing.TB, now func() time.Time) (*postgres.Store, *pgxpool.Pool) {
 	t.Helper()

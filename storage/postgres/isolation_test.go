@@ -143,10 +143,8 @@ func TestCreateGrant_RefusalKeepsTheConnection(t *testing.T) {
 
 func testRefusalKeepsTheConnection(t *testing.T, strict bool) {
 	pool := newSchemaPool(t, func(cfg *pgxpool.Config) { cfg.MaxConns = 1 })
+	s, clk := newClockedStore(t, pool)
 	ctx := context.Background()
-	require.NoError(t, postgres.Migrate(ctx, pool))
-	clk := newClock()
-	s := postgres.New(pool, postgres.Config{Now: clk.Now})
 	if strict {
 		postgres.SetStrict(s)
 	}
@@ -219,7 +217,5 @@ func newSerializableStore(t *testing.T) (*postgres.Store, *clock) {
 	pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
 		cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "serializable"
 	})
-	require.NoError(t, postgres.Migrate(context.Background(), pool))
-	clk := newClock()
-	return postgres.New(pool, postgres.Config{Now: clk.Now}), clk
+	return newClockedStore(t, pool)
 }

@@ -9,17 +9,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/storage"
-	"github.com/oauth2provider/oauth2provider/storage/postgres"
 )
 
 // During a partition every operation fails within its context, and none
 // reads as "not found" (which would log users out, or hide the outage).
 func TestOperations_DuringAPartitionAreOutagesNotNotFound(t *testing.T) {
 	pool, bh := newBlackholedPool(t)
+	s, clk := newClockedStore(t, pool)
 	ctx := context.Background()
-	require.NoError(t, postgres.Migrate(ctx, pool))
-	clk := newClock()
-	s := postgres.New(pool, postgres.Config{Now: clk.Now})
 	g := newGrant(t, clk.Now())
 	_, access := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
 	_, refresh := newToken(t, storage.KindRefresh, g.ID, clk.Now(), time.Hour)

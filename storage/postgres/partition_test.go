@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/storage"
-	"github.com/oauth2provider/oauth2provider/storage/postgres"
 )
 
 // blackhole is a TCP proxy to a server that, once frozen, drops what
@@ -89,10 +88,8 @@ func (b *blackhole) close() {
 // deadline, or the token endpoint hangs instead of answering 503.
 func TestExchangeToken_RefusedCheckEndsWithinTheContextDuringAPartition(t *testing.T) {
 	pool, bh := newBlackholedPool(t)
+	s, clk := newClockedStore(t, pool)
 	ctx := context.Background()
-	require.NoError(t, postgres.Migrate(ctx, pool))
-	clk := newClock()
-	s := postgres.New(pool, postgres.Config{Now: clk.Now})
 	g := newGrant(t, clk.Now())
 	_, refresh := newToken(t, storage.KindRefresh, g.ID, clk.Now(), time.Hour)
 	require.NoError(t, s.CreateGrant(ctx, g, refresh))
