@@ -1,6 +1,8 @@
 package redis
 
 import (
+	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,4 +113,38 @@ func TestRevokedGrantLeavesNoIndexEntryPastItsTombstone(t *testing.T) {
 			}
 		}
 	})
+}
+
+// failZRem is a go-redis hook that fails every ZREM sent in a pipeline
+// while armed.
+type failZRem struct{ armed atomic.Bool }
+
+func (f *failZRem) DialHook(next goredis.DialHook) goredis.DialHook          { return next }
+func (f *failZRem) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
+func (f *failZRem) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		if f.armed.Load() {
+			for _, cmd := range cmds {
+				if cmd.Name() == "zrem" {
+					cmd.SetErr(errCallFailed)
+					return errCallFailed
+				}
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// RevokeGrant removes the grant's index entries on a best-effort basis:
+// when that fails, the grant is revoked all the same and RevokeGrant
+// succeeds (a logout must not answer 503 for an entry left to expire).
+func TestRevokeGrantSucceedsWhenUnindexingFails(t *testing.T) {
+	f := &failZRem{}
+	h := newHookedHarness(t, f)
+	g, access, _ := h.grant("web", "alice", time.Hour)
+	f.armed.Store(true)
+	err := h.s.RevokeGrant(h.ctx, g.ID)
+	f.armed.Store(false)
+	require.NoError(t, err)
+	assert.False(t, h.live(storage.KindAccess, access), "the grant is revoked")
 }
