@@ -84,7 +84,7 @@ func cmdClientCreate(ctx context.Context, e *env, args []string) error {
 	fs.Var(&grantTypes, "grant-types", "comma-separated grant types: "+strings.Join(knownGrantTypes, ", "))
 	var scopes, defaultScopes listFlag
 	fs.Var(&scopes, "scopes", "comma-separated scopes the client may request (default: only the provider's default scopes)")
-	fs.Var(&defaultScopes, "default-scopes", "comma-separated scopes granted when a request names none, each in --scopes (without --scopes, only those among the provider's default scopes are granted) (default: the provider's)")
+	fs.Var(&defaultScopes, "default-scopes", "comma-separated scopes granted when a request names none, each in --scopes, which it needs (default: those of the provider's default scopes the client may request)")
 	var redirectURIs repeatedFlag
 	fs.Var(&redirectURIs, "redirect-uri", "a redirection endpoint for the authorization code grant (repeatable)")
 	public := fs.Bool("public", false, "a public client (RFC 6749 §2.1): no secret")
@@ -173,11 +173,16 @@ func validateClient(c *storage.Client) error {
 			return usagef("client create: %q is not a valid scope (RFC 6749 §3.3)", s)
 		}
 	}
-	if len(c.Scopes) > 0 {
-		for _, s := range c.DefaultScopes {
-			if !slices.Contains(c.Scopes, s) {
-				return usagef("client create: default scope %q is not in --scopes", s)
-			}
+	// Without --scopes the client may request only the provider's default
+	// scopes, which live in the app's configuration: a default scope
+	// outside them would be accepted here and then never granted, so the
+	// defaults are checked against the client's own list, which they need.
+	if len(c.DefaultScopes) > 0 && len(c.Scopes) == 0 {
+		return usagef("client create: --default-scopes needs --scopes (the scopes the client may request, which must include them)")
+	}
+	for _, s := range c.DefaultScopes {
+		if !slices.Contains(c.Scopes, s) {
+			return usagef("client create: default scope %q is not in --scopes", s)
 		}
 	}
 	for _, u := range c.RedirectURIs {

@@ -210,6 +210,10 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		{"PublicClientCredentials", []string{"client", "create", "--public", "--grant-types", "client_credentials"}, "public client"},
 		{"BadScope", []string{"client", "create", "--scopes", `a"b`}, "not a valid scope"},
 		{"DefaultScopeOutsideScopes", []string{"client", "create", "--scopes", "read", "--default-scopes", "write"}, "not in --scopes"},
+		// Without --scopes the client may ask only for the provider's
+		// default scopes, which oauth2ctl cannot see: a default scope
+		// outside them would be silently never granted.
+		{"DefaultScopesWithoutScopes", []string{"client", "create", "--default-scopes", "admin"}, "--default-scopes needs --scopes"},
 		{"BadID", []string{"client", "create", "--id", "a b"}, "--id"},
 		{"RelativeRedirect", []string{"client", "create", "--redirect-uri", "/cb"}, "absolute"},
 		{"RedirectFragment", []string{"client", "create", "--redirect-uri", "https://a.example/cb#x"}, "fragment"},
