@@ -309,3 +309,21 @@ func TestRandomIDIsNeverTakenForAFlag(t *testing.T) {
 		require.False(t, strings.HasPrefix(id, "-"), "random ID %q reads as a flag", id)
 	}
 }
+
+// "revoke --client" of a client that does not exist (a typo in the ID of
+// the client whose secret leaked) must fail, as the exit statuses say,
+// not report "revoked 0 grant(s)" with status 0 while the real client's
+// tokens live on.
+func TestRevokeUnknownClientExitsWith1(t *testing.T) {
+	t.Setenv(envStore, storeurltest.Redis(t))
+	code, out, errOut := ctl(t, "revoke", "--client", "shop-wbe")
+	assert.Equal(t, exitFailure, code, out)
+	assert.Contains(t, errOut, "no client shop-wbe")
+	assert.Empty(t, out)
+
+	code, _, errOut = ctl(t, "client", "create", "--id", "shop-web")
+	require.Equal(t, exitOK, code, errOut)
+	code, out, errOut = ctl(t, "revoke", "--client", "shop-web")
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Equal(t, "revoked 0 grant(s) of client shop-web\n", out)
+}

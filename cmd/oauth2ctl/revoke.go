@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/oauth2provider/oauth2provider/storage"
 )
 
 const revokeHelp = `Usage: oauth2ctl revoke --user ID | --client ID [--store URL]
 
 Revokes every grant, and so every access and refresh token, of a user (by
 the user ID the app's AuthChecker returns) or of a client. The client stays
-enabled: use "oauth2ctl client disable" to refuse it from now on.
+enabled: use "oauth2ctl client disable" to refuse it from now on. A
+client that does not exist is a failure (exit status 1).
 `
 
 // cmdRevoke revokes every grant of a user or a client.
@@ -43,6 +47,16 @@ func cmdRevoke(ctx context.Context, e *env, args []string) error {
 	n, err := s.Tokens.RevokeClient(ctx, *client)
 	if err != nil {
 		return err
+	}
+	if n == 0 {
+		// Nothing revoked: a typo in the ID would otherwise pass for
+		// success while the real client's tokens live on. A client no
+		// longer in the store still has its grants revoked above.
+		if _, err := s.Clients.GetClient(ctx, *client); errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("no client %s; nothing revoked", *client)
+		} else if err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(e.stdout, "revoked %d grant(s) of client %s\n", n, *client)
 	return nil
