@@ -115,6 +115,9 @@ func addUser(ctx context.Context, dbURL, username string, in io.Reader, out io.W
 }
 
 func serve(ctx context.Context, dbURL, addr, issuer string, every time.Duration) error {
+	if every <= 0 {
+		return fmt.Errorf("-janitor %v: want a positive interval", every)
+	}
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
 		return err
