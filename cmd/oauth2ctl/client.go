@@ -48,16 +48,22 @@ Config.ClientCacheTTL), where it works for up to that TTL. Tokens already issued
 with "oauth2ctl revoke --client ID" if the old secret leaked.
 `
 
-// listFlag is a comma- or space-separated list flag.
-type listFlag []string
+// listFlag is a comma- or space-separated list flag. Given more than
+// once, it adds to the list; the first value replaces the default.
+type listFlag struct {
+	vals []string
+	set  bool // given on the command line: the default is gone
+}
 
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) String() string { return strings.Join(l.vals, ",") }
 
 func (l *listFlag) Set(v string) error {
-	*l = nil
+	if !l.set {
+		l.vals, l.set = nil, true
+	}
 	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
-		if !slices.Contains(*l, f) {
-			*l = append(*l, f)
+		if !slices.Contains(l.vals, f) {
+			l.vals = append(l.vals, f)
 		}
 	}
 	return nil
@@ -80,11 +86,11 @@ var knownGrantTypes = []string{
 func cmdClientCreate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("client create", clientCreateHelp, e)
 	id := fs.String("id", "", "client ID (default: a random one)")
-	grantTypes := listFlag{storage.GrantPassword, storage.GrantRefreshToken}
-	fs.Var(&grantTypes, "grant-types", "comma-separated grant types: "+strings.Join(knownGrantTypes, ", "))
+	grantTypes := listFlag{vals: []string{storage.GrantPassword, storage.GrantRefreshToken}}
+	fs.Var(&grantTypes, "grant-types", "comma-separated grant types (repeatable): "+strings.Join(knownGrantTypes, ", "))
 	var scopes, defaultScopes listFlag
-	fs.Var(&scopes, "scopes", "comma-separated scopes the client may request (default: only the provider's default scopes)")
-	fs.Var(&defaultScopes, "default-scopes", "comma-separated scopes granted when a request names none, each in --scopes, which it needs (default: those of the provider's default scopes the client may request)")
+	fs.Var(&scopes, "scopes", "comma-separated scopes the client may request (repeatable) (default: only the provider's default scopes)")
+	fs.Var(&defaultScopes, "default-scopes", "comma-separated scopes granted when a request names none (repeatable), each in --scopes, which it needs (default: those of the provider's default scopes the client may request)")
 	var redirectURIs repeatedFlag
 	fs.Var(&redirectURIs, "redirect-uri", "a redirection endpoint for the authorization code grant (repeatable)")
 	public := fs.Bool("public", false, "a public client (RFC 6749 §2.1): no secret")
@@ -99,9 +105,9 @@ func cmdClientCreate(ctx context.Context, e *env, args []string) error {
 
 	c := &storage.Client{
 		ID:            *id,
-		GrantTypes:    grantTypes,
-		Scopes:        scopes,
-		DefaultScopes: defaultScopes,
+		GrantTypes:    grantTypes.vals,
+		Scopes:        scopes.vals,
+		DefaultScopes: defaultScopes.vals,
 		RedirectURIs:  redirectURIs,
 		Public:        *public,
 		FirstParty:    *firstParty,

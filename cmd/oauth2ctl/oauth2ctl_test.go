@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -326,4 +327,26 @@ func TestRevokeUnknownClientExitsWith1(t *testing.T) {
 	code, out, errOut = ctl(t, "revoke", "--client", "shop-web")
 	assert.Equal(t, exitOK, code, errOut)
 	assert.Equal(t, "revoked 0 grant(s) of client shop-web\n", out)
+}
+
+// A list flag given twice adds to the list, as --redirect-uri does: the
+// second --scopes used to replace the first silently, so "--scopes read
+// --scopes write" made a client that could not ask for read. The first
+// value still replaces the default (--grant-types).
+func TestListFlagsGivenTwiceAdd(t *testing.T) {
+	t.Setenv(envStore, storeurltest.Redis(t))
+	code, _, errOut := ctl(t, "client", "create", "--id", "twice",
+		"--scopes", "read", "--scopes", "write,admin",
+		"--default-scopes", "read", "--default-scopes", "write",
+		"--grant-types", "password", "--grant-types", "client_credentials")
+	require.Equal(t, exitOK, code, errOut)
+
+	s, err := storeurl.Open(context.Background(), os.Getenv(envStore), storeurl.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	c, err := s.Clients.GetClient(context.Background(), "twice")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"read", "write", "admin"}, c.Scopes)
+	assert.Equal(t, []string{"read", "write"}, c.DefaultScopes)
+	assert.Equal(t, []string{"password", "client_credentials"}, c.GrantTypes, "the first --grant-types replaces the default")
 }
