@@ -57,9 +57,43 @@ func TestGuide(t *testing.T) {
 	status, _ = hello("not-a-token")
 	assert.Equal(t, http.StatusUnauthorized, status)
 
-	rev := post("/oauth2/revoke", url.Values{"token": {tok["access_token"].(string)}})
+	// curl -si /hello without a token: 401 with the Bearer challenge.
+	bare, err := http.Get(srv.URL + "/hello")
+	require.NoError(t, err)
+	bare.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, bare.StatusCode)
+	assert.Equal(t, `Bearer realm="oauth2provider"`, bare.Header.Get("WWW-Authenticate"))
+
+	// The refresh step: a new pair; the spent refresh token presented
+	// again revokes the whole grant.
+	refresh := func(rt string) (*http.Response, map[string]any) {
+		resp := post("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+		defer resp.Body.Close()
+		var body map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+		return resp, body
+	}
+	resp2, tok2 := refresh(tok["refresh_token"].(string))
+	require.Equal(t, http.StatusOK, resp2.StatusCode, tok2)
+	assert.Equal(t, "read", tok2["scope"])
+	assert.Equal(t, "user-1", tok2["user_id"])
+	status, _ = hello(tok2["access_token"].(string))
+	assert.Equal(t, http.StatusOK, status)
+	resp3, reuse := refresh(tok["refresh_token"].(string))
+	assert.Equal(t, http.StatusBadRequest, resp3.StatusCode)
+	assert.Equal(t, "invalid_grant", reuse["error"])
+	status, _ = hello(tok2["access_token"].(string))
+	assert.Equal(t, http.StatusUnauthorized, status, "reuse revoked the grant")
+
+	// Log out by revoking a token: a fresh grant, its refresh token.
+	resp = post("/oauth2/token", url.Values{"grant_type": {"password"}, "username": {"johndoe"}, "password": {"foobar42"}})
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	tok = nil
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
+	rev := post("/oauth2/revoke", url.Values{"token": {tok["refresh_token"].(string)}})
 	rev.Body.Close()
 	require.Equal(t, http.StatusOK, rev.StatusCode)
 	status, _ = hello(tok["access_token"].(string))
-	assert.Equal(t, http.StatusUnauthorized, status, "revoked")
+	assert.Equal(t, http.StatusUnauthorized, status, "revoking the refresh token ends the access token")
 }
