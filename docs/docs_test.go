@@ -103,7 +103,8 @@ func contains(normSource, normBlock string) bool {
 	return strings.Contains("\n"+normSource+"\n", "\n"+normBlock+"\n")
 }
 
-// goSources returns every .go file under root, normalized, by path.
+// goSources returns every .go file under root that the go tool builds,
+// normalized, by path.
 func goSources(t *testing.T, root string) map[string]string {
 	t.Helper()
 	out := make(map[string]string)
@@ -112,8 +113,11 @@ func goSources(t *testing.T, root string) map[string]string {
 			return err
 		}
 		if d.IsDir() {
-			switch d.Name() {
-			case ".git", "node_modules":
+			// What the go tool never builds: testdata and directories
+			// whose name begins with "." or "_" (.git, a scratch .tmp/).
+			name := d.Name()
+			if path != root && (name == "testdata" || name == "node_modules" ||
+				strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
 				return filepath.SkipDir
 			}
 			return nil
@@ -211,4 +215,23 @@ func TestMatcher(t *testing.T) {
 	assert.False(t, contains(src, normalize("p, err := provider.New(config)")), "a changed line is not found")
 	assert.False(t, contains(src, normalize("err := provider.New(cfg)")), "a block must match whole lines")
 	assert.False(t, contains(src, normalize("p, err := provider.New(cfg)\n\n_ = p")), "line breaks matter")
+}
+
+// TestGoSourcesAreCompiledOnes: a block found only in a file the go tool
+// never builds (under testdata, or a directory whose name begins with "_"
+// or ".", such as the ignored .tmp/) is not checked by the compiler, so
+// such files must not count.
+func TestGoSourcesAreCompiledOnes(t *testing.T) {
+	root := t.TempDir()
+	for _, p := range []string{"pkg/a.go", "pkg/testdata/b.go", "_old/c.go", ".tmp/d.go", "pkg/.scratch/e.go"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(root, p), []byte("package x\n"), 0o644))
+	}
+	var got []string
+	for p := range goSources(t, root) {
+		rel, err := filepath.Rel(root, p)
+		require.NoError(t, err)
+		got = append(got, filepath.ToSlash(rel))
+	}
+	assert.Equal(t, []string{"pkg/a.go"}, got)
 }
