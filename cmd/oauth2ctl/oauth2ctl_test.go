@@ -350,3 +350,33 @@ func TestListFlagsGivenTwiceAdd(t *testing.T) {
 	assert.Equal(t, []string{"read", "write"}, c.DefaultScopes)
 	assert.Equal(t, []string{"password", "client_credentials"}, c.GrantTypes, "the first --grant-types replaces the default")
 }
+
+// Against a database "oauth2ctl migrate" has not prepared, a command
+// fails with Postgres's own error and says what to do about it; a
+// schema that does not exist at all gets the same hint. A Redis store,
+// which has no schema, never gets it.
+func TestUnmigratedDatabaseSuggestsMigrate(t *testing.T) {
+	const hint = `run "oauth2ctl migrate" first`
+	empty := storeurltest.Postgres(t)
+	t.Setenv(envStore, empty)
+	code, _, errOut := ctl(t, "client", "list")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errOut, "does not exist")
+	assert.Contains(t, errOut, hint)
+
+	t.Setenv(envStore, storeurltest.WithParam(empty, "search_path", "no_such_schema_x"))
+	code, _, errOut = ctl(t, "client", "create")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errOut, hint)
+
+	t.Setenv(envStore, empty)
+	code, _, errOut = ctl(t, "migrate")
+	require.Equal(t, exitOK, code, errOut)
+	code, _, errOut = ctl(t, "client", "list")
+	assert.Equal(t, exitOK, code, errOut)
+
+	t.Setenv(envStore, storeurltest.Redis(t))
+	code, _, errOut = ctl(t, "revoke", "--client", "nobody")
+	assert.Equal(t, exitFailure, code)
+	assert.NotContains(t, errOut, hint)
+}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/oauth2provider/oauth2provider/internal/storeurl"
 )
 
@@ -83,7 +85,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	fmt.Fprintln(stderr, "oauth2ctl:", err)
+	if missingTables(err) {
+		fmt.Fprintln(stderr, `oauth2ctl: the store has no oauth2 tables in this database and search_path: run "oauth2ctl migrate" first`)
+	}
 	return exitFailure
+}
+
+// missingTables reports whether err is Postgres saying that a table or
+// the schema does not exist: a database that "oauth2ctl migrate" has not
+// prepared, or a search_path naming another schema.
+func missingTables(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000") // undefined_table, invalid_schema_name
 }
 
 // dispatch runs the command named by args[0].
