@@ -140,7 +140,11 @@ func cmdClientCreate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if c.Public {
-		fmt.Fprintf(e.stdout, "client_id: %s\n", c.ID)
+		// A random ID that was not printed is not lost ("client list"
+		// shows it), but a script reading stdout would go on without it.
+		if _, err := fmt.Fprintf(e.stdout, "client_id: %s\n", c.ID); err != nil {
+			return fmt.Errorf("client %s was created, but writing its ID failed: %w", c.ID, err)
+		}
 		return nil
 	}
 	return showSecret(e, c.ID, secret)

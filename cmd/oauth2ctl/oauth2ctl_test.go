@@ -288,6 +288,13 @@ func TestSecretNotWrittenIsAFailure(t *testing.T) {
 	code = run(context.Background(), []string{"client", "rotate-secret", "lost"}, failingWriter{}, &errOut)
 	assert.Equal(t, exitFailure, code, "rotate-secret: %s", errOut.String())
 	assert.Contains(t, errOut.String(), "rotate-secret lost")
+
+	// A public client's random ID is not lost ("client list" shows it),
+	// but a script reading stdout must not go on without it.
+	errOut.Reset()
+	code = run(context.Background(), []string{"client", "create", "--public", "--id", "spa"}, failingWriter{}, &errOut)
+	assert.Equal(t, exitFailure, code, "create --public: %s", errOut.String())
+	assert.Contains(t, errOut.String(), "client spa was created, but writing its ID failed")
 }
 
 func TestRedirectSchemesAllowed(t *testing.T) {
