@@ -36,7 +36,7 @@ func main() {
 	flag.StringVar(&cfg.Username, "username", "johndoe", "resource owner's username")
 	flag.StringVar(&cfg.Scope, "scope", "read", "scopes to ask for, space-separated")
 	flag.IntVar(&cfg.Calls, "calls", 3, "how many times to call the API")
-	flag.DurationVar(&cfg.Pause, "pause", 0, "pause between calls (longer than the access token's lifetime to see a refresh)")
+	flag.DurationVar(&cfg.Pause, "pause", 0, "pause between calls (to see a refresh: longer than the access token's lifetime less 10s, since golang.org/x/oauth2 refreshes a token 10s before it expires)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
