@@ -94,3 +94,35 @@ func TestThrottleRefundIsBounded(t *testing.T) {
 		t.Fatal("the password grant still waits on a limiter that does not answer")
 	}
 }
+
+// outliving (the revocation endpoint's lookups) goes on when its
+// parent ends, for detachedTimeout more, and at once ends with its
+// CancelFunc; while the parent lives, no bound of its own applies.
+func TestOutlivingIsBounded(t *testing.T) {
+	old := detachedTimeout
+	detachedTimeout = 50 * time.Millisecond
+	t.Cleanup(func() { detachedTimeout = old })
+
+	parent, end := context.WithCancel(context.WithValue(context.Background(), ctxValueKey{}, "v"))
+	ctx, cancel := outliving(parent)
+	defer cancel()
+	assert.Equal(t, "v", ctx.Value(ctxValueKey{}))
+	select {
+	case <-ctx.Done():
+		t.Fatal("ended while its parent lives")
+	case <-time.After(3 * detachedTimeout):
+	}
+	end()
+	assert.NoError(t, ctx.Err(), "ended with its parent")
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second): // without the bound, never
+		t.Fatal("still going detachedTimeout after its parent ended")
+	}
+
+	ctx, cancel = outliving(context.Background())
+	cancel()
+	assert.Error(t, ctx.Err(), "its CancelFunc ends it")
+}
+
+type ctxValueKey struct{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -30,7 +31,9 @@ const (
 // informed of the error") with 400 invalid_grant, RFC 6749 §5.2's error
 // for a grant "issued to another client". A missing token is 400
 // invalid_request; a failed client authentication is 401 invalid_client;
-// a store outage is 503.
+// a store outage is 503. A client that goes before the answer (a page
+// closed on logout) does not stop the revocation: the client and the token
+// are still looked up and the grant revoked, within a bound.
 // Every response carries Cache-Control: no-store.
 func (p *Provider) RevokeHandler() http.Handler { return http.HandlerFunc(p.serveRevoke) }
 
@@ -50,6 +53,13 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) *Error {
 	if e != nil {
 		return e
 	}
+	// A client that sends its logout's revocation and goes (a page being
+	// closed) must not cancel it half-way: not at the client's or the
+	// token's lookup either, which a networked store fails once the
+	// context is done.
+	ctx, cancel := outliving(r.Context())
+	defer cancel()
+	r = r.WithContext(ctx)
 	c, e := p.authenticateClient(r, f, "")
 	if e != nil {
 		return e
@@ -68,14 +78,31 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) *Error {
 	if ti.Grant.ClientID != c.ID {
 		return errInvalidGrant("the token was issued to another client")
 	}
-	// Detached: a client that sends its logout's revocation and goes
-	// (a page being closed) must not cancel it half-way.
+	// Detached, as above, with a bound of its own.
 	if err := p.revokeDetached(r.Context(), ti.Grant.ID); err != nil {
 		return errUnavailable(err)
 	}
 	p.emit(r.Context(), Event{Type: EventGrantRevoked, ClientID: c.ID, UserID: ti.Grant.UserID,
 		GrantID: ti.Grant.ID, IP: c.ip, Reason: "revoked by the client (RFC 7009)"})
 	return nil
+}
+
+// outliving returns a context with ctx's values that goes on when ctx
+// ends, for detachedTimeout more: a store that stops answering must not
+// hold the request for ever once its client has gone. Calling the
+// CancelFunc ends it at once.
+func outliving(ctx context.Context) (context.Context, context.CancelFunc) {
+	out, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(detachedTimeout)
+		defer t.Stop()
+		select {
+		case <-out.Done():
+		case <-t.C:
+			cancel()
+		}
+	})
+	return out, func() { stop(); cancel() }
 }
 
 // endpointRequest makes the checks every POST endpoint makes before
