@@ -30,7 +30,8 @@ const EndpointNotServed = "-"
 // mounts the provider's handlers. The metadata document advertises them:
 // with an issuer that has a path ("https://example.com/tenant"), mount
 // each handler under it ("/tenant/oauth2/token"), as [Provider.Routes]
-// does.
+// does. [New] refuses a path that is not clean, needs escaping or holds
+// "{" or "}", as it does the issuer's.
 type Endpoints struct {
 	// Token is the path of [Provider.TokenHandler]. Empty means
 	// [DefaultTokenPath].
@@ -64,7 +65,8 @@ func (e Endpoints) withDefaults() Endpoints {
 }
 
 // validateEndpoints checks Config.Issuer (RFC 8414 §2: an http(s) URL
-// without query or fragment) and the endpoint paths.
+// without query or fragment) and the endpoint paths, which go after the
+// issuer's path and so follow the same rules ([routablePath]).
 func validateEndpoints(cfg *Config) []error {
 	var errs []error
 	if cfg.Issuer != "" {
@@ -82,8 +84,15 @@ func validateEndpoints(cfg *Config) []error {
 		{"Endpoints.Introspection", cfg.Endpoints.Introspection},
 		{"Endpoints.Authorization", cfg.Endpoints.Authorization},
 	} {
-		if e.path != "" && e.path != EndpointNotServed && !strings.HasPrefix(e.path, "/") {
+		if e.path == "" || e.path == EndpointNotServed {
+			continue
+		}
+		if !strings.HasPrefix(e.path, "/") {
 			errs = append(errs, errors.New("invalid "+e.name+`: want a path starting with "/", or "-"`))
+		} else if !routablePath(&url.URL{Path: e.path}) {
+			// It goes after the issuer's path, in the metadata's URLs
+			// and in Provider.Routes' patterns.
+			errs = append(errs, errors.New("invalid "+e.name+`: the path must be clean ("/a/b", no "//", "." or ".."), need no escaping and hold no "{" or "}"`))
 		}
 	}
 	if cfg.Endpoints.Token == EndpointNotServed {

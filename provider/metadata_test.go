@@ -95,6 +95,13 @@ func TestMetadataConfigIsValidated(t *testing.T) {
 		{"issuer path with a pattern wildcard", func(c *provider.Config) { c.Issuer = "https://a.example/{id}" }},
 		{"issuer path with a double slash", func(c *provider.Config) { c.Issuer = "https://a.example//" }},
 		{"issuer path with a dot segment", func(c *provider.Config) { c.Issuer = "https://a.example/a/./b" }},
+		// The endpoints' paths go after the issuer's, in the metadata's
+		// URLs and in Routes' patterns: the same rules.
+		{"endpoint path that needs escaping", func(c *provider.Config) { c.Endpoints.Revocation = "/oauth2/re voke" }},
+		{"endpoint path with a percent sign", func(c *provider.Config) { c.Endpoints.Token = "/oauth2/t%2Fken" }},
+		{"endpoint path with a pattern wildcard", func(c *provider.Config) { c.Endpoints.Introspection = "/oauth2/{x}" }},
+		{"endpoint path with a double slash", func(c *provider.Config) { c.Endpoints.Token = "//token" }},
+		{"endpoint path with a dot segment", func(c *provider.Config) { c.Endpoints.Authorization = "/a/../authorize" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newTestStore(newClock().Now)
