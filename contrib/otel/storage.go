@@ -148,11 +148,22 @@ func (cs *clientStore) ListClients(ctx context.Context) ([]*storage.Client, erro
 // and oauth2.storage.errors labelled with backend. Spans record the token
 // kind, the client ID and the number of grants a revocation ended; never
 // a token or its hash. When s is a storage.Cleaner, so is the result, and
-// DeleteExpired is observed too.
+// DeleteExpired is observed too. When s is a storage.TokenInfoFiller (the
+// memory store), so is the result, and LookupTokenInto is observed too
+// (as the operation LookupToken, which it is to the provider): the
+// provider validates access tokens with it, without allocating, and
+// wrapping the store must not take that away.
 func (in *Instrumentation) TokenStore(backend string, s storage.TokenStore) storage.TokenStore {
 	ts := &tokenStore{in: in, s: s, backend: AttrBackend.String(backend)}
-	if cl, ok := s.(storage.Cleaner); ok {
+	cl, isCleaner := s.(storage.Cleaner)
+	f, isFiller := s.(storage.TokenInfoFiller)
+	switch {
+	case isCleaner && isFiller:
+		return &cleaningFillingTokenStore{cleaningTokenStore: &cleaningTokenStore{tokenStore: ts, cl: cl}, f: f}
+	case isCleaner:
 		return &cleaningTokenStore{tokenStore: ts, cl: cl}
+	case isFiller:
+		return &fillingTokenStore{tokenStore: ts, f: f}
 	}
 	return ts
 }
@@ -164,8 +175,11 @@ type tokenStore struct {
 }
 
 var (
-	_ storage.TokenStore = (*tokenStore)(nil)
-	_ storage.Cleaner    = (*cleaningTokenStore)(nil)
+	_ storage.TokenStore      = (*tokenStore)(nil)
+	_ storage.Cleaner         = (*cleaningTokenStore)(nil)
+	_ storage.TokenInfoFiller = (*fillingTokenStore)(nil)
+	_ storage.Cleaner         = (*cleaningFillingTokenStore)(nil)
+	_ storage.TokenInfoFiller = (*cleaningFillingTokenStore)(nil)
 )
 
 func (ts *tokenStore) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...storage.Token) error {
@@ -184,6 +198,19 @@ func (ts *tokenStore) LookupToken(ctx context.Context, kind storage.TokenKind, r
 		c.end(err)
 	}
 	return ti, err
+}
+
+// lookupTokenInto is LookupTokenInto of f, the store ts wraps, observed
+// as the operation LookupToken.
+func (ts *tokenStore) lookupTokenInto(ctx context.Context, f storage.TokenInfoFiller, kind storage.TokenKind, ref storage.TokenRef, now time.Time, dst *storage.TokenInfo) error {
+	ctx, c := ts.in.begin(ctx, ts.backend, "LookupToken", AttrTokenKind.String(kind.String()))
+	err := f.LookupTokenInto(ctx, kind, ref, now, dst)
+	if err == nil {
+		c.end(nil, AttrClientID.String(dst.Grant.ClientID))
+	} else {
+		c.end(err)
+	}
+	return err
 }
 
 func (ts *tokenStore) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
@@ -248,6 +275,28 @@ func (cs *cleaningTokenStore) DeleteExpired(ctx context.Context, limit int) (int
 	n, err := cs.cl.DeleteExpired(ctx, limit)
 	c.end(err, AttrCount.Int(n))
 	return n, err
+}
+
+// fillingTokenStore is a tokenStore over a store that is also a
+// TokenInfoFiller.
+type fillingTokenStore struct {
+	*tokenStore
+	f storage.TokenInfoFiller
+}
+
+func (fs *fillingTokenStore) LookupTokenInto(ctx context.Context, kind storage.TokenKind, ref storage.TokenRef, now time.Time, dst *storage.TokenInfo) error {
+	return fs.lookupTokenInto(ctx, fs.f, kind, ref, now, dst)
+}
+
+// cleaningFillingTokenStore is a tokenStore over a store that is both a
+// Cleaner and a TokenInfoFiller.
+type cleaningFillingTokenStore struct {
+	*cleaningTokenStore
+	f storage.TokenInfoFiller
+}
+
+func (fs *cleaningFillingTokenStore) LookupTokenInto(ctx context.Context, kind storage.TokenKind, ref storage.TokenRef, now time.Time, dst *storage.TokenInfo) error {
+	return fs.lookupTokenInto(ctx, fs.f, kind, ref, now, dst)
 }
 
 // Limiter returns l with a span per call and oauth2.storage.duration and
