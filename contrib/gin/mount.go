@@ -17,11 +17,14 @@ type Paths = provider.RoutePaths
 
 // Mount registers the provider's token, revocation, introspection and
 // metadata handlers on r (a *gin.Engine or a *gin.RouterGroup) at paths,
-// for every HTTP method: each handler answers a method it does not serve
-// with 405 and an Allow header itself, as it does on any router. The
-// handlers see the request as gin received it, so put Mount on a router
-// or group without authentication middleware: clients authenticate to
-// these endpoints themselves.
+// for the methods gin's Any registers (GET, POST, PUT, PATCH, HEAD,
+// OPTIONS, DELETE, CONNECT and TRACE): each handler answers one of them
+// it does not serve with 405 and an Allow header itself, as it does on
+// any router. A request with another method (PROPFIND, say) never
+// reaches the handlers: gin answers it (404, or 405 when the engine's
+// HandleMethodNotAllowed is set). The handlers see the request as gin
+// received it, so put Mount on a router or group without authentication
+// middleware: clients authenticate to these endpoints themselves.
 //
 // Mount panics if p is nil, or where gin panics on a path it cannot
 // register (one not starting with "/", or a conflict).
