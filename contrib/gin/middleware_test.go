@@ -75,3 +75,25 @@ func TestMiddlewareOnTestContext(t *testing.T) {
 func TestMiddlewarePanicsWithoutPolicy(t *testing.T) {
 	assert.Panics(t, func() { ginoauth.Middleware(nil) })
 }
+
+// A *gin.Context is a context.Context, but gin looks a non-string key up
+// in the request's context only when the engine's ContextWithFallback is
+// set: without it policy.IdentityFrom(c) finds nothing, as Identity's doc
+// says; c.Request.Context() carries the identity either way.
+func TestIdentityFromGinContext(t *testing.T) {
+	p := providertest.NewProvider(t)
+	tok := providertest.PasswordToken(t, p.TokenHandler(), "read")
+	for _, fallback := range []bool{false, true} {
+		r := gin.New()
+		r.ContextWithFallback = fallback
+		var viaGin, viaRequest bool
+		r.GET("/me", ginoauth.Middleware(policy.Bearer(p)), func(c *gin.Context) {
+			_, viaGin = policy.IdentityFrom(c)
+			_, viaRequest = policy.IdentityFrom(c.Request.Context())
+			c.Status(http.StatusNoContent)
+		})
+		require.Equal(t, http.StatusNoContent, providertest.Get(r, "/me", tok).Code)
+		assert.True(t, viaRequest)
+		assert.Equal(t, fallback, viaGin, "ContextWithFallback %v", fallback)
+	}
+}
