@@ -1,11 +1,13 @@
 package oauthotel
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
 
 	"github.com/oauth2provider/oauth2provider/provider"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -49,7 +51,9 @@ const maxErrorBody = 512
 // It also records oauth2.request.duration, counts a response of status
 // 400 or more in oauth2.requests.failed by its error code (the "error"
 // member of its JSON body; "other" for an unknown code, "none" for no
-// code), and a 429 in oauth2.requests.throttled.
+// code), and a 429 in oauth2.requests.throttled. A panic of h is
+// recorded as a 500 server_error (net/http recovers it and drops the
+// response), and then goes on.
 //
 // The handler after it gets a ResponseWriter that supports
 // http.ResponseController (it has Unwrap).
@@ -64,26 +68,43 @@ func (in *Instrumentation) Handler(route string, h http.Handler) http.Handler {
 		defer span.End()
 
 		rec := &responseRecorder{ResponseWriter: w}
+		panicked := true
+		defer func() {
+			if panicked {
+				// net/http recovers the panic and drops the response:
+				// a server error, recorded before the panic goes on.
+				in.finish(ctx, span, endpoint, start, http.StatusInternalServerError, "server_error")
+			}
+		}()
 		h.ServeHTTP(rec, r.WithContext(ctx))
-
-		status := rec.statusCode()
-		span.SetAttributes(AttrHTTPStatus.Int(status))
-		in.requestDuration.Record(ctx, time.Since(start).Seconds(),
-			metric.WithAttributes(endpoint, AttrHTTPStatus.Int(status)))
-		if status < 400 {
-			span.SetAttributes(AttrOutcome.String(OutcomeSuccess))
-			return
+		panicked = false
+		status, code := rec.statusCode(), ""
+		if status >= 400 {
+			code = rec.errorCode()
 		}
-		code := rec.errorCode()
-		span.SetAttributes(AttrOutcome.String(code), AttrError.String(code))
-		if status >= 500 {
-			span.SetStatus(codes.Error, code)
-		}
-		in.requestsFailed.Add(ctx, 1, metric.WithAttributes(endpoint, AttrError.String(code)))
-		if status == http.StatusTooManyRequests {
-			in.requestsThrottled.Add(ctx, 1, metric.WithAttributes(endpoint))
-		}
+		in.finish(ctx, span, endpoint, start, status, code)
 	})
+}
+
+// finish records a request of endpoint answered with status and, for a
+// status of 400 or more, the error code code: its span's attributes and
+// status, its duration and the failure counters.
+func (in *Instrumentation) finish(ctx context.Context, span trace.Span, endpoint attribute.KeyValue, start time.Time, status int, code string) {
+	span.SetAttributes(AttrHTTPStatus.Int(status))
+	in.requestDuration.Record(ctx, time.Since(start).Seconds(),
+		metric.WithAttributes(endpoint, AttrHTTPStatus.Int(status)))
+	if status < 400 {
+		span.SetAttributes(AttrOutcome.String(OutcomeSuccess))
+		return
+	}
+	span.SetAttributes(AttrOutcome.String(code), AttrError.String(code))
+	if status >= 500 {
+		span.SetStatus(codes.Error, code)
+	}
+	in.requestsFailed.Add(ctx, 1, metric.WithAttributes(endpoint, AttrError.String(code)))
+	if status == http.StatusTooManyRequests {
+		in.requestsThrottled.Add(ctx, 1, metric.WithAttributes(endpoint))
+	}
 }
 
 // knownMethod returns m when it is a standard HTTP method, else "_OTHER"

@@ -1,0 +1,32 @@
+package oauthotel_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	oauthotel "github.com/oauth2provider/oauth2provider/contrib/otel"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/codes"
+)
+
+// A handler that panics fails the request (net/http recovers the panic
+// and drops the connection): its span is an error and the request counts
+// as a failed 500, not as a span with no status and no metrics at all.
+// The panic goes on to the server.
+func TestHandlerPanicIsAnError(t *testing.T) {
+	e := newEnv(t, 0)
+	h := e.in.Handler("/login", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("handler bug") }))
+	assert.PanicsWithValue(t, "handler bug", func() {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/login", nil))
+	})
+	spans := e.spansNamed("POST /login")
+	require.Len(t, spans, 1)
+	assert.Equal(t, codes.Error, spans[0].Status().Code)
+	assert.Equal(t, "500", attrOf(spans[0], oauthotel.AttrHTTPStatus))
+	assert.EqualValues(t, 1, e.histogramCount(t, "oauth2.request.duration",
+		oauthotel.AttrEndpoint.String("/login"), oauthotel.AttrHTTPStatus.Int(http.StatusInternalServerError)))
+	assert.EqualValues(t, 1, e.counterValue(t, "oauth2.requests.failed",
+		oauthotel.AttrEndpoint.String("/login"), oauthotel.AttrError.String("server_error")))
+}
