@@ -30,3 +30,26 @@ func TestHandlerPanicIsAnError(t *testing.T) {
 	assert.EqualValues(t, 1, e.counterValue(t, "oauth2.requests.failed",
 		oauthotel.AttrEndpoint.String("/login"), oauthotel.AttrError.String("server_error")))
 }
+
+// A policy that panics fails the validation: its span is an error. A
+// panic of the app's handler after the policy let the request through
+// is not the validation's: that span stays a pass.
+func TestPolicyPanicIsAnError(t *testing.T) {
+	e := newEnv(t, 0)
+	panicking := func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("policy bug") })
+	}
+	h := e.in.Policy("broken", panicking)(http.NotFoundHandler())
+	assert.Panics(t, func() { h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil)) })
+	spans := e.spansNamed("oauth2.validate broken")
+	require.Len(t, spans, 1)
+	assert.Equal(t, codes.Error, spans[0].Status().Code)
+
+	passing := func(next http.Handler) http.Handler { return next }
+	h = e.in.Policy("open", passing)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("app bug") }))
+	assert.Panics(t, func() { h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil)) })
+	spans = e.spansNamed("oauth2.validate open")
+	require.Len(t, spans, 1)
+	assert.Equal(t, oauthotel.OutcomePass, attrOf(spans[0], oauthotel.AttrOutcome))
+	assert.NotEqual(t, codes.Error, spans[0].Status().Code)
+}

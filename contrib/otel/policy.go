@@ -15,7 +15,8 @@ import (
 // <name>", whose children are the storage calls it makes, and is timed in
 // oauth2.validation.duration with its outcome: OutcomePass when the
 // policy let the request through, OutcomeRefused when it answered itself
-// (the span then records the status and error code).
+// (the span then records the status and error code). A policy that
+// panics leaves its span with the status Error.
 //
 // The request passed on carries the span the request came with, not the
 // validation span, so the app's own spans are not children of it; the
@@ -35,7 +36,7 @@ func (in *Instrumentation) Policy(name string, mw func(http.Handler) http.Handle
 			ctx, span := in.tracer.Start(r.Context(), spanName, trace.WithAttributes(policyAttr))
 			// The span ends once: when the policy lets the request through
 			// (before the app's handler runs), when it refuses it, or
-			// when it panics.
+			// when it panics (an error of the validation).
 			ended := false
 			end := func() {
 				if !ended {
@@ -43,7 +44,12 @@ func (in *Instrumentation) Policy(name string, mw func(http.Handler) http.Handle
 					span.End()
 				}
 			}
-			defer end()
+			defer func() {
+				if !ended {
+					span.SetStatus(codes.Error, "policy panicked")
+				}
+				end()
+			}()
 			passed := false
 			rec := &responseRecorder{ResponseWriter: w}
 			mw(http.HandlerFunc(func(_ http.ResponseWriter, r2 *http.Request) {
