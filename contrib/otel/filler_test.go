@@ -3,14 +3,19 @@ package oauthotel_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	oauthotel "github.com/oauth2provider/oauth2provider/contrib/otel"
+	"github.com/oauth2provider/oauth2provider/internal/providertest"
 	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 // The memory store is a storage.TokenInfoFiller, the allocation-free
@@ -87,4 +92,41 @@ func TestTokenStoreKeepsFillerAndCleaner(t *testing.T) {
 	_, isFiller = plain.(storage.TokenInfoFiller)
 	assert.False(t, isCleaner)
 	assert.False(t, isFiller)
+}
+
+// countingStore is a memory store that counts its LookupToken calls; its
+// LookupTokenInto is the memory store's.
+type countingStore struct {
+	*memory.Store
+	lookups int
+}
+
+func (s *countingStore) LookupToken(ctx context.Context, kind storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {
+	s.lookups++
+	return s.Store.LookupToken(ctx, kind, ref)
+}
+
+// Through the wrapper, the provider validates an access token with
+// LookupTokenInto, not LookupToken.
+func TestValidationThroughWrapperFills(t *testing.T) {
+	sr := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	in, err := oauthotel.New(oauthotel.Config{TracerProvider: tp})
+	require.NoError(t, err)
+	store := &countingStore{Store: memory.New(memory.Config{})}
+	p := providertest.NewProviderOn(t, store, in.TokenStore("memory", store), nil)
+	tok := providertest.PasswordToken(t, p.TokenHandler(), "read")
+
+	var ti storage.TokenInfo
+	require.NoError(t, p.ValidateAccessTokenInto(httptest.NewRequest(http.MethodGet, "/", nil), tok, &ti))
+	assert.Equal(t, providertest.UserID, ti.Grant.UserID)
+	assert.Zero(t, store.lookups, "the provider fell back to LookupToken")
+	var lookups int
+	for _, s := range sr.Ended() {
+		if s.Name() == "oauth2.storage LookupToken" {
+			lookups++
+		}
+	}
+	assert.Equal(t, 1, lookups)
 }
