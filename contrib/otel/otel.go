@@ -43,6 +43,7 @@ const (
 	OutcomeTokenReused   = "token_reused"   // storage.ErrTokenReused
 	OutcomeConflict      = "conflict"       // UpdateClient: storage.ErrConflict, the client changed since it was read
 	OutcomeCheckFailed   = "check_failed"   // ExchangeToken: the caller's Exchange.Check refused the grant
+	OutcomeCanceled      = "canceled"       // context.Canceled: the caller gave up (a client that went away), no backend failure
 	OutcomeError         = "error"          // any other error: the backend failed
 )
 
@@ -107,7 +108,7 @@ func New(cfg Config) (*Instrumentation, error) {
 	histogram(&in.requestDuration, "oauth2.request.duration", "Duration of endpoint requests.")
 	histogram(&in.validation, "oauth2.validation.duration", "Time a policy takes to validate a request's credential.")
 	histogram(&in.storageDuration, "oauth2.storage.duration", "Duration of storage calls, by backend and operation.")
-	counter(&in.storageErrors, "oauth2.storage.errors", "{call}", "Storage calls that failed (backend errors; not found is no error).")
+	counter(&in.storageErrors, "oauth2.storage.errors", "{call}", "Storage calls that failed (backend errors; not found, or a call its caller cancelled, is none).")
 	if err != nil {
 		return nil, fmt.Errorf("oauthotel: %w", err)
 	}

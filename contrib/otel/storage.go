@@ -63,6 +63,10 @@ func outcomeOf(err error) string {
 		return OutcomeTokenReused
 	case errors.Is(err, storage.ErrConflict):
 		return OutcomeConflict
+	case errors.Is(err, context.Canceled):
+		// The caller cancelled the call; a deadline that ran out
+		// (context.DeadlineExceeded) is a backend too slow, an error.
+		return OutcomeCanceled
 	}
 	return OutcomeError
 }
