@@ -10,7 +10,9 @@
 // Every key starts with [Config.Prefix] (default "oauth2:", written P
 // below). All keys of one grant share the hash tag of the grant ID, which
 // every token carries ([storage.TokenRef]), so a token's keys are computed
-// from the ref and a grant lives on one Cluster slot:
+// from the ref and a grant lives on one Cluster slot (a grant ID that is
+// empty or starts with "}" would give them no hash tag: CreateGrant
+// refuses it, and nothing is found under it):
 //
 //	P{grantID}:g          hash: client, user, scopes, binding, created, code, uname, expires, ix, revoked
 //	P{grantID}:ts         sorted set: hex hashes of the grant's tokens, by expiry

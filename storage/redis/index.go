@@ -148,7 +148,16 @@ func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int,
 		}
 		args = args[:3]
 		calls = calls[:0]
+		// The page's grants that can have keys (see hashTagged), each
+		// revoked by its call; an entry of any other ID, which an
+		// earlier version indexed, names no grant and is dropped.
+		grants := make([]indexEntry, 0, len(page))
 		for _, e := range page {
+			if !hashTagged(e.id) {
+				args = append(args, e.id)
+				continue
+			}
+			grants = append(grants, e)
 			calls = append(calls, revokeScript.call(2, s.revokeArgs(e.id, now, field, value)))
 		}
 		if len(calls) > 0 {
@@ -169,7 +178,7 @@ func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int,
 					n++
 				}
 				if res != revokedNone {
-					args = append(args, page[i].id)
+					args = append(args, grants[i].id)
 				}
 			}
 			if err != nil {

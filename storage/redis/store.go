@@ -59,6 +59,14 @@ func New(client goredis.UniversalClient, cfg Config) *Store {
 // Key layout. Every key of one grant shares the hash tag {grantID}, so the
 // scripts that touch a grant run on one Redis Cluster slot.
 
+// hashTagged reports whether the keys of grant grantID carry a Redis
+// Cluster hash tag, so that they share a slot: the tag of "{"+grantID+"}"
+// is empty, and the keys hashed whole (on many slots), when grantID is
+// empty or starts with "}". No grant can have such an ID: CreateGrant
+// refuses it and every other method finds nothing under it, on every
+// topology alike.
+func hashTagged(grantID string) bool { return grantID != "" && grantID[0] != '}' }
+
 // grantKeys returns, in one allocation, the keys of grant grantID: base,
 // "<prefix>{<grantID>}", the start of every key of the grant; gkey,
 // base+":g", the grant hash; and skey, base+":ts", the sorted set of the

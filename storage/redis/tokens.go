@@ -33,8 +33,9 @@ func nanoTime(t time.Time) bool {
 	return t.IsZero() || (!t.Before(minNanoTime) && !t.After(maxInstant))
 }
 
-// errNoGrantID reports a grant without an ID passed to CreateGrant.
-var errNoGrantID = errors.New("grant ID is empty")
+// errNoGrantID reports a grant passed to CreateGrant whose ID gives its
+// keys no hash tag (see hashTagged).
+var errNoGrantID = errors.New(`grant ID is empty or starts with "}"`)
 
 // CreateGrant implements [storage.TokenStore]. The grant, its token set and
 // its tokens are written by one script, sent in one pipeline with the
@@ -45,7 +46,7 @@ var errNoGrantID = errors.New("grant ID is empty")
 // taken ID is [storage.ErrAlreadyExists].
 func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...storage.Token) error {
 	const op = "create grant"
-	if g.ID == "" {
+	if !hashTagged(g.ID) {
 		return fmt.Errorf("redis: %s: %w", op, errNoGrantID)
 	}
 	base, gkey, skey := s.grantKeys(g.ID)
@@ -116,7 +117,7 @@ func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...sto
 // the server 16 % more and the client 8 allocations.
 func (s *Store) LookupToken(ctx context.Context, kind storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {
 	const op = "lookup token"
-	if ref.GrantID == "" { // "{}" is no hash tag: the keys would span slots
+	if !hashTagged(ref.GrantID) { // the keys would span slots
 		return nil, fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
 	}
 	base, gkey, _ := s.grantKeys(ref.GrantID)
@@ -202,7 +203,7 @@ type lookupCommands struct {
 // the committing script, when that field is empty.
 func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
 	const op = "exchange token"
-	if x.Presented.GrantID == "" || (x.Kind != storage.KindRefresh && x.Kind != storage.KindCode) {
+	if !hashTagged(x.Presented.GrantID) || (x.Kind != storage.KindRefresh && x.Kind != storage.KindCode) {
 		return nil, fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
 	}
 	if repeatsHash(x.Issue) {
@@ -351,7 +352,7 @@ func (s *Store) runExchange(ctx context.Context, nkeys int, v []string, gid stri
 // would survive RevokeUser and RevokeClient once they expired.
 func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt time.Time) error {
 	const op = "extend token"
-	if ref.GrantID == "" {
+	if !hashTagged(ref.GrantID) {
 		return fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
 	}
 	if !nanoTime(expiresAt) {
@@ -407,7 +408,7 @@ func (s *Store) runExtend(ctx context.Context, args []string) ([]string, error) 
 // effort: should that fail, RevokeGrant still succeeds, and the entries
 // expire with their scores.
 func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
-	if grantID == "" {
+	if !hashTagged(grantID) {
 		return nil
 	}
 	ids, err := revokeGrantScript.run(ctx, s.rdb, 2, s.revokeArgs(grantID, instant(s.now()))).StringSlice()
