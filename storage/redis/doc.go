@@ -73,7 +73,8 @@
 // grant. RevokeUser and
 // RevokeClient read the index in order of score, a page of about 256
 // entries at a time, on the slot's master, and revoke each page's grants
-// with one script each, sent in one pipeline per page, each grant atomically
+// with one script each, sent in one pipeline per page (the grants found
+// leave their other index too, as after RevokeGrant), each grant atomically
 // but not all at once: a grant created concurrently with RevokeUser or
 // RevokeClient may survive it.
 //

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strconv"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // indexSlack is the share of a grant's remaining lifetime added to its
@@ -123,29 +125,42 @@ return page
 // concurrent call) cannot move, so that every entry present throughout
 // is read, on any node. For each page it runs revokeScript on each grant
 // in one pipeline; the entries of the grants it found are removed by the
-// next page's read (after the last page, by a ZREM), and the others kept:
-// an entry whose grant does not exist yet may be one that CreateGrant is
-// writing, and removing it would let that grant survive every later
-// revocation through the index. Entries of grants that never come are
-// pruned when they expire. An entry read twice (its score raised by an
-// exchange while the scan ran) is revoked twice, harmlessly: the second
-// call finds the grant ended and does not count it. So a revocation
-// costs two round trips per page, and one more. On an error it returns
-// the live grants ended by every call that answered, in the failed
-// pipeline and before it, and leaves the entries of the failed page in
-// the index.
+// next page's read (after the last page, by one more pipeline), and the
+// others kept: an entry whose grant does not exist yet may be one that
+// CreateGrant is writing, and removing it would let that grant survive
+// every later revocation through the index. Entries of grants that never
+// come are pruned when they expire. The grants it found leave their other
+// index too (a user's grants their clients', a client's their users'),
+// as after RevokeGrant: once its tombstone went, revocation through that
+// index would keep the entry until its score. Those removals ride with
+// the next page's read (after the last page, in the last pipeline). An entry
+// read twice (its score raised by an exchange while the scan ran) is
+// revoked twice, harmlessly: the second call finds the grant ended and
+// does not count it. So a revocation costs two round trips per page, and
+// one more. On an error it returns the live grants ended by every call
+// that answered, in the failed pipeline and before it, and leaves the
+// entries of the failed page in the index.
 func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int, error) {
 	now := instant(s.now())
+	// The grants' field naming their other index, and that index's key.
+	other, otherKey := "client", s.clientGrantsKey
+	if field == "client" {
+		other, otherKey = "user", s.userGrantsKey
+	}
 	n := 0
 	// The page script's arguments: the key, the lower bound, the page
 	// size, then the previous page's grants to remove.
 	args := []string{key, "-inf", strconv.Itoa(revokeBatch)}
 	var calls []scriptCall
+	// unindex removes the grants the previous page found from their
+	// other index.
+	var unindex []scriptCall
 	for {
-		page, more, err := s.indexPage(ctx, args)
+		page, more, err := s.indexPage(ctx, args, unindex)
 		if err != nil {
 			return n, err
 		}
+		unindex = unindex[:0]
 		args = args[:3]
 		calls = calls[:0]
 		// The page's grants that can have keys (see hashTagged), each
@@ -158,12 +173,13 @@ func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int,
 				continue
 			}
 			grants = append(grants, e)
-			calls = append(calls, revokeScript.call(2, s.revokeArgs(e.id, now, field, value)))
+			calls = append(calls, revokeScript.call(2, s.revokeArgs(e.id, now, field, value, other)))
 		}
 		if len(calls) > 0 {
 			cmds, err := runPipelined(ctx, s.rdb, calls...)
-			for i, cmd := range cmds {
-				res, cerr := cmd.Int()
+			others := map[string][]string{}
+			for i, cmd := range cmds[:len(grants)] {
+				res, o, cerr := revokeReply(cmd)
 				if cerr != nil {
 					// err, when set, is the first call's error, or the
 					// pipeline's own when it left its calls without a
@@ -179,19 +195,24 @@ func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int,
 				}
 				if res != revokedNone {
 					args = append(args, grants[i].id)
+					if other == "client" || o != "" { // a grant without a user has no user index
+						others[otherKey(o)] = append(others[otherKey(o)], grants[i].id)
+					}
 				}
 			}
 			if err != nil {
 				return n, err
 			}
+			for k, ids := range others {
+				unindex = appendUnindex(unindex, k, ids)
+			}
 		}
 		if !more {
 			if found := args[3:]; len(found) > 0 {
-				members := make([]any, len(found))
-				for i := range found {
-					members[i] = found[i]
-				}
-				if err := s.rdb.ZRem(ctx, key, members...).Err(); err != nil {
+				unindex = appendUnindex(unindex, key, found)
+			}
+			if len(unindex) > 0 {
+				if _, err := runPipelined(ctx, s.rdb, unindex...); err != nil {
 					return n, err
 				}
 			}
@@ -201,14 +222,53 @@ func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int,
 	}
 }
 
+// revokeReply reads a reply of revokeScript: its status and the grant's
+// value of the other index's field.
+func revokeReply(cmd *goredis.Cmd) (int64, string, error) {
+	v, err := cmd.Slice()
+	if err != nil {
+		return 0, "", err
+	}
+	if len(v) == 2 {
+		res, ok := v[0].(int64)
+		o, ok2 := v[1].(string)
+		if ok && ok2 {
+			return res, o, nil
+		}
+	}
+	return 0, "", errors.New("unexpected script reply")
+}
+
+// appendUnindex appends to calls the unindexScript calls that remove ids
+// from index key.
+func appendUnindex(calls []scriptCall, key string, ids []string) []scriptCall {
+	for len(ids) > 0 {
+		m := min(len(ids), unindexBatch)
+		calls = append(calls, unindexScript.call(1, append([]string{key}, ids[:m]...)))
+		ids = ids[m:]
+	}
+	return calls
+}
+
 // indexEntry is a grant ID in an index, with its score as Redis writes
 // it (an integer of milliseconds, written exactly).
 type indexEntry struct{ id, score string }
 
-// indexPage runs indexPageScript on args and returns the page it read
-// and whether more may follow.
-func (s *Store) indexPage(ctx context.Context, args []string) ([]indexEntry, bool, error) {
-	v, err := indexPageScript.run(ctx, s.rdb, 1, args).StringSlice()
+// indexPage runs indexPageScript on args, in one pipeline with the calls
+// of also when there are any, and returns the page it read and whether
+// more may follow.
+func (s *Store) indexPage(ctx context.Context, args []string, also []scriptCall) ([]indexEntry, bool, error) {
+	var cmd *goredis.Cmd
+	if len(also) == 0 {
+		cmd = indexPageScript.run(ctx, s.rdb, 1, args)
+	} else {
+		cmds, err := runPipelined(ctx, s.rdb, append([]scriptCall{indexPageScript.call(1, args)}, also...)...)
+		if err != nil {
+			return nil, false, err
+		}
+		cmd = cmds[0]
+	}
+	v, err := cmd.StringSlice()
 	if err != nil {
 		return nil, false, err
 	}

@@ -303,6 +303,9 @@ func TestRevokeIndexTiesAcrossPages(t *testing.T) {
 		ids, err := h.rdb.ZRange(h.ctx, h.s.userGrantsKey("alice"), 0, -1).Result()
 		require.NoError(t, err)
 		assert.Empty(t, ids)
+		ids, err = h.rdb.ZRange(h.ctx, h.s.clientGrantsKey("web"), 0, -1).Result()
+		require.NoError(t, err)
+		assert.Empty(t, ids, "every page's grants left the client's index too")
 	})
 }
 

@@ -299,21 +299,33 @@ end
 return {g[1], g[2], exp, '1', ix}
 `)
 
-// revokeScript revokes a grant and its tokens.
-// KEYS: grant, token set. ARGV: now, grant base key, and optionally a grant
-// field and the value it must have (so a stale index entry never revokes
-// another grant). Returns 1 when it ended a live grant, 2 when the grant
-// was already revoked or expired (it is revoked now), and 0 when there is
-// no such grant, or it does not have the field's value.
+// revokeScript revokes a grant and its tokens, for revocation through an
+// index. KEYS: grant, token set. ARGV: now, grant base key, the grant
+// field the index is of ("user" or "client") and the value it must have
+// (so a stale index entry never revokes another grant), and the field of
+// the grant's other index. Returns {status, other}: status 1 when it
+// ended a live grant, 2 when the grant was already revoked or expired (it
+// is revoked now), and 0 when there is no such grant, or it does not have
+// the field's value; other is the grant's value of the other index's
+// field (its client, or its user), whose entry the caller removes.
 var revokeScript = newScript(luaPrelude + `
-local g = redis.call('HMGET', KEYS[1], 'expires', 'revoked', ARGV[3] or 'client')
-if not g[1] then return 0 end
-if ARGV[3] and g[3] ~= ARGV[4] then return 0 end
-if g[2] ~= '0' then return 2 end
+local g = redis.call('HMGET', KEYS[1], 'expires', 'revoked', ARGV[3], ARGV[5])
+if not g[1] or g[3] ~= ARGV[4] then return {0, ''} end
+local other = g[4] or ''
+if g[2] ~= '0' then return {2, other} end
 revoke(ARGV[2], KEYS[1], KEYS[2], ARGV[1])
-if lt(ARGV[1], g[1]) then return 1 end
-return 2
+if lt(ARGV[1], g[1]) then return {1, other} end
+return {2, other}
 `)
+
+// unindexScript removes the members ARGV from the index KEYS[1]: a ZREM,
+// as a script so that it rides in a pipeline of script calls (see
+// runPipelined). At most unindexBatch members a call.
+var unindexScript = newScript(`return redis.call('ZREM', KEYS[1], unpack(ARGV))`)
+
+// unindexBatch bounds the members of one unindexScript call, which Lua's
+// unpack passes on its stack.
+const unindexBatch = 1000
 
 // revokeGrantScript is revokeScript for RevokeGrant: it returns nil when
 // there is no such grant, else the grant's user and client, whose index

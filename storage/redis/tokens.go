@@ -442,16 +442,16 @@ func (s *Store) unindex(ctx context.Context, grantID, userID, clientID string) e
 	return err
 }
 
-// Results of revoke.
+// Results of revokeScript.
 const (
 	revokedNone  = 0 // no such grant, or not the matched one
 	revokedLive  = 1 // a live grant ended
 	revokedEnded = 2 // the grant was already revoked or expired
 )
 
-// revokeArgs are revokeScript's keys and arguments for grant grantID at
-// now; match, when given, is a grant field and the value it must have.
-// revokeScript answers with one of the revoked constants.
+// revokeArgs are the keys and arguments of revokeGrantScript for grant
+// grantID at now, or with match (a grant field, the value it must have,
+// and the field of the other index) those of revokeScript.
 func (s *Store) revokeArgs(grantID, now string, match ...string) []string {
 	base, gkey, skey := s.grantKeys(grantID)
 	return append(append(make([]string, 0, 4+len(match)), gkey, skey, now, base), match...)

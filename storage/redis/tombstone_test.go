@@ -148,3 +148,40 @@ func TestRevokeGrantSucceedsWhenUnindexingFails(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, h.live(storage.KindAccess, access), "the grant is revoked")
 }
+
+// RevokeUser removes the grants it ends from their clients' indexes too,
+// and RevokeClient from their users', as RevokeGrant and a reuse do: once
+// the tombstone went, revocation through the other index would keep the
+// entry (a missing grant may be one being created) until its score, for
+// ever with a lifetime of "never", with the user ID in its key's name.
+func TestRevokeThroughOneIndexLeavesTheOther(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		a, _, _ := h.grant("web", "erin", time.Hour)
+		b, _, _ := h.grant("app", "erin", time.Hour)
+		c, _, _ := h.grant("web", "frank", time.Hour)
+		cc, _, _ := h.grant("web", "", time.Hour) // client_credentials: no user index
+
+		n, err := h.s.RevokeUser(h.ctx, "erin")
+		require.NoError(t, err)
+		assert.Equal(t, 2, n)
+		n, err = h.s.RevokeClient(h.ctx, "web")
+		require.NoError(t, err)
+		assert.Equal(t, 2, n, "frank's grant and the client's own")
+
+		gone := func(key, id string) {
+			t.Helper()
+			assert.ErrorIs(t, h.rdb.ZScore(h.ctx, key, id).Err(), goredis.Nil, "%s still lists the revoked grant %s", key, id)
+		}
+		gone(h.s.clientGrantsKey("app"), b.ID)
+		gone(h.s.userGrantsKey("frank"), c.ID)
+		for _, id := range []string{a.ID, b.ID, c.ID, cc.ID} {
+			gone(h.s.clientGrantsKey("web"), id)
+		}
+		keys, err := keysWithPrefix(h.ctx, h.rdb, h.prefix)
+		require.NoError(t, err)
+		for _, k := range keys {
+			assert.NotContains(t, k, "user:", "no user index is left")
+			assert.NotContains(t, k, "cli:", "no client index is left")
+		}
+	})
+}
