@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/oauth2provider/oauth2provider/internal/header"
 	"github.com/oauth2provider/oauth2provider/provider"
@@ -97,8 +98,28 @@ func (s *Sessions) serveCookie(w http.ResponseWriter, r *http.Request, next http
 		UserID:   ti.Grant.UserID,
 		ClientID: ti.Grant.ClientID,
 		GrantID:  ti.Grant.ID,
-		Scopes:   ti.EffectiveScopes(),
+		Scopes:   s.grantedScopes(ti.EffectiveScopes()),
 		Method:   MethodCookie,
 	})
 	next.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// grantedScopes returns the scopes of a session stored with scopes that
+// the sessions' Scopes, as configured now, still grant: a scope taken out
+// of SessionConfig.Scopes since the session started no longer counts. It
+// returns stored itself (read-only) when all of it is still granted.
+func (s *Sessions) grantedScopes(stored []string) []string {
+	for i, sc := range stored {
+		if slices.Contains(s.scopes, sc) {
+			continue
+		}
+		kept := slices.Clone(stored[:i])
+		for _, sc := range stored[i+1:] {
+			if slices.Contains(s.scopes, sc) {
+				kept = append(kept, sc)
+			}
+		}
+		return kept
+	}
+	return stored
 }

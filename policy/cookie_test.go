@@ -859,3 +859,33 @@ func TestCookieRequiresHTTPS(t *testing.T) {
 		assert.Equal(t, 200, serve(h, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil)).Code, "%s: over HTTPS the session lives on", name)
 	}
 }
+
+// A session carries the sessions' Scopes as they are configured now: a
+// scope taken out of SessionConfig.Scopes (a redeploy that makes browser
+// sessions read-only) no longer passes Require for the sessions started
+// before, which would otherwise keep it until they expire (up to
+// MaxLifetime when sliding); nor does a scope added since reach them.
+func TestSessionScopesFollowTheConfiguration(t *testing.T) {
+	e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{Scopes: []string{"read", "write"}}})
+	cookie := e.login(t, reqOpts{})
+
+	narrowed, err := policy.NewSessions(e.p, policy.SessionConfig{Scopes: []string{"read", "admin"}})
+	require.NoError(t, err)
+	get := func(scope string) *httptest.ResponseRecorder {
+		h := policy.Chain(policy.Cookie(narrowed), policy.Require(scope))(echo)
+		return serve(h, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+	}
+	id := identityOf(t, get("read"))
+	assert.Equal(t, []string{"read"}, id.Scopes, "write was taken out, admin was not there at login")
+	for _, scope := range []string{"write", "admin"} {
+		w := get(scope)
+		assert.Equal(t, http.StatusForbidden, w.Code, scope)
+		assert.Equal(t, "insufficient_scope", errorCode(t, w), scope)
+	}
+	w := serve(policy.CookieOrBearer(narrowed)(echo), reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+	assert.Equal(t, []string{"read"}, identityOf(t, w).Scopes, "CookieOrBearer too")
+
+	// Under the configuration it was started with, nothing changes.
+	w = serve(policy.Cookie(e.s)(echo), reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+	assert.Equal(t, []string{"read", "write"}, identityOf(t, w).Scopes)
+}

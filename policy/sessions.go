@@ -53,6 +53,10 @@ type SessionConfig struct {
 	MaxLifetime time.Duration
 	// Scopes are the scopes of a session, which [Require] checks like a
 	// token's. Nil means none: a route behind Require accepts no cookie.
+	// A session started under other Scopes (before a redeploy) carries
+	// those of its own that Scopes still holds: a scope taken out ends at
+	// once for every session, one added reaches only sessions started
+	// after.
 	Scopes []string
 	// TrustedOrigins are other origins ("https://app.example.com") whose
 	// pages may send cookie-authenticated unsafe requests (POST, PUT,
