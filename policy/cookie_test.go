@@ -664,7 +664,7 @@ func TestRequireRules(t *testing.T) {
 			`Bearer error="insufficient_scope", scope="read write"`},
 		{"a session without scopes is 403", []string{}, []string{"read"}, false, 403,
 			`Bearer error="insufficient_scope", scope="read"`},
-		{"without a policy in front it is 401", []string{"read"}, []string{"read"}, true, 401, `Bearer`},
+		{"without a policy in front it is 401, with an auth-param (RFC 6750 §3)", []string{"read"}, []string{"read"}, true, 401, `Bearer scope="read"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,8 +14,9 @@ import (
 // the context, so it goes after one: Chain(CookieOrBearer(s),
 // Require("write")). A missing scope is 403 with WWW-Authenticate: Bearer
 // error="insufficient_scope", scope="<the required scopes>" (RFC 6750
-// §3.1) and a JSON body; a request no policy authenticated is 401 (a
-// wiring mistake, refused rather than let through).
+// §3.1) and a JSON body; a request no policy authenticated is 401 with
+// WWW-Authenticate: Bearer scope="<the required scopes>" (a wiring
+// mistake, refused rather than let through).
 //
 // Require panics if a scope is not an RFC 6749 §3.3 scope-token, or if
 // none is given.
@@ -33,7 +34,9 @@ func Require(scopes ...string) func(http.Handler) http.Handler {
 	insufficient := newFailure(http.StatusForbidden,
 		`Bearer error="insufficient_scope", scope=`+header.Quote(list),
 		"insufficient_scope", "the request requires the scope "+list)
-	unauthenticated := newFailure(http.StatusUnauthorized, "Bearer",
+	// RFC 6750 §3: the scheme MUST be followed by an auth-param. No
+	// credentials were seen, so no error code; the scope needed is one.
+	unauthenticated := newFailure(http.StatusUnauthorized, "Bearer scope="+header.Quote(list),
 		"unauthorized", "the request is not authenticated")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
