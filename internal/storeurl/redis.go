@@ -26,6 +26,9 @@ func openRedis(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 	if err != nil {
 		return nil, err
 	}
+	if strings.Contains(params.Get(paramPrefix), "{}") {
+		return nil, errors.New(`storeurl: the prefix must not contain an empty hash tag "{}" (on a Redis Cluster a grant's keys would hash to several slots)`)
+	}
 	var rdb goredis.UniversalClient
 	switch scheme {
 	case "redis", "rediss":

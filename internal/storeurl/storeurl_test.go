@@ -347,3 +347,14 @@ func FuzzRedactHidesPasswords(f *testing.F) {
 		}
 	})
 }
+
+// A prefix with an empty hash tag is refused before any connection: the
+// store would panic on it (on a cluster, every grant's keys would hash
+// to several slots).
+func TestOpenRefusesAnEmptyHashTagInThePrefix(t *testing.T) {
+	for _, u := range []string{"redis://127.0.0.1:1/0?prefix=app{}:", "redis+cluster://127.0.0.1:1?prefix={}"} {
+		_, err := Open(context.Background(), u, Options{Timeout: time.Second})
+		require.Error(t, err, u)
+		assert.Contains(t, err.Error(), `empty hash tag "{}"`, u)
+	}
+}

@@ -45,7 +45,14 @@ var (
 // New returns a Store on client, which may be a *goredis.Client (single
 // node), a Sentinel failover client or a *goredis.ClusterClient. The caller
 // owns client and closes it after the last use of the Store.
+//
+// New panics if cfg.Prefix contains "{}": on a Redis Cluster every key
+// would hash whole, each grant's keys would land on several slots, and
+// every script on them would fail with CROSSSLOT.
 func New(client goredis.UniversalClient, cfg Config) *Store {
+	if strings.Contains(cfg.Prefix, "{}") {
+		panic(fmt.Sprintf("redis: Config.Prefix %q contains an empty hash tag \"{}\"", cfg.Prefix))
+	}
 	s := &Store{rdb: client, prefix: cfg.Prefix, now: cfg.Now}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix

@@ -362,3 +362,15 @@ func TestExchangeBindIsTheGrantsBindingField(t *testing.T) {
 		}
 	})
 }
+
+// New refuses a prefix with an empty hash tag, which its doc forbids: on
+// a cluster no grant's keys would share a slot. Other braces are hash
+// tags as documented.
+func TestNewRefusesAnEmptyHashTag(t *testing.T) {
+	for _, p := range []string{"{}", "app{}:", "{}{app}:"} {
+		assert.PanicsWithValue(t, `redis: Config.Prefix "`+p+`" contains an empty hash tag "{}"`, func() { New(nil, Config{Prefix: p}) }, p)
+	}
+	for _, p := range []string{"", "{app}:", "app{", "app}:"} {
+		assert.NotPanics(t, func() { New(nil, Config{Prefix: p}) }, p)
+	}
+}
