@@ -456,9 +456,18 @@
    * Authorization: Bearer, first
    * refreshing an expired token; on a 401 it refreshes once and retries once.
    * Any other URL, or a call that sets its own Authorization header, is
-   * passed to window.fetch untouched.
+   * passed to window.fetch untouched. Like window.fetch, it never throws:
+   * a bad argument (an invalid header value, say) rejects the promise.
    */
   function authFetch(input, init) {
+    try {
+      return sendWithToken(input, init);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  function sendWithToken(input, init) {
     var url = isRequest(input) ? input.url : resolve(String(input));
     if (url === null) return global.fetch(input, init); // fetch rejects it
     // Fetch the very URL whose origin is checked (an object's toString

@@ -487,3 +487,15 @@ test('a Retry-After that is neither delta-seconds nor an HTTP-date is ignored, n
     assert.equal(r.retry_after, undefined, 'Retry-After: ' + after);
   }
 });
+
+test('fetch never throws: a bad argument rejects the promise, as window.fetch does', async () => {
+  // window.fetch reports every error (an invalid header value, say) by
+  // rejecting its promise; code written for it (fetch(...).catch(...))
+  // must not meet a synchronous exception, logged in or not.
+  for (const login of [false, true]) {
+    const b = login ? await loggedIn() : browser({ route: () => json(200, {}) });
+    let p;
+    assert.doesNotThrow(() => { p = b.client.fetch('/api/me', { headers: { 'X-Bad': 'a\nb' } }); }, login ? 'logged in' : 'logged out');
+    await assert.rejects(p, TypeError);
+  }
+});
