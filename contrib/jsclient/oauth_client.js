@@ -358,7 +358,7 @@
     if (previous) revoke(previous, previousRevoke, previousClient);
     var gen = generation;
     var revokeEndpoint = revokeEndpointFor(endpoint);
-    var allowedOrigins = (config.allowedOrigins || []).slice();
+    var allowedOrigins = absoluteOrigins(config.allowedOrigins);
     return post(endpoint, {
       grant_type: 'password',
       username: username,
@@ -430,9 +430,26 @@
     var origin = originOf(url);
     if (!origin || origin === 'null') return false;
     if (origin === global.location.origin) return true;
-    return sessionAllowedOrigins.some(function (o) {
-      return originOf(o) === origin;
+    return sessionAllowedOrigins.indexOf(origin) >= 0;
+  }
+
+  // absoluteOrigins returns the origins of the absolute URLs in list (an
+  // array, or one string). An entry that is no absolute URL ("api.example",
+  // a host without its scheme) is dropped: read against the document's base
+  // URL it would name the base's origin, which a <base href> injected into
+  // the page chooses.
+  function absoluteOrigins(list) {
+    var out = [];
+    (Array.isArray(list) ? list : (list ? [list] : [])).forEach(function (o) {
+      var origin;
+      try {
+        origin = new URL(String(o)).origin;
+      } catch (e) {
+        return;
+      }
+      if (origin && origin !== 'null') out.push(origin);
     });
+    return out;
   }
 
   function isRequest(input) {
@@ -552,7 +569,8 @@
    * than the token endpoint is not used. Settings:
    * tokenEndpoint (default "/oauth2/token"), revokeEndpoint (default none),
    * clientId, scope, allowedOrigins (extra origins that may receive the
-   * token, e.g. ["https://api.example.com"]), refreshRatio (0.8: renew at 80%
+   * token, e.g. ["https://api.example.com"]; an entry that is no absolute
+   * URL is ignored), refreshRatio (0.8: renew at 80%
    * of expires_in), timeout (30000: ms a token-endpoint or revocation
    * request may take before it counts as a network_error), onSessionEnd (called with the error object when a
    * refresh is refused and the session is over).

@@ -499,3 +499,16 @@ test('fetch never throws: a bad argument rejects the promise, as window.fetch do
     await assert.rejects(p, TypeError);
   }
 });
+
+test('an allowed origin is an absolute origin: an entry without a scheme is not read against the document base URL', async () => {
+  // "api.example" (a host where an origin was meant) resolved against the
+  // base URL names the base's origin; a <base href> injected into the page
+  // (markup, no script) would then get the token for fetch('/api/me').
+  const b = await loggedIn({ config: { allowedOrigins: ['api.example', 'https://partner.example'] } });
+  b.window.document.baseURI = 'https://evil.example/';
+  await b.client.fetch('/api/me');
+  assert.equal(b.calls.at(-1).url, 'https://evil.example/api/me');
+  assert.equal(bearerOf(b.calls.at(-1)), null, 'the token went to the <base> origin');
+  await b.client.fetch('https://partner.example/v1');
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1', 'an absolute origin still gets it');
+});
