@@ -328,10 +328,9 @@
       refreshing = null;
       refreshingRevoked = null;
       if (r.error) {
-        if (r.oauth && r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429) {
-          sessionEnded(r);
-        }
+        var refused = r.oauth && r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429;
         delete r.oauth;
+        if (refused) sessionEnded(r);
         return r;
       }
       store(r);
@@ -366,7 +365,10 @@
       client_id: clientId,
       scope: scope
     }).then(function (r) {
-      if (r.error) return r;
+      if (r.error) {
+        delete r.oauth; // internal: the page gets the documented fields
+        return r;
+      }
       if (gen !== generation) {
         // Logged out (or in again) meanwhile: end the grant nobody holds.
         revoke(r.refresh_token || r.access_token, revokeEndpoint, clientId);

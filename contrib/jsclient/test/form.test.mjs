@@ -134,6 +134,8 @@ test('errors reach oauthResponseHandler as error objects', async (t) => {
       assert.equal(seen.length, 1);
       const got = seen[0].result;
       for (const [k, v] of Object.entries(c.want)) assert.equal(got[k], v, k);
+      assert.deepEqual(Object.keys(got).filter((k) => !['error', 'status', 'description', 'error_description', 'error_uri', 'retry_after'].includes(k)), [],
+        'only the documented fields');
       assert.equal(typeof got.description, 'string');
       assert.ok(got.description.length > 0);
       assert.ok(!got.description.includes('<'), 'no HTML in the description');
