@@ -499,22 +499,46 @@
       return global.fetch(input, init);
     }
     var spare = isRequest(input) ? input.clone() : input;
+    var signal = init && init.signal ? init.signal : (isRequest(input) ? input.signal : null);
     // The session whose origins were checked: a token of a later one
     // (after a logout and a login while this call waited) is not sent.
     var gen = generation;
     var ready = expiresAt && now() >= expiresAt && refreshToken
       ? refresh() : Promise.resolve(null);
-    return ready.then(function () {
-      if (!accessToken || gen !== generation) return global.fetch(input, init);
+    return unlessAborted(ready, signal).then(function () {
+      // Aborted while waiting: window.fetch rejects it (AbortError) at
+      // once, without the token.
+      if (!accessToken || gen !== generation || isAborted(signal)) return global.fetch(input, init);
       var used = accessToken;
       return global.fetch(input, withToken(input, init, used)).then(function (res) {
         if (res.status !== 401 || !accessToken || gen !== generation) return res;
         var renewed = used !== accessToken ? Promise.resolve(null)
           : (refreshToken ? refresh() : Promise.resolve({ error: 'invalid_token' }));
-        return renewed.then(function (r) {
+        return unlessAborted(renewed, signal).then(function (r) {
+          if (isAborted(signal)) return global.fetch(spare, init);
           if ((r && r.error) || !accessToken || accessToken === used || gen !== generation) return res;
           return global.fetch(spare, withToken(spare, init, accessToken));
         });
+      });
+    });
+  }
+
+  function isAborted(signal) {
+    return !!(signal && signal.aborted);
+  }
+
+  // unlessAborted settles like p, or with null as soon as signal aborts: a
+  // call the caller gave up on does not wait for a refresh (which may take
+  // up to config.timeout) to learn so.
+  function unlessAborted(p, signal) {
+    if (!signal || typeof signal.addEventListener !== 'function') return p;
+    return new Promise(function (resolve) {
+      function onAbort() { resolve(null); }
+      if (signal.aborted) return resolve(null);
+      signal.addEventListener('abort', onAbort);
+      p.then(function (v) {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
       });
     });
   }

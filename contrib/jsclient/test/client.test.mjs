@@ -512,3 +512,38 @@ test('an allowed origin is an absolute origin: an entry without a scheme is not 
   await b.client.fetch('https://partner.example/v1');
   assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1', 'an absolute origin still gets it');
 });
+
+test('a call aborted while it waits for a refresh settles at once, as window.fetch does', async () => {
+  // window.fetch rejects with AbortError as soon as its signal aborts; a
+  // call held behind a slow refresh (up to `timeout`) must not wait it out.
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const b = await loggedIn({
+    expiresIn: 100,
+    refreshAnswer: async () => { await gate; return tokenResponse('a2', 'r2', 100); },
+    api: (call) => {
+      const signal = call.init.signal || (typeof call.input === 'object' ? call.input.signal : null);
+      if (signal && signal.aborted) throw new DOMException('This operation was aborted', 'AbortError');
+      return json(200, {});
+    },
+  });
+  b.timers.clear();
+  await b.tick(101_000); // expired: the next call refreshes first
+  for (const how of ['init', 'request']) {
+    const ac = new AbortController();
+    let outcome = null;
+    const call = how === 'init'
+      ? b.client.fetch('/api/me', { signal: ac.signal })
+      : b.client.fetch(new Request(ORIGIN + '/api/me', { signal: ac.signal }));
+    call.then(() => { outcome = 'resolved'; }, (e) => { outcome = e.name; });
+    await flush();
+    assert.equal(refreshCalls(b).length, 1, 'one shared refresh');
+    assert.equal(outcome, null);
+    ac.abort();
+    await flush();
+    assert.equal(outcome, 'AbortError', how + ': the aborted call waited for the refresh');
+  }
+  release();
+  await flush();
+  assert.equal(b.calls.filter((c) => c.url.endsWith('/api/me') && bearerOf(c)).length, 0, 'no request sent with a token after the abort');
+});

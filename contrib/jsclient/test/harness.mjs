@@ -44,7 +44,7 @@ export function makeForm({ classes = ['oauth'], action = null, dataset = {}, fie
 
 // browser loads the script into a fresh fake page. route(call) answers each
 // fetch: call is {url, method, headers (a Headers), body (URLSearchParams or
-// null), init}; it returns a Response (or a promise of one) or throws to
+// null), init, input}; it returns a Response (or a promise of one) or throws to
 // simulate a network failure.
 // baseURI is the document's base URL (a <base href> element), which
 // fetch resolves relative URLs against; it defaults to the page's URL.
@@ -76,7 +76,7 @@ export function browser({ route = () => json(404, { error: 'not_found' }), curre
     const headers = new Headers(init.headers !== undefined ? init.headers : (isReq ? input.headers : undefined));
     const method = init.method || (isReq ? input.method : 'GET');
     const body = typeof init.body === 'string' ? new URLSearchParams(init.body) : null;
-    const call = { url, method, headers, body, init };
+    const call = { url, method, headers, body, init, input };
     calls.push(call);
     await null;
     return route(call);
