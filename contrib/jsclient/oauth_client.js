@@ -9,10 +9,12 @@
  * It exposes window.OAuthClient and turns every <form class="oauth"> into a
  * password-grant login (RFC 6749 section 4.3). Tokens are kept in this file's
  * closure only: never in the URL, localStorage, sessionStorage or a cookie,
- * and never handed to page code. Calls made with OAuthClient.fetch carry the
- * access token (same origin only, unless allowedOrigins says otherwise); the
- * token is renewed with the refresh token before it expires and once after a
- * 401. A reload of the page forgets the session: log in again.
+ * and never handed to page code (a script injected into the page can still
+ * read them as they pass through window.fetch: see README.md). Calls made
+ * with OAuthClient.fetch carry the access token (same origin only, unless
+ * allowedOrigins says otherwise); the token is renewed with the refresh
+ * token before it expires and once after a 401. A reload of the page
+ * forgets the session: log in again.
  *
  * Every result the client reports is either a success object (the token
  * response minus access_token and refresh_token) or an error object
