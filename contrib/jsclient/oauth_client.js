@@ -142,8 +142,10 @@
   // post sends an application/x-www-form-urlencoded POST and never rejects.
   // An answer that does not come within config.timeout ms is a
   // network_error: window.fetch has no timeout of its own, and a refresh
-  // that hung for ever would hold every call that waits for it.
-  function post(url, params) {
+  // that hung for ever would hold every call that waits for it. With
+  // keepalive the request outlives the page (a logout followed at once by
+  // a navigation must still revoke).
+  function post(url, params, keepalive) {
     var body = new URLSearchParams();
     Object.keys(params).forEach(function (k) {
       if (params[k] !== undefined && params[k] !== null && params[k] !== '') {
@@ -161,6 +163,7 @@
       cache: 'no-store',
       redirect: 'error'
     };
+    if (keepalive) init.keepalive = true;
     var ms = Number(config.timeout);
     var controller = ms > 0 && typeof global.AbortController === 'function'
       ? new global.AbortController() : null;
@@ -283,7 +286,7 @@
       token: token,
       token_type_hint: 'refresh_token',
       client_id: clientId
-    }).then(function (r) {
+    }, true).then(function (r) {
       return !r.error || r.status === 200;
     });
   }

@@ -237,6 +237,10 @@ test('logout forgets the tokens, stops the timer and revokes when configured', a
   assert.ok(rv);
   assert.equal(rv.method, 'POST');
   assert.deepEqual(Object.fromEntries(rv.body), { token: 'r1', token_type_hint: 'refresh_token', client_id: 'demo-spa' });
+  assert.equal(rv.init.keepalive, true, 'the revocation outlives a page that navigates away at once');
+  for (const c of b.calls.filter((c) => c.url.endsWith('/oauth2/token'))) {
+    assert.equal(c.init.keepalive, undefined, 'only the revocation is sent with keepalive');
+  }
 
   assert.equal(b.timers.size, 0, 'the refresh timer is cancelled');
   await b.tick(200_000);
