@@ -79,7 +79,7 @@ func FuzzSafeReturnPath(f *testing.F) {
 		if !safeReturnPath(v) {
 			return
 		}
-		if len(v) > 2048 || !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") || strings.ContainsAny(v, "\\") {
+		if !strings.HasPrefix(v, "/") || strings.HasPrefix(v, "//") || strings.ContainsAny(v, "\\") {
 			t.Fatalf("accepted %q", v)
 		}
 		for i := 0; i < len(v); i++ {

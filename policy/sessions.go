@@ -268,9 +268,12 @@ func (s *Sessions) renew(w http.ResponseWriter, r *http.Request, raw string, cre
 // safeReturnPath reports whether v may be redirected to after login or
 // logout: an absolute path on this site ("/account?tab=1"), never a
 // scheme-relative or absolute URL, a backslash (which browsers read as a
-// slash) or a control character.
+// slash) or a control character. Its length is bounded by the form's
+// (provider.Config.MaxRequestBytes) alone: the authorization endpoint
+// sends the whole authorization request, state included, as return_to,
+// and takes requests up to that size.
 func safeReturnPath(v string) bool {
-	if len(v) == 0 || v[0] != '/' || len(v) > 2048 {
+	if len(v) == 0 || v[0] != '/' {
 		return false
 	}
 	if strings.HasPrefix(v, "//") || strings.ContainsAny(v, "\\") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -169,4 +170,50 @@ func TestSignedInUserRequiresHTTPS(t *testing.T) {
 	assert.Empty(t, id, "over plain HTTP nobody is")
 	_, ok := e.s.CurrentUser(r)
 	assert.False(t, ok)
+}
+
+// The login round trip of the authorization endpoint: a visitor without a
+// session is sent to the login page with the authorization request as
+// return_to, and the login handler sends the browser back there. The
+// endpoint takes requests up to provider.Config.MaxRequestBytes, so the
+// login handler must take every return_to the endpoint makes, not only
+// those under some smaller length: a client whose state is a couple of KB
+// (a signed or encrypted state) would otherwise leave its user stuck on a
+// 400 after signing in.
+func TestLoginReturnsToALongAuthorizationRequest(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{
+		ID: "spa", Public: true, FirstParty: true, GrantTypes: []string{storage.GrantAuthorizationCode},
+		Scopes: []string{"read"}, RedirectURIs: []string{"https://spa.example/cb"},
+	}))
+	az, err := e.p.AuthorizeHandler(provider.AuthorizeConfig{SignedInUser: e.s.SignedInUser, LoginURL: "/login"})
+	require.NoError(t, err)
+	for _, n := range []int{16, 2048, 8 << 10} {
+		state := strings.Repeat("s", n)
+		params := url.Values{
+			"response_type": {"code"}, "client_id": {"spa"}, "redirect_uri": {"https://spa.example/cb"},
+			"scope": {"read"}, "state": {state}, "code_challenge_method": {"S256"},
+			"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"},
+		}
+		w := serve(az, reqOpts{}.build(http.MethodGet, "/oauth2/authorize?"+params.Encode(), nil))
+		require.Equal(t, http.StatusFound, w.Code, "state of %d bytes", n)
+		loc, err := url.Parse(w.Header().Get("Location"))
+		require.NoError(t, err)
+		require.Equal(t, "/login", loc.Path)
+		returnTo := loc.Query().Get("return_to")
+
+		w = serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42", "return_to", returnTo)))
+		require.Equal(t, http.StatusSeeOther, w.Code, "state of %d bytes: %s", n, w.Body.String())
+		require.Equal(t, returnTo, w.Header().Get("Location"))
+		cookies := w.Result().Cookies()
+		require.Len(t, cookies, 1)
+
+		w = serve(az, reqOpts{cookie: cookies[0].Name + "=" + cookies[0].Value}.build(http.MethodGet, returnTo, nil))
+		require.Equal(t, http.StatusFound, w.Code, "state of %d bytes", n)
+		back, err := url.Parse(w.Header().Get("Location"))
+		require.NoError(t, err)
+		assert.Equal(t, "https://spa.example/cb", back.Scheme+"://"+back.Host+back.Path)
+		assert.NotEmpty(t, back.Query().Get("code"), "state of %d bytes", n)
+		assert.Equal(t, state, back.Query().Get("state"))
+	}
 }
