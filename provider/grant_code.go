@@ -16,8 +16,10 @@ import (
 // sent, carry the matching code_verifier (compared in constant time). A
 // code_verifier for a code issued without a challenge is refused (PKCE
 // downgrade, RFC 9700 §2.1.1). A refused request consumes nothing.
-// Presenting a code that was already exchanged revokes the grant and so
-// every token issued from the code (RFC 6749 §4.1.2). A refresh token is
+// Presenting a code that was already exchanged, within the code's
+// lifetime, revokes the grant and so every token issued from the code
+// (RFC 6749 §4.1.2); the store keeps a consumed code only that long, so
+// later it is refused as expired and revokes nothing. A refresh token is
 // issued when the client may use the refresh_token grant. With binding on
 // (Config.BindingKey), the exchange binds the grant, atomically with it,
 // to the fingerprint of this token request: the client that holds the

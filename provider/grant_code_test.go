@@ -288,3 +288,24 @@ func TestCodeGrantWithXOAuth2(t *testing.T) {
 	_, err = e.validate(tok.AccessToken)
 	assert.ErrorIs(t, err, provider.ErrInvalidToken)
 }
+
+// A used code presented again revokes the grant only within the code's
+// lifetime, as documented: the store keeps a consumed code that long (the
+// storage.TokenStore contract), and past it the code is refused as any
+// expired code is.
+func TestCodeGrantReuseRevokesWithinTheCodeLifetimeOnly(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	code := e.code(t, spaParams(), "user-1")
+	m := assertToken(t, e.do(req{form: exchange(code)}))
+	e.clock.Advance(60 * time.Second)
+	assertError(t, e.do(req{form: exchange(code)}), 400, "invalid_grant")
+	_, err := e.validate(m["access_token"].(string))
+	assert.NoError(t, err, "past the code's lifetime, a replay revokes nothing")
+
+	code = e.code(t, spaParams(), "user-1")
+	m = assertToken(t, e.do(req{form: exchange(code)}))
+	e.clock.Advance(59 * time.Second)
+	assertError(t, e.do(req{form: exchange(code)}), 400, "invalid_grant")
+	_, err = e.validate(m["access_token"].(string))
+	assert.ErrorIs(t, err, provider.ErrInvalidToken, "within it, a replay revokes the grant")
+}
