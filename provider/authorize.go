@@ -228,7 +228,8 @@ func (ar *authorizeRequest) clientAssured() bool {
 // otherMachine reports whether a redirect URI's host names a machine
 // other than the user's own as far as its name tells: not localhost (with
 // a trailing dot or not), no name under .localhost (RFC 6761 §6.3), no
-// loopback or unspecified address, and no host a browser reads as an IPv4
+// name of a hosts file's loopback lines (localhost.localdomain, and any
+// name of a single label), no loopback or unspecified address, and no host a browser reads as an IPv4
 // address in shorthand ("127.1", "2130706433", "0x7f.1": its last label is
 // a number), which would need the same checks. A name that is not ASCII
 // is read as a browser maps it first (UTS #46): in compatibility form,
@@ -237,6 +238,13 @@ func (ar *authorizeRequest) clientAssured() bool {
 func otherMachine(host string) bool {
 	h := strings.TrimSuffix(strings.ToLower(browserHost(host)), ".")
 	if h == "" || h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return false
+	}
+	// The names /etc/hosts files give this machine: localhost.localdomain,
+	// localhost6.localdomain6, and single labels (localhost6,
+	// ip6-localhost, ip6-loopback, the machine's own name), which are
+	// resolved there or through a search domain, not as public names.
+	if h == "localhost.localdomain" || h == "localhost6.localdomain6" || !strings.Contains(h, ".") && !strings.Contains(h, ":") {
 		return false
 	}
 	if ip, err := netip.ParseAddr(h); err == nil { // loopback or unspecified, mapped or not

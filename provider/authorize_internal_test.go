@@ -12,7 +12,8 @@ import (
 func TestOtherMachine(t *testing.T) {
 	for _, h := range []string{"", "localhost", "LOCALHOST", "localhost.", "app.localhost", "a.b.localhost.",
 		"127.0.0.1", "127.8.9.10", "::1", "0.0.0.0", "::", "127.1", "2130706433", "0x7f.1", "0x7f000001", "127.0.1", "::ffff:0.0.0.0", "::ffff:127.0.0.1",
-		"１２７.０.０.１", "ｌｏｃａｌｈｏｓｔ", "localhost。", "app．localhost", "localhost｡", "０ｘ７ｆ.１"} {
+		"１２７.０.０.１", "ｌｏｃａｌｈｏｓｔ", "localhost。", "app．localhost", "localhost｡", "０ｘ７ｆ.１",
+		"localhost.localdomain", "LOCALHOST.localdomain.", "localhost6", "localhost6.localdomain6", "ip6-localhost", "ip6-loopback", "myhost"} {
 		assert.False(t, otherMachine(h), h)
 	}
 	for _, h := range []string{"first.example", "app.example.com", "localhost.example.com", "192.0.2.1", "2001:db8::1", "face.bad", "x1.y2", "bücher.example", "例え.テスト"} {
