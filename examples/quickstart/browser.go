@@ -95,8 +95,14 @@ func mountBrowser(mux *http.ServeMux, p *provider.Provider) (func(http.Handler) 
 // sends a visitor without a session to. The form posts to /login with the
 // return_to it was given; the login handler redirects only to local paths,
 // so a forged return_to cannot send the user to another site.
+//
+// Its Content-Security-Policy has no form-action: browsers apply it to
+// every redirect that follows the form, and after signing in the
+// authorization endpoint sends a first-party client (no consent page) its
+// code on the client's own origin, which "form-action 'self'" would stop.
+// The page's one form, a template without scripts, posts to /login.
 func serveLoginPage(w http.ResponseWriter, r *http.Request) {
-	setPageHeaders(w.Header(), "default-src 'self'; form-action 'self'; frame-ancestors 'self'")
+	setPageHeaders(w.Header(), "default-src 'self'; frame-ancestors 'self'")
 	returnTo := r.URL.Query().Get("return_to")
 	if returnTo == "" {
 		returnTo = "/"
