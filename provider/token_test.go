@@ -478,6 +478,16 @@ func TestStoreOutageIs503(t *testing.T) {
 			cancel()
 			return req{form: password(), basic: conf, ctx: ctx}
 		}},
+		{name: "request context cancelled before a refresh", fail: func(e *env) req {
+			rt = e.issue(t)["refresh_token"].(string)
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return req{form: refresh(rt), basic: conf, ctx: ctx}
+		}, after: func(t *testing.T, e *env, healthy http.Handler) {
+			w := httptest.NewRecorder()
+			healthy.ServeHTTP(w, req{form: refresh(rt), basic: conf}.build())
+			assertToken(t, w) // the client was gone: nothing was consumed
+		}},
 		{name: "request deadline exceeded in the user database", fail: func(e *env) req {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 			t.Cleanup(cancel)
