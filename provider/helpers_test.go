@@ -91,6 +91,7 @@ func newEnv(t testing.TB, mutate func(*provider.Config)) *env {
 		{ID: "no-refresh", SecretHash: storage.HashGeneratedSecret(confSecret),
 			GrantTypes: []string{storage.GrantPassword}},
 		{ID: "disabled", SecretHash: storage.HashGeneratedSecret(confSecret), GrantTypes: all, Disabled: true},
+		{ID: "pub-disabled", Public: true, GrantTypes: all, Disabled: true},
 		{ID: weirdID, SecretHash: storage.HashGeneratedSecret(weirdSecret), GrantTypes: all},
 		{ID: "human", SecretHash: humanHash, GrantTypes: all, Scopes: []string{"read"}},
 		{ID: "human2", SecretHash: humanHash, GrantTypes: all, Scopes: []string{"read"}},
