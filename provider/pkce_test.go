@@ -82,6 +82,8 @@ func FuzzPKCE(f *testing.F) {
 	f.Add(strings.Repeat("~", 128), strings.Repeat("A", 43), "s256")
 	f.Add(strings.Repeat("-", 42), s256(v)[:42]+"B", "")
 	f.Add(v+"\n", s256(v)[:20]+"\n"+s256(v)[20:42], "S256")
+	f.Add(v, s256(v)+"A", "S256")          // 44 characters
+	f.Add(v, s256(v)+s256(v)[:21], "S256") // 64 characters: the base64url of 48 bytes
 	f.Fuzz(func(t *testing.T, verifier, challenge, method string) {
 		if got, want := validPKCEString(verifier), pkceString.MatchString(verifier); got != want {
 			t.Fatalf("validPKCEString(%q) = %v, want %v", verifier, got, want)
