@@ -115,6 +115,8 @@ func TestClientAuthenticationRules(t *testing.T) {
 			header: http.Header{"Authorization": {"Basic " + b64(weirdID+":"+weirdSecret)}}}, status: 401, code: "invalid_client", challenge: basicChallenge},
 		{name: "Basic scheme name is case-insensitive", req: req{form: password(),
 			header: http.Header{"Authorization": {"bAsIc " + b64("conf:"+confSecret)}}}, status: 200},
+		{name: "Basic credentials after several spaces (RFC 9110 §11.4: 1*SP), a tab and trailing space ignored", req: req{form: password(),
+			header: http.Header{"Authorization": {"Basic  \t" + b64("conf:"+confSecret) + " "}}}, status: 200},
 		{name: "client_id in the body may repeat the Basic one", req: req{form: password("client_id", "conf"), basic: conf}, status: 200},
 		{name: "client_id in the body differing from Basic", req: req{form: password("client_id", "other"), basic: conf}, status: 400, code: "invalid_request"},
 		{name: "Basic and client_secret_post at once", req: req{form: password("client_id", "conf", "client_secret", confSecret), basic: conf}, status: 400, code: "invalid_request"},
