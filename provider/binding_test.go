@@ -42,14 +42,20 @@ func TestBindingKeyConfig(t *testing.T) {
 	_, err := provider.New(provider.Config{Clients: st, Tokens: st, BindingKey: make([]byte, 31)})
 	assert.ErrorContains(t, err, "BindingKey is shorter than 32 bytes")
 
+	// The fingerprint expected of the all-zero key comes from another
+	// provider: one made by p before the key changed would stay in p's
+	// pool of keyed HMACs, which would hide a change of p's key.
+	ref, err := provider.New(provider.Config{Clients: st, Tokens: st, BindingKey: make([]byte, 32)})
+	require.NoError(t, err)
+	want := ref.Fingerprint(apiRequest("192.0.2.1:1", "ua", ""))
+
 	key := make([]byte, 32)
 	p, err := provider.New(provider.Config{Clients: st, Tokens: st, BindingKey: key})
 	require.NoError(t, err)
-	before := p.Fingerprint(apiRequest("192.0.2.1:1", "ua", ""))
 	key[0] = 1
 	got := p.Config().BindingKey
 	got[1] = 1
-	assert.Equal(t, before, p.Fingerprint(apiRequest("192.0.2.1:1", "ua", "")),
+	assert.Equal(t, want, p.Fingerprint(apiRequest("192.0.2.1:1", "ua", "")),
 		"the provider keeps its own copy of the key")
 }
 
