@@ -164,6 +164,23 @@ func TestBindingOffIssuesUnboundGrants(t *testing.T) {
 	assert.Empty(t, ti.Grant.Binding)
 }
 
+// A grant bound while binding was on is not checked once it is off (a
+// provider without BindingKey over the same store): its tokens work from
+// anywhere, and nothing is revoked.
+func TestBindingOffLeavesBoundGrantsUnchecked(t *testing.T) {
+	e := newBoundEnv(t)
+	tok := e.issueFrom(t, "192.0.2.1:4444", "Firefox")
+	p, err := provider.New(provider.Config{Clients: e.store, Tokens: e.store, Now: e.clock.Now})
+	require.NoError(t, err)
+	ti, err := p.ValidateAccessToken(apiRequest("198.51.100.1:1", "curl/8", ""), tok["access_token"].(string))
+	require.NoError(t, err)
+	assert.NotEmpty(t, ti.Grant.Binding, "the grant is bound")
+	w := httptest.NewRecorder()
+	p.TokenHandler().ServeHTTP(w, req{form: refresh(tok["refresh_token"].(string)), basic: conf,
+		remoteAddr: "198.51.100.1:1", header: http.Header{"User-Agent": {"curl/8"}}}.build())
+	assertToken(t, w)
+}
+
 func TestBindingClientCredentialsGrantIsBoundToo(t *testing.T) {
 	e := newBoundEnv(t)
 	w := e.do(req{form: map[string][]string{"grant_type": {"client_credentials"}}, basic: conf,
