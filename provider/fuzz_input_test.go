@@ -196,6 +196,8 @@ func FuzzForwarded(f *testing.F) {
 	f.Add("[fe80::1%eth0]:5", "1.2.3.4", "5.6.7.8:9", "https, http", false)
 	f.Add("not an address", "1.2.3.4", "", "https", false)
 	f.Add("192.0.2.1:1", "10.0.0.1", "", "https", true)
+	f.Add("10.0.0.1:443", "203.0.113.9, ::ffff:10.0.0.5", "", "http, http, https", false) // a 4in6 trusted hop; three protocols
+	f.Add("10.0.0.1:443", "::ffff:198.51.100.7", "", "https, https, http", true)
 	st := memory.New(memory.Config{})
 	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("fe80::/10")}
 	p, err := New(Config{Clients: st, Tokens: st, TrustedProxies: trusted})
