@@ -66,12 +66,61 @@ func TestParseRefusesMalformed(t *testing.T) {
 		"non-ASCII byte": tok[:10] + "\xff" + tok[11:],
 		"NUL byte":       tok[:Len-1] + "\x00",
 		"unknown prefix": "xyz_" + tok[4:],
+		// The same with the right checksum, so that the check named is
+		// the one that refuses them: the checksum covers the prefix and
+		// every character, and would refuse them all on its own.
+		"wrong kind, right checksum":            withSum("ort_" + tok[4:]),
+		"unknown prefix, right checksum":        withSum("xyz_" + tok[4:]),
+		"bad alphabet in body, right checksum":  withSum(tok[:30] + "+" + tok[31:]),
+		"bad alphabet in grant, right checksum": withSum(tok[:5] + "/" + tok[6:]),
+		"non-ASCII byte, right checksum":        withSum(tok[:10] + "\xff" + tok[11:]),
 	}
 	for name, s := range cases {
 		t.Run(name, func(t *testing.T) {
 			_, err := Parse(storage.KindAccess, s)
 			assert.ErrorIs(t, err, ErrMalformed)
 		})
+	}
+}
+
+// withSum returns s, a token changed before its checksum, with the
+// checksum of what precedes it.
+func withSum(s string) string {
+	var sum [4]byte
+	binary.BigEndian.PutUint32(sum[:], crc32.ChecksumIEEE([]byte(s[:Len-sumLen])))
+	return s[:Len-sumLen] + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// A token carries 256 random bits: its body decodes to 32 bytes none of
+// whose 8-byte quarters is all zero (for random bytes, a chance of 2^-64
+// each).
+func TestNewUsesAll256RandomBits(t *testing.T) {
+	gid, _ := NewGrantID()
+	for _, k := range []storage.TokenKind{storage.KindAccess, storage.KindRefresh} {
+		tok, _, err := New(k, gid)
+		require.NoError(t, err)
+		body, err := base64.RawURLEncoding.DecodeString(tok[prefixLen+grantLen : Len-sumLen])
+		require.NoError(t, err)
+		require.Len(t, body, 32)
+		for q := 0; q < 32; q += 8 {
+			assert.NotZero(t, binary.BigEndian.Uint64(body[q:q+8]), "bytes %d-%d of %q", q, q+8, tok)
+		}
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	for s, want := range map[string]storage.TokenKind{
+		"":      0,
+		"o":     0,
+		"oat":   0,
+		"oat_":  storage.KindAccess,
+		"ort_x": storage.KindRefresh,
+		"ost_x": storage.KindSession,
+		"oac_x": storage.KindCode,
+		"oxx_x": 0,
+		"OAT_x": 0,
+	} {
+		assert.Equal(t, want, KindOf(s), "%q", s)
 	}
 }
 
