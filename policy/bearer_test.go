@@ -132,6 +132,8 @@ func TestBearerRules(t *testing.T) {
 			prepare: func(e *env, tok string) ([]string, string) { return []string{"Bearer " + tok + " " + tok}, "/" }},
 		{name: "characters outside b64token are invalid_request", status: 400, challenge: invalidRequest, code: "invalid_request",
 			prepare: func(e *env, tok string) ([]string, string) { return []string{"Bearer " + tok + ",x"}, "/" }},
+		{name: "padding alone is no b64token: invalid_request", status: 400, challenge: invalidRequest, code: "invalid_request",
+			prepare: func(e *env, tok string) ([]string, string) { return []string{"Bearer ==="}, "/" }},
 		{name: "two Authorization headers are invalid_request", status: 400, challenge: invalidRequest, code: "invalid_request",
 			prepare: func(e *env, tok string) ([]string, string) { return []string{"Bearer " + tok, "Bearer " + tok}, "/" }},
 		{name: "malformed token is invalid_token", status: 401, challenge: invalidToken, code: "invalid_token",
@@ -181,6 +183,11 @@ func TestBearerRules(t *testing.T) {
 			}
 			assert.Equal(t, tc.challenge, w.Header().Get("WWW-Authenticate"))
 			assert.Equal(t, "application/json;charset=utf-8", w.Header().Get("Content-Type"))
+			if tc.status == http.StatusServiceUnavailable {
+				assert.Equal(t, "1", w.Header().Get("Retry-After"))
+			} else {
+				assert.Empty(t, w.Header().Values("Retry-After"))
+			}
 			var m map[string]string
 			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &m))
 			assert.Equal(t, tc.code, m["error"])
