@@ -24,10 +24,18 @@ import (
 const secret = "policy-test-secret-0123456789abcdefghijklmn"
 
 // flakyStore is the memory store whose token lookups fail while down is
-// set, and whose grant revocations fail while revokeDown is.
+// set, whose grant revocations fail while revokeDown is, and whose token
+// extensions fail while extendDown is.
 type flakyStore struct {
 	*memory.Store
-	down, revokeDown atomic.Bool
+	down, revokeDown, extendDown atomic.Bool
+}
+
+func (s *flakyStore) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt time.Time) error {
+	if s.extendDown.Load() {
+		return errors.New("redis: i/o timeout")
+	}
+	return s.Store.ExtendToken(ctx, ref, expiresAt)
 }
 
 func (s *flakyStore) RevokeGrant(ctx context.Context, grantID string) error {

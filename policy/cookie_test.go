@@ -531,6 +531,43 @@ func TestSlidingSessions(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, get().Code)
 }
 
+// A sliding session is renewed once a tenth of TTL has passed since its
+// last renewal (SessionConfig.Sliding), not before.
+func TestSlidingSessionRenewsAfterATenthOfTTL(t *testing.T) {
+	e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{TTL: 10 * time.Hour, Sliding: true}})
+	cookie := e.login(t, reqOpts{})
+	me := policy.Cookie(e.s)(echo)
+	get := func() *httptest.ResponseRecorder {
+		return serve(me, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+	}
+	e.now = e.now.Add(time.Hour - time.Second)
+	w := get()
+	require.Equal(t, 200, w.Code)
+	assert.Empty(t, w.Header().Values("Set-Cookie"), "less than TTL/10 in")
+	e.now = e.now.Add(time.Second)
+	w = get()
+	require.Equal(t, 200, w.Code)
+	assert.Contains(t, w.Header().Get("Set-Cookie"), "Max-Age=36000", "TTL/10 in")
+}
+
+// A renewal the store fails sets no cookie (nor no-store): the browser
+// keeps the cookie it has, whose expiry the store still holds, and the
+// request goes through.
+func TestSlidingSessionRenewalFailureSetsNoCookie(t *testing.T) {
+	e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{TTL: 10 * time.Hour, Sliding: true}})
+	cookie := e.login(t, reqOpts{})
+	me := policy.Cookie(e.s)(echo)
+	e.now = e.now.Add(5 * time.Hour)
+	e.store.extendDown.Store(true)
+	w := serve(me, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+	require.Equal(t, 200, w.Code)
+	assert.Empty(t, w.Header().Values("Set-Cookie"))
+	assert.Empty(t, w.Header().Values("Cache-Control"))
+	e.store.extendDown.Store(false)
+	e.now = e.now.Add(5 * time.Hour) // the old expiry: the renewal did not happen
+	assert.Equal(t, http.StatusUnauthorized, serve(me, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil)).Code)
+}
+
 func TestFixedSessionsEndAfterTTL(t *testing.T) {
 	e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{TTL: 10 * time.Hour}})
 	cookie := e.login(t, reqOpts{})
