@@ -142,6 +142,7 @@ func TestBindingRevocationFailureStillRefuses(t *testing.T) {
 	require.NoError(t, err)
 	_, err = p.ValidateAccessToken(apiRequest("192.0.2.1:1", "curl/8", ""), access)
 	assert.ErrorIs(t, err, provider.ErrInvalidToken, "a mismatch is refused even when the revocation fails")
+	assert.ErrorIs(t, err, errUserDBDown, "the store's error is joined to it")
 	assert.Equal(t, []string{ti.Grant.ID}, store.tried)
 }
 
