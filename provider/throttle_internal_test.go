@@ -234,3 +234,19 @@ func TestRefusedAttemptsReserveOnceEach(t *testing.T) {
 	}
 	assert.EqualValues(t, n, l.reserves.Load())
 }
+
+// Retry-After is at least 1, even for a throttled error whose wait is
+// not positive (a limiter that refuses with no wait): "0" would tell the
+// client to try again at once. Any other error sets nothing.
+func TestSetRetryAfterIsAtLeastOneSecond(t *testing.T) {
+	for wait, want := range map[time.Duration]string{
+		-time.Second: "1", 0: "1", time.Nanosecond: "1", time.Second: "1", time.Second + 1: "2",
+	} {
+		h := http.Header{}
+		SetRetryAfter(h, errThrottled(wait))
+		assert.Equal(t, want, h.Get("Retry-After"), "wait %v", wait)
+	}
+	h := http.Header{}
+	SetRetryAfter(h, errInvalidGrant("x"))
+	assert.Empty(t, h)
+}
