@@ -216,6 +216,16 @@ func TestLogoutOverHTTPSWhenPlainHTTPAllowed(t *testing.T) {
 	assert.Regexp(t, `^sid=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax$`, w.Header().Get("Set-Cookie"))
 }
 
+// Where HTTPS is required, the cookie is Secure in every response, even
+// to a request that came in the clear: logging out over plain HTTP clears
+// the __Host- cookie with a Secure one (without it a browser ignores the
+// clearing cookie).
+func TestLogoutOverPlainHTTPClearsASecureCookie(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	w := serve(e.s.LogoutHandler(), reqOpts{site: "same-origin", plain: true}.build(http.MethodPost, "/logout", nil))
+	assert.Regexp(t, `^__Host-session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax$`, w.Header().Get("Set-Cookie"))
+}
+
 func TestLoginRedirectsToReturnTo(t *testing.T) {
 	e := newSessEnv(t, sessOpts{})
 	w := serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login",
