@@ -204,6 +204,38 @@ func TestBearerRules(t *testing.T) {
 	}
 }
 
+// An access token narrowed at a refresh (RFC 6749 §6) carries its own
+// scopes, fewer than its grant's: the Identity has the token's, so that
+// Require does not grant it what the refresh gave up.
+func TestBearerIdentityHasTheTokensNarrowedScopes(t *testing.T) {
+	e := newEnv(t)
+	require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{
+		ID: "rt", SecretHash: storage.HashGeneratedSecret(secret),
+		GrantTypes: []string{storage.GrantPassword, storage.GrantRefreshToken}, Scopes: []string{"read", "write"},
+	}))
+	post := func(form string) map[string]any {
+		r := httptest.NewRequest(http.MethodPost, "https://auth.example/oauth2/token", strings.NewReader(form))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.SetBasicAuth("rt", secret)
+		w := httptest.NewRecorder()
+		e.p.TokenHandler().ServeHTTP(w, r)
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &m))
+		return m
+	}
+	m := post("grant_type=password&username=johndoe&password=x&scope=read+write")
+	m = post("grant_type=refresh_token&scope=read&refresh_token=" + m["refresh_token"].(string))
+	require.Equal(t, "read", m["scope"])
+
+	w := httptest.NewRecorder()
+	e.protected().ServeHTTP(w, bearerRequest("https://api.example/", m["access_token"].(string)))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	var id policy.Identity
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &id))
+	assert.Equal(t, []string{"read"}, id.Scopes)
+}
+
 func TestBearerClientCredentialsIdentityHasNoUser(t *testing.T) {
 	e := newEnv(t)
 	tok := e.token(t, "grant_type=client_credentials&scope=read+write")
