@@ -123,6 +123,8 @@ func TestClientAuthenticationRules(t *testing.T) {
 		{name: "two Authorization headers", req: req{form: password(), header: http.Header{"Authorization": {basicAuth("conf", confSecret), basicAuth("conf", confSecret)}}}, status: 400, code: "invalid_request"},
 		{name: "RFC 6749 §5.2: malformed Basic base64 is a failed authentication with the header", req: req{form: password(), header: http.Header{"Authorization": {"Basic !!!"}}}, status: 401, code: "invalid_client", challenge: basicChallenge},
 		{name: "RFC 6749 §5.2: Basic without colon is a failed authentication with the header", req: req{form: password(), header: http.Header{"Authorization": {"Basic " + b64("conf")}}}, status: 401, code: "invalid_client", challenge: basicChallenge},
+		{name: "Basic without colon is no public client naming itself", req: req{form: password(), header: http.Header{"Authorization": {"Basic " + b64("pub")}}}, status: 401, code: "invalid_client", challenge: basicChallenge},
+		{name: "Basic with a malformed escape in the secret fails, even for a public client", req: req{form: password(), header: http.Header{"Authorization": {"Basic " + b64("pub:%zz")}}}, status: 401, code: "invalid_client", challenge: basicChallenge},
 		{name: "client_secret without client_id", req: req{form: password("client_secret", confSecret)}, status: 400, code: "invalid_request"},
 		{name: "no client authentication", req: req{form: password()}, status: 401, code: "invalid_client", challenge: basicChallenge},
 		{name: "another Authorization scheme", req: req{form: password(), header: http.Header{"Authorization": {"Bearer abc"}}}, status: 401, code: "invalid_client", challenge: basicChallenge},
