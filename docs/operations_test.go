@@ -91,6 +91,6 @@ func Example_eventMetrics() {
 	}
 	fmt.Println(metrics.counts.String())
 	// Output:
-	// level=WARN msg="oauth2 user_auth_failed" event=user_auth_failed reason="invalid username or password"
+	// level=WARN msg="oauth2 user_auth_failed" event=user_auth_failed client_id=my-app reason="invalid username or password"
 	// {"token_issued": 1, "user_auth_failed": 1}
 }

@@ -151,8 +151,8 @@ func TestEventsOfTheFlows(t *testing.T) {
 
 	for range provider.DefaultUserRate.Burst - 1 {
 		assertError(t, e.do(req{form: password("password", "nope"), basic: conf}), 400, "invalid_grant")
-		assert.Equal(t, provider.Event{Type: provider.EventUserAuthFailed, Time: now, IP: ip,
-			Reason: "invalid username or password"}, last())
+		assert.Equal(t, provider.Event{Type: provider.EventUserAuthFailed, Time: now, ClientID: "conf", IP: ip,
+			Reason: "invalid username or password"}, last(), "the client the password came through is known")
 	}
 	assertError(t, e.do(req{form: password("password", "nope"), basic: conf}), 400, "invalid_grant")
 	mu.Lock()
@@ -161,7 +161,7 @@ func TestEventsOfTheFlows(t *testing.T) {
 	mu.Unlock()
 	require.Len(t, got, 2, "the failure that reaches the limit is reported, then the throttling")
 	assert.Equal(t, provider.EventUserAuthFailed, got[0].Type)
-	assert.Equal(t, provider.Event{Type: provider.EventThrottled, Time: now, IP: ip,
+	assert.Equal(t, provider.Event{Type: provider.EventThrottled, Time: now, ClientID: "conf", IP: ip,
 		Reason: "invalid username or password", RetryAfter: time.Minute}, got[1])
 
 	// Refused attempts are not reported one by one.

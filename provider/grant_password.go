@@ -22,7 +22,7 @@ func (p *Provider) passwordGrant(r *http.Request, c *authenticatedClient, f form
 	if e != nil {
 		return nil, e
 	}
-	userID, err := p.authenticateUser(r, c.ip, username, password)
+	userID, err := p.authenticateUser(r, c.ID, c.ip, username, password)
 	if err != nil {
 		var pe *Error
 		if errors.As(err, &pe) {

@@ -50,17 +50,19 @@ func (p *Provider) AuthenticateUser(r *http.Request, username, password string) 
 	if p.cfg.Users == nil {
 		return "", &Error{Code: CodeUnsupportedGrantType, Description: "password authentication is not enabled", Status: http.StatusBadRequest}
 	}
-	return p.authenticateUser(r, p.ClientIP(r), username, password)
+	return p.authenticateUser(r, "", p.ClientIP(r), username, password)
 }
 
 // authenticateUser is AuthenticateUser for a request from client address
-// ip, which the caller has read already; Config.Users is set.
-func (p *Provider) authenticateUser(r *http.Request, ip netip.Addr, username, password string) (string, error) {
+// ip, which the caller has read already, through the authenticated client
+// clientID ("" for none, as at a login form), which its events report;
+// Config.Users is set.
+func (p *Provider) authenticateUser(r *http.Request, clientID string, ip netip.Addr, username, password string) (string, error) {
 	if len(username) > MaxUsernameBytes {
 		// No user has such a name, and folding it for its throttling key
 		// (before the limiter can refuse it) would cost more than the
 		// password check the throttle spares: see MaxUsernameBytes.
-		p.emit(r.Context(), Event{Type: EventUserAuthFailed, IP: ip, Reason: "username too long"})
+		p.emit(r.Context(), Event{Type: EventUserAuthFailed, ClientID: clientID, IP: ip, Reason: "username too long"})
 		return "", ErrInvalidCredentials
 	}
 	// RFC 6749 Appendix A.3, A.4: UNICODECHARNOCRLF.
@@ -68,7 +70,7 @@ func (p *Provider) authenticateUser(r *http.Request, ip netip.Addr, username, pa
 		// No user has such a name or password, and a user database
 		// may fail on it (a NUL byte, invalid UTF-8) in a way that
 		// would read as an outage: it is not asked, nor counted.
-		p.emit(r.Context(), Event{Type: EventUserAuthFailed, IP: ip, Reason: "malformed username or password"})
+		p.emit(r.Context(), Event{Type: EventUserAuthFailed, ClientID: clientID, IP: ip, Reason: "malformed username or password"})
 		return "", ErrInvalidCredentials
 	}
 	a, e := p.beginPassword(r.Context(), ip, username)
@@ -94,7 +96,7 @@ func (p *Provider) authenticateUser(r *http.Request, ip netip.Addr, username, pa
 	// same name and meaning: taken for an outage, each wrong password
 	// would be a 503 and refunded, an unthrottled guessing oracle.
 	case errors.Is(err, authcheck.ErrInvalidCredentials), errors.Is(err, ErrInvalidCredentials):
-		ev := Event{Type: EventUserAuthFailed, IP: ip, Reason: "invalid username or password"}
+		ev := Event{Type: EventUserAuthFailed, ClientID: clientID, IP: ip, Reason: "invalid username or password"}
 		if e := p.failed(r.Context(), &a, ev); e != nil {
 			return "", e
 		}
