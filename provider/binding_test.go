@@ -320,3 +320,21 @@ func TestBindingMismatchEventTellsAFailedRevocation(t *testing.T) {
 	require.Len(t, events, 1)
 	assert.Equal(t, "token presented from another client IP or User-Agent; grant revoked", events[0].Reason)
 }
+
+// docs/security.md: introspection does not check the binding (the caller
+// is a resource server, not the presenter), so a bound token is active to
+// it from any address and User-Agent, and introspecting it revokes nothing.
+func TestBindingIsNotCheckedByIntrospection(t *testing.T) {
+	e := newBoundEnv(t)
+	tok := e.issueFrom(t, "192.0.2.1:4444", "Firefox")
+	access := tok["access_token"].(string)
+
+	w := call(e.p.IntrospectHandler(), req{form: tokenForm(access), basic: []string{"other", otherSecret},
+		remoteAddr: "198.51.100.7:443", header: http.Header{"User-Agent": {"resource-server/1"}}})
+	require.Equal(t, http.StatusOK, w.Code, "body: %s", w.Body.String())
+	assertNoStore(t, w)
+	assert.Contains(t, w.Body.String(), `"active":true`)
+
+	_, err := e.p.ValidateAccessToken(apiRequest("192.0.2.1:5555", "Firefox", ""), access)
+	assert.NoError(t, err, "the grant is not revoked: the rightful client still uses it")
+}
