@@ -15,7 +15,9 @@
 // single-use exchange (exactly one winner among concurrent exchanges of
 // one token), reuse detection (RFC 9700 §4.14.2), binding a grant on exchange
 // ([storage.Exchange.Bind]), revocation by grant,
-// user and client, client revisions (a stale UpdateClient is
+// user and client, that Exchange.Check runs only for a live token (a
+// refusing Check hides no reuse), that a store keeps no reference to what
+// it was given and returns copies, client revisions (a stale UpdateClient is
 // [storage.ErrConflict]; of concurrent updates of one revision exactly one
 // wins), that no raw token is stored (when the backend offers
 // [Backend.Dump]) and, for a backend implementing [storage.Cleaner], that

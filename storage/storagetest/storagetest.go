@@ -53,6 +53,7 @@ func Run(t *testing.T, newBackend Factory) {
 		{"Cleaner", cleanerClauses},
 		{"Code", codeClauses},
 		{"Bind", bindClauses},
+		{"Promises", promiseClauses},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
