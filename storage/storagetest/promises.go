@@ -16,6 +16,8 @@ var promiseClauses = []clause{
 	{"CheckRunsOnlyForALiveToken", testCheckOnlyForLiveToken},
 	{"ConsumedStaysReuseUntilItsOwnExpiry", testConsumedReuseUntilExpiry},
 	{"RevokedByUserOrClientConsumedIsStillReuse", testConsumedReuseAfterRevokeUserClient},
+	{"ConsumedUnderAnotherClientOrKindIsNotFound", testConsumedOtherClientOrKind},
+	{"ExtendHashUnderAnotherGrantIsNotFound", testExtendHashUnderAnotherGrant},
 	{"EmptyUserRevokesNothing", testRevokeEmptyUser},
 	{"WrittenValuesAreCopied", testWrittenValuesAreCopied},
 	{"ReturnedValuesAreCopies", testReturnedValuesAreCopies},
@@ -205,4 +207,43 @@ func testReturnedValuesAreCopies(t *testing.T, e *env) {
 	got, err = e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(r1, "spa", a2, r2))
 	require.NoError(t, err)
 	assertGrant(t, g, got)
+}
+
+// testConsumedOtherClientOrKind: a consumed token presented by another
+// client than the grant's, or as another kind than its own, is not found
+// and changes nothing ("a grant of another client is ErrNotFound and
+// changes nothing"; a token is found only under its own kind): it is no
+// reuse, so the grant is not revoked.
+func testConsumedOtherClientOrKind(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+	a2, r2 := e.nextPair(t, f.g.ID)
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a", a2, r2))
+	require.NoError(t, err)
+
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-b"))
+	assert.ErrorIs(t, err, storage.ErrNotFound, "presented by another client")
+	asCode := refreshExchange(f.refresh, "client-a")
+	asCode.Kind = storage.KindCode
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, asCode)
+	assert.ErrorIs(t, err, storage.ErrNotFound, "presented as a code")
+	e.assertLive(t, a2, "nothing revoked")
+	e.assertLive(t, r2, "nothing revoked")
+
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a"))
+	assert.ErrorIs(t, err, storage.ErrTokenReused, "by its own client, as its own kind, it is reuse")
+}
+
+// testExtendHashUnderAnotherGrant: a hash presented with the ID of
+// another grant finds nothing to extend, as it finds nothing to look up.
+func testExtendHashUnderAnotherGrant(t *testing.T, e *env) {
+	a := e.storedGrant(t, "client-a", "user-1")
+	b := e.storedGrant(t, "client-a", "user-1")
+	moved := a.access.ref
+	moved.GrantID = b.g.ID
+	later := e.clk.Now().Add(10 * refreshTTL)
+	assert.ErrorIs(t, e.b.Tokens.ExtendToken(e.ctx, moved, later), storage.ErrNotFound)
+	ti := e.requireLive(t, a.access)
+	sameTime(t, a.access.tok.ExpiresAt, ti.Token.ExpiresAt, "Token.ExpiresAt unchanged")
+	ti = e.requireLive(t, b.access)
+	sameTime(t, b.g.ExpiresAt, ti.Grant.ExpiresAt, "the other grant's expiry unchanged")
 }
