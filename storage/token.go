@@ -229,7 +229,10 @@ type TokenStore interface {
 	RevokeUser(ctx context.Context, userID string) (int, error)
 
 	// RevokeClient ends every grant of the client not revoked yet, as
-	// RevokeUser does, and returns how many of them were live.
+	// RevokeUser does, and returns how many of them were live. The empty
+	// client ID ends nothing: no client has it, and the grants without a
+	// client are browser sessions (provider.SessionClientID), which an ID
+	// left empty by mistake must not end for every user.
 	RevokeClient(ctx context.Context, clientID string) (int, error)
 }
 

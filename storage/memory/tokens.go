@@ -254,6 +254,9 @@ func (s *Store) RevokeUser(_ context.Context, userID string) (int, error) {
 // grants it ended. It visits each shard's list of the client's grants, not
 // every grant.
 func (s *Store) RevokeClient(_ context.Context, clientID string) (int, error) {
+	if clientID == "" {
+		return 0, nil // the browser sessions' grants, which no client owns
+	}
 	return s.revokeList(func(sh *shard) (*grant, func(*grant) *grant) {
 		return sh.byClient[clientID], func(g *grant) *grant { return g.clientNext }
 	}), nil

@@ -38,8 +38,8 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 // RevokeClient ends every grant of the client not revoked yet, as
 // RevokeUser does, and returns how many of them were live.
 func (s *Store) RevokeClient(ctx context.Context, clientID string) (int, error) {
-	if !storable(clientID) {
-		return 0, nil
+	if clientID == "" || !storable(clientID) {
+		return 0, nil // "": the browser sessions' grants, which no client owns
 	}
 	n, err := s.revokeWhere(ctx, revokeClientSQL, clientID)
 	return n, wrap("revoke client", err)

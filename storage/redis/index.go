@@ -77,6 +77,9 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 // RevokeClient implements [storage.TokenStore] like [Store.RevokeUser],
 // with the client's index.
 func (s *Store) RevokeClient(ctx context.Context, clientID string) (int, error) {
+	if clientID == "" {
+		return 0, nil // the browser sessions' grants, which no client owns
+	}
 	n, err := s.revokeIndex(ctx, s.clientGrantsKey(clientID), "client", clientID)
 	return n, wrap("revoke client", err)
 }

@@ -19,6 +19,7 @@ var promiseClauses = []clause{
 	{"ConsumedUnderAnotherClientOrKindIsNotFound", testConsumedOtherClientOrKind},
 	{"ExtendHashUnderAnotherGrantIsNotFound", testExtendHashUnderAnotherGrant},
 	{"EmptyUserRevokesNothing", testRevokeEmptyUser},
+	{"EmptyClientRevokesNothing", testRevokeEmptyClient},
 	{"WrittenValuesAreCopied", testWrittenValuesAreCopied},
 	{"ReturnedValuesAreCopies", testReturnedValuesAreCopies},
 }
@@ -148,6 +149,20 @@ func testRevokeEmptyUser(t *testing.T, e *env) {
 	assert.Zero(t, n)
 	for _, m := range cc.tokens() {
 		e.assertLive(t, m, "a grant without a user survives RevokeUser(\"\")")
+	}
+}
+
+// testRevokeEmptyClient: "The empty client ID ends nothing": no client
+// has it, and the grants without a client are the browser sessions
+// (provider.SessionClientID), which a RevokeClient with an ID left empty
+// by mistake must not end for every user.
+func testRevokeEmptyClient(t *testing.T, e *env) {
+	session := e.storedGrant(t, "", "user-1")
+	n, err := e.b.Tokens.RevokeClient(e.ctx, "")
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	for _, m := range session.tokens() {
+		e.assertLive(t, m, "a grant without a client survives RevokeClient(\"\")")
 	}
 }
 
