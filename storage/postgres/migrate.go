@@ -30,7 +30,11 @@ const VersionTable = "oauth2_schema_version"
 // pool). It is safe to run from several processes at once: tern holds a
 // PostgreSQL advisory lock while it reads and moves the version, so each
 // migration is applied once. Each migration runs in its own transaction.
-// Migrating an up-to-date schema does nothing.
+// Migrating an up-to-date schema does nothing, and so does migrating a
+// schema that a later release migrated further (an instance of the
+// previous release starting during a rolling deploy): each migration
+// only adds what the release before it does not read, so that release
+// works on it.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
@@ -56,6 +60,17 @@ func MigrateConn(ctx context.Context, conn *pgx.Conn) error {
 	if err := m.LoadMigrations(sub); err != nil {
 		return fmt.Errorf("postgres: migrate: load: %w", err)
 	}
+	// A schema ahead of this binary's migrations was migrated by a later
+	// release (a rolling deploy, or a rollback of one): leave it. tern
+	// would refuse it, and an instance that migrates at start-up could
+	// not start. Versions only grow, so no lock is needed to see it.
+	current, err := m.GetCurrentVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	if current > int32(len(m.Migrations)) { // #nosec G115 -- the number of embedded migration files
+		return nil
+	}
 	if err := m.Migrate(ctx); err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
@@ -64,7 +79,8 @@ func MigrateConn(ctx context.Context, conn *pgx.Conn) error {
 
 // SchemaVersion returns the schema version recorded by [Migrate] and the
 // version this package's migrations bring the schema to. The store works
-// when they are equal.
+// when they are equal, and during a rolling deploy on the schema of the
+// next release too (current above latest: see [Migrate]).
 func SchemaVersion(ctx context.Context, pool *pgxpool.Pool) (current, latest int32, err error) {
 	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
 	if err != nil {

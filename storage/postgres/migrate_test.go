@@ -97,3 +97,31 @@ func TestMigrate_ExistingClientsStartAtRevision1(t *testing.T) {
 	assert.Equal(t, "h", got.SecretHash)
 	assert.Equal(t, int64(2), got.Revision)
 }
+
+// During a rolling deploy an instance of the previous release starts (or
+// restarts) after a newer one migrated: the schema is ahead of the
+// migrations it knows. Migrations only add what the previous release does
+// not read, so it must start and work, not fail to migrate.
+func TestMigrate_SchemaNewerThanBinaryIsLeftAlone(t *testing.T) {
+	pool := newSchemaPool(t)
+	ctx := context.Background()
+	require.NoError(t, postgres.Migrate(ctx, pool))
+	_, latest, err := postgres.SchemaVersion(ctx, pool)
+	require.NoError(t, err)
+	// A later release's migration ran.
+	_, err = pool.Exec(ctx, `alter table oauth2_grants add column later text`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `update `+postgres.VersionTable+` set version = $1`, latest+1)
+	require.NoError(t, err)
+
+	require.NoError(t, postgres.Migrate(ctx, pool), "the previous release migrates at start-up")
+
+	current, _, err := postgres.SchemaVersion(ctx, pool)
+	require.NoError(t, err)
+	assert.Equal(t, latest+1, current, "the newer schema is left as it is")
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, `select count(*) from information_schema.columns where table_name = 'oauth2_grants' and column_name = 'later' and table_schema = current_schema()`).Scan(&n))
+	assert.Equal(t, 1, n, "nothing of the newer schema is dropped")
+	s := postgres.New(pool, postgres.Config{})
+	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", CreatedAt: time.Now()}))
+}
