@@ -3,14 +3,17 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/postgres"
 )
 
 // countRows returns the number of grants and of tokens stored.
@@ -129,4 +132,64 @@ func TestExtendToken_DoesNotDeadlockWithTheJanitor(t *testing.T) {
 	assert.True(t, err == nil || errors.Is(err, storage.ErrNotFound), "the extension: %v", err)
 	assert.NoError(t, <-revoked, "the revocation")
 	assert.NoError(t, <-cleaned, "the janitor")
+}
+
+// Each batch of the janitor reads about as many rows as it deletes,
+// through the indexes, not the whole of oauth2_grants or oauth2_tokens:
+// on a large store a table scan per batch of a thousand makes draining a
+// backlog quadratic, and every run of a janitor with nothing to do a
+// full read of both tables. pgx prepares its statements, so the server
+// may plan them for any parameters (a generic plan) or for the given
+// ones (a custom plan): both must use the indexes.
+func TestDeleteExpired_ScansIndexesNotTables(t *testing.T) {
+	pool := newSchemaPool(t)
+	ctx := context.Background()
+	require.NoError(t, postgres.Migrate(ctx, pool))
+	// 20000 grants: 1% expired, 1.4% revoked; two tokens each, the
+	// refresh tokens of a third consumed.
+	_, err := pool.Exec(ctx, `
+		insert into oauth2_grants (id, client_id, user_id, created_at, expires_at, revoked_at)
+		select 'g' || i, 'c' || (i % 20), 'u' || (i % 3000), now(),
+			now() + case when i % 100 = 0 then interval '-1 day' else interval '30 days' end,
+			case when i % 70 = 0 then now() end
+		from generate_series(1, 20000) i`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `
+		insert into oauth2_tokens (hash, grant_id, kind, issued_at, expires_at, consumed_at)
+		select sha256(('t' || i || '-' || k)::bytea), 'g' || i, k, now(),
+			now() + case when k = 1 then interval '-1 hour' else interval '30 days' end,
+			case when k = 2 and i % 3 = 0 then now() end
+		from generate_series(1, 20000) i, generate_series(1, 2) k`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `analyze`)
+	require.NoError(t, err)
+
+	conn, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	for name, sql := range postgres.JanitorSQL {
+		for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+			_, err := conn.Exec(ctx, `set plan_cache_mode = `+mode)
+			require.NoError(t, err)
+			_, err = conn.Exec(ctx, `deallocate all`)
+			require.NoError(t, err)
+			_, err = conn.Exec(ctx, `prepare janitor (timestamptz, bigint) as `+sql)
+			require.NoError(t, err)
+			var plan strings.Builder
+			rows, err := conn.Query(ctx, `explain execute janitor (now(), 1000)`, pgx.QueryExecModeSimpleProtocol)
+			require.NoError(t, err)
+			for rows.Next() {
+				var line string
+				require.NoError(t, rows.Scan(&line))
+				plan.WriteString(line + "\n")
+			}
+			require.NoError(t, rows.Err())
+			assert.NotContains(t, plan.String(), "Seq Scan", "%s, %s:\n%s", name, mode, plan.String())
+			// A hashed subplan reads every row it could match (every
+			// unexpired consumed token) to build its hash.
+			assert.NotContains(t, plan.String(), "hashed SubPlan", "%s, %s:\n%s", name, mode, plan.String())
+		}
+	}
+	_, err = conn.Exec(ctx, `deallocate all; reset plan_cache_mode`)
+	require.NoError(t, err)
 }

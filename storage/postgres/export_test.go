@@ -4,3 +4,11 @@ package postgres
 // transaction, as it does once a statement failed to serialize (see
 // Store.stricter), for tests of that path.
 func SetStrict(s *Store) { s.strict.Store(true) }
+
+// JanitorSQL are the statements of DeleteExpired, each with its
+// parameters: $1 now, $2 the batch's limit.
+var JanitorSQL = map[string]string{
+	"expired grants": deleteExpiredGrantsSQL,
+	"revoked grants": deleteRevokedGrantsSQL,
+	"tokens":         deleteTokensSQL,
+}
