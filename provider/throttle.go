@@ -521,9 +521,12 @@ const maxImmediateRetries = 4
 const maxPendingWait = 5 * time.Second
 
 // reserve reserves a failure under every key, or under none: it returns
-// the index of the key that refused (-1 when none did) with its wait. A
+// the index of a key that refused (-1 when none did) and the longest wait
+// of the keys, which is the Retry-After of the refusal: a client that
+// waits less is refused again, by the other key. A
 // [storage.BatchLimiter] does it in one call; any other limiter is asked
-// key by key.
+// key by key, and when one refuses, the keys after it, which it did not
+// reach, are asked how long they must wait.
 func (t *throttler) reserve(ctx context.Context, keys [2]storage.LimitKey) (refused int, wait time.Duration, err error) {
 	if t.batch != nil {
 		// A copy, so that only this path moves the keys to the heap.
@@ -534,6 +537,15 @@ func (t *throttler) reserve(ctx context.Context, keys [2]storage.LimitKey) (refu
 		wait, err := t.limiter.Reserve(ctx, k.Key, k.Rate)
 		if err != nil || wait > 0 {
 			t.refund(ctx, keys[:i])
+			if err == nil {
+				for _, later := range keys[i+1:] {
+					// The attempt is refused whatever this says; a
+					// failure here leaves the wait known so far.
+					if d, err := t.limiter.Throttled(ctx, later.Key, later.Rate); err == nil {
+						wait = max(wait, d)
+					}
+				}
+			}
 			return i, wait, err
 		}
 	}

@@ -61,8 +61,8 @@ func (c *callLimiter) Refund(ctx context.Context, key string, r storage.Rate) er
 }
 
 // batchLimiter is a callLimiter that is also a storage.BatchLimiter,
-// which it implements with the in-process limiter's Reserve and Refund
-// (recording only the batch call).
+// which it implements with the in-process limiter's Reserve, Throttled
+// and Refund (recording only the batch call).
 type batchLimiter struct{ *callLimiter }
 
 var _ storage.BatchLimiter = batchLimiter{}
@@ -75,7 +75,13 @@ func (b batchLimiter) ReserveAll(ctx context.Context, keys []storage.LimitKey) (
 			for _, k := range keys[:i] {
 				_ = b.l.Refund(ctx, k.Key, k.Rate)
 			}
-			return i, wait, err
+			refused := i
+			for j, k := range keys[i+1:] { // the longest wait is reported
+				if d, _ := b.l.Throttled(ctx, k.Key, k.Rate); d > wait {
+					refused, wait = i+1+j, d
+				}
+			}
+			return refused, wait, err
 		}
 	}
 	return -1, 0, nil
@@ -99,13 +105,16 @@ func TestThrottleUsesBatchLimiter(t *testing.T) {
 		name                    string
 		batch                   bool
 		success, failure, limit []string
+		// limitFirst: the calls of an attempt refused by its first key.
+		limitFirst []string
 	}{
 		{
-			name:    "batch",
-			batch:   true,
-			success: []string{"ReserveAll(2 keys)", "RefundAll(2 keys)"},
-			failure: []string{"ReserveAll(2 keys)", "Throttled", "Throttled"},
-			limit:   []string{"ReserveAll(2 keys)"},
+			name:       "batch",
+			batch:      true,
+			success:    []string{"ReserveAll(2 keys)", "RefundAll(2 keys)"},
+			failure:    []string{"ReserveAll(2 keys)", "Throttled", "Throttled"},
+			limit:      []string{"ReserveAll(2 keys)"},
+			limitFirst: []string{"ReserveAll(2 keys)"},
 		},
 		{
 			name:    "per key",
@@ -114,6 +123,9 @@ func TestThrottleUsesBatchLimiter(t *testing.T) {
 			// The per-IP key is reserved, then the user's refused, and
 			// the first refunded.
 			limit: []string{"Reserve", "Reserve", "Refund"},
+			// The per-IP key refused; the user's, which it did not
+			// reserve, is asked its wait for Retry-After.
+			limitFirst: []string{"Reserve", "Throttled"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,7 +162,7 @@ func TestThrottleUsesBatchLimiter(t *testing.T) {
 			}
 			calls.take()
 			assertThrottled(t, e.do(req{form: password("username", "d", "password", "x"), basic: conf}), "10")
-			assert.Equal(t, tc.limit[:1], calls.take(), "refused by the first key")
+			assert.Equal(t, tc.limitFirst, calls.take(), "refused by the first key")
 
 			// The user is not locked out from another address.
 			assertToken(t, e.do(req{form: password(), basic: conf, remoteAddr: "198.51.100.7:4000"}))

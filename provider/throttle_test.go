@@ -524,3 +524,45 @@ func TestThrottleFailureOfAGoneClientIsReported(t *testing.T) {
 	// And counted: the next attempt, from a client that stays, waits.
 	assertThrottled(t, e.do(req{form: password(), basic: conf}), "60")
 }
+
+// TestThrottleRetryAfterIsTheLongestWait: when both keys of an attempt
+// must wait (the IP has failed as often as its budget allows, and so has
+// the username from it), Retry-After is the longer wait, not that of the
+// key the limiter happened to refuse first: a client that waits as told
+// must not be refused again (RetryAfter: how long a request "must wait
+// before it is tried again").
+func TestThrottleRetryAfterIsTheLongestWait(t *testing.T) {
+	check := func(t *testing.T, e *env) {
+		for range provider.DefaultUserRate.Burst {
+			assertError(t, e.do(req{form: wrongPassword(), basic: conf}), 400, "invalid_grant")
+		}
+		w := e.do(req{form: password(), basic: conf})
+		assert.Equal(t, http.StatusTooManyRequests, w.Code, "body: %s", w.Body.String())
+		ra, err := strconv.Atoi(w.Header().Get("Retry-After"))
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, ra, 59, "the per-(username, IP) key waits a minute; the per-IP key only 10 s")
+	}
+	ipRate := storage.Rate{Burst: provider.DefaultUserRate.Burst, Every: 10 * time.Second}
+	t.Run("memory limiter", func(t *testing.T) {
+		e := newEnv(t, func(c *provider.Config) { c.IPRate = ipRate })
+		check(t, e)
+		// Waiting as told is enough.
+		e.clock.Advance(provider.DefaultUserRate.Every)
+		assertToken(t, e.do(req{form: password(), basic: conf}))
+	})
+	t.Run("Redis limiter", func(t *testing.T) {
+		opts, prefix := redisLimiterTarget(t)
+		client := goredis.NewClient(opts)
+		t.Cleanup(func() {
+			keys, _ := client.Keys(context.Background(), "rate:"+prefix+"*").Result()
+			if len(keys) > 0 {
+				_ = client.Del(context.Background(), keys...).Err()
+			}
+			_ = client.Close()
+		})
+		check(t, newEnv(t, func(c *provider.Config) {
+			c.IPRate = ipRate
+			c.Limiter = redisstore.NewLimiter(client, prefix)
+		}))
+	})
+}

@@ -67,10 +67,12 @@ type LimitKey struct {
 type BatchLimiter interface {
 	// ReserveAll is Reserve of every key, as one call: one round trip on
 	// a networked limiter. When every key was reserved it returns
-	// refused = -1. Otherwise refused is the index in keys of a key that
-	// must wait and retryAfter is its wait (> 0), and ReserveAll leaves
-	// no failure counted under any key: what it reserved under the
-	// others is refunded before it returns. An error is an outage (or an
+	// refused = -1. Otherwise refused is the index in keys of the key
+	// that must wait longest and retryAfter is its wait (> 0): how long
+	// the attempt must wait before every key lets it through, which the
+	// provider sends as Retry-After. ReserveAll then leaves no failure
+	// counted under any key: what it reserved under the others is
+	// refunded before it returns. An error is an outage (or an
 	// invalid Rate, or a cancelled ctx); failures may or may not have
 	// been counted.
 	ReserveAll(ctx context.Context, keys []LimitKey) (refused int, retryAfter time.Duration, err error)

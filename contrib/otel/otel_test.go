@@ -101,9 +101,10 @@ func TestThrottledRequests(t *testing.T) {
 	assert.EqualValues(t, 2, e.counterValue(t, "oauth2.security_events", oauthotel.AttrEvent.String(string(provider.EventClientAuthFailed))))
 	assert.NotZero(t, e.histogramCount(t, "oauth2.storage.duration", oauthotel.AttrOperation.String("Reserve")))
 	// Each attempt reserves a failure under two keys, (client ID, IP)
-	// then IP; the third finds the first key throttled and stops there.
-	// After each failure the waits are read back: the second failure
-	// throttles the first key.
+	// then IP; the third finds the first key throttled and stops there,
+	// asking the second only its wait (for Retry-After). After each
+	// failure the waits are read back: the second failure throttles the
+	// first key.
 	spanAttrs := func(name string) []string {
 		var out []string
 		for _, sp := range e.spansNamed(name) {
@@ -112,7 +113,7 @@ func TestThrottledRequests(t *testing.T) {
 		return out
 	}
 	assert.Equal(t, []string{"false", "false", "false", "false", "true"}, spanAttrs("oauth2.storage Reserve"))
-	assert.Equal(t, []string{"false", "false", "true", "false"}, spanAttrs("oauth2.storage Throttled"))
+	assert.Equal(t, []string{"false", "false", "true", "false", "false"}, spanAttrs("oauth2.storage Throttled"))
 }
 
 func TestPolicyValidation(t *testing.T) {

@@ -27,8 +27,8 @@
 // A backend that is a [storage.BatchLimiter] runs its tests too (they are
 // skipped for one that is not): ReserveAll is Reserve of every key when
 // all are free, and when one must wait it reports that key and its wait
-// and leaves nothing counted under any key; RefundAll is Refund of every
-// key.
+// (when several must, the one that must wait longest) and leaves nothing
+// counted under any key; RefundAll is Refund of every key.
 package limitertest
 
 import (
@@ -129,6 +129,7 @@ func Run(t *testing.T, newLimiter func(t *testing.T, now func() time.Time) stora
 		{"ConcurrentReservesNeverExceedBurst", testConcurrentReserves},
 		{"Batch/ReserveAllCountsEveryKeyOnce", testReserveAll},
 		{"Batch/ReserveAllRefusedCountsNothing", testReserveAllRefused},
+		{"Batch/ReserveAllReportsTheLongestWait", testReserveAllLongestWait},
 		{"Batch/RefundAllTakesBackOneFailurePerKey", testRefundAll},
 		{"Batch/ConcurrentReserveAllsNeverExceedBurst", testConcurrentReserveAlls},
 	}
@@ -515,6 +516,30 @@ func testReserveAllRefused(s *suite) {
 	s.near(want, s.throttled("full", tight), "nor a failure added under the key that must wait")
 	s.clk.advance(s.throttled("full", tight))
 	assert.Equal(s.t, 1, s.reserved("full", tight), "once the wait is over, one reservation fits again")
+}
+
+// testReserveAllLongestWait: when several keys must wait, ReserveAll
+// reports the one that must wait longest, whatever its place, so that an
+// attempt that waits as long as it is told is not refused again by
+// another of its keys.
+func testReserveAllLongestWait(s *suite) {
+	b := s.batch()
+	shorter := storage.Rate{Burst: 1, Every: minute}
+	longer := storage.Rate{Burst: 1, Every: 3 * minute}
+	require.Zero(s.t, s.reserve("short", shorter))
+	require.Zero(s.t, s.reserve("long", longer))
+	want := s.throttled("long", longer)
+	require.Greater(s.t, want, s.throttled("short", shorter))
+	for i, keys := range [][]storage.LimitKey{
+		{{Key: "short", Rate: shorter}, {Key: "long", Rate: longer}},
+		{{Key: "long", Rate: longer}, {Key: "short", Rate: shorter}},
+	} {
+		refused, wait := s.reserveAll(b, keys...)
+		if !assert.Equal(s.t, "long", keys[max(refused, 0)].Key, "case %d: the key that must wait longest is reported", i) {
+			continue
+		}
+		s.near(want, wait, "case %d: with its wait", i)
+	}
 }
 
 func testRefundAll(s *suite) {

@@ -299,8 +299,10 @@ func (l *Limiter) ReserveAll(ctx context.Context, keys []storage.LimitKey) (refu
 			}
 		case res.ok:
 			undo = append(undo, refundScript.call(1, l.refundArgs(keys[i].Key, rates[i])))
-		case refused < 0:
-			refused, retryAfter = i, reserveWait(res, rates[i])
+		default: // refused: report the longest wait
+			if w := reserveWait(res, rates[i]); refused < 0 || w > retryAfter {
+				refused, retryAfter = i, w
+			}
 		}
 	}
 	if perr == nil && refused < 0 {
