@@ -426,6 +426,15 @@ func newGoOAuth2(tb testing.TB, sha bool) *lib {
 	tb.Helper()
 	m := manage.NewDefaultManager()
 	m.MustTokenStorage(store.NewMemoryTokenStore())
+	// The lifetimes ours and fosite use (go-oauth2's defaults are 2 h
+	// and 7 days, and a refresh keeps the old refresh token's expiry);
+	// rotation as go-oauth2 ships it: the old access and refresh tokens
+	// removed.
+	m.SetPasswordTokenCfg(&manage.Config{AccessTokenExp: time.Hour, RefreshTokenExp: 30 * 24 * time.Hour, IsGenerateRefresh: true})
+	m.SetRefreshTokenCfg(&manage.RefreshingConfig{
+		AccessTokenExp: time.Hour, RefreshTokenExp: 30 * 24 * time.Hour, IsResetRefreshTime: true,
+		IsGenerateRefresh: true, IsRemoveAccess: true, IsRemoveRefreshing: true,
+	})
 	cs := store.NewClientStore()
 	secret := newSecret(tb)
 	base := &models.Client{ID: clientID, Secret: secret}

@@ -97,3 +97,31 @@ func TestSetups_KeepTheSecretAsNamed(t *testing.T) {
 		})
 	}
 }
+
+// TestSetups_IssueTokensOfTheSameLifetime proves that every set-up issues
+// access tokens of one hour, from the password grant and from a refresh,
+// so that none stores shorter- or longer-lived tokens than another (the
+// refresh tokens' 30 days are in each set-up's configuration, which no
+// response shows).
+func TestSetups_IssueTokensOfTheSameLifetime(t *testing.T) {
+	expiresIn := func(t *testing.T, l *lib, body string) (refresh string) {
+		t.Helper()
+		w := new(recorder)
+		l.token.ServeHTTP(w, tokenRequest(l, body))
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		var resp struct {
+			ExpiresIn    float64 `json:"expires_in"`
+			RefreshToken string  `json:"refresh_token"`
+		}
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &resp))
+		assert.InDelta(t, 3600, resp.ExpiresIn, 5, "an access token of one hour: %s", w.Body.String())
+		return resp.RefreshToken
+	}
+	for _, lb := range libs {
+		t.Run(lb.name, func(t *testing.T) {
+			l := lb.new(t)
+			rt := expiresIn(t, l, passwordRq)
+			expiresIn(t, l, "grant_type=refresh_token&refresh_token="+rt)
+		})
+	}
+}
