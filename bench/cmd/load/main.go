@@ -418,9 +418,16 @@ func phase(newOp func(context.Context, int) (func(context.Context) error, error)
 	return result{
 		n:    len(all),
 		rate: float64(len(all)) / elapsed.Seconds(),
-		p50:  all[len(all)*50/100],
-		p99:  all[min(len(all)-1, len(all)*99/100)],
+		p50:  percentile(all, 50),
+		p99:  percentile(all, 99),
 	}, nil
+}
+
+// percentile returns the p-th percentile (0 < p ≤ 100) of sorted, which
+// is not empty, by the nearest-rank method: the ⌈p/100·n⌉-th smallest,
+// the least value at least p % of the latencies do not exceed.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	return sorted[max(0, (len(sorted)*p+99)/100-1)]
 }
 
 func round(d time.Duration) string {

@@ -91,3 +91,34 @@ func TestDescribeStoreHidesThePassword(t *testing.T) {
 	assert.Contains(t, got, "db.internal:5432")
 	assert.NotContains(t, describeStore("redis://:hunter2@cache:6379/0"), "hunter2")
 }
+
+// The percentiles are those of the nearest-rank method: the smallest
+// latency that at least p % of the requests did not exceed.
+func TestPercentileOfKnownData(t *testing.T) {
+	ms := func(n int) []time.Duration {
+		out := make([]time.Duration, n)
+		for i := range out {
+			out[i] = time.Duration(i+1) * time.Millisecond
+		}
+		return out
+	}
+	for _, c := range []struct {
+		n, p int
+		want time.Duration
+	}{
+		{1, 50, 1 * time.Millisecond},
+		{1, 99, 1 * time.Millisecond},
+		{2, 50, 1 * time.Millisecond},
+		{2, 99, 2 * time.Millisecond},
+		{3, 50, 2 * time.Millisecond},
+		{100, 50, 50 * time.Millisecond},
+		{100, 99, 99 * time.Millisecond}, // not the slowest of 100
+		{101, 50, 51 * time.Millisecond},
+		{101, 99, 100 * time.Millisecond},
+		{200, 99, 198 * time.Millisecond},
+		{1000, 99, 990 * time.Millisecond},
+		{5000, 50, 2500 * time.Millisecond},
+	} {
+		assert.Equal(t, c.want, percentile(ms(c.n), c.p), "p%d of 1..%d ms", c.p, c.n)
+	}
+}
