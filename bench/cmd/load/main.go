@@ -94,6 +94,9 @@ func run(o options) error {
 	c := &http.Client{
 		Transport: &http.Transport{MaxIdleConnsPerHost: maxC, MaxConnsPerHost: maxC, Proxy: nil},
 		Timeout:   10 * time.Second,
+		// A redirect is answered as it is, an unexpected status that
+		// fails the run: following it could send the load off loopback.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	l := &loader{c: c, base: base}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,4 +122,21 @@ func TestPercentileOfKnownData(t *testing.T) {
 	} {
 		assert.Equal(t, c.want, percentile(ms(c.n), c.p), "p%d of 1..%d ms", c.p, c.n)
 	}
+}
+
+// Load goes to the loopback address it was given and nowhere else: a
+// redirect is an unexpected status that fails the run, not a request to
+// wherever it points (which need not be loopback).
+func TestRunFollowsNoRedirect(t *testing.T) {
+	var elsewhere atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { elsewhere.Add(1) }))
+	t.Cleanup(other.Close)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(srv.Close)
+	err := run(options{url: srv.URL, store: "memory", levels: "1", phases: "password",
+		duration: 300 * time.Millisecond, count: 5})
+	require.Error(t, err)
+	assert.Zero(t, elsewhere.Load(), "requests sent where the redirect pointed")
 }
