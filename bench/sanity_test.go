@@ -99,7 +99,8 @@ func TestSetups_KeepTheSecretAsNamed(t *testing.T) {
 }
 
 // TestSetups_IssueTokensOfTheSameLifetime proves that every set-up issues
-// access tokens of one hour, from the password grant and from a refresh,
+// bearer access tokens of one hour for the scope "read", from the password
+// grant and from a refresh,
 // so that none stores shorter- or longer-lived tokens than another (the
 // refresh tokens' 30 days are in each set-up's configuration, which no
 // response shows).
@@ -112,9 +113,13 @@ func TestSetups_IssueTokensOfTheSameLifetime(t *testing.T) {
 		var resp struct {
 			ExpiresIn    float64 `json:"expires_in"`
 			RefreshToken string  `json:"refresh_token"`
+			Scope        string  `json:"scope"`
+			TokenType    string  `json:"token_type"`
 		}
 		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &resp))
 		assert.InDelta(t, 3600, resp.ExpiresIn, 5, "an access token of one hour: %s", w.Body.String())
+		assert.Equal(t, scope, resp.Scope, "the scope granted is the one asked for")
+		assert.True(t, strings.EqualFold(resp.TokenType, "bearer"), "a bearer token: %s", w.Body.String())
 		return resp.RefreshToken
 	}
 	for _, lb := range libs {
