@@ -53,6 +53,11 @@ func TestSetups_IssueRefreshAndValidate(t *testing.T) {
 			require.NoError(t, err)
 			assert.NotEqual(t, tr.RefreshToken, next.RefreshToken, "refresh rotates the refresh token")
 			assert.True(t, l.validate(new(statusWriter), bearerRequest(next.AccessToken)), "refreshed access token validates")
+			// The peers revoke the access token a refresh replaces; ours
+			// keeps it until it expires (docs/benchmarks.md, "A fair
+			// reading", says so).
+			assert.Equal(t, strings.HasPrefix(lb.name, "ours"), l.validate(new(statusWriter), bearerRequest(tr.AccessToken)),
+				"the replaced access token is still valid in ours only")
 			_, err = grant(l, "grant_type=refresh_token&refresh_token="+tr.RefreshToken)
 			assert.Error(t, err, "a rotated-away refresh token is refused")
 
