@@ -8,7 +8,7 @@
 #
 # The default is one refresh exchange (BenchmarkExchangeToken in
 # storage/redis). It starts a throwaway redis-server under callgrind on port
-# 6390 (nothing is saved), runs the benchmark against it a fixed number of
+# 6390 (CALLGRIND_REDIS_PORT; nothing is saved), runs the benchmark against it a fixed number of
 # times, and prints the server's instructions per iteration, which include
 # the untimed set-up (a new grant every 16 exchanges) and reading and
 # answering each command. Needs valgrind and redis-server.
@@ -16,15 +16,24 @@ set -euo pipefail
 
 bench=${1:-'ExchangeToken/Single/ExchangeToken'}
 n=${2:-320}
-port=6390
+port=${CALLGRIND_REDIS_PORT:-6390}
 root=$(cd "$(dirname "$0")/.." && pwd)
+# A server already on the port is someone else's: measuring it would count
+# nothing (it is not under callgrind) and shutting it down would lose its
+# data.
+if redis-cli -p "$port" ping >/dev/null 2>&1; then
+	echo "redis-callgrind.sh: port $port is in use; set CALLGRIND_REDIS_PORT to a free one" >&2
+	exit 1
+fi
 work=$(mktemp -d)
-trap 'redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true; sleep 2; rm -rf "$work"' EXIT
+started=
+trap 'if [ -n "$started" ]; then redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true; sleep 2; fi; rm -rf "$work"' EXIT
 
 (cd "$root/storage/redis" && go test -c -o "$work/redis.test" .)
 
 valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p.out" \
-	redis-server --port "$port" --save '' --appendonly no >"$work/valgrind.log" 2>&1 &
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >"$work/valgrind.log" 2>&1 &
+started=1
 for _ in $(seq 60); do
 	redis-cli -p "$port" ping >/dev/null 2>&1 && break
 	sleep 0.5
