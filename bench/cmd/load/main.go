@@ -214,26 +214,44 @@ func startQuickstart(repo, store string) (stop func(), base string, err error) {
 		_ = os.RemoveAll(dir)
 	}
 	base = "http://" + addr
-	deadline := time.Now().Add(60 * time.Second)
+	switch err := waitReady(base, done, 60*time.Second); {
+	case errors.Is(err, errExited):
+		showLog()
+		_ = os.RemoveAll(dir)
+		return nil, "", err
+	case err != nil:
+		showLog()
+		stop()
+		return nil, "", err
+	}
+	return stop, base, nil
+}
+
+// errExited is waitReady's error when the server exited first.
+var errExited = errors.New("the quickstart exited before it answered")
+
+// waitReady polls base until it answers 200, done is closed (the server
+// exited) or timeout passes.
+func waitReady(base string, done <-chan struct{}, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	// Each probe is bounded too: a server that accepts and never
+	// answers must not hold the run.
+	c := &http.Client{Timeout: min(timeout, 2*time.Second)}
 	for {
-		resp, err := http.Get(base + "/")
+		resp, err := c.Get(base + "/")
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return stop, base, nil
+				return nil
 			}
 		}
 		select {
 		case <-done:
-			showLog()
-			_ = os.RemoveAll(dir)
-			return nil, "", errors.New("the quickstart exited before it answered")
+			return errExited
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			showLog()
-			stop()
-			return nil, "", errors.New("the quickstart did not answer within 60s")
+			return fmt.Errorf("the quickstart did not answer within %s", timeout)
 		}
 	}
 }

@@ -140,3 +140,29 @@ func TestRunFollowsNoRedirect(t *testing.T) {
 	require.Error(t, err)
 	assert.Zero(t, elsewhere.Load(), "requests sent where the redirect pointed")
 }
+
+// Waiting for the quickstart is bounded even when it accepts
+// connections and never answers.
+func TestWaitReadyIsBounded(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	ret := make(chan error, 1)
+	go func() { ret <- waitReady(srv.URL, nil, 300*time.Millisecond) }()
+	select {
+	case err := <-ret:
+		assert.Error(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("waitReady still waits for a server that never answers")
+	}
+}
+
+func TestWaitReady(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(srv.Close)
+	assert.NoError(t, waitReady(srv.URL, nil, time.Second))
+	done := make(chan struct{})
+	close(done)
+	assert.ErrorIs(t, waitReady("http://127.0.0.1:1", done, time.Minute), errExited)
+}
