@@ -54,6 +54,14 @@ const limiterNoise = time.Microsecond
 // not recorded. The wait they report is the time until one more failure
 // fits in the first b cells: the time until the bucket is full (TAT minus
 // now) less (b-1)*e.
+//
+// go-redis sends a command again when its connection fails before the
+// reply arrives (Options.MaxRetries, 3 by default), and a script that ran
+// before the connection failed runs twice: a Reserve or Fail then counts
+// its failure twice and a Refund gives two back (never more than a full
+// bucket). The error is at most one failure per lost reply, in either
+// direction, which throttling tolerates; a client with MaxRetries -1
+// sends nothing twice, and answers such a call with an error (503).
 type Limiter struct {
 	client goredis.UniversalClient
 	prefix string
