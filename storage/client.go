@@ -18,8 +18,10 @@ const (
 type Client struct {
 	// ID is the client identifier, unique in the store. Required.
 	ID string
-	// SecretHash is the client secret in the stored form made by
-	// [HashSecret]. Empty for a public client.
+	// SecretHash is the client secret in a stored form: made by
+	// [NewClientSecret] (or [HashGeneratedSecret]) for a generated
+	// secret, by [HashSecret] for one a person chose; never the secret
+	// itself, which never verifies. Empty for a public client.
 	SecretHash string
 	// GrantTypes lists the grant types the client may use (GrantPassword,
 	// ...). A grant type not listed is refused with unauthorized_client.

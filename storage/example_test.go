@@ -1,0 +1,76 @@
+package storage_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"strings"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
+)
+
+// Registering a confidential client: generate its secret, store only the
+// hash, and hand the secret to the client's operator once (here it is
+// not printed: a secret belongs in no log).
+func ExampleNewClientSecret() {
+	ctx := context.Background()
+	store := memory.New(memory.Config{})
+
+	secret, hash, err := storage.NewClientSecret()
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = store.CreateClient(ctx, &storage.Client{
+		ID:         "billing-service",
+		SecretHash: hash, // never the secret itself
+		GrantTypes: []string{storage.GrantClientCredentials},
+		Scopes:     []string{"invoices:read"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	c, err := store.GetClient(ctx, "billing-service")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("secret length:", len(secret))
+	fmt.Println("generated (fast hash, not throttled):", storage.IsGeneratedSecretHash(c.SecretHash))
+	fmt.Println("right secret:", c.VerifySecret(secret))
+	fmt.Println("wrong secret:", c.VerifySecret("guess"))
+	// Output:
+	// secret length: 43
+	// generated (fast hash, not throttled): true
+	// right secret: true
+	// wrong secret: false
+}
+
+// A secret a person chose can be guessed, so it is stored with the slow
+// argon2id hash; the provider throttles failed attempts at it.
+func ExampleHashSecret() {
+	hash, err := storage.HashSecret("correct horse battery staple")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(strings.HasPrefix(hash, "$argon2id$"), storage.IsGeneratedSecretHash(hash))
+	fmt.Println(storage.VerifySecret(hash, "correct horse battery staple"))
+	fmt.Println(storage.VerifySecret(hash, "Correct horse battery staple"))
+	// Output:
+	// true false
+	// true
+	// false
+}
+
+// VerifySecret reads every stored form the package makes; one it cannot
+// read never matches.
+func ExampleVerifySecret() {
+	generated := storage.HashGeneratedSecret("k3vJ8yq0bX1m2n4p6r8t0v2x4z6b8d0f2h4j6l8n0p2")
+	fmt.Println(storage.VerifySecret(generated, "k3vJ8yq0bX1m2n4p6r8t0v2x4z6b8d0f2h4j6l8n0p2"))
+	fmt.Println(storage.VerifySecret("plain-text-secret", "plain-text-secret"))
+	fmt.Println(storage.VerifySecret("", ""))
+	// Output:
+	// true
+	// false
+	// false
+}
