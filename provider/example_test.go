@@ -3,6 +3,7 @@ package provider_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -45,18 +46,17 @@ func Example() {
 	}
 
 	p, err := provider.New(provider.Config{
-		Clients:           store,
-		Tokens:            store,
-		Users:             &users,
-		Scopes:            []string{"read", "write"},
-		AllowInsecureHTTP: true, // httptest serves plain HTTP on loopback
+		Clients: store,
+		Tokens:  store,
+		Users:   &users,
+		Scopes:  []string{"read", "write"},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/oauth2/token", p.TokenHandler())
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewTLSServer(mux) // the provider refuses plain HTTP by default
 	defer srv.Close()
 
 	form := url.Values{
@@ -71,7 +71,7 @@ func Example() {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape("demo-client"), url.QueryEscape(secret))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := srv.Client().Do(req) // trusts the test server's certificate
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -165,4 +165,197 @@ func ExampleProvider_AuthorizeHandler() {
 	// Output:
 	// 302 /login
 	// true
+}
+
+// exampleStore is a memory store with the confidential client "backend"
+// (client_credentials, scope "jobs") whose secret it returns, and the
+// public client "cli" (password grant, scopes "read" and "write").
+func exampleStore() (store *memory.Store, backendSecret string) {
+	ctx := context.Background()
+	store = memory.New(memory.Config{})
+	secret, hash, err := storage.NewClientSecret()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, c := range []*storage.Client{
+		{ID: "backend", SecretHash: hash, GrantTypes: []string{storage.GrantClientCredentials}, Scopes: []string{"jobs"}},
+		{ID: "cli", Public: true, GrantTypes: []string{storage.GrantPassword}, Scopes: []string{"read", "write"}},
+	} {
+		if err := store.CreateClient(ctx, c); err != nil {
+			log.Fatal(err)
+		}
+	}
+	return store, secret
+}
+
+// exampleToken asks h, the token endpoint, for a token with form and the
+// client credentials id and secret (none when secret is empty), over an
+// https URL, which httptest.NewRequest marks as arriving over TLS.
+func exampleToken(h http.Handler, form url.Values, id, secret string) (status int, accessToken string) {
+	r := httptest.NewRequest(http.MethodPost, "https://auth.example/oauth2/token", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if secret != "" {
+		r.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.Unmarshal(w.Body.Bytes(), &tok)
+	return w.Code, tok.AccessToken
+}
+
+// New needs only the two stores; every other Config field has a safe
+// default (HTTPS only, throttling on, one-hour access tokens). Routes
+// gives each endpoint with its path, for the app's root mux.
+func ExampleNew() {
+	store := memory.New(memory.Config{})
+	p, err := provider.New(provider.Config{
+		Clients: store,
+		Tokens:  store,
+		Issuer:  "https://auth.example", // for the metadata document (RFC 8414)
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	for _, rt := range p.Routes(provider.RoutePaths{}) {
+		mux.Handle(rt.Path, rt.Handler)
+		fmt.Println(rt.Path)
+	}
+	// Output:
+	// /oauth2/token
+	// /oauth2/revoke
+	// /oauth2/introspect
+	// /.well-known/oauth-authorization-server
+}
+
+// With an issuer that has a path, Routes puts the endpoints under it and
+// the metadata where RFC 8414 §3 looks for it; the metadata document
+// advertises the same paths.
+func ExampleProvider_Routes() {
+	store := memory.New(memory.Config{})
+	p, err := provider.New(provider.Config{Clients: store, Tokens: store, Issuer: "https://example.com/auth"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	for _, rt := range p.Routes(provider.RoutePaths{Introspect: provider.EndpointNotServed}) {
+		mux.Handle(rt.Path, rt.Handler)
+		fmt.Println(rt.Path)
+	}
+
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "https://example.com/.well-known/oauth-authorization-server/auth", nil))
+	var meta struct {
+		Issuer        string `json:"issuer"`
+		TokenEndpoint string `json:"token_endpoint"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &meta); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(w.Code, meta.Issuer, meta.TokenEndpoint)
+	// Output:
+	// /auth/oauth2/token
+	// /auth/oauth2/revoke
+	// /.well-known/oauth-authorization-server/auth
+	// 200 https://example.com/auth https://example.com/auth/oauth2/token
+}
+
+// A resource server that does not use package policy validates the
+// token itself: ErrInvalidToken is the client's fault (401), any other
+// error an outage (503).
+func ExampleProvider_ValidateAccessToken() {
+	store, secret := exampleStore()
+	p, err := provider.New(provider.Config{Clients: store, Tokens: store})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cc := url.Values{"grant_type": {"client_credentials"}, "scope": {"jobs"}}
+	_, access := exampleToken(p.TokenHandler(), cc, "backend", secret)
+
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		ti, err := p.ValidateAccessToken(r, raw)
+		switch {
+		case errors.Is(err, provider.ErrInvalidToken):
+			w.Header().Set("WWW-Authenticate", p.BearerChallenge("invalid_token", ""))
+			http.Error(w, "invalid token", http.StatusUnauthorized)
+		case err != nil:
+			http.Error(w, "try again later", http.StatusServiceUnavailable)
+		default:
+			fmt.Fprintf(w, "client %s, scopes %v", ti.Grant.ClientID, ti.EffectiveScopes()) // not Grant.Scopes: a token may carry fewer
+		}
+	})
+	for _, tok := range []string{access, "oat_forged"} {
+		r := httptest.NewRequest(http.MethodGet, "https://api.example/jobs", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		w := httptest.NewRecorder()
+		api.ServeHTTP(w, r)
+		fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// 200 client backend, scopes [jobs]
+	// 401 invalid token
+}
+
+// DisableClient stops a compromised client at once: its tokens stop
+// working and it gets no new ones.
+func ExampleProvider_DisableClient() {
+	store, secret := exampleStore()
+	p, err := provider.New(provider.Config{Clients: store, Tokens: store})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cc := url.Values{"grant_type": {"client_credentials"}}
+	_, access := exampleToken(p.TokenHandler(), cc, "backend", secret)
+
+	n, err := p.DisableClient(context.Background(), "backend")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("grants revoked:", n)
+
+	r := httptest.NewRequest(http.MethodGet, "https://api.example/jobs", nil)
+	_, err = p.ValidateAccessToken(r, access)
+	fmt.Println("old token:", err)
+	status, _ := exampleToken(p.TokenHandler(), cc, "backend", secret)
+	fmt.Println("new token request:", status)
+	// Output:
+	// grants revoked: 1
+	// old token: provider: invalid token
+	// new token request: 401
+}
+
+// The Events hook receives security events, here a failed and then a
+// successful password. A hook must be quick and safe for concurrent use;
+// provider.LogEvents keeps the default log when a hook does more.
+func ExampleConfig_events() {
+	store, _ := exampleStore()
+	var users authcheck.Static
+	if err := users.Add("johndoe", "foobar42", "user-1"); err != nil {
+		log.Fatal(err)
+	}
+	p, err := provider.New(provider.Config{
+		Clients: store,
+		Tokens:  store,
+		Users:   &users,
+		Events: func(_ context.Context, e provider.Event) {
+			fmt.Printf("%s %s client=%s user=%s reason=%q\n", e.Type, e.Level(), e.ClientID, e.UserID, e.Reason)
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, pw := range []string{"guess", "foobar42"} {
+		form := url.Values{"grant_type": {"password"}, "client_id": {"cli"}, "username": {"johndoe"}, "password": {pw}}
+		status, _ := exampleToken(p.TokenHandler(), form, "cli", "")
+		fmt.Println(status)
+	}
+	// Output:
+	// user_auth_failed WARN client=cli user= reason="invalid username or password"
+	// 400
+	// token_issued INFO client=cli user=user-1 reason=""
+	// 200
 }
