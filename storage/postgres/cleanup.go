@@ -30,6 +30,7 @@ const (
 			where g.revoked_at is not null and c.held is null
 			order by g.revoked_at
 			limit $2 for update of g skip locked))`
+	// #nosec G101 -- a statement, not a credential
 	deleteTokensSQL = `delete from oauth2_tokens where hash = any(array(
 			select hash from oauth2_tokens
 			where expires_at <= $1

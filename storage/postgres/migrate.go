@@ -68,7 +68,8 @@ func MigrateConn(ctx context.Context, conn *pgx.Conn) error {
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
-	if current > int32(len(m.Migrations)) { // #nosec G115 -- the number of embedded migration files
+	embedded := int32(len(m.Migrations)) // #nosec G115 -- the number of embedded migration files
+	if current > embedded {
 		return nil
 	}
 	if err := m.Migrate(ctx); err != nil {
