@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -143,13 +144,7 @@ func testConsumedReuseAfterRevokeUserClient(t *testing.T, e *env) {
 // testRevokeEmptyUser: "The empty user ID (client_credentials grants)
 // ends nothing."
 func testRevokeEmptyUser(t *testing.T, e *env) {
-	cc := e.storedGrant(t, "client-a", "")
-	n, err := e.b.Tokens.RevokeUser(e.ctx, "")
-	require.NoError(t, err)
-	assert.Zero(t, n)
-	for _, m := range cc.tokens() {
-		e.assertLive(t, m, "a grant without a user survives RevokeUser(\"\")")
-	}
+	e.assertEmptyIDRevokesNothing(t, e.storedGrant(t, "client-a", ""), "RevokeUser", e.b.Tokens.RevokeUser)
 }
 
 // testRevokeEmptyClient: "The empty client ID ends nothing": no client
@@ -157,12 +152,19 @@ func testRevokeEmptyUser(t *testing.T, e *env) {
 // (provider.SessionClientID), which a RevokeClient with an ID left empty
 // by mistake must not end for every user.
 func testRevokeEmptyClient(t *testing.T, e *env) {
-	session := e.storedGrant(t, "", "user-1")
-	n, err := e.b.Tokens.RevokeClient(e.ctx, "")
+	e.assertEmptyIDRevokesNothing(t, e.storedGrant(t, "", "user-1"), "RevokeClient", e.b.Tokens.RevokeClient)
+}
+
+// assertEmptyIDRevokesNothing checks that revoke (RevokeUser or
+// RevokeClient, named name) of the empty ID ends nothing, f's tokens
+// included.
+func (e *env) assertEmptyIDRevokesNothing(t *testing.T, f fixture, name string, revoke func(context.Context, string) (int, error)) {
+	t.Helper()
+	n, err := revoke(e.ctx, "")
 	require.NoError(t, err)
 	assert.Zero(t, n)
-	for _, m := range session.tokens() {
-		e.assertLive(t, m, "a grant without a client survives RevokeClient(\"\")")
+	for _, m := range f.tokens() {
+		e.assertLive(t, m, "a grant without that ID survives "+name+`("")`)
 	}
 }
 
