@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -215,6 +216,18 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Tokens == nil {
 		errs = append(errs, errors.New("missing Config.Tokens"))
 	}
+	// A nil pointer (or nil func) in an interface field is not a nil
+	// interface: it passes the checks above and the nil checks that pick
+	// a default, then panics at the first request that uses it (a
+	// Limiter only with throttling on).
+	for _, f := range []struct {
+		name string
+		v    any
+	}{{"Clients", cfg.Clients}, {"Tokens", cfg.Tokens}, {"Users", cfg.Users}, {"Limiter", cfg.Limiter}} {
+		if nilInInterface(f.v) && (f.name != "Limiter" || !cfg.DisableThrottling) {
+			errs = append(errs, fmt.Errorf("nil %T in Config.%s: leave the field nil, or set a value", f.v, f.name))
+		}
+	}
 	if cfg.AccessTokenTTL < 0 || (cfg.AccessTokenTTL > 0 && cfg.AccessTokenTTL < time.Second) {
 		errs = append(errs, errors.New("negative or sub-second AccessTokenTTL"))
 	}
@@ -297,6 +310,19 @@ func New(cfg Config) (*Provider, error) {
 		}
 	}
 	return p, nil
+}
+
+// nilInInterface reports whether v, a non-nil interface, holds a nil
+// pointer, func, map, slice or channel.
+func nilInInterface(v any) bool {
+	if v == nil {
+		return false
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // Config returns the provider's configuration with defaults filled in.

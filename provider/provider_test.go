@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2provider/oauth2provider/authcheck"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/oauth2provider/oauth2provider/storage/memory"
@@ -35,7 +36,17 @@ func TestNewValidatesConfig(t *testing.T) {
 		{name: "malformed scope", cfg: provider.Config{Clients: st, Tokens: st, Scopes: []string{"a b"}}},
 		{name: "DefaultScopes outside Scopes", cfg: provider.Config{Clients: st, Tokens: st, Scopes: []string{"a"}, DefaultScopes: []string{"b"}}},
 		{name: "invalid trusted proxy prefix", cfg: provider.Config{Clients: st, Tokens: st, TrustedProxies: []netip.Prefix{{}}}},
+		// A nil pointer in an interface field is not a nil interface:
+		// it would pass a nil check and panic at the first request.
+		{name: "nil *memory.Store as Clients", cfg: provider.Config{Clients: (*memory.Store)(nil), Tokens: st}},
+		{name: "nil *memory.Store as Tokens", cfg: provider.Config{Clients: st, Tokens: (*memory.Store)(nil)}},
+		{name: "nil *authcheck.Static as Users", cfg: provider.Config{Clients: st, Tokens: st, Users: (*authcheck.Static)(nil)}},
+		{name: "nil authcheck.Func as Users", cfg: provider.Config{Clients: st, Tokens: st, Users: authcheck.Func(nil)}},
+		{name: "nil *memory.Limiter as Limiter", cfg: provider.Config{Clients: st, Tokens: st, Limiter: (*memory.Limiter)(nil)}},
 	}
+	// A Limiter that throttling does not use is not checked.
+	_, err := provider.New(provider.Config{Clients: st, Tokens: st, Limiter: (*memory.Limiter)(nil), DisableThrottling: true})
+	require.NoError(t, err)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := provider.New(tc.cfg)
