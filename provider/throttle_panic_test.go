@@ -39,3 +39,23 @@ func TestThrottlePanickingCheckerIsNotRefunded(t *testing.T) {
 	assertThrottled(t, e.do(req{form: password(), basic: conf}), "60")
 	assert.False(t, guess(), "a guess over the limit must be refused before the checker")
 }
+
+// TestThrottleEmptyUserIDIsNotRefunded: a checker that answers a wrong
+// password with ("", nil), breaking the AuthChecker contract (a SQL
+// lookup that found no row and returned the empty ID it scanned), makes
+// each wrong password a 503 and each right one a token. Refunded as an
+// outage, that 503 would be an unthrottled guessing oracle; it stays
+// counted, so the guesses are throttled like wrong passwords.
+func TestThrottleEmptyUserIDIsNotRefunded(t *testing.T) {
+	checker := authcheck.Func(func(ctx context.Context, username, password string) (string, error) {
+		if username == "johndoe" && password == "foobar42" {
+			return "user-1", nil
+		}
+		return "", nil // no row: the contract says ErrInvalidCredentials
+	})
+	e := newEnv(t, func(c *provider.Config) { c.Users = checker })
+	for range provider.DefaultUserRate.Burst {
+		assertError(t, e.do(req{form: wrongPassword(), basic: conf}), 503, "temporarily_unavailable")
+	}
+	assertThrottled(t, e.do(req{form: password(), basic: conf}), "60")
+}

@@ -44,8 +44,8 @@ const MaxUsernameBytes = 1 << 10
 // it succeeds; attempts are never serialized. An attempt over the limit
 // while others under its key are being checked in this process waits for
 // them rather than answering 429, as most of them will be refunded. A
-// limiter outage is a 503. An attempt whose check panics stays counted
-// as failed.
+// limiter outage is a 503. An attempt whose check panics, or returns an
+// empty user ID without an error (a 503), stays counted as failed.
 func (p *Provider) AuthenticateUser(r *http.Request, username, password string) (string, error) {
 	if p.cfg.Users == nil {
 		return "", &Error{Code: CodeUnsupportedGrantType, Description: "password authentication is not enabled", Status: http.StatusBadRequest}
@@ -104,6 +104,11 @@ func (p *Provider) authenticateUser(r *http.Request, clientID string, ip netip.A
 	case err != nil:
 		return "", errUnavailable(err)
 	case userID == "":
+		// A broken checker, not an outage: one that answers a wrong
+		// password so (a lookup that found no row) and a right one with
+		// an ID would make this 503 a guessing oracle if it were
+		// refunded. The attempt stays counted, as a panic's does.
+		a.failed = true
 		return "", errUnavailable(errors.New("provider: AuthChecker returned an empty user ID"))
 	}
 	// A copy: a checker may return its username argument, which may be a
