@@ -162,7 +162,7 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <p>Log in as <code>johndoe</code> / <code>foobar42</code>.</p>
 
 <h2>With the JS client (bearer token)</h2>
-<form class="oauth" id="bearer-login" data-client-id="{{.ClientID}}" action="/oauth2/token">
+<form class="oauth" id="bearer-login" data-client-id="{{.ClientID}}" method="post" action="/oauth2/token">
   <input name="username" autocomplete="username" placeholder="username">
   <input name="password" type="password" autocomplete="current-password" placeholder="password">
   <button type="submit">Log in</button>

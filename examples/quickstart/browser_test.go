@@ -146,7 +146,13 @@ func TestQuickstartPage(t *testing.T) {
 	nonce := regexp.MustCompile(`'nonce-([^']+)'`).FindStringSubmatch(csp)
 	require.NotNil(t, nonce)
 	assert.Contains(t, body, `<script nonce="`+nonce[1]+`">`)
-	assert.Contains(t, body, `<form class="oauth" id="bearer-login" data-client-id="demo-spa" action="/oauth2/token">`)
+	// method="post": without JavaScript (or with the script blocked) the
+	// browser submits the form itself, and a GET would put the password
+	// in the URL, kept in history and access logs.
+	assert.Contains(t, body, `<form class="oauth" id="bearer-login" data-client-id="demo-spa" method="post" action="/oauth2/token">`)
+	for _, tag := range regexp.MustCompile(`<form\b[^>]*>`).FindAllString(body, -1) {
+		assert.Contains(t, tag, `method="post"`, "a form without method=\"post\" sends its fields in the URL: %s", tag)
+	}
 	assert.Contains(t, body, `<form id="cookie-login" method="post" action="/login">`)
 	assert.Contains(t, body, `<script src="/js/oauth_client.js"`)
 

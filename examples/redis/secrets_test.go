@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 
 	"github.com/oauth2provider/oauth2provider/internal/servetest"
 )
@@ -21,4 +24,16 @@ func TestParseErrorHidesThePassword(t *testing.T) {
 // default.
 func TestHelpHidesThePassword(t *testing.T) {
 	servetest.HelpOmits(t, main, "REDIS_URL=redis://:s3cret@redis.internal:6379/0", "redis", "s3cret")
+}
+
+// TestPageOAuthFormPosts: without JavaScript (or with the script blocked)
+// the browser submits the JS client's form itself; a GET would put the
+// password in the URL, kept in history and access logs.
+func TestPageOAuthFormPosts(t *testing.T) {
+	n := 0
+	for _, tag := range regexp.MustCompile(`<form\b[^>]*>`).FindAllString(string(page), -1) {
+		n++
+		assert.Contains(t, tag, `method="post"`, "a form without method=\"post\" sends its fields in the URL: %s", tag)
+	}
+	assert.Equal(t, 3, n)
 }
