@@ -100,7 +100,7 @@ func cmdClientCreate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(rest) > 0 {
-		return usagef("client create: unexpected argument %q", rest[0])
+		return usagef("client create: unexpected argument %q", shownArg(rest[0]))
 	}
 
 	c := &storage.Client{
@@ -283,7 +283,7 @@ func cmdClientList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(rest) > 0 {
-		return usagef("client list: unexpected argument %q", rest[0])
+		return usagef("client list: unexpected argument %q", shownArg(rest[0]))
 	}
 	s, err := e.open(ctx)
 	if err != nil {

@@ -225,6 +225,15 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		{"CodeNeedsRedirect", []string{"client", "create", "--grant-types", "authorization_code"}, "redirect-uri"},
 		{"UnsupportedStore", []string{"--store", "mysql://u:s3cret@h/db", "client", "list"}, "want a postgres://"},
 		{"MigrateTakesNoArgs", []string{"migrate", "now"}, "unexpected argument"},
+		// A store URL given without --store is a stray argument, which
+		// the message names without its password.
+		{"URLAsCommand", []string{"postgres://u:s3cret@db.internal/app", "client", "list"}, "unknown command"},
+		{"URLAsClientCommand", []string{"client", "redis://:s3cret@h:6379/0", "list"}, "unknown command"},
+		{"URLAfterMigrate", []string{"migrate", "postgres://u:s3cret@db.internal/app"}, "unexpected argument"},
+		{"URLAfterList", []string{"client", "list", "redis://:s3cret@h:6379/0"}, "unexpected argument"},
+		{"URLAfterCreate", []string{"client", "create", "rediss://u:s3cret@h:6379/0"}, "unexpected argument"},
+		{"URLAfterRevoke", []string{"revoke", "--user", "u", "postgres://u:s3cret@db.internal/app?sslmode=require"}, "unexpected argument"},
+		{"URLInQuery", []string{"migrate", "postgres://db.internal/app?password=s3cret"}, "unexpected argument"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := ctl(t, tc.args...)

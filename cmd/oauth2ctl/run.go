@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -51,6 +52,15 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// shownArg returns a command-line argument as a message may show it: a
+// URL (a store URL given without --store, say) without its password.
+func shownArg(arg string) string {
+	if strings.Contains(arg, "://") {
+		return storeurl.Redact(arg)
+	}
+	return arg
 }
 
 // errHelp reports that --help was asked for and the usage was printed.
@@ -124,14 +134,14 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 			fmt.Fprint(e.stdout, mainUsage)
 			return errHelp
 		}
-		return usagef("client %s: unknown command; want create, list, disable or rotate-secret", args[1])
+		return usagef("client %s: unknown command; want create, list, disable or rotate-secret", shownArg(args[1]))
 	case "revoke":
 		return cmdRevoke(ctx, e, args[1:])
 	case "help":
 		fmt.Fprint(e.stdout, mainUsage)
 		return errHelp
 	}
-	return usagef("%s: unknown command", args[0])
+	return usagef("%s: unknown command", shownArg(args[0]))
 }
 
 // flagError marks the error of a flag set, which has printed its own
