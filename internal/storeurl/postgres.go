@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/oauth2provider/oauth2provider/internal/loopback"
@@ -19,7 +20,7 @@ import (
 func openPostgres(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
-		return nil, err // pgx redacts the password in its parse errors
+		return nil, withoutConnString(err)
 	}
 	cc := cfg.ConnConfig
 	if err := requireTLSChoice(rawURL, cc); err != nil {
@@ -65,6 +66,29 @@ func openPostgres(ctx context.Context, rawURL string, o Options) (*Stores, error
 		close: pool.Close,
 	}, nil
 }
+
+// withoutConnString returns a parse error of pgx without the connection
+// string it quotes: pgx masks the password there on a best-effort basis
+// only, and a malformed URL (a password with an unescaped "@" and ":")
+// leaves part of it in the clear. Open names the URL as Redact gives it.
+func withoutConnString(err error) error {
+	var pe *pgconn.ParseConfigError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	c := *pe
+	c.ConnString = ""
+	return &parseError{msg: strings.TrimPrefix(c.Error(), "cannot parse ``: "), err: pe.Unwrap()}
+}
+
+// parseError is a parse error of pgx without its connection string.
+type parseError struct {
+	msg string
+	err error
+}
+
+func (e *parseError) Error() string { return "cannot parse the URL: " + e.msg }
+func (e *parseError) Unwrap() error { return e.err }
 
 // ping checks that the server answers within the timeout.
 func ping(ctx context.Context, o Options, f func(context.Context) error) error {

@@ -283,6 +283,22 @@ func TestOpenParseErrorsHideThePassword(t *testing.T) {
 	}
 }
 
+// pgx masks a password in its parse errors on a best-effort basis only (its
+// doc says so): a password with an unescaped "@" and then ":" ("Tr0ub@dor:3")
+// leaves the part between them in the quoted URL. The error names the URL
+// only in the form Redact gives.
+func TestOpenPostgresParseErrorsHideEveryPartOfThePassword(t *testing.T) {
+	for _, tc := range []struct{ url, part string }{
+		{"postgres://u:s3c@r3tpart:x@127.0.0.1:1/db", "r3tpart"},
+		{"postgres://u:Tr0ub@dorpart:3@127.0.0.1:1/db?sslmode=disable", "dorpart"},
+		{"postgres://u:a@bpart:c@d:x@127.0.0.1:1/db", "bpart"},
+	} {
+		_, err := Open(context.Background(), tc.url, Options{Timeout: 100 * time.Millisecond})
+		require.Error(t, err, tc.url)
+		assert.NotContains(t, err.Error(), tc.part, tc.url)
+	}
+}
+
 // A Postgres URL for a host beyond the loopback interface must say whether
 // to use TLS: libpq's default falls back to plain text and checks no
 // certificate. The check comes before any connection; loopback hosts, Unix
