@@ -43,6 +43,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/oauth2provider/oauth2provider/internal/loopback"
@@ -87,6 +88,24 @@ func main() {
 	}
 }
 
+// newPool opens a pgx pool on dbURL. A URL that does not parse is
+// reported with pgx's reason but not its quote of the URL, where pgx masks
+// the password on a best-effort basis only: a password with an unescaped
+// "@" then ":" would show the part between them on stderr.
+func newPool(ctx context.Context, dbURL string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if pe, ok := errors.AsType[*pgconn.ParseConfigError](err); ok {
+		c := *pe
+		c.ConnString = ""
+		return nil, errors.New("-db: cannot parse the URL (percent-encode any / ? # @ : in the password): " +
+			strings.TrimPrefix(c.Error(), "cannot parse ``: "))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return pgxpool.NewWithConfig(ctx, cfg)
+}
+
 // addUser reads a password from in and adds the user.
 func addUser(ctx context.Context, dbURL, username string, in io.Reader, out io.Writer) error {
 	password, err := bufio.NewReader(in).ReadString('\n')
@@ -97,7 +116,7 @@ func addUser(ctx context.Context, dbURL, username string, in io.Reader, out io.W
 	if password == "" {
 		return errors.New("adduser: empty password on stdin")
 	}
-	pool, err := pgxpool.New(ctx, dbURL)
+	pool, err := newPool(ctx, dbURL)
 	if err != nil {
 		return err
 	}
@@ -118,7 +137,7 @@ func serve(ctx context.Context, dbURL, addr, issuer string, every time.Duration)
 	if every <= 0 {
 		return fmt.Errorf("-janitor %v: want a positive interval", every)
 	}
-	pool, err := pgxpool.New(ctx, dbURL)
+	pool, err := newPool(ctx, dbURL)
 	if err != nil {
 		return err
 	}
