@@ -222,3 +222,44 @@ func TestNoSecretLoggedWhenTheCheckerPanics(t *testing.T) {
 	}
 	l.check(t)
 }
+
+// TestAuthorizeKeepsConsentTokensAndCodesOutOfURLsAndLogs: the consent
+// form's token travels only in the form's POST body; no redirect (to the
+// client, to the login page) and no log record carries it, and a code is
+// in the one redirect that delivers it, never in a log or an error.
+func TestAuthorizeKeepsConsentTokensAndCodesOutOfURLsAndLogs(t *testing.T) {
+	l := &leakRecorder{}
+	e := newAuthzEnv(t, func(c *provider.Config) { c.Logger = l.logger() }, nil)
+	w := e.get(spaParams(), "user-1")
+	fields := consentFields(t, w)
+	consent := fields.Get("consent_token")
+	l.secrets = append(l.secrets, consent)
+
+	// Denied, expired session, forged, and a bad decision: none puts the
+	// consent token anywhere but the form.
+	l.response("deny", e.decide(fields, "user-1", "deny"))
+	l.response("signed out", e.decide(fields, "", "allow"))
+	l.response("other user", e.decide(fields, "user-2", "allow"))
+	forged := with(url.Values{}, "consent_token", "SECRET-CONSENT")
+	for k, vs := range fields {
+		if k != "consent_token" {
+			forged[k] = vs
+		}
+	}
+	l.response("forged", e.decide(forged, "user-1", "allow"))
+	l.response("cross-origin", e.authorize(azReq{method: http.MethodPost, form: fields, user: "user-1",
+		header: http.Header{"Sec-Fetch-Site": {"cross-site"}}}))
+	// (A consent page shown again holds the token again: its form is
+	// where the token belongs.)
+	l.response("in the query, signed out", e.authorize(azReq{query: spaParams("consent_token", consent).Encode()}))
+
+	// A code reused at the token endpoint: the event names the grant, not
+	// the code, and the error holds neither.
+	code := e.code(t, spaParams(), "user-1")
+	w = e.do(req{form: exchange(code)})
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	l.response("reused code", e.do(req{form: exchange(code)}))
+	require.Contains(t, l.log.String(), "code_reuse_detected")
+	l.secrets = append(l.secrets, code)
+	l.check(t)
+}
