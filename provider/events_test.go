@@ -50,7 +50,7 @@ var tokenPattern = regexp.MustCompile(`o(at|rt|st|ac|xx)_[A-Za-z0-9_-]{40,}`)
 // suite's secrets and passwords.
 func leaks(log string) []string {
 	var found []string
-	for _, s := range []string{confSecret, otherSecret, weirdSecret, "foobar42", "nope", "other-secret", "demo-secret"} {
+	for _, s := range []string{confSecret, otherSecret, weirdSecret, "foobar42", "nope", "other-secret", "demo-secret", "SECRET-"} {
 		if strings.Contains(log, s) {
 			found = append(found, s)
 		}
