@@ -353,7 +353,7 @@ func cmdClientDisable(ctx context.Context, e *env, args []string) error {
 	}
 	n, err := p.DisableClient(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("no client %s", id)
+		return fmt.Errorf("no client %s", shownArg(id))
 	}
 	if err != nil {
 		return err
@@ -407,7 +407,7 @@ func setSecretHash(ctx context.Context, clients storage.ClientStore, id, hash st
 	case errors.Is(err, errPublic):
 		return fmt.Errorf("client %s is public: it has no secret", id)
 	case errors.Is(err, storage.ErrNotFound):
-		return fmt.Errorf("no client %s", id)
+		return fmt.Errorf("no client %s", shownArg(id))
 	case errors.Is(err, storage.ErrConflict):
 		return fmt.Errorf("client %s kept changing while its secret was rotated; nothing changed, try again: %w", id, err)
 	}

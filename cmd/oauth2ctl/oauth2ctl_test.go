@@ -396,3 +396,22 @@ func TestUnmigratedDatabaseSuggestsMigrate(t *testing.T) {
 	assert.Equal(t, exitFailure, code)
 	assert.NotContains(t, errOut, hint)
 }
+
+// A store URL typed where an ID belongs (oauth2ctl client disable
+// postgres://…) reaches the store as an ID and comes back in the
+// message: without its password.
+func TestIDMessagesHideAStoreURLsPassword(t *testing.T) {
+	t.Setenv(envStore, storeurltest.Redis(t))
+	const typed = "postgres://app:Hunter2-SECRET@db.example/oauth"
+	for _, args := range [][]string{
+		{"client", "disable", typed},
+		{"client", "rotate-secret", typed},
+		{"revoke", "--client", typed},
+		{"revoke", "--user", typed},
+	} {
+		code, out, errOut := ctl(t, args...)
+		assert.NotEqual(t, exitUsage, code, args)
+		assert.NotContains(t, out+errOut, "Hunter2-SECRET", args)
+		assert.Contains(t, out+errOut, "db.example", args)
+	}
+}

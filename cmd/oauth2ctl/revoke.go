@@ -41,7 +41,7 @@ func cmdRevoke(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "revoked %d grant(s) of user %s\n", n, *user)
+		fmt.Fprintf(e.stdout, "revoked %d grant(s) of user %s\n", n, shownArg(*user))
 		return nil
 	}
 	n, err := s.Tokens.RevokeClient(ctx, *client)
@@ -53,7 +53,7 @@ func cmdRevoke(ctx context.Context, e *env, args []string) error {
 		// success while the real client's tokens live on. A client no
 		// longer in the store still has its grants revoked above.
 		if _, err := s.Clients.GetClient(ctx, *client); errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("no client %s; nothing revoked", *client)
+			return fmt.Errorf("no client %s; nothing revoked", shownArg(*client))
 		} else if err != nil {
 			return err
 		}
