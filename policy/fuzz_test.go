@@ -1,9 +1,15 @@
 package policy
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
 )
 
 // bearerToken is what Bearer makes of an Authorization header, checked
@@ -94,6 +100,66 @@ func FuzzSafeReturnPath(f *testing.F) {
 		}
 		if r := base.ResolveReference(u); r.Scheme != "https" || r.Host != "site.example" || r.User != nil {
 			t.Fatalf("accepted %q, which leads to %v", v, r)
+		}
+	})
+}
+
+// FuzzCheckOrigin holds checkOrigin to its definition, written with
+// net/url: an unsafe request passes when its Sec-Fetch-Site (the first
+// value, as CrossOriginProtection reads it) says same-origin or none; or,
+// without one (absent or empty), when it has no Origin or one net/url
+// reads as this request's host and, over HTTPS, not as an http:// page;
+// or when its Origin is a trusted one. Safe methods always pass.
+func FuzzCheckOrigin(f *testing.F) {
+	for _, o := range []string{"", "https://site.example", "http://site.example", "HTTP://site.example", "Http://site.example:443",
+		"https://evil.example", "null", "http://legacy.example", "https://admin.example", "https://site.example/", "//site.example", "%zz"} {
+		f.Add(uint8(1), o, "", false, true)
+		f.Add(uint8(1), o, "", true, true)
+	}
+	f.Add(uint8(1), "http://site.example", "same-origin", true, true)
+	f.Add(uint8(2), "https://evil.example", "cross-site", true, false)
+	f.Add(uint8(0), "https://evil.example", "cross-site", true, true)
+	f.Add(uint8(3), "http://site.example", "none", true, false)
+	st := memory.New(memory.Config{})
+	p, err := provider.New(provider.Config{Clients: st, Tokens: st})
+	if err != nil {
+		f.Fatal(err)
+	}
+	trusted := []string{"https://admin.example", "http://legacy.example"}
+	s, err := NewSessions(p, SessionConfig{TrustedOrigins: trusted})
+	if err != nil {
+		f.Fatal(err)
+	}
+	methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodHead, http.MethodOptions, "PROPFIND"}
+	f.Fuzz(func(t *testing.T, m uint8, origin, site string, hasSite, tls bool) {
+		method := methods[int(m)%len(methods)]
+		r := httptest.NewRequest(method, "https://site.example/account", nil)
+		if !tls {
+			r.TLS = nil
+		}
+		if origin != "" {
+			r.Header["Origin"] = []string{origin}
+		}
+		if hasSite {
+			r.Header["Sec-Fetch-Site"] = []string{site}
+		}
+		var want bool
+		switch {
+		case method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions:
+			want = true
+		case slices.Contains(trusted, origin):
+			want = true
+		case site != "" && hasSite:
+			want = site == "same-origin" || site == "none"
+		case origin == "":
+			want = true
+		default:
+			u, err := url.Parse(origin)
+			want = err == nil && u.Host == r.Host && !(tls && u.Scheme == "http")
+		}
+		if got := s.checkOrigin(r) == nil; got != want {
+			t.Fatalf("%s over TLS %v with Origin %q, Sec-Fetch-Site %q (present %v): passes %v, want %v",
+				method, tls, origin, site, hasSite, got, want)
 		}
 	})
 }

@@ -321,11 +321,16 @@ func (s *Sessions) checkOrigin(r *http.Request) error {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return nil
 	}
-	if len(r.Header["Sec-Fetch-Site"]) > 0 {
-		return nil // judged by CrossOriginProtection
+	// CrossOriginProtection judges by Sec-Fetch-Site when its first
+	// value is not empty, as it reads it; an empty one sends it to the
+	// Origin, as no header would.
+	if header.First(r.Header, "Sec-Fetch-Site") != "" {
+		return nil
 	}
+	// net/url, which CrossOriginProtection compares Origin's host with,
+	// reads the scheme in any case ("HTTP://").
 	origin := header.First(r.Header, "Origin")
-	if strings.HasPrefix(origin, "http://") && !s.trusted[origin] && s.p.IsHTTPS(r) {
+	if len(origin) >= len("http://") && strings.EqualFold(origin[:len("http://")], "http://") && !s.trusted[origin] && s.p.IsHTTPS(r) {
 		return errCrossOrigin
 	}
 	return nil
