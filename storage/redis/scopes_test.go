@@ -3,6 +3,7 @@ package redis
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -40,6 +41,34 @@ func TestDecScopes(t *testing.T) {
 	// A plain list costs its slice alone (encoding/json takes several).
 	allocs := testing.AllocsPerRun(100, func() { _, _ = decScopes(`["read","write"]`) })
 	assert.LessOrEqual(t, allocs, 1.0)
+}
+
+// FuzzDecScopes: whatever a field holds (a corrupted or tampered store),
+// decScopes reads it as json.Unmarshal reads it into a []string, errors
+// included, with "" (nil scopes) alone read otherwise; its shortcut
+// changes nothing.
+func FuzzDecScopes(f *testing.F) {
+	for _, v := range []string{`[]`, `[""]`, `["read","write"]`, `["a\"b"]`, `[ "read" ]`, `["a",]`, `["a""b"]`, `["a"],`,
+		`null`, `["\u0000"]`, "[\"a\x7f\"]", "[\"\x00\"]", `["a"]["b"]`, `[`, `]`, `[",]`, `["a","`, `{}`, `[1]`, `["a" , "b"]`} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		got, err := decScopes(v)
+		if v == "" {
+			if got != nil || err != nil {
+				t.Fatalf(`decScopes("") = %q, %v`, got, err)
+			}
+			return
+		}
+		want := []string{}
+		werr := json.Unmarshal([]byte(v), &want)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("decScopes(%q): %v; json.Unmarshal: %v", v, err, werr)
+		}
+		if err == nil && (!slices.Equal(got, want) || (got == nil) != (want == nil)) {
+			t.Fatalf("decScopes(%q) = %#v, json.Unmarshal: %#v", v, got, want)
+		}
+	})
 }
 
 // Round trip through encScopes, including the escapes json.Marshal makes:

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -158,11 +159,18 @@ func TestExchangeReturnsLongValues(t *testing.T) {
 	})
 }
 
-// unpack reads back what either packing makes of any values, and does not
-// panic on any other input.
+// unpack reads back what either packing makes of any values, and reads
+// any other reply (a script of another version, a corrupted one) as
+// unpackSpec does: the same values, or malformed.
 func FuzzUnpack(f *testing.F) {
 	f.Add("ok", "", "a:b", []byte("2:ok"))
 	f.Add("\x00", "999", "\xff", []byte("\x02\x01\x00a"))
+	f.Add("a", "b", "c", []byte("02:ok0:"))
+	f.Add("a", "b", "c", []byte("00000000002:ok"))
+	f.Add("a", "b", "c", []byte("2:ok3:ab"))
+	f.Add("a", "b", "c", []byte("\x03\x01\x01"))
+	f.Add("a", "b", "c", []byte(":x"))
+	f.Add("a", "b", "c", []byte("9999999999:x"))
 	f.Fuzz(func(t *testing.T, a, b, c string, raw []byte) {
 		want := []string{a, b, c}
 		var dec strings.Builder
@@ -179,6 +187,44 @@ func FuzzUnpack(f *testing.F) {
 			assert.Equal(t, want, got)
 		}
 
-		_, _ = unpack(nil, string(raw))
+		got, ok = unpack(nil, string(raw))
+		want, wantOK := unpackSpec(string(raw))
+		if ok != wantOK || ok && !slices.Equal(got, want) {
+			t.Fatalf("unpack(%q) = %q, %v; want %q, %v", raw, got, ok, want, wantOK)
+		}
 	})
+}
+
+// unpackSpec is unpack's definition, the plain way: a reply that starts
+// with a byte other than a digit holds that many one-byte lengths, then
+// the values, and nothing after; any other is a run of values each
+// written as its length in one to ten decimal digits, ":", and its bytes.
+func unpackSpec(v string) ([]string, bool) {
+	out := []string{}
+	if v != "" && !strings.ContainsRune("0123456789", rune(v[0])) {
+		n := int(v[0])
+		if len(v) < 1+n {
+			return nil, false
+		}
+		rest := v[1+n:]
+		for _, l := range []byte(v[1 : 1+n]) {
+			if int(l) > len(rest) {
+				return nil, false
+			}
+			out, rest = append(out, rest[:l]), rest[l:]
+		}
+		return out, rest == ""
+	}
+	for v != "" {
+		num, tail, found := strings.Cut(v, ":")
+		if !found || num == "" || len(num) > 10 || strings.Trim(num, "0123456789") != "" {
+			return nil, false
+		}
+		n, err := strconv.Atoi(num)
+		if err != nil || n > len(tail) {
+			return nil, false
+		}
+		out, v = append(out, tail[:n]), tail[n:]
+	}
+	return out, true
 }
