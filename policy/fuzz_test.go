@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -24,8 +25,13 @@ func bearerToken(values []string) (string, credential) {
 	return tok, cred
 }
 
+var (
+	b64Credentials = regexp.MustCompile(`^(?i:bearer) +([A-Za-z0-9._~+/-]+=*)$`)
+	bearerScheme   = regexp.MustCompile(`^(?i:bearer)( |$)`)
+)
+
 func FuzzBearerToken(f *testing.F) {
-	for _, s := range []string{"Bearer abc", "bearer  a-b_c~d+e/f==", "Bearer", "Bearer a b", "Basic x", "", "Bearer =", "Bearer a=b", "Bearer  a", "Bearer ", "Bearer\ta", "BEARER a"} {
+	for _, s := range []string{"Bearer abc", "bearer  a-b_c~d+e/f==", "Bearer", "Bearer a b", "Basic x", "", "Bearer =", "Bearer a=b", "Bearer  a", "Bearer ", "Bearer\ta", "BEARER a", "bearerX abc", "Bearer a\n", "Bearer ==", "Bearer a==b", "Bearer a==", "Bearer\u00a0a"} {
 		f.Add(s, false)
 	}
 	f.Fuzz(func(t *testing.T, h string, twice bool) {
@@ -39,6 +45,18 @@ func FuzzBearerToken(f *testing.F) {
 			if ct, cc := bearerCandidate(values); ct != gt || cc != gc {
 				t.Fatalf("bearerCandidate(%q) = %q, %v; the general parsing says %q, %v", h, ct, cc, gt, gc)
 			}
+		}
+		// RFC 6750 §2.1, as a regular expression: one header, the scheme
+		// in any case, one or more spaces, a b64token; a bearer scheme
+		// with anything else is malformed, another scheme no credential.
+		wantTok, wantCred := "", credNone
+		if m := b64Credentials.FindStringSubmatch(h); m != nil && !twice {
+			wantTok, wantCred = m[1], credBearer
+		} else if twice || bearerScheme.MatchString(h) {
+			wantCred = credMalformed
+		}
+		if tok != wantTok || cred != wantCred {
+			t.Fatalf("%q (twice=%v) read as %q, %v; want %q, %v", h, twice, tok, cred, wantTok, wantCred)
 		}
 		switch cred {
 		case credBearer:
