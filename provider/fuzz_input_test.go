@@ -149,12 +149,15 @@ func loopbackURL(t *testing.T, s string) *url.URL {
 }
 
 // FuzzConsentToken: the form token of a consent page is accepted for its
-// user and request, and nothing else is: not another string, not for
-// another user.
+// user and request, and nothing else is: not another string (the token
+// with a byte changed, inserted or removed, or anything else), not for
+// another user, not for another request.
 func FuzzConsentToken(f *testing.F) {
-	f.Add("alice", "bob", "")
-	f.Add("", "\x00", "AAAA")
-	f.Add("u", "u", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	f.Add("alice", "bob", "", "read", uint8(0), byte('A'), uint8(0))
+	f.Add("", "\x00", "AAAA", "read write", uint8(10), byte('\n'), uint8(1))
+	f.Add("u", "u", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "", uint8(55), byte('\r'), uint8(1))
+	f.Add("u", "v", "", "read", uint8(56), byte('='), uint8(1))
+	f.Add("u", "v", "", "read", uint8(3), byte('-'), uint8(2))
 	now := time.Unix(1_700_000_000, 0)
 	st := memory.New(memory.Config{})
 	p, err := New(Config{Clients: st, Tokens: st, Now: func() time.Time { return now }})
@@ -170,7 +173,7 @@ func FuzzConsentToken(f *testing.F) {
 	}
 	h := hh.(*authorizeHandler)
 	ar := &authorizeRequest{params: url.Values{paramClientID: {"web"}, paramScope: {"read"}}}
-	f.Fuzz(func(t *testing.T, user, other, forged string) {
+	f.Fuzz(func(t *testing.T, user, other, forged, scope string, at uint8, c byte, edit uint8) {
 		tok := h.consentToken(user, ar)
 		if !h.checkConsentToken(tok, user, ar) {
 			t.Fatalf("the token %q of %q is refused", tok, user)
@@ -180,6 +183,32 @@ func FuzzConsentToken(f *testing.F) {
 		}
 		if forged != tok && h.checkConsentToken(forged, user, ar) {
 			t.Fatalf("%q accepted for %q (the token is %q)", forged, user, tok)
+		}
+		if scope != "read" {
+			ar2 := &authorizeRequest{params: url.Values{paramClientID: {"web"}, paramScope: {scope}}}
+			if h.checkConsentToken(tok, user, ar2) {
+				t.Fatalf("the token of scope=read is accepted for scope=%q", scope)
+			}
+		}
+		// The token, edited: a byte changed, inserted or removed.
+		i := int(at) % (len(tok) + 1)
+		var edited string
+		switch edit % 3 {
+		case 0:
+			if i == len(tok) {
+				return
+			}
+			edited = tok[:i] + string([]byte{c}) + tok[i+1:]
+		case 1:
+			edited = tok[:i] + string([]byte{c}) + tok[i:]
+		default:
+			if i == len(tok) {
+				return
+			}
+			edited = tok[:i] + tok[i+1:]
+		}
+		if edited != tok && h.checkConsentToken(edited, user, ar) {
+			t.Fatalf("%q, the token %q edited, is accepted", edited, tok)
 		}
 	})
 }
