@@ -18,11 +18,26 @@ func FuzzParseBasicAuth(f *testing.F) {
 		"Basic " + base64.StdEncoding.EncodeToString([]byte("svc%3Aa+b:s3cr%2Bt")),
 		"basic   " + base64.StdEncoding.EncodeToString([]byte(":")),
 		"Basic !!!", "Basic", "Bearer x", "", "Basic " + base64.StdEncoding.EncodeToString([]byte("a%zz:b")),
+		"Baſic " + base64.StdEncoding.EncodeToString([]byte("conf:secret")), "Basic\t" + base64.StdEncoding.EncodeToString([]byte("conf:secret")),
+		"Basic Y29uZjpzZWNyZXQ=\n", "Basic Y29uZjpz\r\nZWNyZXQ=", "Basic Y29uZjpzZWNyZXR=",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, h string) {
 		id, secret, isBasic, ok := parseBasicAuth(h)
+		// net/http's reading of a Basic header, with the whitespace RFC
+		// 7235 allows around the credentials taken out first, and each
+		// half form-urlencoded (RFC 6749 §2.3.1).
+		scheme, rest, _ := strings.Cut(h, " ")
+		wantBasic := len(scheme) == len("basic") && strings.EqualFold(scheme, "basic") // ASCII letters alone, in any case
+		r := &http.Request{Header: http.Header{"Authorization": {"Basic " + strings.Trim(rest, " \t")}}}
+		u, pw, wantOK := r.BasicAuth()
+		wantID, err1 := url.QueryUnescape(u)
+		wantSecret, err2 := url.QueryUnescape(pw)
+		wantOK = wantBasic && wantOK && err1 == nil && err2 == nil && wantID != ""
+		if isBasic != wantBasic || ok != wantOK || ok && (id != wantID || secret != wantSecret) {
+			t.Fatalf("parseBasicAuth(%q) = %q, %q, %v, %v; net/http: %q, %q, %v, %v", h, id, secret, isBasic, ok, wantID, wantSecret, wantBasic, wantOK)
+		}
 		if !isBasic || !ok {
 			if id != "" || secret != "" {
 				t.Fatalf("credentials returned with isBasic=%v ok=%v", isBasic, ok)
