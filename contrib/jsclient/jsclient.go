@@ -70,14 +70,27 @@ func serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // noneMatch reports whether an If-None-Match header lists our ETag (weak
-// comparison, RFC 9110 §13.1.2) or is "*".
+// comparison, RFC 9110 §13.1.2) or is "*". An entity-tag is read whole,
+// quotes to quotes: its opaque part may hold commas (and a "*"), which
+// splitting the list at every comma would take for separators.
 func noneMatch(values []string) bool {
 	for _, v := range values {
-		for tag := range strings.SplitSeq(v, ",") {
-			tag = strings.TrimSpace(tag)
-			if tag == "*" || strings.TrimPrefix(tag, "W/") == etag {
+		if strings.Trim(v, " \t") == "*" {
+			return true
+		}
+		for {
+			v = strings.TrimPrefix(strings.TrimLeft(v, " \t,"), "W/")
+			if v == "" || v[0] != '"' {
+				break // the end, or a malformed list: no match
+			}
+			end := strings.IndexByte(v[1:], '"') + 2
+			if end == 1 {
+				break
+			}
+			if v[:end] == etag {
 				return true
 			}
+			v = v[end:]
 		}
 	}
 	return false
