@@ -1,6 +1,9 @@
 package scope
 
-import "testing"
+import (
+	"regexp"
+	"testing"
+)
 
 func TestValidToken(t *testing.T) {
 	for s, want := range map[string]bool{
@@ -11,4 +14,20 @@ func TestValidToken(t *testing.T) {
 			t.Errorf("ValidToken(%q) = %v, want %v", s, got, want)
 		}
 	}
+}
+
+// scopeToken is RFC 6749 §3.3's scope-token as a regular expression.
+var scopeToken = regexp.MustCompile(`^[\x21\x23-\x5b\x5d-\x7e]+$`)
+
+// FuzzValidToken holds ValidToken, which every parser of a scope
+// parameter and its fuzz target rely on, to the ABNF.
+func FuzzValidToken(f *testing.F) {
+	for _, s := range []string{"", "read", "a b", `a"b`, `a\b`, "é", "\x7f", "~!", "a\x00", "[]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := ValidToken(s), scopeToken.MatchString(s); got != want {
+			t.Fatalf("ValidToken(%q) = %v, want %v", s, got, want)
+		}
+	})
 }

@@ -138,21 +138,42 @@ func TestParseDoesNotAllocate(t *testing.T) {
 	assert.Zero(t, allocs)
 }
 
+// FuzzParse: a string Parse accepts as a token of one kind is shaped as
+// one (its prefix, its length), of that kind alone, and hashes and names
+// its grant consistently; the tokens New makes of every kind parse (for a grant ID of NewGrantID's
+// alphabet).
 func FuzzParse(f *testing.F) {
 	gid, _ := NewGrantID()
 	tok, _, _ := New(storage.KindAccess, gid)
-	f.Add(tok)
-	f.Add("")
-	f.Add("oat_")
-	f.Add(strings.Repeat("A", Len))
-	f.Fuzz(func(t *testing.T, s string) {
-		ref, err := Parse(storage.KindAccess, s)
+	f.Add(tok, uint8(0))
+	f.Add(tok, uint8(1))
+	f.Add("", uint8(0))
+	f.Add("oat_", uint8(0))
+	f.Add(strings.Repeat("A", Len), uint8(2))
+	kinds := []storage.TokenKind{storage.KindAccess, storage.KindRefresh, storage.KindSession, storage.KindCode}
+	f.Fuzz(func(t *testing.T, s string, k uint8) {
+		kind := kinds[int(k)%len(kinds)]
+		if len(s) == Len {
+			// With s's grant ID, where it is one (NewGrantID's alphabet).
+			made, _, err := New(kind, s[prefixLen:prefixLen+grantLen])
+			if err == nil && strings.Trim(s[prefixLen:prefixLen+grantLen], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == "" {
+				if ref, err := Parse(kind, made); err != nil || ref.Hash != storage.HashToken(made) || KindOf(made) != kind {
+					t.Fatalf("Parse(%v, %q), a token New made: %+v, %v", kind, made, ref, err)
+				}
+			}
+		}
+		ref, err := Parse(kind, s)
 		if err != nil {
 			return
 		}
 		// Anything accepted is shaped like a token and hashes consistently.
-		if len(s) != Len || !strings.HasPrefix(s, "oat_") || ref.Hash != storage.HashToken(s) || ref.GrantID != s[4:26] {
-			t.Fatalf("accepted %q as %+v", s, ref)
+		if len(s) != Len || !strings.HasPrefix(s, Prefix(kind)) || KindOf(s) != kind || ref.Hash != storage.HashToken(s) || ref.GrantID != s[4:26] {
+			t.Fatalf("accepted %q as %v: %+v", s, kind, ref)
+		}
+		for _, other := range kinds {
+			if _, err := Parse(other, s); other != kind && err == nil {
+				t.Fatalf("%q accepted as %v and %v", s, kind, other)
+			}
 		}
 	})
 }
