@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -373,4 +375,41 @@ func TestOpenRefusesAnEmptyHashTagInThePrefix(t *testing.T) {
 		require.Error(t, err, u)
 		assert.Contains(t, err.Error(), `empty hash tag "{}"`, u)
 	}
+}
+
+// FuzzClusterForm: whatever the user name and password hold (escaped as
+// a URL's user information), clusterForm turns a cluster URL into one
+// go-redis reads with the same credentials, every host in order and the
+// other parameters.
+func FuzzClusterForm(f *testing.F) {
+	f.Add("u", "s3cret", "h1", "h2", uint16(7000), uint16(7001), uint8(0))
+	f.Add("", "p,w@x:y", "10.0.0.1", "db.example", uint16(1), uint16(65535), uint8(1))
+	f.Add("a@b", "?#/%", "h", "h", uint16(0), uint16(6379), uint8(2))
+	queries := []string{"", "read_timeout=2s", "dial_timeout=1s&max_retries=2"}
+	hostChars := "abcdefghijklmnopqrstuvwxyz0123456789.-"
+	f.Fuzz(func(t *testing.T, user, pass, h1, h2 string, p1, p2 uint16, qi uint8) {
+		if h1 == "" || h2 == "" || strings.Trim(h1, hostChars) != "" || strings.Trim(h2, hostChars) != "" {
+			return
+		}
+		a1, a2 := net.JoinHostPort(h1, strconv.Itoa(int(p1))), net.JoinHostPort(h2, strconv.Itoa(int(p2)))
+		q := queries[int(qi)%len(queries)]
+		rest := url.UserPassword(user, pass).String() + "@" + a1 + "," + a2 + "/0"
+		if q != "" {
+			rest += "?" + q
+		}
+		got, err := clusterForm("redis", rest)
+		if err != nil {
+			t.Fatalf("clusterForm(%q): %v", rest, err)
+		}
+		opt, err := goredis.ParseClusterURL(got)
+		if err != nil {
+			t.Fatalf("clusterForm(%q) = %q, which go-redis refuses: %v", rest, got, err)
+		}
+		if !slices.Equal(opt.Addrs, []string{a1, a2}) || opt.Username != user || opt.Password != pass {
+			t.Fatalf("clusterForm(%q) = %q: addresses %q, user %q, password %q", rest, got, opt.Addrs, opt.Username, opt.Password)
+		}
+		if strings.Contains(q, "read_timeout") && opt.ReadTimeout != 2*time.Second {
+			t.Fatalf("clusterForm(%q) = %q lost read_timeout", rest, got)
+		}
+	})
 }
