@@ -2,6 +2,7 @@ package provider
 
 import (
 	"encoding/base64"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -96,6 +97,10 @@ func FuzzParseForm(f *testing.F) {
 	f.Add("a=%zz", "application/x-www-form-urlencoded", "client_secret=x")
 	f.Add(strings.Repeat("x=1&", 100), "text/plain", "a=b")
 	f.Add("scope=a;b", "APPLICATION/X-WWW-FORM-URLENCODED", "%")
+	f.Add("grant_type=x", "application/x-www-form-urlencoded;", "")
+	f.Add("grant_type=x", "application/x-www-form-urlencoded; charset", "")
+	f.Add("grant_type=x", " application/x-www-form-urlencoded ", "")
+	f.Add("grant_type=x", "application/x-www-form-urlencoded, text/plain", "")
 	st := memory.New(memory.Config{})
 	p, err := New(Config{Clients: st, Tokens: st, MaxRequestBytes: 256})
 	if err != nil {
@@ -106,14 +111,26 @@ func FuzzParseForm(f *testing.F) {
 		r.URL.RawQuery = query
 		r.Header.Set("Content-Type", contentType)
 		fm, e := p.parseForm(httptest.NewRecorder(), r)
+		// Refused for exactly these: a secret in the query (held to
+		// net/url by FuzzQueryHasSecret), a media type mime does not
+		// read as form-urlencoded, a body over the limit, and what
+		// checkFormAgainstParseQuery refuses.
+		mt, _, err := mime.ParseMediaType(contentType)
+		_, ferr := url.ParseQuery(body)
+		refused := queryHasSecret(query) || err != nil || mt != formContentType || len(body) > 256
 		if e != nil {
 			if fm != (form{}) || e.Code != CodeInvalidRequest {
 				t.Fatalf("error %v with form %v", e, fm)
 			}
+			if !refused && ferr == nil {
+				if _, rerr := parseFormBody(body); rerr == nil {
+					t.Fatalf("body %q, Content-Type %q, query %q refused: %v", body, contentType, query, e)
+				}
+			}
 			return
 		}
-		if len(body) > 256 {
-			t.Fatal("body over the limit accepted")
+		if refused {
+			t.Fatalf("body %q, Content-Type %q (media type %q, %v), query %q accepted", body, contentType, mt, err, query)
 		}
 		checkFormAgainstParseQuery(t, body, fm, nil)
 	})
