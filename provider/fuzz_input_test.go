@@ -1,10 +1,12 @@
 package provider
 
 import (
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -513,4 +515,56 @@ func whatwgIPv4(h string) (uint32, bool) {
 		a += n << (8 * (3 - i))
 	}
 	return uint32(a), true
+}
+
+// FuzzAuthorizeParams: the authorization endpoint reads the parameters
+// of a GET from its query and of a POST from a form-urlencoded body
+// (mime's reading of Content-Type), as net/url reads them; refuses them
+// when net/url cannot, when they exceed MaxRequestBytes, or when
+// client_id, redirect_uri, consent_token or decision is repeated; and
+// reads nothing else.
+func FuzzAuthorizeParams(f *testing.F) {
+	f.Add(true, "client_id=web&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=x", "")
+	f.Add(false, "client_id=web&client_id=web", "application/x-www-form-urlencoded; charset=utf-8")
+	f.Add(false, "a=1;b=2", "application/x-www-form-urlencoded")
+	f.Add(false, "decision=allow", "APPLICATION/X-WWW-FORM-URLENCODED")
+	f.Add(false, "decision=allow", "text/plain")
+	f.Add(true, "scope=a&scope=b&state=%zz", "")
+	f.Add(true, strings.Repeat("x", 300), "")
+	st := memory.New(memory.Config{})
+	p, err := New(Config{Clients: st, Tokens: st, MaxRequestBytes: 256})
+	if err != nil {
+		f.Fatal(err)
+	}
+	hh, err := p.AuthorizeHandler(AuthorizeConfig{
+		SignedInUser: func(*http.Request) (string, error) { return "", nil },
+		LoginURL:     "/login", ConsentKey: []byte(strings.Repeat("k", 32)),
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := hh.(*authorizeHandler)
+	f.Fuzz(func(t *testing.T, get bool, raw, contentType string) {
+		var r *http.Request
+		if get {
+			r = httptest.NewRequest(http.MethodGet, "https://as.example/authorize", nil)
+			r.URL.RawQuery = raw
+		} else {
+			r = httptest.NewRequest(http.MethodPost, "https://as.example/authorize?client_id=query", strings.NewReader(raw))
+			r.Header.Set("Content-Type", contentType)
+		}
+		got, e := h.readParams(httptest.NewRecorder(), r)
+		want, err := url.ParseQuery(raw)
+		mt, _, mterr := mime.ParseMediaType(contentType)
+		ok := err == nil && len(raw) <= 256 && (get || mterr == nil && mt == "application/x-www-form-urlencoded")
+		for _, name := range []string{paramClientID, paramRedirectURI, paramConsentToken, paramDecision} {
+			ok = ok && len(want[name]) <= 1
+		}
+		if (e == nil) != ok {
+			t.Fatalf("get %v, %q, Content-Type %q: %v, want an error: %v", get, raw, contentType, e, !ok)
+		}
+		if e == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("get %v, %q: read as %q, net/url: %q", get, raw, got, want)
+		}
+	})
 }
