@@ -10,9 +10,11 @@ import (
 )
 
 // Host reports whether host (a name or an IP address, without port or
-// brackets) is "localhost" or a loopback address.
+// brackets) is "localhost" (ASCII letters in any case) or a loopback
+// address. strings.EqualFold alone would take "localhoſt" (U+017F folds
+// to s), a name resolvers do not read as localhost.
 func Host(host string) bool {
-	if strings.EqualFold(host, "localhost") {
+	if len(host) == len("localhost") && strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip, err := netip.ParseAddr(host)

@@ -1,6 +1,9 @@
 package loopback
 
 import (
+	"net"
+	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,4 +25,24 @@ func TestAddr(t *testing.T) {
 	for _, a := range []string{"0.0.0.0:8080", ":8080", "127.0.0.1", "example.com:80"} {
 		assert.False(t, Addr(a), a)
 	}
+}
+
+// FuzzHost: a host is loopback only as "localhost" in ASCII letters of
+// any case (a name a resolver may look up otherwise is not) or an IP
+// literal of a loopback address; an address only when its host is one.
+func FuzzHost(f *testing.F) {
+	for _, h := range []string{"localhost", "LOCALHOST", "localhoſt", "localhoſt:1", "127.0.0.1", "::1", "::1%lo", "[::1]:0", "::ffff:127.0.0.1", "localhost.", "0x7f.1"} {
+		f.Add(h)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		ip, err := netip.ParseAddr(h)
+		want := strings.ToLower(h) == "localhost" && len(h) == len("localhost") || err == nil && ip.IsLoopback()
+		if got := Host(h); got != want {
+			t.Fatalf("Host(%q) = %v, want %v", h, got, want)
+		}
+		host, _, err := net.SplitHostPort(h)
+		if got := Addr(h); got != (err == nil && Host(host)) {
+			t.Fatalf("Addr(%q) = %v", h, got)
+		}
+	})
 }
