@@ -229,6 +229,7 @@ func FuzzForwarded(f *testing.F) {
 	f.Add("192.0.2.1:1", "10.0.0.1", "", "https", true)
 	f.Add("10.0.0.1:443", "203.0.113.9, ::ffff:10.0.0.5", "", "http, http, https", false) // a 4in6 trusted hop; three protocols
 	f.Add("10.0.0.1:443", "::ffff:198.51.100.7", "", "https, https, http", true)
+	f.Add("10.0.0.1:443", "1.2.3.4", "", "httpſ", false)
 	st := memory.New(memory.Config{})
 	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("fe80::/10")}
 	p, err := New(Config{Clients: st, Tokens: st, TrustedProxies: trusted})
@@ -296,7 +297,7 @@ func FuzzForwarded(f *testing.F) {
 		wantHTTPS := tls
 		if vs := r.Header["X-Forwarded-Proto"]; len(vs) > 0 && isTrusted(addr) {
 			list := strings.Split(vs[len(vs)-1], ",")
-			wantHTTPS = strings.EqualFold(strings.TrimSpace(list[len(list)-1]), "https")
+			wantHTTPS = strings.ToLower(strings.TrimSpace(list[len(list)-1])) == "https" // ASCII: "httpſ" is not https
 		}
 		if got := p.IsHTTPS(r); got != wantHTTPS {
 			t.Fatalf("IsHTTPS(RemoteAddr %q, X-Forwarded-Proto %q, TLS %v) = %v", remote, r.Header["X-Forwarded-Proto"], tls, got)

@@ -77,7 +77,10 @@ func (p *Provider) IsHTTPS(r *http.Request) bool {
 		return r.TLS != nil // no proxy to believe: spare parsing RemoteAddr
 	}
 	if vs := r.Header["X-Forwarded-Proto"]; len(vs) > 0 && p.fromTrustedProxy(r, remoteAddr(r)) {
-		return strings.EqualFold(lastListValue(vs), "https")
+		// In ASCII: strings.EqualFold alone would read "httpſ" (U+017F
+		// folds to s) as https.
+		v := lastListValue(vs)
+		return len(v) == len("https") && strings.EqualFold(v, "https")
 	}
 	return r.TLS != nil
 }
