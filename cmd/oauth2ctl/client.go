@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/oauth2provider/oauth2provider/internal/clientmod"
 	"github.com/oauth2provider/oauth2provider/internal/loopback"
@@ -308,19 +311,39 @@ func cmdClientList(ctx context.Context, e *env, args []string) error {
 		if c.Disabled {
 			status = "disabled"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, typ, status,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(c.ID), typ, status,
 			orDash(c.GrantTypes), orDash(c.Scopes), orDash(c.DefaultScopes),
 			c.CreatedAt.UTC().Format(time.RFC3339))
 	}
 	return tw.Flush()
 }
 
-// orDash joins l with commas, or returns "-" for an empty list.
+// orDash joins l, each shown, with commas, or returns "-" for an empty
+// list.
 func orDash(l []string) string {
 	if len(l) == 0 {
 		return "-"
 	}
-	return strings.Join(l, ",")
+	out := make([]string, len(l))
+	for i, v := range l {
+		out[i] = shown(v)
+	}
+	return strings.Join(out, ",")
+}
+
+// shown returns v, a value read from the store, as it may go to a
+// terminal: as it is when it is printable text without spaces, else
+// quoted with its escapes (strconv.Quote). The store may hold what this
+// command would not have written (a client created through the library, a
+// tampered record): an escape sequence, a carriage return, a tab or a
+// newline would redraw the screen or forge a row.
+func shown(v string) string {
+	for _, r := range v {
+		if r == utf8.RuneError || !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return strconv.Quote(v)
+		}
+	}
+	return v
 }
 
 // oneID parses a command that takes exactly one client ID.

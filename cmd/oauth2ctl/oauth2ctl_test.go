@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,6 +21,7 @@ import (
 	"github.com/oauth2provider/oauth2provider/internal/storeurl"
 	"github.com/oauth2provider/oauth2provider/internal/storeurl/storeurltest"
 	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
 )
 
 // ctl runs oauth2ctl in-process and returns its exit status and output.
@@ -414,4 +416,26 @@ func TestIDMessagesHideAStoreURLsPassword(t *testing.T) {
 		assert.NotContains(t, out+errOut, "Hunter2-SECRET", args)
 		assert.Contains(t, out+errOut, "db.example", args)
 	}
+}
+
+// "client list" shows what the store holds, which the command did not
+// write (a client created through the library, a tampered record): a
+// control character in an ID or scope is shown quoted, never sent to the
+// terminal, where an escape sequence or a carriage return could hide or
+// forge a row.
+func TestClientListQuotesControlCharacters(t *testing.T) {
+	t.Setenv(envStore, storeurltest.Redis(t))
+	s, err := storeurl.Open(context.Background(), os.Getenv(envStore), storeurl.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Clients.CreateClient(context.Background(), &storage.Client{
+		ID: "evil\x1b[2K\rweb", GrantTypes: []string{"password"}, Scopes: []string{"read\nadmin\tx"},
+		CreatedAt: time.Unix(1_700_000_000, 0)}))
+	code, out, errOut := ctl(t, "client", "list")
+	require.Equal(t, exitOK, code, errOut)
+	assert.NotContains(t, out, "\x1b")
+	assert.NotContains(t, out, "\r")
+	assert.Equal(t, 2, strings.Count(out, "\n"), "a header and one row: %q", out)
+	assert.Contains(t, out, `"evil\x1b[2K\rweb"`)
+	assert.Contains(t, out, `"read\nadmin\tx"`)
 }
