@@ -119,7 +119,10 @@
         return errorObject('invalid_response', res.status,
           'the token endpoint answered HTTP ' + res.status + ' without a token');
       }
-      if (body.token_type && String(body.token_type).toLowerCase() !== 'bearer') {
+      // token_type is required and case-insensitive (RFC 6749 section
+      // 5.1); a token of a type this client does not know, or of none,
+      // must not be used (section 7.1).
+      if (typeof body.token_type !== 'string' || body.token_type.toLowerCase() !== 'bearer') {
         return errorObject('invalid_response', res.status,
           'unsupported token type');
       }

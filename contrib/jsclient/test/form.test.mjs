@@ -120,6 +120,18 @@ test('errors reach oauthResponseHandler as error objects', async (t) => {
       want: { error: 'invalid_response', status: 200 },
     },
     {
+      // RFC 6749 section 5.1: token_type is REQUIRED; section 7.1: the
+      // client must not use a token whose type it does not understand.
+      name: 'a token response without token_type is an invalid_response',
+      answer: () => json(200, { access_token: 'x', expires_in: 3600 }),
+      want: { error: 'invalid_response', status: 200 },
+    },
+    {
+      name: 'a token_type that is no string is an invalid_response',
+      answer: () => json(200, { access_token: 'x', token_type: ['bearer'] }),
+      want: { error: 'invalid_response', status: 200 },
+    },
+    {
       name: 'a network failure is a network_error',
       answer: () => { throw new TypeError('Failed to fetch'); },
       want: { error: 'network_error', status: 0, description: 'Failed to fetch' },
