@@ -481,7 +481,9 @@
    * fetch is window.fetch with the access token: for URLs of the page's own
    * origin (or of the allowedOrigins the session started with) it adds
    * Authorization: Bearer, first
-   * refreshing an expired token; on a 401 it refreshes once and retries once.
+   * refreshing an expired token; on a 401 it refreshes once and retries once
+   * (unless init.body is a stream, which cannot be sent twice: then the 401
+   * is returned).
    * Any other URL, or a call that sets its own Authorization header, is
    * passed to window.fetch untouched. Like window.fetch, it never throws:
    * a bad argument (an invalid header value, say) rejects the promise.
@@ -507,6 +509,9 @@
       return global.fetch(input, init);
     }
     var spare = isRequest(input) ? input.clone() : input;
+    // A stream body (init.body a ReadableStream) is consumed by the first
+    // request: the retry after a 401 could not send it again.
+    var replayable = !(init && init.body && typeof init.body.getReader === 'function');
     var signal = init && init.signal ? init.signal : (isRequest(input) ? input.signal : null);
     // The session whose origins were checked: a token of a later one
     // (after a logout and a login while this call waited) is not sent.
@@ -524,7 +529,7 @@
           : (refreshToken ? refresh() : Promise.resolve({ error: 'invalid_token' }));
         return unlessAborted(renewed, signal).then(function (r) {
           if (isAborted(signal)) return global.fetch(spare, init);
-          if ((r && r.error) || !accessToken || accessToken === used || gen !== generation) return res;
+          if ((r && r.error) || !accessToken || accessToken === used || gen !== generation || !replayable) return res;
           return global.fetch(spare, withToken(spare, init, accessToken));
         });
       });

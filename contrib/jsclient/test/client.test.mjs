@@ -551,3 +551,21 @@ test('a call aborted while it waits for a refresh settles at once, as window.fet
   await flush();
   assert.equal(b.calls.filter((c) => c.url.endsWith('/api/me') && bearerOf(c)).length, 0, 'no request sent with a token after the abort');
 });
+
+test('a 401 to a call whose body is a stream is returned, not retried without the body', async () => {
+  // A ReadableStream body is consumed by the first request: the retry
+  // cannot send it again, and window.fetch rejects it. The caller gets the
+  // 401 (and the session its refresh), not a TypeError for a request it
+  // never made, and never a retry with no body.
+  const b = await loggedIn({
+    api: (call) => (bearerOf(call) === 'Bearer a2' ? json(200, { ok: true }) : json(401, { error: 'invalid_token' })),
+  });
+  const body = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('x=1')); c.close(); } });
+  const res = await b.client.fetch('/api/upload', { method: 'POST', body, duplex: 'half' });
+  assert.equal(res.status, 401);
+  const api = b.calls.filter((c) => c.url.endsWith('/api/upload'));
+  assert.deepEqual(api.map((c) => c.streamed), ['x=1'], 'sent once, with its body');
+  assert.equal(refreshCalls(b).length, 1, 'the token is still renewed for the next call');
+  const again = await b.client.fetch('/api/upload', { method: 'POST', body: 'x=1' });
+  assert.equal(again.status, 200);
+});

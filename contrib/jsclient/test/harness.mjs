@@ -76,7 +76,14 @@ export function browser({ route = () => json(404, { error: 'not_found' }), curre
     const headers = new Headers(init.headers !== undefined ? init.headers : (isReq ? input.headers : undefined));
     const method = init.method || (isReq ? input.method : 'GET');
     const body = typeof init.body === 'string' ? new URLSearchParams(init.body) : null;
-    const call = { url, method, headers, body, init, input };
+    // A stream body is read as it is sent, as window.fetch does: sent once,
+    // it cannot be sent again (fetch rejects a locked stream).
+    let streamed = null;
+    if (init.body && typeof init.body.getReader === 'function') {
+      if (init.body.locked) throw new TypeError('Failed to execute \'fetch\': ReadableStream is locked');
+      streamed = await new Response(init.body).text();
+    }
+    const call = { url, method, headers, body, streamed, init, input };
     calls.push(call);
     await null;
     return route(call);
