@@ -23,6 +23,14 @@
 (function (global) {
   'use strict';
 
+  // Loaded twice (two <script> tags for it): the first client stays, alone.
+  // A second one would handle every form.oauth too (two logins per submit)
+  // and hide the first, whose session no logout() could end. (An element
+  // with id="OAuthClient", which the browser also names window.OAuthClient,
+  // is no client.)
+  var loaded = global.OAuthClient;
+  if (loaded && typeof loaded.login === 'function' && typeof loaded.fetch === 'function') return;
+
   var config = {
     tokenEndpoint: '/oauth2/token',
     revokeEndpoint: '',

@@ -163,3 +163,27 @@ test('a form submit without a handler does not throw', async () => {
   await flush();
   assert.equal(b.client.isAuthenticated(), true);
 });
+
+test('a page that loads the script twice still logs in once per submit', async () => {
+  // A second <script src=".../oauth_client.js"> (a layout and a page that
+  // both include it) must not add a second client: two submit listeners
+  // sent two password grants, and the first client's session, which no
+  // page code could reach any more (window.OAuthClient was the second),
+  // lived on, its refresh token renewed by its timer, past logout().
+  const { b, seen } = page(() => tokenResponse('a1', 'r1', 3600));
+  const first = b.client;
+  b.loadAgain();
+  assert.equal(b.window.OAuthClient, first, 'the first client stays');
+  b.submit(loginForm({ dataset: { clientId: 'demo-spa' } }));
+  await flush();
+  assert.equal(b.calls.length, 1, 'one password grant');
+  assert.equal(seen.length, 1, 'one call of oauthResponseHandler');
+});
+
+test('an element named OAuthClient does not stop the script from loading', () => {
+  // <div id="OAuthClient"> is window.OAuthClient until the script runs.
+  const b = browser({ route: () => tokenResponse('a1', 'r1') });
+  b.window.OAuthClient = { tagName: 'DIV', id: 'OAuthClient' };
+  b.loadAgain();
+  assert.equal(typeof b.window.OAuthClient.login, 'function');
+});

@@ -129,5 +129,10 @@ export function browser({ route = () => json(404, { error: 'not_found' }), curre
       return event;
     },
     listeners,
+    // loadAgain runs the script a second time in the same page, as a
+    // second <script src> tag for it would.
+    loadAgain() {
+      vm.runInContext(source, ctx, { filename: 'oauth_client.js' });
+    },
   };
 }
