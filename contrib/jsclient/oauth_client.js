@@ -584,6 +584,9 @@
   function onSubmit(event) {
     var form = event.target;
     if (!form || !form.classList || !form.classList.contains('oauth')) return;
+    // Cancelled by page code (a listener on the form runs first): the
+    // page chose not to submit, so the password is not sent.
+    if (event.defaultPrevented) return;
     event.preventDefault();
     if (busy) {
       if (busy.has(form)) return;

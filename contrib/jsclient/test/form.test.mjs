@@ -187,3 +187,22 @@ test('an element named OAuthClient does not stop the script from loading', () =>
   b.loadAgain();
   assert.equal(typeof b.window.OAuthClient.login, 'function');
 });
+
+test('a submit the page has already cancelled sends nothing', async () => {
+  // Page code that stops a submit (its own check of the fields, a
+  // confirmation) calls event.preventDefault() in a listener on the form,
+  // which runs before the script's one on the document: the password
+  // must not be sent anyway.
+  const { b, seen } = page(() => tokenResponse('a1', 'r1'));
+  const form = loginForm();
+  const event = { type: 'submit', target: form, defaultPrevented: true, preventDefault() { this.defaultPrevented = true; } };
+  for (const fn of b.listeners.submit) fn(event);
+  await flush();
+  assert.equal(b.calls.length, 0, 'no password grant');
+  assert.equal(seen.length, 0);
+  assert.equal(b.client.isAuthenticated(), false);
+  // The next submit, not cancelled, logs in.
+  b.submit(form);
+  await flush();
+  assert.equal(b.calls.length, 1);
+});
