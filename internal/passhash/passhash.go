@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -55,6 +56,11 @@ const (
 )
 
 var b64 = base64.RawStdEncoding
+
+// b64Strict reads only what b64 writes: unused bits of the last
+// character must be zero, as the reference decoder requires (the
+// decoder still skips CR and LF: parseArgon2id refuses them).
+var b64Strict = b64.Strict()
 
 // ErrUnknownFormat reports a stored hash in no form this package reads.
 var ErrUnknownFormat = errors.New("passhash: unknown hash format")
@@ -149,27 +155,58 @@ func verifyArgon2id(stored, secret string) (bool, error) {
 // parameters no hash of ours would carry.
 func parseArgon2id(stored string) (p Params, salt, key []byte, err error) {
 	parts := strings.Split(stored, "$")
-	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || strings.ContainsAny(stored, "\r\n") {
 		return p, nil, nil, ErrUnknownFormat
 	}
-	var v int
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+	v, ok := field(parts[2], "v")
+	if !ok || v != argon2.Version {
 		return p, nil, nil, ErrUnknownFormat
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+	params := strings.Split(parts[3], ",")
+	if len(params) != 3 {
 		return p, nil, nil, ErrUnknownFormat
 	}
+	m, okM := field(params[0], "m")
+	t, okT := field(params[1], "t")
+	threads, okP := field(params[2], "p")
+	if !okM || !okT || !okP || threads > 255 {
+		return p, nil, nil, ErrUnknownFormat
+	}
+	p = Params{Memory: m, Time: t, Threads: uint8(threads)} // #nosec G115 -- bounded just above
 	if p.Memory == 0 || p.Memory > maxMemory || p.Time == 0 || p.Time > 64 || p.Threads == 0 ||
 		uint64(p.Memory)*uint64(p.Time) > maxWork {
 		return p, nil, nil, ErrUnknownFormat
 	}
-	if salt, err = b64.DecodeString(parts[4]); err != nil || len(salt) < 8 {
+	if salt, err = b64Strict.DecodeString(parts[4]); err != nil || len(salt) < 8 {
 		return p, nil, nil, ErrUnknownFormat
 	}
-	if key, err = b64.DecodeString(parts[5]); err != nil || len(key) < 16 || len(key) > 128 {
+	if key, err = b64Strict.DecodeString(parts[5]); err != nil || len(key) < 16 || len(key) > 128 {
 		return p, nil, nil, ErrUnknownFormat
 	}
 	return p, salt, key, nil
+}
+
+// field reads name=N, N a decimal uint32 in canonical form (digits
+// only, no sign, space or leading zero), the only form the reference
+// implementation writes and reads. Sscanf took "p=1x", "m=+8", "v= 19" and
+// "p=1,data=..." (read as p=1, the data ignored), so a hash another tool
+// reads differently, or refuses, was verified here as something else.
+func field(s, name string) (uint32, bool) {
+	digits, ok := strings.CutPrefix(s, name+"=")
+	if !ok || digits == "" || len(digits) > 10 || (digits[0] == '0' && len(digits) > 1) {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(digits[i]-'0')
+	}
+	if n > math.MaxUint32 {
+		return 0, false
+	}
+	return uint32(n), true // #nosec G115 -- bounded just above
 }
 
 var (

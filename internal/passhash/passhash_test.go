@@ -162,3 +162,54 @@ func FuzzCheckAgreesWithVerify(f *testing.F) {
 		}
 	})
 }
+
+// Hashes written by the Argon2 reference implementation (its test
+// vectors: argon2 -id, password "password", salt "somesalt", 32-byte
+// tag), which argon2-cffi and the argon2 CLI write in the same form.
+func TestVerifyReferenceArgon2idVectors(t *testing.T) {
+	for _, h := range []string{
+		"$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4",
+		"$argon2id$v=19$m=256,t=2,p=2$c29tZXNhbHQ$bQk8UB/VmZZF4Oo79iDXuL5/0ttZwg2f/5U52iv1cDc",
+	} {
+		require.NoError(t, Check(h), h)
+		ok, err := Verify(h, "password")
+		require.NoError(t, err, h)
+		assert.True(t, ok, h)
+		ok, err = Verify(h, "passwore")
+		require.NoError(t, err, h)
+		assert.False(t, ok, h)
+	}
+}
+
+// A stored hash is data from the app's database: a parameter field in
+// any form but the canonical one (as the reference decoder also refuses
+// it) is unreadable, an error, not a hash read as something else. A PHC
+// string with a further parameter (keyid, data) names a key that this
+// package does not compute: read by a prefix, it was a wrong password for
+// the right one.
+func TestParseArgon2idRefusesNonCanonicalFields(t *testing.T) {
+	const good = "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"
+	require.NoError(t, Check(good))
+	for _, bad := range []string{
+		strings.Replace(good, "v=19", "v=19x", 1),
+		strings.Replace(good, "v=19", "v=+19", 1),
+		strings.Replace(good, "v=19", "v=019", 1),
+		strings.Replace(good, "v=19", "v= 19", 1),
+		strings.Replace(good, "m=256", "m=+256", 1),
+		strings.Replace(good, "m=256", "m=0256", 1),
+		strings.Replace(good, "m=256", "m= 256", 1),
+		strings.Replace(good, "t=2", "t=2 ", 1),
+		strings.Replace(good, "p=1", "p=1x", 1),
+		strings.Replace(good, "p=1", "p=1,data=c29tZQ", 1),
+		strings.Replace(good, "p=1", "p=1,keyid=a2V5", 1),
+		strings.Replace(good, "m=256,t=2,p=1", "t=2,m=256,p=1", 1),
+		strings.Replace(good, "m=256,t=2,p=1", "m=256, t=2, p=1", 1),
+		strings.Replace(good, "c29tZXNhbHQ", "c29tZXNhbHR", 1), // non-zero padding bits
+		strings.Replace(good, "c29tZXNhbHQ", "c29tZXNh\nbHQ", 1),
+		strings.Replace(good, "nf65EOgLrQMR", "nf65EOgL\r\nrQMR", 1),
+	} {
+		assert.ErrorIs(t, Check(bad), ErrUnknownFormat, bad)
+		_, err := Verify(bad, "password")
+		assert.Error(t, err, bad)
+	}
+}
