@@ -97,6 +97,10 @@ func checkBcrypt(stored string) error {
 	if cost, err := bcrypt.Cost([]byte(stored)); err != nil || cost > maxBcryptCost || len(stored) != bcryptLen {
 		return ErrUnknownFormat
 	}
+	// bcrypt.Cost reads the cost with strconv.Atoi, which takes "+9".
+	if c := stored[4:6]; c[0] < '0' || c[0] > '9' || c[1] < '0' || c[1] > '9' {
+		return ErrUnknownFormat
+	}
 	// bcrypt.Cost read a two-digit cost: salt and hash start at byte 7.
 	for i := len("$2b$10$"); i < len(stored); i++ {
 		if strings.IndexByte(bcryptAlphabet, stored[i]) < 0 {

@@ -213,3 +213,14 @@ func TestParseArgon2idRefusesNonCanonicalFields(t *testing.T) {
 		assert.Error(t, err, bad)
 	}
 }
+
+// bcrypt's cost is two digits: x/crypto reads it with strconv.Atoi, which
+// takes "+9" for 09, a form no bcrypt implementation writes.
+func TestCheckRefusesSignedBcryptCost(t *testing.T) {
+	b, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	require.NoError(t, err)
+	bad := strings.Replace(string(b), "$04$", "$+4$", 1)
+	assert.ErrorIs(t, Check(bad), ErrUnknownFormat)
+	_, err = Verify(bad, "pw")
+	assert.Error(t, err)
+}
