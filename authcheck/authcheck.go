@@ -48,7 +48,9 @@ func HashPassword(password string) (string, error) {
 
 // VerifyPassword reports whether password matches hash, an argon2id hash
 // from [HashPassword] or a bcrypt hash. The comparison is constant-time.
-// An unreadable hash is an error.
+// An unreadable hash is an error. bcrypt reads only a password's first 72
+// bytes, so a bcrypt hash verifies every password that shares them, as it
+// did for the application that made it.
 func VerifyPassword(hash, password string) (bool, error) {
 	return passhash.Verify(hash, password)
 }

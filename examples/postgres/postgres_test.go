@@ -144,6 +144,24 @@ func TestPyramidSetup(t *testing.T) {
 		assert.Equal(t, http.StatusOK, status, "the upgraded hash verifies")
 	})
 
+	// bcrypt reads 72 bytes of a password: an application that hashed a
+	// longer one (PHP's password_hash, older bcrypt libraries) stored the
+	// hash of its first 72 bytes, and every password sharing them
+	// verifies. One with a typo past byte 72 must not become the user's
+	// password when the hash is upgraded to argon2id, which reads it all.
+	t.Run("a long bcrypt password with a typo past byte 72 is not what the upgrade stores", func(t *testing.T) {
+		long := strings.Repeat("correct horse battery staple ", 3) // 87 bytes
+		truncated, err := bcrypt.GenerateFromPassword([]byte(long[:72]), bcrypt.MinCost)
+		require.NoError(t, err)
+		_, err = a.users.AddHash(ctx, "longpass", string(truncated))
+		require.NoError(t, err)
+
+		status, tr := password("longpass", long[:72]+"typo")
+		require.Equal(t, http.StatusOK, status, tr.Error) // bcrypt's own answer
+		status, tr = password("longpass", long)
+		assert.Equal(t, http.StatusOK, status, "the user's own password no longer works: %s", tr.Error)
+	})
+
 	t.Run("wrong password and unknown user are the same invalid_grant (RFC 6749 §5.2)", func(t *testing.T) {
 		before := dummies.Load()
 		status, tr := password("johndoe", "wrong-password")

@@ -89,7 +89,9 @@ func (u *Users) CheckAuth(ctx context.Context, username, password string) (strin
 	if !ok {
 		return "", authcheck.ErrInvalidCredentials
 	}
-	if strings.HasPrefix(hash, "$2") {
+	// bcrypt read only the first 72 bytes: of a longer password, the
+	// rest may not be the user's, so only a shorter one is upgraded.
+	if strings.HasPrefix(hash, "$2") && len(password) <= 72 {
 		u.upgrade(ctx, id, hash, password)
 	}
 	return strconv.FormatInt(id, 10), nil
