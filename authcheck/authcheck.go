@@ -55,15 +55,23 @@ func VerifyPassword(hash, password string) (bool, error) {
 	return passhash.Verify(hash, password)
 }
 
+// VerifyPasswordContext is [VerifyPassword] for a request's ctx: when ctx
+// ends before the check starts, or while it waits its turn (at most
+// GOMAXPROCS argon2id checks run at once), it returns ctx's error without
+// hashing, so a client that went away costs no hashing.
+func VerifyPasswordContext(ctx context.Context, hash, password string) (bool, error) {
+	return passhash.VerifyContext(ctx, hash, password)
+}
+
 // DummyVerify spends the time of one [VerifyPassword] against a fixed
 // hash. Call it when the user is unknown so that case costs what a wrong
 // password costs and timing does not tell which users exist.
 func DummyVerify(password string) {
-	_, _ = verify(passhash.Dummy(), password)
+	_, _ = verify(context.Background(), passhash.Dummy(), password)
 }
 
-// verify is passhash.Verify; tests replace it to count hash work.
-var verify = passhash.Verify
+// verify is passhash.VerifyContext; tests replace it to count hash work.
+var verify = passhash.VerifyContext
 
 // Static is an in-memory user list (the Flask seed's credentials list) with
 // passwords kept as argon2id hashes. The zero value is empty and ready to
@@ -123,7 +131,10 @@ func (s *Static) AddHash(username, hash, userID string) error {
 // against the hash of a user picked by the name, with that user's
 // algorithm and cost (which differ between argon2id and bcrypt, and
 // between bcrypt costs), so that timing does not tell which names exist.
-func (s *Static) CheckAuth(_ context.Context, username, password string) (string, error) {
+//
+// It honours ctx while it waits for its turn to hash (see
+// [VerifyPasswordContext]), returning ctx's error.
+func (s *Static) CheckAuth(ctx context.Context, username, password string) (string, error) {
 	s.mu.RLock()
 	u, ok := s.users[username]
 	decoy := ""
@@ -133,13 +144,16 @@ func (s *Static) CheckAuth(_ context.Context, username, password string) (string
 	s.mu.RUnlock()
 	if !ok {
 		if decoy == "" {
-			DummyVerify(password)
-		} else {
-			_, _ = verify(decoy, password) // whatever it says, the user is unknown
+			decoy = passhash.Dummy()
 		}
-		return "", ErrInvalidCredentials
+		// A decoy passed Check: verify fails only for a ctx that ended
+		// before it hashed, and then judged nothing.
+		if _, err := verify(ctx, decoy, password); err != nil {
+			return "", err
+		}
+		return "", ErrInvalidCredentials // whatever verify said, the user is unknown
 	}
-	match, err := verify(u.hash, password)
+	match, err := verify(ctx, u.hash, password)
 	if err != nil {
 		return "", err
 	}

@@ -51,7 +51,10 @@ func TestStaticUnknownUserCostsOneVerification(t *testing.T) {
 	require.NoError(t, s.Add("johndoe", "foobar42", "u1"))
 	var hashes []string
 	orig := verify
-	verify = func(h, pw string) (bool, error) { hashes = append(hashes, h); return orig(h, pw) }
+	verify = func(ctx context.Context, h, pw string) (bool, error) {
+		hashes = append(hashes, h)
+		return orig(ctx, h, pw)
+	}
 	t.Cleanup(func() { verify = orig })
 
 	_, _ = s.CheckAuth(context.Background(), "johndoe", "wrong")
@@ -80,7 +83,10 @@ func TestStaticUnknownUserCostsWhatARegisteredUserCosts(t *testing.T) {
 	}
 	var hashes []string
 	orig := verify
-	verify = func(h, pw string) (bool, error) { hashes = append(hashes, h); return orig(h, pw) }
+	verify = func(ctx context.Context, h, pw string) (bool, error) {
+		hashes = append(hashes, h)
+		return orig(ctx, h, pw)
+	}
 	t.Cleanup(func() { verify = orig })
 
 	for _, name := range []string{"nobody", "mallory", "trudy", "pw-alice"} {
@@ -142,4 +148,21 @@ func TestHashAndVerifyPassword(t *testing.T) {
 	assert.False(t, ok)
 	_, err = VerifyPassword("not-a-hash", "x")
 	assert.ErrorIs(t, err, passhash.ErrUnknownFormat)
+}
+
+// Static passes the request's ctx to the hash check, which gives up
+// while waiting for its turn once the request has ended, for a
+// registered user and an unknown one alike.
+func TestStaticHonoursContext(t *testing.T) {
+	var s Static
+	require.NoError(t, s.Add("johndoe", "foobar42", "u1"))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, name := range []string{"johndoe", "nobody"} {
+		_, err := s.CheckAuth(ctx, name, "foobar42")
+		assert.ErrorIs(t, err, context.Canceled, name)
+	}
+	var empty Static
+	_, err := empty.CheckAuth(ctx, "nobody", "foobar42")
+	assert.ErrorIs(t, err, context.Canceled)
 }

@@ -1,6 +1,7 @@
 package passhash
 
 import (
+	"context"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -47,4 +48,34 @@ func TestArgon2idChecksAtOnceAreBounded(t *testing.T) {
 	wg.Wait()
 	limit := int64(max(runtime.GOMAXPROCS(0), 1))
 	assert.LessOrEqual(t, peak.Load(), limit, "%d argon2id checks ran at once for %d requests", peak.Load(), requests)
+}
+
+// A check waiting for a slot whose request has gone (the client hung up,
+// the server's timeout passed) gives up: it would otherwise wait its turn
+// and then hash for nobody, delaying every login queued behind it.
+func TestVerifyContextGivesUpWhileWaitingForASlot(t *testing.T) {
+	h, err := Hash("pw", cheap)
+	require.NoError(t, err)
+	for range cap(argon2Slots) {
+		argon2Slots <- struct{}{} // every slot busy
+	}
+	t.Cleanup(func() {
+		for range cap(argon2Slots) {
+			<-argon2Slots
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := VerifyContext(ctx, h, "pw")
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, context.Canceled)
+	case <-time.After(2 * time.Second):
+		t.Fatal("VerifyContext still waits for a slot after its context ended")
+	}
 }

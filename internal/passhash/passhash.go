@@ -4,6 +4,7 @@
 package passhash
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -43,11 +44,19 @@ var idKey = argon2.IDKey
 // others wait here for a slot, holding nothing but their goroutine.
 var argon2Slots = make(chan struct{}, max(runtime.GOMAXPROCS(0), 1))
 
-// argon2Key is idKey within one of argon2Slots.
-func argon2Key(secret string, salt []byte, p Params, keyLen uint32) []byte {
-	argon2Slots <- struct{}{}
+// argon2Key is idKey within one of argon2Slots. It returns ctx's error,
+// computing nothing, when ctx ends before a slot is free.
+func argon2Key(ctx context.Context, secret string, salt []byte, p Params, keyLen uint32) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	select {
+	case argon2Slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	defer func() { <-argon2Slots }()
-	return idKey([]byte(secret), salt, p.Time, p.Memory, p.Threads, keyLen)
+	return idKey([]byte(secret), salt, p.Time, p.Memory, p.Threads, keyLen), nil
 }
 
 const (
@@ -72,7 +81,10 @@ func Hash(secret string, p Params) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2Key(secret, salt, p, keyLen)
+	key, err := argon2Key(context.Background(), secret, salt, p, keyLen)
+	if err != nil {
+		return "", err
+	}
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
@@ -120,9 +132,19 @@ const bcryptLen = 60
 // Verify reports whether secret matches the stored argon2id or bcrypt hash.
 // The comparison of derived keys is constant-time.
 func Verify(stored, secret string) (bool, error) {
+	return VerifyContext(context.Background(), stored, secret)
+}
+
+// VerifyContext is Verify for a request: when ctx ends before the check
+// starts, or while it waits for an argon2id slot, it returns ctx's error
+// and computes nothing (a started computation runs to its end).
+func VerifyContext(ctx context.Context, stored, secret string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
 	switch {
 	case strings.HasPrefix(stored, "$argon2id$"):
-		return verifyArgon2id(stored, secret)
+		return verifyArgon2id(ctx, stored, secret)
 	case strings.HasPrefix(stored, "$2a$"), strings.HasPrefix(stored, "$2b$"), strings.HasPrefix(stored, "$2y$"):
 		if err := checkBcrypt(stored); err != nil {
 			return false, err
@@ -146,12 +168,15 @@ const (
 	maxBcryptCost = 16
 )
 
-func verifyArgon2id(stored, secret string) (bool, error) {
+func verifyArgon2id(ctx context.Context, stored, secret string) (bool, error) {
 	p, salt, key, err := parseArgon2id(stored)
 	if err != nil {
 		return false, err
 	}
-	got := argon2Key(secret, salt, p, uint32(len(key))) // #nosec G115 -- parseArgon2id bounds len(key) to 16..128
+	got, err := argon2Key(ctx, secret, salt, p, uint32(len(key))) // #nosec G115 -- parseArgon2id bounds len(key) to 16..128
+	if err != nil {
+		return false, err
+	}
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 
