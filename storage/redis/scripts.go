@@ -194,7 +194,10 @@ return 'ok'
 // reply is lost (MaxRetries), answers "ok" again instead of "reused": the
 // consumed token records (in "by") the first new token's hex, which only
 // that exchange knows (a replay of a stolen token brings its own).
-// "consumed" stays "1", which versions before "by" read alike.
+// "consumed" stays "1", which versions before "by" read alike. The
+// consumed token's key is kept tombstoneGraceMS at least, so that a
+// resend finds it even when the token expired meanwhile (an exchange in
+// its last moments); its expires field, which every check reads, stays.
 var exchangeScript = newScript(luaPrelude + `
 local now = ARGV[1]
 local t = redis.call('HMGET', KEYS[3], 'kind', 'expires', 'consumed', 'by')
@@ -240,6 +243,10 @@ local want = pasthorizon(ix, exp, ARGV[14])
 if want then return pack('index', want, g[2], g[1]) end
 if #KEYS > 3 then
   redis.call('HSET', KEYS[3], 'consumed', '1', 'by', ARGV[18])
+  -- Its resend must find the token, which may expire meanwhile: the key
+  -- lives tombstoneGraceMS at least (its expires field is unchanged).
+  local p = redis.call('PTTL', KEYS[3])
+  if p >= 0 and p < ` + tombstoneGraceMS + ` then redis.call('PEXPIRE', KEYS[3], ` + tombstoneGraceMS + `) end
 else
   redis.call('HSET', KEYS[3], 'consumed', '1')
 end

@@ -1,0 +1,159 @@
+package redis
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/internal/token"
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// A token is live strictly before its expiry: at the very nanosecond
+// it expires, lookup, exchange and extension all find nothing, as the
+// memory store judges it; a nanosecond earlier, all find it.
+func TestTokenExpiringExactlyNow(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		start := h.clk.Now()
+		_, access, refresh := h.grant("web", "alice", time.Hour)
+		h.clk.Advance(time.Hour - time.Nanosecond)
+		assert.True(t, h.live(storage.KindRefresh, refresh), "a nanosecond before")
+		assert.True(t, h.live(storage.KindAccess, access))
+		h.clk.Advance(time.Nanosecond)
+		assert.False(t, h.live(storage.KindRefresh, refresh), "at its expiry")
+		assert.False(t, h.live(storage.KindAccess, access))
+		x, next := h.exchange("web", refresh)
+		_, err := h.s.ExchangeToken(h.ctx, x)
+		assert.ErrorIs(t, err, storage.ErrNotFound)
+		assert.False(t, h.live(storage.KindRefresh, next[1]), "nothing issued")
+		assert.ErrorIs(t, h.s.ExtendToken(h.ctx, access, start.Add(2*time.Hour)), storage.ErrNotFound)
+	})
+}
+
+// A refresh token that expires with its grant is exchanged a nanosecond
+// before: the new tokens outlive the old grant's expiry, which moves.
+func TestExchangeAtTheGrantsLastNanosecond(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		g, _, refresh := h.grant("web", "alice", time.Hour)
+		h.clk.Advance(time.Hour - time.Nanosecond)
+		x, next := h.exchange("web", refresh)
+		got, err := h.s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+		assert.Equal(t, h.clk.Now().Add(24*time.Hour), got.ExpiresAt)
+		h.clk.Advance(time.Hour + time.Nanosecond)
+		assert.True(t, h.live(storage.KindRefresh, next[1]), "the new token outlives the old grant expiry")
+		n, err := h.s.RevokeUser(h.ctx, "alice")
+		require.NoError(t, err)
+		assert.Equal(t, 1, n, "and its grant %s is still indexed", g.ID)
+	})
+}
+
+// ExtendToken to an instant at or before now ends the token (it is no
+// longer live), and nothing else: the grant and its other tokens live on.
+func TestExtendTokenToThePast(t *testing.T) {
+	for _, d := range []time.Duration{0, -time.Nanosecond, -time.Hour, -100 * 365 * 24 * time.Hour} {
+		each(t, func(t *testing.T, h *harness) {
+			_, access, refresh := h.grant("web", "alice", 24*time.Hour)
+			require.NoError(t, h.s.ExtendToken(h.ctx, access, h.clk.Now().Add(d)))
+			assert.False(t, h.live(storage.KindAccess, access), "shortened by %v", d)
+			assert.True(t, h.live(storage.KindRefresh, refresh), "the other token lives")
+			x, _ := h.exchange("web", refresh)
+			_, err := h.s.ExchangeToken(h.ctx, x)
+			assert.NoError(t, err, "the grant lives")
+		})
+	}
+}
+
+// A code exchange with Check and Bind whose new refresh token passes the
+// code grant's index horizon (the script, the indexes, the script again),
+// every script command resent as after a lost reply: it succeeds, binds,
+// and a replay of the code is still reuse.
+func TestCodeExchangeResentThroughTheIndexPath(t *testing.T) {
+	h := newHookedHarness(t, resendHook{})
+	loadScripts(t, h, exchangeScript)
+	now := h.clk.Now()
+	gid := "codegrant0000000000000"
+	g := &storage.Grant{ID: gid, ClientID: "web", UserID: "alice", CreatedAt: now, ExpiresAt: now.Add(time.Minute),
+		Code: &storage.CodeBinding{RedirectURI: "https://x/cb"}}
+	code, ct := h.newToken(storage.KindCode, gid, time.Minute)
+	require.NoError(t, h.s.CreateGrant(h.ctx, g, ct))
+	x, next := h.exchange("web", code)
+	x.Kind = storage.KindCode
+	x.Bind = "fp"
+	checks := 0
+	x.Check = func(*storage.Grant) error { checks++; return nil }
+	got, err := h.s.ExchangeToken(h.ctx, x)
+	require.NoError(t, err)
+	assert.Equal(t, 1, checks)
+	assert.Equal(t, "fp", got.Binding)
+	assert.True(t, h.live(storage.KindRefresh, next[1]))
+	h.clk.Advance(time.Hour)
+	n, err := h.s.RevokeUser(h.ctx, "alice")
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "indexed past the code's horizon")
+}
+
+// lateResendHook sends each committing exchangeScript command that
+// succeeds twice, as resendHook does, the second time after wait (real
+// time): a reply lost to a timeout, resent once the presented token's key
+// would have expired in Redis.
+type lateResendHook struct{ wait time.Duration }
+
+func (lateResendHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h lateResendHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		if isScriptCall(cmd, exchangeScript) && slices.ContainsFunc(cmd.Args(), func(a any) bool {
+			s, ok := a.(*string)
+			return ok && *s == "commit"
+		}) {
+			if err := next(ctx, cmd); err != nil {
+				return err
+			}
+			res, _ := cmd.(*goredis.Cmd).Text()
+			if vals, _ := unpack(nil, res); len(vals) == 0 || vals[0] != "ok" {
+				return nil // no commit: nothing to resend
+			}
+			time.Sleep(h.wait)
+			cmd.SetErr(nil)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (lateResendHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return next
+}
+
+// A code exchanged in its last moments, whose reply is lost and resent
+// after the code's key would have expired in Redis, is the same exchange:
+// it succeeds. The consumed code's key used to expire with the code, so
+// the resend found nothing and the client was told invalid_grant while
+// the grant and its new tokens, which it never got, lived on.
+func TestExchangeResentPastThePresentedTokensExpiry(t *testing.T) {
+	for _, check := range []bool{false, true} {
+		h := newHookedHarness(t, lateResendHook{wait: 600 * time.Millisecond})
+		loadScripts(t, h, exchangeScript)
+		now := h.clk.Now()
+		gid, err := token.NewGrantID()
+		require.NoError(t, err)
+		g := &storage.Grant{ID: gid, ClientID: "web", UserID: "alice", CreatedAt: now, ExpiresAt: now.Add(300 * time.Millisecond),
+			Code: &storage.CodeBinding{RedirectURI: "https://x/cb"}}
+		code, ct := h.newToken(storage.KindCode, gid, 300*time.Millisecond)
+		require.NoError(t, h.s.CreateGrant(h.ctx, g, ct))
+		x, next := h.exchange("web", code)
+		x.Kind = storage.KindCode
+		if check {
+			x.Check = func(*storage.Grant) error { return nil }
+		}
+		got, err := h.s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err, "check %v", check)
+		assert.Equal(t, "alice", got.UserID)
+		assert.True(t, h.live(storage.KindRefresh, next[1]))
+	}
+}
