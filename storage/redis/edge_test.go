@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,5 +156,57 @@ func TestExchangeResentPastThePresentedTokensExpiry(t *testing.T) {
 		require.NoError(t, err, "check %v", check)
 		assert.Equal(t, "alice", got.UserID)
 		assert.True(t, h.live(storage.KindRefresh, next[1]))
+	}
+}
+
+// revokeBeforeIndexHook revokes the grant (RevokeGrant, which removes its
+// index entries) just before the first pipeline of index scripts sent
+// after it is armed: a revocation between an exchange's or extension's
+// "index first" reply and its index write.
+type revokeBeforeIndexHook struct {
+	revoke func()
+	armed  atomic.Bool
+}
+
+func (*revokeBeforeIndexHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (*revokeBeforeIndexHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return next
+}
+
+func (h *revokeBeforeIndexHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		if slices.ContainsFunc(cmds, func(c goredis.Cmder) bool { return isScriptCall(c, indexScript) }) && h.armed.CompareAndSwap(true, false) {
+			h.revoke()
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// An exchange or extension that indexes a grant revoked meanwhile (the
+// revocation removed its index entries just before the write) removes
+// the entries it wrote: they named the user until their score, for ever
+// with a lifetime of "never", as the revocation meant to prevent.
+func TestIndexWriteRacingARevocationLeavesNoEntry(t *testing.T) {
+	for _, op := range []string{"exchange", "extend"} {
+		hook := &revokeBeforeIndexHook{}
+		h := newHookedHarness(t, hook)
+		g, _, refresh := h.grant("web", "alice", 24*time.Hour) // indexed to 30 h
+		hook.revoke = func() { require.NoError(t, h.s.RevokeGrant(context.Background(), g.ID)) }
+		h.clk.Advance(8 * time.Hour)
+		hook.armed.Store(true)
+		var err error
+		if op == "exchange" {
+			x, _ := h.exchange("web", refresh) // to 32 h, past the horizon
+			_, err = h.s.ExchangeToken(h.ctx, x)
+		} else {
+			err = h.s.ExtendToken(h.ctx, refresh, h.clk.Now().Add(40*time.Hour))
+		}
+		require.ErrorIs(t, err, storage.ErrNotFound, op)
+		require.False(t, hook.armed.Load(), "%s: the revocation ran", op)
+		for _, key := range []string{h.s.userGrantsKey("alice"), h.s.clientGrantsKey("web")} {
+			_, err := h.rdb.ZScore(h.ctx, key, g.ID).Result()
+			assert.ErrorIs(t, err, goredis.Nil, "%s: %s keeps no entry of the revoked grant", op, key)
+		}
 	}
 }

@@ -258,10 +258,15 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 			return nil, fmt.Errorf("redis: %s: %w", op, err)
 		}
 	}
+	// The user and client this call indexed the grant under, if it did.
+	var indexed []string
 	for range 3 {
 		g, raw, err := s.runExchange(ctx, nkeys, v, gid)
 		if err != nil {
 			s.unindexReused(ctx, gid, raw, err)
+			if indexed != nil && errors.Is(err, storage.ErrNotFound) {
+				s.unindexIfRevoked(ctx, gid, indexed[0], indexed[1])
+			}
 			return nil, wrap(op, err)
 		}
 		if g != nil {
@@ -277,6 +282,7 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 		if err := s.index(ctx, now, gid, raw[1], raw[2], ix); err != nil {
 			return nil, wrap(op, err)
 		}
+		indexed = raw[1:3]
 		v[held] = raw[0]
 	}
 	// Each run found the grant's expiry moved past what was indexed
@@ -291,6 +297,20 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 func (s *Store) unindexReused(ctx context.Context, gid string, raw []string, err error) {
 	if errors.Is(err, storage.ErrTokenReused) && len(raw) == 2 {
 		_ = s.unindex(ctx, gid, raw[0], raw[1])
+	}
+}
+
+// unindexIfRevoked removes grant gid, which this call has just indexed
+// under userID and clientID and then found gone, from those indexes when
+// it is revoked: a revocation that ran between the script's "index first"
+// reply and the index write removed the entries before the write added
+// them anew, and revocation through an index keeps the entry of a grant
+// it does not find, so they would have stayed until their score (for
+// ever, with a lifetime of "never"). It is best effort, as unindexReused.
+func (s *Store) unindexIfRevoked(ctx context.Context, gid, userID, clientID string) {
+	_, gkey, _ := s.grantKeys(gid)
+	if v, err := s.rdb.HGet(ctx, gkey, "revoked").Result(); err == nil && v == "1" {
+		_ = s.unindex(ctx, gid, userID, clientID)
 	}
 }
 
@@ -379,7 +399,11 @@ func (s *Store) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt
 		return wrap(op, err)
 	}
 	args[6], args[9] = vals[4], "1"
+	user, client := vals[1], vals[0]
 	if vals, err = s.runExtend(ctx, args); err != nil {
+		if errors.Is(err, goredis.Nil) {
+			s.unindexIfRevoked(ctx, ref.GrantID, user, client)
+		}
 		return wrap(op, err)
 	}
 	if vals[3] != "1" {
