@@ -23,6 +23,7 @@ type exchangeFixture struct {
 	grant   *storage.Grant
 	access  storage.Token
 	refresh storage.Token
+	pool    *pgxpool.Pool
 }
 
 func newExchangeFixture(t *testing.T, configure ...func(*pgxpool.Config)) *exchangeFixture {
@@ -35,7 +36,7 @@ func newExchangeFixture(t *testing.T, configure ...func(*pgxpool.Config)) *excha
 	_, access := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
 	_, refresh := newToken(t, storage.KindRefresh, g.ID, clk.Now(), 24*time.Hour)
 	require.NoError(t, s.CreateGrant(context.Background(), g, access, refresh))
-	return &exchangeFixture{s: s, clk: clk, grant: g, access: access, refresh: refresh}
+	return &exchangeFixture{s: s, clk: clk, grant: g, access: access, refresh: refresh, pool: pool}
 }
 
 // rotation returns an Exchange of the fixture's refresh token for a new
