@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -106,6 +105,9 @@ func (n *notebook) list(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"user_id": id.UserID, "auth": id.Method, "notes": notes})
 }
 
+// maxBody caps the body of POST /api/notes.
+const maxBody = 64 << 10
+
 // add answers POST /api/notes {"text": "..."}. Behind CookieOrBearer a
 // cookie-authenticated POST has passed the cross-origin check, so a
 // hostile page cannot add notes through a logged-in browser.
@@ -114,18 +116,30 @@ func (n *notebook) add(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Text string `json:"text"`
 	}
-	err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&in)
-	if err != nil || strings.TrimSpace(in.Text) == "" {
-		if err == nil {
-			err = errors.New("text is empty")
-		}
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": err.Error()})
+	// MaxBytesReader, not io.LimitReader: a body over the limit is an
+	// error (413), not JSON cut short. The decoder's own messages name Go
+	// types, so they are not echoed.
+	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&in)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, "the body is over 64 KiB")
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, `the body must be JSON {"text": "..."}`)
+		return
+	case strings.TrimSpace(in.Text) == "":
+		writeError(w, http.StatusBadRequest, "text is empty")
 		return
 	}
 	n.mu.Lock()
 	n.byUser[id.UserID] = append(n.byUser[id.UserID], note{Text: in.Text, By: id.Method})
 	n.mu.Unlock()
 	writeJSON(w, http.StatusCreated, map[string]string{"status": "created"})
+}
+
+func writeError(w http.ResponseWriter, status int, description string) {
+	writeJSON(w, status, map[string]string{"error": "invalid_request", "error_description": description})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

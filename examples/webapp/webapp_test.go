@@ -157,3 +157,35 @@ func TestLogoutEndsCookie(t *testing.T) {
 	r = send(t, http.MethodGet, srv.URL+"/api/notes", "", "", cookie)
 	assert.Equal(t, http.StatusUnauthorized, r.status)
 }
+
+// TestAddRefusesBadBodies: a body over the limit is 413, not a decoding
+// error of the truncated JSON, and a malformed one is 400 with a fixed
+// description that does not echo the decoder's (Go type names).
+func TestAddRefusesBadBodies(t *testing.T) {
+	srv := newServer(t)
+	notes := srv.URL + "/api/notes"
+	rw := token(t, srv, "notes:read notes:write")
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		want       map[string]any
+	}{
+		{"over 64 KiB", `{"text":"` + strings.Repeat("a", 1<<16) + `"}`, http.StatusRequestEntityTooLarge,
+			map[string]any{"error": "invalid_request", "error_description": "the body is over 64 KiB"}},
+		{"not a string", `{"text":1}`, http.StatusBadRequest,
+			map[string]any{"error": "invalid_request", "error_description": `the body must be JSON {"text": "..."}`}},
+		{"truncated", `{"text":"a`, http.StatusBadRequest,
+			map[string]any{"error": "invalid_request", "error_description": `the body must be JSON {"text": "..."}`}},
+		{"blank", `{"text":" "}`, http.StatusBadRequest,
+			map[string]any{"error": "invalid_request", "error_description": "text is empty"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := send(t, http.MethodPost, notes, "application/json", tc.body, rw)
+			assert.Equal(t, tc.status, r.status)
+			assert.Equal(t, tc.want, r.body)
+		})
+	}
+	r := send(t, http.MethodGet, notes, "", "", rw)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	assert.Empty(t, r.body["notes"])
+}
