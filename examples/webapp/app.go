@@ -108,6 +108,9 @@ func (n *notebook) list(w http.ResponseWriter, r *http.Request) {
 // maxBody caps the body of POST /api/notes.
 const maxBody = 64 << 10
 
+// maxNotes caps the notes of one user: they live in memory.
+const maxNotes = 100
+
 // add answers POST /api/notes {"text": "..."}. Behind CookieOrBearer a
 // cookie-authenticated POST has passed the cross-origin check, so a
 // hostile page cannot add notes through a logged-in browser.
@@ -133,8 +136,15 @@ func (n *notebook) add(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.mu.Lock()
-	n.byUser[id.UserID] = append(n.byUser[id.UserID], note{Text: in.Text, By: id.Method})
+	full := len(n.byUser[id.UserID]) >= maxNotes
+	if !full {
+		n.byUser[id.UserID] = append(n.byUser[id.UserID], note{Text: in.Text, By: id.Method})
+	}
 	n.mu.Unlock()
+	if full {
+		writeError(w, http.StatusConflict, "a user keeps at most 100 notes")
+		return
+	}
 	writeJSON(w, http.StatusCreated, map[string]string{"status": "created"})
 }
 

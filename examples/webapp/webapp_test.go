@@ -189,3 +189,21 @@ func TestAddRefusesBadBodies(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status, r.body)
 	assert.Empty(t, r.body["notes"])
 }
+
+// TestNotesPerUserAreCapped: the notebook lives in memory, so a user cannot
+// add notes without end (each up to 64 KiB) and exhaust it.
+func TestNotesPerUserAreCapped(t *testing.T) {
+	srv := newServer(t)
+	notes := srv.URL + "/api/notes"
+	rw := token(t, srv, "notes:read notes:write")
+	for i := range maxNotes {
+		r := send(t, http.MethodPost, notes, "application/json", `{"text":"x"}`, rw)
+		require.Equal(t, http.StatusCreated, r.status, "note %d: %v", i, r.body)
+	}
+	r := send(t, http.MethodPost, notes, "application/json", `{"text":"one too many"}`, rw)
+	assert.Equal(t, http.StatusConflict, r.status)
+	assert.Equal(t, map[string]any{"error": "invalid_request", "error_description": "a user keeps at most 100 notes"}, r.body)
+	r = send(t, http.MethodGet, notes, "", "", rw)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	assert.Len(t, r.body["notes"], maxNotes)
+}
