@@ -77,8 +77,8 @@ func serve(ctx context.Context, addr string) error {
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	// Shutdown returns once the requests in flight are answered;
-	// ListenAndServe returns as soon as it starts, so wait for it before
-	// the deferred closing of the store.
+	// ListenAndServe returns as soon as it starts, so wait for Shutdown:
+	// serve returns when they are answered.
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
