@@ -146,6 +146,36 @@ func TestPolicyRules(t *testing.T) {
 			}
 		})
 	}
+	// Only the same-origin cookie POST wrote: the refused ones did not
+	// reach the handler.
+	r := send(t, http.MethodGet, notes, "", "", readOnly)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	assert.Equal(t, []any{map[string]any{"text": "x", "by": "cookie"}}, r.body["notes"])
+}
+
+// TestUsersSeeOnlyTheirNotes: notes are kept per user ID; another user's
+// token or session reads none of them.
+func TestUsersSeeOnlyTheirNotes(t *testing.T) {
+	var users authcheck.Static
+	require.NoError(t, users.Add("johndoe", "foobar42", "1"))
+	require.NoError(t, users.Add("janedoe", "barfoo42", "2"))
+	h, err := newRouter(t.Context(), options{clientSecretHash: storage.HashGeneratedSecret(secret), insecure: true, users: &users})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	notes := srv.URL + "/api/notes"
+
+	r := send(t, http.MethodPost, notes, "application/json", `{"text":"john's"}`, token(t, srv, "notes:write"))
+	require.Equal(t, http.StatusCreated, r.status, r.body)
+
+	body := url.Values{"grant_type": {"password"}, "username": {"janedoe"}, "password": {"barfoo42"}, "scope": {"notes:read"}}
+	r = send(t, http.MethodPost, srv.URL+"/oauth2/token", form, body.Encode(),
+		map[string]string{"Authorization": "Basic " + basic(apiClientID, secret)})
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	r = send(t, http.MethodGet, notes, "", "", map[string]string{"Authorization": "Bearer " + r.body["access_token"].(string)})
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	assert.Equal(t, "2", r.body["user_id"])
+	assert.Equal(t, []any{}, r.body["notes"])
 }
 
 // TestLogoutEndsCookie: after POST /logout the old cookie value is refused.
