@@ -65,8 +65,14 @@ func (h *authorizeHandler) consentMAC(exp uint64, userID string, ar *authorizeRe
 // HMAC over the expiry, the user and the authorization request, so that
 // only the page shown to this user for this request can approve it.
 func (h *authorizeHandler) consentToken(userID string, ar *authorizeRequest) string {
-	unix := max(h.p.now().Add(h.cfg.ConsentTTL).Unix(), 0)
-	exp := uint64(unix) // #nosec G115 -- clamped to >= 0 above
+	// The expiry is in whole seconds, rounded up: rounded down, it cut
+	// up to a second off ConsentTTL, all of a TTL under a second.
+	end := h.p.now().Add(h.cfg.ConsentTTL)
+	unix := end.Unix()
+	if end.Nanosecond() > 0 {
+		unix++
+	}
+	exp := uint64(max(unix, 0)) // #nosec G115 -- clamped to >= 0
 	b := make([]byte, 8, 8+sha256.Size)
 	binary.BigEndian.PutUint64(b, exp)
 	b = append(b, h.consentMAC(exp, userID, ar)...)
