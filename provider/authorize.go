@@ -337,11 +337,16 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.errorPage(w, &Error{Code: CodeAccessDenied, Description: "the consent form is invalid or expired; start again from the application", Status: http.StatusForbidden})
 			return
 		}
-		if first(values[paramDecision]) != "allow" {
+		// Only "deny" is the user's denial: anything else (a template
+		// that posts no decision) is not told to the client as one.
+		switch first(values[paramDecision]) {
+		case "allow":
+			h.issueCode(w, r, ar, userID)
+		case "deny":
 			h.redirectError(w, r, ar, &Error{Code: CodeAccessDenied, Description: "the user denied the request"})
-			return
+		default:
+			h.errorPage(w, errInvalidRequest(`the consent form must post decision "allow" or "deny"`))
 		}
-		h.issueCode(w, r, ar, userID)
 	case ar.client.FirstParty && ar.clientAssured():
 		h.issueCode(w, r, ar, userID)
 	default:

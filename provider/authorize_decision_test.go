@@ -35,3 +35,25 @@ func TestAuthorizeConsentTTLIsNotCutShort(t *testing.T) {
 		assertErrorPage(t, e.decide(fields, "user-1", "allow"), http.StatusForbidden, "access_denied")
 	}
 }
+
+// Only decision=deny is the user's denial: a consent POST with another
+// decision, or none (a replacement template that submits the form from
+// script, without the button's name), is not told to the client as one.
+func TestAuthorizeDecisionOtherThanAllowOrDeny(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	for _, d := range []string{"", "maybe", "Allow", "allow ", "DENY"} {
+		fields := consentFields(t, e.get(spaParams(), "user-1"))
+		w := e.decide(fields, "user-1", d)
+		assertErrorPage(t, w, http.StatusBadRequest, "invalid_request")
+		assert.Contains(t, w.Body.String(), "decision", "decision %q", d)
+
+		fields.Del("decision")
+		w = e.authorize(azReq{method: http.MethodPost, form: fields, user: "user-1"})
+		assertErrorPage(t, w, http.StatusBadRequest, "invalid_request")
+	}
+	fields := consentFields(t, e.get(spaParams(), "user-1"))
+	q := redirected(t, e.decide(fields, "user-1", "deny"), http.StatusSeeOther, "https://spa.example/cb")
+	assert.Equal(t, "access_denied", q.Get("error"))
+	assert.Equal(t, "st-123", q.Get("state"))
+	assert.Empty(t, q.Get("code"))
+}
