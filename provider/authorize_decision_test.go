@@ -1,13 +1,17 @@
 package provider_test
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
 )
 
 // A consent form is valid for the whole of ConsentTTL: the token holds
@@ -56,4 +60,44 @@ func TestAuthorizeDecisionOtherThanAllowOrDeny(t *testing.T) {
 	assert.Equal(t, "access_denied", q.Get("error"))
 	assert.Equal(t, "st-123", q.Get("state"))
 	assert.Empty(t, q.Get("code"))
+}
+
+// The consent form approves what its page showed: the scopes and the
+// redirect URI as resolved when it was shown. A request without scope gets
+// the client's DefaultScopes, and one without redirect_uri its one
+// registered URI; when the client changes in between, the form no longer
+// approves what the user was shown.
+func TestAuthorizeConsentApprovesWhatWasShown(t *testing.T) {
+	ctx := context.Background()
+	for name, change := range map[string]func(c *storage.Client){
+		"wider default scopes": func(c *storage.Client) { c.DefaultScopes = []string{"read", "write"} },
+		"other redirect URI":   func(c *storage.Client) { c.RedirectURIs = []string{"https://web.example/other"} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newAuthzEnv(t, nil, nil)
+			c, err := e.store.GetClient(ctx, "web")
+			require.NoError(t, err)
+			c.DefaultScopes = []string{"read"}
+			require.NoError(t, e.store.UpdateClient(ctx, c))
+
+			params := url.Values{"response_type": {"code"}, "client_id": {"web"}, "state": {"s"}}
+			w := e.get(params, "user-1")
+			fields := consentFields(t, w)
+			assert.Contains(t, w.Body.String(), `<ul id="scopes"><li>read</li></ul>`)
+			assert.Contains(t, w.Body.String(), `https://web.example/cb`)
+
+			c, err = e.store.GetClient(ctx, "web")
+			require.NoError(t, err)
+			change(c)
+			require.NoError(t, e.store.UpdateClient(ctx, c))
+			assertErrorPage(t, e.decide(fields, "user-1", "allow"), http.StatusForbidden, "access_denied")
+
+			// Shown again, the page is approved.
+			fields = consentFields(t, e.get(params, "user-1"))
+			loc := e.decide(fields, "user-1", "allow").Header().Get("Location")
+			u, err := url.Parse(loc)
+			require.NoError(t, err)
+			assert.NotEmpty(t, u.Query().Get("code"), loc)
+		})
+	}
 }

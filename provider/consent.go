@@ -47,16 +47,30 @@ type ConsentField struct {
 }
 
 // consentMAC returns the HMAC of a consent form for userID and the request
-// params, valid until exp (Unix seconds).
+// ar (its params, scopes and redirect URI), valid until exp (Unix seconds).
 func (h *authorizeHandler) consentMAC(exp uint64, userID string, ar *authorizeRequest) []byte {
 	m := hmac.New(sha256.New, h.cfg.ConsentKey)
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], exp)
-	m.Write([]byte("oauth2provider consent v1\x00"))
+	m.Write([]byte("oauth2provider consent v2\x00"))
 	m.Write(b[:])
 	binary.BigEndian.PutUint64(b[:], uint64(len(userID)))
 	m.Write(b[:])
 	m.Write([]byte(userID))
+	// What the page showed, as resolved from the request: the scopes
+	// granted (a request without scope gets the client's defaults) and
+	// the redirect URI (one without redirect_uri, the registered one), so
+	// that a client changed since cannot be approved by this form.
+	binary.BigEndian.PutUint64(b[:], uint64(len(ar.redirectURI)))
+	m.Write(b[:])
+	m.Write([]byte(ar.redirectURI))
+	binary.BigEndian.PutUint64(b[:], uint64(len(ar.scopes)))
+	m.Write(b[:])
+	for _, s := range ar.scopes {
+		binary.BigEndian.PutUint64(b[:], uint64(len(s)))
+		m.Write(b[:])
+		m.Write([]byte(s))
+	}
 	m.Write([]byte(ar.params.Encode())) // sorted by key: canonical
 	return m.Sum(nil)
 }
