@@ -8,14 +8,7 @@
 #   bash scripts/gosec.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Two steps: go itself may be on PATH only once /usr/local/go/bin is.
-export PATH="$PATH:/usr/local/go/bin"
-# Where go install puts the linters (GOBIN, else the first GOPATH entry's
-# bin) comes first, so that the pinned versions installed there run
-# rather than others found earlier on PATH.
-gobin="$(go env GOBIN)"
-[ -n "$gobin" ] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
-export PATH="$gobin:$PATH"
+. scripts/gopath.sh
 
 GOSEC_VERSION=v2.22.4
 # A go-installed gosec reports version "dev"; read the module version instead.
