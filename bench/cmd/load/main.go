@@ -214,12 +214,8 @@ func startQuickstart(repo, store string) (stop func(), base string, err error) {
 		_ = os.RemoveAll(dir)
 	}
 	base = "http://" + addr
-	switch err := waitReady(base, done, 60*time.Second); {
-	case errors.Is(err, errExited):
-		showLog()
-		_ = os.RemoveAll(dir)
-		return nil, "", err
-	case err != nil:
+	if err := waitReady(base, done, 60*time.Second); err != nil {
+		// stop also suits a server that exited: it signals nothing then.
 		showLog()
 		stop()
 		return nil, "", err
