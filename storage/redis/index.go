@@ -145,11 +145,6 @@ return page
 // entries of the failed page in the index.
 func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int, error) {
 	now := instant(s.now())
-	// The grants' field naming their other index, and that index's key.
-	other, otherKey := "client", s.clientGrantsKey
-	if field == "client" {
-		other, otherKey = "user", s.userGrantsKey
-	}
 	n := 0
 	// The page script's arguments: the key, the lower bound, the page
 	// size, then the previous page's grants to remove.
@@ -176,13 +171,13 @@ func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int,
 				continue
 			}
 			grants = append(grants, e)
-			calls = append(calls, revokeScript.call(2, s.revokeArgs(e.id, now, field, value, other)))
+			calls = append(calls, revokeScript.call(2, s.revokeArgs(e.id, now, field, value)))
 		}
 		if len(calls) > 0 {
 			cmds, err := runPipelined(ctx, s.rdb, calls...)
 			others := map[string][]string{}
 			for i, cmd := range cmds[:len(grants)] {
-				res, o, cerr := revokeReply(cmd)
+				res, user, client, cerr := revokeReply(cmd)
 				if cerr != nil {
 					// err, when set, is the first call's error, or the
 					// pipeline's own when it left its calls without a
@@ -198,8 +193,17 @@ func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int,
 				}
 				if res != revokedNone {
 					args = append(args, grants[i].id)
-					if other == "client" || o != "" { // a grant without a user has no user index
-						others[otherKey(o)] = append(others[otherKey(o)], grants[i].id)
+					// The grant's other index: a user's grants leave
+					// their client's, a client's their user's.
+					var k string
+					switch {
+					case field != "client":
+						k = s.clientGrantsKey(client)
+					case user != "": // a grant without a user has no user index
+						k = s.userGrantsKey(user)
+					}
+					if k != "" {
+						others[k] = append(others[k], grants[i].id)
 					}
 				}
 			}
@@ -226,20 +230,21 @@ func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int,
 }
 
 // revokeReply reads a reply of revokeScript: its status and the grant's
-// value of the other index's field.
-func revokeReply(cmd *goredis.Cmd) (int64, string, error) {
+// user and client.
+func revokeReply(cmd *goredis.Cmd) (res int64, userID, clientID string, err error) {
 	v, err := cmd.Slice()
 	if err != nil {
-		return 0, "", err
+		return 0, "", "", err
 	}
-	if len(v) == 2 {
+	if len(v) == 3 {
 		res, ok := v[0].(int64)
-		o, ok2 := v[1].(string)
-		if ok && ok2 {
-			return res, o, nil
+		userID, ok2 := v[1].(string)
+		clientID, ok3 := v[2].(string)
+		if ok && ok2 && ok3 {
+			return res, userID, clientID, nil
 		}
 	}
-	return 0, "", errors.New("unexpected script reply")
+	return 0, "", "", errors.New("unexpected script reply")
 }
 
 // appendUnindex appends to calls the unindexScript calls that remove ids

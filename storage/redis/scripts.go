@@ -306,23 +306,30 @@ end
 return {g[1], g[2], exp, '1', ix}
 `)
 
-// revokeScript revokes a grant and its tokens, for revocation through an
-// index. KEYS: grant, token set. ARGV: now, grant base key, the grant
-// field the index is of ("user" or "client") and the value it must have
-// (so a stale index entry never revokes another grant), and the field of
-// the grant's other index. Returns {status, other}: status 1 when it
-// ended a live grant, 2 when the grant was already revoked or expired (it
-// is revoked now), and 0 when there is no such grant, or it does not have
-// the field's value; other is the grant's value of the other index's
-// field (its client, or its user), whose entry the caller removes.
+// revokeScript revokes a grant and its tokens, for RevokeGrant and for
+// revocation through an index. KEYS: grant, token set. ARGV: now, grant
+// base key, and for an index the grant field it is of ("user" or
+// "client") and the value it must have (so a stale index entry never
+// revokes another grant). Returns {status, user, client}: status 1 when
+// it ended a live grant, 2 when the grant was already revoked or expired
+// (it is revoked now), and 0 when there is no such grant, or it does not
+// have the field's value; user and client are the grant's, whose index
+// entries the caller removes (a revoked grant's tombstone goes long
+// before they would expire, and revocation through an index keeps the
+// entry of a grant it does not find).
 var revokeScript = newScript(luaPrelude + `
-local g = redis.call('HMGET', KEYS[1], 'expires', 'revoked', ARGV[3], ARGV[5])
-if not g[1] or g[3] ~= ARGV[4] then return {0, ''} end
-local other = g[4] or ''
-if g[2] ~= '0' then return {2, other} end
+local g = redis.call('HMGET', KEYS[1], 'expires', 'revoked', 'user', 'client')
+if not g[1] then return {0, '', ''} end
+if ARGV[3] then
+  local v = g[4]
+  if ARGV[3] == 'user' then v = g[3] end
+  if v ~= ARGV[4] then return {0, '', ''} end
+end
+local user, client = g[3] or '', g[4] or ''
+if g[2] ~= '0' then return {2, user, client} end
 revoke(ARGV[2], KEYS[1], KEYS[2], ARGV[1])
-if lt(ARGV[1], g[1]) then return {1, other} end
-return {2, other}
+if lt(ARGV[1], g[1]) then return {1, user, client} end
+return {2, user, client}
 `)
 
 // unindexScript removes the members ARGV from the index KEYS[1]: a ZREM,
@@ -333,19 +340,6 @@ var unindexScript = newScript(`return redis.call('ZREM', KEYS[1], unpack(ARGV))`
 // unindexBatch bounds the members of one unindexScript call, which Lua's
 // unpack passes on its stack.
 const unindexBatch = 1000
-
-// revokeGrantScript is revokeScript for RevokeGrant: it returns nil when
-// there is no such grant, else the grant's user and client, whose index
-// entries the caller removes (a revoked grant's tombstone goes long
-// before they would expire, and revocation through an index keeps the
-// entry of a grant it does not find). KEYS: grant, token set. ARGV: now,
-// grant base key.
-var revokeGrantScript = newScript(luaPrelude + `
-local g = redis.call('HMGET', KEYS[1], 'expires', 'revoked', 'user', 'client')
-if not g[1] then return false end
-if g[2] == '0' then revoke(ARGV[2], KEYS[1], KEYS[2], ARGV[1]) end
-return {g[3] or '', g[4] or ''}
-`)
 
 // indexScript adds a grant to a user or client index, or raises its score,
 // prunes members whose score is before ARGV[1] and sets the index's TTL

@@ -435,19 +435,16 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
 	if !hashTagged(grantID) {
 		return nil
 	}
-	ids, err := revokeGrantScript.run(ctx, s.rdb, 2, s.revokeArgs(grantID, instant(s.now()))).StringSlice()
-	if errors.Is(err, goredis.Nil) {
-		return nil
-	}
-	if err == nil && len(ids) != 2 {
-		err = errors.New("unexpected script reply")
-	}
+	res, userID, clientID, err := revokeReply(revokeScript.run(ctx, s.rdb, 2, s.revokeArgs(grantID, instant(s.now()))))
 	if err != nil {
 		return wrap("revoke grant", err)
 	}
+	if res == revokedNone {
+		return nil
+	}
 	// Best effort, as after a reuse: the grant is revoked, which is what
 	// the caller asked, and an entry left behind names no live grant.
-	_ = s.unindex(ctx, grantID, ids[0], ids[1])
+	_ = s.unindex(ctx, grantID, userID, clientID)
 	return nil
 }
 
@@ -473,9 +470,8 @@ const (
 	revokedEnded = 2 // the grant was already revoked or expired
 )
 
-// revokeArgs are the keys and arguments of revokeGrantScript for grant
-// grantID at now, or with match (a grant field, the value it must have,
-// and the field of the other index) those of revokeScript.
+// revokeArgs are revokeScript's keys and arguments for grant grantID at
+// now; match, when given, is a grant field and the value it must have.
 func (s *Store) revokeArgs(grantID, now string, match ...string) []string {
 	base, gkey, skey := s.grantKeys(grantID)
 	return append(append(make([]string, 0, 4+len(match)), gkey, skey, now, base), match...)
