@@ -237,14 +237,12 @@ func (ar *authorizeRequest) clientAssured() bool {
 // "ｌｏｃａｌｈｏｓｔ" are this machine too.
 func otherMachine(host string) bool {
 	h := strings.TrimSuffix(strings.ToLower(browserHost(host)), ".")
-	if h == "" || h == "localhost" || strings.HasSuffix(h, ".localhost") {
-		return false
-	}
-	// The names /etc/hosts files give this machine: localhost.localdomain,
-	// localhost6.localdomain6, and single labels (localhost6,
-	// ip6-localhost, ip6-loopback, the machine's own name), which are
-	// resolved there or through a search domain, not as public names.
-	if h == "localhost.localdomain" || h == "localhost6.localdomain6" || !strings.Contains(h, ".") && !strings.Contains(h, ":") {
+	// A single label ("", localhost, and the names /etc/hosts files give
+	// this machine: localhost6, ip6-localhost, ip6-loopback, its own
+	// name) is resolved there or through a search domain, not as a public
+	// name; so are localhost.localdomain and localhost6.localdomain6.
+	if !strings.Contains(h, ".") && !strings.Contains(h, ":") ||
+		strings.HasSuffix(h, ".localhost") || h == "localhost.localdomain" || h == "localhost6.localdomain6" {
 		return false
 	}
 	if ip, err := netip.ParseAddr(h); err == nil { // loopback or unspecified, mapped or not
