@@ -51,25 +51,25 @@ type ConsentField struct {
 func (h *authorizeHandler) consentMAC(exp uint64, userID string, ar *authorizeRequest) []byte {
 	m := hmac.New(sha256.New, h.cfg.ConsentKey)
 	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], exp)
+	num := func(n uint64) {
+		binary.BigEndian.PutUint64(b[:], n)
+		m.Write(b[:])
+	}
+	str := func(s string) { // length-prefixed: fields cannot run into each other
+		num(uint64(len(s)))
+		m.Write([]byte(s))
+	}
 	m.Write([]byte("oauth2provider consent v2\x00"))
-	m.Write(b[:])
-	binary.BigEndian.PutUint64(b[:], uint64(len(userID)))
-	m.Write(b[:])
-	m.Write([]byte(userID))
+	num(exp)
+	str(userID)
 	// What the page showed, as resolved from the request: the scopes
 	// granted (a request without scope gets the client's defaults) and
 	// the redirect URI (one without redirect_uri, the registered one), so
 	// that a client changed since cannot be approved by this form.
-	binary.BigEndian.PutUint64(b[:], uint64(len(ar.redirectURI)))
-	m.Write(b[:])
-	m.Write([]byte(ar.redirectURI))
-	binary.BigEndian.PutUint64(b[:], uint64(len(ar.scopes)))
-	m.Write(b[:])
+	str(ar.redirectURI)
+	num(uint64(len(ar.scopes)))
 	for _, s := range ar.scopes {
-		binary.BigEndian.PutUint64(b[:], uint64(len(s)))
-		m.Write(b[:])
-		m.Write([]byte(s))
+		str(s)
 	}
 	m.Write([]byte(ar.params.Encode())) // sorted by key: canonical
 	return m.Sum(nil)
