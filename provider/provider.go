@@ -319,7 +319,7 @@ func nilInInterface(v any) bool {
 		return false
 	}
 	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan: // never Interface: ValueOf gives the dynamic value
 		return rv.IsNil()
 	}
 	return false
