@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/oauth2provider/oauth2provider/internal/header"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -54,7 +55,7 @@ func bearerCandidate(values []string) (string, credential) {
 // further spaces.
 func parseBearer(v string) (string, credential) {
 	scheme, rest, _ := strings.Cut(v, " ")
-	if !strings.EqualFold(scheme, "Bearer") {
+	if !header.EqualFoldASCII(scheme, "Bearer") {
 		return "", credNone
 	}
 	rest = strings.TrimLeft(rest, " ")

@@ -330,7 +330,7 @@ func (s *Sessions) checkOrigin(r *http.Request) error {
 	// net/url, which CrossOriginProtection compares Origin's host with,
 	// reads the scheme in any case ("HTTP://").
 	origin := header.First(r.Header, "Origin")
-	if len(origin) >= len("http://") && strings.EqualFold(origin[:len("http://")], "http://") && !s.trusted[origin] && s.p.IsHTTPS(r) {
+	if len(origin) >= len("http://") && header.EqualFoldASCII(origin[:len("http://")], "http://") && !s.trusted[origin] && s.p.IsHTTPS(r) {
 		return errCrossOrigin
 	}
 	return nil

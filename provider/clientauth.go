@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/oauth2provider/oauth2provider/internal/header"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
@@ -45,11 +46,11 @@ var dummySecretHash = storage.HashGeneratedSecret("oauth2provider dummy secret f
 // secret, each application/x-www-form-urlencoded first (RFC 6749 §2.3.1).
 // isBasic is false for another scheme; ok is false when a Basic value
 // does not decode to a form-urlencoded "id:secret" with a non-empty id.
-// The scheme name is case-insensitive, in ASCII: strings.EqualFold alone
-// would take "Baſic" (U+017F folds to s) for it, as net/http does not.
+// The scheme name is case-insensitive, in ASCII (header.EqualFoldASCII),
+// as net/http reads it.
 func parseBasicAuth(h string) (id, secret string, isBasic, ok bool) {
 	scheme, rest, _ := strings.Cut(h, " ")
-	if len(scheme) != len("Basic") || !strings.EqualFold(scheme, "Basic") {
+	if !header.EqualFoldASCII(scheme, "Basic") {
 		return "", "", false, false
 	}
 	rest = strings.Trim(rest, " \t")

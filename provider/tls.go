@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/oauth2provider/oauth2provider/internal/header"
 )
 
 // trusted reports whether addr is one of the configured reverse proxies.
@@ -77,10 +79,7 @@ func (p *Provider) IsHTTPS(r *http.Request) bool {
 		return r.TLS != nil // no proxy to believe: spare parsing RemoteAddr
 	}
 	if vs := r.Header["X-Forwarded-Proto"]; len(vs) > 0 && p.fromTrustedProxy(r, remoteAddr(r)) {
-		// In ASCII: strings.EqualFold alone would read "httpſ" (U+017F
-		// folds to s) as https.
-		v := lastListValue(vs)
-		return len(v) == len("https") && strings.EqualFold(v, "https")
+		return header.EqualFoldASCII(lastListValue(vs), "https")
 	}
 	return r.TLS != nil
 }

@@ -23,6 +23,30 @@ func Quote(s string) string {
 	return string(append(b, '"'))
 }
 
+// EqualFoldASCII reports whether s and t are equal under ASCII case
+// folding alone, as HTTP compares scheme names and other tokens (RFC 9110
+// §5.6.2) and DNS compares names: strings.EqualFold also folds Unicode,
+// so it would take "Baſic" (U+017F folds to s) for "Basic" and
+// "localhoſt" for "localhost", which HTTP and resolvers do not.
+func EqualFoldASCII(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		a, b := s[i], t[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
+}
+
 // First returns the first value of the request header key, which must be
 // in canonical form (TestHeaderKeysAreCanonical checks the callers):
 // net/http canonicalizes the keys of every request it reads, so a map

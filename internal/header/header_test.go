@@ -72,3 +72,24 @@ func TestFirst(t *testing.T) {
 		}
 	}
 }
+
+func TestEqualFoldASCII(t *testing.T) {
+	for _, c := range []struct {
+		s, t string
+		want bool
+	}{
+		{"Basic", "basic", true},
+		{"HTTPS", "https", true},
+		{"LocalHost", "localhost", true},
+		{"", "", true},
+		{"Baſic", "Basic", false},  // U+017F folds to s in Unicode, not in ASCII
+		{"\u212Aey", "key", false}, // the Kelvin sign folds to k in Unicode
+		{"basic", "basics", false},
+		{"b@sic", "basic", false},
+		{"[", "{", false}, // 0x5B and 0x7B differ by 0x20 but are not letters
+	} {
+		if got := EqualFoldASCII(c.s, c.t); got != c.want {
+			t.Errorf("EqualFoldASCII(%q, %q) = %v, want %v", c.s, c.t, got, c.want)
+		}
+	}
+}

@@ -6,15 +6,15 @@ package loopback
 import (
 	"net"
 	"net/netip"
-	"strings"
+
+	"github.com/oauth2provider/oauth2provider/internal/header"
 )
 
 // Host reports whether host (a name or an IP address, without port or
-// brackets) is "localhost" (ASCII letters in any case) or a loopback
-// address. strings.EqualFold alone would take "localhoſt" (U+017F folds
-// to s), a name resolvers do not read as localhost.
+// brackets) is "localhost" (ASCII letters in any case, as resolvers
+// compare names: not "localhoſt") or a loopback address.
 func Host(host string) bool {
-	if len(host) == len("localhost") && strings.EqualFold(host, "localhost") {
+	if header.EqualFoldASCII(host, "localhost") {
 		return true
 	}
 	ip, err := netip.ParseAddr(host)
