@@ -195,6 +195,43 @@ func refreshForm(rt string) url.Values {
 	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}
 }
 
+// eachBinding runs test unbound, then with a BindingKey.
+func eachBinding(t *testing.T, test func(t *testing.T, bind bool)) {
+	for _, bind := range []bool{false, true} {
+		name := "unbound"
+		if bind {
+			name = "bound"
+		}
+		t.Run(name, func(t *testing.T) { test(t, bind) })
+	}
+}
+
+// race sends, at once, send(i) to every instance i: exactly one must
+// win; the others must answer invalid_grant. It returns the winner.
+func (f *fleet) race(t *testing.T, round int, send func(i int) fleetReply) *fleetReply {
+	t.Helper()
+	replies := make([]fleetReply, len(f.srvs))
+	var wg sync.WaitGroup
+	for i := range replies {
+		wg.Go(func() { replies[i] = send(i) })
+	}
+	wg.Wait()
+	var win *fleetReply
+	for i := range replies {
+		switch replies[i].status {
+		case http.StatusOK:
+			require.Nil(t, win, "round %d: two winners", round)
+			win = &replies[i]
+		case http.StatusBadRequest:
+			assert.Equal(t, "invalid_grant", replies[i].str("error"), "round %d", round)
+		default:
+			t.Fatalf("round %d: instance %d answered %d %v", round, i, replies[i].status, replies[i].body)
+		}
+	}
+	require.NotNil(t, win, "round %d: no winner", round)
+	return win
+}
+
 const fleetIP = "203.0.113.7"
 
 // The same refresh token presented at once to three instances: exactly
@@ -204,47 +241,25 @@ const fleetIP = "203.0.113.7"
 // With binding on, the refresh has a check, which the Redis store runs
 // in a separate step from the write: the result must be the same.
 func TestInstances_ConcurrentRefreshIsReuse(t *testing.T) {
-	for _, bind := range []bool{false, true} {
-		name := "unbound"
-		if bind {
-			name = "bound"
-		}
-		t.Run(name, func(t *testing.T) {
-			storeurltest.Each(t, func(t *testing.T, storeURL string) {
-				const n = 3
-				f := newFleet(t, storeURL, n, bind, nil)
-				for round := range 10 {
-					tr := f.login(t, 0, fleetIP)
-					replies := make([]fleetReply, n)
-					var wg sync.WaitGroup
-					for i := range n {
-						wg.Go(func() { replies[i] = f.post(t, i, "/token", fleetIP, refreshForm(tr.str("refresh_token"))) })
-					}
-					wg.Wait()
-					var win *fleetReply
-					for i := range replies {
-						switch replies[i].status {
-						case http.StatusOK:
-							require.Nil(t, win, "round %d: two winners", round)
-							win = &replies[i]
-						case http.StatusBadRequest:
-							assert.Equal(t, "invalid_grant", replies[i].str("error"), "round %d", round)
-						default:
-							t.Fatalf("round %d: instance %d answered %d %v", round, i, replies[i].status, replies[i].body)
-						}
-					}
-					require.NotNil(t, win, "round %d: no winner", round)
-					// The losers were reuse: the grant is revoked.
-					for i := range n {
-						assert.Equal(t, http.StatusUnauthorized, f.api(t, i, fleetIP, win.str("access_token")), "round %d: the winner's access token on instance %d", round, i)
-					}
-					r := f.post(t, round%n, "/token", fleetIP, refreshForm(win.str("refresh_token")))
-					assert.Equal(t, http.StatusBadRequest, r.status, "round %d: the winner's refresh token", round)
+	eachBinding(t, func(t *testing.T, bind bool) {
+		storeurltest.Each(t, func(t *testing.T, storeURL string) {
+			const n = 3
+			f := newFleet(t, storeURL, n, bind, nil)
+			for round := range 10 {
+				tr := f.login(t, 0, fleetIP)
+				win := f.race(t, round, func(i int) fleetReply {
+					return f.post(t, i, "/token", fleetIP, refreshForm(tr.str("refresh_token")))
+				})
+				// The losers were reuse: the grant is revoked.
+				for i := range n {
+					assert.Equal(t, http.StatusUnauthorized, f.api(t, i, fleetIP, win.str("access_token")), "round %d: the winner's access token on instance %d", round, i)
 				}
-				assert.EqualValues(t, 10*(n-1), f.reuse.Load(), "refresh_reuse_detected events")
-			})
+				r := f.post(t, round%n, "/token", fleetIP, refreshForm(win.str("refresh_token")))
+				assert.Equal(t, http.StatusBadRequest, r.status, "round %d: the winner's refresh token", round)
+			}
+			assert.EqualValues(t, 10*(n-1), f.reuse.Load(), "refresh_reuse_detected events")
 		})
-	}
+	})
 }
 
 // A token revoked at one instance (RFC 7009) is refused at once by the
@@ -422,6 +437,13 @@ func (f *fleet) codeAcross(t *testing.T, shown, decided int) string {
 	return code
 }
 
+// codeForm is the token request exchanging code, with the verifier of
+// fleetChallenge.
+func codeForm(code string) url.Values {
+	return url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {fleetRedirect}, "code_verifier": {fleetVerifier}}
+}
+
 // postPublic sends form to the token endpoint of instance i as the public
 // client, from ip.
 func (f *fleet) postPublic(t *testing.T, i int, ip string, form url.Values) fleetReply {
@@ -440,56 +462,30 @@ func (f *fleet) postPublic(t *testing.T, i int, ip string, form url.Values) flee
 // code presented at once to every instance: exactly one wins, and the
 // others are reuse, which revokes what the winner got (RFC 6749 §4.1.2).
 func TestInstances_CodeFlowAcross(t *testing.T) {
-	for _, bind := range []bool{false, true} {
-		name := "unbound"
-		if bind {
-			name = "bound"
-		}
-		t.Run(name, func(t *testing.T) {
-			storeurltest.Each(t, func(t *testing.T, storeURL string) {
-				const n = 3
-				f := newFleet(t, storeURL, n, bind, nil)
-				exchange := func(code string) url.Values {
-					return url.Values{"grant_type": {"authorization_code"}, "code": {code},
-						"redirect_uri": {fleetRedirect}, "code_verifier": {fleetVerifier}}
-				}
-				code := f.codeAcross(t, 0, 1)
-				r := f.postPublic(t, 2, fleetIP, exchange(code))
-				require.Equal(t, http.StatusOK, r.status, r.body)
-				for i := range n {
-					assert.Equal(t, http.StatusOK, f.api(t, i, fleetIP, r.str("access_token")), "instance %d", i)
-				}
-				r = f.postPublic(t, 0, fleetIP, refreshForm(r.str("refresh_token")))
-				require.Equal(t, http.StatusOK, r.status, r.body)
+	eachBinding(t, func(t *testing.T, bind bool) {
+		storeurltest.Each(t, func(t *testing.T, storeURL string) {
+			const n = 3
+			f := newFleet(t, storeURL, n, bind, nil)
+			code := f.codeAcross(t, 0, 1)
+			r := f.postPublic(t, 2, fleetIP, codeForm(code))
+			require.Equal(t, http.StatusOK, r.status, r.body)
+			for i := range n {
+				assert.Equal(t, http.StatusOK, f.api(t, i, fleetIP, r.str("access_token")), "instance %d", i)
+			}
+			r = f.postPublic(t, 0, fleetIP, refreshForm(r.str("refresh_token")))
+			require.Equal(t, http.StatusOK, r.status, r.body)
 
-				for round := range 5 {
-					code := f.codeAcross(t, round%n, (round+1)%n)
-					replies := make([]fleetReply, n)
-					var wg sync.WaitGroup
-					for i := range n {
-						wg.Go(func() { replies[i] = f.postPublic(t, i, fleetIP, exchange(code)) })
-					}
-					wg.Wait()
-					var win *fleetReply
-					for i := range replies {
-						switch replies[i].status {
-						case http.StatusOK:
-							require.Nil(t, win, "round %d: two winners", round)
-							win = &replies[i]
-						case http.StatusBadRequest:
-							assert.Equal(t, "invalid_grant", replies[i].str("error"), "round %d", round)
-						default:
-							t.Fatalf("round %d: instance %d answered %d %v", round, i, replies[i].status, replies[i].body)
-						}
-					}
-					require.NotNil(t, win, "round %d: no winner", round)
-					for i := range n {
-						assert.Equal(t, http.StatusUnauthorized, f.api(t, i, fleetIP, win.str("access_token")), "round %d: instance %d", round, i)
-					}
+			for round := range 5 {
+				code := f.codeAcross(t, round%n, (round+1)%n)
+				win := f.race(t, round, func(i int) fleetReply {
+					return f.postPublic(t, i, fleetIP, codeForm(code))
+				})
+				for i := range n {
+					assert.Equal(t, http.StatusUnauthorized, f.api(t, i, fleetIP, win.str("access_token")), "round %d: instance %d", round, i)
 				}
-			})
+			}
 		})
-	}
+	})
 }
 
 // DisableClient at one instance ends the codes its client holds but has
@@ -498,16 +494,12 @@ func TestInstances_CodeFlowAcross(t *testing.T) {
 func TestInstances_DisableClientEndsPendingCodes(t *testing.T) {
 	storeurltest.Each(t, func(t *testing.T, storeURL string) {
 		f := newFleet(t, storeURL, 2, false, nil)
-		exchange := func(code string) url.Values {
-			return url.Values{"grant_type": {"authorization_code"}, "code": {code},
-				"redirect_uri": {fleetRedirect}, "code_verifier": {fleetVerifier}}
-		}
-		r := f.postPublic(t, 1, fleetIP, exchange(f.codeAcross(t, 0, 0))) // b caches the client
+		r := f.postPublic(t, 1, fleetIP, codeForm(f.codeAcross(t, 0, 0))) // b caches the client
 		require.Equal(t, http.StatusOK, r.status, r.body)
 		code := f.codeAcross(t, 0, 0)
 		_, err := f.ps[0].DisableClient(t.Context(), fleetSPA)
 		require.NoError(t, err)
-		r = f.postPublic(t, 1, fleetIP, exchange(code))
+		r = f.postPublic(t, 1, fleetIP, codeForm(code))
 		assert.Equal(t, http.StatusBadRequest, r.status, r.body)
 		assert.Equal(t, "invalid_grant", r.str("error"))
 	})
