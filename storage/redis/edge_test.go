@@ -70,6 +70,20 @@ func TestExtendTokenToThePast(t *testing.T) {
 	}
 }
 
+// codeExchange stores grant gid of client web for alice, with a code,
+// both living ttl, and returns an exchange of the code.
+func (h *harness) codeExchange(gid string, ttl time.Duration) (storage.Exchange, [2]storage.TokenRef) {
+	h.t.Helper()
+	now := h.clk.Now()
+	g := &storage.Grant{ID: gid, ClientID: "web", UserID: "alice", CreatedAt: now, ExpiresAt: now.Add(ttl),
+		Code: &storage.CodeBinding{RedirectURI: "https://x/cb"}}
+	code, ct := h.newToken(storage.KindCode, gid, ttl)
+	require.NoError(h.t, h.s.CreateGrant(h.ctx, g, ct))
+	x, next := h.exchange("web", code)
+	x.Kind = storage.KindCode
+	return x, next
+}
+
 // A code exchange with Check and Bind whose new refresh token passes the
 // code grant's index horizon (the script, the indexes, the script again),
 // every script command resent as after a lost reply: it succeeds, binds,
@@ -77,14 +91,7 @@ func TestExtendTokenToThePast(t *testing.T) {
 func TestCodeExchangeResentThroughTheIndexPath(t *testing.T) {
 	h := newHookedHarness(t, resendHook{})
 	loadScripts(t, h, exchangeScript)
-	now := h.clk.Now()
-	gid := "codegrant0000000000000"
-	g := &storage.Grant{ID: gid, ClientID: "web", UserID: "alice", CreatedAt: now, ExpiresAt: now.Add(time.Minute),
-		Code: &storage.CodeBinding{RedirectURI: "https://x/cb"}}
-	code, ct := h.newToken(storage.KindCode, gid, time.Minute)
-	require.NoError(t, h.s.CreateGrant(h.ctx, g, ct))
-	x, next := h.exchange("web", code)
-	x.Kind = storage.KindCode
+	x, next := h.codeExchange("codegrant0000000000000", time.Minute)
 	x.Bind = "fp"
 	checks := 0
 	x.Check = func(*storage.Grant) error { checks++; return nil }
@@ -140,15 +147,9 @@ func TestExchangeResentPastThePresentedTokensExpiry(t *testing.T) {
 	for _, check := range []bool{false, true} {
 		h := newHookedHarness(t, lateResendHook{wait: 600 * time.Millisecond})
 		loadScripts(t, h, exchangeScript)
-		now := h.clk.Now()
 		gid, err := token.NewGrantID()
 		require.NoError(t, err)
-		g := &storage.Grant{ID: gid, ClientID: "web", UserID: "alice", CreatedAt: now, ExpiresAt: now.Add(300 * time.Millisecond),
-			Code: &storage.CodeBinding{RedirectURI: "https://x/cb"}}
-		code, ct := h.newToken(storage.KindCode, gid, 300*time.Millisecond)
-		require.NoError(t, h.s.CreateGrant(h.ctx, g, ct))
-		x, next := h.exchange("web", code)
-		x.Kind = storage.KindCode
+		x, next := h.codeExchange(gid, 300*time.Millisecond)
 		if check {
 			x.Check = func(*storage.Grant) error { return nil }
 		}

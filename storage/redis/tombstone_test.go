@@ -14,6 +14,33 @@ import (
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
+// loggedOutForever stores a grant of client for user with one session
+// token, both expiring "never" (the year 2262), and revokes it.
+func (h *harness) loggedOutForever(clientID, userID string) (gid string, session storage.TokenRef) {
+	h.t.Helper()
+	gid, err := token.NewGrantID()
+	require.NoError(h.t, err)
+	now := h.clk.Now()
+	never := time.Unix(0, 1<<63-1).UTC()
+	session, st := h.newToken(storage.KindSession, gid, never.Sub(now))
+	st.ExpiresAt = never
+	require.NoError(h.t, h.s.CreateGrant(h.ctx, &storage.Grant{ID: gid, ClientID: clientID, UserID: userID, CreatedAt: now, ExpiresAt: never}, st))
+	require.NoError(h.t, h.s.RevokeGrant(h.ctx, gid))
+	return gid, session
+}
+
+// reuse exchanges refresh, then presents it again: reuse, which revokes
+// its grant.
+func (h *harness) reuse(clientID string, refresh storage.TokenRef) {
+	h.t.Helper()
+	x, _ := h.exchange(clientID, refresh)
+	_, err := h.s.ExchangeToken(h.ctx, x)
+	require.NoError(h.t, err)
+	x, _ = h.exchange(clientID, refresh)
+	_, err = h.s.ExchangeToken(h.ctx, x)
+	require.ErrorIs(h.t, err, storage.ErrTokenReused)
+}
+
 // A revoked grant's hash and token set stay, revoked, only as long as one
 // of its consumed tokens can still be presented as reuse (and the skew
 // grace more), not for the rest of the grant's lifetime: a session
@@ -31,14 +58,7 @@ func TestRevokedGrantTombstoneLastsAsLongAsItsConsumedTokens(t *testing.T) {
 		}
 
 		// A session that never expires, logged out.
-		gid, err := token.NewGrantID()
-		require.NoError(t, err)
-		now := h.clk.Now()
-		never := time.Unix(0, 1<<63-1).UTC()
-		session, st := h.newToken(storage.KindSession, gid, never.Sub(now))
-		st.ExpiresAt = never
-		require.NoError(t, h.s.CreateGrant(h.ctx, &storage.Grant{ID: gid, UserID: "alice", CreatedAt: now, ExpiresAt: never}, st))
-		require.NoError(t, h.s.RevokeGrant(h.ctx, gid))
+		gid, session := h.loggedOutForever("", "alice")
 		assert.False(t, h.live(storage.KindSession, session))
 		base := h.s.grantBase(gid)
 		assert.LessOrEqual(t, pttl(grantKey(base)), indexSkewGrace, "the tombstone of a grant without consumed tokens")
@@ -47,7 +67,7 @@ func TestRevokedGrantTombstoneLastsAsLongAsItsConsumedTokens(t *testing.T) {
 		// the new one a day), revoked: its tombstone lasts the hour.
 		g, _, refresh := h.grant("web", "bob", time.Hour)
 		x, _ := h.exchange("web", refresh)
-		_, err = h.s.ExchangeToken(h.ctx, x)
+		_, err := h.s.ExchangeToken(h.ctx, x)
 		require.NoError(t, err)
 		require.NoError(t, h.s.RevokeGrant(h.ctx, g.ID))
 		base = h.s.grantBase(g.ID)
@@ -62,12 +82,7 @@ func TestRevokedGrantTombstoneLastsAsLongAsItsConsumedTokens(t *testing.T) {
 
 		// Reuse revokes the same way.
 		g, _, refresh = h.grant("web", "carol", time.Hour)
-		x, _ = h.exchange("web", refresh)
-		_, err = h.s.ExchangeToken(h.ctx, x)
-		require.NoError(t, err)
-		x2, _ = h.exchange("web", refresh)
-		_, err = h.s.ExchangeToken(h.ctx, x2)
-		require.ErrorIs(t, err, storage.ErrTokenReused)
+		h.reuse("web", refresh)
 		assert.LessOrEqual(t, pttl(grantKey(h.s.grantBase(g.ID))), time.Hour+indexSkewGrace, "the tombstone of a grant revoked by reuse")
 	})
 }
@@ -80,23 +95,11 @@ func TestRevokedGrantTombstoneLastsAsLongAsItsConsumedTokens(t *testing.T) {
 // its key's name and walked by every RevokeUser and RevokeClient.
 func TestRevokedGrantLeavesNoIndexEntryPastItsTombstone(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
-		gid, err := token.NewGrantID()
-		require.NoError(t, err)
-		now := h.clk.Now()
-		never := time.Unix(0, 1<<63-1).UTC()
-		_, st := h.newToken(storage.KindSession, gid, never.Sub(now))
-		st.ExpiresAt = never
-		require.NoError(t, h.s.CreateGrant(h.ctx, &storage.Grant{ID: gid, ClientID: "web", UserID: "dave", CreatedAt: now, ExpiresAt: never}, st))
-		require.NoError(t, h.s.RevokeGrant(h.ctx, gid))
+		gid, _ := h.loggedOutForever("web", "dave")
 
 		// A grant of a refresh chain revoked by reuse.
 		g, _, refresh := h.grant("web", "dave", time.Hour)
-		x, _ := h.exchange("web", refresh)
-		_, err = h.s.ExchangeToken(h.ctx, x)
-		require.NoError(t, err)
-		x2, _ := h.exchange("web", refresh)
-		_, err = h.s.ExchangeToken(h.ctx, x2)
-		require.ErrorIs(t, err, storage.ErrTokenReused)
+		h.reuse("web", refresh)
 
 		// The tombstones expire (as Redis expires them, past their TTL).
 		for _, id := range []string{gid, g.ID} {
