@@ -104,13 +104,7 @@ func TestExtendToken_DoesNotDeadlockWithTheJanitor(t *testing.T) {
 	_, session := newToken(t, storage.KindSession, g.ID, clk.Now(), time.Hour)
 	require.NoError(t, s.CreateGrant(ctx, g, session))
 
-	z, err := pool.Begin(ctx)
-	require.NoError(t, err)
-	defer func() { _ = z.Rollback(ctx) }()
-	var zpid uint32
-	require.NoError(t, z.QueryRow(ctx, `select pg_backend_pid()`).Scan(&zpid))
-	_, err = z.Exec(ctx, `select from oauth2_tokens where hash = $1 for share`, session.Hash[:])
-	require.NoError(t, err)
+	z, zpid := lockHolder(t, pool, `select from oauth2_tokens where hash = $1 for share`, session.Hash[:])
 
 	// run starts f and waits until it returned or waits behind z.
 	run := func(f func() error) <-chan error {
@@ -128,7 +122,7 @@ func TestExtendToken_DoesNotDeadlockWithTheJanitor(t *testing.T) {
 	cleaned := run(func() error { _, err := s.DeleteExpired(ctx, 100); return err })
 
 	require.NoError(t, z.Commit(ctx))
-	err = <-extended
+	err := <-extended
 	assert.True(t, err == nil || errors.Is(err, storage.ErrNotFound), "the extension: %v", err)
 	assert.NoError(t, <-revoked, "the revocation")
 	assert.NoError(t, <-cleaned, "the janitor")

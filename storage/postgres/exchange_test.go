@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -220,6 +221,23 @@ func blockedBy(pool *pgxpool.Pool, pid uint32) int {
 	return n
 }
 
+// lockHolder begins a transaction on pool, runs lock (a statement that
+// takes row locks) in it and returns it with its backend's pid, for
+// blockedBy. The transaction is rolled back at the end of the test
+// unless committed before.
+func lockHolder(t *testing.T, pool *pgxpool.Pool, lock string, args ...any) (pgx.Tx, uint32) {
+	t.Helper()
+	ctx := context.Background()
+	z, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = z.Rollback(ctx) })
+	var zpid uint32
+	require.NoError(t, z.QueryRow(ctx, `select pg_backend_pid()`).Scan(&zpid))
+	_, err = z.Exec(ctx, lock, args...)
+	require.NoError(t, err)
+	return z, zpid
+}
+
 // An exchange locks the grant row before the token row, as the janitor's
 // delete does (the grant, then its tokens by cascade): in the other order
 // an exchange of a dead grant's token and a janitor deleting that grant
@@ -239,13 +257,7 @@ func TestExchangeToken_DoesNotDeadlockWithTheJanitor(t *testing.T) {
 			require.NoError(t, s.CreateGrant(ctx, f.grant, f.access, f.refresh))
 			require.NoError(t, s.RevokeGrant(ctx, f.grant.ID)) // the janitor may delete it now
 
-			z, err := pool.Begin(ctx)
-			require.NoError(t, err)
-			defer func() { _ = z.Rollback(ctx) }()
-			var zpid uint32
-			require.NoError(t, z.QueryRow(ctx, `select pg_backend_pid()`).Scan(&zpid))
-			_, err = z.Exec(ctx, `select from oauth2_tokens where hash = $1 for share`, f.refresh.Hash[:])
-			require.NoError(t, err)
+			z, zpid := lockHolder(t, pool, `select from oauth2_tokens where hash = $1 for share`, f.refresh.Hash[:])
 
 			x, _ := f.rotation(t)
 			if withCheck {

@@ -93,14 +93,8 @@ func TestWaitingCallsSeeWhatTheLockHolderCommitted(t *testing.T) {
 					}
 					pool := f.pool
 					ctx := context.Background()
-					z, err := pool.Begin(ctx)
-					require.NoError(t, err)
-					defer func() { _ = z.Rollback(ctx) }()
-					var zpid uint32
-					require.NoError(t, z.QueryRow(ctx, `select pg_backend_pid()`).Scan(&zpid))
-					_, err = z.Exec(ctx, `select from oauth2_grants where id = $1 for update`, f.grant.ID)
-					require.NoError(t, err)
-					_, err = z.Exec(ctx, h.sql, f.grant.ID, f.refresh.Hash[:], f.clk.Now())
+					z, zpid := lockHolder(t, pool, `select from oauth2_grants where id = $1 for update`, f.grant.ID)
+					_, err := z.Exec(ctx, h.sql, f.grant.ID, f.refresh.Hash[:], f.clk.Now())
 					require.NoError(t, err)
 
 					done := make(chan error, 1)
