@@ -1,49 +1,24 @@
 package policy_test
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/internal/providertest"
 	"github.com/oauth2provider/oauth2provider/policy"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/oauth2provider/oauth2provider/storage/memory"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// anyToken matches a token of the provider of any kind.
-var anyToken = regexp.MustCompile(`o(at|rt|st|ac|xx)_[A-Za-z0-9_-]{40,}`)
 
 // TestNoSecretInLogsErrorsOrResponses drives the login, logout, cookie
 // and bearer failure paths with recognisable passwords, session cookies
@@ -56,7 +31,7 @@ func TestNoSecretInLogsErrorsOrResponses(t *testing.T) {
 		bogus = "SECRET-COOKIE-0123456789"
 		tok   = "SECRET-TOK-0123456789"
 	)
-	var log syncBuffer
+	var log providertest.LockedBuffer
 	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 	st := &flakyStore{Store: memory.New(memory.Config{Now: func() time.Time { return now }})}
 	require.NoError(t, st.CreateClient(context.Background(), &storage.Client{
@@ -83,18 +58,8 @@ func TestNoSecretInLogsErrorsOrResponses(t *testing.T) {
 	e := &sessEnv{env: &env{now: now, store: st, p: p}, s: s}
 
 	secrets := []string{"SECRET-", "foobar42", secret}
-	var seen []string
-	record := func(name string, w *httptest.ResponseRecorder) {
-		var b strings.Builder
-		fmt.Fprintf(&b, "%s: %d\n", name, w.Code)
-		for k, vs := range w.Header() {
-			for _, v := range vs {
-				fmt.Fprintf(&b, "%s: %s\n", k, v)
-			}
-		}
-		b.WriteString(w.Body.String())
-		seen = append(seen, b.String())
-	}
+	var l providertest.Leaks
+	record := l.Response
 	login := func(name string, form url.Values, o reqOpts) {
 		w := serve(s.LoginHandler(), o.build(http.MethodPost, "/login", form))
 		require.NotEqual(t, http.StatusOK, w.Code, "%s: %s", name, w.Body.String())
@@ -113,7 +78,7 @@ func TestNoSecretInLogsErrorsOrResponses(t *testing.T) {
 	w := httptest.NewRecorder()
 	p.TokenHandler().ServeHTTP(w, r)
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-	access := anyToken.FindString(w.Body.String())
+	access := providertest.TokenPattern.FindString(w.Body.String())
 	require.NotEmpty(t, access)
 	secrets = append(secrets, sessionValue, access)
 
@@ -154,7 +119,7 @@ func TestNoSecretInLogsErrorsOrResponses(t *testing.T) {
 	}
 	_, err = s.SignedInUser(reqOpts{cookie: cookie}.build(http.MethodGet, "/", nil))
 	require.Error(t, err)
-	seen = append(seen, err.Error())
+	l.Seen = append(l.Seen, err.Error())
 	st.down.Store(false)
 	st.revokeDown.Store(true)
 	record("logout outage", serve(s.LogoutHandler(), reqOpts{cookie: cookie}.build(http.MethodPost, "/logout", url.Values{})))
@@ -168,14 +133,5 @@ func TestNoSecretInLogsErrorsOrResponses(t *testing.T) {
 	logged := log.String()
 	require.Contains(t, logged, "binding_mismatch", "the flows logged their events")
 	require.Contains(t, logged, "user_auth_failed", "the flows logged their events")
-	for _, sec := range secrets {
-		assert.NotContains(t, logged, sec, "the log holds a secret")
-		for _, v := range seen {
-			assert.NotContains(t, v, sec, "a response or error holds a secret")
-		}
-	}
-	assert.Empty(t, anyToken.FindAllString(logged, 3), "the log holds a token")
-	for _, v := range seen {
-		assert.Empty(t, anyToken.FindAllString(v, 3), "a response or error holds a token: %s", v)
-	}
+	l.Check(t, logged, secrets)
 }

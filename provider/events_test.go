@@ -1,7 +1,6 @@
 package provider_test
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,29 +20,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/internal/providertest"
 	"github.com/oauth2provider/oauth2provider/provider"
 )
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// tokenPattern matches a token of any kind (prefix, then 71 characters).
-var tokenPattern = regexp.MustCompile(`o(at|rt|st|ac|xx)_[A-Za-z0-9_-]{40,}`)
 
 // leaks returns what in log looks like a token, or is one of the test
 // suite's secrets and passwords.
@@ -55,7 +33,7 @@ func leaks(log string) []string {
 			found = append(found, s)
 		}
 	}
-	return append(found, tokenPattern.FindAllString(log, 3)...)
+	return append(found, providertest.TokenPattern.FindAllString(log, 3)...)
 }
 
 // TestMain runs every test of the package with slog's default logger
@@ -63,7 +41,7 @@ func leaks(log string) []string {
 // Config.Logger send their security events, and fails the run when any
 // record holds a token, a client secret or a password.
 func TestMain(m *testing.M) {
-	captured := &lockedBuffer{}
+	captured := &providertest.LockedBuffer{}
 	slog.SetDefault(slog.New(slog.NewTextHandler(captured, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	code := m.Run()
 	if code == 0 {
@@ -178,7 +156,7 @@ func TestEventsLogToConfigLogger(t *testing.T) {
 		"LogEvents": func(c *provider.Config, l *slog.Logger) { c.Events = provider.LogEvents(l) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			var buf lockedBuffer
+			var buf providertest.LockedBuffer
 			e := newEnv(t, func(c *provider.Config) {
 				configure(c, slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{
 					ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
@@ -217,7 +195,7 @@ func serveRecovering(h http.Handler, rq req) (w *httptest.ResponseRecorder, pani
 // and a grant whose bound token was presented from elsewhere is revoked.
 func TestEventsHookPanicLosesNothing(t *testing.T) {
 	var boom atomic.Bool
-	var logged lockedBuffer
+	var logged providertest.LockedBuffer
 	hook := func(context.Context, provider.Event) {
 		if boom.Load() {
 			panic("audit log: connection reset")

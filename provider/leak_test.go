@@ -12,10 +12,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/internal/providertest"
 	"github.com/oauth2provider/oauth2provider/provider"
 )
 
@@ -33,10 +33,10 @@ const (
 // leakRecorder collects everything that must hold no secret: log records
 // (Config.Logger), error response bodies and headers, error texts.
 type leakRecorder struct {
-	log     lockedBuffer
-	logs    bool     // log was given to the provider: it must hold records
-	secrets []string // besides the SECRET- ones: live tokens, real secrets
-	seen    []string // what else was recorded: bodies, headers, errors
+	providertest.Leaks // what else was recorded: bodies, headers, errors
+	log                providertest.LockedBuffer
+	logs               bool     // log was given to the provider: it must hold records
+	secrets            []string // besides the SECRET- ones: live tokens, real secrets
 }
 
 func (l *leakRecorder) logger() *slog.Logger {
@@ -44,23 +44,9 @@ func (l *leakRecorder) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(&l.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// response records w, a response that is not a token endpoint success:
-// its headers (the Set-Cookie of a session aside) and body.
-func (l *leakRecorder) response(name string, w *httptest.ResponseRecorder) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d\n", name, w.Code)
-	for k, vs := range w.Header() {
-		for _, v := range vs {
-			fmt.Fprintf(&b, "%s: %s\n", k, v)
-		}
-	}
-	b.WriteString(w.Body.String())
-	l.seen = append(l.seen, b.String())
-}
-
 func (l *leakRecorder) err(name string, err error) {
 	if err != nil {
-		l.seen = append(l.seen, name+": "+err.Error()+" / "+fmt.Sprintf("%+v", err))
+		l.Seen = append(l.Seen, name+": "+err.Error()+" / "+fmt.Sprintf("%+v", err))
 	}
 }
 
@@ -73,16 +59,7 @@ func (l *leakRecorder) check(t *testing.T) {
 		require.NotEmpty(t, log, "the flows logged nothing: the check would check nothing")
 	}
 	secrets := append([]string{"SECRET-", base64.StdEncoding.EncodeToString([]byte("conf:" + leakClientSecret))[:12]}, l.secrets...)
-	for _, s := range secrets {
-		assert.NotContains(t, log, s, "the log holds a secret")
-		for _, v := range l.seen {
-			assert.NotContains(t, v, s, "a response or error holds a secret")
-		}
-	}
-	assert.Empty(t, tokenPattern.FindAllString(log, 3), "the log holds a token")
-	for _, v := range l.seen {
-		assert.Empty(t, tokenPattern.FindAllString(v, 3), "a response or error holds a token: %s", v)
-	}
+	l.Leaks.Check(t, log, secrets)
 }
 
 // TestNoSecretInLogsErrorsOrResponses drives the provider's failure paths
@@ -110,10 +87,10 @@ func TestNoSecretInLogsErrorsOrResponses(t *testing.T) {
 				t.Helper()
 				w := e.do(rq)
 				if w.Code != http.StatusOK {
-					l.response(name, w)
+					l.Response(name, w)
 				} else {
 					w.Body.Reset() // a token response: headers only
-					l.response(name, w)
+					l.Response(name, w)
 				}
 				return w
 			}
@@ -166,7 +143,7 @@ func TestNoSecretInLogsErrorsOrResponses(t *testing.T) {
 			serve := func(name string, h http.Handler, rq req) {
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, rq.build())
-				l.response(name, w)
+				l.Response(name, w)
 			}
 			m2 := e.issue(t)
 			l.secrets = append(l.secrets, m2["access_token"].(string), m2["refresh_token"].(string))
@@ -219,12 +196,12 @@ func TestNoSecretLoggedWhenTheCheckerPanics(t *testing.T) {
 		})
 	})
 	// A wrong client secret, so that the log holds something to check.
-	l.response("wrong secret", e.do(req{form: password("password", leakPassword), basic: []string{"conf", leakClientSecret}}))
+	l.Response("wrong secret", e.do(req{form: password("password", leakPassword), basic: []string{"conf", leakClientSecret}}))
 	for range provider.DefaultUserRate.Burst + 1 {
 		func() {
 			defer func() { _ = recover() }()
 			w := e.do(req{form: password("password", leakPassword), basic: conf, remoteAddr: "192.0.2.7:1"})
-			l.response("panicking checker", w)
+			l.Response("panicking checker", w)
 		}()
 	}
 	l.check(t)
@@ -244,28 +221,28 @@ func TestAuthorizeKeepsConsentTokensAndCodesOutOfURLsAndLogs(t *testing.T) {
 
 	// Denied, expired session, forged, and a bad decision: none puts the
 	// consent token anywhere but the form.
-	l.response("deny", e.decide(fields, "user-1", "deny"))
-	l.response("signed out", e.decide(fields, "", "allow"))
-	l.response("other user", e.decide(fields, "user-2", "allow"))
+	l.Response("deny", e.decide(fields, "user-1", "deny"))
+	l.Response("signed out", e.decide(fields, "", "allow"))
+	l.Response("other user", e.decide(fields, "user-2", "allow"))
 	forged := with(url.Values{}, "consent_token", "SECRET-CONSENT")
 	for k, vs := range fields {
 		if k != "consent_token" {
 			forged[k] = vs
 		}
 	}
-	l.response("forged", e.decide(forged, "user-1", "allow"))
-	l.response("cross-origin", e.authorize(azReq{method: http.MethodPost, form: fields, user: "user-1",
+	l.Response("forged", e.decide(forged, "user-1", "allow"))
+	l.Response("cross-origin", e.authorize(azReq{method: http.MethodPost, form: fields, user: "user-1",
 		header: http.Header{"Sec-Fetch-Site": {"cross-site"}}}))
 	// (A consent page shown again holds the token again: its form is
 	// where the token belongs.)
-	l.response("in the query, signed out", e.authorize(azReq{query: spaParams("consent_token", consent).Encode()}))
+	l.Response("in the query, signed out", e.authorize(azReq{query: spaParams("consent_token", consent).Encode()}))
 
 	// A code reused at the token endpoint: the event names the grant, not
 	// the code, and the error holds neither.
 	code := e.code(t, spaParams(), "user-1")
 	w = e.do(req{form: exchange(code)})
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-	l.response("reused code", e.do(req{form: exchange(code)}))
+	l.Response("reused code", e.do(req{form: exchange(code)}))
 	require.Contains(t, l.log.String(), "code_reuse_detected")
 	l.secrets = append(l.secrets, code)
 	l.check(t)
