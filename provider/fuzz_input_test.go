@@ -150,6 +150,25 @@ func loopbackURL(t *testing.T, s string) *url.URL {
 	return u
 }
 
+// fuzzAuthorizeHandler returns the authorization endpoint of a provider
+// with cfg on an empty memory store, with no user signed in.
+func fuzzAuthorizeHandler(f *testing.F, cfg Config) *authorizeHandler {
+	st := memory.New(memory.Config{})
+	cfg.Clients, cfg.Tokens = st, st
+	p, err := New(cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	hh, err := p.AuthorizeHandler(AuthorizeConfig{
+		SignedInUser: func(*http.Request) (string, error) { return "", nil },
+		LoginURL:     "/login", ConsentKey: []byte(strings.Repeat("k", 32)),
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	return hh.(*authorizeHandler)
+}
+
 // FuzzConsentToken: the form token of a consent page is accepted for its
 // user and request, and nothing else is: not another string (the token
 // with a byte changed, inserted or removed, or anything else), not for
@@ -161,19 +180,7 @@ func FuzzConsentToken(f *testing.F) {
 	f.Add("u", "v", "", "read", uint8(56), byte('='), uint8(1))
 	f.Add("u", "v", "", "read", uint8(3), byte('-'), uint8(2))
 	now := time.Unix(1_700_000_000, 0)
-	st := memory.New(memory.Config{})
-	p, err := New(Config{Clients: st, Tokens: st, Now: func() time.Time { return now }})
-	if err != nil {
-		f.Fatal(err)
-	}
-	hh, err := p.AuthorizeHandler(AuthorizeConfig{
-		SignedInUser: func(*http.Request) (string, error) { return "", nil },
-		LoginURL:     "/login", ConsentKey: []byte(strings.Repeat("k", 32)),
-	})
-	if err != nil {
-		f.Fatal(err)
-	}
-	h := hh.(*authorizeHandler)
+	h := fuzzAuthorizeHandler(f, Config{Now: func() time.Time { return now }})
 	ar := &authorizeRequest{params: url.Values{paramClientID: {"web"}, paramScope: {"read"}}}
 	f.Fuzz(func(t *testing.T, user, other, forged, scope string, at uint8, c byte, edit uint8) {
 		tok := h.consentToken(user, ar)
@@ -532,19 +539,7 @@ func FuzzAuthorizeParams(f *testing.F) {
 	f.Add(false, "decision=allow", "text/plain")
 	f.Add(true, "scope=a&scope=b&state=%zz", "")
 	f.Add(true, strings.Repeat("x", 300), "")
-	st := memory.New(memory.Config{})
-	p, err := New(Config{Clients: st, Tokens: st, MaxRequestBytes: 256})
-	if err != nil {
-		f.Fatal(err)
-	}
-	hh, err := p.AuthorizeHandler(AuthorizeConfig{
-		SignedInUser: func(*http.Request) (string, error) { return "", nil },
-		LoginURL:     "/login", ConsentKey: []byte(strings.Repeat("k", 32)),
-	})
-	if err != nil {
-		f.Fatal(err)
-	}
-	h := hh.(*authorizeHandler)
+	h := fuzzAuthorizeHandler(f, Config{MaxRequestBytes: 256})
 	f.Fuzz(func(t *testing.T, get bool, raw, contentType string) {
 		var r *http.Request
 		if get {
