@@ -372,6 +372,23 @@ func redisLimiterTarget(t *testing.T) (*goredis.Options, string) {
 	return opts, "oauth2test:throttle:" + hex.EncodeToString(nonce[:]) + ":"
 }
 
+// redisLimiterClient returns a client of the Redis at redisLimiterTarget
+// and a key prefix of its own, whose limiter keys are deleted, and the
+// client closed, when the test ends.
+func redisLimiterClient(t *testing.T) (*goredis.Client, string) {
+	t.Helper()
+	opts, prefix := redisLimiterTarget(t)
+	client := goredis.NewClient(opts)
+	t.Cleanup(func() {
+		keys, _ := client.Keys(context.Background(), "rate:"+prefix+"*").Result()
+		if len(keys) > 0 {
+			_ = client.Del(context.Background(), keys...).Err()
+		}
+		_ = client.Close()
+	})
+	return client, prefix
+}
+
 func TestThrottleSharedRedisLimiter(t *testing.T) {
 	opts, prefix := redisLimiterTarget(t)
 
@@ -422,15 +439,7 @@ func TestThrottleSharedRedisLimiter(t *testing.T) {
 // limiter: each guess reserves its failure in Redis atomically before it
 // is judged, so exactly Burst guesses reach the user database.
 func TestThrottleSharedRedisLimiterConcurrentGuessing(t *testing.T) {
-	opts, prefix := redisLimiterTarget(t)
-	client := goredis.NewClient(opts)
-	t.Cleanup(func() {
-		keys, _ := client.Keys(context.Background(), "rate:"+prefix+"*").Result()
-		if len(keys) > 0 {
-			_ = client.Del(context.Background(), keys...).Err()
-		}
-		_ = client.Close()
-	})
+	client, prefix := redisLimiterClient(t)
 	cu := &countingUsers{delay: 5 * time.Millisecond}
 	const instances = 2
 	var envs [instances]*env
@@ -551,15 +560,7 @@ func TestThrottleRetryAfterIsTheLongestWait(t *testing.T) {
 		assertToken(t, e.do(req{form: password(), basic: conf}))
 	})
 	t.Run("Redis limiter", func(t *testing.T) {
-		opts, prefix := redisLimiterTarget(t)
-		client := goredis.NewClient(opts)
-		t.Cleanup(func() {
-			keys, _ := client.Keys(context.Background(), "rate:"+prefix+"*").Result()
-			if len(keys) > 0 {
-				_ = client.Del(context.Background(), keys...).Err()
-			}
-			_ = client.Close()
-		})
+		client, prefix := redisLimiterClient(t)
 		check(t, newEnv(t, func(c *provider.Config) {
 			c.IPRate = ipRate
 			c.Limiter = redisstore.NewLimiter(client, prefix)
