@@ -102,21 +102,35 @@ func TestSignedInUser(t *testing.T) {
 	})
 }
 
-// The authorization endpoint wired to Sessions.SignedInUser: a session
-// store outage is temporarily_unavailable at the client, not the login page.
-func TestSignedInUserAtTheAuthorizationEndpoint(t *testing.T) {
-	e := newSessEnv(t, sessOpts{})
+// spaAuthorizeHandler registers the first-party public client "spa" in
+// e's store and returns the authorization endpoint, wired to
+// Sessions.SignedInUser.
+func spaAuthorizeHandler(t *testing.T, e *sessEnv) http.Handler {
+	t.Helper()
 	require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{
 		ID: "spa", Public: true, FirstParty: true, GrantTypes: []string{storage.GrantAuthorizationCode},
 		Scopes: []string{"read"}, RedirectURIs: []string{"https://spa.example/cb"},
 	}))
 	az, err := e.p.AuthorizeHandler(provider.AuthorizeConfig{SignedInUser: e.s.SignedInUser, LoginURL: "/login"})
 	require.NoError(t, err)
-	params := url.Values{
+	return az
+}
+
+// spaParams is an authorization request of "spa" with state.
+func spaParams(state string) url.Values {
+	return url.Values{
 		"response_type": {"code"}, "client_id": {"spa"}, "redirect_uri": {"https://spa.example/cb"},
-		"scope": {"read"}, "state": {"xyz"}, "code_challenge_method": {"S256"},
+		"scope": {"read"}, "state": {state}, "code_challenge_method": {"S256"},
 		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"},
 	}
+}
+
+// The authorization endpoint wired to Sessions.SignedInUser: a session
+// store outage is temporarily_unavailable at the client, not the login page.
+func TestSignedInUserAtTheAuthorizationEndpoint(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	az := spaAuthorizeHandler(t, e)
+	params := spaParams("xyz")
 	authorize := func(cookie string) *http.Response {
 		return serve(az, reqOpts{cookie: cookie}.build(http.MethodGet, "/oauth2/authorize?"+params.Encode(), nil)).Result()
 	}
@@ -182,19 +196,10 @@ func TestSignedInUserRequiresHTTPS(t *testing.T) {
 // 400 after signing in.
 func TestLoginReturnsToALongAuthorizationRequest(t *testing.T) {
 	e := newSessEnv(t, sessOpts{})
-	require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{
-		ID: "spa", Public: true, FirstParty: true, GrantTypes: []string{storage.GrantAuthorizationCode},
-		Scopes: []string{"read"}, RedirectURIs: []string{"https://spa.example/cb"},
-	}))
-	az, err := e.p.AuthorizeHandler(provider.AuthorizeConfig{SignedInUser: e.s.SignedInUser, LoginURL: "/login"})
-	require.NoError(t, err)
+	az := spaAuthorizeHandler(t, e)
 	for _, n := range []int{16, 2048, 8 << 10} {
 		state := strings.Repeat("s", n)
-		params := url.Values{
-			"response_type": {"code"}, "client_id": {"spa"}, "redirect_uri": {"https://spa.example/cb"},
-			"scope": {"read"}, "state": {state}, "code_challenge_method": {"S256"},
-			"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"},
-		}
+		params := spaParams(state)
 		w := serve(az, reqOpts{}.build(http.MethodGet, "/oauth2/authorize?"+params.Encode(), nil))
 		require.Equal(t, http.StatusFound, w.Code, "state of %d bytes", n)
 		loc, err := url.Parse(w.Header().Get("Location"))
