@@ -267,12 +267,17 @@ func ExampleProvider_Routes() {
 // token itself: ErrInvalidToken is the client's fault (401), any other
 // error an outage (503).
 func ExampleProvider_ValidateAccessToken() {
+	// exampleStore (in this package's example_test.go): a memory store
+	// holding the confidential client "backend" (client_credentials,
+	// scope jobs) with a generated secret, and the public client "cli".
 	store, secret := exampleStore()
 	p, err := provider.New(provider.Config{Clients: store, Tokens: store})
 	if err != nil {
 		log.Fatal(err)
 	}
 	cc := url.Values{"grant_type": {"client_credentials"}, "scope": {"jobs"}}
+	// exampleToken POSTs the form to the token endpoint with HTTP Basic
+	// credentials and returns the status and access_token.
 	_, access := exampleToken(p.TokenHandler(), cc, "backend", secret)
 
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -303,12 +308,17 @@ func ExampleProvider_ValidateAccessToken() {
 // DisableClient stops a compromised client at once: its tokens stop
 // working and it gets no new ones.
 func ExampleProvider_DisableClient() {
+	// exampleStore (in this package's example_test.go): a memory store
+	// holding the confidential client "backend" (client_credentials,
+	// scope jobs) with a generated secret, and the public client "cli".
 	store, secret := exampleStore()
 	p, err := provider.New(provider.Config{Clients: store, Tokens: store})
 	if err != nil {
 		log.Fatal(err)
 	}
 	cc := url.Values{"grant_type": {"client_credentials"}}
+	// exampleToken POSTs the form to the token endpoint with HTTP Basic
+	// credentials and returns the status and access_token.
 	_, access := exampleToken(p.TokenHandler(), cc, "backend", secret)
 
 	n, err := p.DisableClient(context.Background(), "backend")
@@ -332,7 +342,7 @@ func ExampleProvider_DisableClient() {
 // successful password. A hook must be quick and safe for concurrent use;
 // provider.LogEvents keeps the default log when a hook does more.
 func ExampleConfig_events() {
-	store, _ := exampleStore()
+	store, _ := exampleStore() // a memory store with the public client "cli" (password grant)
 	var users authcheck.Static
 	if err := users.Add("johndoe", "foobar42", "user-1"); err != nil {
 		log.Fatal(err)
@@ -350,7 +360,7 @@ func ExampleConfig_events() {
 	}
 	for _, pw := range []string{"guess", "foobar42"} {
 		form := url.Values{"grant_type": {"password"}, "client_id": {"cli"}, "username": {"johndoe"}, "password": {pw}}
-		status, _ := exampleToken(p.TokenHandler(), form, "cli", "")
+		status, _ := exampleToken(p.TokenHandler(), form, "cli", "") // POSTs form to the token endpoint
 		fmt.Println(status)
 	}
 	// Output:
