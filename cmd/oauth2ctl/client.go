@@ -103,7 +103,7 @@ func cmdClientCreate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(rest) > 0 {
-		return usagef("client create: unexpected argument %q", shownArg(rest[0]))
+		return usagef("client create: unexpected argument %q", redacted(rest[0]))
 	}
 
 	c := &storage.Client{
@@ -138,28 +138,30 @@ func cmdClientCreate(ctx context.Context, e *env, args []string) error {
 	defer s.Close()
 	if err := s.Clients.CreateClient(ctx, c); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
-			return fmt.Errorf("client %s already exists", c.ID)
+			return fmt.Errorf("client %s already exists", shownArg(c.ID))
 		}
 		return err
 	}
 	if c.Public {
 		// A random ID that was not printed is not lost ("client list"
 		// shows it), but a script reading stdout would go on without it.
-		if _, err := fmt.Fprintf(e.stdout, "client_id: %s\n", c.ID); err != nil {
-			return fmt.Errorf("client %s was created, but writing its ID failed: %w", c.ID, err)
+		if _, err := fmt.Fprintf(e.stdout, "client_id: %s\n", shown(c.ID)); err != nil {
+			return fmt.Errorf("client %s was created, but writing its ID failed: %w", shownArg(c.ID), err)
 		}
 		return nil
 	}
 	return showSecret(e, c.ID, secret)
 }
 
-// showSecret prints a client's new secret, the only time it is shown. A
-// failed write (a full disk, a closed pipe) loses it, so it is an error
-// that says how to get another, never the secret itself.
+// showSecret prints a client's new secret, the only time it is shown,
+// and its ID, which, as "client list" does, it shows as it is unless it
+// holds a control character, a space or invalid UTF-8. A failed write (a
+// full disk, a closed pipe) loses the secret, so it is an error that says
+// how to get another, never the secret itself.
 func showSecret(e *env, id, secret string) error {
-	if _, err := fmt.Fprintf(e.stdout, "client_id: %s\nclient_secret: %s\n", id, secret); err != nil {
+	if _, err := fmt.Fprintf(e.stdout, "client_id: %s\nclient_secret: %s\n", shown(id), secret); err != nil {
 		return fmt.Errorf("client %s has a new secret, but writing it failed (%v): "+
-			"get another with \"oauth2ctl client rotate-secret %s\"", id, err, id)
+			"get another with \"oauth2ctl client rotate-secret %s\"", shownArg(id), err, shownArg(id))
 	}
 	fmt.Fprintln(e.stderr, "The secret is shown only this once: the store keeps only its hash.")
 	return nil
@@ -286,7 +288,7 @@ func cmdClientList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(rest) > 0 {
-		return usagef("client list: unexpected argument %q", shownArg(rest[0]))
+		return usagef("client list: unexpected argument %q", redacted(rest[0]))
 	}
 	s, err := e.open(ctx)
 	if err != nil {
@@ -381,7 +383,7 @@ func cmdClientDisable(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "client %s disabled; revoked %d grant(s)\n", id, n)
+	fmt.Fprintf(e.stdout, "client %s disabled; revoked %d grant(s)\n", shownArg(id), n)
 	return nil
 }
 
@@ -428,11 +430,11 @@ func setSecretHash(ctx context.Context, clients storage.ClientStore, id, hash st
 	})
 	switch {
 	case errors.Is(err, errPublic):
-		return fmt.Errorf("client %s is public: it has no secret", id)
+		return fmt.Errorf("client %s is public: it has no secret", shownArg(id))
 	case errors.Is(err, storage.ErrNotFound):
 		return fmt.Errorf("no client %s", shownArg(id))
 	case errors.Is(err, storage.ErrConflict):
-		return fmt.Errorf("client %s kept changing while its secret was rotated; nothing changed, try again: %w", id, err)
+		return fmt.Errorf("client %s kept changing while its secret was rotated; nothing changed, try again: %w", shownArg(id), err)
 	}
 	return err
 }

@@ -24,7 +24,7 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(rest) > 0 {
-		return usagef("migrate: unexpected argument %q", shownArg(rest[0]))
+		return usagef("migrate: unexpected argument %q", redacted(rest[0]))
 	}
 	s, err := e.open(ctx)
 	if err != nil {

@@ -26,7 +26,7 @@ func cmdRevoke(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(rest) > 0 {
-		return usagef("revoke: unexpected argument %q", shownArg(rest[0]))
+		return usagef("revoke: unexpected argument %q", redacted(rest[0]))
 	}
 	if (*user == "") == (*client == "") {
 		return usagef("revoke: give exactly one of --user and --client")
@@ -58,6 +58,6 @@ func cmdRevoke(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	fmt.Fprintf(e.stdout, "revoked %d grant(s) of client %s\n", n, *client)
+	fmt.Fprintf(e.stdout, "revoked %d grant(s) of client %s\n", n, shownArg(*client))
 	return nil
 }

@@ -54,9 +54,20 @@ func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
-// shownArg returns a command-line argument as a message may show it: a
-// URL (a store URL given without --store, say) without its password.
+// shownArg returns an argument or an ID, typed by the operator or read
+// from the store, as a message may show it: a URL (a store URL given
+// without --store or where an ID belongs, say) without its password, and
+// quoted with its escapes, as shown does, when it holds a control
+// character, a space or invalid UTF-8. Every message that names an ID
+// shows it through shownArg (or redacted with %q).
 func shownArg(arg string) string {
+	return shown(redacted(arg))
+}
+
+// redacted returns arg, when it looks like a URL, without its password.
+// A message shows it with %q, which escapes control characters; %s needs
+// shownArg.
+func redacted(arg string) string {
 	if strings.Contains(arg, "://") {
 		return storeurl.Redact(arg)
 	}
