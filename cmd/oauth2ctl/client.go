@@ -177,7 +177,7 @@ func validateClient(c *storage.Client) error {
 	}
 	for _, gt := range c.GrantTypes {
 		if !slices.Contains(knownGrantTypes, gt) {
-			return usagef("client create: unknown grant type %q; want %s", gt, strings.Join(knownGrantTypes, ", "))
+			return usagef("client create: unknown grant type %q; want %s", redacted(gt), strings.Join(knownGrantTypes, ", "))
 		}
 	}
 	if c.Public && c.AllowsGrant(storage.GrantClientCredentials) {
@@ -185,7 +185,7 @@ func validateClient(c *storage.Client) error {
 	}
 	for _, s := range append(slices.Clone(c.Scopes), c.DefaultScopes...) {
 		if !validScope(s) {
-			return usagef("client create: %q is not a valid scope (RFC 6749 §3.3)", s)
+			return usagef("client create: %q is not a valid scope (RFC 6749 §3.3)", redacted(s))
 		}
 	}
 	// Without --scopes the client may request only the provider's default
@@ -197,16 +197,16 @@ func validateClient(c *storage.Client) error {
 	}
 	for _, s := range c.DefaultScopes {
 		if !slices.Contains(c.Scopes, s) {
-			return usagef("client create: default scope %q is not in --scopes", s)
+			return usagef("client create: default scope %q is not in --scopes", redacted(s))
 		}
 	}
 	for _, u := range c.RedirectURIs {
 		p, err := url.Parse(u)
 		if err != nil || !p.IsAbs() || p.Fragment != "" || strings.Contains(u, "#") {
-			return usagef("client create: --redirect-uri %q must be an absolute URI without a fragment (RFC 6749 §3.1.2)", u)
+			return usagef("client create: --redirect-uri %q must be an absolute URI without a fragment (RFC 6749 §3.1.2)", redacted(u))
 		}
 		if err := checkRedirectScheme(p); err != nil {
-			return usagef("client create: --redirect-uri %q: %v", u, err)
+			return usagef("client create: --redirect-uri %q: %v", redacted(u), err)
 		}
 	}
 	if c.AllowsGrant(storage.GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {

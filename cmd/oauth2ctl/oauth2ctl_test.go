@@ -236,12 +236,23 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		{"URLAfterCreate", []string{"client", "create", "rediss://u:s3cret@h:6379/0"}, "unexpected argument"},
 		{"URLAfterRevoke", []string{"revoke", "--user", "u", "postgres://u:s3cret@db.internal/app?sslmode=require"}, "unexpected argument"},
 		{"URLInQuery", []string{"migrate", "postgres://db.internal/app?password=s3cret"}, "unexpected argument"},
+		// Flag values a message echoes: a store URL pasted into the
+		// wrong flag comes back without its password, and a control
+		// character escaped.
+		{"URLAsGrantType", []string{"client", "create", "--grant-types", "postgres://u:s3cret@db.internal/app"}, "unknown grant type"},
+		{"URLAsScope", []string{"client", "create", "--scopes", `redis://:s3cret@h:6379/"`}, "not a valid scope"},
+		{"URLAsDefaultScope", []string{"client", "create", "--scopes", "read", "--default-scopes", "redis://:s3cret@h:6379/0"}, "not in --scopes"},
+		{"RedirectWithPassword", []string{"client", "create", "--redirect-uri", "http://u:s3cret@shop.example/cb"}, "https"},
+		{"ControlInStore", []string{"--store", "mysql://u:s3cret@h/\x1b[2K\r", "client", "list"}, "want a postgres://"},
+		{"ControlInGrantType", []string{"client", "create", "--grant-types", "\x1b[2K\rimplicit"}, "unknown grant type"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := ctl(t, tc.args...)
 			assert.Equal(t, exitUsage, code)
 			assert.Contains(t, errOut, tc.msg)
 			assert.NotContains(t, errOut, "s3cret")
+			assert.NotContains(t, errOut, "\x1b")
+			assert.NotContains(t, errOut, "\r")
 			assert.Empty(t, out)
 		})
 	}

@@ -226,7 +226,9 @@ func (e *env) open(ctx context.Context) (*storeurl.Stores, error) {
 	}
 	s, err := storeurl.Open(ctx, e.store, storeurl.Options{})
 	if errors.Is(err, storeurl.ErrUnsupported) {
-		return nil, usagef("--store %s: want a postgres://, redis://, rediss:// or redis+cluster:// URL", storeurl.Redact(e.store))
+		// storeurl.Redact, not redacted: a store that is not a URL may
+		// still hold a password (user:pass@host); it shows as "(not a URL)".
+		return nil, usagef("--store %s: want a postgres://, redis://, rediss:// or redis+cluster:// URL", shown(storeurl.Redact(e.store)))
 	}
 	return s, err
 }
