@@ -167,45 +167,6 @@ func ExampleProvider_AuthorizeHandler() {
 	// true
 }
 
-// exampleStore is a memory store with the confidential client "backend"
-// (client_credentials, scope "jobs") whose secret it returns, and the
-// public client "cli" (password grant, scopes "read" and "write").
-func exampleStore() (store *memory.Store, backendSecret string) {
-	ctx := context.Background()
-	store = memory.New(memory.Config{})
-	secret, hash, err := storage.NewClientSecret()
-	if err != nil {
-		log.Fatal(err)
-	}
-	for _, c := range []*storage.Client{
-		{ID: "backend", SecretHash: hash, GrantTypes: []string{storage.GrantClientCredentials}, Scopes: []string{"jobs"}},
-		{ID: "cli", Public: true, GrantTypes: []string{storage.GrantPassword}, Scopes: []string{"read", "write"}},
-	} {
-		if err := store.CreateClient(ctx, c); err != nil {
-			log.Fatal(err)
-		}
-	}
-	return store, secret
-}
-
-// exampleToken asks h, the token endpoint, for a token with form and the
-// client credentials id and secret (none when secret is empty), over an
-// https URL, which httptest.NewRequest marks as arriving over TLS.
-func exampleToken(h http.Handler, form url.Values, id, secret string) (status int, accessToken string) {
-	r := httptest.NewRequest(http.MethodPost, "https://auth.example/oauth2/token", strings.NewReader(form.Encode()))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if secret != "" {
-		r.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	_ = json.Unmarshal(w.Body.Bytes(), &tok)
-	return w.Code, tok.AccessToken
-}
-
 // New needs only the two stores; every other Config field has a safe
 // default (HTTPS only, throttling on, one-hour access tokens). Routes
 // gives each endpoint with its path, for the app's root mux.
@@ -267,18 +228,36 @@ func ExampleProvider_Routes() {
 // token itself: ErrInvalidToken is the client's fault (401), any other
 // error an outage (503).
 func ExampleProvider_ValidateAccessToken() {
-	// exampleStore (in this package's example_test.go): a memory store
-	// holding the confidential client "backend" (client_credentials,
-	// scope jobs) with a generated secret, and the public client "cli".
-	store, secret := exampleStore()
+	ctx := context.Background()
+	store := memory.New(memory.Config{})
+	secret, hash, err := storage.NewClientSecret()
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = store.CreateClient(ctx, &storage.Client{ID: "backend", SecretHash: hash,
+		GrantTypes: []string{storage.GrantClientCredentials}, Scopes: []string{"jobs"}})
+	if err != nil {
+		log.Fatal(err)
+	}
 	p, err := provider.New(provider.Config{Clients: store, Tokens: store})
 	if err != nil {
 		log.Fatal(err)
 	}
-	cc := url.Values{"grant_type": {"client_credentials"}, "scope": {"jobs"}}
-	// exampleToken POSTs the form to the token endpoint with HTTP Basic
-	// credentials and returns the status and access_token.
-	_, access := exampleToken(p.TokenHandler(), cc, "backend", secret)
+
+	// A token for the client, from the token endpoint. httptest.NewRequest
+	// marks an https URL as arriving over TLS, which the provider requires.
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"jobs"}}
+	r := httptest.NewRequest(http.MethodPost, "https://auth.example/oauth2/token", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.SetBasicAuth(url.QueryEscape("backend"), url.QueryEscape(secret))
+	w := httptest.NewRecorder()
+	p.TokenHandler().ServeHTTP(w, r)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &tok); err != nil {
+		log.Fatal(err)
+	}
 
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -293,9 +272,9 @@ func ExampleProvider_ValidateAccessToken() {
 			fmt.Fprintf(w, "client %s, scopes %v", ti.Grant.ClientID, ti.EffectiveScopes()) // not Grant.Scopes: a token may carry fewer
 		}
 	})
-	for _, tok := range []string{access, "oat_forged"} {
+	for _, raw := range []string{tok.AccessToken, "oat_forged"} {
 		r := httptest.NewRequest(http.MethodGet, "https://api.example/jobs", nil)
-		r.Header.Set("Authorization", "Bearer "+tok)
+		r.Header.Set("Authorization", "Bearer "+raw)
 		w := httptest.NewRecorder()
 		api.ServeHTTP(w, r)
 		fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
@@ -308,20 +287,41 @@ func ExampleProvider_ValidateAccessToken() {
 // DisableClient stops a compromised client at once: its tokens stop
 // working and it gets no new ones.
 func ExampleProvider_DisableClient() {
-	// exampleStore (in this package's example_test.go): a memory store
-	// holding the confidential client "backend" (client_credentials,
-	// scope jobs) with a generated secret, and the public client "cli".
-	store, secret := exampleStore()
+	ctx := context.Background()
+	store := memory.New(memory.Config{})
+	secret, hash, err := storage.NewClientSecret()
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = store.CreateClient(ctx, &storage.Client{ID: "backend", SecretHash: hash,
+		GrantTypes: []string{storage.GrantClientCredentials}})
+	if err != nil {
+		log.Fatal(err)
+	}
 	p, err := provider.New(provider.Config{Clients: store, Tokens: store})
 	if err != nil {
 		log.Fatal(err)
 	}
-	cc := url.Values{"grant_type": {"client_credentials"}}
-	// exampleToken POSTs the form to the token endpoint with HTTP Basic
-	// credentials and returns the status and access_token.
-	_, access := exampleToken(p.TokenHandler(), cc, "backend", secret)
 
-	n, err := p.DisableClient(context.Background(), "backend")
+	// requestToken asks the token endpoint for a token for the client.
+	// httptest.NewRequest marks an https URL as arriving over TLS, which
+	// the provider requires.
+	requestToken := func() (status int, accessToken string) {
+		form := url.Values{"grant_type": {"client_credentials"}}
+		r := httptest.NewRequest(http.MethodPost, "https://auth.example/oauth2/token", strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.SetBasicAuth(url.QueryEscape("backend"), url.QueryEscape(secret))
+		w := httptest.NewRecorder()
+		p.TokenHandler().ServeHTTP(w, r)
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		_ = json.Unmarshal(w.Body.Bytes(), &tok) // an error response has none
+		return w.Code, tok.AccessToken
+	}
+	_, access := requestToken()
+
+	n, err := p.DisableClient(ctx, "backend")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -330,7 +330,7 @@ func ExampleProvider_DisableClient() {
 	r := httptest.NewRequest(http.MethodGet, "https://api.example/jobs", nil)
 	_, err = p.ValidateAccessToken(r, access)
 	fmt.Println("old token:", err)
-	status, _ := exampleToken(p.TokenHandler(), cc, "backend", secret)
+	status, _ := requestToken()
 	fmt.Println("new token request:", status)
 	// Output:
 	// grants revoked: 1
@@ -342,7 +342,12 @@ func ExampleProvider_DisableClient() {
 // successful password. A hook must be quick and safe for concurrent use;
 // provider.LogEvents keeps the default log when a hook does more.
 func ExampleConfig_events() {
-	store, _ := exampleStore() // a memory store with the public client "cli" (password grant)
+	store := memory.New(memory.Config{})
+	err := store.CreateClient(context.Background(), &storage.Client{ID: "cli", Public: true,
+		GrantTypes: []string{storage.GrantPassword}})
+	if err != nil {
+		log.Fatal(err)
+	}
 	var users authcheck.Static
 	if err := users.Add("johndoe", "foobar42", "user-1"); err != nil {
 		log.Fatal(err)
@@ -359,9 +364,15 @@ func ExampleConfig_events() {
 		log.Fatal(err)
 	}
 	for _, pw := range []string{"guess", "foobar42"} {
+		// A public client names itself with client_id. httptest.NewRequest
+		// marks an https URL as arriving over TLS, which the provider
+		// requires.
 		form := url.Values{"grant_type": {"password"}, "client_id": {"cli"}, "username": {"johndoe"}, "password": {pw}}
-		status, _ := exampleToken(p.TokenHandler(), form, "cli", "") // POSTs form to the token endpoint
-		fmt.Println(status)
+		r := httptest.NewRequest(http.MethodPost, "https://auth.example/oauth2/token", strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		p.TokenHandler().ServeHTTP(w, r)
+		fmt.Println(w.Code)
 	}
 	// Output:
 	// user_auth_failed WARN client=cli user= reason="invalid username or password"
