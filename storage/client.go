@@ -74,6 +74,17 @@ func (c *Client) VerifySecret(secret string) bool {
 	return VerifySecret(c.SecretHash, secret)
 }
 
+// VerifySecretContext is [Client.VerifySecret] for a request's ctx: a
+// secret a person chose gives up waiting its turn to be checked when ctx
+// ends, returning ctx's error (see [VerifySecretContext]). A public
+// client, or one without a SecretHash, never verifies and never fails.
+func (c *Client) VerifySecretContext(ctx context.Context, secret string) (bool, error) {
+	if c.Public || c.SecretHash == "" {
+		return false, nil
+	}
+	return VerifySecretContext(ctx, c.SecretHash, secret)
+}
+
 // ClientStore keeps registered clients. Implementations must be safe for
 // concurrent use.
 type ClientStore interface {

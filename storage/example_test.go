@@ -74,3 +74,21 @@ func ExampleVerifySecret() {
 	// false
 	// false
 }
+
+// A server checks the secret a request sent with the request's context:
+// when the client goes away while its check of a secret a person chose
+// waits its turn, the check gives up with the context's error, which
+// says nothing about the secret.
+func ExampleVerifySecretContext() {
+	hash, err := storage.HashSecret("correct horse battery staple")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	fmt.Println(storage.VerifySecretContext(ctx, hash, "correct horse battery staple"))
+	cancel() // the client hung up
+	fmt.Println(storage.VerifySecretContext(ctx, hash, "correct horse battery staple"))
+	// Output:
+	// true <nil>
+	// false context canceled
+}

@@ -1,11 +1,13 @@
 package storage
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"strings"
 
 	"github.com/oauth2provider/oauth2provider/internal/passhash"
@@ -53,18 +55,59 @@ func HashSecret(secret string) (string, error) {
 // VerifySecret reports whether secret matches the stored form made by
 // [HashGeneratedSecret] or [HashSecret] (bcrypt hashes are read too). The
 // comparison is constant-time. An unreadable stored form never matches.
+//
+// Checking a secret a person chose waits its turn (see
+// [VerifySecretContext]) however long it takes: a server checking the
+// secret a request sent uses VerifySecretContext with the request's
+// context.
 func VerifySecret(stored, secret string) bool {
 	if hexSum, ok := strings.CutPrefix(stored, sha256Prefix); ok {
-		var want [sha256.Size]byte
-		if !decodeHexSum(&want, hexSum) {
-			return false
-		}
-		var buf [64]byte // a generated secret fits: hashed from the stack
-		got := sha256.Sum256(append(buf[:0], secret...))
-		return subtle.ConstantTimeCompare(got[:], want[:]) == 1
+		return verifyGenerated(hexSum, secret)
 	}
 	ok, err := passhash.Verify(stored, secret)
 	return ok && err == nil
+}
+
+// VerifySecretContext is [VerifySecret] for a request's ctx. At most
+// GOMAXPROCS argon2id checks run at once in the process (each holds
+// 19 MiB while it runs), and the others wait their turn: when ctx ends
+// before the check of a secret a person chose ([HashSecret]) starts, or
+// while it waits, VerifySecretContext returns ctx's error and hashes
+// nothing, so a client that went away costs no hashing and holds no
+// turn. A check that has started runs to its end and is answered. A
+// generated secret's stored form ([HashGeneratedSecret]) never waits: it
+// is checked whatever ctx, as fast as VerifySecret checks it and without
+// allocating.
+//
+// err is ctx's error or nil: an unreadable stored form never matches
+// (false, nil), as with VerifySecret, but once ctx has ended every form
+// other than a generated secret's is ctx's error. When err is set, ok is
+// false and nothing was judged: it does not mean a wrong secret.
+func VerifySecretContext(ctx context.Context, stored, secret string) (ok bool, err error) {
+	if hexSum, ok := strings.CutPrefix(stored, sha256Prefix); ok {
+		return verifyGenerated(hexSum, secret), nil
+	}
+	ok, err = passhash.VerifyContext(ctx, stored, secret)
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+			return false, err
+		}
+		return false, nil // an unreadable form, as VerifySecret reads it
+	}
+	return ok, nil
+}
+
+// verifyGenerated reports, in constant time and without allocating,
+// whether secret matches hexSum, the hex digits of a stored
+// [HashGeneratedSecret] after its prefix.
+func verifyGenerated(hexSum, secret string) bool {
+	var want [sha256.Size]byte
+	if !decodeHexSum(&want, hexSum) {
+		return false
+	}
+	var buf [64]byte // a generated secret fits: hashed from the stack
+	got := sha256.Sum256(append(buf[:0], secret...))
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
 // decodeHexSum decodes the hex digits of a stored SHA-256 (either case,

@@ -1,9 +1,12 @@
 package storage_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/oauth2provider/oauth2provider/internal/passhash"
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -65,4 +68,108 @@ func TestVerifySecretReadsUpperCaseHex(t *testing.T) {
 	upper := "sha256$" + strings.ToUpper(strings.TrimPrefix(hash, "sha256$"))
 	assert.True(t, storage.VerifySecret(upper, secret))
 	assert.False(t, storage.VerifySecret(upper, secret+"x"))
+}
+
+// A check of a secret a person chose that waits for an argon2id slot
+// gives up when its request's context ends: the client has gone, and
+// hashing for it would only delay the checks queued behind it.
+func TestVerifySecretContextGivesUpWhileWaitingForASlot(t *testing.T) {
+	hash, err := storage.HashSecret("demo-secret")
+	require.NoError(t, err)
+	c := &storage.Client{ID: "c", SecretHash: hash}
+	checks := map[string]func(ctx context.Context) (bool, error){
+		"VerifySecretContext": func(ctx context.Context) (bool, error) {
+			return storage.VerifySecretContext(ctx, hash, "demo-secret")
+		},
+		"Client.VerifySecretContext": func(ctx context.Context) (bool, error) {
+			return c.VerifySecretContext(ctx, "demo-secret")
+		},
+	}
+	for name, check := range checks {
+		t.Run(name, func(t *testing.T) {
+			release := passhash.HoldSlots() // every slot busy
+			defer release()
+			ctx, cancel := context.WithCancel(context.Background())
+			type result struct {
+				ok  bool
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				ok, err := check(ctx)
+				done <- result{ok, err}
+			}()
+			time.Sleep(20 * time.Millisecond) // let it wait for a slot
+			cancel()
+			select {
+			case r := <-done:
+				assert.ErrorIs(t, r.err, context.Canceled)
+				assert.False(t, r.ok)
+			case <-time.After(2 * time.Second):
+				t.Fatal("still waiting for a slot after the context ended")
+			}
+		})
+	}
+}
+
+func TestVerifySecretContext(t *testing.T) {
+	chosen, err := storage.HashSecret("demo-secret")
+	require.NoError(t, err)
+	secret, generated, err := storage.NewClientSecret()
+	require.NoError(t, err)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		stored, secret string
+		want           bool
+	}{
+		{chosen, "demo-secret", true},
+		{chosen, "demo-secreT", false},
+		{generated, secret, true},
+		{generated, secret + "x", false},
+		{"", "", false},
+		{"plain-text-secret", "plain-text-secret", false},
+		{"sha256$zz", "x", false},
+		{"$argon2id$v=19$m=1,t=1,p=1$AAAA$AAAA", "x", false},
+		{"$2b$99$x", "x", false},
+	} {
+		ok, err := storage.VerifySecretContext(ctx, tc.stored, tc.secret)
+		assert.NoError(t, err, "an unreadable form is no error: %q", tc.stored)
+		assert.Equal(t, tc.want, ok, "%q", tc.stored)
+		assert.Equal(t, storage.VerifySecret(tc.stored, tc.secret), ok, "as VerifySecret: %q", tc.stored)
+	}
+
+	// Once the context has ended, a secret a person chose is not
+	// checked; a generated one needs no turn and is checked all the same.
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	ok, err := storage.VerifySecretContext(done, chosen, "demo-secret")
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.False(t, ok)
+	ok, err = storage.VerifySecretContext(done, generated, secret)
+	assert.NoError(t, err)
+	assert.True(t, ok)
+
+	pub := &storage.Client{ID: "p", Public: true, SecretHash: chosen}
+	ok, err = pub.VerifySecretContext(done, "demo-secret")
+	assert.NoError(t, err, "a public client has no secret to wait for")
+	assert.False(t, ok)
+	ok, err = (&storage.Client{ID: "n"}).VerifySecretContext(ctx, "")
+	assert.NoError(t, err)
+	assert.False(t, ok, "no hash never verifies")
+}
+
+// The provider checks a generated secret on every token request: the
+// context-aware check of one allocates nothing, as VerifySecret does.
+func TestVerifySecretContextOfAGeneratedSecretDoesNotAllocate(t *testing.T) {
+	secret, hash, err := storage.NewClientSecret()
+	require.NoError(t, err)
+	c := &storage.Client{ID: "c", SecretHash: hash}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	allocs := testing.AllocsPerRun(100, func() {
+		if ok, err := c.VerifySecretContext(ctx, secret); !ok || err != nil {
+			t.Fatal("no match")
+		}
+	})
+	assert.Zero(t, allocs)
 }
