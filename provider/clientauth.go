@@ -85,7 +85,10 @@ func validClientID(id string) bool { return isText(id, false) }
 // Basic challenge when the request used (or should have used) Basic; an
 // unknown client costs the secret verification of a client with a
 // generated secret (one whose secret a person chose costs argon2id).
-// A disabled client never authenticates. A store outage is a 503.
+// A disabled client never authenticates. A store outage is a 503, and
+// so is a request whose context ends while the check of its secret a
+// person chose waits for its turn (see [storage.VerifySecretContext]),
+// which is neither judged nor counted.
 // Failed secrets a person chose are throttled per (client ID, client IP)
 // and per client IP: over the limit the request is refused with 429
 // before the secret is checked. Secrets made by [storage.NewClientSecret]
@@ -192,7 +195,15 @@ func (p *Provider) judgeClient(ctx context.Context, id, secret, method string, b
 	if c == nil || c.Public {
 		storage.VerifySecret(dummySecretHash, secret)
 	} else {
-		ok = c.VerifySecret(secret)
+		var err error
+		if ok, err = c.VerifySecretContext(ctx, secret); err != nil {
+			// The request ended while its secret a person chose waited
+			// for an argon2id slot: nothing was judged, so no
+			// invalid_client, and the failure reserved is refunded
+			// (a.end); the answer is that of any request whose context
+			// ended. A generated secret never waits and never fails here.
+			return nil, errUnavailable(err)
+		}
 	}
 	if e := p.clientSecretChecked(ctx, ip, &a, c, ok); e != nil {
 		return nil, e

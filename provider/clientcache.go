@@ -147,6 +147,9 @@ func servable(c *storage.Client, gt, method string) bool {
 
 // servedFromCache reports whether cached client c lets the request
 // through on its own: servable, and the secret presented is its own.
+// Only a generated secret gets that far, whose SHA-256 check takes no
+// argon2id slot and so has no wait for a request's end to stop (see
+// [storage.VerifySecretContext]): it needs no context.
 func servedFromCache(c *storage.Client, gt, method, secret string) bool {
 	return servable(c, gt, method) && (method == authMethodNone || c.VerifySecret(secret))
 }
