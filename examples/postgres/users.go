@@ -82,7 +82,10 @@ func (u *Users) CheckAuth(ctx context.Context, username, password string) (strin
 	if err != nil {
 		return "", fmt.Errorf("users: look up: %w", err)
 	}
-	ok, err := authcheck.VerifyPassword(hash, password)
+	// With the request's ctx: a check waiting its turn (at most
+	// GOMAXPROCS argon2id checks run at once) gives up when the client
+	// has gone, and the provider answers 503.
+	ok, err := authcheck.VerifyPasswordContext(ctx, hash, password)
 	if err != nil {
 		return "", fmt.Errorf("users: verify user %d: %w", id, err)
 	}
