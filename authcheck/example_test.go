@@ -89,7 +89,7 @@ func checkUser(ctx context.Context, lookup func(context.Context, string) (user, 
 	if err != nil {
 		return "", fmt.Errorf("users: look up: %w", err) // no password in the message
 	}
-	ok, err := authcheck.VerifyPassword(u.PasswordHash, password)
+	ok, err := authcheck.VerifyPasswordContext(ctx, u.PasswordHash, password)
 	if err != nil {
 		return "", fmt.Errorf("users: verify %s: %w", u.ID, err)
 	}

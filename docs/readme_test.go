@@ -9,9 +9,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for the README's users table
 	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/internal/passhash"
 	"github.com/oauth2provider/oauth2provider/internal/storeurl/storeurltest"
 	"github.com/oauth2provider/oauth2provider/policy"
 	"github.com/oauth2provider/oauth2provider/provider"
@@ -37,8 +39,12 @@ func (u userDB) CheckAuth(ctx context.Context, username, password string) (strin
 	if err != nil {
 		return "", err // the provider answers 503, never a token
 	}
-	ok, err := authcheck.VerifyPassword(hash, password) // argon2id or bcrypt
-	if err != nil || !ok {
+	// argon2id or bcrypt; gives up when the client goes away
+	ok, err := authcheck.VerifyPasswordContext(ctx, hash, password)
+	if err != nil {
+		return "", err // ended request or unreadable hash: 503, not counted
+	}
+	if !ok {
 		return "", authcheck.ErrInvalidCredentials
 	}
 	return id, nil
@@ -107,6 +113,16 @@ func TestReadmeUserDB(t *testing.T) {
 	assert.ErrorIs(t, err, authcheck.ErrInvalidCredentials)
 	_, err = users.CheckAuth(ctx, "nobody", "foobar42")
 	assert.ErrorIs(t, err, authcheck.ErrInvalidCredentials)
+
+	// A login whose request ends while its hash waits for an argon2id slot
+	// is an outage (503), not a wrong password counted against the user.
+	release := passhash.HoldSlots()
+	waiting, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err = users.CheckAuth(waiting, "johndoe", "foobar42")
+	cancel()
+	release()
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotErrorIs(t, err, authcheck.ErrInvalidCredentials)
 
 	// newServer's token endpoint refuses plain HTTP (TLS is required unless
 	// the app opts out): the README's server is meant for ListenAndServeTLS.
