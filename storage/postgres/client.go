@@ -13,23 +13,39 @@ import (
 const clientColumns = `id, secret_hash, grant_types, scopes, default_scopes, redirect_uris,
 	public, first_party, disabled, created_at, revision`
 
-// scanClient reads one row of clientColumns.
-func scanClient(row pgx.Row) (*storage.Client, error) {
-	var c storage.Client
-	err := row.Scan(&c.ID, &c.SecretHash, &c.GrantTypes, &c.Scopes, &c.DefaultScopes,
-		&c.RedirectURIs, &c.Public, &c.FirstParty, &c.Disabled, &c.CreatedAt, &c.Revision)
-	if err != nil {
-		return nil, err
-	}
+// clientFields collects the scan targets of clientColumns and builds the
+// Client from them.
+type clientFields struct{ c storage.Client }
+
+func (f *clientFields) targets() []any {
+	c := &f.c
+	return []any{&c.ID, &c.SecretHash, &c.GrantTypes, &c.Scopes, &c.DefaultScopes,
+		&c.RedirectURIs, &c.Public, &c.FirstParty, &c.Disabled, &c.CreatedAt, &c.Revision}
+}
+
+func (f *clientFields) client() *storage.Client {
+	c := f.c
 	c.GrantTypes = orNil(c.GrantTypes)
 	c.Scopes = orNil(c.Scopes)
 	c.DefaultScopes = orNil(c.DefaultScopes)
 	c.RedirectURIs = orNil(c.RedirectURIs)
 	c.CreatedAt = utc(c.CreatedAt)
-	return &c, nil
+	return &c
+}
+
+// scanClient reads one row of clientColumns.
+func scanClient(row pgx.Row) (*storage.Client, error) {
+	var f clientFields
+	if err := row.Scan(f.targets()...); err != nil {
+		return nil, err
+	}
+	return f.client(), nil
 }
 
 // GetClient returns the client with the given ID, or [storage.ErrNotFound].
+// Like every statement of the store it reads committed whatever the
+// server's default isolation (see queryRow): under serializable a lookup
+// can fail to serialize with the writes of other clients.
 func (s *Store) GetClient(ctx context.Context, id string) (*storage.Client, error) {
 	if !storable(id) {
 		// No client has such an ID; asking the server would not even
@@ -38,24 +54,25 @@ func (s *Store) GetClient(ctx context.Context, id string) (*storage.Client, erro
 		// a NUL byte cuts it (SQLSTATE 08P01, an outage).
 		return nil, notFound("get client")
 	}
-	c, err := scanClient(s.pool.QueryRow(ctx,
-		`select `+clientColumns+` from oauth2_clients where id = $1`, id))
+	var f clientFields
+	err := s.queryRow(ctx, `select `+clientColumns+` from oauth2_clients where id = $1`, []any{id}, f.targets()...)
 	if err != nil {
 		if badText(err) { // no client has such an ID: it could not be stored
 			return nil, notFound("get client")
 		}
 		return nil, wrap("get client", err)
 	}
-	return c, nil
+	return f.client(), nil
 }
 
 // CreateClient stores a new client with revision 1, or returns
-// [storage.ErrAlreadyExists] when the ID is taken.
+// [storage.ErrAlreadyExists] when the ID is taken. It reads committed
+// whatever the server's default isolation (see exec).
 func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 	if c == nil || c.ID == "" {
 		return storage.ErrNoClientID
 	}
-	_, err := s.pool.Exec(ctx, `insert into oauth2_clients (`+clientColumns+`)
+	_, err := s.exec(ctx, `insert into oauth2_clients (`+clientColumns+`)
 		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)`,
 		c.ID, c.SecretHash, orEmpty(c.GrantTypes), orEmpty(c.Scopes), orEmpty(c.DefaultScopes),
 		orEmpty(c.RedirectURIs), c.Public, c.FirstParty, c.Disabled, c.CreatedAt)
@@ -149,20 +166,38 @@ func clientStorable(c *storage.Client) bool {
 // cannot be told (the caller then reports the error it had).
 func (s *Store) clientExists(ctx context.Context, id string) bool {
 	var exists bool
-	err := s.pool.QueryRow(ctx, `select exists (select 1 from oauth2_clients where id = $1)`, id).Scan(&exists)
+	err := s.queryRow(ctx, `select exists (select 1 from oauth2_clients where id = $1)`, []any{id}, &exists)
 	return err != nil || exists
 }
 
+// listClientsSQL reads every client, ordered by ID in byte order.
+const listClientsSQL = `select ` + clientColumns + ` from oauth2_clients order by id collate "C"`
+
 // ListClients returns every client, ordered by ID (byte order, whatever
-// the database's collation).
+// the database's collation). It reads committed whatever the server's
+// default isolation, as queryRow does.
 func (s *Store) ListClients(ctx context.Context) ([]*storage.Client, error) {
-	rows, err := s.pool.Query(ctx,
-		`select `+clientColumns+` from oauth2_clients order by id collate "C"`)
-	if err != nil {
-		return nil, wrap("list clients", err)
+	var clients []*storage.Client
+	collect := func(rows pgx.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		clients, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*storage.Client, error) {
+			return scanClient(r)
+		})
+		return err
 	}
-	clients, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*storage.Client, error) {
-		return scanClient(r)
+	if !s.strict.Load() {
+		err := collect(s.pool.Query(ctx, listClientsSQL))
+		if !s.stricter(err) {
+			if err != nil {
+				return nil, wrap("list clients", err)
+			}
+			return clients, nil
+		}
+	}
+	err := s.readCommitted(ctx, one(listClientsSQL), func(br pgx.BatchResults) error {
+		return collect(br.Query())
 	})
 	if err != nil {
 		return nil, wrap("list clients", err)

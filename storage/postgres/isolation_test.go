@@ -219,3 +219,72 @@ func newSerializableStore(t *testing.T) (*postgres.Store, *clock) {
 	})
 	return newClockedStore(t, pool)
 }
+
+// Under a default_transaction_isolation stricter than read committed,
+// client reads and writes made at once by several processes on one
+// database (app instances, oauth2ctl: each its own Store, none of which
+// has seen a serialization failure yet) answer as the contract says: a
+// lookup of a client (the start of every token request), a listing, a
+// creation or an update that fails to serialize changed nothing and is
+// run again, not reported as an outage (a 503, a failed command).
+func TestClients_RacingStoresUnderAStricterDefaultIsolation(t *testing.T) {
+	for _, iso := range []string{"repeatable read", "serializable"} {
+		t.Run(iso, func(t *testing.T) {
+			pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
+				cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = iso
+			})
+			ctx := context.Background()
+			require.NoError(t, postgres.Migrate(ctx, pool))
+			ids := []string{"c1", "c2", "c3", "c4"}
+			for _, id := range ids {
+				require.NoError(t, postgres.New(pool, postgres.Config{}).CreateClient(ctx, &storage.Client{ID: id, CreatedAt: time.Now()}))
+			}
+			const workers, each = 8, 60
+			var (
+				mu       sync.Mutex
+				failures = map[string]int{}
+				created  int
+				wg       sync.WaitGroup
+			)
+			start := make(chan struct{})
+			for w := range workers {
+				wg.Go(func() {
+					<-start
+					for i := range each {
+						s := postgres.New(pool, postgres.Config{}) // another process's store
+						id := ids[(w+i)%len(ids)]
+						var what string
+						var err error
+						switch i % 4 {
+						case 0:
+							what = "get"
+							_, err = s.GetClient(ctx, id)
+						case 1:
+							what = "list"
+							_, err = s.ListClients(ctx)
+						case 2:
+							what = "create"
+							mu.Lock()
+							created++
+							n := created
+							mu.Unlock()
+							err = s.CreateClient(ctx, &storage.Client{ID: fmt.Sprintf("n%d", n/2), CreatedAt: time.Now()})
+						case 3:
+							what = "update"
+							c := &storage.Client{ID: id, Disabled: i%8 == 3, CreatedAt: time.Now()}
+							err = s.UpdateClient(ctx, c)
+						}
+						if o := outcome(err); o != "ok" && o != "exists" {
+							mu.Lock()
+							failures[what+": "+o]++
+							mu.Unlock()
+						}
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			assert.Empty(t, failures)
+		})
+	}
+}
