@@ -22,28 +22,34 @@ import (
 func TestRevokeUser_RacingExchangesUnderAStricterDefaultIsolation(t *testing.T) {
 	for _, iso := range []string{"repeatable read", "serializable"} {
 		t.Run(iso, func(t *testing.T) {
-			for range 10 {
-				f := newExchangeFixture(t, func(cfg *pgxpool.Config) {
-					cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = iso
-				})
-				ctx := context.Background()
-				var wg sync.WaitGroup
-				start := make(chan struct{})
-				for range 8 {
-					x, _ := f.rotation(t)
+			// A subtest per round, so that each round's pool and
+			// schema go when it ends: ten rounds' connections held at
+			// once would exceed a server's default max_connections
+			// (100) and fail as "too many clients".
+			for round := range 10 {
+				t.Run(fmt.Sprint(round), func(t *testing.T) {
+					f := newExchangeFixture(t, func(cfg *pgxpool.Config) {
+						cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = iso
+					})
+					ctx := context.Background()
+					var wg sync.WaitGroup
+					start := make(chan struct{})
+					for range 8 {
+						x, _ := f.rotation(t)
+						wg.Go(func() {
+							<-start
+							_, _ = f.s.ExchangeToken(ctx, x) // one wins, the others revoke the grant
+						})
+					}
+					var err error
 					wg.Go(func() {
 						<-start
-						_, _ = f.s.ExchangeToken(ctx, x) // one wins, the others revoke the grant
+						_, err = f.s.RevokeUser(ctx, f.grant.UserID)
 					})
-				}
-				var err error
-				wg.Go(func() {
-					<-start
-					_, err = f.s.RevokeUser(ctx, f.grant.UserID)
+					close(start)
+					wg.Wait()
+					assert.NoError(t, err)
 				})
-				close(start)
-				wg.Wait()
-				assert.NoError(t, err)
 			}
 		})
 	}
