@@ -14,7 +14,12 @@ import (
 // revoked; storage.ErrNotFound (wrapped) when there is no such client.
 // It drops the client from this provider's client cache
 // (Config.ClientCacheTTL); other instances' caches cannot serve the
-// revoked grants.
+// revoked grants. One race remains: a password or client credentials
+// grant that read the client just before it was disabled may store its
+// grant just after the revocation, and that grant's access token works
+// until it expires. Calling [storage.TokenStore.RevokeClient] again once
+// requests in flight have ended (after the server's longest request
+// time) ends those too.
 //
 // It updates the client with the revision it read (see
 // storage.ClientStore.UpdateClient), so a concurrent update of the client
