@@ -18,7 +18,11 @@
 // refresh token or code is kept, as a hash, until its own expiry, so that
 // presenting it again is detected as reuse (RFC 9700 §4.14.2).
 //
-// Only SHA-256 hashes of tokens are kept. Values returned are copies: a
-// caller cannot change the store through them. Methods ignore their
-// context: nothing they do blocks but a short shard lock.
+// Only SHA-256 hashes of tokens are kept. Values returned are copies, so
+// a caller cannot change the store through them, except those of
+// [Store.ViewClient] and [Store.LookupTokenInto]: as [storage.ClientViewer]
+// and [storage.TokenInfoFiller] allow, they are the store's own client and
+// lists (never changed once stored), which the caller must not modify.
+// Methods ignore their context: nothing they do blocks but a short shard
+// lock.
 package memory
