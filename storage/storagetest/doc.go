@@ -4,8 +4,9 @@
 // storage, in the manner of testing/fstest.TestFS and
 // golang.org/x/net/nettest.TestConn.
 //
-// Each contract clause is a named subtest (Run/Clients/Duplicate,
-// Run/Exchange/ConcurrentOneWinner, ...) that gets a fresh, empty backend
+// Each contract clause is a named subtest, in a subtest per group
+// (Clients/CreateDuplicateIsAlreadyExists, Exchange/ConcurrentOneWinner,
+// ...), that gets a fresh, empty backend
 // from the [Factory] and a clock of its own, which the suite advances to
 // test expiry without sleeping. Tokens are minted with the provider's real
 // token format, so the references a backend sees are the ones it will see
