@@ -78,9 +78,12 @@
 // but not all at once: a grant created concurrently with RevokeUser or
 // RevokeClient may survive it.
 //
-// CreateClient is a single command (SET NX); UpdateClient is one Lua
-// script on the client's key, which compares the revision kept in the
-// client's JSON (a client stored without one reads as revision 1) and
-// writes the client with the next one; ListClients reads the client index
-// and fetches the clients in one pipeline.
+// CreateClient makes two calls: it adds the ID to the client index
+// (ZADD), then stores the client with SET NX, which fails if the ID is
+// taken (an index entry left without a client by a failed SET is skipped
+// by ListClients). UpdateClient is one Lua script on the client's key,
+// which compares the revision kept in the client's JSON (a client stored
+// without one reads as revision 1) and writes the client with the next
+// one; ListClients reads the client index and fetches the clients in one
+// pipeline.
 package redis
