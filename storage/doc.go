@@ -8,8 +8,10 @@
 //
 // Tokens are never stored: a store sees and keeps only [Hash] values, the
 // SHA-256 of the token string, so a dump of a store yields no usable token.
-// Client secrets are stored in a self-describing hashed form made by
-// [HashSecret] (see there).
+// Client secrets are stored in a self-describing hashed form: a SHA-256
+// for a generated one ([NewClientSecret], [HashGeneratedSecret]), argon2id
+// for one a person chose ([HashSecret]); [VerifySecret] reads both, and
+// bcrypt.
 //
 // Errors a store returns are the sentinels of this package, possibly
 // wrapped, checked with [errors.Is]. Any other error is an outage of the

@@ -17,8 +17,9 @@
 // (create the schema first: Migrate creates tables, not schemas).
 //
 // Tokens are kept as their SHA-256 only ([storage.Hash]) and client secrets
-// in the hashed form of [storage.HashSecret]: a dump of the tables gives no
-// usable token or secret.
+// in the hashed form of [storage.HashGeneratedSecret] or
+// [storage.HashSecret]: a dump of the tables gives no usable token or
+// secret.
 //
 // Times are kept to the microsecond, as PostgreSQL does, and read back in
 // UTC.
