@@ -218,12 +218,20 @@ func (p *Provider) issuerPath() string {
 // Config.Endpoints, the grant types the token endpoint serves, the client
 // authentication methods of each endpoint, and Config.Scopes. The
 // response may be cached for an hour. It needs Config.Issuer: without one
-// it answers 404.
+// it answers 404. Like the other endpoints it refuses a request that did
+// not come over HTTPS (400 invalid_request) unless
+// Config.AllowInsecureHTTP is set: metadata must be fetched over TLS (RFC
+// 8414 §7.1), and a client that fetches it in the clear could be pointed
+// at another token endpoint.
 func (p *Provider) MetadataHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			writeError(w, &Error{Code: CodeInvalidRequest, Description: "the metadata endpoint accepts GET only", Status: http.StatusMethodNotAllowed})
+			return
+		}
+		if !p.SecureEnough(r) {
+			writeError(w, errInvalidRequest("HTTPS is required"))
 			return
 		}
 		if p.cfg.Issuer == "" {

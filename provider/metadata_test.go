@@ -77,6 +77,18 @@ func TestMetadataDocument(t *testing.T) {
 	t.Run("RFC 8414 §2: no issuer, no document", func(t *testing.T) {
 		assertError(t, get(newEnv(t, nil).p, http.MethodGet), 404, "invalid_request")
 	})
+	t.Run("RFC 8414 §7.1: over plain HTTP, refused unless AllowInsecureHTTP", func(t *testing.T) {
+		plain := func(p *provider.Provider) *httptest.ResponseRecorder {
+			w := httptest.NewRecorder()
+			p.MetadataHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://auth.example.com"+p.MetadataPath(), nil))
+			return w
+		}
+		w := plain(newEnv(t, withIssuer).p)
+		assertError(t, w, 400, "invalid_request")
+		assert.Equal(t, "HTTPS is required", body(t, w)["error_description"])
+		w = plain(newEnv(t, func(c *provider.Config) { withIssuer(c); c.AllowInsecureHTTP = true }).p)
+		assert.Equal(t, http.StatusOK, w.Code)
+	})
 }
 
 func TestMetadataConfigIsValidated(t *testing.T) {
