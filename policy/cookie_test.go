@@ -263,6 +263,15 @@ func TestLoginFailuresSetNoCookie(t *testing.T) {
 		{"credentials in the query are not read", func() *http.Request {
 			return reqOpts{}.build(http.MethodPost, "/login?username=johndoe&password=foobar42", url.Values{})
 		}, 400, "invalid_request"},
+		{"a password in the query is refused, even with the body's (it is in the logs)", func() *http.Request {
+			return reqOpts{}.build(http.MethodPost, "/login?password=foobar42", loginForm("johndoe", "foobar42"))
+		}, 400, "invalid_request"},
+		{"a username in the query is refused (it may be a mistyped password)", func() *http.Request {
+			return reqOpts{}.build(http.MethodPost, "/login?username=johndoe", loginForm("johndoe", "foobar42"))
+		}, 400, "invalid_request"},
+		{"an escaped password key in the query is refused", func() *http.Request {
+			return reqOpts{}.build(http.MethodPost, "/login?pass%77ord=foobar42", loginForm("johndoe", "foobar42"))
+		}, 400, "invalid_request"},
 		{"a JSON body is invalid_request", func() *http.Request {
 			r := reqOpts{}.build(http.MethodPost, "/login", nil)
 			r.Body = http.NoBody

@@ -49,7 +49,8 @@ type loginResponse struct {
 //     (net/http.CrossOriginProtection; this stops login CSRF, where a
 //     hostile page logs the victim into the attacker's account);
 //   - 400 invalid_request over plain HTTP (unless allowed), for another
-//     content type, a missing or empty username or password, or a
+//     content type, a missing or empty username or password, a username
+//     or password in the URL query (never read from there), or a
 //     return_to that is not a path on this site;
 //   - 413 invalid_request for a body over provider.Config.MaxRequestBytes;
 //   - 400 invalid_grant for a wrong username or password (never told apart);
@@ -60,6 +61,12 @@ func (s *Sessions) LoginHandler() http.Handler { return http.HandlerFunc(s.serve
 func (s *Sessions) serveLogin(w http.ResponseWriter, r *http.Request) {
 	form, returnTo, ok := s.checkFormPost(w, r)
 	if !ok {
+		return
+	}
+	if queryNamesCredential(r.URL.RawQuery) {
+		// Never read from there, but already in the access logs: refused,
+		// as at the token endpoint, so that the page that sent it is fixed.
+		provider.WriteError(w, invalidRequest("credentials must be sent in the request body, not in the URL"))
 		return
 	}
 	if !s.p.SecureEnough(r) {
@@ -177,6 +184,24 @@ func (s *Sessions) checkFormPost(w http.ResponseWriter, r *http.Request) (url.Va
 		return nil, "", false
 	}
 	return form, returnTo, true
+}
+
+// queryNamesCredential reports whether the raw URL query q names the
+// username or password field. Keys are compared decoded; a key that does
+// not decode is compared as it is.
+func queryNamesCredential(q string) bool {
+	for q != "" {
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		key, _, _ := strings.Cut(pair, "=")
+		if k, err := url.QueryUnescape(key); err == nil {
+			key = k
+		}
+		if key == FieldUsername || key == FieldPassword {
+			return true
+		}
+	}
+	return false
 }
 
 func invalidRequest(desc string) *provider.Error {
