@@ -550,6 +550,21 @@ func TestSlidingSessions(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, get().Code)
 }
 
+// docs/policies.md: a zero SessionConfig.MaxLifetime caps a sliding
+// session at 30 days after login, however active it is.
+func TestSlidingSessionDefaultMaxLifetimeIs30Days(t *testing.T) {
+	e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{Sliding: true}})
+	login := e.now
+	cookie := e.login(t, reqOpts{})
+	me := policy.Cookie(e.s)(echo)
+	for e.now.Sub(login) < 30*24*time.Hour-time.Hour {
+		e.now = e.now.Add(time.Hour)
+		require.Equal(t, 200, serve(me, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil)).Code, "at %v", e.now.Sub(login))
+	}
+	e.now = login.Add(30 * 24 * time.Hour)
+	assert.Equal(t, http.StatusUnauthorized, serve(me, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil)).Code)
+}
+
 // A sliding session is renewed once a tenth of TTL has passed since its
 // last renewal (SessionConfig.Sliding), not before.
 func TestSlidingSessionRenewsAfterATenthOfTTL(t *testing.T) {

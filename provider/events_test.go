@@ -237,3 +237,20 @@ func TestEventsHookPanicLosesNothing(t *testing.T) {
 		assert.ErrorIs(t, err, provider.ErrInvalidToken, "the grant is revoked")
 	})
 }
+
+// docs/security.md: the default logger records token_issued and
+// grant_revoked at Info, every other event at Warn.
+func TestEventLevels(t *testing.T) {
+	for typ, want := range map[provider.EventType]slog.Level{
+		provider.EventTokenIssued:      slog.LevelInfo,
+		provider.EventGrantRevoked:     slog.LevelInfo,
+		provider.EventRefreshReuse:     slog.LevelWarn,
+		provider.EventCodeReuse:        slog.LevelWarn,
+		provider.EventBindingMismatch:  slog.LevelWarn,
+		provider.EventThrottled:        slog.LevelWarn,
+		provider.EventClientAuthFailed: slog.LevelWarn,
+		provider.EventUserAuthFailed:   slog.LevelWarn,
+	} {
+		assert.Equal(t, want, provider.Event{Type: typ}.Level(), typ)
+	}
+}
