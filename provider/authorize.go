@@ -134,9 +134,10 @@ type authorizeHandler struct {
 // code grant with PKCE (RFC 6749 §4.1, RFC 7636, RFC 9700 §2.1); mount it
 // for GET and POST at Config.Endpoints.Authorization (e.g.
 // /oauth2/authorize), under the issuer's path when Config.Issuer has one,
-// where the metadata document advertises it. It validates the request; shows an
-// error page (never a redirect) while the client and redirect URI are not
-// yet trusted, and redirects back to the client with error,
+// where the metadata document advertises it. It validates the request
+// (refusing one whose URL holds a client_secret, password, refresh_token
+// or code_verifier); shows an error page (never a redirect) while the
+// client and redirect URI are not yet trusted, and redirects back to the client with error,
 // error_description and state once they are; sends a visitor without a
 // session to cfg.LoginURL, but redirects temporarily_unavailable to the
 // client when cfg.SignedInUser cannot tell who is signed in; shows the
@@ -380,8 +381,12 @@ func first(vs []string) string {
 // size), so a query bounded only by the server's header limit (1 MB by
 // default) would let anyone make the endpoint build and hold megabytes
 // per request. A repeated client_id or redirect_uri is refused here,
-// before either can be trusted.
+// before either can be trusted, and so is a URL query that names a
+// credential (authorizeSecretParams).
 func (h *authorizeHandler) readParams(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
+	if queryNames(r.URL.RawQuery, authorizeSecretParams) {
+		return nil, errInvalidRequest("credentials must not be sent in the URL")
+	}
 	var raw string
 	if r.Method == http.MethodGet {
 		raw = r.URL.RawQuery

@@ -80,6 +80,11 @@ func TestAuthorizeUntrustedErrorsShowPage(t *testing.T) {
 		{"repeated client_id", spaParams().Encode() + "&client_id=spa", 400, "invalid_request"},
 		{"repeated redirect_uri", spaParams().Encode() + "&redirect_uri=https%3A%2F%2Fspa.example%2Fcb", 400, "invalid_request"},
 		{"malformed query", "client_id=spa&x=%zz", 400, "invalid_request"},
+		// docs/security.md: secrets and tokens in the URL query are refused.
+		{"a client_secret in the URL", spaParams("client_id", "web", "redirect_uri", "https://web.example/cb", "client_secret", confSecret).Encode(), 400, "invalid_request"},
+		{"a code_verifier in the URL (it would defeat PKCE)", spaParams("code_verifier", testVerifier).Encode(), 400, "invalid_request"},
+		{"a password in the URL", spaParams("password", "foobar42").Encode(), 400, "invalid_request"},
+		{"a refresh token in the URL, escaped key", spaParams().Encode() + "&refresh%5Ftoken=ort_x", 400, "invalid_request"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

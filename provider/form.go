@@ -136,12 +136,24 @@ func parseFormBody(raw string) (form, error) {
 	return f, nil
 }
 
+// authorizeSecretParams are the credentials refused in the URL query of
+// the authorization endpoint, whose other parameters (client_id, state,
+// code_challenge...) belong there: a client secret, a password or a
+// refresh token would end up in logs and browser history, and a
+// code_verifier sent with its challenge would defeat PKCE (RFC 7636 §1).
+var authorizeSecretParams = []string{
+	paramClientSecret, paramPassword, paramRefreshToken, paramCodeVerifier,
+}
+
 // queryHasSecret reports whether the raw URL query q names one of
-// secretParams. Pairs are split at ';' as well as '&': url.ParseQuery
-// drops a pair holding a ';' whole, and with it a secret after the ';',
-// which other servers and proxies (logging the URL all the same) read as a
-// separator.
-func queryHasSecret(q string) bool {
+// secretParams.
+func queryHasSecret(q string) bool { return queryNames(q, secretParams) }
+
+// queryNames reports whether the raw URL query q names one of names.
+// Pairs are split at ';' as well as '&': url.ParseQuery drops a pair
+// holding a ';' whole, and with it a secret after the ';', which other
+// servers and proxies (logging the URL all the same) read as a separator.
+func queryNames(q string, names []string) bool {
 	for q != "" {
 		var pair string
 		if i := strings.IndexAny(q, "&;"); i >= 0 {
@@ -153,7 +165,7 @@ func queryHasSecret(q string) bool {
 		if k, err := unescapeParam(key); err == nil {
 			key = k
 		}
-		if slices.Contains(secretParams, key) {
+		if slices.Contains(names, key) {
 			return true
 		}
 	}
