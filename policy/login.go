@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/oauth2provider/oauth2provider/internal/header"
+	"github.com/oauth2provider/oauth2provider/internal/query"
 	"github.com/oauth2provider/oauth2provider/provider"
 )
 
@@ -63,7 +64,7 @@ func (s *Sessions) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if queryNamesCredential(r.URL.RawQuery) {
+	if query.Names(r.URL.RawQuery, FieldUsername, FieldPassword) {
 		// Never read from there, but already in the access logs: refused,
 		// as at the token endpoint, so that the page that sent it is fixed.
 		provider.WriteError(w, invalidRequest("credentials must be sent in the request body, not in the URL"))
@@ -184,24 +185,6 @@ func (s *Sessions) checkFormPost(w http.ResponseWriter, r *http.Request) (url.Va
 		return nil, "", false
 	}
 	return form, returnTo, true
-}
-
-// queryNamesCredential reports whether the raw URL query q names the
-// username or password field. Keys are compared decoded; a key that does
-// not decode is compared as it is.
-func queryNamesCredential(q string) bool {
-	for q != "" {
-		var pair string
-		pair, q, _ = strings.Cut(q, "&")
-		key, _, _ := strings.Cut(pair, "=")
-		if k, err := url.QueryUnescape(key); err == nil {
-			key = k
-		}
-		if key == FieldUsername || key == FieldPassword {
-			return true
-		}
-	}
-	return false
 }
 
 func invalidRequest(desc string) *provider.Error {

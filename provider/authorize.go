@@ -17,6 +17,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/oauth2provider/oauth2provider/internal/header"
+	"github.com/oauth2provider/oauth2provider/internal/query"
 	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -384,7 +385,7 @@ func first(vs []string) string {
 // before either can be trusted, and so is a URL query that names a
 // credential (authorizeSecretParams).
 func (h *authorizeHandler) readParams(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
-	if queryNames(r.URL.RawQuery, authorizeSecretParams) {
+	if query.Names(r.URL.RawQuery, authorizeSecretParams...) {
 		return nil, errInvalidRequest("credentials must not be sent in the URL")
 	}
 	var raw string

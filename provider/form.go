@@ -6,10 +6,10 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/oauth2provider/oauth2provider/internal/header"
+	"github.com/oauth2provider/oauth2provider/internal/query"
 )
 
 // Parameter names of the endpoints (RFC 6749, RFC 7009, RFC 7662).
@@ -147,30 +147,7 @@ var authorizeSecretParams = []string{
 
 // queryHasSecret reports whether the raw URL query q names one of
 // secretParams.
-func queryHasSecret(q string) bool { return queryNames(q, secretParams) }
-
-// queryNames reports whether the raw URL query q names one of names.
-// Pairs are split at ';' as well as '&': url.ParseQuery drops a pair
-// holding a ';' whole, and with it a secret after the ';', which other
-// servers and proxies (logging the URL all the same) read as a separator.
-func queryNames(q string, names []string) bool {
-	for q != "" {
-		var pair string
-		if i := strings.IndexAny(q, "&;"); i >= 0 {
-			pair, q = q[:i], q[i+1:]
-		} else {
-			pair, q = q, ""
-		}
-		key, _, _ := strings.Cut(pair, "=")
-		if k, err := unescapeParam(key); err == nil {
-			key = k
-		}
-		if slices.Contains(names, key) {
-			return true
-		}
-	}
-	return false
-}
+func queryHasSecret(q string) bool { return query.Names(q, secretParams...) }
 
 // unescapeParam decodes one form-urlencoded key or value; most need no
 // decoding and are returned as they are, without allocating.

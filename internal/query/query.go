@@ -1,0 +1,35 @@
+// Package query reads raw URL queries the way the endpoints must judge
+// them, whatever a server or proxy in front makes of them.
+package query
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Names reports whether the raw URL query q names one of names. Keys are
+// compared decoded (a key that does not decode is compared as it is).
+// Pairs are split at ';' as well as '&': url.ParseQuery drops a pair
+// holding a ';' whole, and with it a secret after the ';', which other
+// servers and proxies (logging the URL all the same) read as a separator.
+func Names(q string, names ...string) bool {
+	for q != "" {
+		var pair string
+		if i := strings.IndexAny(q, "&;"); i >= 0 {
+			pair, q = q[:i], q[i+1:]
+		} else {
+			pair, q = q, ""
+		}
+		key, _, _ := strings.Cut(pair, "=")
+		if strings.ContainsAny(key, "%+") {
+			if k, err := url.QueryUnescape(key); err == nil {
+				key = k
+			}
+		}
+		if slices.Contains(names, key) {
+			return true
+		}
+	}
+	return false
+}
