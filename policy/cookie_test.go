@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -960,4 +961,64 @@ func TestSessionScopesFollowTheConfiguration(t *testing.T) {
 	// Under the configuration it was started with, nothing changes.
 	w = serve(policy.Cookie(e.s)(echo), reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
 	assert.Equal(t, []string{"read", "write"}, identityOf(t, w).Scopes)
+}
+
+// loginAs logs user in and returns the value of the session cookie.
+func (e *sessEnv) loginAs(t testing.TB, user string) string {
+	t.Helper()
+	w := serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login", loginForm(user, "foobar42")))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	cookies := w.Result().Cookies()
+	require.Len(t, cookies, 1)
+	return cookies[0].Value
+}
+
+// A request can carry the session cookie twice: a cookie of the same name
+// planted for a longer Path or a parent Domain (cookie tossing from a
+// sibling subdomain, which the name's __Host- prefix stops only where
+// browsers enforce it, and which nothing stops under AllowInsecureHTTP's
+// unprefixed name), sent before the browser's own. Logging out ends every
+// session the request carries, not just the first: otherwise the user's
+// own stays alive server-side, its cookie cleared but its value usable.
+// Logging in ends them all too.
+func TestLogoutAndLoginEndEverySessionCookie(t *testing.T) {
+	for _, h := range []string{"logout", "login"} {
+		t.Run(h, func(t *testing.T) {
+			e := newSessEnv(t, sessOpts{})
+			planted := e.loginAs(t, "mallory")
+			own := e.loginAs(t, "johndoe")
+			cookie := "__Host-session=" + planted + "; __Host-session=" + own
+			var w *httptest.ResponseRecorder
+			if h == "logout" {
+				w = serve(e.s.LogoutHandler(), reqOpts{cookie: cookie, site: "same-origin"}.build(http.MethodPost, "/logout", nil))
+				require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+			} else {
+				w = serve(e.s.LoginHandler(), reqOpts{cookie: cookie}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
+				require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+			}
+			me := policy.Cookie(e.s)(echo)
+			for name, v := range map[string]string{"planted": planted, "own": own} {
+				w := serve(me, reqOpts{cookie: "__Host-session=" + v}.build(http.MethodGet, "/me", nil))
+				assert.Equal(t, http.StatusUnauthorized, w.Code, "the %s session was ended", name)
+			}
+		})
+	}
+}
+
+// A logout with more than 8 different session cookies (a cookie bomb:
+// each would cost a store lookup) is 400 and ends none of them.
+func TestLogoutRefusesTooManySessionCookies(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	own := e.loginAs(t, "johndoe")
+	var b strings.Builder
+	for i := range 8 {
+		fmt.Fprintf(&b, "__Host-session=ost_planted%d; ", i)
+	}
+	b.WriteString("__Host-session=" + own)
+	w := serve(e.s.LogoutHandler(), reqOpts{cookie: b.String(), site: "same-origin"}.build(http.MethodPost, "/logout", nil))
+	require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+	assert.Equal(t, "invalid_request", errorCode(t, w))
+	assert.Empty(t, w.Header().Values("Set-Cookie"))
+	w = serve(policy.Cookie(e.s)(echo), reqOpts{cookie: "__Host-session=" + own}.build(http.MethodGet, "/me", nil))
+	assert.Equal(t, http.StatusOK, w.Code, "nothing was ended")
 }

@@ -37,8 +37,10 @@ type loginResponse struct {
 // its throttling) and starts a session: a new session record in the
 // store and its cookie (HttpOnly, SameSite=Lax, Path=/, Max-Age the TTL,
 // Secure with the __Host- prefix unless the provider allows plain HTTP).
-// A session cookie the request already carried is ended, so a login never
-// keeps a session ID the browser had before (session fixation).
+// The session cookies the request already carried are ended (up to 8
+// different ones: a browser sends one, a cookie planted for a longer Path
+// or a parent Domain comes with it), so a login never keeps a session ID
+// the browser had before (session fixation).
 //
 // On success it answers 303 See Other to return_to when the form has one,
 // else 200 with JSON user_id, scope and expires_in. A failure sets no
@@ -94,7 +96,10 @@ func (s *Sessions) serveLogin(w http.ResponseWriter, r *http.Request) {
 		provider.WriteError(w, err) // not an *Error: 503
 		return
 	}
-	if old := s.sessionToken(r); old != "" {
+	// Every one the request carries: one may have been planted in front
+	// of the browser's own.
+	olds := s.sessionTokens(r)
+	for _, old := range olds[:min(len(olds), maxSessionCookies)] {
 		_ = s.p.EndSession(r.Context(), old) // best effort: it expires anyway
 	}
 	http.SetCookie(w, s.cookie(r, raw, expires))
@@ -112,16 +117,20 @@ func (s *Sessions) serveLogin(w http.ResponseWriter, r *http.Request) {
 // LogoutHandler returns the logout endpoint; mount it at POST /logout. It
 // ends the session of the request's cookie server-side (its grant is
 // revoked in the store, so the old cookie value is refused from then on,
-// even by a browser that kept it) and clears the cookie. It answers 303
-// See Other to return_to when the form has one, else 204 No Content; a
-// request without a live session gets the same answer (logout is
+// even by a browser that kept it) and clears the cookie. A request with
+// several session cookies (one planted for a longer Path or a parent
+// Domain, sent before the browser's own) has every one ended. It answers
+// 303 See Other to return_to when the form has one, else 204 No Content;
+// a request without a live session gets the same answer (logout is
 // idempotent).
 //
 // Failures are JSON errors: 405 for another method than POST; 403
 // cross_origin_request for a cross-origin browser request (a hostile page
 // cannot log the user out); 400 invalid_request for a return_to that is
-// not a path on this site; 503 when the store is down, and then the cookie
-// is kept so that the user can try again.
+// not a path on this site, or for more than 8 different session cookies
+// (each would cost a store lookup: none is ended, nor cleared); 503 when
+// the store is down, and then the cookie is kept so that the user can try
+// again.
 func (s *Sessions) LogoutHandler() http.Handler { return http.HandlerFunc(s.serveLogout) }
 
 func (s *Sessions) serveLogout(w http.ResponseWriter, r *http.Request) {
@@ -129,7 +138,15 @@ func (s *Sessions) serveLogout(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if raw := s.sessionToken(r); raw != "" {
+	// Every session the request carries is ended: a cookie of the same
+	// name planted for a longer Path or a parent Domain comes before the
+	// browser's own, which would otherwise live on.
+	raws := s.sessionTokens(r)
+	if len(raws) > maxSessionCookies {
+		provider.WriteError(w, invalidRequest("too many session cookies"))
+		return
+	}
+	for _, raw := range raws {
 		if err := s.p.EndSession(r.Context(), raw); err != nil && !errors.Is(err, provider.ErrInvalidToken) {
 			provider.WriteError(w, err)
 			return

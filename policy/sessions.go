@@ -240,6 +240,28 @@ func (s *Sessions) sessionToken(r *http.Request) string {
 	return c.Value
 }
 
+// maxSessionCookies is how many different session cookies login and
+// logout end in one request. A browser holds one; more were planted
+// (cookie tossing), and each costs a store lookup.
+const maxSessionCookies = 8
+
+// sessionTokens returns the different non-empty values of the session
+// cookies r carries, in the order sent, up to maxSessionCookies+1 of
+// them so that the caller can tell there were too many.
+func (s *Sessions) sessionTokens(r *http.Request) []string {
+	var vals []string
+	for _, c := range r.CookiesNamed(s.name) {
+		if c.Value == "" || slices.Contains(vals, c.Value) {
+			continue
+		}
+		vals = append(vals, c.Value)
+		if len(vals) > maxSessionCookies {
+			break
+		}
+	}
+	return vals
+}
+
 // renew slides the session raw, whose token expires at expires and whose
 // grant was created at created, when a tenth of TTL has passed since its
 // last renewal; it sets the renewed cookie on w. A failure to renew is not
