@@ -12,7 +12,7 @@ import (
 // cookieFailures are the precomputed error answers of a cookie-checking
 // policy; the challenge differs between Cookie and CookieOrBearer.
 type cookieFailures struct {
-	noCredentials, plainHTTP, invalid, crossOrigin, unavailable failure
+	noCredentials, plainHTTP, invalid, ambiguous, crossOrigin, unavailable failure
 }
 
 func newCookieFailures(challenge, noCredentialsDesc string) cookieFailures {
@@ -22,6 +22,8 @@ func newCookieFailures(challenge, noCredentialsDesc string) cookieFailures {
 			provider.CodeInvalidRequest, "HTTPS is required"),
 		invalid: newFailure(http.StatusUnauthorized, challenge,
 			provider.CodeInvalidToken, "the session is invalid, expired or ended"),
+		ambiguous: newFailure(http.StatusUnauthorized, challenge,
+			provider.CodeInvalidToken, "the request carries more than one session cookie"),
 		crossOrigin: newFailure(http.StatusForbidden, challenge,
 			"cross_origin_request", "cross-origin request refused"),
 		unavailable: newFailure(http.StatusServiceUnavailable, challenge,
@@ -46,7 +48,10 @@ func newCookieFailures(challenge, noCredentialsDesc string) cookieFailures {
 // Failures are JSON (error, error_description) with Cache-Control:
 // no-store: no cookie is 401 unauthorized; an invalid, expired or ended
 // session (logout, user revoked, binding mismatch) is 401 invalid_token
-// and the cookie is cleared; a store outage is 503
+// and the cookie is cleared; two session cookies of different values
+// (one planted for a longer Path or a parent Domain, which the browser
+// sends before its own) are 401 invalid_token, and neither is used nor
+// cleared; a store outage is 503
 // temporarily_unavailable with Retry-After. A 401 or 403 carries
 // WWW-Authenticate: Cookie realm="<realm>", which names no standard
 // scheme but keeps browsers from offering a password dialog.
@@ -67,14 +72,20 @@ func Cookie(s *Sessions) func(http.Handler) http.Handler {
 // serveCookie authenticates r by its session cookie and calls next, or
 // answers with one of f.
 func (s *Sessions) serveCookie(w http.ResponseWriter, r *http.Request, next http.Handler, f *cookieFailures) {
-	raw := s.sessionToken(r)
-	if raw == "" {
+	raw, ambiguous := s.sessionToken(r)
+	if raw == "" && !ambiguous {
 		f.noCredentials.write(w)
 		return
 	}
 	// A credential that came in the clear is not used, as under Bearer.
 	if !s.p.SecureEnough(r) {
 		f.plainHTTP.write(w)
+		return
+	}
+	// Two sessions, one planted: neither is used, and the cookie is not
+	// cleared, which would drop the browser's own and keep the planted.
+	if ambiguous {
+		f.ambiguous.write(w)
 		return
 	}
 	// Cheap before costly: the CSRF check needs no store lookup.

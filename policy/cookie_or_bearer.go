@@ -19,7 +19,8 @@ import "net/http"
 //     counts as no credentials and is 401.)
 //
 // A request with neither is 401 with the bearer policy's challenge
-// (WWW-Authenticate: Bearer realm="..."), as is an invalid cookie; a
+// (WWW-Authenticate: Bearer realm="..."), as is an invalid cookie or two
+// of them (see [Cookie]); a
 // cross-origin cookie request's 403 carries the same challenge, as every
 // 401 and 403 of a protected route does.
 //

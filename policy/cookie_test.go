@@ -1022,3 +1022,33 @@ func TestLogoutRefusesTooManySessionCookies(t *testing.T) {
 	w = serve(policy.Cookie(e.s)(echo), reqOpts{cookie: "__Host-session=" + own}.build(http.MethodGet, "/me", nil))
 	assert.Equal(t, http.StatusOK, w.Code, "nothing was ended")
 }
+
+// With two different session cookies the policies cannot tell which is
+// the browser's own and which was planted: the first, which the browser
+// sends first because it has the longer Path, is the attacker's choice.
+// Such a request is refused, 401 invalid_token, rather than served as the
+// planted session's user (the victim's writes going to the attacker's
+// account); the cookie is not cleared, since that would drop the user's
+// own one and leave the planted one. SignedInUser sees nobody.
+func TestTwoSessionCookiesAreRefused(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	planted := e.loginAs(t, "mallory")
+	own := e.loginAs(t, "johndoe")
+	cookie := "__Host-session=" + planted + "; __Host-session=" + own
+	for name, h := range map[string]http.Handler{"Cookie": policy.Cookie(e.s)(echo), "CookieOrBearer": policy.CookieOrBearer(e.s)(echo)} {
+		w := serve(h, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+		require.Equal(t, http.StatusUnauthorized, w.Code, "%s: %s", name, w.Body)
+		assert.Equal(t, "invalid_token", errorCode(t, w), name)
+		assert.Empty(t, w.Header().Values("Set-Cookie"), name)
+		// The same value twice is no ambiguity.
+		w = serve(h, reqOpts{cookie: "__Host-session=" + own + "; __Host-session=" + own}.build(http.MethodGet, "/me", nil))
+		assert.Equal(t, "user-johndoe", identityOf(t, w).UserID, name)
+	}
+	user, err := e.s.SignedInUser(reqOpts{cookie: cookie}.build(http.MethodGet, "/oauth2/authorize", nil))
+	require.NoError(t, err)
+	assert.Empty(t, user)
+	for name, v := range map[string]string{"planted": planted, "own": own} {
+		w := serve(policy.Cookie(e.s)(echo), reqOpts{cookie: "__Host-session=" + v}.build(http.MethodGet, "/me", nil))
+		assert.Equal(t, http.StatusOK, w.Code, "the %s session lives on", name)
+	}
+}

@@ -188,17 +188,19 @@ func (s *Sessions) clearCookie(w http.ResponseWriter, r *http.Request) {
 // SignedInUser returns the ID of the user whose live session cookie r
 // carries. It returns "" and a nil error when r has no session cookie, or
 // carries it over plain HTTP where the provider requires HTTPS
-// (provider.Provider.SecureEnough, as the Cookie policy requires), and
-// when the session is malformed, unknown, expired, ended or bound to
-// another client (which ends it, unless the store fails to): nobody is
-// signed in. It returns an error when it cannot tell, because the store
-// failed (or r's context ended) while the session was looked up; the
-// error's text is for logs, not for the browser. It neither slides the session nor checks cross-origin
-// protection: it only says who is signed in. Its signature fits
+// (provider.Provider.SecureEnough, as the Cookie policy requires), when
+// it carries two session cookies of different values (one was planted:
+// neither is used), and when the session is malformed, unknown, expired,
+// ended or bound to another client (which ends it, unless the store fails
+// to): nobody is signed in. It returns an error when it cannot tell,
+// because the store failed (or r's context ended) while the session was
+// looked up; the error's text is for logs, not for the browser. It
+// neither slides the session nor checks cross-origin protection: it only
+// says who is signed in. Its signature fits
 // provider.AuthorizeConfig.SignedInUser, which answers such an error as
 // temporarily_unavailable rather than sending the user to log in.
 func (s *Sessions) SignedInUser(r *http.Request) (string, error) {
-	raw := s.sessionToken(r)
+	raw, _ := s.sessionToken(r)
 	if raw == "" || !s.p.SecureEnough(r) {
 		return "", nil
 	}
@@ -214,11 +216,11 @@ func (s *Sessions) SignedInUser(r *http.Request) (string, error) {
 
 // CurrentUser returns the ID of the user whose live session cookie r
 // carries. It answers false when r has no session cookie or carries it
-// over plain HTTP where the provider requires HTTPS, when the session is
-// malformed, unknown, expired, ended or bound to another client (which
-// ends it, unless the store fails to), and when the store cannot be
-// reached: it cannot report an outage, which looks like nobody being
-// signed in. Use
+// over plain HTTP where the provider requires HTTPS, when it carries two
+// session cookies of different values, when the session is malformed,
+// unknown, expired, ended or bound to another client (which ends it,
+// unless the store fails to), and when the store cannot be reached: it
+// cannot report an outage, which looks like nobody being signed in. Use
 // [Sessions.SignedInUser], which returns an error then, with
 // provider.AuthorizeConfig.SignedInUser. It neither slides the session
 // nor checks cross-origin protection: it only says who is signed in. Its
@@ -231,13 +233,20 @@ func (s *Sessions) CurrentUser(r *http.Request) (userID string, ok bool) {
 	return userID, true
 }
 
-// sessionToken returns the value of the session cookie of r, or "".
-func (s *Sessions) sessionToken(r *http.Request) string {
-	c, err := r.Cookie(s.name)
-	if err != nil {
-		return ""
+// sessionToken returns the value of the session cookie of r, or "". It
+// reports ambiguous, and returns "", when r carries several session
+// cookies of different values: one was planted (cookie tossing, for a
+// longer Path or a parent Domain, which the browser sends first), and
+// which one is the browser's own cannot be told.
+func (s *Sessions) sessionToken(r *http.Request) (raw string, ambiguous bool) {
+	switch vals := s.sessionTokens(r); len(vals) {
+	case 0:
+		return "", false
+	case 1:
+		return vals[0], false
+	default:
+		return "", true
 	}
-	return c.Value
 }
 
 // maxSessionCookies is how many different session cookies login and
