@@ -288,6 +288,15 @@ func TestLoginFailuresSetNoCookie(t *testing.T) {
 		{"a backslash return_to is refused", func() *http.Request {
 			return reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42", "return_to", `/\evil.example`))
 		}, 400, "invalid_request"},
+		{"a return_to with a tab (browsers drop it: //evil) is refused", func() *http.Request {
+			return reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42", "return_to", "/\t/evil.example"))
+		}, 400, "invalid_request"},
+		{"a return_to with CR LF (header injection) is refused", func() *http.Request {
+			return reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42", "return_to", "/\r\nSet-Cookie: x=y"))
+		}, 400, "invalid_request"},
+		{"a relative return_to is refused", func() *http.Request {
+			return reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42", "return_to", "evil.example"))
+		}, 400, "invalid_request"},
 		{"a user database outage is 503", func() *http.Request {
 			return reqOpts{}.build(http.MethodPost, "/login", loginForm("down", "foobar42"))
 		}, 503, "temporarily_unavailable"},
@@ -625,6 +634,9 @@ func TestSessionBinding(t *testing.T) {
 		{"another IP ends the session", reqOpts{remoteAddr: "198.51.100.7:1"}, false},
 		{"another IP cannot pass itself off as the bound one", reqOpts{remoteAddr: "198.51.100.7:1", xff: "192.0.2.1"}, false},
 		{"a trusted proxy forwarding the bound IP passes", reqOpts{remoteAddr: "10.0.0.2:1", xff: "192.0.2.1"}, true},
+		{"the bound IPv4 address on a dual-stack listener passes", reqOpts{remoteAddr: "[::ffff:192.0.2.1]:40000"}, true},
+		{"a trusted proxy forwarding it IPv4-mapped passes", reqOpts{remoteAddr: "10.0.0.2:1", xff: "::ffff:192.0.2.1"}, true},
+		{"an IPv6 address ends the session", reqOpts{remoteAddr: "[2001:db8::1]:40000"}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
