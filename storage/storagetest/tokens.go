@@ -29,6 +29,7 @@ var tokenClauses = []clause{
 	{"IDsNoRecordCanHaveFindNothing", testUnstorableIDs},
 	{"TextIsKeptOrRefusedNeverChanged", testNonUTF8Grant},
 	{"TimesOfAnyYearAreKeptOrRefused", testTimesOfAnyYear},
+	{"ExpiryOrderedAcrossSeptember2001", testExpiryAcrossADigit},
 }
 
 func testLookupRoundTrip(t *testing.T, e *env) {
@@ -328,6 +329,48 @@ func testTimesOfAnyYear(t *testing.T, e *env) {
 		sameTime(t, future, ti.Token.ExpiresAt, "Token.ExpiresAt")
 		sameTime(t, future, ti.Grant.ExpiresAt, "Grant.ExpiresAt")
 	})
+}
+
+// Unix nanoseconds gain a digit at 2001-09-09T01:46:40Z (1e18): a store
+// that compares instants as decimal text must weigh their lengths first,
+// or a token expiring after that instant is expired before it, and one
+// expiring before it is live after it. Lookup, exchange and extension all
+// tell them apart.
+func testExpiryAcrossADigit(t *testing.T, e *env) {
+	digit := time.Unix(1e9, 0).UTC()
+	e.clk.Advance(digit.Add(-2 * time.Hour).Sub(e.clk.Now()))
+
+	// early's tokens expire before the digit, late's after it; both
+	// grants end well after it.
+	early := e.newGrant(t, "client-a", "user-1")
+	early.g.ExpiresAt = digit.Add(refreshTTL)
+	early.access.tok.ExpiresAt = digit.Add(-time.Hour)
+	early.refresh.tok.ExpiresAt = digit.Add(-time.Hour)
+	e.store(t, early.g, early.tokens()...)
+	late := e.newGrant(t, "client-a", "user-1")
+	late.access.tok.ExpiresAt = digit.Add(time.Hour)
+	e.store(t, late.g, late.tokens()...)
+
+	// Before the digit, the tokens expiring after it are live.
+	e.requireLive(t, late.access)
+	require.NoError(t, e.b.Tokens.ExtendToken(e.ctx, late.access.ref, digit.Add(2*time.Hour)),
+		"extending a token live across the digit")
+	sameTime(t, digit.Add(2*time.Hour), e.requireLive(t, late.access).Token.ExpiresAt, "extended Token.ExpiresAt")
+	a2, r2 := e.nextPair(t, late.g.ID)
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(late.refresh, "client-a", a2, r2))
+	require.NoError(t, err, "exchanging a refresh token that expires after the digit")
+	e.requireLive(t, r2)
+
+	// After it, the tokens that expired before it are expired.
+	e.clk.Advance(3 * time.Hour)
+	e.assertGone(t, early.access)
+	e.assertGone(t, early.refresh)
+	assert.ErrorIs(t, e.b.Tokens.ExtendToken(e.ctx, early.access.ref, digit.Add(2*time.Hour)), storage.ErrNotFound,
+		"extending a token that expired before the digit")
+	a3, r3 := e.nextPair(t, early.g.ID)
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(early.refresh, "client-a", a3, r3))
+	assert.ErrorIs(t, err, storage.ErrNotFound, "exchanging a refresh token that expired before the digit")
+	e.assertGone(t, r3, "a refused exchange issues nothing")
 }
 
 // A user ID and a client ID of 1 KiB each are stored, found and revoked
