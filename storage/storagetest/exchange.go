@@ -352,6 +352,24 @@ func testExchangeRepeatedHash(t *testing.T, e *env) {
 		assert.ErrorIs(t, err, storage.ErrAlreadyExists, "check %v", check)
 		e.assertLive(t, f.refresh, "nothing consumed")
 		e.assertGone(t, a2, "nothing stored")
+
+		// A new token under the hash of one stored already (the grant's
+		// access token) is refused too, and leaves that token as it was.
+		g := e.storedGrant(t, "client-a", "user-1")
+		a3, r3 := e.nextPair(t, g.g.ID)
+		taken := r3
+		taken.tok.Hash, taken.ref = g.access.tok.Hash, g.access.ref
+		x = refreshExchange(g.refresh, "client-a", a3, taken)
+		if check {
+			x.Check = func(*storage.Grant) error { return nil }
+		}
+		_, err = e.b.Tokens.ExchangeToken(e.ctx, x)
+		assert.ErrorIs(t, err, storage.ErrAlreadyExists, "taken hash, check %v", check)
+		e.assertLive(t, g.refresh, "nothing consumed")
+		e.assertGone(t, a3, "nothing stored")
+		if ti, err := e.lookup(t, g.access); assert.NoError(t, err, "the stored token stays") {
+			assertToken(t, g.access.tok, ti.Token)
+		}
 	}
 }
 
