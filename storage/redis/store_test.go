@@ -98,6 +98,35 @@ func TestExchangeCheckIsGuarded(t *testing.T) {
 	})
 }
 
+// A grant bound between Check and the commit (by another exchange of one
+// of its tokens, with Exchange.Bind) fails the commit's guard: Check's
+// verdict was on an unbound grant, so the exchange fails, issuing nothing
+// and consuming nothing.
+func TestExchangeCheckIsGuardedAgainstABinding(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		now := h.clk.Now()
+		id, err := token.NewGrantID()
+		require.NoError(t, err)
+		r1, t1 := h.newToken(storage.KindRefresh, id, 24*time.Hour)
+		r2, t2 := h.newToken(storage.KindRefresh, id, 24*time.Hour)
+		g := &storage.Grant{ID: id, ClientID: "web", UserID: "alice", CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
+		require.NoError(t, h.s.CreateGrant(h.ctx, g, t1, t2))
+
+		x, issued := h.exchange("web", r1)
+		x.Check = func(cg *storage.Grant) error {
+			require.Empty(t, cg.Binding)
+			other, _ := h.exchange("web", r2)
+			other.Bind = "jkt-other"
+			_, err := h.s.ExchangeToken(h.ctx, other)
+			return err
+		}
+		_, err = h.s.ExchangeToken(h.ctx, x)
+		assert.ErrorIs(t, err, storage.ErrNotFound)
+		assert.True(t, h.live(storage.KindRefresh, r1), "not consumed")
+		assert.False(t, h.live(storage.KindRefresh, issued[1]), "nothing issued")
+	})
+}
+
 // A refusing Check is returned as is and changes nothing.
 func TestExchangeCheckRefusalChangesNothing(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
