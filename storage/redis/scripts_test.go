@@ -228,3 +228,28 @@ func unpackSpec(v string) ([]string, bool) {
 	}
 	return out, true
 }
+
+// An exchange drops from the grant's token set the tokens that have
+// expired, so that the set of a long-lived grant rotated often holds its
+// live and its consumed tokens, not every token it ever had (which
+// revocation would walk).
+func TestExchangePrunesTheTokenSet(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		g, access, refresh := h.grant("web", "alice", 24*time.Hour)
+		x, issued := h.exchange("web", refresh)
+		_, err := h.s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+
+		// Two hours on, both access tokens (of an hour) have expired.
+		h.clk.Advance(2 * time.Hour)
+		x, next := h.exchange("web", issued[1])
+		_, err = h.s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+
+		got, err := h.rdb.ZRange(h.ctx, tokenSetKey(h.s.grantBase(g.ID)), 0, -1).Result()
+		require.NoError(t, err)
+		want := []string{refresh.Hash.String(), issued[1].Hash.String(), next[0].Hash.String(), next[1].Hash.String()}
+		assert.ElementsMatch(t, want, got, "consumed and live tokens only")
+		assert.NotContains(t, got, access.Hash.String(), "the first access token expired")
+	})
+}
