@@ -5,6 +5,7 @@ import (
 	"net"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/internal/testenv"
+	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
@@ -391,6 +393,30 @@ func TestCreateWithoutTokensTwiceIsAlreadyExists(t *testing.T) {
 		other := *g
 		other.Scopes = []string{"admin"}
 		assert.ErrorIs(t, h.s.CreateGrant(h.ctx, &other), storage.ErrAlreadyExists)
+	})
+}
+
+// A creation that would write over a token key already there (a
+// consumed token, which outlives its grant's hash by the tombstone
+// grace, under a grant ID given again) is ErrAlreadyExists and leaves
+// that token as it was: consumed, not made live again.
+func TestCreateOverALeftoverTokenIsAlreadyExists(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		now := h.clk.Now()
+		gid, err := token.NewGrantID()
+		require.NoError(t, err)
+		ref, tok := h.newToken(storage.KindRefresh, gid, time.Hour)
+		tkey := tokenKey(h.s.grantBase(gid), ref.Hash)
+		require.NoError(t, h.rdb.HSet(h.ctx, tkey, "kind", strconv.Itoa(int(storage.KindRefresh)),
+			"scopes", "", "issued", "", "expires", instant(now.Add(time.Hour)), "consumed", "1").Err())
+		require.NoError(t, h.rdb.PExpire(h.ctx, tkey, time.Hour).Err())
+
+		g := &storage.Grant{ID: gid, ClientID: "web", UserID: "alice", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		assert.ErrorIs(t, h.s.CreateGrant(h.ctx, g, tok), storage.ErrAlreadyExists)
+		consumed, err := h.rdb.HGet(h.ctx, tkey, "consumed").Result()
+		require.NoError(t, err)
+		assert.Equal(t, "1", consumed, "the leftover stays consumed")
+		assert.False(t, h.live(storage.KindRefresh, ref))
 	})
 }
 
