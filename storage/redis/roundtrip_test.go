@@ -345,6 +345,24 @@ func TestCreateRetriedAfterALostReplySucceeds(t *testing.T) {
 	g2.UserID = "mallory"
 	_, again := h.newToken(storage.KindAccess, g.ID, time.Hour)
 	assert.ErrorIs(t, h.s.CreateGrant(h.ctx, &g2, again), storage.ErrAlreadyExists, "another grant of that ID")
+
+	// With the very tokens stored, a creation that differs in client,
+	// user or creation instant is no resend either.
+	gid, err := token.NewGrantID()
+	require.NoError(t, err)
+	now := h.clk.Now()
+	first := storage.Grant{ID: gid, ClientID: "web", UserID: "alice", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	_, tok := h.newToken(storage.KindAccess, gid, time.Hour)
+	require.NoError(t, h.s.CreateGrant(h.ctx, &first, tok))
+	for what, change := range map[string]func(*storage.Grant){
+		"client":    func(g *storage.Grant) { g.ClientID = "other" },
+		"user":      func(g *storage.Grant) { g.UserID = "mallory" },
+		"CreatedAt": func(g *storage.Grant) { g.CreatedAt = g.CreatedAt.Add(time.Nanosecond) },
+	} {
+		g := first
+		change(&g)
+		assert.ErrorIs(t, h.s.CreateGrant(h.ctx, &g, tok), storage.ErrAlreadyExists, "the same tokens, another %s", what)
+	}
 }
 
 // An exchange that Redis ran and whose reply was lost, sent again by the
