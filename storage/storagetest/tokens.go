@@ -30,6 +30,7 @@ var tokenClauses = []clause{
 	{"TextIsKeptOrRefusedNeverChanged", testNonUTF8Grant},
 	{"TimesOfAnyYearAreKeptOrRefused", testTimesOfAnyYear},
 	{"ExpiryOrderedAcrossSeptember2001", testExpiryAcrossADigit},
+	{"GrantLastsAsLongAsItsTokens", testGrantLastsAsLongAsItsTokens},
 }
 
 func testLookupRoundTrip(t *testing.T, e *env) {
@@ -329,6 +330,18 @@ func testTimesOfAnyYear(t *testing.T, e *env) {
 		sameTime(t, future, ti.Token.ExpiresAt, "Token.ExpiresAt")
 		sameTime(t, future, ti.Grant.ExpiresAt, "Grant.ExpiresAt")
 	})
+}
+
+// A grant created with an expiry before its tokens' is kept as long as
+// they are (Grant.ExpiresAt: "at least as late as the latest expiry of
+// the grant's tokens"), not ended early with its tokens still to come.
+func testGrantLastsAsLongAsItsTokens(t *testing.T, e *env) {
+	f := e.newGrant(t, "client-a", "user-1")
+	f.g.ExpiresAt = f.access.tok.ExpiresAt.Add(-time.Minute)
+	e.store(t, f.g, f.access)
+	sameTime(t, f.access.tok.ExpiresAt, e.requireLive(t, f.access).Grant.ExpiresAt, "Grant.ExpiresAt")
+	e.clk.Advance(accessTTL - time.Second)
+	e.requireLive(t, f.access, "a second before the token expires, past the grant's expiry as given")
 }
 
 // Unix nanoseconds gain a digit at 2001-09-09T01:46:40Z (1e18): a store
