@@ -403,3 +403,22 @@ func TestNewRefusesAnEmptyHashTag(t *testing.T) {
 		assert.NotPanics(t, func() { New(nil, Config{Prefix: p}) }, p)
 	}
 }
+
+// An interrupted CreateClient (its index entry written, its SET NX not)
+// leaves an entry without a client, which ListClients skips: the clients
+// that exist are listed, with no error.
+func TestListClientsSkipsAnEntryWithoutClient(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "a"}))
+		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "c"}))
+		require.NoError(t, h.rdb.ZAdd(h.ctx, h.s.clientIndexKey(), goredis.Z{Member: "b"}).Err())
+
+		list, err := h.s.ListClients(h.ctx)
+		require.NoError(t, err)
+		ids := make([]string, len(list))
+		for i, c := range list {
+			ids[i] = c.ID
+		}
+		assert.Equal(t, []string{"a", "c"}, ids)
+	})
+}
