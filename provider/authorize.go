@@ -18,6 +18,7 @@ import (
 
 	"github.com/oauth2provider/oauth2provider/internal/header"
 	"github.com/oauth2provider/oauth2provider/internal/query"
+	"github.com/oauth2provider/oauth2provider/internal/redirecturi"
 	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -138,7 +139,10 @@ type authorizeHandler struct {
 // where the metadata document advertises it. It validates the request
 // (refusing one whose URL holds a client_secret, password, refresh_token
 // or code_verifier); shows an error page (never a redirect) while the
-// client and redirect URI are not yet trusted, and redirects back to the client with error,
+// client and redirect URI are not yet trusted (a registered redirect URI
+// is trusted only when it can receive a code: absolute, no fragment, no
+// scheme a browser runs, and plain http on a loopback host only, RFC 9700
+// §2.6), and redirects back to the client with error,
 // error_description and state once they are; sends a visitor without a
 // session to cfg.LoginURL, but redirects temporarily_unavailable to the
 // client when cfg.SignedInUser cannot tell who is signed in; shows the
@@ -461,6 +465,12 @@ func (h *authorizeHandler) validate(r *http.Request, values url.Values) (*author
 		return nil, errInvalidRequest("the client has no registered redirect_uri")
 	default:
 		return nil, errInvalidRequest("missing redirect_uri")
+	}
+	// The client may have reached the store without oauth2ctl's checks:
+	// never send a code in clear over the network (RFC 9700 §2.6), to a
+	// script, or to a URI that is not absolute or has a fragment.
+	if err := redirecturi.Check(ar.redirectURI); err != nil {
+		return nil, errInvalidRequest("the registered redirect_uri cannot receive an authorization code: " + err.Error())
 	}
 
 	// The redirect URI is trusted: errors now go back to the client.

@@ -16,7 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/oauth2provider/oauth2provider/internal/clientmod"
-	"github.com/oauth2provider/oauth2provider/internal/loopback"
+	"github.com/oauth2provider/oauth2provider/internal/redirecturi"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -216,28 +216,10 @@ func validateClient(c *storage.Client) error {
 }
 
 // checkRedirectScheme refuses redirect URIs that would hand the
-// authorization code to a script or to the network in clear: schemes a
-// browser runs or reads locally, http(s) without a host, and plain http
-// except on the loopback interface (RFC 9700 §2.6, RFC 8252 §7.3). Native
-// apps' private-use schemes (com.example.app:/cb) stay allowed.
-func checkRedirectScheme(p *url.URL) error {
-	switch strings.ToLower(p.Scheme) {
-	case "javascript", "vbscript", "data", "blob", "file", "about", "filesystem":
-		return fmt.Errorf("the %s: scheme cannot receive an authorization code", strings.ToLower(p.Scheme))
-	case "https":
-		if p.Host == "" {
-			return errors.New("an https URI needs a host")
-		}
-	case "http":
-		if p.Host == "" {
-			return errors.New("an http URI needs a host")
-		}
-		if !loopback.Host(p.Hostname()) {
-			return errors.New("use https (plain http only on a loopback address such as 127.0.0.1)")
-		}
-	}
-	return nil
-}
+// authorization code to a script or to the network in clear (see
+// [redirecturi.CheckScheme]). Native apps' private-use schemes
+// (com.example.app:/cb) stay allowed.
+func checkRedirectScheme(p *url.URL) error { return redirecturi.CheckScheme(p) }
 
 // validID reports whether id is a usable client ID.
 func validID(id string) bool {

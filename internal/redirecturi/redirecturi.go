@@ -1,0 +1,56 @@
+// Package redirecturi tells whether a URI can be a client's redirection
+// endpoint for the authorization code grant: the rule oauth2ctl applies
+// when a client is registered and the authorization endpoint applies
+// again before it sends a code there, since a client may reach the store
+// by other means.
+package redirecturi
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/oauth2provider/oauth2provider/internal/loopback"
+)
+
+// ErrNotAbsolute is the error of Check for a URI that is not an absolute
+// URI without a fragment (RFC 6749 §3.1.2).
+var ErrNotAbsolute = errors.New("not an absolute URI without a fragment (RFC 6749 §3.1.2)")
+
+// Check returns nil when u can receive an authorization code: an absolute
+// URI without a fragment (RFC 6749 §3.1.2), not of a scheme a browser
+// runs or reads locally, https with a host, or http with a host on the
+// loopback interface only (RFC 9700 §2.6, RFC 8252 §7.3). Other schemes,
+// such as a native app's private-use one (com.example.app:/cb), pass.
+func Check(u string) error {
+	p, err := url.Parse(u)
+	if err != nil || !p.IsAbs() || p.Fragment != "" || strings.Contains(u, "#") {
+		return ErrNotAbsolute
+	}
+	return CheckScheme(p)
+}
+
+// CheckScheme is the part of Check about p's scheme and host: it refuses
+// schemes that would hand the authorization code to a script or to the
+// network in clear: those a browser runs or reads locally, http(s)
+// without a host, and plain http except on the loopback interface (RFC
+// 9700 §2.6, RFC 8252 §7.3).
+func CheckScheme(p *url.URL) error {
+	switch strings.ToLower(p.Scheme) {
+	case "javascript", "vbscript", "data", "blob", "file", "about", "filesystem":
+		return fmt.Errorf("the %s: scheme cannot receive an authorization code", strings.ToLower(p.Scheme))
+	case "https":
+		if p.Host == "" {
+			return errors.New("an https URI needs a host")
+		}
+	case "http":
+		if p.Host == "" {
+			return errors.New("an http URI needs a host")
+		}
+		if !loopback.Host(p.Hostname()) {
+			return errors.New("use https (plain http only on a loopback address such as 127.0.0.1)")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,56 @@
+package provider_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// A client written to the store directly (storage.ClientStore.CreateClient,
+// as the authorization-code guide does) never went through oauth2ctl's
+// checks. The endpoint itself must not send a code to a redirect URI that
+// cannot be a redirection endpoint: plain http off the loopback interface
+// (RFC 9700 §2.6: authorization servers MUST NOT allow it; the code would
+// cross the network in clear), a scheme the browser runs or reads locally,
+// a relative URI (it would land on this server) or one with a fragment
+// (RFC 6749 §3.1.2). Such a URI is not trusted: the answer is the error
+// page, never a redirect, whether the request names it or it is the one
+// registered URI.
+func TestAuthorizeRefusesUnfitRegisteredRedirectURIs(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	for id, uri := range map[string]string{
+		"plain-http":    "http://app.example/cb",
+		"plain-http-ip": "http://192.0.2.1/cb",
+		"script":        "javascript:alert(document.domain)//",
+		"data":          "data:text/html,x",
+		"relative":      "/cb",
+		"fragment":      "https://app.example/cb#x",
+		"hostless":      "https:/cb",
+	} {
+		t.Run(id, func(t *testing.T) {
+			require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{ID: id, Public: true,
+				GrantTypes: []string{storage.GrantAuthorizationCode}, Scopes: []string{"read"}, FirstParty: true,
+				RedirectURIs: []string{uri}}))
+			w := e.get(spaParams("client_id", id, "redirect_uri", uri), "user-1")
+			assertErrorPage(t, w, 400, "invalid_request")
+			w = e.get(spaParams("client_id", id, "redirect_uri", ""), "user-1")
+			assertErrorPage(t, w, 400, "invalid_request")
+		})
+	}
+	t.Run("loopback http and private-use schemes stay allowed", func(t *testing.T) {
+		for id, uri := range map[string]string{
+			"ok-localhost": "http://localhost:3000/cb",
+			"ok-v4":        "http://127.0.0.1/cb",
+			"ok-v6":        "http://[::1]:8000/cb",
+			"ok-native":    "com.example.app:/oauth2redirect",
+		} {
+			require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{ID: id, Public: true,
+				GrantTypes: []string{storage.GrantAuthorizationCode}, Scopes: []string{"read"},
+				RedirectURIs: []string{uri}}))
+			consentFields(t, e.get(spaParams("client_id", id, "redirect_uri", uri), "user-1"))
+		}
+	})
+}
