@@ -217,9 +217,21 @@ func validateClient(c *storage.Client) error {
 
 // checkRedirectScheme refuses redirect URIs that would hand the
 // authorization code to a script or to the network in clear (see
-// [redirecturi.CheckScheme]). Native apps' private-use schemes
-// (com.example.app:/cb) stay allowed.
-func checkRedirectScheme(p *url.URL) error { return redirecturi.CheckScheme(p) }
+// [redirecturi.CheckScheme]), and a native app's private-use scheme that
+// is not a reverse domain name (com.example.app:/cb): one without a
+// period, such as myapp: or urn:, which any other app on the device may
+// claim too (RFC 8252 §7.1; §8.4 says to refuse it at registration).
+func checkRedirectScheme(p *url.URL) error {
+	if err := redirecturi.CheckScheme(p); err != nil {
+		return err
+	}
+	switch s := strings.ToLower(p.Scheme); {
+	case s == "http" || s == "https":
+	case !strings.Contains(s, "."):
+		return errors.New("a native app's private-use scheme must be a reverse domain name it controls, such as com.example.app (RFC 8252 §7.1, §8.4)")
+	}
+	return nil
+}
 
 // validID reports whether id is a usable client ID.
 func validID(id string) bool {

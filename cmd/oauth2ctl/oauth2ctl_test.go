@@ -224,6 +224,10 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		{"DataRedirect", []string{"client", "create", "--redirect-uri", "data:text/html,<script>alert(1)</script>"}, "redirect-uri"},
 		{"PlainHTTPRedirect", []string{"client", "create", "--redirect-uri", "http://shop.example/cb"}, "https"},
 		{"HostlessRedirect", []string{"client", "create", "--redirect-uri", "https:/cb"}, "redirect-uri"},
+		// RFC 8252 §8.4: a private-use scheme without a period is not a
+		// reverse domain name any app could not also claim.
+		{"PrivateSchemeWithoutPeriod", []string{"client", "create", "--redirect-uri", "myapp:/cb"}, "reverse domain name"},
+		{"OutOfBandURN", []string{"client", "create", "--redirect-uri", "urn:ietf:wg:oauth:2.0:oob"}, "reverse domain name"},
 		{"CodeNeedsRedirect", []string{"client", "create", "--grant-types", "authorization_code"}, "redirect-uri"},
 		{"UnsupportedStore", []string{"--store", "mysql://u:s3cret@h/db", "client", "list"}, "want a postgres://"},
 		{"MigrateTakesNoArgs", []string{"migrate", "now"}, "unexpected argument"},
