@@ -29,6 +29,12 @@ func TestAuthorizeRefusesUnfitRegisteredRedirectURIs(t *testing.T) {
 		"relative":      "/cb",
 		"fragment":      "https://app.example/cb#x",
 		"hostless":      "https:/cb",
+		// RFC 6749 §3.1: a response parameter must not appear twice,
+		// and the client would read the registered one.
+		"query-code":  "https://app.example/cb?code=fixed",
+		"query-state": "https://app.example/cb?a=1&state=fixed",
+		"query-iss":   "https://app.example/cb?iss=https%3A%2F%2Fevil.example",
+		"query-error": "https://app.example/cb?error=",
 	} {
 		t.Run(id, func(t *testing.T) {
 			require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{ID: id, Public: true,
@@ -46,6 +52,7 @@ func TestAuthorizeRefusesUnfitRegisteredRedirectURIs(t *testing.T) {
 			"ok-v4":        "http://127.0.0.1/cb",
 			"ok-v6":        "http://[::1]:8000/cb",
 			"ok-native":    "com.example.app:/oauth2redirect",
+			"ok-query":     "https://app.example/cb?tenant=7&codes=1",
 		} {
 			require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{ID: id, Public: true,
 				GrantTypes: []string{storage.GrantAuthorizationCode}, Scopes: []string{"read"},

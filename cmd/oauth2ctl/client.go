@@ -208,6 +208,9 @@ func validateClient(c *storage.Client) error {
 		if err := checkRedirectScheme(p); err != nil {
 			return usagef("client create: --redirect-uri %q: %v", redacted(u), err)
 		}
+		if err := redirecturi.CheckQuery(p.RawQuery); err != nil {
+			return usagef("client create: --redirect-uri %q: %v", redacted(u), err)
+		}
 	}
 	if c.AllowsGrant(storage.GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
 		return usagef("client create: authorization_code needs at least one --redirect-uri")

@@ -227,6 +227,7 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		// RFC 8252 §8.4: a private-use scheme without a period is not a
 		// reverse domain name any app could not also claim.
 		{"PrivateSchemeWithoutPeriod", []string{"client", "create", "--redirect-uri", "myapp:/cb"}, "reverse domain name"},
+		{"RedirectQueryHoldsState", []string{"client", "create", "--redirect-uri", "https://a.example/cb?state=x"}, "authorization response"},
 		{"OutOfBandURN", []string{"client", "create", "--redirect-uri", "urn:ietf:wg:oauth:2.0:oob"}, "reverse domain name"},
 		{"CodeNeedsRedirect", []string{"client", "create", "--grant-types", "authorization_code"}, "redirect-uri"},
 		{"UnsupportedStore", []string{"--store", "mysql://u:s3cret@h/db", "client", "list"}, "want a postgres://"},

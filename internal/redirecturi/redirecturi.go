@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/oauth2provider/oauth2provider/internal/loopback"
@@ -21,14 +22,41 @@ var ErrNotAbsolute = errors.New("not an absolute URI without a fragment (RFC 674
 // Check returns nil when u can receive an authorization code: an absolute
 // URI without a fragment (RFC 6749 §3.1.2), not of a scheme a browser
 // runs or reads locally, https with a host, or http with a host on the
-// loopback interface only (RFC 9700 §2.6, RFC 8252 §7.3). Other schemes,
-// such as a native app's private-use one (com.example.app:/cb), pass.
+// loopback interface only (RFC 9700 §2.6, RFC 8252 §7.3), and without a
+// parameter of the authorization response in its query ([CheckQuery]).
+// Other schemes, such as a native app's private-use one
+// (com.example.app:/cb), pass.
 func Check(u string) error {
 	p, err := url.Parse(u)
 	if err != nil || !p.IsAbs() || p.Fragment != "" || strings.Contains(u, "#") {
 		return ErrNotAbsolute
 	}
-	return CheckScheme(p)
+	if err := CheckScheme(p); err != nil {
+		return err
+	}
+	return CheckQuery(p.RawQuery)
+}
+
+// responseParams are the parameters the authorization endpoint adds to
+// the redirect URI's query (RFC 6749 §4.1.2, §4.1.2.1, RFC 9207).
+var responseParams = []string{"code", "state", "iss", "error", "error_description", "error_uri"}
+
+// CheckQuery refuses a redirect URI query that names a parameter of the
+// authorization response: the answer would carry it twice, which RFC
+// 6749 §3.1 forbids, and a client reading the first would read the
+// registered one. Pairs are split at ";" as well as "&", as some
+// clients' parsers do.
+func CheckQuery(rawQuery string) error {
+	for _, pair := range strings.FieldsFunc(rawQuery, func(r rune) bool { return r == '&' || r == ';' }) {
+		key, _, _ := strings.Cut(pair, "=")
+		if k, err := url.QueryUnescape(key); err == nil {
+			key = k
+		}
+		if slices.Contains(responseParams, key) {
+			return fmt.Errorf("its query holds %q, a parameter of the authorization response (RFC 6749 §3.1)", key)
+		}
+	}
+	return nil
 }
 
 // CheckScheme is the part of Check about p's scheme and host: it refuses
