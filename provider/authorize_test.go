@@ -178,6 +178,17 @@ func TestAuthorizeIssuerParameter(t *testing.T) {
 	q := redirected(t, w, http.StatusFound, "https://first.example/cb")
 	assert.Equal(t, "https://auth.example.com", q.Get("iss"), "RFC 9207")
 	assert.NotEmpty(t, q.Get("code"))
+
+	// RFC 9207 §2: error responses carry iss too, and exactly once.
+	w = e.get(spaParams("client_id", "first", "redirect_uri", "https://first.example/cb", "response_type", "token"), "user-1")
+	q = assertRedirectError(t, w, "https://first.example/cb", "unsupported_response_type", "st-123")
+	assert.Equal(t, []string{"https://auth.example.com"}, q["iss"])
+	fields := consentFields(t, e.get(spaParams(), "user-1"))
+	q = redirected(t, e.decide(fields, "user-1", "deny"), http.StatusSeeOther, "https://spa.example/cb")
+	assert.Equal(t, "access_denied", q.Get("error"))
+	assert.Equal(t, []string{"https://auth.example.com"}, q["iss"])
+	// An error page (untrusted redirect URI) sends nothing to any client.
+	assertErrorPage(t, e.get(spaParams("redirect_uri", "https://evil.example/cb"), "user-1"), 400, "invalid_request")
 }
 
 // A first-party client skips consent only where the code can reach no one

@@ -62,6 +62,19 @@ func TestMatchRedirectURI(t *testing.T) {
 		"http://u@127.0.0.1:5/cb":            false,
 		"HTTP://127.0.0.1:5/cb":              false, // exact: the scheme's case too
 		"http://127.0.0.1:5@evil.example/cb": false,
+		// Exact strings: no percent-decoding, no IPv6 or IPv4 spelling
+		// of the same loopback address, no case folding of the host.
+		"https://app.example/c%62":             false,
+		"https://app.example/%63b":             false,
+		"http://127.0.0.1:5/c%62":              false,
+		"http://[0:0:0:0:0:0:0:1]:5/cb?x=1":    false,
+		"http://[::ffff:127.0.0.1]:5/cb":       false,
+		"http://127.1:5/cb":                    false,
+		"http://[::1%25lo]:5/cb?x=1":           false,
+		"http://127.0.0.1:5/cb#x":              false,
+		"http://127.0.0.1:5\\@evil.example/cb": false,
+		"HTTPS://app.example/cb":               false,
+		"https://APP.example/cb":               false,
 	} {
 		assert.Equal(t, want, matchRedirectURI(reg, uri), uri)
 	}
