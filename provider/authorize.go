@@ -116,7 +116,10 @@ type AuthorizeConfig struct {
 
 	// AllowPlainPKCE accepts code_challenge_method=plain from confidential
 	// clients. False means only S256 is accepted. Public clients must use
-	// S256 whatever this says.
+	// S256 whatever this says. The metadata document's
+	// code_challenge_methods_supported says ["S256"] either way: it
+	// steers every client that reads it to S256, and plain serves only
+	// clients built to send it.
 	AllowPlainPKCE bool
 	// CodeTTL is the lifetime of authorization codes, at most MaxCodeTTL.
 	// Zero means DefaultCodeTTL (60 s).

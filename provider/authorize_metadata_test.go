@@ -49,3 +49,13 @@ func TestMetadataAuthorizationPathIsValidated(t *testing.T) {
 	_, err := provider.New(provider.Config{Clients: newTestStore(nil), Tokens: newTestStore(nil), Endpoints: provider.Endpoints{Authorization: "oauth2/authorize"}})
 	assert.Error(t, err)
 }
+
+// AllowPlainPKCE does not put plain in the metadata: a client choosing
+// its method from code_challenge_methods_supported always picks S256.
+func TestMetadataListsS256OnlyEvenWithPlainAllowed(t *testing.T) {
+	e := newAuthzEnv(t, func(c *provider.Config) {
+		c.Issuer = "https://auth.example.com"
+		c.Endpoints.Authorization = "/oauth2/authorize"
+	}, func(c *provider.AuthorizeConfig) { c.AllowPlainPKCE = true })
+	assert.Equal(t, []any{"S256"}, metadataDoc(t, e.p)["code_challenge_methods_supported"])
+}
