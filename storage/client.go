@@ -36,7 +36,12 @@ type Client struct {
 	// (all of them when Scopes is empty).
 	DefaultScopes []string
 	// RedirectURIs are the registered redirection endpoints for the
-	// authorization code grant, compared as exact strings.
+	// authorization code grant, compared as exact strings. The
+	// authorization endpoint sends a code only to an absolute URI
+	// without a fragment, https or a native app's private-use scheme, or
+	// plain http on a loopback host (RFC 9700 §2.6), whose query names
+	// no parameter of the response (code, state, iss, error...); it
+	// shows an error page for any other.
 	RedirectURIs []string
 	// Public marks a client that cannot keep a secret (RFC 6749 §2.1); it
 	// has no SecretHash and authenticates with its ID alone.
