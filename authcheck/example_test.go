@@ -99,6 +99,14 @@ func checkUser(ctx context.Context, lookup func(context.Context, string) (user, 
 	return u.ID, nil
 }
 
+// newUsers is the AuthChecker over the application's user lookup:
+// checkUser as a function of the username and password alone.
+func newUsers(lookup func(context.Context, string) (user, error)) authcheck.AuthChecker {
+	return authcheck.Func(func(ctx context.Context, username, password string) (string, error) {
+		return checkUser(ctx, lookup, username, password)
+	})
+}
+
 // ExampleFunc turns a function over the application's own user lookup into
 // an AuthChecker.
 func ExampleFunc() {
@@ -115,9 +123,7 @@ func ExampleFunc() {
 		return u, nil
 	}
 
-	var users authcheck.AuthChecker = authcheck.Func(func(ctx context.Context, username, password string) (string, error) {
-		return checkUser(ctx, lookup, username, password)
-	})
+	users := newUsers(lookup)
 
 	id, err := users.CheckAuth(context.Background(), "johndoe", "foobar42")
 	fmt.Println(id, err)

@@ -1,0 +1,90 @@
+package docs_test
+
+import (
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// copyGuides are the guides a reader copies code from into a program of
+// their own: taken together, their ```go blocks must declare every name
+// they use, apart from the packages they import.
+var copyGuides = []string{"../README.md", "getting-started.md", "user-database.md"}
+
+// noImports is a types.Importer that imports nothing: a snippet's package
+// names are checked by the compiler in the source the snippet comes from,
+// not here.
+type noImports struct{}
+
+func (noImports) Import(path string) (*types.Package, error) {
+	return nil, errors.New("not imported: " + path)
+}
+
+// undeclared type-checks the Go blocks of a guide as one file and returns
+// the names they use without declaring, less those that are package names
+// (a block has no import declarations).
+func undeclared(t *testing.T, file string, md string) []string {
+	t.Helper()
+	var src strings.Builder
+	src.WriteString("package snippets\n")
+	for _, b := range codeBlocks(file, md) {
+		if b.lang == "go" {
+			src.WriteString(b.text + "\n")
+		}
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, src.String(), 0)
+	require.NoError(t, err, "the Go blocks of %s, one after the other, do not parse as a file", file)
+	var names []string
+	cfg := types.Config{
+		Importer: noImports{},
+		Error: func(err error) {
+			var te types.Error
+			if errors.As(err, &te) && strings.HasPrefix(te.Msg, "undefined: ") {
+				name := strings.TrimPrefix(te.Msg, "undefined: ")
+				if !isPackageName(name) {
+					names = append(names, name)
+				}
+			}
+		},
+	}
+	_, _ = cfg.Check("snippets", fset, []*ast.File{f}, nil)
+	return names
+}
+
+// isPackageName reports whether name is the name of a package the guides'
+// code imports.
+func isPackageName(name string) bool {
+	switch name {
+	case "context", "errors", "fmt", "http", "log", "slog", "sql", "strconv",
+		"strings", "time", "authcheck", "bcrypt", "goredis", "memory",
+		"pgx", "pgxpool", "policy", "postgres", "provider", "redis", "storage":
+		return true
+	}
+	return false
+}
+
+// TestCopyGuidesDeclareWhatTheyUse: a reader who pastes a guide's blocks
+// into a file, with the imports, gets code that compiles, not "undefined:
+// user" for a type the guide never shows.
+func TestCopyGuidesDeclareWhatTheyUse(t *testing.T) {
+	for _, file := range copyGuides {
+		md, err := os.ReadFile(file)
+		require.NoError(t, err)
+		assert.Empty(t, undeclared(t, file, string(md)), "%s: names its Go blocks use and no block declares", file)
+	}
+}
+
+// TestUndeclared checks the check itself.
+func TestUndeclared(t *testing.T) {
+	md := "```go\nfunc f() error { return errors.New(g()) }\n```\n\n```go\nfunc (u *Users) h() user { return user{} }\n```\n"
+	assert.ElementsMatch(t, []string{"g", "Users", "user", "user"}, undeclared(t, "t.md", md))
+}
