@@ -312,9 +312,19 @@ func cmdClientList(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(c.ID), typ, status,
 			orDash(c.GrantTypes), orDash(c.Scopes), orDash(c.DefaultScopes),
-			c.CreatedAt.UTC().Format(time.RFC3339))
+			createdAt(c.CreatedAt))
 	}
 	return tw.Flush()
+}
+
+// createdAt formats a client's creation time, or returns "-" for the zero
+// time: a client created through the library without a CreatedAt has no
+// known creation time.
+func createdAt(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // orDash joins l, each shown, with commas, or returns "-" for an empty

@@ -455,3 +455,19 @@ func TestClientListQuotesControlCharacters(t *testing.T) {
 	assert.Contains(t, out, `"evil\x1b[2K\rweb"`)
 	assert.Contains(t, out, `"read\nadmin\tx"`)
 }
+
+// A client created through the library without a CreatedAt (as
+// docs/getting-started.md once did) has no known creation time: "client
+// list" shows "-", not 0001-01-01T00:00:00Z, as it does for an empty list.
+func TestClientListUnknownCreationTime(t *testing.T) {
+	t.Setenv(envStore, storeurltest.Redis(t))
+	s, err := storeurl.Open(context.Background(), os.Getenv(envStore), storeurl.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Clients.CreateClient(context.Background(), &storage.Client{
+		ID: "my-app", GrantTypes: []string{"password"}, Scopes: []string{"read"}}))
+	code, out, errOut := ctl(t, "client", "list")
+	require.Equal(t, exitOK, code, errOut)
+	assert.NotContains(t, out, "0001-01-01")
+	assert.Regexp(t, `(?m)^my-app .* -$`, out)
+}

@@ -37,6 +37,7 @@ func newServer(ctx context.Context) (http.Handler, string, error) {
 		SecretHash: hash,
 		GrantTypes: []string{storage.GrantPassword, storage.GrantRefreshToken},
 		Scopes:     []string{"read", "write"},
+		CreatedAt:  time.Now(), // what "oauth2ctl client list" shows
 	})
 	if err != nil {
 		return nil, "", err
