@@ -1,8 +1,10 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -143,6 +145,37 @@ func writeError(w http.ResponseWriter, err error) {
 	}
 	SetRetryAfter(w.Header(), e) // a throttled attempt: how long to wait
 	writeJSON(w, e.status(), errorBody{Error: e.Code, ErrorDescription: e.Description, ErrorURI: e.URI})
+}
+
+// writeError answers e as writeError does and, when e is a 503, logs its
+// cause first (see logOutage).
+func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, e *Error) {
+	p.logOutage(r, e)
+	writeError(w, e)
+}
+
+// logOutage logs the cause of a 503 that the provider answers to r, at
+// Error to Config.Logger (or slog's default logger, looked up now): the
+// response says only "temporarily unavailable", and without this record
+// nothing would tell the operator, or the developer whose AuthChecker
+// fails on every call, what failed. The cause is a store's or the
+// AuthChecker's error, which by their contracts holds no token, secret
+// or password. A request whose client went away (context.Canceled) is
+// logged at Debug: nothing failed but the client's patience.
+func (p *Provider) logOutage(r *http.Request, e *Error) {
+	if e == nil || e.status() != http.StatusServiceUnavailable {
+		return
+	}
+	l := p.cfg.Logger
+	if l == nil {
+		l = slog.Default()
+	}
+	level := slog.LevelError
+	if errors.Is(e.cause, context.Canceled) {
+		level = slog.LevelDebug
+	}
+	l.LogAttrs(r.Context(), level, "oauth2: temporarily unavailable",
+		slog.String("path", r.URL.Path), slog.Any("err", e.cause))
 }
 
 // WriteError writes err as an OAuth 2.0 error response (RFC 6749 §5.2)

@@ -48,7 +48,7 @@ func (p *Provider) IntrospectHandler() http.Handler { return http.HandlerFunc(p.
 func (p *Provider) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 	resp, e := p.introspect(w, r)
 	if e != nil {
-		writeError(w, e)
+		p.writeError(w, r, e)
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)

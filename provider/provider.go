@@ -172,8 +172,11 @@ type Config struct {
 	// tokens were issued or a refresh token consumed, whose response
 	// must reach the client. Nil means each event is logged to Logger.
 	Events func(context.Context, Event)
-	// Logger logs security events when Events is nil, and panics of
-	// Events. Nil means slog.Default() at the time of each event.
+	// Logger logs security events when Events is nil, panics of Events,
+	// and, at Error, the cause of each 503 (temporarily_unavailable) of
+	// the token, revocation and introspection endpoints: the store's or
+	// the AuthChecker's error, which the response does not show. Nil
+	// means slog.Default() at the time of each record.
 	Logger *slog.Logger
 
 	// Endpoints are the paths the handlers are mounted at, which the

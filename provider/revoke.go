@@ -39,7 +39,7 @@ func (p *Provider) RevokeHandler() http.Handler { return http.HandlerFunc(p.serv
 
 func (p *Provider) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	if e := p.revoke(w, r); e != nil {
-		writeError(w, e)
+		p.writeError(w, r, e)
 		return
 	}
 	h := w.Header()

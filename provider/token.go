@@ -22,7 +22,7 @@ type grantFunc func(r *http.Request, c *authenticatedClient, f form) (*tokenResp
 func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	resp, e := p.token(w, r)
 	if e != nil {
-		writeError(w, e)
+		p.writeError(w, r, e)
 		return
 	}
 	writeTokenResponse(w, resp)

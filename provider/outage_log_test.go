@@ -1,0 +1,45 @@
+package provider_test
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/oauth2provider/oauth2provider/internal/providertest"
+	"github.com/oauth2provider/oauth2provider/provider"
+)
+
+// A 503 says only "temporarily unavailable" on the wire; its cause (the
+// AuthChecker's or the store's error) goes to Config.Logger at Error, or
+// a developer whose users query fails, or an operator whose store is
+// down, has nothing to tell why every login fails.
+func TestOutageCauseIsLogged(t *testing.T) {
+	var log providertest.LockedBuffer
+	e := newEnv(t, func(c *provider.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	})
+	conf := []string{"conf", confSecret}
+
+	w := e.do(req{form: password("username", "down"), basic: conf})
+	assertError(t, w, http.StatusServiceUnavailable, provider.CodeTemporarilyUnavailable)
+	assert.Contains(t, log.String(), "level=ERROR")
+	assert.Contains(t, log.String(), errUserDBDown.Error(), "the user database's error")
+	assert.Contains(t, log.String(), "path=/oauth2/token")
+
+	storeDown := errors.New("store: connection refused")
+	e.store.setFail(storeDown)
+	defer e.store.setFail(nil)
+	for _, h := range []http.Handler{e.p.RevokeHandler(), e.p.IntrospectHandler()} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req{form: url.Values{"token": {"oat_x"}}, basic: conf}.build())
+		assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	}
+	assert.Equal(t, 2, strings.Count(log.String(), storeDown.Error()),
+		"one record for each 503, of the revocation and of the introspection:\n%s", log.String())
+}
