@@ -35,9 +35,21 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "nothing to migrate: %s keeps no schema\n", s.Backend)
 		return nil
 	}
+	before, _, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
 	if err := s.Migrate(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, "schema is up to date")
+	after, _, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if after == before {
+		fmt.Fprintf(e.stdout, "schema is up to date (version %d)\n", after)
+	} else {
+		fmt.Fprintf(e.stdout, "migrated the schema from version %d to version %d\n", before, after)
+	}
 	return nil
 }

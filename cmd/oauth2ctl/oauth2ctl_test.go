@@ -471,3 +471,18 @@ func TestClientListUnknownCreationTime(t *testing.T) {
 	assert.NotContains(t, out, "0001-01-01")
 	assert.Regexp(t, `(?m)^my-app .* -$`, out)
 }
+
+// "migrate" says what it did: on an empty schema it migrated (and to
+// which version), and only a second run finds the schema up to date. It
+// said "schema is up to date" both times, so an operator running it on a
+// new database could think it had done nothing.
+func TestMigrateSaysWhatItDid(t *testing.T) {
+	t.Setenv(envStore, storeurltest.Postgres(t))
+	code, out, errOut := ctl(t, "migrate")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Regexp(t, `^migrated the schema from version 0 to version [1-9][0-9]*\n$`, out)
+
+	code, out, errOut = ctl(t, "migrate")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Regexp(t, `^schema is up to date \(version [1-9][0-9]*\)\n$`, out)
+}

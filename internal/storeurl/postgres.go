@@ -63,6 +63,14 @@ func openPostgres(ctx context.Context, rawURL string, o Options) (*Stores, error
 			defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 			return postgres.MigrateConn(ctx, conn)
 		},
+		schemaVersion: func(ctx context.Context) (int32, int32, error) {
+			current, latest, err := postgres.SchemaVersion(ctx, pool)
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "42P01" { // undefined_table
+				return 0, latest, nil // never migrated
+			}
+			return current, latest, err
+		},
 		close: pool.Close,
 	}, nil
 }

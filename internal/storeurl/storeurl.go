@@ -54,8 +54,9 @@ type Stores struct {
 	// same backend (Redis); nil when the backend has none (Postgres).
 	Limiter storage.Limiter
 
-	migrate func(context.Context) error
-	close   func()
+	migrate       func(context.Context) error
+	schemaVersion func(context.Context) (current, latest int32, err error)
+	close         func()
 }
 
 // Open connects to the store that rawURL names, checks that the server
@@ -101,6 +102,17 @@ func (s *Stores) Migrate(ctx context.Context) error {
 		return nil
 	}
 	return s.migrate(ctx)
+}
+
+// SchemaVersion returns the schema version the database holds (0 before
+// the first migration: no version table yet) and the version this
+// binary's migrations bring it to (Postgres); for Redis, which has no
+// schema, 0 and 0.
+func (s *Stores) SchemaVersion(ctx context.Context) (current, latest int32, err error) {
+	if s.schemaVersion == nil {
+		return 0, 0, nil
+	}
+	return s.schemaVersion(ctx)
 }
 
 // Close releases the connections. The stores must not be used afterwards.
