@@ -184,6 +184,7 @@ func Bearer(p *provider.Provider) func(http.Handler) http.Handler {
 				case errors.Is(err, provider.ErrInvalidToken):
 					invalidToken.write(w)
 				default:
+					p.LogOutage(r, err)
 					w.Header()["Retry-After"] = []string{"1"}
 					unavailable.write(w)
 				}

@@ -99,6 +99,7 @@ func (s *Sessions) serveCookie(w http.ResponseWriter, r *http.Request, next http
 			s.clearCookie(w, r)
 			f.invalid.write(w)
 		} else {
+			s.p.LogOutage(r, err)
 			w.Header()["Retry-After"] = []string{"1"}
 			f.unavailable.write(w)
 		}

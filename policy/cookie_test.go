@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -31,8 +32,9 @@ type sessEnv struct {
 
 type sessOpts struct {
 	cfg      policy.SessionConfig
-	insecure bool // provider.Config.AllowInsecureHTTP
-	bind     bool // provider.Config.BindingKey
+	insecure bool         // provider.Config.AllowInsecureHTTP
+	bind     bool         // provider.Config.BindingKey
+	logger   *slog.Logger // provider.Config.Logger
 }
 
 // errUserDB is the user database failing.
@@ -50,6 +52,7 @@ func newSessEnv(t testing.TB, o sessOpts) *sessEnv {
 	cfg := provider.Config{
 		Clients: e.store, Tokens: e.store, Realm: "api", Now: clock,
 		AllowInsecureHTTP: o.insecure,
+		Logger:            o.logger,
 		TrustedProxies:    []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
 		Users: authcheck.Func(func(_ context.Context, u, pw string) (string, error) {
 			switch {

@@ -88,11 +88,13 @@ func (s *Sessions) serveLogin(w http.ResponseWriter, r *http.Request) {
 				Description: "invalid username or password", Status: http.StatusBadRequest})
 			return
 		}
+		s.p.LogOutage(r, err) // a 503's cause; nothing else
 		provider.WriteError(w, err)
 		return
 	}
 	raw, expires, err := s.p.CreateSession(r, userID, s.scopes, s.ttl)
 	if err != nil {
+		s.p.LogOutage(r, err)
 		provider.WriteError(w, err) // not an *Error: 503
 		return
 	}
@@ -148,6 +150,7 @@ func (s *Sessions) serveLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, raw := range raws {
 		if err := s.p.EndSession(r.Context(), raw); err != nil && !errors.Is(err, provider.ErrInvalidToken) {
+			s.p.LogOutage(r, err)
 			provider.WriteError(w, err)
 			return
 		}

@@ -148,34 +148,49 @@ func writeError(w http.ResponseWriter, err error) {
 }
 
 // writeError answers e as writeError does and, when e is a 503, logs its
-// cause first (see logOutage).
+// cause first (see LogOutage).
 func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, e *Error) {
-	p.logOutage(r, e)
+	p.LogOutage(r, e)
 	writeError(w, e)
 }
 
-// logOutage logs the cause of a 503 that the provider answers to r, at
-// Error to Config.Logger (or slog's default logger, looked up now): the
+// LogOutage logs the cause of a 503 (temporarily_unavailable) answered to
+// r, at Error to Config.Logger (or slog's default logger, looked up now),
+// with the message "oauth2: temporarily unavailable" and r's path: the
 // response says only "temporarily unavailable", and without this record
 // nothing would tell the operator, or the developer whose AuthChecker
-// fails on every call, what failed. The cause is a store's or the
-// AuthChecker's error, which by their contracts holds no token, secret
-// or password. A request whose client went away (context.Canceled) is
-// logged at Debug: nothing failed but the client's patience.
-func (p *Provider) logOutage(r *http.Request, e *Error) {
-	if e == nil || e.status() != http.StatusServiceUnavailable {
+// fails on every call, what failed. err is an error of the provider's
+// methods (AuthenticateUser, ValidateAccessToken, ...) or of a store or
+// AuthChecker; an [*Error] other than a 503 (a wrong password, a
+// throttled attempt) is not logged. The provider's endpoints and the
+// policy package call it for each 503 they answer; a handler of the app
+// that answers one for an error of the provider may call it too. The
+// cause holds no token, secret or password, by the contracts of stores
+// and AuthCheckers. A request whose client went away (context.Canceled)
+// is logged at Debug: nothing failed but the client's patience.
+func (p *Provider) LogOutage(r *http.Request, err error) {
+	if err == nil {
 		return
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		if e.status() != http.StatusServiceUnavailable {
+			return
+		}
+		if e.cause != nil {
+			err = e.cause
+		}
 	}
 	l := p.cfg.Logger
 	if l == nil {
 		l = slog.Default()
 	}
 	level := slog.LevelError
-	if errors.Is(e.cause, context.Canceled) {
+	if errors.Is(err, context.Canceled) {
 		level = slog.LevelDebug
 	}
 	l.LogAttrs(r.Context(), level, "oauth2: temporarily unavailable",
-		slog.String("path", r.URL.Path), slog.Any("err", e.cause))
+		slog.String("path", r.URL.Path), slog.Any("err", err))
 }
 
 // WriteError writes err as an OAuth 2.0 error response (RFC 6749 §5.2)
