@@ -307,6 +307,7 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	values, e := h.readParams(w, r)
 	if e != nil {
+		h.p.LogOutage(r, e)
 		h.errorPage(w, e)
 		return
 	}
@@ -321,6 +322,7 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ar, e := h.validate(r, values)
 	if e != nil {
 		if ar == nil || ar.redirectURI == "" {
+			h.p.LogOutage(r, e)
 			h.errorPage(w, e)
 		} else {
 			h.redirectError(w, r, ar, e)
@@ -586,6 +588,7 @@ func (h *authorizeHandler) redirectResponse(w http.ResponseWriter, r *http.Reque
 
 // redirectError sends e back to the client (RFC 6749 §4.1.2.1).
 func (h *authorizeHandler) redirectError(w http.ResponseWriter, r *http.Request, ar *authorizeRequest, e *Error) {
+	h.p.LogOutage(r, e)
 	params := url.Values{"error": {e.Code}}
 	if e.Description != "" {
 		params.Set("error_description", e.Description)

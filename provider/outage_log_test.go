@@ -43,3 +43,29 @@ func TestOutageCauseIsLogged(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(log.String(), storeDown.Error()),
 		"one record for each 503, of the revocation and of the introspection:\n%s", log.String())
 }
+
+// The authorization endpoint logs the cause of its outages too: a 503
+// error page (the client store down) and a temporarily_unavailable
+// redirect (the sessions down).
+func TestAuthorizeOutageCauseIsLogged(t *testing.T) {
+	var log providertest.LockedBuffer
+	se := &sessionEnv{}
+	se.azEnv = newAuthzEnv(t, func(c *provider.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	}, func(c *provider.AuthorizeConfig) {
+		c.CurrentUser = nil
+		c.SignedInUser = func(*http.Request) (string, error) { return "", errSessionsDown }
+	})
+
+	w := se.get(spaParams(), "")
+	assert.Equal(t, http.StatusFound, w.Code)
+	assert.Contains(t, log.String(), errSessionsDown.Error())
+
+	clientsDown := errors.New("clients: db down")
+	se.store.setFail(clientsDown)
+	defer se.store.setFail(nil)
+	w = se.get(spaParams(), "")
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.Contains(t, log.String(), clientsDown.Error())
+	assert.Equal(t, 2, strings.Count(log.String(), "level=ERROR"), log.String())
+}
