@@ -18,7 +18,8 @@ import (
 // for throttling and never says which of the two it was (the provider's
 // own ErrInvalidCredentials, returned instead, means the same). Any other
 // error is a failure of the user database, answered with 503
-// temporarily_unavailable and never with a token.
+// temporarily_unavailable and never with a token, and logged (see
+// provider.Provider.LogOutage): it must not hold the password.
 var ErrInvalidCredentials = errors.New("authcheck: invalid credentials")
 
 // AuthChecker checks a resource owner's credentials (RFC 6749 §4.3.2).

@@ -14,6 +14,13 @@ import (
 // holding a ';' whole, and with it a secret after the ';', which other
 // servers and proxies (logging the URL all the same) read as a separator.
 func Names(q string, names ...string) bool {
+	_, ok := First(q, names...)
+	return ok
+}
+
+// First returns the first key of the raw URL query q that is one of
+// names, compared as [Names] compares them.
+func First(q string, names ...string) (name string, ok bool) {
 	for q != "" {
 		var pair string
 		if i := strings.IndexAny(q, "&;"); i >= 0 {
@@ -28,8 +35,8 @@ func Names(q string, names ...string) bool {
 			}
 		}
 		if slices.Contains(names, key) {
-			return true
+			return key, true
 		}
 	}
-	return false
+	return "", false
 }

@@ -9,10 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/oauth2provider/oauth2provider/internal/loopback"
+	"github.com/oauth2provider/oauth2provider/internal/query"
 )
 
 // ErrNotAbsolute is the error of Check for a URI that is not an absolute
@@ -47,14 +47,8 @@ var responseParams = []string{"code", "state", "iss", "error", "error_descriptio
 // registered one. Pairs are split at ";" as well as "&", as some
 // clients' parsers do.
 func CheckQuery(rawQuery string) error {
-	for _, pair := range strings.FieldsFunc(rawQuery, func(r rune) bool { return r == '&' || r == ';' }) {
-		key, _, _ := strings.Cut(pair, "=")
-		if k, err := url.QueryUnescape(key); err == nil {
-			key = k
-		}
-		if slices.Contains(responseParams, key) {
-			return fmt.Errorf("its query holds %q, a parameter of the authorization response (RFC 6749 §3.1)", key)
-		}
+	if key, ok := query.First(rawQuery, responseParams...); ok {
+		return fmt.Errorf("its query holds %q, a parameter of the authorization response (RFC 6749 §3.1)", key)
 	}
 	return nil
 }
