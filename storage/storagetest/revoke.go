@@ -151,15 +151,19 @@ func testRevokeEndsExpiredGrants(t *testing.T, e *env) {
 		{"RevokeClient", func() (int, error) { return e.b.Tokens.RevokeClient(e.ctx, "client-a") }},
 	} {
 		t.Run(revoke.name, func(t *testing.T) {
-			f := e.storedGrant(t, "client-a", "user-1")
-			ahead := f.g.ExpiresAt.Sub(e.clk.Now()) + time.Second
-			e.clk.Advance(ahead) // this instance's clock: the grant has expired
-			n, err := revoke.call()
-			require.NoError(t, err)
-			assert.Zero(t, n, "an expired grant is not counted")
-			e.clk.Advance(-ahead) // an instance whose clock is behind
-			for _, m := range f.tokens() {
-				e.assertGone(t, m, "%v token of a grant revoked while it looked expired", m.tok.Kind)
+			// Past its expiry, and at it: a grant is live strictly
+			// before its expiry, as a token is.
+			for _, past := range []time.Duration{time.Second, 0} {
+				f := e.storedGrant(t, "client-a", "user-1")
+				ahead := f.g.ExpiresAt.Sub(e.clk.Now()) + past
+				e.clk.Advance(ahead) // this instance's clock: the grant has expired
+				n, err := revoke.call()
+				require.NoError(t, err)
+				assert.Zero(t, n, "a grant %v past its expiry is not counted", past)
+				e.clk.Advance(-ahead) // an instance whose clock is behind
+				for _, m := range f.tokens() {
+					e.assertGone(t, m, "%v token of a grant revoked while it looked expired", m.tok.Kind)
+				}
 			}
 		})
 	}
