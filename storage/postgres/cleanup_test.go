@@ -187,3 +187,47 @@ func TestDeleteExpired_ScansIndexesNotTables(t *testing.T) {
 	_, err = conn.Exec(ctx, `deallocate all; reset plan_cache_mode`)
 	require.NoError(t, err)
 }
+
+// A janitor skips the rows another transaction holds instead of waiting
+// for them (a long exchange, or another janitor): it removes them on a
+// later run. Each of its three statements skips: an expired grant, a
+// revoked one and an expired token of a live grant, all locked.
+func TestDeleteExpired_SkipsRowsAnotherTransactionHolds(t *testing.T) {
+	clk := newClock()
+	s, pool := newStore(t, clk.Now)
+	ctx := context.Background()
+
+	expired := newGrant(t, clk.Now())
+	expired.ExpiresAt = clk.Now().Add(time.Minute)
+	_, expiredTok := newToken(t, storage.KindAccess, expired.ID, clk.Now(), time.Minute)
+	require.NoError(t, s.CreateGrant(ctx, expired, expiredTok))
+	revoked := newGrant(t, clk.Now())
+	_, revokedTok := newToken(t, storage.KindAccess, revoked.ID, clk.Now(), time.Hour)
+	require.NoError(t, s.CreateGrant(ctx, revoked, revokedTok))
+	require.NoError(t, s.RevokeGrant(ctx, revoked.ID))
+	live := newGrant(t, clk.Now())
+	_, short := newToken(t, storage.KindAccess, live.ID, clk.Now(), time.Minute)
+	_, keep := newToken(t, storage.KindSession, live.ID, clk.Now(), time.Hour)
+	require.NoError(t, s.CreateGrant(ctx, live, short, keep))
+	clk.Advance(time.Minute)
+
+	tx, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	_, err = tx.Exec(ctx, `select 1 from oauth2_grants where id = any($1) for update`, []string{expired.ID, revoked.ID})
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `select 1 from oauth2_tokens where hash = any($1) for update`, [][]byte{short.Hash[:], expiredTok.Hash[:]})
+	require.NoError(t, err)
+
+	wait, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	n, err := s.DeleteExpired(wait, 10)
+	require.NoError(t, err, "the janitor waited on a locked row")
+	assert.Zero(t, n, "every record it could remove is locked")
+
+	require.NoError(t, tx.Rollback(ctx))
+	assert.Equal(t, 3, drain(t, s, 10), "the expired grant, the revoked one and the expired token, once free")
+	grants, tokens := countRows(t, pool)
+	assert.Equal(t, 1, grants)
+	assert.Equal(t, 1, tokens)
+}
