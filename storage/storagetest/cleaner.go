@@ -16,6 +16,7 @@ import (
 var cleanerClauses = []clause{
 	{"DeleteExpiredInBatches", testDeleteExpired},
 	{"KeepsWhatIsStillLiveOrReuse", testDeleteExpiredKeeps},
+	{"LimitBoundsEveryKindTogether", testDeleteExpiredLimit},
 }
 
 func testDeleteExpired(t *testing.T, e *env) {
@@ -160,4 +161,34 @@ func testDeleteExpiredKeeps(t *testing.T, e *env) {
 		require.True(t, bytes.Contains(dump, []byte(id)), "the dump holds the live grant (else this check proves nothing)")
 		assert.False(t, bytes.Contains(dump, []byte(rid)), "the revoked grant is still stored after its consumed token expired")
 	}
+}
+
+// testDeleteExpiredLimit checks that limit bounds the records a call
+// removes of every kind together: a call that finds fewer expired grants
+// than limit removes revoked grants and expired tokens only up to limit.
+func testDeleteExpiredLimit(t *testing.T, e *env) {
+	c, ok := e.b.Tokens.(storage.Cleaner)
+	if !ok {
+		t.Skip("the token store does not implement storage.Cleaner")
+	}
+	now := e.clk.Now()
+	id := newGrantID(t)
+	e.store(t, &storage.Grant{ID: id, ClientID: "client-a", UserID: "user-1", CreatedAt: now, ExpiresAt: now.Add(time.Minute)},
+		mint(t, now, storage.KindAccess, id, time.Minute))
+	for range 3 {
+		f := e.storedGrant(t, "client-a", "user-2")
+		require.NoError(t, e.b.Tokens.RevokeGrant(e.ctx, f.g.ID))
+	}
+	e.clk.Advance(time.Minute) // one expired grant, three revoked ones
+
+	const limit = 2
+	n, err := c.DeleteExpired(e.ctx, limit)
+	require.NoError(t, err)
+	assert.Equal(t, limit, n, "a call removes up to limit records, of any kind")
+	n, err = c.DeleteExpired(e.ctx, limit)
+	require.NoError(t, err)
+	assert.Equal(t, limit, n, "the rest, up to limit")
+	n, err = c.DeleteExpired(e.ctx, limit)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing left")
 }
