@@ -47,8 +47,13 @@ func TestOperations_DuringAPartitionAreOutagesNotNotFound(t *testing.T) {
 		"revoke client": func(ctx context.Context) error { _, err := s.RevokeClient(ctx, "c1"); return err },
 		"get client":    func(ctx context.Context) error { _, err := s.GetClient(ctx, "c1"); return err },
 		"update client": func(ctx context.Context) error { return s.UpdateClient(ctx, &storage.Client{ID: "c1"}) },
-		"list clients":  func(ctx context.Context) error { _, err := s.ListClients(ctx); return err },
-		"janitor":       func(ctx context.Context) error { _, err := s.DeleteExpired(ctx, 10); return err },
+		// Refused before the server sees it, but only once the client is
+		// known to exist, which the outage hides.
+		"update client with unstorable text": func(ctx context.Context) error {
+			return s.UpdateClient(ctx, &storage.Client{ID: "c1", SecretHash: "a\x00b"})
+		},
+		"list clients": func(ctx context.Context) error { _, err := s.ListClients(ctx); return err },
+		"janitor":      func(ctx context.Context) error { _, err := s.DeleteExpired(ctx, 10); return err },
 	}
 	for name, op := range ops {
 		tctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
