@@ -23,14 +23,16 @@ func (f *clientFields) targets() []any {
 		&c.RedirectURIs, &c.Public, &c.FirstParty, &c.Disabled, &c.CreatedAt, &c.Revision}
 }
 
+// client returns the Client scanned, f's own (not a copy: f is not used
+// again, and a copy would cost an allocation on every token request).
 func (f *clientFields) client() *storage.Client {
-	c := f.c
+	c := &f.c
 	c.GrantTypes = orNil(c.GrantTypes)
 	c.Scopes = orNil(c.Scopes)
 	c.DefaultScopes = orNil(c.DefaultScopes)
 	c.RedirectURIs = orNil(c.RedirectURIs)
 	c.CreatedAt = utc(c.CreatedAt)
-	return &c
+	return c
 }
 
 // scanClient reads one row of clientColumns.

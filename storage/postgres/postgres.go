@@ -146,6 +146,9 @@ func orEmpty(s []string) []string {
 // isSerializationFailure reports whether err is PostgreSQL's
 // serialization_failure (SQLSTATE 40001).
 func isSerializationFailure(err error) bool {
+	if err == nil {
+		return false // pgErr below escapes: spare its allocation on success
+	}
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "40001"
 }
