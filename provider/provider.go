@@ -175,10 +175,11 @@ type Config struct {
 	// Logger logs security events when Events is nil, panics of Events,
 	// and, at Error, the cause of each 503 (temporarily_unavailable) of
 	// the token, revocation, introspection and authorization endpoints
-	// and of the policy package's login form and policies (see
+	// and of the policy package's login form, logout and policies (see
 	// [Provider.LogOutage]): the store's or the AuthChecker's error,
-	// which the response does not show. Nil means slog.Default() at the
-	// time of each record.
+	// which the response does not show; at Debug when the request's
+	// client went away (context.Canceled). Nil means slog.Default() at
+	// the time of each record.
 	Logger *slog.Logger
 
 	// Endpoints are the paths the handlers are mounted at, which the
