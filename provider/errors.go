@@ -166,7 +166,9 @@ func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, e *Error) 
 // policy package call it for each 503 they answer; a handler of the app
 // that answers one for an error of the provider may call it too. The
 // cause holds no token, secret or password, by the contracts of stores
-// and AuthCheckers. A request whose client went away (context.Canceled)
+// and AuthCheckers; it is logged as its text (Error), never as the error
+// value, whose fields a handler rendering values field by field would
+// print (pgx's ConnectError keeps the connection's password). A request whose client went away (context.Canceled)
 // is logged at Debug: nothing failed but the client's patience.
 func (p *Provider) LogOutage(r *http.Request, err error) {
 	if err == nil {
@@ -190,7 +192,7 @@ func (p *Provider) LogOutage(r *http.Request, err error) {
 		level = slog.LevelDebug
 	}
 	l.LogAttrs(r.Context(), level, "oauth2: temporarily unavailable",
-		slog.String("path", r.URL.Path), slog.Any("err", err))
+		slog.String("path", r.URL.Path), slog.String("err", err.Error()))
 }
 
 // WriteError writes err as an OAuth 2.0 error response (RFC 6749 §5.2)

@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -68,4 +69,33 @@ func TestAuthorizeOutageCauseIsLogged(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
 	assert.Contains(t, log.String(), clientsDown.Error())
 	assert.Equal(t, 2, strings.Count(log.String(), "level=ERROR"), log.String())
+}
+
+// structuredErr is an error whose fields hold more than its text, as
+// pgx's ConnectError keeps the whole connection config, password
+// included.
+type structuredErr struct{ Password string }
+
+func (structuredErr) Error() string { return "users: connect: refused" }
+
+// attrKinds is a slog.Handler that records the kind of every attribute
+// value it is given, before any formatting.
+type attrKinds struct{ kinds map[string]slog.Kind }
+
+func (attrKinds) Enabled(context.Context, slog.Level) bool { return true }
+func (h attrKinds) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool { h.kinds[a.Key] = a.Value.Kind(); return true })
+	return nil
+}
+func (h attrKinds) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h attrKinds) WithGroup(string) slog.Handler      { return h }
+
+// The cause is logged as its text, never as the error value: a handler
+// that renders values field by field (JSON of structs, a tracing
+// exporter) would otherwise print what the text leaves out.
+func TestOutageCauseIsLoggedAsText(t *testing.T) {
+	h := attrKinds{kinds: map[string]slog.Kind{}}
+	e := newEnv(t, func(c *provider.Config) { c.Logger = slog.New(h) })
+	e.p.LogOutage(httptest.NewRequest(http.MethodPost, "/oauth2/token", nil), structuredErr{Password: "hunter2"})
+	assert.Equal(t, slog.KindString, h.kinds["err"], "the cause's kind")
 }
