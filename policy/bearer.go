@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/oauth2provider/oauth2provider/internal/header"
+	"github.com/oauth2provider/oauth2provider/internal/query"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -121,7 +122,10 @@ func (f *failure) write(w http.ResponseWriter) {
 // Bearer returns middleware that lets a request through only with a valid
 // access token of p in its Authorization header (RFC 6750 §2.1), and puts
 // the request's [Identity] (Method "bearer") in its context. Tokens in the
-// URL query or the form body are not accepted.
+// URL query or the form body are not accepted; a request with a token in
+// its Authorization header and an access_token in its URL query is 400
+// invalid_request (RFC 6750 §3.1: one method per request), so that the
+// page or client leaking tokens into URLs is fixed.
 //
 // A request that is not [provider.Provider.SecureEnough] (it did not come
 // over HTTPS, and p does not allow plain HTTP) is refused, 400
@@ -153,6 +157,9 @@ func Bearer(p *provider.Provider) func(http.Handler) http.Handler {
 		plainHTTP = newFailure(http.StatusBadRequest,
 			p.BearerChallenge(provider.CodeInvalidRequest, "HTTPS is required"),
 			provider.CodeInvalidRequest, "HTTPS is required")
+		tokenInURL = newFailure(http.StatusBadRequest,
+			p.BearerChallenge(provider.CodeInvalidRequest, "an access token must not be sent in the URL"),
+			provider.CodeInvalidRequest, "an access token must not be sent in the URL")
 	)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -167,6 +174,12 @@ func Bearer(p *provider.Provider) func(http.Handler) http.Handler {
 				return
 			case credMalformed:
 				malformed.write(w)
+				return
+			}
+			// A token in the URL too: two methods at once (RFC 6750 §3.1),
+			// and one of them leaves the token in access logs and history.
+			if r.URL.RawQuery != "" && query.Names(r.URL.RawQuery, "access_token") {
+				tokenInURL.write(w)
 				return
 			}
 			// The store fills a pooled TokenInfo; one allocation holds the
