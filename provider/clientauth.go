@@ -172,6 +172,7 @@ func (p *Provider) judgeClient(ctx context.Context, id, secret, method string, b
 
 	if method == authMethodNone {
 		if c == nil || !c.Public || c.Disabled {
+			p.noSecretRefused(ctx, ip, c)
 			return nil, p.errInvalidClient(basic, "client authentication failed")
 		}
 		return &authenticatedClient{Client: c, method: method, basic: basic, ip: ip}, nil

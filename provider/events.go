@@ -39,8 +39,9 @@ const (
 	// not for each refused attempt, so that an attack cannot flood the
 	// log faster than the limit lets it guess.
 	EventThrottled EventType = "throttled"
-	// EventClientAuthFailed: a client presented a wrong secret, or a
-	// disabled client a right one.
+	// EventClientAuthFailed: a client presented a wrong secret, or none
+	// where it needs one (an unknown or confidential client ID alone), or
+	// a disabled client a right one.
 	EventClientAuthFailed EventType = "client_auth_failed"
 	// EventUserAuthFailed: a wrong username or password at the password
 	// grant or a login form ([Provider.AuthenticateUser]).

@@ -127,6 +127,18 @@ func TestEventsOfTheFlows(t *testing.T) {
 	assert.Equal(t, provider.Event{Type: provider.EventClientAuthFailed, Time: now, ClientID: "disabled", IP: ip,
 		Reason: "client disabled"}, last())
 
+	// A client_id alone (no secret) fails for a confidential client, an
+	// unknown one and a disabled public one: reported like a wrong secret.
+	assertError(t, e.do(req{form: password("client_id", "conf")}), 401, "invalid_client")
+	assert.Equal(t, provider.Event{Type: provider.EventClientAuthFailed, Time: now, ClientID: "conf", IP: ip,
+		Reason: "no client secret for a confidential client"}, last())
+	assertError(t, e.do(req{form: password("client_id", "nobody")}), 401, "invalid_client")
+	assert.Equal(t, provider.Event{Type: provider.EventClientAuthFailed, Time: now, IP: ip,
+		Reason: "wrong client secret or unknown client"}, last())
+	assertError(t, e.do(req{form: password("client_id", "pub-disabled")}), 401, "invalid_client")
+	assert.Equal(t, provider.Event{Type: provider.EventClientAuthFailed, Time: now, ClientID: "pub-disabled", IP: ip,
+		Reason: "client disabled"}, last())
+
 	for range provider.DefaultUserRate.Burst - 1 {
 		assertError(t, e.do(req{form: password("password", "nope"), basic: conf}), 400, "invalid_grant")
 		assert.Equal(t, provider.Event{Type: provider.EventUserAuthFailed, Time: now, ClientID: "conf", IP: ip,

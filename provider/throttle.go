@@ -768,6 +768,21 @@ func SetRetryAfter(h http.Header, err error) {
 	h.Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 }
 
+// noSecretRefused reports a client that sent no secret and may not go
+// without one: c is nil for an unknown client, else confidential or a
+// disabled public client. Nothing is counted: no secret was guessed.
+func (p *Provider) noSecretRefused(ctx context.Context, ip netip.Addr, c *storage.Client) {
+	ev := Event{Type: EventClientAuthFailed, IP: ip, Reason: "wrong client secret or unknown client"}
+	if c != nil {
+		ev.ClientID = c.ID
+		ev.Reason = "no client secret for a confidential client"
+		if c.Public {
+			ev.Reason = "client disabled"
+		}
+	}
+	p.emit(ctx, ev)
+}
+
 // clientSecretChecked counts and reports a failed client secret (ok
 // false), sent from client address ip, under attempt a, and reports a
 // right secret of a disabled client, which is no guess and is not
