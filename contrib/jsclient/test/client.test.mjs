@@ -569,3 +569,17 @@ test('a 401 to a call whose body is a stream is returned, not retried without th
   const again = await b.client.fetch('/api/upload', { method: 'POST', body: 'x=1' });
   assert.equal(again.status, 200);
 });
+
+test('a token-endpoint answer whose body cannot be read is an error object that keeps its status class', async () => {
+  // res.text() rejects when the connection drops mid-body: a 5xx is still
+  // a server_error (try again later), anything else an invalid_response.
+  for (const [status, want] of [[500, 'server_error'], [503, 'server_error'], [200, 'invalid_response'], [400, 'invalid_response']]) {
+    const b = browser({
+      route: () => ({ status, ok: status < 300, statusText: '', headers: new Headers(), text: () => Promise.reject(new TypeError('network error')) }),
+    });
+    const r = await b.client.login('johndoe', 'foobar42');
+    assert.equal(r.error, want, 'HTTP ' + status);
+    assert.equal(r.status, status);
+    assert.equal(b.client.isAuthenticated(), false);
+  }
+});
