@@ -583,3 +583,13 @@ test('a token-endpoint answer whose body cannot be read is an error object that 
     assert.equal(b.client.isAuthenticated(), false);
   }
 });
+
+test('token_type is read case-insensitively: a "bearer" token is used', async () => {
+  // RFC 6749 section 5.1: the token_type value is case insensitive.
+  const b = browser({ route: (call) => (call.url === TOKEN_URL ? tokenResponse('a1', 'r1', 3600, { token_type: 'bearer' }) : json(200, {})) });
+  const r = await b.client.login('johndoe', 'foobar42');
+  assert.equal(r.error, undefined);
+  assert.equal(r.token_type, 'bearer');
+  await b.client.fetch('/api/me');
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1');
+});
