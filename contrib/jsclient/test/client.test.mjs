@@ -593,3 +593,12 @@ test('token_type is read case-insensitively: a "bearer" token is used', async ()
   await b.client.fetch('/api/me');
   assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1');
 });
+
+test('an OAuth error\'s error_uri reaches the caller', async () => {
+  const b = browser({ route: () => json(400, { error: 'invalid_client', error_description: 'unknown client', error_uri: 'https://as.example/errors#client' }) });
+  const r = await b.client.login('johndoe', 'foobar42');
+  assert.deepEqual({ ...r }, {
+    error: 'invalid_client', status: 400, description: 'unknown client',
+    error_description: 'unknown client', error_uri: 'https://as.example/errors#client',
+  });
+});
