@@ -602,3 +602,22 @@ test('an OAuth error\'s error_uri reaches the caller', async () => {
     error_description: 'unknown client', error_uri: 'https://as.example/errors#client',
   });
 });
+
+test('token-endpoint requests send no cross-site cookies, bypass the cache and follow no redirect', async () => {
+  // A redirect (307/308) would re-post the password or the refresh token
+  // to wherever the Location header points; a cached answer would hand a
+  // second caller the first one's tokens.
+  const b = await loggedIn({ config: { revokeEndpoint: '/oauth2/revoke' }, api: () => new Response('', { status: 200 }) });
+  b.calls.length = 0;
+  await b.client.refresh();
+  await b.client.logout();
+  await b.client.login('johndoe', 'foobar42');
+  const posts = b.calls.filter((c) => c.method === 'POST');
+  assert.equal(posts.length, 3, 'refresh, revocation, login');
+  for (const c of posts) {
+    assert.equal(c.init.credentials, 'same-origin', c.url);
+    assert.equal(c.init.cache, 'no-store', c.url);
+    assert.equal(c.init.redirect, 'error', c.url);
+    assert.equal(c.headers.get('Accept'), 'application/json', c.url);
+  }
+});
