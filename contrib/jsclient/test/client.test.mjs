@@ -621,3 +621,23 @@ test('token-endpoint requests send no cross-site cookies, bypass the cache and f
     assert.equal(c.headers.get('Accept'), 'application/json', c.url);
   }
 });
+
+test('a token-endpoint request that times out is aborted, not left open', async () => {
+  // The timeout reports a network_error; the request itself must end too,
+  // or a late answer would still rotate the refresh token on the server.
+  const b = browser({ route: () => new Promise(() => {}) });
+  b.window.AbortController = AbortController; // the fake window has none by default
+  b.client.configure({ timeout: 5000 });
+  let result = null;
+  b.client.login('johndoe', 'foobar42').then((r) => { result = r; });
+  await flush();
+  const signal = b.calls[0].init.signal;
+  assert.ok(signal, 'the request carries an AbortSignal');
+  assert.equal(signal.aborted, false);
+  await b.tick(4_999);
+  assert.equal(result, null, 'too early');
+  await b.tick(1);
+  assert.equal(result.error, 'network_error');
+  assert.equal(result.status, 0);
+  assert.equal(signal.aborted, true, 'the hung request is aborted');
+});
