@@ -641,3 +641,16 @@ test('a token-endpoint request that times out is aborted, not left open', async 
   assert.equal(result.status, 0);
   assert.equal(signal.aborted, true, 'the hung request is aborted');
 });
+
+test('a refresh made before the timer fires reschedules it: no second refresh at the old time', async () => {
+  const b = await loggedIn({ expiresIn: 100 });
+  await b.tick(10_000);
+  await b.client.refresh(); // a2, due again at 10 s + 80 s
+  assert.equal(refreshCalls(b).length, 1);
+  assert.equal(b.timers.size, 1, 'one refresh timer');
+  await b.tick(70_000); // 80 s after login: the first timer's time
+  assert.equal(refreshCalls(b).length, 1, 'the old timer refreshed again');
+  await b.tick(10_000);
+  assert.equal(refreshCalls(b).length, 2);
+  assert.equal(refreshCalls(b)[1].body.get('refresh_token'), 'r2');
+});
