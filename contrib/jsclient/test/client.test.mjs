@@ -654,3 +654,13 @@ test('a refresh made before the timer fires reschedules it: no second refresh at
   assert.equal(refreshCalls(b).length, 2);
   assert.equal(refreshCalls(b)[1].body.get('refresh_token'), 'r2');
 });
+
+test('a refreshRatio outside (0, 1) falls back to 0.8', async () => {
+  // 1 would renew at expiry, when the access token is already refused.
+  for (const refreshRatio of [1, 0, -1, 2, 'x']) {
+    const b = await loggedIn({ expiresIn: 100, config: { refreshRatio } });
+    assert.deepEqual([...b.timers.values()].map((t) => t.ms), [80_000], 'refreshRatio ' + refreshRatio);
+  }
+  const b = await loggedIn({ expiresIn: 100, config: { refreshRatio: 0.5 } });
+  assert.deepEqual([...b.timers.values()].map((t) => t.ms), [50_000]);
+});
