@@ -664,3 +664,12 @@ test('a refreshRatio outside (0, 1) falls back to 0.8', async () => {
   const b = await loggedIn({ expiresIn: 100, config: { refreshRatio: 0.5 } });
   assert.deepEqual([...b.timers.values()].map((t) => t.ms), [50_000]);
 });
+
+test('a tiny expires_in does not make the client refresh in a loop', async () => {
+  // A server answering expires_in 0.001 (or 1 with refreshRatio 0.8) would
+  // otherwise get a refresh every millisecond.
+  for (const expiresIn of [0.001, 1]) {
+    const b = await loggedIn({ expiresIn });
+    assert.deepEqual([...b.timers.values()].map((t) => t.ms), [1000], 'expires_in ' + expiresIn);
+  }
+});
