@@ -673,3 +673,17 @@ test('a tiny expires_in does not make the client refresh in a loop', async () =>
     assert.deepEqual([...b.timers.values()].map((t) => t.ms), [1000], 'expires_in ' + expiresIn);
   }
 });
+
+test('a refresh answer without expires_in forgets the old expiry', async () => {
+  // The old expiry would mark the new token expired and make every later
+  // call refresh first.
+  let n = 0;
+  const b = await loggedIn({ expiresIn: 100, refreshAnswer: () => { n++; return json(200, { access_token: 'a' + (n + 1), token_type: 'Bearer' }); } });
+  await b.client.refresh();
+  b.timers.clear();
+  await b.tick(200_000);
+  await b.client.fetch('/api/me');
+  await b.client.fetch('/api/me');
+  assert.equal(refreshCalls(b).length, 1, 'no refresh before each call');
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a2');
+});
