@@ -687,3 +687,14 @@ test('a refresh answer without expires_in forgets the old expiry', async () => {
   assert.equal(refreshCalls(b).length, 1, 'no refresh before each call');
   assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a2');
 });
+
+test('an onSessionEnd that throws does not break the refresh or the call', async () => {
+  const b = await loggedIn({
+    api: () => json(401, { error: 'invalid_token' }),
+    refreshAnswer: () => json(400, { error: 'invalid_grant' }),
+  });
+  b.client.configure({ onSessionEnd: () => { throw new Error('page bug'); } });
+  const res = await b.client.fetch('/api/me');
+  assert.equal(res.status, 401, 'the call resolves with its 401');
+  assert.equal(b.client.isAuthenticated(), false);
+});
