@@ -698,3 +698,21 @@ test('an onSessionEnd that throws does not break the refresh or the call', async
   assert.equal(res.status, 401, 'the call resolves with its 401');
   assert.equal(b.client.isAuthenticated(), false);
 });
+
+test('logout during a refresh that gets no answer does not report the session revoked', async () => {
+  // The refresh may have reached the server and rotated r1 into a token
+  // nobody knows: revoking r1 then ends nothing, so the logout is unconfirmed.
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const b = await loggedIn({
+    config: { revokeEndpoint: '/oauth2/revoke' },
+    refreshAnswer: async () => { await gate; throw new TypeError('Failed to fetch'); },
+    api: () => new Response('', { status: 200 }),
+  });
+  const refreshing = b.client.refresh();
+  await flush();
+  const out = b.client.logout();
+  release();
+  await refreshing;
+  assert.equal(await out, false);
+});
