@@ -716,3 +716,15 @@ test('logout during a refresh that gets no answer does not report the session re
   await refreshing;
   assert.equal(await out, false);
 });
+
+test('a refresh refused with a transient OAuth error (408, 429, 5xx) keeps the session', async () => {
+  for (const status of [408, 429, 500, 503]) {
+    const ended = [];
+    const b = await loggedIn({ refreshAnswer: () => json(status, { error: status === 429 ? 'slow_down' : 'temporarily_unavailable' }) });
+    b.client.configure({ onSessionEnd: (e) => ended.push(e) });
+    const r = await b.client.refresh();
+    assert.equal(r.status, status);
+    assert.equal(b.client.isAuthenticated(), true, 'HTTP ' + status + ' ended the session');
+    assert.equal(ended.length, 0);
+  }
+});
