@@ -728,3 +728,16 @@ test('a refresh refused with a transient OAuth error (408, 429, 5xx) keeps the s
     assert.equal(ended.length, 0);
   }
 });
+
+test('a session is revoked with the client it was issued to, whatever configure() says now', async () => {
+  // RFC 7009 section 2.1: the server revokes a token only for the client
+  // it was issued to; another client_id would leave the grant live.
+  const b = browser({ route: (call) => (call.url === TOKEN_URL ? tokenResponse('a1', 'r1', 3600) : new Response('', { status: 200 })) });
+  b.client.configure({ clientId: 'default-client', revokeEndpoint: '/oauth2/revoke' });
+  await b.client.login('johndoe', 'foobar42', { clientId: 'form-client' });
+  await b.client.login('johndoe', 'foobar42', { clientId: 'form-client' }); // revokes the first session
+  b.client.configure({ clientId: 'changed-client' });
+  await b.client.logout();
+  const rv = b.calls.filter((c) => c.url === ORIGIN + '/oauth2/revoke');
+  assert.deepEqual(rv.map((c) => c.body.get('client_id')), ['form-client', 'form-client']);
+});
