@@ -741,3 +741,12 @@ test('a session is revoked with the client it was issued to, whatever configure(
   const rv = b.calls.filter((c) => c.url === ORIGIN + '/oauth2/revoke');
   assert.deepEqual(rv.map((c) => c.body.get('client_id')), ['form-client', 'form-client']);
 });
+
+test('login with scope "" asks for no scope, not the configured one', async () => {
+  const b = browser({ route: () => tokenResponse('a1', 'r1') });
+  b.client.configure({ clientId: 'demo-spa', scope: 'read write' });
+  await b.client.login('johndoe', 'foobar42', { scope: '' });
+  await b.client.login('johndoe', 'foobar42');
+  assert.equal(b.calls[0].body.has('scope'), false);
+  assert.equal(b.calls[1].body.get('scope'), 'read write');
+});
