@@ -761,3 +761,9 @@ test('an allowed origin without a scheme is dropped also when a <base href> is o
   await b.client.fetch('https://evil.example/steal');
   assert.equal(bearerOf(b.calls.at(-1)), null, 'the token went to the <base> origin');
 });
+
+test('allowedOrigins may be one string', async () => {
+  const b = await loggedIn({ config: { allowedOrigins: 'https://api.example' } });
+  await b.client.fetch('https://api.example/v1/me');
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1');
+});
