@@ -767,3 +767,12 @@ test('allowedOrigins may be one string', async () => {
   await b.client.fetch('https://api.example/v1/me');
   assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1');
 });
+
+test('fetch with a Request keeps the Request\'s own headers and its own Authorization', async () => {
+  const b = await loggedIn();
+  await b.client.fetch(new Request(ORIGIN + '/api/me', { headers: { 'X-Test': '1' } }));
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1');
+  assert.equal(b.calls.at(-1).headers.get('X-Test'), '1', 'the Request\'s headers are kept');
+  await b.client.fetch(new Request(ORIGIN + '/api/me', { headers: { Authorization: 'Basic abc' } }));
+  assert.equal(bearerOf(b.calls.at(-1)), 'Basic abc', 'a Request\'s own Authorization is left alone');
+});
