@@ -776,3 +776,14 @@ test('fetch with a Request keeps the Request\'s own headers and its own Authoriz
   await b.client.fetch(new Request(ORIGIN + '/api/me', { headers: { Authorization: 'Basic abc' } }));
   assert.equal(bearerOf(b.calls.at(-1)), 'Basic abc', 'a Request\'s own Authorization is left alone');
 });
+
+test('fetch sends to the URL whose origin it checked, however often the input is read', async () => {
+  // An object whose toString answers the page's origin once and another
+  // origin after would otherwise take the token elsewhere.
+  const b = await loggedIn();
+  let reads = 0;
+  const input = { toString: () => (reads++ === 0 ? ORIGIN + '/api/me' : 'https://evil.example/steal') };
+  await b.client.fetch(input);
+  assert.equal(b.calls.at(-1).url, ORIGIN + '/api/me');
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1');
+});
