@@ -787,3 +787,17 @@ test('fetch sends to the URL whose origin it checked, however often the input is
   assert.equal(b.calls.at(-1).url, ORIGIN + '/api/me');
   assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1');
 });
+
+test('a 401 to a Request with a body is retried with a fresh copy of it', async () => {
+  // A Request's body is consumed when it is sent; the retry needs a clone
+  // taken before.
+  const b = await loggedIn({
+    api: async (call) => {
+      const body = await call.input.text(); // rejects when the body was used already
+      return bearerOf(call) === 'Bearer a2' ? json(200, { body }) : json(401, { error: 'invalid_token' });
+    },
+  });
+  const res = await b.client.fetch(new Request(ORIGIN + '/api/me', { method: 'POST', body: 'x=1' }));
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { body: 'x=1' });
+});
