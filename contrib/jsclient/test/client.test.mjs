@@ -801,3 +801,12 @@ test('a 401 to a Request with a body is retried with a fresh copy of it', async 
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { body: 'x=1' });
 });
+
+test('a token is expired at its expiry instant: the call refreshes first', async () => {
+  const b = await loggedIn({ expiresIn: 100 });
+  b.timers.clear();
+  await b.tick(100_000);
+  await b.client.fetch('/api/me');
+  assert.equal(refreshCalls(b).length, 1);
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a2');
+});
