@@ -810,3 +810,11 @@ test('a token is expired at its expiry instant: the call refreshes first', async
   assert.equal(refreshCalls(b).length, 1);
   assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a2');
 });
+
+test('a token that has not expired is sent without a refresh first', async () => {
+  const b = await loggedIn({ expiresIn: 100 });
+  await b.tick(50_000);
+  await b.client.fetch('/api/me');
+  assert.equal(refreshCalls(b).length, 0);
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1');
+});
