@@ -818,3 +818,33 @@ test('a token that has not expired is sent without a refresh first', async () =>
   assert.equal(refreshCalls(b).length, 0);
   assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1');
 });
+
+test('a call that waited for a refresh across a logout and a login sends no token of the new session', async () => {
+  // Alice's call to partner.example (allowed in her session) waits for the
+  // refresh of her expired token; Bob logs in meanwhile without that
+  // origin: the call must not go out with Bob's token.
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const b = browser({
+    async route(call) {
+      if (call.url === TOKEN_URL) {
+        if (call.body.get('grant_type') === 'refresh_token') { await gate; return tokenResponse('alice-at2', 'alice-rt2', 100); }
+        return call.body.get('username') === 'alice' ? tokenResponse('alice-at', 'alice-rt', 100) : tokenResponse('bob-at', 'bob-rt', 3600);
+      }
+      return json(200, {});
+    },
+  });
+  b.client.configure({ clientId: 'demo-spa', allowedOrigins: ['https://partner.example'] });
+  assert.equal((await b.client.login('alice', 'pw')).error, undefined);
+  b.timers.clear();
+  await b.tick(101_000);
+  const pending = b.client.fetch('https://partner.example/v1/me');
+  await flush();
+  await b.client.logout();
+  b.client.configure({ allowedOrigins: [] });
+  assert.equal((await b.client.login('bob', 'pw')).error, undefined);
+  release();
+  await pending;
+  const sent = b.calls.filter((c) => c.url.startsWith('https://partner.example/'));
+  assert.deepEqual(sent.map(bearerOf), [null], "Bob's token went to partner.example");
+});
