@@ -848,3 +848,24 @@ test('a call that waited for a refresh across a logout and a login sends no toke
   const sent = b.calls.filter((c) => c.url.startsWith('https://partner.example/'));
   assert.deepEqual(sent.map(bearerOf), [null], "Bob's token went to partner.example");
 });
+
+test('a 401 that arrives after another call renewed the token is retried without a second refresh', async () => {
+  let releaseB;
+  const gateB = new Promise((r) => { releaseB = r; });
+  const b = await loggedIn({
+    api: async (call) => {
+      if (bearerOf(call) === 'Bearer a1') {
+        if (call.url.endsWith('/api/b')) await gateB;
+        return json(401, { error: 'invalid_token' });
+      }
+      return json(200, {});
+    },
+  });
+  const first = b.client.fetch('/api/a');
+  const second = b.client.fetch('/api/b');
+  assert.equal((await first).status, 200);
+  releaseB();
+  assert.equal((await second).status, 200);
+  assert.equal(refreshCalls(b).length, 1, 'the second 401 rotated the fresh token again');
+  assert.deepEqual(b.calls.filter((c) => c.url.endsWith('/api/b')).map(bearerOf), ['Bearer a1', 'Bearer a2']);
+});
