@@ -869,3 +869,26 @@ test('a 401 that arrives after another call renewed the token is retried without
   assert.equal(refreshCalls(b).length, 1, 'the second 401 rotated the fresh token again');
   assert.deepEqual(b.calls.filter((c) => c.url.endsWith('/api/b')).map(bearerOf), ['Bearer a1', 'Bearer a2']);
 });
+
+test('a call aborted while its 401 waits for the refresh rejects with AbortError', async () => {
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const b = await loggedIn({
+    refreshAnswer: async () => { await gate; return tokenResponse('a2', 'r2', 3600); },
+    api: (call) => {
+      if (call.init.signal && call.init.signal.aborted) throw new DOMException('This operation was aborted', 'AbortError');
+      return json(401, { error: 'invalid_token' });
+    },
+  });
+  const ac = new AbortController();
+  let outcome = null;
+  b.client.fetch('/api/me', { signal: ac.signal }).then((r) => { outcome = r.status; }, (e) => { outcome = e.name; });
+  await flush();
+  assert.equal(refreshCalls(b).length, 1);
+  ac.abort();
+  await flush();
+  assert.equal(outcome, 'AbortError');
+  release();
+  await flush();
+  assert.equal(b.calls.filter((c) => c.url.endsWith('/api/me') && bearerOf(c) === 'Bearer a2').length, 0);
+});
