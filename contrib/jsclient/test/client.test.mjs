@@ -892,3 +892,24 @@ test('a call aborted while its 401 waits for the refresh rejects with AbortError
   await flush();
   assert.equal(b.calls.filter((c) => c.url.endsWith('/api/me') && bearerOf(c) === 'Bearer a2').length, 0);
 });
+
+test('a call whose signal is already aborted does not wait for a refresh', async () => {
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const b = await loggedIn({
+    expiresIn: 100,
+    refreshAnswer: async () => { await gate; return tokenResponse('a2', 'r2', 100); },
+    api: (call) => {
+      if (call.init.signal && call.init.signal.aborted) throw new DOMException('This operation was aborted', 'AbortError');
+      return json(200, {});
+    },
+  });
+  b.timers.clear();
+  await b.tick(101_000);
+  let outcome = null;
+  b.client.fetch('/api/me', { signal: AbortSignal.abort() }).then(() => { outcome = 'resolved'; }, (e) => { outcome = e.name; });
+  await flush();
+  assert.equal(outcome, 'AbortError');
+  release();
+  await flush();
+});
