@@ -913,3 +913,20 @@ test('a call whose signal is already aborted does not wait for a refresh', async
   release();
   await flush();
 });
+
+test('fetch removes its abort listener once the refresh it waited for settles', async () => {
+  // A page-lifetime AbortSignal shared by many calls would collect one
+  // listener per call.
+  const listeners = new Set();
+  const signal = {
+    aborted: false,
+    addEventListener: (type, fn) => listeners.add(fn),
+    removeEventListener: (type, fn) => listeners.delete(fn),
+  };
+  const b = await loggedIn({ expiresIn: 100 });
+  b.timers.clear();
+  await b.tick(101_000);
+  await b.client.fetch('/api/me', { signal });
+  assert.equal(refreshCalls(b).length, 1);
+  assert.equal(listeners.size, 0);
+});
