@@ -206,3 +206,17 @@ test('a submit the page has already cancelled sends nothing', async () => {
   await flush();
   assert.equal(b.calls.length, 1);
 });
+
+test('a form whose login failed can be submitted again', async () => {
+  let n = 0;
+  const { b, seen } = page(() => (++n === 1 ? json(400, { error: 'invalid_grant' }) : tokenResponse('a1', 'r1')));
+  const form = loginForm();
+  b.submit(form);
+  await flush();
+  assert.equal(seen[0].result.error, 'invalid_grant');
+  b.submit(form);
+  await flush();
+  assert.equal(b.calls.length, 2, 'the second submit was ignored');
+  assert.equal(seen.length, 2);
+  assert.equal(b.client.isAuthenticated(), true);
+});
