@@ -930,3 +930,16 @@ test('fetch removes its abort listener once the refresh it waited for settles', 
   assert.equal(refreshCalls(b).length, 1);
   assert.equal(listeners.size, 0);
 });
+
+test('configure() returns a copy: changing it changes no setting', async () => {
+  const b = browser({ route: (call) => (call.url === TOKEN_URL ? tokenResponse('a1', 'r1', 3600) : json(200, {})) });
+  b.client.configure({ allowedOrigins: ['https://api.example'] });
+  const c = b.client.configure();
+  c.allowedOrigins.push('https://evil.example');
+  c.clientId = 'evil';
+  assert.deepEqual([...b.client.configure().allowedOrigins], ['https://api.example']);
+  assert.equal(b.client.configure().clientId, '');
+  await b.client.login('johndoe', 'foobar42');
+  await b.client.fetch('https://evil.example/steal');
+  assert.equal(bearerOf(b.calls.at(-1)), null);
+});
