@@ -943,3 +943,13 @@ test('configure() returns a copy: changing it changes no setting', async () => {
   await b.client.fetch('https://evil.example/steal');
   assert.equal(bearerOf(b.calls.at(-1)), null);
 });
+
+test('the script tag\'s data-token-endpoint sets the token endpoint', async () => {
+  const b = browser({
+    currentScript: { dataset: { tokenEndpoint: '/auth/token' } },
+    route: () => tokenResponse('a1', 'r1'),
+  });
+  assert.equal(b.client.configure().tokenEndpoint, '/auth/token');
+  await b.client.login('johndoe', 'foobar42');
+  assert.equal(b.calls[0].url, ORIGIN + '/auth/token');
+});
