@@ -953,3 +953,12 @@ test('the script tag\'s data-token-endpoint sets the token endpoint', async () =
   await b.client.login('johndoe', 'foobar42');
   assert.equal(b.calls[0].url, ORIGIN + '/auth/token');
 });
+
+test('a refused refresh reports only the documented fields', async () => {
+  const ended = [];
+  const b = await loggedIn({ refreshAnswer: () => json(400, { error: 'invalid_grant', error_description: 'revoked' }) });
+  b.client.configure({ onSessionEnd: (e) => ended.push(e) });
+  const r = await b.client.refresh();
+  assert.deepEqual({ ...r }, { error: 'invalid_grant', status: 400, description: 'revoked', error_description: 'revoked' });
+  assert.equal(ended[0], r);
+});
