@@ -962,3 +962,10 @@ test('a refused refresh reports only the documented fields', async () => {
   assert.deepEqual({ ...r }, { error: 'invalid_grant', status: 400, description: 'revoked', error_description: 'revoked' });
   assert.equal(ended[0], r);
 });
+
+test('a 401 is not retried when the refresh brings the same access token', async () => {
+  const b = await loggedIn({ api: () => json(401, { error: 'invalid_token' }), refreshAnswer: () => tokenResponse('a1', 'r2', 3600) });
+  const res = await b.client.fetch('/api/me');
+  assert.equal(res.status, 401);
+  assert.equal(b.calls.filter((c) => c.url.endsWith('/api/me')).length, 1, 'the same refused token was sent again');
+});
