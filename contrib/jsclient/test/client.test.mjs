@@ -969,3 +969,12 @@ test('a 401 is not retried when the refresh brings the same access token', async
   assert.equal(res.status, 401);
   assert.equal(b.calls.filter((c) => c.url.endsWith('/api/me')).length, 1, 'the same refused token was sent again');
 });
+
+test('timeout Infinity sets no timeout', async () => {
+  const b = browser({ route: () => new Promise(() => {}) });
+  b.client.configure({ timeout: Infinity });
+  b.client.login('johndoe', 'foobar42');
+  await flush();
+  assert.equal(b.calls.length, 1);
+  assert.equal(b.timers.size, 0, 'a timer would end the request after 2^31-1 ms');
+});
