@@ -1,0 +1,47 @@
+package memory
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// CreateGrant refuses the calls that break its contract (programming
+// errors) and stores nothing for them.
+func TestCreateGrantRefusesBrokenContract(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	tok := func(grantID string) storage.Token {
+		return storage.Token{
+			Hash: storage.HashToken("tok-" + grantID), Kind: storage.KindAccess, GrantID: grantID,
+			IssuedAt: now, ExpiresAt: now.Add(time.Hour),
+		}
+	}
+	for name, c := range map[string]struct {
+		grantID string
+		tok     storage.Token
+		want    error
+	}{
+		// An empty ID would be one grant every such call shares.
+		"grant without ID": {"", tok(""), errNoGrantID},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := New(Config{Now: func() time.Time { return now }})
+			g := &storage.Grant{ID: c.grantID, ClientID: "client-a", UserID: "user-1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+			err := s.CreateGrant(t.Context(), g, c.tok)
+			require.Error(t, err)
+			assert.True(t, errors.Is(err, c.want), "got %v, want %v", err, c.want)
+			for _, ref := range []storage.TokenRef{
+				{GrantID: c.grantID, Hash: c.tok.Hash},
+				{GrantID: c.tok.GrantID, Hash: c.tok.Hash},
+			} {
+				_, err := s.LookupToken(t.Context(), storage.KindAccess, ref)
+				assert.ErrorIs(t, err, storage.ErrNotFound, "a refused grant stores nothing (ref %q)", ref.GrantID)
+			}
+		})
+	}
+}
