@@ -28,6 +28,9 @@ func TestCreateGrantRefusesBrokenContract(t *testing.T) {
 	}{
 		// An empty ID would be one grant every such call shares.
 		"grant without ID": {"", tok(""), errNoGrantID},
+		// A token filed under a grant its GrantID does not name could
+		// never be looked up by its ref.
+		"token of another grant": {"g-1", tok("g-2"), errTokenOfOtherGrant},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := New(Config{Now: func() time.Time { return now }})
