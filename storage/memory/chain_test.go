@@ -163,3 +163,28 @@ func BenchmarkRefreshChain(b *testing.B) {
 		})
 	}
 }
+
+// Exchanging a token that is not the last live one of an indexed grant
+// moves the last one into its place: the index must follow it, or a
+// lookup of the moved token finds another.
+func TestExchangeOfEarlierTokenKeepsIndexRight(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := New(Config{Now: func() time.Time { return now }})
+	const id = "g"
+	toks := []storage.Token{{Hash: chainHash(1), Kind: storage.KindRefresh, GrantID: id, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}}
+	for n := uint64(2); len(toks) <= smallGrant+1; n++ {
+		toks = append(toks, storage.Token{Hash: chainHash(n), Kind: storage.KindAccess, GrantID: id, IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	}
+	require.NoError(t, s.CreateGrant(t.Context(),
+		&storage.Grant{ID: id, ClientID: "c", UserID: "u", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, toks...))
+	require.NotNil(t, s.shardOf(id).grants[id].index, "precondition: the grant is indexed")
+
+	_, err := rotateChain(t, s, now, id, chainHash(1), 100, time.Hour)
+	require.NoError(t, err)
+	checkTokenIndex(t, s.shardOf(id).grants[id])
+	for _, tok := range toks[1:] {
+		ti, err := s.LookupToken(t.Context(), storage.KindAccess, storage.TokenRef{GrantID: id, Hash: tok.Hash})
+		require.NoError(t, err)
+		assert.Equal(t, tok.Hash, ti.Token.Hash, "the lookup of a token finds that token")
+	}
+}
