@@ -48,3 +48,18 @@ func TestCreateGrantRefusesBrokenContract(t *testing.T) {
 		})
 	}
 }
+
+// The lists of a client GetClient returns share one array: an append to
+// one must not write into the next.
+func TestGetClientListsDoNotOverlap(t *testing.T) {
+	s := New(Config{})
+	require.NoError(t, s.CreateClient(t.Context(), &storage.Client{
+		ID: "c", GrantTypes: []string{"password"}, Scopes: []string{"read"}, DefaultScopes: []string{"read"},
+	}))
+	c, err := s.GetClient(t.Context(), "c")
+	require.NoError(t, err)
+	_ = append(c.GrantTypes, "client_credentials")
+	_ = append(c.Scopes, "admin")
+	assert.Equal(t, []string{"read"}, c.Scopes, "Scopes after an append to GrantTypes")
+	assert.Equal(t, []string{"read"}, c.DefaultScopes, "DefaultScopes after an append to Scopes")
+}
