@@ -364,3 +364,19 @@ func TestReclaimTouchesOnlyWhatExpired(t *testing.T) {
 	assert.Equal(t, 50*numShards-5*numShards, grants, "the live grants are left")
 	checkInvariants(t, s)
 }
+
+// A revoked grant is kept only while a consumed token of it can still be
+// reused: it is reclaimed when the last one expires, not at the grant's
+// own, later expiry.
+func TestRevokedGrantIsReclaimedWithItsLastConsumedToken(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := New(Config{Now: func() time.Time { return now }})
+	r1 := newChain(t, s, now, "g", 10*time.Minute) // the grant lives a year
+	_, err := rotateChain(t, s, now, "g", r1, 2, 10*time.Minute)
+	require.NoError(t, err)
+	require.NoError(t, s.RevokeGrant(t.Context(), "g"))
+	now = now.Add(11 * time.Minute)
+	require.NoError(t, s.RevokeGrant(t.Context(), "g")) // a write to its shard reclaims
+	sh := s.shardOf("g")
+	assert.Nil(t, sh.grants["g"], "revoked grant whose consumed tokens expired")
+}
