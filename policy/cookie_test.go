@@ -684,6 +684,11 @@ func TestCookieOrBearerRules(t *testing.T) {
 		{"another scheme with a good cookie is 401", func(c, b string) *http.Request {
 			return reqOpts{cookie: c, bearer: "Basic YXBwOng="}.build(http.MethodGet, "/me", nil)
 		}, 401, "", `Bearer realm="api"`},
+		{"an empty Authorization header with a good cookie is 401", func(c, b string) *http.Request {
+			r := reqOpts{cookie: c}.build(http.MethodGet, "/me", nil)
+			r.Header["Authorization"] = []string{""}
+			return r
+		}, 401, "", `Bearer realm="api"`},
 		{"neither is 401 with a bearer challenge", func(c, b string) *http.Request {
 			return reqOpts{}.build(http.MethodGet, "/me", nil)
 		}, 401, "", `Bearer realm="api"`},
