@@ -136,7 +136,9 @@ func TestBearerRules(t *testing.T) {
 			prepare: func(e *env, tok string) ([]string, string) { return nil, "/?access_token=" + tok }},
 		{name: "a token in the header and in the URL query is invalid_request (RFC 6750 §3.1: one method only)", status: 400,
 			challenge: `Bearer realm="api", error="invalid_request", error_description="an access token must not be sent in the URL"`, code: "invalid_request",
-			prepare: func(e *env, tok string) ([]string, string) { return []string{"Bearer " + tok}, "/?a=1&access_token=" + tok }},
+			prepare: func(e *env, tok string) ([]string, string) {
+				return []string{"Bearer " + tok}, "/?a=1&access_token=" + tok
+			}},
 		{name: "an escaped access_token key in the query counts too", status: 400,
 			challenge: `Bearer realm="api", error="invalid_request", error_description="an access token must not be sent in the URL"`, code: "invalid_request",
 			prepare: func(e *env, tok string) ([]string, string) { return []string{"Bearer " + tok}, "/?access%5Ftoken=x" }},
