@@ -785,6 +785,19 @@ func TestRequireBearerScopes(t *testing.T) {
 	assert.Equal(t, `Bearer error="insufficient_scope", scope="write"`, w.Header().Get("WWW-Authenticate"))
 }
 
+// Require copies its scopes: a caller reusing the slice it passed with
+// scopes... does not change what a route requires.
+func TestRequireKeepsItsOwnScopes(t *testing.T) {
+	e := newSessEnv(t, sessOpts{}) // sessions with scope read
+	cookie := e.login(t, reqOpts{})
+	scopes := []string{"write"}
+	h := policy.Chain(policy.Cookie(e.s), policy.Require(scopes...))(echo)
+	scopes[0] = "read"
+	w := serve(h, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+	assert.Equal(t, http.StatusForbidden, w.Code, w.Body.String())
+	assert.Equal(t, `Bearer error="insufficient_scope", scope="write"`, w.Header().Get("WWW-Authenticate"))
+}
+
 func TestRequirePanicsOnBadScopes(t *testing.T) {
 	assert.Panics(t, func() { policy.Require() })
 	assert.Panics(t, func() { policy.Require(`a"b`) })
