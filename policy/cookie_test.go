@@ -820,6 +820,27 @@ func TestChainOrder(t *testing.T) {
 	assert.Equal(t, []string{"a", "b", "c", "h"}, order)
 }
 
+// Chain copies its middleware list: a caller reusing the slice it passed
+// with mws... does not change the handlers built from the chain after.
+func TestChainKeepsItsOwnList(t *testing.T) {
+	var order []string
+	mw := func(name string) func(http.Handler) http.Handler {
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				order = append(order, name)
+				next.ServeHTTP(w, r)
+			})
+		}
+	}
+	mws := []func(http.Handler) http.Handler{mw("policy"), mw("require")}
+	chain := policy.Chain(mws...)
+	mws[0] = mw("other")
+	chain(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		order = append(order, "h")
+	})).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, []string{"policy", "require", "h"}, order)
+}
+
 func TestNewSessionsConfig(t *testing.T) {
 	e := newSessEnv(t, sessOpts{})
 	tests := []struct {
