@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -190,6 +191,20 @@ func TestLoginSetsAHardenedCookie(t *testing.T) {
 		w.Header().Get("Set-Cookie"))
 	assert.Equal(t, "__Host-session", e.s.CookieName())
 	assert.NotContains(t, w.Body.String(), "ost_", "the session token is in the cookie only")
+}
+
+// The login's JSON answer is framed like the token endpoint's: scopes
+// joined by spaces (RFC 6749 §3.3), Pragma: no-cache for HTTP/1.0 caches,
+// and a Content-Length that counts the whole body, its newline included.
+func TestLoginAnswerIsFramedLikeATokenResponse(t *testing.T) {
+	e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{Scopes: []string{"read", "write"}}})
+	w := serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Equal(t, `{"user_id":"user-johndoe","scope":"read write","expires_in":86400}`+"\n", w.Body.String())
+	assert.Equal(t, "application/json;charset=utf-8", w.Header().Get("Content-Type"))
+	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+	assert.Equal(t, "no-cache", w.Header().Get("Pragma"))
+	assert.Equal(t, strconv.Itoa(w.Body.Len()), w.Header().Get("Content-Length"))
 }
 
 func TestLoginOverPlainHTTPWhenAllowed(t *testing.T) {
