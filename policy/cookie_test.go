@@ -251,6 +251,7 @@ func TestLoginRedirectsToReturnTo(t *testing.T) {
 		loginForm("johndoe", "foobar42", "return_to", "/account?tab=1")))
 	assert.Equal(t, http.StatusSeeOther, w.Code)
 	assert.Equal(t, "/account?tab=1", w.Header().Get("Location"))
+	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"), "a redirect that sets a session is not cached")
 	assert.Contains(t, w.Header().Get("Set-Cookie"), "__Host-session=ost_")
 }
 
