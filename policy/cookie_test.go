@@ -516,6 +516,7 @@ func TestLogoutRules(t *testing.T) {
 			cookie := e.login(t, reqOpts{})
 			w := serve(e.s.LogoutHandler(), tc.req(cookie))
 			assert.Equal(t, tc.status, w.Code, w.Body.String())
+			assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
 			after := serve(policy.Cookie(e.s)(echo), reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
 			if tc.ended {
 				assert.Equal(t, http.StatusUnauthorized, after.Code)
