@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -499,6 +500,11 @@ func TestLogoutRules(t *testing.T) {
 		}, 405, false},
 		{"an unsafe return_to is 400", func(c string) *http.Request {
 			return reqOpts{cookie: c}.build(http.MethodPost, "/logout", url.Values{"return_to": {"//evil.example"}})
+		}, 400, false},
+		{"a body without a Content-Type is 400", func(c string) *http.Request {
+			r := reqOpts{cookie: c}.build(http.MethodPost, "/logout", nil)
+			r.Body, r.ContentLength = io.NopCloser(strings.NewReader(`{"x":1}`)), 7
+			return r
 		}, 400, false},
 		{"without a cookie it is 204", func(c string) *http.Request {
 			return reqOpts{}.build(http.MethodPost, "/logout", nil)
