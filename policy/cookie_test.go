@@ -1100,6 +1100,22 @@ func TestLogoutRefusesTooManySessionCookies(t *testing.T) {
 	assert.Equal(t, http.StatusOK, w.Code, "nothing was ended")
 }
 
+// Eight different session cookies are within the limit: logout ends them
+// all, the browser's own included.
+func TestLogoutEndsEightSessionCookies(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	own := e.loginAs(t, "johndoe")
+	var b strings.Builder
+	for i := range 7 {
+		fmt.Fprintf(&b, "__Host-session=ost_planted%d; ", i)
+	}
+	b.WriteString("__Host-session=" + own)
+	w := serve(e.s.LogoutHandler(), reqOpts{cookie: b.String(), site: "same-origin"}.build(http.MethodPost, "/logout", nil))
+	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+	w = serve(policy.Cookie(e.s)(echo), reqOpts{cookie: "__Host-session=" + own}.build(http.MethodGet, "/me", nil))
+	assert.Equal(t, http.StatusUnauthorized, w.Code, "the session was ended")
+}
+
 // With two different session cookies the policies cannot tell which is
 // the browser's own and which was planted: the first, which the browser
 // sends first because it has the longer Path, is the attacker's choice.
