@@ -1116,6 +1116,18 @@ func TestLogoutEndsEightSessionCookies(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, w.Code, "the session was ended")
 }
 
+// The limit counts different values: one session cookie sent nine times
+// is one session, and is ended.
+func TestLogoutCountsEachSessionCookieValueOnce(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	own := e.loginAs(t, "johndoe")
+	cookie := strings.TrimSuffix(strings.Repeat("__Host-session="+own+"; ", 9), "; ")
+	w := serve(e.s.LogoutHandler(), reqOpts{cookie: cookie, site: "same-origin"}.build(http.MethodPost, "/logout", nil))
+	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+	w = serve(policy.Cookie(e.s)(echo), reqOpts{cookie: "__Host-session=" + own}.build(http.MethodGet, "/me", nil))
+	assert.Equal(t, http.StatusUnauthorized, w.Code, "the session was ended")
+}
+
 // With two different session cookies the policies cannot tell which is
 // the browser's own and which was planted: the first, which the browser
 // sends first because it has the longer Path, is the attacker's choice.
