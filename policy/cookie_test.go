@@ -943,8 +943,10 @@ func TestPlainHTTPOriginOfTheSameHost(t *testing.T) {
 			for _, h := range []http.Handler{policy.Cookie(e.s)(echo), policy.CookieOrBearer(e.s)(echo)} {
 				w := serve(h, r.build(http.MethodPost, "/me", url.Values{}))
 				assert.Equal(t, tc.status, w.Code, "cookie POST: %s", w.Body)
-				w = serve(h, r.build(http.MethodGet, "/me", nil))
-				assert.Equal(t, 200, w.Code, "a GET is safe")
+				for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodOptions} {
+					w = serve(h, r.build(m, "/me", nil))
+					assert.Equal(t, 200, w.Code, "a %s is safe", m)
+				}
 			}
 			w := serve(e.s.LoginHandler(), tc.req.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
 			assert.Equal(t, tc.status, w.Code, "login: %s", w.Body)
