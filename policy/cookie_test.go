@@ -875,6 +875,7 @@ func TestNewSessionsConfig(t *testing.T) {
 		{"a name with its own __Host- prefix", policy.SessionConfig{Name: "__Host-x"}, "invalid cookie Name"},
 		{"a name with a __Secure- prefix", policy.SessionConfig{Name: "__Secure-x"}, "invalid cookie Name"},
 		{"a sub-second TTL", policy.SessionConfig{TTL: time.Millisecond}, "sub-second TTL"},
+		{"a negative MaxLifetime, even without Sliding", policy.SessionConfig{MaxLifetime: -time.Hour}, "negative MaxLifetime"},
 		{"a cap below the TTL", policy.SessionConfig{TTL: 2 * time.Hour, MaxLifetime: time.Hour, Sliding: true}, "MaxLifetime is shorter than TTL"},
 		{"an invalid scope", policy.SessionConfig{Scopes: []string{"a b"}}, "not a valid scope token"},
 		{"an invalid trusted origin", policy.SessionConfig{TrustedOrigins: []string{"not an origin"}}, "invalid"},
