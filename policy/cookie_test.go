@@ -1043,6 +1043,20 @@ func TestSessionScopesFollowTheConfiguration(t *testing.T) {
 	assert.Equal(t, []string{"read", "write"}, identityOf(t, w).Scopes)
 }
 
+// NewSessions copies SessionConfig.Scopes: a caller reusing the slice
+// does not change what a session is granted.
+func TestSessionsKeepTheirOwnScopes(t *testing.T) {
+	scopes := []string{"read"}
+	e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{Scopes: scopes}})
+	scopes[0] = "admin"
+	w := serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.JSONEq(t, `{"user_id":"user-johndoe","scope":"read","expires_in":86400}`, w.Body.String())
+	cookie := w.Result().Cookies()[0]
+	w = serve(policy.Cookie(e.s)(echo), reqOpts{cookie: cookie.Name + "=" + cookie.Value}.build(http.MethodGet, "/me", nil))
+	assert.Equal(t, []string{"read"}, identityOf(t, w).Scopes)
+}
+
 // loginAs logs user in and returns the value of the session cookie.
 func (e *sessEnv) loginAs(t testing.TB, user string) string {
 	t.Helper()
