@@ -402,9 +402,8 @@ func TestCookiePolicyRules(t *testing.T) {
 			}
 			assert.Equal(t, tc.status, w.Code, w.Body.String())
 			assert.Equal(t, tc.code, errorCode(t, w))
-			if tc.status == 401 || tc.status == 403 {
-				assert.Equal(t, `Cookie realm="api"`, w.Header().Get("WWW-Authenticate"))
-			}
+			// Every failure carries the challenge, the 503 too, as under Bearer.
+			assert.Equal(t, `Cookie realm="api"`, w.Header().Get("WWW-Authenticate"))
 			if tc.status == 503 {
 				assert.Equal(t, "1", w.Header().Get("Retry-After"))
 			}
