@@ -12,7 +12,7 @@ import (
 	"github.com/oauth2provider/oauth2provider/policy"
 )
 
-// The 503 of the login form, of Bearer and of Cookie says only
+// The 503 of the login and logout forms, of Bearer and of Cookie says only
 // "temporarily unavailable"; its cause (the AuthChecker's or the store's
 // error) goes to the provider's Config.Logger at Error, as the token
 // endpoint's does, or nothing tells why every login or request fails.
@@ -32,7 +32,10 @@ func TestOutageCauseIsLogged(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
 	w = serve(policy.Cookie(e.s)(echo), reqOpts{cookie: cookie}.build(http.MethodGet, "/api/me", nil))
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
-	assert.Equal(t, 2, strings.Count(log.String(), "redis: i/o timeout"),
-		"one record for each 503, of Bearer and of Cookie:\n%s", log.String())
-	assert.Equal(t, 3, strings.Count(log.String(), "level=ERROR"), log.String())
+	w = serve(e.s.LogoutHandler(), reqOpts{cookie: cookie}.build(http.MethodPost, "/logout", nil))
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.Equal(t, 3, strings.Count(log.String(), "redis: i/o timeout"),
+		"one record for each 503, of Bearer, Cookie and logout:\n%s", log.String())
+	assert.Equal(t, 4, strings.Count(log.String(), "level=ERROR"), log.String())
+	assert.Contains(t, log.String(), "path=/logout")
 }
