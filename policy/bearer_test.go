@@ -24,11 +24,19 @@ import (
 const secret = "policy-test-secret-0123456789abcdefghijklmn"
 
 // flakyStore is the memory store whose token lookups fail while down is
-// set, whose grant revocations fail while revokeDown is, and whose token
-// extensions fail while extendDown is.
+// set, whose grant revocations fail while revokeDown is, whose token
+// extensions fail while extendDown is, and whose grant creations fail
+// while createDown is.
 type flakyStore struct {
 	*memory.Store
-	down, revokeDown, extendDown atomic.Bool
+	down, revokeDown, extendDown, createDown atomic.Bool
+}
+
+func (s *flakyStore) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...storage.Token) error {
+	if s.createDown.Load() {
+		return errors.New("redis: i/o timeout")
+	}
+	return s.Store.CreateGrant(ctx, g, tokens...)
 }
 
 func (s *flakyStore) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt time.Time) error {

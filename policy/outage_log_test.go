@@ -27,6 +27,13 @@ func TestOutageCauseIsLogged(t *testing.T) {
 	assert.Contains(t, log.String(), errUserDB.Error())
 	assert.Contains(t, log.String(), "path=/login")
 
+	e.store.createDown.Store(true) // the user database answers, the store does not
+	w = serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.Empty(t, w.Header().Values("Set-Cookie"))
+	assert.Contains(t, log.String(), "create session: redis: i/o timeout")
+	e.store.createDown.Store(false)
+
 	e.store.down.Store(true)
 	w = serve(policy.Bearer(e.p)(echo), reqOpts{bearer: "Bearer " + tok}.build(http.MethodGet, "/api/me", nil))
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
@@ -34,8 +41,8 @@ func TestOutageCauseIsLogged(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
 	w = serve(e.s.LogoutHandler(), reqOpts{cookie: cookie}.build(http.MethodPost, "/logout", nil))
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
-	assert.Equal(t, 3, strings.Count(log.String(), "redis: i/o timeout"),
-		"one record for each 503, of Bearer, Cookie and logout:\n%s", log.String())
-	assert.Equal(t, 4, strings.Count(log.String(), "level=ERROR"), log.String())
+	assert.Equal(t, 4, strings.Count(log.String(), "redis: i/o timeout"),
+		"one record for each 503, of login, Bearer, Cookie and logout:\n%s", log.String())
+	assert.Equal(t, 5, strings.Count(log.String(), "level=ERROR"), log.String())
 	assert.Contains(t, log.String(), "path=/logout")
 }
