@@ -256,6 +256,20 @@ func TestLoginRedirectsToReturnTo(t *testing.T) {
 	assert.Contains(t, w.Header().Get("Set-Cookie"), "__Host-session=ost_")
 }
 
+// return_to is read from the form body only, like the credentials: one in
+// the URL query (a link crafted to bounce the user on after login) is not
+// followed.
+func TestReturnToInTheQueryIsIgnored(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	w := serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login?return_to=/account", loginForm("johndoe", "foobar42")))
+	assert.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Empty(t, w.Header().Get("Location"))
+	cookie := w.Result().Cookies()[0]
+	w = serve(e.s.LogoutHandler(), reqOpts{cookie: cookie.Name + "=" + cookie.Value}.build(http.MethodPost, "/logout?return_to=/bye", url.Values{}))
+	assert.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+	assert.Empty(t, w.Header().Get("Location"))
+}
+
 func TestLoginFailuresSetNoCookie(t *testing.T) {
 	tests := []struct {
 		name   string
