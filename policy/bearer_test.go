@@ -26,15 +26,20 @@ const secret = "policy-test-secret-0123456789abcdefghijklmn"
 // flakyStore is the memory store whose token lookups fail while down is
 // set, whose grant revocations fail while revokeDown is, whose token
 // extensions fail while extendDown is, and whose grant creations fail
-// while createDown is.
+// while createDown is; onCreate, when set, runs before each grant
+// creation (a slow store advancing the test clock).
 type flakyStore struct {
 	*memory.Store
 	down, revokeDown, extendDown, createDown atomic.Bool
+	onCreate                                 func()
 }
 
 func (s *flakyStore) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...storage.Token) error {
 	if s.createDown.Load() {
 		return errors.New("redis: i/o timeout")
+	}
+	if s.onCreate != nil {
+		s.onCreate()
 	}
 	return s.Store.CreateGrant(ctx, g, tokens...)
 }

@@ -208,6 +208,18 @@ func TestLoginAnswerIsFramedLikeATokenResponse(t *testing.T) {
 	assert.Equal(t, strconv.Itoa(w.Body.Len()), w.Header().Get("Content-Length"))
 }
 
+// The login's expires_in and the cookie's Max-Age count from the answer,
+// not from before the store was written: a store that took 2 s leaves
+// 2 s less of the session, and neither overstates it.
+func TestLoginExpiresInCountsFromTheAnswer(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	e.store.onCreate = func() { e.now = e.now.Add(2 * time.Second) }
+	w := serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.JSONEq(t, `{"user_id":"user-johndoe","scope":"read","expires_in":86398}`, w.Body.String())
+	assert.Contains(t, w.Header().Get("Set-Cookie"), "; Max-Age=86398;")
+}
+
 func TestLoginOverPlainHTTPWhenAllowed(t *testing.T) {
 	e := newSessEnv(t, sessOpts{insecure: true, cfg: policy.SessionConfig{Name: "sid", TTL: time.Hour}})
 	w := serve(e.s.LoginHandler(), reqOpts{plain: true}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
