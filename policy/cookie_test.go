@@ -220,6 +220,17 @@ func TestLoginExpiresInCountsFromTheAnswer(t *testing.T) {
 	assert.Contains(t, w.Header().Get("Set-Cookie"), "; Max-Age=86398;")
 }
 
+// A session cookie always carries a Max-Age: a store as slow as the TTL
+// leaves no whole second, and the cookie gets one rather than no Max-Age,
+// which would make it a browser-session cookie with no end.
+func TestLoginCookieAlwaysHasAMaxAge(t *testing.T) {
+	e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{TTL: time.Second}})
+	e.store.onCreate = func() { e.now = e.now.Add(time.Second) }
+	w := serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Contains(t, w.Header().Get("Set-Cookie"), "; Max-Age=1;")
+}
+
 func TestLoginOverPlainHTTPWhenAllowed(t *testing.T) {
 	e := newSessEnv(t, sessOpts{insecure: true, cfg: policy.SessionConfig{Name: "sid", TTL: time.Hour}})
 	w := serve(e.s.LoginHandler(), reqOpts{plain: true}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
