@@ -1074,6 +1074,14 @@ func TestSessionScopesFollowTheConfiguration(t *testing.T) {
 	w := serve(policy.CookieOrBearer(narrowed)(echo), reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
 	assert.Equal(t, []string{"read"}, identityOf(t, w).Scopes, "CookieOrBearer too")
 
+	// A scope added since reaches only sessions started after.
+	widened, err := policy.NewSessions(e.p, policy.SessionConfig{Scopes: []string{"read", "write", "admin"}})
+	require.NoError(t, err)
+	w = serve(policy.Cookie(widened)(echo), reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+	assert.Equal(t, []string{"read", "write"}, identityOf(t, w).Scopes, "admin was not there at login")
+	w = serve(policy.Chain(policy.Cookie(widened), policy.Require("admin"))(echo), reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+	assert.Equal(t, http.StatusForbidden, w.Code, w.Body.String())
+
 	// Under the configuration it was started with, nothing changes.
 	w = serve(policy.Cookie(e.s)(echo), reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
 	assert.Equal(t, []string{"read", "write"}, identityOf(t, w).Scopes)
