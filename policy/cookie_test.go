@@ -828,8 +828,11 @@ func TestRequireRules(t *testing.T) {
 			w := serve(h, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
 			require.Equal(t, tc.status, w.Code, w.Body.String())
 			assert.Equal(t, tc.header, w.Header().Get("WWW-Authenticate"))
-			if tc.status == 403 {
+			switch tc.status {
+			case 403:
 				assert.Equal(t, "insufficient_scope", errorCode(t, w))
+			case 401:
+				assert.Equal(t, "unauthorized", errorCode(t, w), "no credentials were seen: not invalid_token")
 			}
 		})
 	}
