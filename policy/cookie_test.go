@@ -303,6 +303,9 @@ func TestLoginFailuresSetNoCookie(t *testing.T) {
 		{"GET is 405", func() *http.Request {
 			return reqOpts{}.build(http.MethodGet, "/login?username=johndoe&password=foobar42", nil)
 		}, 405, "invalid_request"},
+		{"PUT is 405", func() *http.Request {
+			return reqOpts{}.build(http.MethodPut, "/login", loginForm("johndoe", "foobar42"))
+		}, 405, "invalid_request"},
 		{"a cross-site POST is refused (login CSRF)", func() *http.Request {
 			return reqOpts{site: "cross-site"}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42"))
 		}, 403, "cross_origin_request"},
