@@ -22,6 +22,7 @@ import (
 
 	"github.com/oauth2provider/oauth2provider/internal/providertest"
 	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
 )
 
 // leaks returns what in log looks like a token, or is one of the test
@@ -264,5 +265,43 @@ func TestEventLevels(t *testing.T) {
 		provider.EventUserAuthFailed:   slog.LevelWarn,
 	} {
 		assert.Equal(t, want, provider.Event{Type: typ}.Level(), typ)
+	}
+}
+
+// TestEventThrottledReportsTheLongestWait checks that the EventThrottled
+// of a failure that leaves both keys throttled, or only one, carries the
+// longest wait of the keys, whichever key it is: that is how long the
+// client is refused.
+func TestEventThrottledReportsTheLongestWait(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		ip, user storage.Rate
+		want     time.Duration
+	}{
+		{"the per-IP key waits longer", storage.Rate{Burst: 1, Every: 2 * time.Minute}, storage.Rate{Burst: 1, Every: time.Minute}, 2 * time.Minute},
+		{"the per-(username, IP) key waits longer", storage.Rate{Burst: 1, Every: time.Minute}, storage.Rate{Burst: 1, Every: 2 * time.Minute}, 2 * time.Minute},
+		{"only the per-IP key is throttled", storage.Rate{Burst: 1, Every: 10 * time.Second}, storage.Rate{Burst: 5, Every: time.Minute}, 10 * time.Second},
+		{"only the per-(username, IP) key is throttled", storage.Rate{Burst: 5, Every: 10 * time.Second}, storage.Rate{Burst: 1, Every: time.Minute}, time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var (
+				mu     sync.Mutex
+				events []provider.Event
+			)
+			e := newEnv(t, func(c *provider.Config) {
+				c.IPRate, c.UserRate = tc.ip, tc.user
+				c.Events = func(_ context.Context, ev provider.Event) {
+					mu.Lock()
+					defer mu.Unlock()
+					events = append(events, ev)
+				}
+			})
+			assertError(t, e.do(req{form: wrongPassword(), basic: conf}), 400, "invalid_grant")
+			mu.Lock()
+			defer mu.Unlock()
+			require.Len(t, events, 2, "the failure, then the throttling")
+			assert.Equal(t, provider.Event{Type: provider.EventThrottled, Time: e.clock.Now(), ClientID: "conf",
+				IP: netip.MustParseAddr("192.0.2.1"), Reason: "invalid username or password", RetryAfter: tc.want}, events[1])
+		})
 	}
 }
