@@ -96,3 +96,26 @@ func TestWaitIsBounded(t *testing.T) {
 	assert.Equal(t, CodeSlowDown, e.Code)
 	assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
 }
+
+// TestWaitingAttemptWhoseRequestEndsIsUnavailable: a refused attempt
+// waiting for one in flight whose request ends meanwhile is answered as
+// any request whose context ended (503, its cause the context's error),
+// not as throttled: it was never judged, and a caller reading a 429 (or
+// RetryAfter) would tell the user to wait for no reason.
+func TestWaitingAttemptWhoseRequestEndsIsUnavailable(t *testing.T) {
+	th, keys := newTestThrottler(time.Minute)
+	a, e := th.begin(context.Background(), keys)
+	require.Nil(t, e)
+	defer a.end()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel) // once it waits
+	start := time.Now()
+	_, e = th.begin(ctx, keys)
+	require.NotNil(t, e)
+	assert.Less(t, time.Since(start), 5*time.Second, "it stopped waiting when its request ended")
+	assert.Equal(t, CodeTemporarilyUnavailable, e.Code)
+	assert.Equal(t, 503, e.Status)
+	assert.ErrorIs(t, e, context.Canceled)
+	_, throttled := RetryAfter(e)
+	assert.False(t, throttled)
+}
