@@ -59,3 +59,26 @@ func TestOversizedUsernameIsNotFolded(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
 	assert.Equal(t, int64(1), asked.Load(), "a plausible username must reach the checker")
 }
+
+// TestUsernameOfMaxUsernameBytesIsChecked: MaxUsernameBytes is the
+// longest username judged, so a username of exactly that length reaches
+// the checker (and signs in), and one byte more does not.
+func TestUsernameOfMaxUsernameBytesIsChecked(t *testing.T) {
+	longest := strings.Repeat("a", provider.MaxUsernameBytes)
+	var asked atomic.Int64
+	e := newEnv(t, func(c *provider.Config) {
+		c.Users = authcheck.Func(func(_ context.Context, username, password string) (string, error) {
+			asked.Add(1)
+			if strings.HasPrefix(username, longest) && password == "pw" {
+				return "user-long", nil
+			}
+			return "", authcheck.ErrInvalidCredentials
+		})
+	})
+	m := assertToken(t, e.do(req{form: password("username", longest, "password", "pw"), basic: conf}))
+	assert.Equal(t, "user-long", m["user_id"])
+	assert.Equal(t, int64(1), asked.Load())
+
+	assertError(t, e.do(req{form: password("username", longest+"a", "password", "pw"), basic: conf}), 400, "invalid_grant")
+	assert.Equal(t, int64(1), asked.Load(), "a username over MaxUsernameBytes reached the checker")
+}
