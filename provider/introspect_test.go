@@ -184,3 +184,27 @@ func TestIntrospectionStoreOutageIs503(t *testing.T) {
 	assert.Equal(t, "1", w.Header().Get("Retry-After"))
 	assert.NotContains(t, w.Body.String(), "timeout")
 }
+
+// TestIntrospectionExpiryIsTheProvidersClock: a token is expired from its
+// expires_at on, by the provider's clock, even when the store (whose
+// clock lags) still returns it: introspection and revocation must not
+// take it for live at that instant.
+func TestIntrospectionExpiryIsTheProvidersClock(t *testing.T) {
+	providerClock := newClock()
+	e := newEnv(t, func(c *provider.Config) {
+		withIssuer(c)
+		c.Now = providerClock.Now // the store keeps e.clock, which stays behind
+	})
+	introspect := e.p.IntrospectHandler()
+	at := e.issue(t)["access_token"].(string)
+
+	providerClock.Advance(time.Hour - time.Nanosecond)
+	w := call(introspect, req{form: tokenForm(at), basic: conf})
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Equal(t, true, body(t, w)["active"], "live until its last instant")
+
+	providerClock.Advance(time.Nanosecond) // now == expires_at
+	assertInactive(t, call(introspect, req{form: tokenForm(at), basic: conf}))
+	// Revoking it changes nothing, and is not refused as another client's.
+	assertRevoked200(t, call(e.p.RevokeHandler(), req{form: tokenForm(at), basic: []string{"other", otherSecret}}))
+}
