@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
 )
 
 const testIssuer = "https://auth.example.com"
@@ -206,5 +207,30 @@ func TestIntrospectionExpiryIsTheProvidersClock(t *testing.T) {
 	providerClock.Advance(time.Nanosecond) // now == expires_at
 	assertInactive(t, call(introspect, req{form: tokenForm(at), basic: conf}))
 	// Revoking it changes nothing, and is not refused as another client's.
+	assertRevoked200(t, call(e.p.RevokeHandler(), req{form: tokenForm(at), basic: []string{"other", otherSecret}}))
+}
+
+// grantSwappingStore returns, for every token it looks up, another grant
+// than the one the token names, as a store with a broken index could.
+type grantSwappingStore struct {
+	storage.TokenStore
+}
+
+func (s grantSwappingStore) LookupToken(ctx context.Context, kind storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {
+	ti, err := s.TokenStore.LookupToken(ctx, kind, ref)
+	if err == nil {
+		ti.Grant.ID = "another-grant-of-the-store"
+	}
+	return ti, err
+}
+
+// TestIntrospectionTokenMustBelongToTheGrantItNames: a token the store
+// returns with a grant other than the one its text names is no live
+// token: inactive at introspection, and not revoked (nor refused) at the
+// revocation endpoint, which would otherwise revoke that other grant.
+func TestIntrospectionTokenMustBelongToTheGrantItNames(t *testing.T) {
+	e := newEnv(t, func(c *provider.Config) { c.Tokens = grantSwappingStore{c.Tokens} })
+	at := e.issue(t)["access_token"].(string)
+	assertInactive(t, call(e.p.IntrospectHandler(), req{form: tokenForm(at), basic: conf}))
 	assertRevoked200(t, call(e.p.RevokeHandler(), req{form: tokenForm(at), basic: []string{"other", otherSecret}}))
 }
