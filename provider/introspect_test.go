@@ -234,3 +234,20 @@ func TestIntrospectionTokenMustBelongToTheGrantItNames(t *testing.T) {
 	assertInactive(t, call(e.p.IntrospectHandler(), req{form: tokenForm(at), basic: conf}))
 	assertRevoked200(t, call(e.p.RevokeHandler(), req{form: tokenForm(at), basic: []string{"other", otherSecret}}))
 }
+
+// TestIntrospectionIatIsTheTokensIssue: RFC 7662 §2.2's iat is when the
+// token was issued: for the tokens of a refresh, the refresh, not when
+// the grant began.
+func TestIntrospectionIatIsTheTokensIssue(t *testing.T) {
+	e := newEnv(t, withIssuer)
+	rt := e.issue(t)["refresh_token"].(string)
+	e.clock.Advance(10 * time.Minute)
+	now := e.clock.Now()
+	m := assertToken(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, basic: conf}))
+	for _, tok := range []string{m["access_token"].(string), m["refresh_token"].(string)} {
+		w := call(e.p.IntrospectHandler(), req{form: tokenForm(tok), basic: conf})
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		got := body(t, w)
+		assert.Equal(t, float64(now.Unix()), got["iat"])
+	}
+}
