@@ -1,7 +1,10 @@
 package provider
 
 import (
+	"context"
 	"fmt"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -10,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/memory"
 )
 
 // The cache holds at most maxCachedClients: past it, a new client is
@@ -93,4 +97,48 @@ func TestClientCache_PutCopies(t *testing.T) {
 	assert.NotSame(t, unsafe.StringData(c.ID), unsafe.StringData(got.ID))
 	copy(body[10:], "xyz")
 	assert.Equal(t, "abc", got.ID)
+}
+
+// storeOnlyClients hides a store's ClientViewer, as a networked store
+// has none, so that the client cache is on.
+type storeOnlyClients struct{ storage.ClientStore }
+
+// Only a client that a later hit could serve is cached: one with a secret
+// a person chose, or that may not use the grant type, authenticates (the
+// grant handler may refuse it) but is judged afresh every time, so an
+// entry of it would only take the room of a client the cache can serve
+// (maxCachedClients).
+func TestClientCache_OnlyServableClientsAreCached(t *testing.T) {
+	st := memory.New(memory.Config{})
+	gen := storage.HashGeneratedSecret("generated-secret-0123456789abcdefghijklmnop")
+	chosen, err := storage.HashSecret("correct horse")
+	require.NoError(t, err)
+	for _, c := range []storage.Client{
+		{ID: "servable", SecretHash: gen, GrantTypes: []string{storage.GrantPassword, storage.GrantRefreshToken}},
+		{ID: "chosen", SecretHash: chosen, GrantTypes: []string{storage.GrantPassword, storage.GrantRefreshToken}},
+		{ID: "no-refresh", SecretHash: gen, GrantTypes: []string{storage.GrantPassword}},
+	} {
+		require.NoError(t, st.CreateClient(context.Background(), &c))
+	}
+	p, err := New(Config{Clients: storeOnlyClients{st}, Tokens: st, ClientCacheTTL: time.Minute, AllowInsecureHTTP: true})
+	require.NoError(t, err)
+	require.NotNil(t, p.clients)
+	auth := func(id, secret string) {
+		t.Helper()
+		r := httptest.NewRequest("POST", "/oauth2/token", strings.NewReader("grant_type=refresh_token"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.SetBasicAuth(id, secret)
+		f, e := p.parseForm(httptest.NewRecorder(), r)
+		require.Nil(t, e)
+		_, e = p.authenticateClient(r, f, storage.GrantRefreshToken)
+		require.Nil(t, e, "%s authenticates", id)
+	}
+	auth("servable", "generated-secret-0123456789abcdefghijklmnop")
+	auth("chosen", "correct horse")
+	auth("no-refresh", "generated-secret-0123456789abcdefghijklmnop")
+	now := p.now()
+	assert.NotNil(t, p.clients.get("servable", now))
+	assert.Nil(t, p.clients.get("chosen", now))
+	assert.Nil(t, p.clients.get("no-refresh", now))
+	assert.EqualValues(t, 1, p.clients.n.Load())
 }
