@@ -119,3 +119,31 @@ func TestWaitingAttemptWhoseRequestEndsIsUnavailable(t *testing.T) {
 	_, throttled := RetryAfter(e)
 	assert.False(t, throttled)
 }
+
+// TestWaitingAttemptGetsARefundWhileOthersAreInFlight: a refund wakes the
+// waiter at once, even when other attempts under the key are still in
+// flight (a slow user database): it must not wait for the last of them.
+func TestWaitingAttemptGetsARefundWhileOthersAreInFlight(t *testing.T) {
+	two := storage.Rate{Burst: 2, Every: time.Hour}
+	th := &throttler{limiter: memory.NewLimiter(memory.LimiterConfig{}), pending: newPending(), maxWait: time.Minute}
+	keys := [2]storage.LimitKey{{Key: "ip", Rate: two}, {Key: "user", Rate: two}}
+	first, e := th.begin(context.Background(), keys)
+	require.Nil(t, e)
+	second, e := th.begin(context.Background(), keys)
+	require.Nil(t, e)
+	defer second.end() // still in flight while the waiter waits
+	waiter := beginAsync(th, keys)
+	time.Sleep(20 * time.Millisecond) // let it be refused and wait
+	select {
+	case e := <-waiter:
+		t.Fatalf("the waiter did not wait: %v", e)
+	default:
+	}
+	first.end() // success: refunded
+	select {
+	case e := <-waiter:
+		assert.Nil(t, e)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiter was not woken by a refund while another attempt was in flight")
+	}
+}
