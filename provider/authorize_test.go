@@ -32,6 +32,7 @@ func TestAuthorizeConfigValidation(t *testing.T) {
 		"LoginURL with fragment":               {CurrentUser: cur, LoginURL: "/login#x"},
 		"CodeTTL above 60 s":                   {CurrentUser: cur, LoginURL: "/login", CodeTTL: 61 * time.Second},
 		"negative CodeTTL":                     {CurrentUser: cur, LoginURL: "/login", CodeTTL: -time.Second},
+		"CodeTTL below 1 s":                    {CurrentUser: cur, LoginURL: "/login", CodeTTL: 999 * time.Millisecond},
 		"short ConsentKey":                     {CurrentUser: cur, LoginURL: "/login", ConsentKey: []byte("short")},
 	} {
 		t.Run(name, func(t *testing.T) {
