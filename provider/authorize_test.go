@@ -34,6 +34,7 @@ func TestAuthorizeConfigValidation(t *testing.T) {
 		"negative CodeTTL":                     {CurrentUser: cur, LoginURL: "/login", CodeTTL: -time.Second},
 		"CodeTTL below 1 s":                    {CurrentUser: cur, LoginURL: "/login", CodeTTL: 999 * time.Millisecond},
 		"short ConsentKey":                     {CurrentUser: cur, LoginURL: "/login", ConsentKey: []byte("short")},
+		"31-byte ConsentKey":                   {CurrentUser: cur, LoginURL: "/login", ConsentKey: make([]byte, 31)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			h, err := e.p.AuthorizeHandler(cfg)
