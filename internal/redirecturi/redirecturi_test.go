@@ -8,26 +8,27 @@ import (
 
 func TestCheck(t *testing.T) {
 	for u, ok := range map[string]bool{
-		"https://app.example/cb":                   true,
-		"https://app.example/cb?tenant=7":          true,
-		"https://app.example/cb?codes=1&st=2":      true,
-		"http://127.0.0.1/cb":                      true,
-		"http://[::1]:8000/cb":                     true,
-		"http://localhost:3000/cb":                 true,
-		"com.example.app:/oauth2redirect":          true,
-		"http://app.example/cb":                    false, // RFC 9700 §2.6
-		"http://127.0.0.1.nip.io/cb":               false,
-		"https:/cb":                                false,
-		"/cb":                                      false,
-		"https://app.example/cb#":                  false,
-		"https://app.example/cb#x":                 false,
-		"javascript:alert(1)//":                    false,
-		"JavaScript:alert(1)//":                    false,
-		"data:text/html,x":                         false,
-		"https://app.example/cb?state=x":           false, // RFC 6749 §3.1
-		"https://app.example/cb?a=1;code=x":        false,
-		"https://app.example/cb?%69ss=x":           false,
-		"https://app.example/cb?error_description": false,
+		"https://app.example/cb":                      true,
+		"https://app.example/cb?tenant=7":             true,
+		"https://app.example/cb?codes=1&st=2":         true,
+		"http://127.0.0.1/cb":                         true,
+		"http://[::1]:8000/cb":                        true,
+		"http://localhost:3000/cb":                    true,
+		"com.example.app:/oauth2redirect":             true,
+		"http://app.example/cb":                       false, // RFC 9700 §2.6
+		"http://127.0.0.1.nip.io/cb":                  false,
+		"https:/cb":                                   false,
+		"/cb":                                         false,
+		"https://app.example/cb#":                     false,
+		"https://app.example/cb#x":                    false,
+		"javascript:alert(1)//":                       false,
+		"JavaScript:alert(1)//":                       false,
+		"data:text/html,x":                            false,
+		"filesystem:https://app.example/temporary/cb": false,
+		"https://app.example/cb?state=x":              false, // RFC 6749 §3.1
+		"https://app.example/cb?a=1;code=x":           false,
+		"https://app.example/cb?%69ss=x":              false,
+		"https://app.example/cb?error_description":    false,
 	} {
 		assert.Equal(t, ok, Check(u) == nil, "%s: %v", u, Check(u))
 	}
