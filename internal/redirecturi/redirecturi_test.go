@@ -29,6 +29,10 @@ func TestCheck(t *testing.T) {
 		"https://app.example/cb?a=1;code=x":           false,
 		"https://app.example/cb?%69ss=x":              false,
 		"https://app.example/cb?error_description":    false,
+		"https://app.example/cb?error_uri=x":          false,
+		"https://app.example/cb?iss=x":                false, // RFC 9207
+		"https://app.example/cb?code":                 false,
+		"https://app.example/cb?error=x":              false,
 	} {
 		assert.Equal(t, ok, Check(u) == nil, "%s: %v", u, Check(u))
 	}
