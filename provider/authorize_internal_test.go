@@ -11,7 +11,7 @@ import (
 // https redirect URI still gets a consent page (RFC 8252 §8.6).
 func TestOtherMachine(t *testing.T) {
 	for _, h := range []string{"", "localhost", "LOCALHOST", "localhost.", "app.localhost", "a.b.localhost.",
-		"127.0.0.1", "127.8.9.10", "::1", "0.0.0.0", "::", "127.1", "2130706433", "0x7f.1", "0x7f000001", "127.0.1", "::ffff:0.0.0.0", "::ffff:127.0.0.1",
+		"127.0.0.1", "127.8.9.10", "::1", "0.0.0.0", "::", "127.1", "2130706433", "0x7f.1", "0x7f000001", "127.0.0.0x1", "127.0x1", "127.0.1", "::ffff:0.0.0.0", "::ffff:127.0.0.1",
 		"１２７.０.０.１", "ｌｏｃａｌｈｏｓｔ", "localhost。", "app．localhost", "localhost｡", "０ｘ７ｆ.１",
 		"localhost.localdomain", "LOCALHOST.localdomain.", "localhost6", "localhost6.localdomain6", "ip6-localhost", "ip6-loopback", "myhost"} {
 		assert.False(t, otherMachine(h), h)
