@@ -542,3 +542,19 @@ func TestAuthorizeResponseMode(t *testing.T) {
 		assert.NotContains(t, metadataDoc(t, e.p), "response_modes_supported")
 	})
 }
+
+// A native app's private-use scheme can be claimed by any app on the
+// device, host or no host (RFC 8252 §8.6): a first-party public client
+// on one is asked, as on a loopback URI.
+func TestAuthorizeFirstPartyPrivateUseSchemeIsAsked(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{
+		ID: "first-app", Public: true, FirstParty: true, Scopes: []string{"read"},
+		GrantTypes:   []string{storage.GrantAuthorizationCode},
+		RedirectURIs: []string{"com.example.app://first.example/cb"},
+	}))
+	w := e.get(spaParams("client_id", "first-app", "redirect_uri", "com.example.app://first.example/cb"), "user-1")
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Empty(t, w.Header().Get("Location"), "no code without the user")
+	assert.Contains(t, w.Body.String(), `id="consent"`)
+}
