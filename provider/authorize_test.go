@@ -142,6 +142,7 @@ func TestAuthorizeTrustedErrorsRedirect(t *testing.T) {
 		{"malformed S256 challenge", spaParams("code_challenge", "short"), spaCB, "invalid_request"},
 		{"S256 challenge is base64url", spaParams("code_challenge", strings.Repeat("+", 43)), spaCB, "invalid_request"},
 		{"method without challenge", spaParams("code_challenge", ""), spaCB, "invalid_request"},
+		{"confidential client: method without challenge", spaParams("client_id", "web", "redirect_uri", "", "code_challenge", ""), "https://web.example/cb", "invalid_request"},
 		{"confidential client: plain refused by default", spaParams("client_id", "web", "redirect_uri", "", "code_challenge", testVerifier, "code_challenge_method", "plain"), "https://web.example/cb", "invalid_request"},
 	}
 	for _, c := range cases {
