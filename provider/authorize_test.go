@@ -529,6 +529,9 @@ func TestAuthorizeResponseMode(t *testing.T) {
 	t.Run("query is the one mode", func(t *testing.T) {
 		q := redirected(t, e.get(first("response_mode", "query"), "user-1"), http.StatusFound, "https://first.example/cb")
 		assert.NotEmpty(t, q.Get("code"))
+		// An empty response_mode is no mode: the default, query.
+		q = redirected(t, e.authorize(azReq{query: first().Encode() + "&response_mode=", user: "user-1"}), http.StatusFound, "https://first.example/cb")
+		assert.NotEmpty(t, q.Get("code"))
 		fields := consentFields(t, e.get(spaParams("response_mode", "query"), "user-1"))
 		q = redirected(t, e.decide(fields, "user-1", "allow"), http.StatusSeeOther, "https://spa.example/cb")
 		assert.NotEmpty(t, q.Get("code"))
