@@ -261,6 +261,14 @@ func TestAuthorizeLoginRedirect(t *testing.T) {
 		require.Equal(t, http.StatusFound, w.Code)
 		assert.True(t, strings.HasPrefix(w.Header().Get("Location"), "/login?next=%2Foauth2%2Fauthorize%3F"), w.Header().Get("Location"))
 	})
+	t.Run("LoginURL ending in a separator", func(t *testing.T) {
+		for login, want := range map[string]string{"/login?": "/login?return_to=", "/login?lang=en&": "/login?lang=en&return_to="} {
+			e := newAuthzEnv(t, nil, func(c *provider.AuthorizeConfig) { c.LoginURL = login })
+			w := e.get(params, "")
+			require.Equal(t, http.StatusFound, w.Code)
+			assert.True(t, strings.HasPrefix(w.Header().Get("Location"), want+"%2Foauth2%2Fauthorize%3F"), w.Header().Get("Location"))
+		}
+	})
 }
 
 // A first-party client skips consent; the code is a hashed, single-use,
