@@ -570,3 +570,12 @@ func TestAuthorizeFirstPartyPrivateUseSchemeIsAsked(t *testing.T) {
 	assert.Empty(t, w.Header().Get("Location"), "no code without the user")
 	assert.Contains(t, w.Body.String(), `id="consent"`)
 }
+
+// A consent form posting consent_token twice is refused before it is
+// read: which of the two counts would otherwise depend on the parser.
+func TestAuthorizeRepeatedConsentTokenRefused(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	fields := consentFields(t, e.get(spaParams(), "user-1"))
+	fields.Add("consent_token", "other")
+	assertErrorPage(t, e.decide(fields, "user-1", "allow"), http.StatusBadRequest, "invalid_request")
+}
