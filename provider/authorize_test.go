@@ -579,3 +579,14 @@ func TestAuthorizeRepeatedConsentTokenRefused(t *testing.T) {
 	fields.Add("consent_token", "other")
 	assertErrorPage(t, e.decide(fields, "user-1", "allow"), http.StatusBadRequest, "invalid_request")
 }
+
+// AuthorizeHandler keeps its own copy of ConsentKey: an app that reuses
+// or clears its key buffer afterwards does not break the forms shown.
+func TestAuthorizeConsentKeyIsCopied(t *testing.T) {
+	key := []byte(strings.Repeat("k", 32))
+	e := newAuthzEnv(t, nil, func(c *provider.AuthorizeConfig) { c.ConsentKey = key })
+	fields := consentFields(t, e.get(spaParams(), "user-1"))
+	clear(key)
+	q := redirected(t, e.decide(fields, "user-1", "allow"), http.StatusSeeOther, "https://spa.example/cb")
+	assert.NotEmpty(t, q.Get("code"))
+}
