@@ -210,6 +210,7 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		{"DisableNeedsID", []string{"client", "disable"}, "exactly one client ID"},
 		{"DisableOneID", []string{"client", "disable", "a", "b"}, "exactly one client ID"},
 		{"UnknownGrantType", []string{"client", "create", "--grant-types", "implicit"}, "unknown grant type"},
+		{"EmptyGrantTypes", []string{"client", "create", "--grant-types", ", "}, "--grant-types is empty"},
 		{"PublicClientCredentials", []string{"client", "create", "--public", "--grant-types", "client_credentials"}, "public client"},
 		{"BadScope", []string{"client", "create", "--scopes", `a"b`}, "not a valid scope"},
 		{"DefaultScopeOutsideScopes", []string{"client", "create", "--scopes", "read", "--default-scopes", "write"}, "not in --scopes"},
