@@ -413,3 +413,17 @@ func FuzzClusterForm(f *testing.F) {
 		}
 	})
 }
+
+// A negative Options.Timeout means no bound but the caller's context: the
+// stores must answer, not fail every call at once with an expired
+// deadline.
+func TestOpenNegativeTimeoutLeavesCallsUnbounded(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, storeurltest.Redis(t), Options{Timeout: -1})
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.Clients.GetClient(ctx, "nobody")
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+	assert.NotErrorIs(t, err, context.DeadlineExceeded)
+}
+
