@@ -427,3 +427,16 @@ func TestOpenNegativeTimeoutLeavesCallsUnbounded(t *testing.T) {
 	assert.NotErrorIs(t, err, context.DeadlineExceeded)
 }
 
+// A URL's scheme is case-insensitive (RFC 3986 §3.1): REDIS:// opens the
+// same store as redis://, and is not refused as unsupported.
+func TestOpenSchemeIsCaseInsensitive(t *testing.T) {
+	ctx := context.Background()
+	u := storeurltest.Redis(t)
+	require.True(t, strings.HasPrefix(u, "redis://"), u)
+	s, err := Open(ctx, "REDIS://"+strings.TrimPrefix(u, "redis://"), Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Equal(t, Redis, s.Backend)
+	_, err = s.Clients.GetClient(ctx, "nobody")
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+}
