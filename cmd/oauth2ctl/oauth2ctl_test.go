@@ -221,6 +221,7 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		{"BadID", []string{"client", "create", "--id", "a b"}, "--id"},
 		{"RelativeRedirect", []string{"client", "create", "--redirect-uri", "/cb"}, "absolute"},
 		{"RedirectFragment", []string{"client", "create", "--redirect-uri", "https://a.example/cb#x"}, "fragment"},
+		{"RedirectEmptyFragment", []string{"client", "create", "--redirect-uri", "https://a.example/cb#"}, "fragment"},
 		{"ScriptRedirect", []string{"client", "create", "--redirect-uri", "javascript:alert(document.domain)//"}, "redirect-uri"},
 		{"DataRedirect", []string{"client", "create", "--redirect-uri", "data:text/html,<script>alert(1)</script>"}, "redirect-uri"},
 		{"PlainHTTPRedirect", []string{"client", "create", "--redirect-uri", "http://shop.example/cb"}, "https"},
