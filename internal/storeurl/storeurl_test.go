@@ -440,3 +440,35 @@ func TestOpenSchemeIsCaseInsensitive(t *testing.T) {
 	_, err = s.Clients.GetClient(ctx, "nobody")
 	assert.ErrorIs(t, err, storage.ErrNotFound)
 }
+
+// deadlineTokens is a TokenStore whose RevokeUser and RevokeClient report
+// whether their context has a deadline, as revoked-grant counts 1 and 0.
+type deadlineTokens struct{ storage.TokenStore }
+
+func hasDeadline(ctx context.Context) int {
+	if _, ok := ctx.Deadline(); ok {
+		return 1
+	}
+	return 0
+}
+
+func (deadlineTokens) RevokeUser(ctx context.Context, _ string) (int, error) {
+	return hasDeadline(ctx), nil
+}
+
+func (deadlineTokens) RevokeClient(ctx context.Context, _ string) (int, error) {
+	return hasDeadline(ctx), nil
+}
+
+// An operator's bulk revocation touches every grant of a user or client:
+// bound must leave it the caller's context, not cut it off half-way.
+func TestBoundLeavesBulkRevocationUnbounded(t *testing.T) {
+	s := &Stores{Tokens: deadlineTokens{}}
+	s.bound(time.Second)
+	n, err := s.Tokens.RevokeUser(context.Background(), "u")
+	require.NoError(t, err)
+	assert.Zero(t, n, "RevokeUser got a deadline")
+	n, err = s.Tokens.RevokeClient(context.Background(), "c")
+	require.NoError(t, err)
+	assert.Zero(t, n, "RevokeClient got a deadline")
+}
