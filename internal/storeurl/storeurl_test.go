@@ -472,3 +472,118 @@ func TestBoundLeavesBulkRevocationUnbounded(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, n, "RevokeClient got a deadline")
 }
+
+// deadlineStore is every store; each call records whether its context
+// had a deadline.
+type deadlineStore struct {
+	storage.ClientStore
+	storage.TokenStore
+	bounded map[string]bool
+}
+
+func (d deadlineStore) saw(ctx context.Context, name string) {
+	_, ok := ctx.Deadline()
+	d.bounded[name] = ok
+}
+
+func (d deadlineStore) GetClient(ctx context.Context, _ string) (*storage.Client, error) {
+	d.saw(ctx, "GetClient")
+	return nil, nil
+}
+
+func (d deadlineStore) CreateClient(ctx context.Context, _ *storage.Client) error {
+	d.saw(ctx, "CreateClient")
+	return nil
+}
+
+func (d deadlineStore) UpdateClient(ctx context.Context, _ *storage.Client) error {
+	d.saw(ctx, "UpdateClient")
+	return nil
+}
+
+func (d deadlineStore) ListClients(ctx context.Context) ([]*storage.Client, error) {
+	d.saw(ctx, "ListClients")
+	return nil, nil
+}
+
+func (d deadlineStore) CreateGrant(ctx context.Context, _ *storage.Grant, _ ...storage.Token) error {
+	d.saw(ctx, "CreateGrant")
+	return nil
+}
+
+func (d deadlineStore) LookupToken(ctx context.Context, _ storage.TokenKind, _ storage.TokenRef) (*storage.TokenInfo, error) {
+	d.saw(ctx, "LookupToken")
+	return nil, nil
+}
+
+func (d deadlineStore) ExchangeToken(ctx context.Context, _ storage.Exchange) (*storage.Grant, error) {
+	d.saw(ctx, "ExchangeToken")
+	return nil, nil
+}
+
+func (d deadlineStore) ExtendToken(ctx context.Context, _ storage.TokenRef, _ time.Time) error {
+	d.saw(ctx, "ExtendToken")
+	return nil
+}
+
+func (d deadlineStore) RevokeGrant(ctx context.Context, _ string) error {
+	d.saw(ctx, "RevokeGrant")
+	return nil
+}
+
+func (d deadlineStore) DeleteExpired(ctx context.Context, _ int) (int, error) {
+	d.saw(ctx, "DeleteExpired")
+	return 0, nil
+}
+
+func (d deadlineStore) Throttled(ctx context.Context, _ string, _ storage.Rate) (time.Duration, error) {
+	d.saw(ctx, "Throttled")
+	return 0, nil
+}
+
+func (d deadlineStore) Fail(ctx context.Context, _ string, _ storage.Rate) (time.Duration, error) {
+	d.saw(ctx, "Fail")
+	return 0, nil
+}
+
+func (d deadlineStore) Reserve(ctx context.Context, _ string, _ storage.Rate) (time.Duration, error) {
+	d.saw(ctx, "Reserve")
+	return 0, nil
+}
+
+func (d deadlineStore) Refund(ctx context.Context, _ string, _ storage.Rate) error {
+	d.saw(ctx, "Refund")
+	return nil
+}
+
+// Every single-record call of every bound store ends within the bound: a
+// store call without one could hang a request on a stuck server.
+func TestBoundBoundsEverySingleCall(t *testing.T) {
+	d := deadlineStore{bounded: map[string]bool{}}
+	s := &Stores{Clients: d, Tokens: d, Cleaner: d, Limiter: d}
+	s.bound(time.Minute)
+	ctx := context.Background()
+	_, _ = s.Clients.GetClient(ctx, "c")
+	_ = s.Clients.CreateClient(ctx, nil)
+	_ = s.Clients.UpdateClient(ctx, nil)
+	_, _ = s.Clients.ListClients(ctx)
+	_ = s.Tokens.CreateGrant(ctx, nil)
+	_, _ = s.Tokens.LookupToken(ctx, storage.KindAccess, storage.TokenRef{})
+	_, _ = s.Tokens.ExchangeToken(ctx, storage.Exchange{})
+	_ = s.Tokens.ExtendToken(ctx, storage.TokenRef{}, time.Time{})
+	_ = s.Tokens.RevokeGrant(ctx, "g")
+	_, _ = s.Cleaner.DeleteExpired(ctx, 1)
+	_, _ = s.Limiter.Throttled(ctx, "k", storage.Rate{})
+	_, _ = s.Limiter.Fail(ctx, "k", storage.Rate{})
+	_, _ = s.Limiter.Reserve(ctx, "k", storage.Rate{})
+	_ = s.Limiter.Refund(ctx, "k", storage.Rate{})
+	for _, name := range []string{
+		"GetClient", "CreateClient", "UpdateClient", "ListClients",
+		"CreateGrant", "LookupToken", "ExchangeToken", "ExtendToken", "RevokeGrant",
+		"DeleteExpired", "Throttled", "Fail", "Reserve", "Refund",
+	} {
+		bounded, called := d.bounded[name]
+		require.True(t, called, "%s did not reach the store", name)
+		assert.True(t, bounded, "%s has no deadline", name)
+	}
+}
