@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,3 +20,25 @@ func TestListFlagSplitsOnSpacesAndDropsRepeats(t *testing.T) {
 	assert.Equal(t, []string{"read", "write", "admin"}, l.vals)
 	assert.Equal(t, "read,write,admin", l.String())
 }
+
+// A client ID is 1 to 128 printable ASCII characters without spaces: the
+// bounds themselves included, nothing beyond them.
+func TestValidIDBounds(t *testing.T) {
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{
+		{"", false},
+		{"a", true},
+		{strings.Repeat("a", 128), true},
+		{strings.Repeat("a", 129), false},
+		{"!~", true},
+		{"a b", false},
+		{"a\x7f", false},
+		{"a\x1f", false},
+		{"é", false},
+	} {
+		assert.Equal(t, tc.want, validID(tc.id), "%q", tc.id)
+	}
+}
+
