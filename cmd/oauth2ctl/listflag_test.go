@@ -42,3 +42,23 @@ func TestValidIDBounds(t *testing.T) {
 	}
 }
 
+// A scope-token is %x21 / %x23-5B / %x5D-7E (RFC 6749 §3.3): the bounds
+// are in, the quote, the backslash, a space and DEL are out.
+func TestValidScopeBounds(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		{"", false},
+		{"!", true},
+		{"~", true},
+		{"#[]", true},
+		{" ", false},
+		{`"`, false},
+		{`\`, false},
+		{"\x7f", false},
+		{"é", false},
+	} {
+		assert.Equal(t, tc.want, validScope(tc.s), "%q", tc.s)
+	}
+}
