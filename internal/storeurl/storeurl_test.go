@@ -587,3 +587,22 @@ func TestBoundBoundsEverySingleCall(t *testing.T) {
 		assert.True(t, bounded, "%s has no deadline", name)
 	}
 }
+
+// A database never migrated has no version table: SchemaVersion reports
+// version 0 and the version the migrations bring it to, not Postgres's
+// undefined_table error, which "oauth2ctl migrate" would fail on.
+func TestSchemaVersionBeforeTheFirstMigration(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, storeurltest.Postgres(t), Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	current, latest, err := s.SchemaVersion(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, current)
+	assert.Positive(t, latest)
+	require.NoError(t, s.Migrate(ctx))
+	current, latest2, err := s.SchemaVersion(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, latest, current)
+	assert.Equal(t, latest, latest2)
+}
