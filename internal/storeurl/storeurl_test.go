@@ -606,3 +606,13 @@ func TestSchemaVersionBeforeTheFirstMigration(t *testing.T) {
 	assert.Equal(t, latest, current)
 	assert.Equal(t, latest, latest2)
 }
+
+// A Unix socket directory (host=/path) never leaves the machine: it needs
+// no TLS choice, whatever the name.
+func TestOpenPostgresUnixSocketNeedsNoTLSChoice(t *testing.T) {
+	t.Setenv("PGSSLMODE", "")
+	os.Unsetenv("PGSSLMODE")
+	_, err := Open(context.Background(), "postgres://u@/app?host=/nonexistent-oauth2-socket-dir", Options{Timeout: 100 * time.Millisecond})
+	require.Error(t, err) // nothing listens there
+	assert.NotErrorIs(t, err, ErrTLSChoice)
+}
