@@ -616,3 +616,32 @@ func TestOpenPostgresUnixSocketNeedsNoTLSChoice(t *testing.T) {
 	require.Error(t, err) // nothing listens there
 	assert.NotErrorIs(t, err, ErrTLSChoice)
 }
+
+// The Redis limiter's keys follow the store's prefix ("limit:" after it)
+// unless limiter_prefix names another, so two apps on one Redis, each
+// with its own prefix, never count each other's failures.
+func TestOpenRedisLimiterFollowsThePrefix(t *testing.T) {
+	ctx := context.Background()
+	u := storeurltest.Redis(t)
+	prefix := storeurltest.UniqueName(t) + ":"
+	u = storeurltest.WithParam(u, "prefix", prefix)
+	opt, err := goredis.ParseURL(strings.SplitN(u, "?", 2)[0])
+	require.NoError(t, err)
+	rdb := goredis.NewClient(opt)
+	defer rdb.Close()
+	rate := storage.Rate{Burst: 2, Every: time.Minute}
+	for _, tc := range []struct{ url, key string }{
+		{u, "rate:" + prefix + "limit:k"},
+		{storeurltest.WithParam(u, "limiter_prefix", prefix+"own:"), "rate:" + prefix + "own:k"},
+	} {
+		s, err := Open(ctx, tc.url, Options{})
+		require.NoError(t, err)
+		_, err = s.Limiter.Fail(ctx, "k", rate)
+		s.Close()
+		require.NoError(t, err)
+		n, err := rdb.Exists(ctx, tc.key).Result()
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), n, "no key %s", tc.key)
+		require.NoError(t, rdb.Del(ctx, tc.key).Err())
+	}
+}
