@@ -488,3 +488,21 @@ func TestMigrateSaysWhatItDid(t *testing.T) {
 	require.Equal(t, exitOK, code, errOut)
 	assert.Regexp(t, `^schema is up to date \(version [1-9][0-9]*\)\n$`, out)
 }
+
+// "client list" shows what client create stored: a public first-party
+// client is "public,first-party", and its creation time is the time it
+// was created, not "-" as for a client with no known creation time.
+func TestClientListShowsTypeAndCreationTime(t *testing.T) {
+	t.Setenv(envStore, storeurltest.Redis(t))
+	before := time.Now().UTC().Truncate(time.Second)
+	code, _, errOut := ctl(t, "client", "create", "--id", "spa", "--public", "--first-party", "--grant-types", "password")
+	require.Equal(t, exitOK, code, errOut)
+	code, out, errOut := ctl(t, "client", "list")
+	require.Equal(t, exitOK, code, errOut)
+	m := regexp.MustCompile(`(?m)^spa +public,first-party +enabled +password +- +- +(\S+)$`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	created, err := time.Parse(time.RFC3339, m[1])
+	require.NoError(t, err, out)
+	assert.False(t, created.Before(before), "created %s, before %s", created, before)
+	assert.WithinDuration(t, time.Now(), created, time.Minute)
+}
