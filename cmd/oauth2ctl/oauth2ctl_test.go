@@ -209,6 +209,8 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		{"RevokeNotBoth", []string{"revoke", "--user", "u", "--client", "c"}, "exactly one"},
 		{"DisableNeedsID", []string{"client", "disable"}, "exactly one client ID"},
 		{"DisableOneID", []string{"client", "disable", "a", "b"}, "exactly one client ID"},
+		{"DisableEmptyID", []string{"client", "disable", ""}, "exactly one client ID"},
+		{"RotateEmptyID", []string{"client", "rotate-secret", ""}, "exactly one client ID"},
 		{"UnknownGrantType", []string{"client", "create", "--grant-types", "implicit"}, "unknown grant type"},
 		{"EmptyGrantTypes", []string{"client", "create", "--grant-types", ", "}, "--grant-types is empty"},
 		{"PublicClientCredentials", []string{"client", "create", "--public", "--grant-types", "client_credentials"}, "public client"},
