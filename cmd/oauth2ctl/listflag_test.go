@@ -62,3 +62,21 @@ func TestValidScopeBounds(t *testing.T) {
 		assert.Equal(t, tc.want, validScope(tc.s), "%q", tc.s)
 	}
 }
+
+// shown leaves printable text as it is and quotes anything a terminal
+// would act on or that would shift a column: a space, a control
+// character, invalid UTF-8.
+func TestShownQuotesSpacesAndInvalidUTF8(t *testing.T) {
+	for in, want := range map[string]string{
+		"app":       "app",
+		"café":      "café",
+		"a b":       `"a b"`,
+		"a\u00a0b":  `"a\u00a0b"`,
+		"a\tb":      `"a\tb"`,
+		"a\xffb":    `"a\xffb"`,
+		"a\u200bb":  `"a\u200bb"`,
+		"\x1b[2K\r": `"\x1b[2K\r"`,
+	} {
+		assert.Equal(t, want, shown(in), "%q", in)
+	}
+}
