@@ -36,6 +36,7 @@ func TestRedactHidesPasswords(t *testing.T) {
 		{"AtSignInQueryAfterSSLPassword", "postgres://u@db/app?sslpassword=s3cret&x=a@b", "postgres://(hidden: an unescaped character in the password, or an @ after the host)"},
 		{"AtSignInFragmentAfterPassword", "postgres://db/app?password=s3cret#frag@x", "postgres://(hidden: an unescaped character in the password, or an @ after the host)"},
 		{"Fragment", "redis://h:1/0#s3cret", "redis://h:1/0"},
+		{"UnparsableQuery", "postgres://db/app?password=s3cret%zz", "postgres://db/app?(unparsable query)"},
 		{"NotAURL", "s3cret", "(not a URL)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
