@@ -18,29 +18,10 @@ import (
 
 // openPostgres opens a pgx pool on rawURL and a postgres.Store on it.
 func openPostgres(ctx context.Context, rawURL string, o Options) (*Stores, error) {
-	cfg, err := pgxpool.ParseConfig(rawURL)
+	cfg, migrateCfg, err := postgresConfig(rawURL, o)
 	if err != nil {
-		return nil, withoutConnString(err)
-	}
-	cc := cfg.ConnConfig
-	if err := requireTLSChoice(rawURL, cc); err != nil {
 		return nil, err
 	}
-	if o.Timeout > 0 {
-		if cc.ConnectTimeout == 0 {
-			cc.ConnectTimeout = o.Timeout
-		}
-		if _, set := cc.RuntimeParams["statement_timeout"]; !set {
-			cc.RuntimeParams["statement_timeout"] = strconv.FormatInt((2 * o.Timeout).Milliseconds(), 10)
-		}
-	}
-	// Migrations get their own connection, without a statement timeout
-	// unless the URL asked for one.
-	migrateCfg := cc.Copy()
-	if _, set := urlParam(rawURL, "statement_timeout"); !set {
-		delete(migrateCfg.RuntimeParams, "statement_timeout")
-	}
-
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -73,6 +54,33 @@ func openPostgres(ctx context.Context, rawURL string, o Options) (*Stores, error
 		},
 		close: pool.Close,
 	}, nil
+}
+
+// postgresConfig returns the pool's configuration for rawURL and that of
+// the migrations' own connection, which has no statement timeout unless
+// the URL asked for one.
+func postgresConfig(rawURL string, o Options) (*pgxpool.Config, *pgx.ConnConfig, error) {
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		return nil, nil, withoutConnString(err)
+	}
+	cc := cfg.ConnConfig
+	if err := requireTLSChoice(rawURL, cc); err != nil {
+		return nil, nil, err
+	}
+	if o.Timeout > 0 {
+		if cc.ConnectTimeout == 0 {
+			cc.ConnectTimeout = o.Timeout
+		}
+		if _, set := cc.RuntimeParams["statement_timeout"]; !set {
+			cc.RuntimeParams["statement_timeout"] = strconv.FormatInt((2 * o.Timeout).Milliseconds(), 10)
+		}
+	}
+	migrateCfg := cc.Copy()
+	if _, set := urlParam(rawURL, "statement_timeout"); !set {
+		delete(migrateCfg.RuntimeParams, "statement_timeout")
+	}
+	return cfg, migrateCfg, nil
 }
 
 // withoutConnString returns a parse error of pgx without the connection

@@ -646,3 +646,28 @@ func TestOpenRedisLimiterFollowsThePrefix(t *testing.T) {
 		require.NoError(t, rdb.Del(ctx, tc.key).Err())
 	}
 }
+
+// The pool's connections get the connection timeout and a statement
+// timeout of twice the bound, unless the URL sets its own; the
+// migrations' connection keeps no statement timeout unless the URL asked
+// for one, as a long migration must not be cut off.
+func TestPostgresConfigTimeouts(t *testing.T) {
+	const base = "postgres://u@127.0.0.1:1/app"
+	cfg, migrateCfg, err := postgresConfig(base, Options{Timeout: 3 * time.Second})
+	require.NoError(t, err)
+	assert.Equal(t, 3*time.Second, cfg.ConnConfig.ConnectTimeout)
+	assert.Equal(t, "6000", cfg.ConnConfig.RuntimeParams["statement_timeout"])
+	assert.Equal(t, 3*time.Second, migrateCfg.ConnectTimeout)
+	assert.NotContains(t, migrateCfg.RuntimeParams, "statement_timeout")
+
+	cfg, migrateCfg, err = postgresConfig(base+"?connect_timeout=9&statement_timeout=100", Options{Timeout: 3 * time.Second})
+	require.NoError(t, err)
+	assert.Equal(t, 9*time.Second, cfg.ConnConfig.ConnectTimeout)
+	assert.Equal(t, "100", cfg.ConnConfig.RuntimeParams["statement_timeout"])
+	assert.Equal(t, "100", migrateCfg.RuntimeParams["statement_timeout"])
+
+	cfg, _, err = postgresConfig(base, Options{Timeout: -1})
+	require.NoError(t, err)
+	assert.Zero(t, cfg.ConnConfig.ConnectTimeout)
+	assert.NotContains(t, cfg.ConnConfig.RuntimeParams, "statement_timeout")
+}
