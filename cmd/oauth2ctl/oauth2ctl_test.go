@@ -508,3 +508,22 @@ func TestClientListShowsTypeAndCreationTime(t *testing.T) {
 	assert.False(t, created.Before(before), "created %s, before %s", created, before)
 	assert.WithinDuration(t, time.Now(), created, time.Minute)
 }
+
+// "revoke --client" ends the grants of that client, and only those: a
+// token the client holds stops working, and the count says so.
+func TestRevokeClientEndsItsGrants(t *testing.T) {
+	store := storeurltest.Redis(t)
+	t.Setenv(envStore, store)
+	code, out, errOut := ctl(t, "client", "create", "--id", "leaky", "--scopes", "read")
+	require.Equal(t, exitOK, code, errOut)
+	secret := secretOf(t, out)
+	p, srv := testProvider(t, store)
+	status, access := passwordGrant(t, srv, "leaky", secret)
+	require.Equal(t, http.StatusOK, status)
+	require.True(t, valid(t, p, access))
+
+	code, out, errOut = ctl(t, "revoke", "--client", "leaky")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Equal(t, "revoked 1 grant(s) of client leaky\n", out)
+	assert.False(t, valid(t, p, access), "the client's token still works")
+}
