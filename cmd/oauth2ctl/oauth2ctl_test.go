@@ -527,3 +527,19 @@ func TestRevokeClientEndsItsGrants(t *testing.T) {
 	assert.Equal(t, "revoked 1 grant(s) of client leaky\n", out)
 	assert.False(t, valid(t, p, access), "the client's token still works")
 }
+
+// A lone "--" ends the flags: whatever follows is an argument, even what
+// looks like a flag, so "--help" there is a second ID, not a request for
+// help (nor "--store URL" a switch to another store).
+func TestDoubleDashEndsTheFlags(t *testing.T) {
+	t.Setenv(envStore, storeurltest.Redis(t))
+	code, out, errOut := ctl(t, "client", "rotate-secret", "--", "-nosuch")
+	assert.Equal(t, exitFailure, code, errOut)
+	assert.Contains(t, errOut, "no client -nosuch")
+	assert.Empty(t, out)
+
+	code, out, errOut = ctl(t, "client", "disable", "--", "-nosuch", "--help")
+	assert.Equal(t, exitUsage, code, out)
+	assert.Contains(t, errOut, "exactly one client ID")
+	assert.Empty(t, out)
+}
