@@ -97,6 +97,29 @@ func TestIdentityWithoutPolicy(t *testing.T) {
 	assert.False(t, ok, "no context")
 }
 
+// TestMiddlewareRefusalIsCommitted checks that a refusal goes through
+// Echo's Response: the middleware before the adapter (a request logger,
+// say) sees the policy's status and a committed response, not a 200.
+func TestMiddlewareRefusalIsCommitted(t *testing.T) {
+	p := providertest.NewProvider(t)
+	e := echo.New()
+	var status int
+	var committed bool
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			err := next(c)
+			status, committed = c.Response().Status, c.Response().Committed
+			return err
+		}
+	}, echooauth.Middleware(policy.Bearer(p)))
+	e.GET("/api/me", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+
+	rec := providertest.Get(e, "/api/me", "")
+	assert.Equal(t, http.StatusUnauthorized, rec.Code)
+	assert.Equal(t, http.StatusUnauthorized, status)
+	assert.True(t, committed)
+}
+
 func TestMiddlewarePanicsWithoutPolicy(t *testing.T) {
 	assert.Panics(t, func() { echooauth.Middleware(nil) })
 }
