@@ -95,6 +95,10 @@ func TestIdentityWithoutPolicy(t *testing.T) {
 
 	_, ok = echooauth.Identity(nil)
 	assert.False(t, ok, "no context")
+
+	c = e.NewContext(nil, httptest.NewRecorder())
+	assert.NotPanics(t, func() { _, ok = echooauth.Identity(c) })
+	assert.False(t, ok, "a context without a request")
 }
 
 // TestMiddlewareRefusalIsCommitted checks that a refusal goes through
