@@ -97,3 +97,26 @@ func TestIdentityFromGinContext(t *testing.T) {
 		assert.Equal(t, fallback, viaGin, "ContextWithFallback %v", fallback)
 	}
 }
+
+// TestMiddlewareRunsChainInsidePolicy checks that the rest of the gin
+// chain runs inside the policy's call of next, as it does with net/http:
+// a policy that holds something around next (a span, a deferred cleanup,
+// a recover) covers the handlers after it.
+func TestMiddlewareRunsChainInsidePolicy(t *testing.T) {
+	inside := false
+	around := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inside = true
+			defer func() { inside = false }()
+			next.ServeHTTP(w, r)
+		})
+	}
+	var ranInside bool
+	r := gin.New()
+	r.GET("/x", ginoauth.Middleware(around), func(c *gin.Context) {
+		ranInside = inside
+		c.Status(http.StatusNoContent)
+	})
+	require.Equal(t, http.StatusNoContent, providertest.Get(r, "/x", "").Code)
+	assert.True(t, ranInside, "the handler ran after the policy had returned")
+}
