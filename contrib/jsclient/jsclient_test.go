@@ -80,6 +80,11 @@ func TestHandlerConditionalGet(t *testing.T) {
 			assert.Equal(t, "no-cache", res.Header.Get("Cache-Control"))
 			if tt.want == http.StatusNotModified {
 				assert.Empty(t, body)
+				// RFC 9110 §15.4.5: a 304 carries no representation
+				// metadata. net/http's HTTP/1 server drops Content-Type
+				// itself, its HTTP/2 server does not: the handler must.
+				assert.Empty(t, res.Header.Values("Content-Type"))
+				assert.Empty(t, res.Header.Values("Content-Length"))
 			} else if tt.method == http.MethodGet {
 				assert.Equal(t, jsclient.Script(), body)
 			}
