@@ -177,6 +177,22 @@ func TestHandlerSpanNameOfUnknownMethod(t *testing.T) {
 	assert.Equal(t, "_OTHER", attrOf(spans[0], oauthotel.AttrHTTPMethod))
 }
 
+// TestHandlerSpanNameOfStandardMethods checks that every standard method
+// names its span itself (OpenTelemetry's HTTP conventions); only another
+// method is "_OTHER".
+func TestHandlerSpanNameOfStandardMethods(t *testing.T) {
+	e := newEnv(t, 0)
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace} {
+		t.Run(m, func(t *testing.T) {
+			e.mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(m, "/oauth2/token", nil))
+			spans := e.spansNamed(m + " /oauth2/token")
+			require.Len(t, spans, 1)
+			assert.Equal(t, m, attrOf(spans[0], oauthotel.AttrHTTPMethod))
+		})
+	}
+}
+
 func TestHandlerErrorCodes(t *testing.T) {
 	tests := []struct {
 		name     string
