@@ -53,3 +53,24 @@ func TestPolicyPanicIsAnError(t *testing.T) {
 	assert.Equal(t, oauthotel.OutcomePass, attrOf(spans[0], oauthotel.AttrOutcome))
 	assert.NotEqual(t, codes.Error, spans[0].Status().Code)
 }
+
+// An informational response (103 Early Hints) before the real one is
+// not the request's status: the span and the failure counter record the
+// final 400 and its error code.
+func TestHandlerRecordsFinalStatusAfterInformational(t *testing.T) {
+	e := newEnv(t, 0)
+	h := e.in.Handler("/login", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Link", "</js/oauth_client.js>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":"invalid_request"}`))
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/login", nil))
+	spans := e.spansNamed("POST /login")
+	require.Len(t, spans, 1)
+	assert.Equal(t, "400", attrOf(spans[0], oauthotel.AttrHTTPStatus))
+	assert.Equal(t, "invalid_request", attrOf(spans[0], oauthotel.AttrOutcome))
+	assert.EqualValues(t, 1, e.counterValue(t, "oauth2.requests.failed",
+		oauthotel.AttrEndpoint.String("/login"), oauthotel.AttrError.String("invalid_request")))
+}
