@@ -30,5 +30,5 @@ func TestMountPaths(t *testing.T) {
 }
 
 func TestMountPanicsWithoutProvider(t *testing.T) {
-	assert.Panics(t, func() { ginoauth.Mount(gin.New(), nil, ginoauth.Paths{}) })
+	assert.PanicsWithValue(t, "ginoauth: Mount needs a provider", func() { ginoauth.Mount(gin.New(), nil, ginoauth.Paths{}) })
 }
