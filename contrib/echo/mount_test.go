@@ -39,5 +39,5 @@ func TestMountPaths(t *testing.T) {
 }
 
 func TestMountPanicsWithoutProvider(t *testing.T) {
-	assert.Panics(t, func() { echooauth.Mount(echo.New(), nil, echooauth.Paths{}) })
+	assert.PanicsWithValue(t, "echooauth: Mount needs a provider", func() { echooauth.Mount(echo.New(), nil, echooauth.Paths{}) })
 }
