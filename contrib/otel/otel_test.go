@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/codes"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -81,6 +82,18 @@ func TestRefreshReuse(t *testing.T) {
 	require.Len(t, last.Events(), 1)
 	assert.Equal(t, string(provider.EventRefreshReuse), last.Events()[0].Name)
 	assert.Equal(t, codes.Unset, last.Status().Code, "a client error is no server error")
+}
+
+// The reuse counter has a series at 0 before the first reuse, so that an
+// alert on its increase (increase(...) > 0) has something to watch.
+func TestReuseCounterStartsAtZero(t *testing.T) {
+	e := newEnv(t, 0)
+	m, ok := findMetric(e.collect(t), "oauth2.refresh.reuse_detected")
+	require.True(t, ok, "no reuse series before the first reuse")
+	sum, ok := m.Data.(metricdata.Sum[int64])
+	require.True(t, ok)
+	require.Len(t, sum.DataPoints, 1)
+	assert.Zero(t, sum.DataPoints[0].Value)
 }
 
 func TestThrottledRequests(t *testing.T) {
