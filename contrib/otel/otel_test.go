@@ -407,3 +407,21 @@ func TestPolicySpanEndsWhenThePolicyPanics(t *testing.T) {
 	assert.Panics(t, func() { h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil)) })
 	assert.Len(t, e.spansNamed("oauth2.validate broken"), 1, "the span ended")
 }
+
+// An event's reason is on its span event (not on the span: a request may
+// have several events).
+func TestEventReasonOnSpanEvent(t *testing.T) {
+	e := newEnv(t, 0)
+	hook := e.in.Events(func(context.Context, provider.Event) {})
+	h := e.in.Handler("/login", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hook(r.Context(), provider.Event{Type: provider.EventRefreshReuse, ClientID: clientID, Reason: "revoke failed"})
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/login", nil))
+	spans := e.spansNamed("POST /login")
+	require.Len(t, spans, 1)
+	require.Len(t, spans[0].Events(), 1)
+	assert.Contains(t, spans[0].Events()[0].Attributes, oauthotel.AttrReason.String("revoke failed"))
+	assert.Contains(t, spans[0].Events()[0].Attributes, oauthotel.AttrClientID.String(clientID))
+	assert.Empty(t, attrOf(spans[0], oauthotel.AttrReason))
+}
