@@ -74,3 +74,29 @@ func TestHandlerRecordsFinalStatusAfterInformational(t *testing.T) {
 	assert.EqualValues(t, 1, e.counterValue(t, "oauth2.requests.failed",
 		oauthotel.AttrEndpoint.String("/login"), oauthotel.AttrError.String("invalid_request")))
 }
+
+// A policy that answers with a server error (500 and up) fails its
+// validation span; a 4xx refusal does not.
+func TestPolicyServerErrorIsAnError(t *testing.T) {
+	for _, tt := range []struct {
+		status int
+		want   codes.Code
+	}{
+		{http.StatusUnauthorized, codes.Unset},
+		{http.StatusInternalServerError, codes.Error},
+		{http.StatusServiceUnavailable, codes.Error},
+	} {
+		e := newEnv(t, 0)
+		mw := e.in.Policy("broken", func(http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte(`{"error":"server_error"}`))
+			})
+		})
+		mw(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/api/me", nil))
+		spans := e.spansNamed("oauth2.validate broken")
+		require.Len(t, spans, 1)
+		assert.Equal(t, tt.want, spans[0].Status().Code, "status %d", tt.status)
+	}
+}
