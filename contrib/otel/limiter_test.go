@@ -102,3 +102,29 @@ func TestLimiterBatchCallsAreObserved(t *testing.T) {
 	assert.Equal(t, [][2]string{{"2", "false"}, {"2", "false"}, {"2", "true"}}, named("ReserveAll"))
 	assert.Len(t, named("RefundAll"), 1, "failures are not refunded")
 }
+
+// refusingFirst is a BatchLimiter whose ReserveAll refuses the first key.
+type refusingFirst struct{ *memory.Limiter }
+
+func (refusingFirst) ReserveAll(context.Context, []storage.LimitKey) (int, time.Duration, error) {
+	return 0, time.Minute, nil
+}
+
+func (refusingFirst) RefundAll(context.Context, []storage.LimitKey) error { return nil }
+
+// ReserveAll refusing its first key (index 0) is throttled too.
+func TestLimiterReserveAllFirstKeyThrottled(t *testing.T) {
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	in, err := oauthotel.New(oauthotel.Config{TracerProvider: tp})
+	require.NoError(t, err)
+	l, ok := in.Limiter("redis", refusingFirst{memory.NewLimiter(memory.LimiterConfig{})}).(storage.BatchLimiter)
+	require.True(t, ok)
+	refused, _, err := l.ReserveAll(context.Background(), []storage.LimitKey{{Key: "a"}, {Key: "b"}})
+	require.NoError(t, err)
+	require.Equal(t, 0, refused)
+	ended := spans.Ended()
+	require.Len(t, ended, 1)
+	assert.Equal(t, "true", attrOf(ended[0], oauthotel.AttrThrottled))
+}
