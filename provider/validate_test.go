@@ -11,7 +11,23 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
 )
+
+// grantSwapStore answers every LookupToken with the record under another
+// grant ID, as a store indexing tokens by hash alone and mixing up its
+// rows would.
+type grantSwapStore struct {
+	*testStore
+}
+
+func (s grantSwapStore) LookupToken(ctx context.Context, kind storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {
+	ti, err := s.testStore.LookupToken(ctx, kind, ref)
+	if err == nil {
+		ti.Grant.ID = "another-grant"
+	}
+	return ti, err
+}
 
 // RFC 6749 §1.4: an access token is valid until its expiry, which the
 // provider judges by its own clock: at the instant of expiry it is
@@ -37,6 +53,22 @@ func TestValidateAccessTokenExpiresAtItsExpiryByTheProvidersClock(t *testing.T) 
 	require.NoError(t, err, "valid until the last instant before expiry")
 
 	e.clock.Advance(time.Nanosecond) // now == ExpiresAt; the store's clock says a minute earlier
+	ti, err := p.ValidateAccessToken(r, at)
+	assert.ErrorIs(t, err, provider.ErrInvalidToken)
+	assert.Nil(t, ti)
+}
+
+// A record of another grant than the one the token names is refused,
+// whatever the store answered.
+func TestValidateAccessTokenRefusesARecordOfAnotherGrant(t *testing.T) {
+	e := newEnv(t, nil)
+	p, err := provider.New(provider.Config{Clients: e.store, Tokens: grantSwapStore{e.store}, Users: users,
+		Scopes: []string{"read", "write"}, Now: e.clock.Now})
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	p.TokenHandler().ServeHTTP(w, req{form: password(), basic: conf}.build())
+	at := assertToken(t, w)["access_token"].(string)
+	r := httptest.NewRequest(http.MethodGet, "https://api.example.com/", nil)
 	ti, err := p.ValidateAccessToken(r, at)
 	assert.ErrorIs(t, err, provider.ErrInvalidToken)
 	assert.Nil(t, ti)
