@@ -1,11 +1,15 @@
 package provider_test
 
 import (
+	"context"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/provider"
 )
@@ -24,4 +28,38 @@ func TestRotatedRefreshTokenLivesForRefreshTokenTTL(t *testing.T) {
 	e.clock.Advance(time.Hour)
 	w := e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {m["refresh_token"].(string)}}, basic: conf})
 	assertError(t, w, 400, "invalid_grant")
+}
+
+// The token_issued event is dated when the tokens were minted, their
+// issue time, even when the provider's clock has moved on by the time the
+// event is reported.
+func TestTokenIssuedEventTimeIsTheTokensIssueTime(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		events []provider.Event
+		ticks  atomic.Int64
+	)
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	e := newEnv(t, func(c *provider.Config) {
+		c.Now = func() time.Time { return base.Add(time.Duration(ticks.Add(1)) * time.Millisecond) } // every reading later
+		c.Events = func(_ context.Context, ev provider.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			if ev.Type == provider.EventTokenIssued {
+				events = append(events, ev)
+			}
+		}
+	})
+	m := e.issue(t)
+	rt := m["refresh_token"].(string)
+	m2 := assertToken(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, basic: conf}))
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, events, 2)
+	for i, at := range []string{m["access_token"].(string), m2["access_token"].(string)} {
+		ti, err := e.validate(at)
+		require.NoError(t, err)
+		assert.True(t, ti.Token.IssuedAt.Equal(events[i].Time), "%s: event at %v, token issued at %v",
+			events[i].GrantType, events[i].Time, ti.Token.IssuedAt)
+	}
 }
