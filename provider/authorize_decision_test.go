@@ -70,8 +70,9 @@ func TestAuthorizeDecisionOtherThanAllowOrDeny(t *testing.T) {
 func TestAuthorizeConsentApprovesWhatWasShown(t *testing.T) {
 	ctx := context.Background()
 	for name, change := range map[string]func(c *storage.Client){
-		"wider default scopes": func(c *storage.Client) { c.DefaultScopes = []string{"read", "write"} },
-		"other redirect URI":   func(c *storage.Client) { c.RedirectURIs = []string{"https://web.example/other"} },
+		"wider default scopes":          func(c *storage.Client) { c.DefaultScopes = []string{"read", "write"} },
+		"other default scopes, as many": func(c *storage.Client) { c.DefaultScopes = []string{"write"} },
+		"other redirect URI":            func(c *storage.Client) { c.RedirectURIs = []string{"https://web.example/other"} },
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newAuthzEnv(t, nil, nil)
