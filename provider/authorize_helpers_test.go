@@ -142,6 +142,7 @@ func assertErrorPage(t testing.TB, w *httptest.ResponseRecorder, status int, cod
 	assert.Equal(t, "text/html; charset=utf-8", w.Header().Get("Content-Type"))
 	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
 	assert.Equal(t, "DENY", w.Header().Get("X-Frame-Options"))
+	assert.Equal(t, "nosniff", w.Header().Get("X-Content-Type-Options"))
 	assert.Contains(t, w.Body.String(), `<code id="code">`+code+`</code>`)
 }
 

@@ -334,6 +334,7 @@ func TestAuthorizeConsent(t *testing.T) {
 		assert.Equal(t, "frame-ancestors 'none'", w.Header().Get("Content-Security-Policy"))
 		assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
 		assert.Equal(t, "no-referrer", w.Header().Get("Referrer-Policy"))
+		assert.Equal(t, "nosniff", w.Header().Get("X-Content-Type-Options"))
 		want := spaParams("scope", "read write")
 		want.Set("consent_token", fields.Get("consent_token"))
 		assert.Equal(t, want, fields)
