@@ -57,6 +57,23 @@ func TestMetadataDocument(t *testing.T) {
 			"introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]
 		}`, get(e.p, http.MethodGet).Body.String())
 	})
+	t.Run("RFC 8414 §2: a left-out introspection endpoint is not advertised", func(t *testing.T) {
+		e := newEnv(t, func(c *provider.Config) {
+			c.Issuer = "https://auth.example.com/"
+			c.Users = nil
+			c.Scopes, c.DefaultScopes = nil, nil
+			c.Endpoints = provider.Endpoints{Token: "/token", Revocation: "/revoke", Introspection: provider.EndpointNotServed}
+		})
+		assert.JSONEq(t, `{
+			"issuer": "https://auth.example.com/",
+			"token_endpoint": "https://auth.example.com/token",
+			"revocation_endpoint": "https://auth.example.com/revoke",
+			"grant_types_supported": ["refresh_token", "client_credentials"],
+			"response_types_supported": [],
+			"token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+			"revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"]
+		}`, get(e.p, http.MethodGet).Body.String())
+	})
 	t.Run("RFC 8414 §3: an issuer with a path puts it after the well-known name", func(t *testing.T) {
 		e := newEnv(t, func(c *provider.Config) { c.Issuer = "https://example.com/tenant1" })
 		assert.Equal(t, "/.well-known/oauth-authorization-server/tenant1", e.p.MetadataPath())
