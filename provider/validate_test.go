@@ -73,3 +73,23 @@ func TestValidateAccessTokenRefusesARecordOfAnotherGrant(t *testing.T) {
 	assert.ErrorIs(t, err, provider.ErrInvalidToken)
 	assert.Nil(t, ti)
 }
+
+// ValidateAccessTokenInto over a store that is no [storage.TokenInfoFiller]
+// fills dst from LookupToken.
+func TestValidateAccessTokenIntoWithoutAFiller(t *testing.T) {
+	e := newEnv(t, nil)
+	tokens := struct{ storage.TokenStore }{e.store} // hides LookupTokenInto
+	p, err := provider.New(provider.Config{Clients: e.store, Tokens: tokens, Users: users,
+		Scopes: []string{"read", "write"}, Now: e.clock.Now})
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	p.TokenHandler().ServeHTTP(w, req{form: password("scope", "read"), basic: conf}.build())
+	at := assertToken(t, w)["access_token"].(string)
+	r := httptest.NewRequest(http.MethodGet, "https://api.example.com/", nil)
+	var dst storage.TokenInfo
+	require.NoError(t, p.ValidateAccessTokenInto(r, at, &dst))
+	assert.Equal(t, "conf", dst.Grant.ClientID)
+	assert.Equal(t, "user-1", dst.Grant.UserID)
+	assert.Equal(t, []string{"read"}, dst.EffectiveScopes())
+	assert.Equal(t, storage.KindAccess, dst.Token.Kind)
+}
