@@ -63,3 +63,15 @@ func TestTokenIssuedEventTimeIsTheTokensIssueTime(t *testing.T) {
 			events[i].GrantType, events[i].Time, ti.Token.IssuedAt)
 	}
 }
+
+// A grant records when it was made; a refresh leaves that alone.
+func TestGrantCreatedAtIsWhenItWasIssued(t *testing.T) {
+	e := newEnv(t, nil)
+	issuedAt := e.clock.Now()
+	m := e.issue(t)
+	e.clock.Advance(time.Minute)
+	m = assertToken(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {m["refresh_token"].(string)}}, basic: conf}))
+	ti, err := e.validate(m["access_token"].(string))
+	require.NoError(t, err)
+	assert.True(t, issuedAt.Equal(ti.Grant.CreatedAt), "created at %v, want %v", ti.Grant.CreatedAt, issuedAt)
+}
