@@ -254,6 +254,12 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		{"RedirectWithPassword", []string{"client", "create", "--redirect-uri", "http://u:s3cret@shop.example/cb"}, "https"},
 		{"ControlInStore", []string{"--store", "mysql://u:s3cret@h/\x1b[2K\r", "client", "list"}, "want a postgres://"},
 		{"ControlInGrantType", []string{"client", "create", "--grant-types", "\x1b[2K\rimplicit"}, "unknown grant type"},
+		// The flag package's own messages: an unknown flag's name and a
+		// bad boolean's value come back escaped and without a password.
+		{"ControlInUnknownFlag", []string{"client", "list", "--\x1b[2K\rx"}, "flag provided but not defined"},
+		{"URLAsUnknownFlag", []string{"client", "list", "--postgres://u:s3cret@db.internal/app"}, "flag provided but not defined"},
+		{"URLAsBoolValue", []string{"client", "create", "--public=postgres://u:s3cret@db.internal/app"}, "invalid boolean value"},
+		{"ControlInGlobalFlag", []string{"--\x1b]0;title\a", "client", "list"}, "flag provided but not defined"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := ctl(t, tc.args...)

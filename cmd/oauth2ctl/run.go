@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -74,6 +77,30 @@ func redacted(arg string) string {
 	return arg
 }
 
+// shownMessage returns a message of the flag package, which echoes a
+// flag's name or value as typed, as oauth2ctl may show it: each
+// space-separated word that looks like a URL without its password, and
+// every control character (or other rune that does not print) escaped,
+// as Go quotes it.
+func shownMessage(msg string) string {
+	words := strings.Split(msg, " ")
+	for i, w := range words {
+		if strings.Contains(w, "://") {
+			words[i] = storeurl.Redact(w)
+		}
+	}
+	var b strings.Builder
+	for _, r := range strings.Join(words, " ") {
+		if r != utf8.RuneError && (r == ' ' || unicode.IsPrint(r)) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r)
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
+}
+
 // errHelp reports that --help was asked for and the usage was printed.
 var errHelp = errors.New("help printed")
 
@@ -101,6 +128,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ue) || isFlagError(err) {
 		if ue != nil {
 			fmt.Fprintln(stderr, "oauth2ctl:", ue.msg)
+		} else {
+			fmt.Fprintln(stderr, "oauth2ctl:", shownMessage(err.Error()))
 		}
 		fmt.Fprintln(stderr, `Run "oauth2ctl --help" for usage.`)
 		return exitUsage
@@ -155,8 +184,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 	return usagef("%s: unknown command", shownArg(args[0]))
 }
 
-// flagError marks the error of a flag set, which has printed its own
-// message already.
+// flagError marks the error of a flag set, whose message run prints
+// (through shownMessage).
 type flagError struct{ err error }
 
 func (e *flagError) Error() string { return e.err.Error() }
@@ -177,7 +206,10 @@ type flags struct {
 // with the --store flag, which may be given after the command too.
 func newFlags(name, help string, e *env) *flags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	// The flag package would print its error with the flag's name or
+	// value as typed (a control character, a store URL's password): run
+	// prints it through shownMessage instead.
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {} // parse prints the help; errors need none
 	// A flag with no default of its own: --help prints flag defaults, and
 	// the store URL, which may hold a password, must not be one of them.
@@ -191,8 +223,8 @@ func newFlags(name, help string, e *env) *flags {
 // parse parses args, flags and positional arguments in any order (a
 // lone "--" ends the flags), and returns the positional ones. On --help it
 // prints the command's help and flags to stdout and returns
-// flag.ErrHelp; a bad flag is a usage error whose message the flag set
-// has printed to stderr.
+// flag.ErrHelp; a bad flag is a usage error (a *flagError), whose
+// message run prints.
 func (f *flags) parse(args []string) ([]string, error) {
 	var positional []string
 	for {
