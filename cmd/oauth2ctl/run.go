@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -89,16 +86,7 @@ func shownMessage(msg string) string {
 			words[i] = storeurl.Redact(w)
 		}
 	}
-	var b strings.Builder
-	for _, r := range strings.Join(words, " ") {
-		if r != utf8.RuneError && (r == ' ' || unicode.IsPrint(r)) {
-			b.WriteRune(r)
-			continue
-		}
-		q := strconv.QuoteRune(r)
-		b.WriteString(q[1 : len(q)-1])
-	}
-	return b.String()
+	return storeurl.Printable(strings.Join(words, " "))
 }
 
 // errHelp reports that --help was asked for and the usage was printed.

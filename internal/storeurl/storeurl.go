@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -124,8 +127,43 @@ func (s *Stores) Close() {
 
 // Redact returns rawURL with its password, in the user information or in
 // a password= or sslpassword= parameter, replaced by "xxxxx", for messages
-// and logs.
-func Redact(rawURL string) string {
+// and logs, and every rune that does not print escaped (see [Printable]).
+func Redact(rawURL string) string { return Printable(redact(rawURL)) }
+
+// Printable returns s with every rune that does not print (a control
+// character, an invisible format character, a byte that is not UTF-8)
+// escaped as Go writes it in a quoted string (\x1b, \u200b, \xff), so that
+// text a message echoes cannot act on a terminal. Spaces stay.
+func Printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || (r != ' ' && !unicode.IsPrint(r)) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[0])
+		case r == ' ' || (r != utf8.RuneError && unicode.IsPrint(r)):
+			b.WriteString(s[:size])
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		s = s[size:]
+	}
+	return b.String()
+}
+
+// redact is Redact without the escaping.
+func redact(rawURL string) string {
 	scheme, rest, ok := strings.Cut(rawURL, "://")
 	if !ok {
 		return "(not a URL)"

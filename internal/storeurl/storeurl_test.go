@@ -671,3 +671,27 @@ func TestPostgresConfigTimeouts(t *testing.T) {
 	assert.Zero(t, cfg.ConnConfig.ConnectTimeout)
 	assert.NotContains(t, cfg.ConnConfig.RuntimeParams, "statement_timeout")
 }
+
+// Redact's result goes to terminals and logs: a control character in the
+// URL (a typo, or a crafted $OAUTH2_STORE) comes out escaped, never as an
+// escape sequence that rewrites the operator's screen.
+func TestRedactEscapesControlCharacters(t *testing.T) {
+	for _, raw := range []string{
+		"postgres://u:s3cret@h/db\x1b[2K\r",
+		"redis://h\x07:6379/0",
+		"mysql://u:s3cret@h/\x1b]0;title\a",
+		"not a url \x1b[31m",
+	} {
+		got := Redact(raw)
+		assert.NotContains(t, got, "\x1b", raw)
+		assert.NotContains(t, got, "\r", raw)
+		assert.NotContains(t, got, "\a", raw)
+		assert.NotContains(t, got, "s3cret", raw)
+	}
+	assert.Equal(t, `postgres://u:xxxxx@h/db\x1b[2K`, Redact("postgres://u:s3cret@h/db\x1b[2K"))
+}
+
+func TestPrintable(t *testing.T) {
+	assert.Equal(t, `a b\x1b[2K\r\u200bé`, Printable("a b\x1b[2K\r\u200bé"))
+	assert.Equal(t, `\xff`, Printable("\xff"))
+}
