@@ -180,26 +180,11 @@ const listClientsSQL = `select ` + clientColumns + ` from oauth2_clients order b
 // default isolation, as queryRow does.
 func (s *Store) ListClients(ctx context.Context) ([]*storage.Client, error) {
 	var clients []*storage.Client
-	collect := func(rows pgx.Rows, err error) error {
-		if err != nil {
-			return err
-		}
+	err := s.query(ctx, listClientsSQL, nil, func(rows pgx.Rows) (err error) {
 		clients, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*storage.Client, error) {
 			return scanClient(r)
 		})
 		return err
-	}
-	if !s.strict.Load() {
-		err := collect(s.pool.Query(ctx, listClientsSQL))
-		if !s.stricter(err) {
-			if err != nil {
-				return nil, wrap("list clients", err)
-			}
-			return clients, nil
-		}
-	}
-	err := s.readCommitted(ctx, one(listClientsSQL), func(br pgx.BatchResults) error {
-		return collect(br.Query())
 	})
 	if err != nil {
 		return nil, wrap("list clients", err)

@@ -252,3 +252,24 @@ func (s *Store) queryRow(ctx context.Context, sql string, args []any, dest ...an
 		return br.QueryRow().Scan(dest...)
 	})
 }
+
+// query runs one statement that returns rows, as exec does, and reads
+// them with collect, which must consume or close them.
+func (s *Store) query(ctx context.Context, sql string, args []any, collect func(pgx.Rows) error) error {
+	if !s.strict.Load() {
+		rows, err := s.pool.Query(ctx, sql, args...)
+		if err == nil {
+			err = collect(rows)
+		}
+		if !s.stricter(err) {
+			return err
+		}
+	}
+	return s.readCommitted(ctx, one(sql, args...), func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		return collect(rows)
+	})
+}
