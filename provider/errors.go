@@ -168,8 +168,9 @@ func (p *Provider) writeError(w http.ResponseWriter, r *http.Request, e *Error) 
 // cause holds no token, secret or password, by the contracts of stores
 // and AuthCheckers; it is logged as its text (Error), never as the error
 // value, whose fields a handler rendering values field by field would
-// print (pgx's ConnectError keeps the connection's password). A request whose client went away (context.Canceled)
-// is logged at Debug: nothing failed but the client's patience.
+// print (pgx's ConnectError keeps the connection's password). A request
+// whose client went away (context.Canceled) is logged at Debug: nothing
+// failed but the client's patience.
 func (p *Provider) LogOutage(r *http.Request, err error) {
 	if err == nil {
 		return
@@ -183,15 +184,11 @@ func (p *Provider) LogOutage(r *http.Request, err error) {
 			err = e.cause
 		}
 	}
-	l := p.cfg.Logger
-	if l == nil {
-		l = slog.Default()
-	}
 	level := slog.LevelError
 	if errors.Is(err, context.Canceled) {
 		level = slog.LevelDebug
 	}
-	l.LogAttrs(r.Context(), level, "oauth2: temporarily unavailable",
+	orDefault(p.cfg.Logger).LogAttrs(r.Context(), level, "oauth2: temporarily unavailable",
 		slog.String("path", r.URL.Path), slog.String("err", err.Error()))
 }
 

@@ -139,12 +139,17 @@ func (p *Provider) recoverHook(ctx context.Context, e Event) {
 	if v == nil {
 		return
 	}
-	l := p.cfg.Logger
-	if l == nil {
-		l = slog.Default()
-	}
-	l.LogAttrs(ctx, slog.LevelError, "oauth2: Events hook panicked",
+	orDefault(p.cfg.Logger).LogAttrs(ctx, slog.LevelError, "oauth2: Events hook panicked",
 		slog.String("event", string(e.Type)), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+}
+
+// orDefault returns l, or slog's default logger, looked up now, when l
+// is nil (what a nil Config.Logger means).
+func orDefault(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.Default()
+	}
+	return l
 }
 
 // LogEvents returns a Config.Events hook that logs each event to l as
@@ -158,10 +163,7 @@ func LogEvents(l *slog.Logger) func(context.Context, Event) {
 
 // logEvent logs e to l, or to slog's default logger when l is nil.
 func logEvent(ctx context.Context, l *slog.Logger, e Event) {
-	if l == nil {
-		l = slog.Default()
-	}
-	l.LogAttrs(ctx, e.Level(), "oauth2: "+string(e.Type), e.Attrs()...)
+	orDefault(l).LogAttrs(ctx, e.Level(), "oauth2: "+string(e.Type), e.Attrs()...)
 }
 
 // emitIssued reports EventTokenIssued for a successful token response
