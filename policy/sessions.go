@@ -237,8 +237,9 @@ func (s *Sessions) CurrentUser(r *http.Request) (userID string, ok bool) {
 // reports ambiguous, and returns "", when r carries several session
 // cookies of different values: one was planted (cookie tossing, for a
 // longer Path or a parent Domain, which the browser sends first), and
-// which one is the browser's own cannot be told. It is on the path of every request of the Cookie policies, and so
-// reads the cookies without collecting their values (sessionTokens).
+// which one is the browser's own cannot be told. It is on the path of
+// every request of the Cookie policies, and so reads the cookies without
+// collecting their values (sessionTokens).
 func (s *Sessions) sessionToken(r *http.Request) (raw string, ambiguous bool) {
 	for _, c := range r.CookiesNamed(s.name) {
 		switch {
