@@ -1107,6 +1107,36 @@ func TestSessionsKeepTheirOwnScopes(t *testing.T) {
 	assert.Equal(t, []string{"read"}, identityOf(t, w).Scopes)
 }
 
+// logout posts a same-origin logout carrying cookie.
+func (e *sessEnv) logout(cookie string) *httptest.ResponseRecorder {
+	return serve(e.s.LogoutHandler(), reqOpts{cookie: cookie, site: "same-origin"}.build(http.MethodPost, "/logout", nil))
+}
+
+// me gets /me through the Cookie policy with session as the session cookie.
+func (e *sessEnv) me(session string) *httptest.ResponseRecorder {
+	return serve(policy.Cookie(e.s)(echo), reqOpts{cookie: "__Host-session=" + session}.build(http.MethodGet, "/me", nil))
+}
+
+// assertSessions checks that /me answers want for the planted session and
+// for the own one; msg names the session with %s.
+func (e *sessEnv) assertSessions(t *testing.T, want int, msg, planted, own string) {
+	t.Helper()
+	for name, v := range map[string]string{"planted": planted, "own": own} {
+		assert.Equal(t, want, e.me(v).Code, msg, name)
+	}
+}
+
+// sessionCookies is a Cookie header with planted different made-up
+// session cookies followed by own.
+func sessionCookies(own string, planted int) string {
+	var b strings.Builder
+	for i := range planted {
+		fmt.Fprintf(&b, "__Host-session=ost_planted%d; ", i)
+	}
+	b.WriteString("__Host-session=" + own)
+	return b.String()
+}
+
 // loginAs logs user in and returns the value of the session cookie.
 func (e *sessEnv) loginAs(t testing.TB, user string) string {
 	t.Helper()
@@ -1134,17 +1164,13 @@ func TestLogoutAndLoginEndEverySessionCookie(t *testing.T) {
 			cookie := "__Host-session=" + planted + "; __Host-session=" + own
 			var w *httptest.ResponseRecorder
 			if h == "logout" {
-				w = serve(e.s.LogoutHandler(), reqOpts{cookie: cookie, site: "same-origin"}.build(http.MethodPost, "/logout", nil))
+				w = e.logout(cookie)
 				require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
 			} else {
 				w = serve(e.s.LoginHandler(), reqOpts{cookie: cookie}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
 				require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 			}
-			me := policy.Cookie(e.s)(echo)
-			for name, v := range map[string]string{"planted": planted, "own": own} {
-				w := serve(me, reqOpts{cookie: "__Host-session=" + v}.build(http.MethodGet, "/me", nil))
-				assert.Equal(t, http.StatusUnauthorized, w.Code, "the %s session was ended", name)
-			}
+			e.assertSessions(t, http.StatusUnauthorized, "the %s session was ended", planted, own)
 		})
 	}
 }
@@ -1154,16 +1180,11 @@ func TestLogoutAndLoginEndEverySessionCookie(t *testing.T) {
 func TestLogoutRefusesTooManySessionCookies(t *testing.T) {
 	e := newSessEnv(t, sessOpts{})
 	own := e.loginAs(t, "johndoe")
-	var b strings.Builder
-	for i := range 8 {
-		fmt.Fprintf(&b, "__Host-session=ost_planted%d; ", i)
-	}
-	b.WriteString("__Host-session=" + own)
-	w := serve(e.s.LogoutHandler(), reqOpts{cookie: b.String(), site: "same-origin"}.build(http.MethodPost, "/logout", nil))
+	w := e.logout(sessionCookies(own, 8))
 	require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
 	assert.Equal(t, "invalid_request", errorCode(t, w))
 	assert.Empty(t, w.Header().Values("Set-Cookie"))
-	w = serve(policy.Cookie(e.s)(echo), reqOpts{cookie: "__Host-session=" + own}.build(http.MethodGet, "/me", nil))
+	w = e.me(own)
 	assert.Equal(t, http.StatusOK, w.Code, "nothing was ended")
 }
 
@@ -1172,14 +1193,9 @@ func TestLogoutRefusesTooManySessionCookies(t *testing.T) {
 func TestLogoutEndsEightSessionCookies(t *testing.T) {
 	e := newSessEnv(t, sessOpts{})
 	own := e.loginAs(t, "johndoe")
-	var b strings.Builder
-	for i := range 7 {
-		fmt.Fprintf(&b, "__Host-session=ost_planted%d; ", i)
-	}
-	b.WriteString("__Host-session=" + own)
-	w := serve(e.s.LogoutHandler(), reqOpts{cookie: b.String(), site: "same-origin"}.build(http.MethodPost, "/logout", nil))
+	w := e.logout(sessionCookies(own, 7))
 	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
-	w = serve(policy.Cookie(e.s)(echo), reqOpts{cookie: "__Host-session=" + own}.build(http.MethodGet, "/me", nil))
+	w = e.me(own)
 	assert.Equal(t, http.StatusUnauthorized, w.Code, "the session was ended")
 }
 
@@ -1189,9 +1205,9 @@ func TestLogoutCountsEachSessionCookieValueOnce(t *testing.T) {
 	e := newSessEnv(t, sessOpts{})
 	own := e.loginAs(t, "johndoe")
 	cookie := strings.TrimSuffix(strings.Repeat("__Host-session="+own+"; ", 9), "; ")
-	w := serve(e.s.LogoutHandler(), reqOpts{cookie: cookie, site: "same-origin"}.build(http.MethodPost, "/logout", nil))
+	w := e.logout(cookie)
 	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
-	w = serve(policy.Cookie(e.s)(echo), reqOpts{cookie: "__Host-session=" + own}.build(http.MethodGet, "/me", nil))
+	w = e.me(own)
 	assert.Equal(t, http.StatusUnauthorized, w.Code, "the session was ended")
 }
 
@@ -1219,8 +1235,5 @@ func TestTwoSessionCookiesAreRefused(t *testing.T) {
 	user, err := e.s.SignedInUser(reqOpts{cookie: cookie}.build(http.MethodGet, "/oauth2/authorize", nil))
 	require.NoError(t, err)
 	assert.Empty(t, user)
-	for name, v := range map[string]string{"planted": planted, "own": own} {
-		w := serve(policy.Cookie(e.s)(echo), reqOpts{cookie: "__Host-session=" + v}.build(http.MethodGet, "/me", nil))
-		assert.Equal(t, http.StatusOK, w.Code, "the %s session lives on", name)
-	}
+	e.assertSessions(t, http.StatusOK, "the %s session lives on", planted, own)
 }
