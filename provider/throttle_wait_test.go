@@ -34,6 +34,31 @@ func beginAsync(t *throttler, keys [2]storage.LimitKey) <-chan *Error {
 	return out
 }
 
+// requireWaiting gives the attempt behind waiter time to be refused and
+// wait, and fails the test if it did not wait.
+func requireWaiting(t *testing.T, waiter <-chan *Error) {
+	t.Helper()
+	time.Sleep(20 * time.Millisecond) // let it be refused and wait
+	select {
+	case e := <-waiter:
+		t.Fatalf("the waiter did not wait: %v", e)
+	default:
+	}
+}
+
+// awaitWaiter returns the outcome that arrives on waiter, failing the
+// test with msg if none arrives within 5 seconds.
+func awaitWaiter(t *testing.T, waiter <-chan *Error, msg string) *Error {
+	t.Helper()
+	select {
+	case e := <-waiter:
+		return e
+	case <-time.After(5 * time.Second):
+		t.Fatal(msg)
+		return nil
+	}
+}
+
 // TestWaitingAttemptGivesUpWhenTheLastInFlightFails: an attempt refused
 // while another holds the budget waits; when that one fails (no refund)
 // and was the last in flight, the waiter is refused at once, not at the
@@ -43,22 +68,13 @@ func TestWaitingAttemptGivesUpWhenTheLastInFlightFails(t *testing.T) {
 	a, e := th.begin(context.Background(), keys)
 	require.Nil(t, e)
 	waiter := beginAsync(th, keys)
-	time.Sleep(20 * time.Millisecond) // let it be refused and wait
-	select {
-	case e := <-waiter:
-		t.Fatalf("the waiter did not wait: %v", e)
-	default:
-	}
+	requireWaiting(t, waiter)
 	_, e = a.fail(context.Background())
 	require.Nil(t, e)
 	a.end()
-	select {
-	case e := <-waiter:
-		require.NotNil(t, e)
-		assert.Equal(t, CodeSlowDown, e.Code)
-	case <-time.After(5 * time.Second):
-		t.Fatal("the waiter was not woken when the last attempt in flight failed")
-	}
+	e = awaitWaiter(t, waiter, "the waiter was not woken when the last attempt in flight failed")
+	require.NotNil(t, e)
+	assert.Equal(t, CodeSlowDown, e.Code)
 }
 
 // TestWaitingAttemptGetsTheRefund: the waiter proceeds once the attempt in
@@ -68,19 +84,9 @@ func TestWaitingAttemptGetsTheRefund(t *testing.T) {
 	a, e := th.begin(context.Background(), keys)
 	require.Nil(t, e)
 	waiter := beginAsync(th, keys)
-	time.Sleep(20 * time.Millisecond) // let it be refused and wait
-	select {
-	case e := <-waiter:
-		t.Fatalf("the waiter did not wait: %v", e)
-	default:
-	}
+	requireWaiting(t, waiter)
 	a.end() // success: refunded
-	select {
-	case e := <-waiter:
-		assert.Nil(t, e)
-	case <-time.After(5 * time.Second):
-		t.Fatal("the waiter was not woken by the refund")
-	}
+	assert.Nil(t, awaitWaiter(t, waiter, "the waiter was not woken by the refund"))
 }
 
 // TestWaitIsBounded: an attempt in flight that never ends (a hung user
@@ -133,17 +139,7 @@ func TestWaitingAttemptGetsARefundWhileOthersAreInFlight(t *testing.T) {
 	require.Nil(t, e)
 	defer second.end() // still in flight while the waiter waits
 	waiter := beginAsync(th, keys)
-	time.Sleep(20 * time.Millisecond) // let it be refused and wait
-	select {
-	case e := <-waiter:
-		t.Fatalf("the waiter did not wait: %v", e)
-	default:
-	}
+	requireWaiting(t, waiter)
 	first.end() // success: refunded
-	select {
-	case e := <-waiter:
-		assert.Nil(t, e)
-	case <-time.After(5 * time.Second):
-		t.Fatal("the waiter was not woken by a refund while another attempt was in flight")
-	}
+	assert.Nil(t, awaitWaiter(t, waiter, "the waiter was not woken by a refund while another attempt was in flight"))
 }
