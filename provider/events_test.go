@@ -70,25 +70,36 @@ func TestLeakCheckFindsTokensAndSecrets(t *testing.T) {
 	assert.Empty(t, leaks(`event=token_issued grant_id=ql7NjsVbk1lAYbBSgIx9nA`))
 }
 
+// eventLog collects the events given to its hook, for a test to read;
+// safe for concurrent use.
+type eventLog struct {
+	mu     sync.Mutex
+	events []provider.Event
+}
+
+// hook is a Config.Events hook that records ev.
+func (l *eventLog) hook(_ context.Context, ev provider.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, ev)
+}
+
+// take returns the events recorded so far and forgets them.
+func (l *eventLog) take() []provider.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	got := l.events
+	l.events = nil
+	return got
+}
+
 func TestEventsOfTheFlows(t *testing.T) {
-	var (
-		mu     sync.Mutex
-		events []provider.Event
-	)
-	e := newEnv(t, func(c *provider.Config) {
-		c.Events = func(_ context.Context, ev provider.Event) {
-			mu.Lock()
-			defer mu.Unlock()
-			events = append(events, ev)
-		}
-	})
+	events := &eventLog{}
+	e := newEnv(t, func(c *provider.Config) { c.Events = events.hook })
 	last := func() provider.Event {
-		mu.Lock()
-		defer mu.Unlock()
-		require.NotEmpty(t, events)
-		ev := events[len(events)-1]
-		events = nil
-		return ev
+		got := events.take()
+		require.NotEmpty(t, got)
+		return got[len(got)-1]
 	}
 	now := e.clock.Now()
 	ip := netip.MustParseAddr("192.0.2.1")
@@ -146,10 +157,7 @@ func TestEventsOfTheFlows(t *testing.T) {
 			Reason: "invalid username or password"}, last(), "the client the password came through is known")
 	}
 	assertError(t, e.do(req{form: password("password", "nope"), basic: conf}), 400, "invalid_grant")
-	mu.Lock()
-	got := events
-	events = nil
-	mu.Unlock()
+	got := events.take()
 	require.Len(t, got, 2, "the failure that reaches the limit is reported, then the throttling")
 	assert.Equal(t, provider.EventUserAuthFailed, got[0].Type)
 	assert.Equal(t, provider.Event{Type: provider.EventThrottled, Time: now, ClientID: "conf", IP: ip,
@@ -157,9 +165,7 @@ func TestEventsOfTheFlows(t *testing.T) {
 
 	// Refused attempts are not reported one by one.
 	assertThrottled(t, e.do(req{form: password(), basic: conf}), "60")
-	mu.Lock()
-	assert.Empty(t, events)
-	mu.Unlock()
+	assert.Empty(t, events.take())
 }
 
 func TestEventsLogToConfigLogger(t *testing.T) {
@@ -284,24 +290,16 @@ func TestEventThrottledReportsTheLongestWait(t *testing.T) {
 		{"only the per-(username, IP) key is throttled", storage.Rate{Burst: 5, Every: 10 * time.Second}, storage.Rate{Burst: 1, Every: time.Minute}, time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var (
-				mu     sync.Mutex
-				events []provider.Event
-			)
+			events := &eventLog{}
 			e := newEnv(t, func(c *provider.Config) {
 				c.IPRate, c.UserRate = tc.ip, tc.user
-				c.Events = func(_ context.Context, ev provider.Event) {
-					mu.Lock()
-					defer mu.Unlock()
-					events = append(events, ev)
-				}
+				c.Events = events.hook
 			})
 			assertError(t, e.do(req{form: wrongPassword(), basic: conf}), 400, "invalid_grant")
-			mu.Lock()
-			defer mu.Unlock()
-			require.Len(t, events, 2, "the failure, then the throttling")
+			got := events.take()
+			require.Len(t, got, 2, "the failure, then the throttling")
 			assert.Equal(t, provider.Event{Type: provider.EventThrottled, Time: e.clock.Now(), ClientID: "conf",
-				IP: netip.MustParseAddr("192.0.2.1"), Reason: "invalid username or password", RetryAfter: tc.want}, events[1])
+				IP: netip.MustParseAddr("192.0.2.1"), Reason: "invalid username or password", RetryAfter: tc.want}, got[1])
 		})
 	}
 }

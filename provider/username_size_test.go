@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -89,21 +88,10 @@ func TestUsernameOfMaxUsernameBytesIsChecked(t *testing.T) {
 // refused without the checker or the limiter, but still reported as a
 // failed user authentication, so that an operator sees the attempt.
 func TestOversizedUsernameIsReported(t *testing.T) {
-	var (
-		mu     sync.Mutex
-		events []provider.Event
-	)
-	e := newEnv(t, func(c *provider.Config) {
-		c.Events = func(_ context.Context, ev provider.Event) {
-			mu.Lock()
-			defer mu.Unlock()
-			events = append(events, ev)
-		}
-	})
+	events := &eventLog{}
+	e := newEnv(t, func(c *provider.Config) { c.Events = events.hook })
 	huge := strings.Repeat("a", provider.MaxUsernameBytes+1)
 	assertError(t, e.do(req{form: password("username", huge), basic: conf}), 400, "invalid_grant")
-	mu.Lock()
-	defer mu.Unlock()
 	assert.Equal(t, []provider.Event{{Type: provider.EventUserAuthFailed, Time: e.clock.Now(), ClientID: "conf",
-		IP: netip.MustParseAddr("192.0.2.1"), Reason: "username too long"}}, events)
+		IP: netip.MustParseAddr("192.0.2.1"), Reason: "username too long"}}, events.take())
 }
