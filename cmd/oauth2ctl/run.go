@@ -82,9 +82,7 @@ func redacted(arg string) string {
 func shownMessage(msg string) string {
 	words := strings.Split(msg, " ")
 	for i, w := range words {
-		if strings.Contains(w, "://") {
-			words[i] = storeurl.Redact(w)
-		}
+		words[i] = redacted(w)
 	}
 	return storeurl.Printable(strings.Join(words, " "))
 }
