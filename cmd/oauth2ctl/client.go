@@ -201,8 +201,8 @@ func validateClient(c *storage.Client) error {
 		}
 	}
 	for _, u := range c.RedirectURIs {
-		p, err := url.Parse(u)
-		if err != nil || !p.IsAbs() || p.Fragment != "" || strings.Contains(u, "#") {
+		p, err := redirecturi.Parse(u)
+		if err != nil {
 			return usagef("client create: --redirect-uri %q must be an absolute URI without a fragment (RFC 6749 §3.1.2)", redacted(u))
 		}
 		if err := checkRedirectScheme(p); err != nil {

@@ -27,14 +27,24 @@ var ErrNotAbsolute = errors.New("not an absolute URI without a fragment (RFC 674
 // Other schemes, such as a native app's private-use one
 // (com.example.app:/cb), pass.
 func Check(u string) error {
-	p, err := url.Parse(u)
-	if err != nil || !p.IsAbs() || p.Fragment != "" || strings.Contains(u, "#") {
-		return ErrNotAbsolute
+	p, err := Parse(u)
+	if err != nil {
+		return err
 	}
 	if err := CheckScheme(p); err != nil {
 		return err
 	}
 	return CheckQuery(p.RawQuery)
+}
+
+// Parse parses u, the first part of Check: it returns [ErrNotAbsolute]
+// unless u is an absolute URI without a fragment (RFC 6749 §3.1.2).
+func Parse(u string) (*url.URL, error) {
+	p, err := url.Parse(u)
+	if err != nil || !p.IsAbs() || p.Fragment != "" || strings.Contains(u, "#") {
+		return nil, ErrNotAbsolute
+	}
+	return p, nil
 }
 
 // responseParams are the parameters the authorization endpoint adds to
