@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/oauth2provider/oauth2provider/internal/header"
+	"github.com/oauth2provider/oauth2provider/internal/query"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
@@ -63,10 +64,10 @@ func parseBasicAuth(h string) (id, secret string, isBasic, ok bool) {
 	if !found {
 		return "", "", true, false
 	}
-	if id, err = unescapeParam(rawID); err != nil || id == "" {
+	if id, err = query.Unescape(rawID); err != nil || id == "" {
 		return "", "", true, false
 	}
-	if secret, err = unescapeParam(rawSecret); err != nil {
+	if secret, err = query.Unescape(rawSecret); err != nil {
 		return "", "", true, false
 	}
 	return id, secret, true, true

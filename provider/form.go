@@ -5,7 +5,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/oauth2provider/oauth2provider/internal/header"
@@ -98,7 +97,7 @@ func parseFormBody(raw string) (form, error) {
 			continue
 		}
 		key, value, _ := strings.Cut(pair, "=")
-		key, err := unescapeParam(key)
+		key, err := query.Unescape(key)
 		if err != nil {
 			malformed = err
 			continue
@@ -106,12 +105,12 @@ func parseFormBody(raw string) (form, error) {
 		i := paramIndex(key)
 		if i < 0 {
 			// Unknown: ignored, but its value must still be well formed.
-			if _, err := unescapeParam(value); err != nil {
+			if _, err := query.Unescape(value); err != nil {
 				malformed = err
 			}
 			continue
 		}
-		if value, err = unescapeParam(value); err != nil {
+		if value, err = query.Unescape(value); err != nil {
 			malformed = err
 			continue
 		}
@@ -148,15 +147,6 @@ var authorizeSecretParams = []string{
 // queryHasSecret reports whether the raw URL query q names one of
 // secretParams.
 func queryHasSecret(q string) bool { return query.Names(q, secretParams...) }
-
-// unescapeParam decodes one form-urlencoded key or value; most need no
-// decoding and are returned as they are, without allocating.
-func unescapeParam(s string) (string, error) {
-	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
-		return s, nil
-	}
-	return url.QueryUnescape(s)
-}
 
 // parseForm reads the application/x-www-form-urlencoded body of an
 // endpoint request (RFC 6749 §3.2): the right content type, at most

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/oauth2provider/oauth2provider/internal/query"
 	"github.com/oauth2provider/oauth2provider/storage/memory"
 )
 
@@ -64,10 +65,10 @@ func FuzzUnescapeParam(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got, err := unescapeParam(s)
+		got, err := query.Unescape(s)
 		want, wantErr := url.QueryUnescape(s)
 		if got != want || (err == nil) != (wantErr == nil) {
-			t.Fatalf("unescapeParam(%q) = %q, %v; url.QueryUnescape: %q, %v", s, got, err, want, wantErr)
+			t.Fatalf("query.Unescape(%q) = %q, %v; url.QueryUnescape: %q, %v", s, got, err, want, wantErr)
 		}
 	})
 }

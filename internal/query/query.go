@@ -29,14 +29,22 @@ func First(q string, names ...string) (name string, ok bool) {
 			pair, q = q, ""
 		}
 		key, _, _ := strings.Cut(pair, "=")
-		if strings.ContainsAny(key, "%+") {
-			if k, err := url.QueryUnescape(key); err == nil {
-				key = k
-			}
+		if k, err := Unescape(key); err == nil {
+			key = k
 		}
 		if slices.Contains(names, key) {
 			return key, true
 		}
 	}
 	return "", false
+}
+
+// Unescape decodes one form-urlencoded key or value, as url.QueryUnescape
+// does; most need no decoding and are returned as they are, without
+// allocating.
+func Unescape(s string) (string, error) {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return s, nil
+	}
+	return url.QueryUnescape(s)
 }
