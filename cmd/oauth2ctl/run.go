@@ -64,12 +64,12 @@ func shownArg(arg string) string {
 	return shown(redacted(arg))
 }
 
-// redacted returns arg, when it looks like a URL, without its password.
-// A message shows it with %q, which escapes control characters; %s needs
-// shownArg.
+// redacted returns arg, when it looks like a URL, without its password,
+// and not escaped: a message shows it with %q, which escapes control
+// characters once; %s needs shownArg.
 func redacted(arg string) string {
 	if strings.Contains(arg, "://") {
-		return storeurl.Redact(arg)
+		return storeurl.RedactUnescaped(arg)
 	}
 	return arg
 }

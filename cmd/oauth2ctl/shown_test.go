@@ -136,3 +136,18 @@ func TestRotateSecret_GivingUpShowsTheIDEscaped(t *testing.T) {
 	assert.NotContains(t, err.Error(), "\x1b")
 	assert.True(t, strings.Contains(err.Error(), "db.example"), err.Error())
 }
+
+// A URL-looking argument with a control character, shown with %q, is
+// escaped once: the operator reads \x1b, not \\x1b.
+func TestRedacted_EscapesOnce(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"--store", "memory", "client", "list", "postgres://u:Hunter2-SECRET@db.example/\x1b[2K"}, &out, &errOut)
+	assert.Equal(t, exitUsage, code)
+	assert.NotContains(t, errOut.String(), "Hunter2-SECRET")
+	assert.NotContains(t, errOut.String(), "\x1b")
+	assert.Contains(t, errOut.String(), `"postgres://u:xxxxx@db.example/\x1b[2K"`)
+	assert.NotContains(t, errOut.String(), `\\x1b`)
+
+	shownID := shownArg("postgres://u:pw@db.example/\x1b[2K")
+	assert.Equal(t, `"postgres://u:xxxxx@db.example/\x1b[2K"`, shownID)
+}

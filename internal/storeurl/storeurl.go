@@ -130,6 +130,11 @@ func (s *Stores) Close() {
 // and logs, and every rune that does not print escaped (see [Printable]).
 func Redact(rawURL string) string { return Printable(redact(rawURL)) }
 
+// RedactUnescaped is Redact without the escaping, for a caller that
+// escapes what it shows itself (with %q, say): escaping twice would show
+// \\x1b for \x1b. Never show its result as it is.
+func RedactUnescaped(rawURL string) string { return redact(rawURL) }
+
 // Printable returns s with every rune that does not print (a control
 // character, an invisible format character, a byte that is not UTF-8)
 // escaped as Go writes it in a quoted string (\x1b, \u200b, \xff), so that
