@@ -27,11 +27,13 @@ const secret = "policy-test-secret-0123456789abcdefghijklmn"
 // set, whose grant revocations fail while revokeDown is, whose token
 // extensions fail while extendDown is, and whose grant creations fail
 // while createDown is; onCreate, when set, runs before each grant
-// creation (a slow store advancing the test clock).
+// creation (a slow store advancing the test clock). While ctxBound is
+// set, its token lookups fail once their context is done, as a networked
+// store's (Postgres, Redis) do.
 type flakyStore struct {
 	*memory.Store
-	down, revokeDown, extendDown, createDown atomic.Bool
-	onCreate                                 func()
+	down, revokeDown, extendDown, createDown, ctxBound atomic.Bool
+	onCreate                                           func()
 }
 
 func (s *flakyStore) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...storage.Token) error {
@@ -61,6 +63,9 @@ func (s *flakyStore) RevokeGrant(ctx context.Context, grantID string) error {
 func (s *flakyStore) LookupToken(ctx context.Context, k storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {
 	if s.down.Load() {
 		return nil, errors.New("redis: i/o timeout")
+	}
+	if err := ctx.Err(); err != nil && s.ctxBound.Load() {
+		return nil, err
 	}
 	return s.Store.LookupToken(ctx, k, ref)
 }

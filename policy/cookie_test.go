@@ -581,6 +581,22 @@ func TestLogoutStoreOutageKeepsTheCookie(t *testing.T) {
 	assert.Empty(t, w.Header().Values("Set-Cookie"))
 }
 
+// A logout whose browser goes before the answer (the tab closed right
+// after the click) still ends the session, with a store that, as
+// networked ones do, fails every lookup made with a done context: the
+// user took it for logged out, and a cookie left behind on a shared
+// computer must not live on.
+func TestLogoutOutlivesTheBrowser(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	cookie := e.login(t, reqOpts{})
+	e.store.ctxBound.Store(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	serve(e.s.LogoutHandler(), reqOpts{cookie: cookie, site: "same-origin"}.build(http.MethodPost, "/logout", nil).WithContext(ctx))
+	w := serve(policy.Cookie(e.s)(echo), reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+	assert.Equal(t, http.StatusUnauthorized, w.Code, "the session lives on: %s", w.Body.String())
+}
+
 func TestLoginEndsThePreviousSession(t *testing.T) {
 	e := newSessEnv(t, sessOpts{})
 	first := e.login(t, reqOpts{})

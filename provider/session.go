@@ -95,12 +95,18 @@ func (p *Provider) ExtendSession(ctx context.Context, raw string, expiresAt time
 // The token is looked up first, so that a forged token naming someone
 // else's grant ends nothing. A token that is malformed or no live session
 // is [ErrInvalidToken]; any other error is a store failure. Binding is not
-// checked: ending a session is always allowed to its holder.
+// checked: ending a session is always allowed to its holder. When ctx
+// ends (a browser that goes right after its logout), the lookup and the
+// revocation go on, for at most 5 s more, as at the revocation endpoint.
 func (p *Provider) EndSession(ctx context.Context, raw string) error {
 	ref, err := token.Parse(storage.KindSession, raw)
 	if err != nil {
 		return ErrInvalidToken
 	}
+	// A networked store fails a lookup whose context is done: the
+	// session would live on although its user logged out.
+	ctx, cancel := outliving(ctx)
+	defer cancel()
 	if _, err := p.cfg.Tokens.LookupToken(ctx, storage.KindSession, ref); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return ErrInvalidToken
