@@ -146,20 +146,12 @@ func Bearer(p *provider.Provider) func(http.Handler) http.Handler {
 	var (
 		noCredentials = newFailure(http.StatusUnauthorized, p.BearerChallenge("", ""),
 			"unauthorized", "a bearer token is required")
-		malformed = newFailure(http.StatusBadRequest,
-			p.BearerChallenge(provider.CodeInvalidRequest, "malformed Authorization header"),
-			provider.CodeInvalidRequest, "malformed Authorization header")
-		invalidToken = newFailure(http.StatusUnauthorized,
-			p.BearerChallenge(provider.CodeInvalidToken, "the access token is invalid, expired or revoked"),
-			provider.CodeInvalidToken, "the access token is invalid, expired or revoked")
-		unavailable = newFailure(http.StatusServiceUnavailable, p.BearerChallenge("", ""),
+		malformed    = bearerFailure(p, http.StatusBadRequest, provider.CodeInvalidRequest, "malformed Authorization header")
+		invalidToken = bearerFailure(p, http.StatusUnauthorized, provider.CodeInvalidToken, "the access token is invalid, expired or revoked")
+		unavailable  = newFailure(http.StatusServiceUnavailable, p.BearerChallenge("", ""),
 			provider.CodeTemporarilyUnavailable, "the service is temporarily unavailable, try again later")
-		plainHTTP = newFailure(http.StatusBadRequest,
-			p.BearerChallenge(provider.CodeInvalidRequest, "HTTPS is required"),
-			provider.CodeInvalidRequest, "HTTPS is required")
-		tokenInURL = newFailure(http.StatusBadRequest,
-			p.BearerChallenge(provider.CodeInvalidRequest, "an access token must not be sent in the URL"),
-			provider.CodeInvalidRequest, "an access token must not be sent in the URL")
+		plainHTTP  = bearerFailure(p, http.StatusBadRequest, provider.CodeInvalidRequest, "HTTPS is required")
+		tokenInURL = bearerFailure(p, http.StatusBadRequest, provider.CodeInvalidRequest, "an access token must not be sent in the URL")
 	)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -215,4 +207,10 @@ func Bearer(p *provider.Provider) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
+}
+
+// bearerFailure is the answer status with error code and description,
+// and a Bearer challenge that carries them (RFC 6750 §3).
+func bearerFailure(p *provider.Provider, status int, code, desc string) failure {
+	return newFailure(status, p.BearerChallenge(code, desc), code, desc)
 }

@@ -1,6 +1,10 @@
 package policy
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/oauth2provider/oauth2provider/provider"
+)
 
 // CookieOrBearer returns middleware for routes that serve both browsers
 // with a session cookie and API clients with a bearer token, like the
@@ -11,7 +15,8 @@ import "net/http"
 //     is ignored. A bad token is refused even next to a valid cookie.
 //   - A request without one is authenticated by the session cookie of s,
 //     exactly as under [Cookie] (over HTTPS unless the provider allows
-//     plain HTTP, 400 otherwise): unsafe methods must pass
+//     plain HTTP, 400 otherwise, with the challenge Bearer answers a
+//     token in the clear with): unsafe methods must pass
 //     net/http.CrossOriginProtection (403 otherwise). Bearer requests are
 //     not subject to that check: a browser never attaches a bearer token
 //     to a request by itself, so a cross-site page cannot forge one. (A
@@ -31,6 +36,9 @@ func CookieOrBearer(s *Sessions) func(http.Handler) http.Handler {
 	}
 	bearer := Bearer(s.p)
 	f := newCookieFailures(s.p.BearerChallenge("", ""), "a session cookie or a bearer token is required")
+	// A cookie in the clear is answered as Bearer answers a token in the
+	// clear, challenge included (RFC 6750 §3.1).
+	f.plainHTTP = bearerFailure(s.p, http.StatusBadRequest, provider.CodeInvalidRequest, "HTTPS is required")
 	return func(next http.Handler) http.Handler {
 		bearerNext := bearer(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1060,11 +1060,18 @@ func TestCookieRequiresHTTPS(t *testing.T) {
 	e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{Sliding: true, TTL: 10 * time.Hour}})
 	cookie := e.login(t, reqOpts{})
 	e.now = e.now.Add(5 * time.Hour) // due for renewal
+	// The challenge: Cookie's own; under CookieOrBearer the one Bearer
+	// answers a token sent in the clear with (RFC 6750 §3.1).
+	challenges := map[string]string{
+		"Cookie":         `Cookie realm="api"`,
+		"CookieOrBearer": `Bearer realm="api", error="invalid_request", error_description="HTTPS is required"`,
+	}
 	for name, h := range map[string]http.Handler{"Cookie": policy.Cookie(e.s)(echo), "CookieOrBearer": policy.CookieOrBearer(e.s)(echo)} {
 		w := serve(h, reqOpts{cookie: cookie, plain: true}.build(http.MethodGet, "/me", nil))
 		require.Equal(t, http.StatusBadRequest, w.Code, "%s: %s", name, w.Body)
 		assert.Equal(t, "invalid_request", errorCode(t, w), name)
 		assert.Contains(t, w.Body.String(), "HTTPS is required", name)
+		assert.Equal(t, challenges[name], w.Header().Get("WWW-Authenticate"), name)
 		assert.Empty(t, w.Header().Values("Set-Cookie"), "%s: nothing renewed in the clear", name)
 		assert.Equal(t, 401, serve(h, reqOpts{plain: true}.build(http.MethodGet, "/me", nil)).Code, "%s: no credentials is still 401", name)
 		assert.Equal(t, 200, serve(h, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil)).Code, "%s: over HTTPS the session lives on", name)
