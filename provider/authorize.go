@@ -30,6 +30,11 @@ const (
 	CodeAccessDenied            = "access_denied"
 )
 
+// codeServerError is the error of the authorization endpoint (RFC 6749
+// §4.1.2.1) for a failure of its own that a 500 cannot tell the client
+// through a redirect: a consent template that fails to execute.
+const codeServerError = "server_error"
+
 // responseModeQuery is the one response mode of the authorization
 // endpoint: the answer is added to the redirect URI's query.
 const responseModeQuery = "query"
@@ -99,7 +104,8 @@ type AuthorizeConfig struct {
 	// ConsentTemplate renders the consent page with a [ConsentPage]. Nil
 	// means the embedded default. A replacement must POST a form to
 	// .Action with every one of .Fields as a hidden input and a "decision"
-	// field of "allow" or "deny".
+	// field of "allow" or "deny". When it fails to execute, the error is
+	// logged to Config.Logger and the client answered server_error.
 	ConsentTemplate *template.Template
 	// ErrorTemplate renders the error page shown, instead of a redirect,
 	// when the client or redirect URI of a request cannot be trusted; it

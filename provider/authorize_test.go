@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/internal/providertest"
 	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -590,4 +592,25 @@ func TestAuthorizeConsentKeyIsCopied(t *testing.T) {
 	clear(key)
 	q := redirected(t, e.decide(fields, "user-1", "allow"), http.StatusSeeOther, "https://spa.example/cb")
 	assert.NotEmpty(t, q.Get("code"))
+}
+
+// A consent template that fails to execute leaves the request unanswered
+// past a point where the redirect URI is trusted: the client hears
+// server_error (RFC 6749 §4.1.2.1, the error that exists because a 500
+// cannot be redirected), with state and iss, and the template's error is
+// logged, instead of the user being left on a bare 500 that the client
+// never learns of.
+func TestAuthorizeFailingConsentTemplateRedirectsServerError(t *testing.T) {
+	var log providertest.LockedBuffer
+	e := newAuthzEnv(t, func(c *provider.Config) {
+		c.Issuer = "https://auth.example.com"
+		c.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	}, func(c *provider.AuthorizeConfig) {
+		c.ConsentTemplate = template.Must(template.New("c").Parse(`{{.Nope}}`))
+	})
+	w := e.get(spaParams(), "user-1")
+	q := assertRedirectError(t, w, "https://spa.example/cb", "server_error", "st-123")
+	assert.Equal(t, "https://auth.example.com", q.Get("iss"))
+	assert.Contains(t, log.String(), "level=ERROR")
+	assert.Contains(t, log.String(), "Nope", "the template's error is logged")
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -130,7 +131,11 @@ func (h *authorizeHandler) showConsent(w http.ResponseWriter, r *http.Request, a
 	page.Fields = append(page.Fields, ConsentField{Name: paramConsentToken, Value: h.consentToken(userID, ar)})
 	var buf bytes.Buffer
 	if err := h.consent.Execute(&buf, page); err != nil {
-		http.Error(w, "the consent page could not be shown", http.StatusInternalServerError)
+		// The redirect URI is trusted: the client hears server_error (RFC
+		// 6749 §4.1.2.1), and the operator the template's error.
+		orDefault(h.p.cfg.Logger).LogAttrs(r.Context(), slog.LevelError, "oauth2: the consent template failed",
+			slog.String("path", r.URL.Path), slog.String("err", err.Error()))
+		h.redirectError(w, r, ar, &Error{Code: codeServerError, Description: "the consent page could not be shown"})
 		return
 	}
 	writeHTML(w, http.StatusOK, buf.Bytes())
