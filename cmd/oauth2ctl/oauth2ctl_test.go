@@ -425,6 +425,18 @@ func TestUnmigratedDatabaseSuggestsMigrate(t *testing.T) {
 	assert.NotContains(t, errOut, hint)
 }
 
+// "oauth2ctl migrate" into a search_path whose schema does not exist
+// fails (Postgres: "no schema has been selected to create in") and says
+// to create the schema, not to run the migrate that just failed.
+func TestMigrateIntoAMissingSchemaSaysCreateIt(t *testing.T) {
+	t.Setenv(envStore, storeurltest.WithParam(storeurltest.Postgres(t), "search_path", "no_such_schema_x"))
+	code, _, errOut := ctl(t, "migrate")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errOut, "3F000")
+	assert.NotContains(t, errOut, `run "oauth2ctl migrate" first`)
+	assert.Contains(t, errOut, "create schema")
+}
+
 // A store URL typed where an ID belongs (oauth2ctl client disable
 // postgres://…) reaches the store as an ID and comes back in the
 // message: without its password.
