@@ -76,7 +76,7 @@ func identitySnippet(w http.ResponseWriter, r *http.Request) {
 	_, _ = id, ok
 }
 
-func policiesSnippet(p *provider.Provider, mux *http.ServeMux, listNotes, addNote, adminPage http.Handler) error {
+func policiesSnippet(p *provider.Provider, mux *http.ServeMux, listNotes, addNote, accountPage http.Handler) error {
 	sessions, err := policy.NewSessions(p, policy.SessionConfig{Scopes: []string{"read", "write"}})
 	if err != nil {
 		return err
@@ -86,7 +86,7 @@ func policiesSnippet(p *provider.Provider, mux *http.ServeMux, listNotes, addNot
 	mux.Handle("POST /logout", sessions.LogoutHandler())
 	mux.Handle("GET /api/notes", policy.CookieOrBearer(sessions)(listNotes))
 	mux.Handle("POST /api/notes", policy.Chain(policy.CookieOrBearer(sessions), policy.Require("write"))(addNote))
-	mux.Handle("GET /admin", policy.Chain(policy.Cookie(sessions), policy.Require("admin"))(adminPage))
+	mux.Handle("GET /account", policy.Cookie(sessions)(accountPage))
 	return nil
 }
 
@@ -141,4 +141,45 @@ func TestReadmeUserDB(t *testing.T) {
 	_, err = users.CheckAuth(ctx, "johndoe", "foobar42")
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, authcheck.ErrInvalidCredentials)
+}
+
+// TestPoliciesSnippet serves policies.md's routes: a user signed in with
+// the session cookie reaches each route the snippet gives to cookies.
+func TestPoliciesSnippet(t *testing.T) {
+	store := memory.New(memory.Config{})
+	var users authcheck.Static
+	require.NoError(t, users.Add("johndoe", "foobar42", "user-1"))
+	p, err := provider.New(provider.Config{
+		Clients: store, Tokens: store, Users: &users,
+		Scopes: []string{"read", "write"}, AllowInsecureHTTP: true,
+	})
+	require.NoError(t, err)
+	reached := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(name)) })
+	}
+	mux := http.NewServeMux()
+	require.NoError(t, policiesSnippet(p, mux, reached("list"), reached("add"), reached("page")))
+
+	login := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader("username=johndoe&password=foobar42"))
+	login.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, login)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	cookies := rec.Result().Cookies()
+	require.NotEmpty(t, cookies)
+
+	for _, route := range []struct{ method, path, want string }{
+		{http.MethodGet, "/api/notes", "list"},
+		{http.MethodPost, "/api/notes", "add"},
+		{http.MethodGet, "/account", "page"},
+	} {
+		req := httptest.NewRequest(route.method, route.path, nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusOK, rec.Code, "%s %s: %s", route.method, route.path, rec.Body.String())
+		assert.Equal(t, route.want, rec.Body.String(), "%s %s", route.method, route.path)
+	}
 }
