@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 
 	"github.com/oauth2provider/oauth2provider/provider"
 )
@@ -21,18 +22,18 @@ func ExampleLogEvents() {
 		},
 	}))
 	logEvent := provider.LogEvents(logger)
-	reuses := 0
+	var reuses atomic.Int64 // the hook runs concurrently, from every request
 	cfg := provider.Config{
 		Events: func(ctx context.Context, e provider.Event) {
 			if e.Type == provider.EventRefreshReuse {
-				reuses++
+				reuses.Add(1)
 			}
 			logEvent(ctx, e)
 		},
 	}
 	// The provider calls the hook; here it is called directly.
 	cfg.Events(context.Background(), provider.Event{Type: provider.EventRefreshReuse, ClientID: "web", GrantID: "g1"})
-	fmt.Println("reuses counted:", reuses)
+	fmt.Println("reuses counted:", reuses.Load())
 	// Output:
 	// level=WARN msg="oauth2: refresh_reuse_detected" event=refresh_reuse_detected client_id=web grant_id=g1
 	// reuses counted: 1
