@@ -126,6 +126,16 @@ func TestEventsOfTheFlows(t *testing.T) {
 	assert.Equal(t, provider.Event{Type: provider.EventGrantRevoked, Time: now, ClientID: "conf", UserID: "user-1",
 		GrantID: grantID, IP: ip, Reason: "revoked by the client (RFC 7009)"}, last())
 
+	// A spent refresh token revokes its grant too; the store's exchange,
+	// which finds it, returns no grant, so no user.
+	m = e.issue(t)
+	grantID = mustGrantID(t, e, m["access_token"].(string))
+	assertToken(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {m["refresh_token"].(string)}}, basic: conf}))
+	_ = last()
+	assertRevoked200(t, call(e.p.RevokeHandler(), req{form: tokenForm(m["refresh_token"].(string)), basic: conf}))
+	assert.Equal(t, provider.Event{Type: provider.EventGrantRevoked, Time: now, ClientID: "conf",
+		GrantID: grantID, IP: ip, Reason: "revoked by the client with a spent refresh token (RFC 7009)"}, last())
+
 	assertError(t, e.do(req{form: password(), basic: []string{"conf", otherSecret}}), 401, "invalid_client")
 	assert.Equal(t, provider.Event{Type: provider.EventClientAuthFailed, Time: now, ClientID: "conf", IP: ip,
 		Reason: "wrong client secret or unknown client"}, last())

@@ -22,9 +22,11 @@ const (
 // token in the token parameter. Revoking an access or a refresh token
 // revokes its whole grant, every token of it. The answer is 200 with an
 // empty body whether or not the token was found (§2.2): an unknown,
-// malformed, expired or already revoked token, and a consumed refresh
-// token, change nothing. token_type_hint only orders the lookup: a
-// wrong or unknown hint still finds the token.
+// malformed, expired or already revoked token changes nothing. A refresh
+// token that a refresh has consumed revokes its grant, as presenting it
+// at the token endpoint does (a logout with a refresh token that another
+// tab has spent ends the session). token_type_hint only orders the
+// lookup: a wrong or unknown hint still finds the token.
 //
 // A live token issued to another client is not revoked, and the request
 // is refused (RFC 7009 §2.1: "the request is refused and the client is
@@ -73,7 +75,7 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) *Error {
 		return errUnavailable(err)
 	}
 	if ti == nil {
-		return nil
+		return p.revokeSpent(r.Context(), c, raw)
 	}
 	if ti.Grant.ClientID != c.ID {
 		return errInvalidGrant("the token was issued to another client")
@@ -85,6 +87,43 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) *Error {
 	p.emit(r.Context(), Event{Type: EventGrantRevoked, ClientID: c.ID, UserID: ti.Grant.UserID,
 		GrantID: ti.Grant.ID, IP: c.ip, Reason: "revoked by the client (RFC 7009)"})
 	return nil
+}
+
+// errLiveToken is revokeSpent's Check refusing the exchange of a token
+// that is live after all (one our clock took for expired): it revokes
+// nothing and changes nothing.
+var errLiveToken = errors.New("provider: a live token, not exchanged")
+
+// revokeSpent revokes the grant of raw when it is a refresh token of
+// client c that a refresh has consumed: a logout with the refresh token
+// a client held while another tab, or the retry of a lost answer, spent
+// it ends the session as the user meant it to, as presenting it at the
+// token endpoint would (RFC 9700 §4.14.2). The store's exchange finds a
+// consumed token, which a lookup does not, and revokes its grant; its
+// Check refuses every live token, so nothing is ever exchanged here. A
+// consumed token of another client, or none, changes nothing.
+func (p *Provider) revokeSpent(ctx context.Context, c *authenticatedClient, raw string) *Error {
+	ref, err := token.Parse(storage.KindRefresh, raw)
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := detached(ctx) // as revokeDetached: a bound of its own
+	defer cancel()
+	_, err = p.cfg.Tokens.ExchangeToken(ctx, storage.Exchange{
+		Kind:      storage.KindRefresh,
+		Presented: ref,
+		ClientID:  c.ID,
+		Check:     func(*storage.Grant) error { return errLiveToken },
+	})
+	switch {
+	case errors.Is(err, storage.ErrTokenReused):
+		p.emit(ctx, Event{Type: EventGrantRevoked, ClientID: c.ID, GrantID: ref.GrantID, IP: c.ip,
+			Reason: "revoked by the client with a spent refresh token (RFC 7009)"})
+		return nil
+	case err == nil, errors.Is(err, storage.ErrNotFound), errors.Is(err, errLiveToken):
+		return nil // err == nil: a store that broke the contract; nothing was said to be revoked
+	}
+	return errUnavailable(err)
 }
 
 // outliving returns a context with ctx's values that goes on when ctx

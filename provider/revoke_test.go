@@ -31,7 +31,14 @@ func tokenForm(tok string, kv ...string) url.Values {
 // demand, for outage tests that still let clients authenticate.
 type flakyTokens struct {
 	storage.TokenStore
-	lookupErr, revokeErr error
+	lookupErr, revokeErr, exchangeErr error
+}
+
+func (f *flakyTokens) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
+	if f.exchangeErr != nil {
+		return nil, f.exchangeErr
+	}
+	return f.TokenStore.ExchangeToken(ctx, x)
 }
 
 func (f *flakyTokens) LookupToken(ctx context.Context, k storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {
@@ -154,13 +161,33 @@ func TestRevocationRules(t *testing.T) {
 		_, err := e.validate(pm["access_token"].(string))
 		assert.ErrorIs(t, err, provider.ErrInvalidToken)
 	})
-	t.Run("RFC 9700 §4.14.2: a consumed refresh token is unknown, and revokes nothing", func(t *testing.T) {
+	t.Run("RFC 7009 §2.1: a spent refresh token still revokes its grant", func(t *testing.T) {
+		// A logout that sends the refresh token it holds, which another
+		// tab or a lost answer's retry has spent meanwhile, ends the
+		// session the user is leaving, as presenting it at the token
+		// endpoint would (RFC 9700 §4.14.2).
 		m := e.issue(t)
 		rt := m["refresh_token"].(string)
 		m2 := assertToken(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, basic: conf}))
-		assertRevoked200(t, call(revoke, req{form: tokenForm(rt), basic: conf}))
+		for _, hint := range []string{"", "refresh_token", "access_token"} {
+			form := tokenForm(rt)
+			if hint != "" {
+				form.Set("token_type_hint", hint)
+			}
+			assertRevoked200(t, call(revoke, req{form: form, basic: conf}))
+		}
 		_, err := e.validate(m2["access_token"].(string))
-		assert.NoError(t, err)
+		assert.ErrorIs(t, err, provider.ErrInvalidToken, "the grant's live tokens end with it")
+		assertError(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {m2["refresh_token"].(string)}}, basic: conf}), 400, "invalid_grant")
+	})
+	t.Run("RFC 7009 §2.1: another client's spent refresh token revokes nothing", func(t *testing.T) {
+		m := e.issue(t)
+		rt := m["refresh_token"].(string)
+		m2 := assertToken(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, basic: conf}))
+		assertRevoked200(t, call(revoke, req{form: tokenForm(rt), basic: []string{"other", otherSecret}}))
+		_, err := e.validate(m2["access_token"].(string))
+		assert.NoError(t, err, "another client cannot end the grant")
+		assertToken(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {m2["refresh_token"].(string)}}, basic: conf}))
 	})
 }
 
@@ -181,7 +208,16 @@ func TestRevocationStoreOutageIs503(t *testing.T) {
 	ft.lookupErr, ft.revokeErr = nil, down
 	assertError(t, call(e.p.RevokeHandler(), req{form: tokenForm(at), basic: conf}), 503, "temporarily_unavailable")
 
+	// A spent refresh token is looked for with the store's exchange.
 	ft.revokeErr = nil
+	m := e.issue(t)
+	assertToken(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {m["refresh_token"].(string)}}, basic: conf}))
+	ft.exchangeErr = down
+	w = call(e.p.RevokeHandler(), req{form: tokenForm(m["refresh_token"].(string)), basic: conf})
+	assertError(t, w, 503, "temporarily_unavailable")
+	assert.NotContains(t, w.Body.String(), "connection refused")
+	ft.exchangeErr = nil
+
 	e.store.setFail(down) // client lookup too
 	assertError(t, call(e.p.RevokeHandler(), req{form: tokenForm(at), basic: conf}), 503, "temporarily_unavailable")
 }
