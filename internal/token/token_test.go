@@ -3,6 +3,7 @@ package token
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"strings"
 	"testing"
@@ -74,6 +75,13 @@ func TestParseRefusesMalformed(t *testing.T) {
 		"bad alphabet in body, right checksum":  withSum(tok[:30] + "+" + tok[31:]),
 		"bad alphabet in grant, right checksum": withSum(tok[:5] + "/" + tok[6:]),
 		"non-ASCII byte, right checksum":        withSum(tok[:10] + "\xff" + tok[11:]),
+		// The first and last characters the alphabet check covers.
+		"bad alphabet at the grant's start, right checksum": withSum(tok[:prefixLen] + "+" + tok[prefixLen+1:]),
+		"bad alphabet at the body's end, right checksum":    withSum(tok[:Len-sumLen-1] + "/" + tok[Len-sumLen:]),
+	}
+	// Each of the checksum's 4 spare bits, not only the lowest.
+	for bit := range 4 {
+		cases[fmt.Sprintf("spare bit %d set", bit)] = tok[:Len-1] + string(alphabet[b64Value[tok[Len-1]]|1<<bit])
 	}
 	for name, s := range cases {
 		t.Run(name, func(t *testing.T) {
