@@ -224,3 +224,40 @@ func TestCheckRefusesSignedBcryptCost(t *testing.T) {
 	_, err = Verify(bad, "pw")
 	assert.Error(t, err)
 }
+
+// The bounds parseArgon2id puts on a stored hash, each at its edge: the
+// last value accepted and the first refused. A decimal field too long for
+// a uint32 is refused, not read modulo 2^64 ("m=18446744073709551680" is
+// not m=64), and p is a uint8 that a larger number must not wrap into
+// ("p=257" is not p=1).
+func TestParseArgon2idBounds(t *testing.T) {
+	salt := func(n int) string { return b64.EncodeToString(bytes.Repeat([]byte{7}, n)) }
+	hash := func(params string, saltLen, keyLen int) string {
+		return "$argon2id$v=19$" + params + "$" + salt(saltLen) + "$" + salt(keyLen)
+	}
+	for _, good := range []string{
+		hash("m=1048576,t=4,p=1", 16, 32), // maxMemory, and maxWork
+		hash("m=64,t=64,p=1", 16, 32),
+		hash("m=64,t=1,p=255", 16, 32),
+		hash("m=64,t=1,p=1", 8, 16),
+		hash("m=64,t=1,p=1", 16, 128),
+	} {
+		_, _, _, err := parseArgon2id(good)
+		assert.NoError(t, err, good)
+	}
+	for _, bad := range []string{
+		hash("m=1048577,t=1,p=1", 16, 32), // over maxMemory within maxWork
+		hash("m=64,t=65,p=1", 16, 32),
+		hash("m=64,t=1,p=256", 16, 32),
+		hash("m=64,t=1,p=257", 16, 32),
+		hash("m=64,t=1,p=1", 7, 32),
+		hash("m=64,t=1,p=1", 16, 15),
+		hash("m=64,t=1,p=1", 16, 129),
+		hash("m=18446744073709551680,t=1,p=1", 16, 32),  // 2^64+64
+		hash("m=64,t=18446744073709551617,p=1", 16, 32), // 2^64+1
+		hash("m=64,t=1,p=18446744073709551617", 16, 32),
+		hash("m=4294967360,t=1,p=1", 16, 32), // 2^32+64
+	} {
+		assert.ErrorIs(t, Check(bad), ErrUnknownFormat, bad)
+	}
+}
