@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/stretchr/testify/assert"
@@ -260,4 +261,37 @@ func TestParseArgon2idBounds(t *testing.T) {
 	} {
 		assert.ErrorIs(t, Check(bad), ErrUnknownFormat, bad)
 	}
+}
+
+// Verify compares every byte of the derived key with the stored one, for
+// keys of any length the reference implementation writes (its -l option;
+// parseArgon2id reads 16 to 128 bytes), not only Hash's 32.
+func TestVerifyComparesTheWholeKey(t *testing.T) {
+	salt := []byte("somesalt")
+	for _, n := range []uint32{16, 32, 64, 128} {
+		key := argon2.IDKey([]byte("pw"), salt, 1, 64, 1, n)
+		stored := func(key []byte) string {
+			return fmt.Sprintf("$argon2id$v=19$m=64,t=1,p=1$%s$%s", b64.EncodeToString(salt), b64.EncodeToString(key))
+		}
+		ok, err := Verify(stored(key), "pw")
+		require.NoError(t, err, n)
+		assert.True(t, ok, "a %d-byte key", n)
+		for _, at := range []uint32{0, n / 2, n - 1} {
+			tampered := bytes.Clone(key)
+			tampered[at] ^= 1
+			ok, err := Verify(stored(tampered), "pw")
+			require.NoError(t, err)
+			assert.False(t, ok, "a %d-byte key differing in byte %d", n, at)
+		}
+	}
+}
+
+// Hash writes a 16-byte salt and a 32-byte key.
+func TestHashSaltAndKeyLengths(t *testing.T) {
+	h, err := Hash("pw", cheap)
+	require.NoError(t, err)
+	_, salt, key, err := parseArgon2id(h)
+	require.NoError(t, err)
+	assert.Len(t, salt, 16)
+	assert.Len(t, key, 32)
 }
