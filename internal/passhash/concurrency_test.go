@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -80,4 +82,38 @@ func TestVerifyContextGivesUpWhileWaitingForASlot(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("VerifyContext still waits for a slot after its context ended")
 	}
+}
+
+// A ctx that has ended before the check starts is an error for bcrypt
+// hashes too, which wait for no slot: nothing is computed for a request
+// that has gone.
+func TestVerifyContextEndedBeforeTheCheck(t *testing.T) {
+	b, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	require.NoError(t, err)
+	a, err := Hash("pw", cheap)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, h := range []string{string(b), a} {
+		ok, err := VerifyContext(ctx, h, "pw")
+		assert.ErrorIs(t, err, context.Canceled, h)
+		assert.False(t, ok, h)
+	}
+}
+
+// HoldSlots holds every slot, so that an argon2id check waits until its
+// ctx ends, and release gives every one back.
+func TestHoldSlots(t *testing.T) {
+	h, err := Hash("pw", cheap)
+	require.NoError(t, err)
+	release := HoldSlots()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = VerifyContext(ctx, h, "pw")
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "a check while every slot is held")
+	release()
+	assert.Zero(t, len(argon2Slots), "slots still held after release")
+	ok, err := Verify(h, "pw")
+	require.NoError(t, err)
+	assert.True(t, ok)
 }
