@@ -87,6 +87,13 @@ func TestEqualFoldASCII(t *testing.T) {
 		{"basic", "basics", false},
 		{"b@sic", "basic", false},
 		{"[", "{", false}, // 0x5B and 0x7B differ by 0x20 but are not letters
+		{"@", "`", false}, // 0x40 and 0x60 likewise, just below 'A' and 'a'
+		{"`", "@", false},
+		{"basic", "Basic", true}, // the upper case on either side
+		{"localhost", "LOCALHOST", true},
+		{"AZ", "az", true}, // the ends of the range folded
+		{"az", "AZ", true},
+		{"Az", "aZ", true},
 	} {
 		if got := EqualFoldASCII(c.s, c.t); got != c.want {
 			t.Errorf("EqualFoldASCII(%q, %q) = %v, want %v", c.s, c.t, got, c.want)
