@@ -23,3 +23,38 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+// First names the key it found, not merely one of names.
+func TestFirst(t *testing.T) {
+	for _, c := range []struct{ q, want string }{
+		{"a=1&state=x&code=y", "state"},
+		{"code=y;state=x", "code"},
+		{"st%61te", "state"},
+		{"a=code", ""},
+	} {
+		got, ok := First(c.q, "code", "state")
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("First(%q) = %q, %v, want %q", c.q, got, ok, c.want)
+		}
+	}
+}
+
+// Unescape is url.QueryUnescape: '+' is a space, and a string with a
+// '+' but no '%' is decoded too.
+func TestUnescape(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain": "plain", "a+b": "a b", "%41": "A", "a%2Bb": "a+b", "+%20": "  ", "": "",
+	} {
+		if got, err := Unescape(in); err != nil || got != want {
+			t.Errorf("Unescape(%q) = %q, %v, want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"%", "%zz", "a%4"} {
+		if _, err := Unescape(bad); err == nil {
+			t.Errorf("Unescape(%q): no error", bad)
+		}
+	}
+	if !Names("pass+word=x", "pass word") {
+		t.Error(`Names("pass+word=x", "pass word") = false: a '+' in a key is a space`)
+	}
+}
