@@ -1,6 +1,7 @@
 package redirecturi
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -35,5 +36,22 @@ func TestCheck(t *testing.T) {
 		"https://app.example/cb?error=x":              false,
 	} {
 		assert.Equal(t, ok, Check(u) == nil, "%s: %v", u, Check(u))
+	}
+}
+
+// Every scheme a browser runs or reads locally is refused, and
+// CheckScheme compares schemes in any case for a URL not made by
+// url.Parse (which lowers it).
+func TestCheckSchemeRefusesLocalSchemes(t *testing.T) {
+	for _, u := range []string{
+		"javascript:alert(1)//", "vbscript:msgbox(1)", "data:text/html,x", "blob:https://app.example/0b5e",
+		"file:///etc/passwd", "about:blank", "filesystem:https://app.example/temporary/cb",
+	} {
+		assert.Error(t, Check(u), u)
+		p, err := Parse(u)
+		if assert.NoError(t, err, u) {
+			p.Scheme = strings.ToUpper(p.Scheme)
+			assert.Error(t, CheckScheme(p), p.Scheme)
+		}
 	}
 }
