@@ -166,3 +166,99 @@ func TestStaticHonoursContext(t *testing.T) {
 	_, err := empty.CheckAuth(ctx, "nobody", "foobar42")
 	assert.ErrorIs(t, err, context.Canceled)
 }
+
+// countVerify replaces verify for the test, recording the hashes it is
+// called with.
+func countVerify(t *testing.T) *[]string {
+	t.Helper()
+	var hashes []string
+	orig := verify
+	verify = func(ctx context.Context, h, pw string) (bool, error) {
+		hashes = append(hashes, h)
+		return orig(ctx, h, pw)
+	}
+	t.Cleanup(func() { verify = orig })
+	return &hashes
+}
+
+func bcryptHash(t *testing.T, pw string, cost int) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
+	require.NoError(t, err)
+	return string(h)
+}
+
+// Adding a username again replaces its password and ID, and its old hash
+// is no longer an unknown user's decoy: only the hashes of the users
+// there are set the cost of an unknown name.
+func TestStaticReplacesAUser(t *testing.T) {
+	var s Static
+	require.NoError(t, s.AddHash("a", bcryptHash(t, "old", bcrypt.MinCost), "u-old"))
+	newHash := bcryptHash(t, "new", bcrypt.MinCost+1)
+	require.NoError(t, s.AddHash("a", newHash, "u-new"))
+
+	id, err := s.CheckAuth(context.Background(), "a", "new")
+	require.NoError(t, err)
+	assert.Equal(t, "u-new", id)
+	_, err = s.CheckAuth(context.Background(), "a", "old")
+	assert.ErrorIs(t, err, ErrInvalidCredentials)
+
+	hashes := countVerify(t)
+	for i := range 32 {
+		_, err := s.CheckAuth(context.Background(), fmt.Sprint("nobody", i), "old")
+		require.ErrorIs(t, err, ErrInvalidCredentials)
+	}
+	for _, h := range *hashes {
+		require.Equal(t, newHash, h, "an unknown user verified against a replaced hash")
+	}
+}
+
+// An unknown name is verified against the hash of a registered user
+// picked by the name: the same one every time for a name, and across names
+// every user's (so their costs), not always the first user's.
+func TestStaticDecoyIsPickedByName(t *testing.T) {
+	var s Static
+	first, second := bcryptHash(t, "pw", bcrypt.MinCost), bcryptHash(t, "pw", bcrypt.MinCost+1)
+	require.NoError(t, s.AddHash("first", first, "u1"))
+	require.NoError(t, s.AddHash("second", second, "u2"))
+	hashes := countVerify(t)
+	used := map[string]bool{}
+	for i := range 64 {
+		name := fmt.Sprint("nobody", i)
+		*hashes = (*hashes)[:0]
+		_, _ = s.CheckAuth(context.Background(), name, "x")
+		_, _ = s.CheckAuth(context.Background(), name, "y")
+		require.Len(t, *hashes, 2)
+		assert.Equal(t, (*hashes)[0], (*hashes)[1], "%s verified against two users' hashes", name)
+		used[(*hashes)[0]] = true
+	}
+	assert.True(t, used[first] && used[second], "64 unknown names verified against %d of 2 users' hashes", len(used))
+}
+
+// DummyVerify does the hashing of one check against the Default hash.
+func TestDummyVerify(t *testing.T) {
+	hashes := countVerify(t)
+	DummyVerify("x")
+	assert.Equal(t, []string{passhash.Dummy()}, *hashes)
+}
+
+// HashPassword uses passhash.Default: argon2id, 19 MiB, 2 passes, 1 lane.
+func TestHashPasswordUsesDefault(t *testing.T) {
+	h, err := HashPassword("pw")
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$"), h)
+}
+
+// VerifyPasswordContext returns ctx's error for a request that has ended.
+func TestVerifyPasswordContext(t *testing.T) {
+	h, err := HashPassword("pw")
+	require.NoError(t, err)
+	ok, err := VerifyPasswordContext(context.Background(), h, "pw")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ok, err = VerifyPasswordContext(ctx, h, "pw")
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.False(t, ok)
+}
