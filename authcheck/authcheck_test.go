@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/oauth2provider/oauth2provider/internal/passhash"
@@ -261,4 +262,26 @@ func TestVerifyPasswordContext(t *testing.T) {
 	ok, err = VerifyPasswordContext(ctx, h, "pw")
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.False(t, ok)
+}
+
+// Static is safe for concurrent use: users added while others log in
+// (run with -race).
+func TestStaticConcurrentUse(t *testing.T) {
+	var s Static
+	h := bcryptHash(t, "pw", bcrypt.MinCost)
+	require.NoError(t, s.AddHash("first", h, "u0"))
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			for j := range 5 {
+				assert.NoError(t, s.AddHash(fmt.Sprint("user", i, j), h, "u"))
+				_, err := s.CheckAuth(context.Background(), fmt.Sprint("nobody", i, j), "pw")
+				assert.ErrorIs(t, err, ErrInvalidCredentials)
+				id, err := s.CheckAuth(context.Background(), "first", "pw")
+				assert.NoError(t, err)
+				assert.Equal(t, "u0", id)
+			}
+		})
+	}
+	wg.Wait()
 }
