@@ -249,6 +249,9 @@ func TestParseArgon2idBounds(t *testing.T) {
 	for _, bad := range []string{
 		hash("m=1048577,t=1,p=1", 16, 32), // over maxMemory within maxWork
 		hash("m=64,t=65,p=1", 16, 32),
+		hash("m=0,t=1,p=1", 16, 32),
+		hash("m=64,t=0,p=1", 16, 32),
+		hash("m=64,t=1,p=0", 16, 32), // argon2.IDKey panics on no lane
 		hash("m=64,t=1,p=256", 16, 32),
 		hash("m=64,t=1,p=257", 16, 32),
 		hash("m=64,t=1,p=1", 7, 32),
