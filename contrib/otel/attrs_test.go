@@ -1,6 +1,7 @@
 package oauthotel_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -97,4 +98,24 @@ func TestPolicySpanAttributes(t *testing.T) {
 	assert.Equal(t, oauthotel.OutcomeRefused, attrOf(spans[0], oauthotel.AttrOutcome))
 	assert.Equal(t, "400", attrOf(spans[0], oauthotel.AttrHTTPStatus))
 	assert.Equal(t, provider.CodeInvalidRequest, attrOf(spans[0], oauthotel.AttrError))
+}
+
+// An event without a grant type or client ID (a later event of the same
+// request) leaves the span's grant type and client ID as an earlier
+// event set them.
+func TestEventWithoutIDsKeepsSpanAttributes(t *testing.T) {
+	e := newEnv(t, 0)
+	hook := e.in.Events(func(context.Context, provider.Event) {})
+	h := e.in.Handler("/x", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hook(r.Context(), provider.Event{Type: provider.EventTokenIssued, GrantType: "password", ClientID: clientID})
+		hook(r.Context(), provider.Event{Type: provider.EventThrottled})
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/x", nil))
+	spans := e.spansNamed("POST /x")
+	require.Len(t, spans, 1)
+	assert.Equal(t, "password", attrOf(spans[0], oauthotel.AttrGrantType))
+	assert.Equal(t, clientID, attrOf(spans[0], oauthotel.AttrClientID))
+	require.Len(t, spans[0].Events(), 2)
+	assert.Empty(t, spans[0].Events()[1].Attributes, "the second event has no IDs")
 }
