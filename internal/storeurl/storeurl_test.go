@@ -694,4 +694,7 @@ func TestRedactEscapesControlCharacters(t *testing.T) {
 func TestPrintable(t *testing.T) {
 	assert.Equal(t, `a b\x1b[2K\r\u200bé`, Printable("a b\x1b[2K\r\u200bé"))
 	assert.Equal(t, `\xff`, Printable("\xff"))
+	// U+FFFD written as such prints: only a byte that is not UTF-8 is
+	// escaped, not the replacement character's own bytes.
+	assert.Equal(t, "a\uFFFDb\\xff", Printable("a\uFFFDb\xff"))
 }
