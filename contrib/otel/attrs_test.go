@@ -119,3 +119,18 @@ func TestEventWithoutIDsKeepsSpanAttributes(t *testing.T) {
 	require.Len(t, spans[0].Events(), 2)
 	assert.Empty(t, spans[0].Events()[1].Attributes, "the second event has no IDs")
 }
+
+// A redirect (3xx) is a success, as 2xx is: no error code, no failure
+// counted.
+func TestHandlerRedirectIsASuccess(t *testing.T) {
+	e := newEnv(t, 0)
+	h := e.in.Handler("/login", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/consent", http.StatusSeeOther)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/login", nil))
+	spans := e.spansNamed("POST /login")
+	require.Len(t, spans, 1)
+	assert.Equal(t, oauthotel.OutcomeSuccess, attrOf(spans[0], oauthotel.AttrOutcome))
+	assert.Empty(t, attrOf(spans[0], oauthotel.AttrError))
+	assert.Zero(t, e.counterValue(t, "oauth2.requests.failed"))
+}

@@ -224,3 +224,26 @@ func TestLimiterFailRecordsThrottled(t *testing.T) {
 	}
 	assert.Equal(t, []string{"false", "true"}, got)
 }
+
+// checkThenFail is a TokenStore whose ExchangeToken runs the caller's
+// Check and then fails with its own error, not the Check's.
+type checkThenFail struct{ storage.TokenStore }
+
+func (checkThenFail) ExchangeToken(_ context.Context, x storage.Exchange) (*storage.Grant, error) {
+	_ = x.Check(&storage.Grant{ID: "g"})
+	return nil, errDown
+}
+
+// A backend error of an exchange whose Check refused is still a backend
+// error: only the Check's own error is check_failed.
+func TestExchangeBackendErrorAfterCheckIsAnError(t *testing.T) {
+	e := newEnv(t, 0)
+	ts := e.in.TokenStore("broken", checkThenFail{})
+	_, err := ts.ExchangeToken(context.Background(), storage.Exchange{Kind: storage.KindRefresh,
+		Check: func(*storage.Grant) error { return errors.New("wrong user") }})
+	require.ErrorIs(t, err, errDown)
+	spans := storageSpans(e.spans)["ExchangeToken"]
+	require.Len(t, spans, 1)
+	assert.Equal(t, oauthotel.OutcomeError, attrOf(spans[0], oauthotel.AttrOutcome))
+	assert.EqualValues(t, 1, e.counterValue(t, "oauth2.storage.errors", oauthotel.AttrOperation.String("ExchangeToken")))
+}
