@@ -36,6 +36,7 @@ func TestRedactHidesPasswords(t *testing.T) {
 		{"AtSignInQueryAfterSSLPassword", "postgres://u@db/app?sslpassword=s3cret&x=a@b", "postgres://(hidden: an unescaped character in the password, or an @ after the host)"},
 		{"AtSignInFragmentAfterPassword", "postgres://db/app?password=s3cret#frag@x", "postgres://(hidden: an unescaped character in the password, or an @ after the host)"},
 		{"Fragment", "redis://h:1/0#s3cret", "redis://h:1/0"},
+		{"FragmentWithoutPath", "redis://h:1#s3cret", "redis://h:1"},
 		{"UnparsableQuery", "postgres://db/app?password=s3cret%zz", "postgres://db/app?(unparsable query)"},
 		{"NotAURL", "s3cret", "(not a URL)"},
 	} {
@@ -57,8 +58,10 @@ func TestClusterFormListsEveryHost(t *testing.T) {
 	assert.Equal(t, []string{"h2:7001", "h3:7002"}, u.Query()["addr"])
 	assert.Equal(t, "2s", u.Query().Get("read_timeout"))
 
-	_, err = clusterForm("redis", "h1:7000,,h2:7001")
-	assert.Error(t, err, "an empty host is refused")
+	for _, rest := range []string{"h1:7000,,h2:7001", ",h2:7001", "u:p@,h2:7001", "h1:7000,"} {
+		_, err = clusterForm("redis", rest)
+		assert.Error(t, err, "an empty host is refused: %s", rest)
+	}
 }
 
 func TestTakeParamsLeavesOthers(t *testing.T) {
