@@ -220,3 +220,59 @@ func TestLimiter_OnTheSystemClock(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, wait, "refunded")
 }
+
+// TestLimiterBucketFoundFull: a bucket that filled up long ago but was not
+// yet swept is a full one: it owes nothing, and spending from it counts
+// one Every from now, not from when it filled.
+func TestLimiterBucketFoundFull(t *testing.T) {
+	r := storage.Rate{Burst: 2, Every: time.Minute}
+	now := int64(time.Hour)
+	b := bucket{fullAt: int64(time.Minute)}
+	assert.Zero(t, b.debt(now))
+	assert.Zero(t, b.wait(now, r))
+	b = b.spend(now, r)
+	assert.Equal(t, bucket{fullAt: now + int64(time.Minute)}, b, "the first failure of a full bucket")
+	b = b.spend(now, r)
+	assert.Equal(t, time.Minute, b.wait(now, r), "the failure that spends the burst")
+}
+
+// TestLimiterClockSteppingBackWithinItsLife is TestLimiterClockSteppingBack
+// with a step that stays after the Limiter was made: the clock counts as
+// standing still at the latest time a call on the shard read.
+func TestLimiterClockSteppingBackWithinItsLife(t *testing.T) {
+	ctx := context.Background()
+	clk := newFakeNow()
+	l := NewLimiter(LimiterConfig{Now: clk.Now})
+	lax := storage.Rate{Burst: 5, Every: time.Minute}
+	clk.Advance(time.Hour)
+	_, err := l.Fail(ctx, "lax", lax)
+	require.NoError(t, err)
+	clk.Advance(-30 * time.Minute)
+	w, err := l.Throttled(ctx, "lax", lax)
+	require.NoError(t, err)
+	assert.Zero(t, w, "one failure of five leaves the key free")
+	w, err = l.Reserve(ctx, "lax", lax)
+	require.NoError(t, err)
+	assert.Zero(t, w, "one failure of five leaves the key free")
+}
+
+// TestLimiterSystemClockRate: on the monotonic clock, a wait shrinks at
+// the rate real time passes.
+func TestLimiterSystemClockRate(t *testing.T) {
+	ctx := context.Background()
+	l := NewLimiter(LimiterConfig{})
+	r := storage.Rate{Burst: 1, Every: time.Hour}
+	t0 := time.Now()
+	w, err := l.Reserve(ctx, "k", r)
+	require.NoError(t, err)
+	require.Zero(t, w)
+	t1 := time.Now()
+	time.Sleep(100 * time.Millisecond)
+	t2 := time.Now()
+	w, err = l.Throttled(ctx, "k", r)
+	require.NoError(t, err)
+	t3 := time.Now()
+	// Between the two calls passed at least t2-t1 and at most t3-t0.
+	assert.GreaterOrEqual(t, w, r.Every-t3.Sub(t0))
+	assert.LessOrEqual(t, w, r.Every-t2.Sub(t1))
+}
