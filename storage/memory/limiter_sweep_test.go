@@ -108,3 +108,38 @@ func TestLimiterRefundForgetsAFullKey(t *testing.T) {
 	require.NoError(t, l.Refund(ctx, "k", r))
 	assert.Zero(t, l.len(), "a refunded key whose bucket is full again is forgotten")
 }
+
+// TestLimiterSweepExaminesAFewKeys: a sweep examines limiterSweep keys,
+// refilled or not; it does not scan on until it has found refilled ones,
+// which in a shard of keys that still count would be a scan of the whole
+// shard at every call.
+func TestLimiterSweepExaminesAFewKeys(t *testing.T) {
+	ctx := context.Background()
+	counting := storage.Rate{Burst: 1, Every: time.Hour}
+	idle := storage.Rate{Burst: 1, Every: time.Second}
+	// One call drops both refilled keys of twelve only when it happens to
+	// examine both: once in 66 calls. In none of 50 is all but
+	// impossible; in all of them is what a scan does.
+	missed := 0
+	for range 50 {
+		clk := newFakeNow()
+		l := NewLimiter(LimiterConfig{Now: clk.Now, MaxKeys: 15})
+		require.Len(t, l.shards, 1)
+		for i := range 10 {
+			_, err := l.Fail(ctx, fmt.Sprint("counting-", i), counting)
+			require.NoError(t, err)
+		}
+		for i := range 2 {
+			_, err := l.Fail(ctx, fmt.Sprint("idle-", i), idle)
+			require.NoError(t, err)
+		}
+		clk.Advance(time.Minute)
+		_, err := l.Throttled(ctx, "probe", idle)
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, l.len(), 10, "a sweep drops only refilled keys")
+		if l.len() > 10 {
+			missed++
+		}
+	}
+	assert.Positive(t, missed, "every call found both refilled keys among twelve: the sweep scans the shard")
+}
