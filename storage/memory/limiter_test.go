@@ -276,3 +276,23 @@ func TestLimiterSystemClockRate(t *testing.T) {
 	assert.GreaterOrEqual(t, w, r.Every-t3.Sub(t0))
 	assert.LessOrEqual(t, w, r.Every-t2.Sub(t1))
 }
+
+// TestLimiterWaitsAreExact: under a clock the test sets, waits are exact
+// to the nanosecond, whatever the fraction of a second the clock is at.
+func TestLimiterWaitsAreExact(t *testing.T) {
+	ctx := context.Background()
+	clk := testclock.New(time.Date(2030, 1, 1, 0, 0, 0, 700_000_000, time.UTC))
+	l := NewLimiter(LimiterConfig{Now: clk.Now})
+	r := storage.Rate{Burst: 1, Every: time.Minute}
+	clk.Advance(1234567 * time.Nanosecond)
+	w, err := l.Fail(ctx, "k", r)
+	require.NoError(t, err)
+	assert.Equal(t, time.Minute, w)
+	clk.Advance(1500*time.Millisecond + time.Nanosecond)
+	w, err = l.Throttled(ctx, "k", r)
+	require.NoError(t, err)
+	assert.Equal(t, time.Minute-1500*time.Millisecond-time.Nanosecond, w)
+	w, err = l.Reserve(ctx, "k", r)
+	require.NoError(t, err)
+	assert.Equal(t, time.Minute-1500*time.Millisecond-time.Nanosecond, w)
+}
