@@ -1,7 +1,9 @@
 package redis
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +19,10 @@ import (
 
 // storedClient is a client as stored: JSON, with CreatedAt in Unix
 // nanoseconds so it reads back exactly (see encCreatedAt for a time
-// beyond what those can hold). Revision is the last member (see
+// beyond what those can hold). Write is a random ID of the call that
+// wrote it, so that the call, sent again by go-redis after its reply was
+// lost, knows its own write (see newWriteID); a client stored before it
+// existed has none. Revision is the last member (see
 // updateClientScript); a client stored before it existed has none and
 // reads as revision 1.
 type storedClient struct {
@@ -31,12 +36,17 @@ type storedClient struct {
 	FirstParty    bool     `json:"first_party,omitempty"`
 	Disabled      bool     `json:"disabled,omitempty"`
 	CreatedAt     string   `json:"created_at,omitempty"`
+	Write         string   `json:"write,omitempty"`
 	Revision      int64    `json:"revision,omitempty"`
 }
 
-// encodeClient returns c as stored with the given revision; 0 leaves the
-// revision out.
-func encodeClient(c *storage.Client, revision int64) ([]byte, error) {
+// newWriteID returns a random ID for one call that writes a client
+// (storedClient.Write).
+func newWriteID() string { return rand.Text() }
+
+// encodeClient returns c as stored by the write write (see newWriteID)
+// with the given revision; 0 leaves the revision out.
+func encodeClient(c *storage.Client, write string, revision int64) ([]byte, error) {
 	if !allUTF8([]string{c.ID, c.SecretHash}) || !allUTF8(c.GrantTypes) || !allUTF8(c.Scopes) ||
 		!allUTF8(c.DefaultScopes) || !allUTF8(c.RedirectURIs) {
 		return nil, errNotUTF8
@@ -45,7 +55,7 @@ func encodeClient(c *storage.Client, revision int64) ([]byte, error) {
 		ID: c.ID, SecretHash: c.SecretHash, GrantTypes: c.GrantTypes, Scopes: c.Scopes,
 		DefaultScopes: c.DefaultScopes, RedirectURIs: c.RedirectURIs, Public: c.Public,
 		FirstParty: c.FirstParty, Disabled: c.Disabled, CreatedAt: encCreatedAt(c.CreatedAt),
-		Revision: revision,
+		Write: write, Revision: revision,
 	})
 }
 
@@ -114,13 +124,17 @@ func (s *Store) GetClient(ctx context.Context, id string) (*storage.Client, erro
 // CreateClient implements [storage.ClientStore]. The client key is written
 // with SET NX after the ID is added to the client index, so an interrupted
 // create leaves at most an index entry without a client, which
-// [Store.ListClients] skips. Clients never expire.
+// [Store.ListClients] skips. Clients never expire. The same call resent
+// by go-redis after a lost reply succeeds: a SET NX that fails reads the
+// client, which is this call's when it holds the call's write ID (see
+// storedClient); any other creation of a taken ID is
+// [storage.ErrAlreadyExists].
 func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 	const op = "create client"
 	if c == nil || c.ID == "" {
 		return storage.ErrNoClientID
 	}
-	b, err := encodeClient(c, 1)
+	b, err := encodeClient(c, newWriteID(), 1)
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
@@ -132,7 +146,15 @@ func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 		return wrap(op, err)
 	}
 	if !ok {
-		return fmt.Errorf("redis: %s: %w", op, storage.ErrAlreadyExists)
+		// Taken, or written by this very call, whose reply was lost:
+		// go-redis sent it again, and its second run found the first's.
+		cur, err := s.rdb.Get(ctx, s.clientKey(c.ID)).Bytes()
+		if err != nil && !errors.Is(err, goredis.Nil) {
+			return wrap(op, err)
+		}
+		if !bytes.Equal(cur, b) {
+			return fmt.Errorf("redis: %s: %w", op, storage.ErrAlreadyExists)
+		}
 	}
 	c.Revision = 1
 	return nil
@@ -168,7 +190,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 	if !utf8.ValidString(c.ID) { // CreateClient refuses such an ID
 		return fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
 	}
-	b, err := encodeClient(c, 0)
+	b, err := encodeClient(c, "", 0)
 	if err != nil {
 		// c cannot be stored; when there is no such client, that is
 		// what the caller learns.

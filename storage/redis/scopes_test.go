@@ -110,7 +110,7 @@ func FuzzDecodeClient(f *testing.F) {
 		if revision <= 0 {
 			revision = 1
 		}
-		b, err := encodeClient(c, revision)
+		b, err := encodeClient(c, newWriteID(), revision)
 		if err != nil {
 			require.ErrorIs(t, err, errNotUTF8)
 			require.False(t, allUTF8([]string{id, secret, sc, uri}), "refused valid UTF-8")
@@ -126,7 +126,7 @@ func FuzzDecodeClient(f *testing.F) {
 		if err != nil {
 			return
 		}
-		b, err = encodeClient(got, got.Revision)
+		b, err = encodeClient(got, "", got.Revision)
 		require.NoError(t, err, "%+v", got)
 		again, err := decodeClient(b)
 		require.NoError(t, err)
