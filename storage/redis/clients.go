@@ -163,16 +163,23 @@ func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 // updateClientScript replaces a client if its revision is the expected
 // one, and counts the write: one script on the client's one key, so the
 // compare and the write are atomic, on a cluster too.
-// KEYS: client. ARGV: the expected revision ("0" for any), and the new
+// KEYS: client. ARGV: the expected revision ("0" for any), the new
 // client's JSON without its revision and closing brace, to which the
 // script appends the revision after the stored one (a stored client
-// without a revision has revision 1).
+// without a revision has revision 1), and the call's write ID, which
+// that JSON holds (see storedClient).
 // Returns the new revision, "nf" when there is no such client, or
-// "conflict" when its revision is not the expected one.
+// "conflict" when its revision is not the expected one. Run again with
+// the same arguments (go-redis resends a command whose reply was lost),
+// it finds its own write and returns its revision again, writing
+// nothing: a conflict for the write it made, or a second count of it,
+// would be wrong.
 var updateClientScript = newScript(`
 local cur = redis.call('GET', KEYS[1])
 if not cur then return 'nf' end
-local rev = cjson.decode(cur)['revision'] or 1
+local stored = cjson.decode(cur)
+local rev = stored['revision'] or 1
+if stored['write'] == ARGV[3] then return rev end
 if ARGV[1] ~= '0' and tonumber(ARGV[1]) ~= rev then return 'conflict' end
 rev = rev + 1
 redis.call('SET', KEYS[1], ARGV[2] .. ',"revision":' .. string.format('%d', rev) .. '}', 'KEEPTTL')
@@ -181,7 +188,8 @@ return rev
 
 // UpdateClient implements [storage.ClientStore] with a script that
 // compares the stored revision and writes the client (see
-// updateClientScript).
+// updateClientScript); the same call resent by go-redis after a lost
+// reply succeeds, counted once.
 func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 	const op = "update client"
 	if c == nil || c.ID == "" {
@@ -190,7 +198,8 @@ func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 	if !utf8.ValidString(c.ID) { // CreateClient refuses such an ID
 		return fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)
 	}
-	b, err := encodeClient(c, "", 0)
+	write := newWriteID()
+	b, err := encodeClient(c, write, 0)
 	if err != nil {
 		// c cannot be stored; when there is no such client, that is
 		// what the caller learns.
@@ -200,7 +209,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 		return fmt.Errorf("redis: %s: %w", op, err)
 	}
 	// b ends with the closing brace of an object that has at least an id.
-	v := []string{s.clientKey(c.ID), strconv.FormatInt(c.Revision, 10), string(b[:len(b)-1])}
+	v := []string{s.clientKey(c.ID), strconv.FormatInt(c.Revision, 10), string(b[:len(b)-1]), write}
 	reply, err := updateClientScript.run(ctx, s.rdb, 1, v).Result()
 	if err != nil {
 		return wrap(op, err)

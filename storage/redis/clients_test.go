@@ -55,3 +55,40 @@ func TestCreateClientRetriedAfterALostReplySucceeds(t *testing.T) {
 	again := &storage.Client{ID: "web", SecretHash: storage.HashGeneratedSecret("s3cret"), GrantTypes: []string{"authorization_code"}}
 	assert.ErrorIs(t, h.s.CreateClient(h.ctx, again), storage.ErrAlreadyExists, "a second creation, even of the same client")
 }
+
+// An update that Redis ran and whose reply was lost, sent again by
+// go-redis's retry, is the same update: it succeeds, counted once. It
+// answered ErrConflict for the update it had made (the stored revision
+// had moved past the expected one), and an unconditional update counted
+// two writes.
+func TestUpdateClientRetriedAfterALostReplyIsOneWrite(t *testing.T) {
+	h := newHookedHarness(t, clientResendHook{})
+	loadScripts(t, h, updateClientScript) // else the first run is an EVAL, not resent
+	c := &storage.Client{ID: "web", GrantTypes: []string{"authorization_code"}}
+	unhooked := New(singleClient(t), Config{Prefix: h.prefix})
+	require.NoError(t, unhooked.CreateClient(h.ctx, c))
+
+	c.Scopes = []string{"read"}
+	require.NoError(t, h.s.UpdateClient(h.ctx, c), "an update of revision 1")
+	assert.Equal(t, int64(2), c.Revision)
+	got, err := h.s.GetClient(h.ctx, "web")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), got.Revision)
+	assert.Equal(t, []string{"read"}, got.Scopes)
+
+	c.Revision = 0
+	c.Scopes = []string{"write"}
+	require.NoError(t, h.s.UpdateClient(h.ctx, c), "an unconditional update")
+	assert.Equal(t, int64(3), c.Revision, "one write counted")
+	got, err = h.s.GetClient(h.ctx, "web")
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), got.Revision)
+
+	stale := *got
+	stale.Revision = 2
+	stale.Scopes = []string{"stale"}
+	assert.ErrorIs(t, h.s.UpdateClient(h.ctx, &stale), storage.ErrConflict, "a stale revision still conflicts")
+	same := *got
+	assert.NoError(t, h.s.UpdateClient(h.ctx, &same), "another update of the current revision")
+	assert.Equal(t, int64(4), same.Revision)
+}
