@@ -24,8 +24,8 @@ const (
 	// limiterShards is the number of independently locked parts of a
 	// Limiter (fewer when MaxKeys is under limiterShards*limiterSample).
 	limiterShards = 64
-	// limiterSweep is how many keys each call examines, besides its own,
-	// to drop those whose bucket is full again.
+	// limiterSweep is how many keys each call but Refund examines,
+	// besides its own, to drop those whose bucket is full again.
 	limiterSweep = 2
 	// limiterSample is how many keys a shard that is full examines to
 	// choose the one to evict.
@@ -54,9 +54,9 @@ type LimiterConfig struct {
 //
 // A key costs memory only while it carries information. A key whose bucket
 // has filled up again is indistinguishable from a key never seen, so it is
-// dropped: when it is next used, and lazily by every call, which examines
-// a few other keys of its shard (bounded work per call). Throttled never
-// adds a key.
+// dropped: when it is next used, and lazily by every call but Refund
+// (which follows a Reserve that did), which examines a few other keys of
+// its shard (bounded work per call). Throttled never adds a key.
 //
 // Memory is bounded by MaxKeys even under a flood of distinct keys. When a
 // shard is full, a new key evicts an old one rather than growing the map:
