@@ -25,8 +25,10 @@ const (
 // malformed, expired or already revoked token changes nothing. A refresh
 // token that a refresh has consumed revokes its grant, as presenting it
 // at the token endpoint does (a logout with a refresh token that another
-// tab has spent ends the session). token_type_hint only orders the
-// lookup: a wrong or unknown hint still finds the token.
+// tab has spent ends the session), and so does one whose expiry only our
+// clock, ahead of the store's, has passed (the token endpoint, which
+// leaves it to the store, would still honour it). token_type_hint only
+// orders the lookup: a wrong or unknown hint still finds the token.
 //
 // A live token issued to another client is not revoked, and the request
 // is refused (RFC 7009 §2.1: "the request is refused and the client is
@@ -90,18 +92,22 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) *Error {
 }
 
 // errLiveToken is revokeSpent's Check refusing the exchange of a token
-// that is live after all (one our clock took for expired): it revokes
-// nothing and changes nothing.
+// that is live after all: nothing is exchanged.
 var errLiveToken = errors.New("provider: a live token, not exchanged")
 
 // revokeSpent revokes the grant of raw when it is a refresh token of
-// client c that a refresh has consumed: a logout with the refresh token
-// a client held while another tab, or the retry of a lost answer, spent
-// it ends the session as the user meant it to, as presenting it at the
-// token endpoint would (RFC 9700 §4.14.2). The store's exchange finds a
-// consumed token, which a lookup does not, and revokes its grant; its
-// Check refuses every live token, so nothing is ever exchanged here. A
-// consumed token of another client, or none, changes nothing.
+// client c that findToken did not take for live: one a refresh has
+// consumed, whose logout (the refresh token a client held while another
+// tab, or the retry of a lost answer, spent it) ends the session as the
+// user meant it to, as presenting it at the token endpoint would (RFC
+// 9700 §4.14.2); or one the store still takes for live although our
+// clock, ahead of the store's, has passed its expiry: the token endpoint
+// leaves a refresh token's expiry to the store and would go on honouring
+// it. The store's exchange finds both, which a lookup does not, and
+// revokes a consumed token's grant; its Check refuses every live token,
+// so nothing is ever exchanged here, and the live token's grant, which
+// the store has found to be c's, is revoked after it. A token of another
+// client, or none, changes nothing.
 func (p *Provider) revokeSpent(ctx context.Context, c *authenticatedClient, raw string) *Error {
 	ref, err := token.Parse(storage.KindRefresh, raw)
 	if err != nil {
@@ -109,18 +115,32 @@ func (p *Provider) revokeSpent(ctx context.Context, c *authenticatedClient, raw 
 	}
 	ctx, cancel := detached(ctx) // as revokeDetached: a bound of its own
 	defer cancel()
+	var live *storage.Grant
 	_, err = p.cfg.Tokens.ExchangeToken(ctx, storage.Exchange{
 		Kind:      storage.KindRefresh,
 		Presented: ref,
 		ClientID:  c.ID,
-		Check:     func(*storage.Grant) error { return errLiveToken },
+		Check: func(g *storage.Grant) error {
+			live = g
+			return errLiveToken
+		},
 	})
 	switch {
 	case errors.Is(err, storage.ErrTokenReused):
 		p.emit(ctx, Event{Type: EventGrantRevoked, ClientID: c.ID, GrantID: ref.GrantID, IP: c.ip,
 			Reason: "revoked by the client with a spent refresh token (RFC 7009)"})
 		return nil
-	case err == nil, errors.Is(err, storage.ErrNotFound), errors.Is(err, errLiveToken):
+	case errors.Is(err, errLiveToken):
+		if live == nil || live.ID != ref.GrantID || live.ClientID != c.ID {
+			return nil // a store that broke the contract
+		}
+		if err := p.revokeDetached(ctx, live.ID); err != nil {
+			return errUnavailable(err)
+		}
+		p.emit(ctx, Event{Type: EventGrantRevoked, ClientID: c.ID, UserID: live.UserID,
+			GrantID: live.ID, IP: c.ip, Reason: "revoked by the client (RFC 7009)"})
+		return nil
+	case err == nil, errors.Is(err, storage.ErrNotFound):
 		return nil // err == nil: a store that broke the contract; nothing was said to be revoked
 	}
 	return errUnavailable(err)

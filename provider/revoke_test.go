@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -308,3 +309,40 @@ func TestRevocationEventOutlivesTheClient(t *testing.T) {
 
 // ctxKey is a context key of the tests.
 type ctxKey struct{}
+
+// A refresh token the store still takes for live, whose expiry the
+// provider's clock (ahead of the store's) has passed, is still honoured
+// at the token endpoint, which leaves its expiry to the store: revoking
+// it must end its grant, or the 200 says revoked while the token goes
+// on refreshing.
+func TestRevocationOfARefreshTokenTheStoreStillHonours(t *testing.T) {
+	providerClock := newClock()
+	var events []provider.Event
+	e := newEnv(t, func(c *provider.Config) {
+		c.Now = providerClock.Now // the store keeps e.clock, which stays behind
+		c.RefreshTokenTTL = time.Hour
+		c.Events = func(_ context.Context, ev provider.Event) { events = append(events, ev) }
+	})
+	m := e.issue(t)
+	rt := m["refresh_token"].(string)
+	grantID := mustGrantID(t, e, m["access_token"].(string))
+	providerClock.Advance(time.Hour) // expired by the provider's clock only
+
+	events = nil
+	assertRevoked200(t, call(e.p.RevokeHandler(), req{form: tokenForm(rt), basic: conf}))
+	require.Len(t, events, 1, "the grant's revocation is reported")
+	assert.Equal(t, provider.EventGrantRevoked, events[0].Type)
+	assert.Equal(t, grantID, events[0].GrantID)
+	assert.Equal(t, "conf", events[0].ClientID)
+	assert.Equal(t, "user-1", events[0].UserID)
+	assertError(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, basic: conf}), 400, "invalid_grant")
+
+	// Another client's such token is neither revoked nor refused.
+	m = e.issue(t)
+	rt = m["refresh_token"].(string)
+	providerClock.Advance(time.Hour)
+	events = nil
+	assertRevoked200(t, call(e.p.RevokeHandler(), req{form: tokenForm(rt), basic: []string{"other", otherSecret}}))
+	assert.Empty(t, events)
+	assertToken(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, basic: conf}))
+}
