@@ -105,7 +105,8 @@ type AuthorizeConfig struct {
 	// means the embedded default. A replacement must POST a form to
 	// .Action with every one of .Fields as a hidden input and a "decision"
 	// field of "allow" or "deny". When it fails to execute, the error is
-	// logged to Config.Logger and the client answered server_error.
+	// logged to Config.Logger (with the consent token it may quote
+	// replaced) and the client answered server_error.
 	ConsentTemplate *template.Template
 	// ErrorTemplate renders the error page shown, instead of a redirect,
 	// when the client or redirect URI of a request cannot be trusted; it

@@ -614,3 +614,20 @@ func TestAuthorizeFailingConsentTemplateRedirectsServerError(t *testing.T) {
 	assert.Contains(t, log.String(), "level=ERROR")
 	assert.Contains(t, log.String(), "Nope", "the template's error is logged")
 }
+
+// The logged error of a failing consent template never holds the page's
+// consent token, the form's proof that the user saw this page, which a
+// template error may quote ("range can't iterate over <value>").
+func TestAuthorizeFailingConsentTemplateLogsNoConsentToken(t *testing.T) {
+	var log providertest.LockedBuffer
+	e := newAuthzEnv(t, func(c *provider.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	}, func(c *provider.AuthorizeConfig) {
+		c.ConsentTemplate = template.Must(template.New("c").Parse(
+			`{{range .Fields}}{{if eq .Name "consent_token"}}{{range .Value}}{{end}}{{end}}{{end}}`))
+	})
+	assertRedirectError(t, e.get(spaParams(), "user-1"), "https://spa.example/cb", "server_error", "st-123")
+	assert.Contains(t, log.String(), "range can't iterate over", "the template's error is logged")
+	// A consent token is 54 characters of base64url (expiry and MAC).
+	assert.NotRegexp(t, `[A-Za-z0-9_-]{54}`, log.String(), "the consent token is logged")
+}

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	_ "embed"
@@ -128,13 +129,17 @@ func (h *authorizeHandler) showConsent(w http.ResponseWriter, r *http.Request, a
 			page.Fields = append(page.Fields, ConsentField{Name: name, Value: v})
 		}
 	}
-	page.Fields = append(page.Fields, ConsentField{Name: paramConsentToken, Value: h.consentToken(userID, ar)})
+	tok := h.consentToken(userID, ar)
+	page.Fields = append(page.Fields, ConsentField{Name: paramConsentToken, Value: tok})
 	var buf bytes.Buffer
 	if err := h.consent.Execute(&buf, page); err != nil {
 		// The redirect URI is trusted: the client hears server_error (RFC
-		// 6749 §4.1.2.1), and the operator the template's error.
+		// 6749 §4.1.2.1), and the operator the template's error, which
+		// may quote a value of the page ("range can't iterate over
+		// <value>"): never the consent token, the form's proof.
+		msg := strings.ReplaceAll(err.Error(), tok, "(the consent token)")
 		orDefault(h.p.cfg.Logger).LogAttrs(r.Context(), slog.LevelError, "oauth2: the consent template failed",
-			slog.String("path", r.URL.Path), slog.String("err", err.Error()))
+			slog.String("path", r.URL.Path), slog.String("err", msg))
 		h.redirectError(w, r, ar, &Error{Code: codeServerError, Description: "the consent page could not be shown"})
 		return
 	}
