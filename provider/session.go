@@ -97,7 +97,8 @@ func (p *Provider) ExtendSession(ctx context.Context, raw string, expiresAt time
 // is [ErrInvalidToken]; any other error is a store failure. Binding is not
 // checked: ending a session is always allowed to its holder. When ctx
 // ends (a browser that goes right after its logout), the lookup and the
-// revocation go on, for at most 5 s more, as at the revocation endpoint.
+// revocation go on, each for at most 5 s more, as at the revocation
+// endpoint.
 func (p *Provider) EndSession(ctx context.Context, raw string) error {
 	ref, err := token.Parse(storage.KindSession, raw)
 	if err != nil {
