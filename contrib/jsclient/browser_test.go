@@ -236,3 +236,69 @@ func TestBrowserBaseElementGetsNoToken(t *testing.T) {
 	defer mu.Unlock()
 	assert.Equal(t, []string{"GET /api/me "}, seen, "no bearer token for the <base> element's origin")
 }
+
+// clobberPage has markup injected before the script tag (no script of its
+// own: a strict Content-Security-Policy lets it through): an <img
+// name="currentScript">, which the document's named properties put in
+// front of document.currentScript, with data- attributes of its own.
+var clobberPage = template.Must(template.New("clobber").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>jsclient clobber test</title></head><body>
+<p>A comment: <img name="currentScript" data-client-id="demo-spa"
+  data-token-endpoint="{{.Other}}/token" data-allowed-origins="{{.Other}}"></p>
+<script src="/js/oauth_client.js" data-client-id="demo-spa"></script>
+<pre id="result">pending</pre>
+<script>
+var out = document.getElementById('result');
+function show(line) { out.textContent = (out.textContent === 'pending' ? '' : out.textContent + '\n') + line; }
+OAuthClient.login('johndoe', 'foobar42').then(function (r) {
+  show('login ' + (r.error || 'ok'));
+  if (r.error) { return; }
+  return OAuthClient.fetch({{.Other}} + "/api").then(function (res) { show('other ' + res.status); },
+    function (e) { show('other exception ' + e); });
+}).then(function () { show('done'); });
+</script>
+</body></html>
+`))
+
+// TestBrowserClobberedCurrentScriptConfiguresNothing: markup injected in
+// front of the script (an <img name="currentScript">) is what
+// document.currentScript returns while the script runs; its data-
+// attributes must not choose where the password and the tokens go.
+func TestBrowserClobberedCurrentScriptConfiguresNothing(t *testing.T) {
+	bin := browsertest.Chromium(t)
+
+	var mu sync.Mutex
+	var seen []string // what the other origin received
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		_ = r.ParseForm()
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path+" password="+r.PostForm.Get("password")+" auth="+r.Header.Get("Authorization"))
+		mu.Unlock()
+		h.Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"stolen","token_type":"Bearer"}`))
+	}))
+	t.Cleanup(other.Close)
+
+	mux := newBrowserMux(t)
+	mux.HandleFunc("GET /clobber", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = clobberPage.Execute(w, struct{ Other string }{other.URL})
+	})
+	app := httptest.NewServer(mux)
+	t.Cleanup(app.Close)
+
+	result := browsertest.Result(t, bin, app.URL+"/clobber", browsertest.Options{})
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"GET /api password= auth="}, seen,
+		"the injected markup's origin got the password or a token")
+	assert.Equal(t, "login ok\nother 200\ndone", result, "the login goes to the page's own token endpoint")
+}

@@ -637,10 +637,25 @@
     return copy;
   }
 
+  // currentScript returns the <script> element running this file, or
+  // null. Not doc.currentScript: markup injected before this tag (an <img
+  // name="currentScript">, no script needed) is what the document's named
+  // properties answer for it, and its data- attributes would choose where
+  // the password and the tokens go. Document.prototype's own getter is
+  // asked instead, and only a <script> element is believed.
+  function currentScript(d) {
+    var D = global.Document;
+    var desc = typeof D === 'function' && D.prototype
+      ? Object.getOwnPropertyDescriptor(D.prototype, 'currentScript') : null;
+    var s = desc && typeof desc.get === 'function' ? desc.get.call(d) : null;
+    var S = global.HTMLScriptElement;
+    return typeof S === 'function' && s instanceof S ? s : null;
+  }
+
   // Settings from the <script> tag's data- attributes, so a page needs no
   // inline script (friendly to a strict Content-Security-Policy).
   var doc = global.document;
-  var script = doc && doc.currentScript;
+  var script = doc ? currentScript(doc) : null;
   if (script && script.dataset) {
     var d = script.dataset;
     configure({

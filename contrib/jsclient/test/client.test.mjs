@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { browser, json, tokenResponse, flush, ORIGIN } from './harness.mjs';
+import { browser, json, tokenResponse, flush, ORIGIN, scriptTag } from './harness.mjs';
 
 const TOKEN_URL = ORIGIN + '/oauth2/token';
 
@@ -304,7 +304,7 @@ test('a refresh that completes after logout does not revive the session', async 
 
 test('the script tag\'s data attributes configure the client', () => {
   const b = browser({
-    currentScript: { dataset: { clientId: 'demo-spa', revokeEndpoint: '/oauth2/revoke', allowedOrigins: 'https://a.example https://b.example', scope: 'read' } },
+    currentScript: scriptTag({ clientId: 'demo-spa', revokeEndpoint: '/oauth2/revoke', allowedOrigins: 'https://a.example https://b.example', scope: 'read' }),
   });
   const c = b.client.configure();
   assert.equal(c.clientId, 'demo-spa');
@@ -946,7 +946,7 @@ test('configure() returns a copy: changing it changes no setting', async () => {
 
 test('the script tag\'s data-token-endpoint sets the token endpoint', async () => {
   const b = browser({
-    currentScript: { dataset: { tokenEndpoint: '/auth/token' } },
+    currentScript: scriptTag({ tokenEndpoint: '/auth/token' }),
     route: () => tokenResponse('a1', 'r1'),
   });
   assert.equal(b.client.configure().tokenEndpoint, '/auth/token');
@@ -977,4 +977,31 @@ test('timeout Infinity sets no timeout', async () => {
   await flush();
   assert.equal(b.calls.length, 1);
   assert.equal(b.timers.size, 0, 'a timer would end the request after 2^31-1 ms');
+});
+
+test('document.currentScript clobbered by injected markup configures nothing', async () => {
+  // <img name="currentScript" data-token-endpoint=...> before the script:
+  // the document's named properties come before its built-in
+  // currentScript, so that is what document.currentScript answers.
+  const evil = { dataset: { tokenEndpoint: 'https://evil.example/token', allowedOrigins: 'https://evil.example', clientId: 'x' } };
+  for (const clobber of [{ tagName: 'IMG', ...evil }, evil]) {
+    const b = browser({
+      currentScript: scriptTag({ clientId: 'demo-spa' }),
+      named: { currentScript: clobber },
+      route: () => tokenResponse('a1', 'r1'),
+    });
+    const c = b.client.configure();
+    assert.equal(c.tokenEndpoint, '/oauth2/token');
+    assert.deepEqual([...c.allowedOrigins], []);
+    assert.equal(c.clientId, 'demo-spa', 'the settings of the script tag itself');
+    await b.client.login('johndoe', 'foobar42');
+    assert.equal(b.calls[0].url, TOKEN_URL, 'the password goes to the page\'s own token endpoint');
+    await b.client.fetch('https://evil.example/api');
+    assert.equal(bearerOf(b.calls.at(-1)), null);
+  }
+});
+
+test('a current script that is no <script> element configures nothing', () => {
+  const b = browser({ currentScript: { dataset: { tokenEndpoint: 'https://evil.example/token' } } });
+  assert.equal(b.client.configure().tokenEndpoint, '/oauth2/token');
 });

@@ -8,6 +8,22 @@ const source = readFileSync(fileURLToPath(new URL('../oauth_client.js', import.m
 
 export const ORIGIN = 'https://app.example';
 
+// HTMLScriptElement stands for the browser's: scriptTag(dataset) is the
+// <script> element document.currentScript returns while the script runs.
+// Any other object there is what markup injected into the page (an <img
+// name="currentScript">) puts in front of it.
+export class HTMLScriptElement {
+  constructor(dataset) { this.tagName = 'SCRIPT'; this.dataset = dataset; }
+}
+export const scriptTag = (dataset) => new HTMLScriptElement(dataset);
+
+// Document stands for the browser's: its prototype's currentScript getter
+// answers the running <script> element, whatever the document's own
+// (named) properties say.
+class Document {
+  get currentScript() { return this.runningScript; }
+}
+
 // json builds a Response with a JSON body.
 export function json(status, body, statusText = '') {
   return new Response(JSON.stringify(body), {
@@ -48,7 +64,10 @@ export function makeForm({ classes = ['oauth'], action = null, dataset = {}, fie
 // simulate a network failure.
 // baseURI is the document's base URL (a <base href> element), which
 // fetch resolves relative URLs against; it defaults to the page's URL.
-export function browser({ route = () => json(404, { error: 'not_found' }), currentScript = null, baseURI = ORIGIN + '/page' } = {}) {
+// named is the document's named properties (elements with a name
+// attribute: <img name="currentScript">), which come before its built-in
+// properties, as in a browser.
+export function browser({ route = () => json(404, { error: 'not_found' }), currentScript = null, baseURI = ORIGIN + '/page', named = {} } = {}) {
   const clock = { now: 1_700_000_000_000 };
   const timers = new Map();
   let nextTimer = 1;
@@ -62,13 +81,14 @@ export function browser({ route = () => json(404, { error: 'not_found' }), curre
     getItem: () => null,
     removeItem: () => {},
   };
-  const document = {
-    currentScript,
+  const document = Object.create(Document.prototype, Object.getOwnPropertyDescriptors({
+    runningScript: currentScript,
     baseURI,
     addEventListener: (type, fn) => { (listeners[type] ||= []).push(fn); },
     set cookie(v) { cookieWrites.push(v); },
     get cookie() { return ''; },
-  };
+  }));
+  Object.defineProperties(document, Object.getOwnPropertyDescriptors(named));
 
   const fetch = async (input, init = {}) => {
     const isReq = typeof input === 'object' && input !== null && typeof input.clone === 'function';
@@ -101,6 +121,8 @@ export function browser({ route = () => json(404, { error: 'not_found' }), curre
     URL,
     URLSearchParams,
     Headers,
+    HTMLScriptElement,
+    Document,
     console,
   };
   window.window = window;
