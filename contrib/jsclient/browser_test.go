@@ -302,3 +302,44 @@ func TestBrowserClobberedCurrentScriptConfiguresNothing(t *testing.T) {
 		"the injected markup's origin got the password or a token")
 	assert.Equal(t, "login ok\nother 200\ndone", result, "the login goes to the page's own token endpoint")
 }
+
+// listenerPage has an <img name="addEventListener"> injected before the
+// script tag, which the document's named properties put in front of
+// document.addEventListener, then a login form that it submits on load.
+const listenerPage = `<!doctype html>
+<html><head><meta charset="utf-8"><title>jsclient listener clobber test</title></head><body>
+<p>A comment: <img name="addEventListener"></p>
+<script src="/js/oauth_client.js" data-client-id="demo-spa"></script>
+<form class="oauth" method="post" action="/oauth2/token">
+  <input name="username" value="johndoe">
+  <input name="password" type="password" value="foobar42">
+</form>
+<pre id="result">pending</pre>
+<script>
+var out = document.getElementById('result');
+window.oauthResponseHandler = function (result) {
+  out.textContent = 'login ' + (result.error || 'ok') + '\n' + location.pathname;
+};
+window.onload = function () { document.querySelector('form.oauth').requestSubmit(); };
+</script>
+</body></html>
+`
+
+// TestBrowserClobberedAddEventListenerStillHandlesForms: markup injected
+// in front of the script must not turn its form handling off, which
+// leaves each form.oauth to the browser (a native POST of the password,
+// and a page of JSON instead of the login).
+func TestBrowserClobberedAddEventListenerStillHandlesForms(t *testing.T) {
+	bin := browsertest.Chromium(t)
+	mux := newBrowserMux(t)
+	mux.HandleFunc("GET /listener", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write([]byte(listenerPage))
+	})
+	app := httptest.NewServer(mux)
+	t.Cleanup(app.Close)
+
+	result := browsertest.Result(t, bin, app.URL+"/listener", browsertest.Options{})
+	assert.Equal(t, "login ok\n/listener", result)
+}

@@ -666,8 +666,14 @@
       allowedOrigins: d.allowedOrigins ? d.allowedOrigins.split(/\s+/).filter(Boolean) : undefined
     });
   }
-  if (doc && typeof doc.addEventListener === 'function') {
-    doc.addEventListener('submit', onSubmit);
+  // Through EventTarget.prototype, not doc.addEventListener: markup
+  // injected before this tag (an <img name="addEventListener">) overrides
+  // that, and every form.oauth would be left to the browser, which posts
+  // the password itself.
+  var ET = global.EventTarget;
+  var listen = typeof ET === 'function' && ET.prototype ? ET.prototype.addEventListener : null;
+  if (doc && typeof listen === 'function') {
+    listen.call(doc, 'submit', onSubmit);
   }
 
   global.OAuthClient = Object.freeze({

@@ -220,3 +220,18 @@ test('a form whose login failed can be submitted again', async () => {
   assert.equal(seen.length, 2);
   assert.equal(b.client.isAuthenticated(), true);
 });
+
+test('document.addEventListener clobbered by injected markup does not stop the forms being handled', async () => {
+  // <img name="addEventListener"> before the script: the document's named
+  // properties come before its built-in addEventListener. Unhandled, every
+  // form.oauth would be submitted by the browser itself.
+  const b = browser({ named: { addEventListener: { tagName: 'IMG' } }, route: () => tokenResponse('a1', 'r1') });
+  const seen = [];
+  b.window.oauthResponseHandler = (result) => seen.push(result);
+  const event = b.submit(loginForm());
+  assert.equal(event.defaultPrevented, true, 'the browser must not submit the form itself');
+  await flush();
+  assert.equal(b.calls.length, 1);
+  assert.equal(seen.length, 1);
+  assert.equal(b.client.isAuthenticated(), true);
+});

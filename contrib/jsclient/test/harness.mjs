@@ -24,6 +24,14 @@ class Document {
   get currentScript() { return this.runningScript; }
 }
 
+// EventTarget stands for the browser's: the document's listeners are added
+// through its prototype's addEventListener, whatever the document's own
+// (named) properties say.
+class EventTarget {
+  addEventListener(type, fn) { (this.eventListeners[type] ||= []).push(fn); }
+}
+Object.setPrototypeOf(Document.prototype, EventTarget.prototype);
+
 // json builds a Response with a JSON body.
 export function json(status, body, statusText = '') {
   return new Response(JSON.stringify(body), {
@@ -84,7 +92,7 @@ export function browser({ route = () => json(404, { error: 'not_found' }), curre
   const document = Object.create(Document.prototype, Object.getOwnPropertyDescriptors({
     runningScript: currentScript,
     baseURI,
-    addEventListener: (type, fn) => { (listeners[type] ||= []).push(fn); },
+    eventListeners: listeners,
     set cookie(v) { cookieWrites.push(v); },
     get cookie() { return ''; },
   }));
@@ -123,6 +131,7 @@ export function browser({ route = () => json(404, { error: 'not_found' }), curre
     Headers,
     HTMLScriptElement,
     Document,
+    EventTarget,
     console,
   };
   window.window = window;
