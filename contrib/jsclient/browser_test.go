@@ -343,3 +343,44 @@ func TestBrowserClobberedAddEventListenerStillHandlesForms(t *testing.T) {
 	result := browsertest.Result(t, bin, app.URL+"/listener", browsertest.Options{})
 	assert.Equal(t, "login ok\n/listener", result)
 }
+
+// formClobberPage has markup injected after the login form that joins it
+// (form="login"): inputs named like the form's built-in properties, which
+// a form's named properties override.
+const formClobberPage = `<!doctype html>
+<html><head><meta charset="utf-8"><title>jsclient form clobber test</title>
+<script src="/js/oauth_client.js" data-client-id="demo-spa"></script></head><body>
+<form class="oauth" id="login" method="post" action="/oauth2/token">
+  <input name="username" value="johndoe">
+  <input name="password" type="password" value="foobar42">
+</form>
+<p>A comment: <input form="login" type="hidden" name="classList"><input form="login" type="hidden" name="getAttribute">
+<input form="login" type="hidden" name="dataset"><input form="login" type="hidden" name="elements"></p>
+<pre id="result">pending</pre>
+<script>
+var out = document.getElementById('result');
+window.oauthResponseHandler = function (result) {
+  out.textContent = 'login ' + (result.error || 'ok') + '\n' + location.pathname;
+};
+window.onload = function () { document.getElementById('login').requestSubmit(); };
+</script>
+</body></html>
+`
+
+// TestBrowserClobberedFormStillLogsIn: inputs injected into the login
+// form (form="login") named like its built-in properties must not stop
+// the script handling it, which leaves it to the browser.
+func TestBrowserClobberedFormStillLogsIn(t *testing.T) {
+	bin := browsertest.Chromium(t)
+	mux := newBrowserMux(t)
+	mux.HandleFunc("GET /formclobber", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write([]byte(formClobberPage))
+	})
+	app := httptest.NewServer(mux)
+	t.Cleanup(app.Close)
+
+	result := browsertest.Result(t, bin, app.URL+"/formclobber", browsertest.Options{})
+	assert.Equal(t, "login ok\n/formclobber", result)
+}

@@ -564,9 +564,29 @@
     });
   }
 
+  // builtin returns the built-in property name of the DOM interface iface
+  // (window.Element, ...) of el, read through the interface's prototype:
+  // a form's named properties (its fields, and any <input form="id">
+  // that markup injected elsewhere in the page joins to it) come before
+  // its built-in ones, so form.classList may be an <input
+  // name="classList">, which would leave the form to the browser. Where
+  // the interface is missing, el[name]; undefined when el is no such
+  // element.
+  function builtin(el, iface, name) {
+    var I = global[iface];
+    var d = typeof I === 'function' && I.prototype
+      ? Object.getOwnPropertyDescriptor(I.prototype, name) : null;
+    try {
+      return !d ? el[name] : (d.get ? d.get.call(el) : d.value);
+    } catch (e) {
+      return undefined;
+    }
+  }
+
   function fieldValue(form, name) {
-    var el = form.elements && form.elements.namedItem
-      ? form.elements.namedItem(name) : null;
+    var elements = builtin(form, 'HTMLFormElement', 'elements');
+    var el = elements && typeof elements.namedItem === 'function'
+      ? elements.namedItem(name) : null;
     return el && typeof el.value === 'string' ? el.value : '';
   }
 
@@ -583,7 +603,8 @@
   // page later (the listener sits on the document).
   function onSubmit(event) {
     var form = event.target;
-    if (!form || !form.classList || !form.classList.contains('oauth')) return;
+    var classes = form ? builtin(form, 'Element', 'classList') : null;
+    if (!classes || typeof classes.contains !== 'function' || !classes.contains('oauth')) return;
     // Cancelled by page code (a listener on the form runs first): the
     // page chose not to submit, so the password is not sent.
     if (event.defaultPrevented) return;
@@ -592,8 +613,9 @@
       if (busy.has(form)) return;
       busy.add(form);
     }
-    var data = form.dataset || {};
-    var action = form.getAttribute && form.getAttribute('action');
+    var data = builtin(form, 'HTMLElement', 'dataset') || {};
+    var getAttribute = builtin(form, 'Element', 'getAttribute');
+    var action = typeof getAttribute === 'function' ? getAttribute.call(form, 'action') : null;
     var options = {
       tokenEndpoint: action || config.tokenEndpoint,
       clientId: data.clientId || fieldValue(form, 'client_id') || config.clientId,
@@ -602,8 +624,9 @@
     login(fieldValue(form, 'username'), fieldValue(form, 'password'), options)
       .then(function (result) {
         if (!result.error) {
-          var pw = form.elements && form.elements.namedItem
-            ? form.elements.namedItem('password') : null;
+          var elements = builtin(form, 'HTMLFormElement', 'elements');
+          var pw = elements && typeof elements.namedItem === 'function'
+            ? elements.namedItem('password') : null;
           if (pw && 'value' in pw) pw.value = '';
         }
         if (busy) busy.delete(form);

@@ -235,3 +235,43 @@ test('document.addEventListener clobbered by injected markup does not stop the f
   assert.equal(seen.length, 1);
   assert.equal(b.client.isAuthenticated(), true);
 });
+
+test('a form whose built-in properties injected inputs override is still handled', async () => {
+  const { b, seen } = page(() => tokenResponse('a1', 'r1'));
+  // The browser's interfaces: their prototypes hold the built-in properties.
+  class Element {
+    get classList() { return this.real.classList; }
+    getAttribute(name) { return this.real.getAttribute(name); }
+  }
+  class HTMLElement extends Element { get dataset() { return this.real.dataset; } }
+  class HTMLFormElement extends HTMLElement { get elements() { return this.real.elements; } }
+  Object.assign(b.window, { Element, HTMLElement, HTMLFormElement });
+  const real = loginForm({ action: '/auth/token', dataset: { clientId: 'demo-spa' } });
+  const form = Object.create(HTMLFormElement.prototype);
+  form.real = real;
+  // <input form="login" name="classList"> and the like, injected anywhere
+  // in the page: the form's named properties come before its built-in ones.
+  const input = { tagName: 'INPUT', value: '' };
+  for (const name of ['classList', 'getAttribute', 'dataset', 'elements']) {
+    Object.defineProperty(form, name, { value: input });
+  }
+  const event = b.submit(form);
+  assert.equal(event.defaultPrevented, true, 'the browser must not submit the form itself');
+  await flush();
+  assert.equal(b.calls.length, 1);
+  assert.equal(b.calls[0].url, ORIGIN + '/auth/token');
+  assert.deepEqual(Object.fromEntries(b.calls[0].body), {
+    grant_type: 'password', username: 'johndoe', password: 'foobar42', client_id: 'demo-spa',
+  });
+  assert.equal(seen.length, 1);
+  assert.equal(real.fields.password.value, '', 'the password field is cleared after a login');
+});
+
+test('a submit event on something that is no element is left alone', () => {
+  const { b } = page(() => tokenResponse('a1', 'r1'));
+  class Element { get classList() { if (!(this instanceof Element)) throw new TypeError('Illegal invocation'); return null; } }
+  b.window.Element = Element;
+  const event = b.submit({ nodeType: 9 });
+  assert.equal(event.defaultPrevented, false);
+  assert.equal(b.calls.length, 0);
+});
