@@ -384,3 +384,49 @@ func TestBrowserClobberedFormStillLogsIn(t *testing.T) {
 	result := browsertest.Result(t, bin, app.URL+"/formclobber", browsertest.Options{})
 	assert.Equal(t, "login ok\n/formclobber", result)
 }
+
+// framePage has an <iframe name="OAuthClient"> of another origin injected
+// before the script tag: window.OAuthClient is then that frame's window,
+// whose properties another origin may not read.
+var framePage = template.Must(template.New("frame").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>jsclient frame clobber test</title></head><body>
+<p>A comment: <iframe name="OAuthClient" src="{{.Other}}/"></iframe></p>
+<script src="/js/oauth_client.js" data-client-id="demo-spa"></script>
+<form class="oauth" method="post" action="/oauth2/token">
+  <input name="username" value="johndoe">
+  <input name="password" type="password" value="foobar42">
+</form>
+<pre id="result">pending</pre>
+<script>
+var out = document.getElementById('result');
+window.oauthResponseHandler = function (result) {
+  out.textContent = 'login ' + (result.error || 'ok') + ' ' + (typeof OAuthClient.logout) + '\n' + location.pathname;
+};
+window.onload = function () { document.querySelector('form.oauth').requestSubmit(); };
+</script>
+</body></html>
+`))
+
+// TestBrowserFrameNamedOAuthClientDoesNotStopTheScript: a frame named
+// OAuthClient (of another origin, whose window throws on reading a
+// property) is no client loaded before: the script must still load, and
+// handle the login form.
+func TestBrowserFrameNamedOAuthClientDoesNotStopTheScript(t *testing.T) {
+	bin := browsertest.Chromium(t)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<!doctype html><p>other</p>"))
+	}))
+	t.Cleanup(other.Close)
+	mux := newBrowserMux(t)
+	mux.HandleFunc("GET /frame", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = framePage.Execute(w, struct{ Other string }{other.URL})
+	})
+	app := httptest.NewServer(mux)
+	t.Cleanup(app.Close)
+
+	result := browsertest.Result(t, bin, app.URL+"/frame", browsertest.Options{})
+	assert.Equal(t, "login ok function\n/frame", result)
+}

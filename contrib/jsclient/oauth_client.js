@@ -27,9 +27,18 @@
   // A second one would handle every form.oauth too (two logins per submit)
   // and hide the first, whose session no logout() could end. (An element
   // with id="OAuthClient", which the browser also names window.OAuthClient,
-  // is no client.)
-  var loaded = global.OAuthClient;
-  if (loaded && typeof loaded.login === 'function' && typeof loaded.fetch === 'function') return;
+  // is no client. Nor is a frame named OAuthClient: its window is not
+  // frozen, and of another origin it throws on every property read, which
+  // would stop this script and leave every form.oauth to the browser.)
+  var loaded = null;
+  try {
+    loaded = global.OAuthClient;
+    loaded = loaded && Object.isFrozen(loaded) && typeof loaded.login === 'function' &&
+      typeof loaded.fetch === 'function' ? loaded : null;
+  } catch (e) {
+    loaded = null;
+  }
+  if (loaded) return;
 
   var config = {
     tokenEndpoint: '/oauth2/token',

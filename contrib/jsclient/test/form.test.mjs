@@ -275,3 +275,19 @@ test('a submit event on something that is no element is left alone', () => {
   assert.equal(event.defaultPrevented, false);
   assert.equal(b.calls.length, 0);
 });
+
+test('a frame named OAuthClient does not stop the script from loading', () => {
+  // <iframe name="OAuthClient"> is window.OAuthClient until the script
+  // runs: the frame's window, which throws on reading a property when the
+  // frame is of another origin, and which may hold functions named login
+  // and fetch when it is of this one.
+  const b = browser({ route: () => tokenResponse('a1', 'r1') });
+  const crossOrigin = new Proxy({}, { get() { throw new Error('SecurityError: Blocked a frame from accessing a cross-origin frame'); } });
+  const sameOrigin = { login() {}, fetch() {}, window: null };
+  for (const frame of [crossOrigin, sameOrigin]) {
+    b.window.OAuthClient = frame;
+    b.loadAgain();
+    assert.notEqual(b.window.OAuthClient, frame);
+    assert.equal(typeof b.window.OAuthClient.logout, 'function');
+  }
+});
