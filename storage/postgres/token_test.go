@@ -186,6 +186,25 @@ func TestListClients_OrdersByteWise(t *testing.T) {
 	assert.Equal(t, []string{"A", "B", "_x", "a", "b"}, ids)
 }
 
+// A client's CreatedAt reads back in UTC from GetClient and ListClients,
+// as the grants' and tokens' times do (storagetest's TimesAreUTC),
+// whatever zone it was written in: pgx returns a timestamptz in the
+// process's local zone.
+func TestClients_CreatedAtReadsBackInUTC(t *testing.T) {
+	s, _ := newStore(t, nil)
+	ctx := context.Background()
+	created := t0.In(time.FixedZone("UTC+5", 5*3600))
+	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", CreatedAt: created}))
+	got, err := s.GetClient(ctx, "c1")
+	require.NoError(t, err)
+	assert.Equal(t, time.UTC, got.CreatedAt.Location(), "GetClient")
+	assert.True(t, created.Equal(got.CreatedAt), "GetClient: %v, want %v", got.CreatedAt, created)
+	list, err := s.ListClients(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, time.UTC, list[0].CreatedAt.Location(), "ListClients")
+}
+
 func TestExchangeToken_WithoutCheckIsOneStatement(t *testing.T) {
 	s, clk, counter := newCountedStore(t)
 	ctx := context.Background()
