@@ -514,15 +514,27 @@ func testClientEmptyLists(t *testing.T, e *env) {
 
 // testClientUpdateUnknownBadText checks that an update of a client that
 // does not exist is ErrNotFound even when the client has text the store
-// would refuse to hold (invalid UTF-8, a NUL byte): there is no such
-// client, whatever c holds.
+// would refuse to hold (invalid UTF-8, a NUL byte), in any of its text
+// fields or in its ID: there is no such client, whatever c holds.
 func testClientUpdateUnknownBadText(t *testing.T, e *env) {
 	for _, bad := range []string{"s\xff", "s\x00"} {
-		c := e.fullClient("ghost")
-		c.Scopes = []string{"read", bad}
-		err := e.b.Clients.UpdateClient(e.ctx, c)
-		assert.ErrorIs(t, err, storage.ErrNotFound, "scope %q", bad)
-		_, err = e.b.Clients.GetClient(e.ctx, "ghost")
-		assert.ErrorIs(t, err, storage.ErrNotFound, "update does not create")
+		for _, f := range []struct {
+			field string
+			set   func(c *storage.Client)
+		}{
+			{"ID", func(c *storage.Client) { c.ID = "ghost" + bad }},
+			{"SecretHash", func(c *storage.Client) { c.SecretHash = bad }},
+			{"GrantTypes", func(c *storage.Client) { c.GrantTypes = []string{storage.GrantRefreshToken, bad} }},
+			{"Scopes", func(c *storage.Client) { c.Scopes = []string{"read", bad} }},
+			{"DefaultScopes", func(c *storage.Client) { c.DefaultScopes = []string{"read", bad} }},
+			{"RedirectURIs", func(c *storage.Client) { c.RedirectURIs = []string{"https://a.example/cb", bad} }},
+		} {
+			c := e.fullClient("ghost")
+			f.set(c)
+			err := e.b.Clients.UpdateClient(e.ctx, c)
+			assert.ErrorIs(t, err, storage.ErrNotFound, "%s %q", f.field, bad)
+			_, err = e.b.Clients.GetClient(e.ctx, "ghost")
+			assert.ErrorIs(t, err, storage.ErrNotFound, "update does not create")
+		}
 	}
 }
