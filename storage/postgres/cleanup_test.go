@@ -231,3 +231,25 @@ func TestDeleteExpired_SkipsRowsAnotherTransactionHolds(t *testing.T) {
 	assert.Equal(t, 1, grants)
 	assert.Equal(t, 1, tokens)
 }
+
+// A limit below 1 removes nothing, and is no error: the server refuses a
+// negative LIMIT.
+func TestDeleteExpired_LimitBelowOneRemovesNothing(t *testing.T) {
+	clk := newClock()
+	s, pool := newStore(t, clk.Now)
+	ctx := context.Background()
+	g := newGrant(t, clk.Now())
+	g.ExpiresAt = clk.Now().Add(time.Minute)
+	_, tk := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Minute)
+	require.NoError(t, s.CreateGrant(ctx, g, tk))
+	clk.Advance(time.Minute)
+
+	for _, limit := range []int{0, -1} {
+		n, err := s.DeleteExpired(ctx, limit)
+		require.NoError(t, err, "limit %d", limit)
+		assert.Zero(t, n, "limit %d", limit)
+	}
+	grants, tokens := countRows(t, pool)
+	assert.Equal(t, 1, grants)
+	assert.Equal(t, 1, tokens)
+}
