@@ -10,6 +10,10 @@ import (
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
+// unstorableIDs are IDs no record can have in a store that keeps text
+// (a NUL byte, invalid UTF-8), which a request may carry all the same.
+var unstorableIDs = []string{"a\x00b", "\xff", "a\xc3"}
+
 // extendClauses check ExtendToken.
 var extendClauses = []clause{
 	{"MovesExpiry", testExtendMovesExpiry},
@@ -92,6 +96,11 @@ func testRevokeGrantIdempotent(t *testing.T, e *env) {
 	require.NoError(t, e.b.Tokens.RevokeGrant(e.ctx, f.g.ID))
 	assert.NoError(t, e.b.Tokens.RevokeGrant(e.ctx, f.g.ID), "second revocation")
 	assert.NoError(t, e.b.Tokens.RevokeGrant(e.ctx, newGrantID(t)), "unknown grant")
+	// An ID no grant can have (a request may carry any bytes) names no
+	// grant either: no error, which would read as an outage.
+	for _, id := range unstorableIDs {
+		assert.NoError(t, e.b.Tokens.RevokeGrant(e.ctx, id), "grant ID %q", id)
+	}
 	e.assertGone(t, f.access)
 
 	// Revoking a grant whose tokens were rotated also ends the new ones.
@@ -132,6 +141,11 @@ func testRevokeUser(t *testing.T, e *env) {
 	n, err = e.b.Tokens.RevokeUser(e.ctx, "nobody")
 	require.NoError(t, err)
 	assert.Equal(t, 0, n, "unknown user")
+	for _, id := range unstorableIDs {
+		n, err = e.b.Tokens.RevokeUser(e.ctx, id)
+		require.NoError(t, err, "user ID %q", id)
+		assert.Zero(t, n, "user ID %q", id)
+	}
 
 	// New grants of the user work again.
 	fresh := e.storedGrant(t, "client-a", "user-1")
@@ -196,4 +210,9 @@ func testRevokeClient(t *testing.T, e *env) {
 	n, err = e.b.Tokens.RevokeClient(e.ctx, "nobody")
 	require.NoError(t, err)
 	assert.Equal(t, 0, n, "unknown client")
+	for _, id := range unstorableIDs {
+		n, err = e.b.Tokens.RevokeClient(e.ctx, id)
+		require.NoError(t, err, "client ID %q", id)
+		assert.Zero(t, n, "client ID %q", id)
+	}
 }
