@@ -91,3 +91,57 @@ func TestRevokeUserAndRevokeClient_DoNotDeadlock(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, `select count(*) from oauth2_grants where revoked_at is null`).Scan(&live))
 	assert.Zero(t, live, "grants left unrevoked")
 }
+
+// Two revocations (RevokeUser, RevokeClient) of the same grants, the
+// second started while the first waits for one of them, both end: each
+// locks the grants in the order of their IDs, whichever order its plan
+// meets them in (here the order the rows were stored in: gz, gm, ga). A
+// statement that locked them in that order would take gz and wait for
+// gm, which the other, having taken ga, waits for too; once gm is free
+// the first takes it and waits for ga: a deadlock, which the server ends
+// by aborting one of them. And each locks them for the update it makes:
+// two that only share-locked them would both hold ga and each wait for
+// the other to release it.
+func TestRevocations_LockGrantsInIDOrderForUpdate(t *testing.T) {
+	for _, order := range []struct{ first, second string }{
+		{"User", "Client"}, {"Client", "User"}, {"User", "User"}, {"Client", "Client"},
+	} {
+		t.Run(order.first+"Then"+order.second, func(t *testing.T) {
+			clk := newClock()
+			pool := newSchemaPool(t)
+			ctx := context.Background()
+			require.NoError(t, postgres.Migrate(ctx, pool))
+			s := postgres.New(pool, postgres.Config{Now: clk.Now})
+			for _, id := range []string{"gz", "gm", "ga"} {
+				require.NoError(t, s.CreateGrant(ctx, &storage.Grant{ID: id, ClientID: "c", UserID: "u",
+					CreatedAt: clk.Now(), ExpiresAt: clk.Now().Add(time.Hour)}))
+			}
+			revoke := map[string]func() (int, error){
+				"User":   func() (int, error) { return s.RevokeUser(ctx, "u") },
+				"Client": func() (int, error) { return s.RevokeClient(ctx, "c") },
+			}
+			first, second := revoke[order.first], revoke[order.second]
+			tx, err := pool.Begin(ctx)
+			require.NoError(t, err)
+			defer func() { _ = tx.Rollback(ctx) }()
+			_, err = tx.Exec(ctx, `select from oauth2_grants where id = 'gm' for update`)
+			require.NoError(t, err)
+
+			type result struct {
+				n   int
+				err error
+			}
+			results := make(chan result, 2)
+			go func() { n, err := first(); results <- result{n, err} }()
+			waitForLockWaiters(t, pool, 1)
+			go func() { n, err := second(); results <- result{n, err} }()
+			waitForLockWaiters(t, pool, 2)
+			require.NoError(t, tx.Rollback(ctx))
+
+			a, b := <-results, <-results
+			assert.NoError(t, a.err)
+			assert.NoError(t, b.err)
+			assert.Equal(t, 3, a.n+b.n, "grants revoked, counted once")
+		})
+	}
+}
