@@ -2,11 +2,14 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -124,4 +127,36 @@ func TestMigrate_SchemaNewerThanBinaryIsLeftAlone(t *testing.T) {
 	assert.Equal(t, 1, n, "nothing of the newer schema is dropped")
 	s := postgres.New(pool, postgres.Config{})
 	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", CreatedAt: time.Now()}))
+}
+
+// Migrate closes the connection it took from the pool (it hijacks it, so
+// that no session state it leaves goes back to the pool): each call must
+// not leave a server connection open.
+func TestMigrate_ClosesItsConnection(t *testing.T) {
+	var raw [8]byte
+	_, _ = rand.Read(raw[:])
+	app := "oauth2test_migrate_" + hex.EncodeToString(raw[:])
+	pool := newSchemaPool(t, func(cfg *pgxpool.Config) { cfg.ConnConfig.RuntimeParams["application_name"] = app })
+	ctx := context.Background()
+	for range 3 {
+		require.NoError(t, postgres.Migrate(ctx, pool))
+	}
+	assert.Eventually(t, func() bool {
+		var n int32
+		require.NoError(t, pool.QueryRow(ctx, `select count(*) from pg_stat_activity where application_name = $1`, app).Scan(&n))
+		return n == pool.Stat().TotalConns()
+	}, 5*time.Second, 10*time.Millisecond, "server connections of the pool's beyond those it holds")
+}
+
+// A migration that fails is reported, not taken for an up-to-date schema.
+func TestMigrate_ReportsAFailedMigration(t *testing.T) {
+	pool := newSchemaPool(t)
+	ctx := context.Background()
+	// A table of the app's own in the way of the first migration.
+	_, err := pool.Exec(ctx, `create table oauth2_grants (id int)`)
+	require.NoError(t, err)
+	assert.Error(t, postgres.Migrate(ctx, pool))
+	current, _, err := postgres.SchemaVersion(ctx, pool)
+	require.NoError(t, err)
+	assert.Zero(t, current, "no migration recorded as applied")
 }
