@@ -160,3 +160,34 @@ func TestMigrate_ReportsAFailedMigration(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, current, "no migration recorded as applied")
 }
+
+// Each migration's down part (tern's "---- create above / drop below ----",
+// for an operator who rolls the schema back with tern) undoes its up
+// part: from the latest version, down to each earlier one, the schema
+// migrates up again.
+func TestMigrate_DownMigrationsUndoTheirUpParts(t *testing.T) {
+	pool := newSchemaPool(t)
+	ctx := context.Background()
+	require.NoError(t, postgres.Migrate(ctx, pool))
+	_, latest, err := postgres.SchemaVersion(ctx, pool)
+	require.NoError(t, err)
+	for v := latest - 1; v >= 0; v-- {
+		conn, err := pool.Acquire(ctx)
+		require.NoError(t, err)
+		m, err := migrate.NewMigrator(ctx, conn.Conn(), postgres.VersionTable)
+		require.NoError(t, err)
+		require.NoError(t, m.LoadMigrations(os.DirFS("migrations")))
+		err = m.MigrateTo(ctx, v)
+		conn.Release()
+		require.NoError(t, err, "down to %d", v)
+		if v == 0 {
+			var tables int
+			require.NoError(t, pool.QueryRow(ctx, `select count(*) from information_schema.tables
+				where table_schema = current_schema() and table_name like 'oauth2\_%' and table_name <> $1`, postgres.VersionTable).Scan(&tables))
+			assert.Zero(t, tables, "tables left at version 0")
+		}
+		require.NoError(t, postgres.Migrate(ctx, pool), "up again from %d", v)
+	}
+	s := postgres.New(pool, postgres.Config{})
+	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", CreatedAt: time.Now()}))
+}
