@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 	"github.com/stretchr/testify/assert"
@@ -190,4 +191,22 @@ func TestMigrate_DownMigrationsUndoTheirUpParts(t *testing.T) {
 	}
 	s := postgres.New(pool, postgres.Config{})
 	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", CreatedAt: time.Now()}))
+}
+
+// Migrate leaves the pool's connections as the pool's AfterConnect made
+// them: tern resets the session of the connection it migrates on (RESET
+// ALL), which therefore never goes back to the pool.
+func TestMigrate_LeavesThePoolsSessionsAlone(t *testing.T) {
+	pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
+		cfg.MaxConns = 1
+		cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+			_, err := conn.Exec(ctx, `set statement_timeout = '12345ms'`)
+			return err
+		}
+	})
+	ctx := context.Background()
+	require.NoError(t, postgres.Migrate(ctx, pool))
+	var timeout string
+	require.NoError(t, pool.QueryRow(ctx, `show statement_timeout`).Scan(&timeout))
+	assert.Equal(t, "12345ms", timeout)
 }
