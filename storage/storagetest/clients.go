@@ -517,6 +517,8 @@ func testClientEmptyLists(t *testing.T, e *env) {
 // would refuse to hold (invalid UTF-8, a NUL byte), in any of its text
 // fields or in its ID: there is no such client, whatever c holds.
 func testClientUpdateUnknownBadText(t *testing.T, e *env) {
+	// Another client exists: the update must look for this one.
+	require.NoError(t, e.b.Clients.CreateClient(e.ctx, e.fullClient("somebody")))
 	for _, bad := range []string{"s\xff", "s\x00"} {
 		for _, f := range []struct {
 			field string
