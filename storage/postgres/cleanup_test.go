@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -262,4 +263,47 @@ func TestDeleteExpired_LimitBelowOneRemovesNothing(t *testing.T) {
 	grants, tokens := countRows(t, pool)
 	assert.Equal(t, 1, grants)
 	assert.Equal(t, 1, tokens)
+}
+
+// cancelAfter is a pgx tracer that calls cancel once a statement with
+// the text sql has ended.
+type cancelAfter struct {
+	sql    string
+	seen   atomic.Bool
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	if data.SQL == c.sql {
+		c.seen.Store(true)
+	}
+	return ctx
+}
+
+func (c *cancelAfter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {
+	if c.seen.Load() {
+		c.cancel()
+	}
+}
+
+// A janitor run that fails part way still counts what it removed before
+// (each statement commits on its own): its caller learns how much went.
+func TestDeleteExpired_CountsWhatItRemovedBeforeAnError(t *testing.T) {
+	tracer := &cancelAfter{sql: postgres.JanitorSQL["expired grants"]}
+	pool := newSchemaPool(t, func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = tracer })
+	s, clk := newClockedStore(t, pool)
+	ctx := context.Background()
+	g := newGrant(t, clk.Now())
+	g.ExpiresAt = clk.Now().Add(time.Minute)
+	require.NoError(t, s.CreateGrant(ctx, g))
+	clk.Advance(time.Minute)
+
+	run, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tracer.cancel = cancel
+	n, err := s.DeleteExpired(run, 10)
+	require.Error(t, err, "the statements after the first one's end are canceled")
+	assert.Equal(t, 1, n, "the expired grant was removed")
+	grants, _ := countRows(t, pool)
+	assert.Zero(t, grants)
 }
