@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -67,4 +69,55 @@ func TestUsageErrorPointsToHelp(t *testing.T) {
 	code, _, errOut = ctl(t, "revoke", "--client", "nosuch")
 	require.Equal(t, exitFailure, code, errOut)
 	assert.NotContains(t, errOut, "--help")
+}
+
+// A store that fails a revocation, or the look-up of a client that
+// "revoke --client" revoked nothing of (to tell a typo from a client
+// without grants), makes a failure, not "revoked 0 grant(s)" with
+// status 0.
+func TestRevokeStoreFailureIsAFailure(t *testing.T) {
+	store := storeurltest.Postgres(t)
+	t.Setenv(envStore, store)
+	code, _, errOut := ctl(t, "migrate")
+	require.Equal(t, exitOK, code, errOut)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, store)
+	require.NoError(t, err)
+	defer func() { _ = conn.Close(ctx) }()
+	// The grants stay readable; the clients do not.
+	_, err = conn.Exec(ctx, "alter table oauth2_clients rename to oauth2_clients_gone")
+	require.NoError(t, err)
+
+	code, out, errOut := ctl(t, "revoke", "--client", "shop-web")
+	assert.Equal(t, exitFailure, code, out)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, "oauth2_clients")
+
+	_, err = conn.Exec(ctx, "alter table oauth2_grants rename to oauth2_grants_gone")
+	require.NoError(t, err)
+	code, out, errOut = ctl(t, "revoke", "--user", "u-alice")
+	assert.Equal(t, exitFailure, code, out)
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, "oauth2_grants")
+}
+
+// "client disable" says how many grants it revoked: none for a client
+// that has none.
+func TestClientDisableCountsNoGrants(t *testing.T) {
+	t.Setenv(envStore, storeurltest.Redis(t))
+	code, _, errOut := ctl(t, "client", "create", "--id", "idle")
+	require.Equal(t, exitOK, code, errOut)
+	code, out, errOut := ctl(t, "client", "disable", "idle")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Equal(t, "client idle disabled; revoked 0 grant(s)\n", out)
+}
+
+// A list that could not be written (a full disk) is a failure, not a
+// truncated list with status 0.
+func TestClientListNotWrittenIsAFailure(t *testing.T) {
+	t.Setenv(envStore, storeurltest.Redis(t))
+	var errOut bytes.Buffer
+	code := run(context.Background(), []string{"client", "list"}, failingWriter{}, &errOut)
+	assert.Equal(t, exitFailure, code, errOut.String())
+	assert.Contains(t, errOut.String(), "no space left on device")
 }
