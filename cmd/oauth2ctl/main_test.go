@@ -56,4 +56,7 @@ func TestBinaryExitCodes(t *testing.T) {
 	assert.Equal(t, exitFailure, code, errOut)
 	assert.NotContains(t, errOut, "hunter2")
 	assert.NotEmpty(t, errOut)
+	// Once: go-redis's own log lines of each failed dial stay quiet.
+	assert.Equal(t, 1, strings.Count(errOut, "\n"), errOut)
+	assert.NotContains(t, errOut, "pool.go")
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
@@ -99,6 +100,26 @@ func TestRevokeStoreFailureIsAFailure(t *testing.T) {
 	assert.Equal(t, exitFailure, code, out)
 	assert.Empty(t, out)
 	assert.Contains(t, errOut, "oauth2_grants")
+}
+
+// "client list" shows creation times in UTC, whatever zone the store
+// reads them back in (pgx: the machine's local time).
+func TestCreatedAtIsUTC(t *testing.T) {
+	at := time.Date(2024, 1, 2, 3, 4, 5, 0, time.FixedZone("UTC+5", 5*3600))
+	assert.Equal(t, "2024-01-01T22:04:05Z", createdAt(at))
+}
+
+// A --store that is not a URL ("user:password@host/db", the scheme
+// forgotten) is a usage error whose message does not echo it: it may
+// hold a password all the same.
+func TestStoreNotAURLHidesItsPassword(t *testing.T) {
+	for _, store := range []string{"u:s3cret@db.internal/app", "postgres:u:s3cret@db.internal/app"} {
+		code, out, errOut := ctl(t, "--store", store, "client", "list")
+		assert.Equal(t, exitUsage, code, errOut)
+		assert.Contains(t, errOut, "want a postgres://", store)
+		assert.NotContains(t, errOut, "s3cret", store)
+		assert.Empty(t, out)
+	}
 }
 
 // "client disable" says how many grants it revoked: none for a client
