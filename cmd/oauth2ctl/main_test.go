@@ -60,3 +60,14 @@ func TestBinaryExitCodes(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(errOut, "\n"), errOut)
 	assert.NotContains(t, errOut, "pool.go")
 }
+
+// A bad flag's message goes through oauth2ctl's own redaction alone: the
+// flag package, which echoes the flag as typed, writes nothing to the
+// process's stderr itself.
+func TestBinaryFlagErrorShownOnce(t *testing.T) {
+	code, out, errOut := runBinary(t, nil, "client", "list", "--postgres://u:s3cret@db.internal/app")
+	assert.Equal(t, exitUsage, code, errOut)
+	assert.Empty(t, out)
+	assert.NotContains(t, errOut, "s3cret")
+	assert.Equal(t, 1, strings.Count(errOut, "flag provided but not defined"), errOut)
+}

@@ -293,7 +293,7 @@ func TestUnreachableStoreExitsWith1(t *testing.T) {
 func TestHelpOnEveryCommand(t *testing.T) {
 	t.Setenv(envStore, "postgres://u:envs3cret@db.internal/app")
 	for _, args := range [][]string{
-		{"--help"}, {"help"}, {"client", "--help"},
+		{"--help"}, {"help"}, {"client", "--help"}, {"client", "help"},
 		{"migrate", "--help"}, {"client", "create", "--help"}, {"client", "list", "-h"},
 		{"client", "disable", "--help"}, {"client", "rotate-secret", "--help"}, {"revoke", "--help"},
 		{"client", "list", "--store", "redis://:flags3cret@127.0.0.1:1/0", "--help"},

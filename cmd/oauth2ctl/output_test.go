@@ -16,24 +16,25 @@ import (
 	"github.com/oauth2provider/oauth2provider/internal/storeurl/storeurltest"
 )
 
-// A command's --help lists its flags, with their defaults, after its
+// A command's --help prints its own help text, then lists its flags, with their defaults, after its
 // help text: "client create --help" is where an operator learns that
 // --grant-types defaults to password,refresh_token.
 func TestCommandHelpListsItsFlags(t *testing.T) {
 	t.Setenv(envStore, "")
 	for _, tc := range []struct {
 		args  []string
+		usage string
 		flags []string
 	}{
-		{[]string{"client", "create", "--help"}, []string{"-grant-types", "(default password,refresh_token)", "-redirect-uri", "-public", "-store"}},
-		{[]string{"revoke", "--help"}, []string{"-user", "-client", "-store"}},
-		{[]string{"migrate", "-h"}, []string{"-store"}},
+		{[]string{"client", "create", "--help"}, "Usage: oauth2ctl client create [flags]\n", []string{"-grant-types", "(default password,refresh_token)", "-redirect-uri", "-public", "-store"}},
+		{[]string{"revoke", "--help"}, "Usage: oauth2ctl revoke --user ID", []string{"-user", "-client", "-store"}},
+		{[]string{"migrate", "-h"}, "Usage: oauth2ctl migrate [--store URL]\n", []string{"-store"}},
 	} {
 		code, out, errOut := ctl(t, tc.args...)
 		require.Equal(t, exitOK, code, errOut)
 		help, flags, ok := strings.Cut(out, "\nFlags:\n")
 		require.True(t, ok, "no Flags section: %q", out)
-		assert.Contains(t, help, "Usage: oauth2ctl", tc.args)
+		assert.True(t, strings.HasPrefix(help, tc.usage), "%v: the command's own help: %q", tc.args, help)
 		for _, f := range tc.flags {
 			assert.Contains(t, flags, f, tc.args)
 		}
