@@ -143,3 +143,19 @@ func TestClientListNotWrittenIsAFailure(t *testing.T) {
 	assert.Equal(t, exitFailure, code, errOut.String())
 	assert.Contains(t, errOut.String(), "no space left on device")
 }
+
+// The secret is printed exactly once, on stdout, with the ID and nothing
+// else; stderr, which logs keep, never holds it.
+func TestSecretPrintedExactlyOnce(t *testing.T) {
+	t.Setenv(envStore, storeurltest.Redis(t))
+	for _, args := range [][]string{
+		{"client", "create", "--id", "once"},
+		{"client", "rotate-secret", "once"},
+	} {
+		code, out, errOut := ctl(t, args...)
+		require.Equal(t, exitOK, code, errOut)
+		secret := secretOf(t, out)
+		assert.Equal(t, "client_id: once\nclient_secret: "+secret+"\n", out, args)
+		assert.Equal(t, "The secret is shown only this once: the store keeps only its hash.\n", errOut, args)
+	}
+}
