@@ -352,6 +352,9 @@ func TestRandomIDIsNeverTakenForAFlag(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, validID(id), id)
 		require.False(t, strings.HasPrefix(id, "-"), "random ID %q reads as a flag", id)
+		// base64url: no "+" or "/", which a client sending its ID in
+		// HTTP Basic auth would have to form-encode ("+" reads as a space).
+		require.Regexp(t, `^[A-Za-z0-9_-]{16}$`, id)
 	}
 }
 
