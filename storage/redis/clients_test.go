@@ -2,8 +2,10 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -91,4 +93,53 @@ func TestUpdateClientRetriedAfterALostReplyIsOneWrite(t *testing.T) {
 	same := *got
 	assert.NoError(t, h.s.UpdateClient(h.ctx, &same), "another update of the current revision")
 	assert.Equal(t, int64(4), same.Revision)
+}
+
+// A client key never expires: CreateClient writes it without a TTL, and
+// an update leaves it so.
+func TestClientKeyHasNoTTL(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		c := &storage.Client{ID: "web", GrantTypes: []string{"authorization_code"}}
+		require.NoError(t, h.s.CreateClient(h.ctx, c))
+		ttl, err := h.rdb.TTL(h.ctx, h.s.clientKey("web")).Result()
+		require.NoError(t, err)
+		assert.Equal(t, time.Duration(-1), ttl, "a created client must not expire")
+
+		c.Scopes = []string{"read"}
+		require.NoError(t, h.s.UpdateClient(h.ctx, c))
+		ttl, err = h.rdb.TTL(h.ctx, h.s.clientKey("web")).Result()
+		require.NoError(t, err)
+		assert.Equal(t, time.Duration(-1), ttl, "an updated client must not expire")
+	})
+}
+
+// setNXErrHook answers every SET NX with err, without sending it.
+type setNXErrHook struct{ err error }
+
+func (setNXErrHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (e setNXErrHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		name := strings.ToLower(cmd.Name())
+		if name == "setnx" || (name == "set" && len(cmd.Args()) > 3 && strings.EqualFold(cmd.Args()[3].(string), "nx")) {
+			cmd.SetErr(e.err)
+			return e.err
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (setNXErrHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return next
+}
+
+// A SET NX that Redis refuses (here as when it is out of memory) fails
+// the creation with that error: it is not read as a taken ID.
+func TestCreateClientReportsAFailedSetNX(t *testing.T) {
+	oom := errors.New("OOM command not allowed when used memory > 'maxmemory'")
+	h := newHookedHarness(t, setNXErrHook{err: oom})
+	err := h.s.CreateClient(h.ctx, &storage.Client{ID: "web"})
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, storage.ErrAlreadyExists)
+	assert.ErrorIs(t, err, oom)
 }
