@@ -422,3 +422,18 @@ func TestListClientsSkipsAnEntryWithoutClient(t *testing.T) {
 		assert.Equal(t, []string{"a", "c"}, ids)
 	})
 }
+
+// A stored client that does not decode fails ListClients, as it fails
+// GetClient: the list does not leave it out as if it did not exist.
+func TestListClientsReportsAClientThatDoesNotDecode(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "a"}))
+		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "b"}))
+		require.NoError(t, h.rdb.Set(h.ctx, h.s.clientKey("b"), "{not json", 0).Err())
+
+		_, err := h.s.GetClient(h.ctx, "b")
+		require.Error(t, err)
+		list, err := h.s.ListClients(h.ctx)
+		assert.Error(t, err, "ListClients must report the client it cannot read, got %d clients", len(list))
+	})
+}
