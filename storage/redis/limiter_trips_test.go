@@ -207,3 +207,44 @@ func TestLimiterReserveAllUndoOutlivesTheCallerBounded(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, w, "nothing stays counted under free")
 }
+
+// undoDownHook, once armed, runs the first pipeline and fails, without
+// sending them, the commands of the pipelines after it (ReserveAll's
+// refunds), as a node that went down between the two would.
+type undoDownHook struct{ armed, pipes int }
+
+func (*undoDownHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (*undoDownHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
+
+func (h *undoDownHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		h.pipes++
+		if h.armed == 0 || h.pipes == 1 {
+			return next(ctx, cmds)
+		}
+		err := errors.New("node down")
+		for _, cmd := range cmds {
+			cmd.SetErr(err)
+		}
+		return err
+	}
+}
+
+// A refused ReserveAll whose refund of what it reserved fails is an
+// error: it did not leave nothing counted, as a refusal without error
+// promises.
+func TestLimiterReserveAllFailedUndoIsAnError(t *testing.T) {
+	hook := &undoDownHook{}
+	l := newHookedLimiter(t, hook)
+	t.Cleanup(func() { hook.armed = 0 }) // before the keys are deleted
+	r := storage.Rate{Burst: 1, Every: time.Minute}
+	ctx := context.Background()
+	_, _, err := l.ReserveAll(ctx, []storage.LimitKey{{Key: "full", Rate: r}})
+	require.NoError(t, err) // takes the one token of "full"
+
+	hook.armed, hook.pipes = 1, 0
+	_, _, err = l.ReserveAll(ctx, []storage.LimitKey{{Key: "free", Rate: r}, {Key: "full", Rate: r}})
+	require.Error(t, err, "the reservation under free was not refunded")
+	assert.True(t, strings.HasPrefix(err.Error(), "redis: limiter: "), "error %q", err)
+}
