@@ -197,3 +197,33 @@ func FuzzReplySeconds(f *testing.F) {
 		}
 	})
 }
+
+// A key outlives its TAT by up to a second (its TTL is rounded up to
+// whole seconds); in that second its bucket is full, as if the key had
+// expired: the passed TAT is no credit. A burst of 1 then allows one
+// reservation, and the next is refused.
+func TestLimiterPassedTATIsAFullBucket(t *testing.T) {
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) {
+			c := topo.client(t)
+			l, prefix := newTestLimiter(t, c)
+			ctx := context.Background()
+			r := storage.Rate{Burst: 1, Every: 100 * time.Millisecond}
+			w, err := l.Reserve(ctx, "k", r)
+			require.NoError(t, err)
+			require.Zero(t, w)
+			time.Sleep(3 * r.Every) // the TAT has passed; the key lives on
+			n, err := c.Exists(ctx, "rate:"+prefix+"k").Result()
+			require.NoError(t, err)
+			if n == 0 {
+				t.Skip("the key expired before the test could use it (slow machine)")
+			}
+			w, err = l.Reserve(ctx, "k", r)
+			require.NoError(t, err)
+			require.Zero(t, w, "the bucket refilled")
+			w, err = l.Reserve(ctx, "k", r)
+			require.NoError(t, err)
+			assert.Positive(t, w, "a burst of 1 allows one reservation, whatever the passed TAT left")
+		})
+	}
+}
