@@ -227,3 +227,30 @@ func TestLimiterPassedTATIsAFullBucket(t *testing.T) {
 		})
 	}
 }
+
+// A refund that leaves failures counted sets the key's TTL to end at its
+// new TAT: the key neither loses its expiry nor outlives its bucket's
+// refill by the refunded failure.
+func TestLimiterRefundSetsTheTTL(t *testing.T) {
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) {
+			c := topo.client(t)
+			l, prefix := newTestLimiter(t, c)
+			ctx := context.Background()
+			r := storage.Rate{Burst: 3, Every: time.Minute}
+			for range 3 {
+				_, err := l.Fail(ctx, "k", r)
+				require.NoError(t, err)
+			}
+			require.NoError(t, l.Refund(ctx, "k", r))
+			ttl, err := c.TTL(ctx, "rate:"+prefix+"k").Result()
+			require.NoError(t, err)
+			assert.InDelta(t, 120*time.Second, ttl, float64(2*time.Second), "the TTL ends at the TAT after the refund")
+
+			require.NoError(t, l.RefundAll(ctx, []storage.LimitKey{{Key: "k", Rate: r}}))
+			ttl, err = c.TTL(ctx, "rate:"+prefix+"k").Result()
+			require.NoError(t, err)
+			assert.InDelta(t, 60*time.Second, ttl, float64(2*time.Second), "RefundAll sets it too")
+		})
+	}
+}
