@@ -254,3 +254,27 @@ func TestLimiterRefundSetsTheTTL(t *testing.T) {
 		})
 	}
 }
+
+// A Burst beyond what a 16-bit count holds counts as given (up to
+// MaxInt32): 40000 failures counted under a burst of 50000 do not
+// throttle, and one more fits.
+func TestLimiterLargeBurst(t *testing.T) {
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) {
+			c := topo.client(t)
+			l, prefix := newTestLimiter(t, c)
+			ctx := context.Background()
+			r := storage.Rate{Burst: 50000, Every: time.Second}
+			now, err := c.Time(ctx).Result()
+			require.NoError(t, err)
+			since2017 := now.Sub(time.Date(2017, 1, 1, 0, 0, 0, 0, time.UTC)).Seconds()
+			require.NoError(t, c.Set(ctx, "rate:"+prefix+"k", since2017+40000, 40000*time.Second).Err())
+			w, err := l.Throttled(ctx, "k", r)
+			require.NoError(t, err)
+			assert.Zero(t, w, "40000 failures of a burst of 50000")
+			w, err = l.Reserve(ctx, "k", r)
+			require.NoError(t, err)
+			assert.Zero(t, w, "and one more fits")
+		})
+	}
+}
