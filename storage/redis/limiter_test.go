@@ -278,3 +278,24 @@ func TestLimiterLargeBurst(t *testing.T) {
 		})
 	}
 }
+
+// The scripts take a cell's length to the nanosecond: with a cell of
+// 1.5 ms, a burst of 1000 is 1.5 s, and a TAT 1.7 s ahead refuses a
+// reservation (rounded to the millisecond, the burst was 2 s, and it fit).
+func TestLimiterSubMillisecondEvery(t *testing.T) {
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) {
+			c := topo.client(t)
+			l, prefix := newTestLimiter(t, c)
+			ctx := context.Background()
+			r := storage.Rate{Burst: 1000, Every: 1500 * time.Microsecond}
+			now, err := c.Time(ctx).Result()
+			require.NoError(t, err)
+			since2017 := now.Sub(time.Date(2017, 1, 1, 0, 0, 0, 0, time.UTC)).Seconds()
+			require.NoError(t, c.Set(ctx, "rate:"+prefix+"k", since2017+1.7, 10*time.Second).Err())
+			w, err := l.Reserve(ctx, "k", r)
+			require.NoError(t, err)
+			assert.Positive(t, w, "1000 cells of 1.5 ms are full 1.7 s ahead")
+		})
+	}
+}
