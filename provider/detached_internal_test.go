@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
+	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/oauth2provider/oauth2provider/storage/memory"
 )
@@ -126,3 +127,55 @@ func TestOutlivingIsBounded(t *testing.T) {
 }
 
 type ctxValueKey struct{}
+
+// hungRevocation is a token store whose revocations and exchanges answer
+// only when their context ends.
+type hungRevocation struct{ hungRevokes }
+
+func (hungRevocation) ExchangeToken(ctx context.Context, _ storage.Exchange) (*storage.Grant, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// The revocation endpoint's store calls that revoke (a live token's
+// RevokeGrant, a spent refresh token's exchange) have a bound of their
+// own, detachedTimeout, even while the client waits: a store that stops
+// answering is 503 then, not a request held for ever.
+func TestRevocationIsBoundedWhileTheClientWaits(t *testing.T) {
+	old := detachedTimeout
+	detachedTimeout = 50 * time.Millisecond
+	t.Cleanup(func() { detachedTimeout = old })
+	st := memory.New(memory.Config{})
+	ctx := context.Background()
+	require.NoError(t, st.CreateClient(ctx, &storage.Client{
+		ID: "app", Public: true, GrantTypes: []string{"password", "refresh_token"}, CreatedAt: time.Now(),
+	}))
+	p, err := New(Config{Clients: st, Tokens: hungRevocation{hungRevokes{st}}, AllowInsecureHTTP: true})
+	require.NoError(t, err)
+	g1, err := token.NewGrantID()
+	require.NoError(t, err)
+	g2, err := token.NewGrantID()
+	require.NoError(t, err)
+	live, err := mint(storage.KindAccess, g1, time.Now(), time.Hour, nil)
+	require.NoError(t, err)
+	require.NoError(t, st.CreateGrant(ctx, &storage.Grant{ID: g1, ClientID: "app", UserID: "u",
+		CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}, live.record))
+	unknown, err := mint(storage.KindRefresh, g2, time.Now(), time.Hour, nil) // looked for as a spent one
+	require.NoError(t, err)
+
+	for name, raw := range map[string]string{"a live access token": live.raw, "a refresh token not live": unknown.raw} {
+		t.Run(name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/revoke", strings.NewReader("client_id=app&token="+raw))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			w := httptest.NewRecorder()
+			done := make(chan struct{})
+			go func() { p.RevokeHandler().ServeHTTP(w, r); close(done) }()
+			select {
+			case <-done:
+				assert.Equal(t, 503, w.Code, w.Body.String())
+			case <-time.After(10 * time.Second): // without the bound, never
+				t.Fatal("the revocation still waits on a store that does not answer")
+			}
+		})
+	}
+}
