@@ -132,3 +132,30 @@ func checksum(s string) string {
 	binary.BigEndian.PutUint32(sum[:], crc32.ChecksumIEEE([]byte(s)))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
+
+// A TTL of exactly one second is the shortest a session may have, and is
+// taken. The session's grant ends with its token: the store may reclaim
+// it then.
+func TestCreateSessionTakesATTLOfOneSecond(t *testing.T) {
+	e := newEnv(t, nil)
+	raw, exp, err := e.p.CreateSession(sessionRequest(), "user-1", nil, time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, e.clock.Now().Add(time.Second), exp)
+	ti, err := e.p.ValidateSession(sessionRequest(), raw)
+	require.NoError(t, err)
+	assert.Equal(t, exp, ti.Grant.ExpiresAt, "the grant's expiry")
+}
+
+// A browser that goes right after its logout does not cancel it: the
+// session is looked up and ended all the same by a store that, as
+// networked ones do, fails every call made with a done context.
+func TestEndSessionOutlivesTheClient(t *testing.T) {
+	e := newEnv(t, func(c *provider.Config) { c.Tokens = ctxTokens{c.Tokens} })
+	raw, _, err := e.p.CreateSession(sessionRequest(), "user-1", nil, time.Hour)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.NoError(t, e.p.EndSession(ctx, raw))
+	_, err = e.p.ValidateSession(sessionRequest(), raw)
+	assert.ErrorIs(t, err, provider.ErrInvalidToken, "the session has ended")
+}
