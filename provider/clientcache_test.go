@@ -389,3 +389,39 @@ func TestClientCache_CodeGrantJustAllowed(t *testing.T) {
 	code := e.code(t, spaParams("client_id", "pub", "redirect_uri", "https://pub.example/cb"), "u1")
 	assertToken(t, e.do(req{form: exchange(code, "client_id", "pub", "redirect_uri", "https://pub.example/cb")}))
 }
+
+// readingClients is a client store whose UpdateClient, when armed, first
+// runs hook: a request that reads the client while the update is on its
+// way.
+type readingClients struct {
+	storage.ClientStore
+	hook func()
+}
+
+func (s *readingClients) UpdateClient(ctx context.Context, c *storage.Client) error {
+	if h := s.hook; h != nil {
+		s.hook = nil
+		h()
+	}
+	return s.ClientStore.UpdateClient(ctx, c)
+}
+
+// A request that reads the client after DisableClient began but before
+// the store has it disabled does not leave it cached enabled: the cache
+// is dropped once the client is disabled, not before.
+func TestClientCache_DisableClientRacingAReadBeforeTheUpdate(t *testing.T) {
+	var rc *readingClients
+	e := newEnv(t, func(c *provider.Config) {
+		rc = &readingClients{ClientStore: c.Clients}
+		c.Clients, c.ClientCacheTTL = rc, time.Hour
+	})
+	rc.hook = func() {
+		// Read afresh and cached, still enabled: the refresh reaches the
+		// exchange.
+		assertError(t, e.do(req{form: refresh("ort_bogus"), basic: conf}), http.StatusBadRequest, "invalid_grant")
+	}
+	_, err := e.p.DisableClient(context.Background(), "conf")
+	require.NoError(t, err)
+	assert.Nil(t, rc.hook, "the update ran the request")
+	assertError(t, e.do(req{form: refresh("ort_bogus"), basic: conf}), http.StatusUnauthorized, "invalid_client")
+}
