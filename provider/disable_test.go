@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -117,4 +118,28 @@ func TestDisableClient_GivesUpAfterRepeatedConflicts(t *testing.T) {
 	c, err := e.store.GetClient(context.Background(), "conf")
 	require.NoError(t, err)
 	assert.False(t, c.Disabled)
+}
+
+// partlyRevoking is a token store whose RevokeClient fails after it has
+// revoked the client's grants, as a store that loses the connection
+// midway may.
+type partlyRevoking struct{ storage.TokenStore }
+
+func (s partlyRevoking) RevokeClient(ctx context.Context, id string) (int, error) {
+	n, err := s.TokenStore.RevokeClient(ctx, id)
+	if err != nil {
+		return n, err
+	}
+	return n, errors.New("connection reset")
+}
+
+// A revocation that fails after revoking some grants returns its error
+// with the count of those it revoked, not zero.
+func TestDisableClient_FailedRevocationTellsHowManyItRevoked(t *testing.T) {
+	e := newEnv(t, func(c *provider.Config) { c.Tokens = partlyRevoking{c.Tokens} })
+	e.issue(t)
+	e.issue(t)
+	n, err := e.p.DisableClient(context.Background(), "conf")
+	require.ErrorContains(t, err, "connection reset")
+	assert.Equal(t, 2, n)
 }
