@@ -8,7 +8,9 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/stretchr/testify/assert"
@@ -337,4 +339,68 @@ func TestBindingIsNotCheckedByIntrospection(t *testing.T) {
 
 	_, err := e.p.ValidateAccessToken(apiRequest("192.0.2.1:5555", "Firefox", ""), access)
 	assert.NoError(t, err, "the grant is not revoked: the rightful client still uses it")
+}
+
+// leavingTokens is a token store whose lookups end the request (leave: its
+// client goes once the token is found) and whose revocations fail once
+// their context is done, as a networked store's do.
+type leavingTokens struct {
+	storage.TokenStore
+	leave func()
+}
+
+func (s leavingTokens) LookupToken(ctx context.Context, k storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {
+	ti, err := s.TokenStore.LookupToken(ctx, k, ref)
+	s.leave()
+	return ti, err
+}
+
+func (s leavingTokens) RevokeGrant(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.TokenStore.RevokeGrant(ctx, id)
+}
+
+// A binding mismatch ends the grant even when the request's client has
+// gone by the time of the revocation: it must not be undone by the end of
+// the request's context.
+func TestBindingMismatchRevokesAfterTheClientHasGone(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	e := newEnv(t, func(c *provider.Config) {
+		c.BindingKey = bindingKey
+		c.Tokens = leavingTokens{TokenStore: c.Tokens, leave: cancel}
+	})
+	raw, _, err := e.p.CreateSession(sessionRequest(), "user-1", nil, time.Hour)
+	require.NoError(t, err)
+	_, err = e.p.ValidateSession(apiRequest("192.0.2.1:1", "curl/8", "").WithContext(ctx), raw)
+	require.ErrorIs(t, err, provider.ErrInvalidToken)
+	assert.NotErrorIs(t, err, context.Canceled, "the revocation did not fail")
+	ref, err := token.Parse(storage.KindSession, raw)
+	require.NoError(t, err)
+	_, err = e.store.LookupToken(context.Background(), storage.KindSession, ref)
+	assert.ErrorIs(t, err, storage.ErrNotFound, "the session has ended")
+}
+
+// A refresh whose Check runs (binding on, or a narrowed scope) still
+// passes a grant that is not checked: one issued while binding was off,
+// refreshed with binding on, and one bound, refreshed with binding off.
+func TestBindingRefreshOfAnUncheckedGrant(t *testing.T) {
+	e := newEnv(t, nil)
+	unbound := e.issueFrom(t, "192.0.2.1:4444", "Firefox")["refresh_token"].(string)
+	on, err := provider.New(provider.Config{Clients: e.store, Tokens: e.store, BindingKey: bindingKey, Now: e.clock.Now})
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	on.TokenHandler().ServeHTTP(w, req{form: refresh(unbound), basic: conf,
+		remoteAddr: "198.51.100.1:1", header: http.Header{"User-Agent": {"curl/8"}}}.build())
+	assertToken(t, w)
+
+	bound := newBoundEnv(t)
+	tok := bound.issueFrom(t, "192.0.2.1:4444", "Firefox")["refresh_token"].(string)
+	off, err := provider.New(provider.Config{Clients: bound.store, Tokens: bound.store, Now: bound.clock.Now})
+	require.NoError(t, err)
+	w = httptest.NewRecorder()
+	off.TokenHandler().ServeHTTP(w, req{form: refresh(tok, "scope", "read"), basic: conf,
+		remoteAddr: "198.51.100.1:1", header: http.Header{"User-Agent": {"curl/8"}}}.build())
+	assertToken(t, w)
 }
