@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
@@ -128,4 +129,19 @@ func TestRefreshScopesAreNotViewsOfTheRequest(t *testing.T) {
 	require.Len(t, st.scopes, 2)
 	require.Len(t, st.scopes[0], 1, "the access token narrows to write")
 	assert.NotSame(t, viewOfBody, st.scopes[0][0], "the stored scope is a copy")
+}
+
+// TestSessionScopesAreNotTheCallersSlice: the grant of a session holds
+// its own copy of the scopes, so that a caller that reuses its slice does
+// not change a grant a store keeps as it was handed.
+func TestSessionScopesAreNotTheCallersSlice(t *testing.T) {
+	st := &capturingStore{Store: memory.New(memory.Config{})}
+	p, err := provider.New(provider.Config{Clients: st, Tokens: st, AllowInsecureHTTP: true})
+	require.NoError(t, err)
+	scopes := []string{"read", "write"}
+	_, _, err = p.CreateSession(httptest.NewRequest(http.MethodGet, "/", nil), "user-1", scopes, time.Hour)
+	require.NoError(t, err)
+	scopes[0] = "admin"
+	require.Len(t, st.grants, 1)
+	assert.Equal(t, []string{"read", "write"}, st.grants[0].Scopes)
 }
