@@ -159,3 +159,16 @@ func TestEndSessionOutlivesTheClient(t *testing.T) {
 	_, err = e.p.ValidateSession(sessionRequest(), raw)
 	assert.ErrorIs(t, err, provider.ErrInvalidToken, "the session has ended")
 }
+
+// A malformed session token, or a token of another kind, is
+// ErrInvalidToken to ExtendSession and EndSession, which look nothing up.
+func TestExtendAndEndSessionRefuseAMalformedToken(t *testing.T) {
+	e := newEnv(t, nil)
+	at := e.issue(t)["access_token"].(string)
+	for _, raw := range []string{"", "not-a-token", at} {
+		assert.ErrorIs(t, e.p.ExtendSession(context.Background(), raw, e.clock.Now().Add(time.Hour)), provider.ErrInvalidToken, raw)
+		assert.ErrorIs(t, e.p.EndSession(context.Background(), raw), provider.ErrInvalidToken, raw)
+	}
+	_, err := e.validate(at)
+	assert.NoError(t, err, "the access token's grant lives on")
+}
