@@ -172,3 +172,31 @@ func TestExtendAndEndSessionRefuseAMalformedToken(t *testing.T) {
 	_, err := e.validate(at)
 	assert.NoError(t, err, "the access token's grant lives on")
 }
+
+// downTokens is a token store whose lookups and extensions fail.
+type downTokens struct{ storage.TokenStore }
+
+func (downTokens) LookupToken(context.Context, storage.TokenKind, storage.TokenRef) (*storage.TokenInfo, error) {
+	return nil, errUserDBDown
+}
+
+func (downTokens) ExtendToken(context.Context, storage.TokenRef, time.Time) error {
+	return errUserDBDown
+}
+
+// A store outage at ExtendSession or EndSession is the store's error, not
+// ErrInvalidToken: the caller must not take the session for ended.
+func TestExtendAndEndSessionStoreOutage(t *testing.T) {
+	e := newEnv(t, nil)
+	raw, _, err := e.p.CreateSession(sessionRequest(), "user-1", nil, time.Hour)
+	require.NoError(t, err)
+	p, err := provider.New(provider.Config{Clients: e.store, Tokens: downTokens{e.store}, Now: e.clock.Now})
+	require.NoError(t, err)
+	for name, err := range map[string]error{
+		"extend": p.ExtendSession(context.Background(), raw, e.clock.Now().Add(time.Hour)),
+		"end":    p.EndSession(context.Background(), raw),
+	} {
+		assert.ErrorIs(t, err, errUserDBDown, name)
+		assert.NotErrorIs(t, err, provider.ErrInvalidToken, "%s: an outage is no invalid token", name)
+	}
+}
