@@ -43,6 +43,10 @@ func TestBindingKeyConfig(t *testing.T) {
 	st := newTestStore(newClock().Now)
 	_, err := provider.New(provider.Config{Clients: st, Tokens: st, BindingKey: make([]byte, 31)})
 	assert.ErrorContains(t, err, "BindingKey is shorter than 32 bytes")
+	// An empty key (a key file or variable left empty) is no nil one: it
+	// is refused, not taken for binding off.
+	_, err = provider.New(provider.Config{Clients: st, Tokens: st, BindingKey: []byte{}})
+	assert.ErrorContains(t, err, "BindingKey is shorter than 32 bytes")
 
 	// The fingerprint expected of the all-zero key comes from another
 	// provider: one made by p before the key changed would stay in p's
