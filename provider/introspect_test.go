@@ -251,3 +251,14 @@ func TestIntrospectionIatIsTheTokensIssue(t *testing.T) {
 		assert.Equal(t, float64(now.Unix()), got["iat"])
 	}
 }
+
+// The 405 of each endpoint names that endpoint and says what it accepts.
+func TestNonPostNamesTheEndpoint(t *testing.T) {
+	e := newEnv(t, nil)
+	for name, h := range map[string]http.Handler{"introspection": e.p.IntrospectHandler(), "revocation": e.p.RevokeHandler()} {
+		w := call(h, req{method: http.MethodGet, basic: conf})
+		assertError(t, w, http.StatusMethodNotAllowed, "invalid_request")
+		assert.Equal(t, http.MethodPost, w.Header().Get("Allow"), name)
+		assert.Equal(t, "the "+name+" endpoint accepts POST only", body(t, w)["error_description"], name)
+	}
+}
