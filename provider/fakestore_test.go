@@ -13,7 +13,7 @@ import (
 // token store calls.
 type testStore struct {
 	*memory.Store
-	fail  atomic.Pointer[error] // when set, every client and token call returns it
+	fail  atomic.Pointer[error] // when set, GetClient, ViewClient, CreateGrant and the lookups and exchange return it (not ExtendToken, the revocations, the client writes)
 	calls atomic.Int64          // token store calls
 	views atomic.Int64          // ViewClient calls
 	// checked counts the ExchangeToken calls with a Check, which a
