@@ -187,8 +187,12 @@ func (p *Provider) judgeClient(ctx context.Context, id, secret, method string, b
 	// others: see authenticateClient's doc.)
 	var a attempt
 	if c != nil && !c.Public && !storage.IsGeneratedSecretHash(c.SecretHash) {
+		// Keyed by the ID of the client found, not the one presented: a
+		// store may find one client by several spellings (a
+		// case-insensitive collation), and each must not be a fresh
+		// budget. For a store that matches IDs exactly they are the same.
 		var e *Error
-		if a, e = p.beginClient(ctx, id, ip); e != nil {
+		if a, e = p.beginClient(ctx, c.ID, ip); e != nil {
 			return nil, e
 		}
 		defer a.end()
