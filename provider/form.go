@@ -29,7 +29,9 @@ const (
 )
 
 // knownParams may each appear at most once in a request (RFC 6749 §3.1,
-// §3.2); a repeated one is invalid_request. Unknown parameters are ignored.
+// §3.2); a repeated one is invalid_request. One sent without a value
+// counts as omitted, so not as a repetition. Unknown parameters are
+// ignored.
 var knownParams = [...]string{
 	paramGrantType, paramClientID, paramClientSecret, paramUsername, paramPassword,
 	paramRefreshToken, paramScope, paramUserID, paramToken, paramTokenHint,
@@ -80,7 +82,8 @@ func (e errRepeated) Error() string { return "parameter " + string(e) + " repeat
 // net/url.ParseQuery does (the same errors: a ';' separator or a bad
 // percent-escape anywhere makes the whole body malformed), keeping only
 // the known parameters. A known parameter given twice is an errRepeated,
-// reported only when the body is otherwise well formed. Values that need
+// reported only when the body is otherwise well formed; one sent without
+// a value is omitted (RFC 6749 §3.1) and repeats nothing. Values that need
 // no unescaping are substrings of raw.
 func parseFormBody(raw string) (form, error) {
 	var f form
@@ -112,6 +115,11 @@ func parseFormBody(raw string) (form, error) {
 		}
 		if value, err = query.Unescape(value); err != nil {
 			malformed = err
+			continue
+		}
+		if value == "" {
+			// Sent without a value: omitted (RFC 6749 §3.1), so it
+			// repeats nothing and nothing repeats it.
 			continue
 		}
 		bit := uint32(1) << i
