@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/oauth2provider/oauth2provider/internal/header"
@@ -187,10 +188,19 @@ func (p *Provider) parseForm(w http.ResponseWriter, r *http.Request) (form, *Err
 	return f, nil
 }
 
+// initialBodyBuf is the most of a body of known length read into its
+// first buffer: an ordinary endpoint request, of a few hundred bytes, is
+// read in one allocation of its size, and a larger body into buffers that
+// grow with what has arrived.
+const initialBodyBuf = 4 << 10
+
 // readBody reads the body of an endpoint request, of at most
 // MaxRequestBytes. A body of known length (net/http's server delivers
-// exactly ContentLength bytes) is read into a buffer of that size; any
-// other through http.MaxBytesReader.
+// exactly ContentLength bytes) is read into a buffer of that size, at most
+// initialBodyBuf at first and then at most as much again as has arrived:
+// a slow client that declares a large Content-Length and trickles its
+// body (or sends none) holds no more memory than it has sent. Any other
+// body is read through http.MaxBytesReader.
 func (p *Provider) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) {
 	if r.Body == nil {
 		return nil, errInvalidRequest("missing request body")
@@ -199,9 +209,15 @@ func (p *Provider) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Er
 		if n > p.cfg.MaxRequestBytes {
 			return nil, errBodyTooLarge()
 		}
-		body := make([]byte, n, n+1)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
-			return nil, errInvalidRequest("could not read the request body")
+		var body []byte
+		for int64(len(body)) < n {
+			got := int64(len(body))
+			chunk := min(n-got, max(got, initialBodyBuf))
+			body = slices.Grow(body, int(chunk)+1) // +1: room for the check below
+			if _, err := io.ReadFull(r.Body, body[got:got+chunk]); err != nil {
+				return nil, errInvalidRequest("could not read the request body")
+			}
+			body = body[:got+chunk]
 		}
 		// net/http's server ends the body there; a wrapper's (one that
 		// decompresses, say) might not, and a parameter past it would be
