@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -430,6 +431,15 @@ func (h *authorizeHandler) readParams(w http.ResponseWriter, r *http.Request) (u
 	values, err := url.ParseQuery(raw)
 	if err != nil {
 		return nil, errInvalidRequest("malformed request parameters")
+	}
+	// A parameter sent without a value is omitted (RFC 6749 §3.1): it
+	// repeats nothing, as at the token endpoint.
+	for name, vs := range values {
+		if vs = slices.DeleteFunc(vs, func(v string) bool { return v == "" }); len(vs) == 0 {
+			delete(values, name)
+		} else {
+			values[name] = vs
+		}
 	}
 	for _, name := range []string{paramClientID, paramRedirectURI, paramConsentToken, paramDecision} {
 		if len(values[name]) > 1 {

@@ -161,6 +161,15 @@ func TestAuthorizeTrustedErrorsRedirect(t *testing.T) {
 		w := e.authorize(azReq{query: spaParams().Encode() + "&scope=write", user: "user-1"})
 		assertRedirectError(t, w, spaCB, "invalid_request", "st-123")
 	})
+	t.Run("a parameter without a value is omitted, not repeated", func(t *testing.T) {
+		// RFC 6749 §3.1, as at the token endpoint.
+		want := e.authorize(azReq{query: spaParams().Encode(), user: "user-1"})
+		for _, extra := range []string{"&client_id=", "&redirect_uri=", "&state=", "&scope=", "&response_mode=", "&code_challenge="} {
+			w := e.authorize(azReq{query: spaParams().Encode() + extra, user: "user-1"})
+			assert.Equal(t, want.Code, w.Code, "%s: %s", extra, w.Body)
+			assert.NotContains(t, w.Header().Get("Location"), "error=", extra)
+		}
+	})
 	t.Run("no state, none echoed", func(t *testing.T) {
 		w := e.get(spaParams("state", "", "response_type", "token"), "user-1")
 		q := assertRedirectError(t, w, spaCB, "unsupported_response_type", "")
