@@ -527,9 +527,10 @@ func whatwgIPv4(h string) (uint32, bool) {
 
 // FuzzAuthorizeParams: the authorization endpoint reads the parameters
 // of a GET from its query and of a POST from a form-urlencoded body
-// (mime's reading of Content-Type), as net/url reads them; refuses them
-// when net/url cannot, when they exceed MaxRequestBytes, or when
-// client_id, redirect_uri, consent_token or decision is repeated; and
+// (mime's reading of Content-Type), as net/url reads them less the
+// values that are empty (RFC 6749 §3.1: omitted); refuses them when
+// net/url cannot, when they exceed MaxRequestBytes, or when client_id,
+// redirect_uri, consent_token or decision is repeated with a value; and
 // reads nothing else.
 func FuzzAuthorizeParams(f *testing.F) {
 	f.Add(true, "client_id=web&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=x", "")
@@ -539,6 +540,8 @@ func FuzzAuthorizeParams(f *testing.F) {
 	f.Add(false, "decision=allow", "text/plain")
 	f.Add(true, "scope=a&scope=b&state=%zz", "")
 	f.Add(true, strings.Repeat("x", 300), "")
+	f.Add(true, "client_id=&client_id=web&state=&scope", "")
+	f.Add(false, "consent_token=&decision=allow&decision=", "application/x-www-form-urlencoded")
 	h := fuzzAuthorizeHandler(f, Config{MaxRequestBytes: 256})
 	f.Fuzz(func(t *testing.T, get bool, raw, contentType string) {
 		var r *http.Request
@@ -551,6 +554,19 @@ func FuzzAuthorizeParams(f *testing.F) {
 		}
 		got, e := h.readParams(httptest.NewRecorder(), r)
 		want, err := url.ParseQuery(raw)
+		for name, vs := range want {
+			var kept []string
+			for _, v := range vs {
+				if v != "" {
+					kept = append(kept, v)
+				}
+			}
+			if kept == nil {
+				delete(want, name)
+			} else {
+				want[name] = kept
+			}
+		}
 		mt, _, mterr := mime.ParseMediaType(contentType)
 		ok := err == nil && len(raw) <= 256 && (get || mterr == nil && mt == "application/x-www-form-urlencoded")
 		for _, name := range []string{paramClientID, paramRedirectURI, paramConsentToken, paramDecision} {
