@@ -199,8 +199,9 @@ const initialBodyBuf = 4 << 10
 // exactly ContentLength bytes) is read into a buffer of that size, at most
 // initialBodyBuf at first and then at most as much again as has arrived:
 // a slow client that declares a large Content-Length and trickles its
-// body (or sends none) holds no more memory than it has sent. Any other
-// body is read through http.MaxBytesReader.
+// body (or sends none) holds about three times what it has sent, plus 4
+// KiB, not the whole declared length. Any other body is read through
+// http.MaxBytesReader.
 func (p *Provider) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) {
 	if r.Body == nil {
 		return nil, errInvalidRequest("missing request body")
