@@ -10,6 +10,10 @@
 // URI http://127.0.0.1:8081/callback:
 //
 //	go run ./examples/authcode -issuer http://127.0.0.1:8080
+//
+// Plain http is accepted only for an issuer on this machine; anywhere
+// else the issuer must be https, since the token endpoint answers with
+// the tokens.
 package main
 
 import (
@@ -29,6 +33,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/oauth2provider/oauth2provider/internal/loopback"
 )
 
 // config is what the program needs to know.
@@ -73,6 +79,9 @@ type callback struct {
 // run does the whole flow: browse is handed the authorization URL and must
 // get a browser to it. It returns the token.
 func run(ctx context.Context, c config, out io.Writer, browse func(authURL string) error) (*oauth2.Token, error) {
+	if err := checkIssuer(c.issuer); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen for the callback: %w", err)
@@ -164,6 +173,26 @@ func run(ctx context.Context, c config, out io.Writer, browse func(authURL strin
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	fmt.Fprintf(out, "GET /api/me: %d %s\n", resp.StatusCode, strings.TrimSpace(string(body)))
 	return tok, nil
+}
+
+// checkIssuer refuses a provider the code exchange would reach in clear
+// over the network, where its answer, the tokens, could be read: plain
+// http is for a provider on this machine.
+func checkIssuer(issuer string) error {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("-issuer %q is not a URL", issuer)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if loopback.Host(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("-issuer %s: plain http only to this machine (127.0.0.1, ::1, localhost); the tokens would cross the network in clear: use https", issuer)
+	}
+	return fmt.Errorf("-issuer %q: want an http(s) URL", issuer)
 }
 
 // sendsIss reports whether the metadata of the provider whose issuer

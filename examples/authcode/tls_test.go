@@ -1,0 +1,25 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The token endpoint answers the code exchange with the tokens, so the
+// program refuses an issuer it would reach in clear over the network,
+// before listening or opening anything: plain http is for a provider on
+// this machine, as in examples/client.
+func TestRunRefusesPlainHTTPOffThisMachine(t *testing.T) {
+	for _, issuer := range []string{"http://auth.example.com", "http://192.0.2.1:8080", "ftp://127.0.0.1", "not a url"} {
+		browsed := false
+		browse := func(string) error { browsed = true; return nil }
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		_, err := run(ctx, config{issuer: issuer, clientID: "demo-spa", listen: "127.0.0.1:0", timeout: time.Second}, &strings.Builder{}, browse)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "-issuer") || browsed {
+			t.Errorf("run with -issuer %s: %v (browsed: %v); want it refused, naming -issuer, before browsing", issuer, err, browsed)
+		}
+	}
+}
