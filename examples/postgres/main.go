@@ -24,7 +24,8 @@
 //	curl -s -H 'Authorization: Bearer <access_token>' http://127.0.0.1:8081/api/me
 //
 // Plain HTTP is allowed only when -addr is a loopback address; anywhere
-// else put the server behind TLS.
+// else put the server behind TLS. A database host off loopback needs an
+// sslmode in the URL (verify-full, or disable to opt out) or PGSSLMODE.
 package main
 
 import (
@@ -47,6 +48,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/oauth2provider/oauth2provider/internal/loopback"
+	"github.com/oauth2provider/oauth2provider/internal/storeurl"
 )
 
 func main() {
@@ -102,6 +104,11 @@ func newPool(ctx context.Context, dbURL string) (*pgxpool.Pool, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	// As oauth2ctl: a host off loopback needs sslmode (verify-full, or
+	// disable to opt out), since pgx's default falls back to plain text.
+	if err := storeurl.RequireTLSChoice(dbURL, cfg.ConnConfig); err != nil {
+		return nil, fmt.Errorf("-db: %w", err)
 	}
 	return pgxpool.NewWithConfig(ctx, cfg)
 }

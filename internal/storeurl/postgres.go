@@ -124,6 +124,13 @@ func ping(ctx context.Context, o Options, f func(context.Context) error) error {
 var ErrTLSChoice = errors.New("storeurl: a postgres:// URL for a host that is not on the loopback interface must set sslmode: " +
 	"verify-full to check the server's certificate, or disable to connect without TLS")
 
+// RequireTLSChoice is [ErrTLSChoice] for a postgres URL, parsed into cc,
+// whose connections could leave the machine without a TLS choice, as Open
+// checks it; for programs that open their own pool (examples/postgres).
+func RequireTLSChoice(rawURL string, cc *pgx.ConnConfig) error {
+	return requireTLSChoice(rawURL, cc)
+}
+
 // requireTLSChoice refuses a URL whose connections could leave the machine
 // without TLS (libpq's default, sslmode=prefer, falls back to plain text
 // and checks no certificate) unless it chose so: with an sslmode parameter
