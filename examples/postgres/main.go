@@ -90,7 +90,8 @@ func main() {
 	}
 }
 
-// newPool opens a pgx pool on dbURL. A URL that does not parse is
+// newPool opens a pgx pool on dbURL, whose connection attempts give up
+// after storeurl.DefaultTimeout unless it sets connect_timeout. A URL that does not parse is
 // reported with pgx's reason but not its quote of the URL, where pgx masks
 // the password on a best-effort basis only: a password with an unescaped
 // "@" then ":" would show the part between them on stderr.
@@ -109,6 +110,11 @@ func newPool(ctx context.Context, dbURL string) (*pgxpool.Pool, error) {
 	// disable to opt out), since pgx's default falls back to plain text.
 	if err := storeurl.RequireTLSChoice(dbURL, cfg.ConnConfig); err != nil {
 		return nil, fmt.Errorf("-db: %w", err)
+	}
+	// pgx waits for a connection without end by default: a database that
+	// never answers would hang the start-up with nothing printed.
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = storeurl.DefaultTimeout
 	}
 	return pgxpool.NewWithConfig(ctx, cfg)
 }
