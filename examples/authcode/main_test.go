@@ -81,6 +81,7 @@ func TestRunDoesTheWholeFlow(t *testing.T) {
 	assert.Contains(t, out, `got a Bearer token for user 1, scope "read"`)
 	assert.Contains(t, out, `GET /api/me: 200 {"client_id":"demo-spa","user_id":"1"}`)
 	assert.NotContains(t, out, tok.AccessToken, "tokens are never printed")
+	assert.NotContains(t, out, tok.RefreshToken, "tokens are never printed")
 }
 
 // TestRunRefusedAuthorization checks that an error answer ends the run.
