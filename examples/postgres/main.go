@@ -56,7 +56,7 @@ func main() {
 	// The default is read after parsing, so that -help never shows
 	// $DATABASE_URL, whose password it would print.
 	db := flag.String("db", "", "PostgreSQL URL (default $DATABASE_URL)")
-	issuer := flag.String("issuer", "", "issuer URL for the metadata document (default http://<addr>)")
+	issuer := flag.String("issuer", "", "issuer URL for the metadata document, e.g. https://auth.example.com (default http://<addr> on loopback; required elsewhere)")
 	every := flag.Duration("janitor", 5*time.Minute, "how often to delete expired tokens")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage: postgres [flags]            serve\n       postgres [flags] adduser NAME  add a user; the password is read from stdin\n\n")
@@ -74,9 +74,6 @@ func main() {
 	case *db == "":
 		err = errors.New("no database: set -db or DATABASE_URL")
 	case len(args) == 0:
-		if *issuer == "" {
-			*issuer = "http://" + *addr
-		}
 		err = serve(ctx, *db, *addr, *issuer, *every)
 	case len(args) == 2 && args[0] == "adduser":
 		err = addUser(ctx, *db, args[1], os.Stdin, os.Stdout)
@@ -146,9 +143,17 @@ func addUser(ctx context.Context, dbURL, username string, in io.Reader, out io.W
 	return nil
 }
 
+// serve serves on addr until ctx ends. An empty issuer is http://<addr>
+// on loopback, and refused elsewhere: no URL clients can use is known.
 func serve(ctx context.Context, dbURL, addr, issuer string, every time.Duration) error {
 	if every <= 0 {
 		return fmt.Errorf("-janitor %v: want a positive interval", every)
+	}
+	if issuer == "" {
+		if !loopback.Addr(addr) {
+			return fmt.Errorf("-issuer is required when -addr %s is not a loopback address: the https URL clients reach this server at", addr)
+		}
+		issuer = "http://" + addr
 	}
 	pool, err := newPool(ctx, dbURL)
 	if err != nil {
