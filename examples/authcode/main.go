@@ -82,6 +82,9 @@ func run(ctx context.Context, c config, out io.Writer, browse func(authURL strin
 	if err := checkIssuer(c.issuer); err != nil {
 		return nil, err
 	}
+	if !loopback.Addr(c.listen) {
+		return nil, fmt.Errorf("-listen %s: the callback listens on a loopback address only (127.0.0.1, ::1, localhost): elsewhere the code would come over plain HTTP from the network", c.listen)
+	}
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen for the callback: %w", err)
