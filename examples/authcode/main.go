@@ -182,20 +182,7 @@ func run(ctx context.Context, c config, out io.Writer, browse func(authURL strin
 // over the network, where its answer, the tokens, could be read: plain
 // http is for a provider on this machine.
 func checkIssuer(issuer string) error {
-	u, err := url.Parse(issuer)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("-issuer %q is not a URL", issuer)
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if loopback.Host(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("-issuer %s: plain http only to this machine (127.0.0.1, ::1, localhost); the tokens would cross the network in clear: use https", issuer)
-	}
-	return fmt.Errorf("-issuer %q: want an http(s) URL", issuer)
+	return loopback.CheckURL("-issuer", issuer, "the tokens")
 }
 
 // sendsIss reports whether the metadata of the provider whose issuer

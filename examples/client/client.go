@@ -226,18 +226,5 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 // checkServer refuses a server the password and client secret would reach
 // in clear over the network: plain http is for a server on this machine.
 func checkServer(server string) error {
-	u, err := url.Parse(server)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("-server %q is not a URL", server)
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if loopback.Host(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("-server %s: plain http only to this machine (127.0.0.1, ::1, localhost); the password and client secret would cross the network in clear: use https", server)
-	}
-	return fmt.Errorf("-server %q: want an http(s) URL", server)
+	return loopback.CheckURL("-server", server, "the password and client secret")
 }

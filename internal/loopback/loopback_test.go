@@ -46,3 +46,21 @@ func FuzzHost(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckURL(t *testing.T) {
+	for _, ok := range []string{"https://auth.example.com", "http://127.0.0.1:8080", "http://[::1]:1", "http://LocalHost"} {
+		assert.NoError(t, CheckURL("-x", ok, "the tokens"), ok)
+	}
+	for bad, want := range map[string]string{
+		"http://auth.example.com": "-x http://auth.example.com: plain http only to this machine (127.0.0.1, ::1, localhost); the tokens would cross the network in clear: use https",
+		"http://192.0.2.1":        "the tokens would cross the network in clear",
+		"ftp://127.0.0.1":         `-x "ftp://127.0.0.1": want an http(s) URL`,
+		"127.0.0.1:8080":          `-x "127.0.0.1:8080" is not a URL`,
+		"":                        `-x "" is not a URL`,
+	} {
+		err := CheckURL("-x", bad, "the tokens")
+		if assert.Error(t, err, bad) {
+			assert.True(t, strings.Contains(err.Error(), want), "%q: %v", bad, err)
+		}
+	}
+}
