@@ -67,6 +67,11 @@ func serve(ctx context.Context, addr, redisURL, prefix string) error {
 	if err != nil { // its text quotes the URL, password included
 		return errors.New("-redis: cannot parse the URL (percent-encode any / ? # @ : in the password)")
 	}
+	// The grants and the client secrets' hashes must not cross the
+	// network in clear: plain redis:// to this machine only.
+	if opt.TLSConfig == nil && !loopback.Addr(opt.Addr) {
+		return errors.New("-redis: plain redis:// only to this machine (127.0.0.1, ::1, localhost); use rediss:// for " + opt.Addr)
+	}
 	rdb := goredis.NewClient(opt)
 	defer rdb.Close()
 

@@ -27,6 +27,9 @@
 //	                means redis.DefaultPrefix
 //	limiter_prefix  key prefix of the brute-force limiter; empty means
 //	                prefix + "limit:"
+//	tls             "disable": a redis:// URL may reach a host beyond the
+//	                loopback interface without TLS; without it such a URL
+//	                is refused ([ErrRedisTLSChoice]): use rediss://
 //
 // The cluster forms also accept go-redis's own addr= parameters. Sentinel
 // has no URL form here: build a goredis.FailoverClient in code.

@@ -3,11 +3,13 @@ package storeurl
 import (
 	"context"
 	"errors"
+	"net"
 	"net/url"
 	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/oauth2provider/oauth2provider/internal/loopback"
 	"github.com/oauth2provider/oauth2provider/storage/redis"
 )
 
@@ -16,13 +18,47 @@ import (
 const (
 	paramPrefix        = "prefix"
 	paramLimiterPrefix = "limiter_prefix"
+	// paramTLS=disable lets a redis:// URL reach a host beyond the
+	// loopback interface without TLS (see ErrRedisTLSChoice).
+	paramTLS = "tls"
 )
+
+// ErrRedisTLSChoice reports a redis:// URL for a host beyond the loopback
+// interface that did not choose to go without TLS: the grants, the client
+// secrets' hashes and the limiter's keys would cross the network in
+// clear. rediss:// (or rediss+cluster://) uses TLS; tls=disable opts out.
+var ErrRedisTLSChoice = errors.New("storeurl: a redis:// URL for a host that is not on the loopback interface must choose: " +
+	"rediss:// for TLS, or tls=disable to connect without it")
+
+// requireRedisTLSChoice refuses plain connections to addrs (host:port)
+// beyond the loopback interface unless tls is "disable"; scheme is
+// "redis" or "rediss".
+func requireRedisTLSChoice(scheme, tls string, addrs []string) error {
+	switch {
+	case tls != "" && tls != "disable":
+		return errors.New(`storeurl: tls= takes only "disable"`)
+	case tls == "disable" && scheme == "rediss":
+		return errors.New("storeurl: tls=disable contradicts rediss://")
+	case tls == "disable" || scheme == "rediss":
+		return nil
+	}
+	for _, a := range addrs {
+		host, _, err := net.SplitHostPort(a)
+		if err != nil {
+			host = a
+		}
+		if !loopback.Host(host) {
+			return ErrRedisTLSChoice
+		}
+	}
+	return nil
+}
 
 // openRedis opens a go-redis client on rawURL and a redis.Store on it.
 func openRedis(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 	scheme, rest, _ := strings.Cut(rawURL, "://")
 	scheme = strings.ToLower(scheme)
-	rest, params, err := takeParams(rest, paramPrefix, paramLimiterPrefix)
+	rest, params, err := takeParams(rest, paramPrefix, paramLimiterPrefix, paramTLS)
 	if err != nil {
 		return nil, err
 	}
@@ -35,6 +71,9 @@ func openRedis(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 		opt, err := goredis.ParseURL(scheme + "://" + rest)
 		if err != nil {
 			return nil, withoutURL(err)
+		}
+		if err := requireRedisTLSChoice(scheme, params.Get(paramTLS), []string{opt.Addr}); err != nil {
+			return nil, err
 		}
 		if o.Timeout > 0 && !hasAnyParam(rawURL, "dial_timeout") {
 			opt.DialTimeout = o.Timeout
@@ -49,6 +88,9 @@ func openRedis(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 		opt, err := goredis.ParseClusterURL(clusterURL)
 		if err != nil {
 			return nil, withoutURL(err)
+		}
+		if err := requireRedisTLSChoice(strings.TrimSuffix(scheme, "+cluster"), params.Get(paramTLS), opt.Addrs); err != nil {
+			return nil, err
 		}
 		if o.Timeout > 0 && !hasAnyParam(rawURL, "dial_timeout") {
 			opt.DialTimeout = o.Timeout

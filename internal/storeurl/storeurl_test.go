@@ -341,6 +341,47 @@ func TestOpenPostgresRequiresATLSChoiceOffLoopback(t *testing.T) {
 	assert.NotErrorIs(t, err, ErrTLSChoice, "PGSSLMODE is a choice")
 }
 
+// A redis:// URL for a host beyond the loopback interface must say that
+// it goes without TLS (tls=disable), as a postgres one must set sslmode:
+// the grants, the client secrets' hashes and the limiter's keys would
+// cross the network in clear. The check comes before any connection;
+// rediss://, loopback hosts and tls=disable pass it (and then fail to
+// connect here, to an address nothing answers).
+func TestOpenRedisRequiresATLSChoiceOffLoopback(t *testing.T) {
+	for _, u := range []string{
+		"redis://:s3cret@192.0.2.1:6379/0",
+		"redis://:s3cret@redis.example:6379/0?prefix=app:",
+		"redis+cluster://:s3cret@127.0.0.1:1,192.0.2.1:6379", // any node counts
+		"redis+cluster://:s3cret@192.0.2.1:6379,127.0.0.1:1",
+		"REDIS://:s3cret@192.0.2.1:6379",
+	} {
+		_, err := Open(context.Background(), u, Options{Timeout: 100 * time.Millisecond})
+		require.ErrorIs(t, err, ErrRedisTLSChoice, u)
+		assert.NotContains(t, err.Error(), "s3cret", u)
+	}
+	for _, u := range []string{
+		"redis://:s3cret@127.0.0.1:1/0",
+		"redis://:s3cret@localhost:1/0",
+		"redis://:s3cret@[::1]:1/0",
+		"redis://:s3cret@192.0.2.1:6379/0?tls=disable",
+		"rediss://:s3cret@192.0.2.1:6379/0",
+		"redis+cluster://:s3cret@127.0.0.1:1,192.0.2.1:6379?tls=disable",
+		"rediss+cluster://:s3cret@127.0.0.1:1,192.0.2.1:6379",
+	} {
+		_, err := Open(context.Background(), u, Options{Timeout: 100 * time.Millisecond})
+		require.Error(t, err, u) // nothing answers there
+		assert.NotErrorIs(t, err, ErrRedisTLSChoice, u)
+	}
+	for _, u := range []string{
+		"redis://127.0.0.1:1/0?tls=off",
+		"rediss://192.0.2.1:6379/0?tls=disable", // TLS and none at once
+	} {
+		_, err := Open(context.Background(), u, Options{Timeout: 100 * time.Millisecond})
+		require.Error(t, err, u)
+		assert.Contains(t, err.Error(), "tls=", u)
+	}
+}
+
 // Whatever a password holds, and wherever it sits (user information, a
 // password= or sslpassword= parameter), Redact never shows it.
 func FuzzRedactHidesPasswords(f *testing.F) {
