@@ -44,7 +44,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/oauth2provider/oauth2provider/internal/loopback"
@@ -87,31 +86,18 @@ func main() {
 	}
 }
 
-// newPool opens a pgx pool on dbURL, whose connection attempts give up
-// after storeurl.DefaultTimeout unless it sets connect_timeout. A URL that does not parse is
-// reported with pgx's reason but not its quote of the URL, where pgx masks
-// the password on a best-effort basis only: a password with an unescaped
-// "@" then ":" would show the part between them on stderr.
+// newPool opens a pgx pool on dbURL, as oauth2ctl does
+// (storeurl.PoolConfig): a host off loopback needs an sslmode
+// (verify-full, or disable to opt out), since pgx's default falls back to
+// plain text; connection attempts give up after storeurl.DefaultTimeout
+// unless the URL sets connect_timeout (pgx would wait without end on a
+// database that never answers); and a URL that does not parse is
+// reported with pgx's reason but not its quote of the URL, where pgx
+// masks the password on a best-effort basis only.
 func newPool(ctx context.Context, dbURL string) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(dbURL)
-	if pe, ok := errors.AsType[*pgconn.ParseConfigError](err); ok {
-		c := *pe
-		c.ConnString = ""
-		return nil, errors.New("-db: cannot parse the URL (percent-encode any / ? # @ : in the password): " +
-			strings.TrimPrefix(c.Error(), "cannot parse ``: "))
-	}
+	cfg, err := storeurl.PoolConfig(dbURL, storeurl.DefaultTimeout)
 	if err != nil {
-		return nil, err
-	}
-	// As oauth2ctl: a host off loopback needs sslmode (verify-full, or
-	// disable to opt out), since pgx's default falls back to plain text.
-	if err := storeurl.RequireTLSChoice(dbURL, cfg.ConnConfig); err != nil {
 		return nil, fmt.Errorf("-db: %w", err)
-	}
-	// pgx waits for a connection without end by default: a database that
-	// never answers would hang the start-up with nothing printed.
-	if cfg.ConnConfig.ConnectTimeout == 0 {
-		cfg.ConnConfig.ConnectTimeout = storeurl.DefaultTimeout
 	}
 	return pgxpool.NewWithConfig(ctx, cfg)
 }

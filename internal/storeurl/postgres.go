@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -60,18 +61,12 @@ func openPostgres(ctx context.Context, rawURL string, o Options) (*Stores, error
 // the migrations' own connection, which has no statement timeout unless
 // the URL asked for one.
 func postgresConfig(rawURL string, o Options) (*pgxpool.Config, *pgx.ConnConfig, error) {
-	cfg, err := pgxpool.ParseConfig(rawURL)
+	cfg, err := PoolConfig(rawURL, o.Timeout)
 	if err != nil {
-		return nil, nil, withoutConnString(err)
-	}
-	cc := cfg.ConnConfig
-	if err := requireTLSChoice(rawURL, cc); err != nil {
 		return nil, nil, err
 	}
+	cc := cfg.ConnConfig
 	if o.Timeout > 0 {
-		if cc.ConnectTimeout == 0 {
-			cc.ConnectTimeout = o.Timeout
-		}
 		if _, set := cc.RuntimeParams["statement_timeout"]; !set {
 			cc.RuntimeParams["statement_timeout"] = strconv.FormatInt((2 * o.Timeout).Milliseconds(), 10)
 		}
@@ -81,6 +76,26 @@ func postgresConfig(rawURL string, o Options) (*pgxpool.Config, *pgx.ConnConfig,
 		delete(migrateCfg.RuntimeParams, "statement_timeout")
 	}
 	return cfg, migrateCfg, nil
+}
+
+// PoolConfig parses rawURL, a postgres URL, into a pool configuration
+// whose connection attempts give up after connectTimeout (> 0) unless the
+// URL sets connect_timeout. A URL for a host beyond the loopback
+// interface without a TLS choice is [ErrTLSChoice]; one that does not
+// parse is an error that quotes no part of it. Open uses it, and so may
+// a program that opens its own pool (examples/postgres).
+func PoolConfig(rawURL string, connectTimeout time.Duration) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		return nil, withoutConnString(err)
+	}
+	if err := requireTLSChoice(rawURL, cfg.ConnConfig); err != nil {
+		return nil, err
+	}
+	if connectTimeout > 0 && cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
+	return cfg, nil
 }
 
 // withoutConnString returns a parse error of pgx without the connection
@@ -103,7 +118,9 @@ type parseError struct {
 	err error
 }
 
-func (e *parseError) Error() string { return "cannot parse the URL: " + e.msg }
+func (e *parseError) Error() string {
+	return "cannot parse the URL (percent-encode any / ? # @ : in the user name or password): " + e.msg
+}
 func (e *parseError) Unwrap() error { return e.err }
 
 // ping checks that the server answers within the timeout.
@@ -123,13 +140,6 @@ func ping(ctx context.Context, o Options, f func(context.Context) error) error {
 // interface that does not say whether to use TLS.
 var ErrTLSChoice = errors.New("storeurl: a postgres:// URL for a host that is not on the loopback interface must set sslmode: " +
 	"verify-full to check the server's certificate, or disable to connect without TLS")
-
-// RequireTLSChoice is [ErrTLSChoice] for a postgres URL, parsed into cc,
-// whose connections could leave the machine without a TLS choice, as Open
-// checks it; for programs that open their own pool (examples/postgres).
-func RequireTLSChoice(rawURL string, cc *pgx.ConnConfig) error {
-	return requireTLSChoice(rawURL, cc)
-}
 
 // requireTLSChoice refuses a URL whose connections could leave the machine
 // without TLS (libpq's default, sslmode=prefer, falls back to plain text
