@@ -82,12 +82,17 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) *Error {
 	if ti.Grant.ClientID != c.ID {
 		return errInvalidGrant("the token was issued to another client")
 	}
-	// Detached, as above, with a bound of its own.
-	if err := p.revokeDetached(r.Context(), ti.Grant.ID); err != nil {
+	return p.revokeForClient(r.Context(), c, &ti.Grant)
+}
+
+// revokeForClient revokes g, a grant of client c, detached with a bound
+// of its own (see revokeDetached), and reports it.
+func (p *Provider) revokeForClient(ctx context.Context, c *authenticatedClient, g *storage.Grant) *Error {
+	if err := p.revokeDetached(ctx, g.ID); err != nil {
 		return errUnavailable(err)
 	}
-	p.emit(r.Context(), Event{Type: EventGrantRevoked, ClientID: c.ID, UserID: ti.Grant.UserID,
-		GrantID: ti.Grant.ID, IP: c.ip, Reason: "revoked by the client (RFC 7009)"})
+	p.emit(ctx, Event{Type: EventGrantRevoked, ClientID: c.ID, UserID: g.UserID,
+		GrantID: g.ID, IP: c.ip, Reason: "revoked by the client (RFC 7009)"})
 	return nil
 }
 
@@ -134,12 +139,7 @@ func (p *Provider) revokeSpent(ctx context.Context, c *authenticatedClient, raw 
 		if live == nil || live.ID != ref.GrantID || live.ClientID != c.ID {
 			return nil // a store that broke the contract
 		}
-		if err := p.revokeDetached(ctx, live.ID); err != nil {
-			return errUnavailable(err)
-		}
-		p.emit(ctx, Event{Type: EventGrantRevoked, ClientID: c.ID, UserID: live.UserID,
-			GrantID: live.ID, IP: c.ip, Reason: "revoked by the client (RFC 7009)"})
-		return nil
+		return p.revokeForClient(ctx, c, live)
 	case err == nil, errors.Is(err, storage.ErrNotFound):
 		return nil // err == nil: a store that broke the contract; nothing was said to be revoked
 	}
