@@ -19,6 +19,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -114,7 +115,9 @@ func run(ctx context.Context, c config, out io.Writer, browse func(authURL strin
 			return
 		}
 		q := r.URL.Query()
-		if q.Get("state") != state {
+		// In constant time, as every secret this project compares: a
+		// page probing the callback learns nothing from the timing.
+		if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 {
 			http.Error(w, "unexpected state", http.StatusBadRequest)
 			return
 		}
