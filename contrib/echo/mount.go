@@ -11,10 +11,19 @@ type Router interface {
 	Any(path string, handler echo.HandlerFunc, middleware ...echo.MiddlewareFunc) []*echo.Route
 }
 
-// Compile-time checks that Echo's routers are Routers.
+// notFoundRouter is a Router that also registers Echo's RouteNotFound
+// routes, as *echo.Echo and *echo.Group do.
+type notFoundRouter interface {
+	RouteNotFound(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route
+}
+
+// Compile-time checks that Echo's routers are Routers, with
+// RouteNotFound.
 var (
-	_ Router = (*echo.Echo)(nil)
-	_ Router = (*echo.Group)(nil)
+	_ Router         = (*echo.Echo)(nil)
+	_ Router         = (*echo.Group)(nil)
+	_ notFoundRouter = (*echo.Echo)(nil)
+	_ notFoundRouter = (*echo.Group)(nil)
 )
 
 // Paths are where [Mount] puts the provider's endpoints, and how it
@@ -28,10 +37,13 @@ var (
 type Paths = provider.RoutePaths
 
 // Mount registers the provider's token, revocation, introspection and
-// metadata handlers on r at paths, for every HTTP method Echo routes:
-// each handler answers a method it does not serve with 405 and an Allow
-// header itself, as it does on any router. The handlers see the request
-// as Echo received it, so put Mount on a router or group without
+// metadata handlers on r at paths, for every HTTP method: each handler
+// answers a method it does not serve with 405 and an Allow header
+// itself, as it does on any router. A method Echo's Any leaves out
+// (QUERY, say) reaches the handler through a RouteNotFound route at the
+// same path, which *echo.Echo and *echo.Group have; on a Router without
+// RouteNotFound, Echo answers such a method itself. The handlers see the
+// request as Echo received it, so put Mount on a router or group without
 // authentication middleware: clients authenticate to these endpoints
 // themselves.
 //
@@ -40,7 +52,15 @@ func Mount(r Router, p *provider.Provider, paths Paths) {
 	if p == nil {
 		panic("echooauth: Mount needs a provider")
 	}
+	nf, _ := r.(notFoundRouter)
 	for _, rt := range p.Routes(paths) {
-		r.Any(rt.Path, echo.WrapHandler(rt.Handler))
+		h := echo.WrapHandler(rt.Handler)
+		r.Any(rt.Path, h)
+		if nf != nil {
+			// Echo answers a method Any did not register with its own 405,
+			// whose Allow lists every method Any did: the route Echo runs
+			// instead, when it has one, is the handler's.
+			nf.RouteNotFound(rt.Path, h)
+		}
 	}
 }

@@ -2,11 +2,13 @@ package echooauth_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/labstack/echo/v4"
 	echooauth "github.com/oauth2provider/oauth2provider/contrib/echo"
 	"github.com/oauth2provider/oauth2provider/internal/adaptertest"
+	"github.com/oauth2provider/oauth2provider/internal/providertest"
 	"github.com/oauth2provider/oauth2provider/policy"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/stretchr/testify/assert"
@@ -40,4 +42,39 @@ func TestMountPaths(t *testing.T) {
 
 func TestMountPanicsWithoutProvider(t *testing.T) {
 	assert.PanicsWithValue(t, "echooauth: Mount needs a provider", func() { echooauth.Mount(echo.New(), nil, echooauth.Paths{}) })
+}
+
+// A method Echo's Any leaves out (QUERY, say) reaches the provider's
+// handler too, as it does on net/http.ServeMux: 405 with the endpoint's
+// own Allow header and JSON error, not Echo's 405 listing every method
+// Any registered (GET among them, on the token endpoint). On a group as
+// on the root router.
+func TestMountOtherMethods(t *testing.T) {
+	p := providertest.NewProvider(t)
+	root := newMounted(p)
+	onGroup := echo.New()
+	echooauth.Mount(onGroup.Group("/auth"), p, echooauth.Paths{})
+	for _, tc := range []struct {
+		name   string
+		r      http.Handler
+		prefix string
+	}{{"root", root, ""}, {"group", onGroup, "/auth"}} {
+		for _, m := range []string{"QUERY", "FOO"} {
+			for path, allow := range map[string]string{
+				provider.DefaultTokenPath:         http.MethodPost,
+				provider.DefaultRevocationPath:    http.MethodPost,
+				provider.DefaultIntrospectionPath: http.MethodPost,
+				provider.WellKnownMetadataPath:    "GET, HEAD",
+			} {
+				rec := httptest.NewRecorder()
+				tc.r.ServeHTTP(rec, httptest.NewRequest(m, tc.prefix+path, nil))
+				assert.Equal(t, http.StatusMethodNotAllowed, rec.Code, "%s %s %s", tc.name, m, path)
+				assert.Equal(t, allow, rec.Header().Get("Allow"), "%s %s %s", tc.name, m, path)
+				assert.Contains(t, rec.Body.String(), `"error":"invalid_request"`, "%s %s %s", tc.name, m, path)
+			}
+		}
+		rec := httptest.NewRecorder()
+		tc.r.ServeHTTP(rec, httptest.NewRequest("QUERY", tc.prefix+provider.DefaultTokenPath+"/x", nil))
+		assert.Equal(t, http.StatusNotFound, rec.Code, "%s: a path under an endpoint is not the endpoint", tc.name)
+	}
 }
