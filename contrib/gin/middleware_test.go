@@ -120,3 +120,50 @@ func TestMiddlewareRunsChainInsidePolicy(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, providertest.Get(r, "/x", "").Code)
 	assert.True(t, ranInside, "the handler ran after the policy had returned")
 }
+
+// TestMiddlewareRecoveredPanicStopsChain checks that a panic recovered
+// by a policy run through the adapter (a net/http recoverer answering
+// 500) ends the gin chain, as it ends the handler chain the recoverer
+// wraps in net/http: gin's own loop went on to the handlers after the
+// one that panicked, so a policy that panicked before letting the
+// request through left the protected handler to run unauthenticated.
+func TestMiddlewareRecoveredPanicStopsChain(t *testing.T) {
+	recoverer := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if recover() != nil {
+					w.WriteHeader(http.StatusInternalServerError)
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+	panics := func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("store down") })
+	}
+	reached, after := 0, 0
+	r := gin.New()
+	r.Use(func(c *gin.Context) {
+		c.Next()
+		after++
+	})
+	r.POST("/notes", ginoauth.Middleware(recoverer), ginoauth.Middleware(panics), func(c *gin.Context) {
+		reached++
+		c.Status(http.StatusCreated)
+	})
+	r.POST("/ok", ginoauth.Middleware(recoverer), func(c *gin.Context) {
+		reached++
+		c.Status(http.StatusCreated)
+	})
+
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/notes", nil))
+	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+	assert.Zero(t, reached, "the handler after the policy that panicked ran")
+	assert.Equal(t, 1, after, "the middleware before the recoverer runs on")
+
+	rec = httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/ok", nil))
+	assert.Equal(t, http.StatusCreated, rec.Code)
+	assert.Equal(t, 1, reached)
+}
