@@ -47,8 +47,13 @@ func TestMiddleware(t *testing.T) {
 
 func TestIdentityWithoutPolicy(t *testing.T) {
 	c, _ := gin.CreateTestContext(httptest.NewRecorder())
-	_, ok := ginoauth.Identity(c)
+	got, ok := ginoauth.Identity(c)
 	assert.False(t, ok, "a context without a request")
+	assert.Zero(t, got)
+
+	assert.NotPanics(t, func() { got, ok = ginoauth.Identity(nil) })
+	assert.False(t, ok, "no context")
+	assert.Zero(t, got)
 
 	c.Request = httptest.NewRequest(http.MethodGet, "/", nil)
 	_, ok = ginoauth.Identity(c)
@@ -56,7 +61,7 @@ func TestIdentityWithoutPolicy(t *testing.T) {
 
 	want := policy.Identity{UserID: "u", ClientID: "c", Method: policy.MethodBearer}
 	c.Request = c.Request.WithContext(policy.WithIdentity(c.Request.Context(), want))
-	got, ok := ginoauth.Identity(c)
+	got, ok = ginoauth.Identity(c)
 	require.True(t, ok)
 	assert.Equal(t, want, got)
 }
