@@ -78,7 +78,7 @@ func TestMiddlewareOnTestContext(t *testing.T) {
 }
 
 func TestMiddlewarePanicsWithoutPolicy(t *testing.T) {
-	assert.Panics(t, func() { ginoauth.Middleware(nil) })
+	assert.PanicsWithValue(t, "ginoauth: Middleware needs a policy", func() { ginoauth.Middleware(nil) })
 }
 
 // A *gin.Context is a context.Context, but gin looks a non-string key up
