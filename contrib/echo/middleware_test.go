@@ -125,5 +125,5 @@ func TestMiddlewareRefusalIsCommitted(t *testing.T) {
 }
 
 func TestMiddlewarePanicsWithoutPolicy(t *testing.T) {
-	assert.Panics(t, func() { echooauth.Middleware(nil) })
+	assert.PanicsWithValue(t, "echooauth: Middleware needs a policy", func() { echooauth.Middleware(nil) })
 }
