@@ -93,12 +93,14 @@ func TestIdentityWithoutPolicy(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, want, got)
 
-	_, ok = echooauth.Identity(nil)
+	got, ok = echooauth.Identity(nil)
 	assert.False(t, ok, "no context")
+	assert.Zero(t, got)
 
 	c = e.NewContext(nil, httptest.NewRecorder())
-	assert.NotPanics(t, func() { _, ok = echooauth.Identity(c) })
+	assert.NotPanics(t, func() { got, ok = echooauth.Identity(c) })
 	assert.False(t, ok, "a context without a request")
+	assert.Zero(t, got)
 }
 
 // TestMiddlewareRefusalIsCommitted checks that a refusal goes through
