@@ -172,3 +172,24 @@ func TestMiddlewareRecoveredPanicStopsChain(t *testing.T) {
 	assert.Equal(t, http.StatusCreated, rec.Code)
 	assert.Equal(t, 1, reached)
 }
+
+// TestMiddlewareAbortsOnlyOnRefusal checks what the gin middleware
+// before the adapter sees once the chain has run: c.IsAborted() is true
+// after the policy answered itself and false after it let the request
+// through (the handler ran to its end).
+func TestMiddlewareAbortsOnlyOnRefusal(t *testing.T) {
+	p := providertest.NewProvider(t)
+	tok := providertest.PasswordToken(t, p.TokenHandler(), "read")
+	var aborted bool
+	r := gin.New()
+	r.Use(func(c *gin.Context) {
+		c.Next()
+		aborted = c.IsAborted()
+	})
+	r.GET("/me", ginoauth.Middleware(policy.Bearer(p)), func(c *gin.Context) { c.Status(http.StatusNoContent) })
+
+	require.Equal(t, http.StatusUnauthorized, providertest.Get(r, "/me", "").Code)
+	assert.True(t, aborted, "refused")
+	require.Equal(t, http.StatusNoContent, providertest.Get(r, "/me", tok).Code)
+	assert.False(t, aborted, "let through")
+}
