@@ -193,3 +193,22 @@ func TestMiddlewareAbortsOnlyOnRefusal(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, providertest.Get(r, "/me", tok).Code)
 	assert.False(t, aborted, "let through")
 }
+
+// TestMiddlewareSilentRefusal runs a policy that neither calls next nor
+// writes anything: the handler does not run and the answer is what
+// net/http sends for a handler that wrote nothing, 200 with no body.
+func TestMiddlewareSilentRefusal(t *testing.T) {
+	silent := func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	}
+	reached := 0
+	r := gin.New()
+	r.GET("/x", ginoauth.Middleware(silent), func(c *gin.Context) {
+		reached++
+		c.Status(http.StatusNoContent)
+	})
+	rec := providertest.Get(r, "/x", "")
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Empty(t, rec.Body.String())
+	assert.Zero(t, reached)
+}
