@@ -212,3 +212,17 @@ func TestMiddlewareSilentRefusal(t *testing.T) {
 	assert.Empty(t, rec.Body.String())
 	assert.Zero(t, reached)
 }
+
+// TestMiddlewarePassesPolicyRequest checks that the handlers after the
+// policy get the request it passed on, not only its context: here
+// net/http.StripPrefix, whose request has the prefix taken off its path.
+func TestMiddlewarePassesPolicyRequest(t *testing.T) {
+	strip := func(next http.Handler) http.Handler { return http.StripPrefix("/v1", next) }
+	r := gin.New()
+	r.GET("/v1/*rest", ginoauth.Middleware(strip), func(c *gin.Context) {
+		c.String(http.StatusOK, c.Request.URL.Path)
+	})
+	rec := providertest.Get(r, "/v1/notes", "")
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "/notes", rec.Body.String())
+}
