@@ -129,3 +129,23 @@ func TestMiddlewareRefusalIsCommitted(t *testing.T) {
 func TestMiddlewarePanicsWithoutPolicy(t *testing.T) {
 	assert.PanicsWithValue(t, "echooauth: Middleware needs a policy", func() { echooauth.Middleware(nil) })
 }
+
+// TestMiddlewareSilentRefusal runs a policy that neither calls next nor
+// writes anything: the next handler does not run, the middleware returns
+// nil and the answer is what net/http sends for a handler that wrote
+// nothing, 200 with no body.
+func TestMiddlewareSilentRefusal(t *testing.T) {
+	silent := func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	}
+	reached := 0
+	e := echo.New()
+	e.GET("/x", func(c echo.Context) error {
+		reached++
+		return c.NoContent(http.StatusNoContent)
+	}, echooauth.Middleware(silent))
+	rec := providertest.Get(e, "/x", "")
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Empty(t, rec.Body.String())
+	assert.Zero(t, reached)
+}
