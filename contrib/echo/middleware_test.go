@@ -149,3 +149,17 @@ func TestMiddlewareSilentRefusal(t *testing.T) {
 	assert.Empty(t, rec.Body.String())
 	assert.Zero(t, reached)
 }
+
+// TestMiddlewarePassesPolicyRequest checks that the handler after the
+// policy gets the request it passed on, not only its context: here
+// net/http.StripPrefix, whose request has the prefix taken off its path.
+func TestMiddlewarePassesPolicyRequest(t *testing.T) {
+	strip := func(next http.Handler) http.Handler { return http.StripPrefix("/v1", next) }
+	e := echo.New()
+	e.GET("/v1/*", func(c echo.Context) error {
+		return c.String(http.StatusOK, c.Request().URL.Path)
+	}, echooauth.Middleware(strip))
+	rec := providertest.Get(e, "/v1/notes", "")
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "/notes", rec.Body.String())
+}
