@@ -78,3 +78,19 @@ func TestMountOtherMethods(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, rec.Code, "%s: a path under an endpoint is not the endpoint", tc.name)
 	}
 }
+
+// An endpoint is served at its path only, as on net/http.ServeMux: with a
+// trailing slash it is Echo's 404, for every method.
+func TestMountTrailingSlash(t *testing.T) {
+	e := newMounted(providertest.NewProvider(t))
+	for _, path := range []string{
+		provider.DefaultTokenPath, provider.DefaultRevocationPath,
+		provider.DefaultIntrospectionPath, provider.WellKnownMetadataPath,
+	} {
+		for _, m := range []string{http.MethodPost, http.MethodGet, "QUERY"} {
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, httptest.NewRequest(m, path+"/", nil))
+			assert.Equal(t, http.StatusNotFound, rec.Code, "%s %s/", m, path)
+		}
+	}
+}
