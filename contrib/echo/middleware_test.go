@@ -163,3 +163,25 @@ func TestMiddlewarePassesPolicyRequest(t *testing.T) {
 	assert.Equal(t, http.StatusOK, rec.Code)
 	assert.Equal(t, "/notes", rec.Body.String())
 }
+
+// TestMiddlewareReturnsHandlerError checks that the handler's error comes
+// back out of the adapter, to the Echo middleware before it (an error
+// logger, say), and is answered once, by Echo's error handler.
+func TestMiddlewareReturnsHandlerError(t *testing.T) {
+	p := providertest.NewProvider(t)
+	tok := providertest.PasswordToken(t, newMounted(p), "read")
+	handlerErr := echo.NewHTTPError(http.StatusTeapot, "handler error")
+	var seen error
+	e := echo.New()
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			seen = next(c)
+			return seen
+		}
+	}, echooauth.Middleware(policy.Bearer(p)))
+	e.GET("/api/fails", func(echo.Context) error { return handlerErr })
+
+	rec := providertest.Get(e, "/api/fails", tok)
+	assert.Equal(t, http.StatusTeapot, rec.Code)
+	assert.Same(t, handlerErr, seen)
+}
