@@ -2,6 +2,8 @@ package provider_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"net/http"
 	"net/url"
 	"testing"
@@ -101,4 +103,23 @@ func TestAuthorizeConsentApprovesWhatWasShown(t *testing.T) {
 			assert.NotEmpty(t, u.Query().Get("code"), loc)
 		})
 	}
+}
+
+// The form token's expiry is covered by its MAC: an expired form whose
+// token was given a later expiry is refused, so a consent page cannot be
+// approved for longer than ConsentTTL by editing its token (mutation
+// survivor: the expiry left out of the MAC).
+func TestAuthorizeConsentTokenExpiryCannotBeMoved(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	fields := consentFields(t, e.get(spaParams(), "user-1"))
+	e.clock.Advance(10*time.Minute + time.Second)
+	tok, err := base64.RawURLEncoding.DecodeString(fields.Get("consent_token"))
+	require.NoError(t, err)
+	require.Len(t, tok, 8+32)
+	exp := binary.BigEndian.Uint64(tok[:8])
+	assert.LessOrEqual(t, int64(exp), e.clock.Now().Unix(), "the form has expired")
+
+	binary.BigEndian.PutUint64(tok[:8], uint64(e.clock.Now().Add(time.Hour).Unix()))
+	fields.Set("consent_token", base64.RawURLEncoding.EncodeToString(tok))
+	assertErrorPage(t, e.decide(fields, "user-1", "allow"), http.StatusForbidden, "access_denied")
 }
