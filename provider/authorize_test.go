@@ -468,6 +468,17 @@ func TestAuthorizePlainPKCEOptIn(t *testing.T) {
 		w := e.get(spaParams("code_challenge", testVerifier, "code_challenge_method", "plain"), "user-1")
 		assertRedirectError(t, w, "https://spa.example/cb", "invalid_request", "st-123")
 	})
+	// A plain challenge is a code_verifier (RFC 7636 §4.2): one that no
+	// verifier can match is refused up front, not turned into a code that
+	// can never be exchanged (mutation survivor: its check dropped).
+	for _, ch := range []string{"short", testVerifier[:42], strings.Repeat("a", 129), testVerifier[:42] + "+", testVerifier[:42] + "/"} {
+		t.Run(fmt.Sprintf("malformed plain challenge %.10q", ch), func(t *testing.T) {
+			params := spaParams("client_id", "web", "redirect_uri", "", "code_challenge", ch, "code_challenge_method", "plain")
+			w := e.get(params, "user-1")
+			q := assertRedirectError(t, w, "https://web.example/cb", "invalid_request", "st-123")
+			assert.Equal(t, "malformed code_challenge", q.Get("error_description"))
+		})
+	}
 }
 
 // The consent form posts back to the authorization endpoint's path, and
