@@ -80,6 +80,23 @@ func TestMatchRedirectURI(t *testing.T) {
 	}
 }
 
+// Any port is for loopback IP literals as RFC 8252 §7.3 writes them: a
+// registered URI whose host has an IPv6 zone, or is an IPv4 address in
+// brackets (which a browser refuses), matches itself only (mutation
+// survivors: either check dropped from splitLoopback).
+func TestMatchRedirectURIOddLoopbackRegistered(t *testing.T) {
+	reg := []string{"http://[::1%25lo]:8080/cb", "http://[127.0.0.1]/cb"}
+	for uri, want := range map[string]bool{
+		"http://[::1%25lo]:8080/cb": true,
+		"http://[::1%25lo]:9/cb":    false,
+		"http://[::1%25lo]/cb":      false,
+		"http://[127.0.0.1]/cb":     true,
+		"http://[127.0.0.1]:9/cb":   false,
+	} {
+		assert.Equal(t, want, matchRedirectURI(reg, uri), uri)
+	}
+}
+
 // pkceString is RFC 7636 §4.1's code_verifier (and plain challenge).
 var pkceString = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
 
