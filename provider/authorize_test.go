@@ -83,6 +83,10 @@ func TestAuthorizeUntrustedErrorsShowPage(t *testing.T) {
 		{"client without redirect URIs", spaParams("client_id", "no-redirect", "redirect_uri", "").Encode(), 400, "invalid_request"},
 		{"repeated client_id", spaParams().Encode() + "&client_id=spa", 400, "invalid_request"},
 		{"repeated redirect_uri", spaParams().Encode() + "&redirect_uri=https%3A%2F%2Fspa.example%2Fcb", 400, "invalid_request"},
+		// With one registered URI, a request without redirect_uri goes there:
+		// a repeated one must not be taken for a missing one and trusted
+		// (mutation survivor: redirect_uri dropped from readParams' check).
+		{"repeated redirect_uri, one registered", "response_type=code&client_id=web&redirect_uri=https%3A%2F%2Fweb.example%2Fcb&redirect_uri=https%3A%2F%2Fevil.example%2Fcb", 400, "invalid_request"},
 		{"malformed query", "client_id=spa&x=%zz", 400, "invalid_request"},
 		// docs/security.md: secrets and tokens in the URL query are refused.
 		{"a client_secret in the URL", spaParams("client_id", "web", "redirect_uri", "https://web.example/cb", "client_secret", confSecret).Encode(), 400, "invalid_request"},
@@ -601,6 +605,21 @@ func TestAuthorizeRepeatedConsentTokenRefused(t *testing.T) {
 	fields := consentFields(t, e.get(spaParams(), "user-1"))
 	fields.Add("consent_token", "other")
 	assertErrorPage(t, e.decide(fields, "user-1", "allow"), http.StatusBadRequest, "invalid_request")
+}
+
+// A consent form posting decision twice ("deny" and "allow") is refused,
+// not read as its first (mutation survivor: decision dropped from
+// readParams' check).
+func TestAuthorizeRepeatedDecisionRefused(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	for _, ds := range [][]string{{"allow", "deny"}, {"deny", "allow"}, {"allow", "allow"}} {
+		fields := consentFields(t, e.get(spaParams(), "user-1"))
+		fields["decision"] = ds
+		w := e.authorize(azReq{method: http.MethodPost, form: fields, user: "user-1",
+			header: http.Header{"Sec-Fetch-Site": {"same-origin"}}})
+		assertErrorPage(t, w, http.StatusBadRequest, "invalid_request")
+		assert.Contains(t, w.Body.String(), "parameter decision repeated", ds)
+	}
 }
 
 // AuthorizeHandler keeps its own copy of ConsentKey: an app that reuses
