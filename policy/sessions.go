@@ -356,16 +356,7 @@ func (s *Sessions) checkOrigin(r *http.Request) error {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return nil
 	}
-	// CrossOriginProtection judges by Sec-Fetch-Site when its first
-	// value is not empty, as it reads it; an empty one sends it to the
-	// Origin, as no header would.
-	if header.First(r.Header, "Sec-Fetch-Site") != "" {
-		return nil
-	}
-	// net/url, which CrossOriginProtection compares Origin's host with,
-	// reads the scheme in any case ("HTTP://").
-	origin := header.First(r.Header, "Origin")
-	if len(origin) >= len("http://") && header.EqualFoldASCII(origin[:len("http://")], "http://") && !s.trusted[origin] && s.p.IsHTTPS(r) {
+	if o := header.PlainHTTPOrigin(r.Header); o != "" && !s.trusted[o] && s.p.IsHTTPS(r) {
 		return errCrossOrigin
 	}
 	return nil

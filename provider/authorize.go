@@ -322,7 +322,9 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	decision := r.Method == http.MethodPost && (values.Has(paramConsentToken) || values.Has(paramDecision))
 	if decision {
 		// The consent form: refuse a cross-origin POST before anything else.
-		if err := h.cop.Check(r); err != nil || h.plainHTTPOrigin(r) {
+		if err := h.cop.Check(r); err != nil || (header.PlainHTTPOrigin(r.Header) != "" && h.p.IsHTTPS(r)) {
+			// CrossOriginProtection compares hosts only: a page of
+			// this host in plain HTTP is another origin.
 			h.errorPage(w, &Error{Code: CodeAccessDenied, Description: "cross-origin request refused", Status: http.StatusForbidden})
 			return
 		}
@@ -369,21 +371,6 @@ func (h *authorizeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.showConsent(w, r, ar, userID)
 	}
-}
-
-// plainHTTPOrigin reports whether r, which came over HTTPS, was sent by
-// a page of an http:// origin, which CrossOriginProtection lets through
-// when the browser sends no Sec-Fetch-Site: it compares Origin's host with
-// Host, not the scheme, and the same host in plain HTTP, which a network
-// attacker can serve, is another origin. A Sec-Fetch-Site whose first
-// value is not empty is what CrossOriginProtection judged by.
-func (h *authorizeHandler) plainHTTPOrigin(r *http.Request) bool {
-	if header.First(r.Header, "Sec-Fetch-Site") != "" {
-		return false
-	}
-	const plain = "http://"
-	origin := header.First(r.Header, "Origin")
-	return len(origin) >= len(plain) && header.EqualFoldASCII(origin[:len(plain)], plain) && h.p.IsHTTPS(r)
 }
 
 // signedInUser returns the ID of the user signed in on r, "" when

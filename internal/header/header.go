@@ -57,3 +57,23 @@ func First(h http.Header, key string) string {
 	}
 	return ""
 }
+
+// PlainHTTPOrigin returns the Origin of a request whose browser sent no
+// Sec-Fetch-Site (none, or an empty first value) when that Origin is
+// http:// (any case, as net/url reads a scheme), else "". On a request
+// that came over HTTPS such a page is of another origin, the same host
+// in plain HTTP, which a network attacker can serve; net/http's
+// CrossOriginProtection, which then compares Origin's host with Host
+// only, lets it through. A non-empty Sec-Fetch-Site is what
+// CrossOriginProtection judged by.
+func PlainHTTPOrigin(h http.Header) string {
+	if First(h, "Sec-Fetch-Site") != "" {
+		return ""
+	}
+	const plain = "http://"
+	origin := First(h, "Origin")
+	if len(origin) >= len(plain) && EqualFoldASCII(origin[:len(plain)], plain) {
+		return origin
+	}
+	return ""
+}

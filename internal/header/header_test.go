@@ -100,3 +100,30 @@ func TestEqualFoldASCII(t *testing.T) {
 		}
 	}
 }
+
+func TestPlainHTTPOrigin(t *testing.T) {
+	for _, c := range []struct {
+		origin, fetchSite []string
+		want              string
+	}{
+		{origin: []string{"http://a.example"}, want: "http://a.example"},
+		{origin: []string{"HTTP://a.example"}, want: "HTTP://a.example"},
+		{origin: []string{"http://a.example"}, fetchSite: []string{""}, want: "http://a.example"},
+		{origin: []string{"http://a.example"}, fetchSite: []string{"same-origin"}},
+		{origin: []string{"https://a.example"}},
+		{origin: []string{"http:/"}},
+		{origin: []string{"null"}},
+		{},
+	} {
+		h := http.Header{}
+		if c.origin != nil {
+			h["Origin"] = c.origin
+		}
+		if c.fetchSite != nil {
+			h["Sec-Fetch-Site"] = c.fetchSite
+		}
+		if got := PlainHTTPOrigin(h); got != c.want {
+			t.Errorf("PlainHTTPOrigin(Origin %q, Sec-Fetch-Site %q) = %q, want %q", c.origin, c.fetchSite, got, c.want)
+		}
+	}
+}
