@@ -930,10 +930,15 @@ func TestNewSessionsConfig(t *testing.T) {
 		err  string
 	}{
 		{"a name with a space", policy.SessionConfig{Name: "my session"}, "invalid cookie Name"},
+		{"a name with a semicolon", policy.SessionConfig{Name: "a;b"}, "invalid cookie Name"},
+		{"a name with an equals sign", policy.SessionConfig{Name: "a=b"}, "invalid cookie Name"},
+		{"a name with a DEL", policy.SessionConfig{Name: "a\x7fb"}, "invalid cookie Name"},
 		{"a name with its own __Host- prefix", policy.SessionConfig{Name: "__Host-x"}, "invalid cookie Name"},
 		{"a name with a __Secure- prefix", policy.SessionConfig{Name: "__Secure-x"}, "invalid cookie Name"},
 		{"a sub-second TTL", policy.SessionConfig{TTL: time.Millisecond}, "sub-second TTL"},
+		{"a negative TTL", policy.SessionConfig{TTL: -time.Hour}, "negative or sub-second TTL"},
 		{"a negative MaxLifetime, even without Sliding", policy.SessionConfig{MaxLifetime: -time.Hour}, "negative MaxLifetime"},
+		{"a MaxLifetime of -1ns", policy.SessionConfig{MaxLifetime: -time.Nanosecond}, "negative MaxLifetime"},
 		{"a cap below the TTL", policy.SessionConfig{TTL: 2 * time.Hour, MaxLifetime: time.Hour, Sliding: true}, "MaxLifetime is shorter than TTL"},
 		{"an invalid scope", policy.SessionConfig{Scopes: []string{"a b"}}, "not a valid scope token"},
 		{"an invalid trusted origin", policy.SessionConfig{TrustedOrigins: []string{"not an origin"}}, "invalid"},
@@ -943,6 +948,16 @@ func TestNewSessionsConfig(t *testing.T) {
 			_, err := policy.NewSessions(e.p, tc.cfg)
 			assert.ErrorContains(t, err, tc.err)
 		})
+	}
+	// MaxLifetime caps a sliding session only; one equal to the TTL is
+	// no shorter than it.
+	for _, cfg := range []policy.SessionConfig{
+		{TTL: 60 * 24 * time.Hour},
+		{TTL: 2 * time.Hour, MaxLifetime: time.Hour},
+		{TTL: time.Hour, MaxLifetime: time.Hour, Sliding: true},
+	} {
+		_, err := policy.NewSessions(e.p, cfg)
+		assert.NoError(t, err, "%+v", cfg)
 	}
 	_, err := policy.NewSessions(nil, policy.SessionConfig{})
 	assert.Error(t, err)
