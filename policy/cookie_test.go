@@ -1131,6 +1131,17 @@ func TestSessionScopesFollowTheConfiguration(t *testing.T) {
 	assert.Equal(t, []string{"read", "write"}, identityOf(t, w).Scopes)
 }
 
+// A scope taken out from the middle of a session's scopes leaves the
+// ones before and after it.
+func TestSessionScopeTakenOutOfTheMiddle(t *testing.T) {
+	e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{Scopes: []string{"read", "write", "admin"}}})
+	cookie := e.login(t, reqOpts{})
+	narrowed, err := policy.NewSessions(e.p, policy.SessionConfig{Scopes: []string{"read", "admin"}})
+	require.NoError(t, err)
+	w := serve(policy.Cookie(narrowed)(echo), reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+	assert.Equal(t, []string{"read", "admin"}, identityOf(t, w).Scopes)
+}
+
 // NewSessions copies SessionConfig.Scopes: a caller reusing the slice
 // does not change what a session is granted.
 func TestSessionsKeepTheirOwnScopes(t *testing.T) {
