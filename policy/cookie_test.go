@@ -1286,3 +1286,17 @@ func TestTwoSessionCookiesAreRefused(t *testing.T) {
 	assert.Empty(t, user)
 	e.assertSessions(t, http.StatusOK, "the %s session lives on", planted, own)
 }
+
+// An empty session cookie next to the browser's own, before or after it,
+// is no second session: it names none, and the own one is used.
+func TestAnEmptySessionCookieIsNoSecondSession(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	own := e.loginAs(t, "johndoe")
+	for _, cookie := range []string{
+		"__Host-session=" + own + "; __Host-session=",
+		"__Host-session=; __Host-session=" + own,
+	} {
+		w := serve(policy.Cookie(e.s)(echo), reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+		assert.Equal(t, "user-johndoe", identityOf(t, w).UserID, cookie)
+	}
+}
