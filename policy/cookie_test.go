@@ -1248,6 +1248,19 @@ func TestLogoutEndsEightSessionCookies(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, w.Code, "the session was ended")
 }
 
+// A login ends the first 8 different session cookies the request
+// carries, and no more (each costs a store lookup): the 8th is ended, a
+// 9th lives on until it expires. The login itself succeeds.
+func TestLoginEndsAtMostEightSessionCookies(t *testing.T) {
+	for planted, want := range map[int]int{7: http.StatusUnauthorized, 8: http.StatusOK} {
+		e := newSessEnv(t, sessOpts{})
+		own := e.loginAs(t, "johndoe")
+		w := serve(e.s.LoginHandler(), reqOpts{cookie: sessionCookies(own, planted)}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		assert.Equal(t, want, e.me(own).Code, "the own session after %d planted ones", planted)
+	}
+}
+
 // The limit counts different values: one session cookie sent nine times
 // is one session, and is ended.
 func TestLogoutCountsEachSessionCookieValueOnce(t *testing.T) {
