@@ -545,6 +545,11 @@ func TestLogoutRules(t *testing.T) {
 			r.Body, r.ContentLength = io.NopCloser(strings.NewReader(`{"x":1}`)), 7
 			return r
 		}, 400, false},
+		{"another Content-Type is 400, even without a body", func(c string) *http.Request {
+			r := reqOpts{cookie: c}.build(http.MethodPost, "/logout", nil)
+			r.Header.Set("Content-Type", "text/plain")
+			return r
+		}, 400, false},
 		{"without a cookie it is 204", func(c string) *http.Request {
 			return reqOpts{}.build(http.MethodPost, "/logout", nil)
 		}, 204, false},
