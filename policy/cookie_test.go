@@ -269,6 +269,18 @@ func TestLogoutOverPlainHTTPClearsASecureCookie(t *testing.T) {
 	assert.Regexp(t, `^__Host-session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax$`, w.Header().Get("Set-Cookie"))
 }
 
+// The login form may be as large as provider.Config.MaxRequestBytes,
+// and no larger.
+func TestLoginBodyLimitIsMaxRequestBytes(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	padding := provider.DefaultMaxRequestBytes - len(loginForm("johndoe", "foobar42", "pad", "").Encode())
+	for n, want := range map[int]int{padding: http.StatusOK, padding + 1: http.StatusRequestEntityTooLarge} {
+		form := loginForm("johndoe", "foobar42", "pad", strings.Repeat("x", n))
+		w := serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login", form))
+		assert.Equal(t, want, w.Code, "a body of %d bytes: %s", len(form.Encode()), w.Body)
+	}
+}
+
 func TestLoginRedirectsToReturnTo(t *testing.T) {
 	e := newSessEnv(t, sessOpts{})
 	w := serve(e.s.LoginHandler(), reqOpts{}.build(http.MethodPost, "/login",
