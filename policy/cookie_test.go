@@ -351,6 +351,11 @@ func TestLoginFailuresSetNoCookie(t *testing.T) {
 			r.Header.Set("Content-Type", "application/json")
 			return r
 		}, 400, "invalid_request"},
+		{"a malformed form body is invalid_request", func() *http.Request {
+			r := reqOpts{}.build(http.MethodPost, "/login", url.Values{})
+			r.Body, r.ContentLength = io.NopCloser(strings.NewReader("username=%zz")), 12
+			return r
+		}, 400, "invalid_request"},
 		{"a scheme-relative return_to is refused", func() *http.Request {
 			return reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42", "return_to", "//evil.example/"))
 		}, 400, "invalid_request"},
