@@ -1312,6 +1312,11 @@ func TestTwoSessionCookiesAreRefused(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, w.Code, "%s: %s", name, w.Body)
 		assert.Equal(t, "invalid_token", errorCode(t, w), name)
 		assert.Empty(t, w.Header().Values("Set-Cookie"), name)
+		// A cross-site POST with them is told the same: the two cookies
+		// are the request's first fault.
+		w = serve(h, reqOpts{cookie: cookie, site: "cross-site"}.build(http.MethodPost, "/me", url.Values{}))
+		require.Equal(t, http.StatusUnauthorized, w.Code, "%s: %s", name, w.Body)
+		assert.Equal(t, "invalid_token", errorCode(t, w), name)
 		// The same value twice is no ambiguity.
 		w = serve(h, reqOpts{cookie: "__Host-session=" + own + "; __Host-session=" + own}.build(http.MethodGet, "/me", nil))
 		assert.Equal(t, "user-johndoe", identityOf(t, w).UserID, name)
