@@ -371,6 +371,9 @@ func TestLoginFailuresSetNoCookie(t *testing.T) {
 		{"a return_to with CR LF (header injection) is refused", func() *http.Request {
 			return reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42", "return_to", "/\r\nSet-Cookie: x=y"))
 		}, 400, "invalid_request"},
+		{"a return_to with a malformed escape is refused", func() *http.Request {
+			return reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42", "return_to", "/account%zz"))
+		}, 400, "invalid_request"},
 		{"a relative return_to is refused", func() *http.Request {
 			return reqOpts{}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42", "return_to", "evil.example"))
 		}, 400, "invalid_request"},
