@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -188,7 +189,13 @@ func (s *Sessions) checkFormPost(w http.ResponseWriter, r *http.Request) (url.Va
 			return nil, "", false
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
-		if err := r.ParseForm(); err != nil {
+		// The body alone: r.ParseForm would also parse the URL query,
+		// which is never read, and fail a well-formed body on it.
+		body, err := io.ReadAll(r.Body)
+		if err == nil {
+			form, err = url.ParseQuery(string(body))
+		}
+		if err != nil {
 			if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
 				provider.WriteError(w, &provider.Error{Code: provider.CodeInvalidRequest,
 					Description: "request body too large", Status: http.StatusRequestEntityTooLarge})
@@ -197,7 +204,6 @@ func (s *Sessions) checkFormPost(w http.ResponseWriter, r *http.Request) (url.Va
 			}
 			return nil, "", false
 		}
-		form = r.PostForm
 	}
 	returnTo := form.Get(FieldReturnTo)
 	if returnTo != "" && !safeReturnPath(returnTo) {
