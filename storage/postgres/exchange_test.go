@@ -323,3 +323,34 @@ func TestExchangeToken_CheckCannotChangeTheGrantReturnedOrStored(t *testing.T) {
 		}
 	}
 }
+
+// An exchange may issue more tokens than the statements built ahead of
+// time cover (three), with and without a Check: each is stored.
+func TestExchangeToken_IssuesAnyNumberOfTokens(t *testing.T) {
+	for _, withCheck := range []bool{false, true} {
+		t.Run(map[bool]string{false: "OneStatement", true: "WithCheck"}[withCheck], func(t *testing.T) {
+			f := newExchangeFixture(t)
+			ctx := context.Background()
+			for n := range 6 {
+				x, _ := f.rotation(t)
+				x.Issue = nil
+				for range n {
+					_, tk := newToken(t, storage.KindAccess, f.grant.ID, f.clk.Now(), time.Hour)
+					x.Issue = append(x.Issue, tk)
+				}
+				_, r := newToken(t, storage.KindRefresh, f.grant.ID, f.clk.Now(), 24*time.Hour)
+				x.Issue = append(x.Issue, r)
+				if withCheck {
+					x.Check = func(*storage.Grant) error { return nil }
+				}
+				_, err := f.s.ExchangeToken(ctx, x)
+				require.NoError(t, err, "exchange issuing %d tokens", len(x.Issue))
+				for _, tk := range x.Issue {
+					_, err := f.s.LookupToken(ctx, tk.Kind, ref(tk))
+					require.NoError(t, err, "%s token of an exchange issuing %d", tk.Kind, len(x.Issue))
+				}
+				f.refresh = r
+			}
+		})
+	}
+}
