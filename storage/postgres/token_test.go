@@ -267,3 +267,21 @@ func TestExchangeToken_BindAddsNoStatement(t *testing.T) {
 		})
 	}
 }
+
+// RevokeGrant ends a grant that this instance's clock has passed too:
+// to an instance whose clock is behind it is still live.
+func TestRevokeGrant_EndsAGrantPastItsExpiryByThisClock(t *testing.T) {
+	pool := newSchemaPool(t)
+	behind, clk := newClockedStore(t, pool)
+	ahead := postgres.New(pool, postgres.Config{Now: func() time.Time { return clk.Now().Add(25 * time.Hour) }})
+	ctx := context.Background()
+	g := newGrant(t, clk.Now()) // for a day
+	_, refresh := newToken(t, storage.KindRefresh, g.ID, clk.Now(), 24*time.Hour)
+	require.NoError(t, behind.CreateGrant(ctx, g, refresh))
+
+	require.NoError(t, ahead.RevokeGrant(ctx, g.ID))
+	_, err := behind.LookupToken(ctx, storage.KindRefresh, ref(refresh))
+	assert.ErrorIs(t, err, storage.ErrNotFound, "to the instance whose clock is behind")
+	_, err = behind.ExchangeToken(ctx, storage.Exchange{Kind: storage.KindRefresh, Presented: ref(refresh), ClientID: g.ClientID})
+	assert.ErrorIs(t, err, storage.ErrNotFound, "exchanged on the instance whose clock is behind")
+}
