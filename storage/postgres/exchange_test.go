@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -321,6 +322,85 @@ func TestExchangeToken_CheckCannotChangeTheGrantReturnedOrStored(t *testing.T) {
 		if assert.NoError(t, err, "new %s token", tk.Kind) {
 			assert.Equal(t, f.grant.ID, ti.Grant.ID, "new %s token's grant", tk.Kind)
 		}
+	}
+}
+
+// sqlRecorder is a pgx tracer that records the SQL of every statement
+// sent, those of a batch included.
+type sqlRecorder struct {
+	mu  sync.Mutex
+	sql []string
+}
+
+func (r *sqlRecorder) add(sql string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sql = append(r.sql, sql)
+}
+
+// take returns the SQL recorded since the last call and forgets it.
+func (r *sqlRecorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sql := r.sql
+	r.sql = nil
+	return sql
+}
+
+func (r *sqlRecorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	r.add(d.SQL)
+	return ctx
+}
+
+func (r *sqlRecorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (r *sqlRecorder) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+func (r *sqlRecorder) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	r.add(d.SQL)
+}
+
+func (r *sqlRecorder) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// With a Check the exchange is a transaction: Config.AsyncExchange turns
+// synchronous_commit off for a successful one, and only with it; the
+// revocation on reuse commits synchronously either way.
+func TestExchangeToken_WithCheckCommitsAsynchronouslyOnlyWhenConfigured(t *testing.T) {
+	for _, async := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Sync", true: "AsyncExchange"}[async], func(t *testing.T) {
+			rec := &sqlRecorder{}
+			pool := newSchemaPool(t, func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = rec })
+			require.NoError(t, postgres.Migrate(context.Background(), pool))
+			clk := newClock()
+			s := postgres.New(pool, postgres.Config{Now: clk.Now, AsyncExchange: async})
+			ctx := context.Background()
+			g := newGrant(t, clk.Now())
+			_, refresh := newToken(t, storage.KindRefresh, g.ID, clk.Now(), time.Hour)
+			require.NoError(t, s.CreateGrant(ctx, g, refresh))
+			asyncCommits := func() (n int) {
+				for _, sql := range rec.take() {
+					if strings.Contains(sql, "synchronous_commit") {
+						n++
+					}
+				}
+				return n
+			}
+			asyncCommits()
+
+			_, a := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
+			x := storage.Exchange{Kind: storage.KindRefresh, Presented: ref(refresh), ClientID: g.ClientID,
+				Check: func(*storage.Grant) error { return nil }, Issue: []storage.Token{a}}
+			_, err := s.ExchangeToken(ctx, x)
+			require.NoError(t, err)
+			assert.Equal(t, map[bool]int{false: 0, true: 1}[async], asyncCommits(), "statements setting synchronous_commit in a successful exchange")
+
+			x.Issue = nil
+			_, err = s.ExchangeToken(ctx, x)
+			require.ErrorIs(t, err, storage.ErrTokenReused)
+			assert.Zero(t, asyncCommits(), "statements setting synchronous_commit in the revocation on reuse")
+		})
 	}
 }
 
