@@ -141,4 +141,15 @@ func TestFoldUsernameFollowsTheCollation(t *testing.T) {
 	// idempotent.
 	assert.Equal(t, "alla", foldUsername("al\u00b7\u00b7la"))
 	assert.Equal(t, "a\u00b7b", foldUsername("a\u00b7b"), "a middle dot after another letter stays")
+	// After a letter the table makes (ð is d), as after that letter: the
+	// contraction is l· only.
+	assert.Equal(t, 0, loose.CompareString("lð\u00b7a", "ld\u00b7a"))
+	assert.Equal(t, foldUsername("ld\u00b7a"), foldUsername("lð\u00b7a"), "a middle dot after ð stays, as after d")
+
+	// A spacing accent (´ is a space and an acute in compatibility form)
+	// leaves white space at an end once the accent goes: it is trimmed,
+	// as the username's own is, and folding stays idempotent.
+	for _, s := range []string{"johndoe\u00b4", "\u00a8johndoe", "johndoe\u02dc"} {
+		assert.Equal(t, "johndoe", foldUsername(s), "%+q", s)
+	}
 }
