@@ -224,7 +224,24 @@ func TestThrottleLimiterOutageFailsClosed(t *testing.T) {
 		assertError(t, e.do(req{form: password(), basic: []string{"human", "wrong"}}), 503, "temporarily_unavailable")
 		e.issue(t) // a success is refunded, and needs no wait
 	})
+	t.Run("a BatchLimiter's ReserveAll fails, refusing no key: 503, no token", func(t *testing.T) {
+		// As the Redis limiter answers an outage: refused -1 and the error.
+		e := newEnv(t, func(c *provider.Config) { c.Limiter = brokenBatchLimiter{brokenLimiter{reserveErr: down}} })
+		w := e.do(req{form: password(), basic: conf})
+		assertError(t, w, 503, "temporarily_unavailable")
+		assert.NotContains(t, w.Body.String(), "access_token")
+	})
 }
+
+// brokenBatchLimiter is a brokenLimiter that is a storage.BatchLimiter,
+// whose ReserveAll fails as the Redis limiter's does in an outage.
+type brokenBatchLimiter struct{ brokenLimiter }
+
+func (b brokenBatchLimiter) ReserveAll(context.Context, []storage.LimitKey) (int, time.Duration, error) {
+	return -1, 0, b.reserveErr
+}
+
+func (b brokenBatchLimiter) RefundAll(context.Context, []storage.LimitKey) error { return nil }
 
 func TestThrottleConfig(t *testing.T) {
 	e := newEnv(t, nil)
