@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -379,4 +380,37 @@ func TestRevokedGrantIsReclaimedWithItsLastConsumedToken(t *testing.T) {
 	require.NoError(t, s.RevokeGrant(t.Context(), "g")) // a write to its shard reclaims
 	sh := s.shardOf("g")
 	assert.Nil(t, sh.grants["g"], "revoked grant whose consumed tokens expired")
+}
+
+// TestReclaimLooksPastStaleEntries: the heap entries of removed grants
+// (revoked before they expired) do not use up a write's quota: behind
+// three such entries per grant, a write still reclaims reclaimPerWrite
+// expired grants.
+func TestReclaimLooksPastStaleEntries(t *testing.T) {
+	var sh shard
+	sh.init()
+	var revoked []*grant
+	for i := range 3 * reclaimPerWrite {
+		g := &grant{id: fmt.Sprintf("revoked-%d", i), clientID: "c", expires: 10}
+		sh.add(g)
+		revoked = append(revoked, g)
+	}
+	for i := range reclaimPerWrite {
+		sh.add(&grant{id: fmt.Sprintf("expired-%d", i), clientID: "c", expires: 20})
+	}
+	for i := range 100 {
+		sh.add(&grant{id: fmt.Sprintf("live-%d", i), clientID: "c", expires: 1000})
+	}
+	for _, g := range revoked {
+		require.True(t, sh.revoke(g, 5))
+	}
+	require.Len(t, sh.grants, reclaimPerWrite+100, "revoked grants without consumed tokens are removed at once")
+	require.Len(t, sh.expiries, 4*reclaimPerWrite+100, "their heap entries wait for their time")
+
+	sh.reclaim(30, reclaimPerWrite)
+	assert.Len(t, sh.grants, 100, "the expired grants were reclaimed past the stale entries")
+	for i := range reclaimPerWrite {
+		assert.NotContains(t, sh.grants, fmt.Sprintf("expired-%d", i))
+	}
+	assert.Len(t, sh.expiries, 100, "the stale entries were dropped")
 }
