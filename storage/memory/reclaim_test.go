@@ -309,19 +309,26 @@ func TestExtendedGrantIsQueuedAgain(t *testing.T) {
 
 // TestRevokedGrantsDoNotPileUpInTheHeap: the heap entries of grants
 // revoked long before they expire are dropped once they outnumber the
-// grants, not kept until their time.
+// grants twice, not kept until their time, whether or not the store
+// holds live grants too.
 func TestRevokedGrantsDoNotPileUpInTheHeap(t *testing.T) {
-	clk := newTestClock()
-	s := New(Config{Now: clk.Now})
-	for range 10_000 {
-		id, _, _ := issue(t, s, clk.Now(), "c", "u", 30*24*time.Hour)
-		require.NoError(t, s.RevokeGrant(t.Context(), id))
-		clk.Advance(time.Second)
+	for _, live := range []int{0, 10 * numShards} {
+		clk := newTestClock()
+		s := New(Config{Now: clk.Now})
+		for range live {
+			issue(t, s, clk.Now(), "c", "u", 365*24*time.Hour)
+		}
+		for range 10_000 {
+			id, _, _ := issue(t, s, clk.Now(), "c", "u", 30*24*time.Hour)
+			require.NoError(t, s.RevokeGrant(t.Context(), id))
+			clk.Advance(time.Second)
+		}
+		grants, heap, _, _ := s.counts()
+		assert.Equal(t, live, grants)
+		assert.LessOrEqual(t, heap, 2*grants+numShards*(staleSlack+1), "stale heap entries are bounded (%d live grants)", live)
+		assert.Less(t, heap, live+10_000/2, "most of the revoked grants' entries were dropped (%d live grants)", live)
+		checkInvariants(t, s)
 	}
-	grants, heap, _, _ := s.counts()
-	assert.Zero(t, grants)
-	assert.LessOrEqual(t, heap, numShards*(staleSlack+1), "stale heap entries are bounded")
-	checkInvariants(t, s)
 }
 
 // TestReclaimTouchesOnlyWhatExpired: reclaiming costs what expired, not
