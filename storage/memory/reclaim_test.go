@@ -3,6 +3,8 @@ package memory
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
@@ -420,4 +422,53 @@ func TestReclaimLooksPastStaleEntries(t *testing.T) {
 		assert.NotContains(t, sh.grants, fmt.Sprintf("expired-%d", i))
 	}
 	assert.Len(t, sh.expiries, 100, "the stale entries were dropped")
+}
+
+// TestCompactKeepsOneEntryPerGrant: compacting a shard's heap drops every
+// stale entry, those of removed grants and those that an earlier one
+// replaced, keeps the one of each stored grant, in heap order, and leaves
+// no pointer to a dropped grant behind the heap's length.
+func TestCompactKeepsOneEntryPerGrant(t *testing.T) {
+	var sh shard
+	sh.init()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var all []*grant
+	for i := range 1000 {
+		g := &grant{id: fmt.Sprintf("g-%d", i), clientID: "c", expires: 1000 + rng.Int64N(1000)}
+		sh.add(g)
+		all = append(all, g)
+	}
+	for i, g := range all {
+		switch i % 3 {
+		case 0: // revoked: removed, its entry stale
+			sh.revoke(g, 0)
+		case 1: // revoked but kept for a consumed token: queued again, earlier
+			g.used = []usedToken{{hash: chainHash(uint64(i)), expires: g.expires - 1 - rng.Int64N(500), kind: storage.KindRefresh}}
+			sh.revoke(g, 0)
+		}
+	}
+	require.Len(t, sh.grants, 666)
+	require.Len(t, sh.expiries, 1000+333)
+
+	sh.expiries.compact()
+	require.Len(t, sh.expiries, len(sh.grants), "one entry per stored grant")
+	seen := map[*grant]bool{}
+	for j, e := range sh.expiries {
+		if j > 0 {
+			require.LessOrEqual(t, sh.expiries[(j-1)/2].at, e.at, "heap order at %d", j)
+		}
+		require.Same(t, e.g, sh.grants[e.g.id], "the entry of a stored grant")
+		require.Equal(t, e.g.queued, e.at, "the grant's live entry")
+		require.False(t, seen[e.g], "one entry per grant")
+		seen[e.g] = true
+	}
+	for _, e := range sh.expiries[len(sh.expiries):cap(sh.expiries)] {
+		require.Nil(t, e.g, "no dropped grant is kept behind the heap's length")
+	}
+	prev := int64(math.MinInt64)
+	for len(sh.expiries) > 0 {
+		e := sh.expiries.pop()
+		require.LessOrEqual(t, prev, e.at, "entries come up earliest first")
+		prev = e.at
+	}
 }
