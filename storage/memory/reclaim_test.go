@@ -472,3 +472,28 @@ func TestCompactKeepsOneEntryPerGrant(t *testing.T) {
 		prev = e.at
 	}
 }
+
+// TestReclaimingOutpacesIssuing: a write reclaims more expired grants
+// than it stores, so that a backlog (a burst of grants that expired
+// together) drains while grants keep being issued at the same pace, and
+// the store holds the live grants only, not live grants plus the burst.
+func TestReclaimingOutpacesIssuing(t *testing.T) {
+	clk := newTestClock()
+	s := New(Config{Now: clk.Now})
+	const round = 32 * numShards
+	for range 3 * round { // the burst
+		issue(t, s, clk.Now(), "c", "u", time.Minute)
+	}
+	for r := range 3 {
+		clk.Advance(2 * time.Minute) // what was issued has expired
+		for range round {
+			issue(t, s, clk.Now(), "c", "u", time.Minute)
+		}
+		grants, heap, _, _ := s.counts()
+		t.Logf("round %d: %d grants, %d heap entries", r, grants, heap)
+		if r > 0 {
+			assert.Equal(t, round, grants, "round %d: only the live grants are left", r)
+		}
+	}
+	checkInvariants(t, s)
+}
