@@ -188,3 +188,40 @@ func TestExchangeOfEarlierTokenKeepsIndexRight(t *testing.T) {
 		assert.Equal(t, tok.Hash, ti.Token.Hash, "the lookup of a token finds that token")
 	}
 }
+
+// An exchange that would issue a hash the grant already holds, live or
+// consumed, is refused and changes nothing, however many tokens the
+// grant holds: an indexed grant is searched through its index, which a
+// second token under one hash would leave pointing at one of them only.
+func TestExchangeRefusesHeldHashOfIndexedGrant(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := New(Config{Now: func() time.Time { return now }})
+	rt := newChain(t, s, now, "g", time.Hour)
+	n := uint64(2)
+	for range smallGrant {
+		var err error
+		rt, err = rotateChain(t, s, now, "g", rt, n, time.Hour)
+		require.NoError(t, err)
+		n += 2
+	}
+	g := s.shardOf("g").grants["g"]
+	require.NotNil(t, g.index, "precondition: the grant is indexed")
+	tokens := g.tokens()
+
+	for name, held := range map[string]storage.Hash{
+		"a live access token":      chainHash(2),
+		"a consumed refresh token": chainHash(1),
+		"the presented token":      rt,
+	} {
+		_, err := s.ExchangeToken(ctx, storage.Exchange{
+			Kind: storage.KindRefresh, Presented: storage.TokenRef{GrantID: "g", Hash: rt}, ClientID: "c",
+			Issue: []storage.Token{{Hash: held, Kind: storage.KindAccess, GrantID: "g", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}},
+		})
+		require.ErrorIs(t, err, storage.ErrAlreadyExists, "issuing %s again", name)
+		_, err = s.LookupToken(ctx, storage.KindRefresh, storage.TokenRef{GrantID: "g", Hash: rt})
+		require.NoError(t, err, "the presented token was not consumed (issuing %s again)", name)
+		assert.Equal(t, tokens, g.tokens(), "nothing was stored (issuing %s again)", name)
+	}
+	checkTokenIndex(t, g)
+}
