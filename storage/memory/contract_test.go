@@ -66,21 +66,24 @@ func TestGetClientListsDoNotOverlap(t *testing.T) {
 }
 
 // RevokeUser counts the live grants it ended, not those that had expired
-// and were not reclaimed yet (a write reclaims a few per shard).
+// and were not reclaimed yet (a write reclaims a few per shard), whether
+// past their expiry or at it (a grant is live strictly before it).
 func TestRevokeUserCountsOnlyLiveGrants(t *testing.T) {
-	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := New(Config{Now: func() time.Time { return now }})
-	for i := range 20 * numShards {
-		id := fmt.Sprintf("g-%d", i)
-		ttl := time.Minute
-		if i == 0 {
-			ttl = time.Hour
+	for _, after := range []time.Duration{2 * time.Minute, time.Minute} {
+		now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+		s := New(Config{Now: func() time.Time { return now }})
+		for i := range 20 * numShards {
+			id := fmt.Sprintf("g-%d", i)
+			ttl := time.Minute
+			if i == 0 {
+				ttl = time.Hour
+			}
+			require.NoError(t, s.CreateGrant(t.Context(), &storage.Grant{ID: id, ClientID: "c", UserID: "u", CreatedAt: now, ExpiresAt: now.Add(ttl)},
+				storage.Token{Hash: storage.HashToken(id), Kind: storage.KindAccess, GrantID: id, IssuedAt: now, ExpiresAt: now.Add(ttl)}))
 		}
-		require.NoError(t, s.CreateGrant(t.Context(), &storage.Grant{ID: id, ClientID: "c", UserID: "u", CreatedAt: now, ExpiresAt: now.Add(ttl)},
-			storage.Token{Hash: storage.HashToken(id), Kind: storage.KindAccess, GrantID: id, IssuedAt: now, ExpiresAt: now.Add(ttl)}))
+		now = now.Add(after)
+		n, err := s.RevokeUser(t.Context(), "u")
+		require.NoError(t, err)
+		assert.Equal(t, 1, n, "live grants revoked %v after the others were issued for a minute", after)
 	}
-	now = now.Add(2 * time.Minute)
-	n, err := s.RevokeUser(t.Context(), "u")
-	require.NoError(t, err)
-	assert.Equal(t, 1, n, "live grants revoked")
 }
