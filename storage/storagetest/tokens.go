@@ -285,6 +285,9 @@ func testTimesOfAnyYear(t *testing.T, e *env) {
 		"issued in 1600":  {now, past, now.Add(time.Hour), time.Time{}},
 		"issued in 2500":  {now, future, now.Add(time.Hour), time.Time{}},
 		"expires in 2500": {now, now, future, time.Time{}},
+		// The zero time ("unknown") is no time of the year 1: it is
+		// kept, or refused.
+		"created and issued at the zero time": {time.Time{}, time.Time{}, now.Add(time.Hour), time.Time{}},
 		// Only the grant is far away: the token, within range, does not
 		// refuse it for the grant.
 		"grant expires in 2500": {now, now, now.Add(time.Hour), future},
