@@ -87,3 +87,20 @@ func TestRevokeUserCountsOnlyLiveGrants(t *testing.T) {
 		assert.Equal(t, 1, n, "live grants revoked %v after the others were issued for a minute", after)
 	}
 }
+
+// LookupTokenInto judges expiry at the now it is given, the caller's
+// clock reading, not at the store's clock.
+func TestLookupTokenIntoJudgesExpiryAtItsNow(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := New(Config{Now: func() time.Time { return now }})
+	id, access, _ := issue(t, s, now, "c", "u", time.Hour)
+	var dst storage.TokenInfo
+	require.NoError(t, s.LookupTokenInto(t.Context(), storage.KindAccess, access, now.Add(time.Hour-time.Nanosecond), &dst))
+	assert.Equal(t, id, dst.Grant.ID)
+	err := s.LookupTokenInto(t.Context(), storage.KindAccess, access, now.Add(time.Hour), &dst)
+	assert.ErrorIs(t, err, storage.ErrNotFound, "expired at the caller's now, live by the store's clock")
+
+	now = now.Add(2 * time.Hour)
+	require.NoError(t, s.LookupTokenInto(t.Context(), storage.KindAccess, access, now.Add(-2*time.Hour), &dst),
+		"live at the caller's now, expired by the store's clock (not reclaimed: no write since)")
+}
