@@ -145,6 +145,8 @@ func TestClientAuthenticationRules(t *testing.T) {
 		{name: "disabled public client with Basic and an empty secret", req: req{form: password(), basic: []string{"pub-disabled", ""}}, status: 401, code: "invalid_client", challenge: basicChallenge},
 		{name: "public client presenting a secret", req: req{form: password("client_id", "pub", "client_secret", "guess")}, status: 401, code: "invalid_client"},
 		{name: "public client never gets client_credentials", req: req{form: url.Values{"grant_type": {"client_credentials"}, "client_id": {"pub"}}}, status: 401, code: "invalid_client"},
+		{name: "RFC 6749 §5.2: public client with Basic and an empty secret never gets client_credentials, and is challenged",
+			req: req{form: url.Values{"grant_type": {"client_credentials"}}, basic: []string{"pub", ""}}, status: 401, code: "invalid_client", challenge: basicChallenge},
 		{name: "unknown client with client_id alone", req: req{form: password("client_id", "nobody")}, status: 401, code: "invalid_client"},
 	}
 	for _, tc := range tests {
