@@ -91,3 +91,24 @@ func TestCodeGrantOfAGoneClientConsumesNothing(t *testing.T) {
 	assertError(t, e.do(req{form: exchange(code), ctx: ctx}), 503, "temporarily_unavailable")
 	assertToken(t, e.do(req{form: exchange(code)}))
 }
+
+// A code found in the store whose grant carries no code binding (no
+// redirect_uri or PKCE record: a store that lost it, or a grant written
+// by hand) is refused as invalid_grant: without the binding there is
+// nothing to check the request against, so it must not be exchanged, nor
+// crash the check.
+func TestCodeGrantRefusesACodeWhoseGrantHasNoBinding(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	now := e.clock.Now()
+	gid, err := token.NewGrantID()
+	require.NoError(t, err)
+	raw, ref, err := token.New(storage.KindCode, gid)
+	require.NoError(t, err)
+	require.NoError(t, e.store.CreateGrant(context.Background(), &storage.Grant{
+		ID: gid, ClientID: "spa", UserID: "user-1", Scopes: []string{"read"},
+		CreatedAt: now, ExpiresAt: now.Add(time.Minute),
+	}, storage.Token{Hash: ref.Hash, Kind: storage.KindCode, GrantID: gid, IssuedAt: now, ExpiresAt: now.Add(time.Minute)}))
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {raw}, "client_id": {"spa"},
+		"redirect_uri": {"https://spa.example/cb"}}
+	assertError(t, e.do(req{form: form}), 400, "invalid_grant")
+}
