@@ -151,6 +151,11 @@ func TestThrottleClientSecrets(t *testing.T) {
 			assertError(t, e.do(req{form: password(), basic: []string{"conf", "x"}}), 401, "invalid_client")
 		}
 	})
+	t.Run("a public client has no secret to guess: a secret presented for it is never throttled", func(t *testing.T) {
+		for range 2 * provider.DefaultClientRate.Burst {
+			assertError(t, e.do(req{form: password("client_id", "pub", "client_secret", "x")}), 401, "invalid_client")
+		}
+	})
 }
 
 func TestThrottleClientSecretsPerIP(t *testing.T) {
