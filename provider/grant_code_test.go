@@ -47,7 +47,9 @@ func TestCodeGrantConfidentialClient(t *testing.T) {
 	})
 	t.Run("redirect_uri left out of the request may not appear in the exchange", func(t *testing.T) {
 		code := e.code(t, spaParams("client_id", "web", "redirect_uri", ""), "user-1")
-		assertError(t, e.do(req{form: exchange(code, "client_id", "", "redirect_uri", "https://web.example/cb"), basic: web}), 400, "invalid_grant")
+		w := e.do(req{form: exchange(code, "client_id", "", "redirect_uri", "https://web.example/cb"), basic: web})
+		assertError(t, w, 400, "invalid_grant")
+		assert.Equal(t, "redirect_uri was not part of the authorization request", body(t, w)["error_description"])
 	})
 	t.Run("without PKCE", func(t *testing.T) {
 		code := e.code(t, spaParams("client_id", "web", "redirect_uri", "https://web.example/cb", "code_challenge", "", "code_challenge_method", ""), "user-1")
