@@ -51,6 +51,12 @@ func TestCodeGrantConfidentialClient(t *testing.T) {
 		assertError(t, w, 400, "invalid_grant")
 		assert.Equal(t, "redirect_uri was not part of the authorization request", body(t, w)["error_description"])
 	})
+	t.Run("RFC 7636 §4.6: a code issued with a challenge needs its code_verifier", func(t *testing.T) {
+		code := e.code(t, spaParams("client_id", "web", "redirect_uri", "https://web.example/cb"), "user-1")
+		w := e.do(req{form: exchange(code, "client_id", "", "redirect_uri", "https://web.example/cb", "code_verifier", ""), basic: web})
+		assertError(t, w, 400, "invalid_grant")
+		assert.Equal(t, "missing code_verifier", body(t, w)["error_description"])
+	})
 	t.Run("without PKCE", func(t *testing.T) {
 		code := e.code(t, spaParams("client_id", "web", "redirect_uri", "https://web.example/cb", "code_challenge", "", "code_challenge_method", ""), "user-1")
 		w := e.do(req{form: exchange(code, "client_id", "", "redirect_uri", "https://web.example/cb", "code_verifier", ""), basic: web})
