@@ -190,3 +190,22 @@ func TestRevokeThroughOneIndexLeavesTheOther(t *testing.T) {
 		}
 	})
 }
+
+// A grant key without a TTL (one written by hand, or restored from a
+// dump without its TTLs) gets one when it is revoked: its tombstone goes
+// after the skew grace instead of staying for ever.
+func TestRevokedGrantWithoutTTLGetsOne(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		g, _, _ := h.grant("web", "alice", time.Hour)
+		base := h.s.grantBase(g.ID)
+		for _, k := range []string{grantKey(base), tokenSetKey(base)} {
+			require.NoError(t, h.rdb.Persist(h.ctx, k).Err())
+		}
+		require.NoError(t, h.s.RevokeGrant(h.ctx, g.ID))
+		// (The token set went with its tokens: none was consumed.)
+		d, err := h.rdb.PTTL(h.ctx, grantKey(base)).Result()
+		require.NoError(t, err)
+		assert.Greater(t, d, time.Duration(0))
+		assert.LessOrEqual(t, d, indexSkewGrace)
+	})
+}
