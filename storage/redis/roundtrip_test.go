@@ -341,6 +341,11 @@ func TestCreateRetriedAfterALostReplySucceeds(t *testing.T) {
 
 	_, other := h.newToken(storage.KindAccess, g.ID, time.Hour)
 	assert.ErrorIs(t, h.s.CreateGrant(h.ctx, g, other), storage.ErrAlreadyExists, "the same grant with another token")
+	// One of the tokens stored and one that is not: no resend either.
+	stored := storage.Token{Hash: access.Hash, Kind: storage.KindAccess, GrantID: g.ID, IssuedAt: other.IssuedAt, ExpiresAt: other.ExpiresAt}
+	newRef, newTok := h.newToken(storage.KindAccess, g.ID, time.Hour)
+	assert.ErrorIs(t, h.s.CreateGrant(h.ctx, g, stored, newTok), storage.ErrAlreadyExists, "the same grant with one of its tokens and another")
+	assert.False(t, h.live(storage.KindAccess, newRef), "the other token is not stored")
 	g2 := *g
 	g2.UserID = "mallory"
 	_, again := h.newToken(storage.KindAccess, g.ID, time.Hour)
