@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/internal/testclock"
 	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -210,4 +211,40 @@ func TestIndexWriteRacingARevocationLeavesNoEntry(t *testing.T) {
 			assert.ErrorIs(t, err, goredis.Nil, "%s: %s keeps no entry of the revoked grant", op, key)
 		}
 	}
+}
+
+// An instance whose clock is ahead (within the skew the store tolerates)
+// gives a grant's token set a TTL shorter than its grant's when it
+// exchanges, so the set may go first; an extension then on an instance
+// behind, which adds the token to the set again, gives the set its TTL:
+// without one, the set would stay in Redis for ever.
+func TestExtendTokenRecreatesTheTokenSetWithATTL(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		const ahead = 2500 * time.Millisecond
+		clk := testclock.New(h.clk.Now().Add(ahead))
+		a := New(h.rdb, Config{Prefix: h.prefix, Now: clk.Now})
+
+		gid, err := token.NewGrantID()
+		require.NoError(t, err)
+		now := h.clk.Now()
+		life := 3 * time.Second
+		g := &storage.Grant{ID: gid, ClientID: "web", UserID: "alice", CreatedAt: now, ExpiresAt: now.Add(life)}
+		access, at := h.newToken(storage.KindAccess, gid, life)
+		refresh, rt := h.newToken(storage.KindRefresh, gid, life)
+		require.NoError(t, h.s.CreateGrant(h.ctx, g, at, rt))
+
+		// The instance ahead exchanges, issuing a token that ends with
+		// the grant: it sets the set's TTL from its own clock.
+		_, next := h.newToken(storage.KindAccess, gid, life)
+		_, err = a.ExchangeToken(h.ctx, storage.Exchange{Kind: storage.KindRefresh, Presented: refresh, ClientID: "web", Issue: []storage.Token{next}})
+		require.NoError(t, err)
+		skey := tokenSetKey(h.s.grantBase(gid))
+		require.Eventually(t, func() bool { return h.rdb.Exists(h.ctx, skey).Val() == 0 }, 2*time.Second, 50*time.Millisecond, "the set goes first")
+
+		require.NoError(t, h.s.ExtendToken(h.ctx, access, now.Add(2*time.Second)))
+		d, err := h.rdb.PTTL(h.ctx, skey).Result()
+		require.NoError(t, err)
+		assert.Greater(t, d, time.Duration(0), "the token set has a TTL")
+		assert.LessOrEqual(t, d, life)
+	})
 }

@@ -302,6 +302,10 @@ if lt(g[3], ARGV[2]) then
   redis.call('HSET', KEYS[1], 'expires', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
+elseif redis.call('PTTL', KEYS[2]) < 0 then
+  -- The set went before its grant (an instance whose clock is ahead
+  -- gave it its TTL) and the ZADD wrote it anew, without one.
+  redis.call('PEXPIRE', KEYS[2], ttl(g[3], now))
 end
 return {g[1], g[2], exp, '1', ix}
 `)
