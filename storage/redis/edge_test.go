@@ -248,3 +248,37 @@ func TestExtendTokenRecreatesTheTokenSetWithATTL(t *testing.T) {
 		assert.LessOrEqual(t, d, life)
 	})
 }
+
+// A token an instance whose clock is ahead has pruned from its grant's
+// token set (expired by its clock, live by that of an instance behind)
+// is not deleted when the grant is revoked: on the instance behind, it
+// is still no use, neither exchanged nor looked up.
+func TestTokenPrunedByAnInstanceAheadDiesWithItsGrant(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		const ahead = time.Minute
+		clk := testclock.New(h.clk.Now().Add(ahead))
+		a := New(h.rdb, Config{Prefix: h.prefix, Now: clk.Now})
+
+		gid, err := token.NewGrantID()
+		require.NoError(t, err)
+		now := h.clk.Now()
+		g := &storage.Grant{ID: gid, ClientID: "web", UserID: "alice", CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
+		refresh, rt := h.newToken(storage.KindRefresh, gid, 24*time.Hour)
+		short, st := h.newToken(storage.KindRefresh, gid, ahead/2)
+		require.NoError(t, h.s.CreateGrant(h.ctx, g, rt, st))
+
+		// The instance ahead rotates the other token, and prunes the
+		// short one from the set.
+		x, _ := h.exchange("web", refresh)
+		_, err = a.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+		require.ErrorIs(t, h.rdb.ZScore(h.ctx, tokenSetKey(h.s.grantBase(gid)), short.Hash.String()).Err(), goredis.Nil, "pruned")
+
+		require.NoError(t, h.s.RevokeGrant(h.ctx, gid))
+		assert.False(t, h.live(storage.KindRefresh, short), "looked up")
+		x, next := h.exchange("web", short)
+		_, err = h.s.ExchangeToken(h.ctx, x)
+		assert.ErrorIs(t, err, storage.ErrNotFound, "exchanged")
+		assert.False(t, h.live(storage.KindRefresh, next[1]), "nothing issued")
+	})
+}
