@@ -280,5 +280,6 @@ func TestTokenPrunedByAnInstanceAheadDiesWithItsGrant(t *testing.T) {
 		_, err = h.s.ExchangeToken(h.ctx, x)
 		assert.ErrorIs(t, err, storage.ErrNotFound, "exchanged")
 		assert.False(t, h.live(storage.KindRefresh, next[1]), "nothing issued")
+		assert.ErrorIs(t, h.s.ExtendToken(h.ctx, short, now.Add(time.Hour)), storage.ErrNotFound, "extended")
 	})
 }
