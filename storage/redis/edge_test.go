@@ -283,3 +283,15 @@ func TestTokenPrunedByAnInstanceAheadDiesWithItsGrant(t *testing.T) {
 		assert.ErrorIs(t, h.s.ExtendToken(h.ctx, short, now.Add(time.Hour)), storage.ErrNotFound, "extended")
 	})
 }
+
+// A token expiring before its grant, extended at the very nanosecond it
+// expires, is not live: ExtendToken finds nothing, as lookup does.
+func TestExtendTokenAtItsExpiry(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		_, access, refresh := h.grant("web", "alice", 24*time.Hour) // access lives an hour
+		h.clk.Advance(time.Hour)
+		assert.ErrorIs(t, h.s.ExtendToken(h.ctx, access, h.clk.Now().Add(time.Hour)), storage.ErrNotFound)
+		assert.False(t, h.live(storage.KindAccess, access))
+		assert.True(t, h.live(storage.KindRefresh, refresh), "the grant lives")
+	})
+}
