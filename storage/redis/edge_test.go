@@ -295,3 +295,24 @@ func TestExtendTokenAtItsExpiry(t *testing.T) {
 		assert.True(t, h.live(storage.KindRefresh, refresh), "the grant lives")
 	})
 }
+
+// An exchange whose new token outlives the grant moves the token set's
+// TTL with the grant's: a set that went at the old expiry would leave a
+// later revocation nothing to delete, and the grant's tombstone no
+// consumed token to outlive, so a consumed token presented again after
+// it would no longer be reuse.
+func TestExchangeMovesTheTokenSetsTTL(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		g, _, refresh := h.grant("web", "alice", time.Hour)
+		x, _ := h.exchange("web", refresh) // a refresh token of a day
+		_, err := h.s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+		base := h.s.grantBase(g.ID)
+		for _, k := range []string{grantKey(base), tokenSetKey(base)} {
+			d, err := h.rdb.PTTL(h.ctx, k).Result()
+			require.NoError(t, err)
+			assert.Greater(t, d, 24*time.Hour-5*time.Second, "PTTL of %s", k)
+			assert.LessOrEqual(t, d, 24*time.Hour, "PTTL of %s", k)
+		}
+	})
+}
