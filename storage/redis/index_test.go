@@ -449,3 +449,30 @@ func TestExchangeIndexFailureConsumesNothing(t *testing.T) {
 	assert.Equal(t, 2, n, "both of alice's grants, the exchanged one included")
 	assert.False(t, h.live(storage.KindRefresh, next[1]))
 }
+
+// An index write never lowers an entry's score: of two concurrent
+// extensions of a grant that both index it first, the one that wants the
+// nearer horizon may write last, after the other has extended the grant
+// past it, and its entry must not then be pruned before the grant ends.
+func TestIndexNeverLowersAScore(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		g, access, _ := h.grant("web", "alice", time.Hour)
+		now := h.clk.Now()
+		require.NoError(t, h.s.ExtendToken(h.ctx, access, now.Add(48*time.Hour)))
+		keys := []string{h.s.userGrantsKey("alice"), h.s.clientGrantsKey("web")}
+		var before []float64
+		for _, k := range keys {
+			sc, err := h.rdb.ZScore(h.ctx, k, g.ID).Result()
+			require.NoError(t, err)
+			require.GreaterOrEqual(t, sc, float64(now.Add(48*time.Hour).UnixMilli()), "%s covers the extension", k)
+			before = append(before, sc)
+		}
+		// The late write of an extension to two hours.
+		require.NoError(t, h.s.index(h.ctx, now, g.ID, "alice", "web", indexHorizon(now, now.Add(2*time.Hour))))
+		for i, k := range keys {
+			sc, err := h.rdb.ZScore(h.ctx, k, g.ID).Result()
+			require.NoError(t, err)
+			assert.Equal(t, before[i], sc, "score in %s", k)
+		}
+	})
+}
