@@ -476,3 +476,23 @@ func TestIndexNeverLowersAScore(t *testing.T) {
 		}
 	})
 }
+
+// An extension to exactly the horizon the grant's index entries hold is
+// within it: it extends at once and leaves the entries as they are.
+func TestExtendTokenToTheIndexHorizon(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		g, access, _ := h.grant("web", "alice", time.Hour)
+		now := h.clk.Now()
+		ix := indexHorizon(now, now.Add(time.Hour))
+		key := h.s.userGrantsKey("alice")
+		before, err := h.rdb.ZScore(h.ctx, key, g.ID).Result()
+		require.NoError(t, err)
+		require.Equal(t, float64(scoreMillis(ix)), before)
+		require.NoError(t, h.s.ExtendToken(h.ctx, access, ix))
+		after, err := h.rdb.ZScore(h.ctx, key, g.ID).Result()
+		require.NoError(t, err)
+		assert.Equal(t, before, after, "no index write")
+		h.clk.Advance(ix.Sub(now) - time.Nanosecond)
+		assert.True(t, h.live(storage.KindAccess, access), "extended")
+	})
+}
