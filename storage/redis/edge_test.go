@@ -316,3 +316,23 @@ func TestExchangeMovesTheTokenSetsTTL(t *testing.T) {
 		}
 	})
 }
+
+// CreateGrant refuses a token whose GrantID names another grant, and
+// writes nothing: the token's ref, which carries that other grant's ID,
+// would never find it under this one.
+func TestCreateGrantRefusesATokenOfAnotherGrant(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		gid, err := token.NewGrantID()
+		require.NoError(t, err)
+		other, err := token.NewGrantID()
+		require.NoError(t, err)
+		now := h.clk.Now()
+		g := &storage.Grant{ID: gid, ClientID: "web", UserID: "alice", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		_, tok := h.newToken(storage.KindAccess, other, time.Hour)
+		err = h.s.CreateGrant(h.ctx, g, tok)
+		require.ErrorIs(t, err, errTokenGrant)
+		keys, err := keysWithPrefix(h.ctx, h.rdb, h.prefix)
+		require.NoError(t, err)
+		assert.Empty(t, keys, "nothing written")
+	})
+}
