@@ -116,6 +116,24 @@ func TestNewUsesAll256RandomBits(t *testing.T) {
 	}
 }
 
+// A grant ID carries 128 random bits: it decodes to 16 bytes neither of
+// whose 8-byte halves is all zero (for random bytes, a chance of 2^-64
+// each). Grant IDs must not collide: a store keeps a grant's tokens
+// under it.
+func TestNewGrantIDUsesAll128RandomBits(t *testing.T) {
+	for range 4 {
+		gid, err := NewGrantID()
+		require.NoError(t, err)
+		require.Len(t, gid, grantLen)
+		raw, err := base64.RawURLEncoding.DecodeString(gid)
+		require.NoError(t, err)
+		require.Len(t, raw, 16)
+		for h := 0; h < 16; h += 8 {
+			assert.NotZero(t, binary.BigEndian.Uint64(raw[h:h+8]), "bytes %d-%d of %q", h, h+8, gid)
+		}
+	}
+}
+
 func TestKindOf(t *testing.T) {
 	for s, want := range map[string]storage.TokenKind{
 		"":      0,
