@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
 )
 
 // A refresh token a rotation issues lives for RefreshTokenTTL, as the
@@ -74,4 +76,40 @@ func TestGrantCreatedAtIsWhenItWasIssued(t *testing.T) {
 	ti, err := e.validate(m["access_token"].(string))
 	require.NoError(t, err)
 	assert.True(t, issuedAt.Equal(ti.Grant.CreatedAt), "created at %v, want %v", ti.Grant.CreatedAt, issuedAt)
+}
+
+// grantRecorder records the grants CreateGrant is given.
+type grantRecorder struct {
+	*testStore
+	mu     sync.Mutex
+	grants []storage.Grant
+}
+
+func (s *grantRecorder) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...storage.Token) error {
+	s.mu.Lock()
+	s.grants = append(s.grants, *g)
+	s.mu.Unlock()
+	return s.testStore.CreateGrant(ctx, g, tokens...)
+}
+
+// A new grant is handed to the store with an expiry as late as its
+// latest token's (storage.Grant.ExpiresAt): the refresh token's when it
+// has one, else the access token's.
+func TestNewGrantExpiresWithItsLatestToken(t *testing.T) {
+	e := newEnv(t, nil)
+	rec := &grantRecorder{testStore: e.store}
+	p, err := provider.New(provider.Config{Clients: e.store, Tokens: rec, Users: users,
+		Scopes: []string{"read", "write"}, Now: e.clock.Now, AccessTokenTTL: time.Minute, RefreshTokenTTL: time.Hour})
+	require.NoError(t, err)
+	now := e.clock.Now()
+	for _, form := range []url.Values{password(), {"grant_type": {"client_credentials"}}} {
+		w := httptest.NewRecorder()
+		p.TokenHandler().ServeHTTP(w, req{form: form, basic: conf}.build())
+		assertToken(t, w)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	require.Len(t, rec.grants, 2)
+	assert.Equal(t, now.Add(time.Hour), rec.grants[0].ExpiresAt, "password grant: the refresh token's expiry")
+	assert.Equal(t, now.Add(time.Minute), rec.grants[1].ExpiresAt, "client_credentials: the access token's expiry")
 }
