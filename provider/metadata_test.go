@@ -146,6 +146,18 @@ func TestMetadataConfigIsValidated(t *testing.T) {
 	}
 }
 
+// An http issuer is accepted, for development (with AllowInsecureHTTP),
+// and its metadata advertises http endpoints.
+func TestMetadataHTTPIssuerIsAccepted(t *testing.T) {
+	e := newEnv(t, func(c *provider.Config) { c.Issuer = "http://localhost:8080"; c.AllowInsecureHTTP = true })
+	w := httptest.NewRecorder()
+	e.p.MetadataHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "http://localhost:8080"+e.p.MetadataPath(), nil))
+	require.Equal(t, http.StatusOK, w.Code)
+	m := body(t, w)
+	assert.Equal(t, "http://localhost:8080", m["issuer"])
+	assert.Equal(t, "http://localhost:8080/oauth2/token", m["token_endpoint"])
+}
+
 // TestMetadataEveryAdvertisedEndpointAndMethodWorks serves the provider
 // over TLS, reads its metadata document, and calls every advertised
 // endpoint with every advertised client authentication method.
