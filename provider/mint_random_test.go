@@ -1,9 +1,12 @@
 package provider_test
 
 import (
+	"bytes"
+	"encoding/base64"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // secretPart is the 43 characters of a token that carry its 256 random
@@ -26,5 +29,26 @@ func TestTokensOfOnePairHaveTheirOwnRandomBits(t *testing.T) {
 	for _, old := range []string{at, rt} {
 		assert.NotEqual(t, secretPart(old), secretPart(at2))
 		assert.NotEqual(t, secretPart(old), secretPart(rt2))
+	}
+}
+
+// The grant ID, which every token of the grant shows in the clear, has
+// random bits of its own: none of them is any of a token's 256 secret
+// ones, so that a token (or the grant ID a log or an introspection
+// response shows) gives nothing of another token's secret.
+func TestGrantIDSharesNoBitsWithTheTokens(t *testing.T) {
+	e := newEnv(t, nil)
+	m := e.issue(t)
+	at, rt := m["access_token"].(string), m["refresh_token"].(string)
+	gid, err := base64.RawURLEncoding.DecodeString(at[4 : 4+22])
+	require.NoError(t, err)
+	require.Len(t, gid, 16)
+	for _, tok := range []string{at, rt} {
+		secret, err := base64.RawURLEncoding.DecodeString(secretPart(tok))
+		require.NoError(t, err)
+		require.Len(t, secret, 32)
+		for i := 0; i+8 <= len(gid); i += 4 {
+			assert.False(t, bytes.Contains(secret, gid[i:i+8]), "grant ID bytes %d-%d are in the secret of %s", i, i+8, tok[:4])
+		}
 	}
 }
