@@ -45,6 +45,21 @@ func TestMetadataWithoutAuthorizationEndpoint(t *testing.T) {
 	assert.NotContains(t, m["grant_types_supported"], "authorization_code")
 }
 
+// An authorization endpoint configured as not served ("-") is not
+// advertised, nor is the authorization_code grant.
+func TestMetadataWithAuthorizationEndpointNotServed(t *testing.T) {
+	e := newEnv(t, func(c *provider.Config) {
+		c.Issuer = "https://auth.example.com"
+		c.Endpoints.Authorization = provider.EndpointNotServed
+	})
+	m := metadataDoc(t, e.p)
+	assert.NotContains(t, m, "authorization_endpoint")
+	assert.NotContains(t, m, "code_challenge_methods_supported")
+	assert.NotContains(t, m, "response_modes_supported")
+	assert.Equal(t, []any{}, m["response_types_supported"])
+	assert.Equal(t, []any{"password", "refresh_token", "client_credentials"}, m["grant_types_supported"])
+}
+
 func TestMetadataAuthorizationPathIsValidated(t *testing.T) {
 	_, err := provider.New(provider.Config{Clients: newTestStore(nil), Tokens: newTestStore(nil), Endpoints: provider.Endpoints{Authorization: "oauth2/authorize"}})
 	assert.Error(t, err)
