@@ -313,3 +313,38 @@ func TestEventThrottledReportsTheLongestWait(t *testing.T) {
 		})
 	}
 }
+
+// eventCtxKey is a context key of TestEventsHookContextOutlivesTheRequest.
+type eventCtxKey struct{}
+
+// The Events hook gets the request's context values without its
+// cancellation: an event of a request whose client has gone happened
+// all the same, and a hook that sends it on must not drop it.
+func TestEventsHookContextOutlivesTheRequest(t *testing.T) {
+	type seen struct {
+		err   error
+		value any
+	}
+	var (
+		mu  sync.Mutex
+		got []seen
+	)
+	e := newEnv(t, func(c *provider.Config) {
+		c.Events = func(ctx context.Context, ev provider.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, seen{ctx.Err(), ctx.Value(eventCtxKey{})})
+		}
+	})
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), eventCtxKey{}, "request-value"))
+	cancel() // the client went away
+	w := e.do(req{form: password(), basic: []string{"conf", "wrong-secret"}, ctx: ctx})
+	assertError(t, w, 401, "invalid_client")
+	mu.Lock()
+	defer mu.Unlock()
+	require.NotEmpty(t, got, "client_auth_failed reported")
+	for _, s := range got {
+		assert.NoError(t, s.err)
+		assert.Equal(t, "request-value", s.value)
+	}
+}
