@@ -348,3 +348,21 @@ func TestEventsHookContextOutlivesTheRequest(t *testing.T) {
 		assert.Equal(t, "request-value", s.value)
 	}
 }
+
+// With an Events hook, events go to the hook alone: Config.Logger, which
+// then logs only the hook's panics, records none of them.
+func TestEventsHookReplacesTheLog(t *testing.T) {
+	var buf providertest.LockedBuffer
+	events := &eventLog{}
+	e := newEnv(t, func(c *provider.Config) {
+		c.Events = events.hook
+		c.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+	})
+	e.issue(t)
+	assertError(t, e.do(req{form: password(), basic: []string{"conf", otherSecret}}), 401, "invalid_client")
+	got := events.take()
+	require.Len(t, got, 2)
+	assert.Equal(t, provider.EventTokenIssued, got[0].Type)
+	assert.Equal(t, provider.EventClientAuthFailed, got[1].Type)
+	assert.Empty(t, buf.String())
+}
