@@ -86,6 +86,7 @@ func TestClientIP(t *testing.T) {
 		{name: "trusted proxy chain is skipped", trusted: trusted, remote: "10.0.0.1:1234", xff: []string{"1.1.1.1, 203.0.113.9, 10.0.0.7"}, want: "203.0.113.9"},
 		{name: "several headers read as one list", trusted: trusted, remote: "10.0.0.1:1234", xff: []string{"1.1.1.1", "203.0.113.9, 10.0.0.7"}, want: "203.0.113.9"},
 		{name: "garbage hop ends the walk at the last trusted address", trusted: trusted, remote: "10.0.0.1:1234", xff: []string{"203.0.113.9, junk, 10.0.0.7"}, want: "10.0.0.7"},
+		{name: "empty hops are skipped, not the end of the walk", trusted: trusted, remote: "10.0.0.1:1234", xff: []string{"203.0.113.9, , 10.0.0.7,"}, want: "203.0.113.9"},
 		{name: "all hops trusted gives the left-most", trusted: trusted, remote: "10.0.0.1:1234", xff: []string{"10.0.0.8, 10.0.0.7"}, want: "10.0.0.8"},
 		{name: "no X-Forwarded-For from a trusted proxy gives the proxy", trusted: trusted, remote: "10.0.0.1:1234", want: "10.0.0.1"},
 		{name: "IPv6 remote and hop", trusted: trusted, remote: "[fd00::1]:443", xff: []string{"2001:db8::5"}, want: "2001:db8::5"},
