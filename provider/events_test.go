@@ -246,6 +246,7 @@ func TestEventsHookPanicLosesNothing(t *testing.T) {
 		_, err := e.validate(m2["access_token"].(string))
 		assert.NoError(t, err, "the grant lives on")
 		assert.Contains(t, logged.String(), "audit log: connection reset", "the panic is logged")
+		assert.Contains(t, logged.String(), `level=ERROR msg="oauth2: Events hook panicked"`, "at Error, for an alert to fire")
 	})
 
 	t.Run("a bound grant presented from elsewhere is revoked", func(t *testing.T) {
