@@ -205,6 +205,9 @@ func TestMalformedAccessTokenNeedsNoStoreLookup(t *testing.T) {
 	for _, at := range []string{"", "x", "oat_" + "AAAAAAAAAAAAAAAAAAAAAA" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" + "AAAAAA"} {
 		_, err := e.validate(at)
 		assert.ErrorIs(t, err, provider.ErrInvalidToken)
+		var dst storage.TokenInfo
+		r := httptest.NewRequest(http.MethodGet, "https://api.example.com/", nil)
+		assert.ErrorIs(t, e.p.ValidateAccessTokenInto(r, at, &dst), provider.ErrInvalidToken, "ValidateAccessTokenInto")
 	}
 	assert.Equal(t, int64(0), e.store.calls.Load())
 }
