@@ -12,6 +12,8 @@ import (
 // grant issued to it, so its tokens stop working at once (the Pyramid
 // seed's revoked clients kept working). It returns how many grants it
 // revoked; storage.ErrNotFound (wrapped) when there is no such client.
+// The grants revoked are those of the client as the store returns it, so
+// id may be any spelling of its ID the client store finds it by.
 // It drops the client from this provider's client cache
 // (Config.ClientCacheTTL); other instances' caches cannot serve the
 // revoked grants. One race remains: a password or client credentials
@@ -28,13 +30,20 @@ import (
 // read and its update, it reads it again and retries, up to a few times;
 // then it returns storage.ErrConflict (wrapped) and revokes nothing.
 func (p *Provider) DisableClient(ctx context.Context, id string) (int, error) {
+	stored := id
 	if p.clients != nil {
-		defer p.clients.drop(id)
+		// Dropped under both the ID asked for and the stored one, which
+		// the cache keys by, once the client is disabled (a request that
+		// read it before cannot cache it again).
+		defer func() { p.clients.drop(id); p.clients.drop(stored) }()
 	}
-	if err := p.disableClient(ctx, id); err != nil {
+	if err := p.disableClient(ctx, id, &stored); err != nil {
 		return 0, fmt.Errorf("provider: disable client: %w", err)
 	}
-	n, err := p.cfg.Tokens.RevokeClient(ctx, id)
+	// The grants carry the ID of the client as stored, which a store
+	// that finds one client by several spellings (a case-insensitive
+	// collation) need not have been asked with.
+	n, err := p.cfg.Tokens.RevokeClient(ctx, stored)
 	if err != nil {
 		return n, fmt.Errorf("provider: revoke client's grants: %w", err)
 	}
@@ -43,9 +52,13 @@ func (p *Provider) DisableClient(ctx context.Context, id string) (int, error) {
 
 // disableClient sets Disabled on the stored client, unless it is set
 // already, with a compare-and-set on its revision, read again after each
-// conflict (clientmod.Modify).
-func (p *Provider) disableClient(ctx context.Context, id string) error {
+// conflict (clientmod.Modify), and sets *stored to the stored client's ID
+// (left as it is should the store answer a client without one).
+func (p *Provider) disableClient(ctx context.Context, id string, stored *string) error {
 	return clientmod.Modify(ctx, p.cfg.Clients, id, func(c *storage.Client) (bool, error) {
+		if c.ID != "" {
+			*stored = c.ID
+		}
 		if c.Disabled {
 			return false, nil
 		}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -142,4 +143,28 @@ func TestDisableClient_FailedRevocationTellsHowManyItRevoked(t *testing.T) {
 	n, err := e.p.DisableClient(context.Background(), "conf")
 	require.ErrorContains(t, err, "connection reset")
 	assert.Equal(t, 2, n)
+}
+
+// On a client store that finds a client by several spellings of its ID
+// (foldingClients, a case-insensitive collation), DisableClient called
+// with another spelling than the stored one revokes the grants issued
+// to the client, which carry the stored ID, and drops the client cached
+// under that ID: neither its access token nor its refresh token, nor
+// the cached client, works after it.
+func TestDisableClient_AnotherSpellingOfTheID(t *testing.T) {
+	e := newEnv(t, func(c *provider.Config) {
+		c.Clients = foldingClients{c.Tokens.(*testStore)}
+		c.ClientCacheTTL = time.Hour
+	})
+	first := e.issue(t)
+	// A refresh caches the client under its stored ID.
+	second := assertToken(t, e.do(req{form: refresh(first["refresh_token"].(string)), basic: conf}))
+
+	n, err := e.p.DisableClient(context.Background(), " CONF")
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "grants revoked")
+	_, err = e.validate(second["access_token"].(string))
+	assert.ErrorIs(t, err, provider.ErrInvalidToken)
+	rec := e.do(req{form: refresh(second["refresh_token"].(string)), basic: conf})
+	assertError(t, rec, http.StatusUnauthorized, "invalid_client")
 }
