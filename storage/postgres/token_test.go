@@ -160,6 +160,22 @@ func TestCreateGrant_RefusesATokenOfAnotherGrant(t *testing.T) {
 	assert.Zero(t, grants+tokens, "nothing stored")
 }
 
+// A token passed to CreateGrant without a GrantID is stored under the
+// grant's ID, as CreateGrant documents, not refused as another grant's.
+func TestCreateGrant_StoresATokenWithoutGrantIDUnderTheGrant(t *testing.T) {
+	clk := newClock()
+	s, _ := newStore(t, clk.Now)
+	ctx := context.Background()
+	g := newGrant(t, clk.Now())
+	_, tk := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
+	tk.GrantID = ""
+	require.NoError(t, s.CreateGrant(ctx, g, tk))
+	ti, err := s.LookupToken(ctx, storage.KindAccess, storage.TokenRef{GrantID: g.ID, Hash: tk.Hash})
+	require.NoError(t, err)
+	assert.Equal(t, g.ID, ti.Token.GrantID)
+	assert.Equal(t, g.ID, ti.Grant.ID)
+}
+
 func TestListClients_OrdersByteWise(t *testing.T) {
 	s, pool := newStore(t, nil)
 	ctx := context.Background()
