@@ -33,3 +33,15 @@ func TestFormBodySemicolonIsMalformed(t *testing.T) {
 	assertError(t, w, http.StatusBadRequest, "invalid_request")
 	assert.Equal(t, "parameter username repeated", body(t, w)["error_description"])
 }
+
+// A bad percent-escape in a parameter's name makes the body malformed,
+// as one in a value does (net/url.ParseQuery): the pair is not silently
+// dropped as an unknown parameter.
+func TestFormBodyMalformedNameIsMalformed(t *testing.T) {
+	ok := password().Encode()
+	for _, raw := range []string{ok + "&%zz=1", ok + "&x%=1", "%4=" + "&" + ok, ok + "&user%GGname"} {
+		w := newEnv(t, nil).do(req{rawBody: raw, basic: conf})
+		assertError(t, w, http.StatusBadRequest, "invalid_request")
+		assert.Equal(t, "malformed application/x-www-form-urlencoded body", body(t, w)["error_description"], "%q", raw)
+	}
+}
