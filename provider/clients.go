@@ -30,14 +30,14 @@ import (
 // read and its update, it reads it again and retries, up to a few times;
 // then it returns storage.ErrConflict (wrapped) and revokes nothing.
 func (p *Provider) DisableClient(ctx context.Context, id string) (int, error) {
-	stored := id
+	stored, err := p.disableClient(ctx, id)
 	if p.clients != nil {
-		// Dropped under both the ID asked for and the stored one, which
-		// the cache keys by, once the client is disabled (a request that
-		// read it before cannot cache it again).
-		defer func() { p.clients.drop(id); p.clients.drop(stored) }()
+		// The cache keys a client by its stored ID. Dropped once the
+		// client is disabled (or its update failed): a request that read
+		// it before cannot cache it again.
+		p.clients.drop(stored)
 	}
-	if err := p.disableClient(ctx, id, &stored); err != nil {
+	if err != nil {
 		return 0, fmt.Errorf("provider: disable client: %w", err)
 	}
 	// The grants carry the ID of the client as stored, which a store
@@ -52,12 +52,13 @@ func (p *Provider) DisableClient(ctx context.Context, id string) (int, error) {
 
 // disableClient sets Disabled on the stored client, unless it is set
 // already, with a compare-and-set on its revision, read again after each
-// conflict (clientmod.Modify), and sets *stored to the stored client's ID
-// (left as it is should the store answer a client without one).
-func (p *Provider) disableClient(ctx context.Context, id string, stored *string) error {
-	return clientmod.Modify(ctx, p.cfg.Clients, id, func(c *storage.Client) (bool, error) {
+// conflict (clientmod.Modify). It returns the stored client's ID: id when
+// the store found none, or answered a client without an ID.
+func (p *Provider) disableClient(ctx context.Context, id string) (string, error) {
+	stored := id
+	err := clientmod.Modify(ctx, p.cfg.Clients, id, func(c *storage.Client) (bool, error) {
 		if c.ID != "" {
-			*stored = c.ID
+			stored = c.ID
 		}
 		if c.Disabled {
 			return false, nil
@@ -65,4 +66,5 @@ func (p *Provider) disableClient(ctx context.Context, id string, stored *string)
 		c.Disabled = true
 		return true, nil
 	})
+	return stored, err
 }
