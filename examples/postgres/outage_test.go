@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"io"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/oauth2provider/oauth2provider/internal/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -17,19 +17,8 @@ import (
 // adduser fail with an error within seconds, instead of hanging with
 // nothing printed until Ctrl-C.
 func TestStartGivesUpOnASilentDatabase(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // hold it open, say nothing
-		}
-	}()
-	u := "postgres://app:s3cret@" + ln.Addr().String() + "/app?sslmode=disable"
+	addr := testenv.SilentServer(t)
+	u := "postgres://app:s3cret@" + addr + "/app?sslmode=disable"
 	for name, run := range map[string]func(context.Context) error{
 		"serve": func(ctx context.Context) error {
 			return serve(ctx, u, "127.0.0.1:0", "http://127.0.0.1:0", time.Minute)

@@ -2,10 +2,10 @@ package storeurl
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
+	"github.com/oauth2provider/oauth2provider/internal/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -14,20 +14,9 @@ import (
 // must not hang Open either: the cluster client, too, ends its calls at
 // the context's deadline, not at its own read timeout.
 func TestOpenClusterIsBoundedOnASilentServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // hold it open, say nothing
-		}
-	}()
+	addr := testenv.SilentServer(t)
 	start := time.Now()
-	_, err = Open(context.Background(), "redis+cluster://:s3cret@"+ln.Addr().String()+"?read_timeout=10s", Options{Timeout: 300 * time.Millisecond})
+	_, err := Open(context.Background(), "redis+cluster://:s3cret@"+addr+"?read_timeout=10s", Options{Timeout: 300 * time.Millisecond})
 	require.Error(t, err)
 	assert.Less(t, time.Since(start), 3*time.Second, "Open must give up within about the timeout")
 	assert.NotContains(t, err.Error(), "s3cret", "no password in errors")

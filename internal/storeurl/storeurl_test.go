@@ -86,21 +86,10 @@ func TestOpenRefusesUnknownSchemes(t *testing.T) {
 
 // A server that accepts connections and never answers must not hang Open.
 func TestOpenIsBoundedOnASilentServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // hold it open, say nothing
-		}
-	}()
+	addr := testenv.SilentServer(t)
 	for _, u := range []string{
-		"postgres://u:s3cret@" + ln.Addr().String() + "/db?sslmode=disable",
-		"redis://:s3cret@" + ln.Addr().String() + "/0",
+		"postgres://u:s3cret@" + addr + "/db?sslmode=disable",
+		"redis://:s3cret@" + addr + "/0",
 	} {
 		start := time.Now()
 		_, err := Open(context.Background(), u, Options{Timeout: 300 * time.Millisecond})

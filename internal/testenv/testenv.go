@@ -1,11 +1,13 @@
 // Package testenv decides, for tests, what a missing test service means:
 // a skip on a developer's machine, a failure in CI. The README's test
 // command starts every service and exports its address, so in CI a test
-// that would skip is a broken set-up, never a reason to skip.
+// that would skip is a broken set-up, never a reason to skip. It also
+// stands in for a service that never answers (SilentServer).
 package testenv
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"testing"
 )
@@ -37,4 +39,32 @@ func Getenv(t testing.TB, name, hint string) string {
 		Skipf(t, "%s is not set: %s", name, hint)
 	}
 	return v
+}
+
+// SilentServer listens on a loopback port, accepts every connection and
+// neither answers nor closes one before the test ends (a hung server, a
+// firewall that holds the socket), and returns its address (host:port).
+func SilentServer(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				_ = c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c) // hold it open, say nothing
+		}
+	}()
+	return ln.Addr().String()
 }
