@@ -213,15 +213,13 @@ func TestIndexWriteRacingARevocationLeavesNoEntry(t *testing.T) {
 	}
 }
 
-// An instance whose clock is ahead (within the skew the store tolerates)
-// gives a grant's token set a TTL shorter than its grant's when it
-// exchanges, so the set may go first; an extension then on an instance
-// behind, which adds the token to the set again, gives the set its TTL:
-// without one, the set would stay in Redis for ever.
-func TestExtendTokenRecreatesTheTokenSetWithATTL(t *testing.T) {
+// An exchange that leaves its grant's expiry where it was gives the
+// grant's token set the grant key's own TTL: an instance whose clock is
+// ahead (within the skew the store tolerates) gave it one from its own
+// clock, shorter than its grant's, so the set went first.
+func TestExchangeGivesTheTokenSetItsGrantsTTL(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
-		const ahead = 2500 * time.Millisecond
-		clk := testclock.New(h.clk.Now().Add(ahead))
+		clk := testclock.New(h.clk.Now().Add(2500 * time.Millisecond))
 		a := New(h.rdb, Config{Prefix: h.prefix, Now: clk.Now})
 
 		gid, err := token.NewGrantID()
@@ -229,16 +227,41 @@ func TestExtendTokenRecreatesTheTokenSetWithATTL(t *testing.T) {
 		now := h.clk.Now()
 		life := 3 * time.Second
 		g := &storage.Grant{ID: gid, ClientID: "web", UserID: "alice", CreatedAt: now, ExpiresAt: now.Add(life)}
-		access, at := h.newToken(storage.KindAccess, gid, life)
+		_, at := h.newToken(storage.KindAccess, gid, life)
 		refresh, rt := h.newToken(storage.KindRefresh, gid, life)
 		require.NoError(t, h.s.CreateGrant(h.ctx, g, at, rt))
 
 		// The instance ahead exchanges, issuing a token that ends with
-		// the grant: it sets the set's TTL from its own clock.
+		// the grant.
 		_, next := h.newToken(storage.KindAccess, gid, life)
 		_, err = a.ExchangeToken(h.ctx, storage.Exchange{Kind: storage.KindRefresh, Presented: refresh, ClientID: "web", Issue: []storage.Token{next}})
 		require.NoError(t, err)
+		base := h.s.grantBase(gid)
+		set, err := h.rdb.PTTL(h.ctx, tokenSetKey(base)).Result()
+		require.NoError(t, err)
+		grant, err := h.rdb.PTTL(h.ctx, grantKey(base)).Result()
+		require.NoError(t, err)
+		assert.InDelta(t, grant.Milliseconds(), set.Milliseconds(), 100, "the set's TTL is its grant's")
+	})
+}
+
+// A grant's token set that went before its grant (one written by an
+// earlier version, whose exchange on an instance ahead gave it a TTL
+// from its own clock) is written anew by an extension, which adds the
+// token to it again: it gets a TTL, or it would stay in Redis for ever.
+func TestExtendTokenRecreatesTheTokenSetWithATTL(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		gid, err := token.NewGrantID()
+		require.NoError(t, err)
+		now := h.clk.Now()
+		life := 3 * time.Second
+		g := &storage.Grant{ID: gid, ClientID: "web", UserID: "alice", CreatedAt: now, ExpiresAt: now.Add(life)}
+		access, at := h.newToken(storage.KindAccess, gid, life)
+		_, rt := h.newToken(storage.KindRefresh, gid, life)
+		require.NoError(t, h.s.CreateGrant(h.ctx, g, at, rt))
+
 		skey := tokenSetKey(h.s.grantBase(gid))
+		require.NoError(t, h.rdb.PExpire(h.ctx, skey, 200*time.Millisecond).Err())
 		require.Eventually(t, func() bool { return h.rdb.Exists(h.ctx, skey).Val() == 0 }, 2*time.Second, 50*time.Millisecond, "the set goes first")
 
 		require.NoError(t, h.s.ExtendToken(h.ctx, access, now.Add(2*time.Second)))

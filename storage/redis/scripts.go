@@ -31,7 +31,7 @@ import (
 // appendToken), computed from the same now: Lua turns numbers into strings
 // only through sprintf, which cost an exchange about a tenth of its
 // instructions on the server. (An exchange that leaves the grant's expiry
-// where it was still computes the grant's TTL here, with ttl.)
+// where it was gives the token set the grant key's own PTTL.)
 
 // luaPrelude holds the helpers every grant script uses.
 var luaPrelude = `
@@ -260,7 +260,11 @@ if exp ~= g[8] then
   redis.call('HSET', KEYS[1], 'expires', exp)
   redis.call('PEXPIRE', KEYS[1], expttl)
 else
-  expttl = ttl(exp, now)
+  -- The set lives as long as its grant: a TTL from this instance's
+  -- clock, ahead of the one that wrote the grant's, would let it go
+  -- first. (A grant key without a TTL, as none is written, falls back.)
+  expttl = redis.call('PTTL', KEYS[1])
+  if expttl < 1 then expttl = ttl(exp, now) end
 end
 if ix ~= (g[10] or g[8]) then redis.call('HSET', KEYS[1], 'ix', ix) end
 redis.call('PEXPIRE', KEYS[2], expttl)
@@ -303,8 +307,9 @@ if lt(g[3], ARGV[2]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
 elseif redis.call('PTTL', KEYS[2]) < 0 then
-  -- The set went before its grant (an instance whose clock is ahead
-  -- gave it its TTL) and the ZADD wrote it anew, without one.
+  -- The set went before its grant (an exchange of an earlier version,
+  -- on an instance whose clock was ahead, gave it a TTL from that
+  -- clock) and the ZADD wrote it anew, without one.
   redis.call('PEXPIRE', KEYS[2], ttl(g[3], now))
 end
 return {g[1], g[2], exp, '1', ix}
