@@ -2,10 +2,13 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"runtime/debug"
 	"time"
+
+	"github.com/oauth2provider/oauth2provider/storage"
 )
 
 // EventType names a security event of the provider.
@@ -172,4 +175,15 @@ func logEvent(ctx context.Context, l *slog.Logger, e Event) {
 func (p *Provider) emitIssued(ctx context.Context, c *authenticatedClient, grantType string, resp *tokenResponse) {
 	p.emit(ctx, Event{Type: EventTokenIssued, Time: resp.issuedAt, ClientID: c.ID, UserID: resp.UserID,
 		GrantID: resp.grantID, GrantType: grantType, IP: c.ip})
+}
+
+// reusedUser is the user of the grant that err, a store's
+// storage.ErrTokenReused, names (a *storage.ReuseError) when that is the
+// grant grantID of client clientID; "" when it names none (a store that
+// returns the bare sentinel) or another.
+func reusedUser(err error, grantID, clientID string) string {
+	if re, ok := errors.AsType[*storage.ReuseError](err); ok && re.GrantID == grantID && re.ClientID == clientID {
+		return re.UserID
+	}
+	return ""
 }

@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -116,7 +117,7 @@ func TestEventsOfTheFlows(t *testing.T) {
 		GrantID: grantID, GrantType: "refresh_token", IP: ip}, last())
 
 	assertError(t, e.do(req{form: refresh, basic: conf}), 400, "invalid_grant")
-	assert.Equal(t, provider.Event{Type: provider.EventRefreshReuse, Time: now, ClientID: "conf",
+	assert.Equal(t, provider.Event{Type: provider.EventRefreshReuse, Time: now, ClientID: "conf", UserID: "user-1",
 		GrantID: grantID, IP: ip, Reason: "consumed refresh token presented again; grant revoked"}, last())
 
 	m = e.issue(t)
@@ -127,13 +128,13 @@ func TestEventsOfTheFlows(t *testing.T) {
 		GrantID: grantID, IP: ip, Reason: "revoked by the client (RFC 7009)"}, last())
 
 	// A spent refresh token revokes its grant too; the store's exchange,
-	// which finds it, returns no grant, so no user.
+	// which finds it, names the grant's user in its storage.ReuseError.
 	m = e.issue(t)
 	grantID = mustGrantID(t, e, m["access_token"].(string))
 	assertToken(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {m["refresh_token"].(string)}}, basic: conf}))
 	_ = last()
 	assertRevoked200(t, call(e.p.RevokeHandler(), req{form: tokenForm(m["refresh_token"].(string)), basic: conf}))
-	assert.Equal(t, provider.Event{Type: provider.EventGrantRevoked, Time: now, ClientID: "conf",
+	assert.Equal(t, provider.Event{Type: provider.EventGrantRevoked, Time: now, ClientID: "conf", UserID: "user-1",
 		GrantID: grantID, IP: ip, Reason: "revoked by the client with a spent refresh token (RFC 7009)"}, last())
 
 	assertError(t, e.do(req{form: password(), basic: []string{"conf", otherSecret}}), 401, "invalid_client")
@@ -366,4 +367,51 @@ func TestEventsHookReplacesTheLog(t *testing.T) {
 	assert.Equal(t, provider.EventTokenIssued, got[0].Type)
 	assert.Equal(t, provider.EventClientAuthFailed, got[1].Type)
 	assert.Empty(t, buf.String())
+}
+
+// reuseNaming is a token store whose reuse error names what rename makes
+// of the grant the store named: the provider must take a user only from
+// an error that names the grant presented, of the client presenting it.
+type reuseNaming struct {
+	storage.TokenStore
+	rename func(storage.ReuseError) error
+}
+
+func (s reuseNaming) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
+	g, err := s.TokenStore.ExchangeToken(ctx, x)
+	if re, ok := errors.AsType[*storage.ReuseError](err); ok {
+		return g, s.rename(*re)
+	}
+	return g, err
+}
+
+func TestReuseEventUserOnlyFromItsGrant(t *testing.T) {
+	for name, rename := range map[string]func(storage.ReuseError) error{
+		"the bare sentinel": func(storage.ReuseError) error { return storage.ErrTokenReused },
+		"another grant": func(re storage.ReuseError) error {
+			re.GrantID += "x"
+			return &re
+		},
+		"another client": func(re storage.ReuseError) error {
+			re.ClientID = "other"
+			return &re
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			events := &eventLog{}
+			e := newEnv(t, func(c *provider.Config) {
+				c.Events = events.hook
+				c.Tokens = reuseNaming{TokenStore: c.Tokens, rename: rename}
+			})
+			m := e.issue(t)
+			refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {m["refresh_token"].(string)}}
+			assertToken(t, e.do(req{form: refresh, basic: conf}))
+			_ = events.take()
+			assertError(t, e.do(req{form: refresh, basic: conf}), 400, "invalid_grant")
+			got := events.take()
+			require.Len(t, got, 1)
+			assert.Equal(t, provider.EventRefreshReuse, got[0].Type)
+			assert.Empty(t, got[0].UserID, "no user from an error that does not name the grant")
+		})
+	}
 }

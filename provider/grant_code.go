@@ -68,7 +68,8 @@ func (p *Provider) authorizationCodeGrant(r *http.Request, c *authenticatedClien
 			return nil, e
 		}
 		if errors.Is(err, storage.ErrTokenReused) {
-			p.emit(r.Context(), Event{Type: EventCodeReuse, ClientID: c.ID, GrantID: ref.GrantID,
+			p.emit(r.Context(), Event{Type: EventCodeReuse, ClientID: c.ID,
+				UserID: reusedUser(err, ref.GrantID, c.ID), GrantID: ref.GrantID,
 				IP: c.ip, Reason: "consumed authorization code presented again; grant revoked"})
 		}
 		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrTokenReused) {

@@ -168,7 +168,7 @@ func TestCodeGrantReuseIsReported(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	require.Len(t, events, 1, "the replay is reported")
-	assert.Equal(t, provider.Event{Type: provider.EventCodeReuse, Time: e.clock.Now(), ClientID: "spa",
+	assert.Equal(t, provider.Event{Type: provider.EventCodeReuse, Time: e.clock.Now(), ClientID: "spa", UserID: "user-1",
 		GrantID: ti.Grant.ID, IP: netip.MustParseAddr("192.0.2.1"),
 		Reason: "consumed authorization code presented again; grant revoked"}, events[0])
 	assert.Equal(t, slog.LevelWarn, events[0].Level())

@@ -92,7 +92,8 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 			return nil, e
 		}
 		if errors.Is(err, storage.ErrTokenReused) {
-			p.emit(r.Context(), Event{Type: EventRefreshReuse, ClientID: c.ID, GrantID: ref.GrantID,
+			p.emit(r.Context(), Event{Type: EventRefreshReuse, ClientID: c.ID,
+				UserID: reusedUser(err, ref.GrantID, c.ID), GrantID: ref.GrantID,
 				IP: c.ip, Reason: "consumed refresh token presented again; grant revoked"})
 		}
 		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrTokenReused) {

@@ -132,7 +132,8 @@ func (p *Provider) revokeSpent(ctx context.Context, c *authenticatedClient, raw 
 	})
 	switch {
 	case errors.Is(err, storage.ErrTokenReused):
-		p.emit(ctx, Event{Type: EventGrantRevoked, ClientID: c.ID, GrantID: ref.GrantID, IP: c.ip,
+		p.emit(ctx, Event{Type: EventGrantRevoked, ClientID: c.ID,
+			UserID: reusedUser(err, ref.GrantID, c.ID), GrantID: ref.GrantID, IP: c.ip,
 			Reason: "revoked by the client with a spent refresh token (RFC 7009)"})
 		return nil
 	case errors.Is(err, errLiveToken):

@@ -26,8 +26,28 @@ var (
 	// of no client), so a store never holds one.
 	ErrNoClientID = errors.New("storage: client has no ID")
 
-	// ErrTokenReused reports that a refresh token which had already been
-	// exchanged was presented again. The store has revoked the whole grant
-	// by the time it returns this error (RFC 9700 §4.14.2).
+	// ErrTokenReused reports that a refresh token or code which had
+	// already been exchanged was presented again. The store has revoked
+	// the whole grant by the time it returns this error (RFC 9700
+	// §4.14.2). The shipped stores return it as a [*ReuseError], which
+	// names the grant's user.
 	ErrTokenReused = errors.New("storage: refresh token reused; grant revoked")
 )
+
+// ReuseError is the [ErrTokenReused] of an exchange: it names the grant
+// the store revoked, so that the report of a possibly stolen token can
+// say whose it was (the grant may be gone by the time anyone looks).
+// errors.Is(err, ErrTokenReused) holds for it; find it with errors.As.
+// A store that returns the bare sentinel still works: the provider's
+// event then carries no user ID.
+type ReuseError struct {
+	// GrantID, ClientID and UserID are those of the revoked grant
+	// (UserID is empty for a grant of no user, a client's own).
+	GrantID, ClientID, UserID string
+}
+
+// Error returns the text of [ErrTokenReused]; it carries no identifier.
+func (e *ReuseError) Error() string { return ErrTokenReused.Error() }
+
+// Unwrap returns [ErrTokenReused].
+func (e *ReuseError) Unwrap() error { return ErrTokenReused }

@@ -198,7 +198,8 @@ type TokenStore interface {
 	// new ones, atomically: of concurrent exchanges of one token exactly
 	// one succeeds. It returns the grant. A token that was already
 	// consumed is reuse: the store revokes the whole grant and returns
-	// ErrTokenReused; a consumed token stays reuse until its own expiry,
+	// ErrTokenReused, as a *ReuseError naming the grant, its client and
+	// its user; a consumed token stays reuse until its own expiry,
 	// even after its grant was revoked. An unknown or expired token, a
 	// live token of a revoked grant, or a grant of another client, is
 	// ErrNotFound and changes nothing. When x.Bind is set and the grant

@@ -150,7 +150,7 @@ func (s *Store) ExchangeToken(_ context.Context, x storage.Exchange) (*storage.G
 	if i < 0 {
 		if u := g.findUsed(x.Presented.Hash); u >= 0 && g.used[u].kind == x.Kind && g.used[u].expires > now {
 			sh.revoke(g, now)
-			return nil, storage.ErrTokenReused
+			return nil, &storage.ReuseError{GrantID: g.id, ClientID: g.clientID, UserID: g.userID}
 		}
 		return nil, storage.ErrNotFound
 	}

@@ -92,7 +92,7 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 				return nil, wrap(op, err)
 			}
 		}
-		return nil, wrap(op, storage.ErrTokenReused)
+		return nil, wrap(op, reused(g))
 	}
 	if revoked != nil {
 		return nil, notFound(op)

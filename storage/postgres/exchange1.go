@@ -132,7 +132,12 @@ func (s *Store) exchangeOne(ctx context.Context, x storage.Exchange, now time.Ti
 	case "ok":
 		return gf.grant(), nil
 	case "reused":
-		return nil, wrap(op, storage.ErrTokenReused)
+		return nil, wrap(op, reused(gf.grant()))
 	}
 	return nil, notFound(op)
+}
+
+// reused is the storage.ReuseError of g, a grant an exchange found reused.
+func reused(g *storage.Grant) error {
+	return &storage.ReuseError{GrantID: g.ID, ClientID: g.ClientID, UserID: g.UserID}
 }

@@ -343,9 +343,9 @@ func (s *Store) runExchange(ctx context.Context, nkeys int, v []string, gid stri
 		return nil, nil, storage.ErrNotFound
 	case "reused":
 		// The grant's user and client, whose index entries the caller
-		// removes (see unindex).
+		// removes (see unindex), and which the error names.
 		if len(vals) == 3 {
-			return nil, vals[1:], storage.ErrTokenReused
+			return nil, vals[1:], &storage.ReuseError{GrantID: gid, ClientID: vals[2], UserID: vals[1]}
 		}
 		return nil, nil, storage.ErrTokenReused
 	case "exists":

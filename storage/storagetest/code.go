@@ -96,6 +96,7 @@ func testCodeReuseAfterRotation(t *testing.T, e *env) {
 
 	_, err = e.b.Tokens.ExchangeToken(e.ctx, codeExchange(code, "spa"))
 	assert.ErrorIs(t, err, storage.ErrTokenReused)
+	assertReuseNames(t, err, g, "the code's reuse")
 	for _, m := range []minted{a1, a2, r2} {
 		e.assertGone(t, m, "reused code revokes the %v token", m.tok.Kind)
 	}

@@ -92,6 +92,7 @@ func testCodeExchange(t *testing.T, e *env) {
 	x.Check = func(*storage.Grant) error { return nil }
 	_, err = e.b.Tokens.ExchangeToken(e.ctx, x)
 	assert.ErrorIs(t, err, storage.ErrTokenReused)
+	assertReuseNames(t, err, g, "the code's reuse with a Check")
 	e.assertGone(t, a1, "reused code revokes the grant")
 	e.assertGone(t, r1, "reused code revokes the grant")
 }
@@ -107,6 +108,7 @@ func testReuse(t *testing.T, e *env) {
 	g, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a", a3, r3))
 	assert.ErrorIs(t, err, storage.ErrTokenReused)
 	assert.Nil(t, g)
+	assertReuseNames(t, err, f.g, "the reuse")
 
 	for _, m := range []minted{f.access, a2, r2, a3, r3} {
 		e.assertGone(t, m, "reuse revokes the whole grant (%v token)", m.tok.Kind)
@@ -118,9 +120,21 @@ func testReuse(t *testing.T, e *env) {
 	// so that every loser of a race learns of the reuse.
 	_, err = e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a"))
 	assert.ErrorIs(t, err, storage.ErrTokenReused, "presented a third time")
+	assertReuseNames(t, err, f.g, "the reuse of a revoked grant's token")
 
 	e.assertLive(t, other.access, "other grants of the same user and client stay")
 	e.assertLive(t, other.refresh, "other grants of the same user and client stay")
+}
+
+// assertReuseNames asserts that err is a *storage.ReuseError naming g:
+// its ID, its client and its user.
+func assertReuseNames(t *testing.T, err error, g *storage.Grant, what string) {
+	t.Helper()
+	var re *storage.ReuseError
+	if assert.ErrorAs(t, err, &re, "%s is a *storage.ReuseError", what) {
+		assert.Equal(t, storage.ReuseError{GrantID: g.ID, ClientID: g.ClientID, UserID: g.UserID}, *re,
+			"%s names the grant revoked", what)
+	}
 }
 
 func testExchangeWrongClient(t *testing.T, e *env) {

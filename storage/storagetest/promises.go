@@ -44,6 +44,7 @@ func testCheckOnlyForLiveToken(t *testing.T, e *env) {
 		x.Check = refusing(&calls)
 		_, err = e.b.Tokens.ExchangeToken(e.ctx, x)
 		assert.ErrorIs(t, err, storage.ErrTokenReused, "a refusing Check does not hide reuse")
+		assertReuseNames(t, err, f.g, "the reuse found with a Check")
 		assert.NotErrorIs(t, err, errCheck)
 		assert.Zero(t, calls, "Check does not run for a consumed token")
 		e.assertGone(t, a2, "reuse revokes the grant, Check or not")
