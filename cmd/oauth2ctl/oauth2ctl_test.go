@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -22,6 +24,7 @@ import (
 	"github.com/oauth2provider/oauth2provider/internal/storeurl/storeurltest"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
+	"github.com/oauth2provider/oauth2provider/storage/postgres"
 )
 
 // ctl runs oauth2ctl in-process and returns its exit status and output.
@@ -563,4 +566,31 @@ func TestDoubleDashEndsTheFlags(t *testing.T) {
 	assert.Equal(t, exitUsage, code, out)
 	assert.Contains(t, errOut, "exactly one client ID")
 	assert.Empty(t, out)
+}
+
+// "migrate" on a schema that a later release migrated further (this
+// binary is the older one: a rollback, a stale oauth2ctl on an
+// operator's machine) leaves it alone and says so, with both versions.
+// It said "schema is up to date", as if this binary's migrations were
+// those of the schema.
+func TestMigrateSaysWhenTheSchemaIsNewerThanThisBinary(t *testing.T) {
+	store := storeurltest.Postgres(t)
+	t.Setenv(envStore, store)
+	code, _, errOut := ctl(t, "migrate")
+	require.Equal(t, exitOK, code, errOut)
+	s, err := storeurl.Open(context.Background(), store, storeurl.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	_, latest, err := s.SchemaVersion(context.Background())
+	require.NoError(t, err)
+	conn, err := pgx.Connect(context.Background(), store)
+	require.NoError(t, err)
+	defer func() { _ = conn.Close(context.Background()) }()
+	_, err = conn.Exec(context.Background(), `update `+postgres.VersionTable+` set version = $1`, latest+2)
+	require.NoError(t, err)
+
+	code, out, errOut := ctl(t, "migrate")
+	require.Equal(t, exitOK, code, errOut)
+	assert.NotContains(t, out, "up to date")
+	assert.Equal(t, fmt.Sprintf("schema version %d is newer than this binary's (version %d): left as it is\n", latest+2, latest), out)
 }
