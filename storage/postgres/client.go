@@ -165,10 +165,14 @@ func clientStorable(c *storage.Client) bool {
 }
 
 // clientExists reports whether client id is stored; true also when that
-// cannot be told (the caller then reports the error it had).
+// cannot be told (the caller then reports the error it had), but false
+// when the database's encoding cannot hold id (no client has it).
 func (s *Store) clientExists(ctx context.Context, id string) bool {
 	var exists bool
 	err := s.queryRow(ctx, `select exists (select 1 from oauth2_clients where id = $1)`, []any{id}, &exists)
+	if badText(err) {
+		return false
+	}
 	return err != nil || exists
 }
 

@@ -95,3 +95,24 @@ func TestClients_TextTheDatabaseEncodingCannotHold(t *testing.T) {
 	assert.Nil(t, c.Scopes, "nothing was stored")
 	assert.Equal(t, int64(1), c.Revision)
 }
+
+// An ID that the database's encoding cannot hold names no record, as one
+// that storable refuses does: an update of a client under it is
+// ErrNotFound, and a revocation by it ends nothing and is no error. They
+// failed with the server's encoding error (SQLSTATE 22P05), as an outage
+// would, while GetClient of the same ID was ErrNotFound.
+func TestIDsTheDatabaseEncodingCannotHoldNameNothing(t *testing.T) {
+	s := newLatin1Store(t)
+	ctx := context.Background()
+	const untranslatable = "日本"
+
+	err := s.UpdateClient(ctx, &storage.Client{ID: untranslatable})
+	assert.ErrorIs(t, err, storage.ErrNotFound, "update client")
+	assert.NoError(t, s.RevokeGrant(ctx, untranslatable), "revoke grant")
+	n, err := s.RevokeUser(ctx, untranslatable)
+	assert.NoError(t, err, "revoke user")
+	assert.Zero(t, n)
+	n, err = s.RevokeClient(ctx, untranslatable)
+	assert.NoError(t, err, "revoke client")
+	assert.Zero(t, n)
+}

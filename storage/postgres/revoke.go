@@ -17,6 +17,9 @@ func (s *Store) RevokeGrant(ctx context.Context, grantID string) error {
 	_, err := s.exec(ctx,
 		`update oauth2_grants set revoked_at = $2 where id = $1 and revoked_at is null`,
 		grantID, s.now())
+	if badText(err) {
+		return nil // the database's encoding cannot hold grantID: no grant has it
+	}
 	return wrap("revoke grant", err)
 }
 
@@ -61,8 +64,13 @@ const (
 )
 
 // revokeWhere runs sql, revokeUserSQL or revokeClientSQL, for value.
+// A value that the database's encoding cannot hold (storable admits it,
+// the server refuses it) names no grant: it ends nothing.
 func (s *Store) revokeWhere(ctx context.Context, sql, value string) (int, error) {
 	var n int64
 	err := s.queryRow(ctx, sql, []any{value, s.now()}, &n)
+	if badText(err) {
+		return 0, nil
+	}
 	return int(n), err
 }
