@@ -12,3 +12,7 @@ var JanitorSQL = map[string]string{
 	"revoked grants": deleteRevokedGrantsSQL,
 	"tokens":         deleteTokensSQL,
 }
+
+// Strict reports whether s sends every statement in an explicit read
+// committed transaction (see Store.stricter).
+func Strict(s *Store) bool { return s.strict.Load() }

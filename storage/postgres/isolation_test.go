@@ -294,3 +294,47 @@ func TestClients_RacingStoresUnderAStricterDefaultIsolation(t *testing.T) {
 		})
 	}
 }
+
+// The first statement that fails to serialize switches the store to
+// sending every statement in an explicit read committed transaction, so
+// that the next ones do not fail first: an update that waited on another
+// transaction's row lock under repeatable read fails (SQLSTATE 40001),
+// is run again read committed and succeeds, and the store stays strict.
+// Until then statements go as they are.
+func TestStore_TurnsStrictAtTheFirstSerializationFailure(t *testing.T) {
+	pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "repeatable read"
+	})
+	ctx := context.Background()
+	require.NoError(t, postgres.Migrate(ctx, pool))
+	s := postgres.New(pool, postgres.Config{})
+	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c", CreatedAt: time.Now()}))
+	c, err := s.GetClient(ctx, "c")
+	require.NoError(t, err)
+	require.False(t, postgres.Strict(s), "no statement failed to serialize yet")
+
+	tx, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	_, err = tx.Exec(ctx, `update oauth2_clients set scopes = '{other}' where id = 'c'`)
+	require.NoError(t, err)
+	var holder int32
+	require.NoError(t, tx.QueryRow(ctx, `select pg_backend_pid()`).Scan(&holder))
+	done := make(chan error, 1)
+	go func() {
+		c.Revision = 0
+		done <- s.UpdateClient(ctx, c)
+	}()
+	require.Eventually(t, func() bool {
+		var waiting bool
+		err := pool.QueryRow(ctx, `select exists (select 1 from pg_stat_activity where $1 = any(pg_blocking_pids(pid)))`, holder).Scan(&waiting)
+		return err == nil && waiting
+	}, 10*time.Second, 10*time.Millisecond, "the update waits on the row lock")
+	require.NoError(t, tx.Commit(ctx))
+	require.NoError(t, <-done, "run again read committed, the update succeeds")
+	assert.True(t, postgres.Strict(s), "the store is strict from now on")
+	got, err := s.GetClient(ctx, "c")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), got.Revision)
+	assert.Nil(t, got.Scopes, "the update, run again, replaced the other transaction's write")
+}
