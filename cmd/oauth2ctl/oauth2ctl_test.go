@@ -186,11 +186,21 @@ func TestOperatorSession(t *testing.T) {
 	})
 }
 
+// A public client gets no secret: none is printed, and none is stored
+// (a hash stored for it would be a secret nobody was given).
 func TestPublicClientHasNoSecret(t *testing.T) {
-	t.Setenv(envStore, storeurltest.Redis(t))
+	store := storeurltest.Redis(t)
+	t.Setenv(envStore, store)
 	code, out, errOut := ctl(t, "client", "create", "--id", "spa", "--public")
 	require.Equal(t, exitOK, code, errOut)
 	assert.Equal(t, "client_id: spa\n", out)
+	s, err := storeurl.Open(context.Background(), store, storeurl.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	c, err := s.Clients.GetClient(context.Background(), "spa")
+	require.NoError(t, err)
+	assert.True(t, c.Public)
+	assert.Empty(t, c.SecretHash, "no secret stored")
 	code, _, errOut = ctl(t, "client", "rotate-secret", "spa")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, errOut, "public")
