@@ -159,3 +159,19 @@ func TestSecretPrintedExactlyOnce(t *testing.T) {
 		assert.Equal(t, "The secret is shown only this once: the store keeps only its hash.\n", errOut, args)
 	}
 }
+
+// A store URL that oauth2ctl cannot use is named by where it came from:
+// $OAUTH2_STORE when the command line gave no --store. The message said
+// "--store" either way, sending an operator who had typed none to look
+// for one.
+func TestUnusableStoreNamesItsSource(t *testing.T) {
+	t.Setenv(envStore, "mysql://u:s3cret@h/db")
+	code, _, errOut := ctl(t, "client", "list")
+	assert.Equal(t, exitUsage, code, errOut)
+	assert.Contains(t, errOut, "$"+envStore+" mysql://u:xxxxx@h/db: want a postgres://")
+	assert.NotContains(t, errOut, "--store mysql")
+
+	code, _, errOut = ctl(t, "client", "list", "--store", "mysql://u:s3cret@h/other")
+	assert.Equal(t, exitUsage, code, errOut)
+	assert.Contains(t, errOut, "--store mysql://u:xxxxx@h/other: want a postgres://")
+}

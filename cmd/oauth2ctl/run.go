@@ -43,6 +43,7 @@ Run "oauth2ctl <command> --help" for a command's flags.
 type env struct {
 	stdout, stderr io.Writer
 	store          string // the global --store, or $OAUTH2_STORE
+	storeFrom      string // where store came from, for messages: "--store" or "$OAUTH2_STORE"
 }
 
 // usageError is a mistake on the command line: exit status 2.
@@ -93,7 +94,7 @@ var errHelp = errors.New("help printed")
 // run runs oauth2ctl with args (without the program name) and returns the
 // exit status. Tests call it in-process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr, store: os.Getenv(envStore)}
+	e := &env{stdout: stdout, stderr: stderr, store: os.Getenv(envStore), storeFrom: "$" + envStore}
 	fs := newFlags("oauth2ctl", mainUsage, e)
 	// Global flags end at the command's name.
 	err := fs.Parse(args)
@@ -210,7 +211,7 @@ func newFlags(name, help string, e *env) *flags {
 	// A flag with no default of its own: --help prints flag defaults, and
 	// the store URL, which may hold a password, must not be one of them.
 	fs.Func("store", "store URL (default $"+envStore+")", func(v string) error {
-		e.store = v
+		e.store, e.storeFrom = v, "--store"
 		return nil
 	})
 	return &flags{FlagSet: fs, help: help, e: e}
@@ -256,7 +257,9 @@ func (e *env) open(ctx context.Context) (*storeurl.Stores, error) {
 	if errors.Is(err, storeurl.ErrUnsupported) {
 		// storeurl.Redact, not redacted: a store that is not a URL may
 		// still hold a password (user:pass@host); it shows as "(not a URL)".
-		return nil, usagef("--store %s: want a postgres://, redis://, rediss:// or redis+cluster:// URL", shown(storeurl.Redact(e.store)))
+		// Named by its source: an operator who typed no --store looks
+		// in the environment.
+		return nil, usagef("%s %s: want a postgres://, redis://, rediss:// or redis+cluster:// URL", e.storeFrom, shown(storeurl.Redact(e.store)))
 	}
 	return s, err
 }
