@@ -220,6 +220,10 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		{"UnknownFlag", []string{"client", "list", "--bogus"}, "flag provided but not defined"},
 		{"RevokeNeedsOneTarget", []string{"revoke"}, "exactly one"},
 		{"RevokeNotBoth", []string{"revoke", "--user", "u", "--client", "c"}, "exactly one"},
+		// The last of two would be revoked alone, and the first
+		// user's or client's tokens would live on.
+		{"RevokeUserTwice", []string{"revoke", "--user", "alice", "--user", "bob"}, "given twice"},
+		{"RevokeClientTwice", []string{"revoke", "--client", "a", "--client=b"}, "given twice"},
 		{"DisableNeedsID", []string{"client", "disable"}, "exactly one client ID"},
 		{"DisableOneID", []string{"client", "disable", "a", "b"}, "exactly one client ID"},
 		{"DisableEmptyID", []string{"client", "disable", ""}, "exactly one client ID"},

@@ -19,8 +19,9 @@ client that does not exist is a failure (exit status 1).
 // cmdRevoke revokes every grant of a user or a client.
 func cmdRevoke(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("revoke", revokeHelp, e)
-	user := fs.String("user", "", "revoke the grants of this user ID")
-	client := fs.String("client", "", "revoke the grants of this client ID")
+	var user, client onceFlag
+	fs.Var(&user, "user", "revoke the grants of this user `ID`")
+	fs.Var(&client, "client", "revoke the grants of this client `ID`")
 	rest, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -28,7 +29,7 @@ func cmdRevoke(ctx context.Context, e *env, args []string) error {
 	if len(rest) > 0 {
 		return usagef("revoke: unexpected argument %q", redacted(rest[0]))
 	}
-	if (*user == "") == (*client == "") {
+	if (user.v == "") == (client.v == "") {
 		return usagef("revoke: give exactly one of --user and --client")
 	}
 	s, err := e.open(ctx)
@@ -36,15 +37,15 @@ func cmdRevoke(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer s.Close()
-	if *user != "" {
-		n, err := s.Tokens.RevokeUser(ctx, *user)
+	if user.v != "" {
+		n, err := s.Tokens.RevokeUser(ctx, user.v)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "revoked %d grant(s) of user %s\n", n, shownArg(*user))
+		fmt.Fprintf(e.stdout, "revoked %d grant(s) of user %s\n", n, shownArg(user.v))
 		return nil
 	}
-	n, err := s.Tokens.RevokeClient(ctx, *client)
+	n, err := s.Tokens.RevokeClient(ctx, client.v)
 	if err != nil {
 		return err
 	}
@@ -52,12 +53,30 @@ func cmdRevoke(ctx context.Context, e *env, args []string) error {
 		// Nothing revoked: a typo in the ID would otherwise pass for
 		// success while the real client's tokens live on. A client no
 		// longer in the store still has its grants revoked above.
-		if _, err := s.Clients.GetClient(ctx, *client); errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("no client %s; nothing revoked", shownArg(*client))
+		if _, err := s.Clients.GetClient(ctx, client.v); errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("no client %s; nothing revoked", shownArg(client.v))
 		} else if err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(e.stdout, "revoked %d grant(s) of client %s\n", n, shownArg(*client))
+	fmt.Fprintf(e.stdout, "revoked %d grant(s) of client %s\n", n, shownArg(client.v))
+	return nil
+}
+
+// onceFlag is a string flag that may be given once: revoke --user a
+// --user b would otherwise revoke b's grants alone, and a's tokens would
+// live on while the operator thinks them revoked.
+type onceFlag struct {
+	v   string
+	set bool
+}
+
+func (o *onceFlag) String() string { return o.v }
+
+func (o *onceFlag) Set(v string) error {
+	if o.set {
+		return errors.New("given twice: revoke one at a time")
+	}
+	o.v, o.set = v, true
 	return nil
 }
