@@ -301,3 +301,31 @@ func TestRevokeGrant_EndsAGrantPastItsExpiryByThisClock(t *testing.T) {
 	_, err = behind.ExchangeToken(ctx, storage.Exchange{Kind: storage.KindRefresh, Presented: ref(refresh), ClientID: g.ClientID})
 	assert.ErrorIs(t, err, storage.ErrNotFound, "exchanged on the instance whose clock is behind")
 }
+
+// A grant keeps the time of its first revocation: revoking it again, by
+// RevokeGrant, RevokeUser or RevokeClient, writes nothing (the janitor
+// reclaims revoked grants in the order they were revoked, and a grant
+// revoked again and again would go to the back of that queue each time).
+func TestRevocations_KeepTheFirstRevocationTime(t *testing.T) {
+	pool := newSchemaPool(t)
+	s, clk := newClockedStore(t, pool)
+	ctx := context.Background()
+	g := newGrant(t, clk.Now())
+	_, refresh := newToken(t, storage.KindRefresh, g.ID, clk.Now(), time.Hour)
+	require.NoError(t, s.CreateGrant(ctx, g, refresh))
+	first := clk.Now()
+	require.NoError(t, s.RevokeGrant(ctx, g.ID))
+
+	clk.Advance(time.Minute)
+	require.NoError(t, s.RevokeGrant(ctx, g.ID))
+	n, err := s.RevokeUser(ctx, g.UserID)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	n, err = s.RevokeClient(ctx, g.ClientID)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+
+	var revokedAt time.Time
+	require.NoError(t, pool.QueryRow(ctx, `select revoked_at from oauth2_grants where id = $1`, g.ID).Scan(&revokedAt))
+	assert.True(t, first.Equal(revokedAt), "revoked at %v, first revoked at %v", revokedAt, first)
+}
