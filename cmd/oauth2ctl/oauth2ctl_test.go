@@ -608,3 +608,12 @@ func TestMigrateSaysWhenTheSchemaIsNewerThanThisBinary(t *testing.T) {
 	assert.NotContains(t, out, "up to date")
 	assert.Equal(t, fmt.Sprintf("schema version %d is newer than this binary's (version %d): left as it is\n", latest+2, latest), out)
 }
+
+// "migrate" on Redis, which keeps no schema, says there is nothing to do,
+// not that a schema is up to date at version 0.
+func TestMigrateOnRedisSaysThereIsNothingToDo(t *testing.T) {
+	t.Setenv(envStore, storeurltest.Redis(t))
+	code, out, errOut := ctl(t, "migrate")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Equal(t, "nothing to migrate: redis keeps no schema\n", out)
+}
