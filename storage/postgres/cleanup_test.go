@@ -265,6 +265,20 @@ func TestDeleteExpired_LimitBelowOneRemovesNothing(t *testing.T) {
 	assert.Equal(t, 1, tokens)
 }
 
+// A limit below 1 asks nothing of the server: a janitor configured with
+// a batch of 0 sends no statement (a LIMIT 0 would remove nothing too,
+// at the cost of a round trip, and fail when the server is away).
+func TestDeleteExpired_LimitBelowOneSendsNoStatement(t *testing.T) {
+	s, _, counter := newCountedStore(t)
+	counter.reset()
+	for _, limit := range []int{0, -1} {
+		n, err := s.DeleteExpired(context.Background(), limit)
+		require.NoError(t, err, "limit %d", limit)
+		assert.Zero(t, n, "limit %d", limit)
+	}
+	assert.Zero(t, counter.queries.Load(), "statements sent")
+}
+
 // cancelAfter is a pgx tracer that calls cancel once a statement with
 // the text sql has ended.
 type cancelAfter struct {
