@@ -265,6 +265,25 @@ func TestDeleteExpired_LimitBelowOneRemovesNothing(t *testing.T) {
 	assert.Equal(t, 1, tokens)
 }
 
+// A batch that the first of the janitor's statements fills ends there:
+// the next ones, with a limit of 0 left, could remove nothing.
+func TestDeleteExpired_StopsOnceTheLimitIsReached(t *testing.T) {
+	s, clk, counter := newCountedStore(t)
+	ctx := context.Background()
+	for range 2 {
+		g := newGrant(t, clk.Now())
+		g.ExpiresAt = clk.Now().Add(time.Minute)
+		_, tk := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Minute)
+		require.NoError(t, s.CreateGrant(ctx, g, tk))
+	}
+	clk.Advance(time.Minute)
+	counter.reset()
+	n, err := s.DeleteExpired(ctx, 1)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.Equal(t, int64(1), counter.queries.Load(), "statements sent")
+}
+
 // A limit below 1 asks nothing of the server: a janitor configured with
 // a batch of 0 sends no statement (a LIMIT 0 would remove nothing too,
 // at the cost of a round trip, and fail when the server is away).
