@@ -172,6 +172,11 @@ func validateClient(c *storage.Client) error {
 	if c.ID != "" && !validID(c.ID) {
 		return usagef("client create: --id must be 1 to 128 printable ASCII characters without spaces")
 	}
+	if strings.HasPrefix(c.ID, "-") {
+		// As randomID never draws: "client disable -abc" would read it as
+		// a flag, and the client could be named only after a "--".
+		return usagef(`client create: --id must not begin with "-": the commands that take a client ID would read it as a flag`)
+	}
 	if len(c.GrantTypes) == 0 {
 		return usagef("client create: --grant-types is empty")
 	}

@@ -238,6 +238,8 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		// outside them would be silently never granted.
 		{"DefaultScopesWithoutScopes", []string{"client", "create", "--default-scopes", "admin"}, "--default-scopes needs --scopes"},
 		{"BadID", []string{"client", "create", "--id", "a b"}, "--id"},
+		// "client disable -abc" would read the ID as a flag.
+		{"IDLikeAFlag", []string{"client", "create", "--id", "-abc"}, "--id must not begin with"},
 		{"RelativeRedirect", []string{"client", "create", "--redirect-uri", "/cb"}, "absolute"},
 		{"RedirectFragment", []string{"client", "create", "--redirect-uri", "https://a.example/cb#x"}, "fragment"},
 		{"RedirectEmptyFragment", []string{"client", "create", "--redirect-uri", "https://a.example/cb#"}, "fragment"},
