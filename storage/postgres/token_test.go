@@ -329,3 +329,20 @@ func TestRevocations_KeepTheFirstRevocationTime(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, `select revoked_at from oauth2_grants where id = $1`, g.ID).Scan(&revokedAt))
 	assert.True(t, first.Equal(revokedAt), "revoked at %v, first revoked at %v", revokedAt, first)
 }
+
+// Config.Now nil means time.Now: expiry is judged against the system
+// clock.
+func TestNew_NilNowIsTheSystemClock(t *testing.T) {
+	s, _ := newStore(t, nil)
+	ctx := context.Background()
+	now := time.Now()
+	g := newGrant(t, now)
+	_, live := newToken(t, storage.KindAccess, g.ID, now, time.Hour)
+	_, expired := newToken(t, storage.KindAccess, g.ID, now.Add(-time.Hour), time.Minute)
+	require.NoError(t, s.CreateGrant(ctx, g, live, expired))
+
+	_, err := s.LookupToken(ctx, storage.KindAccess, ref(live))
+	assert.NoError(t, err, "a token that expires in an hour")
+	_, err = s.LookupToken(ctx, storage.KindAccess, ref(expired))
+	assert.ErrorIs(t, err, storage.ErrNotFound, "a token that expired 59 minutes ago")
+}
