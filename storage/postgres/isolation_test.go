@@ -338,3 +338,60 @@ func TestStore_TurnsStrictAtTheFirstSerializationFailure(t *testing.T) {
 	assert.Equal(t, int64(2), got.Revision)
 	assert.Nil(t, got.Scopes, "the update, run again, replaced the other transaction's write")
 }
+
+// Under a default_transaction_isolation stricter than read committed,
+// the janitor racing revocations of the grants it reclaims still
+// succeeds: a statement of DeleteExpired that fails to serialize (it
+// locks a grant that a revocation committed after its snapshot) is run
+// again read committed, as every other statement of the store is, rather
+// than reported as an outage.
+func TestDeleteExpired_RacingRevocationsUnderAStricterDefaultIsolation(t *testing.T) {
+	for _, iso := range []string{"repeatable read", "serializable"} {
+		t.Run(iso, func(t *testing.T) {
+			pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
+				cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = iso
+			})
+			s, clk := newClockedStore(t, pool)
+			ctx := context.Background()
+			for round := range 10 {
+				const n = 40
+				grants := make([]*storage.Grant, n)
+				for i := range grants {
+					g := newGrant(t, clk.Now())
+					g.ExpiresAt = clk.Now().Add(time.Minute)
+					_, tk := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Minute)
+					require.NoError(t, s.CreateGrant(ctx, g, tk))
+					grants[i] = g
+				}
+				clk.Advance(time.Minute)
+				var wg sync.WaitGroup
+				start := make(chan struct{})
+				for _, g := range grants {
+					wg.Go(func() {
+						<-start
+						_ = s.RevokeGrant(ctx, g.ID)
+					})
+				}
+				errs := make([]error, 4)
+				for i := range errs {
+					wg.Go(func() {
+						<-start
+						for range 5 {
+							if _, err := s.DeleteExpired(ctx, 5); err != nil {
+								errs[i] = err
+								return
+							}
+						}
+					})
+				}
+				close(start)
+				wg.Wait()
+				for _, err := range errs {
+					require.NoError(t, err, "round %d", round)
+				}
+				_, err := s.DeleteExpired(ctx, 1000)
+				require.NoError(t, err)
+			}
+		})
+	}
+}
