@@ -13,8 +13,9 @@ Applies the schema migrations embedded in this binary to the Postgres
 database of --store (in the first schema of its search_path, which must
 exist). It is safe to run from several places at once and does nothing
 when the schema is up to date, or newer than this binary's (a later
-release migrated it: it is left as it is, and the output says so). Run it
-at deploy time, before starting the new version of the app. Redis keeps no schema: there is nothing to do.
+release migrated it: it is left as it is, and the output says so). Run
+it at deploy time, before starting the new version of the app. Redis
+keeps no schema: there is nothing to do.
 `
 
 // cmdMigrate applies the Postgres schema migrations.

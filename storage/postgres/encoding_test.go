@@ -22,9 +22,10 @@ import (
 
 // newLatin1Store returns a Store on a new, migrated database whose
 // encoding is LATIN1, dropped when t ends, through connections whose
-// client encoding is UTF8: valid UTF-8 that LATIN1 cannot hold ("日本") reaches the server, which refuses it (SQLSTATE 22P05)
-// rather than storable refusing it first. It skips t when the test role
-// may not create databases.
+// client encoding is UTF8: valid UTF-8 that LATIN1 cannot hold ("日本")
+// reaches the server, which refuses it (SQLSTATE 22P05) rather than
+// storable refusing it first. It skips t when the test role may not
+// create databases, and fails it then in CI.
 func newLatin1Store(t *testing.T) *postgres.Store {
 	t.Helper()
 	base := testenv.Getenv(t, envURL, "set it to a PostgreSQL URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable, to run the Postgres tests")
@@ -37,6 +38,9 @@ func newLatin1Store(t *testing.T) *postgres.Store {
 	_, err = admin.Exec(ctx, "create database "+name+" encoding 'LATIN1' lc_collate 'C' lc_ctype 'C' template template0")
 	if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == "42501" { // insufficient_privilege
 		_ = admin.Close(ctx)
+		if testenv.InCI() { // in CI every Postgres test runs
+			t.Fatalf("the test role may not create databases: %v", err)
+		}
 		t.Skip("the test role may not create databases")
 	}
 	require.NoError(t, err)
