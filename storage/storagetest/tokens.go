@@ -320,20 +320,38 @@ func testTimesOfAnyYear(t *testing.T, e *env) {
 		})
 	}
 
-	t.Run("exchanged for tokens of 2500", func(t *testing.T) {
-		f := e.storedGrant(t, "client-a", "user-1")
-		a2, r2 := e.nextPair(t, f.g.ID)
-		a2.tok.IssuedAt, r2.tok.ExpiresAt = future, future
-		if _, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a", a2, r2)); err != nil {
-			assert.NotErrorIs(t, err, storage.ErrTokenReused)
-			e.requireLive(t, f.refresh, "a refused exchange consumes nothing")
-			return
-		}
-		sameTime(t, future, e.requireLive(t, a2).Token.IssuedAt, "Token.IssuedAt")
-		ti := e.requireLive(t, r2)
-		sameTime(t, future, ti.Token.ExpiresAt, "Token.ExpiresAt")
-		sameTime(t, future, ti.Grant.ExpiresAt, "Grant.ExpiresAt")
-	})
+	// One far token among the issued ones is enough to refuse the
+	// exchange, or it is kept with the rest: never dropped or changed
+	// while the others are stored.
+	for name, far := range map[string]struct{ issued, expires bool }{
+		"exchanged for tokens of 2500":             {true, true},
+		"exchanged for an access issued in 2500":   {issued: true},
+		"exchanged for a refresh expiring in 2500": {expires: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := e.storedGrant(t, "client-a", "user-1")
+			a2, r2 := e.nextPair(t, f.g.ID)
+			if far.issued {
+				a2.tok.IssuedAt = future
+			}
+			if far.expires {
+				r2.tok.ExpiresAt = future
+			}
+			if _, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a", a2, r2)); err != nil {
+				assert.NotErrorIs(t, err, storage.ErrTokenReused)
+				e.requireLive(t, f.refresh, "a refused exchange consumes nothing")
+				e.assertGone(t, a2, "a refused exchange stores nothing")
+				e.assertGone(t, r2, "a refused exchange stores nothing")
+				return
+			}
+			sameTime(t, a2.tok.IssuedAt, e.requireLive(t, a2).Token.IssuedAt, "Token.IssuedAt")
+			ti := e.requireLive(t, r2)
+			sameTime(t, r2.tok.ExpiresAt, ti.Token.ExpiresAt, "Token.ExpiresAt")
+			if far.expires {
+				sameTime(t, future, ti.Grant.ExpiresAt, "Grant.ExpiresAt")
+			}
+		})
+	}
 
 	t.Run("extended to 2500", func(t *testing.T) {
 		f := e.storedGrant(t, "client-a", "user-1")
