@@ -497,3 +497,58 @@ func TestReclaimingOutpacesIssuing(t *testing.T) {
 	}
 	checkInvariants(t, s)
 }
+
+// Every write reclaims expired grants, not only CreateGrant: a store
+// whose traffic is refreshes, extensions and revocations, with no new
+// grants, still gives back the grants that expired. A write to one grant
+// reclaims in that grant's shard; RevokeUser and RevokeClient, which
+// lock every shard, reclaim in each.
+func TestEveryWriteReclaims(t *testing.T) {
+	for name, write := range map[string]func(t *testing.T, s *Store, now time.Time, id string, access, refresh storage.TokenRef){
+		"ExchangeToken": func(t *testing.T, s *Store, now time.Time, id string, _, refresh storage.TokenRef) {
+			_, next, err := token.New(storage.KindRefresh, id)
+			require.NoError(t, err)
+			_, err = s.ExchangeToken(t.Context(), storage.Exchange{
+				Kind: storage.KindRefresh, Presented: refresh, ClientID: "c",
+				Issue: []storage.Token{{Hash: next.Hash, Kind: storage.KindRefresh, GrantID: id, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}},
+			})
+			require.NoError(t, err)
+		},
+		"ExtendToken": func(t *testing.T, s *Store, now time.Time, _ string, access, _ storage.TokenRef) {
+			require.NoError(t, s.ExtendToken(t.Context(), access, now.Add(time.Hour)))
+		},
+		"RevokeGrant": func(t *testing.T, s *Store, _ time.Time, id string, _, _ storage.TokenRef) {
+			require.NoError(t, s.RevokeGrant(t.Context(), id))
+		},
+		"RevokeUser of another user": func(t *testing.T, s *Store, _ time.Time, _ string, _, _ storage.TokenRef) {
+			_, err := s.RevokeUser(t.Context(), "someone-else")
+			require.NoError(t, err)
+		},
+		"RevokeClient of another client": func(t *testing.T, s *Store, _ time.Time, _ string, _, _ storage.TokenRef) {
+			_, err := s.RevokeClient(t.Context(), "another-client")
+			require.NoError(t, err)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			clk := newTestClock()
+			s := New(Config{Now: clk.Now})
+			id, access, refresh := issue(t, s, clk.Now(), "c", "u", time.Hour)
+			// One grant that expires, in the shard of id.
+			var old string
+			for old == "" || s.shardOf(old) != s.shardOf(id) {
+				var err error
+				old, err = token.NewGrantID()
+				require.NoError(t, err)
+			}
+			now := clk.Now()
+			require.NoError(t, s.CreateGrant(t.Context(), &storage.Grant{
+				ID: old, ClientID: "old-client", UserID: "old-user", CreatedAt: now, ExpiresAt: now.Add(time.Minute),
+			}))
+			clk.Advance(2 * time.Minute)
+			write(t, s, clk.Now(), id, access, refresh)
+			_, ok := s.shardOf(old).grants[old]
+			assert.False(t, ok, "the expired grant is still stored")
+			checkInvariants(t, s)
+		})
+	}
+}
