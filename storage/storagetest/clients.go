@@ -367,6 +367,17 @@ func testClientCopies(t *testing.T, e *env) {
 	again, err := e.b.Clients.GetClient(e.ctx, "copy")
 	require.NoError(t, err)
 	assertClient(t, e.fullClient("copy"), again)
+
+	// ListClients returns copies too.
+	list, err := e.b.Clients.ListClients(e.ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	list[0].Scopes[0] = "mutated-after-list"
+	list[0].SecretHash = ""
+	list[0].Disabled = true
+	again, err = e.b.Clients.GetClient(e.ctx, "copy")
+	require.NoError(t, err)
+	assertClient(t, e.fullClient("copy"), again)
 }
 
 // testClientView checks ViewClient, when the store is a
