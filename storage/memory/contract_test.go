@@ -104,3 +104,27 @@ func TestLookupTokenIntoJudgesExpiryAtItsNow(t *testing.T) {
 	require.NoError(t, s.LookupTokenInto(t.Context(), storage.KindAccess, access, now.Add(-2*time.Hour), &dst),
 		"live at the caller's now, expired by the store's clock (not reclaimed: no write since)")
 }
+
+// UpdateClient compares the revision and writes under the clients' lock,
+// so that of two updates of one revision only one is stored: while the
+// lock is held, an update waits. (The conformance suite's concurrent
+// updates catch a store without the lock only when two updates meet in
+// the few nanoseconds between its read and its write.)
+func TestUpdateClientWaitsForTheClientsLock(t *testing.T) {
+	s := New(Config{})
+	require.NoError(t, s.CreateClient(t.Context(), &storage.Client{ID: "c"}))
+	s.clients.mu.Lock()
+	done := make(chan error, 1)
+	go func() { done <- s.UpdateClient(t.Context(), &storage.Client{ID: "c", Revision: 1}) }()
+	select {
+	case err := <-done:
+		s.clients.mu.Unlock()
+		t.Fatalf("UpdateClient returned (%v) while the clients' lock was held", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	s.clients.mu.Unlock()
+	require.NoError(t, <-done)
+	c, err := s.GetClient(t.Context(), "c")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), c.Revision)
+}
