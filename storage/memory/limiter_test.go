@@ -296,3 +296,25 @@ func TestLimiterWaitsAreExact(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, time.Minute-1500*time.Millisecond-time.Nanosecond, w)
 }
+
+// A failure that would make the wait exceed Burst*Every is not counted,
+// even when it exceeds it by a nanosecond: the bucket keeps its debt and
+// the wait is what is left of it.
+func TestLimiterFailCapIsExact(t *testing.T) {
+	ctx := context.Background()
+	clk := newFakeNow()
+	l := NewLimiter(LimiterConfig{Now: clk.Now})
+	r := storage.Rate{Burst: 1, Every: 10 * time.Second}
+	wait, err := l.Fail(ctx, "k", r)
+	require.NoError(t, err)
+	require.Equal(t, 10*time.Second, wait)
+	clk.Advance(10*time.Second - time.Nanosecond) // a debt of 1ns
+	// Counting would make the debt 10s+1ns, the wait 1ns over the cap.
+	wait, err = l.Fail(ctx, "k", r)
+	require.NoError(t, err)
+	assert.Equal(t, time.Nanosecond, wait, "the failure is not counted")
+	clk.Advance(time.Nanosecond)
+	wait, err = l.Throttled(ctx, "k", r)
+	require.NoError(t, err)
+	assert.Zero(t, wait, "the key is free once its 1ns has passed")
+}
