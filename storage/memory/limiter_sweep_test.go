@@ -143,3 +143,33 @@ func TestLimiterSweepExaminesAFewKeys(t *testing.T) {
 	}
 	assert.Positive(t, missed, "every call found both refilled keys among twelve: the sweep scans the shard")
 }
+
+// TestLimiterEvictionSamplesAFewKeys: a full shard evicts the soonest
+// full of a sample of limiterSample keys, not of the whole shard, so that
+// a flood of new keys costs bounded work per key. Of fifteen keys, the
+// one that refills soonest is in a sample of eight about half the time:
+// never surviving in 50 evictions is what a scan does.
+func TestLimiterEvictionSamplesAFewKeys(t *testing.T) {
+	ctx := context.Background()
+	kept := 0
+	for range 50 {
+		clk := newFakeNow()
+		l := NewLimiter(LimiterConfig{Now: clk.Now, MaxKeys: 15})
+		require.Len(t, l.shards, 1)
+		require.Equal(t, 15, l.perShard)
+		_, err := l.Fail(ctx, "soonest", storage.Rate{Burst: 1, Every: time.Minute})
+		require.NoError(t, err)
+		for i := range 14 {
+			_, err := l.Fail(ctx, fmt.Sprint("later-", i), storage.Rate{Burst: 1, Every: time.Hour})
+			require.NoError(t, err)
+		}
+		require.Equal(t, 15, l.len())
+		_, err = l.Fail(ctx, "new", storage.Rate{Burst: 1, Every: time.Hour})
+		require.NoError(t, err)
+		require.Equal(t, 15, l.len(), "one key was evicted")
+		if _, ok := l.shards[0].buckets["soonest"]; ok {
+			kept++
+		}
+	}
+	assert.Positive(t, kept, "every eviction found the soonest key among fifteen: eviction scans the shard")
+}
