@@ -26,6 +26,7 @@ var clientClauses = []clause{
 	{"UpdateRevisionZeroIsUnconditional", testClientRevisionZero},
 	{"UpdateUnknownIsNotFoundWhateverTheRevision", testClientUpdateUnknownRevision},
 	{"ConcurrentUpdatesOfOneRevisionOneWins", testClientConcurrentUpdates},
+	{"ConcurrentCreatesOfOneIDOneWins", testClientConcurrentCreates},
 	{"ListOrderedByID", testClientList},
 	{"ValuesAreCopies", testClientCopies},
 	{"ViewClientSeesWhatGetClientDoes", testClientView},
@@ -328,6 +329,49 @@ func testClientConcurrentUpdates(t *testing.T, e *env) {
 		assertClient(t, clients[winner], got)
 		assert.True(t, got.VerifySecret(fmt.Sprintf("secret-%d-%d", round, winner)), "round %d: the winner's secret", round)
 		require.Equal(t, int64(round+2), got.Revision, "round %d: one write counted", round)
+	}
+}
+
+// testClientConcurrentCreates creates one ID from several callers at
+// once, each with its own secret: exactly one succeeds, the others get
+// ErrAlreadyExists, and the stored client is the winner's (a store that
+// looks for the ID and writes in two steps lets a second create replace
+// the first, whose caller holds a secret that no longer works). Each
+// round is a new ID.
+func testClientConcurrentCreates(t *testing.T, e *env) {
+	const n, rounds = 8, 20
+	for round := range rounds {
+		var (
+			wg    sync.WaitGroup
+			start = make(chan struct{})
+			errs  = make([]error, n)
+			id    = fmt.Sprintf("created-%d", round)
+		)
+		for i := range n {
+			c := e.fullClient(id)
+			c.SecretHash = storage.HashGeneratedSecret(fmt.Sprintf("secret-%d-%d", round, i))
+			wg.Go(func() {
+				<-start
+				errs[i] = e.b.Clients.CreateClient(e.ctx, c)
+			})
+		}
+		close(start)
+		wg.Wait()
+
+		winner := -1
+		for i, err := range errs {
+			if err == nil {
+				assert.Equal(t, -1, winner, "round %d: creates %d and %d both succeeded", round, winner, i)
+				winner = i
+				continue
+			}
+			assert.ErrorIs(t, err, storage.ErrAlreadyExists, "round %d: create %d", round, i)
+		}
+		require.NotEqual(t, -1, winner, "round %d: one create succeeds", round)
+		got, err := e.b.Clients.GetClient(e.ctx, id)
+		require.NoError(t, err)
+		assert.True(t, got.VerifySecret(fmt.Sprintf("secret-%d-%d", round, winner)), "round %d: the winner's secret", round)
+		assert.Equal(t, int64(1), got.Revision, "round %d: one write", round)
 	}
 }
 
