@@ -31,6 +31,24 @@ var exchangeClauses = []clause{
 	{"ConcurrentOneWinnerWithCheck", testExchangeRaceWithCheck},
 	{"RepeatedNewHashIsAlreadyExists", testExchangeRepeatedHash},
 	{"KindNotSingleUseIsNotFound", testExchangeAccessKind},
+	{"IssuesManyTokens", testExchangeIssuesMany},
+}
+
+// testExchangeIssuesMany: Exchange.Issue has no length limit; an exchange
+// issuing more tokens than a rotation's two stores them all.
+func testExchangeIssuesMany(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+	kinds := []storage.TokenKind{storage.KindAccess, storage.KindRefresh, storage.KindSession}
+	var next []minted
+	for i := range 9 {
+		next = append(next, mint(t, e.clk.Now(), kinds[i%len(kinds)], f.g.ID, accessTTL))
+	}
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(f.refresh, "client-a", next...))
+	require.NoError(t, err)
+	for i, m := range next {
+		e.requireLive(t, m, "issued token %d", i)
+	}
+	e.assertGone(t, f.refresh, "the presented token is consumed")
 }
 
 // nextPair mints the access and refresh token a rotation issues.
