@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"strconv"
 	"time"
@@ -138,8 +139,10 @@ return page
 // index would keep the entry until its score. Those removals ride with
 // the next page's read (after the last page, in the last pipeline). An entry
 // read twice (its score raised by an exchange while the scan ran) is
-// revoked twice, harmlessly: the second call finds the grant ended and
-// does not count it. So a revocation costs two round trips per page, and
+// revoked twice, harmlessly: the second call, of another page, finds the
+// grant ended and does not count it; a page's pipeline that go-redis
+// sends again after its replies were lost counts the grants its first
+// run ended (see revokeScript). So a revocation costs two round trips per page, and
 // one more. On an error it returns the live grants ended by every call
 // that answered, in the failed pipeline and before it, and leaves the
 // entries of the failed page in the index.
@@ -161,6 +164,10 @@ func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int,
 		unindex = unindex[:0]
 		args = args[:3]
 		calls = calls[:0]
+		// The page's revocations, resent by go-redis after a lost reply,
+		// know by it the grants they ended (see revokeScript); a later
+		// page, which may read an entry again, counts it no more.
+		pageID := rand.Text()
 		// The page's grants that can have keys (see hashTagged), each
 		// revoked by its call; an entry of any other ID, which an
 		// earlier version indexed, names no grant and is dropped.
@@ -171,7 +178,7 @@ func (s *Store) revokeIndex(ctx context.Context, key, field, value string) (int,
 				continue
 			}
 			grants = append(grants, e)
-			calls = append(calls, revokeScript.call(2, s.revokeArgs(e.id, now, field, value)))
+			calls = append(calls, revokeScript.call(2, s.revokeArgs(e.id, now, field, value, pageID)))
 		}
 		if len(calls) > 0 {
 			cmds, err := runPipelined(ctx, s.rdb, calls...)

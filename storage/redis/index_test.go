@@ -496,3 +496,65 @@ func TestExtendTokenToTheIndexHorizon(t *testing.T) {
 		assert.True(t, h.live(storage.KindAccess, access), "extended")
 	})
 }
+
+// revokeResendHook runs each pipeline that holds a revoke script call
+// twice and keeps the second replies, as go-redis does when the
+// connection fails before the replies of a pipeline that Redis ran
+// arrive (MaxRetries, on by default): the whole pipeline is sent again.
+type revokeResendHook struct{}
+
+func (revokeResendHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (revokeResendHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
+
+func (revokeResendHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		for _, cmd := range cmds {
+			if isScriptCall(cmd, revokeScript) {
+				if err := next(ctx, cmds); err != nil {
+					return err
+				}
+				for _, c := range cmds {
+					c.SetErr(nil)
+				}
+				break
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// A page of revocations that Redis ran and whose replies were lost, sent
+// again by go-redis's retry, counts the live grants it ended: its second
+// run found them revoked, and RevokeUser and RevokeClient reported none
+// (oauth2ctl then told of a client no longer stored "nothing revoked").
+// A later revocation that finds one of them again still does not count
+// it.
+func TestRevokeIndexResentAfterALostReplyCountsOnce(t *testing.T) {
+	h := newHookedHarness(t, revokeResendHook{})
+	loadScripts(t, h, revokeScript) // else the first run is an EVAL, not resent
+	access := h.grants(3, "web", "alice", time.Hour)
+	h.grants(2, "web", "bob", time.Hour)
+
+	n, err := h.s.RevokeUser(h.ctx, "alice")
+	require.NoError(t, err)
+	assert.Equal(t, 3, n, "alice's live grants, each counted once")
+	for _, a := range access {
+		assert.False(t, h.live(storage.KindAccess, a), "grant %s", a.GrantID)
+	}
+	n, err = h.s.RevokeClient(h.ctx, "web")
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "bob's live grants: alice's had ended")
+
+	// An entry of an ended grant, as an exchange racing the revocation
+	// leaves, is revoked again by a later call, which does not count it.
+	score := float64(h.clk.Now().Add(2 * time.Hour).UnixMilli())
+	require.NoError(t, h.rdb.ZAdd(h.ctx, h.s.userGrantsKey("alice"), goredis.Z{Score: score, Member: access[0].GrantID}).Err())
+	h.grants(1, "web", "carol", time.Hour)
+	n, err = h.s.RevokeUser(h.ctx, "alice")
+	require.NoError(t, err)
+	assert.Zero(t, n, "alice's grants ended before this call")
+	n, err = h.s.RevokeClient(h.ctx, "web")
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "carol's grant only")
+}

@@ -18,10 +18,12 @@ import (
 // written before uname existed has none, read as ""), expires, revoked
 // ("0"/"1"), ix (the instant up to which the user and client indexes
 // are known to keep the grant: at least expires, with some slack, so that
-// most exchanges need not touch the indexes). A revoked grant stays as a
-// tombstone with its consumed tokens, as long as the last of them and
-// tombstoneGraceMS more (at most until it expires), so that every later
-// presentation of a consumed token is reuse.
+// most exchanges need not touch the indexes), rv (on a grant that a
+// revocation through an index ended: the ID of its page; see
+// revokeScript). A revoked grant stays as a tombstone with its consumed
+// tokens, as long as the last of them and tombstoneGraceMS more (at most
+// until it expires), so that every later presentation of a consumed
+// token is reuse.
 // Token hash fields: kind, scopes, issued, expires, consumed ("0"/"1"),
 // by (on a consumed token: the hex of the first token the exchange that
 // consumed it issued, when it issued any; see exchangeScript).
@@ -318,16 +320,21 @@ return {g[1], g[2], exp, '1', ix}
 // revokeScript revokes a grant and its tokens, for RevokeGrant and for
 // revocation through an index. KEYS: grant, token set. ARGV: now, grant
 // base key, and for an index the grant field it is of ("user" or
-// "client") and the value it must have (so a stale index entry never
-// revokes another grant). Returns {status, user, client}: status 1 when
-// it ended a live grant, 2 when the grant was already revoked or expired
+// "client"), the value it must have (so a stale index entry never
+// revokes another grant) and a random ID of the page of the revocation
+// (see revokeIndex). Returns {status, user, client}: status 1 when it
+// ended a live grant, 2 when the grant was already revoked or expired
 // (it is revoked now), and 0 when there is no such grant, or it does not
 // have the field's value; user and client are the grant's, whose index
 // entries the caller removes (a revoked grant's tombstone goes long
 // before they would expire, and revocation through an index keeps the
-// entry of a grant it does not find).
+// entry of a grant it does not find). A live grant ended through an
+// index records the page's ID (the grant field rv): run again with the
+// same arguments (go-redis resends a pipeline whose replies were lost),
+// the script answers 1 again, so that the revocation counts the grant it
+// ended; a count of 2 for it would report fewer grants ended than were.
 var revokeScript = newScript(luaPrelude + `
-local g = redis.call('HMGET', KEYS[1], 'expires', 'revoked', 'user', 'client')
+local g = redis.call('HMGET', KEYS[1], 'expires', 'revoked', 'user', 'client', 'rv')
 if not g[1] then return {0, '', ''} end
 if ARGV[3] then
   local v = g[4]
@@ -335,9 +342,15 @@ if ARGV[3] then
   if v ~= ARGV[4] then return {0, '', ''} end
 end
 local user, client = g[3] or '', g[4] or ''
-if g[2] ~= '0' then return {2, user, client} end
+if g[2] ~= '0' then
+  if ARGV[5] and g[5] == ARGV[5] then return {1, user, client} end
+  return {2, user, client}
+end
 revoke(ARGV[2], KEYS[1], KEYS[2], ARGV[1])
-if lt(ARGV[1], g[1]) then return {1, user, client} end
+if lt(ARGV[1], g[1]) then
+  if ARGV[5] then redis.call('HSET', KEYS[1], 'rv', ARGV[5]) end
+  return {1, user, client}
+end
 return {2, user, client}
 `)
 

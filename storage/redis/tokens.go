@@ -471,7 +471,8 @@ const (
 )
 
 // revokeArgs are revokeScript's keys and arguments for grant grantID at
-// now; match, when given, is a grant field and the value it must have.
+// now; match, when given, is a grant field, the value it must have and
+// the ID of the revocation's page.
 func (s *Store) revokeArgs(grantID, now string, match ...string) []string {
 	base, gkey, skey := s.grantKeys(grantID)
 	return append(append(make([]string, 0, 4+len(match)), gkey, skey, now, base), match...)
