@@ -21,3 +21,22 @@ func TestOpenClusterIsBoundedOnASilentServer(t *testing.T) {
 	assert.Less(t, time.Since(start), 3*time.Second, "Open must give up within about the timeout")
 	assert.NotContains(t, err.Error(), "s3cret", "no password in errors")
 }
+
+// A Redis URL's dial_timeout bounds each connection attempt, whatever
+// Options.Timeout: Open takes the URL's value over the timeout's. Here
+// the server accepts and never answers, so each attempt's TLS handshake
+// lasts the dial timeout; with Options.Timeout as the dial timeout the
+// first attempt would last until Open's own deadline.
+func TestOpenRedisDialTimeoutFromTheURL(t *testing.T) {
+	addr := testenv.SilentServer(t)
+	for _, u := range []string{
+		"rediss://:s3cret@" + addr + "/0?dial_timeout=50ms&max_retries=-1",
+		"rediss+cluster://:s3cret@" + addr + "?dial_timeout=50ms&max_retries=-1",
+	} {
+		start := time.Now()
+		_, err := Open(context.Background(), u, Options{Timeout: 20 * time.Second})
+		require.Error(t, err, u)
+		assert.Less(t, time.Since(start), 5*time.Second, "Open must give up after a few dial timeouts: %s", u)
+		assert.NotContains(t, err.Error(), "s3cret", "no password in errors")
+	}
+}
