@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,4 +143,122 @@ func TestCreateClientReportsAFailedSetNX(t *testing.T) {
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, storage.ErrAlreadyExists)
 	assert.ErrorIs(t, err, oom)
+}
+
+// Text that is not valid UTF-8 in any one of a client's fields is
+// refused, by CreateClient and by UpdateClient, and nothing is written:
+// JSON would store it changed (each bad byte as U+FFFD). The
+// conformance suite's case puts bad text in two fields at once, and
+// stops at the refused creation.
+func TestClientTextNotUTF8IsRefusedFieldByField(t *testing.T) {
+	const bad = "s\xff"
+	fields := []struct {
+		name string
+		set  func(c *storage.Client)
+	}{
+		{"ID", func(c *storage.Client) { c.ID = "web" + bad }},
+		{"SecretHash", func(c *storage.Client) { c.SecretHash = bad }},
+		{"GrantTypes", func(c *storage.Client) { c.GrantTypes = []string{"refresh_token", bad} }},
+		{"Scopes", func(c *storage.Client) { c.Scopes = []string{"read", bad} }},
+		{"DefaultScopes", func(c *storage.Client) { c.DefaultScopes = []string{"read", bad} }},
+		{"RedirectURIs", func(c *storage.Client) { c.RedirectURIs = []string{"https://a.example/cb", bad} }},
+	}
+	each(t, func(t *testing.T, h *harness) {
+		stored := &storage.Client{ID: "web", SecretHash: "h", GrantTypes: []string{"authorization_code"},
+			Scopes: []string{"read"}, DefaultScopes: []string{"read"}, RedirectURIs: []string{"https://a.example/cb"}}
+		require.NoError(t, h.s.CreateClient(h.ctx, stored))
+		want, err := h.s.GetClient(h.ctx, "web")
+		require.NoError(t, err)
+		for _, f := range fields {
+			c := &storage.Client{ID: "new", GrantTypes: []string{"authorization_code"}}
+			f.set(c)
+			assert.ErrorIs(t, h.s.CreateClient(h.ctx, c), errNotUTF8, "create, bad %s", f.name)
+			_, err := h.s.GetClient(h.ctx, c.ID)
+			assert.ErrorIs(t, err, storage.ErrNotFound, "create, bad %s: nothing stored", f.name)
+			if f.name == "ID" {
+				continue // an update of such an ID is not found
+			}
+			u := *want
+			f.set(&u)
+			assert.ErrorIs(t, h.s.UpdateClient(h.ctx, &u), errNotUTF8, "update, bad %s", f.name)
+			got, err := h.s.GetClient(h.ctx, "web")
+			require.NoError(t, err)
+			assert.Equal(t, want, got, "update, bad %s: the client unchanged", f.name)
+		}
+	})
+}
+
+// decCreatedAt refuses a stored time with a dot that encCreatedAt did not
+// write (nanoseconds not of nine digits, negative or not a number), and
+// reads one it wrote in UTC, as decTime does.
+func TestDecCreatedAt(t *testing.T) {
+	for _, v := range []string{"1.5", "1.0000000005", "1.-00000001", "x.000000000", "1.00000000x", "1."} {
+		_, err := decCreatedAt(v)
+		assert.Error(t, err, "%q", v)
+	}
+	for _, want := range []time.Time{
+		time.Date(2500, 1, 1, 0, 0, 0, 500000000, time.UTC),
+		time.Date(1600, 7, 1, 12, 0, 0, 123456789, time.UTC),
+		time.Date(2026, 11, 27, 1, 2, 3, 4, time.UTC),
+	} {
+		v := encCreatedAt(want)
+		got, err := decCreatedAt(v)
+		require.NoError(t, err, v)
+		assert.True(t, want.Equal(got), "%s read back as %s", want, got)
+		assert.Equal(t, time.UTC, got.Location(), "%s", v)
+	}
+}
+
+// getErrHook answers every GET with err, without sending it, while
+// armed.
+type getErrHook struct {
+	err   error
+	armed *atomic.Bool
+}
+
+func (getErrHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (e getErrHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		if e.armed.Load() && strings.EqualFold(cmd.Name(), "get") {
+			cmd.SetErr(e.err)
+			return e.err
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (getErrHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return next
+}
+
+// A creation of a taken ID whose read of the stored client (to tell a
+// resend of this call from another creation) fails reports that error:
+// it is an outage, not a taken ID.
+func TestCreateClientReportsAFailedRead(t *testing.T) {
+	down := errors.New("connection reset by peer")
+	var armed atomic.Bool
+	h := newHookedHarness(t, getErrHook{err: down, armed: &armed})
+	require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "web"}))
+	armed.Store(true)
+	err := h.s.CreateClient(h.ctx, &storage.Client{ID: "web"})
+	armed.Store(false)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, storage.ErrAlreadyExists)
+	assert.ErrorIs(t, err, down)
+}
+
+// A client without a CreatedAt is stored without created_at, which every
+// version reads as the zero time: not as seconds before year 1, which
+// versions before that form cannot read.
+func TestClientWithoutCreatedAtStoresNone(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "web"}))
+		raw, err := h.rdb.Get(h.ctx, h.s.clientKey("web")).Result()
+		require.NoError(t, err)
+		assert.NotContains(t, raw, "created_at")
+		got, err := h.s.GetClient(h.ctx, "web")
+		require.NoError(t, err)
+		assert.True(t, got.CreatedAt.IsZero())
+	})
 }
