@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -260,5 +261,28 @@ func TestClientWithoutCreatedAtStoresNone(t *testing.T) {
 		got, err := h.s.GetClient(h.ctx, "web")
 		require.NoError(t, err)
 		assert.True(t, got.CreatedAt.IsZero())
+	})
+}
+
+// A client's CreatedAt reads back in UTC, whatever zone it was written
+// in, from GetClient and ListClients.
+func TestClientCreatedAtIsUTC(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		zone := time.FixedZone("UTC+2", 2*3600)
+		for i, at := range []time.Time{
+			time.Date(2026, 11, 27, 3, 4, 5, 6, zone),
+			time.Date(2500, 1, 1, 0, 0, 0, 0, zone), // beyond Unix nanoseconds
+		} {
+			require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "c" + strconv.Itoa(i), CreatedAt: at}))
+		}
+		list, err := h.s.ListClients(h.ctx)
+		require.NoError(t, err)
+		require.Len(t, list, 2)
+		for _, c := range list {
+			got, err := h.s.GetClient(h.ctx, c.ID)
+			require.NoError(t, err)
+			assert.Equal(t, time.UTC, got.CreatedAt.Location(), "GetClient(%s)", c.ID)
+			assert.Equal(t, time.UTC, c.CreatedAt.Location(), "ListClients: %s", c.ID)
+		}
 	})
 }
