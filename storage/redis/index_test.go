@@ -564,3 +564,20 @@ func TestRevokeIndexResentAfterALostReplyCountsOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "carol's grant only")
 }
+
+// A page of more than a thousand grants of one score (read whole), which
+// the next page's read removes from the index in batches of a thousand
+// members, leaves no entry behind.
+func TestRevokeIndexRemovesALargePageWhole(t *testing.T) {
+	h := newHookedHarness(t, &tripCounter{})
+	const n = 1001 // one score: the grants share their expiry
+	h.grants(n, "web", "alice", time.Hour)
+	h.clk.Advance(time.Millisecond)
+	h.grants(1, "web", "alice", time.Hour) // a page after it
+	got, err := h.s.RevokeUser(h.ctx, "alice")
+	require.NoError(t, err)
+	assert.Equal(t, n+1, got)
+	left, err := h.rdb.ZCard(h.ctx, h.s.userGrantsKey("alice")).Result()
+	require.NoError(t, err)
+	assert.Zero(t, left, "entries left in the index")
+}
