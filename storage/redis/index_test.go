@@ -581,3 +581,27 @@ func TestRevokeIndexRemovesALargePageWhole(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, left, "entries left in the index")
 }
+
+// A revocation whose last removal of index entries fails (after the last
+// page) reports that error with the count of the grants it ended; the
+// grants stay ended, and a later call, which finds them ended, removes
+// the entries.
+func TestRevokeIndexReportsAFailedLastUnindex(t *testing.T) {
+	f := &failNth{n: 1, sc: unindexScript}
+	h := newHookedHarness(t, f)
+	access := h.grants(2, "web", "alice", time.Hour)
+	f.armed.Store(true)
+	n, err := h.s.RevokeUser(h.ctx, "alice")
+	f.armed.Store(false)
+	assert.ErrorIs(t, err, errCallFailed)
+	assert.Equal(t, 2, n, "the grants it ended")
+	for _, a := range access {
+		assert.False(t, h.live(storage.KindAccess, a), "grant %s", a.GrantID)
+	}
+	n, err = h.s.RevokeUser(h.ctx, "alice")
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	left, err := h.rdb.ZCard(h.ctx, h.s.userGrantsKey("alice")).Result()
+	require.NoError(t, err)
+	assert.Zero(t, left, "entries left in the index")
+}
