@@ -299,3 +299,76 @@ func TestLimiterSubMillisecondEvery(t *testing.T) {
 		})
 	}
 }
+
+// NewLimiter with an empty prefix keys its buckets under
+// DefaultLimiterPrefix.
+func TestLimiterDefaultPrefix(t *testing.T) {
+	c := singleClient(t)
+	ctx := context.Background()
+	key := randomPrefix(t) + "k" // unique under the shared default prefix
+	redisKey := "rate:" + DefaultLimiterPrefix + key
+	t.Cleanup(func() { _ = c.Del(context.Background(), redisKey).Err() })
+	_, err := NewLimiter(c, "").Fail(ctx, key, storage.Rate{Burst: 2, Every: time.Minute})
+	require.NoError(t, err)
+	n, err := c.Exists(ctx, redisKey).Result()
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, n, "the failure is counted under %s", redisKey)
+}
+
+// A Fail beyond the cap, which is not counted, reports the time until one
+// more failure fits, which is less than the cap once time has passed
+// since the bucket was last filled: not that time and one cell more.
+func TestLimiterRefusedFailReportsTheTimeLeft(t *testing.T) {
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) {
+			l, _ := newTestLimiter(t, topo.client(t))
+			ctx := context.Background()
+			r := storage.Rate{Burst: 2, Every: time.Second}
+			for range 2*r.Burst - 1 { // the cap: 2 failures and 1 more
+				_, err := l.Fail(ctx, "k", r)
+				require.NoError(t, err)
+			}
+			time.Sleep(r.Every / 2)
+			// 2.5 cells are taken, of which 1.5 must go before another
+			// failure fits in the first 2; a third would pass the cap.
+			w, err := l.Fail(ctx, "k", r)
+			require.NoError(t, err)
+			assert.InDelta(t, 1500*time.Millisecond, w, float64(200*time.Millisecond))
+			w, err = l.Throttled(ctx, "k", r)
+			require.NoError(t, err)
+			assert.InDelta(t, 1500*time.Millisecond, w, float64(200*time.Millisecond), "the refused failure was not counted")
+		})
+	}
+}
+
+// A key whose failures were counted under a larger Rate (the app's
+// configuration lowered since) reports at most Burst×Every of the Rate
+// it is asked under, from every call: Reserve too.
+func TestLimiterWaitIsCappedAfterARateChange(t *testing.T) {
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) {
+			l, _ := newTestLimiter(t, topo.client(t))
+			ctx := context.Background()
+			old := storage.Rate{Burst: 5, Every: time.Minute}
+			for range 2 * old.Burst {
+				_, err := l.Fail(ctx, "k", old)
+				require.NoError(t, err)
+			}
+			r := storage.Rate{Burst: 2, Every: time.Second}
+			most := time.Duration(r.Burst) * r.Every
+			w, err := l.Reserve(ctx, "k", r)
+			require.NoError(t, err)
+			assert.Equal(t, most, w, "Reserve")
+			w, err = l.Throttled(ctx, "k", r)
+			require.NoError(t, err)
+			assert.Equal(t, most, w, "Throttled")
+			w, err = l.Fail(ctx, "k", r)
+			require.NoError(t, err)
+			assert.Equal(t, most, w, "Fail")
+			refused, w, err := l.ReserveAll(ctx, []storage.LimitKey{{Key: "k", Rate: r}})
+			require.NoError(t, err)
+			assert.Equal(t, 0, refused)
+			assert.Equal(t, most, w, "ReserveAll")
+		})
+	}
+}
