@@ -605,3 +605,29 @@ func TestRevokeIndexReportsAFailedLastUnindex(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, left, "entries left in the index")
 }
+
+// appendUnindex splits its members into calls of at most unindexBatch,
+// each of which Redis runs: a ZREM of ten thousand members in one call
+// fails, as Lua's unpack cannot pass that many (a page of tied grants,
+// read whole, can hold them).
+func TestAppendUnindexBatches(t *testing.T) {
+	h := newHookedHarness(t, &tripCounter{})
+	key := h.s.userGrantsKey("alice")
+	const n = 10000
+	ids := make([]string, n)
+	zs := make([]goredis.Z, n)
+	for i := range ids {
+		ids[i] = "g" + strconv.Itoa(i)
+		zs[i] = goredis.Z{Score: 1, Member: ids[i]}
+	}
+	require.NoError(t, h.rdb.ZAdd(h.ctx, key, zs...).Err())
+	calls := appendUnindex(nil, key, ids)
+	for _, c := range calls {
+		assert.LessOrEqual(t, len(c.args)-4, unindexBatch)
+	}
+	_, err := runPipelined(h.ctx, h.rdb, calls...)
+	require.NoError(t, err)
+	left, err := h.rdb.ZCard(h.ctx, key).Result()
+	require.NoError(t, err)
+	assert.Zero(t, left)
+}

@@ -372,3 +372,25 @@ func TestLimiterWaitIsCappedAfterARateChange(t *testing.T) {
 		})
 	}
 }
+
+// parseGCRA refuses a reply that is not gcraScript's three values: a
+// status integer and two numbers of seconds.
+func TestParseGCRARefusesMalformedReplies(t *testing.T) {
+	for _, v := range [][]any{
+		{int64(1), "0", "1.5", "2"},
+		{int64(1), "0"},
+		{"1", "0", "1.5"},
+		{int64(0), int64(1), "1.5"},
+		{int64(0), "1", "x"},
+	} {
+		cmd := goredis.NewCmd(context.Background())
+		cmd.SetVal(v)
+		_, err := parseGCRA(cmd)
+		assert.Error(t, err, "%v", v)
+	}
+	cmd := goredis.NewCmd(context.Background())
+	cmd.SetVal([]any{int64(0), "0.25", "1.5"})
+	res, err := parseGCRA(cmd)
+	require.NoError(t, err)
+	assert.Equal(t, gcraResult{ok: false, wait: 250 * time.Millisecond, full: 1500 * time.Millisecond}, res)
+}
