@@ -217,6 +217,21 @@ func TestIndexesDoNotLeak(t *testing.T) {
 	})
 }
 
+// An index lives as long as its latest entry, whatever the order of the
+// writes: a shorter grant indexed after a longer one does not shorten it,
+// or the index would go while the longer grant lives on.
+func TestIndexTTLFollowsItsLatestEntry(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		h.grant("web", "alice", 24*time.Hour)
+		h.grant("web", "alice", time.Hour)
+		for _, key := range []string{h.s.userGrantsKey("alice"), h.s.clientGrantsKey("web")} {
+			ttl, err := h.rdb.PTTL(h.ctx, key).Result()
+			require.NoError(t, err)
+			assert.InDelta(t, (30*time.Hour + indexSkewGrace).Milliseconds(), ttl.Milliseconds(), 5000, "%s: the 24 h grant's horizon and the grace", key)
+		}
+	})
+}
+
 // An exchange that moves a grant's expiry moves its index entries too, so
 // RevokeUser still finds the grant after its first expiry.
 func TestIndexFollowsGrantExpiry(t *testing.T) {
