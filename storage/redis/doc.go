@@ -14,7 +14,7 @@
 // empty or starts with "}" would give them no hash tag: CreateGrant
 // refuses it, and nothing is found under it):
 //
-//	P{grantID}:g          hash: client, user, scopes, binding, created, code, uname, expires, ix, revoked
+//	P{grantID}:g          hash: client, user, scopes, binding, created, code, uname, expires, ix, revoked, rv
 //	P{grantID}:ts         sorted set: hex hashes of the grant's tokens, by expiry
 //	P{grantID}:t:<hex>    hash: kind, scopes, issued, expires, consumed, by
 //	P user:{userID}       sorted set: the user's grant IDs, by index horizon
