@@ -394,3 +394,30 @@ func TestParseGCRARefusesMalformedReplies(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, gcraResult{ok: false, wait: 250 * time.Millisecond, full: 1500 * time.Millisecond}, res)
 }
+
+// A Rate beyond what the limiter holds (Burst×Every past maxSpan) is
+// bounded alike by every call: RefundAll, like Refund, takes back the one
+// failure ReserveAll counted under the bounded rate, not the whole key.
+func TestLimiterRefundOfABoundedRate(t *testing.T) {
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) {
+			l, _ := newTestLimiter(t, topo.client(t))
+			ctx := context.Background()
+			r := storage.Rate{Burst: 2, Every: 1 << 62} // about 146 years
+			keys := []storage.LimitKey{{Key: "k", Rate: r}}
+			for range 2 {
+				refused, _, err := l.ReserveAll(ctx, keys)
+				require.NoError(t, err)
+				require.Equal(t, -1, refused)
+			}
+			require.NoError(t, l.RefundAll(ctx, keys))
+			refused, _, err := l.ReserveAll(ctx, keys)
+			require.NoError(t, err)
+			require.Equal(t, -1, refused, "one failure was taken back")
+			refused, w, err := l.ReserveAll(ctx, keys)
+			require.NoError(t, err)
+			assert.Equal(t, 0, refused, "the other stayed counted")
+			assert.Positive(t, w)
+		})
+	}
+}
