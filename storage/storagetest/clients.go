@@ -468,30 +468,61 @@ func testClientUpdateNoID(t *testing.T, e *env) {
 // A client with text that is not valid UTF-8 comes back as it was
 // written, or is refused: a store never changes it.
 func testClientNonUTF8(t *testing.T, e *env) {
-	c := e.fullClient("caf\xe9")
-	c.RedirectURIs = []string{"https://a.example/\xff"}
-	if err := e.b.Clients.CreateClient(e.ctx, c); err != nil {
-		_, err := e.b.Clients.GetClient(e.ctx, c.ID)
-		assert.ErrorIs(t, err, storage.ErrNotFound, "refused whole")
-		return
+	// Each text field on its own, at creation and at an update: a store
+	// that checks some fields must not let another's bad bytes through
+	// unchecked, and a refused creation must not hide the update's case.
+	fields := []struct {
+		name string
+		set  func(c *storage.Client)
+	}{
+		{"SecretHash", func(c *storage.Client) { c.SecretHash = "h\xff" }},
+		{"GrantTypes", func(c *storage.Client) { c.GrantTypes = append(c.GrantTypes, "g\xff") }},
+		{"Scopes", func(c *storage.Client) { c.Scopes = []string{"s\xff"} }},
+		{"DefaultScopes", func(c *storage.Client) { c.DefaultScopes = []string{"d\xff"} }},
+		{"RedirectURIs", func(c *storage.Client) { c.RedirectURIs = []string{"https://a.example/\xff"} }},
 	}
-	got, err := e.b.Clients.GetClient(e.ctx, c.ID)
-	require.NoError(t, err)
-	assertClient(t, c, got)
-
-	ok := e.fullClient("plain")
-	require.NoError(t, e.b.Clients.CreateClient(e.ctx, ok))
-	changed := *ok
-	changed.Scopes = []string{"s\xff"}
-	if err := e.b.Clients.UpdateClient(e.ctx, &changed); err != nil {
-		got, err := e.b.Clients.GetClient(e.ctx, ok.ID)
+	t.Run("ID", func(t *testing.T) {
+		c := e.fullClient("caf\xe9")
+		if err := e.b.Clients.CreateClient(e.ctx, c); err != nil {
+			_, err := e.b.Clients.GetClient(e.ctx, c.ID)
+			assert.ErrorIs(t, err, storage.ErrNotFound, "refused whole")
+			return
+		}
+		got, err := e.b.Clients.GetClient(e.ctx, c.ID)
 		require.NoError(t, err)
-		assertClient(t, ok, got)
-		return
+		assertClient(t, c, got)
+	})
+	for i, f := range fields {
+		t.Run("create/"+f.name, func(t *testing.T) {
+			c := e.fullClient(fmt.Sprintf("create-%d", i))
+			f.set(c)
+			if err := e.b.Clients.CreateClient(e.ctx, c); err != nil {
+				_, err := e.b.Clients.GetClient(e.ctx, c.ID)
+				assert.ErrorIs(t, err, storage.ErrNotFound, "refused whole")
+				return
+			}
+			got, err := e.b.Clients.GetClient(e.ctx, c.ID)
+			require.NoError(t, err)
+			assertClient(t, c, got)
+		})
+		t.Run("update/"+f.name, func(t *testing.T) {
+			ok := e.fullClient(fmt.Sprintf("update-%d", i))
+			require.NoError(t, e.b.Clients.CreateClient(e.ctx, ok))
+			stored, err := e.b.Clients.GetClient(e.ctx, ok.ID)
+			require.NoError(t, err)
+			changed := *stored
+			f.set(&changed)
+			if err := e.b.Clients.UpdateClient(e.ctx, &changed); err != nil {
+				got, err := e.b.Clients.GetClient(e.ctx, ok.ID)
+				require.NoError(t, err)
+				assertClient(t, ok, got) // refused whole: the stored client unchanged
+				return
+			}
+			got, err := e.b.Clients.GetClient(e.ctx, ok.ID)
+			require.NoError(t, err)
+			assertClient(t, &changed, got)
+		})
 	}
-	got, err = e.b.Clients.GetClient(e.ctx, ok.ID)
-	require.NoError(t, err)
-	assertClient(t, &changed, got)
 }
 
 // testClientCreatedAtYears checks that a client's CreatedAt comes back as
