@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"strings"
@@ -91,4 +92,21 @@ func ExampleVerifySecretContext() {
 	// Output:
 	// true <nil>
 	// false context canceled
+}
+
+// A reuse names the grant it revoked; errors.Is still finds the sentinel.
+func ExampleReuseError() {
+	// What a store's ExchangeToken returns for a refresh token presented
+	// a second time (wrapped, as the shipped stores wrap their errors).
+	err := fmt.Errorf("redis: exchange token: %w",
+		&storage.ReuseError{GrantID: "g1", ClientID: "web", UserID: "user-42"})
+
+	fmt.Println(errors.Is(err, storage.ErrTokenReused))
+	var re *storage.ReuseError
+	if errors.As(err, &re) {
+		fmt.Println("revoked grant", re.GrantID, "of user", re.UserID)
+	}
+	// Output:
+	// true
+	// revoked grant g1 of user user-42
 }
