@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -40,4 +41,30 @@ func TestWaitingAttemptFindsASharedSecondKeyInFlight(t *testing.T) {
 	requireWaiting(t, waiter)
 	first.end() // success: refunded
 	require.Nil(t, awaitWaiter(t, waiter, "the waiter was not woken by the refund"))
+}
+
+// An attempt woken again and again by refunds under its key that others
+// take first waits maxWait in all, not maxWait from its last wake-up.
+func TestWaitIsBoundedAcrossWakeUps(t *testing.T) {
+	th, keys := newTestThrottler(100 * time.Millisecond)
+	a, e := th.begin(context.Background(), keys) // holds the budget
+	require.Nil(t, e)
+	defer a.end()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // an attempt refunded every 10 ms, whose slot someone else takes
+		sh := th.pending.shard(keys[0].Key)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+				sh.add(keys[0].Key)
+				sh.done(keys[0].Key, true)
+			}
+		}
+	}()
+	e = awaitWaiter(t, beginAsync(th, keys), "the wait starts over at each wake-up")
+	require.NotNil(t, e)
+	assert.Equal(t, CodeSlowDown, e.Code)
 }
