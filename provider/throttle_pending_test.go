@@ -68,3 +68,32 @@ func TestWaitIsBoundedAcrossWakeUps(t *testing.T) {
 	require.NotNil(t, e)
 	assert.Equal(t, CodeSlowDown, e.Code)
 }
+
+// A refused attempt tells how long the key must wait, however it stops
+// waiting: at once with nobody in flight, woken when the last one in
+// flight was refused and left (freeing nothing), or at the end of its
+// wait.
+func TestRefusedAttemptsRetryAfter(t *testing.T) {
+	for name, maxWait := range map[string]time.Duration{"nobody in flight": time.Minute, "woken": time.Minute, "deadline": 20 * time.Millisecond} {
+		t.Run(name, func(t *testing.T) {
+			th, keys := newTestThrottler(maxWait)
+			// The budget is spent (a failure), and the per-IP key waits an hour.
+			_, err := th.limiter.Reserve(context.Background(), keys[0].Key, keys[0].Rate)
+			require.NoError(t, err)
+			sh := th.pending.shard(keys[0].Key)
+			if name != "nobody in flight" {
+				sh.add(keys[0].Key) // an attempt in flight, which will be refused
+			}
+			waiter := beginAsync(th, keys)
+			if name == "woken" {
+				requireWaiting(t, waiter)
+				sh.leave(keys[0].Key)
+			}
+			e := awaitWaiter(t, waiter, "the attempt was not refused")
+			require.NotNil(t, e)
+			wait, ok := RetryAfter(e)
+			assert.True(t, ok)
+			assert.Greater(t, wait, 59*time.Minute)
+		})
+	}
+}
