@@ -97,3 +97,47 @@ func TestRefusedAttemptsRetryAfter(t *testing.T) {
 		})
 	}
 }
+
+// waitingOn returns the channel that an attempt refused under key, one
+// of sh's keys, waits on, once one waits.
+func waitingOn(t *testing.T, sh *pendingShard, key string) <-chan struct{} {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		sh.mu.Lock()
+		var ended chan struct{}
+		if f := sh.m[key]; f != nil {
+			ended = f.ended
+		}
+		sh.mu.Unlock()
+		if ended != nil {
+			return ended
+		}
+	}
+	t.Fatalf("no attempt waits under %q", key)
+	return nil
+}
+
+// An attempt that fails, while another under its key is still in flight,
+// does not wake those waiting: it freed nothing, and each would ask the
+// limiter again for nothing (a round trip to a shared one).
+func TestFailureDoesNotWakeWaiters(t *testing.T) {
+	two := storage.Rate{Burst: 2, Every: time.Hour}
+	th := &throttler{limiter: memory.NewLimiter(memory.LimiterConfig{}), pending: newPending(), maxWait: time.Minute}
+	keys := [2]storage.LimitKey{{Key: "ip", Rate: two}, {Key: "user", Rate: two}}
+	first, e := th.begin(context.Background(), keys)
+	require.Nil(t, e)
+	second, e := th.begin(context.Background(), keys)
+	require.Nil(t, e)
+	waiter := beginAsync(th, keys)
+	woken := waitingOn(t, th.pending.shard(keys[0].Key), keys[0].Key)
+	_, e = first.fail(context.Background())
+	require.Nil(t, e)
+	first.end()
+	select {
+	case <-woken:
+		t.Fatal("the failure woke the waiter")
+	default:
+	}
+	second.end() // success: refunded
+	assert.Nil(t, awaitWaiter(t, waiter, "the waiter was not woken by the refund"))
+}
