@@ -141,3 +141,29 @@ func TestFailureDoesNotWakeWaiters(t *testing.T) {
 	second.end() // success: refunded
 	assert.Nil(t, awaitWaiter(t, waiter, "the waiter was not woken by the refund"))
 }
+
+// end may be called more than once: the second call refunds nothing (it
+// would give back a failure counted before the attempt) and leaves the
+// in-flight counts alone.
+func TestAttemptEndTwice(t *testing.T) {
+	two := storage.Rate{Burst: 2, Every: time.Hour}
+	th := &throttler{limiter: memory.NewLimiter(memory.LimiterConfig{}), pending: newPending(), maxWait: time.Minute}
+	keys := [2]storage.LimitKey{{Key: "ip", Rate: two}, {Key: "user", Rate: two}}
+	ctx := context.Background()
+	for _, k := range keys { // a failure counted before
+		_, err := th.limiter.Reserve(ctx, k.Key, k.Rate)
+		require.NoError(t, err)
+	}
+	a, e := th.begin(ctx, keys)
+	require.Nil(t, e)
+	a.end()
+	require.NotPanics(t, a.end)
+	for _, k := range keys { // the second failure spends the budget
+		wait, err := th.limiter.Reserve(ctx, k.Key, k.Rate)
+		require.NoError(t, err)
+		require.Zero(t, wait)
+		wait, err = th.limiter.Throttled(ctx, k.Key, k.Rate)
+		require.NoError(t, err)
+		assert.Positive(t, wait, "the failure counted before was refunded")
+	}
+}
