@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"testing"
@@ -166,4 +167,10 @@ func TestAttemptEndTwice(t *testing.T) {
 		require.NoError(t, err)
 		assert.Positive(t, wait, "the failure counted before was refunded")
 	}
+}
+
+// The cause of a throttled error, which a caller may log, says how long
+// the attempt must wait.
+func TestThrottledErrorCause(t *testing.T) {
+	assert.EqualError(t, errors.Unwrap(errThrottled(90*time.Second)), "provider: throttled for 1m30s")
 }
