@@ -141,6 +141,8 @@ func TestThrottleClientSecrets(t *testing.T) {
 	})
 	t.Run("another client from the same IP is not affected", func(t *testing.T) {
 		assertToken(t, e.do(req{form: password(), basic: conf}))
+		// One whose secret a person chose too, counted under its own ID.
+		assertToken(t, e.do(req{form: password(), basic: []string{"human2", humanSecret}}))
 	})
 	t.Run("the client is not locked out from another IP", func(t *testing.T) {
 		assertToken(t, e.do(req{form: password(), basic: human, remoteAddr: "198.51.100.7:4000"}))
