@@ -179,6 +179,17 @@ func TestEventsOfTheFlows(t *testing.T) {
 	assert.Empty(t, events.take())
 }
 
+// A failure at a login form ([provider.Provider.AuthenticateUser]) came
+// through no client: its event names none.
+func TestLoginFormFailureEventNamesNoClient(t *testing.T) {
+	events := &eventLog{}
+	e := newEnv(t, func(c *provider.Config) { c.Events = events.hook })
+	_, err := e.p.AuthenticateUser(req{}.build(), "johndoe", "nope")
+	require.ErrorIs(t, err, provider.ErrInvalidCredentials)
+	assert.Equal(t, []provider.Event{{Type: provider.EventUserAuthFailed, Time: e.clock.Now(),
+		IP: netip.MustParseAddr("192.0.2.1"), Reason: "invalid username or password"}}, events.take())
+}
+
 func TestEventsLogToConfigLogger(t *testing.T) {
 	// Config.Logger, and provider.LogEvents as the Events hook, log alike.
 	for name, configure := range map[string]func(*provider.Config, *slog.Logger){

@@ -610,6 +610,7 @@ func TestPasswordGrantMalformedCredentialsAreInvalid(t *testing.T) {
 	for _, ev := range events {
 		assert.Equal(t, provider.EventUserAuthFailed, ev.Type)
 		assert.Equal(t, "malformed username or password", ev.Reason)
+		assert.Equal(t, "conf", ev.ClientID, "the client the password came through is known")
 	}
 	// A tab and any other character are allowed.
 	w := e.do(req{form: password("username", "tab\there", "password", "pässwörd ✓"), basic: conf})
