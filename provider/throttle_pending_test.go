@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"testing"
@@ -173,4 +175,32 @@ func TestAttemptEndTwice(t *testing.T) {
 // the attempt must wait.
 func TestThrottledErrorCause(t *testing.T) {
 	assert.EqualError(t, errors.Unwrap(errThrottled(90*time.Second)), "provider: throttled for 1m30s")
+}
+
+// A password or client secret attempt refused while another under its key
+// is in flight stops waiting when its request ends: the wait is bound to
+// the request's context, as TestWaitingAttemptWhoseRequestEndsIsUnavailable
+// checks for the throttler alone.
+func TestBeginWaitEndsWithTheRequest(t *testing.T) {
+	one := storage.Rate{Burst: 1, Every: time.Hour}
+	st := memory.New(memory.Config{})
+	p, err := New(Config{Clients: st, Tokens: st, AllowInsecureHTTP: true, UserRate: one, IPRate: one, ClientRate: one})
+	require.NoError(t, err)
+	ip := netip.MustParseAddr("192.0.2.1")
+	for name, begin := range map[string]func(context.Context) (attempt, *Error){
+		"password": func(ctx context.Context) (attempt, *Error) { return p.beginPassword(ctx, ip, "alice") },
+		"client":   func(ctx context.Context) (attempt, *Error) { return p.beginClient(ctx, "app", ip) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			a, e := begin(context.Background())
+			require.Nil(t, e)
+			defer a.end()
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(20*time.Millisecond, cancel) // once it waits
+			_, e = begin(ctx)
+			require.NotNil(t, e)
+			assert.Equal(t, http.StatusServiceUnavailable, e.Status)
+			assert.ErrorIs(t, e, context.Canceled)
+		})
+	}
 }
