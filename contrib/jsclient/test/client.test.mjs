@@ -1005,3 +1005,13 @@ test('a current script that is no <script> element configures nothing', () => {
   const b = browser({ currentScript: { dataset: { tokenEndpoint: 'https://evil.example/token' } } });
   assert.equal(b.client.configure().tokenEndpoint, '/oauth2/token');
 });
+
+test('refresh() resolves to the token response without the tokens', async () => {
+  // The tokens never leave the script: page code that calls refresh()
+  // gets what login() gives it, not the new access and refresh token.
+  const b = await loggedIn();
+  const r = await b.client.refresh();
+  assert.deepEqual({ ...r }, { token_type: 'Bearer', expires_in: 3600, scope: 'read write', user_id: 'johndoe' });
+  await b.client.fetch('/api/me');
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a2');
+});
