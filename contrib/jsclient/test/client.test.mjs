@@ -1015,3 +1015,65 @@ test('refresh() resolves to the token response without the tokens', async () => 
   await b.client.fetch('/api/me');
   assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a2');
 });
+
+test('refresh() sends nothing before login, after logout or after the session ended', async () => {
+  const notLoggedIn = { error: 'invalid_grant', status: 0, description: 'not logged in' };
+  const fresh = browser();
+  assert.deepEqual({ ...(await fresh.client.refresh()) }, notLoggedIn);
+  assert.equal(fresh.calls.length, 0, 'a refresh grant without a refresh token');
+
+  const b = await loggedIn();
+  await b.client.logout();
+  assert.deepEqual({ ...(await b.client.refresh()) }, notLoggedIn);
+  assert.equal(b.calls.length, 0, 'the logged-out refresh token was presented again');
+
+  const e = await loggedIn({ refreshAnswer: () => json(400, { error: 'invalid_grant' }) });
+  await e.client.refresh();
+  assert.equal(e.client.isAuthenticated(), false);
+  assert.deepEqual({ ...(await e.client.refresh()) }, notLoggedIn);
+  assert.equal(refreshCalls(e).length, 1, 'the refused refresh token was presented again');
+});
+
+test('a refresh still in flight at logout does not stand for the next session\'s', async () => {
+  // The next session's refresh() must send its own refresh token, not
+  // share the old session's request (whose answer is dropped).
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  let n = 0;
+  const b = await loggedIn({
+    refreshAnswer: async () => {
+      if (++n === 1) { await gate; throw new TypeError('Failed to fetch'); }
+      return tokenResponse('a-next', 'r-next', 3600);
+    },
+  });
+  const old = b.client.refresh();
+  await flush();
+  await b.client.logout();
+  await b.client.login('johndoe', 'foobar42');
+  const r = await b.client.refresh();
+  assert.equal(r.error, undefined, 'the new session\'s refresh was the old session\'s');
+  assert.deepEqual(refreshCalls(b).map((c) => c.body.get('refresh_token')), ['r1', 'r1']);
+  release();
+  await old;
+  await b.client.fetch('/api/me');
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a-next');
+});
+
+test('a logout whose refresh got no answer does not make the next session\'s logout unconfirmed', async () => {
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  let n = 0;
+  const b = await loggedIn({
+    config: { revokeEndpoint: '/oauth2/revoke' },
+    refreshAnswer: async () => { if (++n === 1) { await gate; throw new TypeError('Failed to fetch'); } return tokenResponse('a2', 'r2', 3600); },
+    api: () => new Response('', { status: 200 }),
+  });
+  const refreshing = b.client.refresh();
+  await flush();
+  const out = b.client.logout();
+  release();
+  await refreshing;
+  assert.equal(await out, false);
+  await b.client.login('johndoe', 'foobar42');
+  assert.equal(await b.client.logout(), true, 'the second session, revoked, was reported unconfirmed');
+});
