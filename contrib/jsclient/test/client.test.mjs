@@ -1077,3 +1077,32 @@ test('a logout whose refresh got no answer does not make the next session\'s log
   await b.client.login('johndoe', 'foobar42');
   assert.equal(await b.client.logout(), true, 'the second session, revoked, was reported unconfirmed');
 });
+
+test('a session without a refresh token is logged in and its access token is what gets revoked', async () => {
+  // A server may issue no refresh token (RFC 6749 section 5.1): the
+  // access token is then the session's only token, and a logout, a new
+  // login or a login that completes after a logout revokes it.
+  let release = () => {};
+  let gate = null;
+  let n = 0;
+  const b = browser({
+    route: async (call) => {
+      if (call.url === TOKEN_URL) { if (gate) await gate; return tokenResponse('a' + ++n, null, 3600); }
+      return new Response('', { status: 200 });
+    },
+  });
+  b.client.configure({ clientId: 'demo-spa', revokeEndpoint: '/oauth2/revoke' });
+  await b.client.login('johndoe', 'foobar42');
+  assert.equal(b.client.isAuthenticated(), true);
+  await b.client.login('johndoe', 'foobar42'); // revokes a1
+  assert.equal(await b.client.logout(), true); // revokes a2
+  gate = new Promise((r) => { release = r; });
+  const late = b.client.login('johndoe', 'foobar42');
+  await flush();
+  await b.client.logout();
+  release();
+  await late;
+  await flush();
+  const rv = b.calls.filter((c) => c.url === ORIGIN + '/oauth2/revoke').map((c) => c.body.get('token'));
+  assert.deepEqual(rv, ['a1', 'a2', 'a3']);
+});
