@@ -1106,3 +1106,36 @@ test('a session without a refresh token is logged in and its access token is wha
   const rv = b.calls.filter((c) => c.url === ORIGIN + '/oauth2/revoke').map((c) => c.body.get('token'));
   assert.deepEqual(rv, ['a1', 'a2', 'a3']);
 });
+
+test('logging in again ends the previous session at once, revoked with its own client and endpoint', async () => {
+  let release = () => {};
+  let gate = null;
+  const b = browser({
+    route: async (call) => {
+      if (call.url === TOKEN_URL) {
+        if (gate) { await gate; return json(400, { error: 'invalid_grant' }); }
+        return tokenResponse('a1', 'r1', 100);
+      }
+      return new Response('', { status: 200 });
+    },
+  });
+  b.client.configure({ clientId: 'first-client', revokeEndpoint: '/oauth2/revoke' });
+  await b.client.login('johndoe', 'foobar42');
+  // configure() after the login changes nothing for the first session.
+  b.client.configure({ clientId: 'second-client', revokeEndpoint: '/other/revoke' });
+  gate = new Promise((r) => { release = r; });
+  const second = b.client.login('janedoe', 'wrong');
+  await flush();
+  assert.equal(b.client.isAuthenticated(), false, 'the first session lives on while the next login runs');
+  await b.client.fetch('/api/me');
+  assert.equal(bearerOf(b.calls.at(-1)), null);
+  const rv = b.calls.filter((c) => c.body && c.body.has('token'));
+  assert.deepEqual(rv.map((c) => [c.url, c.body.get('token'), c.body.get('client_id')]),
+    [[ORIGIN + '/oauth2/revoke', 'r1', 'first-client']]);
+  release();
+  assert.equal((await second).error, 'invalid_grant');
+  assert.equal(b.client.isAuthenticated(), false, 'a failed login brought the first session back');
+  await b.tick(100_000);
+  assert.equal(b.calls.filter((c) => c.url === TOKEN_URL && c.body.get('grant_type') === 'refresh_token').length, 0,
+    'the first session\'s refresh timer ran on');
+});
