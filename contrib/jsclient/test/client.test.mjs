@@ -1139,3 +1139,29 @@ test('logging in again ends the previous session at once, revoked with its own c
   assert.equal(b.calls.filter((c) => c.url === TOKEN_URL && c.body.get('grant_type') === 'refresh_token').length, 0,
     'the first session\'s refresh timer ran on');
 });
+
+test('logout during a refresh that rotates nothing is confirmed by the one revocation', async () => {
+  // A refresh refused by the server, or answered without a new refresh
+  // token, leaves r1 the grant's token: revoking r1 ends the session.
+  const answers = {
+    refused: () => json(400, { error: 'invalid_grant' }),
+    'not rotated': () => tokenResponse('a2', null, 3600),
+  };
+  for (const [name, answer] of Object.entries(answers)) {
+    let release;
+    const gate = new Promise((r) => { release = r; });
+    const b = await loggedIn({
+      config: { revokeEndpoint: '/oauth2/revoke' },
+      refreshAnswer: async () => { await gate; return answer(); },
+      api: () => new Response('', { status: 200 }),
+    });
+    const refreshing = b.client.refresh();
+    await flush();
+    const out = b.client.logout();
+    release();
+    await refreshing;
+    assert.equal(await out, true, name);
+    const rv = b.calls.filter((c) => c.url === ORIGIN + '/oauth2/revoke').map((c) => c.body.get('token'));
+    assert.deepEqual(rv, ['r1'], name);
+  }
+});
