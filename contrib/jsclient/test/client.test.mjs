@@ -1165,3 +1165,12 @@ test('logout during a refresh that rotates nothing is confirmed by the one revoc
     assert.deepEqual(rv, ['r1'], name);
   }
 });
+
+test('a refresh answer whose refresh_token is empty or no string keeps the current one', async () => {
+  for (const bad of ['', 42]) {
+    const b = await loggedIn({ refreshAnswer: () => tokenResponse('a-new', null, 3600, { refresh_token: bad }) });
+    await b.client.refresh();
+    await b.client.refresh();
+    assert.deepEqual(refreshCalls(b).map((c) => c.body.get('refresh_token')), ['r1', 'r1'], JSON.stringify(bad));
+  }
+});

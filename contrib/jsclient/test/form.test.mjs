@@ -132,6 +132,39 @@ test('errors reach oauthResponseHandler as error objects', async (t) => {
       want: { error: 'invalid_response', status: 200 },
     },
     {
+      name: 'an OAuth error without error_description is described by its code',
+      answer: () => json(400, { error: 'invalid_grant' }, 'Bad Request'),
+      want: { error: 'invalid_grant', status: 400, description: 'invalid_grant' },
+      absent: ['error_description', 'error_uri'],
+    },
+    {
+      // An empty error would be a falsy result.error: a success to page code.
+      name: 'a JSON error whose error is empty is no OAuth error',
+      answer: () => json(400, { error: '' }, 'Bad Request'),
+      want: { error: 'Bad Request', status: 400 },
+    },
+    {
+      name: 'a JSON error whose error is no string is no OAuth error',
+      answer: () => json(400, { error: 42, error_description: 'x' }, 'Bad Request'),
+      want: { error: 'Bad Request', status: 400 },
+      absent: ['error_description'],
+    },
+    {
+      name: 'a 2xx other than 200 without a token is an invalid_response',
+      answer: () => new Response(null, { status: 204 }),
+      want: { error: 'invalid_response', status: 204 },
+    },
+    {
+      name: 'an empty access_token is an invalid_response',
+      answer: () => json(200, { access_token: '', token_type: 'Bearer' }),
+      want: { error: 'invalid_response', status: 200 },
+    },
+    {
+      name: 'an access_token that is no string is an invalid_response',
+      answer: () => json(200, { access_token: 12345, token_type: 'Bearer' }),
+      want: { error: 'invalid_response', status: 200 },
+    },
+    {
       name: 'a network failure is a network_error',
       answer: () => { throw new TypeError('Failed to fetch'); },
       want: { error: 'network_error', status: 0, description: 'Failed to fetch' },
@@ -146,6 +179,7 @@ test('errors reach oauthResponseHandler as error objects', async (t) => {
       assert.equal(seen.length, 1);
       const got = seen[0].result;
       for (const [k, v] of Object.entries(c.want)) assert.equal(got[k], v, k);
+      for (const k of c.absent || []) assert.ok(!(k in got), k);
       assert.deepEqual(Object.keys(got).filter((k) => !['error', 'status', 'description', 'error_description', 'error_uri', 'retry_after'].includes(k)), [],
         'only the documented fields');
       assert.equal(typeof got.description, 'string');
