@@ -1174,3 +1174,18 @@ test('a refresh answer whose refresh_token is empty or no string keeps the curre
     assert.deepEqual(refreshCalls(b).map((c) => c.body.get('refresh_token')), ['r1', 'r1'], JSON.stringify(bad));
   }
 });
+
+test('a Retry-After HTTP-date is the seconds until then, rounded up; a success carries no retry_after', async () => {
+  const at = new Date(1_700_000_000_000 + 90_000).toUTCString(); // the fake clock's start + 90 s
+  const b = browser({
+    route: () => new Response(JSON.stringify({ error: 'slow_down' }), { status: 429, headers: { 'Content-Type': 'application/json', 'Retry-After': at } }),
+  });
+  await b.tick(500); // 89.5 s before that date
+  const r = await b.client.login('johndoe', 'wrong');
+  assert.equal(r.retry_after, 90, 'waiting 89 s is too early');
+
+  const ok = browser({ route: () => new Response(JSON.stringify({ access_token: 'a1', token_type: 'Bearer' }), { status: 200, headers: { 'Retry-After': '30' } }) });
+  const s = await ok.client.login('johndoe', 'foobar42');
+  assert.equal(s.error, undefined);
+  assert.ok(!('retry_after' in s), 'a success is not throttled');
+});
