@@ -1189,3 +1189,55 @@ test('a Retry-After HTTP-date is the seconds until then, rounded up; a success c
   assert.equal(s.error, undefined);
   assert.ok(!('retry_after' in s), 'a success is not throttled');
 });
+
+test('the token-endpoint timeout: 30 s by default, none for 0, capped where setTimeout overflows', async () => {
+  const settled = (p) => { const s = { r: null }; p.then((r) => { s.r = r; }); return s; };
+  const hung = browser({ route: () => new Promise(() => {}) });
+  const d = settled(hung.client.login('johndoe', 'foobar42'));
+  await hung.tick(29_999);
+  assert.equal(d.r, null, 'given up before 30 s');
+  await hung.tick(1);
+  assert.equal(d.r.error, 'network_error');
+
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const slow = browser({ route: async () => { await gate; return tokenResponse('a1', 'r1'); } });
+  slow.client.configure({ timeout: 0 });
+  const s = settled(slow.client.login('johndoe', 'foobar42'));
+  await slow.tick(600_000);
+  assert.equal(s.r, null, 'timeout 0 gave up');
+  release();
+  await flush();
+  assert.equal(s.r.error, undefined);
+
+  // setTimeout fires at once for a delay above 2^31-1 ms.
+  const long = browser({ route: () => new Promise(() => {}) });
+  long.client.configure({ timeout: 2 ** 32 });
+  long.client.login('johndoe', 'foobar42');
+  await flush();
+  assert.deepEqual([...long.timers.values()].map((t) => t.ms), [2147483647]);
+});
+
+test('a window.fetch that throws at once is a network_error, not an exception', async () => {
+  const b = browser();
+  b.window.fetch = () => { throw new TypeError('Failed to fetch'); };
+  const r = await b.client.login('johndoe', 'foobar42');
+  assert.equal(r.error, 'network_error');
+  assert.equal(r.status, 0);
+});
+
+test('a missing username, password or scope is left out of the request, not sent as "undefined" or "null"', async () => {
+  const b = browser({ route: () => tokenResponse('a1', 'r1') });
+  b.client.configure({ clientId: 'demo-spa', scope: null });
+  await b.client.login(undefined, null);
+  assert.deepEqual(Object.fromEntries(b.calls[0].body), { grant_type: 'password', client_id: 'demo-spa' });
+});
+
+test('only the revocation is sent with keepalive: not the login, nor the refresh', async () => {
+  const b = await loggedIn({ config: { revokeEndpoint: '/oauth2/revoke' }, api: () => new Response('', { status: 200 }) });
+  await b.client.refresh();
+  await b.client.logout();
+  await b.client.login('johndoe', 'foobar42');
+  assert.deepEqual(b.calls.map((c) => [c.url, c.init.keepalive]),
+    [[TOKEN_URL, undefined], [ORIGIN + '/oauth2/revoke', true], [TOKEN_URL, undefined]]);
+});
