@@ -1241,3 +1241,25 @@ test('only the revocation is sent with keepalive: not the login, nor the refresh
   assert.deepEqual(b.calls.map((c) => [c.url, c.init.keepalive]),
     [[TOKEN_URL, undefined], [ORIGIN + '/oauth2/revoke', true], [TOKEN_URL, undefined]]);
 });
+
+test('a token is still good 1 ms before its expiry instant', async () => {
+  const b = await loggedIn({ expiresIn: 100 });
+  b.timers.clear();
+  await b.tick(99_999);
+  await b.client.fetch('/api/me');
+  assert.equal(refreshCalls(b).length, 0);
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1');
+});
+
+test('an expires_in of 0 or below is no lifetime: no refresh loop, no refresh before each call', async () => {
+  // Read as a lifetime it would mark every token expired at once: each
+  // call would refresh first and the timer would refresh every second.
+  for (const expiresIn of [0, -60]) {
+    const b = await loggedIn({ expiresIn });
+    assert.equal(b.timers.size, 0, 'expires_in ' + expiresIn);
+    await b.tick(5_000);
+    await b.client.fetch('/api/me');
+    assert.equal(refreshCalls(b).length, 0, 'expires_in ' + expiresIn);
+    assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1');
+  }
+});
