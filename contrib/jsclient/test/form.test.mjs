@@ -325,3 +325,18 @@ test('a frame named OAuthClient does not stop the script from loading', () => {
     assert.equal(typeof b.window.OAuthClient.logout, 'function');
   }
 });
+
+test('a form\'s client_id and scope: data- attribute first, then the field, then the configured one', async () => {
+  const { b } = page(() => tokenResponse('a1', 'r1'));
+  b.client.configure({ clientId: 'configured-client', scope: 'configured-scope' });
+  const sent = async (form) => {
+    b.calls.length = 0;
+    b.submit(form);
+    await flush();
+    return [b.calls[0].body.get('client_id'), b.calls[0].body.get('scope')];
+  };
+  const fields = { username: 'u', password: 'p', client_id: 'field-client', scope: 'field-scope' };
+  assert.deepEqual(await sent(makeForm({ dataset: { clientId: 'data-client', scope: 'data-scope' }, fields })), ['data-client', 'data-scope']);
+  assert.deepEqual(await sent(makeForm({ fields })), ['field-client', 'field-scope']);
+  assert.deepEqual(await sent(makeForm({ fields: { username: 'u', password: 'p' } })), ['configured-client', 'configured-scope']);
+});
