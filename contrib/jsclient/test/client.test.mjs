@@ -1263,3 +1263,28 @@ test('an expires_in of 0 or below is no lifetime: no refresh loop, no refresh be
     assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1');
   }
 });
+
+test('data-allowed-origins may be spread over lines, and each origin gets the token', async () => {
+  const b = browser({
+    currentScript: scriptTag({ allowedOrigins: '\n  https://a.example\n\thttps://b.example\n' }),
+    route: (call) => (call.url === TOKEN_URL ? tokenResponse('a1', 'r1', 3600) : json(200, {})),
+  });
+  await b.client.login('johndoe', 'foobar42');
+  for (const origin of ['https://a.example', 'https://b.example']) {
+    await b.client.fetch(origin + '/api/me');
+    assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1', origin);
+  }
+});
+
+test('configure({allowedOrigins: null}) is no extra origin', async () => {
+  const b = browser({ route: (call) => (call.url === TOKEN_URL ? tokenResponse('a1', 'r1', 3600) : json(200, {})) });
+  b.client.configure({ allowedOrigins: ['https://api.example'] });
+  assert.deepEqual([...b.client.configure({ allowedOrigins: null }).allowedOrigins], []);
+  await b.client.login('johndoe', 'foobar42');
+  await b.client.fetch('https://api.example/x');
+  assert.equal(bearerOf(b.calls.at(-1)), null);
+});
+
+test('OAuthClient.version is "1"', () => {
+  assert.equal(browser().client.version, '1');
+});
