@@ -1288,3 +1288,16 @@ test('configure({allowedOrigins: null}) is no extra origin', async () => {
 test('OAuthClient.version is "1"', () => {
   assert.equal(browser().client.version, '1');
 });
+
+test('relative token and revocation endpoints are judged where the document\'s base URL puts them', async () => {
+  // With <base href="https://auth.example/"> both name auth.example: the
+  // revocation endpoint is on the token endpoint's origin and is used.
+  const b = browser({
+    baseURI: 'https://auth.example/',
+    route: (call) => (call.url === 'https://auth.example/oauth2/token' ? tokenResponse('a1', 'r1', 3600) : new Response('', { status: 200 })),
+  });
+  b.client.configure({ clientId: 'demo-spa', revokeEndpoint: '/oauth2/revoke' });
+  assert.equal((await b.client.login('johndoe', 'foobar42')).error, undefined);
+  assert.equal(await b.client.logout(), true);
+  assert.equal(b.calls.at(-1).url, 'https://auth.example/oauth2/revoke');
+});

@@ -340,3 +340,15 @@ test('a form\'s client_id and scope: data- attribute first, then the field, then
   assert.deepEqual(await sent(makeForm({ fields })), ['field-client', 'field-scope']);
   assert.deepEqual(await sent(makeForm({ fields: { username: 'u', password: 'p' } })), ['configured-client', 'configured-scope']);
 });
+
+test('only a frozen object with login and fetch is taken for a client loaded before', () => {
+  const b = browser({ route: () => tokenResponse('a1', 'r1') });
+  const throwing = new Proxy({}, { isExtensible() { throw new Error('SecurityError'); } });
+  const others = [Object.freeze({ login() {} }), Object.freeze({ fetch() {} }), throwing];
+  for (const other of others) {
+    b.window.OAuthClient = other;
+    b.loadAgain();
+    assert.notEqual(b.window.OAuthClient, other);
+    assert.equal(typeof b.window.OAuthClient.logout, 'function');
+  }
+});
