@@ -483,7 +483,7 @@ test('a Retry-After that is neither delta-seconds nor an HTTP-date is ignored, n
   // RFC 9110 section 10.2.3: delta-seconds (digits) or an HTTP-date. Date.parse
   // takes "1.5", "-5" or "7 " padded inside for dates of 2001, which would
   // tell the caller to hammer a 503 at once.
-  for (const after of ['1.5', '-5', '2 0']) {
+  for (const after of ['1.5', '-5', '2 0', '1.5 Jan, 2001']) {
     const l = await loggedIn({ refreshAnswer: () => new Response(JSON.stringify({ error: 'temporarily_unavailable' }),
       { status: 503, headers: { 'Content-Type': 'application/json', 'Retry-After': after } }) });
     const r = await l.client.refresh();
