@@ -1301,3 +1301,44 @@ test('relative token and revocation endpoints are judged where the document\'s b
   assert.equal(await b.client.logout(), true);
   assert.equal(b.calls.at(-1).url, 'https://auth.example/oauth2/revoke');
 });
+
+test('late tokens are revoked with the client and at the endpoint of the session they belong to', async () => {
+  // configure() while a login or a refresh is in flight changes nothing
+  // for the grant it brings: the revocation goes where the session's
+  // would, with its client_id.
+  let release;
+  let gate = new Promise((r) => { release = r; });
+  const b = await loggedIn({
+    config: { revokeEndpoint: '/oauth2/revoke' },
+    refreshAnswer: async () => { await gate; return tokenResponse('a2', 'r2', 3600); },
+    api: () => new Response('', { status: 200 }),
+  });
+  b.client.configure({ clientId: 'changed-client', revokeEndpoint: '/changed/revoke' });
+  const refreshing = b.client.refresh();
+  await flush();
+  const out = b.client.logout();
+  release();
+  await refreshing;
+  assert.equal(await out, true);
+
+  const revocations = () => b.calls.filter((c) => c.body && c.body.has('token')).map((c) => [c.url, c.body.get('token'), c.body.get('client_id')]);
+  assert.deepEqual(revocations(), [[ORIGIN + '/oauth2/revoke', 'r1', 'demo-spa'], [ORIGIN + '/oauth2/revoke', 'r2', 'demo-spa']]);
+
+  gate = new Promise((r) => { release = r; });
+  const l = browser({
+    route: async (call) => {
+      if (call.url === TOKEN_URL) { await gate; return tokenResponse('a1', 'r1', 3600); }
+      return new Response('', { status: 200 });
+    },
+  });
+  l.client.configure({ clientId: 'demo-spa', revokeEndpoint: '/oauth2/revoke' });
+  const late = l.client.login('johndoe', 'foobar42', { clientId: 'form-client' });
+  await flush();
+  await l.client.logout();
+  l.client.configure({ clientId: 'changed-client', revokeEndpoint: '/changed/revoke' });
+  release();
+  await late;
+  await flush();
+  assert.deepEqual(l.calls.filter((c) => c.body && c.body.has('token')).map((c) => [c.url, c.body.get('token'), c.body.get('client_id')]),
+    [[ORIGIN + '/oauth2/revoke', 'r1', 'form-client']]);
+});
