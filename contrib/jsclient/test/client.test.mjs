@@ -1342,3 +1342,11 @@ test('late tokens are revoked with the client and at the endpoint of the session
   assert.deepEqual(l.calls.filter((c) => c.body && c.body.has('token')).map((c) => [c.url, c.body.get('token'), c.body.get('client_id')]),
     [[ORIGIN + '/oauth2/revoke', 'r1', 'form-client']]);
 });
+
+test('a 403 is returned as it is: no refresh, no retry', async () => {
+  const b = await loggedIn({ api: () => json(403, { error: 'insufficient_scope' }) });
+  const res = await b.client.fetch('/api/admin');
+  assert.equal(res.status, 403);
+  assert.equal(refreshCalls(b).length, 0);
+  assert.equal(b.calls.length, 1);
+});

@@ -352,3 +352,16 @@ test('only a frozen object with login and fetch is taken for a client loaded bef
     assert.equal(typeof b.window.OAuthClient.logout, 'function');
   }
 });
+
+test('oauthResponseHandler may submit the form again at once', async () => {
+  // The login is over when the handler runs: a page that retries from
+  // it (say after a transient error) must not be ignored as a double submit.
+  let n = 0;
+  const b = browser({ route: () => (++n === 1 ? json(503, { error: 'temporarily_unavailable' }) : tokenResponse('a1', 'r1')) });
+  const form = loginForm();
+  b.window.oauthResponseHandler = (result) => { if (result.error) b.submit(form); };
+  b.submit(form);
+  await flush();
+  assert.equal(b.calls.length, 2, 'the handler\'s submit was ignored');
+  assert.equal(b.client.isAuthenticated(), true);
+});
