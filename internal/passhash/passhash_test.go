@@ -298,3 +298,73 @@ func TestHashSaltAndKeyLengths(t *testing.T) {
 	assert.Len(t, salt, 16)
 	assert.Len(t, key, 32)
 }
+
+// maxBcryptCost at its edge: cost 16, seconds of work, is read; 17 is
+// refused. Check computes nothing, so neither is hashed here.
+func TestCheckBcryptCostBound(t *testing.T) {
+	b, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	require.NoError(t, err)
+	assert.NoError(t, Check(strings.Replace(string(b), "$04$", "$16$", 1)))
+	assert.ErrorIs(t, Check(strings.Replace(string(b), "$04$", "$17$", 1)), ErrUnknownFormat)
+}
+
+// Every character after the cost is in bcrypt's alphabet, the hash's
+// last one included, not only the salt's.
+func TestCheckBcryptAlphabetToTheLastCharacter(t *testing.T) {
+	b, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	require.NoError(t, err)
+	require.NoError(t, Check(string(b)))
+	for _, c := range []string{"!", "+", "=", "-"} {
+		bad := string(b[:len(b)-1]) + c
+		assert.ErrorIs(t, Check(bad), ErrUnknownFormat, bad)
+		_, err := Verify(bad, "pw")
+		assert.Error(t, err, bad)
+	}
+}
+
+// A bcrypt hash made elsewhere verifies its own secret, in each of the
+// versions read, and no other.
+func TestVerifyBcrypt(t *testing.T) {
+	b, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	require.NoError(t, err)
+	for _, version := range []string{"$2a$", "$2b$", "$2y$"} {
+		h := version + string(b[4:])
+		ok, err := Verify(h, "pw")
+		require.NoError(t, err, h)
+		assert.True(t, ok, h)
+		ok, err = Verify(h, "pW")
+		require.NoError(t, err, h)
+		assert.False(t, ok, h)
+	}
+}
+
+// More of parseArgon2id's edges: the product of memory and passes just
+// over maxWork; a sixth '$' field; salt and key that decode in part
+// before an error, or with non-zero unused bits; fields that are empty,
+// have a leading zero, or hold ':' (the character after '9').
+func TestParseArgon2idRefusesMore(t *testing.T) {
+	const good = "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"
+	require.NoError(t, Check(good))
+	longSalt := b64.EncodeToString(bytes.Repeat([]byte{7}, 16))
+	// m·t = 838861·5 = maxWork+1, with m within maxMemory
+	_, _, _, err := parseArgon2id(strings.Replace(good, "m=256,t=2", "m=838861,t=5", 1))
+	assert.ErrorIs(t, err, ErrUnknownFormat, "m·t one over maxWork")
+	for _, bad := range []string{
+		good + "$",
+		good + "$c29tZQ",
+		strings.Replace(good, "c29tZXNhbHQ", longSalt+"!", 1),
+		strings.Replace(good, "c29tZXNhbHQ", longSalt+"=", 1),
+		good + "!",
+		strings.Replace(good, "i/4", "i/5", 1), // non-zero unused bits in the key
+		strings.Replace(good, "m=256", "m=", 1),
+		strings.Replace(good, "v=19", "v=", 1),
+		strings.Replace(good, "p=1", "p=01", 1),
+		strings.Replace(good, "t=2", "t=02", 1),
+		strings.Replace(good, "p=1", "p=:", 1),
+		strings.Replace(good, "t=2", "t=1:", 1),
+	} {
+		assert.ErrorIs(t, Check(bad), ErrUnknownFormat, bad)
+		_, err := Verify(bad, "password")
+		assert.Error(t, err, bad)
+	}
+}
