@@ -18,6 +18,7 @@ func TestQuote(t *testing.T) {
 		`a\b`:             `"a\\b"`,
 		"line\r\nbreak\t": `"linebreak"`,
 		"del\x7f":         `"del"`,
+		"\x00us\x1f~":     `"us~"`, // the ends of the controls; '~' (0x7e) is kept
 		"é":               "\"é\"",
 	} {
 		if got := Quote(in); got != want {
@@ -85,6 +86,7 @@ func TestEqualFoldASCII(t *testing.T) {
 		{"Baſic", "Basic", false},  // U+017F folds to s in Unicode, not in ASCII
 		{"\u212Aey", "key", false}, // the Kelvin sign folds to k in Unicode
 		{"basic", "basics", false},
+		{"basics", "basic", false}, // the longer one on either side
 		{"b@sic", "basic", false},
 		{"[", "{", false}, // 0x5B and 0x7B differ by 0x20 but are not letters
 		{"@", "`", false}, // 0x40 and 0x60 likewise, just below 'A' and 'a'
@@ -112,6 +114,7 @@ func TestPlainHTTPOrigin(t *testing.T) {
 		{origin: []string{"http://a.example"}, fetchSite: []string{"same-origin"}},
 		{origin: []string{"https://a.example"}},
 		{origin: []string{"http:/"}},
+		{origin: []string{"http://"}, want: "http://"}, // the scheme alone
 		{origin: []string{"null"}},
 		{},
 	} {

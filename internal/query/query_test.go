@@ -17,6 +17,11 @@ func TestNames(t *testing.T) {
 		{"a=password", false},  // values are not keys
 		{"%zz&password", true}, // an undecodable key is compared as it is
 		{"username", true},
+		{"&password=x", true},  // an empty pair before it
+		{";password=x", true},  // likewise after a ';'
+		{"password&a=1", true}, // a key without a value, then more pairs
+		{"password;a=1", true}, // likewise before a ';'
+		{"a=1&passwordx", false},
 	} {
 		if got := Names(c.q, "password", "username"); got != c.want {
 			t.Errorf("Names(%q) = %v, want %v", c.q, got, c.want)
@@ -31,6 +36,8 @@ func TestFirst(t *testing.T) {
 		{"code=y;state=x", "code"},
 		{"st%61te", "state"},
 		{"a=code", ""},
+		{"code", "code"}, // a whole query of one key
+		{"a&code", "code"},
 	} {
 		got, ok := First(c.q, "code", "state")
 		if got != c.want || ok != (c.want != "") {
@@ -52,6 +59,12 @@ func TestUnescape(t *testing.T) {
 	for _, bad := range []string{"%", "%zz", "a%4"} {
 		if _, err := Unescape(bad); err == nil {
 			t.Errorf("Unescape(%q): no error", bad)
+		}
+	}
+	// A one-character key, alone or last, is a key too.
+	for _, q := range []string{"x", "a=1&x", "x=1"} {
+		if !Names(q, "x") {
+			t.Errorf("Names(%q, %q) = false", q, "x")
 		}
 	}
 	if !Names("pass+word=x", "pass word") {
