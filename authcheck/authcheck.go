@@ -66,7 +66,12 @@ func VerifyPasswordContext(ctx context.Context, hash, password string) (bool, er
 
 // DummyVerify spends the time of one [VerifyPassword] against a fixed
 // hash. Call it when the user is unknown so that case costs what a wrong
-// password costs and timing does not tell which users exist.
+// password costs and timing does not tell which users exist. The fixed
+// hash is argon2id at [HashPassword]'s cost: when your stored hashes are
+// bcrypt, or argon2id at another cost, it costs another time than a
+// wrong password; verify an unknown user's password against a hash of
+// your own table's algorithm and cost instead and ignore the answer, as
+// [Static] does (see docs/user-database.md, "Timing").
 func DummyVerify(password string) {
 	_, _ = verify(context.Background(), passhash.Dummy(), password)
 }
