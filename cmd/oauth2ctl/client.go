@@ -185,6 +185,14 @@ func validateClient(c *storage.Client) error {
 			return usagef("client create: unknown grant type %q; want %s", redacted(gt), strings.Join(knownGrantTypes, ", "))
 		}
 	}
+	// A refresh token is issued only by the password and
+	// authorization_code grants (client_credentials never issues one,
+	// RFC 6749 §4.4.3): without either, the client would be accepted
+	// here and could never get a first refresh token to use.
+	if c.AllowsGrant(storage.GrantRefreshToken) &&
+		!c.AllowsGrant(storage.GrantPassword) && !c.AllowsGrant(storage.GrantAuthorizationCode) {
+		return usagef("client create: refresh_token needs password or authorization_code, the grants that issue refresh tokens")
+	}
 	if c.Public && c.AllowsGrant(storage.GrantClientCredentials) {
 		return usagef("client create: a public client cannot use client_credentials (RFC 6749 §4.4)")
 	}

@@ -253,6 +253,10 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		{"RedirectQueryHoldsState", []string{"client", "create", "--redirect-uri", "https://a.example/cb?state=x"}, "authorization response"},
 		{"OutOfBandURN", []string{"client", "create", "--redirect-uri", "urn:ietf:wg:oauth:2.0:oob"}, "reverse domain name"},
 		{"CodeNeedsRedirect", []string{"client", "create", "--grant-types", "authorization_code"}, "redirect-uri"},
+		// Only the password and authorization_code grants issue a
+		// refresh token: without one the client could never get a first.
+		{"RefreshTokenAlone", []string{"client", "create", "--grant-types", "refresh_token"}, "refresh_token needs password or authorization_code"},
+		{"RefreshTokenWithClientCredentials", []string{"client", "create", "--grant-types", "client_credentials,refresh_token"}, "refresh_token needs password or authorization_code"},
 		{"UnsupportedStore", []string{"--store", "mysql://u:s3cret@h/db", "client", "list"}, "want a postgres://"},
 		{"MigrateTakesNoArgs", []string{"migrate", "now"}, "unexpected argument"},
 		// A store URL given without --store is a stray argument, which
@@ -618,4 +622,18 @@ func TestMigrateOnRedisSaysThereIsNothingToDo(t *testing.T) {
 	code, out, errOut := ctl(t, "migrate")
 	require.Equal(t, exitOK, code, errOut)
 	assert.Equal(t, "nothing to migrate: redis keeps no schema\n", out)
+}
+
+// TestRefreshTokenWithAGrantThatIssuesOne checks that refresh_token is
+// refused only when no grant of the client issues a refresh token.
+func TestRefreshTokenWithAGrantThatIssuesOne(t *testing.T) {
+	for _, gts := range [][]string{
+		{"password", "refresh_token"},
+		{"authorization_code", "refresh_token"},
+		{"client_credentials", "password", "refresh_token"},
+		{"client_credentials"},
+	} {
+		c := &storage.Client{GrantTypes: gts, RedirectURIs: []string{"https://shop.example/cb"}}
+		assert.NoError(t, validateClient(c), gts)
+	}
 }
