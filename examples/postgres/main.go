@@ -155,8 +155,7 @@ func serve(ctx context.Context, dbURL, addr, issuer string, every time.Duration)
 	}
 	go janitor(ctx, a.store, every, slog.Default())
 
-	srv := &http.Server{Addr: addr, Handler: a.handler, ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := newHTTPServer(addr, a.handler)
 	// Shutdown returns once the requests in flight are answered;
 	// ListenAndServe returns as soon as it starts, so wait for it before
 	// the deferred closing of the store.
@@ -174,4 +173,14 @@ func serve(ctx context.Context, dbURL, addr, issuer string, every time.Duration)
 	}
 	<-stopped
 	return nil
+}
+
+// newHTTPServer returns the server for h on addr. Its timeouts bound how
+// long a slow or idle client may hold a connection: the request's
+// headers must arrive within 10 s and the whole request within 30 s,
+// the response must be written within 30 s, and an idle keep-alive
+// connection is closed after 2 minutes.
+func newHTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 }

@@ -60,8 +60,7 @@ func run(o options) error {
 	}
 	defer app.Close()
 
-	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := newHTTPServer(app.Handler())
 	printBanner(os.Stdout, "http://"+ln.Addr().String(), o)
 	if !o.loopback {
 		slog.Warn("not on a loopback address: the quickstart serves plain HTTP, on which the token endpoints issue nothing off loopback; " +
@@ -78,6 +77,16 @@ func run(o options) error {
 	stop() // a second SIGINT/SIGTERM kills at once, as it would any program
 	slog.Info("shutting down")
 	return shutdown(srv, 5*time.Second)
+}
+
+// newHTTPServer returns the server for h. Its timeouts bound how long a
+// slow or idle client may hold a connection: the request's headers must
+// arrive within 5 s and the whole request within 30 s, the response
+// must be written within 30 s, and an idle keep-alive connection is
+// closed after 2 minutes.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 }
 
 // shutdown stops srv: it lets the requests in progress finish for up to

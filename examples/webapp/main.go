@@ -74,8 +74,7 @@ func serve(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := newHTTPServer(addr, h)
 	// Shutdown returns once the requests in flight are answered;
 	// ListenAndServe returns as soon as it starts, so wait for Shutdown:
 	// serve returns when they are answered.
@@ -93,4 +92,14 @@ func serve(ctx context.Context, addr string) error {
 	}
 	<-stopped
 	return nil
+}
+
+// newHTTPServer returns the server for h on addr. Its timeouts bound how
+// long a slow or idle client may hold a connection: the request's
+// headers must arrive within 10 s and the whole request within 30 s,
+// the response must be written within 30 s, and an idle keep-alive
+// connection is closed after 2 minutes.
+func newHTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 }
