@@ -180,9 +180,9 @@ func (p *Provider) emitIssued(ctx context.Context, c *authenticatedClient, grant
 // reusedUser is the user of the grant that err, a store's
 // storage.ErrTokenReused, names (a *storage.ReuseError) when that is the
 // grant grantID of client clientID; "" when it names none (a store that
-// returns the bare sentinel) or another.
+// returns the bare sentinel, or a nil *storage.ReuseError) or another.
 func reusedUser(err error, grantID, clientID string) string {
-	if re, ok := errors.AsType[*storage.ReuseError](err); ok && re.GrantID == grantID && re.ClientID == clientID {
+	if re, ok := errors.AsType[*storage.ReuseError](err); ok && re != nil && re.GrantID == grantID && re.ClientID == clientID {
 		return re.UserID
 	}
 	return ""

@@ -407,6 +407,7 @@ func TestReuseEventUserOnlyFromItsGrant(t *testing.T) {
 			re.ClientID = "other"
 			return &re
 		},
+		"a typed nil": func(storage.ReuseError) error { return (*storage.ReuseError)(nil) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			events := &eventLog{}
