@@ -175,3 +175,13 @@ func TestUnusableStoreNamesItsSource(t *testing.T) {
 	assert.Equal(t, exitUsage, code, errOut)
 	assert.Contains(t, errOut, "--store mysql://u:xxxxx@h/other: want a postgres://")
 }
+
+// The message for a store URL of another scheme lists every scheme
+// oauth2ctl takes, postgresql:// and rediss+cluster:// among them.
+func TestUnusableStoreListsEveryScheme(t *testing.T) {
+	code, _, errOut := ctl(t, "client", "list", "--store", "mysql://h/db")
+	assert.Equal(t, exitUsage, code, errOut)
+	for _, scheme := range []string{"postgres://", "postgresql://", "redis://", "rediss://", "redis+cluster://", "rediss+cluster://"} {
+		assert.Contains(t, errOut, " "+scheme, "the message names %s", scheme)
+	}
+}

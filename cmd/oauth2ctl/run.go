@@ -259,7 +259,7 @@ func (e *env) open(ctx context.Context) (*storeurl.Stores, error) {
 		// still hold a password (user:pass@host); it shows as "(not a URL)".
 		// Named by its source: an operator who typed no --store looks
 		// in the environment.
-		return nil, usagef("%s %s: want a postgres://, redis://, rediss:// or redis+cluster:// URL", e.storeFrom, shown(storeurl.Redact(e.store)))
+		return nil, usagef("%s %s: want a postgres:// (or postgresql://), redis://, rediss://, redis+cluster:// or rediss+cluster:// URL", e.storeFrom, shown(storeurl.Redact(e.store)))
 	}
 	return s, err
 }
