@@ -3,7 +3,6 @@ package storagetest
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -292,12 +291,7 @@ func testClientConcurrentUpdates(t *testing.T, e *env) {
 	require.NoError(t, e.b.Clients.CreateClient(e.ctx, e.fullClient("race")))
 	const n, rounds = 8, 5
 	for round := range rounds {
-		var (
-			wg      sync.WaitGroup
-			start   = make(chan struct{})
-			errs    = make([]error, n)
-			clients = make([]*storage.Client, n)
-		)
+		clients := make([]*storage.Client, n)
 		for i := range n {
 			c, err := e.b.Clients.GetClient(e.ctx, "race")
 			require.NoError(t, err)
@@ -306,23 +300,9 @@ func testClientConcurrentUpdates(t *testing.T, e *env) {
 			c.Scopes = []string{fmt.Sprintf("scope-%d-%d", round, i)}
 			c.Disabled = i%2 == 0
 			clients[i] = c
-			wg.Go(func() {
-				<-start
-				errs[i] = e.b.Clients.UpdateClient(e.ctx, c)
-			})
 		}
-		close(start)
-		wg.Wait()
-
-		winner := -1
-		for i, err := range errs {
-			if err == nil {
-				assert.Equal(t, -1, winner, "round %d: updates %d and %d both succeeded", round, winner, i)
-				winner = i
-				continue
-			}
-			assert.ErrorIs(t, err, storage.ErrConflict, "round %d: update %d", round, i)
-		}
+		errs := atOnce(n, func(i int) error { return e.b.Clients.UpdateClient(e.ctx, clients[i]) })
+		winner := soleWinner(t, errs, storage.ErrConflict, fmt.Sprintf("round %d: update", round))
 		require.NotEqual(t, -1, winner, "round %d: one update succeeds", round)
 		got, err := e.b.Clients.GetClient(e.ctx, "race")
 		require.NoError(t, err)
@@ -341,32 +321,14 @@ func testClientConcurrentUpdates(t *testing.T, e *env) {
 func testClientConcurrentCreates(t *testing.T, e *env) {
 	const n, rounds = 8, 20
 	for round := range rounds {
-		var (
-			wg    sync.WaitGroup
-			start = make(chan struct{})
-			errs  = make([]error, n)
-			id    = fmt.Sprintf("created-%d", round)
-		)
-		for i := range n {
-			c := e.fullClient(id)
-			c.SecretHash = storage.HashGeneratedSecret(fmt.Sprintf("secret-%d-%d", round, i))
-			wg.Go(func() {
-				<-start
-				errs[i] = e.b.Clients.CreateClient(e.ctx, c)
-			})
+		id := fmt.Sprintf("created-%d", round)
+		clients := make([]*storage.Client, n)
+		for i := range clients {
+			clients[i] = e.fullClient(id)
+			clients[i].SecretHash = storage.HashGeneratedSecret(fmt.Sprintf("secret-%d-%d", round, i))
 		}
-		close(start)
-		wg.Wait()
-
-		winner := -1
-		for i, err := range errs {
-			if err == nil {
-				assert.Equal(t, -1, winner, "round %d: creates %d and %d both succeeded", round, winner, i)
-				winner = i
-				continue
-			}
-			assert.ErrorIs(t, err, storage.ErrAlreadyExists, "round %d: create %d", round, i)
-		}
+		errs := atOnce(n, func(i int) error { return e.b.Clients.CreateClient(e.ctx, clients[i]) })
+		winner := soleWinner(t, errs, storage.ErrAlreadyExists, fmt.Sprintf("round %d: create", round))
 		require.NotEqual(t, -1, winner, "round %d: one create succeeds", round)
 		got, err := e.b.Clients.GetClient(e.ctx, id)
 		require.NoError(t, err)

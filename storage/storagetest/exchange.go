@@ -3,7 +3,6 @@ package storagetest
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -341,27 +340,11 @@ func (e *env) race(t *testing.T, grantID, winMsg string, mk func(access, refresh
 		issued[i] = [2]minted{a, r}
 		xs[i] = mk(a, r)
 	}
-	errs := make([]error, n)
-	var start, done sync.WaitGroup
-	start.Add(1)
-	for i := range n {
-		done.Go(func() {
-			start.Wait()
-			_, errs[i] = e.b.Tokens.ExchangeToken(e.ctx, xs[i])
-		})
-	}
-	start.Done()
-	done.Wait()
-
-	winners := 0
-	for i, err := range errs {
-		if err == nil {
-			winners++
-			continue
-		}
-		assert.ErrorIs(t, err, storage.ErrTokenReused, "loser %d", i)
-	}
-	assert.Equal(t, 1, winners, winMsg)
+	errs := atOnce(n, func(i int) error {
+		_, err := e.b.Tokens.ExchangeToken(e.ctx, xs[i])
+		return err
+	})
+	soleWinner(t, errs, storage.ErrTokenReused, winMsg)
 	for i := range issued {
 		e.assertGone(t, issued[i][0], "after reuse the grant is revoked (exchange %d)", i)
 		e.assertGone(t, issued[i][1], "after reuse the grant is revoked (exchange %d)", i)

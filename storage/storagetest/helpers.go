@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -228,3 +229,40 @@ func assertToken(t *testing.T, want, got storage.Token) {
 
 // errCheck is what a failing Exchange.Check returns in the suite.
 var errCheck = errors.New("storagetest: check refused")
+
+// atOnce calls call(i) for every i below n, each from its own goroutine,
+// all released together, and returns their errors by i.
+func atOnce(n int, call func(i int) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = call(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// soleWinner asserts that exactly one of errs, the errors of concurrent
+// calls (what, for messages), is nil and that every other is loser. It
+// returns the winner's index, or -1 after failing t when there is none.
+func soleWinner(t *testing.T, errs []error, loser error, what string) int {
+	t.Helper()
+	winner := -1
+	for i, err := range errs {
+		if err == nil {
+			assert.Equal(t, -1, winner, "%s: calls %d and %d both succeeded", what, winner, i)
+			winner = i
+			continue
+		}
+		assert.ErrorIs(t, err, loser, "%s: call %d", what, i)
+	}
+	if winner == -1 {
+		t.Errorf("%s: no call succeeded", what)
+	}
+	return winner
+}
