@@ -64,8 +64,9 @@ func (e Endpoints) withDefaults() Endpoints {
 	return e
 }
 
-// validateEndpoints checks Config.Issuer (RFC 8414 §2: an http(s) URL
-// without query or fragment) and the endpoint paths, which go after the
+// validateEndpoints checks Config.Issuer (RFC 8414 §2: an https URL
+// without query or fragment, or http with AllowInsecureHTTP) and the
+// endpoint paths, which go after the
 // issuer's path and so follow the same rules ([routablePath]).
 func validateEndpoints(cfg *Config) []error {
 	var errs []error
@@ -74,6 +75,10 @@ func validateEndpoints(cfg *Config) []error {
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
 			u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(cfg.Issuer, "#") || u.User != nil {
 			errs = append(errs, errors.New("invalid Issuer: want an https (or, for development, http) URL without user info, query or fragment"))
+		} else if u.Scheme == "http" && !cfg.AllowInsecureHTTP {
+			// The endpoints would refuse every plain HTTP request, and
+			// clients would be told to send their secrets in clear.
+			errs = append(errs, errors.New("invalid Issuer: an http issuer needs AllowInsecureHTTP (RFC 8414 §2 wants https)"))
 		} else if !routablePath(u) {
 			errs = append(errs, errors.New(`invalid Issuer: its path must be clean ("/a/b", no "//", "." or ".."), need no escaping and hold no "{" or "}"`))
 		}

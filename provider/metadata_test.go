@@ -121,6 +121,10 @@ func TestMetadataConfigIsValidated(t *testing.T) {
 		{"RFC 8414 §2: issuer with an empty fragment", func(c *provider.Config) { c.Issuer = "https://a.example#" }},
 		{"issuer with user info", func(c *provider.Config) { c.Issuer = "https://user@a.example" }},
 		{"issuer without a host", func(c *provider.Config) { c.Issuer = "https:///tenant" }},
+		// RFC 8414 §2: the issuer uses https. Plain http only with
+		// AllowInsecureHTTP, where the endpoints themselves serve it.
+		{"RFC 8414 §2: http issuer without AllowInsecureHTTP", func(c *provider.Config) { c.Issuer = "http://a.example" }},
+		{"RFC 8414 §2: http issuer of any case without AllowInsecureHTTP", func(c *provider.Config) { c.Issuer = "HTTP://a.example" }},
 		{"endpoint path without a slash", func(c *provider.Config) { c.Endpoints.Revocation = "revoke" }},
 		{"token endpoint cannot be left out", func(c *provider.Config) { c.Endpoints.Token = provider.EndpointNotServed }},
 		{"issuer path with an escaped slash", func(c *provider.Config) { c.Issuer = "https://a.example/t%2Fa" }},
@@ -144,6 +148,17 @@ func TestMetadataConfigIsValidated(t *testing.T) {
 			assert.Error(t, err)
 		})
 	}
+}
+
+// The refusal of an http issuer says what to do about it, and an https
+// issuer needs no AllowInsecureHTTP.
+func TestMetadataHTTPIssuerNeedsAllowInsecureHTTP(t *testing.T) {
+	st := newTestStore(newClock().Now)
+	_, err := provider.New(provider.Config{Clients: st, Tokens: st, Issuer: "http://a.example"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "invalid Issuer: an http issuer needs AllowInsecureHTTP")
+	_, err = provider.New(provider.Config{Clients: st, Tokens: st, Issuer: "https://a.example"})
+	assert.NoError(t, err)
 }
 
 // An http issuer is accepted, for development (with AllowInsecureHTTP),

@@ -56,8 +56,9 @@ type Config struct {
 
 	// Issuer is the provider's issuer identifier (RFC 8414), e.g.
 	// "https://auth.example.com". [New] refuses one that is not an
-	// http(s) URL without user info, query or fragment, or whose path is
-	// not clean, needs escaping or holds "{" or "}". With a path
+	// https URL (or http with AllowInsecureHTTP, for development) without
+	// user info, query or fragment, or whose path is not clean, needs
+	// escaping or holds "{" or "}". With a path
 	// ("https://example.com/tenant") the endpoints go under it
 	// ([Provider.Routes]). Empty means none: the metadata endpoint
 	// answers 404, and introspection responses and authorization

@@ -98,6 +98,13 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		a.Close()
 		return nil, err
 	}
+	// Off loopback the quickstart serves plain HTTP, on which the
+	// endpoints issue nothing: it has no issuer there, since an http
+	// issuer needs AllowInsecureHTTP.
+	issuer := ""
+	if o.loopback {
+		issuer = "http://" + o.addr
+	}
 	p, err := provider.New(provider.Config{
 		Clients:           clients,
 		Tokens:            tokens,
@@ -106,7 +113,7 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		RefreshTokenTTL:   o.refreshTTL,
 		Scopes:            []string{"read", "write"},
 		DefaultScopes:     []string{"read"},
-		Issuer:            "http://" + o.addr,
+		Issuer:            issuer,
 		AllowInsecureHTTP: o.loopback,
 		BindingKey:        bindingKey(o),
 		Limiter:           a.limiter,

@@ -65,3 +65,23 @@ func TestStoreURLRefusesUnknownSchemes(t *testing.T) {
 	assert.Contains(t, err.Error(), "want memory, postgres://… or redis://…")
 	assert.NotContains(t, err.Error(), "s3cret")
 }
+
+// Off loopback the quickstart still starts (and warns), serving plain
+// HTTP on which the token endpoint issues nothing: it has no issuer then,
+// since the provider takes an http issuer only with AllowInsecureHTTP.
+func TestOffLoopbackStartsAndRefusesPlainHTTP(t *testing.T) {
+	a, err := newApp(context.Background(), options{
+		addr: "192.0.2.1:8080", store: "memory", loopback: false,
+		accessTTL: time.Hour, refreshTTL: 720 * time.Hour,
+	})
+	require.NoError(t, err)
+	defer a.Close()
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	resp, tok := postForm(t, srv, "/oauth2/token", "demo-client", "demo-secret", url.Values{
+		"grant_type": {"password"}, "username": {"johndoe"}, "password": {"foobar42"}, "scope": {"read"},
+	})
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Equal(t, "invalid_request", tok["error"])
+	assert.Equal(t, "HTTPS is required", tok["error_description"])
+}
