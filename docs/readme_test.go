@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +137,21 @@ func TestReadmeUserDB(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	assert.Equal(t, http.StatusBadRequest, rec.Code)
 	assert.Contains(t, rec.Body.String(), "HTTPS is required")
+
+	// Over HTTPS it still issues nothing until a client is registered, as
+	// the README says after the code: the users table alone is not enough.
+	req = httptest.NewRequest(http.MethodPost, "https://example.com/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("my-app", "a-secret")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusUnauthorized, rec.Code)
+	assert.Contains(t, rec.Body.String(), `"error":"invalid_client"`)
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	require.NoError(t, err)
+	assert.True(t, strings.Contains(strings.Join(strings.Fields(string(readme)), " "),
+		"refuses every request with `invalid_client`"),
+		"the README must say that the embedding example needs a registered client")
 
 	// A broken database is an outage, never invalid credentials.
 	require.NoError(t, db.Close())
