@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/oauth2provider/oauth2provider/internal/doccurl"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -96,4 +98,56 @@ func TestGuide(t *testing.T) {
 	require.Equal(t, http.StatusOK, rev.StatusCode)
 	status, _ = hello(tok["access_token"].(string))
 	assert.Equal(t, http.StatusUnauthorized, status, "revoking the refresh token ends the access token")
+}
+
+// TestGuideCommandsAsWritten runs the curl commands of
+// docs/getting-started.md themselves, in order, against this program (the
+// secret and the tokens pasted from the earlier answers, as the reader
+// does), and checks what the guide says they print: TestGuide checks the
+// flow, this the commands a reader copies.
+func TestGuideCommandsAsWritten(t *testing.T) {
+	h, secret, err := newServer(t.Context())
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	md, err := os.ReadFile("../getting-started.md")
+	require.NoError(t, err)
+	cmds, err := doccurl.Commands(string(md))
+	require.NoError(t, err)
+	require.Len(t, cmds, 5, "the guide's curl commands: token, /hello with and without a token, refresh, revoke")
+
+	vars := map[string]string{"SECRET": secret}
+	for _, c := range cmds {
+		req, include, err := c.Request(srv.URL, vars)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		out := string(body)
+		if include {
+			out = resp.Proto + " " + resp.Status + "\n" + out
+		}
+		if c.HeadOne {
+			out, _, _ = strings.Cut(out, "\n")
+		}
+		if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && resp.StatusCode == http.StatusOK {
+			var tok map[string]any
+			require.NoError(t, json.Unmarshal(body, &tok), "line %d", c.Line)
+			for _, k := range []string{"access_token", "refresh_token"} {
+				if v, ok := tok[k].(string); ok {
+					vars[k] = v
+				}
+			}
+		}
+		if req.Method == http.MethodPost { // the token, refresh and revocation requests all succeed
+			assert.Equal(t, http.StatusOK, resp.StatusCode, "line %d: %s", c.Line, out)
+		}
+		for _, want := range c.Comments {
+			// "# hello, user-1 (scopes: read)"; after a double space, a remark.
+			want, _, _ = strings.Cut(want, "   ")
+			assert.Equal(t, strings.TrimSpace(want), strings.TrimSpace(out), "line %d", c.Line)
+		}
+	}
 }
