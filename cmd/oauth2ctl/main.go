@@ -14,8 +14,9 @@
 //	revoke --user ID | --client ID
 //	                             revoke every token of a user or a client
 //
-// The store is a URL (see internal/storeurl): postgres://…, redis://…,
-// rediss://… or redis+cluster://host1:port,host2:port…, given by --store
+// The store is a URL (see internal/storeurl): postgres://… (or
+// postgresql://…), redis://…, rediss://…, redis+cluster://host1:port,host2:port…
+// or rediss+cluster://…, given by --store
 // (before or after the command) or the OAUTH2_STORE environment variable.
 // Every command takes --help. Exit status: 0 success, 1 failure (the store
 // could not be reached, the client does not exist, ...), 2 bad usage.

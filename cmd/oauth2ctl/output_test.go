@@ -185,3 +185,14 @@ func TestUnusableStoreListsEveryScheme(t *testing.T) {
 		assert.Contains(t, errOut, " "+scheme, "the message names %s", scheme)
 	}
 }
+
+// oauth2ctl --help names every scheme too: a reader of the help alone
+// should not think postgresql:// or rediss+cluster:// unsupported.
+func TestHelpListsEveryScheme(t *testing.T) {
+	code, out, errOut := ctl(t, "--help")
+	assert.Equal(t, exitOK, code, errOut)
+	help := strings.Join(strings.Fields(out+errOut), " ")
+	for _, scheme := range []string{"postgres://", "postgresql://", "redis://", "rediss://", "redis+cluster://", "rediss+cluster://"} {
+		assert.Contains(t, help, " "+scheme, "the help names %s", scheme)
+	}
+}

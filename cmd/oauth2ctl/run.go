@@ -34,8 +34,9 @@ Commands:
   client rotate-secret ID        give a client a new secret; prints it once
   revoke --user ID | --client ID revoke every token of a user or a client
 
-The store is a URL: postgres://…, redis://…, rediss://… or
-redis+cluster://host1:port,host2:port…, from --store or $OAUTH2_STORE.
+The store is a URL: postgres://… (or postgresql://…), redis://…,
+rediss://…, redis+cluster://host1:port,host2:port… or rediss+cluster://…,
+from --store or $OAUTH2_STORE.
 Run "oauth2ctl <command> --help" for a command's flags.
 `
 
