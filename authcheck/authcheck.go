@@ -1,7 +1,8 @@
 // Package authcheck is how the provider asks the app whether a username and
 // password are right: the app implements [AuthChecker] over its own user
-// database (the Go form of the Pyramid seed's IAuthCheck and the Flask
-// seed's authenticate_handler).
+// database (the Go form of IAuthCheck in pyramid_oauth2_provider and of
+// authenticate_handler in basic_oauth, the Python libraries this module
+// grew from, which the docs call the Pyramid and the Flask seed).
 package authcheck
 
 import (
