@@ -153,6 +153,7 @@ func Bearer(p *provider.Provider) func(http.Handler) http.Handler {
 		plainHTTP  = bearerFailure(p, http.StatusBadRequest, provider.CodeInvalidRequest, "HTTPS is required")
 		tokenInURL = bearerFailure(p, http.StatusBadRequest, provider.CodeInvalidRequest, "an access token must not be sent in the URL")
 	)
+	realm := p.Realm()
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !p.SecureEnough(r) {
@@ -201,7 +202,7 @@ func Bearer(p *provider.Provider) func(http.Handler) http.Handler {
 				GrantID:  ti.Grant.ID,
 				Scopes:   ti.EffectiveScopes(),
 				Method:   MethodBearer,
-			}}
+			}, realm: realm}
 			*ti = storage.TokenInfo{}
 			tokenInfos.Put(ti)
 			next.ServeHTTP(w, r.WithContext(ctx))

@@ -106,13 +106,13 @@ func (s *Sessions) serveCookie(w http.ResponseWriter, r *http.Request, next http
 		return
 	}
 	s.renew(w, r, raw, ti.Grant.CreatedAt, ti.Token.ExpiresAt)
-	ctx := WithIdentity(r.Context(), Identity{
+	ctx := &identityCtx{Context: r.Context(), id: Identity{
 		UserID:   ti.Grant.UserID,
 		ClientID: ti.Grant.ClientID,
 		GrantID:  ti.Grant.ID,
 		Scopes:   s.grantedScopes(ti.EffectiveScopes()),
 		Method:   MethodCookie,
-	})
+	}, realm: s.p.Realm()}
 	next.ServeHTTP(w, r.WithContext(ctx))
 }
 

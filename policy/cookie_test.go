@@ -867,9 +867,9 @@ func TestRequireRules(t *testing.T) {
 	}{
 		{"all required scopes present", []string{"read", "write"}, []string{"read", "write"}, false, 200, ""},
 		{"a missing scope is 403 insufficient_scope", []string{"read"}, []string{"read", "write"}, false, 403,
-			`Bearer error="insufficient_scope", scope="read write"`},
+			`Bearer realm="api", error="insufficient_scope", scope="read write"`},
 		{"a session without scopes is 403", []string{}, []string{"read"}, false, 403,
-			`Bearer error="insufficient_scope", scope="read"`},
+			`Bearer realm="api", error="insufficient_scope", scope="read"`},
 		{"without a policy in front it is 401, with an auth-param (RFC 6750 §3)", []string{"read"}, []string{"read"}, true, 401, `Bearer scope="read"`},
 	}
 	for _, tc := range tests {
@@ -899,7 +899,7 @@ func TestRequireBearerScopes(t *testing.T) {
 	h := policy.Chain(policy.Bearer(e.p), policy.Require("write"))(echo)
 	w := serve(h, reqOpts{bearer: "Bearer " + read}.build(http.MethodGet, "/me", nil))
 	assert.Equal(t, 403, w.Code)
-	assert.Equal(t, `Bearer error="insufficient_scope", scope="write"`, w.Header().Get("WWW-Authenticate"))
+	assert.Equal(t, `Bearer realm="api", error="insufficient_scope", scope="write"`, w.Header().Get("WWW-Authenticate"))
 }
 
 // Require copies its scopes: a caller reusing the slice it passed with
@@ -912,7 +912,7 @@ func TestRequireKeepsItsOwnScopes(t *testing.T) {
 	scopes[0] = "read"
 	w := serve(h, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
 	assert.Equal(t, http.StatusForbidden, w.Code, w.Body.String())
-	assert.Equal(t, `Bearer error="insufficient_scope", scope="write"`, w.Header().Get("WWW-Authenticate"))
+	assert.Equal(t, `Bearer realm="api", error="insufficient_scope", scope="write"`, w.Header().Get("WWW-Authenticate"))
 }
 
 func TestRequirePanicsOnBadScopes(t *testing.T) {
@@ -1353,4 +1353,34 @@ func TestAnEmptySessionCookieIsNoSecondSession(t *testing.T) {
 		w := serve(policy.Cookie(e.s)(echo), reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
 		assert.Equal(t, "user-johndoe", identityOf(t, w).UserID, cookie)
 	}
+}
+
+// Require's insufficient_scope challenge names the realm of the provider
+// whose policy authenticated the request, as the policy's own challenges
+// do; an identity put there by WithIdentity (a handler's test) has none.
+func TestRequireChallengeCarriesThePolicysRealm(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	cookie := e.login(t, reqOpts{})
+	read := e.token(t, "grant_type=password&username=johndoe&password=foobar42&scope=read")
+	for name, tc := range map[string]struct {
+		h   http.Handler
+		req reqOpts
+	}{
+		"Bearer":                   {policy.Chain(policy.Bearer(e.p), policy.Require("write"))(echo), reqOpts{bearer: "Bearer " + read}},
+		"Cookie":                   {policy.Chain(policy.Cookie(e.s), policy.Require("write"))(echo), reqOpts{cookie: cookie}},
+		"CookieOrBearer, a token":  {policy.Chain(policy.CookieOrBearer(e.s), policy.Require("write"))(echo), reqOpts{bearer: "Bearer " + read}},
+		"CookieOrBearer, a cookie": {policy.Chain(policy.CookieOrBearer(e.s), policy.Require("write"))(echo), reqOpts{cookie: cookie}},
+	} {
+		w := serve(tc.h, tc.req.build(http.MethodGet, "/me", nil))
+		assert.Equal(t, http.StatusForbidden, w.Code, name)
+		assert.Equal(t, `Bearer realm="api", error="insufficient_scope", scope="write"`, w.Header().Get("WWW-Authenticate"), name)
+	}
+
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(policy.WithIdentity(r.Context(), policy.Identity{UserID: "u", Scopes: []string{"read"}}))
+		policy.Require("write")(echo).ServeHTTP(w, r)
+	})
+	w := serve(bare, reqOpts{}.build(http.MethodGet, "/me", nil))
+	assert.Equal(t, http.StatusForbidden, w.Code)
+	assert.Equal(t, `Bearer error="insufficient_scope", scope="write"`, w.Header().Get("WWW-Authenticate"))
 }

@@ -156,7 +156,7 @@ func ExampleRequire() {
 	fmt.Println(w.Header().Get("WWW-Authenticate"))
 	// Output:
 	// 403 {"error":"insufficient_scope","error_description":"the request requires the scope write"}
-	// Bearer error="insufficient_scope", scope="write"
+	// Bearer realm="oauth2provider", error="insufficient_scope", scope="write"
 }
 
 // Bearer guards an API: the handler behind it reads who called with

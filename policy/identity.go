@@ -25,16 +25,26 @@ type Identity struct {
 // ctxKey is the context key of the Identity.
 type ctxKey struct{}
 
+// realmKey is the context key of the realm of the policy that put the
+// Identity in the context (see identityCtx).
+type realmKey struct{}
+
 // identityCtx carries an Identity; one allocation holds both the context
-// node and the Identity.
+// node and the Identity. realm is the Bearer realm of the provider whose
+// policy authenticated the request, for the challenge of [Require]; empty
+// for an Identity of WithIdentity.
 type identityCtx struct {
 	context.Context
-	id Identity
+	id    Identity
+	realm string
 }
 
 func (c *identityCtx) Value(key any) any {
-	if _, ok := key.(ctxKey); ok {
+	switch key.(type) {
+	case ctxKey:
 		return &c.id
+	case realmKey:
+		return c.realm
 	}
 	return c.Context.Value(key)
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/oauth2provider/oauth2provider/internal/header"
 	"github.com/oauth2provider/oauth2provider/internal/scope"
@@ -13,8 +14,10 @@ import (
 // [Identity] carries every one of scopes. It checks what a policy put in
 // the context, so it goes after one: Chain(CookieOrBearer(s),
 // Require("write")). A missing scope is 403 with WWW-Authenticate: Bearer
-// error="insufficient_scope", scope="<the required scopes>" (RFC 6750
-// §3.1) and a JSON body; a request no policy authenticated is 401 with
+// realm="<realm>", error="insufficient_scope", scope="<the required
+// scopes>" (RFC 6750 §3.1; the realm of the provider whose policy
+// authenticated the request, none for an Identity of [WithIdentity]) and
+// a JSON body; a request no policy authenticated is 401 with
 // WWW-Authenticate: Bearer scope="<the required scopes>" (a wiring
 // mistake, refused rather than let through).
 //
@@ -31,9 +34,16 @@ func Require(scopes ...string) func(http.Handler) http.Handler {
 	}
 	scopes = slices.Clone(scopes)
 	list := strings.Join(scopes, " ")
-	insufficient := newFailure(http.StatusForbidden,
-		`Bearer error="insufficient_scope", scope=`+header.Quote(list),
-		"insufficient_scope", "the request requires the scope "+list)
+	insufficient := func(realm string) failure {
+		challenge := `Bearer error="insufficient_scope", scope=` + header.Quote(list)
+		if realm != "" {
+			challenge = "Bearer realm=" + header.Quote(realm) + `, error="insufficient_scope", scope=` + header.Quote(list)
+		}
+		return newFailure(http.StatusForbidden, challenge, "insufficient_scope", "the request requires the scope "+list)
+	}
+	// The answer for the realm of the last refusal: a route's policies
+	// almost always share one provider, so it is built once.
+	var last atomic.Pointer[realmFailure]
 	// RFC 6750 §3: the scheme MUST be followed by an auth-param. No
 	// credentials were seen, so no error code; the scope needed is one.
 	unauthenticated := newFailure(http.StatusUnauthorized, "Bearer scope="+header.Quote(list),
@@ -47,7 +57,13 @@ func Require(scopes ...string) func(http.Handler) http.Handler {
 			}
 			for _, s := range scopes {
 				if !slices.Contains(id.Scopes, s) {
-					insufficient.write(w)
+					realm, _ := r.Context().Value(realmKey{}).(string)
+					f := last.Load()
+					if f == nil || f.realm != realm {
+						f = &realmFailure{realm: realm, failure: insufficient(realm)}
+						last.Store(f)
+					}
+					f.write(w)
 					return
 				}
 			}
@@ -68,4 +84,10 @@ func Chain(mws ...func(http.Handler) http.Handler) func(http.Handler) http.Handl
 		}
 		return h
 	}
+}
+
+// realmFailure is Require's insufficient_scope answer for one realm.
+type realmFailure struct {
+	realm string
+	failure
 }

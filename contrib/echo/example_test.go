@@ -93,5 +93,5 @@ func Example() {
 	// /api/me 401 Bearer realm="oauth2provider"
 	// /api/me 200
 	// hello user-1 via demo-client
-	// /api/notes 403 Bearer error="insufficient_scope", scope="write"
+	// /api/notes 403 Bearer realm="oauth2provider", error="insufficient_scope", scope="write"
 }

@@ -51,7 +51,7 @@ func TestMiddleware(t *testing.T, framework string, newRouter func(p *provider.P
 		{"RFC6750 3.1 no token is 401 with a bare challenge", "/api/me", "", http.StatusUnauthorized, `Bearer realm="oauth2provider"`, false},
 		{"RFC6750 3.1 unknown token is 401 invalid_token", "/api/me", "oat_bogus", http.StatusUnauthorized, `Bearer realm="oauth2provider", error="invalid_token"`, false},
 		{"valid token passes with its identity", "/api/me", readToken, http.StatusOK, "", true},
-		{"RFC6750 3.1 missing scope is 403 insufficient_scope", "/api/notes", readToken, http.StatusForbidden, `Bearer error="insufficient_scope"`, false},
+		{"RFC6750 3.1 missing scope is 403 insufficient_scope", "/api/notes", readToken, http.StatusForbidden, `Bearer realm="oauth2provider", error="insufficient_scope"`, false},
 		{"token with the scope passes Require", "/api/notes", writeToken, http.StatusOK, "", true},
 	}
 	for _, tc := range tests {
