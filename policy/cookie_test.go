@@ -1384,3 +1384,22 @@ func TestRequireChallengeCarriesThePolicysRealm(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, w.Code)
 	assert.Equal(t, `Bearer error="insufficient_scope", scope="write"`, w.Header().Get("WWW-Authenticate"))
 }
+
+// One Require behind identities of different realms answers each with
+// its own (it keeps the answer of the last realm it refused).
+func TestRequireSharedAcrossRealms(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	read := e.token(t, "grant_type=password&username=johndoe&password=foobar42&scope=read")
+	req := policy.Require("write")
+	viaBearer := policy.Chain(policy.Bearer(e.p), req)(echo)
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(policy.WithIdentity(r.Context(), policy.Identity{UserID: "u"}))
+		req(echo).ServeHTTP(w, r)
+	})
+	for range 2 {
+		w := serve(viaBearer, reqOpts{bearer: "Bearer " + read}.build(http.MethodGet, "/me", nil))
+		assert.Equal(t, `Bearer realm="api", error="insufficient_scope", scope="write"`, w.Header().Get("WWW-Authenticate"))
+		w = serve(bare, reqOpts{}.build(http.MethodGet, "/me", nil))
+		assert.Equal(t, `Bearer error="insufficient_scope", scope="write"`, w.Header().Get("WWW-Authenticate"))
+	}
+}
