@@ -202,7 +202,7 @@ func Bearer(p *provider.Provider) func(http.Handler) http.Handler {
 				GrantID:  ti.Grant.ID,
 				Scopes:   ti.EffectiveScopes(),
 				Method:   MethodBearer,
-			}, realm: realm}
+			}, realm: &realm}
 			*ti = storage.TokenInfo{}
 			tokenInfos.Put(ti)
 			next.ServeHTTP(w, r.WithContext(ctx))

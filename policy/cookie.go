@@ -112,7 +112,7 @@ func (s *Sessions) serveCookie(w http.ResponseWriter, r *http.Request, next http
 		GrantID:  ti.Grant.ID,
 		Scopes:   s.grantedScopes(ti.EffectiveScopes()),
 		Method:   MethodCookie,
-	}, realm: s.p.Realm()}
+	}, realm: &s.realm}
 	next.ServeHTTP(w, r.WithContext(ctx))
 }
 

@@ -81,6 +81,7 @@ type Sessions struct {
 	now         func() time.Time
 	cop         *http.CrossOriginProtection
 	trusted     map[string]bool // TrustedOrigins
+	realm       string          // p's realm, for Require's challenge (see identityCtx)
 }
 
 // NewSessions returns the sessions of p configured by cfg, or an error
@@ -130,6 +131,7 @@ func NewSessions(p *provider.Provider, cfg SessionConfig) (*Sessions, error) {
 	}
 	s := &Sessions{
 		p:       p,
+		realm:   p.Realm(),
 		name:    cfg.Name,
 		secure:  !pc.AllowInsecureHTTP,
 		ttl:     cfg.TTL,
