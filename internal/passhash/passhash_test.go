@@ -2,6 +2,7 @@ package passhash
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -58,11 +59,19 @@ func TestDummyUsesDefaultParams(t *testing.T) {
 	assert.Equal(t, Dummy(), Dummy(), "made once")
 }
 
+// FuzzParseArgon2id: what parseArgon2id accepts has its costs in range,
+// and is the canonical PHC string of what it read, the only form the
+// reference implementation writes (decimal fields without sign or
+// leading zero, unpadded standard base64 without line breaks, no further
+// parameter): any other spelling is refused, not read as something else.
 func FuzzParseArgon2id(f *testing.F) {
 	h, _ := Hash("pw", cheap)
 	f.Add(h)
 	f.Add("$argon2id$v=19$m=1,t=1,p=1$$")
 	f.Add("$argon2id$v=19$m=4294967295,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5")
+	f.Add("$argon2id$v=19$m=08,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5")
+	f.Add("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ=$a2V5a2V5a2V5a2V5a2V5a2V5")
+	f.Add("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHR$a2V5a2V5a2V5a2V5a2V5a2V5")
 	f.Fuzz(func(t *testing.T, stored string) {
 		p, salt, key, err := parseArgon2id(stored)
 		if err != nil {
@@ -70,6 +79,11 @@ func FuzzParseArgon2id(f *testing.F) {
 		}
 		if p.Memory == 0 || p.Memory > maxMemory || p.Time == 0 || p.Time > 64 || uint64(p.Memory)*uint64(p.Time) > maxWork || p.Threads == 0 || len(salt) < 8 || len(key) < 16 || len(key) > 128 {
 			t.Fatalf("accepted out-of-range hash %q: %+v", stored, p)
+		}
+		canon := fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", p.Memory, p.Time, p.Threads,
+			base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+		if stored != canon {
+			t.Fatalf("accepted %q, read as %q", stored, canon)
 		}
 	})
 }
