@@ -60,9 +60,12 @@ func unquote(q string) (string, bool) {
 
 // FuzzEqualFoldASCII: on ASCII strings EqualFoldASCII is strings.EqualFold;
 // on any strings it is symmetric, reflexive, and equal strings under it
-// are equal under strings.EqualFold (it folds less, never more).
+// are equal under strings.EqualFold (it folds less, never more); and it
+// is strings.EqualFold byte by byte, where both bytes are ASCII, and
+// equality of the bytes elsewhere (non-ASCII bytes are compared as they
+// are, neither folded nor refused).
 func FuzzEqualFoldASCII(f *testing.F) {
-	for _, c := range [][2]string{{"Basic", "basic"}, {"Baſic", "Basic"}, {"\u212Aey", "key"}, {"[", "{"}, {"@", "`"}, {"AZ", "az"}, {"\xff", "\xfe"}} {
+	for _, c := range [][2]string{{"Basic", "basic"}, {"Baſic", "Basic"}, {"\u212Aey", "key"}, {"[", "{"}, {"@", "`"}, {"AZ", "az"}, {"\xff", "\xfe"}, {"Zürich", "zürich"}, {"\xc1", "\xe1"}} {
 		f.Add(c[0], c[1])
 	}
 	f.Fuzz(func(t *testing.T, s, u string) {
@@ -78,6 +81,17 @@ func FuzzEqualFoldASCII(f *testing.F) {
 		}
 		if ascii(s) && ascii(u) && got != strings.EqualFold(s, u) {
 			t.Fatalf("EqualFoldASCII(%q, %q) = %v, strings.EqualFold on ASCII says %v", s, u, got, !got)
+		}
+		want := len(s) == len(u)
+		for i := 0; want && i < len(s); i++ {
+			if s[i] < 0x80 && u[i] < 0x80 {
+				want = strings.EqualFold(s[i:i+1], u[i:i+1])
+			} else {
+				want = s[i] == u[i]
+			}
+		}
+		if got != want {
+			t.Fatalf("EqualFoldASCII(%q, %q) = %v, want %v", s, u, got, want)
 		}
 	})
 }
