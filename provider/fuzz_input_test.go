@@ -376,9 +376,13 @@ func FuzzFoldUsername(f *testing.F) {
 
 // FuzzLocalPath: whatever path a request carries, the return-to and form
 // action made of it stay on this site: a path a browser resolves against
-// the site's origin, never to another host.
+// the site's origin, never to another host. And it is the request's own
+// path (net/url reads it back as r.URL.Path), or "/", which it may be
+// only for a path that is empty, relative or starts with "//" or "/\\":
+// a path that is safe as it is is kept, so that login returns to the
+// page it came from.
 func FuzzLocalPath(f *testing.F) {
-	for _, s := range []string{"/oauth2/authorize", "//evil.example/x", "/\\evil.example", "", "x", "/%2F/evil", "/\t/evil", "/a b"} {
+	for _, s := range []string{"/oauth2/authorize", "//evil.example/x", "/\\evil.example", "", "x", "/%2F/evil", "/\t/evil", "/a b", "/a?b#c", "/caf\u00e9;x=1"} {
 		f.Add(s, "")
 	}
 	f.Add("//evil", "/%2Fevil")
@@ -396,6 +400,13 @@ func FuzzLocalPath(f *testing.F) {
 		}
 		if res := base.ResolveReference(u); res.Scheme != "https" || res.Host != "as.example" || res.User != nil {
 			t.Fatalf("localPath of %q (raw %q) = %q, which leads to %v", path, rawPath, got, res)
+		}
+		if got != "/" && u.Path != path {
+			t.Fatalf("localPath of %q (raw %q) = %q, which is the path %q", path, rawPath, got, u.Path)
+		}
+		unsafe := !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") || strings.HasPrefix(path, "/\\")
+		if got == "/" && path != "/" && !unsafe {
+			t.Fatalf("localPath of %q (raw %q) = \"/\", but the path is safe", path, rawPath)
 		}
 	})
 }
