@@ -86,7 +86,9 @@ func FuzzParseScope(f *testing.F) {
 // one that is the same string, and otherwise only when net/url reads both
 // as http URIs without user information whose host is the same loopback
 // IP literal (no zone) and that differ in nothing but a numeric port
-// (RFC 8252 §7.3). Matching is symmetric.
+// (RFC 8252 §7.3). Matching is symmetric. And two such URIs do match,
+// whatever their ports: a registered one matches itself with any port or
+// none.
 func FuzzMatchRedirectURI(f *testing.F) {
 	for _, p := range [][2]string{
 		{"https://app.example/cb", "https://app.example/cb"},
@@ -108,6 +110,16 @@ func FuzzMatchRedirectURI(f *testing.F) {
 		if got != matchRedirectURI([]string{req}, reg) {
 			t.Fatalf("matching %q and %q is not symmetric", reg, req)
 		}
+		if rh, rrest, ok := loopbackParts(reg); ok {
+			for _, port := range []string{"", ":1", ":65535", ":99"} {
+				if other := "http://" + rh + port + rrest; !matchRedirectURI([]string{reg}, other) {
+					t.Fatalf("%q does not match %q, which differs in the port alone", reg, other)
+				}
+			}
+			if qh, qrest, ok := loopbackParts(req); ok && qh == rh && qrest == rrest && !got {
+				t.Fatalf("%q does not match %q, which differs in the port alone", reg, req)
+			}
+		}
 		if reg == req {
 			if !got {
 				t.Fatalf("%q does not match itself", reg)
@@ -125,6 +137,34 @@ func FuzzMatchRedirectURI(f *testing.F) {
 			t.Fatalf("%q matched %q, which differs in more than the port", req, reg)
 		}
 	})
+}
+
+// loopbackParts reads s as net/url does and reports whether it is an
+// http URI of RFC 8252 §7.3, a loopback IP literal for host (no zone, an
+// IPv4 address not in brackets) and no user information, with a port of
+// one to five digits or none; and if so, its host as written (with
+// brackets for IPv6) and what follows the authority.
+func loopbackParts(s string) (host, rest string, ok bool) {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "http" || u.Opaque != "" || u.User != nil || !strings.HasPrefix(s, "http://"+u.Host) {
+		return "", "", false
+	}
+	ip, err := netip.ParseAddr(u.Hostname())
+	if err != nil || !ip.IsLoopback() || ip.Zone() != "" {
+		return "", "", false
+	}
+	host = u.Hostname()
+	if strings.HasPrefix(u.Host, "[") {
+		if ip.Is4() {
+			return "", "", false
+		}
+		host = "[" + host + "]"
+	}
+	if port, found := strings.CutPrefix(u.Host[len(host):], ":"); found &&
+		(port == "" || len(port) > 5 || strings.Trim(port, "0123456789") != "") {
+		return "", "", false
+	}
+	return host, s[len("http://")+len(u.Host):], true
 }
 
 // loopbackURL parses s, which matched another URI without being equal
