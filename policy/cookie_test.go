@@ -1403,3 +1403,23 @@ func TestRequireSharedAcrossRealms(t *testing.T) {
 		assert.Equal(t, `Bearer error="insufficient_scope", scope="write"`, w.Header().Get("WWW-Authenticate"))
 	}
 }
+
+// An identity a middleware behind a policy puts in the context with
+// WithIdentity (narrowing the scopes, say) is still of a request that
+// policy authenticated: Require's challenge keeps the policy's realm, as
+// the route's 401s do.
+func TestRequireBehindWithIdentityKeepsThePolicysRealm(t *testing.T) {
+	e := newSessEnv(t, sessOpts{})
+	tok := e.token(t, "grant_type=password&username=johndoe&password=foobar42&scope=write")
+	narrow := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id, _ := policy.IdentityFrom(r.Context())
+			id.Scopes = []string{"read"}
+			next.ServeHTTP(w, r.WithContext(policy.WithIdentity(r.Context(), id)))
+		})
+	}
+	h := policy.Chain(policy.Bearer(e.p), narrow, policy.Require("write"))(echo)
+	w := serve(h, reqOpts{bearer: "Bearer " + tok}.build(http.MethodGet, "/me", nil))
+	assert.Equal(t, http.StatusForbidden, w.Code)
+	assert.Equal(t, `Bearer realm="api", error="insufficient_scope", scope="write"`, w.Header().Get("WWW-Authenticate"))
+}

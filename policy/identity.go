@@ -31,9 +31,12 @@ type realmKey struct{}
 
 // identityCtx carries an Identity; one allocation holds both the context
 // node and the Identity. realm points to the Bearer realm of the provider
-// whose policy authenticated the request, for the challenge of [Require];
-// nil for an Identity of WithIdentity. (A pointer keeps the node in the
-// 112-byte size class: a string would take it to 128.)
+// whose policy authenticated the request, for the challenge of [Require].
+// It is nil for an Identity of WithIdentity, which keeps the realm of the
+// context it wraps: a middleware behind a policy that narrows the
+// Identity does not change who authenticated the request. (A pointer
+// keeps the node in the 112-byte size class: a string would take it to
+// 128.)
 type identityCtx struct {
 	context.Context
 	id    Identity
@@ -45,16 +48,17 @@ func (c *identityCtx) Value(key any) any {
 	case ctxKey:
 		return &c.id
 	case realmKey:
-		if c.realm == nil {
-			return ""
+		if c.realm != nil {
+			return *c.realm
 		}
-		return *c.realm
 	}
 	return c.Context.Value(key)
 }
 
-// WithIdentity returns a copy of ctx that carries id. Policies call it;
-// tests of handlers behind a policy may too.
+// WithIdentity returns a copy of ctx that carries id: for a policy of your
+// own, a middleware that narrows the Identity a policy put there, or a
+// test of a handler behind a policy. [Require]'s challenge keeps the realm
+// of the policy that authenticated ctx, if one did.
 func WithIdentity(ctx context.Context, id Identity) context.Context {
 	return &identityCtx{Context: ctx, id: id}
 }

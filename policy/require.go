@@ -16,8 +16,9 @@ import (
 // Require("write")). A missing scope is 403 with WWW-Authenticate: Bearer
 // realm="<realm>", error="insufficient_scope", scope="<the required
 // scopes>" (RFC 6750 §3.1; the realm of the provider whose policy
-// authenticated the request, none for an Identity of [WithIdentity]) and
-// a JSON body; a request no policy authenticated is 401 with
+// authenticated the request, also when a middleware behind it replaced
+// the Identity with [WithIdentity]; none when no policy did) and a JSON
+// body; a request no policy authenticated is 401 with
 // WWW-Authenticate: Bearer scope="<the required scopes>" (a wiring
 // mistake, refused rather than let through).
 //
