@@ -5,9 +5,10 @@
 //
 // It understands what the guides write: -s, -i, -si, -u user:pass,
 // -d name=value, -H 'Name: value', one http:// URL, backslash line
-// continuations, single and double quotes, $NAME in double quotes or bare,
-// a trailing "| head -1", and <placeholder> or a word ending in "…" for a
-// value the reader pastes from an earlier answer.
+// continuations, single and double quotes, $NAME in double quotes or bare
+// (refused between single quotes, where the shell leaves it as is),
+// a trailing "| head -1", and <placeholder>, oat_… or ort_… for a value
+// the reader pastes from an earlier answer (see [Command.Request]).
 package doccurl
 
 import (
@@ -103,6 +104,10 @@ func split(s string) ([]string, error) {
 		case quote != 0:
 			if r == quote {
 				quote = 0
+			} else if quote == '\'' && r == '$' {
+				// The shell would pass it as is: the guide's command
+				// would not do for a reader what the test does.
+				return nil, fmt.Errorf("$ between single quotes, which the shell does not expand, in %q", s)
 			} else {
 				cur.WriteRune(r)
 			}

@@ -55,3 +55,14 @@ func TestPlaceholders(t *testing.T) {
 	body, _ := io.ReadAll(req.Body)
 	assert.Equal(t, "refresh_token=R&token=A", string(body))
 }
+
+// The shell expands no $NAME between single quotes: a guide command
+// written so sends "$NAME" itself for a reader, so it is refused rather
+// than expanded for the test.
+func TestSingleQuotedVariableIsRefused(t *testing.T) {
+	_, err := Commands("```sh\ncurl -s -H 'Authorization: Bearer $TOKEN' http://h/p\n```\n")
+	assert.ErrorContains(t, err, "single quotes")
+	cmds, err := Commands("```sh\ncurl -s -H \"Authorization: Bearer $TOKEN\" -d 'a=b c' http://h/p\n```\n")
+	require.NoError(t, err)
+	require.Len(t, cmds, 1)
+}
