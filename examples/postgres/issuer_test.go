@@ -22,3 +22,16 @@ func TestServeRequiresAnIssuerOffLoopback(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "-issuer")
 }
+
+// Off loopback an -issuer of plain http is refused before anything
+// starts, with a message that names the flag and what it wants: this
+// server then serves only what arrives through a TLS proxy, whose https
+// URL is the issuer.
+func TestServeRefusesAnHTTPIssuerOffLoopback(t *testing.T) {
+	dbURL := storeurltest.Postgres(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	err := serve(ctx, dbURL, "0.0.0.0:0", "http://auth.example.com", time.Minute)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "-issuer http://auth.example.com: off loopback the issuer is the https URL")
+}

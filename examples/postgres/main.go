@@ -38,6 +38,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -130,7 +131,8 @@ func addUser(ctx context.Context, dbURL, username string, in io.Reader, out io.W
 }
 
 // serve serves on addr until ctx ends. An empty issuer is http://<addr>
-// on loopback, and refused elsewhere: no URL clients can use is known.
+// on loopback, and refused elsewhere: no URL clients can use is known; so
+// is an http issuer off loopback.
 func serve(ctx context.Context, dbURL, addr, issuer string, every time.Duration) error {
 	if every <= 0 {
 		return fmt.Errorf("-janitor %v: want a positive interval", every)
@@ -140,6 +142,10 @@ func serve(ctx context.Context, dbURL, addr, issuer string, every time.Duration)
 			return fmt.Errorf("-issuer is required when -addr %s is not a loopback address: the https URL clients reach this server at", addr)
 		}
 		issuer = "http://" + addr
+	} else if u, err := url.Parse(issuer); err == nil && u.Scheme == "http" && !loopback.Addr(addr) {
+		// The provider takes an http issuer only where it serves plain
+		// HTTP, which this server does on loopback alone.
+		return fmt.Errorf("-issuer %s: off loopback the issuer is the https URL clients reach this server at (through your TLS proxy)", issuer)
 	}
 	pool, err := newPool(ctx, dbURL)
 	if err != nil {
