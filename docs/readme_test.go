@@ -150,7 +150,7 @@ func TestReadmeUserDB(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
 	require.NoError(t, err)
 	assert.True(t, strings.Contains(strings.Join(strings.Fields(string(readme)), " "),
-		"refuses every request with `invalid_client`"),
+		"refuses every token request over HTTPS with `invalid_client`"),
 		"the README must say that the embedding example needs a registered client")
 
 	// A broken database is an outage, never invalid credentials.
