@@ -2,6 +2,7 @@ package storeurl
 
 import (
 	"context"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -372,29 +373,84 @@ func TestOpenRedisRequiresATLSChoiceOffLoopback(t *testing.T) {
 }
 
 // Whatever a password holds, and wherever it sits (user information, a
-// password= or sslpassword= parameter), Redact never shows it.
+// password= or sslpassword= parameter), Redact never shows it; and it
+// keeps everything else, in every form Open accepts (postgres and
+// postgresql with one host or several, redis and rediss, the cluster
+// forms with their comma-separated hosts): with the password in the user
+// information, the URL as it was with "xxxxx" for the password; with it
+// in the query, the same scheme, host and path, and a query that net/url
+// reads as the one given with "xxxxx" for the password. Only when the
+// text before the last "@" holds a "/", "?" or "#" (an unescaped one in
+// the password, or an "@" after the host) may Redact show the scheme
+// alone.
 func FuzzRedactHidesPasswords(f *testing.F) {
-	for _, pw := range []string{"s3cret", "ab@cd/ef", "p?w#d", "a%zz", "x:y@z", "s3cret&user=bob@corp"} {
+	for _, pw := range []string{"s3cret", "ab@cd/ef", "p?w#d", "a%zz", "x:y@z", "s3cret&user=bob@corp", "\x1b[2Kpass", "pa\xffss:@"} {
 		f.Add(pw)
 	}
-	templates := []string{
+	// The password in the user information.
+	userinfo := []string{
 		"postgres://u:%s@db:5432/app", "redis://:%s@h:1/0", "redis+cluster://u:%s@h1:1,h2:2",
-		"postgres://db/app?password=%s", "postgres://db/app?sslpassword=%s&x=a@b", "postgres://u@db/app?password=%s#f",
+		"postgres://bob:%s@db.example:5432/app?sslmode=verify-full&search_path=oauth2",
+		"postgresql://bob:%s@h1:5432,h2:5433/app?target_session_attrs=read-write",
+		"postgres://bob:%s@[::1]:5432/app",
+		"redis://alice:%s@127.0.0.1:6379/3?prefix=myapp:oauth2:&limiter_prefix=lim:",
+		"rediss://:%s@redis.example:6380/0?dial_timeout=50ms",
+		"rediss+cluster://alice:%s@h1:7000,h2:7001,h3:7002?prefix=app:&addr=h4:7003",
+		"REDIS://u:%s@h:1/0",
 	}
+	// The password in the query.
+	query := []string{
+		"postgres://db/app?password=%s", "postgres://u@db/app?password=%s#f",
+		"postgres://bob@db:5432/app?sslmode=verify-full&password=%s&search_path=oauth2",
+		"postgresql://bob@h1:5432,h2:5433/app?sslpassword=%s&sslmode=verify-full",
+		"postgres://bob@[::1]/app?password=%s&sslpassword=%s",
+	}
+	const hidden = "://(hidden"
 	f.Fuzz(func(t *testing.T, pw string) {
 		if len(pw) < 6 || strings.ContainsAny(pw, " \t\r\n") {
 			return
 		}
-		for _, tpl := range templates {
-			if strings.Contains(strings.Replace(tpl, "%s", "", 1), pw) {
+		for _, tpl := range append(append([]string{"postgres://db/app?sslpassword=%s&x=a@b"}, userinfo...), query...) {
+			if strings.Contains(strings.ReplaceAll(tpl, "%s", ""), pw) {
 				continue // the password is a piece of the URL's own text
 			}
-			if strings.Contains(tpl, "password=") && strings.ContainsAny(pw, "&;=+%") {
+			inQuery := strings.Contains(tpl, "password=")
+			if inQuery && strings.ContainsAny(pw, "&;=+%#") {
 				continue // in a query these end or encode the value: the password is not pw
 			}
-			in := strings.Replace(tpl, "%s", pw, 1)
-			if got := Redact(in); strings.Contains(got, pw) {
+			in := strings.ReplaceAll(tpl, "%s", pw)
+			got := Redact(in)
+			if strings.Contains(got, pw) {
 				t.Fatalf("Redact(%q) = %q shows the password", in, got)
+			}
+			scheme, rest, _ := strings.Cut(in, "://")
+			if at := strings.LastIndexByte(rest, '@'); at >= 0 && strings.ContainsAny(rest[:at], "/?#") {
+				if !strings.HasPrefix(got, scheme+hidden) {
+					t.Fatalf("Redact(%q) = %q, want the scheme and %q", in, got, hidden)
+				}
+				continue
+			}
+			if !inQuery {
+				if want := strings.Replace(tpl, "%s", "xxxxx", 1); got != want {
+					t.Fatalf("Redact(%q) = %q, want %q", in, got, want)
+				}
+				continue
+			}
+			// The password in the query: the rest as it was, the query as
+			// net/url reads it.
+			tplNoFrag, _, _ := strings.Cut(tpl, "#")
+			prefix, tplQuery, _ := strings.Cut(tplNoFrag, "?")
+			want, err := url.ParseQuery(strings.ReplaceAll(tplQuery, "%s", "xxxxx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotQuery, ok := strings.CutPrefix(got, prefix+"?")
+			if !ok {
+				t.Fatalf("Redact(%q) = %q, want %q and the query", in, got, prefix)
+			}
+			q, err := url.ParseQuery(gotQuery)
+			if err != nil || !maps.EqualFunc(q, want, slices.Equal) {
+				t.Fatalf("Redact(%q) = %q: query %v, want %v", in, got, q, want)
 			}
 		}
 	})
