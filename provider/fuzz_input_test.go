@@ -499,18 +499,31 @@ func FuzzRedirectWith(f *testing.F) {
 // browser's mapping of a name (browserHost, UTS #46 in short), not
 // localhost or a name under it, no loopback or unspecified IPv6 address,
 // and no IPv4 address in any form the URL Standard's IPv4 parser reads
-// (decimal, octal, hex, one to four parts, a trailing dot).
+// (decimal, octal, hex, one to four parts, a trailing dot). And the
+// other way, as its doc promises, for an ASCII host: an address net/netip
+// reads (in lower case, without one trailing dot) is another machine
+// exactly when, unmapped, it is neither loopback nor unspecified; a name
+// of letters, digits, "-" and "_" labels is another machine unless it has
+// a single label, is or ends in .localhost, is localhost.localdomain or
+// localhost6.localdomain6, or ends in a label that is a number (digits,
+// or "0x" and hex digits; after "0x" and anything else either answer
+// will do).
 func FuzzOtherMachine(f *testing.F) {
 	for _, s := range []string{
 		"app.example", "localhost", "LocalHost.", "127.0.0.1", "0177.0.0.1", "0x7F.1", "2130706433", "127.1.",
 		"017700000001", "0x7f.0x0.0.01", "::1", "::ffff:127.0.0.1", "0.0.0.0", "0", "0x", "1.2.3.4.5", "１２７.０.０.１",
 		"ｌｏｃａｌｈｏｓｔ", "localhost。", "a.localhost", "x.0x", "09.1", "bücher.example",
+		"10.0.0.7", "192.0.2.1.", "::ffff:10.0.0.1", "2001:db8::1", "fe80::1%eth0", "APP.Example.", "a.b-c_d.example",
+		"localhost.localdomain", "myhost", "a.1-2", "x.0xfg",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, host string) {
+		if want, ok := otherMachineASCII(host); ok && otherMachine(host) != want {
+			t.Fatalf("otherMachine(%q) = %v, want %v", host, !want, want)
+		}
 		if !otherMachine(host) {
-			return // refusing more is safe: a consent page is shown
+			return // beyond what otherMachineASCII answers, refusing more is safe: a consent page is shown
 		}
 		h := strings.TrimSuffix(strings.ToLower(strings.ReplaceAll(norm.NFKC.String(host), "\u3002", ".")), ".")
 		if h == "localhost" || strings.HasSuffix(h, ".localhost") {
@@ -523,6 +536,42 @@ func FuzzOtherMachine(f *testing.F) {
 			t.Fatalf("otherMachine(%q): a browser reads it as %d.%d.%d.%d", host, a>>24, a>>16&255, a>>8&255, a&255)
 		}
 	})
+}
+
+// otherMachineASCII is what otherMachine's doc promises for an ASCII
+// host that net/netip reads as an address or that is a name of letters,
+// digits, "-" and "_" labels (ok); for any other host, it has no answer.
+func otherMachineASCII(host string) (other, ok bool) {
+	for i := 0; i < len(host); i++ {
+		if host[i] >= 0x80 {
+			return false, false
+		}
+	}
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	if ip, err := netip.ParseAddr(h); err == nil {
+		ip = ip.Unmap()
+		return !ip.IsLoopback() && !ip.IsUnspecified(), true
+	}
+	labels := strings.Split(h, ".")
+	for _, l := range labels {
+		if l == "" || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+			return false, false
+		}
+	}
+	last := labels[len(labels)-1]
+	if hex, ok := strings.CutPrefix(last, "0x"); ok {
+		if strings.Trim(hex, "0123456789abcdef") != "" {
+			return false, false // not a number by the URL Standard; refusing it is safe
+		}
+		return false, true
+	}
+	switch {
+	case len(labels) == 1, strings.HasSuffix(h, ".localhost"),
+		h == "localhost.localdomain", h == "localhost6.localdomain6",
+		strings.Trim(last, "0123456789") == "":
+		return false, true
+	}
+	return true, true
 }
 
 // whatwgIPv4 is the URL Standard's IPv4 parser (§3.5), for an ASCII host
