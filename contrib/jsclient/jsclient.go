@@ -70,28 +70,51 @@ func serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // noneMatch reports whether an If-None-Match header lists our ETag (weak
-// comparison, RFC 9110 §13.1.2) or is "*". An entity-tag is read whole,
-// quotes to quotes: its opaque part may hold commas (and a "*"), which
-// splitting the list at every comma would take for separators.
+// comparison, RFC 9110 §13.1.2) or is "*". Its lines are one list. An
+// entity-tag is read whole, quotes to quotes: its opaque part may hold
+// commas (and a "*"), which splitting the list at every comma would take
+// for separators. A header that is neither "*" nor a list of entity-tags
+// (empty elements allowed, RFC 9110 §5.6.1) matches nothing, even if our
+// tag is in it: the condition is then true (§13.1.2, step 3).
 func noneMatch(values []string) bool {
-	for _, v := range values {
-		if strings.Trim(v, " \t") == "*" {
-			return true
+	field := strings.Join(values, ",")
+	if strings.Trim(field, " \t") == "*" {
+		return true
+	}
+	match := false
+	for rest := field; ; {
+		rest = strings.TrimLeft(rest, " \t,")
+		if rest == "" {
+			return match
 		}
-		for {
-			v = strings.TrimPrefix(strings.TrimLeft(v, " \t,"), "W/")
-			if v == "" || v[0] != '"' {
-				break // the end, or a malformed list: no match
-			}
-			end := strings.IndexByte(v[1:], '"') + 2
-			if end == 1 {
-				break
-			}
-			if v[:end] == etag {
-				return true
-			}
-			v = v[end:]
+		tag, after, ok := cutEntityTag(rest)
+		if !ok {
+			return false
+		}
+		match = match || tag == etag
+		rest = strings.TrimLeft(after, " \t")
+		if rest != "" && rest[0] != ',' {
+			return false // no separator after the tag
 		}
 	}
-	return false
+}
+
+// cutEntityTag reads the entity-tag at the start of s (RFC 9110 §8.8.3:
+// an optional "W/", then DQUOTE *etagc DQUOTE, etagc being any byte but
+// controls, space, DQUOTE and DEL) and returns its opaque part with the
+// quotes, and what follows it; ok is false if s does not start with one.
+func cutEntityTag(s string) (opaque, rest string, ok bool) {
+	s = strings.TrimPrefix(s, "W/")
+	if s == "" || s[0] != '"' {
+		return "", "", false
+	}
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return s[:i+1], s[i+1:], true
+		case c <= ' ' || c == 0x7f:
+			return "", "", false
+		}
+	}
+	return "", "", false
 }

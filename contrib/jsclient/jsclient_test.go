@@ -69,6 +69,8 @@ func TestHandlerConditionalGet(t *testing.T) {
 		{"HEAD honours the tag", http.MethodHead, tag, http.StatusNotModified},
 		{"other tag is served", http.MethodGet, `"something-else"`, http.StatusOK},
 		{"unquoted tag does not match", http.MethodGet, tag[1 : len(tag)-1], http.StatusOK},
+		{"malformed list with the tag is served", http.MethodGet, tag + ` x`, http.StatusOK},
+		{"tag and star is served", http.MethodGet, `*, ` + tag, http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
