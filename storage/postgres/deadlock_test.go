@@ -13,14 +13,17 @@ import (
 	"github.com/oauth2provider/oauth2provider/storage/postgres"
 )
 
-// waitForLockWaiters waits, up to a few seconds, until n statements on the
-// store's grants wait for a lock.
+// waitForLockWaiters waits, up to a few seconds, until n statements of
+// pool's sessions (its application_name: see newSchemaPool) on the
+// store's grants wait for a lock; another package's tests on the same
+// server do not count.
 func waitForLockWaiters(t *testing.T, pool *pgxpool.Pool, n int) {
 	t.Helper()
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		var waiting int
 		require.NoError(t, pool.QueryRow(context.Background(), `select count(*) from pg_stat_activity
-			where wait_event_type = 'Lock' and query like '%update oauth2_grants%' and pid <> pg_backend_pid()`).Scan(&waiting))
+			where wait_event_type = 'Lock' and query like '%update oauth2_grants%' and pid <> pg_backend_pid()
+			and application_name = current_setting('application_name')`).Scan(&waiting))
 		if waiting >= n {
 			return
 		}

@@ -49,6 +49,9 @@ func newSchemaPool(t testing.TB, configure ...func(*pgxpool.Config)) *pgxpool.Po
 	// A startup parameter, not a SET: it survives RESET ALL, which the
 	// migrator issues.
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	// The test's own sessions, in pg_stat_activity (waitForLockWaiters):
+	// other packages' tests share the server.
+	cfg.ConnConfig.RuntimeParams["application_name"] = schema
 	cfg.MaxConns = 20
 	for _, f := range configure {
 		f(cfg)
