@@ -5,20 +5,14 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/oauth2provider/oauth2provider/internal/servetest"
 )
 
-// The server bounds every phase of a connection: without a timeout a
-// client that sends its headers, its body or its next request slowly
-// (or never) holds a connection and a goroutine for as long as it likes.
+// The server serves h and bounds every phase of a connection.
 func TestHTTPServerTimeouts(t *testing.T) {
 	h := http.NewServeMux()
 	srv := newHTTPServer(h)
 	assert.Same(t, h, srv.Handler)
-	assert.Positive(t, srv.ReadHeaderTimeout, "ReadHeaderTimeout")
-	assert.Positive(t, srv.ReadTimeout, "ReadTimeout")
-	assert.Positive(t, srv.WriteTimeout, "WriteTimeout")
-	assert.Positive(t, srv.IdleTimeout, "IdleTimeout")
-	// ReadTimeout covers the headers too: a longer ReadHeaderTimeout
-	// would never apply.
-	assert.LessOrEqual(t, srv.ReadHeaderTimeout, srv.ReadTimeout)
+	servetest.BoundsEveryPhase(t, srv)
 }

@@ -81,3 +81,23 @@ func start(t *testing.T, host string, serve func(ctx context.Context, addr strin
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// BoundsEveryPhase fails t unless srv bounds every phase of a connection:
+// without a timeout a client that sends its headers, its body or its next
+// request slowly (or never) holds a connection and a goroutine for as
+// long as it likes. ReadTimeout covers the headers too, so a longer
+// ReadHeaderTimeout would never apply.
+func BoundsEveryPhase(t *testing.T, srv *http.Server) {
+	t.Helper()
+	for name, d := range map[string]time.Duration{
+		"ReadHeaderTimeout": srv.ReadHeaderTimeout, "ReadTimeout": srv.ReadTimeout,
+		"WriteTimeout": srv.WriteTimeout, "IdleTimeout": srv.IdleTimeout,
+	} {
+		if d <= 0 {
+			t.Errorf("%s is %v: want a positive bound", name, d)
+		}
+	}
+	if srv.ReadHeaderTimeout > srv.ReadTimeout {
+		t.Errorf("ReadHeaderTimeout %v is longer than ReadTimeout %v, which covers the headers too", srv.ReadHeaderTimeout, srv.ReadTimeout)
+	}
+}
