@@ -43,6 +43,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/internal/gate"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
@@ -185,17 +186,10 @@ func (s *suite) refund(key string, r storage.Rate) {
 func (s *suite) concurrently(n int, name string, call func() (time.Duration, error)) []time.Duration {
 	s.t.Helper()
 	waits := make([]time.Duration, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			waits[i], errs[i] = call()
-		})
-	}
-	close(start)
-	wg.Wait()
+	errs := gate.AtOnce(n, func(i int) (err error) {
+		waits[i], err = call()
+		return err
+	})
 	for i, err := range errs {
 		require.NoError(s.t, err, "%s in goroutine %d", name, i)
 	}

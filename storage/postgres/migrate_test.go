@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/internal/gate"
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/oauth2provider/oauth2provider/storage/postgres"
 )
@@ -23,18 +23,7 @@ func TestMigrate_ConcurrentMigratorsApplyEachMigrationOnce(t *testing.T) {
 	pool := newSchemaPool(t)
 	ctx := context.Background()
 
-	const n = 8
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			errs[i] = postgres.Migrate(ctx, pool)
-		})
-	}
-	close(start)
-	wg.Wait()
+	errs := gate.AtOnce(8, func(int) error { return postgres.Migrate(ctx, pool) })
 	for i, err := range errs {
 		require.NoError(t, err, "migrator %d", i)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/internal/gate"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
@@ -301,7 +302,7 @@ func testClientConcurrentUpdates(t *testing.T, e *env) {
 			c.Disabled = i%2 == 0
 			clients[i] = c
 		}
-		errs := atOnce(n, func(i int) error { return e.b.Clients.UpdateClient(e.ctx, clients[i]) })
+		errs := gate.AtOnce(n, func(i int) error { return e.b.Clients.UpdateClient(e.ctx, clients[i]) })
 		winner := soleWinner(t, errs, storage.ErrConflict, fmt.Sprintf("round %d: update", round))
 		require.NotEqual(t, -1, winner, "round %d: one update succeeds", round)
 		got, err := e.b.Clients.GetClient(e.ctx, "race")
@@ -327,7 +328,7 @@ func testClientConcurrentCreates(t *testing.T, e *env) {
 			clients[i] = e.fullClient(id)
 			clients[i].SecretHash = storage.HashGeneratedSecret(fmt.Sprintf("secret-%d-%d", round, i))
 		}
-		errs := atOnce(n, func(i int) error { return e.b.Clients.CreateClient(e.ctx, clients[i]) })
+		errs := gate.AtOnce(n, func(i int) error { return e.b.Clients.CreateClient(e.ctx, clients[i]) })
 		winner := soleWinner(t, errs, storage.ErrAlreadyExists, fmt.Sprintf("round %d: create", round))
 		require.NotEqual(t, -1, winner, "round %d: one create succeeds", round)
 		got, err := e.b.Clients.GetClient(e.ctx, id)

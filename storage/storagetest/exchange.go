@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/internal/gate"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
@@ -340,7 +341,7 @@ func (e *env) race(t *testing.T, grantID, winMsg string, mk func(access, refresh
 		issued[i] = [2]minted{a, r}
 		xs[i] = mk(a, r)
 	}
-	errs := atOnce(n, func(i int) error {
+	errs := gate.AtOnce(n, func(i int) error {
 		_, err := e.b.Tokens.ExchangeToken(e.ctx, xs[i])
 		return err
 	})

@@ -2,7 +2,6 @@ package storagetest
 
 import (
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -229,23 +228,6 @@ func assertToken(t *testing.T, want, got storage.Token) {
 
 // errCheck is what a failing Exchange.Check returns in the suite.
 var errCheck = errors.New("storagetest: check refused")
-
-// atOnce calls call(i) for every i below n, each from its own goroutine,
-// all released together, and returns their errors by i.
-func atOnce(n int, call func(i int) error) []error {
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			errs[i] = call(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-	return errs
-}
 
 // soleWinner asserts that exactly one of errs, the errors of concurrent
 // calls (what, for messages), is nil and that every other is loser. It
