@@ -115,15 +115,18 @@ func TestClientKeyHasNoTTL(t *testing.T) {
 	})
 }
 
-// setNXErrHook answers every SET NX with err, without sending it.
-type setNXErrHook struct{ err error }
+// cmdErrHook answers every command that fails reports true for with
+// err, without sending it.
+type cmdErrHook struct {
+	err   error
+	fails func(goredis.Cmder) bool
+}
 
-func (setNXErrHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (cmdErrHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
 
-func (e setNXErrHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+func (e cmdErrHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
-		name := strings.ToLower(cmd.Name())
-		if name == "setnx" || (name == "set" && len(cmd.Args()) > 3 && strings.EqualFold(cmd.Args()[3].(string), "nx")) {
+		if e.fails(cmd) {
 			cmd.SetErr(e.err)
 			return e.err
 		}
@@ -131,15 +134,21 @@ func (e setNXErrHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook 
 	}
 }
 
-func (setNXErrHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+func (cmdErrHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
 	return next
+}
+
+// isSetNX reports whether cmd is a SET NX (or SETNX).
+func isSetNX(cmd goredis.Cmder) bool {
+	name := strings.ToLower(cmd.Name())
+	return name == "setnx" || (name == "set" && len(cmd.Args()) > 3 && strings.EqualFold(cmd.Args()[3].(string), "nx"))
 }
 
 // A SET NX that Redis refuses (here as when it is out of memory) fails
 // the creation with that error: it is not read as a taken ID.
 func TestCreateClientReportsAFailedSetNX(t *testing.T) {
 	oom := errors.New("OOM command not allowed when used memory > 'maxmemory'")
-	h := newHookedHarness(t, setNXErrHook{err: oom})
+	h := newHookedHarness(t, cmdErrHook{err: oom, fails: isSetNX})
 	err := h.s.CreateClient(h.ctx, &storage.Client{ID: "web"})
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, storage.ErrAlreadyExists)
@@ -210,36 +219,15 @@ func TestDecCreatedAt(t *testing.T) {
 	}
 }
 
-// getErrHook answers every GET with err, without sending it, while
-// armed.
-type getErrHook struct {
-	err   error
-	armed *atomic.Bool
-}
-
-func (getErrHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
-
-func (e getErrHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
-	return func(ctx context.Context, cmd goredis.Cmder) error {
-		if e.armed.Load() && strings.EqualFold(cmd.Name(), "get") {
-			cmd.SetErr(e.err)
-			return e.err
-		}
-		return next(ctx, cmd)
-	}
-}
-
-func (getErrHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return next
-}
-
 // A creation of a taken ID whose read of the stored client (to tell a
 // resend of this call from another creation) fails reports that error:
 // it is an outage, not a taken ID.
 func TestCreateClientReportsAFailedRead(t *testing.T) {
 	down := errors.New("connection reset by peer")
 	var armed atomic.Bool
-	h := newHookedHarness(t, getErrHook{err: down, armed: &armed})
+	h := newHookedHarness(t, cmdErrHook{err: down, fails: func(cmd goredis.Cmder) bool {
+		return armed.Load() && strings.EqualFold(cmd.Name(), "get")
+	}})
 	require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "web"}))
 	armed.Store(true)
 	err := h.s.CreateClient(h.ctx, &storage.Client{ID: "web"})
