@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"slices"
 	"strconv"
@@ -27,6 +28,15 @@ Registers a client. A confidential client gets a new secret of 256 random
 bits, printed once on stdout: the store keeps only its SHA-256, so it
 cannot be shown again (use rotate-secret to replace a lost one). Without
 --id the client ID is random.
+
+A client moved from another server keeps the secret its apps hold:
+--secret-stdin reads it from the first line of stdin (not from the
+command line, where ps and the shell's history would show it), as in
+"oauth2ctl client create --id ID --secret-stdin < secret.txt". It is
+stored as an argon2id hash, since nobody can vouch for how it was drawn,
+which makes each of the client's token requests pay that check (tens of
+milliseconds) and throttles its failed attempts: replace it with
+rotate-secret once the apps can take a new one.
 `
 
 const clientListHelp = `Usage: oauth2ctl client list [--store URL]
@@ -98,12 +108,21 @@ func cmdClientCreate(ctx context.Context, e *env, args []string) error {
 	fs.Var(&redirectURIs, "redirect-uri", "a redirection endpoint for the authorization code grant (repeatable)")
 	public := fs.Bool("public", false, "a public client (RFC 6749 §2.1): no secret")
 	firstParty := fs.Bool("first-party", false, "a client of the app itself: skips the consent page (unless public with a redirect URI that is not https on another host than the user's machine)")
+	secretStdin := fs.Bool("secret-stdin", false, "read the client's existing secret from the first line of stdin instead of drawing one (a client moved from another server); needs --id")
 	rest, err := fs.parse(args)
 	if err != nil {
 		return err
 	}
 	if len(rest) > 0 {
 		return usagef("client create: unexpected argument %q", redacted(rest[0]))
+	}
+	if *secretStdin {
+		switch {
+		case *id == "":
+			return usagef("client create: --secret-stdin needs --id: the apps that hold the secret know their client by its ID")
+		case *public:
+			return usagef("client create: --secret-stdin with --public: a public client has no secret")
+		}
 	}
 
 	c := &storage.Client{
@@ -125,7 +144,16 @@ func cmdClientCreate(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	var secret string
-	if !c.Public {
+	switch {
+	case *secretStdin:
+		given, err := readSecret(e.stdin)
+		if err != nil {
+			return err
+		}
+		if c.SecretHash, err = storage.HashSecret(given); err != nil {
+			return err
+		}
+	case !c.Public:
 		if secret, c.SecretHash, err = storage.NewClientSecret(); err != nil {
 			return err
 		}
@@ -142,15 +170,54 @@ func cmdClientCreate(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
-	if c.Public {
+	if secret == "" {
 		// A random ID that was not printed is not lost ("client list"
 		// shows it), but a script reading stdout would go on without it.
 		if _, err := fmt.Fprintf(e.stdout, "client_id: %s\n", shown(c.ID)); err != nil {
 			return fmt.Errorf("client %s was created, but writing its ID failed: %w", shownArg(c.ID), err)
 		}
+		if *secretStdin {
+			fmt.Fprintf(e.stderr, "The secret is stored as its argon2id hash. Replace it with "+
+				"\"oauth2ctl client rotate-secret %s\" once the client's apps can take a new one.\n", shownArg(c.ID))
+		}
 		return nil
 	}
 	return showSecret(e, c.ID, secret)
+}
+
+// maxGivenSecret is the longest secret --secret-stdin takes, in bytes:
+// far more than any server draws, and a bound on what is hashed.
+const maxGivenSecret = 512
+
+// readSecret reads the secret that --secret-stdin gives: the first line
+// of r, without its line ending (LF or CRLF), the only line there. It
+// must be 1 to maxGivenSecret printable ASCII characters (RFC 6749
+// Appendix A.2, VSCHAR), without a space at either end, which is far
+// likelier a mistake made copying it than part of it. No message shows
+// it.
+func readSecret(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxGivenSecret+3))
+	if err != nil {
+		return "", fmt.Errorf("client create: reading the secret from stdin: %w", err)
+	}
+	line, rest, _ := strings.Cut(string(b), "\n")
+	line = strings.TrimSuffix(line, "\r")
+	switch {
+	case rest != "":
+		return "", usagef("client create: --secret-stdin takes one line; stdin holds more")
+	case line == "":
+		return "", usagef("client create: no secret on stdin (--secret-stdin reads its first line)")
+	case len(line) > maxGivenSecret:
+		return "", usagef("client create: the secret on stdin is too long: at most %d characters", maxGivenSecret)
+	case line[0] == ' ' || line[len(line)-1] == ' ':
+		return "", usagef("client create: the secret on stdin begins or ends with a space, likelier a mistake than part of it")
+	}
+	for i := 0; i < len(line); i++ {
+		if line[i] < 0x20 || line[i] > 0x7e {
+			return "", usagef("client create: the secret on stdin must be printable ASCII (RFC 6749 Appendix A.2)")
+		}
+	}
+	return line, nil
 }
 
 // showSecret prints a client's new secret, the only time it is shown,

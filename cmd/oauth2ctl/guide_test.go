@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -67,4 +69,35 @@ func TestOperationsGuideCommandsAsWritten(t *testing.T) {
 			assert.Equal(t, exitOK, code, "oauth2ctl %s: %s", strings.Join(args, " "), errOut)
 		}
 	})
+}
+
+// TestOperationsGuideImportAsWritten runs the --secret-stdin line of
+// docs/operations.md as written, its "< file" a file holding a secret,
+// and checks that the client then authenticates with that secret.
+func TestOperationsGuideImportAsWritten(t *testing.T) {
+	md, err := os.ReadFile("../../docs/operations.md")
+	require.NoError(t, err)
+	var line string
+	for l := range strings.Lines(string(md)) {
+		if strings.HasPrefix(l, "oauth2ctl ") && strings.Contains(l, "--secret-stdin") {
+			line = strings.TrimSpace(l)
+		}
+	}
+	require.NotEmpty(t, line, "no --secret-stdin command in docs/operations.md")
+	cmd, file, ok := strings.Cut(strings.TrimPrefix(line, "oauth2ctl "), " < ")
+	require.True(t, ok, "the command reads its secret from a file: %s", line)
+	require.NotContains(t, file, " ")
+	args := strings.Fields(cmd)
+	i := slices.Index(args, "--id")
+	require.GreaterOrEqual(t, i, 0, "the command names the client")
+	id := args[i+1]
+
+	store := storeurltest.Redis(t)
+	t.Setenv(envStore, store)
+	const secret = "the-old-server's secret"
+	code, _, errOut := ctlIn(t, secret+"\n", args...)
+	require.Equal(t, exitOK, code, "oauth2ctl %s: %s", cmd, errOut)
+	_, srv := testProvider(t, store)
+	status, _ := passwordGrant(t, srv, id, secret)
+	assert.Equal(t, http.StatusOK, status)
 }

@@ -27,11 +27,18 @@ import (
 	"github.com/oauth2provider/oauth2provider/storage/postgres"
 )
 
-// ctl runs oauth2ctl in-process and returns its exit status and output.
+// ctl runs oauth2ctl in-process, with nothing on stdin, and returns its
+// exit status and output.
 func ctl(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return ctlIn(t, "", args...)
+}
+
+// ctlIn is ctl with stdin.
+func ctlIn(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, &out, &errOut)
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -340,19 +347,19 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space
 func TestSecretNotWrittenIsAFailure(t *testing.T) {
 	t.Setenv(envStore, storeurltest.Redis(t))
 	var errOut bytes.Buffer
-	code := run(context.Background(), []string{"client", "create", "--id", "lost"}, failingWriter{}, &errOut)
+	code := run(context.Background(), []string{"client", "create", "--id", "lost"}, strings.NewReader(""), failingWriter{}, &errOut)
 	assert.Equal(t, exitFailure, code, "create: %s", errOut.String())
 	assert.Contains(t, errOut.String(), "rotate-secret lost")
 
 	errOut.Reset()
-	code = run(context.Background(), []string{"client", "rotate-secret", "lost"}, failingWriter{}, &errOut)
+	code = run(context.Background(), []string{"client", "rotate-secret", "lost"}, strings.NewReader(""), failingWriter{}, &errOut)
 	assert.Equal(t, exitFailure, code, "rotate-secret: %s", errOut.String())
 	assert.Contains(t, errOut.String(), "rotate-secret lost")
 
 	// A public client's random ID is not lost ("client list" shows it),
 	// but a script reading stdout must not go on without it.
 	errOut.Reset()
-	code = run(context.Background(), []string{"client", "create", "--public", "--id", "spa"}, failingWriter{}, &errOut)
+	code = run(context.Background(), []string{"client", "create", "--public", "--id", "spa"}, strings.NewReader(""), failingWriter{}, &errOut)
 	assert.Equal(t, exitFailure, code, "create --public: %s", errOut.String())
 	assert.Contains(t, errOut.String(), "client spa was created, but writing its ID failed")
 }

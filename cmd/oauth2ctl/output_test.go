@@ -139,7 +139,7 @@ func TestClientDisableCountsNoGrants(t *testing.T) {
 func TestClientListNotWrittenIsAFailure(t *testing.T) {
 	t.Setenv(envStore, storeurltest.Redis(t))
 	var errOut bytes.Buffer
-	code := run(context.Background(), []string{"client", "list"}, failingWriter{}, &errOut)
+	code := run(context.Background(), []string{"client", "list"}, strings.NewReader(""), failingWriter{}, &errOut)
 	assert.Equal(t, exitFailure, code, errOut.String())
 	assert.Contains(t, errOut.String(), "no space left on device")
 }

@@ -40,8 +40,10 @@ from --store or $OAUTH2_STORE.
 Run "oauth2ctl <command> --help" for a command's flags.
 `
 
-// env is what every command gets: where to write and which store to use.
+// env is what every command gets: where to read and write and which
+// store to use.
 type env struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	store          string // the global --store, or $OAUTH2_STORE
 	storeFrom      string // where store came from, for messages: "--store" or "$OAUTH2_STORE"
@@ -94,8 +96,8 @@ var errHelp = errors.New("help printed")
 
 // run runs oauth2ctl with args (without the program name) and returns the
 // exit status. Tests call it in-process.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr, store: os.Getenv(envStore), storeFrom: "$" + envStore}
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, store: os.Getenv(envStore), storeFrom: "$" + envStore}
 	fs := newFlags("oauth2ctl", mainUsage, e)
 	// Global flags end at the command's name.
 	err := fs.Parse(args)

@@ -68,7 +68,7 @@ func TestIDsWithControlCharactersAreEscaped(t *testing.T) {
 
 	// A secret that could not be written: the message says which client.
 	var errOut bytes.Buffer
-	code := run(context.Background(), []string{"client", "rotate-secret", evil}, failingWriter{}, &errOut)
+	code := run(context.Background(), []string{"client", "rotate-secret", evil}, strings.NewReader(""), failingWriter{}, &errOut)
 	assert.Equal(t, exitFailure, code)
 	check([]string{"rotate-secret, stdout failing"}, errOut.String())
 }
@@ -103,13 +103,13 @@ func TestStoredIDsThatLookLikeURLsHideThePassword(t *testing.T) {
 	// A secret or an ID that could not be written: the error names the
 	// client.
 	var errOut bytes.Buffer
-	code := run(context.Background(), []string{"client", "rotate-secret", id}, failingWriter{}, &errOut)
+	code := run(context.Background(), []string{"client", "rotate-secret", id}, strings.NewReader(""), failingWriter{}, &errOut)
 	assert.Equal(t, exitFailure, code)
 	assert.NotContains(t, errOut.String(), "Hunter2-SECRET")
 	assert.Contains(t, errOut.String(), "db.example")
 
 	errOut.Reset()
-	code = run(context.Background(), []string{"client", "create", "--public", "--id", "postgres://u:Hunter2-SECRET@new.example/x"}, failingWriter{}, &errOut)
+	code = run(context.Background(), []string{"client", "create", "--public", "--id", "postgres://u:Hunter2-SECRET@new.example/x"}, strings.NewReader(""), failingWriter{}, &errOut)
 	assert.Equal(t, exitFailure, code)
 	assert.NotContains(t, errOut.String(), "Hunter2-SECRET")
 	assert.Contains(t, errOut.String(), "new.example")
@@ -141,7 +141,7 @@ func TestRotateSecret_GivingUpShowsTheIDEscaped(t *testing.T) {
 // escaped once: the operator reads \x1b, not \\x1b.
 func TestRedacted_EscapesOnce(t *testing.T) {
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"--store", "memory", "client", "list", "postgres://u:Hunter2-SECRET@db.example/\x1b[2K"}, &out, &errOut)
+	code := run(context.Background(), []string{"--store", "memory", "client", "list", "postgres://u:Hunter2-SECRET@db.example/\x1b[2K"}, strings.NewReader(""), &out, &errOut)
 	assert.Equal(t, exitUsage, code)
 	assert.NotContains(t, errOut.String(), "Hunter2-SECRET")
 	assert.NotContains(t, errOut.String(), "\x1b")
