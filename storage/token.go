@@ -168,6 +168,20 @@ type Exchange struct {
 	// the provider refuses (503) a code exchange whose returned grant
 	// is not bound as asked, and revokes the grant.
 	Bind string
+	// ReuseGrace, when positive, is how long after a refresh token was
+	// first consumed presenting it again is not reuse: within that time,
+	// while its grant is live, the exchange goes on as for a live token
+	// (Check runs, the new tokens are stored, Bind applies, the grant is
+	// returned), the token stays consumed with its first consumption's
+	// instant, so the grace never slides, and the tokens its earlier
+	// exchanges issued stay live. It lets a client whose answer to a
+	// refresh was lost (a dropped connection, a timeout) try again with
+	// the token it holds, at the price of not detecting a replay within
+	// that time. Zero, the default, is no grace; a code (KindCode) never
+	// has any; a consumed token of a revoked grant is reuse as ever.
+	// (A store written before this field ignores it, which is the safe
+	// side: every second presentation is reuse.)
+	ReuseGrace time.Duration
 }
 
 // TokenStore keeps grants and the hashes of their tokens. Implementations

@@ -54,6 +54,7 @@ func Run(t *testing.T, newBackend Factory) {
 		{"Code", codeClauses},
 		{"Bind", bindClauses},
 		{"Promises", promiseClauses},
+		{"ReuseGrace", graceClauses},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,0 +1,186 @@
+package storagetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// graceClauses check Exchange.ReuseGrace: a consumed refresh token
+// presented again within the grace is exchanged again; past it, for a
+// code, or on a revoked grant, it is reuse as ever.
+var graceClauses = []clause{
+	{"WithinGraceExchangesAgain", testGraceExchangesAgain},
+	{"GraceRunsFromFirstConsumption", testGraceFromFirstConsumption},
+	{"PastGraceIsReuse", testGracePast},
+	{"NoGraceForCodes", testGraceNotForCodes},
+	{"RevokedGrantIsReuse", testGraceRevokedGrant},
+	{"CheckErrorChangesNothing", testGraceCheckError},
+	{"RepeatedNewHashIsAlreadyExists", testGraceRepeatedHash},
+}
+
+// reuseGrace is the grace the clauses give.
+const reuseGrace = 30 * time.Second
+
+// graceExchange is refreshExchange with ReuseGrace set.
+func graceExchange(presented minted, clientID string, next ...minted) storage.Exchange {
+	x := refreshExchange(presented, clientID, next...)
+	x.ReuseGrace = reuseGrace
+	return x
+}
+
+// rotated stores a grant and rotates its refresh token once, with the
+// grace, and returns the grant with the tokens that rotation issued.
+func (e *env) rotated(t *testing.T) (f fixture, a2, r2 minted) {
+	t.Helper()
+	f = e.storedGrant(t, "client-a", "user-1")
+	a2, r2 = e.nextPair(t, f.g.ID)
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, graceExchange(f.refresh, "client-a", a2, r2))
+	require.NoError(t, err, "the first exchange")
+	return f, a2, r2
+}
+
+// testGraceExchangesAgain: within the grace, the consumed token is
+// exchanged again: the new tokens are stored, the grant is returned, the
+// first exchange's tokens stay live, and the token stays consumed (a
+// lookup does not find it).
+func testGraceExchangesAgain(t *testing.T, e *env) {
+	f, a2, r2 := e.rotated(t)
+	e.clk.Advance(reuseGrace - time.Second)
+	a3, r3 := e.nextPair(t, f.g.ID)
+	g, err := e.b.Tokens.ExchangeToken(e.ctx, graceExchange(f.refresh, "client-a", a3, r3))
+	require.NoError(t, err, "presented again within the grace")
+	assertGrant(t, f.g, g)
+	for _, m := range []minted{f.access, a2, r2, a3, r3} {
+		e.assertLive(t, m, "%v token", m.tok.Kind)
+	}
+	e.assertGone(t, f.refresh, "the token stays consumed")
+
+	// Each branch goes on as a chain of its own.
+	a4, r4 := e.nextPair(t, f.g.ID)
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(r3, "client-a", a4, r4))
+	require.NoError(t, err, "the token the second exchange issued")
+	a5, r5 := e.nextPair(t, f.g.ID)
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(r2, "client-a", a5, r5))
+	require.NoError(t, err, "the token the first exchange issued")
+	e.assertLive(t, r4)
+	e.assertLive(t, r5)
+}
+
+// testGraceFromFirstConsumption: presenting the token again within the
+// grace does not move its start: past the first consumption's grace it is
+// reuse, which revokes every branch.
+func testGraceFromFirstConsumption(t *testing.T, e *env) {
+	f, a2, r2 := e.rotated(t)
+	e.clk.Advance(reuseGrace / 2)
+	a3, r3 := e.nextPair(t, f.g.ID)
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, graceExchange(f.refresh, "client-a", a3, r3))
+	require.NoError(t, err, "within the grace")
+
+	e.clk.Advance(reuseGrace / 2)
+	a4, r4 := e.nextPair(t, f.g.ID)
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, graceExchange(f.refresh, "client-a", a4, r4))
+	assert.ErrorIs(t, err, storage.ErrTokenReused, "the grace ends where the first consumption's does")
+	assertReuseNames(t, err, f.g, "the reuse")
+	for _, m := range []minted{f.access, a2, r2, a3, r3, a4, r4} {
+		e.assertGone(t, m, "reuse revokes the grant (%v token)", m.tok.Kind)
+	}
+}
+
+// testGracePast: at the end of the grace the token is reuse, and without
+// a grace (zero) it is reuse at once.
+func testGracePast(t *testing.T, e *env) {
+	f, a2, r2 := e.rotated(t)
+	e.clk.Advance(reuseGrace)
+	a3, r3 := e.nextPair(t, f.g.ID)
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, graceExchange(f.refresh, "client-a", a3, r3))
+	assert.ErrorIs(t, err, storage.ErrTokenReused, "at the end of the grace")
+	for _, m := range []minted{a2, r2, a3, r3} {
+		e.assertGone(t, m, "reuse revokes the grant (%v token)", m.tok.Kind)
+	}
+
+	g, _, _ := e.rotated(t)
+	a3, r3 = e.nextPair(t, g.g.ID)
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(g.refresh, "client-a", a3, r3))
+	assert.ErrorIs(t, err, storage.ErrTokenReused, "no grace asked for")
+}
+
+// testGraceNotForCodes: a code presented again is reuse whatever the
+// grace, and revokes what it gave.
+func testGraceNotForCodes(t *testing.T, e *env) {
+	g, code := e.storedCode(t)
+	a1, r1 := e.nextPair(t, g.ID)
+	x := codeExchange(code, "spa", a1, r1)
+	x.ReuseGrace = reuseGrace
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, x)
+	require.NoError(t, err)
+
+	a2, r2 := e.nextPair(t, g.ID)
+	x = codeExchange(code, "spa", a2, r2)
+	x.ReuseGrace = reuseGrace
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, x)
+	assert.ErrorIs(t, err, storage.ErrTokenReused)
+	for _, m := range []minted{a1, r1, a2, r2} {
+		e.assertGone(t, m, "a reused code revokes the grant (%v token)", m.tok.Kind)
+	}
+}
+
+// testGraceRevokedGrant: a consumed token of a revoked grant is reuse
+// within the grace too, and nothing is issued.
+func testGraceRevokedGrant(t *testing.T, e *env) {
+	f, _, _ := e.rotated(t)
+	require.NoError(t, e.b.Tokens.RevokeGrant(e.ctx, f.g.ID))
+	a3, r3 := e.nextPair(t, f.g.ID)
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, graceExchange(f.refresh, "client-a", a3, r3))
+	assert.ErrorIs(t, err, storage.ErrTokenReused)
+	e.assertGone(t, a3, "nothing issued")
+	e.assertGone(t, r3, "nothing issued")
+}
+
+// testGraceCheckError: Check runs on an exchange within the grace, and
+// its error changes nothing: nothing is issued, nothing revoked, and the
+// grace still holds.
+func testGraceCheckError(t *testing.T, e *env) {
+	f, a2, r2 := e.rotated(t)
+	a3, r3 := e.nextPair(t, f.g.ID)
+	x := graceExchange(f.refresh, "client-a", a3, r3)
+	refused := errors.New("refused by Check")
+	var seen *storage.Grant
+	x.Check = func(g *storage.Grant) error {
+		c := *g
+		seen = &c
+		return refused
+	}
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, x)
+	assert.ErrorIs(t, err, refused)
+	if assert.NotNil(t, seen, "Check ran") {
+		assertGrant(t, f.g, seen)
+	}
+	e.assertGone(t, a3, "nothing issued")
+	e.assertGone(t, r3, "nothing issued")
+	e.assertLive(t, a2, "nothing revoked")
+	e.assertLive(t, r2, "nothing revoked")
+
+	x.Check = func(*storage.Grant) error { return nil }
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, x)
+	require.NoError(t, err, "still within the grace")
+	e.assertLive(t, r3)
+}
+
+// testGraceRepeatedHash: an exchange within the grace that would issue a
+// hash the grant holds is ErrAlreadyExists, as any exchange's is, and
+// revokes nothing.
+func testGraceRepeatedHash(t *testing.T, e *env) {
+	f, a2, r2 := e.rotated(t)
+	a3, _ := e.nextPair(t, f.g.ID)
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, graceExchange(f.refresh, "client-a", a3, r2))
+	assert.ErrorIs(t, err, storage.ErrAlreadyExists)
+	e.assertGone(t, a3, "nothing issued")
+	e.assertLive(t, a2, "nothing revoked")
+	e.assertLive(t, r2, "nothing revoked")
+}
