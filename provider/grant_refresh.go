@@ -21,7 +21,8 @@ var errBindingMismatch = errors.New("provider: binding mismatch")
 // widen it; the new refresh token keeps the grant's scope. An optional
 // user_id (the Pyramid seed's parameter) must be the grant's user. A token
 // of another client, a wrong user_id or a bad scope consume nothing.
-// Presenting a consumed refresh token revokes the whole grant.
+// Presenting a consumed refresh token revokes the whole grant, unless
+// within Config.RefreshReuseGrace of its first use.
 func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form) (*tokenResponse, *Error) {
 	raw := f.get(paramRefreshToken)
 	if raw == "" {
@@ -48,10 +49,11 @@ func (p *Provider) refreshGrant(r *http.Request, c *authenticatedClient, f form)
 		return nil, errUnavailable(err)
 	}
 	x := storage.Exchange{
-		Kind:      storage.KindRefresh,
-		Presented: ref,
-		ClientID:  c.ID, // the store refuses a grant of another client
-		Issue:     issue,
+		Kind:       storage.KindRefresh,
+		Presented:  ref,
+		ClientID:   c.ID, // the store refuses a grant of another client
+		Issue:      issue,
+		ReuseGrace: p.cfg.RefreshReuseGrace,
 	}
 	// A plain refresh needs no check beyond the client, which the store
 	// makes: leaving Check out lets a remote store exchange in one round

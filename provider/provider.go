@@ -25,6 +25,12 @@ const (
 	DefaultMaxRequestBytes = 64 << 10
 )
 
+// MaxRefreshReuseGrace is the longest [Config.RefreshReuseGrace] [New]
+// accepts: a grace is for a retry after a lost answer, which comes within
+// seconds, and every second of it is a second in which a replayed refresh
+// token goes undetected.
+const MaxRefreshReuseGrace = time.Minute
+
 // Config configures a [Provider]. Only Clients and Tokens are required;
 // every other field documents what its zero value means.
 type Config struct {
@@ -43,6 +49,19 @@ type Config struct {
 	// whose lifetime would reach past 2262-04-11 (the last instant the
 	// memory and Redis stores hold) expires then.
 	RefreshTokenTTL time.Duration
+	// RefreshReuseGrace is how long after a refresh token was first used
+	// presenting it again still refreshes, instead of being reuse that
+	// revokes the grant (RFC 9700 §4.14.2): a client whose answer to a
+	// refresh was lost (a dropped connection, a timeout) can try again
+	// with the token it holds and gets a new pair, while the pair the
+	// first refresh issued stays valid. The time runs from the first use
+	// and never restarts. The price is that a stolen refresh token
+	// replayed within it is not detected, so keep it short: at most
+	// [MaxRefreshReuseGrace]. Zero, the default, is none: every second
+	// presentation is reuse. It needs a TokenStore that implements
+	// storage.Exchange.ReuseGrace, as every store of this module does;
+	// one that does not treats every second presentation as reuse.
+	RefreshReuseGrace time.Duration
 
 	// Scopes lists every scope the provider knows; a requested scope
 	// outside it is invalid_scope. Nil means no provider-wide list: only
@@ -240,6 +259,9 @@ func New(cfg Config) (*Provider, error) {
 	}
 	if cfg.RefreshTokenTTL < 0 || (cfg.RefreshTokenTTL > 0 && cfg.RefreshTokenTTL < time.Second) {
 		errs = append(errs, errors.New("negative or sub-second RefreshTokenTTL"))
+	}
+	if cfg.RefreshReuseGrace < 0 || cfg.RefreshReuseGrace > MaxRefreshReuseGrace {
+		errs = append(errs, fmt.Errorf("RefreshReuseGrace %v outside 0 to %v", cfg.RefreshReuseGrace, MaxRefreshReuseGrace))
 	}
 	if cfg.MaxRequestBytes < 0 {
 		errs = append(errs, errors.New("negative MaxRequestBytes"))

@@ -84,11 +84,12 @@ type liveToken struct {
 	kind            storage.TokenKind
 }
 
-// usedToken is a consumed single-use token.
+// usedToken is a consumed single-use token. consumed is when it was
+// first consumed (see storage.Exchange.ReuseGrace).
 type usedToken struct {
-	hash    storage.Hash
-	expires int64
-	kind    storage.TokenKind
+	hash              storage.Hash
+	expires, consumed int64
+	kind              storage.TokenKind
 }
 
 // smallGrant is the number of tokens up to which a grant has no index:
@@ -165,10 +166,11 @@ func (g *grant) addLive(t liveToken) {
 	}
 }
 
-// consume moves the live token live[i] to the consumed ones.
-func (g *grant) consume(i int) {
+// consume moves the live token live[i] to the consumed ones, consumed
+// at now.
+func (g *grant) consume(i int, now int64) {
 	t := &g.live[i]
-	g.used = append(g.used, usedToken{hash: t.hash, expires: t.expires, kind: t.kind})
+	g.used = append(g.used, usedToken{hash: t.hash, expires: t.expires, consumed: now, kind: t.kind})
 	if g.index != nil {
 		g.index.at[t.hash] = pos32(^(len(g.used) - 1))
 	}

@@ -148,14 +148,17 @@ func (s *Store) ExchangeToken(_ context.Context, x storage.Exchange) (*storage.G
 	}
 	i := g.findLive(x.Presented.Hash)
 	if i < 0 {
-		if u := g.findUsed(x.Presented.Hash); u >= 0 && g.used[u].kind == x.Kind && g.used[u].expires > now {
+		u := g.findUsed(x.Presented.Hash)
+		if u < 0 || g.used[u].kind != x.Kind || g.used[u].expires <= now {
+			return nil, storage.ErrNotFound
+		}
+		if !inGrace(g, &g.used[u], x, now) {
 			sh.revoke(g, now)
 			return nil, &storage.ReuseError{GrantID: g.id, ClientID: g.clientID, UserID: g.userID}
 		}
-		return nil, storage.ErrNotFound
-	}
-	presented := g.live[i]
-	if presented.kind != x.Kind || presented.expires <= now {
+		// Exchanged again within the grace: it stays consumed, with
+		// the instant of its first consumption.
+	} else if presented := &g.live[i]; presented.kind != x.Kind || presented.expires <= now {
 		return nil, storage.ErrNotFound
 	}
 	if x.Check != nil {
@@ -170,7 +173,9 @@ func (s *Store) ExchangeToken(_ context.Context, x storage.Exchange) (*storage.G
 		}
 	}
 
-	g.consume(i)
+	if i >= 0 {
+		g.consume(i, now)
+	}
 	g.prune(now)
 	if x.Bind != "" && g.binding == "" {
 		g.binding = x.Bind
@@ -183,6 +188,14 @@ func (s *Store) ExchangeToken(_ context.Context, x storage.Exchange) (*storage.G
 	sh.setExpiry(g, expires)
 	out := g.export()
 	return &out, nil
+}
+
+// inGrace reports whether the consumed token u of g may be exchanged
+// again by x at now: a refresh token of a live grant, first consumed
+// less than x.ReuseGrace ago.
+func inGrace(g *grant, u *usedToken, x storage.Exchange, now int64) bool {
+	return x.Kind == storage.KindRefresh && x.ReuseGrace > 0 && !g.revoked &&
+		now-u.consumed < int64(x.ReuseGrace)
 }
 
 // hashIn reports whether one of toks has hash h.
