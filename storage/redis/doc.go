@@ -16,7 +16,7 @@
 //
 //	P{grantID}:g          hash: client, user, scopes, binding, created, code, uname, expires, ix, revoked, rv
 //	P{grantID}:ts         sorted set: hex hashes of the grant's tokens, by expiry
-//	P{grantID}:t:<hex>    hash: kind, scopes, issued, expires, consumed, by
+//	P{grantID}:t:<hex>    hash: kind, scopes, issued, expires, consumed, by, at
 //	P user:{userID}       sorted set: the user's grant IDs, by index horizon
 //	P cli:{clientID}      sorted set: the client's grant IDs, by index horizon
 //	P client:<clientID>   string: the client, as JSON
@@ -58,7 +58,10 @@
 // whose grant Check inspects, then the exchange itself, which re-validates
 // the token and commits only if the grant still holds what Check saw; of
 // concurrent exchanges of one token exactly one succeeds, and any later one
-// is reuse, which revokes the grant (RFC 9700 §4.14.2).
+// is reuse, which revokes the grant (RFC 9700 §4.14.2), unless it comes
+// within [storage.Exchange.ReuseGrace] of the first consumption (recorded
+// in the token hash's at) while the grant is live: it is then exchanged
+// too, and the token stays consumed.
 //
 // The user and client indexes live on their own slots, so they are updated
 // by a separate call (one pipeline for both), with a score a quarter of

@@ -26,7 +26,10 @@ import (
 // token is reuse.
 // Token hash fields: kind, scopes, issued, expires, consumed ("0"/"1"),
 // by (on a consumed token: the hex of the first token the exchange that
-// consumed it issued, when it issued any; see exchangeScript).
+// consumed it issued, when it issued any; see exchangeScript), at (on a
+// consumed token: the instant it was first consumed, from which
+// Exchange.ReuseGrace runs; a token consumed by a version before at has
+// none, and so no grace).
 // Instants are Unix nanoseconds as decimal strings (see instant in
 // store.go); ARGV[1] is always the store clock's now. The client passes
 // each new token's TTL and set score in milliseconds too (see
@@ -177,12 +180,14 @@ return 'ok'
 // KEYS: grant, token set, presented token, new token keys...
 // ARGV: now, kind, client ID, grant base key, mode ("peek" or "commit"),
 // guard ("1" to compare the grant with the next seven values, else "0"),
-// seven grantFields, ix (the index horizon to record should the grant's
-// expiry pass the recorded one), the pruning bound ("(" and now in ms),
-// bind (the binding to give the grant when it has none, Exchange.Bind;
-// empty: none), held (the horizon the caller has just indexed the grant
-// up to, which then counts as held, or empty), then seven values per new
-// token (as createScript's).
+// seven grantFields, grace (with Exchange.ReuseGrace on a refresh token:
+// the earliest first consumption whose grace has not ended, now less the
+// grace plus 1 ns, at least 0; else empty), ix (the index horizon to
+// record should the grant's expiry pass the recorded one), the pruning
+// bound ("(" and now in ms), bind (the binding to give the grant when it
+// has none, Exchange.Bind; empty: none), held (the horizon the caller
+// has just indexed the grant up to, which then counts as held, or
+// empty), then seven values per new token (as createScript's).
 // Returns, packed (see unpack), "nf", "reused" (the grant is revoked),
 // "exists", "changed" (the guard failed), "index" with the horizon to
 // index the grant up to, its user and client (the new expiry passes the
@@ -200,27 +205,43 @@ return 'ok'
 // consumed token's key is kept tombstoneGraceMS at least, so that a
 // resend finds it even when the token expired meanwhile (an exchange in
 // its last moments); its expires field, which every check reads, stays.
+// A consumed token presented again while its grace lasts (the token's
+// "at" not before the grace argument, its grant not revoked) is
+// exchanged as a live one, peek and commit alike, but its consumed, by
+// and at are not written again: the grace runs from the first
+// consumption, and a resend of the first exchange is still told by its
+// "by". A resend of such a re-exchange finds the tokens it stored and
+// answers "exists" (ErrAlreadyExists): nothing marks them as its own,
+// and a client whose reply was lost again has the grace left to retry
+// with new tokens.
 var exchangeScript = newScript(luaPrelude + `
 local now = ARGV[1]
-local t = redis.call('HMGET', KEYS[3], 'kind', 'expires', 'consumed', 'by')
+local t = redis.call('HMGET', KEYS[3], 'kind', 'expires', 'consumed', 'by', 'at')
 if not t[1] or t[1] ~= ARGV[2] or not lt(now, t[2]) then return pack('nf') end
 local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'scopes', 'binding', 'created', 'code', 'uname', 'expires', 'revoked', 'ix')
 if not g[1] or not lt(now, g[8]) or g[1] ~= ARGV[3] then return pack('nf') end
 g[7] = g[7] or ''
+-- again: a consumed token exchanged again within its grace.
+local again = false
 if t[3] ~= '0' then
   -- The very exchange that consumed it, sent again (its reply was lost
   -- and the client retried): its first new token is the token's mark.
-  if ARGV[5] == 'commit' and #KEYS > 3 and t[4] == ARGV[18] then
+  if ARGV[5] == 'commit' and #KEYS > 3 and t[4] == ARGV[19] then
     if g[9] ~= '0' then return pack('nf') end
     return packgrant('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8])
   end
-  -- Reuse revokes the grant once: revoke walks every token the grant
-  -- rotated through, which an already revoked grant (whose consumed
-  -- tokens stay until they expire) must not let each request repeat.
-  -- The grant's user and client name the index entries the caller
-  -- removes: the tombstone goes before they would expire.
-  if g[9] == '0' then revoke(ARGV[4], KEYS[1], KEYS[2], now) end
-  return pack('reused', g[2], g[1])
+  -- Within the grace of its first consumption, on a live grant: go on
+  -- as for a live token.
+  again = ARGV[14] ~= '' and t[5] and g[9] == '0' and not lt(t[5], ARGV[14])
+  if not again then
+    -- Reuse revokes the grant once: revoke walks every token the grant
+    -- rotated through, which an already revoked grant (whose consumed
+    -- tokens stay until they expire) must not let each request repeat.
+    -- The grant's user and client name the index entries the caller
+    -- removes: the tombstone goes before they would expire.
+    if g[9] == '0' then revoke(ARGV[4], KEYS[1], KEYS[2], now) end
+    return pack('reused', g[2], g[1])
+  end
 end
 if g[9] ~= '0' then return pack('nf') end
 if ARGV[5] == 'peek' then
@@ -236,28 +257,31 @@ if #KEYS > 3 and redis.call('EXISTS', unpack(KEYS, 4)) > 0 then return pack('exi
 -- whether the grant's index entries hold it.
 local exp, expttl = g[8], nil
 for k = 4, #KEYS do
-  local a = 18 + (k - 4) * 7
+  local a = 19 + (k - 4) * 7
   if lt(exp, ARGV[a+4]) then exp, expttl = ARGV[a+4], ARGV[a+5] end
 end
 local ix = g[10] or g[8]
-if ARGV[17] ~= '' and lt(ix, ARGV[17]) then ix = ARGV[17] end
-local want = pasthorizon(ix, exp, ARGV[14])
+if ARGV[18] ~= '' and lt(ix, ARGV[18]) then ix = ARGV[18] end
+local want = pasthorizon(ix, exp, ARGV[15])
 if want then return pack('index', want, g[2], g[1]) end
-if #KEYS > 3 then
-  redis.call('HSET', KEYS[3], 'consumed', '1', 'by', ARGV[18])
+if again then
+  -- Consumed as it was: its by, at and key's TTL stay the first
+  -- consumption's.
+elseif #KEYS > 3 then
+  redis.call('HSET', KEYS[3], 'consumed', '1', 'by', ARGV[19], 'at', now)
   -- Its resend must find the token, which may expire meanwhile: the key
   -- lives tombstoneGraceMS at least (its expires field is unchanged).
   local p = redis.call('PTTL', KEYS[3])
   if p >= 0 and p < ` + tombstoneGraceMS + ` then redis.call('PEXPIRE', KEYS[3], ` + tombstoneGraceMS + `) end
 else
-  redis.call('HSET', KEYS[3], 'consumed', '1')
+  redis.call('HSET', KEYS[3], 'consumed', '1', 'at', now)
 end
-puttokens(4, 18, KEYS[2])
-if ARGV[16] ~= '' and g[4] == '' then
-  g[4] = ARGV[16]
+puttokens(4, 19, KEYS[2])
+if ARGV[17] ~= '' and g[4] == '' then
+  g[4] = ARGV[17]
   redis.call('HSET', KEYS[1], 'binding', g[4])
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[15])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[16])
 if exp ~= g[8] then
   redis.call('HSET', KEYS[1], 'expires', exp)
   redis.call('PEXPIRE', KEYS[1], expttl)

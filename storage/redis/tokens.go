@@ -200,7 +200,10 @@ type lookupCommands struct {
 // the script runs again (a third). Should indexing fail, nothing was
 // consumed and the error is returned: the client's retry with the same
 // token is no reuse. x.Bind is written to the grant's binding field by
-// the committing script, when that field is empty.
+// the committing script, when that field is empty. x.ReuseGrace is judged
+// by the scripts against the instant the token hash records of its first
+// consumption (field at; a token consumed by a version before it has
+// none, and no grace); only a consumed token costs that check.
 func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
 	const op = "exchange token"
 	if !hashTagged(x.Presented.GrantID) || (x.Kind != storage.KindRefresh && x.Kind != storage.KindCode) {
@@ -214,7 +217,7 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 	now := s.now()
 	// The script's keys, then its arguments (see exchangeScript).
 	nkeys := 3 + len(x.Issue)
-	v := make([]string, 0, nkeys+16+7*len(x.Issue))
+	v := make([]string, 0, nkeys+17+7*len(x.Issue))
 	v = append(v, gkey, skey, tokenKey(base, x.Presented.Hash))
 	for _, t := range x.Issue {
 		v = append(v, tokenKey(base, t.Hash))
@@ -223,6 +226,7 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 	v = append(v, instant(now), strconv.Itoa(int(x.Kind)), x.ClientID, base, "commit")
 	guard := len(v)
 	v = append(v, "0", "", "", "", "", "", "", "") // no guard: the flag and seven unused values
+	v = append(v, graceBound(now, x))
 
 	if x.Check != nil {
 		peek := append(append(make([]string, 0, 3+len(v)-head), v[:3]...), v[head:]...)
@@ -288,6 +292,24 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 	// Each run found the grant's expiry moved past what was indexed
 	// (concurrent extensions): give up rather than loop.
 	return nil, fmt.Errorf("redis: %s: %w", op, errIndexRace)
+}
+
+// graceBound is exchangeScript's grace argument for x at now: with
+// x.ReuseGrace on a refresh token, the earliest instant of a first
+// consumption whose grace has not ended (a token first consumed at at is
+// within its grace while now < at + grace, that is at >= now - grace + 1
+// ns), at least 0 (instants are not negative); else empty, no grace (a
+// code never has any). It is computed here, in integers: Lua's numbers
+// are doubles, which do not hold every Unix nanosecond of these years.
+func graceBound(now time.Time, x storage.Exchange) string {
+	if x.ReuseGrace <= 0 || x.Kind != storage.KindRefresh {
+		return ""
+	}
+	b := instantNanos(now) - int64(x.ReuseGrace) + 1
+	if b < 0 {
+		b = 0
+	}
+	return strconv.FormatInt(b, 10)
 }
 
 // unindexReused removes from its indexes the grant an exchange found
