@@ -1051,10 +1051,17 @@ func TestPlainHTTPOriginOfTheSameHost(t *testing.T) {
 			r := tc.req
 			r.cookie = cookie
 			for _, h := range []http.Handler{policy.Cookie(e.s)(echo), policy.CookieOrBearer(e.s)(echo)} {
-				w := serve(h, r.build(http.MethodPost, "/me", url.Values{}))
-				assert.Equal(t, tc.status, w.Code, "cookie POST: %s", w.Body)
+				// Every unsafe method, not only POST: a DELETE from the
+				// plain-HTTP page is as forged as its POST.
+				for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+					w := serve(h, r.build(m, "/me", url.Values{}))
+					assert.Equal(t, tc.status, w.Code, "cookie %s: %s", m, w.Body)
+					if tc.status == http.StatusForbidden {
+						assert.Equal(t, "cross_origin_request", errorCode(t, w), m)
+					}
+				}
 				for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodOptions} {
-					w = serve(h, r.build(m, "/me", nil))
+					w := serve(h, r.build(m, "/me", nil))
 					assert.Equal(t, 200, w.Code, "a %s is safe", m)
 				}
 			}
