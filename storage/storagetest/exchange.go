@@ -32,6 +32,26 @@ var exchangeClauses = []clause{
 	{"RepeatedNewHashIsAlreadyExists", testExchangeRepeatedHash},
 	{"KindNotSingleUseIsNotFound", testExchangeAccessKind},
 	{"IssuesManyTokens", testExchangeIssuesMany},
+	{"IssuingNothingConsumes", testExchangeIssuesNothing},
+}
+
+// testExchangeIssuesNothing: an exchange with an empty Issue still
+// consumes the presented token, with or without a Check: presented again,
+// it is reuse.
+func testExchangeIssuesNothing(t *testing.T, e *env) {
+	for _, check := range []bool{false, true} {
+		f := e.storedGrant(t, "client-a", "user-1")
+		x := refreshExchange(f.refresh, "client-a")
+		if check {
+			x.Check = func(*storage.Grant) error { return nil }
+		}
+		_, err := e.b.Tokens.ExchangeToken(e.ctx, x)
+		require.NoError(t, err, "check %v", check)
+		e.assertGone(t, f.refresh, "the presented token is consumed (check %v)", check)
+		_, err = e.b.Tokens.ExchangeToken(e.ctx, x)
+		assert.ErrorIs(t, err, storage.ErrTokenReused, "presented again (check %v)", check)
+		e.assertGone(t, f.access, "the reuse revokes the grant (check %v)", check)
+	}
 }
 
 // testExchangeIssuesMany: Exchange.Issue has no length limit; an exchange
