@@ -23,6 +23,32 @@ var bindClauses = []clause{
 	{"NotFoundBindsNothing", testBindNotFound},
 	{"ReuseBindsNothing", testBindReuse},
 	{"ConcurrentFirstBindWins", testBindRace},
+	{"BindKeepsLaterGrantExpiry", testBindKeepsExpiry},
+}
+
+// testBindKeepsExpiry checks that binding a grant whose expiry is later
+// than the new tokens' leaves that expiry, with and without a Check: the
+// grant's other tokens still need it.
+func testBindKeepsExpiry(t *testing.T, e *env) {
+	for _, withCheck := range []bool{false, true} {
+		f := e.newGrant(t, "client-a", "user-1")
+		long := mint(t, e.clk.Now(), storage.KindRefresh, f.g.ID, refreshTTL)
+		e.store(t, f.g, f.refresh, long)
+		a2 := mint(t, e.clk.Now(), storage.KindAccess, f.g.ID, accessTTL)
+		x := refreshExchange(f.refresh, "client-a", a2)
+		x.Bind = bindClient
+		if withCheck {
+			x.Check = func(*storage.Grant) error { return nil }
+		}
+		got, err := e.b.Tokens.ExchangeToken(e.ctx, x)
+		require.NoError(t, err, "withCheck=%v", withCheck)
+		sameTime(t, f.g.ExpiresAt, got.ExpiresAt, "returned grant's expiry")
+		for _, m := range []minted{a2, long} {
+			ti := e.requireLive(t, m, "%v token, withCheck=%v", m.tok.Kind, withCheck)
+			sameTime(t, f.g.ExpiresAt, ti.Grant.ExpiresAt, "stored grant's expiry")
+			assert.Equal(t, bindClient, ti.Grant.Binding, "withCheck=%v", withCheck)
+		}
+	}
 }
 
 // Fingerprints the clauses bind grants to.
