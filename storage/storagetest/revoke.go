@@ -18,6 +18,23 @@ var unstorableIDs = []string{"a\x00b", "\xff", "a\xc3"}
 var extendClauses = []clause{
 	{"MovesExpiry", testExtendMovesExpiry},
 	{"NotLiveIsNotFound", testExtendNotLive},
+	{"KeepsLaterGrantExpiry", testExtendKeepsGrantExpiry},
+}
+
+// testExtendKeepsGrantExpiry checks that extending a token to before its
+// grant's expiry leaves the grant's expiry, which its other tokens need.
+func testExtendKeepsGrantExpiry(t *testing.T, e *env) {
+	f := e.storedGrant(t, "client-a", "user-1")
+	newExpiry := e.clk.Now().Add(2 * accessTTL)
+	require.NoError(t, e.b.Tokens.ExtendToken(e.ctx, f.access.ref, newExpiry))
+	ti := e.requireLive(t, f.access)
+	sameTime(t, newExpiry, ti.Token.ExpiresAt, "Token.ExpiresAt")
+	sameTime(t, f.g.ExpiresAt, ti.Grant.ExpiresAt, "Grant.ExpiresAt stays")
+
+	e.clk.Advance(2*accessTTL + time.Millisecond) // past the extended token's expiry
+	e.assertGone(t, f.access, "gone after its new expiry")
+	ti = e.requireLive(t, f.refresh, "the grant's other token outlives the extended one")
+	sameTime(t, f.g.ExpiresAt, ti.Grant.ExpiresAt, "Grant.ExpiresAt")
 }
 
 // revokeClauses check RevokeGrant, RevokeUser and RevokeClient.
