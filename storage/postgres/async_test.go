@@ -57,7 +57,7 @@ func TestExchangeOneSQL_AsyncCommitOnlyOnSuccess(t *testing.T) {
 		defer func() { _ = tx.Rollback(ctx) }()
 		exp := now.Add(2 * time.Hour)
 		var gf grantFields
-		err = tx.QueryRow(ctx, exchangeOneSQL(1, async), hash(1), "g", int16(storage.KindRefresh), now, "c", exp, "",
+		err = tx.QueryRow(ctx, exchangeOneSQL(1, async), hash(1), "g", int16(storage.KindRefresh), now, "c", exp, "", nil,
 			hash(next), int16(storage.KindRefresh), nil, now, exp).Scan(append([]any{&state}, gf.targets()...)...)
 		require.NoError(t, err)
 		require.NoError(t, tx.QueryRow(ctx, `select current_setting('synchronous_commit')`).Scan(&setting))

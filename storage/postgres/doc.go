@@ -64,4 +64,9 @@
 // (refresh token rotation) locks the token row, so of concurrent exchanges
 // of one token exactly one wins: without [storage.Exchange.Check] it is one
 // statement (one round trip), with it one transaction.
+// [storage.Exchange.ReuseGrace] costs nothing more: whether a consumed
+// refresh token is within it is judged on the row the exchange reads
+// anyway (its consumed_at, the instant of its first consumption, which a
+// later exchange within the grace does not rewrite), against the
+// store's clock less the grace, to the microsecond as expiry is.
 package postgres

@@ -22,14 +22,18 @@ const exchangeSQL = `select t.expires_at, t.consumed_at, g.revoked_at, ` + grant
 
 // ExchangeToken consumes the presented single-use token and stores the new
 // ones in one transaction; of concurrent exchanges of one token exactly
-// one succeeds, because each locks the token row before it decides.
+// one succeeds (but for those within x.ReuseGrace, which all do), because
+// each locks the token row before it decides.
 //
 // An unknown, expired or revoked token, one of another kind, or a grant of
 // another client is [storage.ErrNotFound] and changes nothing. A consumed
 // token, until it expires, is reuse: the grant is revoked (and that is
 // committed) before [storage.ErrTokenReused] is returned; a consumed token
 // of a grant revoked already is reuse too, so that every loser of a race
-// of exchanges learns of it. An error from x.Check is returned
+// of exchanges learns of it. The exception is x.ReuseGrace: a refresh
+// token consumed less than that long ago, of a grant not revoked, is
+// exchanged as a live one, and keeps the instant of its first
+// consumption (see graceCutoff). An error from x.Check is returned
 // as is and changes nothing. A taken hash among x.Issue is
 // [storage.ErrAlreadyExists] and changes nothing. The grant's expiry is
 // moved to the latest expiry of the new tokens when that is later, and an
@@ -80,7 +84,13 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 		return nil, notFound(op)
 	}
 
-	if consumed != nil {
+	// Within the grace: judged as the one statement does (consumed_at >
+	// the cutoff), the stored microseconds against the cutoff's
+	// nanoseconds, which for a whole number of microseconds is the same
+	// as against the cutoff truncated, as pgx sends it.
+	cutoff := graceCutoff(x, now)
+	grace := consumed != nil && revoked == nil && cutoff != nil && consumed.After(*cutoff)
+	if consumed != nil && !grace {
 		// Reuse (RFC 9700 §4.14.2): end the grant, and make it stick. A
 		// consumed token stays reuse until it expires, revoked grant or
 		// not, so that every loser of a race learns of the reuse.
@@ -112,7 +122,9 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 	}
 
 	b := &pgx.Batch{}
-	b.Queue(`update oauth2_tokens set consumed_at = $2 where hash = $1`, x.Presented.Hash[:], now)
+	if consumed == nil { // within the grace it stays consumed when it first was: the grace never slides
+		b.Queue(`update oauth2_tokens set consumed_at = $2 where hash = $1`, x.Presented.Hash[:], now)
+	}
 	expires := g.ExpiresAt
 	for _, t := range x.Issue {
 		queueInsertToken(b, g.ID, t)

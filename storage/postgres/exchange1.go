@@ -13,8 +13,9 @@ import (
 // Check for n new tokens, in one round trip. Its parameters: $1 hash, $2
 // grant ID, $3 kind, $4 now, $5 client ID, $6 the grant's new expiry (at
 // least the latest of the new tokens'), $7 the binding to set on an
-// unbound grant (Exchange.Bind; empty: none), then five per new token
-// (hash, kind, scopes, issued, expires).
+// unbound grant (Exchange.Bind; empty: none), $8 the reuse grace's cutoff
+// (graceCutoff; null: no grace), then five per new token (hash, kind,
+// scopes, issued, expires).
 //
 // CTE t locks the presented token and its grant, the grant first as in
 // ExchangeToken's transaction (FOR UPDATE: a concurrent
@@ -22,7 +23,10 @@ import (
 // left it, consumed); s judges it as ExchangeToken does; the data-modifying
 // CTEs act on the judgement: a consumed token revokes the grant, a live one
 // is consumed, the new tokens are inserted and the grant's expiry moved
-// and, when it is unbound, its binding set. A taken hash among the new
+// and, when it is unbound, its binding set. A token consumed after the
+// cutoff $8, of a grant not revoked, is within the reuse grace: judged
+// 'ok' as a live one, with everything a live one gets but the consumption
+// (it keeps its first consumption's instant). A taken hash among the new
 // tokens fails the whole statement.
 //
 // With async, a successful exchange also sets synchronous_commit off for
@@ -50,7 +54,7 @@ var exchangeOneSQLs = [2][4]string{
 func buildExchangeOneSQL(n int, async bool) string {
 	var rows []string
 	for i := range n {
-		p := 8 + 5*i
+		p := 9 + 5*i
 		rows = append(rows, fmt.Sprintf("($%d::bytea, $%d::smallint, $%d::text[], $%d::timestamptz, $%d::timestamptz)", p, p+1, p+2, p+3, p+4))
 	}
 	insert := "" // no new tokens: nothing to insert
@@ -78,7 +82,8 @@ func buildExchangeOneSQL(n int, async bool) string {
 	select state` + commit + `
 	from (select case
 		when token_expires <= $4 or expires_at <= $4 or client_id <> $5 then 'notfound'
-		when consumed_at is not null then 'reused'
+		when consumed_at is not null and (revoked_at is not null or $8::timestamptz is null
+			or consumed_at <= $8::timestamptz) then 'reused'
 		when revoked_at is not null then 'notfound'
 		else 'ok' end as state
 	from t) j
@@ -87,7 +92,7 @@ func buildExchangeOneSQL(n int, async bool) string {
 	where id = $2 and revoked_at is null and (select state from s) = 'reused'
 ), consume as (
 	update oauth2_tokens set consumed_at = $4
-	where hash = $1 and (select state from s) = 'ok'
+	where hash = $1 and (select state from s) = 'ok' and (select consumed_at from t) is null
 )` + insert + `, extend as (
 	update oauth2_grants set expires_at = greatest(expires_at, $6),
 		binding = case when binding = '' then $7::text else binding end
@@ -106,8 +111,8 @@ from t, s`
 func (s *Store) exchangeOne(ctx context.Context, x storage.Exchange, now time.Time) (*storage.Grant, error) {
 	const op = "exchange token"
 	expires := now
-	args := make([]any, 0, 7+5*len(x.Issue))
-	args = append(args, x.Presented.Hash[:], x.Presented.GrantID, int16(x.Kind), now, x.ClientID, nil, x.Bind)
+	args := make([]any, 0, 8+5*len(x.Issue))
+	args = append(args, x.Presented.Hash[:], x.Presented.GrantID, int16(x.Kind), now, x.ClientID, nil, x.Bind, graceCutoff(x, now))
 	for _, t := range x.Issue {
 		if t.ExpiresAt.After(expires) {
 			expires = t.ExpiresAt
@@ -135,6 +140,20 @@ func (s *Store) exchangeOne(ctx context.Context, x storage.Exchange, now time.Ti
 		return nil, wrap(op, reused(gf.grant()))
 	}
 	return nil, notFound(op)
+}
+
+// graceCutoff returns the instant a consumed refresh token must have been
+// consumed after to be within x.ReuseGrace at now (now - grace: consumed
+// + grace after now, as a token is live while its expiry is after now),
+// or nil when there is no grace: none asked for (zero or negative), or a
+// code, which never has any. Nil rather than now: a token consumed by an
+// instance whose clock is ahead would otherwise be within a zero grace.
+func graceCutoff(x storage.Exchange, now time.Time) *time.Time {
+	if x.Kind != storage.KindRefresh || x.ReuseGrace <= 0 {
+		return nil
+	}
+	c := now.Add(-x.ReuseGrace)
+	return &c
 }
 
 // reused is the storage.ReuseError of g, a grant an exchange found reused.

@@ -1,0 +1,122 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/storage"
+)
+
+// graceRun runs test on the one-statement path and on the one with a
+// Check.
+func graceRun(t *testing.T, test func(t *testing.T, f *exchangeFixture, check func(*storage.Grant) error)) {
+	for _, withCheck := range []bool{false, true} {
+		t.Run(map[bool]string{false: "OneStatement", true: "WithCheck"}[withCheck], func(t *testing.T) {
+			var check func(*storage.Grant) error
+			if withCheck {
+				check = func(*storage.Grant) error { return nil }
+			}
+			test(t, newExchangeFixture(t), check)
+		})
+	}
+}
+
+// graceExchange exchanges the fixture's refresh token with the grace and
+// check, for a new pair.
+func graceExchange(t *testing.T, f *exchangeFixture, grace time.Duration, check func(*storage.Grant) error) error {
+	x, _ := f.rotation(t)
+	x.ReuseGrace, x.Check = grace, check
+	_, err := f.s.ExchangeToken(context.Background(), x)
+	return err
+}
+
+// consumedAt returns the stored consumed_at of the fixture's refresh token.
+func consumedAt(t *testing.T, f *exchangeFixture) time.Time {
+	var c time.Time
+	require.NoError(t, f.pool.QueryRow(context.Background(),
+		`select consumed_at from oauth2_tokens where hash = $1`, f.refresh.Hash[:]).Scan(&c))
+	return c.UTC()
+}
+
+// Within the grace the stored consumed_at is not rewritten, on either
+// path, so the grace ends where the first consumption's does.
+func TestExchangeToken_ReuseGraceDoesNotSlide(t *testing.T) {
+	graceRun(t, func(t *testing.T, f *exchangeFixture, check func(*storage.Grant) error) {
+		const grace = 30 * time.Second
+		require.NoError(t, graceExchange(t, f, grace, check), "the first exchange")
+		first := consumedAt(t, f)
+		f.clk.Advance(grace / 2)
+		require.NoError(t, graceExchange(t, f, grace, check), "within the grace")
+		assert.Equal(t, first, consumedAt(t, f), "consumed_at rewritten")
+		f.clk.Advance(grace / 2)
+		assert.ErrorIs(t, graceExchange(t, f, grace, check), storage.ErrTokenReused, "past the first consumption's grace")
+	})
+}
+
+// Postgres keeps microseconds: a token consumed at a sub-microsecond
+// instant is stored as the microsecond before it, and both paths judge
+// the grace against that stored instant alike, with a grace that has a
+// sub-microsecond part too (not truncated on the one-statement path).
+func TestExchangeToken_ReuseGraceIsJudgedAlikeToTheNanosecond(t *testing.T) {
+	const grace = 30*time.Second + 500*time.Nanosecond
+	graceRun(t, func(t *testing.T, f *exchangeFixture, check func(*storage.Grant) error) {
+		f.clk.Advance(700 * time.Nanosecond)
+		require.NoError(t, graceExchange(t, f, grace, check), "the first exchange")
+		stored := consumedAt(t, f)
+		require.Equal(t, t0, stored, "consumed_at is the microsecond before")
+
+		f.clk.Advance(stored.Add(grace - 200*time.Nanosecond).Sub(f.clk.Now()))
+		require.NoError(t, graceExchange(t, f, grace, check), "200 ns before the stored consumption's grace ends")
+		f.clk.Advance(200 * time.Nanosecond)
+		assert.ErrorIs(t, graceExchange(t, f, grace, check), storage.ErrTokenReused, "where it ends")
+	})
+}
+
+// A zero grace is none, even for a token that an instance whose clock is
+// ahead consumed "after" this instance's now; so is a negative one.
+func TestExchangeToken_NoGraceForATokenConsumedInTheFuture(t *testing.T) {
+	for _, grace := range []time.Duration{0, -time.Minute} {
+		graceRun(t, func(t *testing.T, f *exchangeFixture, check func(*storage.Grant) error) {
+			f.clk.Advance(time.Minute)
+			require.NoError(t, graceExchange(t, f, 0, check), "the first exchange, by a clock ahead")
+			f.clk.Advance(-time.Minute)
+			assert.ErrorIs(t, graceExchange(t, f, grace, check), storage.ErrTokenReused, "grace %v", grace)
+		})
+	}
+}
+
+// An exchange within the grace without a Check is one statement, as any
+// refresh without one.
+func TestExchangeToken_WithinTheGraceIsOneStatement(t *testing.T) {
+	s, clk, counter := newCountedStore(t)
+	ctx := context.Background()
+	g := newGrant(t, clk.Now())
+	_, refresh := newToken(t, storage.KindRefresh, g.ID, clk.Now(), 24*time.Hour)
+	require.NoError(t, s.CreateGrant(ctx, g, refresh))
+	exchange := func() {
+		_, a := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
+		_, r := newToken(t, storage.KindRefresh, g.ID, clk.Now(), 48*time.Hour)
+		_, err := s.ExchangeToken(ctx, storage.Exchange{Kind: storage.KindRefresh, Presented: ref(refresh),
+			ClientID: g.ClientID, Issue: []storage.Token{a, r}, ReuseGrace: time.Minute})
+		require.NoError(t, err)
+	}
+	exchange() // consumes, and prepares
+	counter.reset()
+	exchange()
+	assert.Equal(t, int64(1), counter.queries.Load(), "statements per exchange within the grace")
+	assert.Zero(t, counter.prepares.Load(), "prepares per warm exchange")
+}
+
+// A consumed token of a revoked grant is reuse within the grace too, on
+// either path.
+func TestExchangeToken_NoGraceOnARevokedGrant(t *testing.T) {
+	graceRun(t, func(t *testing.T, f *exchangeFixture, check func(*storage.Grant) error) {
+		require.NoError(t, graceExchange(t, f, time.Minute, check), "the first exchange")
+		require.NoError(t, f.s.RevokeGrant(context.Background(), f.grant.ID))
+		assert.ErrorIs(t, graceExchange(t, f, time.Minute, check), storage.ErrTokenReused)
+	})
+}
