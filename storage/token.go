@@ -210,7 +210,8 @@ type TokenStore interface {
 
 	// ExchangeToken consumes the presented single-use token and stores the
 	// new ones, atomically: of concurrent exchanges of one token exactly
-	// one succeeds. It returns the grant. A token that was already
+	// one succeeds (and, with x.ReuseGrace, those within the grace of its
+	// consumption after it). It returns the grant. A token that was already
 	// consumed is reuse: the store revokes the whole grant and returns
 	// ErrTokenReused, as a *ReuseError naming the grant, its client and
 	// its user; a consumed token stays reuse until its own expiry,
