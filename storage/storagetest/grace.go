@@ -2,12 +2,14 @@ package storagetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/internal/gate"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
@@ -22,6 +24,7 @@ var graceClauses = []clause{
 	{"RevokedGrantIsReuse", testGraceRevokedGrant},
 	{"CheckErrorChangesNothing", testGraceCheckError},
 	{"RepeatedNewHashIsAlreadyExists", testGraceRepeatedHash},
+	{"ConcurrentWithinGraceAllExchange", testGraceConcurrent},
 }
 
 // reuseGrace is the grace the clauses give.
@@ -183,4 +186,54 @@ func testGraceRepeatedHash(t *testing.T, e *env) {
 	e.assertGone(t, a3, "nothing issued")
 	e.assertLive(t, a2, "nothing revoked")
 	e.assertLive(t, r2, "nothing revoked")
+}
+
+// testGraceConcurrent: exchanges of one consumed token at once within the
+// grace, with and without a Check, all succeed; each stores its own
+// tokens, the token stays consumed with its first consumption's instant
+// (past it the token is reuse, which revokes every branch).
+func testGraceConcurrent(t *testing.T, e *env) {
+	for _, check := range []bool{false, true} {
+		t.Run(fmt.Sprintf("check=%v", check), func(t *testing.T) {
+			f, a2, r2 := e.rotated(t)
+			e.clk.Advance(reuseGrace / 2)
+			const n = 8
+			issued := make([][2]minted, n)
+			xs := make([]storage.Exchange, n)
+			for i := range xs {
+				a, r := e.nextPair(t, f.g.ID)
+				issued[i] = [2]minted{a, r}
+				xs[i] = graceExchange(f.refresh, "client-a", a, r)
+				if check {
+					xs[i].Check = func(*storage.Grant) error { return nil }
+				}
+			}
+			errs := gate.AtOnce(n, func(i int) error {
+				g, err := e.b.Tokens.ExchangeToken(e.ctx, xs[i])
+				if err == nil && g.ID != f.g.ID {
+					return fmt.Errorf("grant %q returned", g.ID)
+				}
+				return err
+			})
+			for i, err := range errs {
+				require.NoError(t, err, "exchange %d within the grace", i)
+			}
+			e.assertLive(t, a2)
+			e.assertLive(t, r2)
+			for i := range issued {
+				e.assertLive(t, issued[i][0], "exchange %d's access token", i)
+				e.assertLive(t, issued[i][1], "exchange %d's refresh token", i)
+			}
+			e.assertGone(t, f.refresh, "the token stays consumed")
+
+			e.clk.Advance(reuseGrace / 2)
+			a3, r3 := e.nextPair(t, f.g.ID)
+			_, err := e.b.Tokens.ExchangeToken(e.ctx, graceExchange(f.refresh, "client-a", a3, r3))
+			assert.ErrorIs(t, err, storage.ErrTokenReused, "the grace still ends where the first consumption's does")
+			for i := range issued {
+				e.assertGone(t, issued[i][1], "reuse revokes every branch (%d)", i)
+			}
+			e.assertGone(t, r2, "reuse revokes every branch")
+		})
+	}
 }
