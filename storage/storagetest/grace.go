@@ -134,15 +134,28 @@ func testGraceNotForCodes(t *testing.T, e *env) {
 }
 
 // testGraceRevokedGrant: a consumed token of a revoked grant is reuse
-// within the grace too, and nothing is issued.
+// within the grace too, and nothing is issued, whether the grant was
+// revoked by itself, with its user's or with its client's.
 func testGraceRevokedGrant(t *testing.T, e *env) {
-	f, _, _ := e.rotated(t)
-	require.NoError(t, e.b.Tokens.RevokeGrant(e.ctx, f.g.ID))
-	a3, r3 := e.nextPair(t, f.g.ID)
-	_, err := e.b.Tokens.ExchangeToken(e.ctx, graceExchange(f.refresh, "client-a", a3, r3))
-	assert.ErrorIs(t, err, storage.ErrTokenReused)
-	e.assertGone(t, a3, "nothing issued")
-	e.assertGone(t, r3, "nothing issued")
+	for name, revoke := range map[string]func(f fixture) error{
+		"grant": func(f fixture) error { return e.b.Tokens.RevokeGrant(e.ctx, f.g.ID) },
+		"user": func(f fixture) error {
+			_, err := e.b.Tokens.RevokeUser(e.ctx, f.g.UserID)
+			return err
+		},
+		"client": func(f fixture) error {
+			_, err := e.b.Tokens.RevokeClient(e.ctx, f.g.ClientID)
+			return err
+		},
+	} {
+		f, _, _ := e.rotated(t)
+		require.NoError(t, revoke(f), name)
+		a3, r3 := e.nextPair(t, f.g.ID)
+		_, err := e.b.Tokens.ExchangeToken(e.ctx, graceExchange(f.refresh, "client-a", a3, r3))
+		assert.ErrorIs(t, err, storage.ErrTokenReused, "revoked by %s", name)
+		e.assertGone(t, a3, "nothing issued (revoked by %s)", name)
+		e.assertGone(t, r3, "nothing issued (revoked by %s)", name)
+	}
 }
 
 // testGraceCheckError: Check runs on an exchange within the grace, and
