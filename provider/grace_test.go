@@ -2,6 +2,9 @@ package provider_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -82,4 +85,40 @@ func TestRefreshReuseGraceBounds(t *testing.T) {
 	_, err := provider.New(provider.Config{Clients: newTestStore(time.Now), Tokens: newTestStore(time.Now),
 		RefreshReuseGrace: provider.MaxRefreshReuseGrace, AllowInsecureHTTP: true})
 	assert.NoError(t, err)
+}
+
+// Within RefreshReuseGrace, presenting the spent refresh token at the
+// revocation endpoint (a logout) still revokes its grant: the grace is
+// the token endpoint's alone. With binding, a retry within the grace from
+// the bound user agent refreshes, and one from another user agent ends
+// the grant, as any refresh from there does.
+func TestRefreshReuseGraceRevocationAndBinding(t *testing.T) {
+	t.Run("revocation", func(t *testing.T) {
+		e := newEnv(t, func(c *provider.Config) { c.RefreshReuseGrace = 30 * time.Second })
+		rt := e.issue(t)["refresh_token"].(string)
+		m := assertToken(t, e.do(req{form: refresh(rt), basic: conf}))
+		e.clock.Advance(time.Second)
+		assertRevoked200(t, call(e.p.RevokeHandler(), req{form: tokenForm(rt), basic: conf}))
+		_, err := e.validate(m["access_token"].(string))
+		assert.ErrorIs(t, err, provider.ErrInvalidToken, "the spent token's logout ends the grant")
+		assertError(t, e.do(req{form: refresh(rt), basic: conf}), 400, "invalid_grant")
+	})
+	t.Run("binding", func(t *testing.T) {
+		e := newEnv(t, func(c *provider.Config) {
+			c.BindingKey = bindingKey
+			c.RefreshReuseGrace = 30 * time.Second
+		})
+		from := func(form url.Values, ua string) *httptest.ResponseRecorder {
+			return e.do(req{form: form, basic: conf, remoteAddr: "192.0.2.1:4444", header: http.Header{"User-Agent": {ua}}})
+		}
+		rt := e.issueFrom(t, "192.0.2.1:4444", "Firefox")["refresh_token"].(string)
+		lost := assertToken(t, from(refresh(rt), "Firefox"))
+		e.clock.Advance(time.Second)
+		again := assertToken(t, from(refresh(rt), "Firefox"))
+		assertError(t, from(refresh(rt), "curl/8"), 400, "invalid_grant")
+		for _, m := range []map[string]any{lost, again} {
+			_, err := e.p.ValidateAccessToken(apiRequest("192.0.2.1:5555", "Firefox", ""), m["access_token"].(string))
+			assert.ErrorIs(t, err, provider.ErrInvalidToken, "another user agent within the grace ends the grant")
+		}
+	})
 }
