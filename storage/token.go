@@ -177,7 +177,10 @@ type Exchange struct {
 	// exchanges issued stay live. It lets a client whose answer to a
 	// refresh was lost (a dropped connection, a timeout) try again with
 	// the token it holds, at the price of not detecting a replay within
-	// that time. Zero, the default, is no grace; a code (KindCode) never
+	// that time. The grace ends early once any token of the grant is
+	// consumed after the presented one (a later rotation, on any branch):
+	// the client then had its answer, and the token presented again is
+	// reuse. Zero, the default, is no grace; a code (KindCode) never
 	// has any; a consumed token of a revoked grant is reuse as ever.
 	// (A store written before this field ignores it, which is the safe
 	// side: every second presentation is reuse.)

@@ -192,10 +192,18 @@ func (s *Store) ExchangeToken(_ context.Context, x storage.Exchange) (*storage.G
 
 // inGrace reports whether the consumed token u of g may be exchanged
 // again by x at now: a refresh token of a live grant, first consumed
-// less than x.ReuseGrace ago.
+// less than x.ReuseGrace ago, and no token of g consumed since.
 func inGrace(g *grant, u *usedToken, x storage.Exchange, now int64) bool {
-	return x.Kind == storage.KindRefresh && x.ReuseGrace > 0 && !g.revoked &&
-		now-u.consumed < int64(x.ReuseGrace)
+	if x.Kind != storage.KindRefresh || x.ReuseGrace <= 0 || g.revoked ||
+		now-u.consumed >= int64(x.ReuseGrace) {
+		return false
+	}
+	for i := range g.used {
+		if g.used[i].consumed > u.consumed {
+			return false // the chain moved on: the client had its answer
+		}
+	}
+	return true
 }
 
 // hashIn reports whether one of toks has hash h.

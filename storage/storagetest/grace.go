@@ -20,6 +20,7 @@ var graceClauses = []clause{
 	{"WithinGraceExchangesAgain", testGraceExchangesAgain},
 	{"GraceRunsFromFirstConsumption", testGraceFromFirstConsumption},
 	{"PastGraceIsReuse", testGracePast},
+	{"ChainMovedOnIsReuse", testGraceChainMovedOn},
 	{"NoGraceForCodes", testGraceNotForCodes},
 	{"RevokedGrantIsReuse", testGraceRevokedGrant},
 	{"CheckErrorChangesNothing", testGraceCheckError},
@@ -249,4 +250,40 @@ func testGraceConcurrent(t *testing.T, e *env) {
 			e.assertGone(t, r2, "reuse revokes every branch")
 		})
 	}
+}
+
+// testGraceChainMovedOn: once a token of the grant has been consumed
+// after the presented one, the client that held it got its answer, so
+// presenting it again is reuse within the grace too, whichever branch
+// moved on: the one its first exchange started, or one a re-exchange
+// started.
+func testGraceChainMovedOn(t *testing.T, e *env) {
+	f, a2, r2 := e.rotated(t)
+	e.clk.Advance(5 * time.Second)
+	a3, r3 := e.nextPair(t, f.g.ID)
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, graceExchange(r2, "client-a", a3, r3))
+	require.NoError(t, err, "the first exchange's refresh token, used")
+	e.clk.Advance(5 * time.Second)
+	a4, r4 := e.nextPair(t, f.g.ID)
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, graceExchange(f.refresh, "client-a", a4, r4))
+	assert.ErrorIs(t, err, storage.ErrTokenReused, "the chain moved on past the presented token")
+	assertReuseNames(t, err, f.g, "the reuse")
+	for _, m := range []minted{a2, a3, r3, a4, r4} {
+		e.assertGone(t, m, "reuse revokes the grant (%v token)", m.tok.Kind)
+	}
+
+	g, _, _ := e.rotated(t)
+	e.clk.Advance(5 * time.Second)
+	b3, s3 := e.nextPair(t, g.g.ID)
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, graceExchange(g.refresh, "client-a", b3, s3))
+	require.NoError(t, err, "within the grace, nothing consumed since")
+	e.clk.Advance(5 * time.Second)
+	b4, s4 := e.nextPair(t, g.g.ID)
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, graceExchange(s3, "client-a", b4, s4))
+	require.NoError(t, err, "the re-exchange's refresh token, used")
+	e.clk.Advance(5 * time.Second)
+	b5, s5 := e.nextPair(t, g.g.ID)
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, graceExchange(g.refresh, "client-a", b5, s5))
+	assert.ErrorIs(t, err, storage.ErrTokenReused, "a branch moved on past the presented token")
+	e.assertGone(t, s4, "reuse revokes the grant")
 }
