@@ -55,7 +55,8 @@ type Config struct {
 	// refresh was lost (a dropped connection, a timeout) can try again
 	// with the token it holds and gets a new pair, while the pair the
 	// first refresh issued stays valid. The time runs from the first use
-	// and never restarts. The price is that a stolen refresh token
+	// and never restarts, and it ends early once any refresh token of the
+	// grant is used after that first use: the client then had its answer. The price is that a stolen refresh token
 	// replayed within it is not detected, so keep it short: at most
 	// [MaxRefreshReuseGrace]. Zero, the default, is none: every second
 	// presentation is reuse. It needs a TokenStore that implements
