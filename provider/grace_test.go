@@ -122,3 +122,18 @@ func TestRefreshReuseGraceRevocationAndBinding(t *testing.T) {
 		}
 	})
 }
+
+// Within RefreshReuseGrace, once the pair the first refresh gave has been
+// used, the client had its answer: the old refresh token presented again
+// is reuse, which revokes the grant.
+func TestRefreshReuseGraceEndsOnceTheNewTokenIsUsed(t *testing.T) {
+	e := newEnv(t, func(c *provider.Config) { c.RefreshReuseGrace = time.Minute })
+	rt := e.issue(t)["refresh_token"].(string)
+	m := assertToken(t, e.do(req{form: refresh(rt), basic: conf}))
+	e.clock.Advance(time.Second)
+	m2 := assertToken(t, e.do(req{form: refresh(m["refresh_token"].(string)), basic: conf}))
+	e.clock.Advance(time.Second)
+	assertError(t, e.do(req{form: refresh(rt), basic: conf}), 400, "invalid_grant")
+	_, err := e.validate(m2["access_token"].(string))
+	assert.ErrorIs(t, err, provider.ErrInvalidToken, "reuse revoked the grant")
+}
