@@ -60,8 +60,10 @@
 // concurrent exchanges of one token exactly one succeeds, and any later one
 // is reuse, which revokes the grant (RFC 9700 §4.14.2), unless it comes
 // within [storage.Exchange.ReuseGrace] of the first consumption (recorded
-// in the token hash's at) while the grant is live: it is then exchanged
-// too, and the token stays consumed.
+// in the token hash's at) while the grant is live and no token of the
+// grant has been consumed since (a later at in its token set; only this
+// case scans the set): it is then exchanged too, and the token stays
+// consumed.
 //
 // The user and client indexes live on their own slots, so they are updated
 // by a separate call (one pipeline for both), with a score a quarter of

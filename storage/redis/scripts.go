@@ -28,8 +28,9 @@ import (
 // by (on a consumed token: the hex of the first token the exchange that
 // consumed it issued, when it issued any; see exchangeScript), at (on a
 // consumed token: the instant it was first consumed, from which
-// Exchange.ReuseGrace runs; a token consumed by a version before at has
-// none, and so no grace).
+// Exchange.ReuseGrace runs, and which ends it early for every token
+// first consumed before; a token consumed by a version before at has
+// none, and so no grace, nor ends another's).
 // Instants are Unix nanoseconds as decimal strings (see instant in
 // store.go); ARGV[1] is always the store clock's now. The client passes
 // each new token's TTL and set score in milliseconds too (see
@@ -206,9 +207,11 @@ return 'ok'
 // resend finds it even when the token expired meanwhile (an exchange in
 // its last moments); its expires field, which every check reads, stays.
 // A consumed token presented again while its grace lasts (the token's
-// "at" not before the grace argument, its grant not revoked) is
-// exchanged as a live one, peek and commit alike, but its consumed, by
-// and at are not written again: the grace runs from the first
+// "at" not before the grace argument, its grant not revoked, and no
+// token in the grant's token set with an "at" after its own: once the
+// chain moved on, on any branch, the client had its answer, and it is
+// reuse) is exchanged as a live one, peek and commit alike, but its
+// consumed, by and at are not written again: the grace runs from the first
 // consumption, and a resend of the first exchange is still told by its
 // "by". A resend of such a re-exchange finds the tokens it stored and
 // answers "exists" (ErrAlreadyExists): nothing marks them as its own,
@@ -230,9 +233,21 @@ if t[3] ~= '0' then
     if g[9] ~= '0' then return pack('nf') end
     return packgrant('ok', g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8])
   end
-  -- Within the grace of its first consumption, on a live grant: go on
-  -- as for a live token.
+  -- Within the grace of its first consumption, on a live grant, and no
+  -- token of the grant consumed since (the chain moved on: the client had
+  -- its answer): go on as for a live token. Only this cold path scans
+  -- the token set; tokens without at (live, or consumed by a version
+  -- before it) are passed over.
   again = ARGV[14] ~= '' and t[5] and g[9] == '0' and not lt(t[5], ARGV[14])
+  if again then
+    for _, h in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+      local at = redis.call('HGET', ARGV[4] .. ':t:' .. h, 'at')
+      if at and lt(t[5], at) then
+        again = false
+        break
+      end
+    end
+  end
   if not again then
     -- Reuse revokes the grant once: revoke walks every token the grant
     -- rotated through, which an already revoked grant (whose consumed

@@ -203,7 +203,9 @@ type lookupCommands struct {
 // the committing script, when that field is empty. x.ReuseGrace is judged
 // by the scripts against the instant the token hash records of its first
 // consumption (field at; a token consumed by a version before it has
-// none, and no grace); only a consumed token costs that check.
+// none, and no grace), and ends early once a token of the grant has a
+// later at (see exchangeScript); only a consumed token costs that check,
+// and only one within its grace the scan of the grant's token set.
 func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
 	const op = "exchange token"
 	if !hashTagged(x.Presented.GrantID) || (x.Kind != storage.KindRefresh && x.Kind != storage.KindCode) {
