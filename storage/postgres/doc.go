@@ -64,9 +64,13 @@
 // (refresh token rotation) locks the token row, so of concurrent exchanges
 // of one token exactly one wins: without [storage.Exchange.Check] it is one
 // statement (one round trip), with it one transaction.
-// [storage.Exchange.ReuseGrace] costs nothing more: whether a consumed
-// refresh token is within it is judged on the row the exchange reads
-// anyway (its consumed_at, the instant of its first consumption, which a
-// later exchange within the grace does not rewrite), against the
-// store's clock less the grace, to the microsecond as expiry is.
+// [storage.Exchange.ReuseGrace] costs a live token's exchange nothing
+// more: whether a consumed refresh token is within it is judged on the
+// row the exchange reads anyway (its consumed_at, the instant of its
+// first consumption, which a later exchange within the grace does not
+// rewrite), against the store's clock less the grace, to the
+// microsecond as expiry is; only for a consumed token within it are the
+// grant's tokens read (by the index on grant_id), to find one consumed
+// after it, which ends the grace: in the same statement without
+// [storage.Exchange.Check], in one more with it.
 package postgres

@@ -31,9 +31,9 @@ const exchangeSQL = `select t.expires_at, t.consumed_at, g.revoked_at, ` + grant
 // committed) before [storage.ErrTokenReused] is returned; a consumed token
 // of a grant revoked already is reuse too, so that every loser of a race
 // of exchanges learns of it. The exception is x.ReuseGrace: a refresh
-// token consumed less than that long ago, of a grant not revoked, is
-// exchanged as a live one, and keeps the instant of its first
-// consumption (see graceCutoff). An error from x.Check is returned
+// token consumed less than that long ago, of a grant not revoked and
+// none of whose tokens was consumed after it, is exchanged as a live
+// one, and keeps the instant of its first consumption (see graceCutoff). An error from x.Check is returned
 // as is and changes nothing. A taken hash among x.Issue is
 // [storage.ErrAlreadyExists] and changes nothing. The grant's expiry is
 // moved to the latest expiry of the new tokens when that is later, and an
@@ -90,6 +90,21 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 	// as against the cutoff truncated, as pgx sends it.
 	cutoff := graceCutoff(x, now)
 	grace := consumed != nil && revoked == nil && cutoff != nil && consumed.After(*cutoff)
+	if grace {
+		// Only here (the token consumed, within the grace): whether the
+		// chain moved on, a token of the grant consumed after this one.
+		// Read after the grant's lock was taken, in a statement of its
+		// own (read committed: a snapshot of its own), so it sees every
+		// exchange of the grant that committed before, the one this one
+		// may have waited on too.
+		var movedOn bool
+		err := tx.QueryRow(ctx, `select exists (select 1 from oauth2_tokens
+			where grant_id = $1 and consumed_at > $2)`, g.ID, *consumed).Scan(&movedOn)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		grace = !movedOn
+	}
 	if consumed != nil && !grace {
 		// Reuse (RFC 9700 §4.14.2): end the grant, and make it stick. A
 		// consumed token stays reuse until it expires, revoked grant or

@@ -24,10 +24,19 @@ import (
 // CTEs act on the judgement: a consumed token revokes the grant, a live one
 // is consumed, the new tokens are inserted and the grant's expiry moved
 // and, when it is unbound, its binding set. A token consumed after the
-// cutoff $8, of a grant not revoked, is within the reuse grace: judged
-// 'ok' as a live one, with everything a live one gets but the consumption
-// (it keeps its first consumption's instant). A taken hash among the new
-// tokens fails the whole statement.
+// cutoff $8, of a grant not revoked, is within the reuse grace unless a
+// token of the grant was consumed after it (the chain moved on: the
+// client had its answer): judged 'ok' as a live one, with everything a
+// live one gets but the consumption (it keeps its first consumption's
+// instant). That last test is the only one that reads other rows (by the
+// index on grant_id), and CASE evaluates it only for a consumed token
+// within the grace: a live token's exchange never runs it. It reads the
+// tokens as of the statement's start, which misses a consumption that a
+// concurrent exchange of the grant commits while this one waits on the
+// grant's lock: the two overlapped, and the outcome is that of this one
+// first (it consumes nothing, and what it writes the other does not
+// read). ExchangeToken's transaction, whose statements each read anew,
+// sees it. A taken hash among the new tokens fails the whole statement.
 //
 // With async, a successful exchange also sets synchronous_commit off for
 // its own transaction (Config.AsyncExchange); a revocation on reuse never
@@ -85,6 +94,9 @@ func buildExchangeOneSQL(n int, async bool) string {
 		when consumed_at is not null and (revoked_at is not null or $8::timestamptz is null
 			or consumed_at <= $8::timestamptz) then 'reused'
 		when revoked_at is not null then 'notfound'
+		when consumed_at is null then 'ok'
+		when exists (select 1 from oauth2_tokens o
+			where o.grant_id = $2 and o.consumed_at > t.consumed_at) then 'reused'
 		else 'ok' end as state
 	from t) j
 ), revoke as (

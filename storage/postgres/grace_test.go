@@ -120,3 +120,37 @@ func TestExchangeToken_NoGraceOnARevokedGrant(t *testing.T) {
 		assert.ErrorIs(t, graceExchange(t, f, time.Minute, check), storage.ErrTokenReused)
 	})
 }
+
+// The grace ends once a token of the grant is consumed after the
+// presented one, on either path; one consumed at the same instant (to
+// the microsecond stored) does not end it: the rule is strictly later.
+func TestExchangeToken_ReuseGraceEndsOnceTheChainMovesOn(t *testing.T) {
+	graceRun(t, func(t *testing.T, f *exchangeFixture, check func(*storage.Grant) error) {
+		ctx := context.Background()
+		first := f.refresh
+		x, issued := f.rotation(t)
+		x.ReuseGrace, x.Check = time.Minute, check
+		_, err := f.s.ExchangeToken(ctx, x)
+		require.NoError(t, err, "the first exchange")
+
+		// The issued refresh token consumed at the same instant.
+		f.refresh = issued[1]
+		require.NoError(t, graceExchange(t, f, time.Minute, check), "the next token, at the same instant")
+		f.refresh = first
+		require.NoError(t, graceExchange(t, f, time.Minute, check), "nothing consumed strictly later")
+
+		f.clk.Advance(time.Second)
+		x, issued = f.rotation(t)
+		x.ReuseGrace, x.Check = time.Minute, check
+		_, err = f.s.ExchangeToken(ctx, x)
+		require.NoError(t, err, "within the grace again")
+		f.refresh = issued[1]
+		f.clk.Advance(time.Second)
+		require.NoError(t, graceExchange(t, f, time.Minute, check), "a branch moves on")
+		f.refresh = first
+		f.clk.Advance(time.Second)
+		assert.ErrorIs(t, graceExchange(t, f, time.Minute, check), storage.ErrTokenReused, "the chain moved on")
+		_, err = f.s.LookupToken(ctx, storage.KindAccess, ref(issued[0]))
+		assert.ErrorIs(t, err, storage.ErrNotFound, "reuse revokes the grant")
+	})
+}
