@@ -187,6 +187,16 @@ type Exchange struct {
 	ReuseGrace time.Duration
 }
 
+// Grace returns the reuse grace x gives its presented token: ReuseGrace
+// for a refresh token when positive, else zero (a code never has any).
+// Stores judge ReuseGrace through it, so that the rule is one.
+func (x *Exchange) Grace() time.Duration {
+	if x.Kind != KindRefresh || x.ReuseGrace <= 0 {
+		return 0
+	}
+	return x.ReuseGrace
+}
+
 // TokenStore keeps grants and the hashes of their tokens. Implementations
 // must be safe for concurrent use; every method is atomic. Expiry is judged
 // against the store's clock: an expired token or grant is never returned,

@@ -152,7 +152,7 @@ func (s *Store) ExchangeToken(_ context.Context, x storage.Exchange) (*storage.G
 		if u < 0 || g.used[u].kind != x.Kind || g.used[u].expires <= now {
 			return nil, storage.ErrNotFound
 		}
-		if !inGrace(g, &g.used[u], x, now) {
+		if !inGrace(g, &g.used[u], x.Grace(), now) {
 			sh.revoke(g, now)
 			return nil, &storage.ReuseError{GrantID: g.id, ClientID: g.clientID, UserID: g.userID}
 		}
@@ -191,11 +191,11 @@ func (s *Store) ExchangeToken(_ context.Context, x storage.Exchange) (*storage.G
 }
 
 // inGrace reports whether the consumed token u of g may be exchanged
-// again by x at now: a refresh token of a live grant, first consumed
-// less than x.ReuseGrace ago, and no token of g consumed since.
-func inGrace(g *grant, u *usedToken, x storage.Exchange, now int64) bool {
-	if x.Kind != storage.KindRefresh || x.ReuseGrace <= 0 || g.revoked ||
-		now-u.consumed >= int64(x.ReuseGrace) {
+// again at now with the reuse grace grace (storage.Exchange.Grace): g is
+// live, u was first consumed less than grace ago, and no token of g was
+// consumed since.
+func inGrace(g *grant, u *usedToken, grace time.Duration, now int64) bool {
+	if grace <= 0 || g.revoked || now-u.consumed >= int64(grace) {
 		return false
 	}
 	for i := range g.used {

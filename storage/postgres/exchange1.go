@@ -161,10 +161,11 @@ func (s *Store) exchangeOne(ctx context.Context, x storage.Exchange, now time.Ti
 // code, which never has any. Nil rather than now: a token consumed by an
 // instance whose clock is ahead would otherwise be within a zero grace.
 func graceCutoff(x storage.Exchange, now time.Time) *time.Time {
-	if x.Kind != storage.KindRefresh || x.ReuseGrace <= 0 {
+	grace := x.Grace()
+	if grace == 0 {
 		return nil
 	}
-	c := now.Add(-x.ReuseGrace)
+	c := now.Add(-grace)
 	return &c
 }
 

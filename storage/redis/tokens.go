@@ -304,10 +304,11 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 // code never has any). It is computed here, in integers: Lua's numbers
 // are doubles, which do not hold every Unix nanosecond of these years.
 func graceBound(now time.Time, x storage.Exchange) string {
-	if x.ReuseGrace <= 0 || x.Kind != storage.KindRefresh {
+	grace := x.Grace()
+	if grace == 0 {
 		return ""
 	}
-	b := instantNanos(now) - int64(x.ReuseGrace) + 1
+	b := instantNanos(now) - int64(grace) + 1
 	if b < 0 {
 		b = 0
 	}
