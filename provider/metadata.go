@@ -22,8 +22,8 @@ const (
 	WellKnownMetadataPath = "/.well-known/oauth-authorization-server"
 )
 
-// EndpointNotServed, as a path in [Endpoints], leaves that endpoint out of
-// the metadata document.
+// EndpointNotServed is the path that, given in [Endpoints], leaves that
+// endpoint out of the metadata document.
 const EndpointNotServed = "-"
 
 // Endpoints are the paths, relative to Config.Issuer, at which the app
