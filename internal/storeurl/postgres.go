@@ -82,12 +82,26 @@ func postgresConfig(rawURL string, o Options) (*pgxpool.Config, *pgx.ConnConfig,
 // whose connection attempts give up after connectTimeout (> 0) unless the
 // URL sets connect_timeout. A URL for a host beyond the loopback
 // interface without a TLS choice is [ErrTLSChoice]; one that does not
-// parse is an error that quotes no part of it. Open uses it, and so may
+// parse is an error that quotes no part of it, and so is one that pgx
+// reads with an "@" in a host or the database name (the rest of a
+// password with an unescaped "/" or "@"). Open uses it, and so may
 // a program that opens its own pool (examples/postgres).
 func PoolConfig(rawURL string, connectTimeout time.Duration) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(rawURL)
+	// pgx ends the user information at the first "@" or "/": an
+	// unescaped one in the password leaves its rest in the host or the
+	// database name, which pgx's parse errors quote, and its connection
+	// errors too ("database=…", "lookup …@host"). No host holds an "@",
+	// nor, in practice, a database name.
+	split := splitsPassword(rawURL, "/?#@")
 	if err != nil {
+		if split {
+			return nil, errSplitPassword
+		}
 		return nil, withoutConnString(err)
+	}
+	if split && pgxSplitPassword(cfg.ConnConfig) {
+		return nil, errSplitPassword
 	}
 	if err := requireTLSChoice(rawURL, cfg.ConnConfig); err != nil {
 		return nil, err
@@ -96,6 +110,20 @@ func PoolConfig(rawURL string, connectTimeout time.Duration) (*pgxpool.Config, e
 		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}
 	return cfg, nil
+}
+
+// pgxSplitPassword reports whether pgx read an "@" into a host or the
+// database name of cc: the rest of a password it ended early.
+func pgxSplitPassword(cc *pgx.ConnConfig) bool {
+	if strings.Contains(cc.Host, "@") || strings.Contains(cc.Database, "@") {
+		return true
+	}
+	for _, f := range cc.Fallbacks {
+		if strings.Contains(f.Host, "@") {
+			return true
+		}
+	}
+	return false
 }
 
 // withoutConnString returns a parse error of pgx without the connection

@@ -70,7 +70,7 @@ func openRedis(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 	case "redis", "rediss":
 		opt, err := goredis.ParseURL(scheme + "://" + rest)
 		if err != nil {
-			return nil, withoutURL(err)
+			return nil, withoutURL(rawURL, err)
 		}
 		if err := requireRedisTLSChoice(scheme, params.Get(paramTLS), []string{opt.Addr}); err != nil {
 			return nil, err
@@ -87,7 +87,7 @@ func openRedis(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 		}
 		opt, err := goredis.ParseClusterURL(clusterURL)
 		if err != nil {
-			return nil, withoutURL(err)
+			return nil, withoutURL(rawURL, err)
 		}
 		if err := requireRedisTLSChoice(strings.TrimSuffix(scheme, "+cluster"), params.Get(paramTLS), opt.Addrs); err != nil {
 			return nil, err
@@ -120,12 +120,18 @@ func openRedis(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 	}, nil
 }
 
-// withoutURL returns err without the URL that a *url.Error quotes in
-// full, password included: go-redis passes net/url's parse errors on.
-// net/url's own message goes too: it quotes the part of the URL it could
-// not parse ("invalid port \":s3cret\""), which is often a piece of a
-// password with an unescaped "/", "?" or "#".
-func withoutURL(err error) error {
+// withoutURL returns err, a parse error of go-redis for rawURL, without
+// the URL that a *url.Error quotes in full, password included: go-redis
+// passes net/url's parse errors on. net/url's own message goes too: it
+// quotes the part of the URL it could not parse ("invalid port
+// \":s3cret\""), which is often a piece of a password with an unescaped
+// "/", "?" or "#". When rawURL splitsPassword, go-redis's own messages
+// go as well: they quote the path ("invalid database number") and the
+// query ("unexpected option"), where the rest of such a password lands.
+func withoutURL(rawURL string, err error) error {
+	if splitsPassword(rawURL, "/?#") {
+		return errSplitPassword
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return errors.New("cannot parse the URL (percent-encode any / ? # @ : in the user name or password)")

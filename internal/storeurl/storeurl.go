@@ -167,6 +167,25 @@ func Printable(s string) string {
 	return b.String()
 }
 
+// splitsPassword reports whether the text of rawURL after its "scheme://"
+// and before its last "@" holds one of chars: a password with one of them
+// unescaped, which a parser ends early and whose pieces it then reads as
+// the path, the query or the host (and quotes in its messages), or an "@"
+// in the path or query, which cannot be told apart from it. Redact shows
+// the scheme alone for "/", "?" and "#"; the errors of Open and
+// PoolConfig then quote nothing the parser or the driver read there.
+func splitsPassword(rawURL, chars string) bool {
+	_, rest, _ := strings.Cut(rawURL, "://")
+	at := strings.LastIndexByte(rest, '@')
+	return at >= 0 && strings.ContainsAny(rest[:at], chars)
+}
+
+// errSplitPassword is the reason given for a URL that does not parse, or
+// that pgx reads with a host or database name holding an "@", when
+// splitsPassword: the parser's own would quote a piece of the password.
+var errSplitPassword = errors.New("cannot parse the URL (percent-encode any / ? # @ : in the user name or password, and any @ after the host): " +
+	"the text before its last @ holds a /, ?, # or @, and what was read there is not shown: it may hold pieces of the password")
+
 // redact is Redact without the escaping.
 func redact(rawURL string) string {
 	scheme, rest, ok := strings.Cut(rawURL, "://")

@@ -787,3 +787,51 @@ func TestPrintable(t *testing.T) {
 	// escaped, not the replacement character's own bytes.
 	assert.Equal(t, "a\uFFFDb\\xff", Printable("a\uFFFDb\xff"))
 }
+
+// A password with an unescaped "/", "?" or "@" splits the URL elsewhere
+// than its owner meant: the piece after that character becomes the
+// database name, the path, the query or the host, which the parser's and
+// the driver's messages quote ("invalid database number: \"…\"",
+// "database=…", "lookup …@host"). Redact hides such a URL; the error
+// must hide every piece of its password too, Open's and PoolConfig's.
+func TestOpenErrorsHideThePiecesOfASplitPassword(t *testing.T) {
+	for _, u := range []string{
+		"redis://:/s3cretpart@127.0.0.1:6379",           // the path: invalid database number
+		"redis://u:1234/s3cretpart@127.0.0.1:6379/0",    // the path: invalid URL path
+		"redis://:12?s3cretpart@127.0.0.1:6379/0",       // the query: unexpected option
+		"redis+cluster://:/s3cretpart@127.0.0.1:1,h2:1", // the cluster form alike
+		"postgres://u:ab/c d-s3cretpart@127.0.0.1:1/db", // the database name, quoted by pgx's parser
+		"postgres://u:ab/s3cret%zzpart@127.0.0.1:1/db",
+		"postgres://u:12/s3cretpart@127.0.0.1:1/db?sslmode=disable", // the database name, quoted by the connect error
+		"postgres://u:p@s3cretpart@127.0.0.1:1/db?sslmode=disable",  // the host: pgx ends the password at the first "@"
+	} {
+		_, err := Open(context.Background(), u, Options{Timeout: 200 * time.Millisecond})
+		require.Error(t, err, u)
+		assert.NotContains(t, err.Error(), "s3cret", u)
+		assert.NotContains(t, Redact(u), "s3cret", u)
+		if strings.HasPrefix(u, "postgres") {
+			_, err := PoolConfig(u, time.Second)
+			if assert.Error(t, err, u) {
+				assert.NotContains(t, err.Error(), "s3cret", u)
+			}
+		}
+	}
+	// An "@" after the host, where it may be, still opens.
+	cfg, err := PoolConfig("postgres://127.0.0.1:1/db?user=bob@corp&sslmode=disable", time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, "bob@corp", cfg.ConnConfig.User)
+}
+
+// An "@" after the host that pgx reads into a host or database name
+// opens once percent-encoded, as the error asks.
+func TestPoolConfigTakesAnEscapedAtSignAfterTheHost(t *testing.T) {
+	_, err := PoolConfig("postgres://u:pw@127.0.0.1:1/a@b", time.Second)
+	require.ErrorIs(t, err, errSplitPassword)
+	assert.Contains(t, err.Error(), "any @ after the host")
+	cfg, err := PoolConfig("postgres://u:pw@127.0.0.1:1/a%40b", time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, "a@b", cfg.ConnConfig.Database)
+	cfg, err = PoolConfig("postgres:///db?host=/run/pg%4014", time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, "/run/pg@14", cfg.ConnConfig.Host)
+}
