@@ -125,28 +125,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	fmt.Fprintln(stderr, "oauth2ctl:", err)
-	switch missingTables(err) {
-	case "42P01":
+	// A missing schema at migrate (SQLSTATE 3F000) needs no hint here:
+	// postgres.Migrate's error says to create it.
+	if missingTables(err) {
 		fmt.Fprintln(stderr, `oauth2ctl: the store has no oauth2 tables in this database and search_path: run "oauth2ctl migrate" first`)
-	case "3F000":
-		// Only a CREATE meets it (a migration): running migrate again
-		// would fail alike.
-		fmt.Fprintln(stderr, `oauth2ctl: no schema of the search_path exists in this database: "create schema" it, then run "oauth2ctl migrate"`)
 	}
 	return exitFailure
 }
 
-// missingTables returns the SQLSTATE of err when it is Postgres saying
-// that a table does not exist ("42P01": a database that "oauth2ctl
-// migrate" has not prepared, or a search_path naming another schema) or
-// that no schema of the search_path exists to create tables in ("3F000",
-// at a migration), and "" otherwise.
-func missingTables(err error) string {
+// missingTables reports whether err is Postgres saying that a table
+// does not exist (SQLSTATE 42P01: a database that "oauth2ctl migrate" has
+// not prepared, or a search_path naming another schema).
+func missingTables(err error) bool {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000") { // undefined_table, invalid_schema_name
-		return pe.Code
-	}
-	return ""
+	return errors.As(err, &pe) && pe.Code == "42P01" // undefined_table
 }
 
 // dispatch runs the command named by args[0].

@@ -3,10 +3,12 @@ package postgres
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 )
@@ -34,7 +36,9 @@ const VersionTable = "oauth2_schema_version"
 // schema that a later release migrated further (an instance of the
 // previous release starting during a rolling deploy): each migration
 // only adds what the release before it does not read, so that release
-// works on it.
+// works on it. When no schema of the search_path exists, the error says
+// to create it (Migrate creates tables, not schemas) and wraps the
+// server's (SQLSTATE 3F000).
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
@@ -51,11 +55,11 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 func MigrateConn(ctx context.Context, conn *pgx.Conn) error {
 	m, err := migrate.NewMigrator(ctx, conn, VersionTable)
 	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
+		return migrateError(err)
 	}
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
+		return migrateError(err)
 	}
 	if err := m.LoadMigrations(sub); err != nil {
 		return fmt.Errorf("postgres: migrate: load: %w", err)
@@ -66,16 +70,28 @@ func MigrateConn(ctx context.Context, conn *pgx.Conn) error {
 	// not start. Versions only grow, so no lock is needed to see it.
 	current, err := m.GetCurrentVersion(ctx)
 	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
+		return migrateError(err)
 	}
 	embedded := int32(len(m.Migrations)) // #nosec G115 -- the number of embedded migration files
 	if current > embedded {
 		return nil
 	}
 	if err := m.Migrate(ctx); err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
+		return migrateError(err)
 	}
 	return nil
+}
+
+// migrateError wraps a failure of MigrateConn. When err is Postgres
+// saying that no schema of the search_path exists to create a table in
+// (SQLSTATE 3F000, "no schema has been selected to create in", which
+// names no cause), it says what to do.
+func migrateError(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "3F000" { // invalid_schema_name
+		return fmt.Errorf(`postgres: migrate: no schema of the search_path exists: "create schema" it first: %w`, err)
+	}
+	return fmt.Errorf("postgres: migrate: %w", err)
 }
 
 // SchemaVersion returns the schema version recorded by [Migrate] and the

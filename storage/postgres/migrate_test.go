@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 	"github.com/stretchr/testify/assert"
@@ -198,4 +199,20 @@ func TestMigrate_LeavesThePoolsSessionsAlone(t *testing.T) {
 	var timeout string
 	require.NoError(t, pool.QueryRow(ctx, `show statement_timeout`).Scan(&timeout))
 	assert.Equal(t, "12345ms", timeout)
+}
+
+// Migrate into a search_path none of whose schemas exists fails in
+// Postgres's words, "no schema has been selected to create in", which
+// names no cause; the error says to create the schema, and still wraps
+// the server's error.
+func TestMigrate_IntoAMissingSchemaSaysCreateIt(t *testing.T) {
+	pool := newSchemaPool(t, func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.RuntimeParams["search_path"] = "oauth2test_no_such_schema"
+	})
+	err := postgres.Migrate(context.Background(), pool)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `no schema of the search_path exists: "create schema" it first`)
+	var pe *pgconn.PgError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "3F000", pe.Code)
 }
