@@ -93,15 +93,21 @@ type Static struct {
 	seed   maphash.Seed
 }
 
+// errEmptyUserID refuses a user added to Static without an ID.
+var errEmptyUserID = errors.New("authcheck: empty user ID")
+
 type staticUser struct {
 	id, hash string
 	at       int // index in hashes
 }
 
 // Add registers a user with a plaintext password, hashed at once, and the
-// user ID that CheckAuth returns for it. Adding a username again replaces
-// it.
+// user ID that CheckAuth returns for it, which must not be empty. Adding a
+// username again replaces it.
 func (s *Static) Add(username, password, userID string) error {
+	if userID == "" {
+		return errEmptyUserID
+	}
 	h, err := HashPassword(password)
 	if err != nil {
 		return err
@@ -111,8 +117,13 @@ func (s *Static) Add(username, password, userID string) error {
 
 // AddHash registers a user with a password hash from [HashPassword] (or
 // bcrypt). A hash that [VerifyPassword] could not read, or whose cost it
-// would refuse, is refused here, not at the user's first login.
+// would refuse, is refused here, not at the user's first login, and so is
+// an empty userID (with which CheckAuth would break the [AuthChecker]
+// contract, and the provider answer every login of the user with a 503).
 func (s *Static) AddHash(username, hash, userID string) error {
+	if userID == "" {
+		return errEmptyUserID
+	}
 	if err := passhash.Check(hash); err != nil {
 		return err
 	}

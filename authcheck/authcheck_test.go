@@ -112,6 +112,27 @@ func TestStaticRefusesUnreadableHashes(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInvalidCredentials, "nothing was added")
 }
 
+// A user added without an ID is refused when it is added: CheckAuth
+// would return "" and no error for the right password, which breaks the
+// AuthChecker contract and which the provider answers with a 503 at every
+// login of that user.
+func TestStaticRefusesAnEmptyUserID(t *testing.T) {
+	var s Static
+	assert.Error(t, s.Add("a", "pw", ""))
+	h, err := HashPassword("pw")
+	require.NoError(t, err)
+	assert.Error(t, s.AddHash("a", h, ""))
+	_, err = s.CheckAuth(context.Background(), "a", "pw")
+	assert.ErrorIs(t, err, ErrInvalidCredentials, "nothing was added")
+
+	// Nor does it replace a user that has an ID.
+	require.NoError(t, s.AddHash("b", h, "ub"))
+	assert.Error(t, s.AddHash("b", h, ""))
+	id, err := s.CheckAuth(context.Background(), "b", "pw")
+	require.NoError(t, err)
+	assert.Equal(t, "ub", id)
+}
+
 func TestStaticAcceptsBcrypt(t *testing.T) {
 	h, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
 	require.NoError(t, err)
