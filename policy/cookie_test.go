@@ -975,7 +975,10 @@ func TestNewSessionsConfig(t *testing.T) {
 		{"a negative TTL", policy.SessionConfig{TTL: -time.Hour}, "negative or sub-second TTL"},
 		{"a negative MaxLifetime, even without Sliding", policy.SessionConfig{MaxLifetime: -time.Hour}, "negative MaxLifetime"},
 		{"a MaxLifetime of -1ns", policy.SessionConfig{MaxLifetime: -time.Nanosecond}, "negative MaxLifetime"},
-		{"a cap below the TTL", policy.SessionConfig{TTL: 2 * time.Hour, MaxLifetime: time.Hour, Sliding: true}, "MaxLifetime is shorter than TTL"},
+		{"a cap below the TTL", policy.SessionConfig{TTL: 2 * time.Hour, MaxLifetime: time.Hour, Sliding: true}, "MaxLifetime (1h0m0s) is shorter than TTL (2h0m0s)"},
+		// A TTL over the cap's default: the message says where a cap
+		// nobody set comes from.
+		{"a TTL over the default cap", policy.SessionConfig{TTL: 45 * 24 * time.Hour, Sliding: true}, "MaxLifetime (720h0m0s, its default) is shorter than TTL (1080h0m0s)"},
 		{"an invalid scope", policy.SessionConfig{Scopes: []string{"a b"}}, "not a valid scope token"},
 		{"an invalid trusted origin", policy.SessionConfig{TrustedOrigins: []string{"not an origin"}}, "invalid"},
 	}

@@ -49,7 +49,9 @@ type SessionConfig struct {
 	// others.
 	Sliding bool
 	// MaxLifetime caps a sliding session: it ends MaxLifetime after login
-	// however active it is. Zero means 30 days. Ignored without Sliding.
+	// however active it is. Zero means 30 days. With Sliding,
+	// [NewSessions] refuses a TTL longer than it (set both for a longer
+	// TTL). Ignored without Sliding.
 	MaxLifetime time.Duration
 	// Scopes are the scopes of a session, which [Require] checks like a
 	// token's. Nil means none: a route behind Require accepts no cookie.
@@ -120,11 +122,13 @@ func NewSessions(p *provider.Provider, cfg SessionConfig) (*Sessions, error) {
 	if cfg.TTL == 0 {
 		cfg.TTL = DefaultSessionTTL
 	}
+	maxLifetime := cfg.MaxLifetime.String()
 	if cfg.MaxLifetime == 0 {
 		cfg.MaxLifetime = DefaultSessionMaxLifetime
+		maxLifetime = cfg.MaxLifetime.String() + ", its default" // a cap nobody set
 	}
 	if cfg.Sliding && cfg.MaxLifetime < cfg.TTL {
-		errs = append(errs, errors.New("MaxLifetime is shorter than TTL"))
+		errs = append(errs, fmt.Errorf("MaxLifetime (%s) is shorter than TTL (%s)", maxLifetime, cfg.TTL))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("policy: invalid session config: %w", errors.Join(errs...))
