@@ -133,6 +133,22 @@ func TestStaticRefusesAnEmptyUserID(t *testing.T) {
 	assert.Equal(t, "ub", id)
 }
 
+// The error of a hash VerifyPassword cannot read is the one a user
+// database's checker logs (with a 503 for the user): it names what can
+// be read and what else makes a hash unreadable, and no package that
+// the app cannot see.
+func TestUnreadableHashErrorSaysWhatIsRead(t *testing.T) {
+	cost17 := "$2b$17$" + strings.Repeat("a", 53)
+	for _, h := range []string{"pbkdf2_sha256$600000$salt$key", "$argon2i$v=19$m=65536,t=4,p=1$c2FsdA$a2V5", cost17} {
+		_, err := VerifyPassword(h, "pw")
+		require.Error(t, err, h)
+		msg := err.Error()
+		assert.True(t, strings.HasPrefix(msg, "authcheck: "), msg)
+		assert.Contains(t, msg, "argon2id or bcrypt", h)
+		assert.Contains(t, msg, "cost", h)
+	}
+}
+
 func TestStaticAcceptsBcrypt(t *testing.T) {
 	h, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
 	require.NoError(t, err)

@@ -71,8 +71,11 @@ var b64 = base64.RawStdEncoding
 // decoder still skips CR and LF: parseArgon2id refuses them).
 var b64Strict = b64.Strict()
 
-// ErrUnknownFormat reports a stored hash in no form this package reads.
-var ErrUnknownFormat = errors.New("passhash: unknown hash format")
+// ErrUnknownFormat reports a stored hash in no form this package reads,
+// or of a cost it refuses. Its text names authcheck, the package whose
+// callers see it (VerifyPassword, Static.AddHash; storage reads an
+// unreadable secret hash as no match and shows no error).
+var ErrUnknownFormat = errors.New("authcheck: unreadable password hash: not argon2id or bcrypt ($2a$, $2b$, $2y$), malformed, or of a cost over the limit")
 
 // Hash returns the argon2id hash of secret in PHC string form
 // ($argon2id$v=19$m=...,t=...,p=...$salt$key).
