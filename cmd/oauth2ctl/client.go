@@ -18,6 +18,7 @@ import (
 
 	"github.com/oauth2provider/oauth2provider/internal/clientmod"
 	"github.com/oauth2provider/oauth2provider/internal/redirecturi"
+	"github.com/oauth2provider/oauth2provider/internal/storeurl"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -50,6 +51,14 @@ const clientDisableHelp = `Usage: oauth2ctl client disable ID [--store URL]
 Disables the client, so the provider refuses it from now on, and revokes
 every grant issued to it, so its access and refresh tokens stop working at
 once.
+`
+
+const clientEnableHelp = `Usage: oauth2ctl client enable ID [--store URL]
+
+Enables a client that "client disable" disabled, so the provider takes it
+again: its apps can get new tokens with the secret they hold. The tokens
+the disable revoked stay revoked. App instances that cache clients
+(provider Config.ClientCacheTTL) may refuse it for up to that TTL more.
 `
 
 const clientRotateHelp = `Usage: oauth2ctl client rotate-secret ID [--store URL]
@@ -447,14 +456,24 @@ func oneID(fs *flags, name string, args []string) (string, error) {
 	return rest[0], nil
 }
 
+// openForOne reads the one client ID of the command name (whose usage is
+// help) from args and opens the store; the caller closes it.
+func openForOne(ctx context.Context, e *env, name, help string, args []string) (string, *storeurl.Stores, error) {
+	id, err := oneID(newFlags(name, help, e), name, args)
+	if err != nil {
+		return "", nil, err
+	}
+	s, err := e.open(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return id, s, nil
+}
+
 // cmdClientDisable disables a client and revokes its grants, as
 // provider.DisableClient does.
 func cmdClientDisable(ctx context.Context, e *env, args []string) error {
-	id, err := oneID(newFlags("client disable", clientDisableHelp, e), "client disable", args)
-	if err != nil {
-		return err
-	}
-	s, err := e.open(ctx)
+	id, s, err := openForOne(ctx, e, "client disable", clientDisableHelp, args)
 	if err != nil {
 		return err
 	}
@@ -474,13 +493,38 @@ func cmdClientDisable(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// cmdClientRotateSecret gives a client a new secret and prints it once.
-func cmdClientRotateSecret(ctx context.Context, e *env, args []string) error {
-	id, err := oneID(newFlags("client rotate-secret", clientRotateHelp, e), "client rotate-secret", args)
+// cmdClientEnable clears a client's Disabled, with the revision it read
+// (clientmod.Modify), so it never undoes a concurrent update.
+func cmdClientEnable(ctx context.Context, e *env, args []string) error {
+	id, s, err := openForOne(ctx, e, "client enable", clientEnableHelp, args)
 	if err != nil {
 		return err
 	}
-	s, err := e.open(ctx)
+	defer s.Close()
+	was := false
+	err = clientmod.Modify(ctx, s.Clients, id, func(c *storage.Client) (bool, error) {
+		was = c.Disabled
+		c.Disabled = false
+		return was, nil
+	})
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("no client %s", shownArg(id))
+	case errors.Is(err, storage.ErrConflict):
+		return fmt.Errorf("client %s kept changing while it was enabled; nothing changed, try again: %w", shownArg(id), err)
+	case err != nil:
+		return err
+	case !was:
+		fmt.Fprintf(e.stdout, "client %s was not disabled; nothing changed\n", shownArg(id))
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "client %s enabled; the tokens its disable revoked stay revoked\n", shownArg(id))
+	return nil
+}
+
+// cmdClientRotateSecret gives a client a new secret and prints it once.
+func cmdClientRotateSecret(ctx context.Context, e *env, args []string) error {
+	id, s, err := openForOne(ctx, e, "client rotate-secret", clientRotateHelp, args)
 	if err != nil {
 		return err
 	}

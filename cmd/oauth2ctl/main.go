@@ -10,6 +10,7 @@
 //	client create [flags]        register a client; prints its secret once
 //	client list                  list the registered clients (never secrets)
 //	client disable ID            disable a client and revoke its tokens
+//	client enable ID             take a disabled client again
 //	client rotate-secret ID      give a client a new secret; prints it once
 //	revoke --user ID | --client ID
 //	                             revoke every token of a user or a client

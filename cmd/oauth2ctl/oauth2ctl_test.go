@@ -177,6 +177,22 @@ func TestOperatorSession(t *testing.T) {
 		_, out, _ = ctl(t, "client", "list")
 		assert.Regexp(t, `(?m)^app\s+confidential\s+disabled`, out)
 
+		// enable: the client is taken again; what the disable revoked
+		// stays revoked. Enabling an enabled client changes nothing.
+		code, out, errOut = ctl(t, "client", "enable", "app")
+		require.Equal(t, exitOK, code, errOut)
+		assert.Equal(t, "client app enabled; the tokens its disable revoked stay revoked\n", out)
+		assert.False(t, valid(t, p, access3), "a token the disable revoked stays revoked")
+		status, access4 := passwordGrant(t, srv, "app", newSecret)
+		require.Equal(t, http.StatusOK, status, "an enabled client is taken again")
+		assert.True(t, valid(t, p, access4))
+		_, out, _ = ctl(t, "client", "list")
+		assert.Regexp(t, `(?m)^app\s+confidential\s+enabled`, out)
+		code, out, errOut = ctl(t, "client", "enable", "app")
+		require.Equal(t, exitOK, code, errOut)
+		assert.Equal(t, "client app was not disabled; nothing changed\n", out)
+		assert.True(t, valid(t, p, access4))
+
 		// revoke --client on a client with no grants ends nothing.
 		code, out, errOut = ctl(t, "revoke", "--client", otherID)
 		require.Equal(t, exitOK, code, errOut)
@@ -184,6 +200,7 @@ func TestOperatorSession(t *testing.T) {
 
 		for _, args := range [][]string{
 			{"client", "disable", "nosuch"},
+			{"client", "enable", "nosuch"},
 			{"client", "rotate-secret", "nosuch"},
 		} {
 			code, _, errOut = ctl(t, args...)
@@ -234,6 +251,8 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		{"DisableNeedsID", []string{"client", "disable"}, "exactly one client ID"},
 		{"DisableOneID", []string{"client", "disable", "a", "b"}, "exactly one client ID"},
 		{"DisableEmptyID", []string{"client", "disable", ""}, "exactly one client ID"},
+		{"EnableNeedsID", []string{"client", "enable"}, "exactly one client ID"},
+		{"EnableOneID", []string{"client", "enable", "a", "b"}, "exactly one client ID"},
 		{"RotateEmptyID", []string{"client", "rotate-secret", ""}, "exactly one client ID"},
 		{"UnknownGrantType", []string{"client", "create", "--grant-types", "implicit"}, "unknown grant type"},
 		{"EmptyGrantTypes", []string{"client", "create", "--grant-types", ", "}, "--grant-types is empty"},
@@ -325,7 +344,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"help"}, {"client", "--help"}, {"client", "help"},
 		{"migrate", "--help"}, {"client", "create", "--help"}, {"client", "list", "-h"},
-		{"client", "disable", "--help"}, {"client", "rotate-secret", "--help"}, {"revoke", "--help"},
+		{"client", "disable", "--help"}, {"client", "enable", "--help"}, {"client", "rotate-secret", "--help"}, {"revoke", "--help"},
 		{"client", "list", "--store", "redis://:flags3cret@127.0.0.1:1/0", "--help"},
 	} {
 		code, out, errOut := ctl(t, args...)

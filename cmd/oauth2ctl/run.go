@@ -31,6 +31,7 @@ Commands:
   client create [flags]          register a client; prints its secret once
   client list                    list the registered clients
   client disable ID              disable a client and revoke its tokens
+  client enable ID               take a disabled client again
   client rotate-secret ID        give a client a new secret; prints it once
   revoke --user ID | --client ID revoke every token of a user or a client
 
@@ -151,7 +152,7 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return cmdMigrate(ctx, e, args[1:])
 	case "client":
 		if len(args) < 2 {
-			return usagef("client: want create, list, disable or rotate-secret")
+			return usagef("client: want create, list, disable, enable or rotate-secret")
 		}
 		switch args[1] {
 		case "create":
@@ -160,13 +161,15 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 			return cmdClientList(ctx, e, args[2:])
 		case "disable":
 			return cmdClientDisable(ctx, e, args[2:])
+		case "enable":
+			return cmdClientEnable(ctx, e, args[2:])
 		case "rotate-secret":
 			return cmdClientRotateSecret(ctx, e, args[2:])
 		case "-h", "-help", "--help", "help":
 			fmt.Fprint(e.stdout, mainUsage)
 			return errHelp
 		}
-		return usagef("client %s: unknown command; want create, list, disable or rotate-secret", shownArg(args[1]))
+		return usagef("client %s: unknown command; want create, list, disable, enable or rotate-secret", shownArg(args[1]))
 	case "revoke":
 		return cmdRevoke(ctx, e, args[1:])
 	case "help":
