@@ -474,8 +474,18 @@ func (t *throttler) begin(ctx context.Context, keys [2]storage.LimitKey) (attemp
 		if err == nil && refused < 0 {
 			return attempt{t: t, ctx: ctx, keys: keys, shards: shards}, nil
 		}
+		// A slot this attempt reserved and gave back when another key
+		// refused it may have refused another attempt meanwhile, which
+		// must try again: asked key by key, the keys before the one that
+		// refused (or failed) were reserved; a BatchLimiter does not say
+		// which it reserved and took back, so any but the one that
+		// refused may have been.
 		for i, k := range keys {
-			shards[i].leave(k.Key)
+			gaveBack := i < refused
+			if t.batch != nil {
+				gaveBack = err == nil && i != refused
+			}
+			shards[i].leave(k.Key, gaveBack)
 		}
 		if err != nil {
 			return attempt{}, errUnavailable(err)
@@ -483,24 +493,35 @@ func (t *throttler) begin(ctx context.Context, keys [2]storage.LimitKey) (attemp
 		// Refused: if attempts under that key are in flight here, their
 		// reservations may yet be refunded; try again when one is, or
 		// when the last ends, for at most maxPendingWait.
-		ended := shards[refused].ended(keys[refused].Key)
+		w := shards[refused].ended(keys[refused].Key)
 		// One that ended (and may have been refunded) while this one
 		// reserved closed no channel of ours: try again at once.
 		if endsOf(shards) != ends && retries < maxImmediateRetries {
 			retries++
 			continue
 		}
-		if ended == nil { // nobody in flight to wait for
+		if w == nil { // nobody in flight to wait for
 			return attempt{}, errThrottled(wait)
 		}
 		if deadline == nil {
 			deadline = time.After(t.maxWait)
 		}
 		select {
-		case <-ended:
-			// Woken with no attempt ended (only refused ones left, which
-			// freed nothing): nothing to try again for.
-			if endsOf(shards) == ends {
+		case <-w.ch:
+			switch {
+			case w.gaveBack:
+				// A slot given back by an attempt refused by its other
+				// key: waiters under a spent key of their own would pass
+				// it around for ever (each that takes it gives it back,
+				// waking the others), so such wake-ups count as tries at
+				// once.
+				if retries >= maxImmediateRetries {
+					return attempt{}, errThrottled(wait)
+				}
+				retries++
+			case !w.freed && endsOf(shards) == ends:
+				// Woken with no attempt ended (only refused ones left,
+				// which freed nothing): nothing to try again for.
 				return attempt{}, errThrottled(wait)
 			}
 		case <-deadline:
@@ -512,7 +533,8 @@ func (t *throttler) begin(ctx context.Context, keys [2]storage.LimitKey) (attemp
 }
 
 // maxImmediateRetries bounds how many times begin tries again at once,
-// without waiting, because an attempt ended while it reserved.
+// without waiting, because an attempt ended while it reserved, or because
+// one gave back a slot it had reserved.
 const maxImmediateRetries = 4
 
 // maxPendingWait bounds how long an attempt refused while others under its
@@ -640,12 +662,21 @@ type pendingShard struct {
 	_    [40]byte // keeps neighbouring shards' locks off one cache line
 }
 
-// flight is the attempts in flight under one key: how many, and a channel
-// closed when one is refunded or the last ends (when a waiting attempt may
+// flight is the attempts in flight under one key: how many, and a wake-up
+// for when one is refunded or the last ends (when a waiting attempt may
 // succeed, or must give up), made only when an attempt waits for it.
 type flight struct {
 	n     int
-	ended chan struct{}
+	ended *wakeUp
+}
+
+// wakeUp is what attempts waiting under a key wait on: ch is closed when
+// one in flight under it ends or gives its reservation back. Set before:
+// freed when it was refunded or gave its reservation back, gaveBack when
+// the latter (a refused attempt, which judged nothing).
+type wakeUp struct {
+	ch              chan struct{}
+	freed, gaveBack bool
 }
 
 // flights recycles flights that nobody uses any more.
@@ -686,10 +717,11 @@ func endsOf(shards [2]*pendingShard) uint64 {
 // last.
 func (sh *pendingShard) done(key string, refunded bool) { sh.release(key, refunded, true) }
 
-// leave takes an attempt whose reservation was refused (it reserved
-// nothing, so refunds nothing) off key, one of sh's keys, without counting
-// it as ended; it wakes the waiters when it was the last.
-func (sh *pendingShard) leave(key string) { sh.release(key, false, false) }
+// leave takes an attempt whose reservation was refused off key, one of
+// sh's keys, without counting it as ended (it judged nothing); it wakes
+// the waiters when it was the last, or when it had reserved key and gave
+// the reservation back (gaveBack), which frees a slot.
+func (sh *pendingShard) leave(key string, gaveBack bool) { sh.release(key, gaveBack, false) }
 
 // release is done, or leave when ended is false.
 func (sh *pendingShard) release(key string, refunded, ended bool) {
@@ -702,7 +734,9 @@ func (sh *pendingShard) release(key string, refunded, ended bool) {
 	f := sh.m[key]
 	f.n--
 	if f.ended != nil && (refunded || f.n == 0) {
-		close(f.ended)
+		f.ended.freed = refunded
+		f.ended.gaveBack = refunded && !ended
+		close(f.ended.ch)
 		f.ended = nil
 	}
 	if f.n == 0 {
@@ -712,9 +746,9 @@ func (sh *pendingShard) release(key string, refunded, ended bool) {
 	sh.mu.Unlock()
 }
 
-// ended returns a channel closed when an attempt in flight under key
-// ends, or nil when none is.
-func (sh *pendingShard) ended(key string) <-chan struct{} {
+// ended returns the wake-up of an attempt in flight under key ending or
+// giving its reservation back, or nil when none is in flight.
+func (sh *pendingShard) ended(key string) *wakeUp {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	f := sh.m[key]
@@ -722,7 +756,7 @@ func (sh *pendingShard) ended(key string) <-chan struct{} {
 		return nil
 	}
 	if f.ended == nil {
-		f.ended = make(chan struct{})
+		f.ended = &wakeUp{ch: make(chan struct{})}
 	}
 	return f.ended
 }

@@ -90,7 +90,7 @@ func TestRefusedAttemptsRetryAfter(t *testing.T) {
 			waiter := beginAsync(th, keys)
 			if name == "woken" {
 				requireWaiting(t, waiter)
-				sh.leave(keys[0].Key)
+				sh.leave(keys[0].Key, false)
 			}
 			e := awaitWaiter(t, waiter, "the attempt was not refused")
 			require.NotNil(t, e)
@@ -108,8 +108,8 @@ func waitingOn(t *testing.T, sh *pendingShard, key string) <-chan struct{} {
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		sh.mu.Lock()
 		var ended chan struct{}
-		if f := sh.m[key]; f != nil {
-			ended = f.ended
+		if f := sh.m[key]; f != nil && f.ended != nil {
+			ended = f.ended.ch
 		}
 		sh.mu.Unlock()
 		if ended != nil {
