@@ -470,7 +470,7 @@ func (t *throttler) begin(ctx context.Context, keys [2]storage.LimitKey) (attemp
 		for i, k := range keys {
 			shards[i].add(k.Key)
 		}
-		refused, wait, err := t.reserve(ctx, keys)
+		refused, wait, err := t.reserveInFlight(ctx, keys, shards)
 		if err == nil && refused < 0 {
 			return attempt{t: t, ctx: ctx, keys: keys, shards: shards}, nil
 		}
@@ -530,6 +530,24 @@ func (t *throttler) begin(ctx context.Context, keys [2]storage.LimitKey) (attemp
 			return attempt{}, errUnavailable(ctx.Err())
 		}
 	}
+}
+
+// reserveInFlight is reserve for an attempt counted in flight under keys,
+// in shards: when the limiter panics (a bug; net/http recovers and serves
+// on), the attempt leaves the keys, or it would be in flight for ever and
+// every attempt refused under them would wait maxWait for it.
+func (t *throttler) reserveInFlight(ctx context.Context, keys [2]storage.LimitKey, shards [2]*pendingShard) (refused int, wait time.Duration, err error) {
+	returned := false
+	defer func() {
+		if !returned {
+			for i, k := range keys {
+				shards[i].leave(k.Key, false)
+			}
+		}
+	}()
+	refused, wait, err = t.reserve(ctx, keys)
+	returned = true
+	return refused, wait, err
 }
 
 // maxImmediateRetries bounds how many times begin tries again at once,
@@ -629,18 +647,21 @@ func (a *attempt) fail(ctx context.Context) (time.Duration, *Error) {
 
 // end refunds the failures reserved for an attempt that did not fail,
 // then lets attempts waiting on its keys try again. It may be called more
-// than once.
+// than once. The attempt ends even if the limiter panics in the refund.
 func (a *attempt) end() {
 	if a.t == nil {
 		return
 	}
-	if !a.failed {
-		a.t.refund(a.ctx, a.keys[:])
-	}
-	for i, k := range a.keys {
-		a.shards[i].done(k.Key, !a.failed)
-	}
+	t := a.t
 	a.t = nil
+	defer func() {
+		for i, k := range a.keys {
+			a.shards[i].done(k.Key, !a.failed)
+		}
+	}()
+	if !a.failed {
+		t.refund(a.ctx, a.keys[:])
+	}
 }
 
 // pendingShards is the number of locks the in-flight counts of a
