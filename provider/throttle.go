@@ -519,9 +519,18 @@ func (t *throttler) begin(ctx context.Context, keys [2]storage.LimitKey) (attemp
 					return attempt{}, errThrottled(wait)
 				}
 				retries++
-			case !w.freed && endsOf(shards) == ends:
-				// Woken with no attempt ended (only refused ones left,
-				// which freed nothing): nothing to try again for.
+			case !w.freed:
+				// Woken with nothing freed under the key (the last in
+				// flight failed, or was refused and left): nothing to try
+				// again for. A refund under it since this attempt looked
+				// for those in flight would have freed the wake-up, and
+				// one before moved the count of ends, checked before
+				// waiting (while tries at once were left). Attempts that
+				// ended since under other keys of the shards do not
+				// matter: counting them, in a busy process each attempt
+				// of a flood refused under one key reserved again
+				// whenever another was refused and left last, about
+				// n*n/2 reservations for n attempts.
 				return attempt{}, errThrottled(wait)
 			}
 		case <-deadline:
