@@ -23,6 +23,7 @@ import (
 	"github.com/oauth2provider/oauth2provider/authcheck"
 	"github.com/oauth2provider/oauth2provider/internal/storeurl"
 	"github.com/oauth2provider/oauth2provider/internal/storeurl/storeurltest"
+	"github.com/oauth2provider/oauth2provider/policy"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -58,6 +59,15 @@ type fleet struct {
 // a test picks the client's address with X-Forwarded-For.
 func newFleet(t *testing.T, storeURL string, n int, bind bool, mutate func(*provider.Config)) *fleet {
 	t.Helper()
+	return newSkewedFleet(t, storeURL, make([]time.Duration, n), bind, mutate)
+}
+
+// newSkewedFleet is newFleet with one instance per entry of skews, whose
+// clock (the provider's and its store's) is the wall clock plus that
+// entry.
+func newSkewedFleet(t *testing.T, storeURL string, skews []time.Duration, bind bool, mutate func(*provider.Config)) *fleet {
+	t.Helper()
+	n := len(skews)
 	f := &fleet{}
 	var key []byte
 	if bind {
@@ -69,7 +79,9 @@ func newFleet(t *testing.T, storeURL string, n int, bind bool, mutate func(*prov
 	var users authcheck.Static
 	require.NoError(t, users.Add(fleetUser, fleetPass, "user-1"))
 	for i := range n {
-		s, err := storeurl.Open(t.Context(), storeURL, storeurl.Options{})
+		skew := skews[i]
+		now := func() time.Time { return time.Now().Add(skew) }
+		s, err := storeurl.Open(t.Context(), storeURL, storeurl.Options{Now: now})
 		require.NoError(t, err)
 		t.Cleanup(s.Close)
 		if i == 0 {
@@ -95,6 +107,7 @@ func newFleet(t *testing.T, storeURL string, n int, bind bool, mutate func(*prov
 			BindingKey:        key,
 			TrustedProxies:    []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 			ClientCacheTTL:    5 * time.Second,
+			Now:               now,
 			Events: func(_ context.Context, e provider.Event) {
 				switch e.Type {
 				case provider.EventRefreshReuse:
@@ -123,6 +136,13 @@ func newFleet(t *testing.T, storeURL string, n int, bind bool, mutate func(*prov
 		})
 		require.NoError(t, err)
 		mux.Handle("/authorize", az)
+		sess, err := policy.NewSessions(p, policy.SessionConfig{Scopes: []string{"read"}})
+		require.NoError(t, err)
+		mux.Handle("/login", sess.LoginHandler())
+		mux.Handle("/logout", sess.LogoutHandler())
+		mux.Handle("/me", policy.Cookie(sess)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusOK)
+		})))
 		mux.HandleFunc("/api", func(w http.ResponseWriter, r *http.Request) {
 			raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok {

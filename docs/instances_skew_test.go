@@ -1,0 +1,138 @@
+package docs_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/oauth2provider/oauth2provider/internal/storeurl/storeurltest"
+)
+
+// fleetSkews are the clocks of a skewed fleet: one on time, one two
+// minutes behind, one two minutes ahead (docs/scaling.md, "Clocks").
+var fleetSkews = []time.Duration{0, -2 * time.Minute, 2 * time.Minute}
+
+// Tokens issued by an instance whose clock is minutes off are accepted
+// fresh by the others, and a revocation made at any of them, of a token,
+// a user or a client, holds at once at every other, whatever their
+// clocks say: revocation is a mark, not an instant compared with a clock.
+func TestInstances_SkewedClocksRevoke(t *testing.T) {
+	storeurltest.Each(t, func(t *testing.T, storeURL string) {
+		f := newSkewedFleet(t, storeURL, fleetSkews, false, nil)
+		n := len(fleetSkews)
+		for issuer := range n {
+			tr := f.login(t, issuer, fleetIP)
+			for i := range n {
+				assert.Equal(t, http.StatusOK, f.api(t, i, fleetIP, tr.str("access_token")), "issued by %d, used at %d", issuer, i)
+			}
+			// Rotate once at every instance: each accepts the refresh
+			// token the previous one issued.
+			for i := range n {
+				r := f.post(t, (issuer+i)%n, "/token", fleetIP, refreshForm(tr.str("refresh_token")))
+				require.Equal(t, http.StatusOK, r.status, "refresh at %d: %v", (issuer+i)%n, r.body)
+				tr = r
+			}
+			at := tr.str("access_token")
+			r := f.post(t, (issuer+1)%n, "/revoke", fleetIP, url.Values{"token": {at}})
+			require.Equal(t, http.StatusOK, r.status)
+			for i := range n {
+				assert.Equal(t, http.StatusUnauthorized, f.api(t, i, fleetIP, at), "revoked at %d, used at %d", (issuer+1)%n, i)
+				r := f.post(t, i, "/token", fleetIP, refreshForm(tr.str("refresh_token")))
+				assert.Equal(t, http.StatusBadRequest, r.status, "revoked at %d, refreshed at %d: %v", (issuer+1)%n, i, r.body)
+			}
+		}
+
+		// RevokeUser and DisableClient from each instance end the grants
+		// the others issued.
+		for revoker := range n {
+			var grants []fleetReply
+			for i := range n {
+				grants = append(grants, f.login(t, i, fleetIP))
+			}
+			_, err := f.stores[revoker].Tokens.RevokeUser(t.Context(), "user-1")
+			require.NoError(t, err)
+			for g, tr := range grants {
+				for i := range n {
+					assert.Equal(t, http.StatusUnauthorized, f.api(t, i, fleetIP, tr.str("access_token")), "issued by %d, user revoked by %d, used at %d", g, revoker, i)
+					r := f.post(t, i, "/token", fleetIP, refreshForm(tr.str("refresh_token")))
+					assert.Equal(t, http.StatusBadRequest, r.status, "issued by %d, user revoked by %d, refreshed at %d", g, revoker, i)
+				}
+			}
+		}
+		var grants []fleetReply
+		for i := range n {
+			grants = append(grants, f.login(t, i, fleetIP))
+		}
+		_, err := f.ps[1].DisableClient(t.Context(), fleetClient)
+		require.NoError(t, err)
+		for g, tr := range grants {
+			for i := range n {
+				assert.Equal(t, http.StatusUnauthorized, f.api(t, i, fleetIP, tr.str("access_token")), "issued by %d, used at %d after DisableClient", g, i)
+			}
+		}
+	})
+}
+
+// A session cookie issued by one instance works at every other, whatever
+// their clocks, and a logout at any of them ends it at all of them.
+func TestInstances_SessionAcross(t *testing.T) {
+	storeurltest.Each(t, func(t *testing.T, storeURL string) {
+		f := newSkewedFleet(t, storeURL, fleetSkews, false, nil)
+		n := len(fleetSkews)
+		for issuer := range n {
+			r := f.form(t, issuer, "/login", "", url.Values{"username": {fleetUser}, "password": {fleetPass}})
+			require.Equal(t, http.StatusOK, r.status, r.body)
+			cookie := r.cookie
+			require.NotEmpty(t, cookie)
+			for i := range n {
+				assert.Equal(t, http.StatusOK, f.form(t, i, "/me", cookie, nil).status, "issued by %d, used at %d", issuer, i)
+			}
+			out := (issuer + 1) % n
+			r = f.form(t, out, "/logout", cookie, url.Values{})
+			require.Equal(t, http.StatusNoContent, r.status, r.body)
+			for i := range n {
+				assert.Equal(t, http.StatusUnauthorized, f.form(t, i, "/me", cookie, nil).status, "issued by %d, logged out at %d, used at %d", issuer, out, i)
+			}
+		}
+	})
+}
+
+type formReply struct {
+	fleetReply
+	cookie string // name=value of the cookie set, if any
+}
+
+// form sends a browser request to path on instance i with the cookie
+// (name=value) when set: a POST of the form when not nil, else a GET.
+func (f *fleet) form(t *testing.T, i int, path, cookie string, form url.Values) formReply {
+	t.Helper()
+	method, body := http.MethodGet, ""
+	if form != nil {
+		method, body = http.MethodPost, form.Encode()
+	}
+	req, err := http.NewRequest(method, f.srvs[i].URL+path, strings.NewReader(body))
+	require.NoError(t, err)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.Header.Set("User-Agent", fleetUA)
+	req.Header.Set("X-Forwarded-For", fleetIP)
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	r := formReply{fleetReply: fleetReply{status: resp.StatusCode}}
+	for _, c := range resp.Cookies() {
+		if c.MaxAge > 0 {
+			r.cookie = c.Name + "=" + c.Value
+		}
+	}
+	return r
+}
