@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/internal/storeurl/storeurltest"
+	"github.com/oauth2provider/oauth2provider/provider"
 )
 
 // fleetSkews are the clocks of a skewed fleet: one on time, one two
@@ -135,4 +136,35 @@ func (f *fleet) form(t *testing.T, i int, path, cookie string, form url.Values) 
 		}
 	}
 	return r
+}
+
+// The refresh reuse grace ends once the chain moved on, a later token of
+// the grant used (Config.RefreshReuseGrace), also when the instances that
+// recorded the two uses disagree on the time: a refresh token used at an
+// instance whose clock is ahead, then its successor used at one whose
+// clock is on time, is reuse when presented again, and the grant ends.
+// With binding on, the exchange has a Check (a transaction on Postgres):
+// the same.
+func TestInstances_SkewedClocksGraceEndsWhenTheChainMovesOn(t *testing.T) {
+	eachBinding(t, func(t *testing.T, bind bool) {
+		storeurltest.Each(t, func(t *testing.T, storeURL string) {
+			const grace = 30 * time.Second
+			f := newSkewedFleet(t, storeURL, fleetSkews, bind, func(c *provider.Config) { c.RefreshReuseGrace = grace })
+			for _, order := range [][2]int{{2, 0}, {0, 1}, {2, 1}} {
+				first, next := order[0], order[1]
+				t1 := f.login(t, 0, fleetIP).str("refresh_token")
+				r := f.post(t, first, "/token", fleetIP, refreshForm(t1))
+				require.Equal(t, http.StatusOK, r.status, r.body)
+				r = f.post(t, next, "/token", fleetIP, refreshForm(r.str("refresh_token")))
+				require.Equal(t, http.StatusOK, r.status, r.body)
+				at := r.str("access_token")
+
+				before := f.reuse.Load()
+				replay := f.post(t, next, "/token", fleetIP, refreshForm(t1))
+				assert.Equal(t, http.StatusBadRequest, replay.status, "T1 used at %d, T2 at %d, T1 again at %d: %v", first, next, next, replay.body)
+				assert.Equal(t, before+1, f.reuse.Load(), "refresh_reuse_detected")
+				assert.Equal(t, http.StatusUnauthorized, f.api(t, first, fleetIP, at), "the grant ended: T1 used at %d, T2 at %d", first, next)
+			}
+		})
+	})
 }

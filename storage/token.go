@@ -180,7 +180,11 @@ type Exchange struct {
 	// that time. The grace ends early once any token of the grant is
 	// consumed after the presented one (a later rotation, on any branch):
 	// the client then had its answer, and the token presented again is
-	// reuse. Zero, the default, is no grace; a code (KindCode) never
+	// reuse. "After" is the order in which the exchanges ran, whatever
+	// the clocks of the instances that made them say: a store records
+	// each consumption of a grant's token at an instant past the
+	// grant's latest one (now, or just past that one when now is not
+	// after it), and the grace runs from that instant. Zero, the default, is no grace; a code (KindCode) never
 	// has any; a consumed token of a revoked grant is reuse as ever.
 	// (A store written before this field ignores it, which is the safe
 	// side: every second presentation is reuse.)

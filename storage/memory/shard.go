@@ -167,8 +167,15 @@ func (g *grant) addLive(t liveToken) {
 }
 
 // consume moves the live token live[i] to the consumed ones, consumed
-// at now.
+// at now, or one nanosecond past the latest consumption of g when now is
+// not after it (a clock that stepped back), so that "consumed after",
+// which ends a reuse grace, is the order of the exchanges. used is kept
+// in the order of consumption (deleteExpired keeps the order), so its
+// last entry is the latest consumption still kept.
 func (g *grant) consume(i int, now int64) {
+	if n := len(g.used); n > 0 && g.used[n-1].consumed >= now {
+		now = g.used[n-1].consumed + 1
+	}
 	t := &g.live[i]
 	g.used = append(g.used, usedToken{hash: t.hash, expires: t.expires, consumed: now, kind: t.kind})
 	if g.index != nil {

@@ -15,7 +15,7 @@ import (
 // waits here, then sees the token consumed. The grant's row is locked
 // first, in the order of DeleteExpired (a grant, then its tokens by
 // cascade): in the other order the two deadlock on a dead grant.
-const exchangeSQL = `select t.expires_at, t.consumed_at, g.revoked_at, ` + grantColumns + `
+const exchangeSQL = `select t.expires_at, t.consumed_at, g.revoked_at, g.last_consumed_at, ` + grantColumns + `
 	from oauth2_tokens t join oauth2_grants g on g.id = t.grant_id
 	where t.hash = $1 and t.grant_id = $2 and t.kind = $3
 	for update of g, t`
@@ -70,11 +70,11 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 	defer func() { _ = tx.Rollback(ctx) }()
 
 	var (
-		tokenExpires      time.Time
-		consumed, revoked *time.Time
-		gf                grantFields
+		tokenExpires            time.Time
+		consumed, revoked, last *time.Time
+		gf                      grantFields
 	)
-	targets := append([]any{&tokenExpires, &consumed, &revoked}, gf.targets()...)
+	targets := append([]any{&tokenExpires, &consumed, &revoked, &last}, gf.targets()...)
 	err = tx.QueryRow(ctx, exchangeSQL, x.Presented.Hash[:], x.Presented.GrantID, int16(x.Kind)).Scan(targets...)
 	if err != nil {
 		return nil, wrap(op, err)
@@ -137,8 +137,13 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 	}
 
 	b := &pgx.Batch{}
+	// at is the consumption's instant, which the grant records too; nil
+	// when nothing is consumed.
+	var at *time.Time
 	if consumed == nil { // within the grace it stays consumed when it first was: the grace never slides
-		b.Queue(`update oauth2_tokens set consumed_at = $2 where hash = $1`, x.Presented.Hash[:], now)
+		c := consumedAt(now, last)
+		at = &c
+		b.Queue(`update oauth2_tokens set consumed_at = $2 where hash = $1`, x.Presented.Hash[:], c)
 	}
 	expires := g.ExpiresAt
 	for _, t := range x.Issue {
@@ -153,8 +158,9 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 	if bind {
 		g.Binding = x.Bind
 	}
-	if expires.After(g.ExpiresAt) || bind {
-		b.Queue(`update oauth2_grants set expires_at = $2, binding = $3 where id = $1`, g.ID, expires, g.Binding)
+	if expires.After(g.ExpiresAt) || bind || at != nil {
+		b.Queue(`update oauth2_grants set expires_at = $2, binding = $3,
+			last_consumed_at = coalesce($4::timestamptz, last_consumed_at) where id = $1`, g.ID, expires, g.Binding, at)
 		g.ExpiresAt = utc(expires)
 	}
 	if s.async { // Config.AsyncExchange: this commit only; part of the batch's round trip

@@ -20,7 +20,8 @@ import (
 // CTE t locks the presented token and its grant, the grant first as in
 // ExchangeToken's transaction (FOR UPDATE: a concurrent
 // exchange of the same token waits there, then reads the row as that one
-// left it, consumed); s judges it as ExchangeToken does; the data-modifying
+// left it, consumed); s judges it as ExchangeToken does; c is the instant
+// a consumption records (consumedAt); the data-modifying
 // CTEs act on the judgement: a consumed token revokes the grant, a live one
 // is consumed, the new tokens are inserted and the grant's expiry moved
 // and, when it is unbound, its binding set. A token consumed after the
@@ -83,7 +84,7 @@ func buildExchangeOneSQL(n int, async bool) string {
 		case when state = 'ok' then set_config('synchronous_commit', 'off', true) end as async_commit`
 	}
 	return `with t as (
-	select t.expires_at as token_expires, t.consumed_at, g.revoked_at, ` + grantColumns + `
+	select t.expires_at as token_expires, t.consumed_at, g.revoked_at, g.last_consumed_at, ` + grantColumns + `
 	from oauth2_tokens t join oauth2_grants g on g.id = t.grant_id
 	where t.hash = $1 and t.grant_id = $2 and t.kind = $3
 	for update of g, t
@@ -99,16 +100,21 @@ func buildExchangeOneSQL(n int, async bool) string {
 			where o.grant_id = $2 and o.consumed_at > t.consumed_at) then 'reused'
 		else 'ok' end as state
 	from t) j
+), c as (
+	select greatest($4::timestamptz, last_consumed_at + interval '1 microsecond') as at from t
 ), revoke as (
 	update oauth2_grants set revoked_at = $4
 	where id = $2 and revoked_at is null and (select state from s) = 'reused'
 ), consume as (
-	update oauth2_tokens set consumed_at = $4
+	update oauth2_tokens set consumed_at = (select at from c)
 	where hash = $1 and (select state from s) = 'ok' and (select consumed_at from t) is null
 )` + insert + `, extend as (
 	update oauth2_grants set expires_at = greatest(expires_at, $6),
-		binding = case when binding = '' then $7::text else binding end
-	where id = $2 and (expires_at < $6 or (binding = '' and $7::text <> ''))
+		binding = case when binding = '' then $7::text else binding end,
+		last_consumed_at = case when (select consumed_at from t) is null
+			then (select at from c) else last_consumed_at end
+	where id = $2 and (expires_at < $6 or (binding = '' and $7::text <> '')
+			or (select consumed_at from t) is null)
 		and (select state from s) = 'ok'
 )
 select s.state, t.id, t.client_id, t.user_id, t.username, t.scopes,
@@ -167,6 +173,23 @@ func graceCutoff(x storage.Exchange, now time.Time) *time.Time {
 	}
 	c := now.Add(-grace)
 	return &c
+}
+
+// consumedAt returns the instant to record for a consumption at now of a
+// token of a grant whose latest consumption recorded last (nil: none
+// recorded): now, to the microsecond the database keeps, or one
+// microsecond past last when now is not after it. So the consumptions of
+// a grant, which its row lock serializes, record strictly increasing
+// instants whatever the clocks of the instances that make them, and a
+// token "consumed after" another (which ends the other's reuse grace) is
+// one consumed later, not one whose instance's clock was ahead. The
+// one-statement exchange computes the same in SQL (CTE c).
+func consumedAt(now time.Time, last *time.Time) time.Time {
+	at := now.Truncate(time.Microsecond)
+	if last != nil && !at.After(*last) {
+		at = last.Add(time.Microsecond)
+	}
+	return at
 }
 
 // reused is the storage.ReuseError of g, a grant an exchange found reused.

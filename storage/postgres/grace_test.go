@@ -122,8 +122,11 @@ func TestExchangeToken_NoGraceOnARevokedGrant(t *testing.T) {
 }
 
 // The grace ends once a token of the grant is consumed after the
-// presented one, on either path; one consumed at the same instant (to
-// the microsecond stored) does not end it: the rule is strictly later.
+// presented one, on either path: on a branch too (a token issued by an
+// exchange within the grace). "After" is the order in which the
+// exchanges ran, not what the clock read: one consumed at the same
+// instant (to the microsecond stored) records the next microsecond and
+// ends it too.
 func TestExchangeToken_ReuseGraceEndsOnceTheChainMovesOn(t *testing.T) {
 	graceRun(t, func(t *testing.T, f *exchangeFixture, check func(*storage.Grant) error) {
 		ctx := context.Background()
@@ -137,13 +140,18 @@ func TestExchangeToken_ReuseGraceEndsOnceTheChainMovesOn(t *testing.T) {
 		f.refresh = issued[1]
 		require.NoError(t, graceExchange(t, f, time.Minute, check), "the next token, at the same instant")
 		f.refresh = first
-		require.NoError(t, graceExchange(t, f, time.Minute, check), "nothing consumed strictly later")
+		assert.ErrorIs(t, graceExchange(t, f, time.Minute, check), storage.ErrTokenReused, "consumed after, at the same instant")
+		_, err = f.s.LookupToken(ctx, storage.KindAccess, ref(issued[0]))
+		assert.ErrorIs(t, err, storage.ErrNotFound, "reuse revokes the grant")
 
+		f = newExchangeFixture(t)
+		first = f.refresh
+		require.NoError(t, graceExchange(t, f, time.Minute, check), "the first exchange")
 		f.clk.Advance(time.Second)
 		x, issued = f.rotation(t)
 		x.ReuseGrace, x.Check = time.Minute, check
 		_, err = f.s.ExchangeToken(ctx, x)
-		require.NoError(t, err, "within the grace again")
+		require.NoError(t, err, "within the grace")
 		f.refresh = issued[1]
 		f.clk.Advance(time.Second)
 		require.NoError(t, graceExchange(t, f, time.Minute, check), "a branch moves on")
@@ -152,5 +160,43 @@ func TestExchangeToken_ReuseGraceEndsOnceTheChainMovesOn(t *testing.T) {
 		assert.ErrorIs(t, graceExchange(t, f, time.Minute, check), storage.ErrTokenReused, "the chain moved on")
 		_, err = f.s.LookupToken(ctx, storage.KindAccess, ref(issued[0]))
 		assert.ErrorIs(t, err, storage.ErrNotFound, "reuse revokes the grant")
+	})
+}
+
+// A grant's consumptions record strictly increasing instants whatever the
+// store's clock: a store whose clock is behind the grant's latest
+// consumption (as an instance two minutes ahead recorded it) records one
+// microsecond past it, on either path, so the token consumed before still
+// sees the chain as moved on, and presenting it again within its grace is
+// reuse.
+func TestExchangeToken_ConsumptionsIncreaseAcrossClocks(t *testing.T) {
+	graceRun(t, func(t *testing.T, f *exchangeFixture, check func(*storage.Grant) error) {
+		const grace = 30 * time.Second
+		ctx := context.Background()
+		x, next := f.rotation(t)
+		x.ReuseGrace, x.Check = grace, check
+		_, err := f.s.ExchangeToken(ctx, x)
+		require.NoError(t, err)
+		ahead := f.clk.Now().Add(2 * time.Minute).Truncate(time.Microsecond)
+		_, err = f.pool.Exec(ctx, `update oauth2_tokens set consumed_at = $2 where hash = $1`, f.refresh.Hash[:], ahead)
+		require.NoError(t, err)
+		_, err = f.pool.Exec(ctx, `update oauth2_grants set last_consumed_at = $2 where id = $1`, f.grant.ID, ahead)
+		require.NoError(t, err)
+
+		f.clk.Advance(time.Second)
+		_, a := newToken(t, storage.KindAccess, f.grant.ID, f.clk.Now(), time.Hour)
+		_, r := newToken(t, storage.KindRefresh, f.grant.ID, f.clk.Now(), 48*time.Hour)
+		x2 := storage.Exchange{Kind: storage.KindRefresh, Presented: ref(next[1]), ClientID: f.grant.ClientID,
+			Issue: []storage.Token{a, r}, ReuseGrace: grace, Check: check}
+		_, err = f.s.ExchangeToken(ctx, x2)
+		require.NoError(t, err)
+		var at, last time.Time
+		require.NoError(t, f.pool.QueryRow(ctx, `select consumed_at from oauth2_tokens where hash = $1`, next[1].Hash[:]).Scan(&at))
+		require.NoError(t, f.pool.QueryRow(ctx, `select last_consumed_at from oauth2_grants where id = $1`, f.grant.ID).Scan(&last))
+		assert.True(t, ahead.Add(time.Microsecond).Equal(at), "one past the latest consumption: %v, want %v", at, ahead.Add(time.Microsecond))
+		assert.True(t, at.Equal(last), "the grant records it: %v", last)
+
+		f.clk.Advance(time.Second)
+		assert.ErrorIs(t, graceExchange(t, f, grace, check), storage.ErrTokenReused, "the chain moved on")
 	})
 }

@@ -123,3 +123,40 @@ func TestGraceBound(t *testing.T) {
 	assert.Equal(t, "0", graceBound(at5, storage.Exchange{Kind: storage.KindRefresh, ReuseGrace: 6}), "a consumption at 0 is within it")
 	assert.Equal(t, "1", graceBound(at5, storage.Exchange{Kind: storage.KindRefresh, ReuseGrace: 5}), "one at 0 is not")
 }
+
+// A grant's consumptions record strictly increasing instants whatever the
+// clock of the store that makes them: one whose clock is behind the
+// grant's latest consumption (lc, here with trailing nines, whose
+// successor carries) records one nanosecond past it, so that the token
+// consumed before still sees the chain as moved on, and presenting it
+// again within its grace is reuse.
+func TestGraceConsumptionsIncreaseAcrossClocks(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		_, _, refresh := h.grant("web", "alice", 24*time.Hour)
+		x, next := h.graced("web", refresh)
+		_, err := h.s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+		// As an instance two minutes ahead would have recorded it.
+		ahead := h.clk.Now().Add(2*time.Minute).UnixNano()/1000*1000 + 999
+		gkey := grantKey(h.s.grantBase(refresh.GrantID))
+		first := tokenKey(h.s.grantBase(refresh.GrantID), refresh.Hash)
+		require.NoError(t, h.rdb.HSet(h.ctx, first, "at", ahead).Err())
+		require.NoError(t, h.rdb.HSet(h.ctx, gkey, "lc", ahead).Err())
+
+		h.clk.Advance(time.Second)
+		x2, _ := h.graced("web", next[1])
+		_, err = h.s.ExchangeToken(h.ctx, x2)
+		require.NoError(t, err)
+		at, err := h.rdb.HGet(h.ctx, tokenKey(h.s.grantBase(refresh.GrantID), next[1].Hash), "at").Result()
+		require.NoError(t, err)
+		assert.Equal(t, strconv.FormatInt(ahead+1, 10), at, "one past the latest consumption")
+		lc, err := h.rdb.HGet(h.ctx, gkey, "lc").Result()
+		require.NoError(t, err)
+		assert.Equal(t, at, lc)
+
+		h.clk.Advance(time.Second)
+		x3, _ := h.graced("web", refresh)
+		_, err = h.s.ExchangeToken(h.ctx, x3)
+		assert.ErrorIs(t, err, storage.ErrTokenReused, "the chain moved on")
+	})
+}

@@ -20,7 +20,8 @@ import (
 // are known to keep the grant: at least expires, with some slack, so that
 // most exchanges need not touch the indexes), rv (on a grant that a
 // revocation through an index ended: the ID of its page; see
-// revokeScript). A revoked grant stays as a tombstone with its consumed
+// revokeScript), lc (the instant recorded for the grant's latest
+// consumption: see next). A revoked grant stays as a tombstone with its consumed
 // tokens, as long as the last of them and tombstoneGraceMS more (at most
 // until it expires), so that every later presentation of a consumed
 // token is reuse.
@@ -30,7 +31,13 @@ import (
 // consumed token: the instant it was first consumed, from which
 // Exchange.ReuseGrace runs, and which ends it early for every token
 // first consumed before; a token consumed by a version before at has
-// none, and so no grace, nor ends another's).
+// none, and so no grace, nor ends another's). A grant's consumptions
+// record strictly increasing instants: the store clock's now, or one
+// nanosecond past the grant's lc when that is not before now (an
+// instance whose clock is behind the one that consumed the previous
+// token), so that "consumed after" is the order in which the scripts ran
+// whatever the instances' clocks say (a grant consumed by a version
+// before lc has none, and its next consumption records now).
 // Instants are Unix nanoseconds as decimal strings (see instant in
 // store.go); ARGV[1] is always the store clock's now. The client passes
 // each new token's TTL and set score in milliseconds too (see
@@ -45,6 +52,17 @@ var luaPrelude = `
 local function lt(a, b)
   if #a ~= #b then return #a < #b end
   return a < b
+end
+-- after returns the instant to record for a consumption at now of a
+-- grant whose latest consumption recorded lc (or nil): now, or one past
+-- lc when now is not after it, so that a grant's consumptions record
+-- strictly increasing instants whatever the clocks of the instances.
+local function after(lc, now)
+  if not lc or lt(lc, now) then return now end
+  local i = #lc
+  while i > 0 and lc:sub(i, i) == '9' do i = i - 1 end
+  if i == 0 then return '1' .. string.rep('0', #lc) end
+  return lc:sub(1, i - 1) .. string.char(lc:byte(i) + 1) .. string.rep('0', #lc - i)
 end
 -- ttl returns the milliseconds from now until exp, at least 1.
 local function ttl(exp, now)
@@ -221,7 +239,7 @@ var exchangeScript = newScript(luaPrelude + `
 local now = ARGV[1]
 local t = redis.call('HMGET', KEYS[3], 'kind', 'expires', 'consumed', 'by', 'at')
 if not t[1] or t[1] ~= ARGV[2] or not lt(now, t[2]) then return pack('nf') end
-local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'scopes', 'binding', 'created', 'code', 'uname', 'expires', 'revoked', 'ix')
+local g = redis.call('HMGET', KEYS[1], 'client', 'user', 'scopes', 'binding', 'created', 'code', 'uname', 'expires', 'revoked', 'ix', 'lc')
 if not g[1] or not lt(now, g[8]) or g[1] ~= ARGV[3] then return pack('nf') end
 g[7] = g[7] or ''
 -- again: a consumed token exchanged again within its grace.
@@ -281,15 +299,19 @@ local want = pasthorizon(ix, exp, ARGV[15])
 if want then return pack('index', want, g[2], g[1]) end
 if again then
   -- Consumed as it was: its by, at and key's TTL stay the first
-  -- consumption's.
-elseif #KEYS > 3 then
-  redis.call('HSET', KEYS[3], 'consumed', '1', 'by', ARGV[19], 'at', now)
-  -- Its resend must find the token, which may expire meanwhile: the key
-  -- lives tombstoneGraceMS at least (its expires field is unchanged).
-  local p = redis.call('PTTL', KEYS[3])
-  if p >= 0 and p < ` + tombstoneGraceMS + ` then redis.call('PEXPIRE', KEYS[3], ` + tombstoneGraceMS + `) end
+  -- consumption's, and the grant's lc stays.
 else
-  redis.call('HSET', KEYS[3], 'consumed', '1', 'at', now)
+  local at = after(g[11], now)
+  if #KEYS > 3 then
+    redis.call('HSET', KEYS[3], 'consumed', '1', 'by', ARGV[19], 'at', at)
+    -- Its resend must find the token, which may expire meanwhile: the key
+    -- lives tombstoneGraceMS at least (its expires field is unchanged).
+    local p = redis.call('PTTL', KEYS[3])
+    if p >= 0 and p < ` + tombstoneGraceMS + ` then redis.call('PEXPIRE', KEYS[3], ` + tombstoneGraceMS + `) end
+  else
+    redis.call('HSET', KEYS[3], 'consumed', '1', 'at', at)
+  end
+  redis.call('HSET', KEYS[1], 'lc', at)
 end
 puttokens(4, 19, KEYS[2])
 if ARGV[17] ~= '' and g[4] == '' then

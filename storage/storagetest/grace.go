@@ -21,6 +21,7 @@ var graceClauses = []clause{
 	{"GraceRunsFromFirstConsumption", testGraceFromFirstConsumption},
 	{"PastGraceIsReuse", testGracePast},
 	{"ChainMovedOnIsReuse", testGraceChainMovedOn},
+	{"ChainMovedOnAtTheSameInstantIsReuse", testGraceChainMovedOnSameInstant},
 	{"NoGraceForCodes", testGraceNotForCodes},
 	{"RevokedGrantIsReuse", testGraceRevokedGrant},
 	{"CheckErrorChangesNothing", testGraceCheckError},
@@ -286,4 +287,22 @@ func testGraceChainMovedOn(t *testing.T, e *env) {
 	_, err = e.b.Tokens.ExchangeToken(e.ctx, graceExchange(g.refresh, "client-a", b5, s5))
 	assert.ErrorIs(t, err, storage.ErrTokenReused, "a branch moved on past the presented token")
 	e.assertGone(t, s4, "reuse revokes the grant")
+}
+
+// testGraceChainMovedOnSameInstant: "consumed after" is the order in
+// which the exchanges ran, not what the store's clock read: the token the
+// first exchange issued, consumed at the same instant by the clock (an
+// instance whose clock is behind the one that made the first exchange
+// reads an earlier one), moves the chain on past the presented token.
+func testGraceChainMovedOnSameInstant(t *testing.T, e *env) {
+	f, a2, r2 := e.rotated(t)
+	a3, r3 := e.nextPair(t, f.g.ID)
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, graceExchange(r2, "client-a", a3, r3))
+	require.NoError(t, err, "the first exchange's refresh token, used at the same instant")
+	a4, r4 := e.nextPair(t, f.g.ID)
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, graceExchange(f.refresh, "client-a", a4, r4))
+	assert.ErrorIs(t, err, storage.ErrTokenReused, "the chain moved on past the presented token")
+	for _, m := range []minted{a2, a3, r3} {
+		e.assertGone(t, m, "reuse revokes the grant (%v token)", m.tok.Kind)
+	}
 }
