@@ -12,6 +12,7 @@ import (
 
 	"github.com/oauth2provider/oauth2provider/internal/storeurl/storeurltest"
 	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
 )
 
 // fleetSkews are the clocks of a skewed fleet: one on time, one two
@@ -166,5 +167,71 @@ func TestInstances_SkewedClocksGraceEndsWhenTheChainMovesOn(t *testing.T) {
 				assert.Equal(t, http.StatusUnauthorized, f.api(t, first, fleetIP, at), "the grant ended: T1 used at %d, T2 at %d", first, next)
 			}
 		})
+	})
+}
+
+// With a shared Limiter (Redis), failed passwords counted at any instance
+// use up one budget, whatever the instances' clocks (the limiter keeps
+// Redis's): five wrong passwords spread over three instances, and the
+// sixth attempt, even with the right password, is 429 at every one. On
+// Postgres, which has no shared limiter, each instance counts for itself,
+// as docs/scaling.md says.
+func TestInstances_ThrottlingIsShared(t *testing.T) {
+	storeurltest.Each(t, func(t *testing.T, storeURL string) {
+		f := newSkewedFleet(t, storeURL, fleetSkews, false, nil)
+		n := len(fleetSkews)
+		wrong := url.Values{"grant_type": {"password"}, "username": {fleetUser}, "password": {"wrong"}}
+		for i := range 5 {
+			r := f.post(t, i%n, "/token", fleetIP, wrong)
+			require.Equal(t, http.StatusBadRequest, r.status, "attempt %d at %d: %v", i+1, i%n, r.body)
+		}
+		right := url.Values{"grant_type": {"password"}, "username": {fleetUser}, "password": {fleetPass}}
+		for i := range n {
+			r := f.post(t, i, "/token", fleetIP, right)
+			if f.stores[0].Limiter == nil {
+				assert.Equal(t, http.StatusOK, r.status, "instance %d counts its own failures only: %v", i, r.body)
+				continue
+			}
+			assert.Equal(t, http.StatusTooManyRequests, r.status, "instance %d: %v", i, r.body)
+		}
+	})
+}
+
+// A client secret replaced in the store alone (oauth2ctl client
+// rotate-secret) works at once at an instance that cached the client
+// (the cached entry refuses it, and the client is read again), and the
+// old secret then stops working there too; a password grant, which never
+// uses the cache, refuses the old secret at once everywhere.
+func TestInstances_RotatedSecretAcrossCaches(t *testing.T) {
+	storeurltest.Each(t, func(t *testing.T, storeURL string) {
+		f := newSkewedFleet(t, storeURL, fleetSkews, false, func(c *provider.Config) { c.ClientCacheTTL = time.Hour })
+		n := len(fleetSkews)
+		rts := make([]string, n)
+		for i := range n {
+			rts[i] = f.login(t, i, fleetIP).str("refresh_token")
+			r := f.post(t, i, "/token", fleetIP, refreshForm(rts[i])) // i caches the client
+			require.Equal(t, http.StatusOK, r.status, r.body)
+			rts[i] = r.str("refresh_token")
+		}
+		old := f.secret
+		secret, hash, err := storage.NewClientSecret()
+		require.NoError(t, err)
+		ctx := t.Context()
+		c, err := f.stores[0].Clients.GetClient(ctx, fleetClient)
+		require.NoError(t, err)
+		c.SecretHash = hash
+		require.NoError(t, f.stores[0].Clients.UpdateClient(ctx, c))
+
+		for i := range n {
+			f.secret = old
+			r := f.post(t, i, "/token", fleetIP, url.Values{"grant_type": {"password"}, "username": {fleetUser}, "password": {fleetPass}})
+			assert.Equal(t, http.StatusUnauthorized, r.status, "instance %d: a password grant with the old secret: %v", i, r.body)
+			f.secret = secret
+			r = f.post(t, i, "/token", fleetIP, refreshForm(rts[i]))
+			require.Equal(t, http.StatusOK, r.status, "instance %d: the new secret at once: %v", i, r.body)
+			f.secret = old
+			r = f.post(t, i, "/token", fleetIP, refreshForm(r.str("refresh_token")))
+			assert.Equal(t, http.StatusUnauthorized, r.status, "instance %d: the old secret, once the new one was read: %v", i, r.body)
+		}
 	})
 }
