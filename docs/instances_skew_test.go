@@ -235,3 +235,24 @@ func TestInstances_RotatedSecretAcrossCaches(t *testing.T) {
 		}
 	})
 }
+
+// Expiry is judged by each instance's clock, so a skew between instances
+// shifts every lifetime by as much, and a lifetime shorter than the skew
+// can be over on arrival (docs/scaling.md, "Clocks"): an authorization
+// code (60 s) issued by an instance two minutes behind is refused by one
+// on time, while with a few seconds of skew it is exchanged anywhere.
+func TestInstances_SkewLongerThanACodeLifetime(t *testing.T) {
+	storeurltest.Each(t, func(t *testing.T, storeURL string) {
+		f := newSkewedFleet(t, storeURL, []time.Duration{0, -2 * time.Minute, -3 * time.Second, 3 * time.Second}, false, nil)
+		code := f.codeAcross(t, 1, 1) // two minutes behind
+		r := f.postPublic(t, 0, fleetIP, codeForm(code))
+		assert.Equal(t, http.StatusBadRequest, r.status, r.body)
+		assert.Equal(t, "invalid_grant", r.str("error"))
+
+		for _, at := range []int{0, 3} {
+			code := f.codeAcross(t, 2, 2) // three seconds behind
+			r := f.postPublic(t, at, fleetIP, codeForm(code))
+			assert.Equal(t, http.StatusOK, r.status, "issued three seconds behind, exchanged at %d: %v", at, r.body)
+		}
+	})
+}
