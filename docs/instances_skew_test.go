@@ -81,7 +81,8 @@ func TestInstances_SkewedClocksRevoke(t *testing.T) {
 }
 
 // A session cookie issued by one instance works at every other, whatever
-// their clocks, and a logout at any of them ends it at all of them.
+// their clocks, and a logout, or RevokeUser, at any of them ends it at
+// all of them.
 func TestInstances_SessionAcross(t *testing.T) {
 	storeurltest.Each(t, func(t *testing.T, storeURL string) {
 		f := newSkewedFleet(t, storeURL, fleetSkews, false, nil)
@@ -99,6 +100,23 @@ func TestInstances_SessionAcross(t *testing.T) {
 			require.Equal(t, http.StatusNoContent, r.status, r.body)
 			for i := range n {
 				assert.Equal(t, http.StatusUnauthorized, f.form(t, i, "/me", cookie, nil).status, "issued by %d, logged out at %d, used at %d", issuer, out, i)
+			}
+		}
+
+		// RevokeUser at any instance ends the user's sessions at all.
+		for revoker := range n {
+			var cookies []string
+			for issuer := range n {
+				r := f.form(t, issuer, "/login", "", url.Values{"username": {fleetUser}, "password": {fleetPass}})
+				require.Equal(t, http.StatusOK, r.status)
+				cookies = append(cookies, r.cookie)
+			}
+			_, err := f.stores[revoker].Tokens.RevokeUser(t.Context(), "user-1")
+			require.NoError(t, err)
+			for issuer, cookie := range cookies {
+				for i := range n {
+					assert.Equal(t, http.StatusUnauthorized, f.form(t, i, "/me", cookie, nil).status, "issued by %d, user revoked at %d, used at %d", issuer, revoker, i)
+				}
 			}
 		}
 	})
