@@ -4,8 +4,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -182,6 +184,59 @@ func FuzzCheckOrigin(f *testing.F) {
 		if got := s.checkOrigin(r) == nil; got != want {
 			t.Fatalf("%s over TLS %v with Origin %q, Sec-Fetch-Site %q (present %v): passes %v, want %v",
 				method, tls, origin, site, hasSite, got, want)
+		}
+	})
+}
+
+// FuzzFailureLocation: failure_to is accepted exactly when it is a safe
+// return path whose query url.ParseQuery reads, and the redirect built
+// from it stays a path on this site (re-encoding never makes it one a
+// browser reads as another host), with the same path and fragment, its
+// other parameters, error=code and retry_after only when given.
+func FuzzFailureLocation(f *testing.F) {
+	for _, s := range []string{"/login", "/login?return_to=%2Fa%3Fb%3D1&lang=en", "/login?error=x&retry_after=1#f", "//evil.example",
+		"/%2F%2Fevil", "/%2F/evil", "/.//evil", "/a b?c d", "/caf\u00e9", "/login?%zz", "/login?a=1;b=2", "/login?", "/login#", "/a:b", "/?x=//evil",
+		"/%2F ", // u.String() would write "//%20", another host
+	} {
+		f.Add(s, uint16(0))
+		f.Add(s, uint16(60))
+	}
+	base, _ := url.Parse("https://site.example/login")
+	f.Fuzz(func(t *testing.T, v string, secs uint16) {
+		loc, ok := failureLocation(v, "slow_down", int64(secs))
+		u, err := url.Parse(v)
+		var q url.Values
+		want := safeReturnPath(v) && err == nil
+		if want {
+			q, err = url.ParseQuery(u.RawQuery)
+			want = err == nil
+		}
+		if ok != want {
+			t.Fatalf("failureLocation(%q) = %q, %v; want ok %v", v, loc, ok, want)
+		}
+		if !ok {
+			return
+		}
+		if !safeReturnPath(loc) {
+			t.Fatalf("failureLocation(%q) = %q: not a path on this site", v, loc)
+		}
+		l, err := url.Parse(loc)
+		if err != nil {
+			t.Fatalf("failureLocation(%q) = %q: %v", v, loc, err)
+		}
+		if r := base.ResolveReference(l); r.Host != "site.example" || r.Scheme != "https" {
+			t.Fatalf("failureLocation(%q) = %q leads to %s", v, loc, r)
+		}
+		if l.Path != u.Path || l.Fragment != u.Fragment {
+			t.Fatalf("failureLocation(%q) = %q: path %q#%q, want %q#%q", v, loc, l.Path, l.Fragment, u.Path, u.Fragment)
+		}
+		q.Set(ParamError, "slow_down")
+		q.Del(ParamRetryAfter)
+		if secs > 0 {
+			q.Set(ParamRetryAfter, strconv.Itoa(int(secs)))
+		}
+		if got := l.Query(); !reflect.DeepEqual(got, q) {
+			t.Fatalf("failureLocation(%q) = %q: query %v, want %v", v, loc, got, q)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/oauth2provider/oauth2provider/internal/header"
 	"github.com/oauth2provider/oauth2provider/internal/query"
@@ -22,6 +24,21 @@ const (
 	// FieldReturnTo names where to send the browser after a successful
 	// login or logout: a path on this site, e.g. "/account".
 	FieldReturnTo = "return_to"
+	// FieldFailureTo, for a plain HTML sign-in form (no script to read a
+	// JSON error), names where the login handler sends the browser when a
+	// login fails in a way the person can act on: a path on this site,
+	// e.g. "/login", checked as return_to is, whose query, when it has
+	// one, url.ParseQuery must read. See [Sessions.LoginHandler].
+	FieldFailureTo = "failure_to"
+)
+
+// Query parameters that the login handler adds to failure_to.
+const (
+	// ParamError is the error code of a failed login: invalid_grant,
+	// invalid_request, slow_down or temporarily_unavailable.
+	ParamError = "error"
+	// ParamRetryAfter is, after slow_down, how many seconds to wait.
+	ParamRetryAfter = "retry_after"
 )
 
 // loginResponse is the JSON answer to a login without return_to.
@@ -53,19 +70,41 @@ type loginResponse struct {
 //     (net/http.CrossOriginProtection; this stops login CSRF, where a
 //     hostile page logs the victim into the attacker's account);
 //   - 400 invalid_request over plain HTTP (unless allowed), for another
-//     content type, a missing or empty username or password, a username
-//     or password in the URL query (never read from there), or a
-//     return_to that is not a path on this site;
+//     content type, a missing or empty username or password (*), a
+//     username or password in the URL query (never read from there), or
+//     a return_to or failure_to that is not a path on this site;
 //   - 413 invalid_request for a body over provider.Config.MaxRequestBytes;
-//   - 400 invalid_grant for a wrong username or password (never told apart);
-//   - whatever AuthenticateUser answers otherwise (e.g. 429 when
-//     throttled, 503 when the user database or the store is down).
+//   - 400 invalid_grant for a wrong username or password (never told
+//     apart) (*);
+//   - whatever AuthenticateUser answers otherwise: 429 slow_down with
+//     Retry-After when throttled (*), 503 temporarily_unavailable when
+//     the user database or the store is down (*), 400
+//     unsupported_grant_type without provider.Config.Users.
+//
+// A plain HTML form, which cannot show a JSON error, sends failure_to
+// (the form body's, never the URL query's): then the failures marked (*),
+// those the person can act on by typing again or waiting, answer 303
+// See Other to failure_to with error=<code> added to its query, and
+// retry_after=<seconds> after slow_down (any error or retry_after it had
+// is replaced; its other parameters are kept, re-encoded in key order;
+// its fragment is kept). The redirect carries Cache-Control: no-store,
+// sets no cookie and never holds the username, the password or a
+// description. Every other failure is an attack or a mistake of the
+// page, and stays JSON. failure_to is checked before the password, so a
+// form with an unsafe one is refused and nothing is counted.
 func (s *Sessions) LoginHandler() http.Handler { return http.HandlerFunc(s.serveLogin) }
 
 func (s *Sessions) serveLogin(w http.ResponseWriter, r *http.Request) {
 	form, returnTo, ok := s.checkFormPost(w, r)
 	if !ok {
 		return
+	}
+	failureTo := form.Get(FieldFailureTo)
+	if failureTo != "" {
+		if _, ok := failureLocation(failureTo, provider.CodeInvalidGrant, 0); !ok {
+			provider.WriteError(w, invalidRequest("failure_to must be a path on this site"))
+			return
+		}
 	}
 	if query.Names(r.URL.RawQuery, FieldUsername, FieldPassword) {
 		// Never read from there, but already in the access logs: refused,
@@ -79,24 +118,24 @@ func (s *Sessions) serveLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	username, password := form.Get(FieldUsername), form.Get(FieldPassword)
 	if username == "" || password == "" {
-		provider.WriteError(w, invalidRequest("username and password are required"))
+		loginFailed(w, failureTo, invalidRequest("username and password are required"))
 		return
 	}
 	userID, err := s.p.AuthenticateUser(r, username, password)
 	if err != nil {
 		if errors.Is(err, provider.ErrInvalidCredentials) {
-			provider.WriteError(w, &provider.Error{Code: provider.CodeInvalidGrant,
+			loginFailed(w, failureTo, &provider.Error{Code: provider.CodeInvalidGrant,
 				Description: "invalid username or password", Status: http.StatusBadRequest})
 			return
 		}
 		s.p.LogOutage(r, err) // a 503's cause; nothing else
-		provider.WriteError(w, err)
+		loginFailed(w, failureTo, err)
 		return
 	}
 	raw, expires, err := s.p.CreateSession(r, userID, s.scopes, s.ttl)
 	if err != nil {
 		s.p.LogOutage(r, err)
-		provider.WriteError(w, err) // not an *Error: 503
+		loginFailed(w, failureTo, err) // not an *Error: 503
 		return
 	}
 	// Every one the request carries: one may have been planted in front
@@ -211,6 +250,73 @@ func (s *Sessions) checkFormPost(w http.ResponseWriter, r *http.Request) (url.Va
 		return nil, "", false
 	}
 	return form, returnTo, true
+}
+
+// loginFailed answers a failed login: with a redirect to failureTo, when
+// the form has one and err is a failure the person can act on (a missing
+// field or a wrong password: 400 invalid_request or invalid_grant;
+// throttled: 429; an outage: 503), else with the JSON error.
+func loginFailed(w http.ResponseWriter, failureTo string, err error) {
+	if failureTo == "" {
+		provider.WriteError(w, err)
+		return
+	}
+	code, status := provider.CodeTemporarilyUnavailable, http.StatusServiceUnavailable // what WriteError makes of an error not an *Error
+	if e, ok := errors.AsType[*provider.Error](err); ok {
+		code, status = e.Code, cmp.Or(e.Status, http.StatusBadRequest)
+	}
+	var retry int64
+	switch {
+	case status == http.StatusBadRequest && (code == provider.CodeInvalidGrant || code == provider.CodeInvalidRequest),
+		status == http.StatusServiceUnavailable:
+	case status == http.StatusTooManyRequests:
+		if wait, ok := provider.RetryAfter(err); ok {
+			retry = max(int64((wait+time.Second-1)/time.Second), 1) // as the Retry-After header
+		}
+	default:
+		provider.WriteError(w, err)
+		return
+	}
+	loc, ok := failureLocation(failureTo, code, retry)
+	if !ok { // checked before: cannot happen
+		provider.WriteError(w, err)
+		return
+	}
+	seeOther(w, loc)
+}
+
+// failureLocation returns the local path to, with error=code and, when
+// retryAfter > 0, retry_after=<retryAfter> in its query in place of any
+// it had, built with net/url (its path kept as sent); ok is false when
+// to is not a path on this site (safeReturnPath), its query is one
+// url.ParseQuery cannot read, or the result is not a path on this site
+// either.
+func failureLocation(to, code string, retryAfter int64) (loc string, ok bool) {
+	if !safeReturnPath(to) {
+		return "", false
+	}
+	u, err := url.Parse(to)
+	if err != nil {
+		return "", false
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return "", false
+	}
+	q.Set(ParamError, code)
+	q.Del(ParamRetryAfter)
+	if retryAfter > 0 {
+		q.Set(ParamRetryAfter, strconv.FormatInt(retryAfter, 10))
+	}
+	// The path as sent, which return_to would be redirected to, not
+	// u.Path re-encoded: "/%2F " would come out as "//%20", another host.
+	// url.URL.String writes an Opaque verbatim.
+	path := to
+	if i := strings.IndexAny(to, "?#"); i >= 0 {
+		path = to[:i]
+	}
+	loc = (&url.URL{Opaque: path, RawQuery: q.Encode(), Fragment: u.Fragment, RawFragment: u.RawFragment}).String()
+	return loc, safeReturnPath(loc) // checked all the same
 }
 
 func invalidRequest(desc string) *provider.Error {
