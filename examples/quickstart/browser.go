@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/oauth2provider/oauth2provider/contrib/jsclient"
@@ -94,7 +96,10 @@ func mountBrowser(mux *http.ServeMux, p *provider.Provider) (func(http.Handler) 
 // serveLoginPage serves the sign-in form that the authorization endpoint
 // sends a visitor without a session to. The form posts to /login with the
 // return_to it was given; the login handler redirects only to local paths,
-// so a forged return_to cannot send the user to another site.
+// so a forged return_to cannot send the user to another site. Its
+// failure_to is this page with the same return_to: a mistyped password
+// (or a throttled attempt, an outage) comes back here with error (and
+// retry_after) in the URL, shown as fixed text for its code.
 //
 // Its Content-Security-Policy has no form-action: browsers apply it to
 // every redirect that follows the form, and after signing in the
@@ -103,11 +108,45 @@ func mountBrowser(mux *http.ServeMux, p *provider.Provider) (func(http.Handler) 
 // The page's one form, a template without scripts, posts to /login.
 func serveLoginPage(w http.ResponseWriter, r *http.Request) {
 	setPageHeaders(w.Header(), "default-src 'self'; frame-ancestors 'self'")
-	returnTo := r.URL.Query().Get("return_to")
+	q := r.URL.Query()
+	returnTo := q.Get(policy.FieldReturnTo)
 	if returnTo == "" {
 		returnTo = "/"
 	}
-	_ = loginPage.Execute(w, returnTo)
+	failureTo := url.URL{Path: "/login", RawQuery: url.Values{policy.FieldReturnTo: {returnTo}}.Encode()}
+	_ = loginPage.Execute(w, loginPageData{
+		ReturnTo:  returnTo,
+		FailureTo: failureTo.String(),
+		Error:     loginError(q.Get(policy.ParamError), q.Get(policy.ParamRetryAfter)),
+	})
+}
+
+// loginPageData fills loginPage.
+type loginPageData struct {
+	ReturnTo, FailureTo string
+	Error               string // the message of a failed attempt, or ""
+}
+
+// loginError is the message for a failed sign-in's error code and
+// retry_after: fixed text, since anyone can link to this page with any
+// query, of which only a number of seconds is shown.
+func loginError(code, retryAfter string) string {
+	switch code {
+	case "":
+		return ""
+	case provider.CodeInvalidGrant:
+		return "Wrong username or password."
+	case provider.CodeInvalidRequest:
+		return "Enter your username and password."
+	case provider.CodeSlowDown:
+		if secs, err := strconv.ParseUint(retryAfter, 10, 32); err == nil {
+			return fmt.Sprintf("Too many failed attempts: try again in %d seconds.", secs)
+		}
+		return "Too many failed attempts: try again later."
+	case provider.CodeTemporarilyUnavailable:
+		return "Signing in is unavailable right now: try again later."
+	}
+	return "Signing in failed: try again."
 }
 
 // loginPage is the sign-in form of the code flow.
@@ -115,10 +154,12 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in</title></head><body>
 <h1>Sign in</h1>
 <p>Demo user: <code>johndoe</code> / <code>foobar42</code>.</p>
-<form id="login" method="post" action="/login">
+{{with .Error}}<p role="alert">{{.}}</p>
+{{end}}<form id="login" method="post" action="/login">
   <input name="username" autocomplete="username" placeholder="username">
   <input name="password" type="password" autocomplete="current-password" placeholder="password">
-  <input name="return_to" type="hidden" value="{{.}}">
+  <input name="return_to" type="hidden" value="{{.ReturnTo}}">
+  <input name="failure_to" type="hidden" value="{{.FailureTo}}">
   <button type="submit">Sign in</button>
 </form>
 </body></html>
