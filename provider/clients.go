@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/oauth2provider/oauth2provider/internal/clientmod"
@@ -16,8 +17,11 @@ import (
 // id may be any spelling of its ID the client store finds it by.
 // It drops the client from this provider's client cache
 // (Config.ClientCacheTTL); other instances' caches cannot serve the
-// revoked grants. One race remains: a password or client credentials
-// grant that read the client just before it was disabled may store its
+// revoked grants. A client stored with a SecretHash no store accepts any
+// more ([storage.ErrInvalidSecretHash]: the secret itself, say, kept from
+// an earlier release) gets, with the disable, one that verifies no secret
+// either (see neutralizeSecretHash), rather than staying enabled. One
+// race remains: a password or client credentials grant that read the client just before it was disabled may store its
 // grant just after the revocation, and that grant's access token works
 // until it expires. Calling [storage.TokenStore.RevokeClient] again once
 // requests in flight have ended (after the server's longest request
@@ -64,7 +68,31 @@ func (p *Provider) disableClient(ctx context.Context, id string) (string, error)
 			return false, nil
 		}
 		c.Disabled = true
-		return true, nil
+		return true, neutralizeSecretHash(c)
 	})
 	return stored, err
+}
+
+// neutralizeSecretHash replaces a SecretHash that [storage.Client.Validate]
+// refuses, which a store may hold from before stores refused it, by one it
+// accepts and that verifies no secret either, so that the update of a
+// disable is not refused: a public client's by none, a confidential
+// client's by the hash of a new random secret nobody is shown. The old
+// one verified no secret (an unreadable form never does, and a public
+// client's is never checked), so no secret stops or starts working, and
+// the secret that may have been stored in the clear is gone.
+func neutralizeSecretHash(c *storage.Client) error {
+	if !errors.Is(c.Validate(), storage.ErrInvalidSecretHash) {
+		return nil
+	}
+	if c.Public {
+		c.SecretHash = ""
+		return nil
+	}
+	_, hash, err := storage.NewClientSecret()
+	if err != nil {
+		return err
+	}
+	c.SecretHash = hash
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
@@ -167,4 +168,68 @@ func TestDisableClient_AnotherSpellingOfTheID(t *testing.T) {
 	assert.ErrorIs(t, err, provider.ErrInvalidToken)
 	rec := e.do(req{form: refresh(second["refresh_token"].(string)), basic: conf})
 	assertError(t, rec, http.StatusUnauthorized, "invalid_client")
+}
+
+// legacyHashClients is a client store whose GetClient returns client id
+// with hash as its SecretHash once legacy is set, as a store that held
+// the client since before stores refused such a hash returns it.
+type legacyHashClients struct {
+	storage.ClientStore
+	id, hash string
+	legacy   atomic.Bool
+}
+
+func (l *legacyHashClients) GetClient(ctx context.Context, id string) (*storage.Client, error) {
+	c, err := l.ClientStore.GetClient(ctx, id)
+	if err == nil && id == l.id && l.legacy.Load() {
+		c.SecretHash = l.hash
+	}
+	return c, err
+}
+
+// A client stored with a SecretHash no store accepts any more (the secret
+// itself, kept since an earlier release) can still be disabled, and its
+// tokens revoked: the disable writes a hash that verifies no secret, as
+// the old one did none (a public client's: no hash), rather than failing
+// with storage.ErrInvalidSecretHash and revoking nothing.
+func TestDisableClient_StoredUnreadableSecretHash(t *testing.T) {
+	for _, tc := range []struct {
+		name, id string
+		public   bool
+	}{
+		{"confidential", "conf", false},
+		{"public", "pub", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lc := &legacyHashClients{id: tc.id, hash: "plain-secret-kept-as-is"}
+			e := newEnv(t, func(c *provider.Config) {
+				lc.ClientStore = c.Clients
+				c.Clients = lc
+			})
+			ctx := context.Background()
+			gid, err := token.NewGrantID()
+			require.NoError(t, err)
+			_, ref, err := token.New(storage.KindAccess, gid)
+			require.NoError(t, err)
+			now := time.Now()
+			require.NoError(t, e.store.CreateGrant(ctx, &storage.Grant{
+				ID: gid, ClientID: tc.id, UserID: "user-1", CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+			}, storage.Token{Hash: ref.Hash, Kind: storage.KindAccess, GrantID: gid, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}))
+			lc.legacy.Store(true)
+
+			n, err := e.p.DisableClient(ctx, tc.id)
+			require.NoError(t, err)
+			assert.Equal(t, 1, n, "its grant is revoked")
+			lc.legacy.Store(false)
+			c, err := e.store.GetClient(ctx, tc.id)
+			require.NoError(t, err)
+			assert.True(t, c.Disabled)
+			assert.Equal(t, tc.public, c.Public)
+			require.NoError(t, c.Validate())
+			assert.False(t, c.VerifySecret("plain-secret-kept-as-is"))
+			if tc.public {
+				assert.Empty(t, c.SecretHash)
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -20,8 +21,9 @@ type Client struct {
 	ID string
 	// SecretHash is the client secret in a stored form: made by
 	// [NewClientSecret] (or [HashGeneratedSecret]) for a generated
-	// secret, by [HashSecret] for one a person chose; never the secret
-	// itself, which never verifies. Empty for a public client.
+	// secret, by [HashSecret] for one a person chose (bcrypt hashes are
+	// read too); never the secret itself, which never verifies. Empty for
+	// a public client. A store refuses any other (see [Client.Validate]).
 	SecretHash string
 	// GrantTypes lists the grant types the client may use (GrantPassword,
 	// ...). A grant type not listed is refused with unauthorized_client.
@@ -90,6 +92,34 @@ func (c *Client) VerifySecretContext(ctx context.Context, secret string) (bool, 
 	return VerifySecretContext(ctx, c.SecretHash, secret)
 }
 
+// Validate reports whether c may be stored: nil when it can, else
+// [ErrNoClientID] (c is nil or has no ID) or an error wrapping
+// [ErrInvalidSecretHash]. A confidential client's SecretHash must be a
+// stored form [VerifySecret] reads ([HashGeneratedSecret]'s SHA-256,
+// [HashSecret]'s argon2id, or bcrypt): any other never verifies, so the
+// client would fail every authentication with nothing but invalid_client
+// to show for it, and it is often a secret stored in the clear (the plain
+// secret, or the two results of [NewClientSecret] swapped). A public
+// client has no secret: its SecretHash should be empty, and is never
+// verified; one that is set must be in such a form too. Every
+// [ClientStore] calls Validate at the top of CreateClient and
+// UpdateClient. The error names the client's ID, never its SecretHash.
+// Validate reads the form only: it hashes nothing.
+func (c *Client) Validate() error {
+	if c == nil || c.ID == "" {
+		return ErrNoClientID
+	}
+	switch {
+	case c.SecretHash == "" && !c.Public:
+		return fmt.Errorf("%w: client %q is confidential and has no SecretHash (a client without a secret sets Public)", ErrInvalidSecretHash, c.ID)
+	case c.SecretHash != "" && !readableSecretHash(c.SecretHash):
+		return fmt.Errorf("%w: the SecretHash of client %q is in no stored form the library reads "+
+			"(storage.NewClientSecret's or HashGeneratedSecret's SHA-256, HashSecret's argon2id, or bcrypt): "+
+			"store the secret's hash, never the secret itself", ErrInvalidSecretHash, c.ID)
+	}
+	return nil
+}
+
 // ClientStore keeps registered clients. Implementations must be safe for
 // concurrent use.
 type ClientStore interface {
@@ -101,12 +131,16 @@ type ClientStore interface {
 	// the ID is taken. The stored client has Revision 1 whatever c.Revision
 	// holds; on success CreateClient sets c.Revision to 1. A client without
 	// an ID is an error: the empty ID names no client (sessions are grants
-	// of no client).
+	// of no client). So is one whose SecretHash [Client.Validate] refuses
+	// (ErrInvalidSecretHash): it calls Validate before anything else.
 	CreateClient(ctx context.Context, c *Client) error
 	// UpdateClient replaces the stored client with the same ID by c, as
 	// one atomic compare-and-set, or returns ErrNotFound when there is no
 	// such client (whatever c.Revision holds), and ErrNoClientID for a
-	// client without an ID.
+	// client without an ID. Like CreateClient it first calls
+	// [Client.Validate] and returns its error (ErrInvalidSecretHash, whether
+	// or not the client exists), writing nothing. A client already stored
+	// with a SecretHash Validate refuses is still read as it is.
 	//
 	// When c.Revision is not zero, the client is replaced only if its
 	// stored Revision equals c.Revision (never, for a negative one): a caller that read the client,

@@ -26,6 +26,13 @@ var (
 	// of no client), so a store never holds one.
 	ErrNoClientID = errors.New("storage: client has no ID")
 
+	// ErrInvalidSecretHash reports a client given to CreateClient or
+	// UpdateClient whose SecretHash [Client.Validate] refuses: not a
+	// stored form [VerifySecret] reads (the secret itself, say), or empty
+	// on a confidential client. Nothing was written. The error never
+	// contains the SecretHash.
+	ErrInvalidSecretHash = errors.New("storage: invalid client secret hash")
+
 	// ErrTokenReused reports that a refresh token or code which had
 	// already been exchanged was presented again. The store has revoked
 	// the whole grant by the time it returns this error (RFC 9700

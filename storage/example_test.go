@@ -47,6 +47,29 @@ func ExampleNewClientSecret() {
 	// wrong secret: false
 }
 
+// A store refuses a client whose SecretHash is not a stored secret hash:
+// the secret itself (here, the two results of NewClientSecret swapped)
+// would never verify, and would sit in the clear. The error names the
+// client, never the hash.
+func ExampleClient_Validate() {
+	secret, hash, err := storage.NewClientSecret()
+	if err != nil {
+		log.Fatal(err)
+	}
+	store := memory.New(memory.Config{})
+	swapped := &storage.Client{ID: "billing-service", SecretHash: secret}
+	err = store.CreateClient(context.Background(), swapped)
+	fmt.Println(errors.Is(err, storage.ErrInvalidSecretHash), strings.Contains(err.Error(), secret))
+
+	right := &storage.Client{ID: "billing-service", SecretHash: hash}
+	fmt.Println(right.Validate(), store.CreateClient(context.Background(), right))
+	fmt.Println((&storage.Client{ID: "spa", Public: true}).Validate())
+	// Output:
+	// true false
+	// <nil> <nil>
+	// <nil>
+}
+
 // A secret a person chose can be guessed, so it is stored with the slow
 // argon2id hash; the provider throttles failed attempts at it.
 func ExampleHashSecret() {

@@ -97,6 +97,17 @@ func VerifySecretContext(ctx context.Context, stored, secret string) (ok bool, e
 	return ok, nil
 }
 
+// readableSecretHash reports whether stored is a form VerifySecret
+// reads (and, for argon2id and bcrypt, of a cost it accepts), without
+// hashing anything.
+func readableSecretHash(stored string) bool {
+	if hexSum, ok := strings.CutPrefix(stored, sha256Prefix); ok {
+		var sum [sha256.Size]byte
+		return decodeHexSum(&sum, hexSum)
+	}
+	return passhash.Check(stored) == nil
+}
+
 // verifyGenerated reports, in constant time and without allocating,
 // whether secret matches hexSum, the hex digits of a stored
 // [HashGeneratedSecret] after its prefix.

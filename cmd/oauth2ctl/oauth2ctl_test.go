@@ -519,7 +519,7 @@ func TestClientListQuotesControlCharacters(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	require.NoError(t, s.Clients.CreateClient(context.Background(), &storage.Client{
-		ID: "evil\x1b[2K\rweb", GrantTypes: []string{"password"}, Scopes: []string{"read\nadmin\tx"},
+		ID: "evil\x1b[2K\rweb", SecretHash: storage.HashGeneratedSecret("s"), GrantTypes: []string{"password"}, Scopes: []string{"read\nadmin\tx"},
 		CreatedAt: time.Unix(1_700_000_000, 0)}))
 	code, out, errOut := ctl(t, "client", "list")
 	require.Equal(t, exitOK, code, errOut)
@@ -539,7 +539,7 @@ func TestClientListUnknownCreationTime(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	require.NoError(t, s.Clients.CreateClient(context.Background(), &storage.Client{
-		ID: "my-app", GrantTypes: []string{"password"}, Scopes: []string{"read"}}))
+		ID: "my-app", SecretHash: storage.HashGeneratedSecret("s"), GrantTypes: []string{"password"}, Scopes: []string{"read"}}))
 	code, out, errOut := ctl(t, "client", "list")
 	require.Equal(t, exitOK, code, errOut)
 	assert.NotContains(t, out, "0001-01-01")

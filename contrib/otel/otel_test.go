@@ -305,7 +305,7 @@ func TestStorageConflict(t *testing.T) {
 	e := newEnv(t, 0)
 	ctx := context.Background()
 	cs := e.in.ClientStore("memory", e.store)
-	c := &storage.Client{ID: "rev", Revision: 9}
+	c := &storage.Client{ID: "rev", Public: true, Revision: 9}
 	require.NoError(t, cs.CreateClient(ctx, c))
 	assert.Equal(t, int64(1), c.Revision, "the store's revision reaches the caller")
 	stale, err := cs.GetClient(ctx, "rev")

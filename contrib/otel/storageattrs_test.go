@@ -41,8 +41,8 @@ func TestStorageSpanAttributes(t *testing.T) {
 	cs := e.in.ClientStore("memory", store)
 	ts := e.in.TokenStore("memory", store)
 
-	require.NoError(t, cs.CreateClient(ctx, &storage.Client{ID: "c1", GrantTypes: []string{storage.GrantPassword}}))
-	err := cs.CreateClient(ctx, &storage.Client{ID: "c1"})
+	require.NoError(t, cs.CreateClient(ctx, &storage.Client{ID: "c1", Public: true, GrantTypes: []string{storage.GrantPassword}}))
+	err := cs.CreateClient(ctx, &storage.Client{ID: "c1", Public: true})
 	require.ErrorIs(t, err, storage.ErrAlreadyExists)
 	got, err := cs.GetClient(ctx, "c1")
 	require.NoError(t, err)

@@ -18,7 +18,7 @@ import (
 func TestModifyWritesNothingWhenUnchanged(t *testing.T) {
 	ctx := context.Background()
 	m := memory.New(memory.Config{})
-	require.NoError(t, m.CreateClient(ctx, &storage.Client{ID: "app", Disabled: true}))
+	require.NoError(t, m.CreateClient(ctx, &storage.Client{ID: "app", Public: true, Disabled: true}))
 	calls := 0
 	err := Modify(ctx, m, "app", func(c *storage.Client) (bool, error) {
 		calls++
@@ -68,7 +68,7 @@ func (s *racingStore) UpdateClient(ctx context.Context, c *storage.Client) error
 func newRacingStore(t *testing.T, races int) *racingStore {
 	t.Helper()
 	m := memory.New(memory.Config{})
-	require.NoError(t, m.CreateClient(context.Background(), &storage.Client{ID: "app"}))
+	require.NoError(t, m.CreateClient(context.Background(), &storage.Client{ID: "app", Public: true}))
 	return &racingStore{ClientStore: m, races: races}
 }
 

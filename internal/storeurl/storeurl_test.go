@@ -153,7 +153,7 @@ func TestBoundPassesClientRevisions(t *testing.T) {
 	ctx := context.Background()
 	s := &Stores{Clients: memory.New(memory.Config{})}
 	s.bound(time.Second)
-	c := &storage.Client{ID: "c", Revision: 5}
+	c := &storage.Client{ID: "c", Public: true, Revision: 5}
 	require.NoError(t, s.Clients.CreateClient(ctx, c))
 	assert.Equal(t, int64(1), c.Revision)
 	stale, err := s.Clients.GetClient(ctx, "c")
@@ -183,7 +183,7 @@ func TestOpenPostgresMigratesIntoSearchPath(t *testing.T) {
 	require.NoError(t, s.Migrate(ctx))
 	require.NoError(t, s.Migrate(ctx), "migrating twice is a no-op")
 
-	require.NoError(t, s.Clients.CreateClient(ctx, &storage.Client{ID: "c1", CreatedAt: time.Now()}))
+	require.NoError(t, s.Clients.CreateClient(ctx, &storage.Client{ID: "c1", Public: true, CreatedAt: time.Now()}))
 	_, err = s.Clients.GetClient(ctx, "nobody")
 	assert.ErrorIs(t, err, storage.ErrNotFound)
 
@@ -209,7 +209,7 @@ func TestOpenRedisUsesPrefix(t *testing.T) {
 	require.NotNil(t, s.Limiter)
 	require.NoError(t, s.Migrate(ctx), "Redis has nothing to migrate")
 
-	require.NoError(t, s.Clients.CreateClient(ctx, &storage.Client{ID: "c1", CreatedAt: time.Now()}))
+	require.NoError(t, s.Clients.CreateClient(ctx, &storage.Client{ID: "c1", Public: true, CreatedAt: time.Now()}))
 	other, err := Open(ctx, storeurltest.Redis(t), Options{})
 	require.NoError(t, err)
 	defer other.Close()
@@ -237,7 +237,7 @@ func TestOpenRedisCluster(t *testing.T) {
 
 	ids := []string{"c1", "c2", "c3", "c4", "c5", "c6"} // spread over slots
 	for _, id := range ids {
-		require.NoError(t, s.Clients.CreateClient(ctx, &storage.Client{ID: id, CreatedAt: time.Now()}))
+		require.NoError(t, s.Clients.CreateClient(ctx, &storage.Client{ID: id, Public: true, CreatedAt: time.Now()}))
 	}
 	list, err := s.Clients.ListClients(ctx)
 	require.NoError(t, err)

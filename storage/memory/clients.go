@@ -42,8 +42,8 @@ func (s *Store) ViewClient(_ context.Context, id string) (*storage.Client, error
 // CreateClient stores a copy of c with Revision 1, or returns
 // [storage.ErrAlreadyExists] when its ID is taken.
 func (s *Store) CreateClient(_ context.Context, c *storage.Client) error {
-	if c == nil || c.ID == "" {
-		return storage.ErrNoClientID
+	if err := c.Validate(); err != nil {
+		return err
 	}
 	stored := cloneClient(c)
 	stored.Revision = 1
@@ -59,8 +59,8 @@ func (s *Store) CreateClient(_ context.Context, c *storage.Client) error {
 // [storage.ErrConflict] when c.Revision is neither zero nor the stored
 // one. The check and the write are atomic under the store's lock.
 func (s *Store) UpdateClient(_ context.Context, c *storage.Client) error {
-	if c == nil || c.ID == "" {
-		return storage.ErrNoClientID
+	if err := c.Validate(); err != nil {
+		return err
 	}
 	s.clients.mu.Lock()
 	defer s.clients.mu.Unlock()

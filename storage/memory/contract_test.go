@@ -55,7 +55,7 @@ func TestCreateGrantRefusesBrokenContract(t *testing.T) {
 func TestGetClientListsDoNotOverlap(t *testing.T) {
 	s := New(Config{})
 	require.NoError(t, s.CreateClient(t.Context(), &storage.Client{
-		ID: "c", GrantTypes: []string{"password"}, Scopes: []string{"read"}, DefaultScopes: []string{"read"},
+		ID: "c", SecretHash: storage.HashGeneratedSecret("s"), GrantTypes: []string{"password"}, Scopes: []string{"read"}, DefaultScopes: []string{"read"},
 	}))
 	c, err := s.GetClient(t.Context(), "c")
 	require.NoError(t, err)
@@ -112,10 +112,10 @@ func TestLookupTokenIntoJudgesExpiryAtItsNow(t *testing.T) {
 // the few nanoseconds between its read and its write.)
 func TestUpdateClientWaitsForTheClientsLock(t *testing.T) {
 	s := New(Config{})
-	require.NoError(t, s.CreateClient(t.Context(), &storage.Client{ID: "c"}))
+	require.NoError(t, s.CreateClient(t.Context(), &storage.Client{ID: "c", Public: true}))
 	s.clients.mu.Lock()
 	done := make(chan error, 1)
-	go func() { done <- s.UpdateClient(t.Context(), &storage.Client{ID: "c", Revision: 1}) }()
+	go func() { done <- s.UpdateClient(t.Context(), &storage.Client{ID: "c", Public: true, Revision: 1}) }()
 	select {
 	case err := <-done:
 		s.clients.mu.Unlock()

@@ -71,8 +71,8 @@ func (s *Store) GetClient(ctx context.Context, id string) (*storage.Client, erro
 // [storage.ErrAlreadyExists] when the ID is taken. It reads committed
 // whatever the server's default isolation (see exec).
 func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
-	if c == nil || c.ID == "" {
-		return storage.ErrNoClientID
+	if err := c.Validate(); err != nil {
+		return err
 	}
 	_, err := s.exec(ctx, `insert into oauth2_clients (`+clientColumns+`)
 		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)`,
@@ -108,8 +108,8 @@ select (select revision from u), exists (select 1 from oauth2_clients where id =
 // whatever the server's default isolation (see queryRow).
 func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 	const op = "update client"
-	if c == nil || c.ID == "" {
-		return storage.ErrNoClientID
+	if err := c.Validate(); err != nil {
+		return err
 	}
 	if !storable(c.ID) {
 		return notFound(op)

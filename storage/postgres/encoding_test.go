@@ -79,12 +79,12 @@ func TestClients_TextTheDatabaseEncodingCannotHold(t *testing.T) {
 	s := newLatin1Store(t)
 	ctx := context.Background()
 	const untranslatable = "日本"
-	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", CreatedAt: time.Now()}))
+	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", Public: true, CreatedAt: time.Now()}))
 
 	_, err := s.GetClient(ctx, untranslatable)
 	assert.ErrorIs(t, err, storage.ErrNotFound, "get client")
 
-	err = s.UpdateClient(ctx, &storage.Client{ID: "nosuch", Scopes: []string{untranslatable}})
+	err = s.UpdateClient(ctx, &storage.Client{ID: "nosuch", Public: true, Scopes: []string{untranslatable}})
 	assert.ErrorIs(t, err, storage.ErrNotFound, "update of a missing client")
 
 	c, err := s.GetClient(ctx, "c1")
@@ -110,7 +110,7 @@ func TestIDsTheDatabaseEncodingCannotHoldNameNothing(t *testing.T) {
 	ctx := context.Background()
 	const untranslatable = "日本"
 
-	err := s.UpdateClient(ctx, &storage.Client{ID: untranslatable})
+	err := s.UpdateClient(ctx, &storage.Client{ID: untranslatable, Public: true})
 	assert.ErrorIs(t, err, storage.ErrNotFound, "update client")
 	assert.NoError(t, s.RevokeGrant(ctx, untranslatable), "revoke grant")
 	n, err := s.RevokeUser(ctx, untranslatable)

@@ -68,7 +68,7 @@ func TestUpdateClient_RacingUpdatesUnderAStricterDefaultIsolation(t *testing.T) 
 			ctx := context.Background()
 			require.NoError(t, postgres.Migrate(ctx, pool))
 			s := postgres.New(pool, postgres.Config{})
-			require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c", CreatedAt: time.Now()}))
+			require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c", Public: true, CreatedAt: time.Now()}))
 			for round := range 5 {
 				const n = 8
 				errs := make([]error, n)
@@ -243,7 +243,7 @@ func TestClients_RacingStoresUnderAStricterDefaultIsolation(t *testing.T) {
 			require.NoError(t, postgres.Migrate(ctx, pool))
 			ids := []string{"c1", "c2", "c3", "c4"}
 			for _, id := range ids {
-				require.NoError(t, postgres.New(pool, postgres.Config{}).CreateClient(ctx, &storage.Client{ID: id, CreatedAt: time.Now()}))
+				require.NoError(t, postgres.New(pool, postgres.Config{}).CreateClient(ctx, &storage.Client{ID: id, Public: true, CreatedAt: time.Now()}))
 			}
 			const workers, each = 8, 60
 			var (
@@ -274,10 +274,10 @@ func TestClients_RacingStoresUnderAStricterDefaultIsolation(t *testing.T) {
 							created++
 							n := created
 							mu.Unlock()
-							err = s.CreateClient(ctx, &storage.Client{ID: fmt.Sprintf("n%d", n/2), CreatedAt: time.Now()})
+							err = s.CreateClient(ctx, &storage.Client{ID: fmt.Sprintf("n%d", n/2), Public: true, CreatedAt: time.Now()})
 						case 3:
 							what = "update"
-							c := &storage.Client{ID: id, Disabled: i%8 == 3, CreatedAt: time.Now()}
+							c := &storage.Client{ID: id, Public: true, Disabled: i%8 == 3, CreatedAt: time.Now()}
 							err = s.UpdateClient(ctx, c)
 						}
 						if o := outcome(err); o != "ok" && o != "exists" {
@@ -308,7 +308,7 @@ func TestStore_TurnsStrictAtTheFirstSerializationFailure(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, postgres.Migrate(ctx, pool))
 	s := postgres.New(pool, postgres.Config{})
-	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c", CreatedAt: time.Now()}))
+	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c", Public: true, CreatedAt: time.Now()}))
 	c, err := s.GetClient(ctx, "c")
 	require.NoError(t, err)
 	require.False(t, postgres.Strict(s), "no statement failed to serialize yet")

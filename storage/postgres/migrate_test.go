@@ -40,7 +40,7 @@ func TestMigrate_ConcurrentMigratorsApplyEachMigrationOnce(t *testing.T) {
 
 	// The schema works, and migrating again changes nothing.
 	s := postgres.New(pool, postgres.Config{})
-	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", CreatedAt: time.Now()}))
+	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", Public: true, CreatedAt: time.Now()}))
 	require.NoError(t, postgres.Migrate(ctx, pool))
 	_, err = s.GetClient(ctx, "c1")
 	assert.NoError(t, err)
@@ -70,7 +70,8 @@ func TestMigrate_ExistingClientsStartAtRevision1(t *testing.T) {
 	require.NoError(t, m.LoadMigrations(os.DirFS("migrations")))
 	require.NoError(t, m.MigrateTo(ctx, 2))
 	conn.Release()
-	_, err = pool.Exec(ctx, `insert into oauth2_clients (id, secret_hash, created_at) values ('old', 'h', now())`)
+	oldHash := storage.HashGeneratedSecret("old")
+	_, err = pool.Exec(ctx, `insert into oauth2_clients (id, secret_hash, created_at) values ('old', $1, now())`, oldHash)
 	require.NoError(t, err)
 
 	require.NoError(t, postgres.Migrate(ctx, pool))
@@ -83,12 +84,12 @@ func TestMigrate_ExistingClientsStartAtRevision1(t *testing.T) {
 	c.Disabled = true
 	require.NoError(t, s.UpdateClient(ctx, c))
 	assert.Equal(t, int64(2), c.Revision)
-	stale.SecretHash = "other"
+	stale.SecretHash = storage.HashGeneratedSecret("other")
 	assert.ErrorIs(t, s.UpdateClient(ctx, &stale), storage.ErrConflict)
 	got, err := s.GetClient(ctx, "old")
 	require.NoError(t, err)
 	assert.True(t, got.Disabled)
-	assert.Equal(t, "h", got.SecretHash)
+	assert.Equal(t, oldHash, got.SecretHash)
 	assert.Equal(t, int64(2), got.Revision)
 }
 
@@ -117,7 +118,7 @@ func TestMigrate_SchemaNewerThanBinaryIsLeftAlone(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, `select count(*) from information_schema.columns where table_name = 'oauth2_grants' and column_name = 'later' and table_schema = current_schema()`).Scan(&n))
 	assert.Equal(t, 1, n, "nothing of the newer schema is dropped")
 	s := postgres.New(pool, postgres.Config{})
-	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", CreatedAt: time.Now()}))
+	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", Public: true, CreatedAt: time.Now()}))
 }
 
 // Migrate closes the connection it took from the pool (it hijacks it, so
@@ -180,7 +181,7 @@ func TestMigrate_DownMigrationsUndoTheirUpParts(t *testing.T) {
 		require.NoError(t, postgres.Migrate(ctx, pool), "up again from %d", v)
 	}
 	s := postgres.New(pool, postgres.Config{})
-	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", CreatedAt: time.Now()}))
+	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", Public: true, CreatedAt: time.Now()}))
 }
 
 // Migrate leaves the pool's connections as the pool's AfterConnect made

@@ -263,7 +263,7 @@ func runDiff(t *testing.T, seed uint64, steps int) {
 			}
 		case op < 88:
 			id := []string{"a", "b", "c"}[rng.IntN(3)]
-			c := &storage.Client{ID: id, SecretHash: "h" + fmt.Sprint(rng.IntN(5)), GrantTypes: scopes(), Scopes: scopes(),
+			c := &storage.Client{ID: id, SecretHash: storage.HashGeneratedSecret("h" + fmt.Sprint(rng.IntN(5))), GrantTypes: scopes(), Scopes: scopes(),
 				DefaultScopes: scopes(), RedirectURIs: scopes(), Public: rng.IntN(2) == 0, FirstParty: rng.IntN(2) == 0,
 				Disabled: rng.IntN(2) == 0, CreatedAt: now, Revision: int64(rng.IntN(4) - 1)}
 			c2 := *c

@@ -21,7 +21,7 @@ func TestOperations_DuringAPartitionAreOutagesNotNotFound(t *testing.T) {
 	_, access := newToken(t, storage.KindAccess, g.ID, clk.Now(), time.Hour)
 	_, refresh := newToken(t, storage.KindRefresh, g.ID, clk.Now(), time.Hour)
 	require.NoError(t, s.CreateGrant(ctx, g, access, refresh))
-	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", CreatedAt: clk.Now()}))
+	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", Public: true, CreatedAt: clk.Now()}))
 	bh.frozen.Store(true)
 	defer bh.close()
 
@@ -46,11 +46,11 @@ func TestOperations_DuringAPartitionAreOutagesNotNotFound(t *testing.T) {
 		"revoke user":   func(ctx context.Context) error { _, err := s.RevokeUser(ctx, "u1"); return err },
 		"revoke client": func(ctx context.Context) error { _, err := s.RevokeClient(ctx, "c1"); return err },
 		"get client":    func(ctx context.Context) error { _, err := s.GetClient(ctx, "c1"); return err },
-		"update client": func(ctx context.Context) error { return s.UpdateClient(ctx, &storage.Client{ID: "c1"}) },
+		"update client": func(ctx context.Context) error { return s.UpdateClient(ctx, &storage.Client{ID: "c1", Public: true}) },
 		// Refused before the server sees it, but only once the client is
 		// known to exist, which the outage hides.
 		"update client with unstorable text": func(ctx context.Context) error {
-			return s.UpdateClient(ctx, &storage.Client{ID: "c1", SecretHash: "a\x00b"})
+			return s.UpdateClient(ctx, &storage.Client{ID: "c1", Public: true, Scopes: []string{"a\x00b"}})
 		},
 		"list clients": func(ctx context.Context) error { _, err := s.ListClients(ctx); return err },
 		"janitor":      func(ctx context.Context) error { _, err := s.DeleteExpired(ctx, 10); return err },

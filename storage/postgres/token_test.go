@@ -191,7 +191,7 @@ func TestListClients_OrdersByteWise(t *testing.T) {
 		t.Log("no ICU collation on the server: ordered under the database's own collation only")
 	}
 	for _, id := range []string{"b", "B", "a", "_x", "A"} {
-		require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: id, CreatedAt: t0}))
+		require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: id, Public: true, CreatedAt: t0}))
 	}
 	cs, err := s.ListClients(ctx)
 	require.NoError(t, err)
@@ -210,7 +210,7 @@ func TestClients_CreatedAtReadsBackInUTC(t *testing.T) {
 	s, _ := newStore(t, nil)
 	ctx := context.Background()
 	created := t0.In(time.FixedZone("UTC+5", 5*3600))
-	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", CreatedAt: created}))
+	require.NoError(t, s.CreateClient(ctx, &storage.Client{ID: "c1", Public: true, CreatedAt: created}))
 	got, err := s.GetClient(ctx, "c1")
 	require.NoError(t, err)
 	assert.Equal(t, time.UTC, got.CreatedAt.Location(), "GetClient")

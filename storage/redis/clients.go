@@ -131,8 +131,8 @@ func (s *Store) GetClient(ctx context.Context, id string) (*storage.Client, erro
 // [storage.ErrAlreadyExists].
 func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 	const op = "create client"
-	if c == nil || c.ID == "" {
-		return storage.ErrNoClientID
+	if err := c.Validate(); err != nil {
+		return err
 	}
 	b, err := encodeClient(c, newWriteID(), 1)
 	if err != nil {
@@ -192,8 +192,8 @@ return rev
 // reply succeeds, counted once.
 func (s *Store) UpdateClient(ctx context.Context, c *storage.Client) error {
 	const op = "update client"
-	if c == nil || c.ID == "" {
-		return storage.ErrNoClientID
+	if err := c.Validate(); err != nil {
+		return err
 	}
 	if !utf8.ValidString(c.ID) { // CreateClient refuses such an ID
 		return fmt.Errorf("redis: %s: %w", op, storage.ErrNotFound)

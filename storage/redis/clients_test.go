@@ -68,7 +68,7 @@ func TestCreateClientRetriedAfterALostReplySucceeds(t *testing.T) {
 func TestUpdateClientRetriedAfterALostReplyIsOneWrite(t *testing.T) {
 	h := newHookedHarness(t, clientResendHook{})
 	loadScripts(t, h, updateClientScript) // else the first run is an EVAL, not resent
-	c := &storage.Client{ID: "web", GrantTypes: []string{"authorization_code"}}
+	c := &storage.Client{ID: "web", Public: true, GrantTypes: []string{"authorization_code"}}
 	unhooked := New(singleClient(t), Config{Prefix: h.prefix})
 	require.NoError(t, unhooked.CreateClient(h.ctx, c))
 
@@ -101,7 +101,7 @@ func TestUpdateClientRetriedAfterALostReplyIsOneWrite(t *testing.T) {
 // an update leaves it so.
 func TestClientKeyHasNoTTL(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
-		c := &storage.Client{ID: "web", GrantTypes: []string{"authorization_code"}}
+		c := &storage.Client{ID: "web", Public: true, GrantTypes: []string{"authorization_code"}}
 		require.NoError(t, h.s.CreateClient(h.ctx, c))
 		ttl, err := h.rdb.TTL(h.ctx, h.s.clientKey("web")).Result()
 		require.NoError(t, err)
@@ -149,7 +149,7 @@ func isSetNX(cmd goredis.Cmder) bool {
 func TestCreateClientReportsAFailedSetNX(t *testing.T) {
 	oom := errors.New("OOM command not allowed when used memory > 'maxmemory'")
 	h := newHookedHarness(t, cmdErrHook{err: oom, fails: isSetNX})
-	err := h.s.CreateClient(h.ctx, &storage.Client{ID: "web"})
+	err := h.s.CreateClient(h.ctx, &storage.Client{ID: "web", Public: true})
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, storage.ErrAlreadyExists)
 	assert.ErrorIs(t, err, oom)
@@ -167,20 +167,21 @@ func TestClientTextNotUTF8IsRefusedFieldByField(t *testing.T) {
 		set  func(c *storage.Client)
 	}{
 		{"ID", func(c *storage.Client) { c.ID = "web" + bad }},
-		{"SecretHash", func(c *storage.Client) { c.SecretHash = bad }},
+		// (A SecretHash of such bytes is in no readable form: refused
+		// with storage.ErrInvalidSecretHash before it is encoded.)
 		{"GrantTypes", func(c *storage.Client) { c.GrantTypes = []string{"refresh_token", bad} }},
 		{"Scopes", func(c *storage.Client) { c.Scopes = []string{"read", bad} }},
 		{"DefaultScopes", func(c *storage.Client) { c.DefaultScopes = []string{"read", bad} }},
 		{"RedirectURIs", func(c *storage.Client) { c.RedirectURIs = []string{"https://a.example/cb", bad} }},
 	}
 	each(t, func(t *testing.T, h *harness) {
-		stored := &storage.Client{ID: "web", SecretHash: "h", GrantTypes: []string{"authorization_code"},
+		stored := &storage.Client{ID: "web", SecretHash: storage.HashGeneratedSecret("s"), GrantTypes: []string{"authorization_code"},
 			Scopes: []string{"read"}, DefaultScopes: []string{"read"}, RedirectURIs: []string{"https://a.example/cb"}}
 		require.NoError(t, h.s.CreateClient(h.ctx, stored))
 		want, err := h.s.GetClient(h.ctx, "web")
 		require.NoError(t, err)
 		for _, f := range fields {
-			c := &storage.Client{ID: "new", GrantTypes: []string{"authorization_code"}}
+			c := &storage.Client{ID: "new", Public: true, GrantTypes: []string{"authorization_code"}}
 			f.set(c)
 			assert.ErrorIs(t, h.s.CreateClient(h.ctx, c), errNotUTF8, "create, bad %s", f.name)
 			_, err := h.s.GetClient(h.ctx, c.ID)
@@ -228,9 +229,9 @@ func TestCreateClientReportsAFailedRead(t *testing.T) {
 	h := newHookedHarness(t, cmdErrHook{err: down, fails: func(cmd goredis.Cmder) bool {
 		return armed.Load() && strings.EqualFold(cmd.Name(), "get")
 	}})
-	require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "web"}))
+	require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "web", Public: true}))
 	armed.Store(true)
-	err := h.s.CreateClient(h.ctx, &storage.Client{ID: "web"})
+	err := h.s.CreateClient(h.ctx, &storage.Client{ID: "web", Public: true})
 	armed.Store(false)
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, storage.ErrAlreadyExists)
@@ -242,7 +243,7 @@ func TestCreateClientReportsAFailedRead(t *testing.T) {
 // versions before that form cannot read.
 func TestClientWithoutCreatedAtStoresNone(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
-		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "web"}))
+		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "web", Public: true}))
 		raw, err := h.rdb.Get(h.ctx, h.s.clientKey("web")).Result()
 		require.NoError(t, err)
 		assert.NotContains(t, raw, "created_at")
@@ -261,7 +262,7 @@ func TestClientCreatedAtIsUTC(t *testing.T) {
 			time.Date(2026, 11, 27, 3, 4, 5, 6, zone),
 			time.Date(2500, 1, 1, 0, 0, 0, 0, zone), // beyond Unix nanoseconds
 		} {
-			require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "c" + strconv.Itoa(i), CreatedAt: at}))
+			require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "c" + strconv.Itoa(i), Public: true, CreatedAt: at}))
 		}
 		list, err := h.s.ListClients(h.ctx)
 		require.NoError(t, err)
@@ -272,5 +273,40 @@ func TestClientCreatedAtIsUTC(t *testing.T) {
 			assert.Equal(t, time.UTC, got.CreatedAt.Location(), "GetClient(%s)", c.ID)
 			assert.Equal(t, time.UTC, c.CreatedAt.Location(), "ListClients: %s", c.ID)
 		}
+	})
+}
+
+// A client stored before the stores refused an unreadable SecretHash (the
+// secret itself, say) is still read as it is; an update that keeps that
+// hash is refused with ErrInvalidSecretHash and writes nothing, one that
+// sets a readable hash goes through.
+func TestClientStoredUnreadableSecretHashIsReadAsItIs(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		legacy := `{"id":"legacy","secret_hash":"plain-secret","grant_types":["password"],"created_at":"1700000000000000000","revision":1}`
+		require.NoError(t, h.rdb.ZAdd(h.ctx, h.s.clientIndexKey(), goredis.Z{Member: "legacy"}).Err())
+		require.NoError(t, h.rdb.Set(h.ctx, h.s.clientKey("legacy"), legacy, 0).Err())
+
+		c, err := h.s.GetClient(h.ctx, "legacy")
+		require.NoError(t, err)
+		assert.Equal(t, "plain-secret", c.SecretHash)
+		list, err := h.s.ListClients(h.ctx)
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		assert.Equal(t, "plain-secret", list[0].SecretHash)
+
+		c.Disabled = true
+		err = h.s.UpdateClient(h.ctx, c)
+		require.ErrorIs(t, err, storage.ErrInvalidSecretHash)
+		assert.NotContains(t, err.Error(), "plain-secret")
+		got, err := h.s.GetClient(h.ctx, "legacy")
+		require.NoError(t, err)
+		assert.False(t, got.Disabled, "nothing written")
+		assert.Equal(t, int64(1), got.Revision)
+
+		c.SecretHash = storage.HashGeneratedSecret("new")
+		require.NoError(t, h.s.UpdateClient(h.ctx, c))
+		got, err = h.s.GetClient(h.ctx, "legacy")
+		require.NoError(t, err)
+		assert.True(t, got.VerifySecret("new"))
 	})
 }

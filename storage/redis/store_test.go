@@ -145,7 +145,7 @@ func TestExchangeCheckRefusalChangesNothing(t *testing.T) {
 // only client records are permanent.
 func TestEveryGrantKeyHasTTL(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
-		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "web"}))
+		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "web", Public: true}))
 		_, _, refresh := h.grant("web", "alice", 24*time.Hour)
 		_, _, other := h.grant("web", "", 2*time.Hour) // client_credentials: no user index
 		x, issued := h.exchange("web", refresh)
@@ -365,7 +365,8 @@ func TestRevokeUserKeepsEntriesOfGrantsNotYetWritten(t *testing.T) {
 // and updates compare and count from there.
 func TestClientWithoutRevisionField(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
-		old := `{"id":"old","secret_hash":"h","grant_types":["password"],"created_at":"1700000000000000000"}`
+		oldHash := storage.HashGeneratedSecret("old")
+		old := `{"id":"old","secret_hash":"` + oldHash + `","grant_types":["password"],"created_at":"1700000000000000000"}`
 		require.NoError(t, h.rdb.Set(h.ctx, h.s.clientKey("old"), old, 0).Err())
 		c, err := h.s.GetClient(h.ctx, "old")
 		require.NoError(t, err)
@@ -376,13 +377,13 @@ func TestClientWithoutRevisionField(t *testing.T) {
 		c.Disabled = true
 		require.NoError(t, h.s.UpdateClient(h.ctx, c))
 		assert.Equal(t, int64(2), c.Revision)
-		stale.SecretHash = "other"
+		stale.SecretHash = storage.HashGeneratedSecret("other")
 		assert.ErrorIs(t, h.s.UpdateClient(h.ctx, &stale), storage.ErrConflict)
 
 		got, err := h.s.GetClient(h.ctx, "old")
 		require.NoError(t, err)
 		assert.True(t, got.Disabled)
-		assert.Equal(t, "h", got.SecretHash)
+		assert.Equal(t, oldHash, got.SecretHash)
 		assert.Equal(t, int64(2), got.Revision)
 	})
 }
@@ -424,8 +425,8 @@ func TestNewRefusesAnEmptyHashTag(t *testing.T) {
 // that exist are listed, with no error.
 func TestListClientsSkipsAnEntryWithoutClient(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
-		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "a"}))
-		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "c"}))
+		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "a", Public: true}))
+		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "c", Public: true}))
 		require.NoError(t, h.rdb.ZAdd(h.ctx, h.s.clientIndexKey(), goredis.Z{Member: "b"}).Err())
 
 		list, err := h.s.ListClients(h.ctx)
@@ -442,8 +443,8 @@ func TestListClientsSkipsAnEntryWithoutClient(t *testing.T) {
 // GetClient: the list does not leave it out as if it did not exist.
 func TestListClientsReportsAClientThatDoesNotDecode(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
-		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "a"}))
-		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "b"}))
+		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "a", Public: true}))
+		require.NoError(t, h.s.CreateClient(h.ctx, &storage.Client{ID: "b", Public: true}))
 		require.NoError(t, h.rdb.Set(h.ctx, h.s.clientKey("b"), "{not json", 0).Err())
 
 		_, err := h.s.GetClient(h.ctx, "b")

@@ -524,7 +524,7 @@ func testClientCreatedAtYears(t *testing.T, e *env) {
 // []) or compares it must not see the backend.
 func testClientEmptyLists(t *testing.T, e *env) {
 	empty := func(id string) *storage.Client {
-		return &storage.Client{ID: id, GrantTypes: []string{}, Scopes: []string{},
+		return &storage.Client{ID: id, SecretHash: storage.HashGeneratedSecret(id), GrantTypes: []string{}, Scopes: []string{},
 			DefaultScopes: []string{}, RedirectURIs: []string{}, CreatedAt: e.clk.Now()}
 	}
 	check := func(c *storage.Client, from string) {
@@ -535,7 +535,7 @@ func testClientEmptyLists(t *testing.T, e *env) {
 		assert.Nil(t, c.RedirectURIs, "%s: RedirectURIs", from)
 	}
 	require.NoError(t, e.b.Clients.CreateClient(e.ctx, empty("empty")))
-	require.NoError(t, e.b.Clients.CreateClient(e.ctx, &storage.Client{ID: "nil", CreatedAt: e.clk.Now()}))
+	require.NoError(t, e.b.Clients.CreateClient(e.ctx, &storage.Client{ID: "nil", Public: true, CreatedAt: e.clk.Now()}))
 	require.NoError(t, e.b.Clients.CreateClient(e.ctx, e.fullClient("updated")))
 	require.NoError(t, e.b.Clients.UpdateClient(e.ctx, empty("updated")))
 	for _, id := range []string{"empty", "nil", "updated"} {
@@ -559,7 +559,10 @@ func testClientEmptyLists(t *testing.T, e *env) {
 // testClientUpdateUnknownBadText checks that an update of a client that
 // does not exist is ErrNotFound even when the client has text the store
 // would refuse to hold (invalid UTF-8, a NUL byte), in any of its text
-// fields or in its ID: there is no such client, whatever c holds.
+// fields or in its ID: there is no such client, whatever c holds. (A
+// SecretHash of such text is in no readable form: the store refuses it
+// before it looks, with storage.ErrInvalidSecretHash; see
+// testSecretHashUpdateRefused.)
 func testClientUpdateUnknownBadText(t *testing.T, e *env) {
 	// Another client exists: the update must look for this one.
 	require.NoError(t, e.b.Clients.CreateClient(e.ctx, e.fullClient("somebody")))
@@ -569,7 +572,6 @@ func testClientUpdateUnknownBadText(t *testing.T, e *env) {
 			set   func(c *storage.Client)
 		}{
 			{"ID", func(c *storage.Client) { c.ID = "ghost" + bad }},
-			{"SecretHash", func(c *storage.Client) { c.SecretHash = bad }},
 			{"GrantTypes", func(c *storage.Client) { c.GrantTypes = []string{storage.GrantRefreshToken, bad} }},
 			{"Scopes", func(c *storage.Client) { c.Scopes = []string{"read", bad} }},
 			{"DefaultScopes", func(c *storage.Client) { c.DefaultScopes = []string{"read", bad} }},

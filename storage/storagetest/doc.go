@@ -20,7 +20,9 @@
 // refusing Check hides no reuse), that a store keeps no reference to what
 // it was given and returns copies, client revisions (a stale UpdateClient is
 // [storage.ErrConflict]; of concurrent updates of one revision exactly one
-// wins), that no raw token is stored (when the backend offers
+// wins), that a client whose SecretHash [storage.Client.Validate] refuses
+// is never stored ([storage.ErrInvalidSecretHash]) while every readable
+// form is, that no raw token is stored (when the backend offers
 // [Backend.Dump]) and, for a backend implementing [storage.Cleaner], that
 // expired records are removed. It does not check how a backend behaves
 // with a cancelled context: an embedded store may ignore it.

@@ -45,6 +45,7 @@ func Run(t *testing.T, newBackend Factory) {
 	t.Helper()
 	groups := []group{
 		{"Clients", clientClauses},
+		{"ClientSecretHash", secretHashClauses},
 		{"Tokens", tokenClauses},
 		{"Exchange", exchangeClauses},
 		{"Extend", extendClauses},
