@@ -804,6 +804,8 @@ func TestOpenErrorsHideThePiecesOfASplitPassword(t *testing.T) {
 		"postgres://u:ab/s3cret%zzpart@127.0.0.1:1/db",
 		"postgres://u:12/s3cretpart@127.0.0.1:1/db?sslmode=disable", // the database name, quoted by the connect error
 		"postgres://u:p@s3cretpart@127.0.0.1:1/db?sslmode=disable",  // the host: pgx ends the password at the first "@"
+		// A fallback host, quoted by the connect error ("lookup …@127.0.0.1").
+		"postgres://u:p@127.0.0.1:1,s3cretpart@127.0.0.1:2/db?sslmode=disable",
 	} {
 		_, err := Open(context.Background(), u, Options{Timeout: 200 * time.Millisecond})
 		require.Error(t, err, u)
@@ -816,6 +818,11 @@ func TestOpenErrorsHideThePiecesOfASplitPassword(t *testing.T) {
 			}
 		}
 	}
+	// A "#" ends a Redis URL's host at the password's first piece: the
+	// parse error says why, as for "/" and "?".
+	_, err := Open(context.Background(), "redis://:1x#s3cretpart@127.0.0.1:6379", Options{Timeout: 200 * time.Millisecond})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), errSplitPassword.Error())
 	// An "@" after the host, where it may be, still opens.
 	cfg, err := PoolConfig("postgres://127.0.0.1:1/db?user=bob@corp&sslmode=disable", time.Second)
 	require.NoError(t, err)
