@@ -71,6 +71,17 @@ func testProvider(t *testing.T, storeURL string) (*provider.Provider, *httptest.
 	return p, srv
 }
 
+// clientRevision returns the Revision of the client id in the store.
+func clientRevision(t *testing.T, storeURL, id string) int64 {
+	t.Helper()
+	s, err := storeurl.Open(context.Background(), storeURL, storeurl.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	c, err := s.Clients.GetClient(context.Background(), id)
+	require.NoError(t, err)
+	return c.Revision
+}
+
 // passwordGrant asks srv for a token for alice as client id/secret and
 // returns the status and the access token.
 func passwordGrant(t *testing.T, srv *httptest.Server, id, secret string) (int, string) {
@@ -188,9 +199,11 @@ func TestOperatorSession(t *testing.T) {
 		assert.True(t, valid(t, p, access4))
 		_, out, _ = ctl(t, "client", "list")
 		assert.Regexp(t, `(?m)^app\s+confidential\s+enabled`, out)
+		rev := clientRevision(t, store, "app")
 		code, out, errOut = ctl(t, "client", "enable", "app")
 		require.Equal(t, exitOK, code, errOut)
 		assert.Equal(t, "client app was not disabled; nothing changed\n", out)
+		assert.Equal(t, rev, clientRevision(t, store, "app"), "nothing was written")
 		assert.True(t, valid(t, p, access4))
 
 		// revoke --client on a client with no grants ends nothing.
@@ -352,6 +365,12 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		assert.Contains(t, out, "Usage: oauth2ctl", args)
 		assert.NotContains(t, out, "s3cret", args)
 		assert.Empty(t, errOut, args)
+	}
+	// Each one-ID command shows its own usage.
+	for _, cmd := range []string{"disable", "enable", "rotate-secret"} {
+		code, out, _ := ctl(t, "client", cmd, "--help")
+		assert.Equal(t, exitOK, code, cmd)
+		assert.True(t, strings.HasPrefix(out, "Usage: oauth2ctl client "+cmd+" ID"), out)
 	}
 }
 
