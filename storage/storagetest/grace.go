@@ -22,6 +22,7 @@ var graceClauses = []clause{
 	{"PastGraceIsReuse", testGracePast},
 	{"ChainMovedOnIsReuse", testGraceChainMovedOn},
 	{"ChainMovedOnAtTheSameInstantIsReuse", testGraceChainMovedOnSameInstant},
+	{"ChainMovedOnTwiceAtTheSameInstantIsReuse", testGraceChainMovedOnTwiceSameInstant},
 	{"NoGraceForCodes", testGraceNotForCodes},
 	{"RevokedGrantIsReuse", testGraceRevokedGrant},
 	{"CheckErrorChangesNothing", testGraceCheckError},
@@ -303,6 +304,27 @@ func testGraceChainMovedOnSameInstant(t *testing.T, e *env) {
 	_, err = e.b.Tokens.ExchangeToken(e.ctx, graceExchange(f.refresh, "client-a", a4, r4))
 	assert.ErrorIs(t, err, storage.ErrTokenReused, "the chain moved on past the presented token")
 	for _, m := range []minted{a2, a3, r3} {
+		e.assertGone(t, m, "reuse revokes the grant (%v token)", m.tok.Kind)
+	}
+}
+
+// testGraceChainMovedOnTwiceAtTheSameInstant: each consumption of a
+// grant's token is recorded past the latest one, not only past the
+// first: of three consumptions at the same instant by the clock, the
+// third is after the second, so the token the first exchange issued
+// (consumed second), presented again, is reuse.
+func testGraceChainMovedOnTwiceSameInstant(t *testing.T, e *env) {
+	f, _, r2 := e.rotated(t)
+	a3, r3 := e.nextPair(t, f.g.ID)
+	_, err := e.b.Tokens.ExchangeToken(e.ctx, graceExchange(r2, "client-a", a3, r3))
+	require.NoError(t, err, "the first exchange's refresh token, used at the same instant")
+	a4, r4 := e.nextPair(t, f.g.ID)
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, graceExchange(r3, "client-a", a4, r4))
+	require.NoError(t, err, "the second exchange's refresh token, used at the same instant")
+	a5, r5 := e.nextPair(t, f.g.ID)
+	_, err = e.b.Tokens.ExchangeToken(e.ctx, graceExchange(r2, "client-a", a5, r5))
+	assert.ErrorIs(t, err, storage.ErrTokenReused, "the chain moved on past the presented token")
+	for _, m := range []minted{a3, a4, r4} {
 		e.assertGone(t, m, "reuse revokes the grant (%v token)", m.tok.Kind)
 	}
 }
