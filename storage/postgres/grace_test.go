@@ -200,3 +200,58 @@ func TestExchangeToken_ConsumptionsIncreaseAcrossClocks(t *testing.T) {
 		assert.ErrorIs(t, graceExchange(t, f, grace, check), storage.ErrTokenReused, "the chain moved on")
 	})
 }
+
+// Every consumption moves the grant's last_consumed_at, also one whose
+// new tokens expire within the grant (which moves no expiry and sets no
+// binding), and a consumption at an instant within the microsecond of
+// the latest one (the precision Postgres keeps) records the next
+// microsecond: three exchanges down the chain at one instant record
+// increasing instants, so the second token, presented again, is reuse.
+func TestExchangeToken_EveryConsumptionRecordsTheNextInstant(t *testing.T) {
+	graceRun(t, func(t *testing.T, f *exchangeFixture, check func(*storage.Grant) error) {
+		const grace = 30 * time.Second
+		ctx := context.Background()
+		lastConsumed := func() time.Time {
+			var last time.Time
+			require.NoError(t, f.pool.QueryRow(ctx, `select last_consumed_at from oauth2_grants where id = $1`, f.grant.ID).Scan(&last))
+			return last
+		}
+		tokenConsumed := func(tok storage.Token) time.Time {
+			var at time.Time
+			require.NoError(t, f.pool.QueryRow(ctx, `select consumed_at from oauth2_tokens where hash = $1`, tok.Hash[:]).Scan(&at))
+			return at
+		}
+		// within returns an exchange of presented for a pair that expires
+		// within the grant.
+		within := func(presented storage.Token) (storage.Exchange, storage.Token) {
+			_, a := newToken(t, storage.KindAccess, f.grant.ID, f.clk.Now(), time.Minute)
+			_, r := newToken(t, storage.KindRefresh, f.grant.ID, f.clk.Now(), time.Hour)
+			return storage.Exchange{Kind: storage.KindRefresh, Presented: ref(presented), ClientID: f.grant.ClientID,
+				Issue: []storage.Token{a, r}, ReuseGrace: grace, Check: check}, r
+		}
+
+		x, next := f.rotation(t)
+		x.ReuseGrace, x.Check = grace, check
+		_, err := f.s.ExchangeToken(ctx, x)
+		require.NoError(t, err)
+		l := lastConsumed()
+		// 400 ns into the microsecond of the first consumption.
+		f.clk.Advance(l.Add(400 * time.Nanosecond).Sub(f.clk.Now()))
+
+		x2, r3 := within(next[1])
+		_, err = f.s.ExchangeToken(ctx, x2)
+		require.NoError(t, err)
+		at2 := tokenConsumed(next[1])
+		assert.True(t, l.Add(time.Microsecond).Equal(at2), "the next microsecond: %v, want %v", at2, l.Add(time.Microsecond))
+		assert.True(t, at2.Equal(lastConsumed()), "the grant records it though no expiry moved: %v", lastConsumed())
+
+		x3, _ := within(r3)
+		_, err = f.s.ExchangeToken(ctx, x3)
+		require.NoError(t, err)
+		assert.True(t, tokenConsumed(r3).After(at2), "consumed after the second: %v, %v", tokenConsumed(r3), at2)
+
+		x4, _ := within(next[1])
+		_, err = f.s.ExchangeToken(ctx, x4)
+		assert.ErrorIs(t, err, storage.ErrTokenReused, "the chain moved on past the presented token")
+	})
+}
