@@ -144,7 +144,7 @@ func TestGraceConsumptionsIncreaseAcrossClocks(t *testing.T) {
 		require.NoError(t, h.rdb.HSet(h.ctx, gkey, "lc", ahead).Err())
 
 		h.clk.Advance(time.Second)
-		x2, _ := h.graced("web", next[1])
+		x2, next2 := h.graced("web", next[1])
 		_, err = h.s.ExchangeToken(h.ctx, x2)
 		require.NoError(t, err)
 		at, err := h.rdb.HGet(h.ctx, tokenKey(h.s.grantBase(refresh.GrantID), next[1].Hash), "at").Result()
@@ -154,9 +154,43 @@ func TestGraceConsumptionsIncreaseAcrossClocks(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, at, lc)
 
+		// An exchange that issues no token (the script's other branch)
+		// records the next instant too.
+		x2b, _ := h.graced("web", next2[1])
+		x2b.Issue = nil
+		_, err = h.s.ExchangeToken(h.ctx, x2b)
+		require.NoError(t, err)
+		at, err = h.rdb.HGet(h.ctx, tokenKey(h.s.grantBase(refresh.GrantID), next2[1].Hash), "at").Result()
+		require.NoError(t, err)
+		assert.Equal(t, strconv.FormatInt(ahead+2, 10), at, "one past the latest consumption, with no token issued")
+
 		h.clk.Advance(time.Second)
 		x3, _ := h.graced("web", refresh)
 		_, err = h.s.ExchangeToken(h.ctx, x3)
 		assert.ErrorIs(t, err, storage.ErrTokenReused, "the chain moved on")
+	})
+}
+
+// The script's after is the successor of lc as a decimal, whatever
+// digits it ends in, or now when that is later.
+func TestGraceAfterIsTheDecimalSuccessor(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		for _, c := range []struct{ lc, now, want string }{
+			{"", "7", "7"},
+			{"5", "7", "7"},
+			{"7", "7", "8"},
+			{"8", "7", "9"},
+			{"1299", "1000", "1300"},
+			{"999", "5", "1000"},
+			{"1764000000000000999", "1764000000000000000", "1764000000000001000"},
+		} {
+			// The hash tag keeps the key in one slot of a cluster.
+			got, err := h.rdb.Eval(h.ctx, luaPrelude+`
+local lc = ARGV[1]
+if lc == '' then lc = nil end
+return after(lc, ARGV[2])`, []string{"{oauth2test-after}"}, c.lc, c.now).Text()
+			require.NoError(t, err)
+			assert.Equal(t, c.want, got, "after(%q, %q)", c.lc, c.now)
+		}
 	})
 }
