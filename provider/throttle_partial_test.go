@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -132,4 +133,50 @@ func TestGivingBackDoesNotWakeTheOtherKeysWaiters(t *testing.T) {
 	}
 	// Each waiter: refused, then woken by the failure and refused again.
 	assert.LessOrEqual(t, int(lim.reserves.Load()), 2+n*2*2)
+}
+
+// outageBatchLimiter is seqBatchLimiter whose ReserveAll fails, as the
+// Redis limiter's does in an outage (refused -1), for keys holding key
+// bad, and counts the calls for the others.
+type outageBatchLimiter struct {
+	seqBatchLimiter
+	bad      string
+	reserves atomic.Int32
+}
+
+func (l *outageBatchLimiter) ReserveAll(ctx context.Context, keys []storage.LimitKey) (int, time.Duration, error) {
+	for _, k := range keys {
+		if k.Key == l.bad {
+			return -1, 0, errors.New("limiter outage")
+		}
+	}
+	l.reserves.Add(1)
+	return l.seqBatchLimiter.ReserveAll(ctx, keys)
+}
+
+// An attempt whose BatchLimiter reservation failed (an outage: what it
+// counted is not known) gave nothing back: attempts waiting under its
+// keys wait on for the one in flight, rather than each reserve again
+// for every attempt that meets the outage.
+func TestLimiterOutageWakesNoWaiter(t *testing.T) {
+	one := storage.Rate{Burst: 1, Every: time.Hour}
+	many := storage.Rate{Burst: 1000, Every: time.Hour}
+	mem := memory.NewLimiter(memory.LimiterConfig{})
+	lim := &outageBatchLimiter{seqBatchLimiter: seqBatchLimiter{mem}, bad: "bad ip"}
+	th := &throttler{limiter: mem, batch: lim, pending: newPending(), maxWait: time.Minute}
+	keys := [2]storage.LimitKey{{Key: "ip", Rate: many}, {Key: "user", Rate: one}}
+	first, e := th.begin(context.Background(), keys)
+	require.Nil(t, e)
+	waiter := beginAsync(th, keys) // refused by the user key that first holds
+	waitingOn(t, th.pending.shard("user"), "user")
+	require.Equal(t, int32(2), lim.reserves.Load())
+
+	_, e = th.begin(context.Background(), [2]storage.LimitKey{{Key: "bad ip", Rate: many}, keys[1]})
+	require.NotNil(t, e)
+	assert.Equal(t, CodeTemporarilyUnavailable, e.Code)
+	time.Sleep(20 * time.Millisecond) // a waiter woken would reserve again meanwhile
+	assert.Equal(t, int32(2), lim.reserves.Load(), "the waiter was woken by the outage")
+
+	first.end() // a success: refunded
+	assert.Nil(t, awaitWaiter(t, waiter, "the waiter was not woken"))
 }
