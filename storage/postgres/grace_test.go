@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -254,4 +255,22 @@ func TestExchangeToken_EveryConsumptionRecordsTheNextInstant(t *testing.T) {
 		_, err = f.s.ExchangeToken(ctx, x4)
 		assert.ErrorIs(t, err, storage.ErrTokenReused, "the chain moved on past the presented token")
 	})
+}
+
+// last_consumed_at is an instant, as consumed_at is, not a wall-clock
+// time of the session's TimeZone: a store whose sessions run in another
+// time zone than UTC records the consumption's instant on the grant.
+func TestExchangeToken_LastConsumedIsAnInstant(t *testing.T) {
+	f := newExchangeFixture(t, func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.RuntimeParams["timezone"] = "Asia/Kolkata"
+	})
+	ctx := context.Background()
+	x, _ := f.rotation(t)
+	x.ReuseGrace = 30 * time.Second
+	_, err := f.s.ExchangeToken(ctx, x)
+	require.NoError(t, err)
+	var at, last time.Time
+	require.NoError(t, f.pool.QueryRow(ctx, `select t.consumed_at, g.last_consumed_at from oauth2_tokens t
+		join oauth2_grants g on g.id = t.grant_id where t.hash = $1`, f.refresh.Hash[:]).Scan(&at, &last))
+	assert.True(t, at.Equal(last), "consumed at %v, recorded %v", at, last)
 }
