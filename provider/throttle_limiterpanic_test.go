@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,4 +66,46 @@ func TestLimiterPanicLeavesNoAttemptInFlight(t *testing.T) {
 			assert.Equal(t, CodeSlowDown, e.Code)
 		})
 	}
+}
+
+// keyPanickingLimiter is a memory limiter whose Reserve panics for key
+// bad and counts the reservations of the others.
+type keyPanickingLimiter struct {
+	*memory.Limiter
+	bad      string
+	reserves atomic.Int32
+}
+
+func (l *keyPanickingLimiter) Reserve(ctx context.Context, key string, r storage.Rate) (time.Duration, error) {
+	if key == l.bad {
+		panic("limiter bug")
+	}
+	l.reserves.Add(1)
+	return l.Limiter.Reserve(ctx, key, r)
+}
+
+// An attempt whose Limiter panicked in its reservation leaves its keys
+// having given nothing back (what the limiter counted is not known):
+// attempts waiting under them wait on for the one in flight, rather than
+// reserve again.
+func TestLimiterPanicWakesNoWaiter(t *testing.T) {
+	one := storage.Rate{Burst: 1, Every: time.Hour}
+	many := storage.Rate{Burst: 1000, Every: time.Hour}
+	lim := &keyPanickingLimiter{Limiter: memory.NewLimiter(memory.LimiterConfig{}), bad: "bad ip"}
+	th := &throttler{limiter: lim, pending: newPending(), maxWait: time.Minute}
+	keys := [2]storage.LimitKey{{Key: "ip", Rate: many}, {Key: "user", Rate: one}}
+	first, e := th.begin(context.Background(), keys)
+	require.Nil(t, e)
+	waiter := beginAsync(th, keys) // refused by the user key that first holds
+	waitingOn(t, th.pending.shard("user"), "user")
+	require.Equal(t, int32(4), lim.reserves.Load())
+
+	require.Panics(t, func() {
+		_, _ = th.begin(context.Background(), [2]storage.LimitKey{{Key: "bad ip", Rate: many}, keys[1]})
+	})
+	time.Sleep(20 * time.Millisecond) // a waiter woken would reserve again meanwhile
+	assert.Equal(t, int32(4), lim.reserves.Load(), "the waiter was woken by the panic")
+
+	first.end() // a success: refunded
+	assert.Nil(t, awaitWaiter(t, waiter, "the waiter was not woken"))
 }
