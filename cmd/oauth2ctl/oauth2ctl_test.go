@@ -337,16 +337,20 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 
 func TestNoStoreIsAUsageError(t *testing.T) {
 	t.Setenv(envStore, "")
-	code, _, errOut := ctl(t, "client", "list")
-	assert.Equal(t, exitUsage, code)
-	assert.Contains(t, errOut, envStore)
+	for _, args := range [][]string{{"client", "list"}, {"client", "disable", "app"}, {"client", "enable", "app"}, {"client", "rotate-secret", "app"}} {
+		code, _, errOut := ctl(t, args...)
+		assert.Equal(t, exitUsage, code, args)
+		assert.Contains(t, errOut, envStore, args)
+	}
 }
 
 func TestUnreachableStoreExitsWith1(t *testing.T) {
-	code, _, errOut := ctl(t, "--store", "redis://:s3cret@127.0.0.1:1/0", "client", "list")
-	assert.Equal(t, exitFailure, code)
-	assert.Contains(t, errOut, "does not answer")
-	assert.NotContains(t, errOut, "s3cret")
+	for _, args := range [][]string{{"client", "list"}, {"client", "disable", "app"}, {"client", "enable", "app"}, {"client", "rotate-secret", "app"}} {
+		code, _, errOut := ctl(t, append([]string{"--store", "redis://:s3cret@127.0.0.1:1/0"}, args...)...)
+		assert.Equal(t, exitFailure, code, args)
+		assert.Contains(t, errOut, "does not answer", args)
+		assert.NotContains(t, errOut, "s3cret", args)
+	}
 }
 
 // Help, on every command, never shows the store URL, which holds the
