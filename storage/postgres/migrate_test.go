@@ -217,3 +217,26 @@ func TestMigrate_IntoAMissingSchemaSaysCreateIt(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, "3F000", pe.Code)
 }
+
+// A version deployed before its migrations ran (the schema one behind)
+// answers each refresh with an error that says what to do, not only
+// Postgres's "column ... does not exist", which the provider logs with
+// its 503; the PgError is still there.
+func TestExchangeOnAnOlderSchemaSaysMigrate(t *testing.T) {
+	st, pool := newStore(t, func() time.Time { return t0 })
+	ctx := context.Background()
+	g := newGrant(t, t0)
+	_, rt := newToken(t, storage.KindRefresh, g.ID, t0, time.Hour)
+	require.NoError(t, st.CreateGrant(ctx, g, rt))
+	_, err := pool.Exec(ctx, "alter table oauth2_grants drop column last_consumed_at")
+	require.NoError(t, err)
+	_, next := newToken(t, storage.KindRefresh, g.ID, t0, time.Hour)
+	_, err = st.ExchangeToken(ctx, storage.Exchange{Presented: ref(rt), Kind: storage.KindRefresh,
+		ClientID: g.ClientID, Issue: []storage.Token{next}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the database schema is older than this version: run oauth2ctl migrate (or postgres.Migrate)")
+	var pe *pgconn.PgError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "42703", pe.Code)
+	assert.NotErrorIs(t, err, storage.ErrNotFound)
+}

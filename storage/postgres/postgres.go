@@ -90,8 +90,20 @@ func wrap(op string, err error) error {
 	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
 		return fmt.Errorf("postgres: %s: %w", op, storage.ErrAlreadyExists)
 	}
+	if pgErr != nil && (pgErr.Code == undefinedColumn || pgErr.Code == undefinedTable) {
+		// A version started before its migrations ran: say what to do,
+		// next to the server's "column ... does not exist".
+		return fmt.Errorf("postgres: %s: the database schema is older than this version: run oauth2ctl migrate (or postgres.Migrate): %w", op, err)
+	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }
+
+// SQLSTATEs of a statement naming a column or table the schema does not
+// have: one older than the code's, whose migrations have not run.
+const (
+	undefinedColumn = "42703"
+	undefinedTable  = "42P01"
+)
 
 // badText reports whether err is the server refusing a text parameter as
 // no text of the database's encoding (a NUL byte, invalid UTF-8): a
