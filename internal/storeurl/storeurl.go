@@ -77,6 +77,12 @@ func Open(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 	if !ok {
 		return nil, ErrUnsupported
 	}
+	// A "#" before the last "@" ends the URL's authority there, inside
+	// the password (a store URL has no fragment): the drivers would read
+	// a host, a port or nothing from its first piece, and dial that.
+	if splitsPassword(rawURL, "#") {
+		return nil, fmt.Errorf("storeurl: open %s: %w", Redact(rawURL), errSplitPassword)
+	}
 	var (
 		s   *Stores
 		err error

@@ -823,6 +823,18 @@ func TestOpenErrorsHideThePiecesOfASplitPassword(t *testing.T) {
 	_, err := Open(context.Background(), "redis://:1x#s3cretpart@127.0.0.1:6379", Options{Timeout: 200 * time.Millisecond})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), errSplitPassword.Error())
+	// Also when what comes before the "#" reads as a port: go-redis then
+	// dialled that port on the local host and answered only "server does
+	// not answer", which did not say why.
+	for _, u := range []string{
+		"redis://:12#s3cretpart@127.0.0.1:6379/0",
+		"redis+cluster://:12#s3cretpart@127.0.0.1:7101,127.0.0.1:7102",
+		"postgres://u:12#s3cretpart@127.0.0.1:5432/test?sslmode=disable",
+	} {
+		_, err := Open(context.Background(), u, Options{Timeout: 200 * time.Millisecond})
+		require.ErrorIs(t, err, errSplitPassword, u)
+		assert.NotContains(t, err.Error(), "s3cret", u)
+	}
 	// An "@" after the host, where it may be, still opens.
 	cfg, err := PoolConfig("postgres://127.0.0.1:1/db?user=bob@corp&sslmode=disable", time.Second)
 	require.NoError(t, err)
