@@ -198,12 +198,10 @@ func inGrace(g *grant, u *usedToken, grace time.Duration, now int64) bool {
 	if grace <= 0 || g.revoked || now-u.consumed >= int64(grace) {
 		return false
 	}
-	for i := range g.used {
-		if g.used[i].consumed > u.consumed {
-			return false // the chain moved on: the client had its answer
-		}
-	}
-	return true
+	// The chain moved on (the client had its answer) when a token of g
+	// was consumed after u: used is in the order of consumption, at
+	// strictly increasing instants (see consume), so the last one tells.
+	return g.used[len(g.used)-1].consumed <= u.consumed
 }
 
 // hashIn reports whether one of toks has hash h.
