@@ -205,12 +205,12 @@ func redact(rawURL string) string {
 	// whose error shows this form) or a path, query or fragment with an
 	// "@" in it, around which a password= may sit: nothing but the scheme
 	// is shown, which a message can afford.
+	if splitsPassword(rawURL, "/?#") {
+		return scheme + "://(hidden: an unescaped character in the password, or an @ after the host)"
+	}
 	userinfo := ""
 	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
 		userinfo, rest = rest[:at+1], rest[at+1:]
-		if strings.ContainsAny(userinfo, "/?#") {
-			return scheme + "://(hidden: an unescaped character in the password, or an @ after the host)"
-		}
 		if name, _, hasPass := strings.Cut(userinfo, ":"); hasPass {
 			userinfo = name + ":xxxxx@"
 		}
