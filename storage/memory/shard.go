@@ -223,11 +223,14 @@ func (g *grant) reindex() {
 	if ix != nil {
 		ix.peak = max(ix.peak, len(ix.at))
 	}
+	// A new map is sized for the 2n tokens the grant may reach before it
+	// is pruned and reindexed again (pruneAt), so that a chain that goes
+	// on rotating does not grow it, rehashing every entry, on the way.
 	switch {
 	case ix == nil:
-		ix = &tokenIndex{at: make(map[storage.Hash]int32, n)}
+		ix = &tokenIndex{at: make(map[storage.Hash]int32, 2*n)}
 	case n < ix.peak/4:
-		ix.at = make(map[storage.Hash]int32, n)
+		ix.at = make(map[storage.Hash]int32, 2*n)
 		ix.peak = 0
 	default:
 		clear(ix.at)
