@@ -82,7 +82,7 @@ func validators() []struct {
 	}
 	for _, lb := range libs {
 		switch lb.name {
-		case "fosite", "gooauth2", "ours-logged":
+		case "fosite", "gooauth2", "ours-logged", "ours-unthrottled":
 			continue
 		case "fosite-sha256", "gooauth2-sha256":
 			lb.name = strings.TrimSuffix(lb.name, "-sha256")

@@ -186,6 +186,15 @@ func oursMemoryLogged(tb testing.TB) *lib {
 	})
 }
 
+// oursMemoryUnthrottled is oursMemory with Config.DisableThrottling:
+// the work the peers do, none of which limits password guesses, for "A
+// fair reading" in docs/benchmarks.md. It is no setting to ship: without
+// throttling a password can be guessed as fast as the app answers.
+func oursMemoryUnthrottled(tb testing.TB) *lib {
+	s := memory.New(memory.Config{})
+	return newOurs(tb, s, s, func(c *provider.Config) { c.DisableThrottling = true })
+}
+
 // noClientCache turns Config.ClientCacheTTL off, as shipped.
 func noClientCache(c *provider.Config) { c.ClientCacheTTL = 0 }
 
@@ -643,4 +652,5 @@ var libs = []struct {
 	{"gooauth2-sha256", func(tb testing.TB) *lib { return newGoOAuth2(tb, true) }},
 	{"ours-redis", oursRedis},
 	{"ours-postgres", oursPostgres},
+	{"ours-unthrottled", oursMemoryUnthrottled},
 }
