@@ -31,6 +31,8 @@ var ErrInvalidCredentials = errors.New("authcheck: invalid credentials")
 // [DummyVerify]). Implementations must be safe for concurrent use and
 // should honour ctx.
 type AuthChecker interface {
+	// CheckAuth returns the user ID of username when password is theirs;
+	// see AuthChecker.
 	CheckAuth(ctx context.Context, username, password string) (userID string, err error)
 }
 

@@ -45,7 +45,7 @@ type ConsentPage struct {
 
 // ConsentField is one hidden input of the consent form.
 type ConsentField struct {
-	Name, Value string
+	Name, Value string // the input's name and value attributes, unescaped
 }
 
 // consentMAC returns the HMAC of a consent form for userID and the request

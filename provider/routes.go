@@ -27,8 +27,8 @@ type RoutePaths struct {
 
 // Route is one endpoint of the provider and the path it goes to.
 type Route struct {
-	Path    string
-	Handler http.Handler
+	Path    string       // the path under which the handler is mounted
+	Handler http.Handler // the endpoint, wrapped by RoutePaths.Wrap when set
 }
 
 // Routes returns the token, revocation, introspection and metadata

@@ -11,8 +11,8 @@ import (
 // must wait Every; each further failure adds Every, up to Burst×Every.
 // A Rate with Burst < 1 or Every ≤ 0 is an error.
 type Rate struct {
-	Burst int
-	Every time.Duration
+	Burst int           // failures allowed at once
+	Every time.Duration // how often one more failure becomes allowed
 }
 
 // Limiter counts failed attempts per key, for brute-force throttling (RFC
@@ -52,8 +52,8 @@ type Limiter interface {
 // LimitKey is one limiter key with the Rate it is judged under, an
 // element of a [BatchLimiter] call.
 type LimitKey struct {
-	Key  string
-	Rate Rate
+	Key  string // the limiter key
+	Rate Rate   // the rule it is judged under
 }
 
 // BatchLimiter is an optional capability of a [Limiter]: Reserve and

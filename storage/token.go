@@ -24,8 +24,8 @@ func (h Hash) String() string { return hex.EncodeToString(h[:]) }
 // The hash covers the whole token, grant ID included, so a forged grant ID
 // finds nothing.
 type TokenRef struct {
-	GrantID string
-	Hash    Hash
+	GrantID string // the grant ID the token carries
+	Hash    Hash   // SHA-256 of the whole token
 }
 
 // TokenKind tells what a token is for. A token is found only under its own
@@ -122,8 +122,8 @@ type Token struct {
 // TokenInfo is a live token with its grant, as [TokenStore.LookupToken]
 // returns it.
 type TokenInfo struct {
-	Token Token
-	Grant Grant
+	Token Token // the token's record
+	Grant Grant // the grant it belongs to
 }
 
 // EffectiveScopes returns the scopes the token carries: its own when it

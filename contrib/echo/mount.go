@@ -8,6 +8,7 @@ import (
 // Router is where [Mount] registers routes: an *echo.Echo or an
 // *echo.Group.
 type Router interface {
+	// Any registers handler for every method at path, as Echo's Any does.
 	Any(path string, handler echo.HandlerFunc, middleware ...echo.MiddlewareFunc) []*echo.Route
 }
 
