@@ -20,9 +20,12 @@ type call struct {
 	start   time.Time
 	backend attribute.KeyValue
 	op      attribute.KeyValue
+	ended   bool
 }
 
-// begin starts the span "oauth2.storage <op>" of a call to backend.
+// begin starts the span "oauth2.storage <op>" of a call to backend. The
+// caller defers [call.abandon] on the call it returns, and ends it with
+// [call.end] or [call.endAs].
 func (in *Instrumentation) begin(ctx context.Context, backend attribute.KeyValue, op string, attrs ...attribute.KeyValue) (context.Context, *call) {
 	opAttr := AttrOperation.String(op)
 	ctx, span := in.tracer.Start(ctx, "oauth2.storage "+op, trace.WithSpanKind(trace.SpanKindClient),
@@ -39,10 +42,26 @@ func (c *call) end(err error, attrs ...attribute.KeyValue) {
 
 // endAs is end with the outcome already known.
 func (c *call) endAs(outcome string, attrs ...attribute.KeyValue) {
+	c.finish(outcome, "storage call failed", attrs...)
+}
+
+// abandon, deferred right after begin, ends a call that did not end: the
+// store panicked (a driver bug, which net/http recovers from). That is a
+// failed call, recorded as one; the panic goes on.
+func (c *call) abandon() {
+	if !c.ended {
+		c.finish(OutcomeError, "storage call panicked")
+	}
+}
+
+// finish records the call's outcome and duration and ends its span, with
+// the status Error and description desc for OutcomeError.
+func (c *call) finish(outcome, desc string, attrs ...attribute.KeyValue) {
+	c.ended = true
 	c.span.SetAttributes(AttrOutcome.String(outcome))
 	c.span.SetAttributes(attrs...)
 	if outcome == OutcomeError {
-		c.span.SetStatus(codes.Error, "storage call failed")
+		c.span.SetStatus(codes.Error, desc)
 		c.in.storageErrors.Add(c.ctx, 1, metric.WithAttributes(c.backend, c.op))
 	}
 	c.in.storageDuration.Record(c.ctx, time.Since(c.start).Seconds(),
@@ -99,6 +118,7 @@ var _ storage.ClientViewer = (*viewingClientStore)(nil)
 
 func (cs *viewingClientStore) ViewClient(ctx context.Context, id string) (*storage.Client, error) {
 	ctx, c := cs.in.begin(ctx, cs.backend, "GetClient")
+	defer c.abandon()
 	cl, err := cs.v.ViewClient(ctx, id)
 	if err == nil && cl != nil {
 		c.end(nil, AttrClientID.String(cl.ID))
@@ -118,6 +138,7 @@ var _ storage.ClientStore = (*clientStore)(nil)
 
 func (cs *clientStore) GetClient(ctx context.Context, id string) (*storage.Client, error) {
 	ctx, c := cs.in.begin(ctx, cs.backend, "GetClient")
+	defer c.abandon()
 	cl, err := cs.s.GetClient(ctx, id)
 	if err == nil && cl != nil {
 		c.end(nil, AttrClientID.String(cl.ID))
@@ -129,6 +150,7 @@ func (cs *clientStore) GetClient(ctx context.Context, id string) (*storage.Clien
 
 func (cs *clientStore) CreateClient(ctx context.Context, cl *storage.Client) error {
 	ctx, c := cs.in.begin(ctx, cs.backend, "CreateClient", AttrClientID.String(cl.ID))
+	defer c.abandon()
 	err := cs.s.CreateClient(ctx, cl)
 	c.end(err)
 	return err
@@ -136,6 +158,7 @@ func (cs *clientStore) CreateClient(ctx context.Context, cl *storage.Client) err
 
 func (cs *clientStore) UpdateClient(ctx context.Context, cl *storage.Client) error {
 	ctx, c := cs.in.begin(ctx, cs.backend, "UpdateClient", AttrClientID.String(cl.ID))
+	defer c.abandon()
 	err := cs.s.UpdateClient(ctx, cl)
 	c.end(err)
 	return err
@@ -143,6 +166,7 @@ func (cs *clientStore) UpdateClient(ctx context.Context, cl *storage.Client) err
 
 func (cs *clientStore) ListClients(ctx context.Context) ([]*storage.Client, error) {
 	ctx, c := cs.in.begin(ctx, cs.backend, "ListClients")
+	defer c.abandon()
 	cls, err := cs.s.ListClients(ctx)
 	c.end(err, AttrCount.Int(len(cls)))
 	return cls, err
@@ -188,6 +212,7 @@ var (
 
 func (ts *tokenStore) CreateGrant(ctx context.Context, g *storage.Grant, tokens ...storage.Token) error {
 	ctx, c := ts.in.begin(ctx, ts.backend, "CreateGrant", AttrClientID.String(g.ClientID), AttrCount.Int(len(tokens)))
+	defer c.abandon()
 	err := ts.s.CreateGrant(ctx, g, tokens...)
 	c.end(err)
 	return err
@@ -195,6 +220,7 @@ func (ts *tokenStore) CreateGrant(ctx context.Context, g *storage.Grant, tokens 
 
 func (ts *tokenStore) LookupToken(ctx context.Context, kind storage.TokenKind, ref storage.TokenRef) (*storage.TokenInfo, error) {
 	ctx, c := ts.in.begin(ctx, ts.backend, "LookupToken", AttrTokenKind.String(kind.String()))
+	defer c.abandon()
 	ti, err := ts.s.LookupToken(ctx, kind, ref)
 	if err == nil && ti != nil {
 		c.end(nil, AttrClientID.String(ti.Grant.ClientID))
@@ -208,6 +234,7 @@ func (ts *tokenStore) LookupToken(ctx context.Context, kind storage.TokenKind, r
 // as the operation LookupToken.
 func (ts *tokenStore) lookupTokenInto(ctx context.Context, f storage.TokenInfoFiller, kind storage.TokenKind, ref storage.TokenRef, now time.Time, dst *storage.TokenInfo) error {
 	ctx, c := ts.in.begin(ctx, ts.backend, "LookupToken", AttrTokenKind.String(kind.String()))
+	defer c.abandon()
 	err := f.LookupTokenInto(ctx, kind, ref, now, dst)
 	if err == nil {
 		c.end(nil, AttrClientID.String(dst.Grant.ClientID))
@@ -221,6 +248,7 @@ func (ts *tokenStore) ExchangeToken(ctx context.Context, x storage.Exchange) (*s
 	// x.ClientID is the authenticated client the provider exchanges for.
 	ctx, c := ts.in.begin(ctx, ts.backend, "ExchangeToken",
 		AttrTokenKind.String(x.Kind.String()), AttrClientID.String(x.ClientID), AttrCount.Int(len(x.Issue)))
+	defer c.abandon()
 	// An error of the caller's Check (a wrong user_id, scope, binding or
 	// PKCE verifier) is the client's mistake, not the backend's: the store
 	// worked. Remember it, to tell it from a failure.
@@ -242,6 +270,7 @@ func (ts *tokenStore) ExchangeToken(ctx context.Context, x storage.Exchange) (*s
 
 func (ts *tokenStore) ExtendToken(ctx context.Context, ref storage.TokenRef, expiresAt time.Time) error {
 	ctx, c := ts.in.begin(ctx, ts.backend, "ExtendToken")
+	defer c.abandon()
 	err := ts.s.ExtendToken(ctx, ref, expiresAt)
 	c.end(err)
 	return err
@@ -249,6 +278,7 @@ func (ts *tokenStore) ExtendToken(ctx context.Context, ref storage.TokenRef, exp
 
 func (ts *tokenStore) RevokeGrant(ctx context.Context, grantID string) error {
 	ctx, c := ts.in.begin(ctx, ts.backend, "RevokeGrant")
+	defer c.abandon()
 	err := ts.s.RevokeGrant(ctx, grantID)
 	c.end(err)
 	return err
@@ -256,6 +286,7 @@ func (ts *tokenStore) RevokeGrant(ctx context.Context, grantID string) error {
 
 func (ts *tokenStore) RevokeUser(ctx context.Context, userID string) (int, error) {
 	ctx, c := ts.in.begin(ctx, ts.backend, "RevokeUser")
+	defer c.abandon()
 	n, err := ts.s.RevokeUser(ctx, userID)
 	c.end(err, AttrCount.Int(n))
 	return n, err
@@ -263,6 +294,7 @@ func (ts *tokenStore) RevokeUser(ctx context.Context, userID string) (int, error
 
 func (ts *tokenStore) RevokeClient(ctx context.Context, clientID string) (int, error) {
 	ctx, c := ts.in.begin(ctx, ts.backend, "RevokeClient", AttrClientID.String(clientID))
+	defer c.abandon()
 	n, err := ts.s.RevokeClient(ctx, clientID)
 	c.end(err, AttrCount.Int(n))
 	return n, err
@@ -276,6 +308,7 @@ type cleaningTokenStore struct {
 
 func (cs *cleaningTokenStore) DeleteExpired(ctx context.Context, limit int) (int, error) {
 	ctx, c := cs.in.begin(ctx, cs.backend, "DeleteExpired")
+	defer c.abandon()
 	n, err := cs.cl.DeleteExpired(ctx, limit)
 	c.end(err, AttrCount.Int(n))
 	return n, err
@@ -328,6 +361,7 @@ var _ storage.BatchLimiter = (*batchLimiter)(nil)
 
 func (bl *batchLimiter) ReserveAll(ctx context.Context, keys []storage.LimitKey) (int, time.Duration, error) {
 	ctx, c := bl.in.begin(ctx, bl.backend, "ReserveAll", AttrCount.Int(len(keys)))
+	defer c.abandon()
 	refused, d, err := bl.b.ReserveAll(ctx, keys)
 	c.end(err, AttrThrottled.Bool(err == nil && refused >= 0))
 	return refused, d, err
@@ -335,6 +369,7 @@ func (bl *batchLimiter) ReserveAll(ctx context.Context, keys []storage.LimitKey)
 
 func (bl *batchLimiter) RefundAll(ctx context.Context, keys []storage.LimitKey) error {
 	ctx, c := bl.in.begin(ctx, bl.backend, "RefundAll", AttrCount.Int(len(keys)))
+	defer c.abandon()
 	err := bl.b.RefundAll(ctx, keys)
 	c.end(err)
 	return err
@@ -353,6 +388,7 @@ const AttrThrottled = attribute.Key("oauth2.throttled")
 
 func (lm *limiter) Throttled(ctx context.Context, key string, r storage.Rate) (time.Duration, error) {
 	ctx, c := lm.in.begin(ctx, lm.backend, "Throttled")
+	defer c.abandon()
 	d, err := lm.l.Throttled(ctx, key, r)
 	c.end(err, AttrThrottled.Bool(d > 0))
 	return d, err
@@ -360,6 +396,7 @@ func (lm *limiter) Throttled(ctx context.Context, key string, r storage.Rate) (t
 
 func (lm *limiter) Fail(ctx context.Context, key string, r storage.Rate) (time.Duration, error) {
 	ctx, c := lm.in.begin(ctx, lm.backend, "Fail")
+	defer c.abandon()
 	d, err := lm.l.Fail(ctx, key, r)
 	c.end(err, AttrThrottled.Bool(d > 0))
 	return d, err
@@ -367,6 +404,7 @@ func (lm *limiter) Fail(ctx context.Context, key string, r storage.Rate) (time.D
 
 func (lm *limiter) Reserve(ctx context.Context, key string, r storage.Rate) (time.Duration, error) {
 	ctx, c := lm.in.begin(ctx, lm.backend, "Reserve")
+	defer c.abandon()
 	d, err := lm.l.Reserve(ctx, key, r)
 	c.end(err, AttrThrottled.Bool(d > 0))
 	return d, err
@@ -374,6 +412,7 @@ func (lm *limiter) Reserve(ctx context.Context, key string, r storage.Rate) (tim
 
 func (lm *limiter) Refund(ctx context.Context, key string, r storage.Rate) error {
 	ctx, c := lm.in.begin(ctx, lm.backend, "Refund")
+	defer c.abandon()
 	err := lm.l.Refund(ctx, key, r)
 	c.end(err)
 	return err
