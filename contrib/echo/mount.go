@@ -33,8 +33,11 @@ var (
 // metadata under /.well-known, RFC 8414 §3), where the metadata document
 // advertises them: Mount on the root router. On a group, whose prefix
 // comes first, the document would send clients where nothing is served,
-// unless every path is given here, relative to the group, and the
-// metadata document is mounted at the root on its own.
+// unless every path is given here relative to the group, so that the
+// group's prefix followed by it is the path the document advertises, and
+// the metadata document is mounted at the root on its own (Metadata
+// [provider.EndpointNotServed] on the group; a second Mount on the root
+// router with the three other paths EndpointNotServed).
 type Paths = provider.RoutePaths
 
 // Mount registers the provider's token, revocation, introspection and
