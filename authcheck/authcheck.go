@@ -27,9 +27,9 @@ var ErrInvalidCredentials = errors.New("authcheck: invalid credentials")
 //
 // CheckAuth returns a stable user ID for valid credentials, or an error
 // that wraps ErrInvalidCredentials for an unknown user or a wrong password.
-// It should spend the same time on both (see [VerifyPassword] and
-// [DummyVerify]). Implementations must be safe for concurrent use and
-// should honour ctx.
+// It should spend the same time on both (see [VerifyPasswordContext] and
+// [DummyVerifyContext]), and give up alike when ctx ends.
+// Implementations must be safe for concurrent use and should honour ctx.
 type AuthChecker interface {
 	// CheckAuth returns the user ID of username when password is theirs;
 	// see AuthChecker.
@@ -68,15 +68,30 @@ func VerifyPasswordContext(ctx context.Context, hash, password string) (bool, er
 }
 
 // DummyVerify spends the time of one [VerifyPassword] against a fixed
-// hash. Call it when the user is unknown so that case costs what a wrong
-// password costs and timing does not tell which users exist. The fixed
-// hash is argon2id at [HashPassword]'s cost: when your stored hashes are
-// bcrypt, or argon2id at another cost, it costs another time than a
-// wrong password; verify an unknown user's password against a hash of
-// your own table's algorithm and cost instead and ignore the answer, as
-// [Static] does (see docs/user-database.md, "Timing").
+// hash, whatever the request: prefer [DummyVerifyContext] in a checker,
+// which gives up when the request ends as [VerifyPasswordContext] does.
 func DummyVerify(password string) {
-	_, _ = verify(context.Background(), passhash.Dummy(), password)
+	_ = DummyVerifyContext(context.Background(), password)
+}
+
+// DummyVerifyContext spends the time of one [VerifyPasswordContext]
+// against a fixed hash. Call it when the user is unknown so that case
+// costs what a wrong password costs and timing does not tell which users
+// exist; return its error as the registered user's check returns
+// VerifyPasswordContext's: when ctx ends before the check starts, or
+// while it waits its turn, it returns ctx's error without hashing, as
+// that check does, so that a request ended under load (a server timeout)
+// is answered alike for both (the provider's 503), not a wrong password
+// for one and an outage for the other. It is nil once the hashing was
+// done. The fixed hash is argon2id at [HashPassword]'s cost: when your
+// stored hashes are bcrypt, or argon2id at another cost, it costs another
+// time than a wrong password; verify an unknown user's password against a
+// hash of your own table's algorithm and cost instead and ignore the
+// answer, as [Static] does (see docs/user-database.md, "Timing").
+func DummyVerifyContext(ctx context.Context, password string) error {
+	// The fixed hash is readable: verify fails only for ctx.
+	_, err := verify(ctx, passhash.Dummy(), password)
+	return err
 }
 
 // verify is passhash.VerifyContext; tests replace it to count hash work.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/oauth2provider/oauth2provider/internal/passhash"
 	"github.com/stretchr/testify/assert"
@@ -278,6 +279,27 @@ func TestDummyVerify(t *testing.T) {
 	hashes := countVerify(t)
 	DummyVerify("x")
 	assert.Equal(t, []string{passhash.Dummy()}, *hashes)
+}
+
+// DummyVerifyContext does the hashing of one check against the Default
+// hash, and, as VerifyPasswordContext does for a registered user, gives
+// up with ctx's error when the request ends while it waits for an
+// argon2id slot, so that an unknown user's login is answered as a
+// registered user's is (503 at the provider, not a wrong password).
+func TestDummyVerifyContext(t *testing.T) {
+	hashes := countVerify(t)
+	require.NoError(t, DummyVerifyContext(context.Background(), "x"))
+	assert.Equal(t, []string{passhash.Dummy()}, *hashes)
+
+	h, err := HashPassword("pw")
+	require.NoError(t, err)
+	release := passhash.HoldSlots()
+	defer release()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, DummyVerifyContext(ctx, "x"), context.DeadlineExceeded)
+	_, err = VerifyPasswordContext(ctx, h, "x")
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "as a registered user's check")
 }
 
 // HashPassword uses passhash.Default: argon2id, 19 MiB, 2 passes, 1 lane.

@@ -83,7 +83,12 @@ var errNoSuchUser = errors.New("no such user")
 func checkUser(ctx context.Context, lookup func(context.Context, string) (user, error), username, password string) (string, error) {
 	u, err := lookup(ctx, username)
 	if errors.Is(err, errNoSuchUser) {
-		authcheck.DummyVerify(password) // as slow as a wrong password
+		// As slow as a wrong password, and giving up as its check does
+		// when the request ends (a 503 for both, not a wrong password for
+		// one and an outage for the other).
+		if err := authcheck.DummyVerifyContext(ctx, password); err != nil {
+			return "", err
+		}
 		return "", authcheck.ErrInvalidCredentials
 	}
 	if err != nil {
@@ -135,7 +140,7 @@ func ExampleFunc() {
 }
 
 // bcryptUsers checks passwords of a user table that keeps bcrypt hashes
-// only. DummyVerify spends the time of an argon2id check, which is not what
+// only. DummyVerifyContext spends the time of an argon2id check, which is not what
 // a bcrypt check costs, so an unknown user is compared against a bcrypt
 // hash of the table's own cost instead.
 type bcryptUsers struct {

@@ -35,7 +35,10 @@ func (u userDB) CheckAuth(ctx context.Context, username, password string) (strin
 	err := u.db.QueryRowContext(ctx,
 		`SELECT id, password_hash FROM users WHERE username = $1`, username).Scan(&id, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		authcheck.DummyVerify(password) // same time as a wrong password
+		// same time as a wrong password, and gives up as its check does
+		if err := authcheck.DummyVerifyContext(ctx, password); err != nil {
+			return "", err // ended request: 503, as for a known user
+		}
 		return "", authcheck.ErrInvalidCredentials
 	}
 	if err != nil {
@@ -118,13 +121,16 @@ func TestReadmeUserDB(t *testing.T) {
 
 	// A login whose request ends while its hash waits for an argon2id slot
 	// is an outage (503), not a wrong password counted against the user.
+	// So is an unknown user's: its dummy check gives up alike.
 	release := passhash.HoldSlots()
-	waiting, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	_, err = users.CheckAuth(waiting, "johndoe", "foobar42")
-	cancel()
+	for _, name := range []string{"johndoe", "nobody"} {
+		waiting, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		_, err = users.CheckAuth(waiting, name, "foobar42")
+		cancel()
+		assert.ErrorIs(t, err, context.DeadlineExceeded, name)
+		assert.NotErrorIs(t, err, authcheck.ErrInvalidCredentials, name)
+	}
 	release()
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.NotErrorIs(t, err, authcheck.ErrInvalidCredentials)
 
 	// newServer's token endpoint refuses plain HTTP (TLS is required unless
 	// the app opts out): the README's server is meant for ListenAndServeTLS.

@@ -115,7 +115,7 @@ func TestPyramidSetup(t *testing.T) {
 
 	var dummies atomic.Int32
 	realDummy := dummyVerify
-	dummyVerify = func(string) { dummies.Add(1) }
+	dummyVerify = func(context.Context, string) error { dummies.Add(1); return nil }
 	t.Cleanup(func() { dummyVerify = realDummy })
 
 	tokenURL := srv.URL + "/oauth2/token"

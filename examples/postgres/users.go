@@ -61,8 +61,8 @@ func (u *Users) AddHash(ctx context.Context, username, hash string) (string, err
 	return strconv.FormatInt(id, 10), nil
 }
 
-// dummyVerify is authcheck.DummyVerify; the test counts its calls.
-var dummyVerify = authcheck.DummyVerify
+// dummyVerify is authcheck.DummyVerifyContext; the test counts its calls.
+var dummyVerify = authcheck.DummyVerifyContext
 
 // CheckAuth implements authcheck.AuthChecker: the user's ID for a right
 // password; authcheck.ErrInvalidCredentials, after the same hashing work,
@@ -76,7 +76,11 @@ func (u *Users) CheckAuth(ctx context.Context, username, password string) (strin
 	err := u.pool.QueryRow(ctx,
 		`SELECT id, password_hash FROM users WHERE username = $1`, username).Scan(&id, &hash)
 	if errors.Is(err, pgx.ErrNoRows) {
-		dummyVerify(password) // an unknown user costs what a wrong password costs
+		// An unknown user costs what a wrong password costs, and gives up
+		// as its check does when the request ends (503 for both).
+		if err := dummyVerify(ctx, password); err != nil {
+			return "", fmt.Errorf("users: verify unknown user: %w", err)
+		}
 		return "", authcheck.ErrInvalidCredentials
 	}
 	if err != nil {
