@@ -86,7 +86,8 @@ func validClientID(id string) bool { return isText(id, false) }
 // Basic challenge when the request used (or should have used) Basic; an
 // unknown client costs the secret verification of a client with a
 // generated secret (one whose secret a person chose costs argon2id).
-// A disabled client never authenticates. A store outage is a 503, and
+// A disabled client never authenticates, and its right secret (one a
+// person chose) is counted as a failed one. A store outage is a 503, and
 // so is a request whose context ends while the check of its secret a
 // person chose waits for its turn (see [storage.VerifySecretContext]),
 // which is neither judged nor counted.

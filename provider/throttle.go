@@ -848,22 +848,21 @@ func (p *Provider) noSecretRefused(ctx context.Context, ip netip.Addr, c *storag
 }
 
 // clientSecretChecked counts and reports a failed client secret (ok
-// false), sent from client address ip, under attempt a, and reports a
-// right secret of a disabled client, which is no guess and is not
-// counted. c is nil for an unknown client.
+// false), sent from client address ip, under attempt a, and counts and
+// reports the right secret of a disabled client alike: refunded, it would
+// answer the next attempt differently from a wrong guess (401 rather than
+// 429 at the budget's last slot), and tell whoever guesses at a disabled
+// client's secret which guess was right. c is nil for an unknown client.
 func (p *Provider) clientSecretChecked(ctx context.Context, ip netip.Addr, a *attempt, c *storage.Client, ok bool) *Error {
 	if ok && !c.Disabled {
 		return nil // the common case: nothing to report
 	}
-	ev := Event{Type: EventClientAuthFailed, IP: ip}
+	ev := Event{Type: EventClientAuthFailed, IP: ip, Reason: "wrong client secret or unknown client"}
 	if c != nil {
 		ev.ClientID = c.ID
 	}
-	if !ok {
-		ev.Reason = "wrong client secret or unknown client"
-		return p.failed(ctx, a, ev)
+	if ok {
+		ev.Reason = "client disabled"
 	}
-	ev.Reason = "client disabled"
-	p.emit(ctx, ev)
-	return nil
+	return p.failed(ctx, a, ev)
 }
