@@ -13,6 +13,10 @@
 //	curl -s -d grant_type=password -d client_id=web \
 //	    -d username=johndoe -d password=foobar42 http://127.0.0.1:8082/oauth2/token
 //
+// A redis:// URL for another machine is refused, as oauth2ctl refuses
+// it: use rediss://, or add tls=disable to go without TLS on a network
+// you trust.
+//
 // The binding key must be the same on every instance: set
 // OAUTH2_BINDING_KEY to 32 or more random bytes, base64-encoded
 // (openssl rand -base64 32). Without it the example makes a random key, so
@@ -42,6 +46,7 @@ import (
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
 	"github.com/oauth2provider/oauth2provider/internal/loopback"
+	"github.com/oauth2provider/oauth2provider/internal/storeurl"
 )
 
 func main() {
@@ -63,14 +68,14 @@ func main() {
 }
 
 func serve(ctx context.Context, addr, redisURL, prefix string) error {
-	opt, err := goredis.ParseURL(redisURL)
-	if err != nil { // its text quotes the URL, password included
-		return errors.New("-redis: cannot parse the URL (percent-encode any / ? # @ : in the password)")
-	}
-	// The grants and the client secrets' hashes must not cross the
-	// network in clear: plain redis:// to this machine only.
-	if opt.TLSConfig == nil && !loopback.Addr(opt.Addr) {
-		return errors.New("-redis: plain redis:// only to this machine (127.0.0.1, ::1, localhost); use rediss:// for " + opt.Addr)
+	// As oauth2ctl reads a store URL: the grants and the client secrets'
+	// hashes must not cross the network in clear, so a redis:// URL for
+	// another machine is refused unless it says tls=disable (use
+	// rediss://), and an error never quotes the URL, whose password
+	// go-redis's own errors would show.
+	opt, err := storeurl.RedisOptions(redisURL, storeurl.DefaultTimeout)
+	if err != nil {
+		return fmt.Errorf("-redis: %w", err)
 	}
 	rdb := goredis.NewClient(opt)
 	defer rdb.Close()

@@ -37,3 +37,36 @@ func TestServeRefusesPlainRedisOffLoopback(t *testing.T) {
 	assert.Contains(t, err.Error(), "rediss://")
 	assert.NotContains(t, err.Error(), "s3cret")
 }
+
+// tls=disable, the opt-out the store URLs of oauth2ctl and the quickstart
+// take (docs/storage.md), is taken here too: it used to be refused as a
+// URL that "cannot parse (percent-encode any / ? # @ : in the password)".
+func TestServeTakesTLSDisable(t *testing.T) {
+	u, err := url.Parse(storeurltest.Redis(t))
+	require.NoError(t, err)
+	q := u.Query()
+	prefix := q.Get("prefix")
+	q.Del("prefix")
+	q.Set("tls", "disable")
+	u.RawQuery = q.Encode()
+	servetest.StartsAndStops(t, func(ctx context.Context, addr string) error {
+		return serve(ctx, addr, u.String(), prefix)
+	})
+}
+
+// The refusal of a redis:// URL off loopback names both ways out.
+func TestServeRefusalNamesTheOptOut(t *testing.T) {
+	err := serve(context.Background(), "127.0.0.1:0", "redis://192.0.2.1:6379/0", "t:")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "tls=disable")
+}
+
+// A URL go-redis refuses for a reason other than its syntax says that
+// reason (without the password), not a hint about percent-encoding.
+func TestServeSaysWhyTheURLIsBad(t *testing.T) {
+	err := serve(context.Background(), "127.0.0.1:0", "redis://:s3cret@127.0.0.1:6379/abc", "t:")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "database number")
+	assert.NotContains(t, err.Error(), "percent-encode")
+	assert.NotContains(t, err.Error(), "s3cret")
+}

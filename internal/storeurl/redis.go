@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -54,6 +55,49 @@ func requireRedisTLSChoice(scheme, tls string, addrs []string) error {
 	return nil
 }
 
+// RedisOptions parses rawURL, a redis:// or rediss:// URL, into the
+// options of a single-node go-redis client as [Open] would make them: a
+// redis:// URL for a host beyond the loopback interface is
+// [ErrRedisTLSChoice] unless it has tls=disable (which is taken out), a
+// connection attempt gives up after dialTimeout (> 0) unless the URL sets
+// dial_timeout, and calls follow their context's deadline. An error
+// quotes no part of the URL but says go-redis's reason when it is not
+// the URL's syntax. It reads no prefix= or limiter_prefix= (go-redis
+// refuses them): a program that opens its own client, such as
+// examples/redis, takes its key prefix another way.
+func RedisOptions(rawURL string, dialTimeout time.Duration) (*goredis.Options, error) {
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	scheme = strings.ToLower(scheme)
+	if !ok || (scheme != "redis" && scheme != "rediss") {
+		return nil, errors.New("storeurl: want a redis:// or rediss:// URL")
+	}
+	if splitsPassword(rawURL, "#") {
+		return nil, errSplitPassword
+	}
+	rest, params, err := takeParams(rest, paramTLS)
+	if err != nil {
+		return nil, err
+	}
+	return redisOptions(rawURL, scheme, rest, params.Get(paramTLS), dialTimeout)
+}
+
+// redisOptions is RedisOptions on rawURL taken apart: its lower-case
+// scheme, the rest without the parameters this package reads, and tls=.
+func redisOptions(rawURL, scheme, rest, tls string, dialTimeout time.Duration) (*goredis.Options, error) {
+	opt, err := goredis.ParseURL(scheme + "://" + rest)
+	if err != nil {
+		return nil, withoutURL(rawURL, err)
+	}
+	if err := requireRedisTLSChoice(scheme, tls, []string{opt.Addr}); err != nil {
+		return nil, err
+	}
+	if dialTimeout > 0 && !hasAnyParam(rawURL, "dial_timeout") {
+		opt.DialTimeout = dialTimeout
+	}
+	opt.ContextTimeoutEnabled = true
+	return opt, nil
+}
+
 // openRedis opens a go-redis client on rawURL and a redis.Store on it.
 func openRedis(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 	scheme, rest, _ := strings.Cut(rawURL, "://")
@@ -68,17 +112,10 @@ func openRedis(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 	var rdb goredis.UniversalClient
 	switch scheme {
 	case "redis", "rediss":
-		opt, err := goredis.ParseURL(scheme + "://" + rest)
+		opt, err := redisOptions(rawURL, scheme, rest, params.Get(paramTLS), o.Timeout)
 		if err != nil {
-			return nil, withoutURL(rawURL, err)
-		}
-		if err := requireRedisTLSChoice(scheme, params.Get(paramTLS), []string{opt.Addr}); err != nil {
 			return nil, err
 		}
-		if o.Timeout > 0 && !hasAnyParam(rawURL, "dial_timeout") {
-			opt.DialTimeout = o.Timeout
-		}
-		opt.ContextTimeoutEnabled = true
 		rdb = goredis.NewClient(opt)
 	default: // redis+cluster, rediss+cluster
 		clusterURL, err := clusterForm(strings.TrimSuffix(scheme, "+cluster"), rest)
