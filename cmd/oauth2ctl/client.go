@@ -66,8 +66,9 @@ const clientRotateHelp = `Usage: oauth2ctl client rotate-secret ID [--store URL]
 Gives a confidential client a new secret of 256 random bits, printed once
 on stdout; the old secret stops working at once, except for refresh and
 authorization-code grants on app instances that cache clients (provider
-Config.ClientCacheTTL), where it works for up to that TTL. Tokens already issued stay valid: revoke them
-with "oauth2ctl revoke --client ID" if the old secret leaked.
+Config.ClientCacheTTL), where it works for up to that TTL. Tokens already
+issued stay valid: revoke them with "oauth2ctl revoke --client ID" if the
+old secret leaked.
 `
 
 // listFlag is a comma- or space-separated list flag. Given more than

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
@@ -194,5 +195,20 @@ func TestHelpListsEveryScheme(t *testing.T) {
 	help := strings.Join(strings.Fields(out+errOut), " ")
 	for _, scheme := range []string{"postgres://", "postgresql://", "redis://", "rediss://", "redis+cluster://", "rediss+cluster://"} {
 		assert.Contains(t, help, " "+scheme, "the help names %s", scheme)
+	}
+}
+
+// Each command's help reads in an 80-column terminal: its text is
+// wrapped by hand, and a line left long wraps mid-word there.
+func TestHelpTextFitsEightyColumns(t *testing.T) {
+	for name, help := range map[string]string{
+		"oauth2ctl": mainUsage, "migrate": migrateHelp, "revoke": revokeHelp,
+		"client create": clientCreateHelp, "client list": clientListHelp,
+		"client disable": clientDisableHelp, "client enable": clientEnableHelp,
+		"client rotate-secret": clientRotateHelp,
+	} {
+		for i, line := range strings.Split(help, "\n") {
+			assert.LessOrEqual(t, utf8.RuneCountInString(line), 80, "%s help, line %d: %s", name, i+1, line)
+		}
 	}
 }
