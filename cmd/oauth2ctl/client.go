@@ -540,6 +540,23 @@ func cmdClientRotateSecret(ctx context.Context, e *env, args []string) error {
 	return showSecret(e, id, secret)
 }
 
+// lastCallClients is a client store that records whether its last call
+// was UpdateClient: the call an error of clientmod.Modify came from.
+type lastCallClients struct {
+	storage.ClientStore
+	updated bool
+}
+
+func (l *lastCallClients) GetClient(ctx context.Context, id string) (*storage.Client, error) {
+	l.updated = false
+	return l.ClientStore.GetClient(ctx, id)
+}
+
+func (l *lastCallClients) UpdateClient(ctx context.Context, c *storage.Client) error {
+	l.updated = true
+	return l.ClientStore.UpdateClient(ctx, c)
+}
+
 // maxRotateTries bounds the reads and updates of setSecretHash.
 const maxRotateTries = clientmod.Tries
 
@@ -552,8 +569,13 @@ var errPublic = errors.New("public client")
 // silently undone by one. When the client changed in between it reads it
 // again (refusing it should it now be public) and retries with the same
 // hash, up to a few times.
+//
+// An update that failed with another error (a timeout, a dropped
+// connection) may have been written all the same, and the old secret may
+// have stopped working: the error says so, and to rotate again.
 func setSecretHash(ctx context.Context, clients storage.ClientStore, id, hash string) error {
-	err := clientmod.Modify(ctx, clients, id, func(c *storage.Client) (bool, error) {
+	tc := &lastCallClients{ClientStore: clients}
+	err := clientmod.Modify(ctx, tc, id, func(c *storage.Client) (bool, error) {
 		if c.Public {
 			return false, errPublic
 		}
@@ -567,6 +589,10 @@ func setSecretHash(ctx context.Context, clients storage.ClientStore, id, hash st
 		return fmt.Errorf("no client %s", shownArg(id))
 	case errors.Is(err, storage.ErrConflict):
 		return fmt.Errorf("client %s kept changing while its secret was rotated; nothing changed, try again: %w", shownArg(id), err)
+	case err != nil && tc.updated:
+		return fmt.Errorf("client %s: the update of its secret failed (%w), but may have been written: "+
+			"its secret may have been replaced, and the old one may no longer work; "+
+			"get a new one with \"oauth2ctl client rotate-secret %s\"", shownArg(id), err, shownArg(id))
 	}
 	return err
 }

@@ -98,3 +98,46 @@ func TestRotateSecret_UnknownClient(t *testing.T) {
 	_, rc := racingStore(t, func(*storage.Client) {})
 	assert.EqualError(t, setSecretHash(context.Background(), rc, "nosuch", "h"), "no client nosuch")
 }
+
+// lostAnswerClients is a client store whose UpdateClient writes and then
+// fails, as a store does whose answer is lost (a timeout after the
+// commit, a connection dropped on the way back).
+type lostAnswerClients struct{ storage.ClientStore }
+
+func (l lostAnswerClients) UpdateClient(ctx context.Context, c *storage.Client) error {
+	if err := l.ClientStore.UpdateClient(ctx, c); err != nil {
+		return err
+	}
+	return context.DeadlineExceeded
+}
+
+// An update whose outcome is unknown may have replaced the secret, so the
+// old one may have stopped working: the error says so and how to get a
+// secret the operator holds, not a bare timeout that reads as "nothing
+// changed".
+func TestRotateSecret_UpdateOfUnknownOutcomeSaysRotateAgain(t *testing.T) {
+	m, _ := racingStore(t, func(*storage.Client) {})
+	hash := storage.HashGeneratedSecret("s3cretNew")
+	err := setSecretHash(context.Background(), lostAnswerClients{m}, "app", hash)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "may have been replaced")
+	assert.Contains(t, err.Error(), `"oauth2ctl client rotate-secret app"`)
+	assert.NotContains(t, err.Error(), "s3cretNew")
+	assert.NotContains(t, err.Error(), hash)
+}
+
+// A store that fails before anything is written (the read) says only its
+// error: nothing changed.
+func TestRotateSecret_FailedReadChangesNothing(t *testing.T) {
+	m, _ := racingStore(t, func(*storage.Client) {})
+	err := setSecretHash(context.Background(), failingGet{m}, "app", storage.HashGeneratedSecret("new"))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotContains(t, err.Error(), "may have been replaced")
+}
+
+// failingGet is a client store whose GetClient fails.
+type failingGet struct{ storage.ClientStore }
+
+func (failingGet) GetClient(context.Context, string) (*storage.Client, error) {
+	return nil, context.DeadlineExceeded
+}
