@@ -93,7 +93,7 @@ func (s *Sessions) serveCookie(w http.ResponseWriter, r *http.Request, next http
 		f.crossOrigin.write(w)
 		return
 	}
-	ti, err := s.p.ValidateSession(r, raw)
+	ti, err := s.validate(r, raw)
 	if err != nil {
 		if errors.Is(err, provider.ErrInvalidToken) {
 			s.clearCookie(w, r)

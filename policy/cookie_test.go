@@ -1433,3 +1433,75 @@ func TestRequireBehindWithIdentityKeepsThePolicysRealm(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, w.Code)
 	assert.Equal(t, `Bearer realm="api", error="insufficient_scope", scope="write"`, w.Header().Get("WWW-Authenticate"))
 }
+
+// A session lasts as long as the sessions' lifetime as configured now
+// allows: MaxLifetime after login when sliding, TTL after login when
+// not. A redeploy that shortens it (an operator cutting MaxLifetime from
+// 30 days to 8 hours) ends the sessions already older than that at once,
+// under Cookie, CookieOrBearer and SignedInUser alike, as it does for
+// sessions started after; they used to live on until the expiry their
+// last renewal gave them (up to the old TTL past the new cap). Under the
+// configuration a session was started with, nothing changes.
+func TestSessionLifetimeFollowsTheConfiguration(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		was, now    policy.SessionConfig
+		age         time.Duration // of the session when the new configuration is in force
+		renewEvery  time.Duration // requests under the old configuration until age
+		stillServed bool
+	}{
+		{"a shorter MaxLifetime ends older sliding sessions",
+			policy.SessionConfig{Sliding: true, TTL: 10 * time.Hour, MaxLifetime: 30 * 24 * time.Hour},
+			policy.SessionConfig{Sliding: true, TTL: 2 * time.Hour, MaxLifetime: 8 * time.Hour},
+			9 * time.Hour, 2 * time.Hour, false},
+		{"a shorter MaxLifetime spares younger sliding sessions",
+			policy.SessionConfig{Sliding: true, TTL: 10 * time.Hour, MaxLifetime: 30 * 24 * time.Hour},
+			policy.SessionConfig{Sliding: true, TTL: 2 * time.Hour, MaxLifetime: 8 * time.Hour},
+			7 * time.Hour, 2 * time.Hour, true},
+		{"a shorter TTL ends older fixed sessions",
+			policy.SessionConfig{TTL: 24 * time.Hour},
+			policy.SessionConfig{TTL: time.Hour},
+			2 * time.Hour, 0, false},
+		{"turning Sliding off ends sessions older than TTL",
+			policy.SessionConfig{Sliding: true, TTL: 10 * time.Hour},
+			policy.SessionConfig{TTL: 10 * time.Hour},
+			11 * time.Hour, 2 * time.Hour, false},
+		{"an unchanged configuration serves the session to its end",
+			policy.SessionConfig{Sliding: true, TTL: 10 * time.Hour, MaxLifetime: 25 * time.Hour},
+			policy.SessionConfig{Sliding: true, TTL: 10 * time.Hour, MaxLifetime: 25 * time.Hour},
+			25*time.Hour - time.Second, 2 * time.Hour, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSessEnv(t, sessOpts{cfg: tc.was})
+			login := e.now
+			cookie := e.login(t, reqOpts{})
+			old := policy.Cookie(e.s)(echo)
+			for tc.renewEvery > 0 && e.now.Add(tc.renewEvery).Sub(login) < tc.age {
+				e.now = e.now.Add(tc.renewEvery)
+				require.Equal(t, 200, serve(old, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil)).Code, "at %v", e.now.Sub(login))
+			}
+			e.now = login.Add(tc.age)
+			cfg := tc.now
+			cfg.Scopes = []string{"read"}
+			s, err := policy.NewSessions(e.p, cfg)
+			require.NoError(t, err)
+			for name, h := range map[string]http.Handler{"Cookie": policy.Cookie(s)(echo), "CookieOrBearer": policy.CookieOrBearer(s)(echo)} {
+				w := serve(h, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+				if tc.stillServed {
+					assert.Equal(t, http.StatusOK, w.Code, "%s: %s", name, w.Body)
+					continue
+				}
+				require.Equal(t, http.StatusUnauthorized, w.Code, "%s: %s", name, w.Body)
+				assert.Equal(t, "invalid_token", errorCode(t, w), name)
+				assert.Equal(t, "__Host-session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax", w.Header().Get("Set-Cookie"), name)
+			}
+			user, err := s.SignedInUser(reqOpts{cookie: cookie}.build(http.MethodGet, "/oauth2/authorize", nil))
+			require.NoError(t, err)
+			if tc.stillServed {
+				assert.Equal(t, "user-johndoe", user)
+			} else {
+				assert.Empty(t, user, "SignedInUser")
+			}
+		})
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/oauth2provider/oauth2provider/internal/header"
 	"github.com/oauth2provider/oauth2provider/internal/scope"
 	"github.com/oauth2provider/oauth2provider/provider"
+	"github.com/oauth2provider/oauth2provider/storage"
 )
 
 // Defaults applied by [NewSessions] to zero fields of [SessionConfig].
@@ -36,7 +37,9 @@ type SessionConfig struct {
 	// cookie is Secure in the responses to requests that came over HTTPS.
 	Name string
 	// TTL is how long a session lasts after login or, with Sliding, after
-	// its last use. Zero means 24 hours.
+	// its last use. Zero means 24 hours. Without Sliding, a session
+	// started under a longer TTL (before a redeploy) ends once it is TTL
+	// old, as do, with Sliding, those past MaxLifetime.
 	TTL time.Duration
 	// Sliding renews a session on use, as the Flask seed did: a request
 	// with the cookie moves the expiry to TTL from now. To spare the store
@@ -49,7 +52,8 @@ type SessionConfig struct {
 	// others.
 	Sliding bool
 	// MaxLifetime caps a sliding session: it ends MaxLifetime after login
-	// however active it is. Zero means 30 days. With Sliding,
+	// however active it is, also when it was started (and renewed) under
+	// a longer MaxLifetime. Zero means 30 days. With Sliding,
 	// [NewSessions] refuses a TTL longer than it (set both for a longer
 	// TTL). Ignored without Sliding.
 	MaxLifetime time.Duration
@@ -210,7 +214,7 @@ func (s *Sessions) SignedInUser(r *http.Request) (string, error) {
 	if raw == "" || !s.p.SecureEnough(r) {
 		return "", nil
 	}
-	ti, err := s.p.ValidateSession(r, raw)
+	ti, err := s.validate(r, raw)
 	switch {
 	case errors.Is(err, provider.ErrInvalidToken):
 		return "", nil
@@ -218,6 +222,27 @@ func (s *Sessions) SignedInUser(r *http.Request) (string, error) {
 		return "", fmt.Errorf("policy: read the session: %w", err)
 	}
 	return ti.Grant.UserID, nil
+}
+
+// validate is [provider.Provider.ValidateSession] under the sessions'
+// lifetime as configured now: a session older than it (MaxLifetime after
+// login when sliding, TTL when not) is [provider.ErrInvalidToken], like
+// an expired one, even when its token's expiry, set under a longer
+// lifetime before a redeploy, is still ahead. Under the configuration a
+// session was started with, its token expires no later than that.
+func (s *Sessions) validate(r *http.Request, raw string) (*storage.TokenInfo, error) {
+	ti, err := s.p.ValidateSession(r, raw)
+	if err != nil {
+		return nil, err
+	}
+	lifetime := s.ttl
+	if s.sliding {
+		lifetime = s.maxAge
+	}
+	if !s.now().Before(ti.Grant.CreatedAt.Add(lifetime)) {
+		return nil, provider.ErrInvalidToken
+	}
+	return ti, nil
 }
 
 // CurrentUser returns the ID of the user whose live session cookie r
