@@ -1,11 +1,8 @@
 package echooauth_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -16,7 +13,6 @@ import (
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage/memory"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // The fixture provider, the request helpers and the checks shared with
@@ -100,35 +96,15 @@ func TestMountTrailingSlash(t *testing.T) {
 	}
 }
 
-// The recipe of Paths' doc for a group: every path given relative to the
-// group, the group's prefix followed by it being the path the metadata
-// document advertises (here the prefix is the issuer's path), and the
-// metadata document mounted at the root on its own. Each endpoint the
-// document advertises is served there, and only there.
+// The recipe of Paths' doc for a group (see
+// adaptertest.TestMountOnGroupAsPathsSay).
 func TestMountOnGroupAsPathsSays(t *testing.T) {
 	store := memory.New(memory.Config{})
 	p := providertest.NewProviderOn(t, store, store, func(c *provider.Config) { c.Issuer = providertest.Issuer + "/auth" })
-	e := echo.New()
-	echooauth.Mount(e.Group("/auth"), p, echooauth.Paths{Token: "/oauth2/token", Revoke: "/oauth2/revoke", Introspect: "/oauth2/introspect", Metadata: provider.EndpointNotServed})
-	echooauth.Mount(e, p, echooauth.Paths{Token: provider.EndpointNotServed, Revoke: provider.EndpointNotServed, Introspect: provider.EndpointNotServed})
-	var r http.Handler = e
-	rec := providertest.Get(r, p.MetadataPath(), "")
-	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	var md map[string]any
-	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &md))
-	path := func(key string) string {
-		u, _ := md[key].(string)
-		require.True(t, strings.HasPrefix(u, providertest.Issuer+"/"), "%s: %q", key, u)
-		return strings.TrimPrefix(u, providertest.Issuer)
-	}
-	rec = providertest.Post(r, path("token_endpoint"), url.Values{"grant_type": {"client_credentials"}})
-	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	var tok providertest.Tokens
-	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &tok))
-	rec = providertest.Post(r, path("introspection_endpoint"), url.Values{"token": {tok.AccessToken}})
-	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	assert.Contains(t, rec.Body.String(), `"active":true`)
-	rec = providertest.Post(r, path("revocation_endpoint"), url.Values{"token": {tok.AccessToken}})
-	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	assert.Equal(t, http.StatusNotFound, providertest.Get(r, "/auth"+p.MetadataPath(), "").Code, "the metadata under the group")
+	adaptertest.TestMountOnGroupAsPathsSay(t, p, func(group, root provider.RoutePaths) http.Handler {
+		e := echo.New()
+		echooauth.Mount(e.Group("/auth"), p, group)
+		echooauth.Mount(e, p, root)
+		return e
+	})
 }

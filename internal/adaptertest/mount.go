@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/oauth2provider/oauth2provider/internal/providertest"
@@ -78,4 +79,40 @@ func TestMountPaths(t *testing.T, mountAt func(p *provider.Provider, paths provi
 	assert.Equal(t, http.StatusNotFound, providertest.Post(r, "/auth"+provider.DefaultRevocationPath, url.Values{"token": {"x"}}).Code, "left out")
 	assert.Equal(t, http.StatusNotFound, providertest.Post(r, "/auth"+provider.DefaultIntrospectionPath, url.Values{"token": {"x"}}).Code, "left out")
 	assert.Equal(t, http.StatusNotFound, providertest.Post(r, provider.DefaultTokenPath, url.Values{"grant_type": {"client_credentials"}}).Code, "not at the default path")
+}
+
+// TestMountOnGroupAsPathsSay checks the recipe of the adapters' Paths doc
+// for a group: every path given relative to the group, the group's prefix
+// followed by it being the path the metadata document advertises (here
+// the prefix is the issuer's path), and the metadata document mounted at
+// the root on its own. Each endpoint the document advertises is served
+// there, and the metadata is not served under the group. mount returns
+// the framework's router with p's endpoints mounted by the adapter that
+// way: on a group at "/auth" with group (Token "/oauth2/token", Revoke
+// "/oauth2/revoke", Introspect "/oauth2/introspect", Metadata
+// EndpointNotServed), and on the root with root (the three endpoints
+// EndpointNotServed).
+func TestMountOnGroupAsPathsSay(t *testing.T, p *provider.Provider, mount func(group, root provider.RoutePaths) http.Handler) {
+	r := mount(
+		provider.RoutePaths{Token: "/oauth2/token", Revoke: "/oauth2/revoke", Introspect: "/oauth2/introspect", Metadata: provider.EndpointNotServed},
+		provider.RoutePaths{Token: provider.EndpointNotServed, Revoke: provider.EndpointNotServed, Introspect: provider.EndpointNotServed})
+	rec := providertest.Get(r, p.MetadataPath(), "")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var md map[string]any
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &md))
+	path := func(key string) string {
+		u, _ := md[key].(string)
+		require.True(t, strings.HasPrefix(u, providertest.Issuer+"/"), "%s: %q", key, u)
+		return strings.TrimPrefix(u, providertest.Issuer)
+	}
+	rec = providertest.Post(r, path("token_endpoint"), url.Values{"grant_type": {"client_credentials"}})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var tok providertest.Tokens
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &tok))
+	rec = providertest.Post(r, path("introspection_endpoint"), url.Values{"token": {tok.AccessToken}})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Body.String(), `"active":true`)
+	rec = providertest.Post(r, path("revocation_endpoint"), url.Values{"token": {tok.AccessToken}})
+	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Equal(t, http.StatusNotFound, providertest.Get(r, "/auth"+p.MetadataPath(), "").Code, "the metadata under the group")
 }
