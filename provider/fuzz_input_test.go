@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -386,23 +387,44 @@ func FuzzQueryHasSecret(f *testing.F) {
 }
 
 // FuzzFoldUsername: folding a username (any text a request may carry as
-// one) is idempotent, so that a folded key names its own spelling; for an
-// ASCII username it is strings.ToLower with white space trimmed and each
-// run collapsed to one space.
+// one) is idempotent, so that a folded key names its own spelling; two
+// spellings strings.EqualFold takes for one (each rune of s replaced by
+// one of its case variants, as unicode.SimpleFold cycles through them,
+// picked by steps) fold to one key, as foldUsername's doc promises: an
+// attacker who respells a username in another case gets no fresh budget;
+// and for an ASCII username it is strings.ToLower with white space
+// trimmed and each run collapsed to one space.
 func FuzzFoldUsername(f *testing.F) {
 	for _, s := range []string{
 		"johndoe", " John\t Doe ", "ｊｏｈｎｄｏｅ", "straße", "Σίσυφος", "al\u00b7\u00b7la", "x\U00010783y",
 		"ǅ", "ﬀ", "ΐ", "\u0345", "l\u00b7\u0387L", "a\u200bb", "ᏸ", "İstanbul", "ǰ̌", "\ufdfa", "a\u3000 b",
 	} {
-		f.Add(s)
+		f.Add(s, []byte{1, 2, 3})
 	}
-	f.Fuzz(func(t *testing.T, s string) {
+	f.Add("jo\u212Ahn", []byte{2, 1}) // the Kelvin sign: k, K and K are one letter to strings.EqualFold
+	f.Fuzz(func(t *testing.T, s string, steps []byte) {
 		if !isText(s, true) {
 			return // refused before it is folded
 		}
 		got := foldUsername(s)
 		if again := foldUsername(got); again != got {
 			t.Fatalf("foldUsername(%+q) = %+q, but that folds to %+q", s, got, again)
+		}
+		var b strings.Builder
+		i := 0
+		for _, r := range s {
+			if len(steps) > 0 {
+				for range steps[i%len(steps)] % 4 {
+					r = unicode.SimpleFold(r)
+				}
+			}
+			b.WriteRune(r)
+			i++
+		}
+		if u := b.String(); !strings.EqualFold(s, u) {
+			t.Fatalf("%+q and %+q differ to strings.EqualFold", s, u) // the test's own mistake
+		} else if fu := foldUsername(u); isText(u, true) && fu != got {
+			t.Fatalf("foldUsername(%+q) = %+q, but foldUsername(%+q) = %+q: strings.EqualFold takes them for one", s, got, u, fu)
 		}
 		ascii := true
 		for i := range len(s) {
