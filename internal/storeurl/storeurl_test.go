@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -475,11 +476,19 @@ func FuzzClusterForm(f *testing.F) {
 	f.Add("u", "s3cret", "h1", "h2", uint16(7000), uint16(7001), uint8(0))
 	f.Add("", "p,w@x:y", "10.0.0.1", "db.example", uint16(1), uint16(65535), uint8(1))
 	f.Add("a@b", "?#/%", "h", "h", uint16(0), uint16(6379), uint8(2))
+	f.Add("u:v", "p@[::1]", "::1", "2001:db8::7", uint16(7000), uint16(7001), uint8(1))
 	queries := []string{"", "read_timeout=2s", "dial_timeout=1s&max_retries=2"}
-	hostChars := "abcdefghijklmnopqrstuvwxyz0123456789.-"
+	// A name, an IPv4 address, or (with a ':') an IPv6 one, which
+	// net.JoinHostPort puts in brackets.
+	hostChars := "abcdefghijklmnopqrstuvwxyz0123456789.-:"
 	f.Fuzz(func(t *testing.T, user, pass, h1, h2 string, p1, p2 uint16, qi uint8) {
 		if h1 == "" || h2 == "" || strings.Trim(h1, hostChars) != "" || strings.Trim(h2, hostChars) != "" {
 			return
+		}
+		for _, h := range []string{h1, h2} {
+			if ip, err := netip.ParseAddr(h); strings.Contains(h, ":") && (err != nil || !ip.Is6()) {
+				return
+			}
 		}
 		a1, a2 := net.JoinHostPort(h1, strconv.Itoa(int(p1))), net.JoinHostPort(h2, strconv.Itoa(int(p2)))
 		q := queries[int(qi)%len(queries)]
