@@ -239,7 +239,10 @@ func (s *Sessions) validate(r *http.Request, raw string) (*storage.TokenInfo, er
 	if s.sliding {
 		lifetime = s.maxAge
 	}
-	if !s.now().Before(ti.Grant.CreatedAt.Add(lifetime)) {
+	// ValidateSession judged the token's expiry at now, so a token that
+	// expires by the limit (every session started and renewed under this
+	// configuration) is within it without a second reading of the clock.
+	if limit := ti.Grant.CreatedAt.Add(lifetime); ti.Token.ExpiresAt.After(limit) && !s.now().Before(limit) {
 		return nil, provider.ErrInvalidToken
 	}
 	return ti, nil
