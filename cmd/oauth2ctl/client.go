@@ -540,23 +540,6 @@ func cmdClientRotateSecret(ctx context.Context, e *env, args []string) error {
 	return showSecret(e, id, secret)
 }
 
-// lastCallClients is a client store that records whether its last call
-// was UpdateClient: the call an error of clientmod.Modify came from.
-type lastCallClients struct {
-	storage.ClientStore
-	updated bool
-}
-
-func (l *lastCallClients) GetClient(ctx context.Context, id string) (*storage.Client, error) {
-	l.updated = false
-	return l.ClientStore.GetClient(ctx, id)
-}
-
-func (l *lastCallClients) UpdateClient(ctx context.Context, c *storage.Client) error {
-	l.updated = true
-	return l.ClientStore.UpdateClient(ctx, c)
-}
-
 // maxRotateTries bounds the reads and updates of setSecretHash.
 const maxRotateTries = clientmod.Tries
 
@@ -574,8 +557,7 @@ var errPublic = errors.New("public client")
 // connection) may have been written all the same, and the old secret may
 // have stopped working: the error says so, and to rotate again.
 func setSecretHash(ctx context.Context, clients storage.ClientStore, id, hash string) error {
-	tc := &lastCallClients{ClientStore: clients}
-	err := clientmod.Modify(ctx, tc, id, func(c *storage.Client) (bool, error) {
+	writeFailed, err := clientmod.ModifyOutcome(ctx, clients, id, func(c *storage.Client) (bool, error) {
 		if c.Public {
 			return false, errPublic
 		}
@@ -589,7 +571,7 @@ func setSecretHash(ctx context.Context, clients storage.ClientStore, id, hash st
 		return fmt.Errorf("no client %s", shownArg(id))
 	case errors.Is(err, storage.ErrConflict):
 		return fmt.Errorf("client %s kept changing while its secret was rotated; nothing changed, try again: %w", shownArg(id), err)
-	case err != nil && tc.updated:
+	case writeFailed:
 		return fmt.Errorf("client %s: the update of its secret failed (%w), but may have been written: "+
 			"its secret may have been replaced, and the old one may no longer work; "+
 			"get a new one with \"oauth2ctl client rotate-secret %s\"", shownArg(id), err, shownArg(id))

@@ -25,19 +25,28 @@ const Tries = 8
 // already as wanted), or an error to stop, which Modify returns as is.
 // Errors of the store (storage.ErrNotFound included) are returned as is.
 func Modify(ctx context.Context, s storage.ClientStore, id string, change func(*storage.Client) (bool, error)) error {
-	var err error
+	_, err := ModifyOutcome(ctx, s, id, change)
+	return err
+}
+
+// ModifyOutcome is [Modify] that also reports whether its error is one
+// of the store's UpdateClient (other than storage.ErrConflict): unlike a
+// failed read, a failed write (a timeout, a dropped connection) may have
+// been made all the same, which a caller whose change cannot simply be
+// made again (a new secret nobody else was shown) must say.
+func ModifyOutcome(ctx context.Context, s storage.ClientStore, id string, change func(*storage.Client) (bool, error)) (writeFailed bool, err error) {
 	for range Tries {
 		var c *storage.Client
 		if c, err = s.GetClient(ctx, id); err != nil {
-			return err
+			return false, err
 		}
 		changed, cerr := change(c)
 		if cerr != nil || !changed {
-			return cerr
+			return false, cerr
 		}
 		if err = s.UpdateClient(ctx, c); !errors.Is(err, storage.ErrConflict) {
-			return err
+			return err != nil, err
 		}
 	}
-	return err
+	return false, err
 }

@@ -137,3 +137,46 @@ func TestModifyReturnsErrors(t *testing.T) {
 	assert.Same(t, down, err)
 	assert.Equal(t, 1, calls, "an update that failed otherwise than by a conflict was retried")
 }
+
+// failingStore fails its reads or its writes with errDown.
+type failingStore struct {
+	storage.ClientStore
+	failRead, failWrite bool
+}
+
+var errDown = errors.New("store down")
+
+func (f *failingStore) GetClient(ctx context.Context, id string) (*storage.Client, error) {
+	if f.failRead {
+		return nil, errDown
+	}
+	return f.ClientStore.GetClient(ctx, id)
+}
+
+func (f *failingStore) UpdateClient(ctx context.Context, c *storage.Client) error {
+	if f.failWrite {
+		return errDown
+	}
+	return f.ClientStore.UpdateClient(ctx, c)
+}
+
+// ModifyOutcome tells a failed write, whose outcome is unknown, from a
+// failed read; both return the store's error as it is.
+func TestModifyOutcomeTellsAFailedWriteFromAFailedRead(t *testing.T) {
+	ctx := context.Background()
+	m := memory.New(memory.Config{})
+	require.NoError(t, m.CreateClient(ctx, &storage.Client{ID: "app", Public: true}))
+	disable := func(c *storage.Client) (bool, error) { c.Disabled = true; return true, nil }
+
+	writeFailed, err := ModifyOutcome(ctx, &failingStore{ClientStore: m, failWrite: true}, "app", disable)
+	assert.Same(t, errDown, err)
+	assert.True(t, writeFailed)
+
+	writeFailed, err = ModifyOutcome(ctx, &failingStore{ClientStore: m, failRead: true}, "app", disable)
+	assert.Same(t, errDown, err)
+	assert.False(t, writeFailed, "a failed read wrote nothing")
+
+	writeFailed, err = ModifyOutcome(ctx, m, "app", disable)
+	require.NoError(t, err)
+	assert.False(t, writeFailed)
+}
