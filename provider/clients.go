@@ -21,11 +21,11 @@ import (
 // more ([storage.ErrInvalidSecretHash]: the secret itself, say, kept from
 // an earlier release) gets, with the disable, one that verifies no secret
 // either (see neutralizeSecretHash), rather than staying enabled. One
-// race remains: a password or client credentials grant that read the client just before it was disabled may store its
-// grant just after the revocation, and that grant's access token works
-// until it expires. Calling [storage.TokenStore.RevokeClient] again once
-// requests in flight have ended (after the server's longest request
-// time) ends those too.
+// race remains: a password or client credentials grant that read the
+// client just before it was disabled may store its grant just after the
+// revocation, and that grant's access token works until it expires.
+// Calling [storage.TokenStore.RevokeClient] again once requests in flight
+// have ended (after the server's longest request time) ends those too.
 //
 // It updates the client with the revision it read (see
 // storage.ClientStore.UpdateClient), so a concurrent update of the client
