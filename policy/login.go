@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/oauth2provider/oauth2provider/internal/header"
 	"github.com/oauth2provider/oauth2provider/internal/query"
@@ -270,9 +269,7 @@ func loginFailed(w http.ResponseWriter, failureTo string, err error) {
 	case status == http.StatusBadRequest && (code == provider.CodeInvalidGrant || code == provider.CodeInvalidRequest),
 		status == http.StatusServiceUnavailable:
 	case status == http.StatusTooManyRequests:
-		if wait, ok := provider.RetryAfter(err); ok {
-			retry = max(int64((wait+time.Second-1)/time.Second), 1) // as the Retry-After header
-		}
+		retry, _ = provider.RetryAfterSeconds(err) // as the Retry-After header
 	default:
 		provider.WriteError(w, err)
 		return

@@ -824,12 +824,20 @@ func RetryAfter(err error) (wait time.Duration, ok bool) {
 // nothing for any other err. [WriteError] calls it; call it yourself only
 // when writing an error of [Provider.AuthenticateUser] in another form.
 func SetRetryAfter(h http.Header, err error) {
+	if secs, ok := RetryAfterSeconds(err); ok {
+		h.Set("Retry-After", strconv.FormatInt(secs, 10))
+	}
+}
+
+// RetryAfterSeconds is [RetryAfter] in the whole seconds of the
+// Retry-After header [SetRetryAfter] sets: rounded up, at least 1, for
+// an answer in another form (a login form's redirect, say).
+func RetryAfterSeconds(err error) (secs int64, ok bool) {
 	wait, ok := RetryAfter(err)
 	if !ok {
-		return
+		return 0, false
 	}
-	secs := int64((wait + time.Second - 1) / time.Second)
-	h.Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+	return max(int64((wait+time.Second-1)/time.Second), 1), true
 }
 
 // noSecretRefused reports a client that sent no secret and may not go

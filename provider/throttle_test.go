@@ -331,6 +331,12 @@ func TestThrottleAuthenticateUserForLoginForms(t *testing.T) {
 	w = httptest.NewRecorder()
 	provider.SetRetryAfter(w.Header(), provider.ErrInvalidCredentials)
 	assert.Empty(t, w.Header().Get("Retry-After"))
+
+	secs, ok := provider.RetryAfterSeconds(err)
+	assert.True(t, ok)
+	assert.Equal(t, int64(60), secs, "the header's value")
+	_, ok = provider.RetryAfterSeconds(provider.ErrInvalidCredentials)
+	assert.False(t, ok)
 }
 
 func TestThrottleAttemptsAreNotSerialized(t *testing.T) {
