@@ -115,7 +115,7 @@ func cmdClientCreate(ctx context.Context, e *env, args []string) error {
 	fs.Var(&scopes, "scopes", "comma-separated scopes the client may request (repeatable) (default: only the provider's default scopes)")
 	fs.Var(&defaultScopes, "default-scopes", "comma-separated scopes granted when a request names none (repeatable), each in --scopes, which it needs (default: those of the provider's default scopes the client may request)")
 	var redirectURIs repeatedFlag
-	fs.Var(&redirectURIs, "redirect-uri", "a redirection endpoint for the authorization code grant (repeatable)")
+	fs.Var(&redirectURIs, "redirect-uri", "a redirection endpoint for the authorization code grant, which --grant-types must include (repeatable)")
 	public := fs.Bool("public", false, "a public client (RFC 6749 §2.1): no secret")
 	firstParty := fs.Bool("first-party", false, "a client of the app itself: skips the consent page (unless public with a redirect URI that is not https on another host than the user's machine)")
 	secretStdin := fs.Bool("secret-stdin", false, "read the client's existing secret from the first line of stdin instead of drawing one (a client moved from another server); needs --id")
@@ -304,6 +304,12 @@ func validateClient(c *storage.Client) error {
 	}
 	if c.AllowsGrant(storage.GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
 		return usagef("client create: authorization_code needs at least one --redirect-uri")
+	}
+	// A redirect URI serves only the authorization code grant: without
+	// it, the URI would be stored, never used, and the operator left
+	// thinking the code flow set up.
+	if len(c.RedirectURIs) > 0 && !c.AllowsGrant(storage.GrantAuthorizationCode) {
+		return usagef("client create: --redirect-uri needs --grant-types with authorization_code, the only grant that redirects (such as --grant-types authorization_code,refresh_token)")
 	}
 	return nil
 }

@@ -292,6 +292,11 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		{"RedirectQueryHoldsState", []string{"client", "create", "--redirect-uri", "https://a.example/cb?state=x"}, "authorization response"},
 		{"OutOfBandURN", []string{"client", "create", "--redirect-uri", "urn:ietf:wg:oauth:2.0:oob"}, "reverse domain name"},
 		{"CodeNeedsRedirect", []string{"client", "create", "--grant-types", "authorization_code"}, "redirect-uri"},
+		// A redirect URI serves only the code flow: given to a client
+		// without authorization_code, it would be stored and never used,
+		// and the operator would think the flow set up.
+		{"RedirectWithoutCode", []string{"client", "create", "--redirect-uri", "https://a.example/cb"}, "--redirect-uri needs --grant-types with authorization_code"},
+		{"RedirectWithClientCredentials", []string{"client", "create", "--grant-types", "client_credentials", "--redirect-uri", "https://a.example/cb"}, "--redirect-uri needs --grant-types with authorization_code"},
 		// Only the password and authorization_code grants issue a
 		// refresh token: without one the client could never get a first.
 		{"RefreshTokenAlone", []string{"client", "create", "--grant-types", "refresh_token"}, "refresh_token needs password or authorization_code"},
@@ -682,7 +687,10 @@ func TestRefreshTokenWithAGrantThatIssuesOne(t *testing.T) {
 		{"client_credentials", "password", "refresh_token"},
 		{"client_credentials"},
 	} {
-		c := &storage.Client{GrantTypes: gts, RedirectURIs: []string{"https://shop.example/cb"}}
+		c := &storage.Client{GrantTypes: gts}
+		if c.AllowsGrant(storage.GrantAuthorizationCode) {
+			c.RedirectURIs = []string{"https://shop.example/cb"}
+		}
 		assert.NoError(t, validateClient(c), gts)
 	}
 }
