@@ -117,7 +117,7 @@ func cmdClientCreate(ctx context.Context, e *env, args []string) error {
 	var redirectURIs repeatedFlag
 	fs.Var(&redirectURIs, "redirect-uri", "a redirection endpoint for the authorization code grant, which --grant-types must include (repeatable)")
 	public := fs.Bool("public", false, "a public client (RFC 6749 §2.1): no secret")
-	firstParty := fs.Bool("first-party", false, "a client of the app itself: skips the consent page (unless public with a redirect URI that is not https on another host than the user's machine)")
+	firstParty := fs.Bool("first-party", false, "a client of the app itself: skips the authorization code grant's consent page (unless public with a redirect URI that is not https on another host than the user's machine)")
 	secretStdin := fs.Bool("secret-stdin", false, "read the client's existing secret from the first line of stdin instead of drawing one (a client moved from another server); needs --id")
 	rest, err := fs.parse(args)
 	if err != nil {
@@ -310,6 +310,11 @@ func validateClient(c *storage.Client) error {
 	// thinking the code flow set up.
 	if len(c.RedirectURIs) > 0 && !c.AllowsGrant(storage.GrantAuthorizationCode) {
 		return usagef("client create: --redirect-uri needs --grant-types with authorization_code, the only grant that redirects (such as --grant-types authorization_code,refresh_token)")
+	}
+	// First-party only skips the code flow's consent page: on any other
+	// client it would be stored and change nothing.
+	if c.FirstParty && !c.AllowsGrant(storage.GrantAuthorizationCode) {
+		return usagef("client create: --first-party needs --grant-types with authorization_code: it only skips that grant's consent page")
 	}
 	return nil
 }

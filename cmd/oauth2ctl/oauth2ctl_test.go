@@ -296,6 +296,8 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		// without authorization_code, it would be stored and never used,
 		// and the operator would think the flow set up.
 		{"RedirectWithoutCode", []string{"client", "create", "--redirect-uri", "https://a.example/cb"}, "--redirect-uri needs --grant-types with authorization_code"},
+		// First-party only skips the consent page of the code flow.
+		{"FirstPartyWithoutCode", []string{"client", "create", "--first-party"}, "--first-party needs --grant-types with authorization_code"},
 		{"RedirectWithClientCredentials", []string{"client", "create", "--grant-types", "client_credentials", "--redirect-uri", "https://a.example/cb"}, "--redirect-uri needs --grant-types with authorization_code"},
 		// Only the password and authorization_code grants issue a
 		// refresh token: without one the client could never get a first.
@@ -595,11 +597,11 @@ func TestMigrateSaysWhatItDid(t *testing.T) {
 func TestClientListShowsTypeAndCreationTime(t *testing.T) {
 	t.Setenv(envStore, storeurltest.Redis(t))
 	before := time.Now().UTC().Truncate(time.Second)
-	code, _, errOut := ctl(t, "client", "create", "--id", "spa", "--public", "--first-party", "--grant-types", "password")
+	code, _, errOut := ctl(t, "client", "create", "--id", "spa", "--public", "--first-party", "--grant-types", "authorization_code", "--redirect-uri", "https://spa.example/cb")
 	require.Equal(t, exitOK, code, errOut)
 	code, out, errOut := ctl(t, "client", "list")
 	require.Equal(t, exitOK, code, errOut)
-	m := regexp.MustCompile(`(?m)^spa +public,first-party +enabled +password +- +- +(\S+)$`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`(?m)^spa +public,first-party +enabled +authorization_code +- +- +(\S+)$`).FindStringSubmatch(out)
 	require.NotNil(t, m, out)
 	created, err := time.Parse(time.RFC3339, m[1])
 	require.NoError(t, err, out)
