@@ -37,6 +37,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -73,6 +74,17 @@ func serve(ctx context.Context, addr, redisURL, prefix string) error {
 	// another machine is refused unless it says tls=disable (use
 	// rediss://), and an error never quotes the URL, whose password
 	// go-redis's own errors would show.
+	// A store URL of oauth2ctl or the quickstart carries the key prefix
+	// as prefix= (and the limiter's as limiter_prefix=), which go-redis
+	// refuses as "unexpected option": here the prefix is a flag, and the
+	// limiter's follows it.
+	if u, err := url.Parse(redisURL); err == nil {
+		for _, p := range []string{"prefix", "limiter_prefix"} {
+			if u.Query().Has(p) {
+				return fmt.Errorf("-redis: the URL's %s= is a store URL's parameter (oauth2ctl, the quickstart): give the key prefix with -prefix (the limiter's is the prefix + \"limit:\")", p)
+			}
+		}
+	}
 	opt, err := storeurl.RedisOptions(redisURL, storeurl.DefaultTimeout)
 	if err != nil {
 		return fmt.Errorf("-redis: %w", err)

@@ -70,3 +70,16 @@ func TestServeSaysWhyTheURLIsBad(t *testing.T) {
 	assert.NotContains(t, err.Error(), "percent-encode")
 	assert.NotContains(t, err.Error(), "s3cret")
 }
+
+// A store URL's prefix= (oauth2ctl's and the quickstart's key prefix,
+// docs/storage.md) is refused with the flag that sets the prefix here,
+// not only go-redis's "unexpected option": the store URLs take it, so a
+// URL copied from an oauth2ctl command line carries it.
+func TestServeNamesThePrefixFlagForAStoreURLsPrefix(t *testing.T) {
+	for _, param := range []string{"prefix", "limiter_prefix"} {
+		err := serve(context.Background(), "127.0.0.1:0", "redis://:s3cret@127.0.0.1:6379/0?"+param+"=app:", "t:")
+		require.Error(t, err, param)
+		assert.Contains(t, err.Error(), "-prefix", param)
+		assert.NotContains(t, err.Error(), "s3cret", param)
+	}
+}
