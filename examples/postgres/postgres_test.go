@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -214,4 +215,17 @@ func TestAddUserRefusesEmptyPassword(t *testing.T) {
 	err := addUser(context.Background(), "postgres://unused.invalid/db", "johndoe", strings.NewReader("\n"), &bytes.Buffer{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "empty password")
+}
+
+// TestAddUserTwiceSaysTheUserExists: adduser of a username the table
+// holds says so, not only the server's unique-constraint violation, and
+// leaves the user's password as it was.
+func TestAddUserTwiceSaysTheUserExists(t *testing.T) {
+	dbURL := storeurltest.Postgres(t)
+	ctx := context.Background()
+	require.NoError(t, addUser(ctx, dbURL, "johndoe", strings.NewReader("foobar42\n"), io.Discard))
+	err := addUser(ctx, dbURL, "johndoe", strings.NewReader("other-password\n"), io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `user "johndoe" already exists`)
+	assert.NotContains(t, err.Error(), "other-password")
 }

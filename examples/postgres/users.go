@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
@@ -55,6 +56,9 @@ func (u *Users) AddHash(ctx context.Context, username, hash string) (string, err
 	err := u.pool.QueryRow(ctx,
 		`INSERT INTO users (username, password_hash) VALUES ($1, $2) RETURNING id`,
 		username, hash).Scan(&id)
+	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return "", fmt.Errorf("users: add: user %q already exists", username)
+	}
 	if err != nil {
 		return "", fmt.Errorf("users: add: %w", err)
 	}
