@@ -127,8 +127,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	fmt.Fprintln(stderr, "oauth2ctl:", err)
 	// A missing schema at migrate (SQLSTATE 3F000) needs no hint here:
-	// postgres.Migrate's error says to create it.
-	if missingTables(err) {
+	// postgres.Migrate's error says to create it; nor does an error of
+	// the Postgres store, which says to migrate.
+	if missingTables(err) && !strings.Contains(err.Error(), "oauth2ctl migrate") {
 		fmt.Fprintln(stderr, `oauth2ctl: the store has no oauth2 tables in this database and search_path: run "oauth2ctl migrate" first`)
 	}
 	return exitFailure

@@ -240,3 +240,18 @@ func TestExchangeOnAnOlderSchemaSaysMigrate(t *testing.T) {
 	assert.Equal(t, "42703", pe.Code)
 	assert.NotErrorIs(t, err, storage.ErrNotFound)
 }
+
+// A store on a database its migrations never ran on (or a search_path
+// naming another schema) says that its tables are missing and to
+// migrate, not that the schema is older than this version, which reads
+// as a migration of an earlier release; the PgError is still there.
+func TestStoreOnAnUnmigratedDatabaseSaysMigrate(t *testing.T) {
+	st := postgres.New(newSchemaPool(t), postgres.Config{})
+	_, err := st.ListClients(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the database has no table of this store (its migrations have not run here, or search_path names another schema): run oauth2ctl migrate (or postgres.Migrate)")
+	assert.NotContains(t, err.Error(), "older than this version")
+	var pe *pgconn.PgError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "42P01", pe.Code)
+}

@@ -90,7 +90,13 @@ func wrap(op string, err error) error {
 	if errors.As(err, &pgErr) && pgErr.Code == uniqueViolation {
 		return fmt.Errorf("postgres: %s: %w", op, storage.ErrAlreadyExists)
 	}
-	if pgErr != nil && (pgErr.Code == undefinedColumn || pgErr.Code == undefinedTable) {
+	if pgErr != nil && pgErr.Code == undefinedTable {
+		// Every migration since the first adds columns only: a missing
+		// table is a database never migrated, or a search_path naming
+		// another schema than the one migrated.
+		return fmt.Errorf("postgres: %s: the database has no table of this store (its migrations have not run here, or search_path names another schema): run oauth2ctl migrate (or postgres.Migrate): %w", op, err)
+	}
+	if pgErr != nil && pgErr.Code == undefinedColumn {
 		// A version started before its migrations ran: say what to do,
 		// next to the server's "column ... does not exist".
 		return fmt.Errorf("postgres: %s: the database schema is older than this version: run oauth2ctl migrate (or postgres.Migrate): %w", op, err)
