@@ -576,6 +576,11 @@ func TestLogoutRules(t *testing.T) {
 			r.Body, r.ContentLength = io.NopCloser(strings.NewReader(`{"x":1}`)), 7
 			return r
 		}, 400, false},
+		{"a body of unknown length without a Content-Type is 400", func(c string) *http.Request {
+			r := reqOpts{cookie: c}.build(http.MethodPost, "/logout", nil)
+			r.Body, r.ContentLength = io.NopCloser(strings.NewReader(`{"x":1}`)), -1
+			return r
+		}, 400, false},
 		{"another Content-Type is 400, even without a body", func(c string) *http.Request {
 			r := reqOpts{cookie: c}.build(http.MethodPost, "/logout", nil)
 			r.Header.Set("Content-Type", "text/plain")
