@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/oauth2provider/oauth2provider/internal/token"
 	"github.com/oauth2provider/oauth2provider/storage"
 )
 
@@ -127,4 +128,57 @@ func TestUpdateClientWaitsForTheClientsLock(t *testing.T) {
 	c, err := s.GetClient(t.Context(), "c")
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), c.Revision)
+}
+
+// A grant ended again (RevokeGrant, or the reuse of the consumed token
+// it is remembered by) is off its user's and its client's lists already:
+// ending it again must not take those lists' other grants of its shard
+// off with it, or RevokeUser and RevokeClient would miss them. The
+// conformance suite checks this too, but cannot choose the shards.
+func TestEndingAnEndedGrantAgainKeepsItsShardsLists(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, revoke := range []struct {
+		name string
+		call func(*Store) (int, error)
+	}{
+		{"RevokeUser", func(s *Store) (int, error) { return s.RevokeUser(t.Context(), "u") }},
+		{"RevokeClient", func(s *Store) (int, error) { return s.RevokeClient(t.Context(), "c") }},
+	} {
+		t.Run(revoke.name, func(t *testing.T) {
+			s := New(Config{Now: func() time.Time { return now }})
+			ended, _, refresh := issue(t, s, now, "c", "u", time.Hour)
+			rotate := func() (*storage.Grant, error) {
+				_, access2, err := token.New(storage.KindAccess, ended)
+				require.NoError(t, err)
+				return s.ExchangeToken(t.Context(), storage.Exchange{
+					Kind: storage.KindRefresh, Presented: refresh, ClientID: "c",
+					Issue: []storage.Token{{Hash: access2.Hash, Kind: storage.KindAccess, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}},
+				})
+			}
+			_, err := rotate() // a consumed token: the grant is remembered once ended
+			require.NoError(t, err)
+			// Other grants of the user and the client in the ended grant's shard.
+			var others []storage.TokenRef
+			for len(others) < 2 {
+				id, access, _ := issue(t, s, now, "c", "u", time.Hour)
+				if s.shardOf(id) == s.shardOf(ended) {
+					others = append(others, access)
+				} else {
+					require.NoError(t, s.RevokeGrant(t.Context(), id))
+				}
+			}
+			require.NoError(t, s.RevokeGrant(t.Context(), ended))
+			require.NoError(t, s.RevokeGrant(t.Context(), ended), "again")
+			_, err = rotate()
+			require.ErrorIs(t, err, storage.ErrTokenReused)
+
+			n, err := revoke.call(s)
+			require.NoError(t, err)
+			assert.Equal(t, len(others), n, "the other grants of the shard, live")
+			for _, ref := range others {
+				_, err := s.LookupToken(t.Context(), storage.KindAccess, ref)
+				assert.ErrorIs(t, err, storage.ErrNotFound, "revoked")
+			}
+		})
+	}
 }

@@ -44,6 +44,46 @@ var revokeClauses = []clause{
 	{"UserEndsOnlyTheUsersGrants", testRevokeUser},
 	{"ClientEndsOnlyTheClientsGrants", testRevokeClient},
 	{"UserAndClientEndGrantsPastTheirExpiryUncounted", testRevokeEndsExpiredGrants},
+	{"EndingAnEndedGrantAgainSparesTheOthers", testRevokeEndedGrantAgain},
+}
+
+// testRevokeEndedGrantAgain checks that a grant ended once and ended
+// again, by RevokeGrant or by the reuse of its consumed token (the
+// grant is remembered for that), leaves its user's and its client's other
+// grants to RevokeUser and RevokeClient, counted.
+func testRevokeEndedGrantAgain(t *testing.T, e *env) {
+	for _, revoke := range []struct {
+		name string
+		call func() (int, error)
+	}{
+		{"RevokeUser", func() (int, error) { return e.b.Tokens.RevokeUser(e.ctx, "user-1") }},
+		{"RevokeClient", func() (int, error) { return e.b.Tokens.RevokeClient(e.ctx, "client-a") }},
+	} {
+		t.Run(revoke.name, func(t *testing.T) {
+			ended := e.storedGrant(t, "client-a", "user-1")
+			a2, r2 := e.nextPair(t, ended.g.ID)
+			_, err := e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(ended.refresh, "client-a", a2, r2))
+			require.NoError(t, err)
+			others := make([]fixture, 8)
+			for i := range others {
+				others[i] = e.storedGrant(t, "client-a", "user-1")
+			}
+			require.NoError(t, e.b.Tokens.RevokeGrant(e.ctx, ended.g.ID))
+			require.NoError(t, e.b.Tokens.RevokeGrant(e.ctx, ended.g.ID), "again")
+			a3, r3 := e.nextPair(t, ended.g.ID)
+			_, err = e.b.Tokens.ExchangeToken(e.ctx, refreshExchange(ended.refresh, "client-a", a3, r3))
+			require.ErrorIs(t, err, storage.ErrTokenReused, "the ended grant's consumed token")
+
+			n, err := revoke.call()
+			require.NoError(t, err)
+			assert.Equal(t, len(others), n, "the other grants, live")
+			for _, f := range others {
+				for _, m := range f.tokens() {
+					e.assertGone(t, m, "%v token of another grant", m.tok.Kind)
+				}
+			}
+		})
+	}
 }
 
 func testExtendMovesExpiry(t *testing.T, e *env) {
