@@ -148,12 +148,13 @@ type authorizeHandler struct {
 // for GET and POST at Config.Endpoints.Authorization (e.g.
 // /oauth2/authorize), under the issuer's path when Config.Issuer has one,
 // where the metadata document advertises it. It validates the request
-// (refusing one whose URL holds a client_secret, password, refresh_token
-// or code_verifier); shows an error page (never a redirect) while the
-// client and redirect URI are not yet trusted (a registered redirect URI
-// is trusted only when it can receive a code: absolute, no fragment, no
-// scheme a browser runs, plain http on a loopback host only, RFC 9700
-// §2.6, and no parameter of the response in its query), and redirects back to the client with error,
+// (refusing one whose URL holds a client_secret, password, code_verifier
+// or token: access_token, token, refresh_token or code); shows an error
+// page (never a redirect) while the client and redirect URI are not yet
+// trusted (a registered redirect URI is trusted only when it can receive
+// a code: absolute, no fragment, no scheme a browser runs, plain http on
+// a loopback host only, RFC 9700 §2.6, and no parameter of the response
+// in its query), and redirects back to the client with error,
 // error_description and state once they are; sends a visitor without a
 // session to cfg.LoginURL, but redirects temporarily_unavailable to the
 // client when cfg.SignedInUser cannot tell who is signed in; shows the

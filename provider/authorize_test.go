@@ -93,6 +93,9 @@ func TestAuthorizeUntrustedErrorsShowPage(t *testing.T) {
 		{"a code_verifier in the URL (it would defeat PKCE)", spaParams("code_verifier", testVerifier).Encode(), 400, "invalid_request"},
 		{"a password in the URL", spaParams("password", "foobar42").Encode(), 400, "invalid_request"},
 		{"a refresh token in the URL, escaped key", spaParams().Encode() + "&refresh%5Ftoken=ort_x", 400, "invalid_request"},
+		{"an access token in the URL", spaParams("access_token", "oat_x").Encode(), 400, "invalid_request"},
+		{"a token in the URL (revocation's and introspection's name for it)", spaParams("token", "oat_x").Encode(), 400, "invalid_request"},
+		{"an authorization code in the URL", spaParams("code", "oac_x").Encode(), 400, "invalid_request"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

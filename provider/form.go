@@ -147,10 +147,13 @@ func parseFormBody(raw string) (form, error) {
 // authorizeSecretParams are the credentials refused in the URL query of
 // the authorization endpoint, whose other parameters (client_id, state,
 // code_challenge...) belong there: a client secret, a password or a
-// refresh token would end up in logs and browser history, and a
-// code_verifier sent with its challenge would defeat PKCE (RFC 7636 §1).
+// token (access_token, RFC 6750 §2.3's name; token, the revocation and
+// introspection endpoints'; refresh_token; an authorization code) would
+// end up in logs and browser history, and a code_verifier sent with its
+// challenge would defeat PKCE (RFC 7636 §1).
 var authorizeSecretParams = []string{
 	paramClientSecret, paramPassword, paramRefreshToken, paramCodeVerifier,
+	paramToken, paramCode, "access_token",
 }
 
 // queryHasSecret reports whether the raw URL query q names one of
