@@ -131,6 +131,7 @@ func TestClientAuthenticationRules(t *testing.T) {
 			header: http.Header{"Authorization": {"Basic  \t" + b64("conf:"+confSecret) + " "}}}, status: 200},
 		{name: "client_id in the body may repeat the Basic one", req: req{form: password("client_id", "conf"), basic: conf}, status: 200},
 		{name: "client_id in the body differing from Basic", req: req{form: password("client_id", "other"), basic: conf}, status: 400, code: "invalid_request"},
+		{name: "client_id in the body differing from a public client's Basic id with an empty secret", req: req{form: password("client_id", "conf"), basic: []string{"pub", ""}}, status: 400, code: "invalid_request"},
 		{name: "Basic and client_secret_post at once", req: req{form: password("client_id", "conf", "client_secret", confSecret), basic: conf}, status: 400, code: "invalid_request"},
 		{name: "two Authorization headers", req: req{form: password(), header: http.Header{"Authorization": {basicAuth("conf", confSecret), basicAuth("conf", confSecret)}}}, status: 400, code: "invalid_request"},
 		{name: "RFC 6749 §5.2: malformed Basic base64 is a failed authentication with the header", req: req{form: password(), header: http.Header{"Authorization": {"Basic !!!"}}}, status: 401, code: "invalid_client", challenge: basicChallenge},
