@@ -346,3 +346,76 @@ func TestRevocationOfARefreshTokenTheStoreStillHonours(t *testing.T) {
 	assert.Empty(t, events)
 	assertToken(t, e.do(req{form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, basic: conf}))
 }
+
+// forgingTokens is a token store that breaks the ExchangeToken contract
+// on demand: when forge is set, an exchange with a Check is not made, and
+// Check is called with the grant forge returns instead (or, when forge
+// returns nil, the exchange reports success without calling Check).
+type forgingTokens struct {
+	storage.TokenStore
+	forge func() *storage.Grant
+}
+
+func (f *forgingTokens) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
+	if f.forge == nil || x.Check == nil {
+		return f.TokenStore.ExchangeToken(ctx, x)
+	}
+	g := f.forge()
+	if g == nil {
+		return g, nil
+	}
+	return nil, x.Check(g)
+}
+
+// The revocation of a refresh token that the provider's lookup did not
+// take for live trusts the store's exchange only as far as its contract
+// goes: a store that hands Check another grant than the presented token
+// names, or one of another client, or that reports an exchange Check
+// refused as made, gets a 200 and revokes nothing.
+func TestRevocationOfASpentTokenTrustsNoStoreBreakingTheContract(t *testing.T) {
+	tests := []struct {
+		name string
+		// forge returns what the store gives Check, given the grant of the
+		// presented token and another grant of the same client.
+		forge func(own, sibling storage.Grant) *storage.Grant
+	}{
+		{name: "another grant of the client", forge: func(_, sibling storage.Grant) *storage.Grant { return &sibling }},
+		{name: "the token's grant, said to be another client's", forge: func(own, _ storage.Grant) *storage.Grant {
+			own.ClientID = "other"
+			return &own
+		}},
+		{name: "an exchange reported as made", forge: func(storage.Grant, storage.Grant) *storage.Grant { return nil }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			providerClock := newClock()
+			var events []provider.Event
+			var ft *forgingTokens
+			e := newEnv(t, func(c *provider.Config) {
+				c.Now = providerClock.Now // the store keeps e.clock, which stays behind
+				c.RefreshTokenTTL = time.Hour
+				c.Events = func(_ context.Context, ev provider.Event) { events = append(events, ev) }
+				ft = &forgingTokens{TokenStore: c.Tokens}
+				c.Tokens = ft
+			})
+			sib := e.issue(t)
+			m := e.issue(t)
+			rt := m["refresh_token"].(string)
+			own, err := e.validate(m["access_token"].(string))
+			require.NoError(t, err)
+			sibling, err := e.validate(sib["access_token"].(string))
+			require.NoError(t, err)
+			ft.forge = func() *storage.Grant { return tc.forge(own.Grant, sibling.Grant) }
+			providerClock.Advance(time.Hour) // rt expired by the provider's clock only
+
+			events = nil
+			assertRevoked200(t, call(e.p.RevokeHandler(), req{form: tokenForm(rt), basic: conf}))
+			assert.Empty(t, events, "nothing is reported revoked")
+
+			ft.forge = nil
+			// Both grants live on: the store's clock still honours them.
+			assertToken(t, e.do(req{form: refresh(rt), basic: conf}))
+			assertToken(t, e.do(req{form: refresh(sib["refresh_token"].(string)), basic: conf}))
+		})
+	}
+}
