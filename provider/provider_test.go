@@ -276,3 +276,35 @@ func TestTrustUnixSocketProxy(t *testing.T) {
 		_ = srv.Close()
 	}
 }
+
+// WriteError writes an *Error's fields and nothing else: error_uri when
+// set, no error_description when empty, and Retry-After on a 503 alone.
+func TestWriteErrorIsExactlyTheErrorsFields(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        *provider.Error
+		status     int
+		body       string
+		retryAfter string
+	}{
+		{name: "RFC 6749 §5.2: error_uri when set", err: &provider.Error{Code: provider.CodeInvalidScope, Description: "d", URI: "https://docs.example.com/scopes"},
+			status: 400, body: `{"error":"invalid_scope","error_description":"d","error_uri":"https://docs.example.com/scopes"}`},
+		{name: "RFC 6749 §5.2: error_description left out when empty", err: &provider.Error{Code: provider.CodeInvalidRequest},
+			status: 400, body: `{"error":"invalid_request"}`},
+		{name: "a 500 has no Retry-After", err: &provider.Error{Code: "server_error", Status: http.StatusInternalServerError},
+			status: 500, body: `{"error":"server_error"}`},
+		{name: "a 503 has Retry-After", err: &provider.Error{Code: provider.CodeTemporarilyUnavailable, Status: http.StatusServiceUnavailable},
+			status: 503, body: `{"error":"temporarily_unavailable"}`, retryAfter: "1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			provider.WriteError(w, tc.err)
+			assert.Equal(t, tc.status, w.Code)
+			assertNoStore(t, w)
+			assert.Equal(t, tc.body+"\n", w.Body.String())
+			assert.Equal(t, tc.retryAfter, w.Header().Get("Retry-After"))
+			assert.Empty(t, w.Header().Get("WWW-Authenticate"))
+		})
+	}
+}
