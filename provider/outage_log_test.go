@@ -99,3 +99,20 @@ func TestOutageCauseIsLoggedAsText(t *testing.T) {
 	e.p.LogOutage(httptest.NewRequest(http.MethodPost, "/oauth2/token", nil), structuredErr{Password: "hunter2"})
 	assert.Equal(t, slog.KindString, h.kinds["err"], "the cause's kind")
 }
+
+// A 503 answered because the client went away (its request's context
+// canceled) is logged at Debug, not Error: nothing failed but the
+// client's patience.
+func TestOutageOfAGoneClientIsLoggedAtDebug(t *testing.T) {
+	var log providertest.LockedBuffer
+	e := newEnv(t, func(c *provider.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	w := e.do(req{form: password("username", "slow"), basic: conf, ctx: ctx})
+	assertError(t, w, http.StatusServiceUnavailable, provider.CodeTemporarilyUnavailable)
+	assert.Contains(t, log.String(), `level=DEBUG msg="oauth2: temporarily unavailable"`)
+	assert.Contains(t, log.String(), "err=\"context canceled\"")
+	assert.NotContains(t, log.String(), "level=ERROR")
+}
