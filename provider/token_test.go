@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -617,4 +618,27 @@ func TestPasswordGrantMalformedCredentialsAreInvalid(t *testing.T) {
 	w := e.do(req{form: password("username", "tab\there", "password", "pässwörd ✓"), basic: conf})
 	assertError(t, w, http.StatusServiceUnavailable, "temporarily_unavailable")
 	assert.Equal(t, 1, asked)
+}
+
+// A request without a body (Body nil, as http.NewRequest makes one with
+// no body, which a handler may be given outside net/http's server) is
+// 400 invalid_request at every endpoint, before the client is judged.
+func TestRequestWithoutBodyIsInvalidRequest(t *testing.T) {
+	e := newEnv(t, nil)
+	for name, h := range map[string]http.Handler{
+		"token": e.p.TokenHandler(), "revocation": e.p.RevokeHandler(), "introspection": e.p.IntrospectHandler(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, err := http.NewRequest(http.MethodPost, "https://auth.example.com/oauth2/"+name, nil)
+			require.NoError(t, err)
+			require.Nil(t, r.Body)
+			r.TLS = &tls.ConnectionState{}
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			assertError(t, w, http.StatusBadRequest, provider.CodeInvalidRequest)
+			assert.Equal(t, "missing request body", body(t, w)["error_description"])
+			assert.Empty(t, w.Header().Get("WWW-Authenticate"))
+		})
+	}
 }
