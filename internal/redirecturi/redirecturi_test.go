@@ -55,3 +55,17 @@ func TestCheckSchemeRefusesLocalSchemes(t *testing.T) {
 		}
 	}
 }
+
+// An http(s) URI without a host is refused as such, not as a host that is
+// not loopback: the message is what oauth2ctl and the error page show.
+func TestCheckSaysAHostIsMissing(t *testing.T) {
+	for u, want := range map[string]string{
+		"http:///cb":  "an http URI needs a host",
+		"https:///cb": "an https URI needs a host",
+	} {
+		err := Check(u)
+		if assert.Error(t, err, u) {
+			assert.Equal(t, want, err.Error(), u)
+		}
+	}
+}
