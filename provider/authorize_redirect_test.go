@@ -2,8 +2,11 @@ package provider_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/storage"
@@ -60,4 +63,30 @@ func TestAuthorizeRefusesUnfitRegisteredRedirectURIs(t *testing.T) {
 			consentFields(t, e.get(spaParams("client_id", id, "redirect_uri", uri), "user-1"))
 		}
 	})
+}
+
+// A registered redirect URI whose query is empty ("cb?") or ends in "&"
+// gets the response parameters appended as they are (RFC 6749 §3.1.2: the
+// query is kept), with no empty pair: "cb?code=…", "cb?x=1&code=…", never
+// "cb?&code=…" or "cb?x=1&&code=…".
+func TestAuthorizeAppendsToARegisteredQueryWithoutAnEmptyPair(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	for id, uri := range map[string]string{
+		"q-empty": "https://app.example/cb?",
+		"q-amp":   "https://app.example/cb?x=1&",
+		"q-none":  "https://app.example/cb",
+		"q-some":  "https://app.example/cb?x=1",
+	} {
+		t.Run(id, func(t *testing.T) {
+			require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{ID: id, Public: true,
+				GrantTypes: []string{storage.GrantAuthorizationCode}, Scopes: []string{"read"}, FirstParty: true,
+				RedirectURIs: []string{uri}}))
+			w := e.get(spaParams("client_id", id, "redirect_uri", uri), "user-1")
+			require.Equal(t, http.StatusFound, w.Code, "body: %s", w.Body.String())
+			loc := w.Header().Get("Location")
+			sep := map[string]string{"q-empty": "", "q-amp": "", "q-none": "?", "q-some": "&"}[id]
+			assert.True(t, strings.HasPrefix(loc, uri+sep+"code="), "Location %q", loc)
+			assert.Regexp(t, `&state=st-123$`, loc)
+		})
+	}
 }
