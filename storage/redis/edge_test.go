@@ -359,3 +359,23 @@ func TestCreateGrantRefusesATokenOfAnotherGrant(t *testing.T) {
 		assert.Empty(t, keys, "nothing written")
 	})
 }
+
+// An exchange that leaves its grant's expiry where it was gives the token
+// set the grant key's PTTL; a grant key that has none (its TTL removed,
+// PERSIST, or a restore that dropped it) falls back to the TTL of the
+// grant's expiry, where the PTTL's -1 would delete the set.
+func TestExchangeOnAGrantKeyWithoutTTLKeepsTheTokenSet(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		g, _, refresh := h.grant("web", "alice", 48*time.Hour) // later than the new tokens
+		_, gkey, skey := h.s.grantKeys(g.ID)
+		require.NoError(t, h.rdb.Persist(h.ctx, gkey).Err())
+
+		x, _ := h.exchange("web", refresh)
+		_, err := h.s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+		d, err := h.rdb.PTTL(h.ctx, skey).Result()
+		require.NoError(t, err)
+		assert.Greater(t, d, time.Duration(0), "the token set is there, with a TTL")
+		assert.LessOrEqual(t, d, 48*time.Hour)
+	})
+}
