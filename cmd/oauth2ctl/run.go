@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/oauth2provider/oauth2provider/internal/storeurl"
+	"github.com/oauth2provider/oauth2provider/storage/postgres"
 )
 
 // Exit statuses.
@@ -129,7 +130,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// A missing schema at migrate (SQLSTATE 3F000) needs no hint here:
 	// postgres.Migrate's error says to create it; nor does an error of
 	// the Postgres store, which says to migrate.
-	if missingTables(err) && !strings.Contains(err.Error(), "oauth2ctl migrate") {
+	if missingTables(err) && !errors.Is(err, postgres.ErrNotMigrated) {
 		fmt.Fprintln(stderr, `oauth2ctl: the store has no oauth2 tables in this database and search_path: run "oauth2ctl migrate" first`)
 	}
 	return exitFailure

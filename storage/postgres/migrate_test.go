@@ -249,6 +249,7 @@ func TestStoreOnAnUnmigratedDatabaseSaysMigrate(t *testing.T) {
 	st := postgres.New(newSchemaPool(t), postgres.Config{})
 	_, err := st.ListClients(context.Background())
 	require.Error(t, err)
+	assert.ErrorIs(t, err, postgres.ErrNotMigrated)
 	assert.Contains(t, err.Error(), "the database has no table of this store (its migrations have not run here, or search_path names another schema): run oauth2ctl migrate (or postgres.Migrate)")
 	assert.NotContains(t, err.Error(), "older than this version")
 	var pe *pgconn.PgError

@@ -79,6 +79,12 @@ const uniqueViolation = "23505"
 // wrap returns err annotated with the operation, translating the errors
 // pgx reports into the storage sentinels. The messages of the errors it
 // returns never contain a token or a secret (only their hashes exist here).
+// ErrNotMigrated is in the error of a store call that found none of the
+// store's tables: a database whose migrations have not run, or a
+// search_path naming another schema than the one migrated. The error
+// says to run the migrations.
+var ErrNotMigrated = errors.New("the database has no table of this store")
+
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil
@@ -94,7 +100,7 @@ func wrap(op string, err error) error {
 		// Every migration since the first adds columns only: a missing
 		// table is a database never migrated, or a search_path naming
 		// another schema than the one migrated.
-		return fmt.Errorf("postgres: %s: the database has no table of this store (its migrations have not run here, or search_path names another schema): run oauth2ctl migrate (or postgres.Migrate): %w", op, err)
+		return fmt.Errorf("postgres: %s: %w (its migrations have not run here, or search_path names another schema): run oauth2ctl migrate (or postgres.Migrate): %w", op, ErrNotMigrated, err)
 	}
 	if pgErr != nil && pgErr.Code == undefinedColumn {
 		// A version started before its migrations ran: say what to do,
