@@ -113,13 +113,7 @@ func testConsumedReuseUntilExpiry(t *testing.T, e *env) {
 // RevokeGrant), and that such a grant, already revoked, is not counted
 // again.
 func testConsumedReuseAfterRevokeUserClient(t *testing.T, e *env) {
-	for _, revoke := range []struct {
-		name string
-		call func() (int, error)
-	}{
-		{"RevokeUser", func() (int, error) { return e.b.Tokens.RevokeUser(e.ctx, "user-1") }},
-		{"RevokeClient", func() (int, error) { return e.b.Tokens.RevokeClient(e.ctx, "client-a") }},
-	} {
+	for _, revoke := range e.userClientRevokers() {
 		t.Run(revoke.name, func(t *testing.T) {
 			f := e.storedGrant(t, "client-a", "user-1")
 			a2, r2 := e.nextPair(t, f.g.ID)

@@ -52,13 +52,7 @@ var revokeClauses = []clause{
 // grant is remembered for that), leaves its user's and its client's other
 // grants to RevokeUser and RevokeClient, counted.
 func testRevokeEndedGrantAgain(t *testing.T, e *env) {
-	for _, revoke := range []struct {
-		name string
-		call func() (int, error)
-	}{
-		{"RevokeUser", func() (int, error) { return e.b.Tokens.RevokeUser(e.ctx, "user-1") }},
-		{"RevokeClient", func() (int, error) { return e.b.Tokens.RevokeClient(e.ctx, "client-a") }},
-	} {
+	for _, revoke := range e.userClientRevokers() {
 		t.Run(revoke.name, func(t *testing.T) {
 			ended := e.storedGrant(t, "client-a", "user-1")
 			a2, r2 := e.nextPair(t, ended.g.ID)
@@ -214,13 +208,7 @@ func testRevokeUser(t *testing.T, e *env) {
 // clock is behind, may still see them live (and, with a refresh, extend
 // them past the revocation).
 func testRevokeEndsExpiredGrants(t *testing.T, e *env) {
-	for _, revoke := range []struct {
-		name string
-		call func() (int, error)
-	}{
-		{"RevokeUser", func() (int, error) { return e.b.Tokens.RevokeUser(e.ctx, "user-1") }},
-		{"RevokeClient", func() (int, error) { return e.b.Tokens.RevokeClient(e.ctx, "client-a") }},
-	} {
+	for _, revoke := range e.userClientRevokers() {
 		t.Run(revoke.name, func(t *testing.T) {
 			// Past its expiry, and at it: a grant is live strictly
 			// before its expiry, as a token is.
@@ -271,5 +259,20 @@ func testRevokeClient(t *testing.T, e *env) {
 		n, err = e.b.Tokens.RevokeClient(e.ctx, id)
 		require.NoError(t, err, "client ID %q", id)
 		assert.Zero(t, n, "client ID %q", id)
+	}
+}
+
+// revoker is RevokeUser of user-1 or RevokeClient of client-a, named.
+type revoker struct {
+	name string
+	call func() (int, error)
+}
+
+// userClientRevokers are the two revocations of many grants at once that
+// clauses run alike: RevokeUser of user-1 and RevokeClient of client-a.
+func (e *env) userClientRevokers() []revoker {
+	return []revoker{
+		{"RevokeUser", func() (int, error) { return e.b.Tokens.RevokeUser(e.ctx, "user-1") }},
+		{"RevokeClient", func() (int, error) { return e.b.Tokens.RevokeClient(e.ctx, "client-a") }},
 	}
 }
