@@ -291,8 +291,12 @@ func (s *Store) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage
 		indexed = raw[1:3]
 		v[held] = raw[0]
 	}
-	// Each run found the grant's expiry moved past what was indexed
-	// (concurrent extensions): give up rather than loop.
+	// Not reached while every writer keeps a grant's ix at or past its
+	// expiry: a run with held set counts the grant indexed up to held,
+	// which is at least every new token's expiry, and a concurrent
+	// extension moves ix with the expiry. A grant written otherwise
+	// (another tool, a damaged key) could ask again on every run: give
+	// up rather than loop.
 	return nil, fmt.Errorf("redis: %s: %w", op, errIndexRace)
 }
 
@@ -339,8 +343,8 @@ func (s *Store) unindexIfRevoked(ctx context.Context, gid, userID, clientID stri
 	}
 }
 
-// errIndexRace is ExchangeToken's error when the grant's expiry kept
-// moving past its index entries while it indexed them.
+// errIndexRace is ExchangeToken's error when the script kept asking for
+// the grant to be indexed after it was (see the end of ExchangeToken).
 var errIndexRace = errors.New("grant expiry moved while indexing it; try again")
 
 // runExchange runs exchangeScript on the keys and arguments v, the first
