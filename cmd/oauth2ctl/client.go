@@ -42,8 +42,15 @@ rotate-secret once the apps can take a new one.
 
 const clientListHelp = `Usage: oauth2ctl client list [--store URL]
 
-Lists the registered clients. Secrets are never shown: the store holds
-only their hashes, and those are not printed either.
+Lists the registered clients, one a line: ID, type, status, grant types,
+scopes, default scopes, creation time and, last, the redirect URIs the
+authorization code grant may send codes to. A list shows "-" when empty,
+else its items separated by commas. A redirect URI that holds a comma, a
+double quote, a space, a control character or invalid UTF-8, or that is
+"-" or empty, is shown quoted, with Go escapes, as is an ID or a scope
+that holds a space, a control character or invalid UTF-8. Secrets are
+never shown: the store holds only their hashes, and those are not
+printed either.
 `
 
 const clientDisableHelp = `Usage: oauth2ctl client disable ID [--store URL]
@@ -398,7 +405,7 @@ func cmdClientList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tGRANT TYPES\tSCOPES\tDEFAULT SCOPES\tCREATED")
+	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tGRANT TYPES\tSCOPES\tDEFAULT SCOPES\tCREATED\tREDIRECT URIS")
 	for _, c := range clients {
 		typ := "confidential"
 		if c.Public {
@@ -411,9 +418,9 @@ func cmdClientList(ctx context.Context, e *env, args []string) error {
 		if c.Disabled {
 			status = "disabled"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(c.ID), typ, status,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(c.ID), typ, status,
 			orDash(c.GrantTypes), orDash(c.Scopes), orDash(c.DefaultScopes),
-			createdAt(c.CreatedAt))
+			createdAt(c.CreatedAt), uriList(c.RedirectURIs))
 	}
 	return tw.Flush()
 }
@@ -437,6 +444,26 @@ func orDash(l []string) string {
 	out := make([]string, len(l))
 	for i, v := range l {
 		out[i] = shown(v)
+	}
+	return strings.Join(out, ",")
+}
+
+// uriList returns a client's redirect URIs as "client list" shows them:
+// "-" for none, else separated by commas, each shown, and quoted as well
+// when it could read as something else: when it holds a comma (which a
+// URI's path or query may hold) or a double quote, or is empty or "-".
+// The cell reads back to exactly the stored list.
+func uriList(l []string) string {
+	if len(l) == 0 {
+		return "-"
+	}
+	out := make([]string, len(l))
+	for i, v := range l {
+		if v == "" || v == "-" || strings.ContainsAny(v, `,"`) {
+			out[i] = strconv.Quote(v)
+		} else {
+			out[i] = shown(v)
+		}
 	}
 	return strings.Join(out, ",")
 }

@@ -8,7 +8,8 @@
 //
 //	migrate                      apply the Postgres schema migrations
 //	client create [flags]        register a client; prints its secret once
-//	client list                  list the registered clients (never secrets)
+//	client list                  list the registered clients and their redirect
+//	                             URIs (never secrets)
 //	client disable ID            disable a client and revoke its tokens
 //	client enable ID             take a disabled client again
 //	client rotate-secret ID      give a client a new secret; prints it once

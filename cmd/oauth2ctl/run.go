@@ -30,7 +30,7 @@ const mainUsage = `Usage: oauth2ctl [--store URL] <command> [flags]
 Commands:
   migrate                        apply the Postgres schema migrations
   client create [flags]          register a client; prints its secret once
-  client list                    list the registered clients
+  client list                    list the registered clients and redirect URIs
   client disable ID              disable a client and revoke its tokens
   client enable ID               take a disabled client again
   client rotate-secret ID        give a client a new secret; prints it once
