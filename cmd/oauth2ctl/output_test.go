@@ -212,3 +212,24 @@ func TestHelpTextFitsEightyColumns(t *testing.T) {
 		}
 	}
 }
+
+// A store URL that oauth2ctl cannot use is shown in its message as IDs
+// are: quoted when it holds a space, so the reader sees where it ends,
+// with a control character escaped once (\x1b, not \\x1b, which the
+// message showed for a URL with both) and without its password.
+func TestUnusableStoreShownQuotedAndEscapedOnce(t *testing.T) {
+	t.Setenv(envStore, "")
+	for store, want := range map[string]string{
+		"mysql://h/a b":             `--store "mysql://h/a b": want a postgres://`,
+		"mysql://u:s3cret@h/\x1b a": `--store "mysql://u:xxxxx@h/\x1b a": want a postgres://`,
+		"mysql://u:s3cret@h/\x1b":   `--store "mysql://u:xxxxx@h/\x1b": want a postgres://`,
+		"u:s3cret@h/db":             `--store "(not a URL)": want a postgres://`,
+	} {
+		code, out, errOut := ctl(t, "--store", store, "client", "list")
+		assert.Equal(t, exitUsage, code, errOut)
+		assert.Empty(t, out)
+		assert.Contains(t, errOut, want, "%q", store)
+		assert.NotContains(t, errOut, `\\`, "%q", store)
+		assert.NotContains(t, errOut, "s3cret", "%q", store)
+	}
+}

@@ -255,11 +255,12 @@ func (e *env) open(ctx context.Context) (*storeurl.Stores, error) {
 	}
 	s, err := storeurl.Open(ctx, e.store, storeurl.Options{})
 	if errors.Is(err, storeurl.ErrUnsupported) {
-		// storeurl.Redact, not redacted: a store that is not a URL may
-		// still hold a password (user:pass@host); it shows as "(not a URL)".
-		// Named by its source: an operator who typed no --store looks
-		// in the environment.
-		return nil, usagef("%s %s: want a postgres:// (or postgresql://), redis://, rediss://, redis+cluster:// or rediss+cluster:// URL", e.storeFrom, shown(storeurl.Redact(e.store)))
+		// storeurl.RedactUnescaped, not redacted: a store that is not a
+		// URL may still hold a password (user:pass@host); it shows as
+		// "(not a URL)". Unescaped, as shown escapes it once: Redact's
+		// escapes, quoted again, showed \\x1b. Named by its source: an
+		// operator who typed no --store looks in the environment.
+		return nil, usagef("%s %s: want a postgres:// (or postgresql://), redis://, rediss://, redis+cluster:// or rediss+cluster:// URL", e.storeFrom, shown(storeurl.RedactUnescaped(e.store)))
 	}
 	return s, err
 }
