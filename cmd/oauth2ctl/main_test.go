@@ -2,10 +2,13 @@ package main
 
 import (
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,18 +45,20 @@ func runBinary(t *testing.T, env []string, args ...string) (int, string, string)
 	return code, stdout.String(), stderr.String()
 }
 
+// The exit statuses are those the package doc and docs/operations.md
+// give, as numbers: 0 success, 1 failure, 2 bad usage.
 func TestBinaryExitCodes(t *testing.T) {
 	code, out, _ := runBinary(t, nil, "--help")
-	assert.Equal(t, exitOK, code)
+	assert.Equal(t, 0, code)
 	assert.Contains(t, out, "migrate")
 
 	code, _, errOut := runBinary(t, nil, "no-such-command")
-	assert.Equal(t, exitUsage, code, errOut)
+	assert.Equal(t, 2, code, errOut)
 
 	// A store that cannot be reached is a failure, reported once, with
 	// the URL's password redacted.
 	code, _, errOut = runBinary(t, []string{"OAUTH2_STORE=redis://:hunter2@127.0.0.1:1/0"}, "client", "list")
-	assert.Equal(t, exitFailure, code, errOut)
+	assert.Equal(t, 1, code, errOut)
 	assert.NotContains(t, errOut, "hunter2")
 	assert.NotEmpty(t, errOut)
 	// Once: go-redis's own log lines of each failed dial stay quiet.
@@ -70,4 +75,50 @@ func TestBinaryFlagErrorShownOnce(t *testing.T) {
 	assert.Empty(t, out)
 	assert.NotContains(t, errOut, "s3cret")
 	assert.Equal(t, 1, strings.Count(errOut, "flag provided but not defined"), errOut)
+}
+
+// SIGINT (Ctrl-C) and SIGTERM stop a command that waits on its store
+// through its context: the process exits with status 1 and says why,
+// instead of being killed by the signal halfway through. (On Postgres,
+// at once; go-redis waits for the store call's timeout.)
+func TestBinaryStopsCleanlyOnSignal(t *testing.T) {
+	self, err := os.Executable()
+	require.NoError(t, err)
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		// A store that takes connections and never answers, of this
+		// process alone: its first connection comes after main set up
+		// its signals.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer ln.Close()
+		accepted := make(chan net.Conn, 16)
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				accepted <- c
+			}
+		}()
+		cmd := exec.CommandContext(t.Context(), self, "--store", "postgres://u@"+ln.Addr().String()+"/db?sslmode=disable", "client", "list")
+		cmd.Env = append(os.Environ(), "OAUTH2CTL_AS_MAIN=1")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Start())
+		select {
+		case c := <-accepted:
+			defer c.Close()
+		case <-time.After(10 * time.Second):
+			t.Fatal("oauth2ctl never connected to the store")
+		}
+		start := time.Now()
+		require.NoError(t, cmd.Process.Signal(sig))
+		err = cmd.Wait()
+		ee, ok := errors.AsType[*exec.ExitError](err)
+		require.True(t, ok, "%v: %v", sig, err)
+		assert.Equal(t, 1, ee.ExitCode(), "%v: %s (%v)", sig, stderr.String(), ee)
+		assert.True(t, strings.HasPrefix(stderr.String(), "oauth2ctl: "), "%v: %s", sig, stderr.String())
+		assert.Less(t, time.Since(start), 2*time.Second, "%v: stopped at the signal, not at a timeout", sig)
+	}
 }

@@ -347,7 +347,7 @@ func TestNoStoreIsAUsageError(t *testing.T) {
 	for _, args := range [][]string{{"client", "list"}, {"client", "disable", "app"}, {"client", "enable", "app"}, {"client", "rotate-secret", "app"}} {
 		code, _, errOut := ctl(t, args...)
 		assert.Equal(t, exitUsage, code, args)
-		assert.Contains(t, errOut, envStore, args)
+		assert.Contains(t, errOut, "oauth2ctl: no store: give --store URL or set "+envStore+"\n", args)
 	}
 }
 
