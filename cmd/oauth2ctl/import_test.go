@@ -88,6 +88,14 @@ func TestSecretStdinRefusals(t *testing.T) {
 		"leading space":  {" pw-Hunter2\n", []string{"--id", "x"}, "space"},
 		"trailing space": {"pw-Hunter2 \n", []string{"--id", "x"}, "space"},
 		"too long":       {strings.Repeat("a", 513) + "\n", []string{"--id", "x"}, "at most 512"},
+		// The bounds of VSCHAR (%x20-7E): the characters just outside.
+		"unit separator": {"pw-\x1fHunter2\n", []string{"--id", "x"}, "printable ASCII"},
+		"DEL":            {"pw-\x7fHunter2\n", []string{"--id", "x"}, "printable ASCII"},
+		// A second line after the longest secret is still read, and
+		// refused: reading no further than the secret and its line
+		// ending would take it as the one line.
+		"two lines at the longest": {strings.Repeat("a", 512) + "\r\nmore\n", []string{"--id", "x"}, "one line"},
+		"LF then a line":           {strings.Repeat("a", 512) + "\nmore\n", []string{"--id", "x"}, "one line"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			args := append([]string{"client", "create", "--secret-stdin"}, tc.args...)
