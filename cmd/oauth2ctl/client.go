@@ -45,12 +45,11 @@ const clientListHelp = `Usage: oauth2ctl client list [--store URL]
 Lists the registered clients, one a line: ID, type, status, grant types,
 scopes, default scopes, creation time and, last, the redirect URIs the
 authorization code grant may send codes to. A list shows "-" when empty,
-else its items separated by commas. A redirect URI that holds a comma, a
-double quote, a space, a control character or invalid UTF-8, or that is
-"-" or empty, is shown quoted, with Go escapes, as is an ID or a scope
-that holds a space, a control character or invalid UTF-8. Secrets are
-never shown: the store holds only their hashes, and those are not
-printed either.
+else its items separated by commas. An item that holds a comma, a double
+quote, a space, a control character or invalid UTF-8, or that is "-" or
+empty, is shown quoted, with Go escapes, as is an ID that holds a space,
+a control character or invalid UTF-8. Secrets are never shown: the store
+holds only their hashes, and those are not printed either.
 `
 
 const clientDisableHelp = `Usage: oauth2ctl client disable ID [--store URL]
@@ -420,7 +419,7 @@ func cmdClientList(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(c.ID), typ, status,
 			orDash(c.GrantTypes), orDash(c.Scopes), orDash(c.DefaultScopes),
-			createdAt(c.CreatedAt), uriList(c.RedirectURIs))
+			createdAt(c.CreatedAt), orDash(c.RedirectURIs))
 	}
 	return tw.Flush()
 }
@@ -435,25 +434,13 @@ func createdAt(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// orDash joins l, each shown, with commas, or returns "-" for an empty
-// list.
+// orDash returns a list as "client list" shows it (grant types, scopes,
+// redirect URIs): "-" for none, else separated by commas, each shown,
+// and quoted as well when it could read as something else: when it holds
+// a comma (which a URI's path or query, or a scope stored through the
+// library, may hold) or a double quote, or is empty or "-". The cell
+// reads back to exactly the stored list.
 func orDash(l []string) string {
-	if len(l) == 0 {
-		return "-"
-	}
-	out := make([]string, len(l))
-	for i, v := range l {
-		out[i] = shown(v)
-	}
-	return strings.Join(out, ",")
-}
-
-// uriList returns a client's redirect URIs as "client list" shows them:
-// "-" for none, else separated by commas, each shown, and quoted as well
-// when it could read as something else: when it holds a comma (which a
-// URI's path or query may hold) or a double quote, or is empty or "-".
-// The cell reads back to exactly the stored list.
-func uriList(l []string) string {
 	if len(l) == 0 {
 		return "-"
 	}

@@ -135,3 +135,29 @@ func TestClientListShowsRedirectURIs(t *testing.T) {
 		}
 	})
 }
+
+// The other list columns of "client list" read back as the redirect URIs
+// do: a scope or grant type stored through the library that holds a
+// comma or a double quote, or that is "-" or empty, is quoted. A scope
+// "read,write" showed as the two scopes read and write, and a scope "-"
+// as no scope at all.
+func TestClientListColumnsReadBack(t *testing.T) {
+	storeurltest.Each(t, func(t *testing.T, store string) {
+		t.Setenv(envStore, store)
+		code, _, errOut := ctl(t, "migrate")
+		require.Equal(t, exitOK, code, errOut)
+		c := &storage.Client{ID: "odd", SecretHash: storage.HashGeneratedSecret("s"),
+			GrantTypes:    []string{storage.GrantPassword, "x,y", `"q"`},
+			Scopes:        []string{"read,write", "-", "", `a"b`, "ok"},
+			DefaultScopes: []string{"-"}}
+		storeClients(t, c)
+		code, out, errOut := ctl(t, "client", "list")
+		require.Equal(t, exitOK, code, errOut)
+		for col, want := range map[string][]string{"GRANT TYPES": c.GrantTypes, "SCOPES": c.Scopes, "DEFAULT SCOPES": c.DefaultScopes} {
+			cell := listCells(t, out, col)["odd"]
+			got, err := parseListCell(cell)
+			require.NoError(t, err, "%s: %q", col, cell)
+			assert.Equal(t, want, got, "%s: %q", col, cell)
+		}
+	})
+}
