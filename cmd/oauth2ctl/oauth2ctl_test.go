@@ -272,6 +272,8 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		{"PublicClientCredentials", []string{"client", "create", "--public", "--grant-types", "client_credentials"}, "public client"},
 		{"BadScope", []string{"client", "create", "--scopes", `a"b`}, "not a valid scope"},
 		{"DefaultScopeOutsideScopes", []string{"client", "create", "--scopes", "read", "--default-scopes", "write"}, "not in --scopes"},
+		// Checked as a scope itself, not only as one missing from --scopes.
+		{"BadDefaultScope", []string{"client", "create", "--scopes", "read", "--default-scopes", `a"b`}, "not a valid scope"},
 		// Without --scopes the client may ask only for the provider's
 		// default scopes, which oauth2ctl cannot see: a default scope
 		// outside them would be silently never granted.
