@@ -138,7 +138,8 @@ func TestClientListShowsRedirectURIs(t *testing.T) {
 
 // The other list columns of "client list" read back as the redirect URIs
 // do: a scope or grant type stored through the library that holds a
-// comma or a double quote, or that is "-" or empty, is quoted. A scope
+// comma or a double quote, or that is "-" or empty (alone in its list,
+// where it would read as none or leave the cell blank), is quoted. A scope
 // "read,write" showed as the two scopes read and write, and a scope "-"
 // as no scope at all.
 func TestClientListColumnsReadBack(t *testing.T) {
@@ -149,15 +150,32 @@ func TestClientListColumnsReadBack(t *testing.T) {
 		c := &storage.Client{ID: "odd", SecretHash: storage.HashGeneratedSecret("s"),
 			GrantTypes:    []string{storage.GrantPassword, "x,y", `"q"`},
 			Scopes:        []string{"read,write", "-", "", `a"b`, "ok"},
-			DefaultScopes: []string{"-"}}
+			DefaultScopes: []string{"-"}, RedirectURIs: []string{""}}
 		storeClients(t, c)
 		code, out, errOut := ctl(t, "client", "list")
 		require.Equal(t, exitOK, code, errOut)
-		for col, want := range map[string][]string{"GRANT TYPES": c.GrantTypes, "SCOPES": c.Scopes, "DEFAULT SCOPES": c.DefaultScopes} {
+		for col, want := range map[string][]string{"GRANT TYPES": c.GrantTypes, "SCOPES": c.Scopes, "DEFAULT SCOPES": c.DefaultScopes, "REDIRECT URIS": c.RedirectURIs} {
 			cell := listCells(t, out, col)["odd"]
+			assert.NotEmpty(t, cell, "%s: a blank cell would shift the fields of a split line", col)
 			got, err := parseListCell(cell)
 			require.NoError(t, err, "%s: %q", col, cell)
 			assert.Equal(t, want, got, "%s: %q", col, cell)
 		}
 	})
+}
+
+// The TYPE column says public or confidential, and first-party apart
+// from either.
+func TestClientListShowsEachType(t *testing.T) {
+	t.Setenv(envStore, storeurltest.Redis(t))
+	storeClients(t,
+		&storage.Client{ID: "pub", Public: true, GrantTypes: []string{storage.GrantPassword}},
+		&storage.Client{ID: "conf1p", SecretHash: storage.HashGeneratedSecret("s"), FirstParty: true,
+			GrantTypes: []string{storage.GrantAuthorizationCode}, RedirectURIs: []string{"https://a.example/cb"}},
+	)
+	code, out, errOut := ctl(t, "client", "list")
+	require.Equal(t, exitOK, code, errOut)
+	types := listCells(t, out, "TYPE")
+	assert.Equal(t, "public", types["pub"], out)
+	assert.Equal(t, "confidential,first-party", types["conf1p"], out)
 }
