@@ -38,6 +38,10 @@ func TestAuthorizeRefusesUnfitRegisteredRedirectURIs(t *testing.T) {
 		"query-state": "https://app.example/cb?a=1&state=fixed",
 		"query-iss":   "https://app.example/cb?iss=https%3A%2F%2Fevil.example",
 		"query-error": "https://app.example/cb?error=",
+		// RFC 3986 §2: no URI holds a space or a quote, which net/url
+		// takes in a path.
+		"space": "https://app.example/a b",
+		"quote": `https://app.example/a"b`,
 	} {
 		t.Run(id, func(t *testing.T) {
 			require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{ID: id, Public: true,

@@ -298,6 +298,9 @@ func validateClient(c *storage.Client) error {
 	}
 	for _, u := range c.RedirectURIs {
 		p, err := redirecturi.Parse(u)
+		if errors.Is(err, redirecturi.ErrNotURI) {
+			return usagef("client create: --redirect-uri %q: %v", redacted(u), err)
+		}
 		if err != nil {
 			return usagef("client create: --redirect-uri %q must be an absolute URI without a fragment (RFC 6749 §3.1.2)", redacted(u))
 		}

@@ -284,6 +284,9 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 		{"RelativeRedirect", []string{"client", "create", "--redirect-uri", "/cb"}, "absolute"},
 		{"RedirectFragment", []string{"client", "create", "--redirect-uri", "https://a.example/cb#x"}, "fragment"},
 		{"RedirectEmptyFragment", []string{"client", "create", "--redirect-uri", "https://a.example/cb#"}, "fragment"},
+		// net/url takes a space or a quote in a path; no URI holds one.
+		{"RedirectWithSpace", []string{"client", "create", "--redirect-uri", "https://a.example/a b"}, "--redirect-uri \"https://a.example/a b\": holds a character that a URI cannot (RFC 3986 §2): percent-encode it"},
+		{"RedirectWithQuote", []string{"client", "create", "--redirect-uri", `https://a.example/a"b`}, "percent-encode it"},
 		{"ScriptRedirect", []string{"client", "create", "--redirect-uri", "javascript:alert(document.domain)//"}, "redirect-uri"},
 		{"DataRedirect", []string{"client", "create", "--redirect-uri", "data:text/html,<script>alert(1)</script>"}, "redirect-uri"},
 		{"PlainHTTPRedirect", []string{"client", "create", "--redirect-uri", "http://shop.example/cb"}, "https"},

@@ -37,9 +37,22 @@ func Check(u string) error {
 	return CheckQuery(p.RawQuery)
 }
 
-// Parse parses u, the first part of Check: it returns [ErrNotAbsolute]
-// unless u is an absolute URI without a fragment (RFC 6749 §3.1.2).
+// ErrNotURI is the error of Check for a string holding a character that
+// no URI holds (RFC 3986 §2): a space, a control character, one of
+// "<>\^`{|} or a non-ASCII byte, which must be percent-encoded.
+// net/url takes most of them, but a URI registered with one is shown and
+// compared unlike the one a client sends.
+var ErrNotURI = errors.New("holds a character that a URI cannot (RFC 3986 §2): percent-encode it")
+
+// Parse parses u, the first part of Check: it returns [ErrNotURI] unless
+// u holds only the characters of a URI, and [ErrNotAbsolute] unless u is
+// an absolute URI without a fragment (RFC 6749 §3.1.2).
 func Parse(u string) (*url.URL, error) {
+	for i := 0; i < len(u); i++ {
+		if !uriChar[u[i]] {
+			return nil, ErrNotURI
+		}
+	}
 	p, err := url.Parse(u)
 	if err != nil || !p.IsAbs() || p.Fragment != "" || strings.Contains(u, "#") {
 		return nil, ErrNotAbsolute
@@ -86,3 +99,13 @@ func CheckScheme(p *url.URL) error {
 	}
 	return nil
 }
+
+// uriChar reports which bytes a URI may hold: the unreserved and reserved
+// characters of RFC 3986 §2 and "%" of a percent-encoding (which
+// url.Parse checks).
+var uriChar = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%") {
+		t[c] = true
+	}
+	return t
+}()

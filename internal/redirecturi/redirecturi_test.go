@@ -69,3 +69,24 @@ func TestCheckSaysAHostIsMissing(t *testing.T) {
 		}
 	}
 }
+
+// A URI holds only the characters of RFC 3986 §2: a space, a quote,
+// another delimiter or a non-ASCII byte is refused, percent-encoded it
+// passes. net/url takes most of them in a path or a query, and a URI
+// registered with one would be shown and matched unlike the one a
+// client sends.
+func TestParseRefusesCharactersNoURIHolds(t *testing.T) {
+	for _, c := range []string{" ", `"`, "<", ">", `\`, "^", "`", "{", "|", "}", "é", "\x7f"} {
+		for _, u := range []string{"https://app.example/a" + c + "b", "https://app.example/cb?x=" + c, "com.example.app:/a" + c} {
+			_, err := Parse(u)
+			assert.ErrorIs(t, err, ErrNotURI, "%q", u)
+			assert.ErrorIs(t, Check(u), ErrNotURI, "%q", u)
+		}
+	}
+	for _, u := range []string{
+		"https://app.example/a%20b", "https://app.example/%C3%A9", "https://app.example/a-._~!$&'()*+,;=:@/b?q=/?",
+		"http://[::1]:8000/cb",
+	} {
+		assert.NoError(t, Check(u), u)
+	}
+}
