@@ -108,3 +108,26 @@ func TestMountOnGroupAsPathsSays(t *testing.T) {
 		return e
 	})
 }
+
+// anyOnly is a Router with Any only, not Echo's RouteNotFound.
+type anyOnly struct{ e *echo.Echo }
+
+func (a anyOnly) Any(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) []*echo.Route {
+	return a.e.Any(path, h, m...)
+}
+
+// On a Router without RouteNotFound, Mount serves the endpoints through
+// Any, and a method Any leaves out gets Echo's own answer, as Mount's doc
+// says.
+func TestMountOnAnyOnlyRouter(t *testing.T) {
+	e := echo.New()
+	echooauth.Mount(anyOnly{e}, providertest.NewProvider(t), echooauth.Paths{})
+	tok := providertest.PasswordToken(t, e, "read")
+	assert.NotEmpty(t, tok)
+	assert.Equal(t, http.StatusOK, providertest.Get(e, provider.WellKnownMetadataPath, "").Code)
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest("QUERY", provider.DefaultTokenPath, nil))
+	assert.Equal(t, http.StatusMethodNotAllowed, rec.Code)
+	assert.NotEqual(t, http.MethodPost, rec.Header().Get("Allow"), "Echo's 405, not the endpoint's")
+	assert.NotContains(t, rec.Body.String(), "invalid_request")
+}
