@@ -33,3 +33,36 @@ func TestMountMethods(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, rec.Code, "a method gin's Any leaves out gets gin's answer")
 	assert.Empty(t, rec.Header().Get("Allow"))
 }
+
+// An endpoint is served at its path only; with a trailing slash, gin's
+// engine answers itself, as Mount's doc says: a redirect to the path
+// (307 for POST, so that a client that follows it sends its request
+// again, to the same host) while RedirectTrailingSlash is set, gin's
+// default, and 404 without it. The provider's handler does not run.
+func TestMountTrailingSlash(t *testing.T) {
+	for _, redirect := range []bool{true, false} {
+		r := gin.New()
+		r.RedirectTrailingSlash = redirect
+		ginoauth.Mount(r, providertest.NewProvider(t), ginoauth.Paths{})
+		for path, m := range map[string]string{
+			provider.DefaultTokenPath:         http.MethodPost,
+			provider.DefaultRevocationPath:    http.MethodPost,
+			provider.DefaultIntrospectionPath: http.MethodPost,
+			provider.WellKnownMetadataPath:    http.MethodGet,
+		} {
+			rec := httptest.NewRecorder()
+			r.ServeHTTP(rec, httptest.NewRequest(m, path+"/", nil))
+			if !redirect {
+				assert.Equal(t, http.StatusNotFound, rec.Code, "%s %s/", m, path)
+				continue
+			}
+			want := http.StatusTemporaryRedirect
+			if m == http.MethodGet {
+				want = http.StatusMovedPermanently
+			}
+			assert.Equal(t, want, rec.Code, "%s %s/", m, path)
+			assert.Equal(t, path, rec.Header().Get("Location"), "%s %s/", m, path)
+			assert.NotContains(t, rec.Body.String(), "error", "%s %s/: the endpoint answered", m, path)
+		}
+	}
+}

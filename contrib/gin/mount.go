@@ -25,9 +25,13 @@ type Paths = provider.RoutePaths
 // it does not serve with 405 and an Allow header itself, as it does on
 // any router. A request with another method (PROPFIND, say) never
 // reaches the handlers: gin answers it (404, or 405 when the engine's
-// HandleMethodNotAllowed is set). The handlers see the request as gin
-// received it, so put Mount on a router or group without authentication
-// middleware: clients authenticate to these endpoints themselves.
+// HandleMethodNotAllowed is set). An endpoint is served at its path
+// only: with a trailing slash added, gin answers too, with a redirect to
+// the path (301 for GET, 307 for the other methods) while the engine's
+// RedirectTrailingSlash is set, gin's default, and 404 otherwise. The
+// handlers see the request as gin received it, so put Mount on a router
+// or group without authentication middleware: clients authenticate to
+// these endpoints themselves.
 //
 // Mount panics if p is nil, or where gin panics on a path it cannot
 // register (one not starting with "/", or a conflict).
