@@ -54,3 +54,17 @@ func TestResponseRecorderErrorCode(t *testing.T) {
 		assert.Equal(t, want, rr.errorCode(), body)
 	}
 }
+
+// No success body is kept, as maxErrorBody's doc says: it may hold
+// tokens. A body written before an error status (none can be) is not
+// either.
+func TestResponseRecorderKeepsNoSuccessBody(t *testing.T) {
+	for _, status := range []int{0, http.StatusOK, http.StatusFound} {
+		rr := &responseRecorder{ResponseWriter: httptest.NewRecorder()}
+		if status != 0 {
+			rr.WriteHeader(status)
+		}
+		_, _ = rr.Write([]byte(`{"access_token":"oat_x","error":"x"}`))
+		assert.Empty(t, rr.body, "status %d", status)
+	}
+}
