@@ -13,6 +13,7 @@ import (
 	"time"
 
 	oauthotel "github.com/oauth2provider/oauth2provider/contrib/otel"
+	"github.com/oauth2provider/oauth2provider/internal/providertest"
 	"github.com/oauth2provider/oauth2provider/provider"
 	"github.com/oauth2provider/oauth2provider/storage"
 	"github.com/stretchr/testify/assert"
@@ -379,6 +380,8 @@ func TestNoSecretsRecorded(t *testing.T) {
 	secrets := map[string]string{
 		"client secret": clientSecret, "misplaced secret": misplaced,
 		"password": password, "wrong password": "wrong-password-42", "username": username,
+		// Left out too, as the package doc says.
+		"user ID": providertest.UserID, "client IP": "192.0.2.1", // httptest.NewRequest's RemoteAddr
 	}
 	for i, s := range []string{tok.AccessToken, tok.RefreshToken, rotated.AccessToken, rotated.RefreshToken, tok2.AccessToken, tok2.RefreshToken} {
 		require.NotEmpty(t, s)
