@@ -50,3 +50,25 @@ func TestHandlerWriterSupportsResponseController(t *testing.T) {
 	require.NoError(t, flushErr)
 	assert.True(t, rec.Flushed)
 }
+
+// Handler fits provider.RoutePaths.Wrap, as its doc says: each endpoint
+// Routes returns is in a span named after its method and the path it
+// is mounted at.
+func TestHandlerAsRoutesWrap(t *testing.T) {
+	e := newEnv(t, 0)
+	mux := http.NewServeMux()
+	for _, rt := range e.p.Routes(provider.RoutePaths{Wrap: e.in.Handler}) {
+		mux.Handle(rt.Path, rt.Handler)
+	}
+	e.mux = mux
+	e.passwordGrant(t)
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, provider.WellKnownMetadataPath, nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+
+	spans := e.spansNamed("POST " + provider.DefaultTokenPath)
+	require.Len(t, spans, 1)
+	assert.Equal(t, provider.DefaultTokenPath, attrOf(spans[0], oauthotel.AttrHTTPRoute))
+	assert.Len(t, e.spansNamed("GET "+provider.WellKnownMetadataPath), 1)
+	assert.EqualValues(t, 1, e.counterValue(t, "oauth2.tokens.issued", oauthotel.AttrGrantType.String("password")))
+}
