@@ -17,21 +17,21 @@ import (
 // recorded as "other", so that a response cannot grow the metric's
 // label set.
 var knownCodes = map[string]bool{
-	provider.CodeInvalidRequest:         true,
-	provider.CodeInvalidClient:          true,
-	provider.CodeInvalidGrant:           true,
-	provider.CodeUnauthorizedClient:     true,
-	provider.CodeUnsupportedGrantType:   true,
-	provider.CodeInvalidScope:           true,
-	provider.CodeInvalidToken:           true,
-	provider.CodeInsufficientScope:      true,
-	provider.CodeTemporarilyUnavailable: true,
-	provider.CodeSlowDown:               true,
-	"unauthorized":                      true, // policies: no credentials
-	"cross_origin_request":              true, // cookie policies: CSRF refused
-	"server_error":                      true,
-	"access_denied":                     true,
-	"unsupported_response_type":         true,
+	provider.CodeInvalidRequest:          true,
+	provider.CodeInvalidClient:           true,
+	provider.CodeInvalidGrant:            true,
+	provider.CodeUnauthorizedClient:      true,
+	provider.CodeUnsupportedGrantType:    true,
+	provider.CodeInvalidScope:            true,
+	provider.CodeInvalidToken:            true,
+	provider.CodeInsufficientScope:       true,
+	provider.CodeTemporarilyUnavailable:  true,
+	provider.CodeSlowDown:                true,
+	"unauthorized":                       true, // policies: no credentials
+	"cross_origin_request":               true, // cookie policies: CSRF refused
+	"server_error":                       true,
+	provider.CodeAccessDenied:            true,
+	provider.CodeUnsupportedResponseType: true,
 }
 
 // maxErrorBody is how much of an error response is kept to read its
