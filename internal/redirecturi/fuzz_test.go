@@ -9,7 +9,8 @@ import (
 	"github.com/oauth2provider/oauth2provider/internal/loopback"
 )
 
-// FuzzCheck: Check's error is ErrNotAbsolute exactly when net/url reads
+// FuzzCheck: Check's error is ErrNotURI exactly when u holds a character
+// outside RFC 3986's; of the others, it is ErrNotAbsolute exactly when net/url reads
 // the URI as not absolute or it has a '#'; of the others, Check accepts
 // those of no scheme a browser runs or reads locally, https with a host or
 // http on a loopback host, and with no parameter of the authorization
@@ -23,8 +24,21 @@ func FuzzCheck(f *testing.F) {
 	} {
 		f.Add(u)
 	}
+	f.Add("https://app.example/a b")
+	f.Add("https://app.example/\u00e9")
 	f.Fuzz(func(t *testing.T, u string) {
 		err := Check(u)
+		// RFC 3986 §2: unreserved, gen-delims, sub-delims and "%".
+		notURI := strings.ContainsFunc(u, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' ||
+				strings.ContainsRune("-._~"+":/?#[]@"+"!$&'()*+,;="+"%", r))
+		})
+		if notURI != errors.Is(err, ErrNotURI) {
+			t.Fatalf("Check(%q) = %v; a character no URI holds: %v", u, err, notURI)
+		}
+		if notURI {
+			return
+		}
 		p, perr := url.Parse(u)
 		notAbsolute := perr != nil || !p.IsAbs() || strings.Contains(u, "#")
 		if notAbsolute != errors.Is(err, ErrNotAbsolute) {
