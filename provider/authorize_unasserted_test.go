@@ -155,3 +155,24 @@ func TestAuthorizeReturnToParamIsEscaped(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"/oauth2/authorize?" + params.Encode()}, u.Query()["back to&x="])
 }
+
+// A consent token is read in its one canonical form: another spelling of
+// the same bytes (the unused low bits of its last character set) is
+// refused with the 403 page (mutation survivor: the strict decoding
+// dropped).
+func TestAuthorizeConsentTokenIsCanonical(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	fields := consentFields(t, e.get(spaParams(), "user-1"))
+	tok := fields.Get("consent_token")
+	last := strings.IndexByte(alphabet, tok[len(tok)-1])
+	fields.Set("consent_token", tok[:len(tok)-1]+string(alphabet[last|1]))
+	if last&1 == 1 {
+		fields.Set("consent_token", tok[:len(tok)-1]+string(alphabet[last&^1|2]))
+	}
+	assertErrorPage(t, e.decide(fields, "user-1", "allow"), http.StatusForbidden, "access_denied")
+
+	fields.Set("consent_token", tok)
+	q := redirected(t, e.decide(fields, "user-1", "allow"), http.StatusSeeOther, "https://spa.example/cb")
+	assert.NotEmpty(t, q.Get("code"))
+}
