@@ -145,9 +145,11 @@ type authorizeHandler struct {
 
 // AuthorizeHandler returns the authorization endpoint of the authorization
 // code grant with PKCE (RFC 6749 §4.1, RFC 7636, RFC 9700 §2.1); mount it
-// for GET and POST at Config.Endpoints.Authorization (e.g.
+// for every method at Config.Endpoints.Authorization (e.g.
 // /oauth2/authorize), under the issuer's path when Config.Issuer has one,
-// where the metadata document advertises it. It validates the request
+// where the metadata document advertises it. It serves GET and POST and
+// answers any other method (HEAD included, which http.ServeMux gives a
+// "GET" pattern) with 405 and "Allow: GET, POST". It validates the request
 // (refusing one whose URL holds a client_secret, password, code_verifier
 // or token: access_token, token, refresh_token or code); shows an error
 // page (never a redirect) while the client and redirect URI are not yet

@@ -141,8 +141,7 @@ func ExampleProvider_AuthorizeHandler() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	mux.Handle("GET /oauth2/authorize", az)
-	mux.Handle("POST /oauth2/authorize", az)
+	mux.Handle("/oauth2/authorize", az)                // GET and POST; 405 for any other method
 	mux.Handle("POST /oauth2/token", p.TokenHandler()) // serves grant_type=authorization_code
 
 	q := url.Values{

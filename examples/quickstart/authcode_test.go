@@ -115,3 +115,21 @@ func TestQuickstartAuthorizationCodeFlow(t *testing.T) {
 	r, _ = getMe(t, srv, tok.AccessToken)
 	assert.Equal(t, http.StatusUnauthorized, r.StatusCode)
 }
+
+// Every method but GET and POST gets the authorization endpoint's own
+// answer (docs/authorization-code.md, step 1): 405 with "Allow: GET, POST"
+// and its no-store error page. HEAD included, which a "GET /path" pattern
+// of http.ServeMux would hand to the endpoint while answering PUT itself
+// with an Allow that lists HEAD.
+func TestQuickstartAuthorizeOtherMethods(t *testing.T) {
+	srv := newTestServer(t, options{})
+	for _, method := range []string{http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
+		t.Run(method, func(t *testing.T) {
+			resp, _ := call(t, srv, method, authorizePath+"?client_id=demo-spa", nil, nil)
+			assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+			assert.Equal(t, "GET, POST", resp.Header.Get("Allow"))
+			assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+			assert.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
+		})
+	}
+}

@@ -83,8 +83,10 @@ func mountBrowser(mux *http.ServeMux, p *provider.Provider) (func(http.Handler) 
 	if err != nil {
 		return nil, err
 	}
-	mux.Handle("GET "+authorizePath, az)
-	mux.Handle("POST "+authorizePath, az)
+	// For every method: the endpoint answers all but GET and POST with
+	// 405 and "Allow: GET, POST" itself. (Patterns "GET …" and "POST …"
+	// would give it HEAD, and answer PUT with an Allow that lists HEAD.)
+	mux.Handle(authorizePath, az)
 	mux.HandleFunc("GET /login", serveLoginPage)
 	mux.Handle("POST /login", sessions.LoginHandler())
 	mux.Handle("POST /logout", sessions.LogoutHandler())
