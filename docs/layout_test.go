@@ -31,3 +31,27 @@ func TestReadmeLayoutNamesEveryPiece(t *testing.T) {
 		}
 	}
 }
+
+// TestGuidesIndexNamesEveryExample: docs/README.md's table of runnable
+// examples is where a reader finds them, so each directory of examples/
+// must have a row there.
+func TestGuidesIndexNamesEveryExample(t *testing.T) {
+	index, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	table := string(index)
+	if i := strings.Index(table, "## Runnable examples"); i >= 0 {
+		table = table[i:]
+	}
+	if i := strings.Index(table[1:], "\n## "); i >= 0 {
+		table = table[:i+1]
+	}
+	entries, err := os.ReadDir(filepath.Join(repoRoot, "examples"))
+	require.NoError(t, err)
+	require.NotEmpty(t, entries)
+	for _, e := range entries {
+		if e.IsDir() {
+			row := "| [`examples/" + e.Name() + "`](../examples/" + e.Name() + ") |"
+			assert.True(t, strings.Contains(table, row), "docs/README.md's runnable examples have no row %s", row)
+		}
+	}
+}
