@@ -87,7 +87,8 @@ func parseListCell(cell string) ([]string, error) {
 // authorization code grant may send its codes, in a last column that
 // reads back to exactly the stored list: "-" for none, one URI as it is,
 // several separated by commas, and a URI that holds a comma, a space,
-// or that could read as "-" or as a quoted one, quoted. The list showed
+// a quote or a control character, or that could read as "-" or as a
+// quoted one, quoted. The list showed
 // no redirect URIs at all.
 func TestClientListShowsRedirectURIs(t *testing.T) {
 	storeurltest.Each(t, func(t *testing.T, store string) {
@@ -100,12 +101,11 @@ func TestClientListShowsRedirectURIs(t *testing.T) {
 		code, _, errOut = ctl(t, "client", "create", "--id", "one", "--grant-types", "authorization_code",
 			"--redirect-uri", "https://one.example/cb")
 		require.Equal(t, exitOK, code, errOut)
-		// What create takes: a comma and a quote in the query, a
-		// native app's scheme, a loopback port, a space in the path
-		// (net/url takes it), a rune outside ASCII.
+		// What create takes: a comma in the query, a native app's
+		// scheme, a loopback port, a percent-encoded space.
 		several := []string{
 			"https://shop.example/cb?tenant=7,8", "com.example.app:/oauth2redirect", "http://127.0.0.1:8080/cb",
-			"https://shop.example/a b", `https://shop.example/cb?q="x"`, "https://shop.example/é",
+			"https://shop.example/a%20b",
 		}
 		args := []string{"client", "create", "--id", "several", "--grant-types", "authorization_code,refresh_token"}
 		for _, u := range several {
@@ -114,8 +114,10 @@ func TestClientListShowsRedirectURIs(t *testing.T) {
 		code, _, errOut = ctl(t, args...)
 		require.Equal(t, exitOK, code, errOut)
 		// What only the library stores: values that would read as "no
-		// URI", as a quoted one or as two.
-		odd := []string{"-", "", `"https://odd.example/cb"`, "https://odd.example/a,b", "https://odd.example/\x1b[2K\r"}
+		// URI", as a quoted one or as two, and characters no URI holds
+		// (create refuses them), a space, a quote, a rune outside ASCII.
+		odd := []string{"-", "", `"https://odd.example/cb"`, "https://odd.example/a,b", "https://odd.example/\x1b[2K\r",
+			"https://odd.example/a b", `https://odd.example/cb?q="x"`, "https://odd.example/é"}
 		storeClients(t, &storage.Client{ID: "odd", SecretHash: storage.HashGeneratedSecret("s"),
 			GrantTypes: []string{storage.GrantAuthorizationCode}, RedirectURIs: odd})
 
