@@ -40,7 +40,7 @@ func openPostgres(ctx context.Context, rawURL string, o Options) (*Stores, error
 		migrate: func(ctx context.Context) error {
 			conn, err := pgx.ConnectConfig(ctx, migrateCfg)
 			if err != nil {
-				return fmt.Errorf("storeurl: migrate: %w", err)
+				return fmt.Errorf("migrate: %w", err)
 			}
 			defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 			return postgres.MigrateConn(ctx, conn)
@@ -166,7 +166,7 @@ func ping(ctx context.Context, o Options, f func(context.Context) error) error {
 
 // ErrTLSChoice reports a Postgres URL for a server beyond the loopback
 // interface that does not say whether to use TLS.
-var ErrTLSChoice = errors.New("storeurl: a postgres:// URL for a host that is not on the loopback interface must set sslmode: " +
+var ErrTLSChoice = errors.New("a postgres:// URL for a host that is not on the loopback interface must set sslmode: " +
 	"verify-full to check the server's certificate, or disable to connect without TLS")
 
 // requireTLSChoice refuses a URL whose connections could leave the machine

@@ -28,7 +28,7 @@ const (
 // interface that did not choose to go without TLS: the grants, the client
 // secrets' hashes and the limiter's keys would cross the network in
 // clear. rediss:// (or rediss+cluster://) uses TLS; tls=disable opts out.
-var ErrRedisTLSChoice = errors.New("storeurl: a redis:// URL for a host that is not on the loopback interface must choose: " +
+var ErrRedisTLSChoice = errors.New("a redis:// URL for a host that is not on the loopback interface must choose: " +
 	"rediss:// for TLS, or tls=disable to connect without it")
 
 // requireRedisTLSChoice refuses plain connections to addrs (host:port)
@@ -37,9 +37,9 @@ var ErrRedisTLSChoice = errors.New("storeurl: a redis:// URL for a host that is 
 func requireRedisTLSChoice(scheme, tls string, addrs []string) error {
 	switch {
 	case tls != "" && tls != "disable":
-		return errors.New(`storeurl: tls= takes only "disable"`)
+		return errors.New(`tls= takes only "disable"`)
 	case tls == "disable" && scheme == "rediss":
-		return errors.New("storeurl: tls=disable contradicts rediss://")
+		return errors.New("tls=disable contradicts rediss://")
 	case tls == "disable" || scheme == "rediss":
 		return nil
 	}
@@ -69,7 +69,7 @@ func RedisOptions(rawURL string, dialTimeout time.Duration) (*goredis.Options, e
 	scheme, rest, ok := strings.Cut(rawURL, "://")
 	scheme = strings.ToLower(scheme)
 	if !ok || (scheme != "redis" && scheme != "rediss") {
-		return nil, errors.New("storeurl: want a redis:// or rediss:// URL")
+		return nil, errors.New("want a redis:// or rediss:// URL")
 	}
 	if splitsPassword(rawURL, "#") {
 		return nil, errSplitPassword
@@ -107,7 +107,7 @@ func openRedis(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 		return nil, err
 	}
 	if strings.Contains(params.Get(paramPrefix), "{}") {
-		return nil, errors.New(`storeurl: the prefix must not contain an empty hash tag "{}" (on a Redis Cluster a grant's keys would hash to several slots)`)
+		return nil, errors.New(`the prefix must not contain an empty hash tag "{}" (on a Redis Cluster a grant's keys would hash to several slots)`)
 	}
 	var rdb goredis.UniversalClient
 	switch scheme {

@@ -863,3 +863,24 @@ func TestPoolConfigTakesAnEscapedAtSignAfterTheHost(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "/run/pg@14", cfg.ConnConfig.Host)
 }
+
+// Open's errors name the package once: "storeurl: open <URL>: " and the
+// reason, not "storeurl: open <URL>: storeurl: …" (the reasons of this
+// package's own checks carried the prefix as well).
+func TestOpenErrorsSayStoreurlOnce(t *testing.T) {
+	for _, u := range []string{
+		"postgres://u:s3cret@db.example/app",             // no TLS choice
+		"redis://:s3cret@cache.example:6379/0",           // no TLS choice
+		"redis://127.0.0.1:1/0?tls=maybe",                // tls= takes only disable
+		"rediss://127.0.0.1:1/0?tls=disable",             // contradiction
+		"redis://127.0.0.1:1/0?prefix=app{}:",            // empty hash tag
+		"redis+cluster://127.0.0.1:1?prefix={}",          // empty hash tag
+		"redis://:p%23w@127.0.0.1:1/0#x@h",               // split password
+		"postgres://u:s3cret@db.example/app?sslmode=bad", // the driver's own
+	} {
+		_, err := Open(context.Background(), u, Options{Timeout: time.Second})
+		require.Error(t, err, u)
+		assert.True(t, strings.HasPrefix(err.Error(), "storeurl: open "), "%s: %v", u, err)
+		assert.Equal(t, 1, strings.Count(err.Error(), "storeurl:"), "%s: %v", u, err)
+	}
+}
