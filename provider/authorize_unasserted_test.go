@@ -50,10 +50,12 @@ func TestAuthorizeDefaultConsentTTL(t *testing.T) {
 // A browser reads the ideographic full stop U+3002 in a host as a dot
 // (UTS #46): a first-party public client whose https redirect URI names
 // another machine with it skips consent as with ASCII dots (mutation
-// survivor: U+3002 left as it is, which made the host one label).
+// survivor: U+3002 left as it is, which made the host one label). The
+// URI holds it percent-encoded, as a URI must (RFC 3986 §2; net/url
+// decodes it in the host).
 func TestAuthorizeFirstPartyIdeographicFullStopHost(t *testing.T) {
 	e := newAuthzEnv(t, nil, nil)
-	const cb = "https://first\u3002example/cb"
+	const cb = "https://first%E3%80%82example/cb"
 	require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{
 		ID: "first-ideo", Public: true, FirstParty: true, Scopes: []string{"read"},
 		GrantTypes: []string{storage.GrantAuthorizationCode}, RedirectURIs: []string{cb},
