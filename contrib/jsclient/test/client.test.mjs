@@ -1327,3 +1327,114 @@ test('a 403 is returned as it is: no refresh, no retry', async () => {
   assert.equal(refreshCalls(b).length, 0);
   assert.equal(b.calls.length, 1);
 });
+
+test('a refresh that completes after a logout and a login with another client is revoked with its own session\'s client', async () => {
+  // The late grant belongs to the session that sent the refresh: revoked
+  // with the next session's client_id, the server would refuse it as
+  // another client's and the grant would live on.
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const b = await loggedIn({
+    config: { revokeEndpoint: '/oauth2/revoke' },
+    refreshAnswer: async () => { await gate; return tokenResponse('a2', 'r2', 3600); },
+    api: () => new Response('', { status: 200 }),
+  });
+  const refreshing = b.client.refresh();
+  await flush();
+  const out = b.client.logout(); // settles once the refresh has
+  const next = await b.client.login('johndoe', 'foobar42', { clientId: 'other-client' });
+  assert.equal(next.error, undefined);
+  release();
+  await refreshing;
+  assert.equal(await out, true);
+  const revocations = b.calls.filter((c) => c.url === ORIGIN + '/oauth2/revoke').map((c) => [c.body.get('token'), c.body.get('client_id')]);
+  assert.deepEqual(revocations, [['r1', 'demo-spa'], ['r2', 'demo-spa']]);
+});
+
+test('a session keeps the settings its login started with, not those configure() sets while the login is in flight', async () => {
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const b = browser({
+    route: async (call) => {
+      if (call.url === TOKEN_URL) { await gate; return tokenResponse('a1', 'r1', 3600); }
+      return new Response('', { status: 200 });
+    },
+  });
+  b.client.configure({ clientId: 'demo-spa', revokeEndpoint: '/oauth2/revoke', allowedOrigins: ['https://api.example'] });
+  const login = b.client.login('johndoe', 'foobar42');
+  await flush();
+  b.client.configure({ revokeEndpoint: '/changed/revoke', allowedOrigins: ['https://evil.example'] });
+  release();
+  assert.equal((await login).error, undefined);
+  await b.client.fetch('https://evil.example/steal');
+  assert.equal(bearerOf(b.calls.at(-1)), null, 'an origin configured during the login got the token');
+  await b.client.fetch('https://api.example/data');
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1');
+  assert.equal(await b.client.logout(), true);
+  assert.equal(b.calls.at(-1).url, ORIGIN + '/oauth2/revoke', 'the refresh token went to the endpoint configured during the login');
+});
+
+test('logout during a refresh is not confirmed when the revocation of the refresh token fails', async () => {
+  // The refresh is refused (nothing rotated, nothing more to revoke), but
+  // r1 itself could not be revoked: the grant may be live.
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const b = await loggedIn({
+    config: { revokeEndpoint: '/oauth2/revoke' },
+    refreshAnswer: async () => { await gate; return json(400, { error: 'invalid_grant' }); },
+    api: () => json(503, { error: 'temporarily_unavailable' }),
+  });
+  const refreshing = b.client.refresh();
+  await flush();
+  const out = b.client.logout();
+  release();
+  await refreshing;
+  assert.equal(await out, false);
+});
+
+test('no refresh is scheduled without a refresh token, nor for an expires_in that is no finite number', async () => {
+  const noRefreshToken = browser({ route: () => tokenResponse('a1', null, 3600) });
+  await noRefreshToken.client.login('johndoe', 'foobar42');
+  assert.equal(noRefreshToken.timers.size, 0, 'a timer that could only find nothing to refresh');
+
+  // 1e400 is valid JSON, read as Infinity: no lifetime, like none at all.
+  const body = '{"access_token":"a1","token_type":"Bearer","refresh_token":"r1","expires_in":1e400}';
+  const b = browser({ route: (call) => (call.url === TOKEN_URL ? new Response(body, { status: 200 }) : json(200, {})) });
+  assert.equal((await b.client.login('johndoe', 'foobar42')).expires_in, Infinity);
+  assert.equal(b.timers.size, 0);
+  await b.tick(2 ** 31);
+  await b.client.fetch('/api/me');
+  assert.equal(b.calls.filter((c) => c.url === TOKEN_URL).length, 1, 'no refresh');
+  assert.equal(bearerOf(b.calls.at(-1)), 'Bearer a1');
+});
+
+test('an opaque origin ("null") is no origin: the page\'s own, if opaque, gets no token, nor a revocation endpoint', async () => {
+  // A sandboxed frame's origin is opaque ("null"), and so are the
+  // origins of data: URLs: two opaque origins are never the same origin.
+  const b = await loggedIn();
+  b.window.location = { href: ORIGIN + '/page', origin: 'null' };
+  await b.client.fetch('data:text/plain,x');
+  assert.equal(b.calls.length, 1);
+  assert.equal(bearerOf(b.calls[0]), null);
+
+  const d = browser({ route: () => tokenResponse('a1', 'r1', 3600) });
+  d.client.configure({ tokenEndpoint: 'data:application/json,{}', revokeEndpoint: 'data:text/plain,revoke' });
+  assert.equal((await d.client.login('johndoe', 'foobar42')).error, undefined);
+  assert.equal(await d.client.logout(), false);
+  assert.equal(d.calls.length, 1, 'the refresh token was sent to an opaque origin');
+});
+
+test('an error_uri that is no string is left out', async () => {
+  const b = browser({ route: () => json(400, { error: 'invalid_client', error_uri: { href: 'https://as.example/' } }) });
+  const r = await b.client.login('johndoe', 'foobar42');
+  assert.equal(r.error, 'invalid_client');
+  assert.equal('error_uri' in r, false);
+});
+
+test('configure() keeps only the settings it knows', () => {
+  const b = browser();
+  const c = b.client.configure({ clientId: 'demo-spa', bogus: 1 });
+  assert.equal(c.clientId, 'demo-spa');
+  assert.equal('bogus' in c, false);
+  assert.equal('bogus' in b.client.configure(), false);
+});

@@ -365,3 +365,23 @@ test('oauthResponseHandler may submit the form again at once', async () => {
   assert.equal(b.calls.length, 2, 'the handler\'s submit was ignored');
   assert.equal(b.client.isAuthenticated(), true);
 });
+
+test('a window.oauthResponseHandler that is no function (an element named so) is not called', async () => {
+  // <img name="oauthResponseHandler"> is window.oauthResponseHandler: the
+  // login goes on, and nothing throws.
+  const rejections = [];
+  const onRejection = (e) => rejections.push(e);
+  process.on('unhandledRejection', onRejection);
+  try {
+    const b = browser({ route: () => tokenResponse('a1', 'r1') });
+    b.window.oauthResponseHandler = { tagName: 'IMG', name: 'oauthResponseHandler' };
+    const form = loginForm();
+    b.submit(form);
+    await flush();
+    assert.equal(b.client.isAuthenticated(), true);
+    assert.equal(form.fields.password.value, '');
+    assert.deepEqual(rejections, []);
+  } finally {
+    process.off('unhandledRejection', onRejection);
+  }
+});
