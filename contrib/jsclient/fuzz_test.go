@@ -25,6 +25,10 @@ func FuzzNoneMatch(f *testing.F) {
 	f.Add(`*`, etag, true)
 	f.Add(etag, `*`, true)
 	f.Add(etag, `"a" "b"`, true)
+	f.Add(" * ", "", false)
+	f.Add(`"a b", `+etag, "", false)
+	f.Add("\"a\x7f\", "+etag, "", false)
+	f.Add("\"x\",\t"+etag, "", false)
 	f.Fuzz(func(t *testing.T, a, b string, two bool) {
 		values := []string{a}
 		if two {
