@@ -416,7 +416,9 @@
    */
   function logout() {
     var token = refreshToken || accessToken;
-    var clientId = sessionClientId || config.clientId;
+    // The client the tokens were issued to, none included: not the one
+    // configure() names now.
+    var clientId = sessionClientId;
     var endpoint = sessionRevokeEndpoint;
     // A refresh in flight may rotate the refresh token on the server
     // before the revocation of the old one arrives, which then ends

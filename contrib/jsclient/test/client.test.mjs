@@ -1438,3 +1438,24 @@ test('configure() keeps only the settings it knows', () => {
   assert.equal('bogus' in c, false);
   assert.equal('bogus' in b.client.configure(), false);
 });
+
+test('a session logged in without a client_id is revoked without one, whatever clientId configure() sets later', async () => {
+  // As with a session's client_id: the revocation names the client the
+  // tokens were issued to (here none), on logout as on the next login.
+  const b = browser({
+    route: (call) => (call.url === TOKEN_URL ? tokenResponse('a1', 'r1', 3600) : new Response('', { status: 200 })),
+  });
+  b.client.configure({ revokeEndpoint: '/oauth2/revoke' });
+  for (const end of ['login', 'logout']) {
+    b.client.configure({ clientId: '' });
+    assert.equal((await b.client.login('johndoe', 'foobar42')).error, undefined);
+    b.client.configure({ clientId: 'later-client' });
+    b.calls.length = 0;
+    if (end === 'login') await b.client.login('johndoe', 'foobar42');
+    else await b.client.logout();
+    const rv = b.calls.filter((c) => c.url === ORIGIN + '/oauth2/revoke');
+    assert.equal(rv.length, 1, end);
+    assert.equal(rv[0].body.get('token'), 'r1', end);
+    assert.equal(rv[0].body.get('client_id'), null, end);
+  }
+});
