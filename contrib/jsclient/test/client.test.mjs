@@ -1459,3 +1459,22 @@ test('a session logged in without a client_id is revoked without one, whatever c
     assert.equal(rv[0].body.get('client_id'), null, end);
   }
 });
+
+test('an invalid URL rejects, logged in or not, and nothing is sent', async () => {
+  // window.fetch rejects a URL it cannot parse; the client must not send
+  // something else (the URL "null", with the token) instead.
+  for (const login of [false, true]) {
+    const b = login ? await loggedIn() : browser({ route: () => json(200, {}) });
+    await assert.rejects(b.client.fetch('http://['), TypeError, login ? 'logged in' : 'logged out');
+    assert.equal(b.calls.length, 0, login ? 'logged in' : 'logged out');
+  }
+});
+
+test('the Retry-After of an answer whose body cannot be read reaches the caller', async () => {
+  const b = browser({
+    route: () => ({ status: 503, ok: false, statusText: '', headers: new Headers({ 'Retry-After': '7' }), text: () => Promise.reject(new TypeError('network error')) }),
+  });
+  const r = await b.client.login('johndoe', 'foobar42');
+  assert.equal(r.error, 'server_error');
+  assert.equal(r.retry_after, 7);
+});
