@@ -382,3 +382,21 @@ func TestParseArgon2idRefusesMore(t *testing.T) {
 		assert.Error(t, err, bad)
 	}
 }
+
+// Hash writes the parameters it was given, each of them, and Verify
+// reads them back: a hash at other than the Default cost (more lanes,
+// more passes) verifies its secret and no other.
+func TestHashWritesItsParams(t *testing.T) {
+	p := Params{Memory: 64, Time: 3, Threads: 2}
+	h, err := Hash("pw", p)
+	require.NoError(t, err)
+	got, _, _, err := parseArgon2id(h)
+	require.NoError(t, err)
+	assert.Equal(t, p, got)
+	ok, err := Verify(h, "pw")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	ok, err = Verify(h, "pW")
+	require.NoError(t, err)
+	assert.False(t, ok)
+}
