@@ -28,7 +28,7 @@ func TestNewClientSecret(t *testing.T) {
 func TestHashSecretIsSlowHash(t *testing.T) {
 	hash, err := storage.HashSecret("demo-secret")
 	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(hash, "$argon2id$"))
+	assert.True(t, strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$"), "argon2id at the OWASP cost, as passwords: %s", hash)
 	assert.True(t, storage.VerifySecret(hash, "demo-secret"))
 	assert.False(t, storage.VerifySecret(hash, "demo-secreT"))
 }
@@ -172,4 +172,28 @@ func TestVerifySecretContextOfAGeneratedSecretDoesNotAllocate(t *testing.T) {
 		}
 	})
 	assert.Zero(t, allocs)
+}
+
+// Only a stored form that begins with "sha256$" is a generated secret's:
+// an argon2id hash whose salt happens to end in "sha256" is a secret a
+// person chose, throttled and never cached, whatever it holds.
+func TestIsGeneratedSecretHashReadsThePrefixOnly(t *testing.T) {
+	_, generated, err := storage.NewClientSecret()
+	require.NoError(t, err)
+	assert.True(t, storage.IsGeneratedSecretHash(generated))
+	chosen := "$argon2id$v=19$m=64,t=1,p=1$AAAAAAAAAAsha256$" + strings.Repeat("A", 43)
+	require.NoError(t, (&storage.Client{ID: "c", SecretHash: chosen}).Validate(), "a readable argon2id hash")
+	assert.False(t, storage.IsGeneratedSecretHash(chosen))
+	assert.False(t, storage.IsGeneratedSecretHash("x"+generated))
+}
+
+// A generated secret's stored form is compared over the whole secret
+// sent, however long: one that differs from the right one only past its
+// first 64 bytes is wrong.
+func TestVerifySecretReadsALongSecretToItsEnd(t *testing.T) {
+	long := strings.Repeat("s", 100)
+	hash := storage.HashGeneratedSecret(long)
+	assert.True(t, storage.VerifySecret(hash, long))
+	assert.False(t, storage.VerifySecret(hash, long[:64]+strings.Repeat("x", 36)))
+	assert.False(t, storage.VerifySecret(hash, long[:64]))
 }
