@@ -42,6 +42,11 @@ func (c *authenticatedClient) confidential() bool { return c.method != authMetho
 // secret of a client with a generated (SHA-256-stored) secret.
 var dummySecretHash = storage.HashGeneratedSecret("oauth2provider dummy secret for unknown clients")
 
+// verifyDummySecret is storage.VerifySecret, with which judgeClient
+// checks the secret of an unknown or public client against
+// dummySecretHash; tests replace it to see that work done.
+var verifyDummySecret = storage.VerifySecret
+
 // parseBasicAuth parses the value of an Authorization header in the Basic
 // scheme (RFC 7617) whose user-id and password are the client ID and
 // secret, each application/x-www-form-urlencoded first (RFC 6749 §2.3.1).
@@ -200,7 +205,7 @@ func (p *Provider) judgeClient(ctx context.Context, id, secret, method string, b
 	}
 	var ok bool
 	if c == nil || c.Public {
-		storage.VerifySecret(dummySecretHash, secret)
+		verifyDummySecret(dummySecretHash, secret)
 	} else {
 		var err error
 		if ok, err = c.VerifySecretContext(ctx, secret); err != nil {
