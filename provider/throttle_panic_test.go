@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -58,4 +59,27 @@ func TestThrottleEmptyUserIDIsNotRefunded(t *testing.T) {
 		assertError(t, e.do(req{form: wrongPassword(), basic: conf}), 503, "temporarily_unavailable")
 	}
 	assertThrottled(t, e.do(req{form: password(), basic: conf}), "60")
+}
+
+// TestThrottleCheckerOutageIsRefunded: a checker that fails (its user
+// database is down) judged nothing: the 503 is refunded, so that an
+// outage longer than the budget does not leave the user throttled
+// (429) once the database is back, as docs/user-database.md promises.
+func TestThrottleCheckerOutageIsRefunded(t *testing.T) {
+	down := true
+	checker := authcheck.Func(func(ctx context.Context, username, password string) (string, error) {
+		if down {
+			return "", errors.New("users: database down")
+		}
+		if username == "johndoe" && password == "foobar42" {
+			return "user-1", nil
+		}
+		return "", authcheck.ErrInvalidCredentials
+	})
+	e := newEnv(t, func(c *provider.Config) { c.Users = checker })
+	for range 2 * provider.DefaultUserRate.Burst {
+		assertError(t, e.do(req{form: wrongPassword(), basic: conf}), 503, "temporarily_unavailable")
+	}
+	down = false
+	assertToken(t, e.do(req{form: password(), basic: conf}))
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/authcheck"
 	"github.com/oauth2provider/oauth2provider/provider"
@@ -65,6 +66,7 @@ func TestOversizedUsernameIsNotFolded(t *testing.T) {
 // longest username judged, so a username of exactly that length reaches
 // the checker (and signs in), and one byte more does not.
 func TestUsernameOfMaxUsernameBytesIsChecked(t *testing.T) {
+	require.Equal(t, 1<<10, provider.MaxUsernameBytes, "1 KiB, as its doc and docs/user-database.md say")
 	longest := strings.Repeat("a", provider.MaxUsernameBytes)
 	var asked atomic.Int64
 	e := newEnv(t, func(c *provider.Config) {
