@@ -317,10 +317,15 @@ func (l *loader) apiOp(ctx context.Context, _ int) (func(context.Context) error,
 		if err != nil {
 			return err
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
+		// The answer is read to its end: one that breaks off is a
+		// transport error like any other.
+		_, err = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("/api/me: status %d", resp.StatusCode)
+		}
+		if err != nil {
+			return fmt.Errorf("/api/me: read the answer: %w", err)
 		}
 		return nil
 	}, nil

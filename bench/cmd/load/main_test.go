@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -165,4 +166,32 @@ func TestWaitReady(t *testing.T) {
 	done := make(chan struct{})
 	close(done)
 	assert.ErrorIs(t, waitReady("http://127.0.0.1:1", done, time.Minute), errExited)
+}
+
+// tokenServer answers every token request with a fresh-looking pair and
+// GET /api/me with api.
+func tokenServer(t *testing.T, api http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /oauth2/token", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"at","refresh_token":"rt","token_type":"Bearer"}`))
+	})
+	mux.Handle("GET /api/me", api)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A 200 whose body breaks off (the connection dropped mid-answer) is a
+// transport error, and fails the run as any other.
+func TestRunFailsOnATruncatedAnswer(t *testing.T) {
+	srv := tokenServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		_, _ = w.Write([]byte(`{"user_id"`)) // then the server closes the connection
+	})
+	err := run(options{url: srv.URL, store: "memory", levels: "1", phases: "api",
+		duration: 300 * time.Millisecond, count: 5})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
 }
