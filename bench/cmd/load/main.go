@@ -32,6 +32,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -400,16 +401,15 @@ func phase(newOp func(context.Context, int) (func(context.Context) error, error)
 		lat      = make([][]time.Duration, n)
 		wg       sync.WaitGroup
 	)
-	tickets := make(chan struct{}, count)
-	for range count {
-		tickets <- struct{}{}
-	}
-	close(tickets)
+	// A request starts only with a ticket, taken from a counter rather
+	// than a channel filled up front: filling -n tickets took time
+	// outside the time bound (minutes for -n 1e10).
+	var tickets atomic.Int64
 	deadline := time.Now().Add(d)
 	start := time.Now()
 	for i := range n {
 		wg.Go(func() {
-			for range tickets {
+			for tickets.Add(1) <= int64(count) {
 				if ctx.Err() != nil || time.Now().After(deadline) {
 					return
 				}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -194,4 +195,27 @@ func TestRunFailsOnATruncatedAnswer(t *testing.T) {
 		duration: 300 * time.Millisecond, count: 5})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+}
+
+// The time bound holds whatever the request bound: a phase told to stop
+// after 1<<40 requests still stops when its time is up, and -n costs
+// nothing up front.
+func TestPhaseTimeBoundHoldsForAHugeCount(t *testing.T) {
+	op := func(context.Context, int) (func(context.Context) error, error) {
+		return func(context.Context) error { time.Sleep(time.Millisecond); return nil }, nil
+	}
+	ret := make(chan error, 1)
+	go func() {
+		r, err := phase(op, 2, 100*time.Millisecond, 1<<40)
+		if err == nil && r.n == 0 {
+			err = errors.New("no request")
+		}
+		ret <- err
+	}()
+	select {
+	case err := <-ret:
+		require.NoError(t, err)
+	case <-time.After(3 * time.Second):
+		t.Fatal("a phase of 100ms with -n 1<<40 still runs after 3s")
+	}
 }
