@@ -59,7 +59,7 @@ func main() {
 	flag.IntVar(&o.count, "n", 20000, "request bound of each phase")
 	flag.StringVar(&o.phases, "phases", "api,password,refresh,spa-refresh", "phases to run, comma-separated")
 	flag.Parse()
-	if err := run(o); err != nil {
+	if err := run(os.Stdout, o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
@@ -71,7 +71,8 @@ type options struct {
 	count                            int
 }
 
-func run(o options) error {
+// run runs the phases o names and writes the results to w.
+func run(w io.Writer, o options) error {
 	levels, err := parseLevels(o.levels)
 	if err != nil {
 		return err
@@ -101,8 +102,8 @@ func run(o options) error {
 	}
 	l := &loader{c: c, base: base}
 
-	fmt.Printf("quickstart at %s, store %s; each phase ≤ %s and ≤ %d requests\n\n", base, describeStore(o.store), o.duration, o.count)
-	fmt.Printf("%-11s %5s %8s %10s %10s %10s\n", "phase", "conc", "requests", "req/s", "p50", "p99")
+	fmt.Fprintf(w, "quickstart at %s, store %s; each phase ≤ %s and ≤ %d requests\n\n", base, describeStore(o.store), o.duration, o.count)
+	fmt.Fprintf(w, "%-11s %5s %8s %10s %10s %10s\n", "phase", "conc", "requests", "req/s", "p50", "p99")
 	for _, ph := range strings.Split(o.phases, ",") {
 		var op func(ctx context.Context, worker int) (func(context.Context) error, error)
 		switch ph {
@@ -122,7 +123,7 @@ func run(o options) error {
 			if err != nil {
 				return fmt.Errorf("%s at concurrency %d: %w", ph, n, err)
 			}
-			fmt.Printf("%-11s %5d %8d %10.0f %10s %10s\n", ph, n, r.n, r.rate, round(r.p50), round(r.p99))
+			fmt.Fprintf(w, "%-11s %5d %8d %10.0f %10s %10s\n", ph, n, r.n, r.rate, round(r.p50), round(r.p99))
 		}
 	}
 	return nil

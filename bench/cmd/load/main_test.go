@@ -25,6 +25,14 @@ import (
 // demo fixtures; secret is the client's secret it accepts.
 func quickstartLike(t *testing.T, secret string) *httptest.Server {
 	t.Helper()
+	srv := httptest.NewServer(quickstartHandler(t, secret))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// quickstartHandler is quickstartLike's handler.
+func quickstartHandler(t *testing.T, secret string) http.Handler {
+	t.Helper()
 	store := memory.New(memory.Config{})
 	require.NoError(t, store.CreateClient(context.Background(), &storage.Client{
 		ID: demoClient, SecretHash: storage.HashGeneratedSecret(secret),
@@ -51,15 +59,13 @@ func quickstartLike(t *testing.T, secret string) *httptest.Server {
 	mux.Handle("GET /api/me", policy.Bearer(p)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"user_id":"1"}`))
 	})))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv
+	return mux
 }
 
 func TestRunAgainstAQuickstart(t *testing.T) {
 	srv := quickstartLike(t, demoSecret)
 	start := time.Now()
-	err := run(options{url: srv.URL, store: "memory", levels: "1,2", phases: "api,password,refresh,spa-refresh",
+	err := run(io.Discard, options{url: srv.URL, store: "memory", levels: "1,2", phases: "api,password,refresh,spa-refresh",
 		duration: 300 * time.Millisecond, count: 20})
 	require.NoError(t, err)
 	assert.Less(t, time.Since(start), 10*time.Second, "every phase is bounded")
@@ -67,9 +73,9 @@ func TestRunAgainstAQuickstart(t *testing.T) {
 
 func TestRunFailsOnAnUnexpectedStatus(t *testing.T) {
 	srv := quickstartLike(t, "another-secret") // demo-secret is refused: 401
-	err := run(options{url: srv.URL, store: "memory", levels: "1", phases: "password",
+	err := run(io.Discard, options{url: srv.URL, store: "memory", levels: "1", phases: "password",
 		duration: 300 * time.Millisecond, count: 5})
-	require.Error(t, err)
+	require.ErrorContains(t, err, "token endpoint: status 401")
 }
 
 func TestRunRefusesBadOptions(t *testing.T) {
@@ -81,7 +87,7 @@ func TestRunRefusesBadOptions(t *testing.T) {
 		"an unknown phase":   {url: "http://127.0.0.1:1", levels: "1", phases: "nope", duration: time.Second, count: 1},
 	} {
 		t.Run(name, func(t *testing.T) {
-			assert.Error(t, run(o))
+			assert.Error(t, run(io.Discard, o))
 		})
 	}
 }
@@ -114,6 +120,10 @@ func TestPercentileOfKnownData(t *testing.T) {
 		{2, 50, 1 * time.Millisecond},
 		{2, 99, 2 * time.Millisecond},
 		{3, 50, 2 * time.Millisecond},
+		{10, 99, 10 * time.Millisecond}, // under 100 requests, p99 is the slowest
+		{50, 99, 50 * time.Millisecond},
+		{99, 99, 99 * time.Millisecond},
+		{99, 50, 50 * time.Millisecond},
 		{100, 50, 50 * time.Millisecond},
 		{100, 99, 99 * time.Millisecond}, // not the slowest of 100
 		{101, 50, 51 * time.Millisecond},
@@ -123,6 +133,26 @@ func TestPercentileOfKnownData(t *testing.T) {
 		{5000, 50, 2500 * time.Millisecond},
 	} {
 		assert.Equal(t, c.want, percentile(ms(c.n), c.p), "p%d of 1..%d ms", c.p, c.n)
+	}
+	same := []time.Duration{3, 3, 3, 3, 3}
+	assert.Equal(t, time.Duration(3), percentile(same, 50))
+	assert.Equal(t, time.Duration(3), percentile(same, 99))
+}
+
+// Latencies print rounded to 0.1 ms from 10 ms, to 1 µs from 100 µs, and
+// as they are below.
+func TestRound(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		2*time.Second + 512345*time.Microsecond: "2.5123s",
+		60712345 * time.Nanosecond:              "60.7ms",
+		10 * time.Millisecond:                   "10ms",
+		9876543 * time.Nanosecond:               "9.877ms",
+		185432 * time.Nanosecond:                "185µs",
+		100 * time.Microsecond:                  "100µs",
+		99999 * time.Nanosecond:                 "99.999µs",
+		850 * time.Nanosecond:                   "850ns",
+	} {
+		assert.Equal(t, want, round(d), "%d ns", int64(d))
 	}
 }
 
@@ -137,14 +167,14 @@ func TestRunFollowsNoRedirect(t *testing.T) {
 		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
 	}))
 	t.Cleanup(srv.Close)
-	err := run(options{url: srv.URL, store: "memory", levels: "1", phases: "password",
+	err := run(io.Discard, options{url: srv.URL, store: "memory", levels: "1", phases: "password",
 		duration: 300 * time.Millisecond, count: 5})
 	require.Error(t, err)
 	assert.Zero(t, elsewhere.Load(), "requests sent where the redirect pointed")
 }
 
 // Waiting for the quickstart is bounded even when it accepts
-// connections and never answers.
+// connections and never answers: by its timeout, not by a probe's.
 func TestWaitReadyIsBounded(t *testing.T) {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
@@ -155,8 +185,8 @@ func TestWaitReadyIsBounded(t *testing.T) {
 	select {
 	case err := <-ret:
 		assert.Error(t, err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("waitReady still waits for a server that never answers")
+	case <-time.After(1500 * time.Millisecond):
+		t.Fatal("waitReady of 300ms still waits after 1.5s for a server that never answers")
 	}
 }
 
@@ -164,6 +194,12 @@ func TestWaitReady(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(srv.Close)
 	assert.NoError(t, waitReady(srv.URL, nil, time.Second))
+	// Not ready until it answers 200.
+	unavailable := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(unavailable.Close)
+	assert.Error(t, waitReady(unavailable.URL, nil, 300*time.Millisecond))
 	done := make(chan struct{})
 	close(done)
 	assert.ErrorIs(t, waitReady("http://127.0.0.1:1", done, time.Minute), errExited)
@@ -191,7 +227,7 @@ func TestRunFailsOnATruncatedAnswer(t *testing.T) {
 		w.Header().Set("Content-Length", "100")
 		_, _ = w.Write([]byte(`{"user_id"`)) // then the server closes the connection
 	})
-	err := run(options{url: srv.URL, store: "memory", levels: "1", phases: "api",
+	err := run(io.Discard, options{url: srv.URL, store: "memory", levels: "1", phases: "api",
 		duration: 300 * time.Millisecond, count: 5})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
