@@ -80,6 +80,13 @@ func run(w io.Writer, o options) error {
 	if o.duration <= 0 || o.duration > 5*time.Minute || o.count <= 0 {
 		return errors.New("-d must be in (0, 5m] and -n positive")
 	}
+	// Every phase is known before anything is built, started or sent.
+	phases := strings.Split(o.phases, ",")
+	for _, ph := range phases {
+		if phaseOps[ph] == nil {
+			return fmt.Errorf("unknown phase %q", ph)
+		}
+	}
 	base := o.url
 	if base == "" {
 		stop, u, err := startQuickstart(o.repo, o.store)
@@ -104,19 +111,9 @@ func run(w io.Writer, o options) error {
 
 	fmt.Fprintf(w, "quickstart at %s, store %s; each phase ≤ %s and ≤ %d requests\n\n", base, describeStore(o.store), o.duration, o.count)
 	fmt.Fprintf(w, "%-11s %5s %8s %10s %10s %10s\n", "phase", "conc", "requests", "req/s", "p50", "p99")
-	for _, ph := range strings.Split(o.phases, ",") {
-		var op func(ctx context.Context, worker int) (func(context.Context) error, error)
-		switch ph {
-		case "api":
-			op = l.apiOp
-		case "password":
-			op = l.passwordOp
-		case "refresh":
-			op = l.refreshOp
-		case "spa-refresh":
-			op = l.spaRefreshOp
-		default:
-			return fmt.Errorf("unknown phase %q", ph)
+	for _, ph := range phases {
+		op := func(ctx context.Context, worker int) (func(context.Context) error, error) {
+			return phaseOps[ph](l, ctx, worker)
 		}
 		for _, n := range levels {
 			r, err := phase(op, n, o.duration, o.count)
@@ -127,6 +124,15 @@ func run(w io.Writer, o options) error {
 		}
 	}
 	return nil
+}
+
+// phaseOps are the phases by name: each returns, for one worker, the
+// request the phase measures, after its set-up.
+var phaseOps = map[string]func(l *loader, ctx context.Context, worker int) (func(context.Context) error, error){
+	"api":         (*loader).apiOp,
+	"password":    (*loader).passwordOp,
+	"refresh":     (*loader).refreshOp,
+	"spa-refresh": (*loader).spaRefreshOp,
 }
 
 func parseLevels(s string) ([]int, error) {
