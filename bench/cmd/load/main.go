@@ -109,7 +109,7 @@ func run(w io.Writer, o options) error {
 	}
 	l := &loader{c: c, base: base}
 
-	fmt.Fprintf(w, "quickstart at %s, store %s; each phase ≤ %s and ≤ %d requests\n\n", base, describeStore(o.store), o.duration, o.count)
+	fmt.Fprintf(w, "quickstart at %s, store %s; each phase ≤ %s and ≤ %d requests\n\n", storeurl.Redact(base), describeStore(o.store), o.duration, o.count)
 	fmt.Fprintf(w, "%-11s %5s %8s %10s %10s %10s\n", "phase", "conc", "requests", "req/s", "p50", "p99")
 	for _, ph := range phases {
 		op := func(ctx context.Context, worker int) (func(context.Context) error, error) {
@@ -155,7 +155,7 @@ func checkLoopback(base string) error {
 		return err
 	}
 	if host := u.Hostname(); !loopback.Host(host) {
-		return fmt.Errorf("%s is not a loopback address; load is only generated on loopback", host)
+		return fmt.Errorf("%s is not a loopback address; load is only generated on loopback", storeurl.Printable(host))
 	}
 	return nil
 }

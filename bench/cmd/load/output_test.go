@@ -195,3 +195,14 @@ func TestRunPrintsP50ThenP99(t *testing.T) {
 	assert.Less(t, p50, slow, out.String())
 	assert.GreaterOrEqual(t, p99, slow, out.String())
 }
+
+// The URL it prints hides a password -url holds, as -store's does.
+func TestRunHidesThePasswordOfTheURL(t *testing.T) {
+	srv := quickstartLike(t, demoSecret)
+	var out bytes.Buffer
+	u := strings.Replace(srv.URL, "http://", "http://me:s3cret@", 1)
+	require.NoError(t, run(&out, options{url: u, store: "memory", levels: "1", phases: "api",
+		duration: time.Second, count: 2}))
+	assert.NotContains(t, out.String(), "s3cret")
+	assert.Contains(t, out.String(), "quickstart at http://me:xxxxx@127.0.0.1:")
+}

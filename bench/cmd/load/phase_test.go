@@ -112,6 +112,10 @@ func TestCheckLoopback(t *testing.T) {
 	for _, u := range []string{"http://127.0.0.1:8080", "http://[::1]:8080", "http://localhost:8080", "http://127.0.0.2"} {
 		assert.NoError(t, checkLoopback(u), u)
 	}
+	// The host it refuses is shown escaped: U+009B would start a terminal
+	// control sequence.
+	assert.EqualError(t, checkLoopback("http://%c2%9b31m.example/"),
+		`\u009b31m.example is not a loopback address; load is only generated on loopback`)
 	for _, u := range []string{"http://192.0.2.1:8080", "http://example.com", "http://localhost.example.com:80", "http://0.0.0.0:8080", "127.0.0.1:8080", "http://%zz"} {
 		assert.Error(t, checkLoopback(u), u)
 	}
