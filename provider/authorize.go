@@ -483,6 +483,11 @@ func (h *authorizeHandler) validate(r *http.Request, values url.Values) (*author
 	switch {
 	case requested != "":
 		if !matchRedirectURI(c.RedirectURIs, requested) {
+			// Compared as exact strings, a raw IRI never matches the
+			// percent-encoded URI registered for it: say why.
+			if _, err := redirecturi.Parse(requested); errors.Is(err, redirecturi.ErrNotURI) {
+				return nil, errInvalidRequest("redirect_uri " + err.Error())
+			}
 			return nil, errInvalidRequest("redirect_uri is not registered for this client")
 		}
 		ar.redirectURI, ar.boundRedirectURI = requested, requested

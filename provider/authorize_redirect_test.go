@@ -94,3 +94,28 @@ func TestAuthorizeAppendsToARegisteredQueryWithoutAnEmptyPair(t *testing.T) {
 		})
 	}
 }
+
+// Redirect URIs are compared as exact strings, so an internationalized
+// one is registered percent-encoded (RFC 3986 §2: no URI holds a
+// non-ASCII byte) and a client that sends it raw, as an IRI, names no
+// registered URI. The error page says what is wrong with it, not only
+// that it is not registered; the percent-encoded spelling gets its code
+// and exchanges it.
+func TestAuthorizeSaysARequestedRedirectURIIsNoURI(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	const cb = "https://b%C3%BCcher.example/caf%C3%A9"
+	require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{ID: "intl", Public: true,
+		GrantTypes: []string{storage.GrantAuthorizationCode}, Scopes: []string{"read"}, RedirectURIs: []string{cb}}))
+	for _, raw := range []string{"https://bücher.example/café", "https://b%C3%BCcher.example/caf%C3%A9 "} {
+		w := e.get(spaParams("client_id", "intl", "redirect_uri", raw), "user-1")
+		assertErrorPage(t, w, http.StatusBadRequest, "invalid_request")
+		assert.Contains(t, w.Body.String(), "percent-encode it", raw)
+		assert.NotContains(t, w.Body.String(), "not registered", raw)
+	}
+	w := e.get(spaParams("client_id", "intl", "redirect_uri", "https://b%C3%BCcher.example/other"), "user-1")
+	assertErrorPage(t, w, http.StatusBadRequest, "invalid_request")
+	assert.Contains(t, w.Body.String(), "not registered")
+
+	code := e.code(t, spaParams("client_id", "intl", "redirect_uri", cb), "user-1")
+	assertToken(t, e.do(req{form: exchange(code, "client_id", "intl", "redirect_uri", cb)}))
+}
