@@ -146,8 +146,11 @@ type authorizeHandler struct {
 // AuthorizeHandler returns the authorization endpoint of the authorization
 // code grant with PKCE (RFC 6749 §4.1, RFC 7636, RFC 9700 §2.1); mount it
 // for every method at Config.Endpoints.Authorization (e.g.
-// /oauth2/authorize), under the issuer's path when Config.Issuer has one,
-// where the metadata document advertises it. It serves GET and POST and
+// /oauth2/authorize; a method-less pattern, which http.ServeMux refuses
+// beside a "GET /" catch-all: mount that at "GET /{$}", or mount this
+// endpoint as "GET …" and "POST …" patterns), under the issuer's path
+// when Config.Issuer has one, where the metadata document advertises it.
+// It serves GET and POST and
 // answers any other method (HEAD included, which http.ServeMux gives a
 // "GET" pattern) with 405 and "Allow: GET, POST". It validates the request
 // (refusing one whose URL holds a client_secret, password, code_verifier

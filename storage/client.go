@@ -39,11 +39,13 @@ type Client struct {
 	DefaultScopes []string
 	// RedirectURIs are the registered redirection endpoints for the
 	// authorization code grant, compared as exact strings. The
-	// authorization endpoint sends a code only to an absolute URI
-	// without a fragment, https or a native app's private-use scheme, or
-	// plain http on a loopback host (RFC 9700 §2.6), whose query names
-	// no parameter of the response (code, state, iss, error...); it
-	// shows an error page for any other.
+	// authorization endpoint sends a code only to a URI holding only the
+	// characters of RFC 3986 §2 (an internationalized host or path
+	// percent-encoded, or the host in its xn-- form: never a raw IRI),
+	// absolute, without a fragment, https or a native app's private-use
+	// scheme, or plain http on a loopback host (RFC 9700 §2.6), whose
+	// query names no parameter of the response (code, state, iss,
+	// error...); it shows an error page for any other.
 	RedirectURIs []string
 	// Public marks a client that cannot keep a secret (RFC 6749 §2.1); it
 	// has no SecretHash and authenticates with its ID alone.
