@@ -3,6 +3,7 @@ package redirecturi
 import (
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -10,8 +11,9 @@ import (
 )
 
 // FuzzCheck: Check's error is ErrNotURI exactly when u holds a character
-// outside RFC 3986's; of the others, it is ErrNotAbsolute exactly when net/url reads
-// the URI as not absolute or it has a '#'; of the others, Check accepts
+// outside RFC 3986's or a "%" not followed by two hex digits; of the
+// others, it is ErrNotAbsolute exactly when net/url reads the URI as not
+// absolute or it has a '#'; of the others, Check accepts
 // those of no scheme a browser runs or reads locally, https with a host or
 // http on a loopback host, and with no parameter of the authorization
 // response in the query (split at '&' or ';'), as net/url reads them.
@@ -26,6 +28,7 @@ func FuzzCheck(f *testing.F) {
 	}
 	f.Add("https://app.example/a b")
 	f.Add("https://app.example/\u00e9")
+	f.Add("https://app.example/cb?x=100%")
 	f.Fuzz(func(t *testing.T, u string) {
 		err := Check(u)
 		// RFC 3986 §2: unreserved, gen-delims, sub-delims and "%".
@@ -33,6 +36,12 @@ func FuzzCheck(f *testing.F) {
 			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' ||
 				strings.ContainsRune("-._~"+":/?#[]@"+"!$&'()*+,;="+"%", r))
 		})
+		// §2.1: each "%" starts two hex digits.
+		for rest := u; !notURI && strings.Contains(rest, "%"); {
+			_, rest, _ = strings.Cut(rest, "%")
+			_, err := strconv.ParseUint(rest[:min(2, len(rest))], 16, 8)
+			notURI = len(rest) < 2 || err != nil
+		}
 		if notURI != errors.Is(err, ErrNotURI) {
 			t.Fatalf("Check(%q) = %v; a character no URI holds: %v", u, err, notURI)
 		}

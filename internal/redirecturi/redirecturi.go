@@ -39,7 +39,8 @@ func Check(u string) error {
 
 // ErrNotURI is the error of Check for a string holding a character that
 // no URI holds (RFC 3986 §2): a space, a control character, one of
-// "<>\^`{|} or a non-ASCII byte, which must be percent-encoded.
+// "<>\^`{|} or a non-ASCII byte, which must be percent-encoded, or a "%"
+// not followed by two hex digits (a percent sign itself is "%25").
 // net/url takes most of them, but a URI registered with one is shown and
 // compared unlike the one a client sends.
 var ErrNotURI = errors.New("holds a character that a URI cannot (RFC 3986 §2): percent-encode it")
@@ -49,7 +50,7 @@ var ErrNotURI = errors.New("holds a character that a URI cannot (RFC 3986 §2): 
 // an absolute URI without a fragment (RFC 6749 §3.1.2).
 func Parse(u string) (*url.URL, error) {
 	for i := 0; i < len(u); i++ {
-		if !uriChar[u[i]] {
+		if !uriChar[u[i]] || u[i] == '%' && (i+2 >= len(u) || !isHex(u[i+1]) || !isHex(u[i+2])) {
 			return nil, ErrNotURI
 		}
 	}
@@ -101,11 +102,17 @@ func CheckScheme(p *url.URL) error {
 }
 
 // uriChar reports which bytes a URI may hold: the unreserved and reserved
-// characters of RFC 3986 §2 and "%" of a percent-encoding (which
-// url.Parse checks).
+// characters of RFC 3986 §2 and "%", which Parse takes only as the start
+// of a percent-encoding (url.Parse checks that in the host and the path,
+// not in the query).
 var uriChar = func() (t [256]bool) {
 	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%") {
 		t[c] = true
 	}
 	return t
 }()
+
+// isHex reports whether c is a hex digit of a percent-encoding.
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
