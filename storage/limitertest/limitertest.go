@@ -33,9 +33,11 @@ package limitertest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,8 +68,9 @@ const minute = time.Minute
 type clock struct {
 	real bool
 
-	mu  sync.Mutex
-	now time.Time
+	mu    sync.Mutex
+	now   time.Time
+	slept time.Duration // the real clock's sleeps, as asked for
 }
 
 func (c *clock) Now() time.Time {
@@ -84,6 +87,9 @@ func (c *clock) Now() time.Time {
 // skew between the test's and the server's clocks.
 func (c *clock) advance(d time.Duration) {
 	if c.real {
+		c.mu.Lock()
+		c.slept += d + 15*time.Millisecond
+		c.mu.Unlock()
 		time.Sleep(d + 15*time.Millisecond)
 		return
 	}
@@ -92,9 +98,18 @@ func (c *clock) advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// testingT is what the subtests use of their *testing.T; under a real
+// clock it is an attempt's recorder.
+type testingT interface {
+	Helper()
+	Errorf(format string, args ...any)
+	FailNow()
+	Skip(args ...any)
+}
+
 // suite holds one subtest's limiter, clock and tolerances.
 type suite struct {
-	t   *testing.T
+	t   testingT
 	ctx context.Context
 	lim storage.Limiter
 	clk *clock
@@ -136,24 +151,126 @@ func Run(t *testing.T, newLimiter func(t *testing.T, now func() time.Time) stora
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := &clock{real: opts.RealClock, now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-			s := &suite{
-				t:     t,
-				ctx:   context.Background(),
-				clk:   clk,
-				tol:   time.Millisecond,
-				short: minute,
+			if !opts.RealClock {
+				clk := &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+				s := &suite{t: t, ctx: context.Background(), clk: clk, tol: time.Millisecond, short: minute}
+				s.lim = newLimiter(t, clk.Now)
+				require.NotNil(t, s.lim, "newLimiter returned nil")
+				tc.fn(s)
+				return
 			}
-			if opts.RealClock {
-				// Wide enough for a loaded CI machine under -race: a
-				// stall of 100 ms between two calls has been seen.
-				s.tol = 250 * time.Millisecond
-				s.short = 500 * time.Millisecond
-			}
-			s.lim = newLimiter(t, clk.Now)
-			require.NotNil(t, s.lim, "newLimiter returned nil")
-			tc.fn(s)
+			runRealClock(t, func(t testingT) *suite {
+				clk := &clock{real: true}
+				s := &suite{
+					t:   t,
+					ctx: context.Background(),
+					clk: clk,
+					// Wide enough for a loaded CI machine under -race:
+					// a stall of 100 ms between two calls has been seen.
+					tol:   250 * time.Millisecond,
+					short: 500 * time.Millisecond,
+				}
+				return s
+			}, newLimiter, tc.fn)
 		})
+	}
+}
+
+// realClockAttempts is how many times a subtest runs under a real clock
+// when each attempt that fails was stalled (see [runRealClock]).
+const realClockAttempts = 5
+
+// runRealClock runs fn on a fresh limiter, recording its failures instead
+// of reporting them. The time an attempt spends outside the clock's
+// sleeps bounds every gap between two of its calls, and between a sleep's
+// end and the call after it; the assertions allow s.tol for such gaps (a
+// real clock's wait shrinks while the test is stalled, and a stall of
+// Every after a wait refills one more cell). So a failed attempt whose
+// time outside its sleeps exceeded s.tol proves nothing: the machine
+// stalled the test, and the subtest runs again, with a fresh limiter, up
+// to realClockAttempts times. A failure without such a stall, or the
+// last attempt's, is reported as it is.
+func runRealClock(t *testing.T, newSuite func(testingT) *suite, newLimiter func(t *testing.T, now func() time.Time) storage.Limiter, fn func(*suite)) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		rec := &recorder{T: t}
+		s := newSuite(rec)
+		s.lim = newLimiter(t, s.clk.Now)
+		require.NotNil(t, s.lim, "newLimiter returned nil")
+		start := time.Now()
+		rec.run(func() { fn(s) })
+		busy := time.Since(start) - s.clk.slept
+		if !rec.failed() {
+			return
+		}
+		if busy <= s.tol || attempt == realClockAttempts {
+			if busy > s.tol {
+				t.Logf("every attempt was stalled; the last spent %v outside its sleeps, more than the tolerance %v", busy, s.tol)
+			}
+			rec.report()
+			return
+		}
+		t.Logf("attempt %d failed after spending %v outside its sleeps, more than the tolerance %v: running it again; its failures were:\n%s",
+			attempt, busy, s.tol, strings.Join(rec.errs, "\n"))
+	}
+}
+
+// recorder is the testingT of one real-clock attempt: it keeps the
+// failures for [runRealClock] to judge, and its FailNow ends the attempt
+// only. Skip skips the subtest itself.
+type recorder struct {
+	*testing.T
+	mu      sync.Mutex
+	errs    []string
+	stopped bool // FailNow was called
+}
+
+// errFailNow is the panic with which a recorder's FailNow ends an attempt.
+var errFailNow = errors.New("limitertest: FailNow")
+
+// Errorf records a failure.
+func (r *recorder) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// FailNow ends the attempt; it must be called from the goroutine running
+// it, as [testing.T.FailNow] must.
+func (r *recorder) FailNow() {
+	r.mu.Lock()
+	r.stopped = true
+	r.mu.Unlock()
+	panic(errFailNow)
+}
+
+// run calls fn, stopping at FailNow.
+func (r *recorder) run(fn func()) {
+	defer func() {
+		if v := recover(); v != nil && v != errFailNow {
+			panic(v)
+		}
+	}()
+	fn()
+}
+
+// failed reports whether the attempt recorded a failure.
+func (r *recorder) failed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.errs) > 0 || r.stopped
+}
+
+// report reports the attempt's failures to its test.
+func (r *recorder) report() {
+	r.T.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.errs {
+		r.T.Error(e)
+	}
+	if r.stopped {
+		r.T.FailNow()
 	}
 }
 
