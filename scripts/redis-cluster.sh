@@ -58,7 +58,7 @@ for p in $ports; do
 		--save "" --appendonly no --dir "$dir/$p" \
 		--cluster-config-file "nodes-$p.conf" --cluster-node-timeout 5000 \
 		--logfile "$dir/$p/redis.log" --pidfile "$dir/$p/redis.pid" >&2
-	for _ in $(seq 1 50); do
+	for _ in $(seq 1 150); do
 		running "$p" && break
 		sleep 0.1
 	done
@@ -75,7 +75,7 @@ if ! cluster_ok "$first"; then
 	fi
 fi
 
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
 	ok=1
 	for p in $ports; do
 		cluster_ok "$p" || { ok=0; break; }

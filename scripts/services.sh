@@ -52,7 +52,7 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; then
   mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
     --dir "${TMPDIR:-/tmp}" --logfile "${TMPDIR:-/tmp}/redis-6379.log" >&2
-  wait_for 10 sh -c 'redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG' || { log "Redis did not start"; exit 1; }
+  wait_for 30 sh -c 'redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG' || { log "Redis did not start"; exit 1; }
 fi
 
 CLUSTER=""

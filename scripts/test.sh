@@ -10,12 +10,17 @@ cd "$(dirname "$0")/.."
 . scripts/gopath.sh
 export CI="${CI:-}"
 
-eval "$(bash scripts/services.sh)"
+# A failing set-up stops here, named: eval of its empty output would go on.
+svc=$(bash scripts/services.sh) || { echo "FAIL scripts/services.sh: PostgreSQL and Redis are not running (see its messages above)"; exit 1; }
+eval "$svc"
 echo "postgres: $OAUTH2_TEST_POSTGRES_URL"
 echo "redis:    $OAUTH2_TEST_REDIS_URL ${OAUTH2_TEST_REDIS_CLUSTER_ADDRS:+cluster: $OAUTH2_TEST_REDIS_CLUSTER_ADDRS}"
 
 command -v staticcheck >/dev/null || go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
-if [ -f scripts/browser.sh ]; then eval "$(bash scripts/browser.sh)"; fi
+if [ -f scripts/browser.sh ]; then
+  browser=$(bash scripts/browser.sh) || { echo "FAIL scripts/browser.sh: no Chromium for the browser tests (see its messages above)"; exit 1; }
+  eval "$browser"
+fi
 if [ -f scripts/gosec.sh ]; then bash scripts/gosec.sh; fi
 
 # The shell scripts that no test runs (bench/redis-callgrind.sh needs
