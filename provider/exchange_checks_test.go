@@ -2,10 +2,15 @@ package provider_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"net/url"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauth2provider/oauth2provider/internal/testclock"
@@ -111,4 +116,39 @@ func TestCodeGrantRefusesACodeWhoseGrantHasNoBinding(t *testing.T) {
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {raw}, "client_id": {"spa"},
 		"redirect_uri": {"https://spa.example/cb"}}
 	assertError(t, e.do(req{form: form}), 400, "invalid_grant")
+}
+
+// failingExchangeStore is a token store whose ExchangeToken alone fails,
+// as a store does that goes down between the client's lookup and the
+// exchange.
+type failingExchangeStore struct {
+	storage.TokenStore
+	fail *atomic.Bool
+}
+
+func (s failingExchangeStore) ExchangeToken(ctx context.Context, x storage.Exchange) (*storage.Grant, error) {
+	if s.fail.Load() {
+		return nil, errors.New("store unreachable at 10.1.2.3:5432")
+	}
+	return s.TokenStore.ExchangeToken(ctx, x)
+}
+
+// A store error of the exchange itself, neither not found nor reuse, is a
+// 503 temporarily_unavailable with Retry-After that tells nothing of the
+// cause (never invalid_grant, which would tell the client its code is
+// bad), and the code still works once the store answers.
+func TestCodeGrantExchangeOutageIs503(t *testing.T) {
+	var fail atomic.Bool
+	e := newAuthzEnv(t, func(cfg *provider.Config) {
+		cfg.Tokens = failingExchangeStore{TokenStore: cfg.Tokens, fail: &fail}
+	}, nil)
+	code := e.code(t, spaParams(), "user-1")
+	fail.Store(true)
+	w := e.do(req{form: exchange(code)})
+	fail.Store(false)
+	assertError(t, w, http.StatusServiceUnavailable, "temporarily_unavailable")
+	assert.Equal(t, "1", w.Header().Get("Retry-After"))
+	assert.Equal(t, "application/json", strings.Split(w.Header().Get("Content-Type"), ";")[0])
+	assert.NotContains(t, w.Body.String(), "10.1.2.3")
+	assertToken(t, e.do(req{form: exchange(code)}))
 }
