@@ -673,3 +673,17 @@ func TestAuthorizeFailingConsentTemplateLogsNoConsentToken(t *testing.T) {
 	// A consent token is 54 characters of base64url (expiry and MAC).
 	assert.NotRegexp(t, `[A-Za-z0-9_-]{54}`, log.String(), "the consent token is logged")
 }
+
+// The consent page names the signed-in user who decides, HTML-escaped
+// (a user ID is the app's string, not markup).
+func TestAuthorizeConsentPageNamesTheUser(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	w := e.get(spaParams(), "user-1")
+	require.Equal(t, http.StatusOK, w.Code, "body: %s", w.Body.String())
+	assert.Contains(t, w.Body.String(), `<p>Signed in as <strong>user-1</strong>.</p>`)
+
+	w = e.get(spaParams(), `<i>u&'1`)
+	require.Equal(t, http.StatusOK, w.Code, "body: %s", w.Body.String())
+	assert.Contains(t, w.Body.String(), `<p>Signed in as <strong>&lt;i&gt;u&amp;&#39;1</strong>.</p>`)
+	assert.NotContains(t, w.Body.String(), `<i>`)
+}
