@@ -90,6 +90,9 @@ func TestCodeGrantErrors(t *testing.T) {
 		{"verifier with bad characters", func(c string) url.Values { return exchange(c, "code_verifier", strings.Repeat("+", 43)) }, nil, 400, "invalid_request"},
 		{"challenge as verifier", func(c string) url.Values { return exchange(c, "code_verifier", testChallenge) }, nil, 400, "invalid_grant"},
 		{"redirect_uri differs", func(c string) url.Values { return exchange(c, "redirect_uri", "https://spa.example/cb2?keep=1") }, nil, 400, "invalid_grant"},
+		// RFC 6749 §4.1.3: "identical", not merely alike: as long, or equal but for case.
+		{"redirect_uri differs in one character", func(c string) url.Values { return exchange(c, "redirect_uri", "https://spa.example/cc") }, nil, 400, "invalid_grant"},
+		{"redirect_uri differs in case only", func(c string) url.Values { return exchange(c, "redirect_uri", "https://spa.example/CB") }, nil, 400, "invalid_grant"},
 		{"redirect_uri missing", func(c string) url.Values { return exchange(c, "redirect_uri", "") }, nil, 400, "invalid_grant"},
 		{"code of another client", func(c string) url.Values { return exchange(c, "client_id", "first") }, nil, 400, "invalid_grant"},
 		{"client may not use the grant", func(c string) url.Values { return exchange(c, "client_id", "") }, conf, 400, "unauthorized_client"},
