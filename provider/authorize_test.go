@@ -674,16 +674,30 @@ func TestAuthorizeFailingConsentTemplateLogsNoConsentToken(t *testing.T) {
 	assert.NotRegexp(t, `[A-Za-z0-9_-]{54}`, log.String(), "the consent token is logged")
 }
 
-// The consent page names the signed-in user who decides, HTML-escaped
-// (a user ID is the app's string, not markup).
-func TestAuthorizeConsentPageNamesTheUser(t *testing.T) {
+// The consent page names the client that asks, in its title, heading and
+// the list of what it asks for (or that it asks for no scope), and the
+// signed-in user who decides, HTML-escaped (a user ID is the app's string,
+// not markup).
+func TestAuthorizeConsentPageNamesTheClientAndTheUser(t *testing.T) {
 	e := newAuthzEnv(t, nil, nil)
 	w := e.get(spaParams(), "user-1")
 	require.Equal(t, http.StatusOK, w.Code, "body: %s", w.Body.String())
-	assert.Contains(t, w.Body.String(), `<p>Signed in as <strong>user-1</strong>.</p>`)
+	body := w.Body.String()
+	assert.Contains(t, body, `<title>Authorize spa</title>`)
+	assert.Contains(t, body, `<h1>Authorize spa?</h1>`)
+	assert.Contains(t, body, `<p><strong>spa</strong> asks for:</p>`)
+	assert.Contains(t, body, `<p>Signed in as <strong>user-1</strong>.</p>`)
 
 	w = e.get(spaParams(), `<i>u&'1`)
 	require.Equal(t, http.StatusOK, w.Code, "body: %s", w.Body.String())
 	assert.Contains(t, w.Body.String(), `<p>Signed in as <strong>&lt;i&gt;u&amp;&#39;1</strong>.</p>`)
 	assert.NotContains(t, w.Body.String(), `<i>`)
+
+	require.NoError(t, e.store.CreateClient(context.Background(), &storage.Client{ID: "no-scope", Public: true,
+		GrantTypes: []string{storage.GrantAuthorizationCode}, Scopes: []string{"read"}, // none of the DefaultScopes
+		RedirectURIs: []string{"https://noscope.example/cb"}}))
+	w = e.get(spaParams("client_id", "no-scope", "redirect_uri", "https://noscope.example/cb", "scope", ""), "user-1")
+	require.Equal(t, http.StatusOK, w.Code, "body: %s", w.Body.String())
+	assert.Contains(t, w.Body.String(), `<p><strong>no-scope</strong> asks for no particular scope.</p>`)
+	assert.NotContains(t, w.Body.String(), `id="scopes"`)
 }
