@@ -530,7 +530,7 @@ func TestAuthorizeStateSurvivesTheConsentForm(t *testing.T) {
 			assertRedirectError(t, w, spaCB, "invalid_request", st)
 		})
 	}
-	for _, st := range []string{"a\tb", "a b", `"<&'>`, "é🙂", "a&quot;b", strings.Repeat("s", 4096)} {
+	for _, st := range []string{"a\tb", "a b", " st-123 ", `"<&'>`, "é🙂", "a&quot;b", strings.Repeat("s", 4096)} {
 		t.Run(fmt.Sprintf("%.20q kept", st), func(t *testing.T) {
 			fields := consentFields(t, e.get(spaParams("state", st), "user-1"))
 			q := redirected(t, e.decide(fields, "user-1", "allow"), http.StatusSeeOther, spaCB)
