@@ -320,3 +320,30 @@ func TestCodeGrantReuseRevokesWithinTheCodeLifetimeOnly(t *testing.T) {
 	_, err = e.validate(m["access_token"].(string))
 	assert.ErrorIs(t, err, provider.ErrInvalidToken, "within it, a replay revokes the grant")
 }
+
+// The tokens of a code exchange live from the exchange: the access token
+// is active until exactly AccessTokenTTL (3600 s) after it, and its
+// introspected iat and exp say so (RFC 7662 §2.2).
+func TestCodeGrantTokensLiveFromTheExchange(t *testing.T) {
+	e := newAuthzEnv(t, nil, nil)
+	code := e.code(t, spaParams(), "user-1")
+	e.clock.Advance(30 * time.Second) // the exchange comes later than the code
+	issued := e.clock.Now()
+	m := assertToken(t, e.do(req{form: exchange(code)}))
+	assert.Equal(t, float64(3600), m["expires_in"])
+	at := m["access_token"].(string)
+	introspect := e.p.IntrospectHandler()
+
+	e.clock.Advance(time.Hour - time.Second)
+	w := call(introspect, req{form: tokenForm(at), basic: conf})
+	require.Equal(t, http.StatusOK, w.Code, "body: %s", w.Body.String())
+	got := body(t, w)
+	assert.Equal(t, true, got["active"])
+	assert.Equal(t, float64(issued.Unix()), got["iat"])
+	assert.Equal(t, float64(issued.Add(time.Hour).Unix()), got["exp"])
+
+	e.clock.Advance(time.Second)
+	w = call(introspect, req{form: tokenForm(at), basic: conf})
+	require.Equal(t, http.StatusOK, w.Code, "body: %s", w.Body.String())
+	assert.Equal(t, map[string]any{"active": false}, body(t, w))
+}
