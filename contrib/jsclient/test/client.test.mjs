@@ -32,6 +32,8 @@ async function loggedIn({ expiresIn = 3600, api = () => json(200, { ok: true }),
 
 const refreshCalls = (b) => b.calls.filter((c) => c.url === TOKEN_URL && c.body.get('grant_type') === 'refresh_token');
 const bearerOf = (c) => c.headers.get('Authorization');
+// revocations are the revocation requests b sent, as [url, token, client_id].
+const revocations = (b) => b.calls.filter((c) => c.body && c.body.has('token')).map((c) => [c.url, c.body.get('token'), c.body.get('client_id')]);
 
 test('login sends a form-encoded password grant and keeps the tokens in memory only', async () => {
   const b = browser({ route: () => tokenResponse('secret-access', 'secret-refresh', 3600) });
@@ -1115,8 +1117,7 @@ test('logging in again ends the previous session at once, revoked with its own c
   assert.equal(b.client.isAuthenticated(), false, 'the first session lives on while the next login runs');
   await b.client.fetch('/api/me');
   assert.equal(bearerOf(b.calls.at(-1)), null);
-  const rv = b.calls.filter((c) => c.body && c.body.has('token'));
-  assert.deepEqual(rv.map((c) => [c.url, c.body.get('token'), c.body.get('client_id')]),
+  assert.deepEqual(revocations(b),
     [[ORIGIN + '/oauth2/revoke', 'r1', 'first-client']]);
   release();
   assert.equal((await second).error, 'invalid_grant');
@@ -1298,8 +1299,7 @@ test('late tokens are revoked with the client and at the endpoint of the session
   await refreshing;
   assert.equal(await out, true);
 
-  const revocations = () => b.calls.filter((c) => c.body && c.body.has('token')).map((c) => [c.url, c.body.get('token'), c.body.get('client_id')]);
-  assert.deepEqual(revocations(), [[ORIGIN + '/oauth2/revoke', 'r1', 'demo-spa'], [ORIGIN + '/oauth2/revoke', 'r2', 'demo-spa']]);
+  assert.deepEqual(revocations(b), [[ORIGIN + '/oauth2/revoke', 'r1', 'demo-spa'], [ORIGIN + '/oauth2/revoke', 'r2', 'demo-spa']]);
 
   gate = new Promise((r) => { release = r; });
   const l = browser({
@@ -1316,7 +1316,7 @@ test('late tokens are revoked with the client and at the endpoint of the session
   release();
   await late;
   await flush();
-  assert.deepEqual(l.calls.filter((c) => c.body && c.body.has('token')).map((c) => [c.url, c.body.get('token'), c.body.get('client_id')]),
+  assert.deepEqual(revocations(l),
     [[ORIGIN + '/oauth2/revoke', 'r1', 'form-client']]);
 });
 
@@ -1347,8 +1347,7 @@ test('a refresh that completes after a logout and a login with another client is
   release();
   await refreshing;
   assert.equal(await out, true);
-  const revocations = b.calls.filter((c) => c.url === ORIGIN + '/oauth2/revoke').map((c) => [c.body.get('token'), c.body.get('client_id')]);
-  assert.deepEqual(revocations, [['r1', 'demo-spa'], ['r2', 'demo-spa']]);
+  assert.deepEqual(revocations(b), [[ORIGIN + '/oauth2/revoke', 'r1', 'demo-spa'], [ORIGIN + '/oauth2/revoke', 'r2', 'demo-spa']]);
 });
 
 test('a session keeps the settings its login started with, not those configure() sets while the login is in flight', async () => {
