@@ -126,6 +126,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, `Run "oauth2ctl --help" for usage.`)
 		return exitUsage
 	}
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		// A store call that a signal cut short says so, whatever the
+		// driver made of it (go-redis: its client closed under it).
+		err = fmt.Errorf("%w: %w", err, ctx.Err())
+	}
 	fmt.Fprintln(stderr, "oauth2ctl:", err)
 	// A missing schema at migrate (SQLSTATE 3F000) needs no hint here:
 	// postgres.Migrate's error says to create it; nor does an error of
@@ -254,6 +259,12 @@ func (e *env) open(ctx context.Context) (*storeurl.Stores, error) {
 		return nil, usagef("no store: give --store URL or set %s", envStore)
 	}
 	s, err := storeurl.Open(ctx, e.store, storeurl.Options{})
+	if err == nil && s.Backend == storeurl.Redis {
+		// go-redis watches a context's deadline, not its cancellation:
+		// closing the client ends a wait on a server that went silent
+		// when a signal cancels ctx, as pgx does by itself.
+		context.AfterFunc(ctx, s.Close)
+	}
 	if errors.Is(err, storeurl.ErrUnsupported) {
 		// storeurl.RedactUnescaped, not redacted: a store that is not a
 		// URL may still hold a password (user:pass@host); it shows as

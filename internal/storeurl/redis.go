@@ -3,6 +3,7 @@ package storeurl
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"strings"
@@ -135,7 +136,15 @@ func openRedis(ctx context.Context, rawURL string, o Options) (*Stores, error) {
 		opt.ContextTimeoutEnabled = true
 		rdb = goredis.NewClusterClient(opt)
 	}
-	if err := ping(ctx, o, func(ctx context.Context) error { return rdb.Ping(ctx).Err() }); err != nil {
+	// go-redis watches a context's deadline, not its cancellation:
+	// closing the client is what ends a wait on a server that does not
+	// answer when ctx is cancelled.
+	stop := context.AfterFunc(ctx, func() { _ = rdb.Close() })
+	err = ping(ctx, o, func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+	if !stop() {
+		err = fmt.Errorf("server does not answer: %w", ctx.Err())
+	}
+	if err != nil {
 		_ = rdb.Close()
 		return nil, err
 	}
