@@ -2,7 +2,10 @@ package storeurl
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
+	"net/url"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -112,5 +116,55 @@ func TestOpenReleasesWhatItMadeWhenTheServerDoesNotAnswer(t *testing.T) {
 		}
 		assert.Eventually(t, func() bool { return runtime.NumGoroutine() < before+opens }, 3*time.Second, 20*time.Millisecond,
 			"%s: goroutines before %d, after %d failed opens %d", u, before, opens, runtime.NumGoroutine())
+	}
+}
+
+// Migrate on a Postgres server that went away after Open fails with the
+// driver's connect error, named by its step once ("migrate: ", no
+// "storeurl:", which Open alone adds), without the URL's password.
+func TestMigrateOnAServerGoneSaysSo(t *testing.T) {
+	ctx := context.Background()
+	u, err := url.Parse(storeurltest.Postgres(t))
+	require.NoError(t, err)
+	// A proxy to the server, closed once Open has checked it: the
+	// migration's own connection finds nothing listening.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go proxyTo(ln, u.Host)
+	u.Host = ln.Addr().String()
+	u.User = url.UserPassword(u.User.Username(), "s3cret-pw")
+	s, err := Open(ctx, u.String(), Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, ln.Close())
+
+	err = s.Migrate(ctx)
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "migrate: "), err.Error())
+	assert.Equal(t, 1, strings.Count(err.Error(), "migrate:"), err.Error())
+	assert.NotContains(t, err.Error(), "storeurl")
+	assert.NotContains(t, err.Error(), "s3cret-pw")
+	_, ok := errors.AsType[*pgconn.ConnectError](err)
+	assert.True(t, ok, "wraps the driver's error: %v", err)
+}
+
+// proxyTo forwards each connection ln accepts to addr, until ln closes.
+func proxyTo(ln net.Listener, addr string) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			up, err := net.Dial("tcp", addr)
+			if err != nil {
+				return
+			}
+			defer up.Close()
+			go func() { _, _ = io.Copy(up, c) }()
+			_, _ = io.Copy(c, up)
+		}()
 	}
 }
