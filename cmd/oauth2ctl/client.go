@@ -151,7 +151,10 @@ func cmdClientCreate(ctx context.Context, e *env, args []string) error {
 		FirstParty:    *firstParty,
 		CreatedAt:     time.Now().UTC(),
 	}
-	if err := validateClient(c); err != nil {
+	if err := validateNewID(c.ID); err != nil {
+		return err
+	}
+	if err := validateClient("client create", c); err != nil {
 		return err
 	}
 	if c.ID == "" {
@@ -250,22 +253,33 @@ func showSecret(e *env, id, secret string) error {
 	return nil
 }
 
-// validateClient checks the client's flags before anything is stored.
-func validateClient(c *storage.Client) error {
-	if c.ID != "" && !validID(c.ID) {
+// validateNewID checks the --id of "client create" (empty: a random one
+// is drawn).
+func validateNewID(id string) error {
+	if id != "" && !validID(id) {
 		return usagef("client create: --id must be 1 to 128 printable ASCII characters without spaces")
 	}
-	if strings.HasPrefix(c.ID, "-") {
+	if strings.HasPrefix(id, "-") {
 		// As randomID never draws: "client disable -abc" would read it as
 		// a flag, and the client could be named only after a "--".
 		return usagef(`client create: --id must not begin with "-": the commands that take a client ID would read it as a flag`)
 	}
+	return nil
+}
+
+// validateClient checks a client as the command cmd ("client create",
+// "client update") is about to store it, its ID aside (see
+// validateNewID; "client update" cannot change one): every field it
+// can set, whether from a flag or, for an update, as stored. It is the
+// one place for these rules, and names cmd and the flag that sets the
+// field at fault in its usage error.
+func validateClient(cmd string, c *storage.Client) error {
 	if len(c.GrantTypes) == 0 {
-		return usagef("client create: --grant-types is empty")
+		return usagef("%s: --grant-types is empty", cmd)
 	}
 	for _, gt := range c.GrantTypes {
 		if !slices.Contains(knownGrantTypes, gt) {
-			return usagef("client create: unknown grant type %q; want %s", redacted(gt), strings.Join(knownGrantTypes, ", "))
+			return usagef("%s: unknown grant type %q; want %s", cmd, redacted(gt), strings.Join(knownGrantTypes, ", "))
 		}
 	}
 	// A refresh token is issued only by the password and
@@ -274,14 +288,14 @@ func validateClient(c *storage.Client) error {
 	// here and could never get a first refresh token to use.
 	if c.AllowsGrant(storage.GrantRefreshToken) &&
 		!c.AllowsGrant(storage.GrantPassword) && !c.AllowsGrant(storage.GrantAuthorizationCode) {
-		return usagef("client create: refresh_token needs password or authorization_code, the grants that issue refresh tokens")
+		return usagef("%s: refresh_token needs password or authorization_code, the grants that issue refresh tokens", cmd)
 	}
 	if c.Public && c.AllowsGrant(storage.GrantClientCredentials) {
-		return usagef("client create: a public client cannot use client_credentials (RFC 6749 §4.4)")
+		return usagef("%s: a public client cannot use client_credentials (RFC 6749 §4.4)", cmd)
 	}
 	for _, s := range append(slices.Clone(c.Scopes), c.DefaultScopes...) {
 		if !validScope(s) {
-			return usagef("client create: %q is not a valid scope (RFC 6749 §3.3)", redacted(s))
+			return usagef("%s: %q is not a valid scope (RFC 6749 §3.3)", cmd, redacted(s))
 		}
 	}
 	// Without --scopes the client may request only the provider's default
@@ -289,41 +303,41 @@ func validateClient(c *storage.Client) error {
 	// outside them would be accepted here and then never granted, so the
 	// defaults are checked against the client's own list, which they need.
 	if len(c.DefaultScopes) > 0 && len(c.Scopes) == 0 {
-		return usagef("client create: --default-scopes needs --scopes (the scopes the client may request, which must include them)")
+		return usagef("%s: --default-scopes needs --scopes (the scopes the client may request, which must include them)", cmd)
 	}
 	for _, s := range c.DefaultScopes {
 		if !slices.Contains(c.Scopes, s) {
-			return usagef("client create: default scope %q is not in --scopes", redacted(s))
+			return usagef("%s: default scope %q is not in --scopes", cmd, redacted(s))
 		}
 	}
 	for _, u := range c.RedirectURIs {
 		p, err := redirecturi.Parse(u)
 		if errors.Is(err, redirecturi.ErrNotURI) {
-			return usagef("client create: --redirect-uri %q: %v", redacted(u), err)
+			return usagef("%s: --redirect-uri %q: %v", cmd, redacted(u), err)
 		}
 		if err != nil {
-			return usagef("client create: --redirect-uri %q must be an absolute URI without a fragment (RFC 6749 §3.1.2)", redacted(u))
+			return usagef("%s: --redirect-uri %q must be an absolute URI without a fragment (RFC 6749 §3.1.2)", cmd, redacted(u))
 		}
 		if err := checkRedirectScheme(p); err != nil {
-			return usagef("client create: --redirect-uri %q: %v", redacted(u), err)
+			return usagef("%s: --redirect-uri %q: %v", cmd, redacted(u), err)
 		}
 		if err := redirecturi.CheckQuery(p.RawQuery); err != nil {
-			return usagef("client create: --redirect-uri %q: %v", redacted(u), err)
+			return usagef("%s: --redirect-uri %q: %v", cmd, redacted(u), err)
 		}
 	}
 	if c.AllowsGrant(storage.GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
-		return usagef("client create: authorization_code needs at least one --redirect-uri")
+		return usagef("%s: authorization_code needs at least one --redirect-uri", cmd)
 	}
 	// A redirect URI serves only the authorization code grant: without
 	// it, the URI would be stored, never used, and the operator left
 	// thinking the code flow set up.
 	if len(c.RedirectURIs) > 0 && !c.AllowsGrant(storage.GrantAuthorizationCode) {
-		return usagef("client create: --redirect-uri needs --grant-types with authorization_code, the only grant that redirects (such as --grant-types authorization_code,refresh_token)")
+		return usagef("%s: --redirect-uri needs --grant-types with authorization_code, the only grant that redirects (such as --grant-types authorization_code,refresh_token)", cmd)
 	}
 	// First-party only skips the code flow's consent page: on any other
 	// client it would be stored and change nothing.
 	if c.FirstParty && !c.AllowsGrant(storage.GrantAuthorizationCode) {
-		return usagef("client create: --first-party needs --grant-types with authorization_code: it only skips that grant's consent page")
+		return usagef("%s: --first-party needs --grant-types with authorization_code: it only skips that grant's consent page", cmd)
 	}
 	return nil
 }

@@ -700,6 +700,6 @@ func TestRefreshTokenWithAGrantThatIssuesOne(t *testing.T) {
 		if c.AllowsGrant(storage.GrantAuthorizationCode) {
 			c.RedirectURIs = []string{"https://shop.example/cb"}
 		}
-		assert.NoError(t, validateClient(c), gts)
+		assert.NoError(t, validateClient("client create", c), gts)
 	}
 }
