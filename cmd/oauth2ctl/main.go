@@ -10,6 +10,8 @@
 //	client create [flags]        register a client; prints its secret once
 //	client list                  list the registered clients and their redirect
 //	                             URIs (never secrets)
+//	client update ID [flags]     change a client's redirect URIs, grant types,
+//	                             scopes, default scopes or first-party mark
 //	client disable ID            disable a client and revoke its tokens
 //	client enable ID             take a disabled client again
 //	client rotate-secret ID      give a client a new secret; prints it once

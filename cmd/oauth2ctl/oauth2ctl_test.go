@@ -215,6 +215,7 @@ func TestOperatorSession(t *testing.T) {
 			{"client", "disable", "nosuch"},
 			{"client", "enable", "nosuch"},
 			{"client", "rotate-secret", "nosuch"},
+			{"client", "update", "nosuch", "--scopes", "read"},
 		} {
 			code, _, errOut = ctl(t, args...)
 			assert.Equal(t, exitFailure, code, args)
@@ -349,7 +350,7 @@ func TestUsageErrorsExitWith2(t *testing.T) {
 
 func TestNoStoreIsAUsageError(t *testing.T) {
 	t.Setenv(envStore, "")
-	for _, args := range [][]string{{"client", "list"}, {"client", "disable", "app"}, {"client", "enable", "app"}, {"client", "rotate-secret", "app"}} {
+	for _, args := range [][]string{{"client", "list"}, {"client", "disable", "app"}, {"client", "enable", "app"}, {"client", "rotate-secret", "app"}, {"client", "update", "app", "--scopes", "read"}} {
 		code, _, errOut := ctl(t, args...)
 		assert.Equal(t, exitUsage, code, args)
 		assert.Contains(t, errOut, "oauth2ctl: no store: give --store URL or set "+envStore+"\n", args)
@@ -357,7 +358,7 @@ func TestNoStoreIsAUsageError(t *testing.T) {
 }
 
 func TestUnreachableStoreExitsWith1(t *testing.T) {
-	for _, args := range [][]string{{"client", "list"}, {"client", "disable", "app"}, {"client", "enable", "app"}, {"client", "rotate-secret", "app"}} {
+	for _, args := range [][]string{{"client", "list"}, {"client", "disable", "app"}, {"client", "enable", "app"}, {"client", "rotate-secret", "app"}, {"client", "update", "app", "--scopes", "read"}} {
 		code, _, errOut := ctl(t, append([]string{"--store", "redis://:s3cret@127.0.0.1:1/0"}, args...)...)
 		assert.Equal(t, exitFailure, code, args)
 		assert.Contains(t, errOut, "does not answer", args)
@@ -373,7 +374,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"help"}, {"client", "--help"}, {"client", "help"},
 		{"migrate", "--help"}, {"client", "create", "--help"}, {"client", "list", "-h"},
-		{"client", "disable", "--help"}, {"client", "enable", "--help"}, {"client", "rotate-secret", "--help"}, {"revoke", "--help"},
+		{"client", "disable", "--help"}, {"client", "enable", "--help"}, {"client", "rotate-secret", "--help"}, {"client", "update", "--help"}, {"revoke", "--help"},
 		{"client", "list", "--store", "redis://:flags3cret@127.0.0.1:1/0", "--help"},
 	} {
 		code, out, errOut := ctl(t, args...)
@@ -383,7 +384,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		assert.Empty(t, errOut, args)
 	}
 	// Each one-ID command shows its own usage.
-	for _, cmd := range []string{"disable", "enable", "rotate-secret"} {
+	for _, cmd := range []string{"disable", "enable", "rotate-secret", "update"} {
 		code, out, _ := ctl(t, "client", cmd, "--help")
 		assert.Equal(t, exitOK, code, cmd)
 		assert.True(t, strings.HasPrefix(out, "Usage: oauth2ctl client "+cmd+" ID"), out)
@@ -535,6 +536,7 @@ func TestIDMessagesHideAStoreURLsPassword(t *testing.T) {
 	for _, args := range [][]string{
 		{"client", "disable", typed},
 		{"client", "rotate-secret", typed},
+		{"client", "update", typed, "--scopes", "read"},
 		{"revoke", "--client", typed},
 		{"revoke", "--user", typed},
 	} {

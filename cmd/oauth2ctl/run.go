@@ -31,6 +31,8 @@ Commands:
   migrate                        apply the Postgres schema migrations
   client create [flags]          register a client; prints its secret once
   client list                    list the registered clients and redirect URIs
+  client update ID [flags]       change a client's redirect URIs, grant types,
+                                 scopes, default scopes or first-party mark
   client disable ID              disable a client and revoke its tokens
   client enable ID               take a disabled client again
   client rotate-secret ID        give a client a new secret; prints it once
@@ -159,13 +161,15 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return cmdMigrate(ctx, e, args[1:])
 	case "client":
 		if len(args) < 2 {
-			return usagef("client: want create, list, disable, enable or rotate-secret")
+			return usagef("client: want create, list, update, disable, enable or rotate-secret")
 		}
 		switch args[1] {
 		case "create":
 			return cmdClientCreate(ctx, e, args[2:])
 		case "list":
 			return cmdClientList(ctx, e, args[2:])
+		case "update":
+			return cmdClientUpdate(ctx, e, args[2:])
 		case "disable":
 			return cmdClientDisable(ctx, e, args[2:])
 		case "enable":
@@ -176,7 +180,7 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 			fmt.Fprint(e.stdout, mainUsage)
 			return errHelp
 		}
-		return usagef("client %s: unknown command; want create, list, disable, enable or rotate-secret", shownArg(args[1]))
+		return usagef("client %s: unknown command; want create, list, update, disable, enable or rotate-secret", shownArg(args[1]))
 	case "revoke":
 		return cmdRevoke(ctx, e, args[1:])
 	case "help":
