@@ -61,7 +61,7 @@ func guideCommands(t *testing.T) [][]string {
 // succeeds.
 func TestOperationsGuideCommandsAsWritten(t *testing.T) {
 	cmds := guideCommands(t)
-	require.Len(t, cmds, 8, "migrate, two creates, list, rotate-secret, disable, two revokes")
+	require.Len(t, cmds, 9, "migrate, two creates, list, update, rotate-secret, disable, two revokes")
 	storeurltest.Each(t, func(t *testing.T, store string) {
 		t.Setenv(envStore, store)
 		for _, args := range cmds {
