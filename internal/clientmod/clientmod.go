@@ -2,7 +2,7 @@
 // loses no concurrent update: the write carries the revision the read
 // returned (see storage.ClientStore.UpdateClient), and a conflict reads
 // the client again. The provider's DisableClient and oauth2ctl's
-// rotate-secret and enable change clients this way.
+// rotate-secret, enable and update change clients this way.
 package clientmod
 
 import (
