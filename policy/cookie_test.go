@@ -1514,3 +1514,23 @@ func TestSessionLifetimeFollowsTheConfiguration(t *testing.T) {
 		})
 	}
 }
+
+// An empty session cookie is no session: it is not counted among the 8
+// different ones login and logout end, so 8 sessions and an empty cookie
+// are all ended, by a logout (not refused as too many) and by a login.
+func TestEmptySessionCookieIsNotCountedAtLoginAndLogout(t *testing.T) {
+	t.Run("logout", func(t *testing.T) {
+		e := newSessEnv(t, sessOpts{})
+		own := e.loginAs(t, "johndoe")
+		w := e.logout("__Host-session=; " + sessionCookies(own, 7))
+		require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+		assert.Equal(t, http.StatusUnauthorized, e.me(own).Code, "the session was ended")
+	})
+	t.Run("login", func(t *testing.T) {
+		e := newSessEnv(t, sessOpts{})
+		own := e.loginAs(t, "johndoe")
+		w := serve(e.s.LoginHandler(), reqOpts{cookie: "__Host-session=; " + sessionCookies(own, 7)}.build(http.MethodPost, "/login", loginForm("johndoe", "foobar42")))
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		assert.Equal(t, http.StatusUnauthorized, e.me(own).Code, "the 8th different session was ended")
+	})
+}
