@@ -1534,3 +1534,21 @@ func TestEmptySessionCookieIsNotCountedAtLoginAndLogout(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, e.me(own).Code, "the 8th different session was ended")
 	})
 }
+
+// Without Sliding a session is never renewed, however long it is used:
+// no store write and no new cookie, and it ends TTL after login.
+func TestSessionWithoutSlidingIsNotRenewed(t *testing.T) {
+	e := newSessEnv(t, sessOpts{cfg: policy.SessionConfig{TTL: 10 * time.Hour}})
+	cookie := e.login(t, reqOpts{})
+	me := policy.Cookie(e.s)(echo)
+	get := func() *httptest.ResponseRecorder {
+		return serve(me, reqOpts{cookie: cookie}.build(http.MethodGet, "/me", nil))
+	}
+	e.now = e.now.Add(8*time.Hour + 30*time.Minute) // past TTL/10: a sliding one would be renewed
+	w := get()
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Empty(t, w.Header().Values("Set-Cookie"))
+	assert.Empty(t, w.Header().Values("Cache-Control"))
+	e.now = e.now.Add(90 * time.Minute)
+	assert.Equal(t, http.StatusUnauthorized, get().Code, "ended TTL after login")
+}
