@@ -209,3 +209,29 @@ func TestRevokedGrantWithoutTTLGetsOne(t *testing.T) {
 		assert.LessOrEqual(t, d, indexSkewGrace)
 	})
 }
+
+// A revoked grant's tombstone never outlives the grant: revoking a grant
+// that has less than tombstoneGraceMS left keeps its keys' TTLs, instead
+// of keeping its user ID and binding in Redis past the grant's expiry.
+func TestRevokedGrantTombstoneNeverOutlivesItsGrant(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		gid, err := token.NewGrantID()
+		require.NoError(t, err)
+		now := h.clk.Now()
+		life := time.Minute // shorter than the grace
+		refresh, rt := h.newToken(storage.KindRefresh, gid, life)
+		require.NoError(t, h.s.CreateGrant(h.ctx, &storage.Grant{ID: gid, ClientID: "web", UserID: "alice", CreatedAt: now, ExpiresAt: now.Add(life)}, rt))
+		// A consumed token, which the tombstone keeps.
+		_, next := h.newToken(storage.KindRefresh, gid, life)
+		_, err = h.s.ExchangeToken(h.ctx, storage.Exchange{Kind: storage.KindRefresh, Presented: refresh, ClientID: "web", Issue: []storage.Token{next}})
+		require.NoError(t, err)
+		require.NoError(t, h.s.RevokeGrant(h.ctx, gid))
+		base := h.s.grantBase(gid)
+		for _, k := range []string{grantKey(base), tokenSetKey(base)} {
+			d, err := h.rdb.PTTL(h.ctx, k).Result()
+			require.NoError(t, err)
+			assert.Greater(t, d, time.Duration(0), "PTTL of %s", k)
+			assert.LessOrEqual(t, d, life, "PTTL of %s: the tombstone outlives its grant", k)
+		}
+	})
+}
