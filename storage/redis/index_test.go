@@ -631,3 +631,27 @@ func TestAppendUnindexBatches(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, left)
 }
+
+// A grant whose recorded index horizon (ix) is below its expiry, as no
+// version writes it but a damaged key or another tool may leave it, is
+// indexed up to its expiry by an exchange whose new tokens end sooner:
+// the indexes then hold the grant for as long as it lives, and the
+// exchange succeeds instead of asking for ever for a nearer horizon.
+func TestExchangeIndexesAGrantPastItsDamagedHorizon(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		g, _, refresh := h.grant("web", "alice", 48*time.Hour)
+		now := h.clk.Now()
+		_, gkey, _ := h.s.grantKeys(g.ID)
+		require.NoError(t, h.rdb.HSet(h.ctx, gkey, "ix", instant(now.Add(time.Hour))).Err())
+
+		x, next := h.exchange("web", refresh) // tokens of an hour and a day
+		_, err := h.s.ExchangeToken(h.ctx, x)
+		require.NoError(t, err)
+		assert.True(t, h.live(storage.KindRefresh, next[1]))
+		for _, k := range []string{h.s.userGrantsKey("alice"), h.s.clientGrantsKey("web")} {
+			sc, err := h.rdb.ZScore(h.ctx, k, g.ID).Result()
+			require.NoError(t, err)
+			assert.GreaterOrEqual(t, sc, float64(scoreMillis(g.ExpiresAt)), "%s holds the grant until it expires", k)
+		}
+	})
+}
