@@ -127,6 +127,31 @@ func TestExchangeCheckIsGuardedAgainstABinding(t *testing.T) {
 	})
 }
 
+// The commit's guard compares every one of grantFields with what the
+// peek returned: a grant whose field changed between Check and the
+// commit (here written by hand, as only a grant replaced under its ID
+// could) fails it, whichever the field, consuming and issuing nothing.
+func TestExchangeCheckIsGuardedOnEveryGrantField(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		for _, field := range grantFields {
+			_, _, refresh := h.grant("web", "alice", 24*time.Hour)
+			_, gkey, _ := h.s.grantKeys(refresh.GrantID)
+			x, issued := h.exchange("web", refresh)
+			x.Check = func(*storage.Grant) error {
+				return h.rdb.HSet(h.ctx, gkey, field, "changed").Err()
+			}
+			_, err := h.s.ExchangeToken(h.ctx, x)
+			assert.ErrorIs(t, err, storage.ErrNotFound, "%s changed", field)
+			consumed, err := h.rdb.HGet(h.ctx, tokenKey(h.s.grantBase(refresh.GrantID), refresh.Hash), "consumed").Result()
+			require.NoError(t, err)
+			assert.Equal(t, "0", consumed, "%s changed: not consumed", field)
+			n, err := h.rdb.Exists(h.ctx, tokenKey(h.s.grantBase(refresh.GrantID), issued[1].Hash)).Result()
+			require.NoError(t, err)
+			assert.Zero(t, n, "%s changed: nothing issued", field)
+		}
+	})
+}
+
 // A refusing Check is returned as is and changes nothing.
 func TestExchangeCheckRefusalChangesNothing(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
