@@ -655,3 +655,22 @@ func TestExchangeIndexesAGrantPastItsDamagedHorizon(t *testing.T) {
 		}
 	})
 }
+
+// An index write prunes the entries whose score is more than
+// indexSkewGrace before its now, and no other: an entry whose score is
+// exactly that far back is kept (the grace is inclusive, to the
+// millisecond, as the scores are).
+func TestIndexPrunesOnlyPastTheSkewGrace(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		now := h.clk.Now().Truncate(time.Millisecond)
+		edge, past := "edgegrant0000000000000", "pastgrant0000000000000"
+		earlier := now.Add(-time.Hour)
+		require.NoError(t, h.s.index(h.ctx, earlier, edge, "alice", "web", now.Add(-indexSkewGrace)))
+		require.NoError(t, h.s.index(h.ctx, earlier, past, "alice", "web", now.Add(-indexSkewGrace-time.Millisecond)))
+		require.NoError(t, h.s.index(h.ctx, now, "nextgrant0000000000000", "alice", "web", now.Add(time.Hour)))
+		for _, k := range []string{h.s.userGrantsKey("alice"), h.s.clientGrantsKey("web")} {
+			assert.NoError(t, h.rdb.ZScore(h.ctx, k, edge).Err(), "%s keeps the entry at the grace's end", k)
+			assert.ErrorIs(t, h.rdb.ZScore(h.ctx, k, past).Err(), goredis.Nil, "%s prunes the entry past it", k)
+		}
+	})
+}
