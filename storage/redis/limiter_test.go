@@ -436,3 +436,30 @@ func TestLimiterRefundOfABoundedRate(t *testing.T) {
 		})
 	}
 }
+
+// A reservation is refused until its wait is below limiterNoise (a
+// microsecond, the float noise of the script's seconds), not merely
+// below a millisecond: with a cell just under a millisecond, a second
+// reservation of a burst of 1 in the same pipeline, microseconds after
+// the first, is refused. (Either attempt of a few is: on a loaded
+// machine the server may pause for the cell between the two.)
+func TestLimiterRefusesAWaitBelowAMillisecond(t *testing.T) {
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) {
+			l, _ := newTestLimiter(t, topo.client(t))
+			ctx := context.Background()
+			r := storage.Rate{Burst: 1, Every: 999 * time.Microsecond}
+			for i := range 5 {
+				k := storage.LimitKey{Key: strconv.Itoa(i), Rate: r}
+				refused, w, err := l.ReserveAll(ctx, []storage.LimitKey{k, k})
+				require.NoError(t, err)
+				if refused == 1 {
+					assert.Positive(t, w)
+					assert.LessOrEqual(t, w, r.Every)
+					return
+				}
+			}
+			t.Error("the second reservation of a key was never refused")
+		})
+	}
+}
