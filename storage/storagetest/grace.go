@@ -23,6 +23,7 @@ var graceClauses = []clause{
 	{"ChainMovedOnIsReuse", testGraceChainMovedOn},
 	{"ChainMovedOnAtTheSameInstantIsReuse", testGraceChainMovedOnSameInstant},
 	{"ChainMovedOnTwiceAtTheSameInstantIsReuse", testGraceChainMovedOnTwiceSameInstant},
+	{"AnotherGrantMovingOnKeepsTheGrace", testGraceAnotherGrantMovedOn},
 	{"NoGraceForCodes", testGraceNotForCodes},
 	{"RevokedGrantIsReuse", testGraceRevokedGrant},
 	{"CheckErrorChangesNothing", testGraceCheckError},
@@ -288,6 +289,31 @@ func testGraceChainMovedOn(t *testing.T, e *env) {
 	_, err = e.b.Tokens.ExchangeToken(e.ctx, graceExchange(g.refresh, "client-a", b5, s5))
 	assert.ErrorIs(t, err, storage.ErrTokenReused, "a branch moved on past the presented token")
 	e.assertGone(t, s4, "reuse revokes the grant")
+}
+
+// testGraceAnotherGrantMovedOn: only a token of the presented one's own
+// grant consumed after it ends its grace: another grant's refresh, even
+// of the same client and user, is no sign that this client had its
+// answer, with and without a Check.
+func testGraceAnotherGrantMovedOn(t *testing.T, e *env) {
+	for _, withCheck := range []bool{false, true} {
+		t.Run(fmt.Sprintf("withCheck=%v", withCheck), func(t *testing.T) {
+			f, a2, r2 := e.rotated(t)
+			e.clk.Advance(time.Second)
+			other, _, _ := e.rotated(t) // a grant of the same client and user, consumed after f.refresh
+			e.clk.Advance(time.Second)
+			a3, r3 := e.nextPair(t, f.g.ID)
+			x := graceExchange(f.refresh, "client-a", a3, r3)
+			if withCheck {
+				x.Check = func(*storage.Grant) error { return nil }
+			}
+			_, err := e.b.Tokens.ExchangeToken(e.ctx, x)
+			require.NoError(t, err, "within the grace, nothing of its grant consumed since")
+			for _, m := range []minted{a2, r2, a3, r3, other.access} {
+				e.assertLive(t, m, "%v token", m.tok.Kind)
+			}
+		})
+	}
 }
 
 // testGraceChainMovedOnSameInstant: "consumed after" is the order in
