@@ -44,7 +44,11 @@ func consumedAt(t *testing.T, f *exchangeFixture) time.Time {
 }
 
 // Within the grace the stored consumed_at is not rewritten, on either
-// path, so the grace ends where the first consumption's does.
+// path, so the grace ends where the first consumption's does; nor is the
+// grant's last_consumed_at, as nothing was consumed (a later instant
+// there would push the instant the grant's next consumption records past
+// the clock of the instance that makes it, and that token's grace with
+// it).
 func TestExchangeToken_ReuseGraceDoesNotSlide(t *testing.T) {
 	graceRun(t, func(t *testing.T, f *exchangeFixture, check func(*storage.Grant) error) {
 		const grace = 30 * time.Second
@@ -53,6 +57,10 @@ func TestExchangeToken_ReuseGraceDoesNotSlide(t *testing.T) {
 		f.clk.Advance(grace / 2)
 		require.NoError(t, graceExchange(t, f, grace, check), "within the grace")
 		assert.Equal(t, first, consumedAt(t, f), "consumed_at rewritten")
+		var last time.Time
+		require.NoError(t, f.pool.QueryRow(context.Background(),
+			`select last_consumed_at from oauth2_grants where id = $1`, f.grant.ID).Scan(&last))
+		assert.True(t, first.Equal(last), "last_consumed_at %v, the only consumption at %v", last, first)
 		f.clk.Advance(grace / 2)
 		assert.ErrorIs(t, graceExchange(t, f, grace, check), storage.ErrTokenReused, "past the first consumption's grace")
 	})
