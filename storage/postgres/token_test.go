@@ -303,9 +303,11 @@ func TestRevokeGrant_EndsAGrantPastItsExpiryByThisClock(t *testing.T) {
 }
 
 // A grant keeps the time of its first revocation: revoking it again, by
-// RevokeGrant, RevokeUser or RevokeClient, writes nothing (the janitor
-// reclaims revoked grants in the order they were revoked, and a grant
-// revoked again and again would go to the back of that queue each time).
+// RevokeGrant, RevokeUser or RevokeClient, or presenting its consumed
+// refresh token again (reuse, on either exchange path), writes nothing
+// (the janitor reclaims revoked grants in the order they were revoked,
+// and a grant revoked again and again would go to the back of that queue
+// each time).
 func TestRevocations_KeepTheFirstRevocationTime(t *testing.T) {
 	pool := newSchemaPool(t)
 	s, clk := newClockedStore(t, pool)
@@ -313,8 +315,19 @@ func TestRevocations_KeepTheFirstRevocationTime(t *testing.T) {
 	g := newGrant(t, clk.Now())
 	_, refresh := newToken(t, storage.KindRefresh, g.ID, clk.Now(), time.Hour)
 	require.NoError(t, s.CreateGrant(ctx, g, refresh))
+	_, next := newToken(t, storage.KindRefresh, g.ID, clk.Now(), time.Hour)
+	_, err := s.ExchangeToken(ctx, storage.Exchange{Kind: storage.KindRefresh, Presented: ref(refresh), ClientID: g.ClientID,
+		Issue: []storage.Token{next}})
+	require.NoError(t, err)
 	first := clk.Now()
 	require.NoError(t, s.RevokeGrant(ctx, g.ID))
+
+	for _, check := range []func(*storage.Grant) error{nil, func(*storage.Grant) error { return nil }} {
+		clk.Advance(time.Minute)
+		_, err := s.ExchangeToken(ctx, storage.Exchange{Kind: storage.KindRefresh, Presented: ref(refresh), ClientID: g.ClientID,
+			Check: check})
+		require.ErrorIs(t, err, storage.ErrTokenReused, "with a Check: %v", check != nil)
+	}
 
 	clk.Advance(time.Minute)
 	require.NoError(t, s.RevokeGrant(ctx, g.ID))
