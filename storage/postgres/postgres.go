@@ -76,15 +76,15 @@ func New(pool *pgxpool.Pool, cfg Config) *Store {
 // uniqueViolation is the SQLSTATE of a duplicate key.
 const uniqueViolation = "23505"
 
-// wrap returns err annotated with the operation, translating the errors
-// pgx reports into the storage sentinels. The messages of the errors it
-// returns never contain a token or a secret (only their hashes exist here).
 // ErrNotMigrated is in the error of a store call that found none of the
 // store's tables: a database whose migrations have not run, or a
 // search_path naming another schema than the one migrated. The error
 // says to run the migrations.
 var ErrNotMigrated = errors.New("the database has no table of this store")
 
+// wrap returns err annotated with the operation, translating the errors
+// pgx reports into the storage sentinels. The messages of the errors it
+// returns never contain a token or a secret (only their hashes exist here).
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil
