@@ -97,7 +97,10 @@ func migrateError(err error) error {
 // SchemaVersion returns the schema version recorded by [Migrate] and the
 // version this package's migrations bring the schema to. The store works
 // when they are equal, and during a rolling deploy on the schema of the
-// next release too (current above latest: see [Migrate]).
+// next release too (current above latest: see [Migrate]). On a database
+// that [Migrate] never ran on (or a search_path naming another schema) it
+// returns 0, the latest version and an error wrapping [ErrNotMigrated]
+// that says to run the migrations.
 func SchemaVersion(ctx context.Context, pool *pgxpool.Pool) (current, latest int32, err error) {
 	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
 	if err != nil {
@@ -106,7 +109,7 @@ func SchemaVersion(ctx context.Context, pool *pgxpool.Pool) (current, latest int
 	latest = int32(len(names)) // #nosec G115 -- the number of embedded migration files
 	err = pool.QueryRow(ctx, `select version from `+VersionTable).Scan(&current)
 	if err != nil {
-		return 0, latest, fmt.Errorf("postgres: schema version: %w", err)
+		return 0, latest, wrap("schema version", err)
 	}
 	return current, latest, nil
 }

@@ -57,6 +57,25 @@ func TestNew_DoesNotMigrate(t *testing.T) {
 	assert.Error(t, err, "no version table before Migrate")
 }
 
+// SchemaVersion is the start-up check the package doc suggests: on a
+// database its migrations never ran on (or a search_path naming another
+// schema) its error says so and what to do, as a store call's does
+// (ErrNotMigrated, "run oauth2ctl migrate"), rather than pass on
+// Postgres's bare 'relation "oauth2_schema_version" does not exist'. It
+// still reports version 0 and the latest, and keeps the PgError.
+func TestSchemaVersionOnAnUnmigratedDatabaseSaysMigrate(t *testing.T) {
+	current, latest, err := postgres.SchemaVersion(context.Background(), newSchemaPool(t))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, postgres.ErrNotMigrated)
+	assert.Contains(t, err.Error(), "postgres: schema version: the database has no table of this store")
+	assert.Contains(t, err.Error(), "run oauth2ctl migrate (or postgres.Migrate)")
+	assert.Zero(t, current)
+	assert.Positive(t, latest)
+	var pe *pgconn.PgError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "42P01", pe.Code)
+}
+
 // Clients stored before migration 003 read as revision 1 once it ran, and
 // updates compare and count from there.
 func TestMigrate_ExistingClientsStartAtRevision1(t *testing.T) {
