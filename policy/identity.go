@@ -12,11 +12,15 @@ const (
 type Identity struct {
 	// UserID is the resource owner; empty for a client_credentials token.
 	UserID string
-	// ClientID is the client the token was issued to.
+	// ClientID is the client the token was issued to; empty
+	// (provider.SessionClientID) for a cookie session, which no client
+	// holds.
 	ClientID string
 	// GrantID identifies the grant, e.g. for revoking it at logout.
 	GrantID string
-	// Scopes are the scopes the token carries. Treat the slice as read-only.
+	// Scopes are the scopes the token carries (for a cookie session,
+	// those of SessionConfig.Scopes it was started with that Scopes still
+	// holds). Treat the slice as read-only.
 	Scopes []string
 	// Method is how the request authenticated: MethodBearer or MethodCookie.
 	Method string
