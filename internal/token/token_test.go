@@ -150,6 +150,22 @@ func TestKindOf(t *testing.T) {
 	}
 }
 
+// A kind with no prefix of its own (0, or one this package does not
+// know) has a prefix no token carries, so Parse refuses every token as
+// such a kind instead of reading it as an access token, say.
+func TestPrefixOfAnUnknownKindIsNoTokens(t *testing.T) {
+	gid, _ := NewGrantID()
+	for _, unknown := range []storage.TokenKind{0, 99} {
+		for _, k := range []storage.TokenKind{storage.KindAccess, storage.KindRefresh, storage.KindSession, storage.KindCode} {
+			assert.NotEqual(t, Prefix(k), Prefix(unknown), "kinds %v and %v", k, unknown)
+			tok, _, err := New(k, gid)
+			require.NoError(t, err)
+			_, err = Parse(unknown, tok)
+			assert.ErrorIs(t, err, ErrMalformed, "a %v token parsed as kind %v", k, unknown)
+		}
+	}
+}
+
 func TestNewRefusesBadGrantID(t *testing.T) {
 	_, _, err := New(storage.KindAccess, "short")
 	assert.Error(t, err)
