@@ -98,6 +98,8 @@ func TestParseRefusesAPercentSignThatEncodesNothing(t *testing.T) {
 	for _, u := range []string{
 		"https://app.example/cb?x=100%", "https://app.example/cb?x=%zz", "https://app.example/cb?x=%4",
 		"https://app.example/cb?x=%4g&y=1", "com.example.app:/cb?%", "https://app.example/a%2",
+		// Each of the two digits is checked: a non-hex first one too.
+		"https://app.example/cb?x=%g4", "https://app.example/cb?%G0=1",
 	} {
 		_, err := Parse(u)
 		assert.ErrorIs(t, err, ErrNotURI, "%q", u)
