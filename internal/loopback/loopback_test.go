@@ -54,9 +54,11 @@ func TestCheckURL(t *testing.T) {
 	for bad, want := range map[string]string{
 		"http://auth.example.com": "-x http://auth.example.com: plain http only to this machine (127.0.0.1, ::1, localhost); the tokens would cross the network in clear: use https",
 		"http://192.0.2.1":        "the tokens would cross the network in clear",
-		"ftp://127.0.0.1":         `-x "ftp://127.0.0.1": want an http(s) URL`,
-		"127.0.0.1:8080":          `-x "127.0.0.1:8080" is not a URL`,
-		"":                        `-x "" is not a URL`,
+		// A URL with a host but no scheme is not https.
+		"//auth.example.com": `-x "//auth.example.com": want an http(s) URL`,
+		"ftp://127.0.0.1":    `-x "ftp://127.0.0.1": want an http(s) URL`,
+		"127.0.0.1:8080":     `-x "127.0.0.1:8080" is not a URL`,
+		"":                   `-x "" is not a URL`,
 	} {
 		err := CheckURL("-x", bad, "the tokens")
 		if assert.Error(t, err, bad) {
